@@ -1,0 +1,160 @@
+//! Configuration types shared by the backends that write durability files.
+
+use std::time::Duration;
+
+/// When a committed transaction reaches stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncMode {
+    /// `commit` returns after the commit record is written and fdatasync'ed.
+    /// Survives a process crash, an OS crash and power loss. Concurrent committers
+    /// share one write and one sync (group commit).
+    EveryCommit,
+    /// The log is synced after every `n` commits (and on close). Survives a process
+    /// crash; an OS crash or power loss may lose up to `n - 1` acknowledged commits.
+    EveryNCommits(u32),
+    /// The log is written but never synced by us (the OS flushes it when it likes).
+    /// Survives a process crash; an OS crash or power loss may lose any commit since
+    /// the last snapshot.
+    Off,
+}
+
+/// Durability settings of a backend that writes a WAL and snapshots. Defaults mirror
+/// the well-known in-memory graph database's.
+///
+/// ```
+/// use engine_api::{DurabilityConfig, SyncMode};
+/// let cfg = DurabilityConfig::default().sync_mode(SyncMode::Off).snapshot_retention(5);
+/// assert_eq!(cfg.snapshot_retention_count(), 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurabilityConfig {
+    sync_mode: SyncMode,
+    wal_enabled: bool,
+    wal_segment_bytes: u64,
+    snapshot_interval: Option<Duration>,
+    snapshot_retention: usize,
+    snapshot_on_exit: bool,
+    recover_on_startup: bool,
+}
+
+impl Default for DurabilityConfig {
+    fn default() -> Self {
+        DurabilityConfig {
+            sync_mode: SyncMode::EveryCommit,
+            wal_enabled: true,
+            wal_segment_bytes: 20 * 1024 * 1024,
+            snapshot_interval: Some(Duration::from_secs(300)),
+            snapshot_retention: 3,
+            snapshot_on_exit: true,
+            recover_on_startup: true,
+        }
+    }
+}
+
+impl DurabilityConfig {
+    /// When commits reach stable storage. Default [`SyncMode::EveryCommit`]: the
+    /// safest and, for one committer, the slowest (one fdatasync per commit).
+    #[must_use]
+    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
+        self.sync_mode = mode;
+        self
+    }
+
+    /// Whether commits are logged. Default on; off means only snapshots persist data.
+    #[must_use]
+    pub fn wal(mut self, enabled: bool) -> Self {
+        self.wal_enabled = enabled;
+        self
+    }
+
+    /// Size at which a WAL segment is closed and a new one started. Default 20 MiB;
+    /// smaller segments let retention delete log sooner, larger ones rotate less.
+    #[must_use]
+    pub fn wal_segment_bytes(mut self, bytes: u64) -> Self {
+        self.wal_segment_bytes = bytes;
+        self
+    }
+
+    /// How often a snapshot is written; `None` for never. Default 300 s. Shorter
+    /// intervals shorten recovery and let retention trim the WAL sooner, at the cost of
+    /// writing the whole graph more often.
+    #[must_use]
+    pub fn snapshot_interval(mut self, interval: Option<Duration>) -> Self {
+        self.snapshot_interval = interval;
+        self
+    }
+
+    /// How many snapshots are kept. Default 3.
+    #[must_use]
+    pub fn snapshot_retention(mut self, count: usize) -> Self {
+        self.snapshot_retention = count;
+        self
+    }
+
+    /// Whether closing the engine writes a snapshot. Default on.
+    #[must_use]
+    pub fn snapshot_on_exit(mut self, enabled: bool) -> Self {
+        self.snapshot_on_exit = enabled;
+        self
+    }
+
+    /// Whether opening recovers from the files in the data directory. Default on; off
+    /// moves existing files aside into `.backup/` (never deletes them).
+    #[must_use]
+    pub fn recover_on_startup(mut self, enabled: bool) -> Self {
+        self.recover_on_startup = enabled;
+        self
+    }
+
+    /// The sync mode.
+    pub fn sync(&self) -> SyncMode {
+        self.sync_mode
+    }
+
+    /// Whether the WAL is on.
+    pub fn wal_enabled(&self) -> bool {
+        self.wal_enabled
+    }
+
+    /// The WAL segment size.
+    pub fn segment_bytes(&self) -> u64 {
+        self.wal_segment_bytes
+    }
+
+    /// The periodic snapshot interval.
+    pub fn snapshot_every(&self) -> Option<Duration> {
+        self.snapshot_interval
+    }
+
+    /// How many snapshots are kept.
+    pub fn snapshot_retention_count(&self) -> usize {
+        self.snapshot_retention
+    }
+
+    /// Whether close writes a snapshot.
+    pub fn snapshots_on_exit(&self) -> bool {
+        self.snapshot_on_exit
+    }
+
+    /// Whether open recovers.
+    pub fn recovers_on_startup(&self) -> bool {
+        self.recover_on_startup
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_mirror_the_documented_ones() {
+        let c = DurabilityConfig::default();
+        assert_eq!(c.sync(), SyncMode::EveryCommit);
+        assert!(c.wal_enabled());
+        assert_eq!(c.segment_bytes(), 20 * 1024 * 1024);
+        assert_eq!(c.snapshot_every(), Some(Duration::from_secs(300)));
+        assert_eq!(c.snapshot_retention_count(), 3);
+        assert!(c.snapshots_on_exit());
+        assert!(c.recovers_on_startup());
+    }
+}

@@ -1,0 +1,292 @@
+//! The `StorageEngine` and `Transaction` traits.
+
+use crate::capabilities::{Capabilities, IsolationLevel};
+use crate::durability::{EngineStats, LockChange, LockStatus, SnapshotInfo};
+use crate::error::{Error, Result};
+use crate::ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId};
+use crate::schema::{ConstraintSpec, IndexInfo, IndexSpec, TriggerSpec};
+use crate::txn::{CommitInfo, TxnOptions};
+use crate::value::{PropertyBounds, PropertyMap, PropertyValue};
+
+/// A graph storage engine: one database, many concurrent transactions.
+///
+/// Schema and durability operations run outside user transactions. The ones a backend
+/// does not offer return [`crate::ErrorKind::Unsupported`] (the default methods), and
+/// its [`Capabilities`] say so.
+pub trait StorageEngine: Send + Sync + Sized {
+    /// The transaction type; it borrows the engine.
+    type Txn<'e>: Transaction
+    where
+        Self: 'e;
+
+    /// What this backend promises.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Starts a transaction.
+    ///
+    /// Errors: [`crate::ErrorKind::Unsupported`] for an isolation level the
+    /// capabilities do not list; [`crate::ErrorKind::Blocked`] where a snapshot blocks
+    /// new transactions longer than the configured wait.
+    fn begin(&self, options: TxnOptions) -> Result<Self::Txn<'_>>;
+
+    /// Counts and sizes.
+    fn stats(&self) -> Result<EngineStats>;
+
+    /// Flushes what must be flushed, writes a snapshot on exit if configured, and
+    /// releases the data directory. Dropping the engine instead of closing it behaves
+    /// like a crash for durability purposes.
+    fn close(self) -> Result<()>;
+
+    /// Creates an index; transactions that begin afterwards can use it.
+    fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        let _ = spec;
+        Err(Error::unsupported("create_index"))
+    }
+
+    /// Drops an index.
+    fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
+        let _ = spec;
+        Err(Error::unsupported("drop_index"))
+    }
+
+    /// Lists the indexes with their sizes.
+    fn indexes(&self) -> Result<Vec<IndexInfo>> {
+        Err(Error::unsupported("indexes"))
+    }
+
+    /// Creates a constraint, checking it against the existing data first.
+    fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        let _ = spec;
+        Err(Error::unsupported("create_constraint"))
+    }
+
+    /// Drops a constraint.
+    fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        let _ = spec;
+        Err(Error::unsupported("drop_constraint"))
+    }
+
+    /// Lists the constraints.
+    fn constraints(&self) -> Result<Vec<ConstraintSpec>> {
+        Err(Error::unsupported("constraints"))
+    }
+
+    /// Stores a trigger.
+    fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+        let _ = spec;
+        Err(Error::unsupported("create_trigger"))
+    }
+
+    /// Removes a trigger by name.
+    fn drop_trigger(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(Error::unsupported("drop_trigger"))
+    }
+
+    /// Lists the triggers.
+    fn triggers(&self) -> Result<Vec<TriggerSpec>> {
+        Err(Error::unsupported("triggers"))
+    }
+
+    /// Writes a snapshot of a consistent committed state.
+    fn create_snapshot(&self) -> Result<SnapshotInfo> {
+        Err(Error::unsupported("create_snapshot"))
+    }
+
+    /// Lists the snapshots on disk, oldest first.
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        Err(Error::unsupported("snapshots"))
+    }
+
+    /// Defers deletions of durability files until unlock (for a backup that copies
+    /// files). Locking a locked directory reports [`LockChange::Unchanged`].
+    fn lock_data_directory(&self) -> Result<LockChange> {
+        Err(Error::unsupported("lock_data_directory"))
+    }
+
+    /// Carries out the deferred deletions and lets future ones happen.
+    fn unlock_data_directory(&self) -> Result<LockChange> {
+        Err(Error::unsupported("unlock_data_directory"))
+    }
+
+    /// Whether the data directory is locked.
+    fn data_directory_lock_status(&self) -> Result<LockStatus> {
+        Err(Error::unsupported("data_directory_lock_status"))
+    }
+}
+
+/// One transaction. Reads take `&self`, writes `&mut self`; `commit` and `rollback`
+/// consume it, and dropping it without commit rolls it back.
+///
+/// Reads see the transaction's own writes. Operations on an unknown or deleted id
+/// return [`crate::ErrorKind::NotFound`]. Every read returns `Result`, because a disk
+/// backend can fail with `Io` or `Corrupt` on any read.
+///
+/// After a write fails with [`crate::ErrorKind::Conflict`] the transaction has been
+/// rolled back; later calls return [`crate::ErrorKind::Aborted`].
+pub trait Transaction {
+    /// Iterator over vertex ids.
+    type Vertices<'t>: Iterator<Item = Result<VertexId>>
+    where
+        Self: 't;
+    /// Iterator over edges.
+    type Edges<'t>: Iterator<Item = Result<EdgeRecord>>
+    where
+        Self: 't;
+
+    /// The isolation level this transaction runs at.
+    fn isolation_level(&self) -> IsolationLevel;
+
+    /// True if writes are refused.
+    fn is_read_only(&self) -> bool;
+
+    /// True if the vertex exists for this transaction.
+    fn contains_vertex(&self, vertex: VertexId) -> Result<bool>;
+
+    /// The vertex's labels, in no particular order.
+    fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>>;
+
+    /// True if the vertex has `label`.
+    fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool>;
+
+    /// One property of a vertex; `None` if it is not set.
+    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>>;
+
+    /// All properties of a vertex.
+    fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap>;
+
+    /// All vertices, in ascending id order.
+    fn vertices(&self) -> Result<Self::Vertices<'_>>;
+
+    /// Vertices with `label`, in ascending id order, without visiting vertices of other
+    /// labels.
+    fn vertices_with_label(&self, label: &str) -> Result<Self::Vertices<'_>>;
+
+    /// Vertices with `label` whose `key` property is selected by `bounds`, in ascending
+    /// id order; served by an index where one exists, by a label scan otherwise.
+    fn vertices_with_property(
+        &self,
+        label: &str,
+        key: &str,
+        bounds: &PropertyBounds,
+    ) -> Result<Self::Vertices<'_>>;
+
+    /// The edges of `vertex` in `direction`, optionally only of `edge_type`.
+    fn edges(
+        &self,
+        vertex: VertexId,
+        direction: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Self::Edges<'_>>;
+
+    /// True if the edge exists for this transaction.
+    fn contains_edge(&self, edge: EdgeId) -> Result<bool>;
+
+    /// An edge's type and endpoints.
+    fn edge(&self, edge: EdgeId) -> Result<EdgeRecord>;
+
+    /// One property of an edge; `None` if it is not set.
+    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>>;
+
+    /// All properties of an edge.
+    fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap>;
+
+    /// Creates a vertex with no labels and no properties.
+    fn create_vertex(&mut self) -> Result<VertexId>;
+
+    /// Adds a label; `false` if the vertex had it already.
+    fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool>;
+
+    /// Removes a label; `false` if the vertex did not have it.
+    fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool>;
+
+    /// Sets a property (`Null` removes it); returns the previous value.
+    fn set_vertex_property(
+        &mut self,
+        vertex: VertexId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>>;
+
+    /// Deletes a vertex. With [`DeleteMode::Plain`] a vertex that has edges is refused
+    /// with [`crate::ErrorKind::HasEdges`]; [`DeleteMode::Detach`] deletes them too.
+    fn delete_vertex(&mut self, vertex: VertexId, mode: DeleteMode) -> Result<()>;
+
+    /// Creates an edge from `source` to `target`.
+    fn create_edge(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+    ) -> Result<EdgeId>;
+
+    /// Sets an edge property (`Null` removes it); returns the previous value.
+    fn set_edge_property(
+        &mut self,
+        edge: EdgeId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>>;
+
+    /// Deletes an edge.
+    fn delete_edge(&mut self, edge: EdgeId) -> Result<()>;
+
+    /// Commits; durable as the backend's sync mode says once this returns `Ok`.
+    fn commit(self) -> Result<CommitInfo>;
+
+    /// Undoes every write of the transaction (where the capabilities promise rollback).
+    fn rollback(self);
+
+    /// Creates a vertex with labels and properties in one call.
+    fn create_vertex_with(
+        &mut self,
+        labels: &[&str],
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<VertexId> {
+        let v = self.create_vertex()?;
+        for label in labels {
+            self.add_label(v, label)?;
+        }
+        for (key, value) in properties {
+            self.set_vertex_property(v, key, value.clone())?;
+        }
+        Ok(v)
+    }
+
+    /// Creates an edge with properties in one call.
+    fn create_edge_with(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<EdgeId> {
+        let e = self.create_edge(source, target, edge_type)?;
+        for (key, value) in properties {
+            self.set_edge_property(e, key, value.clone())?;
+        }
+        Ok(e)
+    }
+
+    /// The number of vertices this transaction sees.
+    fn vertex_count(&self) -> Result<u64> {
+        let mut n = 0;
+        for v in self.vertices()? {
+            v?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The number of edges this transaction sees.
+    fn edge_count(&self) -> Result<u64> {
+        let mut n = 0;
+        for v in self.vertices()? {
+            for e in self.edges(v?, Direction::Out, None)? {
+                e?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

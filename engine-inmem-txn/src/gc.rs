@@ -1,0 +1,221 @@
+//! Garbage collection: dropping deltas no running transaction can see, freeing
+//! deleted objects, and removing label-index entries nobody needs.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::engine::Inner;
+use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, VertexState};
+
+/// An object a transaction wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Object {
+    Vertex(u64),
+    Edge(u64),
+}
+
+/// The objects one committed transaction wrote, collectable once no running
+/// transaction started before `commit_ts`.
+#[derive(Debug)]
+pub(crate) struct GcEntry {
+    pub(crate) commit_ts: u64,
+    pub(crate) objects: Vec<Object>,
+}
+
+/// What one collection did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Committed transactions whose old versions were dropped.
+    pub transactions: usize,
+    /// Transactions still waiting because a running transaction may need their old
+    /// versions.
+    pub pending: usize,
+}
+
+pub(crate) type Queue = VecDeque<GcEntry>;
+
+impl Inner {
+    /// Collects what can be collected. With `wait` false it gives up at once if
+    /// another collection is running (the commit path).
+    pub(crate) fn collect(&self, wait: bool) -> GcReport {
+        let oldest = self.oldest_visible_ts();
+        let ready: Vec<GcEntry> = {
+            let mut queue = if wait {
+                self.gc_queue.lock()
+            } else {
+                match self.gc_queue.try_lock() {
+                    Some(q) => q,
+                    None => return GcReport::default(),
+                }
+            };
+            // Entries are queued in about commit order; one committed a little out of
+            // order waits for the next collection.
+            let n = queue.iter().take_while(|e| e.commit_ts <= oldest).count();
+            let ready = queue.drain(..n).collect();
+            self.gc_pending.store(queue.len(), Ordering::Relaxed);
+            ready
+        };
+        for entry in &ready {
+            for object in &entry.objects {
+                match *object {
+                    Object::Vertex(id) => self.truncate_vertex(id, oldest),
+                    Object::Edge(id) => self.truncate_edge(id, oldest),
+                }
+            }
+        }
+        GcReport {
+            transactions: ready.len(),
+            pending: self.gc_pending.load(Ordering::Relaxed),
+        }
+    }
+
+    fn truncate_vertex(&self, id: u64, oldest: u64) {
+        let Some(slot) = self.vertices.get(id) else {
+            return;
+        };
+        let mut guard = slot.write();
+        let Some(state) = guard.as_mut() else {
+            return;
+        };
+        let dropped = truncate_chain(&mut state.delta, oldest);
+        let labels: Vec<u32> = dropped.iter().filter_map(|u| u.undo.label()).collect();
+        self.settle_vertex(id, &mut guard, &labels);
+    }
+
+    fn truncate_edge(&self, id: u64, oldest: u64) {
+        let Some(slot) = self.edges.get(id) else {
+            return;
+        };
+        let mut guard = slot.write();
+        let Some(state) = guard.as_mut() else {
+            return;
+        };
+        truncate_chain(&mut state.delta, oldest);
+        settle_edge(&mut guard);
+    }
+
+    /// After deltas were removed from a vertex (collection or rollback): frees it if it
+    /// is deleted with no versions left, and drops label-index entries for `labels`
+    /// that no version of the vertex has any more. Runs under the vertex's lock, so no
+    /// writer can add the label back in between.
+    pub(crate) fn settle_vertex(&self, id: u64, guard: &mut Option<VertexState>, labels: &[u32]) {
+        let Some(state) = guard.as_ref() else {
+            return;
+        };
+        if state.deleted && state.delta.is_none() {
+            for l in state.labels.iter().chain(labels) {
+                self.label_index_remove(*l, id);
+            }
+            *guard = None;
+            return;
+        }
+        for l in labels {
+            if !state.labels.contains(l) && !chain_mentions_label(&state.delta, *l) {
+                self.label_index_remove(*l, id);
+            }
+        }
+    }
+}
+
+/// Frees an edge that is deleted with no versions left.
+pub(crate) fn settle_edge(guard: &mut Option<EdgeState>) {
+    if guard
+        .as_ref()
+        .is_some_and(|e| e.deleted && e.delta.is_none())
+    {
+        *guard = None;
+    }
+}
+
+fn chain_mentions_label(head: &Option<Box<Delta>>, label: u32) -> bool {
+    let mut cur = head.as_deref();
+    while let Some(d) = cur {
+        if d.undo.label() == Some(label) {
+            return true;
+        }
+        cur = d.next.as_deref();
+    }
+    false
+}
+
+/// Cuts the chain at the first delta committed at or before `oldest` (every running
+/// transaction sees it and everything older) and returns what was cut, newest first.
+fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<Box<Delta>> {
+    let mut keep = 0;
+    let mut cur = head.as_deref();
+    loop {
+        match cur {
+            None => return Vec::new(),
+            Some(d) => {
+                let ts = d.txn.timestamp();
+                if ts < TXN_ID_BASE && ts <= oldest {
+                    break;
+                }
+                keep += 1;
+                cur = d.next.as_deref();
+            }
+        }
+    }
+    let mut link = head;
+    for _ in 0..keep {
+        link = match link {
+            Some(d) => &mut d.next,
+            None => return Vec::new(),
+        };
+    }
+    let mut out = Vec::new();
+    let mut rest = link.take();
+    while let Some(mut d) = rest {
+        rest = d.next.take();
+        out.push(d);
+    }
+    out
+}
+
+/// The background collector; stops when dropped or when the engine is gone.
+#[derive(Debug)]
+pub(crate) struct GcThread {
+    stop: Option<mpsc::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl GcThread {
+    pub(crate) fn spawn(inner: &Arc<Inner>, interval: Duration) -> std::io::Result<Self> {
+        let weak: Weak<Inner> = Arc::downgrade(inner);
+        let (stop, rx) = mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("quiver-gc".into())
+            .spawn(move || {
+                loop {
+                    match rx.recv_timeout(interval) {
+                        Err(RecvTimeoutError::Timeout) => match weak.upgrade() {
+                            Some(inner) => {
+                                inner.collect(true);
+                            }
+                            None => break,
+                        },
+                        _ => break,
+                    }
+                }
+            })?;
+        Ok(GcThread {
+            stop: Some(stop),
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for GcThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.handle.take() {
+            // A panic in the collector has already been reported by the panic hook;
+            // there is nothing more to do with it while shutting down.
+            let _ = h.join();
+        }
+    }
+}

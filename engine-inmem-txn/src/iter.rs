@@ -1,0 +1,170 @@
+//! Scan iterators.
+
+use std::ops::Bound;
+
+use engine_api::{EdgeRecord, PropertyBounds, Result, VertexId};
+
+use crate::txn::InMemoryTxn;
+
+/// How many label-index entries a scan copies per short read lock.
+const LABEL_BATCH: usize = 256;
+
+enum Source {
+    Empty,
+    All {
+        next: u64,
+        end: u64,
+    },
+    Label {
+        label: u32,
+        batch: Vec<u64>,
+        pos: usize,
+        after: Option<u64>,
+        exhausted: bool,
+    },
+}
+
+/// Vertex ids in ascending order, as a transaction sees them.
+pub struct VertexIter<'t, 'e> {
+    txn: &'t InMemoryTxn<'e>,
+    source: Source,
+    filter: Option<(u32, PropertyBounds)>,
+}
+
+impl std::fmt::Debug for VertexIter<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VertexIter").finish_non_exhaustive()
+    }
+}
+
+impl<'t, 'e> VertexIter<'t, 'e> {
+    pub(crate) fn empty(txn: &'t InMemoryTxn<'e>) -> Self {
+        VertexIter {
+            txn,
+            source: Source::Empty,
+            filter: None,
+        }
+    }
+
+    pub(crate) fn all(txn: &'t InMemoryTxn<'e>) -> Self {
+        let end = txn
+            .inner()
+            .next_vertex
+            .load(std::sync::atomic::Ordering::Acquire);
+        VertexIter {
+            txn,
+            source: Source::All { next: 0, end },
+            filter: None,
+        }
+    }
+
+    pub(crate) fn label(
+        txn: &'t InMemoryTxn<'e>,
+        label: u32,
+        filter: Option<(u32, PropertyBounds)>,
+    ) -> Self {
+        VertexIter {
+            txn,
+            source: Source::Label {
+                label,
+                batch: Vec::new(),
+                pos: 0,
+                after: None,
+                exhausted: false,
+            },
+            filter,
+        }
+    }
+
+    fn next_candidate(&mut self) -> Option<(u64, Option<u32>)> {
+        match &mut self.source {
+            Source::Empty => None,
+            Source::All { next, end } => {
+                if *next >= *end {
+                    return None;
+                }
+                let id = *next;
+                *next += 1;
+                Some((id, None))
+            }
+            Source::Label {
+                label,
+                batch,
+                pos,
+                after,
+                exhausted,
+            } => {
+                if *pos >= batch.len() {
+                    if *exhausted {
+                        return None;
+                    }
+                    batch.clear();
+                    *pos = 0;
+                    if let Some(set) = self.txn.inner().label_index.get(u64::from(*label)) {
+                        let set = set.read();
+                        let lower = match after {
+                            Some(a) => Bound::Excluded(*a),
+                            None => Bound::Unbounded,
+                        };
+                        batch.extend(
+                            set.range((lower, Bound::Unbounded))
+                                .take(LABEL_BATCH)
+                                .copied(),
+                        );
+                    }
+                    if batch.len() < LABEL_BATCH {
+                        *exhausted = true;
+                    }
+                    if batch.is_empty() {
+                        return None;
+                    }
+                    *after = batch.last().copied();
+                }
+                let id = batch[*pos];
+                *pos += 1;
+                Some((id, Some(*label)))
+            }
+        }
+    }
+}
+
+impl Iterator for VertexIter<'_, '_> {
+    type Item = Result<VertexId>;
+
+    fn next(&mut self) -> Option<Result<VertexId>> {
+        loop {
+            let (id, label) = self.next_candidate()?;
+            match self.txn.vertex_matches(id, label, self.filter.as_ref()) {
+                Ok(true) => return Some(Ok(VertexId(id))),
+                Ok(false) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Edges of one vertex, collected when the iterator was made.
+#[derive(Debug)]
+pub struct EdgeIter {
+    records: std::vec::IntoIter<EdgeRecord>,
+}
+
+impl EdgeIter {
+    pub(crate) fn new(records: Vec<EdgeRecord>) -> Self {
+        EdgeIter {
+            records: records.into_iter(),
+        }
+    }
+}
+
+impl Iterator for EdgeIter {
+    type Item = Result<EdgeRecord>;
+
+    fn next(&mut self) -> Option<Result<EdgeRecord>> {
+        self.records.next().map(Ok)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}

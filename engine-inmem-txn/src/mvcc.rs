@@ -1,0 +1,269 @@
+//! Versions: object states, undo deltas, transaction timestamps and visibility.
+//!
+//! Every vertex and edge holds its newest state (which may contain uncommitted
+//! writes) and a chain of [`Delta`]s, newest first. A delta records how to undo one
+//! change and points at the shared commit-timestamp cell of the transaction that made
+//! it. While that transaction runs, the cell holds its id (at or above [`TXN_ID_BASE`],
+//! larger than every commit timestamp); committing stores the commit timestamp there,
+//! which makes all of the transaction's deltas committed at once.
+//!
+//! A reader copies what it needs from the newest state and applies the undo of every
+//! delta its view must not see, stopping at the first delta it may see (all older
+//! ones are then visible too, because a writer may only write on top of deltas that
+//! are committed or its own).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use engine_api::{EdgeId, Error, IsolationLevel, PropertyValue, Result, VertexId};
+
+/// Transaction ids start here, above every commit timestamp.
+pub(crate) const TXN_ID_BASE: u64 = 1 << 63;
+
+/// The part of a transaction its deltas point to.
+#[derive(Debug)]
+pub(crate) struct TxnShared {
+    /// The transaction id while running, the commit timestamp once committed.
+    commit_ts: AtomicU64,
+}
+
+impl TxnShared {
+    pub(crate) fn new(txn_id: u64) -> Arc<Self> {
+        Arc::new(TxnShared {
+            commit_ts: AtomicU64::new(txn_id),
+        })
+    }
+
+    pub(crate) fn timestamp(&self) -> u64 {
+        self.commit_ts.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn publish_commit(&self, ts: u64) {
+        self.commit_ts.store(ts, Ordering::Release);
+    }
+}
+
+/// One adjacency entry: an edge seen from one of its endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Adj {
+    pub(crate) edge_type: u32,
+    /// The vertex at the other end.
+    pub(crate) other: VertexId,
+    pub(crate) edge: EdgeId,
+}
+
+/// How to undo one change.
+#[derive(Debug)]
+pub(crate) enum Undo {
+    /// The transaction created the object: before it, it did not exist.
+    Uncreate,
+    /// The transaction deleted the object: before it, it existed.
+    Undelete,
+    /// The transaction removed this label.
+    AddLabel(u32),
+    /// The transaction added this label.
+    RemoveLabel(u32),
+    /// The transaction set this property; the previous value.
+    SetProperty(u32, Option<PropertyValue>),
+    /// The transaction removed this outgoing edge.
+    AddOut(Adj),
+    /// The transaction added this outgoing edge.
+    RemoveOut(Adj),
+    /// The transaction removed this incoming edge.
+    AddIn(Adj),
+    /// The transaction added this incoming edge.
+    RemoveIn(Adj),
+}
+
+impl Undo {
+    pub(crate) fn label(&self) -> Option<u32> {
+        match self {
+            Undo::AddLabel(l) | Undo::RemoveLabel(l) => Some(*l),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Delta {
+    pub(crate) txn: Arc<TxnShared>,
+    pub(crate) undo: Undo,
+    pub(crate) next: Option<Box<Delta>>,
+}
+
+impl Drop for Delta {
+    // Dropping a long chain recursively could overflow the stack.
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut d) = next {
+            next = d.next.take();
+        }
+    }
+}
+
+/// What a transaction may see.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) level: IsolationLevel,
+    pub(crate) start_ts: u64,
+    pub(crate) me: &'a Arc<TxnShared>,
+}
+
+impl View<'_> {
+    fn must_undo(&self, d: &Delta) -> bool {
+        if Arc::ptr_eq(&d.txn, self.me) {
+            return false;
+        }
+        match self.level {
+            IsolationLevel::ReadUncommitted => false,
+            IsolationLevel::ReadCommitted => d.txn.timestamp() >= TXN_ID_BASE,
+            IsolationLevel::SnapshotIsolation => d.txn.timestamp() > self.start_ts,
+        }
+    }
+
+    /// The undos to apply to the newest state to get this view's version, newest
+    /// first.
+    pub(crate) fn undos<'d>(&self, head: &'d Option<Box<Delta>>) -> UndoIter<'d, '_> {
+        UndoIter {
+            next: head.as_deref(),
+            view: *self,
+        }
+    }
+
+    /// Checks that this transaction may write an object whose chain starts at `head`:
+    /// first writer wins. Another transaction's uncommitted delta is always a conflict;
+    /// under snapshot isolation so is one committed after this transaction started.
+    pub(crate) fn check_write(&self, head: &Option<Box<Delta>>, what: &str) -> Result<()> {
+        let Some(d) = head.as_deref() else {
+            return Ok(());
+        };
+        if Arc::ptr_eq(&d.txn, self.me) {
+            return Ok(());
+        }
+        let ts = d.txn.timestamp();
+        if ts >= TXN_ID_BASE {
+            return Err(Error::conflict(format!(
+                "{what} is being written by another transaction"
+            )));
+        }
+        if self.level == IsolationLevel::SnapshotIsolation && ts > self.start_ts {
+            return Err(Error::conflict(format!(
+                "{what} was changed by a transaction that committed after this one started"
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) struct UndoIter<'d, 'v> {
+    next: Option<&'d Delta>,
+    view: View<'v>,
+}
+
+impl<'d> Iterator for UndoIter<'d, '_> {
+    type Item = &'d Undo;
+
+    fn next(&mut self) -> Option<&'d Undo> {
+        let d = self.next?;
+        if !self.view.must_undo(d) {
+            self.next = None;
+            return None;
+        }
+        self.next = d.next.as_deref();
+        Some(&d.undo)
+    }
+}
+
+/// Pushes a delta onto a chain. Returns true if it is the transaction's first delta
+/// on this object (so the object must be remembered for commit and rollback).
+pub(crate) fn push_delta(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>, undo: Undo) -> bool {
+    let first = !head.as_deref().is_some_and(|d| Arc::ptr_eq(&d.txn, me));
+    let next = head.take();
+    *head = Some(Box::new(Delta {
+        txn: me.clone(),
+        undo,
+        next,
+    }));
+    first
+}
+
+/// A vertex's newest state.
+#[derive(Debug, Default)]
+pub(crate) struct VertexState {
+    pub(crate) deleted: bool,
+    pub(crate) labels: Vec<u32>,
+    /// Properties in the codec's property-record form.
+    pub(crate) props: Box<[u8]>,
+    pub(crate) out_edges: Vec<Adj>,
+    pub(crate) in_edges: Vec<Adj>,
+    pub(crate) delta: Option<Box<Delta>>,
+}
+
+/// An edge's newest state.
+#[derive(Debug)]
+pub(crate) struct EdgeState {
+    pub(crate) deleted: bool,
+    pub(crate) edge_type: u32,
+    pub(crate) source: VertexId,
+    pub(crate) target: VertexId,
+    pub(crate) props: Box<[u8]>,
+    pub(crate) delta: Option<Box<Delta>>,
+}
+
+/// Applies one undo to a vertex state (rollback).
+pub(crate) fn undo_vertex(v: &mut VertexState, undo: Undo) {
+    match undo {
+        Undo::Uncreate => v.deleted = true,
+        Undo::Undelete => v.deleted = false,
+        Undo::AddLabel(l) => {
+            if !v.labels.contains(&l) {
+                v.labels.push(l);
+            }
+        }
+        Undo::RemoveLabel(l) => v.labels.retain(|x| *x != l),
+        Undo::SetProperty(key, old) => {
+            // Our own blob always decodes; if it somehow did not, keeping the newer
+            // blob is the least harmful choice for a rollback that cannot fail.
+            if let Ok((blob, _)) = crate::props::set(&v.props, key, old.as_ref()) {
+                v.props = blob;
+            }
+        }
+        Undo::AddOut(a) => v.out_edges.push(a),
+        Undo::RemoveOut(a) => remove_adj(&mut v.out_edges, a.edge),
+        Undo::AddIn(a) => v.in_edges.push(a),
+        Undo::RemoveIn(a) => remove_adj(&mut v.in_edges, a.edge),
+    }
+}
+
+/// Applies one undo to an edge state (rollback).
+pub(crate) fn undo_edge(e: &mut EdgeState, undo: Undo) {
+    match undo {
+        Undo::Uncreate => e.deleted = true,
+        Undo::Undelete => e.deleted = false,
+        Undo::SetProperty(key, old) => {
+            if let Ok((blob, _)) = crate::props::set(&e.props, key, old.as_ref()) {
+                e.props = blob;
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(crate) fn remove_adj(list: &mut Vec<Adj>, edge: EdgeId) {
+    if let Some(i) = list.iter().position(|a| a.edge == edge) {
+        list.swap_remove(i);
+    }
+}
+
+/// Whether an object exists for a view, given its newest `deleted` flag.
+pub(crate) fn visible_exists<'a>(deleted: bool, undos: impl Iterator<Item = &'a Undo>) -> bool {
+    let mut exists = !deleted;
+    for u in undos {
+        match u {
+            Undo::Uncreate => exists = false,
+            Undo::Undelete => exists = true,
+            _ => {}
+        }
+    }
+    exists
+}

@@ -1,0 +1,126 @@
+//! Property records kept as encoded bytes (the codec's property-record form), which
+//! costs a fraction of the memory of a map of values.
+
+use engine_api::codec::{Decoder, encode_properties, encode_value, find_property, put_uvarint};
+use engine_api::{Error, PropertyValue, Result};
+
+fn corrupt(e: engine_api::codec::DecodeError) -> Error {
+    e.into_corrupt("in-memory property record", 0)
+}
+
+/// The value of `key`, if set.
+pub(crate) fn get(blob: &[u8], key: u32) -> Result<Option<PropertyValue>> {
+    find_property(blob, key).map_err(corrupt)
+}
+
+/// All `(key, value)` pairs.
+pub(crate) fn all(blob: &[u8]) -> Result<Vec<(u32, PropertyValue)>> {
+    engine_api::codec::decode_properties(blob).map_err(corrupt)
+}
+
+/// A new record with `key` set to `value` (`None` or `Null` removes it), and the old
+/// value.
+pub(crate) fn set(
+    blob: &[u8],
+    key: u32,
+    value: Option<&PropertyValue>,
+) -> Result<(Box<[u8]>, Option<PropertyValue>)> {
+    let mut d = Decoder::new(blob);
+    let mut prev = None;
+    // The byte range of the existing entry for `key`, or where it would go.
+    let mut start = blob.len();
+    let mut end = blob.len();
+    let mut old = None;
+    loop {
+        let at = d.position();
+        match d.property_key(prev).map_err(corrupt)? {
+            None => break,
+            Some(k) if k == key => {
+                start = at;
+                old = Some(d.value().map_err(corrupt)?);
+                end = d.position();
+                break;
+            }
+            Some(k) if k > key => {
+                start = at;
+                end = at;
+                break;
+            }
+            Some(k) => {
+                d.skip_value().map_err(corrupt)?;
+                prev = Some(k);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(blob.len() + 16);
+    out.extend_from_slice(&blob[..start]);
+    if let Some(v) = value.filter(|v| !v.is_null()) {
+        put_uvarint(&mut out, u64::from(key));
+        encode_value(v, &mut out);
+    }
+    out.extend_from_slice(&blob[end..]);
+    Ok((out.into_boxed_slice(), old))
+}
+
+/// A record holding `pairs` (any order; later duplicates win).
+pub(crate) fn build(pairs: &mut [(u32, PropertyValue)]) -> Box<[u8]> {
+    pairs.sort_by_key(|(k, _)| *k);
+    let mut out = Vec::new();
+    let mut last: Option<u32> = None;
+    let mut deduped: Vec<(u32, &PropertyValue)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs.iter() {
+        if last == Some(*k) {
+            deduped.pop();
+        }
+        deduped.push((*k, v));
+        last = Some(*k);
+    }
+    encode_properties(deduped, &mut out);
+    out.into_boxed_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_inserts_replaces_and_removes_in_key_order() {
+        let (b, old) = set(&[], 5, Some(&PropertyValue::Int(1))).expect("set");
+        assert_eq!(old, None);
+        let (b, _) = set(&b, 2, Some(&PropertyValue::from("x"))).expect("set");
+        let (b, _) = set(&b, 9, Some(&PropertyValue::Bool(true))).expect("set");
+        let (b, old) = set(&b, 5, Some(&PropertyValue::Float(2.5))).expect("set");
+        assert_eq!(old, Some(PropertyValue::Int(1)));
+        assert_eq!(
+            all(&b).expect("decodes"),
+            vec![
+                (2, PropertyValue::from("x")),
+                (5, PropertyValue::Float(2.5)),
+                (9, PropertyValue::Bool(true))
+            ]
+        );
+        let (b, old) = set(&b, 2, None).expect("remove");
+        assert_eq!(old, Some(PropertyValue::from("x")));
+        let (b, _) = set(&b, 9, Some(&PropertyValue::Null)).expect("remove via null");
+        assert_eq!(
+            all(&b).expect("decodes"),
+            vec![(5, PropertyValue::Float(2.5))]
+        );
+        assert_eq!(get(&b, 5).expect("get"), Some(PropertyValue::Float(2.5)));
+        assert_eq!(get(&b, 6).expect("get"), None);
+    }
+
+    #[test]
+    fn build_sorts_and_keeps_the_last_duplicate() {
+        let mut pairs = vec![
+            (3, PropertyValue::Int(1)),
+            (1, PropertyValue::Int(2)),
+            (3, PropertyValue::Int(3)),
+        ];
+        let b = build(&mut pairs);
+        assert_eq!(
+            all(&b).expect("decodes"),
+            vec![(1, PropertyValue::Int(2)), (3, PropertyValue::Int(3))]
+        );
+    }
+}

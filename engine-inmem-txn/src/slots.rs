@@ -1,0 +1,82 @@
+//! A growable array indexed by object id, read without locks.
+//!
+//! Ids are dense and assigned by the engine, so an array beats a hash map for point
+//! lookups and memory. Chunks of `CHUNK` slots are allocated on first use and never
+//! move, so a reference to a slot stays valid for the array's lifetime.
+
+use std::sync::OnceLock;
+
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+const MID_BITS: u32 = 12;
+const MID: usize = 1 << MID_BITS;
+const TOP: usize = 1024;
+
+/// The number of slots an array can hold (2^34).
+pub(crate) const CAPACITY: u64 = (TOP * MID * CHUNK) as u64;
+
+type Chunk<T> = Box<[T]>;
+type Mid<T> = Box<[OnceLock<Chunk<T>>]>;
+
+pub(crate) struct SlotArray<T> {
+    top: Box<[OnceLock<Mid<T>>]>,
+}
+
+impl<T: Default> SlotArray<T> {
+    pub(crate) fn new() -> Self {
+        SlotArray {
+            top: (0..TOP).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    fn split(index: u64) -> Option<(usize, usize, usize)> {
+        if index >= CAPACITY {
+            return None;
+        }
+        let i = index as usize;
+        Some((
+            i >> (CHUNK_BITS + MID_BITS),
+            (i >> CHUNK_BITS) & (MID - 1),
+            i & (CHUNK - 1),
+        ))
+    }
+
+    /// The slot at `index` if its chunk exists.
+    pub(crate) fn get(&self, index: u64) -> Option<&T> {
+        let (t, m, c) = Self::split(index)?;
+        let mid = self.top[t].get()?;
+        let chunk = mid[m].get()?;
+        Some(&chunk[c])
+    }
+
+    /// The slot at `index`, allocating its chunk if needed; `None` past the capacity.
+    pub(crate) fn get_or_alloc(&self, index: u64) -> Option<&T> {
+        let (t, m, c) = Self::split(index)?;
+        let mid = self.top[t].get_or_init(|| (0..MID).map(|_| OnceLock::new()).collect());
+        let chunk = mid[m].get_or_init(|| (0..CHUNK).map(|_| T::default()).collect());
+        Some(&chunk[c])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_allocated_on_demand_and_stay_put() {
+        let a: SlotArray<std::sync::atomic::AtomicU64> = SlotArray::new();
+        assert!(a.get(5).is_none());
+        let s = a.get_or_alloc(5).expect("in range");
+        s.store(7, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            a.get(5)
+                .map(|s| s.load(std::sync::atomic::Ordering::Relaxed)),
+            Some(7)
+        );
+        assert!(a.get(CHUNK as u64).is_none());
+        let far = (MID * CHUNK + 3) as u64;
+        assert!(a.get_or_alloc(far).is_some());
+        assert!(a.get(far).is_some());
+        assert!(a.get_or_alloc(CAPACITY).is_none());
+    }
+}

@@ -1,0 +1,890 @@
+//! Transactions: reads through a view, writes with first-writer-wins, commit and
+//! rollback.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use engine_api::{
+    CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind, IsolationLevel,
+    PropertyBounds, PropertyMap, PropertyValue, Result, Transaction, VertexId,
+};
+
+use crate::engine::Inner;
+use crate::gc::{GcEntry, Object, settle_edge};
+use crate::iter::{EdgeIter, VertexIter};
+use crate::mvcc::{
+    Adj, Delta, EdgeState, TxnShared, Undo, VertexState, View, push_delta, remove_adj, undo_edge,
+    undo_vertex, visible_exists,
+};
+use crate::props;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Active,
+    /// Rolled back after a conflict or a failure in the middle of a write.
+    Aborted,
+    /// Committed or rolled back by the caller; only `Drop` runs after this.
+    Finished,
+}
+
+/// A transaction of [`crate::InMemoryEngine`].
+pub struct InMemoryTxn<'e> {
+    inner: &'e Inner,
+    shared: Arc<TxnShared>,
+    start_ts: u64,
+    level: IsolationLevel,
+    read_only: bool,
+    status: Status,
+    /// Objects this transaction put a delta on, each once, in order.
+    touched: Vec<Object>,
+    vertex_balance: i64,
+    edge_balance: i64,
+}
+
+impl std::fmt::Debug for InMemoryTxn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryTxn")
+            .field("start_ts", &self.start_ts)
+            .field("level", &self.level)
+            .field("read_only", &self.read_only)
+            .field("status", &self.status)
+            .field("touched", &self.touched.len())
+            .finish()
+    }
+}
+
+fn vertex_not_found(v: VertexId) -> Error {
+    Error::not_found(format!("vertex {} does not exist", v.0))
+}
+
+fn edge_not_found(e: EdgeId) -> Error {
+    Error::not_found(format!("edge {} does not exist", e.0))
+}
+
+impl<'e> InMemoryTxn<'e> {
+    pub(crate) fn new(
+        inner: &'e Inner,
+        shared: Arc<TxnShared>,
+        start_ts: u64,
+        level: IsolationLevel,
+        read_only: bool,
+    ) -> Self {
+        InMemoryTxn {
+            inner,
+            shared,
+            start_ts,
+            level,
+            read_only,
+            status: Status::Active,
+            touched: Vec::new(),
+            vertex_balance: 0,
+            edge_balance: 0,
+        }
+    }
+
+    pub(crate) fn view(&self) -> View<'_> {
+        View {
+            level: self.level,
+            start_ts: self.start_ts,
+            me: &self.shared,
+        }
+    }
+
+    pub(crate) fn inner(&self) -> &'e Inner {
+        self.inner
+    }
+
+    fn ensure_usable(&self) -> Result<()> {
+        match self.status {
+            Status::Active => Ok(()),
+            _ => Err(Error::new(
+                ErrorKind::Aborted,
+                "the transaction was rolled back after an earlier error",
+            )),
+        }
+    }
+
+    fn ensure_writable(&self) -> Result<()> {
+        self.ensure_usable()?;
+        if self.read_only {
+            return Err(Error::new(
+                ErrorKind::ReadOnly,
+                "writes are not allowed in a read-only transaction",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rolls back and marks the transaction aborted; returns `err` for `?`.
+    fn abort(&mut self, err: Error) -> Error {
+        self.rollback_writes();
+        self.status = Status::Aborted;
+        err
+    }
+
+    /// Runs a read against a vertex visible to this transaction.
+    pub(crate) fn read_vertex<R>(
+        &self,
+        v: VertexId,
+        f: impl FnOnce(&VertexState, &View<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.ensure_usable()?;
+        let Some(slot) = self.inner.vertices.get(v.0) else {
+            return Ok(None);
+        };
+        let guard = slot.read();
+        let Some(state) = guard.as_ref() else {
+            return Ok(None);
+        };
+        let view = self.view();
+        if !visible_exists(state.deleted, view.undos(&state.delta)) {
+            return Ok(None);
+        }
+        f(state, &view).map(Some)
+    }
+
+    fn read_edge<R>(
+        &self,
+        e: EdgeId,
+        f: impl FnOnce(&EdgeState, &View<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.ensure_usable()?;
+        let Some(slot) = self.inner.edges.get(e.0) else {
+            return Ok(None);
+        };
+        let guard = slot.read();
+        let Some(state) = guard.as_ref() else {
+            return Ok(None);
+        };
+        let view = self.view();
+        if !visible_exists(state.deleted, view.undos(&state.delta)) {
+            return Ok(None);
+        }
+        f(state, &view).map(Some)
+    }
+
+    /// Runs a write against a vertex: checks for a conflict (aborting on one), checks
+    /// the vertex exists, then lets `f` change the state and return the undos to
+    /// record. `f` must not change anything when it returns an error.
+    fn write_vertex<R>(
+        &mut self,
+        v: VertexId,
+        f: impl FnOnce(&mut VertexState) -> Result<(R, Vec<Undo>)>,
+    ) -> Result<R> {
+        self.ensure_writable()?;
+        let inner = self.inner;
+        let slot = inner.vertices.get(v.0).ok_or_else(|| vertex_not_found(v))?;
+        let mut guard = slot.write();
+        let state = guard.as_mut().ok_or_else(|| vertex_not_found(v))?;
+        if let Err(e) = self.view().check_write(&state.delta, "the vertex") {
+            drop(guard);
+            return Err(self.abort(e));
+        }
+        if state.deleted {
+            return Err(vertex_not_found(v));
+        }
+        let (r, undos) = f(state)?;
+        let mut first = false;
+        for u in undos {
+            first |= push_delta(&mut state.delta, &self.shared, u);
+        }
+        drop(guard);
+        if first {
+            self.touched.push(Object::Vertex(v.0));
+        }
+        Ok(r)
+    }
+
+    fn write_edge<R>(
+        &mut self,
+        e: EdgeId,
+        f: impl FnOnce(&mut EdgeState) -> Result<(R, Vec<Undo>)>,
+    ) -> Result<R> {
+        self.ensure_writable()?;
+        let inner = self.inner;
+        let slot = inner.edges.get(e.0).ok_or_else(|| edge_not_found(e))?;
+        let mut guard = slot.write();
+        let state = guard.as_mut().ok_or_else(|| edge_not_found(e))?;
+        if let Err(err) = self.view().check_write(&state.delta, "the edge") {
+            drop(guard);
+            return Err(self.abort(err));
+        }
+        if state.deleted {
+            return Err(edge_not_found(e));
+        }
+        let (r, undos) = f(state)?;
+        let mut first = false;
+        for u in undos {
+            first |= push_delta(&mut state.delta, &self.shared, u);
+        }
+        drop(guard);
+        if first {
+            self.touched.push(Object::Edge(e.0));
+        }
+        Ok(r)
+    }
+
+    /// The adjacency this transaction sees: (outgoing, incoming).
+    fn visible_adjacency(&self, v: VertexId) -> Result<(Vec<Adj>, Vec<Adj>)> {
+        self.read_vertex(v, |state, view| {
+            let mut out = state.out_edges.clone();
+            let mut inc = state.in_edges.clone();
+            for u in view.undos(&state.delta) {
+                match u {
+                    Undo::AddOut(a) => out.push(*a),
+                    Undo::RemoveOut(a) => remove_adj(&mut out, a.edge),
+                    Undo::AddIn(a) => inc.push(*a),
+                    Undo::RemoveIn(a) => remove_adj(&mut inc, a.edge),
+                    _ => {}
+                }
+            }
+            Ok((out, inc))
+        })?
+        .ok_or_else(|| vertex_not_found(v))
+    }
+
+    /// Whether vertex `id` is visible, has `label` (if given) and a `key` property
+    /// selected by the bounds (if given). Used by the scans.
+    pub(crate) fn vertex_matches(
+        &self,
+        id: u64,
+        label: Option<u32>,
+        filter: Option<&(u32, PropertyBounds)>,
+    ) -> Result<bool> {
+        let found = self.read_vertex(VertexId(id), |state, view| {
+            if let Some(l) = label {
+                let mut has = state.labels.contains(&l);
+                for u in view.undos(&state.delta) {
+                    match u {
+                        Undo::AddLabel(x) if *x == l => has = true,
+                        Undo::RemoveLabel(x) if *x == l => has = false,
+                        _ => {}
+                    }
+                }
+                if !has {
+                    return Ok(false);
+                }
+            }
+            if let Some((key, bounds)) = filter {
+                let value = property_at_view(&state.props, &state.delta, view, *key)?;
+                return Ok(value.is_some_and(|v| bounds.matches(&v)));
+            }
+            Ok(true)
+        })?;
+        Ok(found.unwrap_or(false))
+    }
+
+    fn edge_record(&self, a: &Adj, outgoing: bool, this: VertexId) -> Result<EdgeRecord> {
+        let (source, target) = if outgoing {
+            (this, a.other)
+        } else {
+            (a.other, this)
+        };
+        Ok(EdgeRecord {
+            id: a.edge,
+            edge_type: self.inner.edge_types.name(a.edge_type)?,
+            source,
+            target,
+        })
+    }
+
+    fn names_to_map(&self, pairs: BTreeMap<u32, PropertyValue>) -> Result<PropertyMap> {
+        let mut map = PropertyMap::new();
+        for (k, v) in pairs {
+            map.insert(self.inner.keys.name(k)?, v);
+        }
+        Ok(map)
+    }
+
+    /// Removes an edge from the transaction's view: the edge and both adjacency
+    /// entries. Any failure after the first change aborts the transaction.
+    fn delete_edge_inner(&mut self, e: EdgeId) -> Result<()> {
+        let (source, target, edge_type) = self.write_edge(e, |state| {
+            state.deleted = true;
+            Ok((
+                (state.source, state.target, state.edge_type),
+                vec![Undo::Undelete],
+            ))
+        })?;
+        let out = Adj {
+            edge_type,
+            other: target,
+            edge: e,
+        };
+        let inc = Adj {
+            edge_type,
+            other: source,
+            edge: e,
+        };
+        let r = self
+            .write_vertex(source, |s| {
+                remove_adj(&mut s.out_edges, e);
+                Ok(((), vec![Undo::AddOut(out)]))
+            })
+            .and_then(|()| {
+                self.write_vertex(target, |s| {
+                    remove_adj(&mut s.in_edges, e);
+                    Ok(((), vec![Undo::AddIn(inc)]))
+                })
+            });
+        self.abort_unless_ok(r)
+    }
+
+    fn abort_unless_ok<T>(&mut self, r: Result<T>) -> Result<T> {
+        match r {
+            Ok(t) => Ok(t),
+            Err(e) if self.status == Status::Aborted => Err(e),
+            Err(e) => Err(self.abort(e)),
+        }
+    }
+
+    /// Undoes every delta of this transaction, newest first.
+    fn rollback_writes(&mut self) {
+        let inner = self.inner;
+        let touched = std::mem::take(&mut self.touched);
+        for object in touched.into_iter().rev() {
+            match object {
+                Object::Vertex(id) => {
+                    let Some(slot) = inner.vertices.get(id) else {
+                        continue;
+                    };
+                    let mut guard = slot.write();
+                    let Some(state) = guard.as_mut() else {
+                        continue;
+                    };
+                    let mut labels = Vec::new();
+                    while let Some(undo) = pop_own(&mut state.delta, &self.shared) {
+                        labels.extend(undo.label());
+                        undo_vertex(state, undo);
+                    }
+                    inner.settle_vertex(id, &mut guard, &labels);
+                }
+                Object::Edge(id) => {
+                    let Some(slot) = inner.edges.get(id) else {
+                        continue;
+                    };
+                    let mut guard = slot.write();
+                    let Some(state) = guard.as_mut() else {
+                        continue;
+                    };
+                    while let Some(undo) = pop_own(&mut state.delta, &self.shared) {
+                        undo_edge(state, undo);
+                    }
+                    settle_edge(&mut guard);
+                }
+            }
+        }
+    }
+
+    /// Leaves the set of running transactions (once).
+    fn unregister(&mut self) {
+        if self.status != Status::Finished {
+            self.inner.clock.lock().remove_active(self.start_ts);
+            self.status = Status::Finished;
+        }
+    }
+}
+
+fn pop_own(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>) -> Option<Undo> {
+    if !head.as_deref().is_some_and(|d| Arc::ptr_eq(&d.txn, me)) {
+        return None;
+    }
+    let mut d = head.take()?;
+    *head = d.next.take();
+    Some(std::mem::replace(&mut d.undo, Undo::Uncreate))
+}
+
+/// The value of property `key` for a view.
+fn property_at_view(
+    blob: &[u8],
+    head: &Option<Box<Delta>>,
+    view: &View<'_>,
+    key: u32,
+) -> Result<Option<PropertyValue>> {
+    let mut value = props::get(blob, key)?;
+    for u in view.undos(head) {
+        if let Undo::SetProperty(k, old) = u {
+            if *k == key {
+                value = old.clone();
+            }
+        }
+    }
+    Ok(value)
+}
+
+fn properties_at_view(
+    blob: &[u8],
+    head: &Option<Box<Delta>>,
+    view: &View<'_>,
+) -> Result<BTreeMap<u32, PropertyValue>> {
+    let mut map: BTreeMap<u32, PropertyValue> = props::all(blob)?.into_iter().collect();
+    for u in view.undos(head) {
+        if let Undo::SetProperty(k, old) = u {
+            match old {
+                Some(v) => map.insert(*k, v.clone()),
+                None => map.remove(k),
+            };
+        }
+    }
+    Ok(map)
+}
+
+impl Drop for InMemoryTxn<'_> {
+    fn drop(&mut self) {
+        if self.status == Status::Active {
+            self.rollback_writes();
+        }
+        self.unregister();
+    }
+}
+
+impl<'e> Transaction for InMemoryTxn<'e> {
+    type Vertices<'t>
+        = VertexIter<'t, 'e>
+    where
+        Self: 't;
+    type Edges<'t>
+        = EdgeIter
+    where
+        Self: 't;
+
+    fn isolation_level(&self) -> IsolationLevel {
+        self.level
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn contains_vertex(&self, vertex: VertexId) -> Result<bool> {
+        Ok(self.read_vertex(vertex, |_, _| Ok(()))?.is_some())
+    }
+
+    fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<engine_api::Name>> {
+        let ids = self
+            .read_vertex(vertex, |state, view| {
+                let mut labels = state.labels.clone();
+                for u in view.undos(&state.delta) {
+                    match u {
+                        Undo::AddLabel(l) if !labels.contains(l) => labels.push(*l),
+                        Undo::RemoveLabel(l) => labels.retain(|x| x != l),
+                        _ => {}
+                    }
+                }
+                Ok(labels)
+            })?
+            .ok_or_else(|| vertex_not_found(vertex))?;
+        ids.into_iter().map(|l| self.inner.labels.name(l)).collect()
+    }
+
+    fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool> {
+        let Some(l) = self.inner.labels.lookup(label) else {
+            return if self.contains_vertex(vertex)? {
+                Ok(false)
+            } else {
+                Err(vertex_not_found(vertex))
+            };
+        };
+        if self.vertex_matches(vertex.0, Some(l), None)? {
+            Ok(true)
+        } else if self.contains_vertex(vertex)? {
+            Ok(false)
+        } else {
+            Err(vertex_not_found(vertex))
+        }
+    }
+
+    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
+        let k = self.inner.keys.lookup(key);
+        self.read_vertex(vertex, |state, view| match k {
+            Some(k) => property_at_view(&state.props, &state.delta, view, k),
+            None => Ok(None),
+        })?
+        .ok_or_else(|| vertex_not_found(vertex))
+    }
+
+    fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
+        let pairs = self
+            .read_vertex(vertex, |state, view| {
+                properties_at_view(&state.props, &state.delta, view)
+            })?
+            .ok_or_else(|| vertex_not_found(vertex))?;
+        self.names_to_map(pairs)
+    }
+
+    fn vertices(&self) -> Result<VertexIter<'_, 'e>> {
+        self.ensure_usable()?;
+        Ok(VertexIter::all(self))
+    }
+
+    fn vertices_with_label(&self, label: &str) -> Result<VertexIter<'_, 'e>> {
+        self.ensure_usable()?;
+        Ok(match self.inner.labels.lookup(label) {
+            Some(l) => VertexIter::label(self, l, None),
+            None => VertexIter::empty(self),
+        })
+    }
+
+    fn vertices_with_property(
+        &self,
+        label: &str,
+        key: &str,
+        bounds: &PropertyBounds,
+    ) -> Result<VertexIter<'_, 'e>> {
+        self.ensure_usable()?;
+        Ok(
+            match (self.inner.labels.lookup(label), self.inner.keys.lookup(key)) {
+                (Some(l), Some(k)) => VertexIter::label(self, l, Some((k, bounds.clone()))),
+                _ => VertexIter::empty(self),
+            },
+        )
+    }
+
+    fn edges(
+        &self,
+        vertex: VertexId,
+        direction: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<EdgeIter> {
+        let type_id = match edge_type {
+            Some(name) => match self.inner.edge_types.lookup(name) {
+                Some(t) => Some(t),
+                None => {
+                    // Still NotFound for a missing vertex.
+                    if !self.contains_vertex(vertex)? {
+                        return Err(vertex_not_found(vertex));
+                    }
+                    return Ok(EdgeIter::new(Vec::new()));
+                }
+            },
+            None => None,
+        };
+        let (out, inc) = self.visible_adjacency(vertex)?;
+        let wanted = |a: &Adj| type_id.is_none_or(|t| t == a.edge_type);
+        let mut records = Vec::new();
+        if matches!(direction, Direction::Out | Direction::Both) {
+            for a in out.iter().filter(|a| wanted(a)) {
+                records.push(self.edge_record(a, true, vertex)?);
+            }
+        }
+        if matches!(direction, Direction::In | Direction::Both) {
+            for a in inc.iter().filter(|a| wanted(a)) {
+                // A self-loop is in both lists; yield it once for Both.
+                if direction == Direction::Both && a.other == vertex {
+                    continue;
+                }
+                records.push(self.edge_record(a, false, vertex)?);
+            }
+        }
+        Ok(EdgeIter::new(records))
+    }
+
+    fn contains_edge(&self, edge: EdgeId) -> Result<bool> {
+        Ok(self.read_edge(edge, |_, _| Ok(()))?.is_some())
+    }
+
+    fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
+        let (t, source, target) = self
+            .read_edge(edge, |state, _| {
+                Ok((state.edge_type, state.source, state.target))
+            })?
+            .ok_or_else(|| edge_not_found(edge))?;
+        Ok(EdgeRecord {
+            id: edge,
+            edge_type: self.inner.edge_types.name(t)?,
+            source,
+            target,
+        })
+    }
+
+    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
+        let k = self.inner.keys.lookup(key);
+        self.read_edge(edge, |state, view| match k {
+            Some(k) => property_at_view(&state.props, &state.delta, view, k),
+            None => Ok(None),
+        })?
+        .ok_or_else(|| edge_not_found(edge))
+    }
+
+    fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
+        let pairs = self
+            .read_edge(edge, |state, view| {
+                properties_at_view(&state.props, &state.delta, view)
+            })?
+            .ok_or_else(|| edge_not_found(edge))?;
+        self.names_to_map(pairs)
+    }
+
+    fn create_vertex(&mut self) -> Result<VertexId> {
+        self.create_vertex_with(&[], &[])
+    }
+
+    fn create_vertex_with(
+        &mut self,
+        labels: &[&str],
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<VertexId> {
+        self.ensure_writable()?;
+        let inner = self.inner;
+        let mut label_ids = Vec::with_capacity(labels.len());
+        for l in labels {
+            let id = inner.labels.intern(l)?;
+            if !label_ids.contains(&id) {
+                label_ids.push(id);
+            }
+        }
+        let mut pairs = Vec::with_capacity(properties.len());
+        for (k, v) in properties {
+            v.validate()?;
+            pairs.push((inner.keys.intern(k)?, v.clone()));
+        }
+        let id = inner.next_vertex.fetch_add(1, Ordering::Relaxed);
+        let slot = inner
+            .vertices
+            .get_or_alloc(id)
+            .ok_or_else(|| Error::invalid_input("the vertex id space is exhausted"))?;
+        let mut state = VertexState {
+            labels: label_ids,
+            props: props::build(&mut pairs),
+            ..VertexState::default()
+        };
+        push_delta(&mut state.delta, &self.shared, Undo::Uncreate);
+        {
+            let mut guard = slot.write();
+            for l in &state.labels {
+                inner.label_index_insert(*l, id)?;
+            }
+            *guard = Some(state);
+        }
+        self.touched.push(Object::Vertex(id));
+        self.vertex_balance += 1;
+        Ok(VertexId(id))
+    }
+
+    fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
+        self.ensure_writable()?;
+        let inner = self.inner;
+        let l = inner.labels.intern(label)?;
+        self.write_vertex(vertex, |state| {
+            if state.labels.contains(&l) {
+                return Ok((false, Vec::new()));
+            }
+            inner.label_index_insert(l, vertex.0)?;
+            state.labels.push(l);
+            Ok((true, vec![Undo::RemoveLabel(l)]))
+        })
+    }
+
+    fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
+        let l = self.inner.labels.lookup(label);
+        self.write_vertex(vertex, |state| {
+            let Some(l) = l.filter(|l| state.labels.contains(l)) else {
+                return Ok((false, Vec::new()));
+            };
+            state.labels.retain(|x| *x != l);
+            Ok((true, vec![Undo::AddLabel(l)]))
+        })
+    }
+
+    fn set_vertex_property(
+        &mut self,
+        vertex: VertexId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>> {
+        self.ensure_writable()?;
+        value.validate()?;
+        let k = self.inner.keys.intern(key)?;
+        self.write_vertex(vertex, |state| {
+            let (blob, old) = props::set(&state.props, k, Some(&value))?;
+            if value.is_null() && old.is_none() {
+                return Ok((None, Vec::new()));
+            }
+            state.props = blob;
+            Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
+        })
+    }
+
+    fn delete_vertex(&mut self, vertex: VertexId, mode: DeleteMode) -> Result<()> {
+        self.ensure_writable()?;
+        if mode == DeleteMode::Detach {
+            loop {
+                let (out, inc) = self.visible_adjacency(vertex)?;
+                if out.is_empty() && inc.is_empty() {
+                    break;
+                }
+                let mut ids: Vec<EdgeId> = out.iter().chain(&inc).map(|a| a.edge).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                for e in ids {
+                    let r = self.delete_edge_inner(e);
+                    self.abort_unless_ok(r)?;
+                }
+            }
+        }
+        let r = self.write_vertex(vertex, |state| {
+            if !state.out_edges.is_empty() || !state.in_edges.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::HasEdges,
+                    format!(
+                        "vertex {} still has {} edge(s); use a detach delete",
+                        vertex.0,
+                        state.out_edges.len() + state.in_edges.len()
+                    ),
+                ));
+            }
+            state.deleted = true;
+            Ok(((), vec![Undo::Undelete]))
+        });
+        if r.is_ok() {
+            self.vertex_balance -= 1;
+        } else if mode == DeleteMode::Detach {
+            // Edges may already be gone; never leave half a detach delete behind.
+            return self.abort_unless_ok(r);
+        }
+        r
+    }
+
+    fn create_edge(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+    ) -> Result<EdgeId> {
+        self.create_edge_with(source, target, edge_type, &[])
+    }
+
+    fn create_edge_with(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<EdgeId> {
+        self.ensure_writable()?;
+        let inner = self.inner;
+        let t = inner.edge_types.intern(edge_type)?;
+        let mut pairs = Vec::with_capacity(properties.len());
+        for (k, v) in properties {
+            v.validate()?;
+            pairs.push((inner.keys.intern(k)?, v.clone()));
+        }
+        // Fail cleanly (without aborting) when an endpoint is missing.
+        for v in [source, target] {
+            if !self.contains_vertex(v)? {
+                return Err(vertex_not_found(v));
+            }
+        }
+        let id = inner.next_edge.fetch_add(1, Ordering::Relaxed);
+        let slot = inner
+            .edges
+            .get_or_alloc(id)
+            .ok_or_else(|| Error::invalid_input("the edge id space is exhausted"))?;
+        let e = EdgeId(id);
+        let mut state = EdgeState {
+            deleted: false,
+            edge_type: t,
+            source,
+            target,
+            props: props::build(&mut pairs),
+            delta: None,
+        };
+        push_delta(&mut state.delta, &self.shared, Undo::Uncreate);
+        *slot.write() = Some(state);
+        self.touched.push(Object::Edge(id));
+        // Both endpoints are written, so a concurrent delete of either conflicts.
+        let out = Adj {
+            edge_type: t,
+            other: target,
+            edge: e,
+        };
+        let inc = Adj {
+            edge_type: t,
+            other: source,
+            edge: e,
+        };
+        let r = self
+            .write_vertex(source, |s| {
+                s.out_edges.push(out);
+                Ok(((), vec![Undo::RemoveOut(out)]))
+            })
+            .and_then(|()| {
+                self.write_vertex(target, |s| {
+                    s.in_edges.push(inc);
+                    Ok(((), vec![Undo::RemoveIn(inc)]))
+                })
+            });
+        self.abort_unless_ok(r)?;
+        self.edge_balance += 1;
+        Ok(e)
+    }
+
+    fn set_edge_property(
+        &mut self,
+        edge: EdgeId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>> {
+        self.ensure_writable()?;
+        value.validate()?;
+        let k = self.inner.keys.intern(key)?;
+        self.write_edge(edge, |state| {
+            let (blob, old) = props::set(&state.props, k, Some(&value))?;
+            if value.is_null() && old.is_none() {
+                return Ok((None, Vec::new()));
+            }
+            state.props = blob;
+            Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
+        })
+    }
+
+    fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
+        self.ensure_writable()?;
+        self.delete_edge_inner(edge)?;
+        self.edge_balance -= 1;
+        Ok(())
+    }
+
+    fn commit(mut self) -> Result<CommitInfo> {
+        self.ensure_usable()?;
+        if self.touched.is_empty() {
+            self.unregister();
+            return Ok(CommitInfo {
+                commit_timestamp: self.start_ts,
+            });
+        }
+        let inner = self.inner;
+        let ts = {
+            let mut clock = inner.clock.lock();
+            let ts = clock.last_commit + 1;
+            self.shared.publish_commit(ts);
+            clock.last_commit = ts;
+            clock.remove_active(self.start_ts);
+            ts
+        };
+        self.status = Status::Finished;
+        inner
+            .committed_vertices
+            .fetch_add(self.vertex_balance, Ordering::Relaxed);
+        inner
+            .committed_edges
+            .fetch_add(self.edge_balance, Ordering::Relaxed);
+        let objects = std::mem::take(&mut self.touched);
+        inner.gc_queue.lock().push_back(GcEntry {
+            commit_ts: ts,
+            objects,
+        });
+        inner.collect(false);
+        Ok(CommitInfo {
+            commit_timestamp: ts,
+        })
+    }
+
+    fn rollback(mut self) {
+        if self.status == Status::Active {
+            self.rollback_writes();
+        }
+        self.unregister();
+    }
+}
