@@ -328,7 +328,9 @@ impl<'e> InMemoryTxn<'e> {
                     Ok(((), vec![Undo::AddIn(inc)]))
                 })
             });
-        self.abort_unless_ok(r)
+        self.abort_unless_ok(r)?;
+        self.edge_balance -= 1;
+        Ok(())
     }
 
     fn abort_unless_ok<T>(&mut self, r: Result<T>) -> Result<T> {
@@ -841,9 +843,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
 
     fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
         self.ensure_writable()?;
-        self.delete_edge_inner(edge)?;
-        self.edge_balance -= 1;
-        Ok(())
+        self.delete_edge_inner(edge)
     }
 
     fn commit(mut self) -> Result<CommitInfo> {
