@@ -56,6 +56,11 @@ impl Inner {
             // order waits for the next collection.
             let n = queue.iter().take_while(|e| e.commit_ts <= oldest).count();
             let ready = queue.drain(..n).collect();
+            // A long reader lets the queue grow; give the buffer back once it drained.
+            if queue.capacity() > 1024 && queue.len() < queue.capacity() / 4 {
+                let keep = queue.len() * 2;
+                queue.shrink_to(keep);
+            }
             self.gc_pending.store(queue.len(), Ordering::Relaxed);
             ready
         };

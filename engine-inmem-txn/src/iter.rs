@@ -168,3 +168,34 @@ impl Iterator for EdgeIter {
         self.records.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use engine_api::{StorageEngine, Transaction, TxnOptions};
+
+    use super::*;
+    use crate::{Config, InMemoryEngine};
+
+    #[test]
+    fn a_label_scan_visits_only_vertices_of_that_label() {
+        let engine = InMemoryEngine::open(Config::default()).expect("open");
+        let mut t = engine.begin(TxnOptions::new()).expect("begin");
+        for i in 0..5000 {
+            let label = if i % 100 == 0 { "Rare" } else { "Common" };
+            t.create_vertex_with(&[label], &[]).expect("create");
+        }
+        t.commit().expect("commit");
+        let r = engine.begin(TxnOptions::new()).expect("begin");
+        let rare = r.inner().labels.lookup("Rare").expect("interned");
+        let mut it = VertexIter::label(&r, rare, None);
+        let mut candidates = 0;
+        while it.next_candidate().is_some() {
+            candidates += 1;
+        }
+        assert_eq!(
+            candidates, 50,
+            "the scan looked at vertices of other labels"
+        );
+        assert_eq!(r.vertices_with_label("Rare").expect("scan").count(), 50);
+    }
+}
