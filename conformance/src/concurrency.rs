@@ -186,10 +186,8 @@ pub fn readers_do_not_block_writers<F: EngineFactory>(f: &F) -> Result<()> {
             })();
             let _ = tx.send(r);
         });
-        let outcome = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the writer did not finish while a reader was open: readers block writers");
-        outcome
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the writer did not finish while a reader was open: readers block writers")
     })?;
     let expected = if reader.isolation_level() == IsolationLevel::SnapshotIsolation {
         1

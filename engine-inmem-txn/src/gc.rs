@@ -86,8 +86,7 @@ impl Inner {
         let Some(state) = guard.as_mut() else {
             return;
         };
-        let dropped = truncate_chain(&mut state.delta, oldest);
-        let labels: Vec<u32> = dropped.iter().filter_map(|u| u.undo.label()).collect();
+        let labels = truncate_chain(&mut state.delta, oldest);
         self.settle_vertex(id, &mut guard, &labels);
     }
 
@@ -148,8 +147,9 @@ fn chain_mentions_label(head: &Option<Box<Delta>>, label: u32) -> bool {
 }
 
 /// Cuts the chain at the first delta committed at or before `oldest` (every running
-/// transaction sees it and everything older) and returns what was cut, newest first.
-fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<Box<Delta>> {
+/// transaction sees it and everything older) and returns the labels the cut deltas
+/// mention.
+fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<u32> {
     let mut keep = 0;
     let mut cur = head.as_deref();
     loop {
@@ -172,13 +172,13 @@ fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<Box<Delta>>
             None => return Vec::new(),
         };
     }
-    let mut out = Vec::new();
+    let mut labels = Vec::new();
     let mut rest = link.take();
     while let Some(mut d) = rest {
         rest = d.next.take();
-        out.push(d);
+        labels.extend(d.undo.label());
     }
-    out
+    labels
 }
 
 /// The background collector; stops when dropped or when the engine is gone.
@@ -195,15 +195,13 @@ impl GcThread {
         let handle = std::thread::Builder::new()
             .name("quiver-gc".into())
             .spawn(move || {
-                loop {
-                    match rx.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => match weak.upgrade() {
-                            Some(inner) => {
-                                inner.collect(true);
-                            }
-                            None => break,
-                        },
-                        _ => break,
+                // A message or a hung-up sender both mean stop.
+                while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
+                    match weak.upgrade() {
+                        Some(inner) => {
+                            inner.collect(true);
+                        }
+                        None => break,
                     }
                 }
             })?;

@@ -406,10 +406,10 @@ fn property_at_view(
 ) -> Result<Option<PropertyValue>> {
     let mut value = props::get(blob, key)?;
     for u in view.undos(head) {
-        if let Undo::SetProperty(k, old) = u {
-            if *k == key {
-                value = old.clone();
-            }
+        if let Undo::SetProperty(k, old) = u
+            && *k == key
+        {
+            value = old.clone();
         }
     }
     Ok(value)

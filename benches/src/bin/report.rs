@@ -1,0 +1,149 @@
+//! The comparison report, Quiver's main job: every workload on every backend and
+//! peer, one process, one run. Writes `report.md` and `report.json` to `--out`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use clap::Parser;
+use engine_inmem_txn::{Config, InMemoryEngine};
+use quiver_benches::report::{self, SubjectFactory};
+use quiver_benches::{EngineSubject, HashMapBaseline, WorkloadSize};
+
+struct Counting;
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments
+// unchanged, so it upholds GlobalAlloc's contract as `System` does; it only adds an
+// atomic count of live bytes (read by the memory rows of the report).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs the benchmark workloads on every backend and peer and writes the report.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Vertices to import.
+    #[arg(long, default_value_t = WorkloadSize::default().vertices)]
+    vertices: usize,
+    /// Edges to import.
+    #[arg(long, default_value_t = WorkloadSize::default().edges)]
+    edges: usize,
+    /// Point reads.
+    #[arg(long, default_value_t = WorkloadSize::default().reads)]
+    reads: usize,
+    /// Small write transactions.
+    #[arg(long, default_value_t = WorkloadSize::default().small_writes)]
+    small_writes: usize,
+    /// Mixed operations per thread.
+    #[arg(long, default_value_t = WorkloadSize::default().mixed_ops)]
+    mixed_ops: usize,
+    /// Where report.md and report.json go.
+    #[arg(long, default_value = "bench-report")]
+    out: PathBuf,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or("? GiB".into(), |kb| format!("{} GiB", kb / (1024 * 1024)));
+    format!("{cpu}, {cores} cores, {mem}")
+}
+
+fn commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short", "HEAD"]) {
+        Some(hash) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{hash} (with uncommitted changes)")
+            } else {
+                hash
+            }
+        }
+        None => "unknown".into(),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let size = WorkloadSize {
+        vertices: args.vertices.max(1),
+        edges: args.edges,
+        reads: args.reads,
+        small_writes: args.small_writes,
+        mixed_ops: args.mixed_ops,
+        ..WorkloadSize::default()
+    };
+    let subjects: Vec<(String, SubjectFactory)> = vec![
+        (
+            "HashMap".into(),
+            Box::new(|| Ok(Box::new(HashMapBaseline::default()) as _)),
+        ),
+        (
+            "inmem-txn".into(),
+            Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
+        ),
+    ];
+    eprintln!("running the workloads on {} subjects...", subjects.len());
+    let heap = || Some(LIVE.load(Ordering::Relaxed));
+    let report = report::run(size, subjects, &heap, machine(), commit())?;
+    std::fs::create_dir_all(&args.out)?;
+    let md = report.markdown();
+    std::fs::write(args.out.join("report.md"), &md)?;
+    std::fs::write(
+        args.out.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    println!("{md}");
+    eprintln!("wrote {}", args.out.join("report.md").display());
+    Ok(())
+}

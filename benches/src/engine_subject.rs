@@ -1,0 +1,94 @@
+//! Any backend as a benchmark subject, through the `StorageEngine` contract only.
+
+use engine_api::{
+    Direction, PropertyValue, Result, StorageEngine, Transaction, TxnOptions, VertexId,
+};
+
+use crate::workload::{EdgeSpec, Subject, VertexSpec};
+
+/// A backend under test.
+#[derive(Debug)]
+pub struct EngineSubject<E>(pub E);
+
+impl<E: StorageEngine> Subject for EngineSubject<E> {
+    fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
+        let mut t = self.0.begin(TxnOptions::new())?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for v in batch {
+            ids.push(t.create_vertex_with(&v.labels, &v.props)?.0);
+        }
+        t.commit()?;
+        Ok(ids)
+    }
+
+    fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
+        let mut t = self.0.begin(TxnOptions::new())?;
+        for e in batch {
+            t.create_edge_with(
+                VertexId(ids[e.source]),
+                VertexId(ids[e.target]),
+                e.edge_type,
+                &[("weight", e.weight.clone())],
+            )?;
+        }
+        t.commit()?;
+        Ok(())
+    }
+
+    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+        let t = self.0.begin(TxnOptions::new().read_only())?;
+        let mut found = 0;
+        for id in ids {
+            if t.vertex_property(VertexId(*id), "name")?.is_some() {
+                found += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    fn label_scan(&self, label: &str) -> Result<usize> {
+        let t = self.0.begin(TxnOptions::new().read_only())?;
+        let mut n = 0;
+        for v in t.vertices_with_label(label)? {
+            v?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+        let t = self.0.begin(TxnOptions::new().read_only())?;
+        let mut reached = 0;
+        let mut frontier: Vec<VertexId> = Vec::new();
+        for s in starts {
+            frontier.clear();
+            frontier.push(VertexId(*s));
+            for _ in 0..hops {
+                let mut next = Vec::new();
+                for v in &frontier {
+                    for e in t.edges(*v, Direction::Out, None)? {
+                        next.push(e?.target);
+                    }
+                }
+                frontier = next;
+            }
+            reached += frontier.len();
+        }
+        Ok(reached)
+    }
+
+    fn small_write(&self, target: u64) -> Result<()> {
+        let mut t = self.0.begin(TxnOptions::new())?;
+        let v = t.create_vertex_with(&["Person"], &[("id", PropertyValue::Int(-1))])?;
+        t.create_edge(v, VertexId(target), "KNOWS")?;
+        t.commit()?;
+        Ok(())
+    }
+
+    fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
+        let mut t = self.0.begin(TxnOptions::new())?;
+        t.set_vertex_property(VertexId(vertex), "score", value.into())?;
+        t.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+//! The benchmark workloads of Quiver, defined once, and the subjects they run on:
+//! every backend through the `StorageEngine` contract, and the peers (a `HashMap`
+//! baseline holding the same records).
+//!
+//! The `report` binary runs every workload on every subject in one process and writes
+//! a Markdown table with ratios plus a JSON file of raw figures.
+
+pub mod baseline;
+pub mod engine_subject;
+pub mod workload;
+
+pub use baseline::HashMapBaseline;
+pub use engine_subject::EngineSubject;
+pub use workload::{Subject, Workload, WorkloadSize};
+pub mod report;

@@ -1,0 +1,413 @@
+//! Runs every workload on every subject and renders the comparison.
+
+use std::time::Instant;
+
+use engine_api::{ErrorKind, Result};
+use serde::Serialize;
+
+use crate::workload::{ROLES, Rng, Subject, Workload, WorkloadSize};
+
+/// Makes a fresh subject.
+pub type SubjectFactory = Box<dyn Fn() -> Result<Box<dyn Subject>>>;
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    /// Workload row label.
+    pub workload: String,
+    /// Subject column label.
+    pub subject: String,
+    /// The value (a rate, or bytes for memory rows).
+    pub value: f64,
+    /// Unit of `value`.
+    pub unit: String,
+    /// Operations done.
+    pub operations: u64,
+    /// Wall time in seconds (0 for memory rows).
+    pub seconds: f64,
+    /// What the operations returned (counts), compared across subjects.
+    pub checksum: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Machine description.
+    pub machine: String,
+    /// Commit of the code.
+    pub commit: String,
+    /// Workload sizes.
+    pub size: WorkloadSize,
+    /// The subject every ratio is taken against.
+    pub baseline: String,
+    /// Subjects in column order.
+    pub subjects: Vec<String>,
+    /// All figures.
+    pub figures: Vec<Figure>,
+    /// Retried conflicts in the mixed workload, per subject.
+    pub conflicts: Vec<(String, u64)>,
+}
+
+fn fig(workload: &str, subject: &str, ops: u64, seconds: f64, unit: &str, checksum: u64) -> Figure {
+    Figure {
+        workload: workload.to_string(),
+        subject: subject.to_string(),
+        value: if seconds > 0.0 {
+            ops as f64 / seconds
+        } else {
+            0.0
+        },
+        unit: unit.to_string(),
+        operations: ops,
+        seconds,
+        checksum,
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let start = Instant::now();
+    let out = f()?;
+    Ok((out, start.elapsed().as_secs_f64()))
+}
+
+/// Runs every workload on one subject. `heap` reports live heap bytes if the
+/// process counts them.
+pub fn run_subject(
+    name: &str,
+    s: &dyn Subject,
+    w: &Workload,
+    heap: &dyn Fn() -> Option<i64>,
+) -> Result<(Vec<Figure>, u64)> {
+    let size = w.size;
+    let mut out = Vec::new();
+    let mut ids: Vec<u64> = Vec::with_capacity(size.vertices);
+
+    let heap0 = heap();
+    let ((), tv) = timed(|| {
+        for batch in w.vertices.chunks(size.batch.max(1)) {
+            ids.extend(s.import_vertices(batch)?);
+        }
+        Ok(())
+    })?;
+    let heap1 = heap();
+    let ((), te) = timed(|| {
+        for batch in w.edges.chunks(size.batch.max(1)) {
+            s.import_edges(batch, &ids)?;
+        }
+        Ok(())
+    })?;
+    let heap2 = heap();
+    let (v, e) = (size.vertices as u64, size.edges as u64);
+    out.push(fig("import: vertices", name, v, tv, "vertices/s", v));
+    out.push(fig("import: edges", name, e, te, "edges/s", e));
+    out.push(fig(
+        "import: all records",
+        name,
+        v + e,
+        tv + te,
+        "records/s",
+        v + e,
+    ));
+    if let (Some(h0), Some(h1), Some(h2)) = (heap0, heap1, heap2) {
+        let mut m = fig("memory: bytes per vertex", name, 0, 0.0, "B", 0);
+        m.value = (h1 - h0) as f64 / v.max(1) as f64;
+        out.push(m);
+        let mut m = fig("memory: bytes per edge", name, 0, 0.0, "B", 0);
+        m.value = (h2 - h1) as f64 / e.max(1) as f64;
+        out.push(m);
+    }
+
+    let mut rng = Rng::new(7);
+    let reads: Vec<u64> = (0..size.reads).map(|_| ids[rng.below(ids.len())]).collect();
+    let (found, t) = timed(|| {
+        let mut found = 0;
+        for chunk in reads.chunks(1000) {
+            found += s.read_names(chunk)?;
+        }
+        Ok(found)
+    })?;
+    out.push(fig(
+        "point read by id",
+        name,
+        reads.len() as u64,
+        t,
+        "reads/s",
+        found as u64,
+    ));
+
+    let (n, t) = timed(|| {
+        let mut n = 0;
+        for _ in 0..5 {
+            n += s.label_scan(ROLES[2])?;
+        }
+        Ok(n)
+    })?;
+    out.push(fig("label scan", name, n as u64, t, "vertices/s", n as u64));
+
+    let starts: Vec<u64> = (0..size.expansions)
+        .map(|_| ids[rng.below(ids.len())])
+        .collect();
+    let (n, t) = timed(|| s.expand(&starts, 1))?;
+    out.push(fig(
+        "1-hop expansion",
+        name,
+        starts.len() as u64,
+        t,
+        "starts/s",
+        n as u64,
+    ));
+    let starts2 = &starts[..starts.len() / 10];
+    let (n, t) = timed(|| s.expand(starts2, 2))?;
+    out.push(fig(
+        "2-hop expansion",
+        name,
+        starts2.len() as u64,
+        t,
+        "starts/s",
+        n as u64,
+    ));
+
+    let targets: Vec<u64> = (0..size.small_writes)
+        .map(|_| ids[rng.below(ids.len())])
+        .collect();
+    let ((), t) = timed(|| {
+        for target in &targets {
+            retry(|| s.small_write(*target))?;
+        }
+        Ok(())
+    })?;
+    out.push(fig(
+        "small write txn, 1 thread",
+        name,
+        targets.len() as u64,
+        t,
+        "txn/s",
+        0,
+    ));
+    let ((), t) = timed(|| {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = targets
+                .chunks(targets.len().div_ceil(2).max(1))
+                .map(|part| {
+                    sc.spawn(move || part.iter().try_for_each(|t| retry(|| s.small_write(*t))))
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(engine_api::Error::new(
+                        ErrorKind::Io,
+                        "writer thread panicked",
+                    ))
+                })
+            })
+        })
+    })?;
+    out.push(fig(
+        "small write txn, 2 threads",
+        name,
+        targets.len() as u64,
+        t,
+        "txn/s",
+        0,
+    ));
+
+    let (conflicts, t) = timed(|| {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2u64)
+                .map(|thread| {
+                    let ids = &ids;
+                    sc.spawn(move || -> Result<u64> {
+                        let mut rng = Rng::new(100 + thread);
+                        let mut conflicts = 0;
+                        for i in 0..size.mixed_ops {
+                            let v = ids[rng.below(ids.len())];
+                            if rng.below(10) == 0 {
+                                loop {
+                                    match s.update_score(v, i as f64) {
+                                        Ok(()) => break,
+                                        Err(e) if e.is_retryable() => conflicts += 1,
+                                        Err(e) => return Err(e),
+                                    }
+                                }
+                            } else {
+                                s.read_names(&[v])?;
+                            }
+                        }
+                        Ok(conflicts)
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for h in handles {
+                total += h.join().unwrap_or_else(|_| {
+                    Err(engine_api::Error::new(
+                        ErrorKind::Io,
+                        "mixed thread panicked",
+                    ))
+                })?;
+            }
+            Ok(total)
+        })
+    })?;
+    let ops = 2 * size.mixed_ops as u64;
+    out.push(fig(
+        "mixed 90% read / 10% write, 2 threads",
+        name,
+        ops,
+        t,
+        "ops/s",
+        0,
+    ));
+    Ok((out, conflicts))
+}
+
+fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
+    loop {
+        match f() {
+            Err(e) if e.is_retryable() => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Runs every subject (each fresh, one after the other) and checks that they agree
+/// on every count.
+pub fn run(
+    size: WorkloadSize,
+    subjects: Vec<(String, SubjectFactory)>,
+    heap: &dyn Fn() -> Option<i64>,
+    machine: String,
+    commit: String,
+) -> Result<Report> {
+    let w = Workload::generate(size);
+    let mut figures = Vec::new();
+    let mut conflicts = Vec::new();
+    let names: Vec<String> = subjects.iter().map(|(n, _)| n.clone()).collect();
+    for (name, make) in subjects {
+        let subject = make()?;
+        let (f, c) = run_subject(&name, subject.as_ref(), &w, heap)?;
+        drop(subject);
+        figures.extend(f);
+        conflicts.push((name, c));
+    }
+    for f in &figures {
+        let first = figures
+            .iter()
+            .find(|g| g.workload == f.workload)
+            .map(|g| g.checksum);
+        if first != Some(f.checksum) {
+            return Err(engine_api::Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "{} returned {} results for '{}', the first subject {:?}",
+                    f.subject, f.checksum, f.workload, first
+                ),
+            ));
+        }
+    }
+    Ok(Report {
+        machine,
+        commit,
+        size,
+        baseline: names.first().cloned().unwrap_or_default(),
+        subjects: names,
+        figures,
+        conflicts,
+    })
+}
+
+fn human(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2} M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} k", v / 1e3)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Targets set by issues: (workload row, subject, minimum ratio to the baseline).
+pub const TARGETS: &[(&str, &str, f64)] = &[
+    ("point read by id", "inmem-txn", 0.3),
+    ("import: all records", "inmem-txn", 0.25),
+];
+
+impl Report {
+    fn value(&self, workload: &str, subject: &str) -> Option<f64> {
+        self.figures
+            .iter()
+            .find(|f| f.workload == workload && f.subject == subject)
+            .map(|f| f.value)
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut rows: Vec<&str> = Vec::new();
+        for f in &self.figures {
+            if !rows.contains(&f.workload.as_str()) {
+                rows.push(&f.workload);
+            }
+        }
+        let others: Vec<&String> = self.subjects.iter().skip(1).collect();
+        let mut md = String::new();
+        md.push_str("# Quiver backend comparison\n\n");
+        md.push_str(&format!(
+            "Machine: {}. Commit: {}. Workload: {} vertices (2 labels, 3 properties), {} edges (1 property), import batches of {}, {} point reads, {} 1-hop starts, {} small write transactions, {} mixed operations per thread.\n\n",
+            self.machine, self.commit, self.size.vertices, self.size.edges, self.size.batch,
+            self.size.reads, self.size.expansions, self.size.small_writes, self.size.mixed_ops
+        ));
+        md.push_str("Throughput: higher is better. Ratios are against the first column, measured in the same run.\n\n");
+        md.push_str("| workload | unit |");
+        for s in &self.subjects {
+            md.push_str(&format!(" {s} |"));
+        }
+        for s in &others {
+            md.push_str(&format!(" {s} / {} |", self.baseline));
+        }
+        md.push_str("\n|---|---|");
+        for _ in 0..self.subjects.len() + others.len() {
+            md.push_str("---:|");
+        }
+        md.push('\n');
+        for row in &rows {
+            let unit = self
+                .figures
+                .iter()
+                .find(|f| f.workload == *row)
+                .map(|f| f.unit.clone())
+                .unwrap_or_default();
+            md.push_str(&format!("| {row} | {unit} |"));
+            for s in &self.subjects {
+                let cell = self.value(row, s).map_or("—".into(), human);
+                md.push_str(&format!(" {cell} |"));
+            }
+            for s in &others {
+                let cell = match (self.value(row, s), self.value(row, &self.baseline)) {
+                    (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+                    _ => "—".into(),
+                };
+                md.push_str(&format!(" {cell} |"));
+            }
+            md.push('\n');
+        }
+        md.push_str("\nMemory rows are live heap bytes added by the import divided by the count (lower is better). The well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge *without* properties; our rows include 2 labels and 3 properties per vertex and 1 property per edge.\n");
+        md.push_str("\n## Against the targets\n\n");
+        for (row, subject, min) in TARGETS {
+            if let (Some(a), Some(b)) = (self.value(row, subject), self.value(row, &self.baseline))
+            {
+                let ratio = a / b;
+                md.push_str(&format!(
+                    "- {subject} {row}: {ratio:.2}x {} (target at least {min}x): {}.\n",
+                    self.baseline,
+                    if ratio >= *min { "met" } else { "not met" }
+                ));
+            }
+        }
+        for (subject, c) in &self.conflicts {
+            md.push_str(&format!(
+                "- {subject}: {c} conflicts retried in the mixed workload.\n"
+            ));
+        }
+        md
+    }
+}

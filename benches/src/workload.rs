@@ -1,0 +1,144 @@
+//! The default workload of the benchmark spec: records, operations and their
+//! deterministic random choices.
+
+use engine_api::{PropertyValue, Result};
+
+/// Sizes of one run.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct WorkloadSize {
+    /// Vertices imported.
+    pub vertices: usize,
+    /// Edges imported.
+    pub edges: usize,
+    /// Records per import transaction.
+    pub batch: usize,
+    /// Point reads.
+    pub reads: usize,
+    /// Start vertices of 1-hop expansions (2-hop uses a tenth).
+    pub expansions: usize,
+    /// Small write transactions per thread configuration.
+    pub small_writes: usize,
+    /// Operations per thread of the mixed workload.
+    pub mixed_ops: usize,
+}
+
+impl Default for WorkloadSize {
+    fn default() -> Self {
+        WorkloadSize {
+            vertices: 100_000,
+            edges: 500_000,
+            batch: 10_000,
+            reads: 200_000,
+            expansions: 20_000,
+            small_writes: 20_000,
+            mixed_ops: 50_000,
+        }
+    }
+}
+
+/// The second label of vertex `i` (every vertex also has `Person`).
+pub const ROLES: [&str; 4] = ["Customer", "Employee", "Admin", "Guest"];
+/// Edge types.
+pub const EDGE_TYPES: [&str; 2] = ["KNOWS", "FOLLOWS"];
+
+/// One vertex to import: 2 labels, 3 properties.
+#[derive(Debug, Clone)]
+pub struct VertexSpec {
+    /// Labels.
+    pub labels: [&'static str; 2],
+    /// Properties `id`, `name`, `score`.
+    pub props: [(&'static str, PropertyValue); 3],
+}
+
+/// One edge to import, by vertex index; 1 property.
+#[derive(Debug, Clone)]
+pub struct EdgeSpec {
+    /// Index of the source in the import order.
+    pub source: usize,
+    /// Index of the target.
+    pub target: usize,
+    /// Edge type.
+    pub edge_type: &'static str,
+    /// Property `weight`.
+    pub weight: PropertyValue,
+}
+
+/// A deterministic generator (xorshift64*), so every subject gets the same records
+/// and the same random choices.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// The next value below `bound`.
+    pub fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound.max(1) as u64) as usize
+    }
+}
+
+/// The records of one run.
+#[derive(Debug)]
+pub struct Workload {
+    /// Sizes.
+    pub size: WorkloadSize,
+    /// Vertices in import order.
+    pub vertices: Vec<VertexSpec>,
+    /// Edges in import order.
+    pub edges: Vec<EdgeSpec>,
+}
+
+impl Workload {
+    /// Generates the records for `size`.
+    pub fn generate(size: WorkloadSize) -> Self {
+        let vertices = (0..size.vertices)
+            .map(|i| VertexSpec {
+                labels: ["Person", ROLES[i % ROLES.len()]],
+                props: [
+                    ("id", PropertyValue::Int(i as i64)),
+                    ("name", PropertyValue::String(format!("person-{i}"))),
+                    ("score", PropertyValue::Float((i % 1000) as f64 / 10.0)),
+                ],
+            })
+            .collect();
+        let mut rng = Rng::new(42);
+        let edges = (0..size.edges)
+            .map(|i| EdgeSpec {
+                source: rng.below(size.vertices),
+                target: rng.below(size.vertices),
+                edge_type: EDGE_TYPES[i % EDGE_TYPES.len()],
+                weight: PropertyValue::Int((i % 100) as i64),
+            })
+            .collect();
+        Workload {
+            size,
+            vertices,
+            edges,
+        }
+    }
+}
+
+/// One thing the workloads run on: a backend or a peer. Ids are the subject's own.
+pub trait Subject: Sync {
+    /// Imports one batch of vertices in one transaction; returns their ids in order.
+    fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>>;
+    /// Imports one batch of edges in one transaction; `ids` maps import index to id.
+    fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()>;
+    /// Reads the `name` property of each vertex, in one read transaction; returns
+    /// how many had one.
+    fn read_names(&self, ids: &[u64]) -> Result<usize>;
+    /// Counts the vertices with `label`.
+    fn label_scan(&self, label: &str) -> Result<usize>;
+    /// Counts the vertices reached by `hops` outgoing steps from each start.
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize>;
+    /// One transaction: create a vertex and an edge from it to `target`.
+    fn small_write(&self, target: u64) -> Result<()>;
+    /// One transaction: set `score` of `vertex`. May fail with a retryable Conflict.
+    fn update_score(&self, vertex: u64, value: f64) -> Result<()>;
+}
