@@ -221,3 +221,61 @@ macro_rules! suite {
         $crate::__for_each_test!(__suite!($factory));
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use std::panic::catch_unwind;
+
+    use super::*;
+
+    struct Listing(&'static [&'static str]);
+
+    impl EngineFactory for Listing {
+        type Engine = engine_inmem_txn::InMemoryEngine;
+        fn open(&self, _dir: &Path) -> Result<Self::Engine> {
+            engine_inmem_txn::InMemoryEngine::open(engine_inmem_txn::Config::default())
+        }
+        fn known_failures(&self) -> &[&str] {
+            self.0
+        }
+    }
+
+    fn fails(_: &Listing) -> Result<()> {
+        Err(engine_api::Error::not_found("deliberate"))
+    }
+
+    fn passes(_: &Listing) -> Result<()> {
+        Ok(())
+    }
+
+    #[test]
+    fn a_listed_test_that_fails_is_tolerated() {
+        run(&Listing(&["t::x"]), "t::x", fails);
+    }
+
+    #[test]
+    fn a_listed_test_that_passes_fails_the_run() {
+        let r = catch_unwind(|| run(&Listing(&["t::x"]), "t::x", passes));
+        assert!(r.is_err(), "a passing known failure must fail the run");
+    }
+
+    #[test]
+    fn an_unlisted_failure_fails_the_run() {
+        let r = catch_unwind(|| run(&Listing(&[]), "t::x", fails));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn known_failures_must_name_real_tests() {
+        check_known_failures(&Listing(&["graph::ids_are_never_reused"]));
+        let r = catch_unwind(|| check_known_failures(&Listing(&["graph::no_such_test"])));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn the_test_list_has_every_topic() {
+        assert!(ALL_TESTS.contains(&"isolation::g2_item_write_skew"));
+        assert!(ALL_TESTS.contains(&"model::random_operations_match_the_reference_model"));
+        assert_eq!(ALL_TESTS.len(), 58);
+    }
+}
