@@ -1,0 +1,314 @@
+//! The data directory: layout, the process lock, file naming and listing, and moving
+//! old files aside.
+//!
+//! ```text
+//! <data>/
+//!   .lock        held (an OS advisory lock) while a process has the database open;
+//!                it holds that process's id, for the error a second opener gets
+//!   snapshots/   <seq>_<commit-ts>.snapshot, zero-padded so names sort by age
+//!   wal/         <seq>.wal
+//!   .backup/     <unix-time>/{snapshots,wal}: files moved aside when recovery is off
+//! ```
+//! Files in `snapshots/` and `wal/` whose names do not follow the patterns are
+//! foreign: they are listed as such (with a warning), never parsed, never deleted.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use engine_api::{Error, ErrorKind, Result};
+
+const LOCK_FILE: &str = ".lock";
+const SNAPSHOTS: &str = "snapshots";
+const WAL: &str = "wal";
+const BACKUP: &str = ".backup";
+
+/// An open data directory, locked against other processes for as long as it lives.
+#[derive(Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    // Holding the file keeps the advisory lock; dropping it releases the lock.
+    _lock: File,
+}
+
+/// A snapshot file named by our pattern.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SnapshotName {
+    /// Sequence number (increases with every snapshot written).
+    pub seq: u64,
+    /// Commit timestamp of the state it holds.
+    pub commit_ts: u64,
+    /// Full path.
+    pub path: PathBuf,
+}
+
+/// A WAL segment file named by our pattern.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SegmentName {
+    /// Segment sequence number.
+    pub seq: u64,
+    /// Full path.
+    pub path: PathBuf,
+}
+
+/// What a directory listing found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Snapshots, oldest first.
+    pub snapshots: Vec<SnapshotName>,
+    /// WAL segments, lowest sequence first.
+    pub segments: Vec<SegmentName>,
+    /// Files that are not ours (left alone).
+    pub foreign: Vec<PathBuf>,
+}
+
+/// The file name of snapshot `seq` holding commit `commit_ts`.
+pub fn snapshot_file_name(seq: u64, commit_ts: u64) -> String {
+    format!("{seq:020}_{commit_ts:020}.snapshot")
+}
+
+/// The file name of WAL segment `seq`.
+pub fn segment_file_name(seq: u64) -> String {
+    format!("{seq:020}.wal")
+}
+
+fn parse_snapshot_name(name: &str) -> Option<(u64, u64)> {
+    let stem = name.strip_suffix(".snapshot")?;
+    let (seq, ts) = stem.split_once('_')?;
+    if seq.len() != 20 || ts.len() != 20 {
+        return None;
+    }
+    Some((seq.parse().ok()?, ts.parse().ok()?))
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    let seq = name.strip_suffix(".wal")?;
+    if seq.len() != 20 {
+        return None;
+    }
+    seq.parse().ok()
+}
+
+fn io_err(what: String, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{what}: {e}")).with_source(e)
+}
+
+/// Fsyncs a directory, so renames and creations in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(format!("cannot sync directory {}", dir.display()), e))
+}
+
+impl DataDir {
+    /// Opens (creating if needed) the data directory at `root` and takes its process
+    /// lock.
+    ///
+    /// Errors: [`ErrorKind::Locked`] if another process (or another engine in this
+    /// process) has it open, naming the holder's process id when it is known;
+    /// [`ErrorKind::Io`] if it cannot be created or read.
+    pub fn open(root: &Path) -> Result<DataDir> {
+        for sub in [SNAPSHOTS, WAL] {
+            std::fs::create_dir_all(root.join(sub))
+                .map_err(|e| io_err(format!("cannot create {}", root.join(sub).display()), e))?;
+        }
+        let lock_path = root.join(LOCK_FILE);
+        let mut lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| io_err(format!("cannot open {}", lock_path.display()), e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = lock.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(Error::new(
+                    ErrorKind::Locked,
+                    format!(
+                        "the data directory {} is in use{}",
+                        root.display(),
+                        if holder.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" by process {holder}")
+                        }
+                    ),
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(io_err(format!("cannot lock {}", lock_path.display()), e));
+            }
+        }
+        lock.set_len(0)
+            .and_then(|()| lock.seek(SeekFrom::Start(0)))
+            .and_then(|_| write!(lock, "{}", std::process::id()))
+            .map_err(|e| io_err(format!("cannot write {}", lock_path.display()), e))?;
+        Ok(DataDir {
+            root: root.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `snapshots/`.
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.root.join(SNAPSHOTS)
+    }
+
+    /// `wal/`.
+    pub fn wal_dir(&self) -> PathBuf {
+        self.root.join(WAL)
+    }
+
+    /// Lists snapshots and segments; foreign files are reported with a warning.
+    pub fn list(&self) -> Result<Listing> {
+        let mut listing = Listing::default();
+        for (dir, is_snapshot) in [(self.snapshots_dir(), true), (self.wal_dir(), false)] {
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+            for entry in entries {
+                let entry =
+                    entry.map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+                let path = entry.path();
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else {
+                    listing.foreign.push(path);
+                    continue;
+                };
+                // Our own temporary files start with a dot; an interrupted write
+                // leaves one behind, which is not data.
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    continue;
+                }
+                let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+                match (is_snapshot, is_file) {
+                    (true, true) => match parse_snapshot_name(name) {
+                        Some((seq, commit_ts)) => listing.snapshots.push(SnapshotName {
+                            seq,
+                            commit_ts,
+                            path,
+                        }),
+                        None => listing.foreign.push(path),
+                    },
+                    (false, true) => match parse_segment_name(name) {
+                        Some(seq) => listing.segments.push(SegmentName { seq, path }),
+                        None => listing.foreign.push(path),
+                    },
+                    _ => listing.foreign.push(path),
+                }
+            }
+        }
+        listing.snapshots.sort();
+        listing.segments.sort();
+        for f in &listing.foreign {
+            tracing::warn!(file = %f.display(), "ignoring a file that is not ours");
+        }
+        Ok(listing)
+    }
+
+    /// Moves every snapshot and WAL segment into `.backup/<unix-seconds>/` (used when
+    /// recovery on start-up is off: old files are kept, never deleted). Returns the
+    /// folder they went to, if any file was moved.
+    pub fn move_aside(&self) -> Result<Option<PathBuf>> {
+        let listing = self.list()?;
+        if listing.snapshots.is_empty() && listing.segments.is_empty() {
+            return Ok(None);
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut target = self.root.join(BACKUP).join(stamp.to_string());
+        let mut n = 0;
+        while target.exists() {
+            n += 1;
+            target = self.root.join(BACKUP).join(format!("{stamp}-{n}"));
+        }
+        for sub in [SNAPSHOTS, WAL] {
+            std::fs::create_dir_all(target.join(sub))
+                .map_err(|e| io_err(format!("cannot create {}", target.display()), e))?;
+        }
+        let files = listing
+            .snapshots
+            .iter()
+            .map(|s| (&s.path, SNAPSHOTS))
+            .chain(listing.segments.iter().map(|s| (&s.path, WAL)));
+        for (path, sub) in files {
+            let Some(name) = path.file_name() else {
+                continue;
+            };
+            let to = target.join(sub).join(name);
+            std::fs::rename(path, &to).map_err(|e| {
+                io_err(
+                    format!("cannot move {} to {}", path.display(), to.display()),
+                    e,
+                )
+            })?;
+        }
+        sync_dir(&self.snapshots_dir())?;
+        sync_dir(&self.wal_dir())?;
+        tracing::info!(to = %target.display(), "moved existing durability files aside");
+        Ok(Some(target))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_open_is_locked_and_names_the_holder() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let first = DataDir::open(tmp.path()).expect("first open");
+        let err = DataDir::open(tmp.path()).expect_err("second open");
+        assert_eq!(err.kind(), ErrorKind::Locked);
+        assert!(
+            err.message().contains(&std::process::id().to_string()),
+            "{err}"
+        );
+        drop(first);
+        DataDir::open(tmp.path()).expect("open after release");
+    }
+
+    #[test]
+    fn names_sort_by_age_and_foreign_files_are_left_alone() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::open(tmp.path()).expect("open");
+        for (seq, ts) in [(2, 50), (10, 900), (1, 7)] {
+            std::fs::write(dir.snapshots_dir().join(snapshot_file_name(seq, ts)), b"x")
+                .expect("write");
+        }
+        std::fs::write(dir.wal_dir().join(segment_file_name(3)), b"x").expect("write");
+        std::fs::write(dir.wal_dir().join("notes.txt"), b"mine").expect("write");
+        std::fs::write(dir.snapshots_dir().join("1_2.snapshot"), b"short").expect("write");
+        std::fs::write(dir.snapshots_dir().join(".x.snapshot.tmp"), b"partial").expect("write");
+        let l = dir.list().expect("list");
+        let seqs: Vec<u64> = l.snapshots.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 10]);
+        assert_eq!(l.snapshots[2].commit_ts, 900);
+        assert_eq!(l.segments.len(), 1);
+        assert_eq!(l.foreign.len(), 2);
+        assert!(dir.wal_dir().join("notes.txt").exists());
+    }
+
+    #[test]
+    fn moving_aside_keeps_every_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::open(tmp.path()).expect("open");
+        std::fs::write(dir.snapshots_dir().join(snapshot_file_name(1, 1)), b"s").expect("w");
+        std::fs::write(dir.wal_dir().join(segment_file_name(1)), b"w").expect("w");
+        let to = dir.move_aside().expect("move").expect("moved something");
+        assert!(to.join("snapshots").join(snapshot_file_name(1, 1)).exists());
+        assert!(to.join("wal").join(segment_file_name(1)).exists());
+        let l = dir.list().expect("list");
+        assert!(l.snapshots.is_empty() && l.segments.is_empty());
+        assert_eq!(dir.move_aside().expect("nothing to move"), None);
+    }
+}

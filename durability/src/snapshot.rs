@@ -1,0 +1,539 @@
+//! The snapshot file: a complete, consistent image of a database at one commit
+//! timestamp.
+//!
+//! # Format, version 1
+//! ```text
+//! header   48 bytes: magic "QVSNAP01", version, codec version, database id,
+//!          commit timestamp (u64), creation time in µs since the epoch (u64), CRC-32
+//! block*   kind (u8), payload length (u32), CRC-32 of kind, length and payload (u32),
+//!          payload
+//! ```
+//! Block kinds, in file order:
+//! - 1 names: `kind` (0 labels, 1 edge types, 2 property keys), count, then
+//!   (id, string)* — every id a later block uses is defined here first;
+//! - 2 counters: the next vertex id and next edge id to hand out;
+//! - 3 vertices: count, then (id, label count, label ids, property-record length,
+//!   property record)*;
+//! - 4 edges: count, then (id, type id, source, target, property-record length,
+//!   property record)*;
+//! - 255 footer: vertex count, edge count, number of blocks before it (u64 each). The
+//!   file ends right after it.
+//!
+//! Integers inside payloads are varints; property records are the value codec's. A
+//! reader checks every checksum, that every id it meets was defined, every count, and
+//! that nothing follows the footer; any mismatch is Corrupt, naming file and offset.
+//! Blocks hold up to about 64 KiB, so writing and reading need bounded memory, and
+//! each block can be decoded on its own.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use engine_api::codec::{Decoder, put_uvarint};
+use engine_api::{Error, Result, SnapshotInfo};
+
+use crate::dir::{snapshot_file_name, sync_dir};
+use crate::format::{
+    DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, encode_header, io_error,
+    put_str, u32_at, u64_at,
+};
+
+const MAGIC: &[u8; 8] = b"QVSNAP01";
+/// The snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u16 = 1;
+
+const BLOCK_NAMES: u8 = 1;
+const BLOCK_COUNTERS: u8 = 2;
+const BLOCK_VERTICES: u8 = 3;
+const BLOCK_EDGES: u8 = 4;
+const BLOCK_FOOTER: u8 = 255;
+const BLOCK_TARGET: usize = 64 * 1024;
+/// A block longer than this is refused as corrupt (the writer never makes one).
+const BLOCK_MAX: usize = 64 * 1024 * 1024;
+
+/// Which dictionary a name belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameKind {
+    /// Labels.
+    Label = 0,
+    /// Edge types.
+    EdgeType = 1,
+    /// Property keys.
+    PropertyKey = 2,
+}
+
+/// Writes one snapshot, streaming, to a temporary file that `finish` renames into
+/// place after syncing it.
+pub struct SnapshotWriter {
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    commit_ts: u64,
+    created: SystemTime,
+    block: Vec<u8>,
+    block_kind: u8,
+    block_items: u64,
+    blocks: u64,
+    vertices: u64,
+    edges: u64,
+    bytes: u64,
+}
+
+impl std::fmt::Debug for SnapshotWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotWriter")
+            .field("path", &self.path)
+            .field("commit_ts", &self.commit_ts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnapshotWriter {
+    /// Starts snapshot `seq` of the state at `commit_ts` in `dir`.
+    pub fn create(dir: &Path, seq: u64, commit_ts: u64, database: DatabaseId) -> Result<Self> {
+        let name = snapshot_file_name(seq, commit_ts);
+        let path = dir.join(&name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = File::create(&tmp)
+            .map_err(|e| io_error(&format!("cannot create {}", tmp.display()), e))?;
+        let created = SystemTime::now();
+        let micros = created
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let header = encode_header(
+            MAGIC,
+            SNAPSHOT_VERSION,
+            &Header {
+                version: SNAPSHOT_VERSION,
+                database,
+                a: commit_ts,
+                b: micros,
+            },
+        );
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        out.write_all(&header)
+            .map_err(|e| io_error(&format!("cannot write {}", tmp.display()), e))?;
+        Ok(SnapshotWriter {
+            out,
+            tmp,
+            path,
+            commit_ts,
+            created,
+            block: Vec::with_capacity(BLOCK_TARGET + 1024),
+            block_kind: 0,
+            block_items: 0,
+            blocks: 0,
+            vertices: 0,
+            edges: 0,
+            bytes: HEADER_LEN as u64,
+        })
+    }
+
+    fn write_block(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
+        let len = payload.len() as u32;
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&[kind]);
+        hasher.update(&len.to_le_bytes());
+        hasher.update(payload);
+        let mut head = [0u8; 9];
+        head[0] = kind;
+        head[1..5].copy_from_slice(&len.to_le_bytes());
+        head[5..9].copy_from_slice(&hasher.finalize().to_le_bytes());
+        self.out
+            .write_all(&head)
+            .and_then(|()| self.out.write_all(payload))
+            .map_err(|e| io_error(&format!("cannot write {}", self.tmp.display()), e))?;
+        self.blocks += 1;
+        self.bytes += 9 + payload.len() as u64;
+        Ok(())
+    }
+
+    fn flush_items(&mut self) -> Result<()> {
+        if self.block_items == 0 {
+            return Ok(());
+        }
+        let mut payload = Vec::with_capacity(self.block.len() + 10);
+        put_uvarint(&mut payload, self.block_items);
+        payload.extend_from_slice(&self.block);
+        self.block.clear();
+        self.block_items = 0;
+        self.write_block(self.block_kind, &payload)
+    }
+
+    fn item(&mut self, kind: u8) -> Result<()> {
+        if self.block_kind != kind || self.block.len() >= BLOCK_TARGET {
+            self.flush_items()?;
+            self.block_kind = kind;
+        }
+        self.block_items += 1;
+        Ok(())
+    }
+
+    /// Writes one dictionary.
+    pub fn names<'a>(
+        &mut self,
+        kind: NameKind,
+        names: impl IntoIterator<Item = (u32, &'a str)>,
+    ) -> Result<()> {
+        self.flush_items()?;
+        let mut body = Vec::new();
+        let mut count = 0u64;
+        for (id, name) in names {
+            put_uvarint(&mut body, u64::from(id));
+            put_str(&mut body, name);
+            count += 1;
+        }
+        let mut payload = vec![kind as u8];
+        put_uvarint(&mut payload, count);
+        payload.extend_from_slice(&body);
+        self.write_block(BLOCK_NAMES, &payload)
+    }
+
+    /// Writes the id counters.
+    pub fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        self.flush_items()?;
+        let mut payload = Vec::new();
+        put_uvarint(&mut payload, next_vertex);
+        put_uvarint(&mut payload, next_edge);
+        self.write_block(BLOCK_COUNTERS, &payload)
+    }
+
+    /// Writes one vertex: its labels' ids and its property record.
+    pub fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        self.item(BLOCK_VERTICES)?;
+        put_uvarint(&mut self.block, id);
+        put_uvarint(&mut self.block, labels.len() as u64);
+        for l in labels {
+            put_uvarint(&mut self.block, u64::from(*l));
+        }
+        put_uvarint(&mut self.block, props.len() as u64);
+        self.block.extend_from_slice(props);
+        self.vertices += 1;
+        Ok(())
+    }
+
+    /// Writes one edge.
+    pub fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()> {
+        self.item(BLOCK_EDGES)?;
+        for v in [id, u64::from(edge_type), source, target, props.len() as u64] {
+            put_uvarint(&mut self.block, v);
+        }
+        self.block.extend_from_slice(props);
+        self.edges += 1;
+        Ok(())
+    }
+
+    /// Writes the footer, syncs the file, renames it to its real name and syncs the
+    /// directory: a crash at any point leaves either no snapshot or a whole one.
+    pub fn finish(mut self) -> Result<SnapshotInfo> {
+        self.flush_items()?;
+        let mut footer = Vec::with_capacity(24);
+        footer.extend_from_slice(&self.vertices.to_le_bytes());
+        footer.extend_from_slice(&self.edges.to_le_bytes());
+        footer.extend_from_slice(&self.blocks.to_le_bytes());
+        self.write_block(BLOCK_FOOTER, &footer)?;
+        let what = format!("cannot write {}", self.tmp.display());
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| io_error(&what, e.into_error()))?;
+        file.sync_all().map_err(|e| io_error(&what, e))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+            io_error(
+                &format!("cannot rename {} into place", self.tmp.display()),
+                e,
+            )
+        })?;
+        if let Some(dir) = self.path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(SnapshotInfo {
+            path: self.path,
+            commit_timestamp: self.commit_ts,
+            created_at: self.created,
+            size_bytes: self.bytes,
+        })
+    }
+
+    /// Abandons the snapshot, removing the temporary file.
+    pub fn abandon(self) {
+        let tmp = self.tmp.clone();
+        drop(self);
+        let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// Receives a snapshot's contents as they are read. Every id handed over has been
+/// checked against the dictionaries; property records have been checked to decode.
+pub trait SnapshotSink {
+    /// One dictionary entry.
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()>;
+    /// The id counters.
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
+    /// One vertex.
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()>;
+    /// One edge.
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()>;
+}
+
+/// What a snapshot's header and footer say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSummary {
+    /// The database it belongs to.
+    pub database: DatabaseId,
+    /// The commit timestamp of its state.
+    pub commit_ts: u64,
+    /// When it was written.
+    pub created_at: SystemTime,
+    /// Vertices in it.
+    pub vertices: u64,
+    /// Edges in it.
+    pub edges: u64,
+}
+
+/// Why a snapshot could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not a snapshot of ours (the magic does not match): ignore it.
+    NotOurs,
+    /// Ours, but damaged or unreadable.
+    Failed(Error),
+}
+
+impl From<Error> for ReadError {
+    fn from(e: Error) -> Self {
+        ReadError::Failed(e)
+    }
+}
+
+/// Reads the header only.
+pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary, ReadError> {
+    let what = path.display().to_string();
+    let mut f = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    Read::by_ref(&mut f)
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    let h = decode_header(MAGIC, SNAPSHOT_VERSION, &what, &head).map_err(|e| match e {
+        HeaderError::NotOurs => ReadError::NotOurs,
+        HeaderError::Bad(e) => ReadError::Failed(e),
+    })?;
+    Ok(SnapshotSummary {
+        database: h.database,
+        commit_ts: h.a,
+        created_at: UNIX_EPOCH + Duration::from_micros(h.b),
+        vertices: 0,
+        edges: 0,
+    })
+}
+
+/// Reads and verifies a whole snapshot, handing its contents to `sink`.
+pub fn read_snapshot(
+    path: &Path,
+    sink: &mut dyn SnapshotSink,
+) -> Result<SnapshotSummary, ReadError> {
+    let what = path.display().to_string();
+    let mut summary = read_snapshot_header(path)?;
+    let file = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let mut skip = [0u8; HEADER_LEN];
+    r.read_exact(&mut skip)
+        .map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    let mut offset = HEADER_LEN as u64;
+    let mut dict_sizes = [0u64; 3];
+    let (mut vertices, mut edges, mut blocks) = (0u64, 0u64, 0u64);
+    let mut payload = Vec::new();
+    loop {
+        let mut head = [0u8; 9];
+        match read_full(&mut r, &mut head) {
+            Ok(9) => {}
+            Ok(_) => return Err(corrupt(&what, offset, "file ends before its footer").into()),
+            Err(e) => return Err(io_error(&format!("cannot read {what}"), e).into()),
+        }
+        let kind = head[0];
+        let len = u32_at(&head, 1) as usize;
+        if len > BLOCK_MAX {
+            return Err(corrupt(&what, offset, "block length out of range").into());
+        }
+        payload.clear();
+        payload.resize(len, 0);
+        match read_full(&mut r, &mut payload) {
+            Ok(n) if n == len => {}
+            Ok(_) => return Err(corrupt(&what, offset, "file ends inside a block").into()),
+            Err(e) => return Err(io_error(&format!("cannot read {what}"), e).into()),
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&head[..5]);
+        hasher.update(&payload);
+        if hasher.finalize() != u32_at(&head, 5) {
+            return Err(corrupt(&what, offset, "block checksum mismatch").into());
+        }
+        let base = offset + 9;
+        let bad = |e: engine_api::codec::DecodeError| e.into_corrupt(&what, base);
+        let mut d = Decoder::new(&payload);
+        match kind {
+            BLOCK_FOOTER => {
+                if len != 24 {
+                    return Err(corrupt(&what, offset, "footer has the wrong length").into());
+                }
+                let (fv, fe, fb) = (
+                    u64_at(&payload, 0),
+                    u64_at(&payload, 8),
+                    u64_at(&payload, 16),
+                );
+                if (fv, fe, fb) != (vertices, edges, blocks) {
+                    return Err(corrupt(
+                        &what,
+                        offset,
+                        &format!(
+                            "footer counts {fv} vertices, {fe} edges, {fb} blocks; the file holds {vertices}, {edges}, {blocks}"
+                        ),
+                    )
+                    .into());
+                }
+                let mut extra = [0u8; 1];
+                match read_full(&mut r, &mut extra) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        return Err(corrupt(&what, base + 24, "bytes after the footer").into());
+                    }
+                    Err(e) => return Err(io_error(&format!("cannot read {what}"), e).into()),
+                }
+                summary.vertices = vertices;
+                summary.edges = edges;
+                return Ok(summary);
+            }
+            BLOCK_NAMES => {
+                let k = d.bytes(1).map_err(bad)?[0];
+                let kind = match k {
+                    0 => NameKind::Label,
+                    1 => NameKind::EdgeType,
+                    2 => NameKind::PropertyKey,
+                    _ => return Err(corrupt(&what, base, "unknown dictionary kind").into()),
+                };
+                let n = d.uvarint().map_err(bad)?;
+                for _ in 0..n {
+                    let id = d.uvarint().map_err(bad)?;
+                    let len = d.uvarint().map_err(bad)?;
+                    let at = d.position() as u64;
+                    let bytes = d.bytes(len as usize).map_err(bad)?;
+                    let name = std::str::from_utf8(bytes)
+                        .map_err(|_| corrupt(&what, base + at, "name is not UTF-8"))?;
+                    let id = u32::try_from(id)
+                        .map_err(|_| corrupt(&what, base + at, "name id out of range"))?;
+                    if u64::from(id) != dict_sizes[kind as usize] {
+                        return Err(corrupt(&what, base + at, "name ids are not dense").into());
+                    }
+                    dict_sizes[kind as usize] += 1;
+                    sink.name(kind, id, name)?;
+                }
+            }
+            BLOCK_COUNTERS => {
+                let v = d.uvarint().map_err(bad)?;
+                let e = d.uvarint().map_err(bad)?;
+                sink.counters(v, e)?;
+            }
+            BLOCK_VERTICES => {
+                let n = d.uvarint().map_err(bad)?;
+                let mut labels = Vec::new();
+                for _ in 0..n {
+                    let id = d.uvarint().map_err(bad)?;
+                    let nl = d.uvarint().map_err(bad)?;
+                    labels.clear();
+                    for _ in 0..nl {
+                        let at = d.position() as u64;
+                        let l = d.uvarint().map_err(bad)?;
+                        if l >= dict_sizes[NameKind::Label as usize] {
+                            return Err(corrupt(&what, base + at, "undefined label id").into());
+                        }
+                        labels.push(l as u32);
+                    }
+                    let props = props_record(&mut d, &dict_sizes, &what, base)?;
+                    sink.vertex(id, &labels, props)?;
+                    vertices += 1;
+                }
+            }
+            BLOCK_EDGES => {
+                let n = d.uvarint().map_err(bad)?;
+                for _ in 0..n {
+                    let id = d.uvarint().map_err(bad)?;
+                    let at = d.position() as u64;
+                    let t = d.uvarint().map_err(bad)?;
+                    if t >= dict_sizes[NameKind::EdgeType as usize] {
+                        return Err(corrupt(&what, base + at, "undefined edge type id").into());
+                    }
+                    let s = d.uvarint().map_err(bad)?;
+                    let tg = d.uvarint().map_err(bad)?;
+                    let props = props_record(&mut d, &dict_sizes, &what, base)?;
+                    sink.edge(id, t as u32, s, tg, props)?;
+                    edges += 1;
+                }
+            }
+            _ => return Err(corrupt(&what, offset, "unknown block kind").into()),
+        }
+        if !d.is_empty() {
+            return Err(
+                corrupt(&what, base + d.position() as u64, "trailing bytes in block").into(),
+            );
+        }
+        blocks += 1;
+        offset = base + len as u64;
+    }
+}
+
+/// Reads a length-prefixed property record and checks it decodes and uses only
+/// defined keys.
+fn props_record<'a>(
+    d: &mut Decoder<'a>,
+    dict_sizes: &[u64; 3],
+    what: &str,
+    base: u64,
+) -> Result<&'a [u8]> {
+    let bad = |e: engine_api::codec::DecodeError| e.into_corrupt(what, base);
+    let len = d.uvarint().map_err(bad)?;
+    let at = d.position() as u64;
+    let bytes = d
+        .bytes(usize::try_from(len).unwrap_or(usize::MAX))
+        .map_err(bad)?;
+    let mut p = Decoder::new(bytes);
+    let mut prev = None;
+    let fix = |e: engine_api::codec::DecodeError| e.into_corrupt(what, base + at);
+    while let Some(k) = p.property_key(prev).map_err(fix)? {
+        if u64::from(k) >= dict_sizes[NameKind::PropertyKey as usize] {
+            return Err(corrupt(what, base + at, "undefined property key id"));
+        }
+        p.skip_value().map_err(fix)?;
+        prev = Some(k);
+    }
+    Ok(bytes)
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
