@@ -35,6 +35,7 @@ use engine_api::{Result, StorageEngine};
 pub mod capabilities;
 pub mod concurrency;
 pub mod conflicts;
+pub mod durability;
 pub mod graph;
 pub mod isolation;
 pub mod model;
@@ -170,6 +171,18 @@ macro_rules! __for_each_test {
                 concurrent_creators_get_distinct_ids,
                 readers_do_not_block_writers,
             ],
+            durability: [
+                reopen_after_close_keeps_everything,
+                crash_keeps_every_committed_transaction,
+                ids_are_not_reused_after_reopen,
+                snapshots_are_created_and_listed,
+                snapshot_and_later_commits_survive_a_crash,
+                lock_defers_deletions_until_unlock,
+                snapshot_only_restore,
+                damaged_files_give_corrupt_or_the_same_graph,
+                garbage_after_the_log_keeps_the_last_commit,
+                a_second_open_of_the_directory_is_locked,
+            ],
         }
     };
 }
@@ -276,6 +289,6 @@ mod tests {
     fn the_test_list_has_every_topic() {
         assert!(ALL_TESTS.contains(&"isolation::g2_item_write_skew"));
         assert!(ALL_TESTS.contains(&"model::random_operations_match_the_reference_model"));
-        assert_eq!(ALL_TESTS.len(), 58);
+        assert_eq!(ALL_TESTS.len(), 68);
     }
 }

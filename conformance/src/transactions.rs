@@ -6,7 +6,7 @@ use engine_api::{
 
 use crate::EngineFactory;
 use crate::graph::edge_list;
-use crate::support::{expect_kind, fresh, rw};
+use crate::support::{expect_kind, fresh, observe, rw};
 
 /// Writes committed by one transaction are visible to transactions that begin
 /// afterwards.
@@ -19,27 +19,6 @@ pub fn commit_makes_writes_visible<F: EngineFactory>(f: &F) -> Result<()> {
     assert!(r.contains_vertex(v)?);
     assert_eq!(r.vertex_property(v, "p")?, Some(1.into()));
     Ok(())
-}
-
-/// A snapshot of everything observable about a small graph.
-fn observe<T: Transaction>(t: &T) -> Result<String> {
-    let mut out = String::new();
-    for v in t.vertices()? {
-        let v = v?;
-        let mut labels: Vec<String> = t.vertex_labels(v)?.iter().map(|l| l.to_string()).collect();
-        labels.sort();
-        out.push_str(&format!("{v} {labels:?} {:?}\n", t.vertex_properties(v)?));
-        for e in edge_list(t, v, Direction::Out, None)? {
-            out.push_str(&format!(
-                "  {} -{}-> {} {:?}\n",
-                e.id,
-                e.edge_type,
-                e.target,
-                t.edge_properties(e.id)?
-            ));
-        }
-    }
-    Ok(out)
 }
 
 fn build_small_graph<E: StorageEngine>(db: &E) -> Result<Vec<VertexId>> {

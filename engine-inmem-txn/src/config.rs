@@ -1,30 +1,91 @@
 //! Configuration of the in-memory transactional engine.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use durability::{FileLayer, StdFiles};
+use engine_api::DurabilityConfig;
+
+/// Progress of recovery on open, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryProgress {
+    /// A snapshot was loaded.
+    SnapshotLoaded {
+        /// Its commit timestamp.
+        commit_ts: u64,
+        /// Vertices in it.
+        vertices: u64,
+        /// Edges in it.
+        edges: u64,
+    },
+    /// A WAL segment was replayed.
+    SegmentReplayed {
+        /// Its sequence number.
+        seq: u64,
+        /// Records applied from it.
+        records: u64,
+    },
+    /// Recovery finished.
+    Done {
+        /// The last commit timestamp recovered.
+        commit_ts: u64,
+    },
+}
+
+/// A callback receiving recovery progress.
+pub type ProgressCallback = Arc<dyn Fn(RecoveryProgress) + Send + Sync>;
 
 /// How an [`crate::InMemoryEngine`] runs.
 ///
+/// Without a data directory the engine is memory-only: nothing survives the process.
+/// With one, commits go to a write-ahead log, snapshots are written periodically, on
+/// request and on close, and opening recovers from the newest snapshot plus the log.
+///
 /// ```
 /// use std::time::Duration;
+/// use engine_api::{DurabilityConfig, SyncMode};
 /// use engine_inmem_txn::Config;
-/// let config = Config::default().gc_interval(Some(Duration::from_millis(200)));
-/// assert_eq!(config.gc_every(), Some(Duration::from_millis(200)));
+/// let dir = std::env::temp_dir().join("quiver-doc-config");
+/// let config = Config::new()
+///     .data_directory(&dir)
+///     .durability(DurabilityConfig::default().sync_mode(SyncMode::EveryCommit))
+///     .gc_interval(Some(Duration::from_millis(200)));
+/// assert_eq!(config.data_dir(), Some(dir.as_path()));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Config {
     gc_interval: Option<Duration>,
+    data_directory: Option<PathBuf>,
+    durability: DurabilityConfig,
+    progress: Option<ProgressCallback>,
+    files: Arc<dyn FileLayer>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("gc_interval", &self.gc_interval)
+            .field("data_directory", &self.data_directory)
+            .field("durability", &self.durability)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             gc_interval: Some(Duration::from_secs(1)),
+            data_directory: None,
+            durability: DurabilityConfig::default(),
+            progress: None,
+            files: Arc::new(StdFiles),
         }
     }
 }
 
 impl Config {
-    /// The defaults.
+    /// The defaults: memory-only, background collection every second.
     pub fn new() -> Self {
         Self::default()
     }
@@ -42,8 +103,59 @@ impl Config {
         self
     }
 
+    /// Makes the engine durable in `dir` (created if missing). Default: none,
+    /// memory-only. Opening fails with `Locked` while another process (or engine) has
+    /// the directory open, and with `Corrupt` if its files cannot be recovered.
+    #[must_use]
+    pub fn data_directory(mut self, dir: impl AsRef<Path>) -> Self {
+        self.data_directory = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// WAL, snapshot and recovery settings (used with a data directory). Default:
+    /// [`DurabilityConfig::default`] — WAL on with a sync per commit, a snapshot every
+    /// 300 s and on close, 3 snapshots kept, recovery on.
+    #[must_use]
+    pub fn durability(mut self, durability: DurabilityConfig) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Receives recovery progress while opening (it is also logged with `tracing`).
+    #[must_use]
+    pub fn on_recovery_progress(mut self, callback: ProgressCallback) -> Self {
+        self.progress = Some(callback);
+        self
+    }
+
+    /// Replaces the file layer the WAL writes through, to inject failures in tests.
+    #[cfg(any(test, feature = "testing"))]
+    #[must_use]
+    pub fn file_layer(mut self, files: Arc<dyn FileLayer>) -> Self {
+        self.files = files;
+        self
+    }
+
     /// The background collection interval.
     pub fn gc_every(&self) -> Option<Duration> {
         self.gc_interval
+    }
+
+    /// The data directory, if durable.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_directory.as_deref()
+    }
+
+    /// The durability settings.
+    pub fn durability_config(&self) -> &DurabilityConfig {
+        &self.durability
+    }
+
+    pub(crate) fn progress(&self) -> Option<&ProgressCallback> {
+        self.progress.as_ref()
+    }
+
+    pub(crate) fn files(&self) -> Arc<dyn FileLayer> {
+        self.files.clone()
     }
 }

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use engine_api::{
-    Capabilities, EngineStats, Error, ErrorKind, IsolationLevel, Result, StorageEngine,
-    StorageMode, TxnOptions,
+    Capabilities, EngineStats, Error, ErrorKind, IsolationLevel, LockChange, LockStatus, Result,
+    SnapshotInfo, StorageEngine, StorageMode, TxnOptions,
 };
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
+use crate::background::Periodic;
 use crate::config::Config;
-use crate::gc::{GcReport, GcThread, Queue};
+use crate::durable::Durable;
+use crate::gc::{GcReport, Queue};
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::names::NameTable;
 use crate::slots::SlotArray;
@@ -23,6 +25,7 @@ pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
 /// The commit clock and the running transactions' start timestamps.
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
+    /// The newest published commit; new transactions start here.
     pub(crate) last_commit: u64,
     active: BTreeMap<u64, usize>,
 }
@@ -51,14 +54,49 @@ pub(crate) struct Inner {
     /// someone (a superset; scans check visibility).
     pub(crate) label_index: SlotArray<RwLock<BTreeSet<u64>>>,
     pub(crate) clock: Mutex<Clock>,
+    /// Signalled whenever `clock.last_commit` advances.
+    pub(crate) published: Condvar,
+    /// The next commit timestamp to hand out. Held while a commit takes its timestamp
+    /// and queues its WAL record, so records are in timestamp order.
+    pub(crate) commit_order: Mutex<u64>,
     next_txn: AtomicU64,
     pub(crate) gc_queue: Mutex<Queue>,
     pub(crate) gc_pending: AtomicUsize,
     pub(crate) committed_vertices: AtomicI64,
     pub(crate) committed_edges: AtomicI64,
+    pub(crate) durable: Option<Durable>,
 }
 
 impl Inner {
+    pub(crate) fn new(capabilities: Capabilities) -> Self {
+        Inner {
+            capabilities,
+            vertices: SlotArray::new(),
+            edges: SlotArray::new(),
+            next_vertex: AtomicU64::new(0),
+            next_edge: AtomicU64::new(0),
+            labels: NameTable::new("label"),
+            edge_types: NameTable::new("edge type"),
+            keys: NameTable::new("property key"),
+            label_index: SlotArray::new(),
+            clock: Mutex::new(Clock::default()),
+            published: Condvar::new(),
+            commit_order: Mutex::new(1),
+            next_txn: AtomicU64::new(TXN_ID_BASE),
+            gc_queue: Mutex::new(Queue::new()),
+            gc_pending: AtomicUsize::new(0),
+            committed_vertices: AtomicI64::new(0),
+            committed_edges: AtomicI64::new(0),
+            durable: None,
+        }
+    }
+
+    /// Sets the clock after recovery: `last` is the newest recovered commit.
+    pub(crate) fn set_last_commit(&self, last: u64) {
+        self.clock.lock().last_commit = last;
+        *self.commit_order.lock() = last + 1;
+    }
+
     /// The newest commit timestamp every running transaction can see: deltas
     /// committed at or before it are needed by nobody.
     pub(crate) fn oldest_visible_ts(&self) -> u64 {
@@ -85,13 +123,73 @@ impl Inner {
             set.write().remove(&vertex);
         }
     }
+
+    /// The error to refuse writes with once the WAL failed.
+    pub(crate) fn poisoned(&self) -> Option<Error> {
+        let reason = self.durable.as_ref()?.wal.as_ref()?.poisoned()?;
+        Some(Error::new(
+            ErrorKind::Poisoned,
+            format!(
+                "a WAL write or sync failed ({reason}); writes are refused until the database is reopened"
+            ),
+        ))
+    }
+
+    pub(crate) fn begin(&self, options: TxnOptions) -> Result<InMemoryTxn<'_>> {
+        let level = options
+            .requested_isolation()
+            .unwrap_or(self.capabilities.default_isolation);
+        if !self.capabilities.supports_isolation(level) {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("isolation level {level:?} is not supported"),
+            ));
+        }
+        if !options.is_read_only()
+            && let Some(e) = self.poisoned()
+        {
+            return Err(e);
+        }
+        let id = self.next_txn.fetch_add(1, Ordering::Relaxed);
+        let start_ts = {
+            let mut clock = self.clock.lock();
+            let start = clock.last_commit;
+            *clock.active.entry(start).or_insert(0) += 1;
+            start
+        };
+        Ok(InMemoryTxn::new(
+            self,
+            TxnShared::new(id),
+            start_ts,
+            level,
+            options.is_read_only(),
+        ))
+    }
+
+    /// Waits until every commit before `ts` is published, then publishes `ts` (or, if
+    /// `shared` is `None`, only moves the clock past a commit that failed) and ends the
+    /// transaction that started at `start_ts`. Publishing in order keeps snapshot
+    /// isolation exact while commits reach durability out of order.
+    pub(crate) fn publish(&self, ts: u64, start_ts: u64, shared: Option<&TxnShared>) {
+        let mut clock = self.clock.lock();
+        while clock.last_commit + 1 < ts {
+            self.published.wait(&mut clock);
+        }
+        if let Some(s) = shared {
+            s.publish_commit(ts);
+        }
+        clock.last_commit = clock.last_commit.max(ts);
+        clock.remove_active(start_ts);
+        self.published.notify_all();
+    }
 }
 
 /// The IN_MEMORY_TRANSACTIONAL engine. See the crate docs for the design.
 pub struct InMemoryEngine {
     inner: Arc<Inner>,
-    // Declared after `inner` only for readability; the thread holds a weak reference.
-    _gc: Option<GcThread>,
+    // Joined when dropped, before `inner`'s last reference goes away with them.
+    _gc: Option<Periodic>,
+    _snapshots: Option<Periodic>,
 }
 
 impl std::fmt::Debug for InMemoryEngine {
@@ -102,11 +200,17 @@ impl std::fmt::Debug for InMemoryEngine {
                 &self.inner.committed_vertices.load(Ordering::Relaxed),
             )
             .field("edges", &self.inner.committed_edges.load(Ordering::Relaxed))
+            .field(
+                "data_directory",
+                &self.inner.durable.as_ref().map(|d| d.dir.root()),
+            )
             .finish_non_exhaustive()
     }
 }
 
-fn capabilities() -> Capabilities {
+pub(crate) fn capabilities(config: &Config) -> Capabilities {
+    let durable = config.data_dir().is_some();
+    let d = config.durability_config();
     Capabilities {
         storage_mode: StorageMode::InMemoryTransactional,
         isolation_levels: vec![
@@ -117,13 +221,13 @@ fn capabilities() -> Capabilities {
         default_isolation: IsolationLevel::SnapshotIsolation,
         rollback: true,
         write_conflict_detection: true,
-        wal: false,
-        periodic_snapshots: false,
-        manual_snapshots: false,
+        wal: durable && d.wal_enabled(),
+        periodic_snapshots: durable && d.snapshot_every().is_some(),
+        manual_snapshots: durable,
         snapshot_blocks_new_transactions: false,
         data_on_disk: false,
-        persistent: false,
-        data_directory_lock: false,
+        persistent: durable,
+        data_directory_lock: durable,
         indexes: false,
         constraints: false,
         triggers: false,
@@ -131,32 +235,34 @@ fn capabilities() -> Capabilities {
 }
 
 impl InMemoryEngine {
-    /// Opens an empty engine.
+    /// Opens an engine: empty and memory-only without a data directory; with one,
+    /// recovered from its snapshots and WAL (see the crate docs).
     ///
-    /// Errors: [`ErrorKind::Io`] if the background collector thread cannot be started.
+    /// Errors: `Locked` if the data directory is in use, `Corrupt` if its files cannot
+    /// be recovered (naming file and offset), `Io` for operating-system failures.
     pub fn open(config: Config) -> Result<Self> {
-        let inner = Arc::new(Inner {
-            capabilities: capabilities(),
-            vertices: SlotArray::new(),
-            edges: SlotArray::new(),
-            next_vertex: AtomicU64::new(0),
-            next_edge: AtomicU64::new(0),
-            labels: NameTable::new("label"),
-            edge_types: NameTable::new("edge type"),
-            keys: NameTable::new("property key"),
-            label_index: SlotArray::new(),
-            clock: Mutex::new(Clock::default()),
-            next_txn: AtomicU64::new(TXN_ID_BASE),
-            gc_queue: Mutex::new(Queue::new()),
-            gc_pending: AtomicUsize::new(0),
-            committed_vertices: AtomicI64::new(0),
-            committed_edges: AtomicI64::new(0),
-        });
+        let inner = Arc::new(crate::recovery::open_inner(&config)?);
         let gc = match config.gc_every() {
-            Some(interval) => Some(GcThread::spawn(&inner, interval)?),
+            Some(interval) => Some(Periodic::spawn("quiver-gc", &inner, interval, |i| {
+                i.collect(true);
+            })?),
             None => None,
         };
-        Ok(InMemoryEngine { inner, _gc: gc })
+        let snapshots = match (&inner.durable, config.durability_config().snapshot_every()) {
+            (Some(_), Some(interval)) => {
+                Some(Periodic::spawn("quiver-snapshot", &inner, interval, |i| {
+                    if let Err(e) = i.create_snapshot() {
+                        tracing::error!(error = %e, "periodic snapshot failed");
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        Ok(InMemoryEngine {
+            inner,
+            _gc: gc,
+            _snapshots: snapshots,
+        })
     }
 
     /// Drops every old version no running transaction can see, now, and reports what
@@ -166,8 +272,11 @@ impl InMemoryEngine {
         self.inner.collect(true)
     }
 
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
+    /// Holds the data directory locked against deletions until the returned lease is
+    /// dropped; leases and `lock_data_directory` overlap freely, and deletions resume
+    /// when all are released.
+    pub fn data_directory_lease(&self) -> Result<durability::Lease> {
+        Ok(self.inner.durable()?.gate.lease())
     }
 }
 
@@ -179,40 +288,49 @@ impl StorageEngine for InMemoryEngine {
     }
 
     fn begin(&self, options: TxnOptions) -> Result<InMemoryTxn<'_>> {
-        let level = options
-            .requested_isolation()
-            .unwrap_or(self.inner.capabilities.default_isolation);
-        if !self.inner.capabilities.supports_isolation(level) {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("isolation level {level:?} is not supported"),
-            ));
-        }
-        let id = self.inner.next_txn.fetch_add(1, Ordering::Relaxed);
-        let start_ts = {
-            let mut clock = self.inner.clock.lock();
-            let start = clock.last_commit;
-            *clock.active.entry(start).or_insert(0) += 1;
-            start
-        };
-        Ok(InMemoryTxn::new(
-            self.inner(),
-            TxnShared::new(id),
-            start_ts,
-            level,
-            options.is_read_only(),
-        ))
+        self.inner.begin(options)
     }
 
     fn stats(&self) -> Result<EngineStats> {
         Ok(EngineStats {
             vertices: self.inner.committed_vertices.load(Ordering::Relaxed).max(0) as u64,
             edges: self.inner.committed_edges.load(Ordering::Relaxed).max(0) as u64,
-            disk_bytes: None,
+            disk_bytes: match &self.inner.durable {
+                Some(d) => Some(d.disk_bytes()?),
+                None => None,
+            },
         })
     }
 
     fn close(self) -> Result<()> {
+        if let Some(d) = &self.inner.durable {
+            if d.config.snapshots_on_exit() && self.inner.poisoned().is_none() {
+                self.inner.create_snapshot()?;
+            }
+            if let Some(wal) = &d.wal {
+                wal.flush()?;
+            }
+        }
         Ok(())
+    }
+
+    fn create_snapshot(&self) -> Result<SnapshotInfo> {
+        self.inner.create_snapshot()
+    }
+
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        self.inner.durable()?.list_snapshots()
+    }
+
+    fn lock_data_directory(&self) -> Result<LockChange> {
+        Ok(self.inner.durable()?.gate.lock())
+    }
+
+    fn unlock_data_directory(&self) -> Result<LockChange> {
+        self.inner.durable()?.gate.unlock()
+    }
+
+    fn data_directory_lock_status(&self) -> Result<LockStatus> {
+        Ok(self.inner.durable()?.gate.status())
     }
 }

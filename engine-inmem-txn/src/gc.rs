@@ -3,10 +3,6 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Weak};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crate::engine::Inner;
 use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, VertexState};
@@ -179,46 +175,4 @@ fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<u32> {
         labels.extend(d.undo.label());
     }
     labels
-}
-
-/// The background collector; stops when dropped or when the engine is gone.
-#[derive(Debug)]
-pub(crate) struct GcThread {
-    stop: Option<mpsc::Sender<()>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl GcThread {
-    pub(crate) fn spawn(inner: &Arc<Inner>, interval: Duration) -> std::io::Result<Self> {
-        let weak: Weak<Inner> = Arc::downgrade(inner);
-        let (stop, rx) = mpsc::channel::<()>();
-        let handle = std::thread::Builder::new()
-            .name("quiver-gc".into())
-            .spawn(move || {
-                // A message or a hung-up sender both mean stop.
-                while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
-                    match weak.upgrade() {
-                        Some(inner) => {
-                            inner.collect(true);
-                        }
-                        None => break,
-                    }
-                }
-            })?;
-        Ok(GcThread {
-            stop: Some(stop),
-            handle: Some(handle),
-        })
-    }
-}
-
-impl Drop for GcThread {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(h) = self.handle.take() {
-            // A panic in the collector has already been reported by the panic hook;
-            // there is nothing more to do with it while shutting down.
-            let _ = h.join();
-        }
-    }
 }

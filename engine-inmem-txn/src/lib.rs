@@ -64,17 +64,21 @@
 //! stays allocated (empty), which costs its slot size per deleted object.
 #![deny(missing_docs)]
 
+mod background;
 mod config;
+mod durable;
 mod engine;
 mod gc;
 mod iter;
 mod mvcc;
 mod names;
 mod props;
+mod recovery;
 mod slots;
+mod snapshot;
 mod txn;
 
-pub use config::Config;
+pub use config::{Config, ProgressCallback, RecoveryProgress};
 pub use engine::InMemoryEngine;
 pub use gc::GcReport;
 pub use iter::{EdgeIter, VertexIter};

@@ -48,6 +48,11 @@ impl NameTable {
         Ok(id)
     }
 
+    /// Every name, by id.
+    pub(crate) fn all(&self) -> Vec<Name> {
+        self.by_id.read().clone()
+    }
+
     /// The name of an id handed out by this table.
     pub(crate) fn name(&self, id: u32) -> Result<Name> {
         self.by_id.read().get(id as usize).cloned().ok_or_else(|| {

@@ -10,6 +10,8 @@ use engine_api::{
     PropertyBounds, PropertyMap, PropertyValue, Result, Transaction, VertexId,
 };
 
+use durability::WalOp;
+
 use crate::engine::Inner;
 use crate::gc::{GcEntry, Object, settle_edge};
 use crate::iter::{EdgeIter, VertexIter};
@@ -40,6 +42,9 @@ pub struct InMemoryTxn<'e> {
     touched: Vec<Object>,
     vertex_balance: i64,
     edge_balance: i64,
+    /// The changes to log at commit (only when the engine has a WAL).
+    redo: Vec<WalOp>,
+    logging: bool,
 }
 
 impl std::fmt::Debug for InMemoryTxn<'_> {
@@ -53,6 +58,9 @@ impl std::fmt::Debug for InMemoryTxn<'_> {
             .finish()
     }
 }
+
+/// Label ids and an encoded property record.
+pub(crate) type LabelsAndProps = (Vec<u32>, Box<[u8]>);
 
 fn vertex_not_found(v: VertexId) -> Error {
     Error::not_found(format!("vertex {} does not exist", v.0))
@@ -80,7 +88,62 @@ impl<'e> InMemoryTxn<'e> {
             touched: Vec::new(),
             vertex_balance: 0,
             edge_balance: 0,
+            redo: Vec::new(),
+            logging: inner.durable.as_ref().is_some_and(|d| d.wal.is_some()),
         }
+    }
+
+    fn log(&mut self, op: impl FnOnce() -> WalOp) {
+        if self.logging {
+            self.redo.push(op());
+        }
+    }
+
+    pub(crate) fn start_ts(&self) -> u64 {
+        self.start_ts
+    }
+
+    /// A vertex's labels and encoded properties as this transaction sees them.
+    pub(crate) fn snapshot_vertex(&self, v: VertexId) -> Result<Option<LabelsAndProps>> {
+        self.read_vertex(v, |state, view| {
+            let mut labels = state.labels.clone();
+            let mut props_changed = false;
+            for u in view.undos(&state.delta) {
+                match u {
+                    Undo::AddLabel(l) if !labels.contains(l) => labels.push(*l),
+                    Undo::RemoveLabel(l) => labels.retain(|x| x != l),
+                    Undo::SetProperty(..) => props_changed = true,
+                    _ => {}
+                }
+            }
+            let blob = if props_changed {
+                let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
+                    .into_iter()
+                    .collect();
+                props::build(&mut pairs)
+            } else {
+                state.props.clone()
+            };
+            Ok((labels, blob))
+        })
+    }
+
+    /// The outgoing adjacency this transaction sees.
+    pub(crate) fn snapshot_out_edges(&self, v: VertexId) -> Result<Vec<Adj>> {
+        Ok(self.visible_adjacency(v)?.0)
+    }
+
+    /// An edge's encoded properties as this transaction sees them.
+    pub(crate) fn snapshot_edge_props(&self, e: EdgeId) -> Result<Option<Box<[u8]>>> {
+        self.read_edge(e, |state, view| {
+            if view.undos(&state.delta).next().is_none() {
+                return Ok(state.props.clone());
+            }
+            let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
+                .into_iter()
+                .collect();
+            Ok(props::build(&mut pairs))
+        })
     }
 
     pub(crate) fn view(&self) -> View<'_> {
@@ -330,6 +393,7 @@ impl<'e> InMemoryTxn<'e> {
             });
         self.abort_unless_ok(r)?;
         self.edge_balance -= 1;
+        self.log(|| WalOp::DeleteEdge { edge: e.0 });
         Ok(())
     }
 
@@ -661,6 +725,22 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         }
         self.touched.push(Object::Vertex(id));
         self.vertex_balance += 1;
+        self.log(|| {
+            let mut names: Vec<String> = Vec::with_capacity(labels.len());
+            for l in labels {
+                if !names.iter().any(|n| n == l) {
+                    names.push(l.to_string());
+                }
+            }
+            WalOp::CreateVertex {
+                id,
+                labels: names,
+                properties: properties
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            }
+        });
         Ok(VertexId(id))
     }
 
@@ -668,25 +748,39 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         self.ensure_writable()?;
         let inner = self.inner;
         let l = inner.labels.intern(label)?;
-        self.write_vertex(vertex, |state| {
+        let added = self.write_vertex(vertex, |state| {
             if state.labels.contains(&l) {
                 return Ok((false, Vec::new()));
             }
             inner.label_index_insert(l, vertex.0)?;
             state.labels.push(l);
             Ok((true, vec![Undo::RemoveLabel(l)]))
-        })
+        })?;
+        if added {
+            self.log(|| WalOp::AddLabel {
+                vertex: vertex.0,
+                label: label.to_string(),
+            });
+        }
+        Ok(added)
     }
 
     fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         let l = self.inner.labels.lookup(label);
-        self.write_vertex(vertex, |state| {
+        let removed = self.write_vertex(vertex, |state| {
             let Some(l) = l.filter(|l| state.labels.contains(l)) else {
                 return Ok((false, Vec::new()));
             };
             state.labels.retain(|x| *x != l);
             Ok((true, vec![Undo::AddLabel(l)]))
-        })
+        })?;
+        if removed {
+            self.log(|| WalOp::RemoveLabel {
+                vertex: vertex.0,
+                label: label.to_string(),
+            });
+        }
+        Ok(removed)
     }
 
     fn set_vertex_property(
@@ -698,14 +792,23 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         self.ensure_writable()?;
         value.validate()?;
         let k = self.inner.keys.intern(key)?;
-        self.write_vertex(vertex, |state| {
+        let changed = !value.is_null();
+        let old = self.write_vertex(vertex, |state| {
             let (blob, old) = props::set(&state.props, k, Some(&value))?;
             if value.is_null() && old.is_none() {
                 return Ok((None, Vec::new()));
             }
             state.props = blob;
             Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
-        })
+        })?;
+        if changed || old.is_some() {
+            self.log(|| WalOp::SetVertexProperty {
+                vertex: vertex.0,
+                key: key.to_string(),
+                value,
+            });
+        }
+        Ok(old)
     }
 
     fn delete_vertex(&mut self, vertex: VertexId, mode: DeleteMode) -> Result<()> {
@@ -741,6 +844,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         });
         if r.is_ok() {
             self.vertex_balance -= 1;
+            self.log(|| WalOp::DeleteVertex { vertex: vertex.0 });
         } else if mode == DeleteMode::Detach {
             // Edges may already be gone; never leave half a detach delete behind.
             return self.abort_unless_ok(r);
@@ -819,6 +923,16 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             });
         self.abort_unless_ok(r)?;
         self.edge_balance += 1;
+        self.log(|| WalOp::CreateEdge {
+            id,
+            source: source.0,
+            target: target.0,
+            edge_type: edge_type.to_string(),
+            properties: properties
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        });
         Ok(e)
     }
 
@@ -831,14 +945,23 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         self.ensure_writable()?;
         value.validate()?;
         let k = self.inner.keys.intern(key)?;
-        self.write_edge(edge, |state| {
+        let changed = !value.is_null();
+        let old = self.write_edge(edge, |state| {
             let (blob, old) = props::set(&state.props, k, Some(&value))?;
             if value.is_null() && old.is_none() {
                 return Ok((None, Vec::new()));
             }
             state.props = blob;
             Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
-        })
+        })?;
+        if changed || old.is_some() {
+            self.log(|| WalOp::SetEdgeProperty {
+                edge: edge.0,
+                key: key.to_string(),
+                value,
+            });
+        }
+        Ok(old)
     }
 
     fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
@@ -855,14 +978,38 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             });
         }
         let inner = self.inner;
-        let ts = {
-            let mut clock = inner.clock.lock();
-            let ts = clock.last_commit + 1;
-            self.shared.publish_commit(ts);
-            clock.last_commit = ts;
-            clock.remove_active(self.start_ts);
-            ts
+        let wal = inner.durable.as_ref().and_then(|d| d.wal.as_ref());
+        let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
+        // Timestamps are taken, and WAL records queued, in one order.
+        let (ts, ticket) = {
+            let mut next = inner.commit_order.lock();
+            let ticket = match (wal, &payload) {
+                (Some(w), Some(p)) => match w.append(*next, p) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        drop(next);
+                        return Err(self.abort(e));
+                    }
+                },
+                _ => None,
+            };
+            let ts = *next;
+            *next += 1;
+            (ts, ticket)
         };
+        let durable = match (wal, ticket) {
+            (Some(w), Some(t)) => w.wait(t),
+            _ => Ok(()),
+        };
+        if let Err(e) = durable {
+            // Not durable: never becomes visible. The clock still moves past `ts` so
+            // later commits are not held up (they fail the same way: poisoned).
+            inner.publish(ts, self.start_ts, None);
+            self.rollback_writes();
+            self.status = Status::Finished;
+            return Err(e);
+        }
+        inner.publish(ts, self.start_ts, Some(&self.shared));
         self.status = Status::Finished;
         inner
             .committed_vertices

@@ -1,17 +1,43 @@
-//! The shared conformance suite against the in-memory transactional engine.
+//! The shared conformance suite against the in-memory transactional engine, twice:
+//! memory-only, and durable in the suite's data directory (WAL synced per commit).
 
 use std::path::Path;
 
+use engine_api::{DurabilityConfig, SyncMode};
 use engine_inmem_txn::{Config, InMemoryEngine};
 
-struct InMemoryTxnFactory;
+mod memory_only {
+    use super::*;
 
-impl conformance::EngineFactory for InMemoryTxnFactory {
-    type Engine = InMemoryEngine;
+    struct MemoryOnly;
 
-    fn open(&self, _dir: &Path) -> engine_api::Result<InMemoryEngine> {
-        InMemoryEngine::open(Config::default())
+    impl conformance::EngineFactory for MemoryOnly {
+        type Engine = InMemoryEngine;
+
+        fn open(&self, _dir: &Path) -> engine_api::Result<InMemoryEngine> {
+            InMemoryEngine::open(Config::default())
+        }
     }
+
+    conformance::suite!(MemoryOnly);
 }
 
-conformance::suite!(InMemoryTxnFactory);
+mod durable {
+    use super::*;
+
+    struct Durable;
+
+    impl conformance::EngineFactory for Durable {
+        type Engine = InMemoryEngine;
+
+        fn open(&self, dir: &Path) -> engine_api::Result<InMemoryEngine> {
+            InMemoryEngine::open(
+                Config::default()
+                    .data_directory(dir)
+                    .durability(DurabilityConfig::default().sync_mode(SyncMode::EveryCommit)),
+            )
+        }
+    }
+
+    conformance::suite!(Durable);
+}

@@ -1,0 +1,394 @@
+//! Durability, where the capabilities declare it: reopen, crash, snapshots,
+//! retention under the data-directory lock, snapshot-only restore, damaged files.
+//! A backend that is not persistent is checked to start empty on reopen instead.
+
+use std::path::Path;
+
+use engine_api::{
+    DeleteMode, ErrorKind, LockChange, LockStatus, PropertyValue, Result, StorageEngine,
+    Transaction, VertexId,
+};
+
+use crate::EngineFactory;
+use crate::support::{TestDb, expect_kind, fresh, observe, rw};
+use crate::values::samples;
+
+/// A graph using every value type, labels, parallel edges, and some deletions.
+fn build<E: StorageEngine>(db: &E) -> Result<Vec<VertexId>> {
+    let mut t = rw(db)?;
+    let mut vs = Vec::new();
+    for (i, value) in samples().into_iter().enumerate() {
+        let v = t.create_vertex_with(
+            &["Item", if i % 2 == 0 { "Even" } else { "Odd" }],
+            &[("value", value)],
+        )?;
+        vs.push(v);
+    }
+    for w in vs.windows(2) {
+        let e = t.create_edge(w[0], w[1], "NEXT")?;
+        t.set_edge_property(e, "w", PropertyValue::Float(0.5))?;
+    }
+    t.create_edge(vs[0], vs[0], "SELF")?;
+    t.commit()?;
+    let mut t = rw(db)?;
+    t.delete_vertex(vs[3], DeleteMode::Detach)?;
+    t.remove_label(vs[4], "Item")?;
+    t.set_vertex_property(vs[5], "value", PropertyValue::Null)?;
+    t.commit()?;
+    Ok(vs)
+}
+
+fn state<E: StorageEngine>(db: &E) -> Result<String> {
+    observe(&rw(db)?)
+}
+
+fn max_vertex<E: StorageEngine>(db: &E) -> Result<Option<VertexId>> {
+    let t = rw(db)?;
+    let mut max = None;
+    for v in t.vertices()? {
+        max = max.max(Some(v?));
+    }
+    Ok(max)
+}
+
+/// Closing and reopening keeps every committed change exactly; a backend that is
+/// not persistent starts empty instead.
+pub fn reopen_after_close_keeps_everything<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    build(&*db)?;
+    let before = state(&*db)?;
+    db.close_and_reopen(f)?;
+    let after = state(&*db)?;
+    if db.capabilities().persistent {
+        assert_eq!(after, before);
+    } else {
+        assert_eq!(after, "", "a non-persistent backend must start empty");
+    }
+    Ok(())
+}
+
+/// After a crash (drop without close), every committed transaction is there and no
+/// uncommitted one.
+pub fn crash_keeps_every_committed_transaction<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    if !db.capabilities().wal {
+        return reopen_after_close_keeps_everything(f);
+    }
+    build(&*db)?;
+    for i in 0..20 {
+        let mut t = rw(&*db)?;
+        t.create_vertex_with(&["Commit"], &[("i", i.into())])?;
+        t.commit()?;
+    }
+    {
+        let mut t = rw(&*db)?;
+        t.create_vertex_with(&["Uncommitted"], &[])?;
+        // Dropped without commit.
+    }
+    let before = state(&*db)?;
+    db.crash_and_reopen(f)?;
+    assert_eq!(state(&*db)?, before);
+    assert_eq!(rw(&*db)?.vertices_with_label("Uncommitted")?.count(), 0);
+    Ok(())
+}
+
+/// Ids keep growing after a reopen and after a crash: none is handed out twice.
+pub fn ids_are_not_reused_after_reopen<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    if !db.capabilities().persistent {
+        return check_fresh_ids(&*db);
+    }
+    build(&*db)?;
+    let mut t = rw(&*db)?;
+    let last = t.create_vertex()?;
+    t.commit()?;
+    let mut t = rw(&*db)?;
+    t.delete_vertex(last, DeleteMode::Plain)?;
+    t.commit()?;
+    for crash in [false, true] {
+        if crash {
+            db.crash_and_reopen(f)?;
+        } else {
+            db.close_and_reopen(f)?;
+        }
+        let mut t = rw(&*db)?;
+        let v = t.create_vertex()?;
+        t.commit()?;
+        assert!(
+            v > last,
+            "vertex id {v} handed out again (highest before: {last})"
+        );
+        assert!(Some(v) >= max_vertex(&*db)?);
+    }
+    Ok(())
+}
+
+fn check_fresh_ids<E: StorageEngine>(db: &E) -> Result<()> {
+    let mut t = rw(db)?;
+    let a = t.create_vertex()?;
+    let b = t.create_vertex()?;
+    assert_ne!(a, b);
+    Ok(())
+}
+
+/// `create_snapshot` writes a snapshot that `snapshots` lists with its timestamp and
+/// size.
+pub fn snapshots_are_created_and_listed<F: EngineFactory>(f: &F) -> Result<()> {
+    let db = fresh(f)?;
+    if !db.capabilities().manual_snapshots {
+        expect_kind(
+            db.create_snapshot(),
+            ErrorKind::Unsupported,
+            "create_snapshot",
+        );
+        return Ok(());
+    }
+    build(&*db)?;
+    let info = db.create_snapshot()?;
+    assert!(info.size_bytes > 0);
+    let listed = db.snapshots()?;
+    let found = listed
+        .iter()
+        .find(|s| s.path == info.path)
+        .expect("the new snapshot is listed");
+    assert_eq!(found.commit_timestamp, info.commit_timestamp);
+    assert_eq!(found.size_bytes, info.size_bytes);
+    let mut t = rw(&*db)?;
+    t.create_vertex()?;
+    let ts = t.commit()?.commit_timestamp;
+    let second = db.create_snapshot()?;
+    assert!(second.commit_timestamp >= ts);
+    Ok(())
+}
+
+/// A snapshot plus the WAL after it recover everything after a crash.
+pub fn snapshot_and_later_commits_survive_a_crash<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    if !db.capabilities().manual_snapshots || !db.capabilities().wal {
+        return crash_keeps_every_committed_transaction(f);
+    }
+    build(&*db)?;
+    db.create_snapshot()?;
+    let mut t = rw(&*db)?;
+    t.create_vertex_with(&["After"], &[("x", 1.into())])?;
+    t.commit()?;
+    let before = state(&*db)?;
+    db.crash_and_reopen(f)?;
+    assert_eq!(state(&*db)?, before);
+    Ok(())
+}
+
+fn file_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// While the data directory is locked nothing is deleted though retention wants it;
+/// unlocking deletes the surplus and keeps the newest snapshot.
+pub fn lock_defers_deletions_until_unlock<F: EngineFactory>(f: &F) -> Result<()> {
+    let db = fresh(f)?;
+    if !db.capabilities().data_directory_lock || !db.capabilities().manual_snapshots {
+        return Ok(());
+    }
+    build(&*db)?;
+    let snapshots_dir = db
+        .create_snapshot()?
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("a snapshot lives in a directory");
+    assert_eq!(db.data_directory_lock_status()?, LockStatus::Unlocked);
+    assert_eq!(db.lock_data_directory()?, LockChange::Changed);
+    assert_eq!(db.lock_data_directory()?, LockChange::Unchanged);
+    assert_eq!(db.data_directory_lock_status()?, LockStatus::Locked);
+    let before = file_count(&snapshots_dir);
+    let mut newest = None;
+    for i in 0..6 {
+        let mut t = rw(&*db)?;
+        t.create_vertex_with(&[], &[("i", i.into())])?;
+        t.commit()?;
+        newest = Some(db.create_snapshot()?);
+    }
+    assert_eq!(
+        file_count(&snapshots_dir),
+        before + 6,
+        "no snapshot may be deleted while the directory is locked"
+    );
+    assert_eq!(db.unlock_data_directory()?, LockChange::Changed);
+    assert_eq!(db.unlock_data_directory()?, LockChange::Unchanged);
+    assert_eq!(db.data_directory_lock_status()?, LockStatus::Unlocked);
+    let after = file_count(&snapshots_dir);
+    assert!(
+        after < before + 6,
+        "unlock must carry out the deferred deletions"
+    );
+    let newest = newest.expect("made six");
+    assert!(newest.path.exists(), "the newest snapshot must be kept");
+    let listed = db.snapshots()?;
+    assert_eq!(listed.last().map(|s| &s.path), Some(&newest.path));
+    Ok(())
+}
+
+/// Copying only the newest snapshot into an empty data directory restores the
+/// state as of that snapshot.
+pub fn snapshot_only_restore<F: EngineFactory>(f: &F) -> Result<()> {
+    let db = fresh(f)?;
+    if !db.capabilities().manual_snapshots {
+        return Ok(());
+    }
+    build(&*db)?;
+    let info = db.create_snapshot()?;
+    let expected = state(&*db)?;
+    let mut t = rw(&*db)?;
+    t.create_vertex_with(&["NotInTheSnapshot"], &[])?;
+    t.commit()?;
+    let target = tempfile::tempdir()?;
+    let name = info.path.file_name().expect("snapshot file name");
+    std::fs::create_dir_all(target.path().join("snapshots"))?;
+    std::fs::create_dir_all(target.path().join("wal"))?;
+    std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
+    let restored = f.open(target.path())?;
+    assert_eq!(state(&restored)?, expected);
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if entry.file_name() != ".lock" {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            files_under(&entry.path(), out)?;
+        } else if entry.file_name() != ".lock" {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// A byte changed in the middle of any file of the data directory, or the file cut
+/// in half: opening gives Corrupt or exactly the committed graph, never a panic and
+/// never different data. The one exception the durability spec makes: damage at the
+/// end of the newest WAL segment looks like a crash during a write, and recovery
+/// keeps the commits before it (an earlier committed state, never a mixed one).
+pub fn damaged_files_give_corrupt_or_the_same_graph<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    if !db.capabilities().persistent {
+        return Ok(());
+    }
+    let mut history = vec![state(&*db)?];
+    build(&*db)?;
+    history.push(state(&*db)?);
+    if db.capabilities().manual_snapshots {
+        db.create_snapshot()?;
+    }
+    for i in 0..3 {
+        let mut t = rw(&*db)?;
+        t.create_vertex_with(&["Late"], &[("i", i.into())])?;
+        t.commit()?;
+        history.push(state(&*db)?);
+    }
+    let expected = state(&*db)?;
+    db.crash();
+    let mut files = Vec::new();
+    files_under(db.path(), &mut files)?;
+    assert!(!files.is_empty());
+    let newest_log = files
+        .iter()
+        .filter(|p| p.parent().and_then(Path::file_name) == Some("wal".as_ref()))
+        .max()
+        .cloned();
+    for file in files {
+        let rel = file.strip_prefix(db.path()).expect("under the directory");
+        let len = std::fs::metadata(&file)?.len() as usize;
+        if len == 0 {
+            continue;
+        }
+        for damage in ["flip", "cut"] {
+            let copy = tempfile::tempdir()?;
+            copy_dir(db.path(), copy.path())?;
+            let target = copy.path().join(rel);
+            let mut bytes = std::fs::read(&target)?;
+            if damage == "flip" {
+                bytes[len / 2] ^= 0x5a;
+            } else {
+                bytes.truncate(len / 2);
+            }
+            std::fs::write(&target, &bytes)?;
+            match f.open(copy.path()) {
+                Ok(e) => {
+                    let got = state(&e)?;
+                    let torn_tail = Some(&file) == newest_log.as_ref();
+                    assert!(
+                        got == expected || (torn_tail && history.contains(&got)),
+                        "{damage} of {} was accepted with different data:\n{got}",
+                        rel.display()
+                    );
+                }
+                Err(e) => assert_eq!(
+                    e.kind(),
+                    ErrorKind::Corrupt,
+                    "{damage} of {}: {e}",
+                    rel.display()
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Garbage appended to the newest log file (a torn write) keeps every commit before
+/// it.
+pub fn garbage_after_the_log_keeps_the_last_commit<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    if !db.capabilities().wal {
+        return Ok(());
+    }
+    build(&*db)?;
+    let expected = state(&*db)?;
+    db.crash();
+    let wal = db.path().join("wal");
+    let mut segments: Vec<_> = std::fs::read_dir(&wal)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    segments.sort();
+    let newest = segments.last().expect("a WAL segment exists");
+    let mut bytes = std::fs::read(newest)?;
+    bytes.extend_from_slice(&[0x17, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3]);
+    std::fs::write(newest, &bytes)?;
+    db.crash_and_reopen(f)?;
+    assert_eq!(state(&*db)?, expected);
+    // The engine writes on after the cut tail, and that survives too.
+    let mut t = rw(&*db)?;
+    t.create_vertex_with(&["AfterRepair"], &[])?;
+    t.commit()?;
+    let expected = state(&*db)?;
+    db.crash_and_reopen(f)?;
+    assert_eq!(state(&*db)?, expected);
+    Ok(())
+}
+
+/// A second engine on an open data directory is refused with Locked.
+pub fn a_second_open_of_the_directory_is_locked<F: EngineFactory>(f: &F) -> Result<()> {
+    let db: TestDb<F::Engine> = fresh(f)?;
+    if !db.capabilities().persistent {
+        return Ok(());
+    }
+    expect_kind(
+        f.open(db.path()).map(|_| ()),
+        ErrorKind::Locked,
+        "second open",
+    );
+    Ok(())
+}

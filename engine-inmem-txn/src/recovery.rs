@@ -1,0 +1,530 @@
+//! Opening a data directory: recovery from the newest valid snapshot plus the WAL
+//! after it, exactly as the durability spec says.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use durability::snapshot::{ReadError, read_snapshot};
+use durability::wal::{SegmentRead, read_segment, truncate_segment};
+use durability::{DataDir, DatabaseId, DeletionGate, NameKind, SnapshotSink, WalOp, WalWriter};
+use engine_api::{Error, PropertyValue, Result};
+use parking_lot::Mutex;
+
+use crate::config::{Config, RecoveryProgress};
+use crate::durable::Durable;
+use crate::engine::{Inner, capabilities};
+use crate::mvcc::{Adj, EdgeState, VertexState, remove_adj};
+use crate::props;
+
+struct Recovered {
+    database: DatabaseId,
+    last_ts: u64,
+    next_wal_seq: u64,
+    next_snapshot_seq: u64,
+}
+
+/// Builds the engine's state: empty without a data directory, recovered (or fresh,
+/// with old files moved aside) with one.
+pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
+    let caps = capabilities(config);
+    let Some(path) = config.data_dir() else {
+        return Ok(Inner::new(caps));
+    };
+    let dir = DataDir::open(path)?;
+    let d = config.durability_config();
+    let (mut inner, r) = if d.recovers_on_startup() {
+        recover(&dir, config)?
+    } else {
+        dir.move_aside()?;
+        let listing = dir.list()?;
+        (
+            Inner::new(caps),
+            Recovered {
+                database: DatabaseId::random(),
+                last_ts: 0,
+                next_wal_seq: listing.segments.last().map_or(1, |s| s.seq + 1),
+                next_snapshot_seq: 1,
+            },
+        )
+    };
+    inner.set_last_commit(r.last_ts);
+    let wal = d.wal_enabled().then(|| {
+        WalWriter::new(
+            dir.wal_dir(),
+            r.database,
+            d.sync(),
+            d.segment_bytes(),
+            r.next_wal_seq,
+            config.files(),
+        )
+    });
+    inner.durable = Some(Durable {
+        dir,
+        config: d.clone(),
+        database: r.database,
+        wal,
+        gate: DeletionGate::new(),
+        snapshot_seq: AtomicU64::new(r.next_snapshot_seq),
+        snapshot_lock: Mutex::new(()),
+    });
+    Ok(inner)
+}
+
+fn report(config: &Config, p: RecoveryProgress) {
+    tracing::info!(progress = ?p, "recovery");
+    if let Some(cb) = config.progress() {
+        cb(p);
+    }
+}
+
+fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
+    let started = Instant::now();
+    let caps = capabilities(config);
+    let listing = dir.list()?;
+    let next_snapshot_seq = listing.snapshots.last().map_or(1, |s| s.seq + 1);
+    let next_wal_seq = listing.segments.last().map_or(1, |s| s.seq + 1);
+
+    let mut failed: Vec<(u64, Error)> = Vec::new();
+    let mut loaded = None;
+    for s in listing.snapshots.iter().rev() {
+        let inner = Inner::new(caps.clone());
+        let mut loader = Loader::new(&inner, &s.path);
+        match read_snapshot(&s.path, &mut loader) {
+            Ok(summary) => {
+                report(
+                    config,
+                    RecoveryProgress::SnapshotLoaded {
+                        commit_ts: summary.commit_ts,
+                        vertices: summary.vertices,
+                        edges: summary.edges,
+                    },
+                );
+                loaded = Some((inner, summary));
+                break;
+            }
+            Err(ReadError::NotOurs) => {
+                tracing::warn!(file = %s.path.display(), "ignoring a file that is not one of our snapshots");
+            }
+            Err(ReadError::Failed(e)) => {
+                tracing::error!(error = %e, "snapshot unusable; trying an older one");
+                failed.push((s.commit_ts, e));
+            }
+        }
+    }
+    let (inner, snap_ts, mut database) = match loaded {
+        Some((inner, s)) => (inner, s.commit_ts, Some(s.database)),
+        None => (Inner::new(caps), 0, None),
+    };
+
+    let mut next_ts = snap_ts + 1;
+    let mut prev_seq: Option<u64> = None;
+    let mut replayed = 0u64;
+    let count = listing.segments.len();
+    for (i, seg) in listing.segments.iter().enumerate() {
+        let what = seg.path.display().to_string();
+        let last = i + 1 == count;
+        if let Some(p) = prev_seq
+            && seg.seq != p + 1
+        {
+            return Err(Error::corrupt(format!(
+                "WAL segment {} is missing (found {} after {p})",
+                p + 1,
+                seg.seq
+            )));
+        }
+        prev_seq = Some(seg.seq);
+        match read_segment(&seg.path, last)? {
+            SegmentRead::NotOurs => {
+                tracing::warn!(file = %what, "ignoring a file that is not one of our WAL segments");
+            }
+            SegmentRead::TornHeader => {
+                tracing::warn!(file = %what, "removing a WAL segment whose header was cut short by a crash");
+                std::fs::remove_file(&seg.path).map_err(|e| {
+                    durability::format::io_error(&format!("cannot remove {what}"), e)
+                })?;
+            }
+            SegmentRead::Read {
+                header,
+                records,
+                valid_len,
+                file_len,
+            } => {
+                if header.seq != seg.seq {
+                    return Err(Error::corrupt(format!(
+                        "{what}: the header says segment {}",
+                        header.seq
+                    )));
+                }
+                match database {
+                    Some(db) if db != header.database => {
+                        return Err(Error::corrupt(format!(
+                            "{what} belongs to database {}, not {db}",
+                            header.database
+                        )));
+                    }
+                    Some(_) => {}
+                    None => database = Some(header.database),
+                }
+                let mut applied = 0;
+                for r in records {
+                    if r.commit_ts <= snap_ts {
+                        continue;
+                    }
+                    if r.commit_ts != next_ts {
+                        return Err(Error::corrupt(format!(
+                            "{what}: commit {} follows commit {}; commits {next_ts}..{} are missing{}",
+                            r.commit_ts,
+                            next_ts - 1,
+                            r.commit_ts - 1,
+                            describe_failed(&failed)
+                        )));
+                    }
+                    for op in &r.ops {
+                        apply(&inner, op).map_err(|reason| {
+                            Error::corrupt(format!(
+                                "{what}: commit {} cannot be applied: {reason}",
+                                r.commit_ts
+                            ))
+                        })?;
+                    }
+                    next_ts += 1;
+                    applied += 1;
+                }
+                if valid_len < file_len {
+                    truncate_segment(&seg.path, valid_len)?;
+                }
+                replayed += applied;
+                report(
+                    config,
+                    RecoveryProgress::SegmentReplayed {
+                        seq: seg.seq,
+                        records: applied,
+                    },
+                );
+            }
+        }
+    }
+    let last_ts = next_ts - 1;
+    if let Some((ts, e)) = failed.iter().find(|(ts, _)| *ts > last_ts) {
+        return Err(Error::corrupt(format!(
+            "the snapshot of commit {ts} is damaged ({e}) and the WAL ends at commit {last_ts}: commits {}..{ts} cannot be recovered",
+            last_ts + 1
+        )));
+    }
+    if snap_ts == 0 && !failed.is_empty() && replayed == 0 {
+        return Err(Error::corrupt(format!(
+            "no usable snapshot and no WAL{}",
+            describe_failed(&failed)
+        )));
+    }
+    report(config, RecoveryProgress::Done { commit_ts: last_ts });
+    tracing::info!(
+        snapshot_ts = snap_ts,
+        replayed,
+        last_ts,
+        seconds = started.elapsed().as_secs_f64(),
+        "recovery finished"
+    );
+    Ok((
+        inner,
+        Recovered {
+            database: database.unwrap_or_else(DatabaseId::random),
+            last_ts,
+            next_wal_seq,
+            next_snapshot_seq,
+        },
+    ))
+}
+
+fn describe_failed(failed: &[(u64, Error)]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = failed.iter().map(|(_, e)| e.to_string()).collect();
+    format!(" (damaged snapshots: {})", list.join("; "))
+}
+
+/// Loads a snapshot's contents into an empty engine state.
+struct Loader<'a> {
+    inner: &'a Inner,
+    what: String,
+}
+
+impl<'a> Loader<'a> {
+    fn new(inner: &'a Inner, path: &Path) -> Self {
+        Loader {
+            inner,
+            what: path.display().to_string(),
+        }
+    }
+
+    fn bad(&self, reason: String) -> Error {
+        Error::corrupt(format!("{}: {reason}", self.what))
+    }
+}
+
+impl SnapshotSink for Loader<'_> {
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
+        let table = match kind {
+            NameKind::Label => &self.inner.labels,
+            NameKind::EdgeType => &self.inner.edge_types,
+            NameKind::PropertyKey => &self.inner.keys,
+        };
+        let got = table
+            .intern(name)
+            .map_err(|e| self.bad(format!("bad name: {e}")))?;
+        if got != id {
+            return Err(self.bad(format!("name {name:?} appears twice")));
+        }
+        Ok(())
+    }
+
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        self.inner
+            .next_vertex
+            .fetch_max(next_vertex, Ordering::Relaxed);
+        self.inner.next_edge.fetch_max(next_edge, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        let mut labels = labels.to_vec();
+        labels.sort_unstable();
+        labels.dedup();
+        insert_vertex(self.inner, id, labels, props.into()).map_err(|r| self.bad(r))
+    }
+
+    fn edge(&mut self, id: u64, t: u32, source: u64, target: u64, props: &[u8]) -> Result<()> {
+        insert_edge(self.inner, id, t, source, target, props.into()).map_err(|r| self.bad(r))
+    }
+}
+
+fn insert_vertex(inner: &Inner, id: u64, labels: Vec<u32>, props: Box<[u8]>) -> Result<(), String> {
+    let slot = inner
+        .vertices
+        .get_or_alloc(id)
+        .ok_or_else(|| format!("vertex id {id} out of range"))?;
+    let mut g = slot.write();
+    if g.is_some() {
+        return Err(format!("vertex {id} appears twice"));
+    }
+    for l in &labels {
+        inner
+            .label_index_insert(*l, id)
+            .map_err(|e| e.to_string())?;
+    }
+    *g = Some(VertexState {
+        labels,
+        props,
+        ..VertexState::default()
+    });
+    inner.next_vertex.fetch_max(id + 1, Ordering::Relaxed);
+    inner.committed_vertices.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+fn insert_edge(
+    inner: &Inner,
+    id: u64,
+    edge_type: u32,
+    source: u64,
+    target: u64,
+    props: Box<[u8]>,
+) -> Result<(), String> {
+    for v in [source, target] {
+        if !inner.vertices.get(v).is_some_and(|s| s.read().is_some()) {
+            return Err(format!("edge {id} references missing vertex {v}"));
+        }
+    }
+    let slot = inner
+        .edges
+        .get_or_alloc(id)
+        .ok_or_else(|| format!("edge id {id} out of range"))?;
+    let mut g = slot.write();
+    if g.is_some() {
+        return Err(format!("edge {id} appears twice"));
+    }
+    *g = Some(EdgeState {
+        deleted: false,
+        edge_type,
+        source: engine_api::VertexId(source),
+        target: engine_api::VertexId(target),
+        props,
+        delta: None,
+    });
+    let e = engine_api::EdgeId(id);
+    with_vertex(inner, source, |s| {
+        s.out_edges.push(Adj {
+            edge_type,
+            other: engine_api::VertexId(target),
+            edge: e,
+        });
+        Ok(())
+    })?;
+    with_vertex(inner, target, |s| {
+        s.in_edges.push(Adj {
+            edge_type,
+            other: engine_api::VertexId(source),
+            edge: e,
+        });
+        Ok(())
+    })?;
+    inner.next_edge.fetch_max(id + 1, Ordering::Relaxed);
+    inner.committed_edges.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+fn with_vertex<R>(
+    inner: &Inner,
+    id: u64,
+    f: impl FnOnce(&mut VertexState) -> Result<R, String>,
+) -> Result<R, String> {
+    let slot = inner
+        .vertices
+        .get(id)
+        .ok_or_else(|| format!("vertex {id} does not exist"))?;
+    let mut g = slot.write();
+    let state = g
+        .as_mut()
+        .ok_or_else(|| format!("vertex {id} does not exist"))?;
+    f(state)
+}
+
+fn with_edge<R>(
+    inner: &Inner,
+    id: u64,
+    f: impl FnOnce(&mut EdgeState) -> Result<R, String>,
+) -> Result<R, String> {
+    let slot = inner
+        .edges
+        .get(id)
+        .ok_or_else(|| format!("edge {id} does not exist"))?;
+    let mut g = slot.write();
+    let state = g
+        .as_mut()
+        .ok_or_else(|| format!("edge {id} does not exist"))?;
+    f(state)
+}
+
+fn set_prop(
+    blob: &mut Box<[u8]>,
+    inner: &Inner,
+    key: &str,
+    value: &PropertyValue,
+) -> Result<(), String> {
+    let k = inner.keys.intern(key).map_err(|e| e.to_string())?;
+    let (b, _) = props::set(blob, k, Some(value)).map_err(|e| e.to_string())?;
+    *blob = b;
+    Ok(())
+}
+
+fn build_props(inner: &Inner, properties: &[(String, PropertyValue)]) -> Result<Box<[u8]>, String> {
+    let mut pairs = Vec::with_capacity(properties.len());
+    for (k, v) in properties {
+        pairs.push((inner.keys.intern(k).map_err(|e| e.to_string())?, v.clone()));
+    }
+    Ok(props::build(&mut pairs))
+}
+
+/// Applies one logged change to the recovered state.
+fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
+    let intern_label = |l: &str| inner.labels.intern(l).map_err(|e| e.to_string());
+    match op {
+        WalOp::CreateVertex {
+            id,
+            labels,
+            properties,
+        } => {
+            let mut ids = Vec::new();
+            for l in labels {
+                let l = intern_label(l)?;
+                if !ids.contains(&l) {
+                    ids.push(l);
+                }
+            }
+            insert_vertex(inner, *id, ids, build_props(inner, properties)?)
+        }
+        WalOp::AddLabel { vertex, label } => {
+            let l = intern_label(label)?;
+            with_vertex(inner, *vertex, |s| {
+                if !s.labels.contains(&l) {
+                    s.labels.push(l);
+                }
+                inner
+                    .label_index_insert(l, *vertex)
+                    .map_err(|e| e.to_string())
+            })
+        }
+        WalOp::RemoveLabel { vertex, label } => {
+            let l = intern_label(label)?;
+            with_vertex(inner, *vertex, |s| {
+                s.labels.retain(|x| *x != l);
+                inner.label_index_remove(l, *vertex);
+                Ok(())
+            })
+        }
+        WalOp::SetVertexProperty { vertex, key, value } => with_vertex(inner, *vertex, |s| {
+            set_prop(&mut s.props, inner, key, value)
+        }),
+        WalOp::DeleteVertex { vertex } => {
+            let slot = inner
+                .vertices
+                .get(*vertex)
+                .ok_or_else(|| format!("vertex {vertex} does not exist"))?;
+            let mut g = slot.write();
+            let s = g
+                .as_ref()
+                .ok_or_else(|| format!("vertex {vertex} does not exist"))?;
+            if !s.out_edges.is_empty() || !s.in_edges.is_empty() {
+                return Err(format!("vertex {vertex} is deleted while it has edges"));
+            }
+            for l in &s.labels {
+                inner.label_index_remove(*l, *vertex);
+            }
+            *g = None;
+            inner.committed_vertices.fetch_sub(1, Ordering::Relaxed);
+            Ok(())
+        }
+        WalOp::CreateEdge {
+            id,
+            source,
+            target,
+            edge_type,
+            properties,
+        } => {
+            let t = inner
+                .edge_types
+                .intern(edge_type)
+                .map_err(|e| e.to_string())?;
+            insert_edge(
+                inner,
+                *id,
+                t,
+                *source,
+                *target,
+                build_props(inner, properties)?,
+            )
+        }
+        WalOp::SetEdgeProperty { edge, key, value } => {
+            with_edge(inner, *edge, |e| set_prop(&mut e.props, inner, key, value))
+        }
+        WalOp::DeleteEdge { edge } => {
+            let (source, target) = with_edge(inner, *edge, |e| Ok((e.source, e.target)))?;
+            let e = engine_api::EdgeId(*edge);
+            with_vertex(inner, source.0, |s| {
+                remove_adj(&mut s.out_edges, e);
+                Ok(())
+            })?;
+            with_vertex(inner, target.0, |s| {
+                remove_adj(&mut s.in_edges, e);
+                Ok(())
+            })?;
+            if let Some(slot) = inner.edges.get(*edge) {
+                *slot.write() = None;
+            }
+            inner.committed_edges.fetch_sub(1, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Writing a snapshot from a consistent MVCC read view while writers go on.
+
+use durability::{NameKind, SnapshotWriter};
+use engine_api::{IsolationLevel, Result, SnapshotInfo, Transaction, TxnOptions, VertexId};
+
+use crate::engine::Inner;
+
+impl Inner {
+    /// Writes a snapshot of the newest published state. One runs at a time: a second
+    /// request waits for the running one and then writes its own.
+    pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
+        let d = self.durable()?;
+        let _one = d.snapshot_lock.lock();
+        let txn = self.begin(
+            TxnOptions::new()
+                .isolation(IsolationLevel::SnapshotIsolation)
+                .read_only(),
+        )?;
+        let ts = txn.start_ts();
+        let seq = d
+            .snapshot_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
+        let written = (|| -> Result<()> {
+            // Every name an object visible to this view uses was interned before the
+            // object was committed, so the dictionaries read now cover them.
+            for (kind, table) in [
+                (NameKind::Label, &self.labels),
+                (NameKind::EdgeType, &self.edge_types),
+                (NameKind::PropertyKey, &self.keys),
+            ] {
+                let names = table.all();
+                w.names(
+                    kind,
+                    names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
+                )?;
+            }
+            w.counters(
+                self.next_vertex.load(std::sync::atomic::Ordering::Acquire),
+                self.next_edge.load(std::sync::atomic::Ordering::Acquire),
+            )?;
+            let mut ids: Vec<VertexId> = Vec::new();
+            for v in txn.vertices()? {
+                let v = v?;
+                if let Some((labels, props)) = txn.snapshot_vertex(v)? {
+                    w.vertex(v.0, &labels, &props)?;
+                    ids.push(v);
+                }
+            }
+            for v in ids {
+                for a in txn.snapshot_out_edges(v)? {
+                    if let Some(props) = txn.snapshot_edge_props(a.edge)? {
+                        w.edge(a.edge.0, a.edge_type, v.0, a.other.0, &props)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            w.abandon();
+            return Err(e);
+        }
+        let info = w.finish()?;
+        drop(txn);
+        tracing::info!(
+            path = %info.path.display(),
+            commit_ts = ts,
+            bytes = info.size_bytes,
+            seconds = started.elapsed().as_secs_f64(),
+            "snapshot written"
+        );
+        if let Some(wal) = &d.wal {
+            wal.rotate();
+        }
+        d.apply_retention()?;
+        Ok(info)
+    }
+}
