@@ -214,6 +214,30 @@ impl DataDir {
         Ok(listing)
     }
 
+    /// Removes temporary files an interrupted snapshot write left in `snapshots/`
+    /// (ours: a dot, a snapshot name, `.tmp`); returns how many.
+    pub fn remove_interrupted_writes(&self) -> Result<usize> {
+        let dir = self.snapshots_dir();
+        let mut n = 0;
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let ours = name
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".tmp"))
+                .is_some_and(|n| parse_snapshot_name(n).is_some());
+            if ours {
+                std::fs::remove_file(entry.path())
+                    .map_err(|e| io_err(format!("cannot remove {}", entry.path().display()), e))?;
+                tracing::info!(file = %entry.path().display(), "removed an interrupted snapshot write");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Moves every snapshot and WAL segment into `.backup/<unix-seconds>/` (used when
     /// recovery on start-up is off: old files are kept, never deleted). Returns the
     /// folder they went to, if any file was moved.
@@ -289,6 +313,8 @@ mod tests {
         std::fs::write(dir.wal_dir().join("notes.txt"), b"mine").expect("write");
         std::fs::write(dir.snapshots_dir().join("1_2.snapshot"), b"short").expect("write");
         std::fs::write(dir.snapshots_dir().join(".x.snapshot.tmp"), b"partial").expect("write");
+        let tmp_name = format!(".{}.tmp", snapshot_file_name(4, 4));
+        std::fs::write(dir.snapshots_dir().join(&tmp_name), b"partial").expect("write");
         let l = dir.list().expect("list");
         let seqs: Vec<u64> = l.snapshots.iter().map(|s| s.seq).collect();
         assert_eq!(seqs, vec![1, 2, 10]);
@@ -296,6 +322,12 @@ mod tests {
         assert_eq!(l.segments.len(), 1);
         assert_eq!(l.foreign.len(), 2);
         assert!(dir.wal_dir().join("notes.txt").exists());
+        assert_eq!(dir.remove_interrupted_writes().expect("cleanup"), 1);
+        assert!(!dir.snapshots_dir().join(&tmp_name).exists());
+        assert!(
+            dir.snapshots_dir().join(".x.snapshot.tmp").exists(),
+            "not ours: kept"
+        );
     }
 
     #[test]

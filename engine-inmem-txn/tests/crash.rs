@@ -1,0 +1,257 @@
+//! Crash test: a child process commits transactions with `EveryCommit` and reports
+//! every acknowledged commit; the parent kills it with SIGKILL at pseudo-random
+//! moments (often while a snapshot is being written or the WAL rotates), recovers,
+//! and checks:
+//! - every acknowledged commit is present;
+//! - no transaction is half-applied (each writes two vertices and an edge, and moves
+//!   money between accounts whose total never changes);
+//! - ids are not handed out again.
+//!
+//! Short form (CI): 100 cycles. Long form: `QUIVER_CRASH_CYCLES=2000 cargo test -p
+//! engine-inmem-txn --test crash`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use engine_api::{
+    Direction, DurabilityConfig, PropertyValue, StorageEngine, SyncMode, Transaction, TxnOptions,
+    VertexId,
+};
+use engine_inmem_txn::{Config, InMemoryEngine};
+
+const CHILD_ENV: &str = "QUIVER_CRASH_CHILD_DIR";
+const ACCOUNTS: i64 = 8;
+const START: i64 = 1000;
+
+fn config(dir: &Path) -> Config {
+    Config::default().data_directory(dir).durability(
+        DurabilityConfig::default()
+            .sync_mode(SyncMode::EveryCommit)
+            .wal_segment_bytes(8 * 1024)
+            .snapshot_interval(Some(Duration::from_millis(20)))
+            .snapshot_retention(2),
+    )
+}
+
+fn int(v: Option<PropertyValue>) -> i64 {
+    match v {
+        Some(PropertyValue::Int(i)) => i,
+        other => panic!("expected an Int, found {other:?}"),
+    }
+}
+
+/// Finds or creates the accounts (idempotent across restarts).
+fn accounts(engine: &InMemoryEngine) -> Vec<VertexId> {
+    let t = engine.begin(TxnOptions::new()).expect("begin");
+    let found: Vec<VertexId> = t
+        .vertices_with_label("Account")
+        .expect("scan")
+        .collect::<Result<_, _>>()
+        .expect("scan");
+    drop(t);
+    if !found.is_empty() {
+        return found;
+    }
+    let mut t = engine.begin(TxnOptions::new()).expect("begin");
+    let made = (0..ACCOUNTS)
+        .map(|_| {
+            t.create_vertex_with(&["Account"], &[("balance", START.into())])
+                .expect("create")
+        })
+        .collect();
+    t.commit().expect("commit");
+    made
+}
+
+fn child(dir: &Path) {
+    let engine = InMemoryEngine::open(config(dir)).expect("child open");
+    let accounts = accounts(&engine);
+    let next = AtomicU64::new({
+        // Continue numbering after what is already there.
+        let t = engine.begin(TxnOptions::new()).expect("begin");
+        t.vertices_with_label("Part")
+            .expect("scan")
+            .map(|v| int(t.vertex_property(v.expect("v"), "txn").expect("read")) as u64 + 1)
+            .max()
+            .unwrap_or(0)
+    });
+    let out = std::io::stdout();
+    println!("ready");
+    std::thread::scope(|s| {
+        for thread in 0..2u64 {
+            let (engine, accounts, next, out) = (&engine, &accounts, &next, &out);
+            s.spawn(move || {
+                let mut seed = thread * 7919 + 17;
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    loop {
+                        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                        let from = accounts[(seed >> 33) as usize % accounts.len()];
+                        let to = accounts[(seed >> 40) as usize % accounts.len()];
+                        let amount = (seed >> 50) as i64 % 50;
+                        let attempt = (|| -> engine_api::Result<(u64, VertexId, VertexId)> {
+                            let mut t = engine.begin(TxnOptions::new())?;
+                            let a = t.create_vertex_with(
+                                &["Part"],
+                                &[("txn", (n as i64).into()), ("part", 0.into())],
+                            )?;
+                            let b = t.create_vertex_with(
+                                &["Part"],
+                                &[("txn", (n as i64).into()), ("part", 1.into())],
+                            )?;
+                            t.create_edge_with(a, b, "PAIR", &[("txn", (n as i64).into())])?;
+                            if from != to {
+                                let fb = int(t.vertex_property(from, "balance")?);
+                                let tb = int(t.vertex_property(to, "balance")?);
+                                t.set_vertex_property(from, "balance", (fb - amount).into())?;
+                                t.set_vertex_property(to, "balance", (tb + amount).into())?;
+                            }
+                            let ts = t.commit()?.commit_timestamp;
+                            Ok((ts, a, b))
+                        })();
+                        match attempt {
+                            Ok((ts, a, b)) => {
+                                let mut o = out.lock();
+                                let _ = writeln!(o, "ack {n} {ts} {} {}", a.0, b.0);
+                                let _ = o.flush();
+                                break;
+                            }
+                            Err(e) if e.is_retryable() => continue,
+                            Err(e) => panic!("child commit failed: {e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
+struct Acked {
+    txns: BTreeSet<u64>,
+    max_vertex: u64,
+}
+
+fn run_child(exe: &Path, dir: &Path, run_for: Duration) -> Acked {
+    let mut child = Command::new(exe)
+        .env(CHILD_ENV, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut acked = Acked {
+            txns: BTreeSet::new(),
+            max_vertex: 0,
+        };
+        let mut ready = None;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line == "ready" {
+                ready = Some(Instant::now());
+                continue;
+            }
+            let parts: Vec<&str> = line.split(' ').collect();
+            // A line cut by the kill is not an acknowledgement.
+            if parts.len() == 5 && parts[0] == "ack" {
+                let n: u64 = parts[1].parse().expect("n");
+                acked.txns.insert(n);
+                for p in &parts[3..] {
+                    acked.max_vertex = acked.max_vertex.max(p.parse().expect("id"));
+                }
+            }
+        }
+        let _ = ready;
+        acked
+    });
+    std::thread::sleep(run_for);
+    // SIGKILL: no destructor, no flush, no close.
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().expect("reader thread")
+}
+
+fn verify(dir: &Path, acked: &Acked, all_acked: &BTreeSet<u64>) -> usize {
+    let engine = InMemoryEngine::open(config(dir)).expect("recovery after kill");
+    let t = engine.begin(TxnOptions::new()).expect("begin");
+    let mut parts: BTreeMap<u64, Vec<(i64, VertexId)>> = BTreeMap::new();
+    for v in t.vertices_with_label("Part").expect("scan") {
+        let v = v.expect("v");
+        let n = int(t.vertex_property(v, "txn").expect("read")) as u64;
+        let part = int(t.vertex_property(v, "part").expect("read"));
+        parts.entry(n).or_default().push((part, v));
+    }
+    for (n, ps) in &parts {
+        assert_eq!(ps.len(), 2, "transaction {n} is half-applied: {ps:?}");
+        let a = ps.iter().find(|(p, _)| *p == 0).expect("part 0").1;
+        let edges: Vec<_> = t
+            .edges(a, Direction::Out, Some("PAIR"))
+            .expect("edges")
+            .collect::<Result<_, _>>()
+            .expect("edges");
+        assert_eq!(edges.len(), 1, "transaction {n} lost its edge");
+    }
+    for n in all_acked {
+        assert!(
+            parts.contains_key(n),
+            "acknowledged transaction {n} is missing"
+        );
+    }
+    let total: i64 = t
+        .vertices_with_label("Account")
+        .expect("scan")
+        .map(|v| int(t.vertex_property(v.expect("v"), "balance").expect("read")))
+        .sum();
+    assert_eq!(total, ACCOUNTS * START, "money appeared or vanished");
+    drop(t);
+    let mut t = engine.begin(TxnOptions::new()).expect("begin");
+    let fresh = t.create_vertex().expect("create");
+    assert!(
+        fresh.0 > acked.max_vertex,
+        "vertex id {} handed out again (acknowledged up to {})",
+        fresh.0,
+        acked.max_vertex
+    );
+    t.rollback();
+    parts.len()
+}
+
+fn main() {
+    if let Some(dir) = std::env::var_os(CHILD_ENV) {
+        child(Path::new(&dir));
+        return;
+    }
+    let cycles: u64 = std::env::var("QUIVER_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let exe = std::env::current_exe().expect("own path");
+    let started = Instant::now();
+    let mut dir = tempfile::tempdir().expect("tempdir");
+    let mut all_acked = BTreeSet::new();
+    let mut seed: u64 = 0x5eed;
+    let (mut total_acked, mut recovered) = (0usize, 0usize);
+    for cycle in 0..cycles {
+        // A fresh directory now and then keeps recovery times short.
+        if cycle % 25 == 0 && cycle > 0 {
+            dir = tempfile::tempdir().expect("tempdir");
+            all_acked.clear();
+        }
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1442695040888963407);
+        let run_for = Duration::from_millis(30 + (seed >> 33) % 150);
+        let acked = run_child(&exe, dir.path(), run_for);
+        total_acked += acked.txns.len();
+        all_acked.extend(acked.txns.iter().copied());
+        recovered = verify(dir.path(), &acked, &all_acked);
+    }
+    println!(
+        "crash test: {cycles} kill -9 cycles passed, {total_acked} acknowledged commits checked, {recovered} transactions in the last database, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
