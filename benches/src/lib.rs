@@ -6,6 +6,7 @@
 //! a Markdown table with ratios plus a JSON file of raw figures.
 
 pub mod baseline;
+pub mod durability;
 pub mod engine_subject;
 pub mod workload;
 

@@ -21,4 +21,4 @@ pub use file::{DurableFile, FileLayer, StdFiles};
 pub use format::DatabaseId;
 pub use retention::{DeletionGate, Lease};
 pub use snapshot::{NameKind, SnapshotSink, SnapshotSummary, SnapshotWriter};
-pub use wal::{CommitRecord, Ticket, WalOp, WalWriter};
+pub use wal::{Arrival, CommitRecord, Ticket, WalOp, WalWriter};

@@ -494,6 +494,8 @@ struct WriterState {
     next_seq: u64,
     unsynced_commits: u32,
     rotate_requested: bool,
+    /// How long the last write and sync took (bounds the wait for announced records).
+    last_sync: std::time::Duration,
 }
 
 /// Appends commit records and makes them durable, batching concurrent committers into
@@ -506,6 +508,22 @@ pub struct WalWriter {
     files: Arc<dyn FileLayer>,
     state: Mutex<WriterState>,
     cond: Condvar,
+    /// Committers that announced a record they have not appended yet.
+    arriving: std::sync::atomic::AtomicUsize,
+}
+
+/// A committer's promise to append a record soon (see [`WalWriter::announce`]).
+#[derive(Debug)]
+pub struct Arrival<'a> {
+    writer: &'a WalWriter,
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        self.writer
+            .arriving
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl std::fmt::Debug for WalWriter {
@@ -554,9 +572,23 @@ impl WalWriter {
                 next_seq,
                 unsynced_commits: 0,
                 rotate_requested: false,
+                last_sync: std::time::Duration::ZERO,
             }),
             cond: Condvar::new(),
+            arriving: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Announces a record that will probably be appended soon (a read-write
+    /// transaction is running). Before it syncs, a committer waits for announced
+    /// records, but never longer than half the previous sync took, so that one sync
+    /// covers them too: group commit even with two committers, at a bounded cost in
+    /// latency, and none for a lone committer. Drop the guard once the record is
+    /// appended, or when it never will be.
+    pub fn announce(&self) -> Arrival<'_> {
+        self.arriving
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Arrival { writer: self }
     }
 
     /// Queues the record of commit `commit_ts`. Callers append in timestamp order.
@@ -595,6 +627,16 @@ impl WalWriter {
                 continue;
             }
             s.leader = true;
+            if self.sync == SyncMode::EveryCommit {
+                let budget = s.last_sync / 2;
+                let started = std::time::Instant::now();
+                while self.arriving.load(std::sync::atomic::Ordering::Acquire) > 0
+                    && started.elapsed() < budget
+                {
+                    parking_lot::MutexGuard::unlocked(&mut s, std::thread::yield_now);
+                }
+            }
+            let sync_started = std::time::Instant::now();
             let buffer = std::mem::take(&mut s.buffer);
             let first_ts = s.buffer_first_ts.take();
             let upto = s.appended;
@@ -614,6 +656,9 @@ impl WalWriter {
             s.leader = false;
             match result {
                 Ok(new_seq) => {
+                    if must_sync {
+                        s.last_sync = sync_started.elapsed();
+                    }
                     s.segment = segment;
                     s.next_seq = new_seq;
                     s.written = upto;

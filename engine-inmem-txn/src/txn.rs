@@ -45,6 +45,8 @@ pub struct InMemoryTxn<'e> {
     /// The changes to log at commit (only when the engine has a WAL).
     redo: Vec<WalOp>,
     logging: bool,
+    /// Tells the WAL a record may come (group commit), from begin to append.
+    arrival: Option<durability::Arrival<'e>>,
 }
 
 impl std::fmt::Debug for InMemoryTxn<'_> {
@@ -90,6 +92,15 @@ impl<'e> InMemoryTxn<'e> {
             edge_balance: 0,
             redo: Vec::new(),
             logging: inner.durable.as_ref().is_some_and(|d| d.wal.is_some()),
+            arrival: if read_only {
+                None
+            } else {
+                inner
+                    .durable
+                    .as_ref()
+                    .and_then(|d| d.wal.as_ref())
+                    .map(|w| w.announce())
+            },
         }
     }
 
@@ -181,6 +192,7 @@ impl<'e> InMemoryTxn<'e> {
 
     /// Rolls back and marks the transaction aborted; returns `err` for `?`.
     fn abort(&mut self, err: Error) -> Error {
+        self.arrival = None;
         self.rollback_writes();
         self.status = Status::Aborted;
         err
@@ -972,6 +984,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     fn commit(mut self) -> Result<CommitInfo> {
         self.ensure_usable()?;
         if self.touched.is_empty() {
+            self.arrival = None;
             self.unregister();
             return Ok(CommitInfo {
                 commit_timestamp: self.start_ts,
@@ -980,6 +993,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let inner = self.inner;
         let wal = inner.durable.as_ref().and_then(|d| d.wal.as_ref());
         let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
+        let arrival = self.arrival.take();
         // Timestamps are taken, and WAL records queued, in one order.
         let (ts, ticket) = {
             let mut next = inner.commit_order.lock();
@@ -988,6 +1002,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                     Ok(t) => Some(t),
                     Err(e) => {
                         drop(next);
+                        drop(arrival);
                         return Err(self.abort(e));
                     }
                 },
@@ -997,6 +1012,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             *next += 1;
             (ts, ticket)
         };
+        drop(arrival);
         let durable = match (wal, ticket) {
             (Some(w), Some(t)) => w.wait(t),
             _ => Ok(()),

@@ -226,7 +226,7 @@ fn retention_keeps_n_snapshots_and_drops_covered_wal() {
         })
         .collect();
     firsts.sort();
-    assert!(firsts.len() >= 1);
+    assert!(!firsts.is_empty());
     assert!(
         firsts.iter().skip(1).all(|f| *f > oldest_kept + 1),
         "segments covered by the oldest kept snapshot remain: {firsts:?} (kept from {oldest_kept})"

@@ -62,6 +62,16 @@ struct Args {
     /// Mixed operations per thread.
     #[arg(long, default_value_t = WorkloadSize::default().mixed_ops)]
     mixed_ops: usize,
+    /// Durable commits per thread configuration in the durability section.
+    #[arg(long, default_value_t = 2000)]
+    durable_commits: usize,
+    /// Vertices of the graph the durability section snapshots and recovers
+    /// (default: the main workload's).
+    #[arg(long)]
+    recovery_vertices: Option<usize>,
+    /// Edges of that graph.
+    #[arg(long)]
+    recovery_edges: Option<usize>,
     /// Where report.md and report.json go.
     #[arg(long, default_value = "bench-report")]
     out: PathBuf,
@@ -136,12 +146,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("running the workloads on {} subjects...", subjects.len());
     let heap = || Some(LIVE.load(Ordering::Relaxed));
     let report = report::run(size, subjects, &heap, machine(), commit())?;
+    eprintln!("running the durability workloads...");
+    let recovery_size = WorkloadSize {
+        vertices: args.recovery_vertices.unwrap_or(size.vertices).max(1),
+        edges: args.recovery_edges.unwrap_or(size.edges),
+        ..size
+    };
+    let durable = quiver_benches::durability::run(
+        &quiver_benches::Workload::generate(recovery_size),
+        args.durable_commits.max(2),
+    )?;
     std::fs::create_dir_all(&args.out)?;
-    let md = report.markdown();
+    let mut md = report.markdown();
+    md.push_str(&durable.markdown());
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
         args.out.join("report.json"),
-        serde_json::to_string_pretty(&report)?,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "main": report,
+            "durability": durable,
+            "recovery_workload": recovery_size,
+        }))?,
     )?;
     println!("{md}");
     eprintln!("wrote {}", args.out.join("report.md").display());

@@ -1,0 +1,276 @@
+//! Durability figures of backends that write a WAL and snapshots, next to the
+//! physical limits of this disk measured in the same run.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use engine_api::{
+    DurabilityConfig, Result, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId,
+};
+use engine_inmem_txn::{Config, InMemoryEngine};
+use serde::Serialize;
+
+use crate::workload::{Rng, Workload};
+
+/// Durability figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct DurabilityFigures {
+    /// Median latency of a 64 B append + fdatasync on this disk, seconds.
+    pub fdatasync_latency_s: f64,
+    /// Sequential write bandwidth of this disk (64 MiB, synced), bytes/s.
+    pub sequential_write_bytes_per_s: f64,
+    /// Durable (EveryCommit) small transactions per second, one thread.
+    pub durable_commits_1_thread: f64,
+    /// The same with four threads (group commit).
+    pub durable_commits_4_threads: f64,
+    /// WAL bytes per committed small transaction.
+    pub wal_bytes_per_commit: f64,
+    /// Snapshot write time of the whole imported graph, seconds.
+    pub snapshot_seconds: f64,
+    /// Snapshot bytes.
+    pub snapshot_bytes: u64,
+    /// Snapshot bytes per vertex (from a snapshot of the vertices alone).
+    pub snapshot_bytes_per_vertex: f64,
+    /// Snapshot bytes per edge (the rest, divided by the edges).
+    pub snapshot_bytes_per_edge: f64,
+    /// Recovery from the snapshot, seconds.
+    pub recovery_seconds: f64,
+    /// Vertices and edges recovered.
+    pub recovered_objects: u64,
+}
+
+/// The median latency of a commit-sized (64 B) append plus fdatasync: what one
+/// durable commit at least costs on this disk.
+fn fdatasync_latency(dir: &Path) -> Result<f64> {
+    let mut f = std::fs::File::create(dir.join("probe-sync"))?;
+    let block = [7u8; 64];
+    let mut samples = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let start = Instant::now();
+        f.write_all(&block)?;
+        f.sync_data()?;
+        samples.push(start.elapsed().as_secs_f64());
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+fn sequential_bandwidth(dir: &Path) -> Result<f64> {
+    let path = dir.join("probe-seq");
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+    let chunk = vec![3u8; 1 << 20];
+    let total = 64usize;
+    let start = Instant::now();
+    for _ in 0..total {
+        f.write_all(&chunk)?;
+    }
+    let f = f.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    let bw = (total << 20) as f64 / start.elapsed().as_secs_f64();
+    drop(f);
+    std::fs::remove_file(path)?;
+    Ok(bw)
+}
+
+fn durable_config(dir: &Path) -> Config {
+    Config::default().data_directory(dir).durability(
+        DurabilityConfig::default()
+            .sync_mode(SyncMode::EveryCommit)
+            .snapshot_interval(None)
+            .snapshot_on_exit(false),
+    )
+}
+
+fn commits_per_second(engine: &InMemoryEngine, threads: usize, per_thread: usize) -> Result<f64> {
+    let start = Instant::now();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    for _ in 0..per_thread {
+                        let mut t = engine.begin(TxnOptions::new())?;
+                        let v = t.create_vertex_with(&["Person"], &[("id", (-1).into())])?;
+                        t.set_vertex_property(v, "name", "x".into())?;
+                        t.commit()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| {
+                engine_api::Error::new(engine_api::ErrorKind::Io, "committer panicked")
+            })??;
+        }
+        Ok(())
+    })?;
+    Ok((threads * per_thread) as f64 / start.elapsed().as_secs_f64())
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the durability workloads of the in-memory transactional engine on `w`.
+pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
+    let tmp = tempfile_dir()?;
+    let dir = tmp.path();
+    let fdatasync_latency_s = fdatasync_latency(dir)?;
+    let sequential_write_bytes_per_s = sequential_bandwidth(dir)?;
+
+    let commit_dir = dir.join("commits");
+    let engine = InMemoryEngine::open(durable_config(&commit_dir))?;
+    let one = commits_per_second(&engine, 1, commits)?;
+    let four = commits_per_second(&engine, 4, commits / 2)?;
+    let wal_bytes = dir_bytes(&commit_dir.join("wal"));
+    let wal_bytes_per_commit = wal_bytes as f64 / (commits + 4 * (commits / 2)) as f64;
+    drop(engine);
+
+    let graph_dir = dir.join("graph");
+    let engine = InMemoryEngine::open(
+        durable_config(&graph_dir).durability(
+            DurabilityConfig::default()
+                .sync_mode(SyncMode::Off)
+                .snapshot_interval(None)
+                .snapshot_on_exit(false),
+        ),
+    )?;
+    let mut ids: Vec<u64> = Vec::with_capacity(w.vertices.len());
+    for batch in w.vertices.chunks(w.size.batch.max(1)) {
+        let mut t = engine.begin(TxnOptions::new())?;
+        for v in batch {
+            ids.push(t.create_vertex_with(&v.labels, &v.props)?.0);
+        }
+        t.commit()?;
+    }
+    let vertices_only = engine.create_snapshot()?.size_bytes;
+    for batch in w.edges.chunks(w.size.batch.max(1)) {
+        let mut t = engine.begin(TxnOptions::new())?;
+        for e in batch {
+            t.create_edge_with(
+                VertexId(ids[e.source]),
+                VertexId(ids[e.target]),
+                e.edge_type,
+                &[("weight", e.weight.clone())],
+            )?;
+        }
+        t.commit()?;
+    }
+    let start = Instant::now();
+    let info = engine.create_snapshot()?;
+    let snapshot_seconds = start.elapsed().as_secs_f64();
+    drop(engine);
+    // Recover from the snapshot alone, as a restore would.
+    let restore = dir.join("restore");
+    std::fs::create_dir_all(restore.join("snapshots"))?;
+    let name = info
+        .path
+        .file_name()
+        .ok_or_else(|| engine_api::Error::invalid_input("snapshot without a name"))?;
+    std::fs::copy(&info.path, restore.join("snapshots").join(name))?;
+    let start = Instant::now();
+    let engine = InMemoryEngine::open(durable_config(&restore))?;
+    let recovery_seconds = start.elapsed().as_secs_f64();
+    let stats = engine.stats()?;
+    let mut rng = Rng::new(1);
+    let probe = ids[rng.below(ids.len())];
+    engine
+        .begin(TxnOptions::new().read_only())?
+        .vertex_property(VertexId(probe), "name")?
+        .ok_or_else(|| engine_api::Error::corrupt("a recovered vertex lost its name"))?;
+    Ok(DurabilityFigures {
+        fdatasync_latency_s,
+        sequential_write_bytes_per_s,
+        durable_commits_1_thread: one,
+        durable_commits_4_threads: four,
+        wal_bytes_per_commit,
+        snapshot_seconds,
+        snapshot_bytes: info.size_bytes,
+        snapshot_bytes_per_vertex: vertices_only as f64 / w.vertices.len().max(1) as f64,
+        snapshot_bytes_per_edge: (info.size_bytes.saturating_sub(vertices_only)) as f64
+            / w.edges.len().max(1) as f64,
+        recovery_seconds,
+        recovered_objects: stats.vertices + stats.edges,
+    })
+}
+
+/// A temporary directory next to the build outputs (on the same disk as a real
+/// deployment would use, not a RAM disk).
+fn tempfile_dir() -> Result<TempDir> {
+    let base = std::env::var_os("QUIVER_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let path = base.join(format!(
+        "quiver-bench-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    std::fs::create_dir_all(&path)?;
+    Ok(TempDir(path))
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl DurabilityFigures {
+    /// The figures as a Markdown section.
+    pub fn markdown(&self) -> String {
+        let limit = 1.0 / self.fdatasync_latency_s;
+        let bw = self.snapshot_bytes as f64 / self.snapshot_seconds.max(1e-9);
+        let mut md = String::from("\n## Durability (inmem-txn with a data directory)\n\n");
+        md.push_str("| figure | value | peer or reference | ratio |\n|---|---:|---:|---:|\n");
+        md.push_str(&format!(
+            "| durable commits/s, 1 thread (EveryCommit) | {:.0} | 1 / fdatasync latency = {:.0} ({:.3} ms) | {:.2}x |\n",
+            self.durable_commits_1_thread, limit, self.fdatasync_latency_s * 1e3, self.durable_commits_1_thread / limit
+        ));
+        md.push_str(&format!(
+            "| durable commits/s, 4 threads (group commit) | {:.0} | 1 thread = {:.0} | {:.2}x |\n",
+            self.durable_commits_4_threads,
+            self.durable_commits_1_thread,
+            self.durable_commits_4_threads / self.durable_commits_1_thread
+        ));
+        md.push_str(&format!(
+            "| snapshot write, bytes/s | {:.1} MB/s | sequential write = {:.1} MB/s | {:.2}x |\n",
+            bw / 1e6,
+            self.sequential_write_bytes_per_s / 1e6,
+            bw / self.sequential_write_bytes_per_s
+        ));
+        md.push_str(&format!(
+            "| snapshot size | {:.1} MB ({:.1} B per vertex, {:.1} B per edge) | | |\n",
+            self.snapshot_bytes as f64 / 1e6,
+            self.snapshot_bytes_per_vertex,
+            self.snapshot_bytes_per_edge
+        ));
+        md.push_str(&format!(
+            "| recovery from the snapshot | {:.2} s, {:.2} M objects/s | published mode switch ≈ 0.75 M objects/s on 12 cores | {:.2}x |\n",
+            self.recovery_seconds,
+            self.recovered_objects as f64 / self.recovery_seconds.max(1e-9) / 1e6,
+            self.recovered_objects as f64 / self.recovery_seconds.max(1e-9) / 0.75e6
+        ));
+        md.push_str(&format!(
+            "| WAL bytes per small transaction | {:.0} B | | |\n",
+            self.wal_bytes_per_commit
+        ));
+        md.push_str("\nTargets (issue 5): 1-thread durable commits at least 0.8x of 1/fdatasync latency; 4 threads at least 2.5x one thread; snapshot write at least 0.5x sequential bandwidth.\n");
+        md
+    }
+}
