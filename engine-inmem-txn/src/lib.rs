@@ -44,6 +44,32 @@
 //!   label-index entries removed. Each commit collects what it can without waiting,
 //!   and a background thread ([`Config::gc_interval`]) catches up after long readers.
 //!
+//! # Durability
+//! With [`Config::data_directory`] the engine keeps a WAL and snapshots in that
+//! directory (formats: the `durability` crate; operations and the backup workflow:
+//! the README).
+//! - **Commit.** A read-write transaction records redo operations as it writes. At
+//!   commit it takes its timestamp and queues its WAL record under one mutex, so the
+//!   log is in timestamp order; then it waits for durability (module `durable`'s
+//!   writer batches concurrent committers into one write and one fdatasync, and a
+//!   syncing committer waits up to half a sync for transactions that announced
+//!   themselves at `begin`); then it is published strictly in timestamp order, so a
+//!   transaction that begins after `commit` returned sees it and snapshot isolation
+//!   never sees a later commit before an earlier one. A failed write or sync poisons
+//!   the engine: the commit is rolled back, never visible, and returns `Poisoned`.
+//! - **Snapshots** (module `snapshot`) are written from a snapshot-isolated read
+//!   transaction, so writers go on; one at a time (a second request waits). After a
+//!   snapshot the WAL starts a new segment and retention deletes, through the
+//!   deletion gate that `lock_data_directory` closes, snapshots beyond the count kept
+//!   and WAL segments the oldest kept snapshot covers.
+//! - **Recovery** (module `recovery`) loads the newest snapshot that verifies (an
+//!   older one only if the WAL covers the gap), replays WAL commits after it with
+//!   checks of segment sequence, commit timestamps (consecutive) and database id, and
+//!   cuts a torn tail off the newest segment. Ids continue past every id in the
+//!   snapshot's counters and in replayed commits; an id handed out only to a
+//!   transaction that never committed durably may be handed out again after a crash
+//!   (nothing durable ever referred to it).
+//!
 //! # Locks
 //! No lock is held for the duration of a transaction; each is held for one step.
 //! - Per vertex and per edge: a `RwLock` over its state and delta chain, held while
@@ -59,6 +85,10 @@
 //!   name.
 //! - The collection queue (`Mutex`): held to queue a committed transaction or take the
 //!   collectable ones.
+//! - With a data directory: the commit order (`Mutex`), held to take a commit
+//!   timestamp and queue the WAL record; the WAL writer's state (`Mutex`), held to
+//!   queue a record or take a batch, never during a write or sync; one snapshot at a
+//!   time (`Mutex`).
 //!
 //! Ids of deleted vertices and edges are never reused; the slot of a collected object
 //! stays allocated (empty), which costs its slot size per deleted object.

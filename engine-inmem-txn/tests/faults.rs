@@ -135,3 +135,83 @@ fn a_failed_write_or_sync_poisons_and_loses_no_acknowledged_commit() {
         }
     }
 }
+
+/// Files that count their syncs.
+#[derive(Debug, Default)]
+struct CountSyncs {
+    syncs: Arc<AtomicI64>,
+}
+
+struct Counted {
+    file: File,
+    syncs: Arc<AtomicI64>,
+}
+
+impl DurableFile for Counted {
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.file, buf)
+    }
+
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.file.sync_data()
+    }
+}
+
+impl FileLayer for CountSyncs {
+    fn create(&self, path: &Path) -> std::io::Result<Box<dyn DurableFile>> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        Ok(Box::new(Counted {
+            file,
+            syncs: self.syncs.clone(),
+        }))
+    }
+}
+
+#[test]
+fn sync_modes_sync_as_documented() {
+    for (mode, expected) in [
+        (SyncMode::EveryCommit, 20),
+        (SyncMode::EveryNCommits(5), 4),
+        (SyncMode::Off, 0),
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layer = Arc::new(CountSyncs::default());
+        let syncs = layer.syncs.clone();
+        let engine = InMemoryEngine::open(
+            Config::default()
+                .data_directory(tmp.path())
+                .durability(durability().sync_mode(mode))
+                .file_layer(layer),
+        )
+        .expect("open");
+        for i in 0..20i64 {
+            let mut t = engine.begin(TxnOptions::new()).expect("begin");
+            t.create_vertex_with(&[], &[("i", i.into())])
+                .expect("create");
+            t.commit().expect("commit");
+        }
+        assert_eq!(syncs.load(Ordering::SeqCst), expected, "{mode:?}");
+        // Closing syncs whatever is left, in every mode.
+        engine.close().expect("close");
+        assert!(
+            syncs.load(Ordering::SeqCst) >= expected.max(1),
+            "{mode:?}: close must sync"
+        );
+        let engine = InMemoryEngine::open(
+            Config::default()
+                .data_directory(tmp.path())
+                .durability(durability()),
+        )
+        .expect("reopen");
+        let n = engine
+            .begin(TxnOptions::new())
+            .expect("begin")
+            .vertex_count()
+            .expect("count");
+        assert_eq!(n, 20, "{mode:?}");
+    }
+}
