@@ -40,18 +40,25 @@ impl Inner {
                 self.next_vertex.load(std::sync::atomic::Ordering::Acquire),
                 self.next_edge.load(std::sync::atomic::Ordering::Acquire),
             )?;
-            let mut ids: Vec<VertexId> = Vec::new();
-            for v in txn.vertices()? {
-                let v = v?;
-                if let Some((labels, props)) = txn.snapshot_vertex(v)? {
-                    w.vertex(v.0, &labels, &props)?;
-                    ids.push(v);
+            // Two passes over the id space (vertices first, so a reader can check every
+            // edge's endpoints), copying each object under its lock into reused buffers
+            // and writing after the lock is released.
+            let end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
+            let (mut labels, mut blob, mut adjacency) = (Vec::new(), Vec::new(), Vec::new());
+            for id in 0..end {
+                if txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
+                    w.vertex(id, &labels, &blob)?;
                 }
             }
-            for v in ids {
-                for a in txn.snapshot_out_edges(v)? {
-                    if let Some(props) = txn.snapshot_edge_props(a.edge)? {
-                        w.edge(a.edge.0, a.edge_type, v.0, a.other.0, &props)?;
+            for id in 0..end {
+                let v = VertexId(id);
+                if !txn.contains_vertex(v)? {
+                    continue;
+                }
+                txn.snapshot_out_edges_into(v, &mut adjacency)?;
+                for a in &adjacency {
+                    if txn.snapshot_edge_into(a.edge, &mut blob)? {
+                        w.edge(a.edge.0, a.edge_type, id, a.other.0, &blob)?;
                     }
                 }
             }

@@ -61,9 +61,6 @@ impl std::fmt::Debug for InMemoryTxn<'_> {
     }
 }
 
-/// Label ids and an encoded property record.
-pub(crate) type LabelsAndProps = (Vec<u32>, Box<[u8]>);
-
 fn vertex_not_found(v: VertexId) -> Error {
     Error::not_found(format!("vertex {} does not exist", v.0))
 }
@@ -114,10 +111,23 @@ impl<'e> InMemoryTxn<'e> {
         self.start_ts
     }
 
-    /// A vertex's labels and encoded properties as this transaction sees them.
-    pub(crate) fn snapshot_vertex(&self, v: VertexId) -> Result<Option<LabelsAndProps>> {
-        self.read_vertex(v, |state, view| {
-            let mut labels = state.labels.clone();
+    /// Copies a vertex's labels and encoded properties, as this transaction sees
+    /// them, into the buffers (one lock, no allocation once the buffers have grown).
+    /// Returns false if the vertex is not visible.
+    pub(crate) fn snapshot_vertex_into(
+        &self,
+        v: VertexId,
+        labels: &mut Vec<u32>,
+        blob: &mut Vec<u8>,
+    ) -> Result<bool> {
+        let found = self.read_vertex(v, |state, view| {
+            labels.clear();
+            labels.extend_from_slice(&state.labels);
+            blob.clear();
+            if view.undos(&state.delta).next().is_none() {
+                blob.extend_from_slice(&state.props);
+                return Ok(());
+            }
             let mut props_changed = false;
             for u in view.undos(&state.delta) {
                 match u {
@@ -127,34 +137,52 @@ impl<'e> InMemoryTxn<'e> {
                     _ => {}
                 }
             }
-            let blob = if props_changed {
+            if props_changed {
                 let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
                     .into_iter()
                     .collect();
-                props::build(&mut pairs)
+                blob.extend_from_slice(&props::build(&mut pairs));
             } else {
-                state.props.clone()
-            };
-            Ok((labels, blob))
-        })
-    }
-
-    /// The outgoing adjacency this transaction sees.
-    pub(crate) fn snapshot_out_edges(&self, v: VertexId) -> Result<Vec<Adj>> {
-        Ok(self.visible_adjacency(v)?.0)
-    }
-
-    /// An edge's encoded properties as this transaction sees them.
-    pub(crate) fn snapshot_edge_props(&self, e: EdgeId) -> Result<Option<Box<[u8]>>> {
-        self.read_edge(e, |state, view| {
-            if view.undos(&state.delta).next().is_none() {
-                return Ok(state.props.clone());
+                blob.extend_from_slice(&state.props);
             }
-            let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
-                .into_iter()
-                .collect();
-            Ok(props::build(&mut pairs))
-        })
+            Ok(())
+        })?;
+        Ok(found.is_some())
+    }
+
+    /// Copies the outgoing adjacency this transaction sees into `out`.
+    pub(crate) fn snapshot_out_edges_into(&self, v: VertexId, out: &mut Vec<Adj>) -> Result<()> {
+        self.read_vertex(v, |state, view| {
+            out.clear();
+            out.extend_from_slice(&state.out_edges);
+            for u in view.undos(&state.delta) {
+                match u {
+                    Undo::AddOut(a) => out.push(*a),
+                    Undo::RemoveOut(a) => remove_adj(out, a.edge),
+                    _ => {}
+                }
+            }
+            Ok(())
+        })?
+        .ok_or_else(|| vertex_not_found(v))
+    }
+
+    /// Copies an edge's encoded properties, as this transaction sees them, into
+    /// `blob`. Returns false if the edge is not visible.
+    pub(crate) fn snapshot_edge_into(&self, e: EdgeId, blob: &mut Vec<u8>) -> Result<bool> {
+        let found = self.read_edge(e, |state, view| {
+            blob.clear();
+            if view.undos(&state.delta).next().is_none() {
+                blob.extend_from_slice(&state.props);
+            } else {
+                let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
+                    .into_iter()
+                    .collect();
+                blob.extend_from_slice(&props::build(&mut pairs));
+            }
+            Ok(())
+        })?;
+        Ok(found.is_some())
     }
 
     pub(crate) fn view(&self) -> View<'_> {

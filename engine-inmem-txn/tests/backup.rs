@@ -337,3 +337,69 @@ fn periodic_snapshots_are_written() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn unlock_deletes_exactly_what_retention_wanted_while_locked() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let engine = InMemoryEngine::open(
+        Config::default().data_directory(data.path()).durability(
+            DurabilityConfig::default()
+                .sync_mode(SyncMode::Off)
+                .snapshot_interval(None)
+                .snapshot_retention(2)
+                .wal_segment_bytes(4096),
+        ),
+    )
+    .expect("open");
+    let files = |dir: &str| -> BTreeSet<std::path::PathBuf> {
+        std::fs::read_dir(data.path().join(dir))
+            .expect("ls")
+            .map(|e| e.expect("entry").path())
+            .collect()
+    };
+    let commit_some = |round: i64| {
+        for i in 0..30i64 {
+            let mut t = engine.begin(TxnOptions::new()).expect("begin");
+            t.create_vertex_with(&[], &[("round", round.into()), ("i", i.into())])
+                .expect("create");
+            t.commit().expect("commit");
+        }
+    };
+    commit_some(0);
+    engine.create_snapshot().expect("snapshot");
+    engine.lock_data_directory().expect("lock");
+    let mut made = Vec::new();
+    for round in 1..=4 {
+        commit_some(round);
+        made.push(engine.create_snapshot().expect("snapshot").path);
+    }
+    let (snaps_locked, wal_locked) = (files("snapshots"), files("wal"));
+    assert_eq!(snaps_locked.len(), 5, "nothing is deleted while locked");
+    engine.unlock_data_directory().expect("unlock");
+    let (snaps_after, wal_after) = (files("snapshots"), files("wal"));
+    // Retention keeps the two newest snapshots: exactly the other three went.
+    let kept: BTreeSet<_> = made[2..].iter().cloned().collect();
+    assert_eq!(snaps_after, kept);
+    // Unlocking only deletes: no file appeared, and the WAL lost only segments.
+    assert!(wal_after.is_subset(&wal_locked));
+    assert!(
+        wal_after.len() < wal_locked.len(),
+        "covered WAL segments must go"
+    );
+    // What is left still recovers the whole state.
+    let expected = engine
+        .begin(TxnOptions::new())
+        .expect("begin")
+        .vertex_count()
+        .expect("count");
+    drop(engine);
+    let engine = InMemoryEngine::open(config(data.path(), SyncMode::Off)).expect("reopen");
+    assert_eq!(
+        engine
+            .begin(TxnOptions::new())
+            .expect("begin")
+            .vertex_count()
+            .expect("count"),
+        expected
+    );
+}
