@@ -60,6 +60,7 @@ pub struct Config {
     durability: DurabilityConfig,
     progress: Option<ProgressCallback>,
     files: Arc<dyn FileLayer>,
+    snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +81,7 @@ impl Default for Config {
             durability: DurabilityConfig::default(),
             progress: None,
             files: Arc::new(StdFiles),
+            snapshot_midpoint: None,
         }
     }
 }
@@ -136,6 +138,15 @@ impl Config {
         self
     }
 
+    /// Runs `hook` in the middle of every snapshot (after the vertices, before the
+    /// edges), to test what happens while a snapshot is being written.
+    #[cfg(any(test, feature = "testing"))]
+    #[must_use]
+    pub fn snapshot_midpoint(mut self, hook: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.snapshot_midpoint = Some(hook);
+        self
+    }
+
     /// The background collection interval.
     pub fn gc_every(&self) -> Option<Duration> {
         self.gc_interval
@@ -157,5 +168,9 @@ impl Config {
 
     pub(crate) fn files(&self) -> Arc<dyn FileLayer> {
         self.files.clone()
+    }
+
+    pub(crate) fn midpoint(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {
+        self.snapshot_midpoint.clone()
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Durable {
     pub(crate) snapshot_seq: AtomicU64,
     /// One snapshot at a time: a second request waits for the first to finish.
     pub(crate) snapshot_lock: Mutex<()>,
+    /// A test hook run halfway through every snapshot.
+    pub(crate) snapshot_midpoint: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Inner {

@@ -68,6 +68,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         gate: DeletionGate::new(),
         snapshot_seq: AtomicU64::new(r.next_snapshot_seq),
         snapshot_lock: Mutex::new(()),
+        snapshot_midpoint: config.midpoint(),
     });
     Ok(inner)
 }

@@ -50,6 +50,9 @@ impl Inner {
                     w.vertex(id, &labels, &blob)?;
                 }
             }
+            if let Some(hook) = &d.snapshot_midpoint {
+                hook();
+            }
             for id in 0..end {
                 let v = VertexId(id);
                 if !txn.contains_vertex(v)? {

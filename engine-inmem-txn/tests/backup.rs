@@ -87,6 +87,11 @@ fn backup_with_plain_copies_while_writers_commit_then_restore() {
         let before_snapshot = acked.load(Ordering::Acquire) as i64;
         engine.create_snapshot().expect("snapshot");
         engine.lock_data_directory().expect("lock");
+        // Writers go on committing while the directory is locked and copied.
+        let at_lock = acked.load(Ordering::Acquire);
+        while acked.load(Ordering::Acquire) < at_lock + 20 {
+            std::thread::yield_now();
+        }
         copy_files(
             &data.path().join("snapshots"),
             &backup.path().join("snapshots"),
@@ -110,7 +115,8 @@ fn backup_with_plain_copies_while_writers_commit_then_restore() {
     let restored =
         InMemoryEngine::open(config(a.path(), SyncMode::EveryCommit)).expect("restore A");
     let set = written(&restored);
-    assert_prefix(&set, before_snapshot, after_copy, "snapshot only");
+    // A commit can be durable and visible a moment before its thread counts it.
+    assert_prefix(&set, before_snapshot, after_copy + 1, "snapshot only");
     let base = restored
         .begin(TxnOptions::new())
         .expect("begin")
@@ -130,50 +136,55 @@ fn backup_with_plain_copies_while_writers_commit_then_restore() {
     let restored =
         InMemoryEngine::open(config(b.path(), SyncMode::EveryCommit)).expect("restore B");
     let set = written(&restored);
-    assert_prefix(&set, snapshot_only as i64, after_copy, "snapshot and WAL");
+    assert_prefix(&set, snapshot_only as i64, after_copy + 1, "snapshot and WAL");
 }
 
 #[test]
-fn commits_complete_while_a_long_snapshot_is_written() {
+fn commits_complete_while_a_snapshot_is_being_written() {
+    // The snapshot stops halfway (after its vertices, before its edges) until the
+    // main thread has committed 20 transactions. If commits waited for snapshots,
+    // this would never finish; the guard turns that into a failure.
     let data = tempfile::tempdir().expect("tempdir");
-    let engine = InMemoryEngine::open(config(data.path(), SyncMode::Off)).expect("open");
-    let mut t = engine.begin(TxnOptions::new()).expect("begin");
-    for i in 0..200_000i64 {
-        t.create_vertex_with(&["Big"], &[("i", i.into()), ("s", "some text".into())])
-            .expect("create");
-    }
-    t.commit().expect("commit");
-    let running = AtomicBool::new(false);
-    let during = std::thread::scope(|s| {
-        let snap = s.spawn(|| {
-            running.store(true, Ordering::Release);
-            let info = engine.create_snapshot().expect("snapshot");
-            running.store(false, Ordering::Release);
-            info
-        });
-        while !running.load(Ordering::Acquire) {
-            std::thread::yield_now();
-        }
-        let mut during = 0;
-        while running.load(Ordering::Acquire) {
-            let mut t = engine.begin(TxnOptions::new()).expect("begin");
-            t.create_vertex_with(&["During"], &[]).expect("create");
-            t.commit().expect("commit");
-            // Counted only if the snapshot was still running after the commit.
-            if running.load(Ordering::Acquire) {
-                during += 1;
-            }
-        }
-        let info = snap.join().expect("snapshot thread");
-        assert!(info.size_bytes > 0);
-        during
+    let (halfway_tx, halfway_rx) = std::sync::mpsc::channel::<()>();
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+    let halfway_tx = Mutex::new(halfway_tx);
+    let resume_rx = Mutex::new(resume_rx);
+    let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        let _ = halfway_tx.lock().expect("lock").send(());
+        let _ = resume_rx.lock().expect("lock").recv();
     });
-    assert!(
-        during >= 3,
-        "only {during} commits completed while the snapshot ran"
-    );
-    // The snapshot holds the state at its start: no vertex made during it.
+    let engine =
+        InMemoryEngine::open(config(data.path(), SyncMode::EveryCommit).snapshot_midpoint(hook))
+            .expect("open");
+    let mut t = engine.begin(TxnOptions::new()).expect("begin");
+    let a = t.create_vertex_with(&["Before"], &[]).expect("create");
+    t.create_edge(a, a, "LOOP").expect("edge");
+    t.commit().expect("commit");
+    let info = std::thread::scope(|s| {
+        let snap = s.spawn(|| engine.create_snapshot().expect("snapshot"));
+        halfway_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the snapshot reached its midpoint");
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let engine = &engine;
+        s.spawn(move || {
+            for i in 0..20i64 {
+                let mut t = engine.begin(TxnOptions::new()).expect("begin");
+                t.create_vertex_with(&["During"], &[("i", i.into())])
+                    .expect("create");
+                t.commit().expect("commit while the snapshot is paused");
+            }
+            let _ = done_tx.send(());
+        });
+        done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("commits must complete while a snapshot is being written");
+        resume_tx.send(()).expect("resume");
+        snap.join().expect("snapshot thread")
+    });
+    assert!(info.size_bytes > 0);
     drop(engine);
+    // The snapshot holds the state at its start: none of the 20 commits.
     let only_snapshot = tempfile::tempdir().expect("tempdir");
     copy_files(
         &data.path().join("snapshots"),
@@ -181,8 +192,15 @@ fn commits_complete_while_a_long_snapshot_is_written() {
     );
     let restored = InMemoryEngine::open(config(only_snapshot.path(), SyncMode::Off)).expect("open");
     let t = restored.begin(TxnOptions::new()).expect("begin");
-    assert_eq!(t.vertices_with_label("Big").expect("scan").count(), 200_000);
+    assert_eq!(t.vertices_with_label("Before").expect("scan").count(), 1);
+    assert_eq!(t.edge_count().expect("count"), 1);
     assert_eq!(t.vertices_with_label("During").expect("scan").count(), 0);
+    // With the WAL, all 20 are there too.
+    drop(t);
+    drop(restored);
+    let restored = InMemoryEngine::open(config(data.path(), SyncMode::Off)).expect("open");
+    let t = restored.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(t.vertices_with_label("During").expect("scan").count(), 20);
 }
 
 #[test]
