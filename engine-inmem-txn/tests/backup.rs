@@ -136,7 +136,12 @@ fn backup_with_plain_copies_while_writers_commit_then_restore() {
     let restored =
         InMemoryEngine::open(config(b.path(), SyncMode::EveryCommit)).expect("restore B");
     let set = written(&restored);
-    assert_prefix(&set, snapshot_only as i64, after_copy + 1, "snapshot and WAL");
+    assert_prefix(
+        &set,
+        snapshot_only as i64,
+        after_copy + 1,
+        "snapshot and WAL",
+    );
 }
 
 #[test]
