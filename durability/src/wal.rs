@@ -496,6 +496,8 @@ struct WriterState {
     rotate_requested: bool,
     /// How long the last write and sync took (bounds the wait for announced records).
     last_sync: std::time::Duration,
+    /// How many records the last synced batch held.
+    last_batch: u64,
 }
 
 /// Appends commit records and makes them durable, batching concurrent committers into
@@ -573,6 +575,7 @@ impl WalWriter {
                 unsynced_commits: 0,
                 rotate_requested: false,
                 last_sync: std::time::Duration::ZERO,
+                last_batch: 0,
             }),
             cond: Condvar::new(),
             arriving: std::sync::atomic::AtomicUsize::new(0),
@@ -628,9 +631,14 @@ impl WalWriter {
             }
             s.leader = true;
             if self.sync == SyncMode::EveryCommit {
+                // Wait for announced records, and after a batch of several for as many
+                // records again (their committers are between their last commit and
+                // the next), never longer than half the last sync.
                 let budget = s.last_sync / 2;
+                let target = s.last_batch;
                 let started = std::time::Instant::now();
-                while self.arriving.load(std::sync::atomic::Ordering::Acquire) > 0
+                while (self.arriving.load(std::sync::atomic::Ordering::Acquire) > 0
+                    || s.appended - s.written < target)
                     && started.elapsed() < budget
                 {
                     parking_lot::MutexGuard::unlocked(&mut s, std::thread::yield_now);
@@ -640,11 +648,11 @@ impl WalWriter {
             let buffer = std::mem::take(&mut s.buffer);
             let first_ts = s.buffer_first_ts.take();
             let upto = s.appended;
-            let batch = upto - s.written;
+            let batch_len = upto - s.written;
             let mut segment = s.segment.take();
             let rotate = std::mem::take(&mut s.rotate_requested);
             let seq = s.next_seq;
-            s.unsynced_commits = s.unsynced_commits.saturating_add(batch as u32);
+            s.unsynced_commits = s.unsynced_commits.saturating_add(batch_len as u32);
             let must_sync = match self.sync {
                 SyncMode::EveryCommit => true,
                 SyncMode::EveryNCommits(n) => s.unsynced_commits >= n.max(1),
@@ -658,6 +666,7 @@ impl WalWriter {
                 Ok(new_seq) => {
                     if must_sync {
                         s.last_sync = sync_started.elapsed();
+                        s.last_batch = batch_len;
                     }
                     s.segment = segment;
                     s.next_seq = new_seq;
