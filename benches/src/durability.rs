@@ -18,7 +18,7 @@ use crate::workload::{Rng, Workload};
 pub struct DurabilityFigures {
     /// Median latency of a 64 B append + fdatasync on this disk, seconds.
     pub fdatasync_latency_s: f64,
-    /// Sequential write bandwidth of this disk (64 MiB, synced), bytes/s.
+    /// Sequential write bandwidth of this disk (256 MiB, synced), bytes/s.
     pub sequential_write_bytes_per_s: f64,
     /// Durable (EveryCommit) small transactions per second, one thread.
     pub durable_commits_1_thread: f64,
@@ -60,7 +60,8 @@ fn sequential_bandwidth(dir: &Path) -> Result<f64> {
     let path = dir.join("probe-seq");
     let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
     let chunk = vec![3u8; 1 << 20];
-    let total = 64usize;
+    // Large enough that the page cache cannot hide the disk entirely.
+    let total = 256usize;
     let start = Instant::now();
     for _ in 0..total {
         f.write_all(&chunk)?;

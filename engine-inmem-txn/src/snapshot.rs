@@ -1,7 +1,7 @@
 //! Writing a snapshot from a consistent MVCC read view while writers go on.
 
 use durability::{NameKind, SnapshotWriter};
-use engine_api::{IsolationLevel, Result, SnapshotInfo, Transaction, TxnOptions, VertexId};
+use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::engine::Inner;
 
@@ -40,12 +40,15 @@ impl Inner {
                 self.next_vertex.load(std::sync::atomic::Ordering::Acquire),
                 self.next_edge.load(std::sync::atomic::Ordering::Acquire),
             )?;
-            // Two passes over the id space (vertices first, so a reader can check every
-            // edge's endpoints), copying each object under its lock into reused buffers
-            // and writing after the lock is released.
-            let end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
-            let (mut labels, mut blob, mut adjacency) = (Vec::new(), Vec::new(), Vec::new());
-            for id in 0..end {
+            // Vertices first, so a reader can check every edge's endpoints; each pass
+            // walks its slot array in id order (sequential memory), copying each object
+            // under its lock into reused buffers and writing after the lock is released.
+            // An edge's own versions decide whether this view sees it, and they change
+            // in the same transactions as its endpoints' adjacency.
+            let vertex_end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
+            let edge_end = self.next_edge.load(std::sync::atomic::Ordering::Acquire);
+            let (mut labels, mut blob) = (Vec::new(), Vec::new());
+            for id in 0..vertex_end {
                 if txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
                     w.vertex(id, &labels, &blob)?;
                 }
@@ -53,16 +56,9 @@ impl Inner {
             if let Some(hook) = &d.snapshot_midpoint {
                 hook();
             }
-            for id in 0..end {
-                let v = VertexId(id);
-                if !txn.contains_vertex(v)? {
-                    continue;
-                }
-                txn.snapshot_out_edges_into(v, &mut adjacency)?;
-                for a in &adjacency {
-                    if txn.snapshot_edge_into(a.edge, &mut blob)? {
-                        w.edge(a.edge.0, a.edge_type, id, a.other.0, &blob)?;
-                    }
+            for id in 0..edge_end {
+                if let Some((t, source, target)) = txn.snapshot_edge_into(EdgeId(id), &mut blob)? {
+                    w.edge(id, t, source.0, target.0, &blob)?;
                 }
             }
             Ok(())

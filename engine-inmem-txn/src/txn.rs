@@ -150,27 +150,14 @@ impl<'e> InMemoryTxn<'e> {
         Ok(found.is_some())
     }
 
-    /// Copies the outgoing adjacency this transaction sees into `out`.
-    pub(crate) fn snapshot_out_edges_into(&self, v: VertexId, out: &mut Vec<Adj>) -> Result<()> {
-        self.read_vertex(v, |state, view| {
-            out.clear();
-            out.extend_from_slice(&state.out_edges);
-            for u in view.undos(&state.delta) {
-                match u {
-                    Undo::AddOut(a) => out.push(*a),
-                    Undo::RemoveOut(a) => remove_adj(out, a.edge),
-                    _ => {}
-                }
-            }
-            Ok(())
-        })?
-        .ok_or_else(|| vertex_not_found(v))
-    }
-
     /// Copies an edge's encoded properties, as this transaction sees them, into
-    /// `blob`. Returns false if the edge is not visible.
-    pub(crate) fn snapshot_edge_into(&self, e: EdgeId, blob: &mut Vec<u8>) -> Result<bool> {
-        let found = self.read_edge(e, |state, view| {
+    /// `blob`, and returns its type and endpoints, or `None` if it is not visible.
+    pub(crate) fn snapshot_edge_into(
+        &self,
+        e: EdgeId,
+        blob: &mut Vec<u8>,
+    ) -> Result<Option<(u32, VertexId, VertexId)>> {
+        self.read_edge(e, |state, view| {
             blob.clear();
             if view.undos(&state.delta).next().is_none() {
                 blob.extend_from_slice(&state.props);
@@ -180,9 +167,8 @@ impl<'e> InMemoryTxn<'e> {
                     .collect();
                 blob.extend_from_slice(&props::build(&mut pairs));
             }
-            Ok(())
-        })?;
-        Ok(found.is_some())
+            Ok((state.edge_type, state.source, state.target))
+        })
     }
 
     pub(crate) fn view(&self) -> View<'_> {
