@@ -11,7 +11,8 @@ use engine_api::{
 use engine_inmem_txn::{Config, InMemoryEngine};
 use serde::Serialize;
 
-use crate::workload::{Rng, Workload};
+use crate::engine_subject::EngineSubject;
+use crate::workload::{Rng, Subject, Workload};
 
 /// Durability figures.
 #[derive(Debug, Clone, Serialize)]
@@ -136,35 +137,23 @@ pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
     drop(engine);
 
     let graph_dir = dir.join("graph");
-    let engine = InMemoryEngine::open(
+    let subject = EngineSubject(InMemoryEngine::open(
         durable_config(&graph_dir).durability(
             DurabilityConfig::default()
                 .sync_mode(SyncMode::Off)
                 .snapshot_interval(None)
                 .snapshot_on_exit(false),
         ),
-    )?;
+    )?);
     let mut ids: Vec<u64> = Vec::with_capacity(w.vertices.len());
     for batch in w.vertices.chunks(w.size.batch.max(1)) {
-        let mut t = engine.begin(TxnOptions::new())?;
-        for v in batch {
-            ids.push(t.create_vertex_with(&v.labels, &v.props)?.0);
-        }
-        t.commit()?;
+        ids.extend(subject.import_vertices(batch)?);
     }
-    let vertices_only = engine.create_snapshot()?.size_bytes;
+    let vertices_only = subject.0.create_snapshot()?.size_bytes;
     for batch in w.edges.chunks(w.size.batch.max(1)) {
-        let mut t = engine.begin(TxnOptions::new())?;
-        for e in batch {
-            t.create_edge_with(
-                VertexId(ids[e.source]),
-                VertexId(ids[e.target]),
-                e.edge_type,
-                &[("weight", e.weight.clone())],
-            )?;
-        }
-        t.commit()?;
+        subject.import_edges(batch, &ids)?;
     }
+    let engine = subject.0;
     let start = Instant::now();
     let info = engine.create_snapshot()?;
     let snapshot_seconds = start.elapsed().as_secs_f64();

@@ -125,6 +125,17 @@ pub(crate) fn decode_header(
     })
 }
 
+/// Reads up to the first [`HEADER_LEN`] bytes of a file (fewer if it is shorter).
+pub(crate) fn read_header_bytes(path: &std::path::Path, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    f.take(HEADER_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    Ok(head)
+}
+
 /// A Corrupt error naming the file and the offset.
 pub fn corrupt(what: &str, offset: u64, reason: &str) -> Error {
     Error::new(

@@ -36,7 +36,7 @@ use engine_api::{Error, Result, SnapshotInfo};
 use crate::dir::{snapshot_file_name, sync_dir};
 use crate::format::{
     DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, encode_header, io_error,
-    put_str, u32_at, u64_at,
+    put_str, read_header_bytes, u32_at, u64_at,
 };
 
 const MAGIC: &[u8; 8] = b"QVSNAP01";
@@ -325,12 +325,7 @@ impl From<Error> for ReadError {
 /// Reads the header only.
 pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary, ReadError> {
     let what = path.display().to_string();
-    let mut f = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
-    let mut head = Vec::with_capacity(HEADER_LEN);
-    Read::by_ref(&mut f)
-        .take(HEADER_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    let head = read_header_bytes(path, &what)?;
     let h = decode_header(MAGIC, SNAPSHOT_VERSION, &what, &head).map_err(|e| match e {
         HeaderError::NotOurs => ReadError::NotOurs,
         HeaderError::Bad(e) => ReadError::Failed(e),

@@ -27,8 +27,6 @@
 //! is never mistaken for a record cut short (which would drop the records after it). The same damage anywhere else, or a gap in sequence
 //! numbers or timestamps, is Corrupt: nothing is skipped silently.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -40,7 +38,7 @@ use crate::dir::{segment_file_name, sync_dir};
 use crate::file::{DurableFile, FileLayer};
 use crate::format::{
     DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, encode_header, io_error,
-    put_str, u32_at, u64_at,
+    put_str, read_header_bytes, u32_at, u64_at,
 };
 
 const MAGIC: &[u8; 8] = b"QVWAL001";
@@ -342,12 +340,7 @@ pub enum SegmentRead {
 /// Reads a segment's header only.
 pub fn read_segment_header(path: &Path) -> Result<Option<SegmentHeader>> {
     let what = path.display().to_string();
-    let mut f = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
-    let mut head = Vec::with_capacity(HEADER_LEN);
-    Read::by_ref(&mut f)
-        .take(HEADER_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    let head = read_header_bytes(path, &what)?;
     match decode_header(MAGIC, WAL_VERSION, &what, &head) {
         Ok(h) => Ok(Some(SegmentHeader {
             database: h.database,
