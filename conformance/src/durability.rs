@@ -92,7 +92,8 @@ pub fn crash_keeps_every_committed_transaction<F: EngineFactory>(f: &F) -> Resul
     Ok(())
 }
 
-/// Ids keep growing after a reopen and after a crash: none is handed out twice.
+/// Ids keep growing after a reopen and after a crash: none is handed out twice, not
+/// even one that only a transaction that never committed had.
 pub fn ids_are_not_reused_after_reopen<F: EngineFactory>(f: &F) -> Result<()> {
     let mut db = fresh(f)?;
     if !db.capabilities().persistent {
@@ -105,7 +106,13 @@ pub fn ids_are_not_reused_after_reopen<F: EngineFactory>(f: &F) -> Result<()> {
     let mut t = rw(&*db)?;
     t.delete_vertex(last, DeleteMode::Plain)?;
     t.commit()?;
+    let mut last = last;
     for crash in [false, true] {
+        // An id handed to a transaction that never commits is not reused either.
+        let mut t = rw(&*db)?;
+        let uncommitted = t.create_vertex()?;
+        let uncommitted_edge = t.create_edge(uncommitted, uncommitted, "T")?;
+        drop(t);
         if crash {
             db.crash_and_reopen(f)?;
         } else {
@@ -113,12 +120,19 @@ pub fn ids_are_not_reused_after_reopen<F: EngineFactory>(f: &F) -> Result<()> {
         }
         let mut t = rw(&*db)?;
         let v = t.create_vertex()?;
+        let e = t.create_edge(v, v, "T")?;
         t.commit()?;
         assert!(
             v > last,
             "vertex id {v} handed out again (highest before: {last})"
         );
+        assert!(
+            v > uncommitted && e > uncommitted_edge,
+            "ids of a transaction that never committed were handed out again after {}",
+            if crash { "a crash" } else { "a reopen" }
+        );
         assert!(Some(v) >= max_vertex(&*db)?);
+        last = v;
     }
     Ok(())
 }

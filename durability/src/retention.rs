@@ -10,10 +10,12 @@ use crate::dir::{SegmentName, SnapshotName};
 use crate::format::io_error;
 
 /// The files retention wants gone: every snapshot but the newest `keep`, and every
-/// WAL segment whose records are all at or before the oldest kept snapshot. Segment
-/// `i` qualifies when segment `i + 1` starts at or before that snapshot's timestamp
-/// plus one; the newest segment is always kept. `first_ts` gives each segment's
-/// first commit timestamp (from its header).
+/// WAL segment whose records all precede the oldest kept snapshot. Segment `i`
+/// qualifies when segment `i + 1` starts at or before that snapshot's timestamp: then
+/// its commits are older than the snapshot, and any other record in it (an id
+/// reservation carries the next commit timestamp) was written before the snapshot
+/// began, so the snapshot covers it. The newest segment is always kept. The second
+/// element of each pair is the segment's first timestamp (from its header).
 pub fn plan(
     snapshots: &[SnapshotName],
     segments: &[(SegmentName, u64)],
@@ -34,7 +36,7 @@ pub fn plan(
     for pair in segments.windows(2) {
         let (seg, _) = &pair[0];
         let (_, next_first) = pair[1];
-        if next_first <= oldest_kept.commit_ts.saturating_add(1) {
+        if next_first <= oldest_kept.commit_ts {
             doomed.push(seg.path.clone());
         } else {
             break;
@@ -209,8 +211,9 @@ mod tests {
         let segs = [seg(1, 1), seg(2, 15), seg(3, 21), seg(4, 35)];
         let doomed = plan(&snaps, &segs, 3);
         let names: Vec<String> = doomed.iter().map(|p| p.display().to_string()).collect();
-        // s1 goes; w1 (1..14) and w2 (15..20) are covered; w3 holds 21.. and stays.
-        assert_eq!(names, ["s1", "w1", "w2"]);
+        // s1 goes; w1 (1..14) is covered; w2 (15..20) may hold a record written
+        // after the oldest kept snapshot began, so it stays, as does w3 (21..).
+        assert_eq!(names, ["s1", "w1"]);
         assert!(plan(&snaps, &segs, 10).iter().all(|p| p.starts_with("w")));
         assert_eq!(plan(&[], &segs, 3), Vec::<PathBuf>::new());
     }

@@ -8,8 +8,10 @@
 //!          CRC-32
 //!          record*
 //! record   payload length (u32), CRC-32 of the length bytes (u32), CRC-32 of the
-//!          length bytes and the payload (u32), payload: kind (u8, 1 = commit),
-//!          commit timestamp (u64), op count, ops
+//!          length bytes and the payload (u32), payload: kind (u8), timestamp (u64),
+//!          then by kind: 1 commit: op count, ops; 2 id reservation: the vertex and edge
+//!          id bounds (u64 each) below which ids may have been handed out (its
+//!          timestamp is the next commit timestamp to be taken)
 //! op       tag (u8) and fields; names are strings, values the value codec's:
 //!          1 create vertex (id, labels, properties)   2 add label (vertex, label)
 //!          3 remove label (vertex, label)              4 set vertex property
@@ -17,8 +19,9 @@
 //!          6 create edge (id, source, target, type, properties)
 //!          7 set edge property (edge, key, value)      8 delete edge (id)
 //! ```
-//! Commit timestamps are consecutive across records and segments; segment sequence
-//! numbers are consecutive across files.
+//! Commit timestamps are consecutive across commit records and segments; segment
+//! sequence numbers are consecutive across files. A segment's header carries the
+//! timestamp of its first record of either kind.
 //!
 //! # Reading
 //! A record that is cut short or fails its checksum at the very end of the *last*
@@ -45,6 +48,7 @@ const MAGIC: &[u8; 8] = b"QVWAL001";
 /// The WAL format version this build writes and reads.
 pub const WAL_VERSION: u16 = 1;
 const RECORD_COMMIT: u8 = 1;
+const RECORD_RESERVE: u8 = 2;
 /// A record longer than this is refused as corrupt.
 const RECORD_MAX: usize = 1 << 30;
 
@@ -203,13 +207,13 @@ pub fn encode_ops(ops: &[WalOp]) -> Vec<u8> {
 
 const RECORD_HEADER: usize = 12;
 
-fn frame_record(commit_ts: u64, ops_payload: &[u8], out: &mut Vec<u8>) {
+fn frame_record(kind: u8, commit_ts: u64, ops_payload: &[u8], out: &mut Vec<u8>) {
     let len = (1 + 8 + ops_payload.len()) as u32;
     let start = out.len();
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&len.to_le_bytes()).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
-    out.push(RECORD_COMMIT);
+    out.push(kind);
     out.extend_from_slice(&commit_ts.to_le_bytes());
     out.extend_from_slice(ops_payload);
     let mut h = crc32fast::Hasher::new();
@@ -328,8 +332,10 @@ pub enum SegmentRead {
     Read {
         /// The header.
         header: SegmentHeader,
-        /// Records, in order.
+        /// Commit records, in order.
         records: Vec<CommitRecord>,
+        /// The highest id reservation (vertex bound, edge bound), if any.
+        reserved: Option<(u64, u64)>,
         /// Length of the valid prefix; shorter than the file after a torn tail.
         valid_len: u64,
         /// The file's length.
@@ -375,6 +381,8 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
     };
     let Header { database, a, b, .. } = header;
     let mut records = Vec::new();
+    let mut reserved: Option<(u64, u64)> = None;
+    let mut first_record_ts = None;
     let mut at = HEADER_LEN;
     let file_len = bytes.len();
     let torn = |at: usize, reason: &str| -> Result<usize> {
@@ -417,21 +425,31 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
             return Err(corrupt(&what, at as u64, "record checksum mismatch"));
         }
         let payload = &rest[RECORD_HEADER..end];
-        if payload[0] != RECORD_COMMIT {
-            return Err(corrupt(
-                &what,
-                (at + RECORD_HEADER) as u64,
-                "unknown record kind",
-            ));
-        }
         let commit_ts = u64_at(payload, 1);
-        let ops = decode_ops(&payload[9..])
-            .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64))?;
-        records.push(CommitRecord { commit_ts, ops });
+        first_record_ts.get_or_insert(commit_ts);
+        match payload[0] {
+            RECORD_COMMIT => {
+                let ops = decode_ops(&payload[9..])
+                    .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64))?;
+                records.push(CommitRecord { commit_ts, ops });
+            }
+            RECORD_RESERVE if payload.len() == 25 => {
+                let (v, e) = (u64_at(payload, 9), u64_at(payload, 17));
+                let (pv, pe) = reserved.unwrap_or((0, 0));
+                reserved = Some((pv.max(v), pe.max(e)));
+            }
+            _ => {
+                return Err(corrupt(
+                    &what,
+                    (at + RECORD_HEADER) as u64,
+                    "unknown record kind",
+                ));
+            }
+        }
         at += end;
     };
-    if let Some(first) = records.first()
-        && first.commit_ts != b
+    if let Some(first) = first_record_ts
+        && first != b
     {
         return Err(corrupt(
             &what,
@@ -446,6 +464,7 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
             first_ts: b,
         },
         records,
+        reserved,
         valid_len: valid_len as u64,
         file_len: file_len as u64,
     })
@@ -597,7 +616,26 @@ impl WalWriter {
         if s.buffer_first_ts.is_none() {
             s.buffer_first_ts = Some(commit_ts);
         }
-        frame_record(commit_ts, ops_payload, &mut s.buffer);
+        frame_record(RECORD_COMMIT, commit_ts, ops_payload, &mut s.buffer);
+        s.appended += 1;
+        Ok(Ticket(s.appended))
+    }
+
+    /// Queues an id reservation: after a crash, recovery hands out no vertex id below
+    /// `vertices` and no edge id below `edges`. `next_ts` is the next commit timestamp
+    /// to be taken (callers append in the same order as commits).
+    pub fn append_reservation(&self, next_ts: u64, vertices: u64, edges: u64) -> Result<Ticket> {
+        let mut s = self.state.lock();
+        if let Some(reason) = &s.poisoned {
+            return Err(poisoned(reason));
+        }
+        if s.buffer_first_ts.is_none() {
+            s.buffer_first_ts = Some(next_ts);
+        }
+        let mut payload = Vec::with_capacity(16);
+        payload.extend_from_slice(&vertices.to_le_bytes());
+        payload.extend_from_slice(&edges.to_le_bytes());
+        frame_record(RECORD_RESERVE, next_ts, &payload, &mut s.buffer);
         s.appended += 1;
         Ok(Ticket(s.appended))
     }
@@ -859,6 +897,7 @@ mod tests {
             records,
             valid_len,
             file_len,
+            ..
         } = read_segment(&path, true).expect("read")
         else {
             panic!("expected records");
@@ -877,6 +916,37 @@ mod tests {
             assert_eq!(r.commit_ts, i as u64 + 1);
             assert_eq!(r.ops, sample_ops(i as u64 + 1));
         }
+    }
+
+    #[test]
+    fn id_reservations_read_back_and_keep_first_timestamps_exact() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let w = WalWriter::new(
+            tmp.path().to_path_buf(),
+            DatabaseId::random(),
+            SyncMode::EveryCommit,
+            1 << 20,
+            1,
+            Arc::new(StdFiles),
+        );
+        let t = w.append_reservation(1, 65_536, 100).expect("reserve");
+        w.wait(t).expect("durable");
+        let t = w.append(1, &encode_ops(&sample_ops(1))).expect("append");
+        w.wait(t).expect("durable");
+        let t = w.append_reservation(2, 131_072, 100).expect("reserve");
+        w.wait(t).expect("durable");
+        let SegmentRead::Read {
+            header,
+            records,
+            reserved,
+            ..
+        } = read_segment(&tmp.path().join(segment_file_name(1)), true).expect("read")
+        else {
+            panic!("expected records");
+        };
+        assert_eq!(header.first_ts, 1);
+        assert_eq!(records.len(), 1);
+        assert_eq!(reserved, Some((131_072, 100)));
     }
 
     #[test]

@@ -65,7 +65,16 @@ pub(crate) struct Inner {
     pub(crate) committed_vertices: AtomicI64,
     pub(crate) committed_edges: AtomicI64,
     pub(crate) durable: Option<Durable>,
+    /// Ids below these bounds may be handed out without logging; past them, a
+    /// reservation record goes to the WAL first, so that no id handed to a
+    /// transaction is ever reused after a crash. `u64::MAX` without a WAL.
+    pub(crate) reserved_vertices: AtomicU64,
+    pub(crate) reserved_edges: AtomicU64,
+    reserve_lock: Mutex<()>,
 }
+
+/// How many ids one reservation record covers.
+const RESERVATION_BLOCK: u64 = 1 << 16;
 
 impl Inner {
     pub(crate) fn new(capabilities: Capabilities) -> Self {
@@ -88,7 +97,50 @@ impl Inner {
             committed_vertices: AtomicI64::new(0),
             committed_edges: AtomicI64::new(0),
             durable: None,
+            reserved_vertices: AtomicU64::new(u64::MAX),
+            reserved_edges: AtomicU64::new(u64::MAX),
+            reserve_lock: Mutex::new(()),
         }
+    }
+
+    /// Makes sure `vertex` and `edge` (ids about to be handed out) are below durably
+    /// reserved bounds, logging a new reservation if needed (once per 65 536 ids).
+    pub(crate) fn ensure_reserved(&self, vertex: Option<u64>, edge: Option<u64>) -> Result<()> {
+        let covered = |id: Option<u64>, bound: &AtomicU64| {
+            id.is_none_or(|id| id < bound.load(Ordering::Acquire))
+        };
+        if covered(vertex, &self.reserved_vertices) && covered(edge, &self.reserved_edges) {
+            return Ok(());
+        }
+        let Some(wal) = self.durable.as_ref().and_then(|d| d.wal.as_ref()) else {
+            return Ok(());
+        };
+        let _one = self.reserve_lock.lock();
+        let bound = |id: Option<u64>, current: &AtomicU64| {
+            let c = current.load(Ordering::Acquire);
+            match id {
+                Some(id) if id >= c => id.saturating_add(RESERVATION_BLOCK),
+                _ => c,
+            }
+        };
+        let v = bound(vertex, &self.reserved_vertices);
+        let e = bound(edge, &self.reserved_edges);
+        if (v, e)
+            == (
+                self.reserved_vertices.load(Ordering::Acquire),
+                self.reserved_edges.load(Ordering::Acquire),
+            )
+        {
+            return Ok(());
+        }
+        let ticket = {
+            let next = self.commit_order.lock();
+            wal.append_reservation(*next, v, e)?
+        };
+        wal.wait(ticket)?;
+        self.reserved_vertices.store(v, Ordering::Release);
+        self.reserved_edges.store(e, Ordering::Release);
+        Ok(())
     }
 
     /// Sets the clock after recovery: `last` is the newest recovered commit.

@@ -36,9 +36,20 @@ impl Inner {
                     names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
                 )?;
             }
+            // The counters cover every id handed out so far and every id reservation
+            // made before this snapshot began (those may sit in WAL segments that
+            // retention deletes once this snapshot exists).
+            let bound = |next: &std::sync::atomic::AtomicU64,
+                         reserved: &std::sync::atomic::AtomicU64| {
+                let n = next.load(std::sync::atomic::Ordering::Acquire);
+                match reserved.load(std::sync::atomic::Ordering::Acquire) {
+                    u64::MAX => n,
+                    r => n.max(r),
+                }
+            };
             w.counters(
-                self.next_vertex.load(std::sync::atomic::Ordering::Acquire),
-                self.next_edge.load(std::sync::atomic::Ordering::Acquire),
+                bound(&self.next_vertex, &self.reserved_vertices),
+                bound(&self.next_edge, &self.reserved_edges),
             )?;
             // Vertices first, so a reader can check every edge's endpoints; each pass
             // walks its slot array in id order (sequential memory), copying each object

@@ -732,6 +732,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             pairs.push((inner.keys.intern(k)?, v.clone()));
         }
         let id = inner.next_vertex.fetch_add(1, Ordering::Relaxed);
+        inner.ensure_reserved(Some(id), None)?;
         let slot = inner
             .vertices
             .get_or_alloc(id)
@@ -909,6 +910,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             }
         }
         let id = inner.next_edge.fetch_add(1, Ordering::Relaxed);
+        inner.ensure_reserved(None, Some(id))?;
         let slot = inner
             .edges
             .get_or_alloc(id)
