@@ -20,6 +20,15 @@ fn config(dir: &Path, sync: SyncMode) -> Config {
     )
 }
 
+/// The number of vertices a new transaction sees.
+fn count(engine: &InMemoryEngine) -> u64 {
+    engine
+        .begin(TxnOptions::new())
+        .expect("begin")
+        .vertex_count()
+        .expect("count")
+}
+
 fn copy_files(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("ls") {
@@ -258,21 +267,10 @@ fn retention_keeps_n_snapshots_and_drops_covered_wal() {
         firsts.iter().skip(1).all(|f| *f > oldest_kept),
         "segments covered by the oldest kept snapshot remain: {firsts:?} (kept from {oldest_kept})"
     );
-    let before = engine
-        .begin(TxnOptions::new())
-        .expect("begin")
-        .vertex_count()
-        .expect("count");
+    let before = count(&engine);
     drop(engine);
     let engine = InMemoryEngine::open(cfg).expect("reopen");
-    assert_eq!(
-        engine
-            .begin(TxnOptions::new())
-            .expect("begin")
-            .vertex_count()
-            .expect("count"),
-        before
-    );
+    assert_eq!(count(&engine), before);
 }
 
 #[test]
@@ -295,14 +293,7 @@ fn recovery_off_moves_old_files_aside_and_reports_progress_when_on() {
             .on_recovery_progress(Arc::new(move |p| sink.lock().expect("lock").push(p))),
     )
     .expect("open with recovery");
-    assert_eq!(
-        engine
-            .begin(TxnOptions::new())
-            .expect("begin")
-            .vertex_count()
-            .expect("count"),
-        2
-    );
+    assert_eq!(count(&engine), 2);
     drop(engine);
     let events = events.lock().expect("lock").clone();
     assert!(
@@ -331,14 +322,7 @@ fn recovery_off_moves_old_files_aside_and_reports_progress_when_on() {
         ),
     )
     .expect("open without recovery");
-    assert_eq!(
-        engine
-            .begin(TxnOptions::new())
-            .expect("begin")
-            .vertex_count()
-            .expect("count"),
-        0
-    );
+    assert_eq!(count(&engine), 0);
     let backups: Vec<_> = std::fs::read_dir(data.path().join(".backup"))
         .expect("moved aside")
         .collect();
@@ -414,21 +398,10 @@ fn unlock_deletes_exactly_what_retention_wanted_while_locked() {
         "covered WAL segments must go"
     );
     // What is left still recovers the whole state.
-    let expected = engine
-        .begin(TxnOptions::new())
-        .expect("begin")
-        .vertex_count()
-        .expect("count");
+    let expected = count(&engine);
     drop(engine);
     let engine = InMemoryEngine::open(config(data.path(), SyncMode::Off)).expect("reopen");
-    assert_eq!(
-        engine
-            .begin(TxnOptions::new())
-            .expect("begin")
-            .vertex_count()
-            .expect("count"),
-        expected
-    );
+    assert_eq!(count(&engine), expected);
 }
 
 /// Regression: a kill right after a WAL segment was created leaves an empty file;
@@ -461,11 +434,7 @@ fn a_segment_cut_short_at_creation_leaves_no_gap() {
         let mut t = engine.begin(TxnOptions::new()).expect("begin");
         t.create_vertex_with(&["A"], &[]).expect("create");
         t.commit().expect("commit");
-        let n = engine
-            .begin(TxnOptions::new())
-            .expect("begin")
-            .vertex_count()
-            .expect("count");
+        let n = count(&engine);
         assert_eq!(n, round + 2);
         drop(engine);
     }
