@@ -170,8 +170,19 @@ impl DataDir {
 
     /// Lists snapshots and segments; foreign files are reported with a warning.
     pub fn list(&self) -> Result<Listing> {
+        self.scan(true)
+    }
+
+    /// Lists `snapshots/` only (for a backend whose `wal/` holds another engine's
+    /// log files), oldest first; foreign files are warned about as by [`Self::list`].
+    pub fn list_snapshots(&self) -> Result<Vec<SnapshotName>> {
+        Ok(self.scan(false)?.snapshots)
+    }
+
+    fn scan(&self, with_wal: bool) -> Result<Listing> {
         let mut listing = Listing::default();
-        for (dir, is_snapshot) in [(self.snapshots_dir(), true), (self.wal_dir(), false)] {
+        let dirs = [(self.snapshots_dir(), true), (self.wal_dir(), false)];
+        for (dir, is_snapshot) in dirs.into_iter().take(if with_wal { 2 } else { 1 }) {
             let entries = std::fs::read_dir(&dir)
                 .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
             for entry in entries {

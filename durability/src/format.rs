@@ -49,7 +49,8 @@ pub enum HeaderError {
     Bad(Error),
 }
 
-pub(crate) fn encode_header(magic: &[u8; 8], version: u16, h: &Header) -> [u8; HEADER_LEN] {
+/// Encodes a header with `magic` and `version`; `h.version` is ignored.
+pub fn encode_header(magic: &[u8; 8], version: u16, h: &Header) -> [u8; HEADER_LEN] {
     let mut out = [0u8; HEADER_LEN];
     out[..8].copy_from_slice(magic);
     out[8..10].copy_from_slice(&version.to_le_bytes());
@@ -81,7 +82,7 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a header of `what` (a file name for messages); `bytes` may be short.
-pub(crate) fn decode_header(
+pub fn decode_header(
     magic: &[u8; 8],
     version: u16,
     what: &str,
@@ -126,7 +127,7 @@ pub(crate) fn decode_header(
 }
 
 /// Reads up to the first [`HEADER_LEN`] bytes of a file (fewer if it is shorter).
-pub(crate) fn read_header_bytes(path: &std::path::Path, what: &str) -> Result<Vec<u8>> {
+pub fn read_header_bytes(path: &std::path::Path, what: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
     let mut head = Vec::with_capacity(HEADER_LEN);

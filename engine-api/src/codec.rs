@@ -526,6 +526,67 @@ pub fn find_property(buf: &[u8], key: u32) -> Result<Option<PropertyValue>, Deco
     Ok(None)
 }
 
+/// A copy of the property record `buf` with `key` set to `value` (`None` or `Null`
+/// removes it), keeping key order, and the value it replaced. Backends that keep
+/// encoded records edit them with this instead of decoding every property.
+pub fn replace_property(
+    buf: &[u8],
+    key: u32,
+    value: Option<&PropertyValue>,
+) -> Result<(Vec<u8>, Option<PropertyValue>), DecodeError> {
+    let mut d = Decoder::new(buf);
+    let mut prev = None;
+    // The byte range of the existing entry for `key`, or where it would go.
+    let mut start = buf.len();
+    let mut end = buf.len();
+    let mut old = None;
+    loop {
+        let at = d.position();
+        match d.property_key(prev)? {
+            None => break,
+            Some(k) if k == key => {
+                start = at;
+                old = Some(d.value()?);
+                end = d.position();
+                break;
+            }
+            Some(k) if k > key => {
+                start = at;
+                end = at;
+                break;
+            }
+            Some(k) => {
+                d.skip_value()?;
+                prev = Some(k);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(buf.len() + 16);
+    out.extend_from_slice(&buf[..start]);
+    if let Some(v) = value.filter(|v| !v.is_null()) {
+        put_uvarint(&mut out, u64::from(key));
+        encode_value(v, &mut out);
+    }
+    out.extend_from_slice(&buf[end..]);
+    Ok((out, old))
+}
+
+/// A property record holding `pairs`, given in any order; of duplicate keys the last
+/// one wins.
+pub fn properties_record(pairs: &mut [(u32, PropertyValue)]) -> Vec<u8> {
+    pairs.sort_by_key(|(k, _)| *k);
+    let mut deduped: Vec<(u32, &PropertyValue)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs.iter() {
+        if deduped.last().is_some_and(|(last, _)| last == k) {
+            deduped.pop();
+        }
+        deduped.push((*k, v));
+    }
+    let mut out = Vec::new();
+    encode_properties(deduped, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

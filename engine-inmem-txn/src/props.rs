@@ -1,7 +1,7 @@
 //! Property records kept as encoded bytes (the codec's property-record form), which
 //! costs a fraction of the memory of a map of values.
 
-use engine_api::codec::{Decoder, encode_properties, encode_value, find_property, put_uvarint};
+use engine_api::codec::{find_property, properties_record, replace_property};
 use engine_api::{Error, PropertyValue, Result};
 
 fn corrupt(e: engine_api::codec::DecodeError) -> Error {
@@ -25,58 +25,13 @@ pub(crate) fn set(
     key: u32,
     value: Option<&PropertyValue>,
 ) -> Result<(Box<[u8]>, Option<PropertyValue>)> {
-    let mut d = Decoder::new(blob);
-    let mut prev = None;
-    // The byte range of the existing entry for `key`, or where it would go.
-    let mut start = blob.len();
-    let mut end = blob.len();
-    let mut old = None;
-    loop {
-        let at = d.position();
-        match d.property_key(prev).map_err(corrupt)? {
-            None => break,
-            Some(k) if k == key => {
-                start = at;
-                old = Some(d.value().map_err(corrupt)?);
-                end = d.position();
-                break;
-            }
-            Some(k) if k > key => {
-                start = at;
-                end = at;
-                break;
-            }
-            Some(k) => {
-                d.skip_value().map_err(corrupt)?;
-                prev = Some(k);
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(blob.len() + 16);
-    out.extend_from_slice(&blob[..start]);
-    if let Some(v) = value.filter(|v| !v.is_null()) {
-        put_uvarint(&mut out, u64::from(key));
-        encode_value(v, &mut out);
-    }
-    out.extend_from_slice(&blob[end..]);
+    let (out, old) = replace_property(blob, key, value).map_err(corrupt)?;
     Ok((out.into_boxed_slice(), old))
 }
 
 /// A record holding `pairs` (any order; later duplicates win).
 pub(crate) fn build(pairs: &mut [(u32, PropertyValue)]) -> Box<[u8]> {
-    pairs.sort_by_key(|(k, _)| *k);
-    let mut out = Vec::new();
-    let mut last: Option<u32> = None;
-    let mut deduped: Vec<(u32, &PropertyValue)> = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs.iter() {
-        if last == Some(*k) {
-            deduped.pop();
-        }
-        deduped.push((*k, v));
-        last = Some(*k);
-    }
-    encode_properties(deduped, &mut out);
-    out.into_boxed_slice()
+    properties_record(pairs).into_boxed_slice()
 }
 
 #[cfg(test)]

@@ -1,0 +1,515 @@
+//! The engine: opening (and creating, and restoring from a snapshot), RocksDB's
+//! options, transactions' start, commit timestamps, and the durability operations.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use durability::{DataDir, DatabaseId, DeletionGate, Lease};
+use engine_api::{
+    Capabilities, EngineStats, Error, ErrorKind, IsolationLevel, LockChange, LockStatus, Result,
+    SnapshotInfo, StorageEngine, StorageMode, SyncMode, TxnOptions,
+};
+use parking_lot::Mutex;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
+    DBRecoveryMode, Options, TransactionDB, TransactionDBOptions, TransactionOptions, WriteOptions,
+};
+
+use crate::config::Config;
+use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
+use crate::metadata::{
+    Dictionary, IdAllocator, KEY_DATABASE, KEY_READY, META_FILE, read_meta_file, write_meta_file,
+};
+use crate::txn::OnDiskTxn;
+
+const ROCKSDB_DIR: &str = "rocksdb";
+/// How long a write waits for a key another transaction has locked, in ms.
+const LOCK_WAIT_MS: i64 = 1;
+
+/// The ON_DISK_TRANSACTIONAL engine: the graph in RocksDB, snapshot isolation through
+/// RocksDB's pessimistic transactions.
+///
+/// Dropping it without [`StorageEngine::close`] is a crash as far as durability
+/// goes: every commit acknowledged under the configured sync mode survives it.
+pub struct OnDiskEngine {
+    // Declared first so it is dropped (closed) before the directory lock is released.
+    pub(crate) db: TransactionDB,
+    pub(crate) names: Dictionary,
+    pub(crate) ids: IdAllocator,
+    clock: AtomicU64,
+    commits: AtomicU64,
+    poisoned: AtomicBool,
+    config: Config,
+    caps: Capabilities,
+    database: DatabaseId,
+    snapshot_lock: Mutex<()>,
+    gate: DeletionGate,
+    dir: DataDir,
+}
+
+impl std::fmt::Debug for OnDiskEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnDiskEngine")
+            .field("dir", &self.dir.root())
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A column family handle; every one is opened with the database.
+pub(crate) fn cf<'d>(db: &'d TransactionDB, name: &str) -> Result<&'d ColumnFamily> {
+    db.cf_handle(name).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Corrupt,
+            format!("RocksDB column family {name} is missing"),
+        )
+    })
+}
+
+fn capabilities() -> Capabilities {
+    Capabilities {
+        storage_mode: StorageMode::OnDiskTransactional,
+        isolation_levels: vec![IsolationLevel::SnapshotIsolation],
+        default_isolation: IsolationLevel::SnapshotIsolation,
+        rollback: true,
+        write_conflict_detection: true,
+        wal: true,
+        periodic_snapshots: false,
+        manual_snapshots: true,
+        snapshot_blocks_new_transactions: false,
+        data_on_disk: true,
+        persistent: true,
+        data_directory_lock: true,
+        indexes: false,
+        constraints: false,
+        triggers: false,
+    }
+}
+
+fn rocks_options(
+    config: &Config,
+    root: &Path,
+    create: bool,
+) -> (Options, Vec<ColumnFamilyDescriptor>) {
+    let mut db = Options::default();
+    db.create_if_missing(create);
+    db.create_missing_column_families(create);
+    // RocksDB's log lives where the durability spec puts a WAL.
+    db.set_wal_dir(root.join("wal"));
+    // Recover the longest consistent prefix of the WAL; a torn tail is a crash during
+    // a write, damage before it stops recovery there (never a hole in the middle).
+    db.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    db.set_paranoid_checks(true);
+    db.set_max_background_jobs(2);
+    db.set_keep_log_file_num(2);
+    db.set_max_log_file_size(4 << 20);
+    let cache = Cache::new_lru_cache(config.block_cache());
+    let cfs = ALL_CFS
+        .iter()
+        .map(|name| {
+            let mut o = Options::default();
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            if *name == VERTICES || *name == EDGES {
+                // Point reads by id of ids that may not exist (contains_vertex).
+                table.set_bloom_filter(10.0, false);
+            }
+            o.set_block_based_table_factory(&table);
+            o.set_compression_type(DBCompressionType::Lz4);
+            o.set_level_compaction_dynamic_level_bytes(true);
+            if *name != META {
+                o.set_write_buffer_size(config.write_buffer());
+            }
+            ColumnFamilyDescriptor::new(*name, o)
+        })
+        .collect();
+    (db, cfs)
+}
+
+fn open_rocks(config: &Config, root: &Path, create: bool) -> Result<TransactionDB> {
+    let (opts, cfs) = rocks_options(config, root, create);
+    let txn_opts = TransactionDBOptions::default();
+    TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs).map_err(|e| {
+        let mut err = rocks("cannot open RocksDB", e);
+        if !create && err.kind() == ErrorKind::InvalidInput {
+            // An existing database whose files do not match what we created.
+            err = Error::new(ErrorKind::Corrupt, err.message().to_string());
+        }
+        err
+    })
+}
+
+/// Files RocksDB wrote into `rocksdb/` (anything but our metadata file).
+fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name != META_FILE && !name.starts_with(&format!(".{META_FILE}")) {
+            out.push(entry.path());
+        }
+    }
+    Ok(out)
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+impl OnDiskEngine {
+    /// Opens the database in `config`'s data directory, creating it if the
+    /// directory holds none. A new database starts from the newest snapshot in
+    /// `snapshots/` if there is one (a snapshot-only restore).
+    ///
+    /// Errors: [`ErrorKind::Locked`] if another engine has the directory open;
+    /// [`ErrorKind::Corrupt`] if our metadata or RocksDB's files are damaged, of
+    /// another format version, or belong to another database, or the snapshot to
+    /// restore does not verify; [`ErrorKind::InvalidInput`] if the directory holds
+    /// files that are not an on-disk database of ours (RocksDB files without our
+    /// metadata, or an in-memory backend's WAL); [`ErrorKind::Io`] for I/O failures.
+    pub fn open(config: Config) -> Result<Self> {
+        let dir = DataDir::open(config.data_dir())?;
+        dir.remove_interrupted_writes()?;
+        let root = dir.root().to_path_buf();
+        let rdir = root.join(ROCKSDB_DIR);
+        std::fs::create_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
+        match read_meta_file(&rdir)? {
+            Some(id) => {
+                if rdir.join("CURRENT").exists() {
+                    let db = open_rocks(&config, &root, false)?;
+                    let mcf = cf(&db, META)?;
+                    let stored = db
+                        .get_cf(mcf, KEY_DATABASE)
+                        .map_err(|e| rocks("cannot read the database id", e))?;
+                    let ready = db
+                        .get_cf(mcf, KEY_READY)
+                        .map_err(|e| rocks("cannot read the database state", e))?
+                        .is_some();
+                    if (ready || stored.is_some()) && stored.as_deref() != Some(&id.0[..]) {
+                        return Err(Error::new(
+                            ErrorKind::Corrupt,
+                            format!(
+                                "the RocksDB files in {} belong to another database than {META_FILE} ({id})",
+                                rdir.display()
+                            ),
+                        ));
+                    }
+                    if ready {
+                        return Self::finish_open(db, config, dir, id);
+                    }
+                    // Creation (or the restore of a snapshot) was interrupted: nothing
+                    // in this database was ever acknowledged. Start it again.
+                    tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
+                    drop(db);
+                    let (opts, _) = rocks_options(&config, &root, false);
+                    TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir)
+                        .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
+                } else if !rocks_files(&rdir)?.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        format!(
+                            "{} has RocksDB files but no CURRENT file; refusing to open it",
+                            rdir.display()
+                        ),
+                    ));
+                }
+            }
+            None => {
+                if !rocks_files(&rdir)?.is_empty() {
+                    return Err(Error::invalid_input(format!(
+                        "{} holds files but no {META_FILE}: not a Quiver on-disk database; refusing to touch it",
+                        rdir.display()
+                    )));
+                }
+            }
+        }
+        Self::create(config, dir)
+    }
+
+    /// Creates a new database, from the newest snapshot if there is one.
+    fn create(config: Config, dir: DataDir) -> Result<Self> {
+        let root = dir.root().to_path_buf();
+        let rdir = root.join(ROCKSDB_DIR);
+        let listing = dir.list()?;
+        if let Some(seg) = listing.segments.first() {
+            return Err(Error::invalid_input(format!(
+                "{} is a WAL segment of an in-memory database; the on-disk backend cannot replay it (restore from a snapshot alone, or open the directory in IN_MEMORY_TRANSACTIONAL mode)",
+                seg.path.display()
+            )));
+        }
+        let wal_dir = root.join("wal");
+        if let Ok(entries) = std::fs::read_dir(&wal_dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().ends_with(".log") {
+                    return Err(Error::invalid_input(format!(
+                        "{} is a RocksDB log without a database; refusing to replay it into a new one",
+                        e.path().display()
+                    )));
+                }
+            }
+        }
+        let restore = crate::snapshot::newest_snapshot(&listing.snapshots)?;
+        let database = match &restore {
+            Some((_, summary)) => summary.database,
+            None => DatabaseId::random(),
+        };
+        write_meta_file(&rdir, database)?;
+        let db = open_rocks(&config, &root, true)?;
+        let mcf = cf(&db, META)?;
+        db.put_cf(mcf, KEY_DATABASE, database.0)
+            .map_err(|e| rocks("cannot store the database id", e))?;
+        if let Some((path, _)) = &restore {
+            if let Err(e) = crate::snapshot::import(&db, path) {
+                drop(db);
+                let (opts, _) = rocks_options(&config, &root, false);
+                let _ = TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir);
+                return Err(e);
+            }
+            tracing::info!(snapshot = %path.display(), "restored the database from a snapshot");
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        db.put_cf_opt(mcf, KEY_READY, [], &wo)
+            .map_err(|e| rocks("cannot mark the database ready", e))?;
+        Self::finish_open(db, config, dir, database)
+    }
+
+    fn finish_open(
+        db: TransactionDB,
+        config: Config,
+        dir: DataDir,
+        database: DatabaseId,
+    ) -> Result<Self> {
+        let names = Dictionary::load(&db)?;
+        let ids = IdAllocator::load(&db)?;
+        let clock = db.snapshot().sequence_number();
+        Ok(OnDiskEngine {
+            db,
+            names,
+            ids,
+            clock: AtomicU64::new(clock),
+            commits: AtomicU64::new(0),
+            poisoned: AtomicBool::new(false),
+            config,
+            caps: capabilities(),
+            database,
+            snapshot_lock: Mutex::new(()),
+            gate: DeletionGate::new(),
+            dir,
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.root()
+    }
+
+    /// The database's id (adopted from the snapshot it was restored from, if any).
+    pub fn database_id(&self) -> DatabaseId {
+        self.database
+    }
+
+    /// A lease on the data-directory lock: snapshot deletions are deferred until it
+    /// and the plain lock are released.
+    pub fn lease_data_directory(&self) -> Lease {
+        self.gate.lease()
+    }
+
+    pub(crate) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
+        cf(&self.db, name)
+    }
+
+    /// The timestamp reads of a transaction beginning now see.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.load(Ordering::Acquire)
+    }
+
+    /// Called after RocksDB committed a transaction that wrote: applies the sync
+    /// mode and hands out the commit timestamp. Timestamps are RocksDB sequence
+    /// numbers made strictly increasing: each commit advances the sequence by at
+    /// least one, so the clock never passes it and restarts from it after a reopen.
+    pub(crate) fn committed(&self) -> Result<u64> {
+        if let SyncMode::EveryNCommits(n) = self.config.sync() {
+            let c = self.commits.fetch_add(1, Ordering::AcqRel) + 1;
+            if c.is_multiple_of(u64::from(n.max(1))) {
+                self.db
+                    .flush_wal(true)
+                    .map_err(|e| self.poison(rocks("cannot sync the WAL", e)))?;
+            }
+        }
+        let seq = self.db.snapshot().sequence_number();
+        let prev = self
+            .clock
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                Some((c + 1).max(seq))
+            })
+            .unwrap_or_else(|c| c);
+        Ok((prev + 1).max(seq))
+    }
+
+    /// Marks the engine poisoned after a failed durable write; returns the error to
+    /// report, of kind Poisoned unless it is a conflict.
+    pub(crate) fn poison(&self, e: Error) -> Error {
+        if e.kind() == ErrorKind::Conflict {
+            return e;
+        }
+        self.poisoned.store(true, Ordering::Release);
+        Error::new(
+            ErrorKind::Poisoned,
+            format!(
+                "a durable write failed, so this engine refuses further writes until it is reopened: {}",
+                e.message()
+            ),
+        )
+        .with_source(e)
+    }
+
+    pub(crate) fn write_options(&self) -> WriteOptions {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.config.sync() == SyncMode::EveryCommit);
+        wo
+    }
+
+    fn count(&self, name: &str) -> Result<u64> {
+        let mut it = self.db.raw_iterator_cf(self.cf(name)?);
+        it.seek_to_first();
+        let mut n = 0;
+        while it.valid() {
+            n += 1;
+            it.next();
+        }
+        it.status()
+            .map_err(|e| rocks(&format!("cannot count {name}"), e))?;
+        Ok(n)
+    }
+
+    fn snapshots_dir(&self) -> PathBuf {
+        self.dir.snapshots_dir()
+    }
+}
+
+impl StorageEngine for OnDiskEngine {
+    type Txn<'e> = OnDiskTxn<'e>;
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn begin(&self, options: TxnOptions) -> Result<OnDiskTxn<'_>> {
+        match options.requested_isolation() {
+            None | Some(IsolationLevel::SnapshotIsolation) => {}
+            Some(level) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "isolation level {level:?}: ON_DISK_TRANSACTIONAL offers snapshot isolation only"
+                    ),
+                ));
+            }
+        }
+        if !options.is_read_only() && self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::Poisoned,
+                "a durable write failed earlier; reopen the engine to write again",
+            ));
+        }
+        let mut to = TransactionOptions::default();
+        // The conflict-check point is the transaction's start; a lock another
+        // transaction holds fails after LOCK_WAIT_MS (first writer wins) instead of
+        // waiting for it. Not zero: RocksDB then also fails when it merely cannot
+        // take the lock table's stripe mutex at once, which two writers of
+        // unrelated keys hit (the concurrency tests did).
+        to.set_snapshot(true);
+        to.set_lock_timeout(LOCK_WAIT_MS);
+        let ts = self.now();
+        let txn = self.db.transaction_opt(&self.write_options(), &to);
+        // Taken after the transaction's own snapshot, so reads never see an older
+        // state than the one writes are checked against (a write of a key changed
+        // in between conflicts rather than silently overwriting it).
+        let snapshot = self.db.snapshot();
+        Ok(OnDiskTxn::new(
+            self,
+            txn,
+            snapshot,
+            options.is_read_only(),
+            ts,
+        ))
+    }
+
+    fn stats(&self) -> Result<EngineStats> {
+        Ok(EngineStats {
+            vertices: self.count(VERTICES)?,
+            edges: self.count(EDGES)?,
+            disk_bytes: Some(dir_bytes(self.dir.root())),
+        })
+    }
+
+    fn close(self) -> Result<()> {
+        if self.config.snapshots_on_exit() {
+            self.create_snapshot()?;
+        }
+        for name in ALL_CFS {
+            self.db
+                .flush_cf(self.cf(name)?)
+                .map_err(|e| rocks("cannot flush on close", e))?;
+        }
+        self.db
+            .flush_wal(true)
+            .map_err(|e| rocks("cannot sync the WAL on close", e))?;
+        Ok(())
+    }
+
+    fn create_snapshot(&self) -> Result<SnapshotInfo> {
+        let _one_at_a_time = self.snapshot_lock.lock();
+        let seq = self.dir.list_snapshots()?.last().map_or(1, |s| s.seq + 1);
+        let snapshot = self.db.snapshot();
+        let ts = self.now().max(snapshot.sequence_number());
+        let info = crate::snapshot::export(self, &snapshot, &self.snapshots_dir(), seq, ts)?;
+        let snapshots = self.dir.list_snapshots()?;
+        let keep = self.config.snapshot_retention_count();
+        let surplus = snapshots.len().saturating_sub(keep);
+        let doomed = snapshots
+            .into_iter()
+            .take(surplus)
+            .map(|s| s.path)
+            .collect();
+        self.gate.delete(doomed)?;
+        Ok(info)
+    }
+
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        crate::snapshot::list(&self.dir.list_snapshots()?)
+    }
+
+    fn lock_data_directory(&self) -> Result<LockChange> {
+        Ok(self.gate.lock())
+    }
+
+    fn unlock_data_directory(&self) -> Result<LockChange> {
+        self.gate.unlock()
+    }
+
+    fn data_directory_lock_status(&self) -> Result<LockStatus> {
+        Ok(self.gate.status())
+    }
+}
