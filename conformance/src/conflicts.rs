@@ -189,6 +189,40 @@ pub fn delete_endpoint_conflicts_with_create_edge<F: EngineFactory>(f: &F) -> Re
     assert_no_dangling_edges(&*db)
 }
 
+/// A delete of a vertex that began before an edge to it was committed cannot see the
+/// edge in its snapshot; it must still not succeed and leave the edge dangling, with
+/// a plain delete or a detach delete (which would delete only the edges it sees).
+pub fn delete_that_began_before_an_edge_commit_leaves_no_dangling_edge<F: EngineFactory>(
+    f: &F,
+) -> Result<()> {
+    let db = fresh(f)?;
+    for mode in [DeleteMode::Plain, DeleteMode::Detach] {
+        let (a, b) = two_vertices(&*db)?;
+        let mut deleter = rw(&*db)?;
+        deleter.contains_vertex(b)?;
+        let mut linker = rw(&*db)?;
+        linker.create_edge(a, b, "T")?;
+        linker.commit()?;
+        match deleter.delete_vertex(b, mode) {
+            Ok(()) => {
+                // Only a deleter that saw the edge (no isolation) may get here, and a
+                // detach delete then removed it.
+                match deleter.commit() {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::Conflict => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::Conflict | ErrorKind::HasEdges),
+                "{mode:?} delete: {e}"
+            ),
+        }
+        assert_no_dangling_edges(&*db)?;
+    }
+    Ok(())
+}
+
 /// Concurrent writers of different vertices both commit.
 pub fn writers_of_different_objects_do_not_conflict<F: EngineFactory>(f: &F) -> Result<()> {
     let db = fresh(f)?;

@@ -160,6 +160,7 @@ macro_rules! __for_each_test {
                 write_after_concurrent_commit_conflicts_under_si,
                 create_edge_conflicts_with_delete_of_endpoint,
                 delete_endpoint_conflicts_with_create_edge,
+                delete_that_began_before_an_edge_commit_leaves_no_dangling_edge,
                 writers_of_different_objects_do_not_conflict,
                 retry_after_conflict_succeeds,
             ],
@@ -289,6 +290,6 @@ mod tests {
     fn the_test_list_has_every_topic() {
         assert!(ALL_TESTS.contains(&"isolation::g2_item_write_skew"));
         assert!(ALL_TESTS.contains(&"model::random_operations_match_the_reference_model"));
-        assert_eq!(ALL_TESTS.len(), 68);
+        assert_eq!(ALL_TESTS.len(), 69);
     }
 }
