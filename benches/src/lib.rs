@@ -1,6 +1,6 @@
 //! The benchmark workloads of Quiver, defined once, and the subjects they run on:
 //! every backend through the `StorageEngine` contract, and the peers (a `HashMap`
-//! baseline holding the same records).
+//! baseline holding the same records, and plain RocksDB with engine-ondisk's layout).
 //!
 //! The `report` binary runs every workload on every subject in one process and writes
 //! a Markdown table with ratios plus a JSON file of raw figures.
@@ -8,6 +8,7 @@
 pub mod baseline;
 pub mod durability;
 pub mod engine_subject;
+pub mod rocks;
 pub mod workload;
 
 pub use baseline::HashMapBaseline;

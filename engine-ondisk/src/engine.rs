@@ -86,6 +86,13 @@ fn capabilities() -> Capabilities {
     }
 }
 
+/// The RocksDB options and column families this backend opens its database with, for
+/// a tool or benchmark peer that wants to open a plain RocksDB the same way (the
+/// report's raw-RocksDB peer does). The WAL goes to `<data dir>/wal`.
+pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
+    rocks_options(config, config.data_dir(), true)
+}
+
 fn rocks_options(
     config: &Config,
     root: &Path,

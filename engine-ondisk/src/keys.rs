@@ -133,6 +133,19 @@ impl VertexRecord {
     }
 }
 
+/// The property record inside a vertex value, without copying it.
+pub(crate) fn vertex_props<'v>(key: &[u8], value: &'v [u8]) -> Result<&'v [u8]> {
+    let bad = |e: engine_api::codec::DecodeError| {
+        corrupt(VERTICES, key, &format!("bad vertex record: {e}"))
+    };
+    let mut d = Decoder::new(value);
+    let n = d.uvarint().map_err(bad)?;
+    for _ in 0..n {
+        d.uvarint().map_err(bad)?;
+    }
+    Ok(&value[d.position()..])
+}
+
 /// An edge record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EdgeValue {

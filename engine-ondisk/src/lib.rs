@@ -93,6 +93,8 @@ mod snapshot;
 mod txn;
 
 pub use config::Config;
-pub use engine::OnDiskEngine;
+pub use engine::{OnDiskEngine, rocksdb_options};
 pub use metadata::FORMAT_VERSION;
+/// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
+pub use rocksdb;
 pub use txn::{EdgeIter, OnDiskTxn, VertexIter};

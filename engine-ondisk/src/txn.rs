@@ -219,6 +219,60 @@ impl<'e> OnDiskTxn<'e> {
         self.delete(IN, &adjacency_key(e.target, e.edge_type, e.source, id))
     }
 
+    fn new_edge(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+        props: Vec<u8>,
+    ) -> Result<EdgeId> {
+        self.check_write()?;
+        engine_api::validate_name("edge type", edge_type)?;
+        // Lock both endpoints and rewrite them unchanged (see the module docs).
+        let s = self.vertex_for_update(source)?;
+        let t = if target == source {
+            None
+        } else {
+            Some(self.vertex_for_update(target)?)
+        };
+        self.set_vertex_record(source, &s)?;
+        if let Some(t) = &t {
+            self.set_vertex_record(target, t)?;
+        }
+        let ty = self
+            .engine
+            .names
+            .intern(&self.engine.db, NameKind::EdgeType, edge_type)?;
+        let id = self.engine.ids.next(&self.engine.db, IdKind::Edge)?;
+        let value = EdgeValue {
+            edge_type: ty,
+            source: source.0,
+            target: target.0,
+            props,
+        };
+        self.put(EDGES, &id_key(id), &value.encode())?;
+        self.put(OUT, &adjacency_key(source.0, ty, target.0, id), &[])?;
+        self.put(IN, &adjacency_key(target.0, ty, source.0, id), &[])?;
+        Ok(EdgeId(id))
+    }
+
+    /// A property record of `properties` (Null values dropped, later duplicates win).
+    fn record_of(&self, properties: &[(&str, PropertyValue)]) -> Result<Vec<u8>> {
+        let mut pairs = Vec::with_capacity(properties.len());
+        for (key, value) in properties {
+            engine_api::validate_name("property key", key)?;
+            value.validate()?;
+            if !value.is_null() {
+                let k = self
+                    .engine
+                    .names
+                    .intern(&self.engine.db, NameKind::PropertyKey, key)?;
+                pairs.push((k, value.clone()));
+            }
+        }
+        Ok(engine_api::codec::properties_record(&mut pairs))
+    }
+
     fn set_vertex_record(&mut self, v: VertexId, record: &VertexRecord) -> Result<()> {
         self.put(VERTICES, &id_key(v.0), &record.encode())
     }
@@ -415,13 +469,20 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     }
 
     fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
-        let record = self.vertex_record(vertex)?;
-        match self.engine.names.id(NameKind::PropertyKey, key) {
-            Some(k) => {
-                find_property(&record.props, k).map_err(corrupt_props("vertex property record"))
-            }
-            None => Ok(None),
-        }
+        self.check()?;
+        let k = self.engine.names.id(NameKind::PropertyKey, key);
+        let id = id_key(vertex.0);
+        // Pinned, and the property found in place: no copy of the record.
+        let value = self
+            .txn
+            .get_pinned_cf_opt(self.engine.cf(VERTICES)?, id, &self.read)
+            .map_err(|e| rocks("cannot read vertices", e))?
+            .ok_or_else(|| Error::not_found(format!("vertex {vertex}")))?;
+        let Some(k) = k else {
+            return Ok(None);
+        };
+        let props = crate::keys::vertex_props(&id, &value)?;
+        find_property(props, k).map_err(corrupt_props("vertex property record"))
     }
 
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
@@ -632,34 +693,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         target: VertexId,
         edge_type: &str,
     ) -> Result<EdgeId> {
-        self.check_write()?;
-        engine_api::validate_name("edge type", edge_type)?;
-        // Lock both endpoints and rewrite them unchanged (see the module docs).
-        let s = self.vertex_for_update(source)?;
-        let t = if target == source {
-            None
-        } else {
-            Some(self.vertex_for_update(target)?)
-        };
-        self.set_vertex_record(source, &s)?;
-        if let Some(t) = &t {
-            self.set_vertex_record(target, t)?;
-        }
-        let ty = self
-            .engine
-            .names
-            .intern(&self.engine.db, NameKind::EdgeType, edge_type)?;
-        let id = self.engine.ids.next(&self.engine.db, IdKind::Edge)?;
-        let value = EdgeValue {
-            edge_type: ty,
-            source: source.0,
-            target: target.0,
-            props: Vec::new(),
-        };
-        self.put(EDGES, &id_key(id), &value.encode())?;
-        self.put(OUT, &adjacency_key(source.0, ty, target.0, id), &[])?;
-        self.put(IN, &adjacency_key(target.0, ty, source.0, id), &[])?;
-        Ok(EdgeId(id))
+        self.new_edge(source, target, edge_type, Vec::new())
     }
 
     fn set_edge_property(
@@ -695,6 +729,45 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
         let e = self.edge_for_update(edge)?;
         self.remove_edge(edge.0, &e)
+    }
+
+    fn create_vertex_with(
+        &mut self,
+        labels: &[&str],
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<VertexId> {
+        self.check_write()?;
+        // One record and one put instead of a read-modify-write per label and property.
+        let mut ls = Vec::with_capacity(labels.len());
+        for label in labels {
+            ls.push(
+                self.engine
+                    .names
+                    .intern(&self.engine.db, NameKind::Label, label)?,
+            );
+        }
+        ls.sort_unstable();
+        ls.dedup();
+        let props = self.record_of(properties)?;
+        let id = self.engine.ids.next(&self.engine.db, IdKind::Vertex)?;
+        for l in &ls {
+            self.put(LABELS, &label_key(*l, id), &[])?;
+        }
+        let record = VertexRecord { labels: ls, props };
+        self.put(VERTICES, &id_key(id), &record.encode())?;
+        Ok(VertexId(id))
+    }
+
+    fn create_edge_with(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<EdgeId> {
+        self.check_write()?;
+        let props = self.record_of(properties)?;
+        self.new_edge(source, target, edge_type, props)
     }
 
     fn commit(self) -> Result<CommitInfo> {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use clap::Parser;
 use engine_inmem_txn::{Config, InMemoryEngine};
 use quiver_benches::report::{self, SubjectFactory};
+use quiver_benches::rocks::{OnDiskSubject, RawRocks};
 use quiver_benches::{EngineSubject, HashMapBaseline, WorkloadSize};
 
 struct Counting;
@@ -142,6 +143,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "inmem-txn".into(),
             Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
         ),
+        (
+            "RocksDB raw".into(),
+            Box::new(|| Ok(Box::new(RawRocks::open()?) as _)),
+        ),
+        (
+            "ondisk".into(),
+            Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
+        ),
     ];
     eprintln!("running the workloads on {} subjects...", subjects.len());
     let heap = || Some(LIVE.load(Ordering::Relaxed));
@@ -156,15 +165,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &quiver_benches::Workload::generate(recovery_size),
         args.durable_commits.max(2),
     )?;
+    eprintln!("comparing RocksDB's transaction kinds...");
+    let kinds = quiver_benches::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
     let mut md = report.markdown();
     md.push_str(&durable.markdown());
+    md.push_str(&kinds.markdown());
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
         args.out.join("report.json"),
         serde_json::to_string_pretty(&serde_json::json!({
             "main": report,
             "durability": durable,
+            "rocksdb_transaction_kinds": kinds,
             "recovery_workload": recovery_size,
         }))?,
     )?;

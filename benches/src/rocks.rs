@@ -1,0 +1,495 @@
+//! The on-disk ceiling: the workloads' records as plain RocksDB puts and gets, with
+//! the options and key layout engine-ondisk uses but no transactions, no conflict
+//! checks and no endpoint locking; and a comparison of RocksDB's two transaction kinds
+//! on the small-write and mixed workloads' key operations.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use engine_api::codec::{encode_properties, find_property, put_uvarint};
+use engine_api::{Error, ErrorKind, PropertyValue, Result};
+use engine_ondisk::Config;
+use engine_ondisk::rocksdb::{
+    self, ColumnFamily, DB, OptimisticTransactionDB, OptimisticTransactionOptions, ReadOptions,
+    TransactionDB, TransactionDBOptions, TransactionOptions, WriteBatch, WriteOptions,
+};
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::durability::{TempDir, tempfile_dir};
+use crate::workload::{EdgeSpec, Rng, Subject, VertexSpec};
+
+fn rocks(e: rocksdb::Error) -> Error {
+    let kind = match e.kind() {
+        rocksdb::ErrorKind::Busy | rocksdb::ErrorKind::TimedOut | rocksdb::ErrorKind::TryAgain => {
+            ErrorKind::Conflict
+        }
+        _ => ErrorKind::Io,
+    };
+    Error::new(kind, e.to_string())
+}
+
+/// Plain RocksDB holding the same records under engine-ondisk's key layout.
+pub struct RawRocks {
+    db: DB,
+    names: Mutex<HashMap<String, u32>>,
+    next_vertex: AtomicU64,
+    next_edge: AtomicU64,
+    _dir: TempDir,
+}
+
+impl std::fmt::Debug for RawRocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRocks").finish_non_exhaustive()
+    }
+}
+
+impl RawRocks {
+    /// A fresh database in a temporary directory (see `QUIVER_BENCH_DIR`).
+    pub fn open() -> Result<Self> {
+        let dir = tempfile_dir()?;
+        let (opts, cfs) = engine_ondisk::rocksdb_options(&Config::new(dir.path()));
+        let db = DB::open_cf_descriptors(&opts, dir.path().join("rocksdb"), cfs).map_err(rocks)?;
+        Ok(RawRocks {
+            db,
+            names: Mutex::new(HashMap::new()),
+            next_vertex: AtomicU64::new(0),
+            next_edge: AtomicU64::new(0),
+            _dir: dir,
+        })
+    }
+
+    fn cf(&self, name: &str) -> Result<&ColumnFamily> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| Error::new(ErrorKind::Io, format!("no column family {name}")))
+    }
+
+    fn name(&self, name: &str) -> u32 {
+        let mut names = self.names.lock();
+        let n = names.len() as u32;
+        *names.entry(name.to_string()).or_insert(n)
+    }
+
+    fn vertex_value(&self, labels: &[&str], props: &[(&str, PropertyValue)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_uvarint(&mut out, labels.len() as u64);
+        let mut ls: Vec<u32> = labels.iter().map(|l| self.name(l)).collect();
+        ls.sort_unstable();
+        for l in ls {
+            put_uvarint(&mut out, u64::from(l));
+        }
+        let mut ps: Vec<(u32, &PropertyValue)> =
+            props.iter().map(|(k, v)| (self.name(k), v)).collect();
+        ps.sort_by_key(|(k, _)| *k);
+        encode_properties(ps, &mut out);
+        out
+    }
+
+    fn put_edge(
+        &self,
+        b: &mut WriteBatch,
+        s: u64,
+        t: u64,
+        ty: &str,
+        w: &PropertyValue,
+    ) -> Result<()> {
+        let id = self.next_edge.fetch_add(1, Ordering::Relaxed);
+        let ty = self.name(ty);
+        let mut value = Vec::new();
+        for x in [u64::from(ty), s, t] {
+            put_uvarint(&mut value, x);
+        }
+        encode_properties([(self.name("weight"), w)], &mut value);
+        b.put_cf(self.cf("edges")?, id.to_be_bytes(), value);
+        b.put_cf(self.cf("out")?, adjacency(s, ty, t, id), []);
+        b.put_cf(self.cf("in")?, adjacency(t, ty, s, id), []);
+        Ok(())
+    }
+
+    fn write(&self, b: WriteBatch) -> Result<()> {
+        self.db
+            .write_opt(b, &WriteOptions::default())
+            .map_err(rocks)
+    }
+}
+
+fn adjacency(v: u64, ty: u32, other: u64, edge: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(28);
+    k.extend_from_slice(&v.to_be_bytes());
+    k.extend_from_slice(&ty.to_be_bytes());
+    k.extend_from_slice(&other.to_be_bytes());
+    k.extend_from_slice(&edge.to_be_bytes());
+    k
+}
+
+fn prefix_scan(db: &DB, cf: &ColumnFamily, prefix: &[u8], mut f: impl FnMut(&[u8])) -> Result<()> {
+    let mut ro = ReadOptions::default();
+    // The smallest key past the prefix: increment the last byte that is not 0xff.
+    let mut end = prefix.to_vec();
+    while end.last() == Some(&0xff) {
+        end.pop();
+    }
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+        ro.set_iterate_upper_bound(end);
+    }
+    let mut it = db.raw_iterator_cf_opt(cf, ro);
+    it.seek(prefix);
+    while let Some(k) = it.key() {
+        f(k);
+        it.next();
+    }
+    it.status().map_err(rocks)
+}
+
+impl Subject for RawRocks {
+    fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
+        let mut b = WriteBatch::default();
+        let mut ids = Vec::with_capacity(batch.len());
+        for v in batch {
+            let id = self.next_vertex.fetch_add(1, Ordering::Relaxed);
+            let props: Vec<(&str, PropertyValue)> =
+                v.props.iter().map(|(k, v)| (*k, v.clone())).collect();
+            b.put_cf(
+                self.cf("vertices")?,
+                id.to_be_bytes(),
+                self.vertex_value(&v.labels, &props),
+            );
+            for l in v.labels {
+                let mut k = self.name(l).to_be_bytes().to_vec();
+                k.extend_from_slice(&id.to_be_bytes());
+                b.put_cf(self.cf("labels")?, k, []);
+            }
+            ids.push(id);
+        }
+        self.write(b)?;
+        Ok(ids)
+    }
+
+    fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
+        let mut b = WriteBatch::default();
+        for e in batch {
+            self.put_edge(&mut b, ids[e.source], ids[e.target], e.edge_type, &e.weight)?;
+        }
+        self.write(b)
+    }
+
+    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+        let key = self.name("name");
+        let cf = self.cf("vertices")?;
+        let mut found = 0;
+        for id in ids {
+            if let Some(v) = self.db.get_pinned_cf(cf, id.to_be_bytes()).map_err(rocks)? {
+                let mut d = engine_api::codec::Decoder::new(&v);
+                let n = d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
+                for _ in 0..n {
+                    d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
+                }
+                if find_property(&v[d.position()..], key)
+                    .map_err(|e| e.into_corrupt("raw", 0))?
+                    .is_some()
+                {
+                    found += 1;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn label_scan(&self, label: &str) -> Result<usize> {
+        let mut n = 0;
+        prefix_scan(
+            &self.db,
+            self.cf("labels")?,
+            &self.name(label).to_be_bytes(),
+            |_| n += 1,
+        )?;
+        Ok(n)
+    }
+
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+        let cf = self.cf("out")?;
+        let mut reached = 0;
+        for s in starts {
+            let mut frontier = vec![*s];
+            for _ in 0..hops {
+                let mut next = Vec::new();
+                for v in &frontier {
+                    prefix_scan(&self.db, cf, &v.to_be_bytes(), |k| {
+                        let mut a = [0u8; 8];
+                        a.copy_from_slice(&k[12..20]);
+                        next.push(u64::from_be_bytes(a));
+                    })?;
+                }
+                frontier = next;
+            }
+            reached += frontier.len();
+        }
+        Ok(reached)
+    }
+
+    fn small_write(&self, target: u64) -> Result<()> {
+        let mut b = WriteBatch::default();
+        let id = self.next_vertex.fetch_add(1, Ordering::Relaxed);
+        let value = self.vertex_value(&["Person"], &[("id", PropertyValue::Int(-1))]);
+        b.put_cf(self.cf("vertices")?, id.to_be_bytes(), value);
+        let mut k = self.name("Person").to_be_bytes().to_vec();
+        k.extend_from_slice(&id.to_be_bytes());
+        b.put_cf(self.cf("labels")?, k, []);
+        self.put_edge(&mut b, id, target, "KNOWS", &PropertyValue::Null)?;
+        self.write(b)
+    }
+
+    fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
+        let cf = self.cf("vertices")?;
+        let old = self.db.get_cf(cf, vertex.to_be_bytes()).map_err(rocks)?;
+        let Some(old) = old else {
+            return Err(Error::not_found("vertex"));
+        };
+        let mut d = engine_api::codec::Decoder::new(&old);
+        let n = d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
+        for _ in 0..n {
+            d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
+        }
+        let at = d.position();
+        let (props, _) = engine_api::codec::replace_property(
+            &old[at..],
+            self.name("score"),
+            Some(&PropertyValue::Float(value)),
+        )
+        .map_err(|e| e.into_corrupt("raw", 0))?;
+        let mut new = old[..at].to_vec();
+        new.extend_from_slice(&props);
+        self.db.put_cf(cf, vertex.to_be_bytes(), new).map_err(rocks)
+    }
+}
+
+/// Small-write and mixed throughput of RocksDB's two transaction kinds.
+#[derive(Debug, Clone, Serialize)]
+pub struct TxnKindFigures {
+    /// (kind, small write txn/s on 2 threads, mixed ops/s on 2 threads, conflicts in
+    /// the mixed workload, the point at which conflicts are reported).
+    pub rows: Vec<(String, f64, f64, u64, String)>,
+}
+
+const PRELOAD: u64 = 10_000;
+
+/// One read-modify-write or create per transaction, the key operations
+/// engine-ondisk performs for a small write (lock and rewrite the target, put the new
+/// vertex, the edge and its two adjacency entries) and for a score update.
+macro_rules! kind_workloads {
+    ($db:expr, $begin:expr, $txns:expr, $ops:expr) => {{
+        let db = $db;
+        let cf = |n: &str| db.cf_handle(n).expect("opened with every column family");
+        let mut b = rocksdb::WriteBatchWithTransaction::<true>::default();
+        for i in 0..PRELOAD {
+            b.put_cf(cf("vertices"), i.to_be_bytes(), [0u8; 40]);
+        }
+        db.write(b).map_err(rocks)?;
+        let next = AtomicU64::new(PRELOAD);
+        let start = Instant::now();
+        std::thread::scope(|s| -> Result<()> {
+            let hs: Vec<_> = (0..2u64)
+                .map(|th| {
+                    let next = &next;
+                    s.spawn(move || -> Result<()> {
+                        let mut rng = Rng::new(11 + th);
+                        for _ in 0..$txns {
+                            loop {
+                                let target = rng.below(PRELOAD as usize) as u64;
+                                let r = (|| -> std::result::Result<(), rocksdb::Error> {
+                                    let t = $begin;
+                                    let old = t
+                                        .get_for_update_cf(
+                                            cf("vertices"),
+                                            target.to_be_bytes(),
+                                            true,
+                                        )?
+                                        .unwrap_or_default();
+                                    t.put_cf(cf("vertices"), target.to_be_bytes(), &old)?;
+                                    let id = next.fetch_add(1, Ordering::Relaxed);
+                                    t.put_cf(cf("vertices"), id.to_be_bytes(), [0u8; 20])?;
+                                    t.put_cf(cf("edges"), id.to_be_bytes(), [0u8; 12])?;
+                                    t.put_cf(cf("out"), adjacency(id, 0, target, id), [])?;
+                                    t.put_cf(cf("in"), adjacency(target, 0, id, id), [])?;
+                                    t.commit()
+                                })();
+                                match r.map_err(rocks) {
+                                    Ok(()) => break,
+                                    Err(e) if e.is_retryable() => continue,
+                                    Err(e) => return Err(e),
+                                }
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join()
+                    .map_err(|_| Error::new(ErrorKind::Io, "thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        let small = (2 * $txns) as f64 / start.elapsed().as_secs_f64();
+        let conflicts = AtomicU64::new(0);
+        let start = Instant::now();
+        std::thread::scope(|s| -> Result<()> {
+            let hs: Vec<_> = (0..2u64)
+                .map(|th| {
+                    let conflicts = &conflicts;
+                    s.spawn(move || -> Result<()> {
+                        let mut rng = Rng::new(21 + th);
+                        for _ in 0..$ops {
+                            let v = rng.below(PRELOAD as usize) as u64;
+                            if rng.below(10) != 0 {
+                                db.get_pinned_cf(cf("vertices"), v.to_be_bytes())
+                                    .map_err(rocks)?;
+                                continue;
+                            }
+                            loop {
+                                let r = (|| -> std::result::Result<(), rocksdb::Error> {
+                                    let t = $begin;
+                                    let mut old = t
+                                        .get_for_update_cf(cf("vertices"), v.to_be_bytes(), true)?
+                                        .unwrap_or_default();
+                                    old.push(1);
+                                    old.truncate(40);
+                                    t.put_cf(cf("vertices"), v.to_be_bytes(), &old)?;
+                                    t.commit()
+                                })();
+                                match r.map_err(rocks) {
+                                    Ok(()) => break,
+                                    Err(e) if e.is_retryable() => {
+                                        conflicts.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Err(e) => return Err(e),
+                                }
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join()
+                    .map_err(|_| Error::new(ErrorKind::Io, "thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        let mixed = (2 * $ops) as f64 / start.elapsed().as_secs_f64();
+        (small, mixed, conflicts.load(Ordering::Relaxed))
+    }};
+}
+
+/// Runs the comparison with `txns` small writes and `ops` mixed operations per thread.
+pub fn txn_kinds(txns: usize, ops: usize) -> Result<TxnKindFigures> {
+    let mut rows = Vec::new();
+    {
+        let dir = tempfile_dir()?;
+        let (opts, cfs) = engine_ondisk::rocksdb_options(&Config::new(dir.path()));
+        let db: TransactionDB = TransactionDB::open_cf_descriptors(
+            &opts,
+            &TransactionDBOptions::default(),
+            dir.path().join("rocksdb"),
+            cfs,
+        )
+        .map_err(rocks)?;
+        let wo = WriteOptions::default();
+        let mut to = TransactionOptions::default();
+        to.set_snapshot(true);
+        to.set_lock_timeout(1);
+        let (dbr, wor, tor) = (&db, &wo, &to);
+        let (small, mixed, c) = kind_workloads!(dbr, dbr.transaction_opt(wor, tor), txns, ops);
+        rows.push((
+            "TransactionDB (pessimistic)".into(),
+            small,
+            mixed,
+            c,
+            "at the write".into(),
+        ));
+    }
+    {
+        let dir = tempfile_dir()?;
+        let (opts, cfs) = engine_ondisk::rocksdb_options(&Config::new(dir.path()));
+        let db: OptimisticTransactionDB =
+            OptimisticTransactionDB::open_cf_descriptors(&opts, dir.path().join("rocksdb"), cfs)
+                .map_err(rocks)?;
+        let wo = WriteOptions::default();
+        let mut to = OptimisticTransactionOptions::default();
+        to.set_snapshot(true);
+        let (dbr, wor, tor) = (&db, &wo, &to);
+        let (small, mixed, c) = kind_workloads!(dbr, dbr.transaction_opt(wor, tor), txns, ops);
+        rows.push((
+            "OptimisticTransactionDB".into(),
+            small,
+            mixed,
+            c,
+            "at commit".into(),
+        ));
+    }
+    Ok(TxnKindFigures { rows })
+}
+
+impl TxnKindFigures {
+    /// The comparison as a Markdown section.
+    pub fn markdown(&self) -> String {
+        let mut md = String::from("\n## RocksDB transaction kinds (engine-ondisk's choice)\n\n");
+        md.push_str("The key operations of a small write (lock and rewrite the target vertex, put a vertex, an edge and two adjacency entries) and of the mixed workload (90% snapshot reads, 10% read-modify-write of a random vertex out of 10k), 2 threads, sync off, conflicts retried.\n\n");
+        md.push_str("| kind | small write txn/s | mixed ops/s | mixed conflicts | conflict reported |\n|---|---:|---:|---:|---|\n");
+        for (kind, small, mixed, c, when) in &self.rows {
+            md.push_str(&format!(
+                "| {kind} | {small:.0} | {mixed:.0} | {c} | {when} |\n"
+            ));
+        }
+        md
+    }
+}
+
+/// engine-ondisk in a temporary directory, sync off (as the in-memory subjects'
+/// commits are not durable either), through the `StorageEngine` contract.
+#[derive(Debug)]
+pub struct OnDiskSubject {
+    engine: crate::EngineSubject<engine_ondisk::OnDiskEngine>,
+    _dir: TempDir,
+}
+
+impl OnDiskSubject {
+    /// A fresh engine.
+    pub fn open() -> Result<Self> {
+        let dir = tempfile_dir()?;
+        let engine = engine_ondisk::OnDiskEngine::open(
+            Config::new(dir.path()).sync_mode(engine_api::SyncMode::Off),
+        )?;
+        Ok(OnDiskSubject {
+            engine: crate::EngineSubject(engine),
+            _dir: dir,
+        })
+    }
+}
+
+impl Subject for OnDiskSubject {
+    fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
+        self.engine.import_vertices(batch)
+    }
+    fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
+        self.engine.import_edges(batch, ids)
+    }
+    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+        self.engine.read_names(ids)
+    }
+    fn label_scan(&self, label: &str) -> Result<usize> {
+        self.engine.label_scan(label)
+    }
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+        self.engine.expand(starts, hops)
+    }
+    fn small_write(&self, target: u64) -> Result<()> {
+        self.engine.small_write(target)
+    }
+    fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
+        self.engine.update_score(vertex, value)
+    }
+}

@@ -1,0 +1,197 @@
+//! What only the on-disk backend has: its metadata file, refusing directories that are
+//! not its own, and its sync modes.
+
+use std::path::Path;
+
+use engine_api::{ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions};
+use engine_ondisk::{Config, OnDiskEngine};
+
+fn fill(dir: &Path) -> u64 {
+    let db = OnDiskEngine::open(Config::new(dir)).expect("open");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let a = t
+        .create_vertex_with(&["A"], &[("x", 1.into())])
+        .expect("vertex");
+    t.create_edge(a, a, "SELF").expect("edge");
+    t.commit().expect("commit");
+    db.close().expect("close");
+    std::fs::read(dir.join("rocksdb/quiver.meta"))
+        .expect("meta")
+        .len() as u64
+}
+
+fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in walk(dir) {
+        out.push((
+            entry
+                .strip_prefix(dir)
+                .expect("under")
+                .display()
+                .to_string(),
+            std::fs::read(&entry).expect("read"),
+        ));
+    }
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("list").flatten() {
+        if e.file_type().expect("type").is_dir() {
+            out.extend(walk(&e.path()));
+        } else if e.file_name() != ".lock" {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn another_format_version_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    assert_eq!(fill(dir.path()), 48);
+    let meta = dir.path().join("rocksdb/quiver.meta");
+    let mut bytes = std::fs::read(&meta).expect("meta");
+    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+    let crc = crc32fast::hash(&bytes[..44]);
+    bytes[44..48].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&meta, &bytes).expect("write");
+    let before = listing(dir.path());
+    let err = OnDiskEngine::open(Config::new(dir.path())).expect_err("version 2");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    assert!(err.to_string().contains("format version 2"), "{err}");
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "a refused directory must not change"
+    );
+}
+
+#[test]
+fn rocksdb_files_without_our_metadata_are_refused_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    fill(dir.path());
+    std::fs::remove_file(dir.path().join("rocksdb/quiver.meta")).expect("remove");
+    let before = listing(dir.path());
+    let err = OnDiskEngine::open(Config::new(dir.path())).expect_err("foreign");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn metadata_of_another_database_is_refused() {
+    let a = tempfile::tempdir().expect("tmp");
+    let b = tempfile::tempdir().expect("tmp");
+    fill(a.path());
+    fill(b.path());
+    std::fs::copy(
+        b.path().join("rocksdb/quiver.meta"),
+        a.path().join("rocksdb/quiver.meta"),
+    )
+    .expect("copy");
+    let err = OnDiskEngine::open(Config::new(a.path())).expect_err("mixed");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    assert!(err.to_string().contains("another database"), "{err}");
+}
+
+#[test]
+fn an_in_memory_wal_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("wal")).expect("mkdir");
+    let seg = dir.path().join("wal/00000000000000000001.wal");
+    std::fs::write(&seg, b"QVWAL001 and the rest").expect("write");
+    let err = OnDiskEngine::open(Config::new(dir.path())).expect_err("in-memory WAL");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(seg.exists());
+}
+
+#[test]
+fn every_sync_mode_keeps_commits_across_a_drop() {
+    for mode in [
+        SyncMode::EveryCommit,
+        SyncMode::EveryNCommits(3),
+        SyncMode::Off,
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = OnDiskEngine::open(Config::new(dir.path()).sync_mode(mode)).expect("open");
+        for i in 0..7 {
+            let mut t = db.begin(TxnOptions::new()).expect("begin");
+            t.create_vertex_with(&["N"], &[("i", i.into())])
+                .expect("vertex");
+            t.commit().expect("commit");
+        }
+        drop(db);
+        let db = OnDiskEngine::open(Config::new(dir.path()).sync_mode(mode)).expect("reopen");
+        let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+        assert_eq!(
+            t.vertices_with_label("N").expect("scan").count(),
+            7,
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
+fn other_isolation_levels_are_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+    for level in [
+        engine_api::IsolationLevel::ReadCommitted,
+        engine_api::IsolationLevel::ReadUncommitted,
+    ] {
+        let err = db
+            .begin(TxnOptions::new().isolation(level))
+            .expect_err("unsupported");
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert!(err.to_string().contains("snapshot isolation only"), "{err}");
+    }
+}
+
+#[test]
+fn snapshot_on_exit_and_restore_into_an_empty_directory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = OnDiskEngine::open(Config::new(dir.path()).snapshot_on_exit(true)).expect("open");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let a = t
+        .create_vertex_with(&["P"], &[("name", "a".into())])
+        .expect("v");
+    let b = t
+        .create_vertex_with(&["P"], &[("name", "b".into())])
+        .expect("v");
+    t.create_edge_with(a, b, "KNOWS", &[("w", 2.5.into())])
+        .expect("e");
+    t.commit().expect("commit");
+    let id = db.database_id();
+    db.close().expect("close");
+    let snaps: Vec<_> = std::fs::read_dir(dir.path().join("snapshots"))
+        .expect("list")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(snaps.len(), 1, "close writes one snapshot");
+    let target = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(target.path().join("snapshots")).expect("mkdir");
+    let name = snaps[0].file_name().expect("name");
+    std::fs::copy(&snaps[0], target.path().join("snapshots").join(name)).expect("copy");
+    let restored = OnDiskEngine::open(Config::new(target.path())).expect("restore");
+    assert_eq!(
+        restored.database_id(),
+        id,
+        "a restore keeps the database id"
+    );
+    let t = restored.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(t.vertices_with_label("P").expect("scan").count(), 2);
+    let e: Vec<_> = t
+        .edges(a, engine_api::Direction::Out, Some("KNOWS"))
+        .expect("edges")
+        .collect::<Result<_, _>>()
+        .expect("edges");
+    assert_eq!(e.len(), 1);
+    assert_eq!(t.edge_property(e[0].id, "w").expect("p"), Some(2.5.into()));
+    // New ids continue past the restored ones.
+    drop(t);
+    let mut t = restored.begin(TxnOptions::new()).expect("begin");
+    assert!(t.create_vertex().expect("v") > b);
+}
