@@ -282,7 +282,22 @@ const PRELOAD: u64 = 10_000;
 macro_rules! kind_workloads {
     ($db:expr, $begin:expr, $txns:expr, $ops:expr) => {{
         let db = $db;
-        let cf = |n: &str| db.cf_handle(n).expect("opened with every column family");
+        let handle = |n: &str| {
+            db.cf_handle(n)
+                .ok_or_else(|| Error::new(ErrorKind::Io, format!("no column family {n}")))
+        };
+        let handles = [
+            handle("vertices")?,
+            handle("edges")?,
+            handle("out")?,
+            handle("in")?,
+        ];
+        let cf = |n: &str| match n {
+            "vertices" => handles[0],
+            "edges" => handles[1],
+            "out" => handles[2],
+            _ => handles[3],
+        };
         let mut b = rocksdb::WriteBatchWithTransaction::<true>::default();
         for i in 0..PRELOAD {
             b.put_cf(cf("vertices"), i.to_be_bytes(), [0u8; 40]);

@@ -273,6 +273,33 @@ impl<'e> OnDiskTxn<'e> {
         Ok(engine_api::codec::properties_record(&mut pairs))
     }
 
+    /// `record` with `key` set to `value` and the value it replaced; `None` when
+    /// nothing changes (removing a property that is not set), so nothing is written.
+    fn edit_props(
+        &self,
+        record: &[u8],
+        key: &str,
+        value: &PropertyValue,
+        owner: &str,
+    ) -> Result<Option<(Vec<u8>, Option<PropertyValue>)>> {
+        let k = if value.is_null() {
+            match self.engine.names.id(NameKind::PropertyKey, key) {
+                Some(k) => k,
+                None => return Ok(None),
+            }
+        } else {
+            self.engine
+                .names
+                .intern(&self.engine.db, NameKind::PropertyKey, key)?
+        };
+        let (props, old) = replace_property(record, k, Some(value))
+            .map_err(|e| e.into_corrupt(&format!("{owner} property record"), 0))?;
+        if value.is_null() && old.is_none() {
+            return Ok(None);
+        }
+        Ok(Some((props, old)))
+    }
+
     fn set_vertex_record(&mut self, v: VertexId, record: &VertexRecord) -> Result<()> {
         self.put(VERTICES, &id_key(v.0), &record.encode())
     }
@@ -645,21 +672,9 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         engine_api::validate_name("property key", key)?;
         value.validate()?;
         let mut record = self.vertex_for_update(vertex)?;
-        let k = if value.is_null() {
-            match self.engine.names.id(NameKind::PropertyKey, key) {
-                Some(k) => k,
-                None => return Ok(None),
-            }
-        } else {
-            self.engine
-                .names
-                .intern(&self.engine.db, NameKind::PropertyKey, key)?
-        };
-        let (props, old) = replace_property(&record.props, k, Some(&value))
-            .map_err(corrupt_props("vertex property record"))?;
-        if value.is_null() && old.is_none() {
+        let Some((props, old)) = self.edit_props(&record.props, key, &value, "vertex")? else {
             return Ok(None);
-        }
+        };
         record.props = props;
         self.set_vertex_record(vertex, &record)?;
         Ok(old)
@@ -706,21 +721,9 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         engine_api::validate_name("property key", key)?;
         value.validate()?;
         let mut e = self.edge_for_update(edge)?;
-        let k = if value.is_null() {
-            match self.engine.names.id(NameKind::PropertyKey, key) {
-                Some(k) => k,
-                None => return Ok(None),
-            }
-        } else {
-            self.engine
-                .names
-                .intern(&self.engine.db, NameKind::PropertyKey, key)?
-        };
-        let (props, old) = replace_property(&e.props, k, Some(&value))
-            .map_err(corrupt_props("edge property record"))?;
-        if value.is_null() && old.is_none() {
+        let Some((props, old)) = self.edit_props(&e.props, key, &value, "edge")? else {
             return Ok(None);
-        }
+        };
         e.props = props;
         self.put(EDGES, &id_key(edge.0), &e.encode())?;
         Ok(old)
