@@ -82,9 +82,10 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a header of `what` (a file name for messages); `bytes` may be short.
+/// `versions` are the format versions this build reads.
 pub fn decode_header(
     magic: &[u8; 8],
-    version: u16,
+    versions: std::ops::RangeInclusive<u16>,
     what: &str,
     bytes: &[u8],
 ) -> Result<Header, HeaderError> {
@@ -107,11 +108,16 @@ pub fn decode_header(
         )));
     }
     let v = u16_at(bytes, 8);
-    if v != version {
+    if !versions.contains(&v) {
+        let reads = if versions.start() == versions.end() {
+            versions.start().to_string()
+        } else {
+            format!("{} to {}", versions.start(), versions.end())
+        };
         return Err(HeaderError::Bad(corrupt(
             what,
             8,
-            &format!("format version {v} is not supported (this build reads {version})"),
+            &format!("format version {v} is not supported (this build reads {reads})"),
         )));
     }
     engine_api::codec::check_codec_version(u16_at(bytes, 10))

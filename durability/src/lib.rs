@@ -13,6 +13,7 @@ pub mod dir;
 pub mod file;
 pub mod format;
 pub mod retention;
+pub mod schema;
 pub mod snapshot;
 pub mod wal;
 
@@ -20,5 +21,6 @@ pub use dir::{DataDir, Listing, SegmentName, SnapshotName};
 pub use file::{DurableFile, FileLayer, StdFiles};
 pub use format::DatabaseId;
 pub use retention::{DeletionGate, Lease};
+pub use schema::SchemaOp;
 pub use snapshot::{NameKind, SnapshotSink, SnapshotSummary, SnapshotWriter};
 pub use wal::{Arrival, CommitRecord, Ticket, WalOp, WalWriter};

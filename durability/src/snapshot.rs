@@ -1,7 +1,7 @@
 //! The snapshot file: a complete, consistent image of a database at one commit
 //! timestamp.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //! ```text
 //! header   48 bytes: magic "QVSNAP01", version, codec version, database id,
 //!          commit timestamp (u64), creation time in µs since the epoch (u64), CRC-32
@@ -11,6 +11,9 @@
 //! Block kinds, in file order:
 //! - 1 names: `kind` (0 labels, 1 edge types, 2 property keys), count, then
 //!   (id, string)* — every id a later block uses is defined here first;
+//! - 5 schema (version 2; at most one, after the names): count, then the
+//!   create-operations of every index, constraint and trigger, in the `schema`
+//!   module's format;
 //! - 2 counters: the next vertex id and next edge id to hand out;
 //! - 3 vertices: count, then (id, label count, label ids, property-record length,
 //!   property record)*;
@@ -38,15 +41,19 @@ use crate::format::{
     DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, encode_header, io_error,
     put_str, read_header_bytes, u32_at, u64_at,
 };
+use crate::schema::{SchemaOp, decode_schema_op, encode_schema_op};
 
 const MAGIC: &[u8; 8] = b"QVSNAP01";
-/// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u16 = 1;
+/// The snapshot format version this build writes. It reads version 1 too (the same
+/// format without a schema block).
+pub const SNAPSHOT_VERSION: u16 = 2;
+const SNAPSHOT_VERSIONS: std::ops::RangeInclusive<u16> = 1..=SNAPSHOT_VERSION;
 
 const BLOCK_NAMES: u8 = 1;
 const BLOCK_COUNTERS: u8 = 2;
 const BLOCK_VERTICES: u8 = 3;
 const BLOCK_EDGES: u8 = 4;
+const BLOCK_SCHEMA: u8 = 5;
 const BLOCK_FOOTER: u8 = 255;
 const BLOCK_TARGET: usize = 64 * 1024;
 /// A block longer than this is refused as corrupt (the writer never makes one).
@@ -190,6 +197,18 @@ impl SnapshotWriter {
         self.write_block(BLOCK_NAMES, &payload)
     }
 
+    /// Writes the schema: the definitions of every index, constraint and trigger, as
+    /// create-operations.
+    pub fn schema(&mut self, definitions: &[SchemaOp]) -> Result<()> {
+        self.flush_items()?;
+        let mut payload = Vec::new();
+        put_uvarint(&mut payload, definitions.len() as u64);
+        for op in definitions {
+            encode_schema_op(op, &mut payload);
+        }
+        self.write_block(BLOCK_SCHEMA, &payload)
+    }
+
     /// Writes the id counters.
     pub fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
         self.flush_items()?;
@@ -277,6 +296,8 @@ impl SnapshotWriter {
 pub trait SnapshotSink {
     /// One dictionary entry.
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()>;
+    /// One schema definition (a create-operation), in file order.
+    fn schema(&mut self, definition: SchemaOp) -> Result<()>;
     /// The id counters.
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
     /// One vertex.
@@ -326,7 +347,7 @@ impl From<Error> for ReadError {
 pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary, ReadError> {
     let what = path.display().to_string();
     let head = read_header_bytes(path, &what)?;
-    let h = decode_header(MAGIC, SNAPSHOT_VERSION, &what, &head).map_err(|e| match e {
+    let h = decode_header(MAGIC, SNAPSHOT_VERSIONS, &what, &head).map_err(|e| match e {
         HeaderError::NotOurs => ReadError::NotOurs,
         HeaderError::Bad(e) => ReadError::Failed(e),
     })?;
@@ -355,6 +376,7 @@ pub fn read_snapshot(
     let mut dict_sizes = [0u64; 3];
     let (mut vertices, mut edges, mut blocks) = (0u64, 0u64, 0u64);
     let mut payload = Vec::new();
+    let mut schema_seen = false;
     loop {
         let mut head = [0u8; 9];
         match read_full(&mut r, &mut head) {
@@ -438,6 +460,27 @@ pub fn read_snapshot(
                     }
                     dict_sizes[kind as usize] += 1;
                     sink.name(kind, id, name)?;
+                }
+            }
+            BLOCK_SCHEMA => {
+                if schema_seen {
+                    return Err(corrupt(&what, offset, "a second schema block").into());
+                }
+                schema_seen = true;
+                let n = d.uvarint().map_err(bad)?;
+                for _ in 0..n {
+                    let op = decode_schema_op(&mut d).map_err(bad)?;
+                    if !matches!(
+                        op,
+                        SchemaOp::CreateIndex(_)
+                            | SchemaOp::CreateConstraint(_)
+                            | SchemaOp::CreateTrigger(_)
+                    ) {
+                        return Err(
+                            corrupt(&what, base, "a drop operation in the schema block").into()
+                        );
+                    }
+                    sink.schema(op)?;
                 }
             }
             BLOCK_COUNTERS => {

@@ -1,7 +1,7 @@
 //! The write-ahead log: one checksummed record per committed transaction, in
 //! segments, written with group commit.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //! ```text
 //! segment  header (48 bytes): magic "QVWAL001", version, codec version, database id,
 //!          segment sequence number (u64), commit timestamp of its first record (u64),
@@ -11,7 +11,9 @@
 //!          length bytes and the payload (u32), payload: kind (u8), timestamp (u64),
 //!          then by kind: 1 commit: op count, ops; 2 id reservation: the vertex and edge
 //!          id bounds (u64 each) below which ids may have been handed out (its
-//!          timestamp is the next commit timestamp to be taken)
+//!          timestamp is the next commit timestamp to be taken); 3 schema change
+//!          (version 2): one op of the `schema` module's format, timestamped like a
+//!          reservation (it applies before the commit with that timestamp)
 //! op       tag (u8) and fields; names are strings, values the value codec's:
 //!          1 create vertex (id, labels, properties)   2 add label (vertex, label)
 //!          3 remove label (vertex, label)              4 set vertex property
@@ -43,12 +45,16 @@ use crate::format::{
     DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, encode_header, io_error,
     put_str, read_header_bytes, u32_at, u64_at,
 };
+use crate::schema::{SchemaOp, decode_schema_op, encode_schema_op};
 
 const MAGIC: &[u8; 8] = b"QVWAL001";
-/// The WAL format version this build writes and reads.
-pub const WAL_VERSION: u16 = 1;
+/// The WAL format version this build writes. It reads version 1 too (the same
+/// format without schema records).
+pub const WAL_VERSION: u16 = 2;
+const WAL_VERSIONS: std::ops::RangeInclusive<u16> = 1..=WAL_VERSION;
 const RECORD_COMMIT: u8 = 1;
 const RECORD_RESERVE: u8 = 2;
+const RECORD_SCHEMA: u8 = 3;
 /// A record longer than this is refused as corrupt.
 const RECORD_MAX: usize = 1 << 30;
 
@@ -336,6 +342,9 @@ pub enum SegmentRead {
         records: Vec<CommitRecord>,
         /// The highest id reservation (vertex bound, edge bound), if any.
         reserved: Option<(u64, u64)>,
+        /// Schema changes, in log order, each with the timestamp of the commit it
+        /// precedes.
+        schema: Vec<(u64, SchemaOp)>,
         /// Length of the valid prefix; shorter than the file after a torn tail.
         valid_len: u64,
         /// The file's length.
@@ -347,7 +356,7 @@ pub enum SegmentRead {
 pub fn read_segment_header(path: &Path) -> Result<Option<SegmentHeader>> {
     let what = path.display().to_string();
     let head = read_header_bytes(path, &what)?;
-    match decode_header(MAGIC, WAL_VERSION, &what, &head) {
+    match decode_header(MAGIC, WAL_VERSIONS, &what, &head) {
         Ok(h) => Ok(Some(SegmentHeader {
             database: h.database,
             seq: h.a,
@@ -363,7 +372,7 @@ pub fn read_segment_header(path: &Path) -> Result<Option<SegmentHeader>> {
 pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
     let what = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| io_error(&format!("cannot read {what}"), e))?;
-    let header = match decode_header(MAGIC, WAL_VERSION, &what, &bytes) {
+    let header = match decode_header(MAGIC, WAL_VERSIONS, &what, &bytes) {
         Ok(h) => h,
         Err(HeaderError::NotOurs) => {
             // An empty file, or a prefix of our magic, is a header cut short.
@@ -382,6 +391,7 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
     let Header { database, a, b, .. } = header;
     let mut records = Vec::new();
     let mut reserved: Option<(u64, u64)> = None;
+    let mut schema = Vec::new();
     let mut first_record_ts = None;
     let mut at = HEADER_LEN;
     let file_len = bytes.len();
@@ -433,6 +443,21 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
                     .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64))?;
                 records.push(CommitRecord { commit_ts, ops });
             }
+            RECORD_SCHEMA => {
+                let mut d = Decoder::new(&payload[9..]);
+                let fail = |e: engine_api::codec::DecodeError| {
+                    e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64)
+                };
+                let op = decode_schema_op(&mut d).map_err(fail)?;
+                if !d.is_empty() {
+                    return Err(corrupt(
+                        &what,
+                        (at + RECORD_HEADER + 9 + d.position()) as u64,
+                        "trailing bytes in schema record",
+                    ));
+                }
+                schema.push((commit_ts, op));
+            }
             RECORD_RESERVE if payload.len() == 25 => {
                 let (v, e) = (u64_at(payload, 9), u64_at(payload, 17));
                 let (pv, pe) = reserved.unwrap_or((0, 0));
@@ -465,6 +490,7 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
         },
         records,
         reserved,
+        schema,
         valid_len: valid_len as u64,
         file_len: file_len as u64,
     })
@@ -636,6 +662,23 @@ impl WalWriter {
         payload.extend_from_slice(&vertices.to_le_bytes());
         payload.extend_from_slice(&edges.to_le_bytes());
         frame_record(RECORD_RESERVE, next_ts, &payload, &mut s.buffer);
+        s.appended += 1;
+        Ok(Ticket(s.appended))
+    }
+
+    /// Queues a schema change, timestamped with `next_ts`, the next commit timestamp
+    /// to be taken (callers append in the same order as commits).
+    pub fn append_schema(&self, next_ts: u64, op: &SchemaOp) -> Result<Ticket> {
+        let mut s = self.state.lock();
+        if let Some(reason) = &s.poisoned {
+            return Err(poisoned(reason));
+        }
+        if s.buffer_first_ts.is_none() {
+            s.buffer_first_ts = Some(next_ts);
+        }
+        let mut payload = Vec::with_capacity(64);
+        encode_schema_op(op, &mut payload);
+        frame_record(RECORD_SCHEMA, next_ts, &payload, &mut s.buffer);
         s.appended += 1;
         Ok(Ticket(s.appended))
     }

@@ -8,12 +8,18 @@ use std::sync::Arc;
 
 use durability::snapshot::{ReadError, read_snapshot};
 use durability::wal::{SegmentRead, encode_ops, read_segment};
-use durability::{DatabaseId, NameKind, SnapshotSink, SnapshotWriter, StdFiles, WalOp, WalWriter};
-use engine_api::{ErrorKind, PropertyValue, Result, SyncMode};
+use durability::{
+    DatabaseId, NameKind, SchemaOp, SnapshotSink, SnapshotWriter, StdFiles, WalOp, WalWriter,
+};
+use engine_api::{
+    ConstraintSpec, ErrorKind, IndexSpec, PropertyValue, Result, SyncMode, TriggerEvent,
+    TriggerPhase, TriggerSecurity, TriggerSpec,
+};
 
 #[derive(Debug, Default, PartialEq)]
 struct Collected {
     names: Vec<(NameKind, u32, String)>,
+    schema: Vec<SchemaOp>,
     counters: Vec<(u64, u64)>,
     vertices: Vec<(u64, Vec<u32>, Vec<u8>)>,
     edges: Vec<(u64, u32, u64, u64, Vec<u8>)>,
@@ -22,6 +28,10 @@ struct Collected {
 impl SnapshotSink for Collected {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
         self.names.push((kind, id, name.to_string()));
+        Ok(())
+    }
+    fn schema(&mut self, op: SchemaOp) -> Result<()> {
+        self.schema.push(op);
         Ok(())
     }
     fn counters(&mut self, v: u64, e: u64) -> Result<()> {
@@ -38,6 +48,26 @@ impl SnapshotSink for Collected {
     }
 }
 
+fn definitions() -> Vec<SchemaOp> {
+    vec![
+        SchemaOp::CreateIndex(IndexSpec::LabelProperties {
+            label: "Person".into(),
+            properties: vec!["name".into(), "age".into()],
+        }),
+        SchemaOp::CreateConstraint(ConstraintSpec::Exists {
+            label: "Person".into(),
+            property: "name".into(),
+        }),
+        SchemaOp::CreateTrigger(TriggerSpec {
+            name: "audit".into(),
+            event: TriggerEvent::Any,
+            phase: TriggerPhase::AfterCommit,
+            security: TriggerSecurity::Invoker,
+            statement: "CREATE (:Audit)".into(),
+        }),
+    ]
+}
+
 fn props(pairs: &[(u32, PropertyValue)]) -> Vec<u8> {
     let mut out = Vec::new();
     engine_api::codec::encode_properties(pairs.iter().map(|(k, v)| (*k, v)), &mut out);
@@ -51,6 +81,7 @@ fn write_small_snapshot(dir: &Path) -> (std::path::PathBuf, Collected) {
     w.names(NameKind::EdgeType, [(0, "KNOWS")]).expect("names");
     w.names(NameKind::PropertyKey, [(0, "name"), (1, "age")])
         .expect("names");
+    w.schema(&definitions()).expect("schema");
     w.counters(3, 2).expect("counters");
     let p0 = props(&[(0, "Ann".into()), (1, 42.into())]);
     let p1 = props(&[(0, "Bob".into())]);
@@ -64,6 +95,7 @@ fn write_small_snapshot(dir: &Path) -> (std::path::PathBuf, Collected) {
         .map_err(|_| "the intact snapshot must read")
         .expect("read");
     assert_eq!(expected.vertices.len(), 2);
+    assert_eq!(expected.schema, definitions());
     (info.path, expected)
 }
 
@@ -122,6 +154,11 @@ fn write_small_segment(dir: &Path) -> (std::path::PathBuf, Vec<durability::Commi
         1,
         Arc::new(StdFiles),
     );
+    // A schema record first, so every later record's damage is checked after it.
+    let t = w
+        .append_schema(1, &definitions()[0])
+        .expect("append schema");
+    w.wait(t).expect("wait");
     for ts in 1..=4u64 {
         let ops = vec![
             WalOp::CreateVertex {
@@ -139,10 +176,14 @@ fn write_small_segment(dir: &Path) -> (std::path::PathBuf, Vec<durability::Commi
         w.wait(t).expect("wait");
     }
     let path = dir.join(durability::dir::segment_file_name(1));
-    let SegmentRead::Read { records, .. } = read_segment(&path, true).expect("read") else {
+    let SegmentRead::Read {
+        records, schema, ..
+    } = read_segment(&path, true).expect("read")
+    else {
         panic!("intact segment must read");
     };
     assert_eq!(records.len(), 4);
+    assert_eq!(schema, vec![(1, definitions()[0].clone())]);
     (path, records)
 }
 
@@ -159,10 +200,16 @@ fn check_segment(
             false
         }
         Ok(SegmentRead::NotOurs) | Ok(SegmentRead::TornHeader) => false,
-        Ok(SegmentRead::Read { records, .. }) => {
+        Ok(SegmentRead::Read {
+            records, schema, ..
+        }) => {
             assert!(
                 records.len() <= original.len() && records[..] == original[..records.len()],
                 "{what}: records that differ from what was written"
+            );
+            assert!(
+                schema.is_empty() || schema == vec![(1, definitions()[0].clone())],
+                "{what}: a schema record that differs from what was written"
             );
             true
         }
@@ -176,9 +223,9 @@ fn every_byte_change_of_a_wal_segment_is_refused_or_a_torn_tail() {
     let bytes = std::fs::read(&path).expect("read");
     let probe = tmp.path().join("probe.wal");
     let last_record_start = {
-        // The last record starts after the first three.
+        // The last record starts after the schema record and the first three commits.
         let mut at = 48;
-        for _ in 0..3 {
+        for _ in 0..4 {
             let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
             at += 12 + len;
         }

@@ -4,7 +4,9 @@ use crate::capabilities::{Capabilities, IsolationLevel};
 use crate::durability::{EngineStats, LockChange, LockStatus, SnapshotInfo};
 use crate::error::{Error, Result};
 use crate::ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId};
-use crate::schema::{ConstraintSpec, IndexInfo, IndexSpec, TriggerSpec};
+use crate::schema::{
+    ConstraintSpec, IndexInfo, IndexSpec, ObserverId, SharedObserver, TriggerPhase, TriggerSpec,
+};
 use crate::txn::{CommitInfo, TxnOptions};
 use crate::value::{PropertyBounds, PropertyMap, PropertyValue};
 
@@ -37,55 +39,85 @@ pub trait StorageEngine: Send + Sync + Sized {
     /// like a crash for durability purposes.
     fn close(self) -> Result<()>;
 
-    /// Creates an index; transactions that begin afterwards can use it.
+    /// Creates an index on the existing data; transactions that begin after it
+    /// returns use it. Readers and writers go on while it is built (each backend's
+    /// docs say what waits, and how long).
+    ///
+    /// Errors: `AlreadyExists` for an index with the same definition, `InvalidInput`
+    /// for a bad definition ([`IndexSpec::validate`]).
     fn create_index(&self, spec: &IndexSpec) -> Result<()> {
         let _ = spec;
         Err(Error::unsupported("create_index"))
     }
 
-    /// Drops an index.
+    /// Drops an index. Errors: `NotFound` if there is none with this definition.
     fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
         let _ = spec;
         Err(Error::unsupported("drop_index"))
     }
 
-    /// Lists the indexes with their sizes.
+    /// Lists the indexes with their sizes, in definition order (`IndexSpec`'s `Ord`).
     fn indexes(&self) -> Result<Vec<IndexInfo>> {
         Err(Error::unsupported("indexes"))
     }
 
-    /// Creates a constraint, checking it against the existing data first.
+    /// Creates a constraint, checking it against the existing (committed) data first;
+    /// from then on every commit is checked against it.
+    ///
+    /// Errors: `ConstraintViolation` naming a vertex that violates it (no constraint
+    /// is left behind), `AlreadyExists` (for a type constraint: any type constraint
+    /// on the same label and property), `InvalidInput` for a bad definition.
     fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
         let _ = spec;
         Err(Error::unsupported("create_constraint"))
     }
 
-    /// Drops a constraint.
+    /// Drops a constraint. Errors: `NotFound` if there is none with this definition.
     fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
         let _ = spec;
         Err(Error::unsupported("drop_constraint"))
     }
 
-    /// Lists the constraints.
+    /// Lists the constraints, in definition order (`ConstraintSpec`'s `Ord`).
     fn constraints(&self) -> Result<Vec<ConstraintSpec>> {
         Err(Error::unsupported("constraints"))
     }
 
-    /// Stores a trigger.
+    /// Stores a trigger in the catalogue (the engine never runs it; see
+    /// [`crate::CommitObserver`]). Errors: `AlreadyExists` for a trigger of the same
+    /// name, `InvalidInput` for an empty name or statement.
     fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
         let _ = spec;
         Err(Error::unsupported("create_trigger"))
     }
 
-    /// Removes a trigger by name.
+    /// Removes a trigger by name. Errors: `NotFound`.
     fn drop_trigger(&self, name: &str) -> Result<()> {
         let _ = name;
         Err(Error::unsupported("drop_trigger"))
     }
 
-    /// Lists the triggers.
+    /// Lists the triggers, by name.
     fn triggers(&self) -> Result<Vec<TriggerSpec>> {
         Err(Error::unsupported("triggers"))
+    }
+
+    /// Registers an observer of committed transactions for `phase` (see
+    /// [`crate::CommitObserver`] for when it is called and what it may do). Observers
+    /// live in memory only: register them again after opening the engine.
+    fn add_commit_observer(
+        &self,
+        phase: TriggerPhase,
+        observer: SharedObserver,
+    ) -> Result<ObserverId> {
+        let _ = (phase, observer);
+        Err(Error::unsupported("add_commit_observer"))
+    }
+
+    /// Unregisters an observer. Errors: `NotFound` for an unknown id.
+    fn remove_commit_observer(&self, id: ObserverId) -> Result<()> {
+        let _ = id;
+        Err(Error::unsupported("remove_commit_observer"))
     }
 
     /// Writes a snapshot of a consistent committed state.
@@ -162,6 +194,16 @@ pub trait Transaction {
     /// labels.
     fn vertices_with_label(&self, label: &str) -> Result<Self::Vertices<'_>>;
 
+    /// Vertices with `label` whose properties are each selected by their bounds (all
+    /// of them: a conjunction), in ascending id order. Served by the index of
+    /// [`Transaction::vertex_lookup_index`] where there is one, by a label scan
+    /// otherwise; both give the same result. No filters: the label scan.
+    fn vertices_with_properties(
+        &self,
+        label: &str,
+        filters: &[(&str, PropertyBounds)],
+    ) -> Result<Self::Vertices<'_>>;
+
     /// Vertices with `label` whose `key` property is selected by `bounds`, in ascending
     /// id order; served by an index where one exists, by a label scan otherwise.
     fn vertices_with_property(
@@ -169,7 +211,27 @@ pub trait Transaction {
         label: &str,
         key: &str,
         bounds: &PropertyBounds,
-    ) -> Result<Self::Vertices<'_>>;
+    ) -> Result<Self::Vertices<'_>> {
+        self.vertices_with_properties(label, &[(key, bounds.clone())])
+    }
+
+    /// Edges of `edge_type`, optionally only those whose `key` property is selected by
+    /// the bounds, in ascending id order. Served by an edge-type (+ property) index
+    /// where one exists, by a scan of every vertex's outgoing edges otherwise.
+    fn edges_with_type(
+        &self,
+        edge_type: &str,
+        filter: Option<(&str, &PropertyBounds)>,
+    ) -> Result<Self::Edges<'_>>;
+
+    /// The index [`Transaction::vertices_with_properties`] would use for a lookup on
+    /// `label` filtering `keys`, or `None` for a label scan. A label+properties index
+    /// serves a lookup that filters at least its first property (a prefix of a
+    /// composite index); the one matching the longest prefix of its properties wins.
+    fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>>;
+
+    /// The index [`Transaction::edges_with_type`] would use, or `None` for a scan.
+    fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>>;
 
     /// The edges of `vertex` in `direction`, optionally only of `edge_type`.
     fn edges(

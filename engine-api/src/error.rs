@@ -17,6 +17,8 @@ pub enum ErrorKind {
     /// The vertex, edge, index, constraint, trigger or snapshot does not exist
     /// (or is not visible to this transaction).
     NotFound,
+    /// The index, constraint or trigger to create exists already.
+    AlreadyExists,
     /// The caller passed something the contract does not accept (an empty name, a
     /// value nested too deeply, an isolation level with the wrong backend, ...).
     InvalidInput,
@@ -52,6 +54,7 @@ impl ErrorKind {
             ErrorKind::Conflict => "conflict",
             ErrorKind::ConstraintViolation => "constraint violation",
             ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::ReadOnly => "read-only transaction",
             ErrorKind::HasEdges => "vertex has edges",

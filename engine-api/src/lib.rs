@@ -48,8 +48,8 @@ pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
 pub use schema::{
-    ConstraintSpec, IndexInfo, IndexSpec, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec,
-    ValueType,
+    Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,
+    SharedObserver, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, ValueType,
 };
 pub use txn::{CommitInfo, TxnOptions};
 pub use value::{

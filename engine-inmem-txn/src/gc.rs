@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 use crate::engine::Inner;
-use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, VertexState};
+use crate::index::{chain, remove_stale_edge_keys, remove_stale_vertex_keys};
+use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, Undo, VertexState};
 
 /// An object a transaction wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,12 @@ impl Inner {
         let Some(state) = guard.as_mut() else {
             return;
         };
-        let labels = truncate_chain(&mut state.delta, oldest);
+        let cut = truncate_chain(&mut state.delta, oldest);
+        if cut.is_empty() {
+            return;
+        }
+        self.drop_stale_vertex_keys(id, state, &cut);
+        let labels: Vec<u32> = cut.iter().filter_map(Undo::label).collect();
         self.settle_vertex(id, &mut guard, &labels);
     }
 
@@ -94,8 +100,41 @@ impl Inner {
         let Some(state) = guard.as_mut() else {
             return;
         };
-        truncate_chain(&mut state.delta, oldest);
+        let cut = truncate_chain(&mut state.delta, oldest);
+        if cut.is_empty() {
+            return;
+        }
+        self.drop_stale_edge_keys(id, state, &cut);
         settle_edge(&mut guard);
+    }
+
+    /// Removes key-set entries only the versions before the `cut` undos had (the
+    /// versions after the vertex's remaining chain). Entries are a superset, so a
+    /// failure to decode (never expected of our own records) only leaves extra entries.
+    fn drop_stale_vertex_keys(&self, id: u64, state: &VertexState, cut: &[Undo]) {
+        let catalog = self.schema.catalog.load();
+        if catalog.vertex_sets.is_empty() {
+            return;
+        }
+        let kept = chain(&state.delta).count();
+        let undos = chain(&state.delta).chain(cut.iter());
+        if let Err(e) =
+            remove_stale_vertex_keys(&catalog.vertex_sets, id, state, undos, |n| n > kept)
+        {
+            tracing::warn!(vertex = id, error = %e, "stale index entries kept");
+        }
+    }
+
+    fn drop_stale_edge_keys(&self, id: u64, state: &EdgeState, cut: &[Undo]) {
+        let catalog = self.schema.catalog.load();
+        if catalog.edge_sets.is_empty() {
+            return;
+        }
+        let kept = chain(&state.delta).count();
+        let undos = chain(&state.delta).chain(cut.iter());
+        if let Err(e) = remove_stale_edge_keys(&catalog.edge_sets, id, state, undos, |n| n > kept) {
+            tracing::warn!(edge = id, error = %e, "stale index entries kept");
+        }
     }
 
     /// After deltas were removed from a vertex (collection or rollback): frees it if it
@@ -143,9 +182,9 @@ fn chain_mentions_label(head: &Option<Box<Delta>>, label: u32) -> bool {
 }
 
 /// Cuts the chain at the first delta committed at or before `oldest` (every running
-/// transaction sees it and everything older) and returns the labels the cut deltas
-/// mention.
-fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<u32> {
+/// transaction sees it and everything older) and returns the cut deltas' undos, in
+/// chain order.
+fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<Undo> {
     let mut keep = 0;
     let mut cur = head.as_deref();
     loop {
@@ -168,11 +207,11 @@ fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<u32> {
             None => return Vec::new(),
         };
     }
-    let mut labels = Vec::new();
+    let mut cut = Vec::new();
     let mut rest = link.take();
     while let Some(mut d) = rest {
         rest = d.next.take();
-        labels.extend(d.undo.label());
+        cut.push(std::mem::replace(&mut d.undo, Undo::Uncreate));
     }
-    labels
+    cut
 }

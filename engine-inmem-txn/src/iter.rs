@@ -22,13 +22,18 @@ enum Source {
         after: Option<u64>,
         exhausted: bool,
     },
+    /// Candidates from an index key set, ascending, each checked like a scan's.
+    Ids {
+        label: u32,
+        ids: std::vec::IntoIter<u64>,
+    },
 }
 
 /// Vertex ids in ascending order, as a transaction sees them.
 pub struct VertexIter<'t, 'e> {
     txn: &'t InMemoryTxn<'e>,
     source: Source,
-    filter: Option<(u32, PropertyBounds)>,
+    filters: Vec<(u32, PropertyBounds)>,
 }
 
 impl std::fmt::Debug for VertexIter<'_, '_> {
@@ -42,7 +47,7 @@ impl<'t, 'e> VertexIter<'t, 'e> {
         VertexIter {
             txn,
             source: Source::Empty,
-            filter: None,
+            filters: Vec::new(),
         }
     }
 
@@ -54,14 +59,14 @@ impl<'t, 'e> VertexIter<'t, 'e> {
         VertexIter {
             txn,
             source: Source::All { next: 0, end },
-            filter: None,
+            filters: Vec::new(),
         }
     }
 
     pub(crate) fn label(
         txn: &'t InMemoryTxn<'e>,
         label: u32,
-        filter: Option<(u32, PropertyBounds)>,
+        filters: Vec<(u32, PropertyBounds)>,
     ) -> Self {
         VertexIter {
             txn,
@@ -72,7 +77,24 @@ impl<'t, 'e> VertexIter<'t, 'e> {
                 after: None,
                 exhausted: false,
             },
-            filter,
+            filters,
+        }
+    }
+
+    /// Index candidates (ascending), checked against the label and the filters.
+    pub(crate) fn candidates(
+        txn: &'t InMemoryTxn<'e>,
+        label: u32,
+        ids: Vec<u64>,
+        filters: Vec<(u32, PropertyBounds)>,
+    ) -> Self {
+        VertexIter {
+            txn,
+            source: Source::Ids {
+                label,
+                ids: ids.into_iter(),
+            },
+            filters,
         }
     }
 
@@ -124,6 +146,7 @@ impl<'t, 'e> VertexIter<'t, 'e> {
                 *pos += 1;
                 Some((id, Some(*label)))
             }
+            Source::Ids { label, ids } => ids.next().map(|id| (id, Some(*label))),
         }
     }
 }
@@ -134,7 +157,7 @@ impl Iterator for VertexIter<'_, '_> {
     fn next(&mut self) -> Option<Result<VertexId>> {
         loop {
             let (id, label) = self.next_candidate()?;
-            match self.txn.vertex_matches(id, label, self.filter.as_ref()) {
+            match self.txn.vertex_matches(id, label, &self.filters) {
                 Ok(true) => return Some(Ok(VertexId(id))),
                 Ok(false) => {}
                 Err(e) => return Some(Err(e)),
@@ -187,7 +210,7 @@ mod tests {
         t.commit().expect("commit");
         let r = engine.begin(TxnOptions::new()).expect("begin");
         let rare = r.inner().labels.lookup("Rare").expect("interned");
-        let mut it = VertexIter::label(&r, rare, None);
+        let mut it = VertexIter::label(&r, rare, Vec::new());
         let mut candidates = 0;
         while it.next_candidate().is_some() {
             candidates += 1;

@@ -96,14 +96,18 @@
 
 mod background;
 mod config;
+mod constraints;
 mod durable;
 mod engine;
 mod gc;
+mod index;
 mod iter;
 mod mvcc;
 mod names;
+mod observers;
 mod props;
 mod recovery;
+mod schema;
 mod slots;
 mod snapshot;
 mod txn;

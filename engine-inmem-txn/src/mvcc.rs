@@ -13,7 +13,7 @@
 //! are committed or its own).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use engine_api::{EdgeId, Error, IsolationLevel, PropertyValue, Result, VertexId};
 
@@ -25,13 +25,26 @@ pub(crate) const TXN_ID_BASE: u64 = 1 << 63;
 pub(crate) struct TxnShared {
     /// The transaction id while running, the commit timestamp once committed.
     commit_ts: AtomicU64,
+    /// Passed the constraint checks at commit (set under the commit order): later
+    /// checks treat its writes as committed, although it may not be published yet.
+    validated: AtomicBool,
 }
 
 impl TxnShared {
     pub(crate) fn new(txn_id: u64) -> Arc<Self> {
         Arc::new(TxnShared {
             commit_ts: AtomicU64::new(txn_id),
+            validated: AtomicBool::new(false),
         })
+    }
+
+    pub(crate) fn set_validated(&self) {
+        self.validated.store(true, Ordering::Release);
+    }
+
+    /// Committed, or about to be (its constraint checks passed).
+    pub(crate) fn is_committed_or_validated(&self) -> bool {
+        self.timestamp() < TXN_ID_BASE || self.validated.load(Ordering::Acquire)
     }
 
     pub(crate) fn timestamp(&self) -> u64 {

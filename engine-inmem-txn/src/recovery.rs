@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use durability::snapshot::{ReadError, read_snapshot};
 use durability::wal::{SegmentRead, read_segment, truncate_segment};
-use durability::{DataDir, DatabaseId, DeletionGate, NameKind, SnapshotSink, WalOp, WalWriter};
+use durability::{
+    DataDir, DatabaseId, DeletionGate, NameKind, SchemaOp, SnapshotSink, WalOp, WalWriter,
+};
 use engine_api::{Error, PropertyValue, Result};
 use parking_lot::Mutex;
 
@@ -16,6 +18,7 @@ use crate::durable::Durable;
 use crate::engine::{Inner, capabilities};
 use crate::mvcc::{Adj, EdgeState, VertexState, remove_adj};
 use crate::props;
+use crate::schema::RecoveredSchema;
 
 struct Recovered {
     database: DatabaseId,
@@ -98,11 +101,13 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
 
     let mut failed: Vec<(u64, Error)> = Vec::new();
     let mut loaded = None;
+    let mut schema = RecoveredSchema::default();
     for s in listing.snapshots.iter().rev() {
         let inner = Inner::new(caps.clone());
         let mut loader = Loader::new(&inner, &s.path);
         match read_snapshot(&s.path, &mut loader) {
             Ok(summary) => {
+                schema = loader.schema;
                 report(
                     config,
                     RecoveryProgress::SnapshotLoaded {
@@ -163,9 +168,13 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 header,
                 records,
                 reserved,
+                schema: changes,
                 valid_len,
                 file_len,
             } => {
+                for (_, op) in changes {
+                    schema.apply(op);
+                }
                 if let Some((v, e)) = reserved {
                     // Ids below a reservation may have been handed out.
                     inner.next_vertex.fetch_max(v, Ordering::Relaxed);
@@ -239,6 +248,16 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
             describe_failed(&failed)
         )));
     }
+    if !schema.is_empty() {
+        let t = Instant::now();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        inner.install_schema(schema, threads)?;
+        tracing::info!(
+            seconds = t.elapsed().as_secs_f64(),
+            threads,
+            "indexes and constraints rebuilt"
+        );
+    }
     report(config, RecoveryProgress::Done { commit_ts: last_ts });
     tracing::info!(
         snapshot_ts = snap_ts,
@@ -270,6 +289,7 @@ fn describe_failed(failed: &[(u64, Error)]) -> String {
 struct Loader<'a> {
     inner: &'a Inner,
     what: String,
+    schema: RecoveredSchema,
 }
 
 impl<'a> Loader<'a> {
@@ -277,6 +297,7 @@ impl<'a> Loader<'a> {
         Loader {
             inner,
             what: path.display().to_string(),
+            schema: RecoveredSchema::default(),
         }
     }
 
@@ -298,6 +319,11 @@ impl SnapshotSink for Loader<'_> {
         if got != id {
             return Err(self.bad(format!("name {name:?} appears twice")));
         }
+        Ok(())
+    }
+
+    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+        self.schema.apply(definition);
         Ok(())
     }
 

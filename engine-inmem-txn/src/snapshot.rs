@@ -36,6 +36,7 @@ impl Inner {
                     names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
                 )?;
             }
+            w.schema(&self.schema_definitions())?;
             // The counters cover every id handed out so far and every id reservation
             // made before this snapshot began (those may sit in WAL segments that
             // retention deletes once this snapshot exists).

@@ -6,19 +6,24 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use engine_api::{
-    CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind, IsolationLevel,
-    PropertyBounds, PropertyMap, PropertyValue, Result, Transaction, VertexId,
+    Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
+    IndexSpec, IsolationLevel, PropertyBounds, PropertyMap, PropertyValue, Result, Transaction,
+    VertexId,
 };
 
 use durability::WalOp;
 
 use crate::engine::Inner;
 use crate::gc::{GcEntry, Object, settle_edge};
+use crate::index::{
+    chain, keys_for_edge, keys_for_vertex, remove_stale_edge_keys, remove_stale_vertex_keys,
+};
 use crate::iter::{EdgeIter, VertexIter};
 use crate::mvcc::{
     Adj, Delta, EdgeState, TxnShared, Undo, VertexState, View, push_delta, remove_adj, undo_edge,
     undo_vertex, visible_exists,
 };
+use crate::observers::Observers;
 use crate::props;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +52,8 @@ pub struct InMemoryTxn<'e> {
     logging: bool,
     /// Tells the WAL a record may come (group commit), from begin to append.
     arrival: Option<durability::Arrival<'e>>,
+    /// The observers registered when the transaction began, and its changes for them.
+    observed: Option<(Arc<Observers>, Vec<Change>)>,
 }
 
 impl std::fmt::Debug for InMemoryTxn<'_> {
@@ -98,6 +105,21 @@ impl<'e> InMemoryTxn<'e> {
                     .and_then(|d| d.wal.as_ref())
                     .map(|w| w.announce())
             },
+            observed: if read_only {
+                None
+            } else {
+                inner.observers.current().map(|o| (o, Vec::new()))
+            },
+        }
+    }
+
+    fn observing(&self) -> bool {
+        self.observed.is_some()
+    }
+
+    fn record(&mut self, change: impl FnOnce() -> Change) {
+        if let Some((_, changes)) = &mut self.observed {
+            changes.push(change());
         }
     }
 
@@ -333,13 +355,13 @@ impl<'e> InMemoryTxn<'e> {
         .ok_or_else(|| vertex_not_found(v))
     }
 
-    /// Whether vertex `id` is visible, has `label` (if given) and a `key` property
-    /// selected by the bounds (if given). Used by the scans.
+    /// Whether vertex `id` is visible, has `label` (if given) and properties selected
+    /// by every filter. Used by the scans.
     pub(crate) fn vertex_matches(
         &self,
         id: u64,
         label: Option<u32>,
-        filter: Option<&(u32, PropertyBounds)>,
+        filters: &[(u32, PropertyBounds)],
     ) -> Result<bool> {
         let found = self.read_vertex(VertexId(id), |state, view| {
             if let Some(l) = label {
@@ -355,13 +377,46 @@ impl<'e> InMemoryTxn<'e> {
                     return Ok(false);
                 }
             }
-            if let Some((key, bounds)) = filter {
+            for (key, bounds) in filters {
                 let value = property_at_view(&state.props, &state.delta, view, *key)?;
-                return Ok(value.is_some_and(|v| bounds.matches(&v)));
+                if !value.is_some_and(|v| bounds.matches(&v)) {
+                    return Ok(false);
+                }
             }
             Ok(true)
         })?;
         Ok(found.unwrap_or(false))
+    }
+
+    /// The record of edge `id` if it is visible, of `edge_type` and selected by the
+    /// filter. Used by the edge-type lookups.
+    fn edge_matching(
+        &self,
+        id: u64,
+        edge_type: u32,
+        filter: Option<&(u32, PropertyBounds)>,
+    ) -> Result<Option<EdgeRecord>> {
+        let found = self.read_edge(EdgeId(id), |state, view| {
+            if state.edge_type != edge_type {
+                return Ok(None);
+            }
+            if let Some((key, bounds)) = filter {
+                let value = property_at_view(&state.props, &state.delta, view, *key)?;
+                if !value.is_some_and(|v| bounds.matches(&v)) {
+                    return Ok(None);
+                }
+            }
+            Ok(Some((state.source, state.target)))
+        })?;
+        match found.flatten() {
+            Some((source, target)) => Ok(Some(EdgeRecord {
+                id: EdgeId(id),
+                edge_type: self.inner.edge_types.name(edge_type)?,
+                source,
+                target,
+            })),
+            None => Ok(None),
+        }
     }
 
     fn edge_record(&self, a: &Adj, outgoing: bool, this: VertexId) -> Result<EdgeRecord> {
@@ -389,6 +444,11 @@ impl<'e> InMemoryTxn<'e> {
     /// Removes an edge from the transaction's view: the edge and both adjacency
     /// entries. Any failure after the first change aborts the transaction.
     fn delete_edge_inner(&mut self, e: EdgeId) -> Result<()> {
+        let before = if self.observing() && self.contains_edge(e)? {
+            Some((self.edge(e)?, self.edge_properties(e)?))
+        } else {
+            None
+        };
         let (source, target, edge_type) = self.write_edge(e, |state| {
             state.deleted = true;
             Ok((
@@ -420,6 +480,9 @@ impl<'e> InMemoryTxn<'e> {
         self.abort_unless_ok(r)?;
         self.edge_balance -= 1;
         self.log(|| WalOp::DeleteEdge { edge: e.0 });
+        if let Some((edge, properties)) = before {
+            self.record(|| Change::EdgeDeleted { edge, properties });
+        }
         Ok(())
     }
 
@@ -435,6 +498,7 @@ impl<'e> InMemoryTxn<'e> {
     fn rollback_writes(&mut self) {
         let inner = self.inner;
         let touched = std::mem::take(&mut self.touched);
+        let catalog = inner.schema.catalog.load();
         for object in touched.into_iter().rev() {
             match object {
                 Object::Vertex(id) => {
@@ -445,6 +509,17 @@ impl<'e> InMemoryTxn<'e> {
                     let Some(state) = guard.as_mut() else {
                         continue;
                     };
+                    if !catalog.vertex_sets.is_empty() {
+                        let mine = own_deltas(&state.delta, &self.shared);
+                        // Entries are a superset: a failure here only leaves extras.
+                        let _ = remove_stale_vertex_keys(
+                            &catalog.vertex_sets,
+                            id,
+                            state,
+                            chain(&state.delta),
+                            |n| n < mine,
+                        );
+                    }
                     let mut labels = Vec::new();
                     while let Some(undo) = pop_own(&mut state.delta, &self.shared) {
                         labels.extend(undo.label());
@@ -460,6 +535,16 @@ impl<'e> InMemoryTxn<'e> {
                     let Some(state) = guard.as_mut() else {
                         continue;
                     };
+                    if !catalog.edge_sets.is_empty() {
+                        let mine = own_deltas(&state.delta, &self.shared);
+                        let _ = remove_stale_edge_keys(
+                            &catalog.edge_sets,
+                            id,
+                            state,
+                            chain(&state.delta),
+                            |n| n < mine,
+                        );
+                    }
                     while let Some(undo) = pop_own(&mut state.delta, &self.shared) {
                         undo_edge(state, undo);
                     }
@@ -476,6 +561,17 @@ impl<'e> InMemoryTxn<'e> {
             self.status = Status::Finished;
         }
     }
+}
+
+/// How many deltas at the head of a chain belong to `me`.
+fn own_deltas(head: &Option<Box<Delta>>, me: &Arc<TxnShared>) -> usize {
+    let mut n = 0;
+    let mut cur = head.as_deref();
+    while let Some(d) = cur.filter(|d| Arc::ptr_eq(&d.txn, me)) {
+        n += 1;
+        cur = d.next.as_deref();
+    }
+    n
 }
 
 fn pop_own(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>) -> Option<Undo> {
@@ -578,7 +674,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 Err(vertex_not_found(vertex))
             };
         };
-        if self.vertex_matches(vertex.0, Some(l), None)? {
+        if self.vertex_matches(vertex.0, Some(l), &[])? {
             Ok(true)
         } else if self.contains_vertex(vertex)? {
             Ok(false)
@@ -613,24 +709,114 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     fn vertices_with_label(&self, label: &str) -> Result<VertexIter<'_, 'e>> {
         self.ensure_usable()?;
         Ok(match self.inner.labels.lookup(label) {
-            Some(l) => VertexIter::label(self, l, None),
+            Some(l) => VertexIter::label(self, l, Vec::new()),
             None => VertexIter::empty(self),
         })
     }
 
-    fn vertices_with_property(
+    fn vertices_with_properties(
         &self,
         label: &str,
-        key: &str,
-        bounds: &PropertyBounds,
+        filters: &[(&str, PropertyBounds)],
     ) -> Result<VertexIter<'_, 'e>> {
         self.ensure_usable()?;
-        Ok(
-            match (self.inner.labels.lookup(label), self.inner.keys.lookup(key)) {
-                (Some(l), Some(k)) => VertexIter::label(self, l, Some((k, bounds.clone()))),
-                _ => VertexIter::empty(self),
+        let Some(l) = self.inner.labels.lookup(label) else {
+            return Ok(VertexIter::empty(self));
+        };
+        let mut resolved = Vec::with_capacity(filters.len());
+        for (key, bounds) in filters {
+            match self.inner.keys.lookup(key) {
+                Some(k) => resolved.push((k, bounds.clone())),
+                // No vertex has ever had this property.
+                None => return Ok(VertexIter::empty(self)),
+            }
+        }
+        let keys: Vec<u32> = resolved.iter().map(|(k, _)| *k).collect();
+        let catalog = self.inner.schema.catalog.load();
+        Ok(match catalog.vertex_index(l, &keys) {
+            Some((_, set)) => {
+                let ids = set.candidates(&resolved);
+                VertexIter::candidates(self, l, ids, resolved)
+            }
+            None => VertexIter::label(self, l, resolved),
+        })
+    }
+
+    fn edges_with_type(
+        &self,
+        edge_type: &str,
+        filter: Option<(&str, &PropertyBounds)>,
+    ) -> Result<EdgeIter> {
+        self.ensure_usable()?;
+        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+            return Ok(EdgeIter::new(Vec::new()));
+        };
+        let filter = match filter {
+            None => None,
+            Some((key, bounds)) => match self.inner.keys.lookup(key) {
+                Some(k) => Some((k, bounds.clone())),
+                None => return Ok(EdgeIter::new(Vec::new())),
             },
-        )
+        };
+        let catalog = self.inner.schema.catalog.load();
+        let mut records = Vec::new();
+        match catalog.edge_index(t, filter.as_ref().map(|(k, _)| *k)) {
+            Some((_, set)) => {
+                let bounds = filter
+                    .as_ref()
+                    .filter(|(k, _)| set.key == Some(*k))
+                    .map(|(_, b)| b);
+                for id in set.candidates(bounds) {
+                    if let Some(r) = self.edge_matching(id, t, filter.as_ref())? {
+                        records.push(r);
+                    }
+                }
+            }
+            None => {
+                // Every edge is the outgoing edge of exactly one visible vertex.
+                for v in VertexIter::all(self) {
+                    let (out, _) = self.visible_adjacency(v?)?;
+                    for a in out.iter().filter(|a| a.edge_type == t) {
+                        if let Some(r) = self.edge_matching(a.edge.0, t, filter.as_ref())? {
+                            records.push(r);
+                        }
+                    }
+                }
+                records.sort_unstable_by_key(|r| r.id);
+            }
+        }
+        Ok(EdgeIter::new(records))
+    }
+
+    fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
+        self.ensure_usable()?;
+        let Some(l) = self.inner.labels.lookup(label) else {
+            return Ok(None);
+        };
+        let ids: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| self.inner.keys.lookup(k))
+            .collect();
+        let catalog = self.inner.schema.catalog.load();
+        if ids.len() == keys.len()
+            && let Some((spec, _)) = catalog.vertex_index(l, &ids)
+        {
+            return Ok(Some(spec.clone()));
+        }
+        Ok(catalog.label_index(l).cloned())
+    }
+
+    fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
+        self.ensure_usable()?;
+        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+            return Ok(None);
+        };
+        let k = match key {
+            Some(k) => self.inner.keys.lookup(k),
+            None => None,
+        };
+        let catalog = self.inner.schema.catalog.load();
+        Ok(catalog.edge_index(t, k).map(|(spec, _)| spec.clone()))
     }
 
     fn edges(
@@ -731,7 +917,9 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             v.validate()?;
             pairs.push((inner.keys.intern(k)?, v.clone()));
         }
-        let id = inner.next_vertex.fetch_add(1, Ordering::Relaxed);
+        // SeqCst: an index build that reads the counter after publishing its key set
+        // must see every id whose creator may have read the catalogue before it.
+        let id = inner.next_vertex.fetch_add(1, Ordering::SeqCst);
         inner.ensure_reserved(Some(id), None)?;
         let slot = inner
             .vertices
@@ -748,10 +936,39 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             for l in &state.labels {
                 inner.label_index_insert(*l, id)?;
             }
+            // The catalogue is read after the label entries went in: an index build
+            // that missed them in the label sets published its key set before.
+            let catalog = inner.schema.catalog.load();
+            let keys =
+                keys_for_vertex(&catalog.vertex_sets, &state.labels, &state.props, |_| true)?;
+            for (i, key) in keys {
+                catalog.vertex_sets[i].insert(key, id);
+            }
             *guard = Some(state);
         }
         self.touched.push(Object::Vertex(id));
         self.vertex_balance += 1;
+        if self.observing() {
+            let mut names: Vec<String> = Vec::with_capacity(labels.len());
+            for l in labels {
+                if !names.iter().any(|n| n == l) {
+                    names.push(l.to_string());
+                }
+            }
+            let mut map = PropertyMap::new();
+            for (k, v) in properties {
+                if v.is_null() {
+                    map.remove(*k);
+                } else {
+                    map.insert((*k).into(), v.clone());
+                }
+            }
+            self.record(|| Change::VertexCreated {
+                vertex: VertexId(id),
+                labels: names,
+                properties: map,
+            });
+        }
         self.log(|| {
             let mut names: Vec<String> = Vec::with_capacity(labels.len());
             for l in labels {
@@ -780,12 +997,25 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 return Ok((false, Vec::new()));
             }
             inner.label_index_insert(l, vertex.0)?;
-            state.labels.push(l);
+            let catalog = inner.schema.catalog.load();
+            let mut labels = state.labels.clone();
+            labels.push(l);
+            let keys = keys_for_vertex(&catalog.vertex_sets, &labels, &state.props, |s| {
+                s.label == l
+            })?;
+            for (i, key) in keys {
+                catalog.vertex_sets[i].insert(key, vertex.0);
+            }
+            state.labels = labels;
             Ok((true, vec![Undo::RemoveLabel(l)]))
         })?;
         if added {
             self.log(|| WalOp::AddLabel {
                 vertex: vertex.0,
+                label: label.to_string(),
+            });
+            self.record(|| Change::LabelAdded {
+                vertex,
                 label: label.to_string(),
             });
         }
@@ -806,6 +1036,10 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 vertex: vertex.0,
                 label: label.to_string(),
             });
+            self.record(|| Change::LabelRemoved {
+                vertex,
+                label: label.to_string(),
+            });
         }
         Ok(removed)
     }
@@ -820,15 +1054,32 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         value.validate()?;
         let k = self.inner.keys.intern(key)?;
         let changed = !value.is_null();
+        let inner = self.inner;
         let old = self.write_vertex(vertex, |state| {
             let (blob, old) = props::set(&state.props, k, Some(&value))?;
             if value.is_null() && old.is_none() {
                 return Ok((None, Vec::new()));
             }
+            let catalog = inner.schema.catalog.load();
+            let keys = keys_for_vertex(&catalog.vertex_sets, &state.labels, &blob, |s| {
+                s.covers_key(k)
+            })?;
+            for (i, key) in keys {
+                catalog.vertex_sets[i].insert(key, vertex.0);
+            }
             state.props = blob;
             Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
         })?;
         if changed || old.is_some() {
+            if self.observing() {
+                let (old, new) = (old.clone(), value.clone());
+                self.record(|| Change::VertexPropertySet {
+                    vertex,
+                    key: key.to_string(),
+                    old,
+                    new,
+                });
+            }
             self.log(|| WalOp::SetVertexProperty {
                 vertex: vertex.0,
                 key: key.to_string(),
@@ -855,6 +1106,16 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 }
             }
         }
+        let before = if self.observing() && self.contains_vertex(vertex)? {
+            let labels = self
+                .vertex_labels(vertex)?
+                .iter()
+                .map(|l| l.to_string())
+                .collect();
+            Some((labels, self.vertex_properties(vertex)?))
+        } else {
+            None
+        };
         let r = self.write_vertex(vertex, |state| {
             if !state.out_edges.is_empty() || !state.in_edges.is_empty() {
                 return Err(Error::new(
@@ -872,6 +1133,13 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         if r.is_ok() {
             self.vertex_balance -= 1;
             self.log(|| WalOp::DeleteVertex { vertex: vertex.0 });
+            if let Some((labels, properties)) = before {
+                self.record(|| Change::VertexDeleted {
+                    vertex,
+                    labels,
+                    properties,
+                });
+            }
         } else if mode == DeleteMode::Detach {
             // Edges may already be gone; never leave half a detach delete behind.
             return self.abort_unless_ok(r);
@@ -909,7 +1177,8 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 return Err(vertex_not_found(v));
             }
         }
-        let id = inner.next_edge.fetch_add(1, Ordering::Relaxed);
+        // SeqCst: see create_vertex_with.
+        let id = inner.next_edge.fetch_add(1, Ordering::SeqCst);
         inner.ensure_reserved(None, Some(id))?;
         let slot = inner
             .edges
@@ -925,7 +1194,15 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             delta: None,
         };
         push_delta(&mut state.delta, &self.shared, Undo::Uncreate);
-        *slot.write() = Some(state);
+        {
+            let mut guard = slot.write();
+            let catalog = inner.schema.catalog.load();
+            let keys = keys_for_edge(&catalog.edge_sets, t, &state.props, |_| true)?;
+            for (i, key) in keys {
+                catalog.edge_sets[i].insert(key, id);
+            }
+            *guard = Some(state);
+        }
         self.touched.push(Object::Edge(id));
         // Both endpoints are written, so a concurrent delete of either conflicts.
         let out = Adj {
@@ -951,6 +1228,26 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             });
         self.abort_unless_ok(r)?;
         self.edge_balance += 1;
+        if self.observing() {
+            let mut map = PropertyMap::new();
+            for (k, v) in properties {
+                if v.is_null() {
+                    map.remove(*k);
+                } else {
+                    map.insert((*k).into(), v.clone());
+                }
+            }
+            let edge = EdgeRecord {
+                id: e,
+                edge_type: inner.edge_types.name(t)?,
+                source,
+                target,
+            };
+            self.record(|| Change::EdgeCreated {
+                edge,
+                properties: map,
+            });
+        }
         self.log(|| WalOp::CreateEdge {
             id,
             source: source.0,
@@ -974,15 +1271,32 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         value.validate()?;
         let k = self.inner.keys.intern(key)?;
         let changed = !value.is_null();
+        let inner = self.inner;
         let old = self.write_edge(edge, |state| {
             let (blob, old) = props::set(&state.props, k, Some(&value))?;
             if value.is_null() && old.is_none() {
                 return Ok((None, Vec::new()));
             }
+            let catalog = inner.schema.catalog.load();
+            let keys = keys_for_edge(&catalog.edge_sets, state.edge_type, &blob, |s| {
+                s.key == Some(k)
+            })?;
+            for (i, key) in keys {
+                catalog.edge_sets[i].insert(key, edge.0);
+            }
             state.props = blob;
             Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
         })?;
         if changed || old.is_some() {
+            if self.observing() {
+                let (old, new) = (old.clone(), value.clone());
+                self.record(|| Change::EdgePropertySet {
+                    edge,
+                    key: key.to_string(),
+                    old,
+                    new,
+                });
+            }
             self.log(|| WalOp::SetEdgeProperty {
                 edge: edge.0,
                 key: key.to_string(),
@@ -1007,12 +1321,47 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             });
         }
         let inner = self.inner;
+        // Before-commit observers see the changes first and may veto.
+        let observed = match self.observed.take() {
+            Some((observers, changes)) => {
+                let set = ChangeSet {
+                    commit_timestamp: None,
+                    changes,
+                };
+                if let Err(e) = observers.before_commit(&set) {
+                    self.arrival = None;
+                    return Err(self.abort(e));
+                }
+                Some((observers, set))
+            }
+            None => None,
+        };
         let wal = inner.durable.as_ref().and_then(|d| d.wal.as_ref());
         let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
         let arrival = self.arrival.take();
-        // Timestamps are taken, and WAL records queued, in one order.
+        // Constraint checks, timestamps and WAL records go in one order.
         let (ts, ticket) = {
             let mut next = inner.commit_order.lock();
+            // Read under the commit order: a constraint created concurrently is
+            // either in this catalogue or was checked against this transaction's
+            // writes (as validated below) before it came into force.
+            let catalog = inner.schema.catalog.load();
+            if !catalog.constraints.is_empty() {
+                let vertices: Vec<u64> = self
+                    .touched
+                    .iter()
+                    .filter_map(|o| match o {
+                        Object::Vertex(id) => Some(*id),
+                        Object::Edge(_) => None,
+                    })
+                    .collect();
+                if let Err(e) = inner.check_commit(&catalog.constraints, &vertices, &self.shared) {
+                    drop(next);
+                    drop(arrival);
+                    return Err(self.abort(e));
+                }
+            }
+            self.shared.set_validated();
             let ticket = match (wal, &payload) {
                 (Some(w), Some(p)) => match w.append(*next, p) {
                     Ok(t) => Some(t),
@@ -1036,12 +1385,24 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         if let Err(e) = durable {
             // Not durable: never becomes visible. The clock still moves past `ts` so
             // later commits are not held up (they fail the same way: poisoned).
-            inner.publish(ts, self.start_ts, None);
+            inner.publish(ts, self.start_ts, None, None);
             self.rollback_writes();
             self.status = Status::Finished;
             return Err(e);
         }
-        inner.publish(ts, self.start_ts, Some(&self.shared));
+        let after = match observed {
+            Some((observers, mut set)) if observers.has_after() => {
+                set.commit_timestamp = Some(ts);
+                Some((observers, set))
+            }
+            _ => None,
+        };
+        inner.publish(
+            ts,
+            self.start_ts,
+            Some(&self.shared),
+            after.as_ref().map(|(o, set)| (&**o, set)),
+        );
         self.status = Status::Finished;
         inner
             .committed_vertices

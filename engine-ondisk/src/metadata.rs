@@ -56,7 +56,7 @@ pub(crate) fn read_meta_file(dir: &Path) -> Result<Option<DatabaseId>> {
     }
     let what = path.display().to_string();
     let bytes = read_header_bytes(&path, &what)?;
-    match decode_header(MAGIC, FORMAT_VERSION, &what, &bytes) {
+    match decode_header(MAGIC, FORMAT_VERSION..=FORMAT_VERSION, &what, &bytes) {
         Ok(h) => Ok(Some(h.database)),
         Err(HeaderError::NotOurs) => Err(Error::new(
             ErrorKind::Corrupt,

@@ -199,6 +199,14 @@ impl SnapshotSink for Importer<'_> {
         self.maybe_flush()
     }
 
+    fn schema(&mut self, definition: durability::SchemaOp) -> Result<()> {
+        // Refused rather than dropped: restoring without the schema would lose it.
+        Err(engine_api::Error::new(
+            engine_api::ErrorKind::Unsupported,
+            format!("this backend cannot restore schema definitions yet ({definition:?})"),
+        ))
+    }
+
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
         self.counters = Some((next_vertex, next_edge));
         Ok(())

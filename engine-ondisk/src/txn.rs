@@ -21,8 +21,9 @@
 
 use engine_api::codec::{decode_properties, find_property, replace_property};
 use engine_api::{
-    CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind, IsolationLevel, Name,
-    PropertyBounds, PropertyMap, PropertyValue, Result, Transaction, VertexId,
+    CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind, IndexSpec,
+    IsolationLevel, Name, PropertyBounds, PropertyMap, PropertyValue, Result, Transaction,
+    VertexId,
 };
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, TransactionDB};
 
@@ -318,7 +319,7 @@ pub struct VertexIter<'t, 'e> {
     raw: Option<RawIter<'t, 'e>>,
     end: Option<Vec<u8>>,
     source: VertexSource,
-    filter: Option<(u32, PropertyBounds)>,
+    filters: Vec<(u32, PropertyBounds)>,
 }
 
 impl std::fmt::Debug for VertexIter<'_, '_> {
@@ -349,16 +350,21 @@ impl VertexIter<'_, '_> {
             };
             raw.next();
             let v = VertexId(id);
-            match &self.filter {
-                None => return Ok(Some(v)),
-                Some((k, bounds)) => {
-                    let record = self.txn.vertex_record(v)?;
-                    let value = find_property(&record.props, *k)
-                        .map_err(corrupt_props("vertex property record"))?;
-                    if value.is_some_and(|value| bounds.matches(&value)) {
-                        return Ok(Some(v));
-                    }
+            if self.filters.is_empty() {
+                return Ok(Some(v));
+            }
+            let record = self.txn.vertex_record(v)?;
+            let mut selected = true;
+            for (k, bounds) in &self.filters {
+                let value = find_property(&record.props, *k)
+                    .map_err(corrupt_props("vertex property record"))?;
+                if !value.is_some_and(|value| bounds.matches(&value)) {
+                    selected = false;
+                    break;
                 }
+            }
+            if selected {
+                return Ok(Some(v));
             }
         }
     }
@@ -388,6 +394,8 @@ pub struct EdgeIter<'t, 'e> {
     then_in: bool,
     both: bool,
     prefix: Vec<u8>,
+    /// Set for a scan of `edges` by type (and property) instead of adjacency.
+    by_type: Option<(u32, Option<(u32, PropertyBounds)>)>,
 }
 
 impl std::fmt::Debug for EdgeIter<'_, '_> {
@@ -398,6 +406,9 @@ impl std::fmt::Debug for EdgeIter<'_, '_> {
 
 impl EdgeIter<'_, '_> {
     fn step(&mut self) -> Result<Option<EdgeRecord>> {
+        if let Some((t, filter)) = &self.by_type {
+            return self.step_by_type(*t, filter.clone());
+        }
         loop {
             let Some(raw) = self.raw.as_mut() else {
                 return Ok(None);
@@ -436,6 +447,45 @@ impl EdgeIter<'_, '_> {
                 edge_type,
                 source: VertexId(source),
                 target: VertexId(target),
+            }));
+        }
+    }
+}
+
+impl EdgeIter<'_, '_> {
+    fn step_by_type(
+        &mut self,
+        t: u32,
+        filter: Option<(u32, PropertyBounds)>,
+    ) -> Result<Option<EdgeRecord>> {
+        loop {
+            let Some(raw) = self.raw.as_mut() else {
+                return Ok(None);
+            };
+            let (Some(key), Some(value)) = (raw.key(), raw.value()) else {
+                let status = raw.status();
+                self.raw = None;
+                status.map_err(|e| rocks("cannot scan edges", e))?;
+                return Ok(None);
+            };
+            let id = decode_id_key(EDGES, key)?;
+            let e = EdgeValue::decode(key, value)?;
+            raw.next();
+            if e.edge_type != t {
+                continue;
+            }
+            if let Some((k, bounds)) = &filter {
+                let value =
+                    find_property(&e.props, *k).map_err(corrupt_props("edge property record"))?;
+                if !value.is_some_and(|v| bounds.matches(&v)) {
+                    continue;
+                }
+            }
+            return Ok(Some(EdgeRecord {
+                id: EdgeId(id),
+                edge_type: self.txn.engine.names.name(NameKind::EdgeType, t)?,
+                source: VertexId(e.source),
+                target: VertexId(e.target),
             }));
         }
     }
@@ -523,7 +573,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             raw: Some(self.iter(VERTICES, &[])?),
             end: None,
             source: VertexSource::All,
-            filter: None,
+            filters: Vec::new(),
         })
     }
 
@@ -543,22 +593,65 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             raw,
             end,
             source: VertexSource::Label,
-            filter: None,
+            filters: Vec::new(),
         })
     }
 
-    fn vertices_with_property(
+    fn vertices_with_properties(
         &self,
         label: &str,
-        key: &str,
-        bounds: &PropertyBounds,
+        filters: &[(&str, PropertyBounds)],
     ) -> Result<VertexIter<'_, 'e>> {
         let mut it = self.vertices_with_label(label)?;
-        match self.engine.names.id(NameKind::PropertyKey, key) {
-            Some(k) => it.filter = Some((k, bounds.clone())),
-            None => it.raw = None,
+        for (key, bounds) in filters {
+            match self.engine.names.id(NameKind::PropertyKey, key) {
+                Some(k) => it.filters.push((k, bounds.clone())),
+                None => it.raw = None,
+            }
         }
         Ok(it)
+    }
+
+    fn edges_with_type(
+        &self,
+        edge_type: &str,
+        filter: Option<(&str, &PropertyBounds)>,
+    ) -> Result<EdgeIter<'_, 'e>> {
+        self.check()?;
+        let t = self.engine.names.id(NameKind::EdgeType, edge_type);
+        let k = filter.and_then(|(key, bounds)| {
+            self.engine
+                .names
+                .id(NameKind::PropertyKey, key)
+                .map(|k| (k, bounds.clone()))
+        });
+        let none = t.is_none() || (filter.is_some() && k.is_none());
+        Ok(EdgeIter {
+            txn: self,
+            raw: if none {
+                None
+            } else {
+                Some(self.iter(EDGES, &[])?)
+            },
+            end: None,
+            outgoing: true,
+            then_in: false,
+            both: false,
+            prefix: Vec::new(),
+            by_type: t.map(|t| (t, k)),
+        })
+    }
+
+    fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
+        let _ = (label, keys);
+        self.check()?;
+        Ok(None)
+    }
+
+    fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
+        let _ = (edge_type, key);
+        self.check()?;
+        Ok(None)
     }
 
     fn edges(
@@ -592,6 +685,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             then_in: !none && direction == Direction::Both,
             both: direction == Direction::Both,
             prefix,
+            by_type: None,
         })
     }
 

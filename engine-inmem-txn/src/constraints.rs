@@ -1,0 +1,195 @@
+//! Constraint checks: at commit against the transaction's changed vertices, and when
+//! a constraint is created against the existing data.
+//!
+//! Both run under the commit order, and check the *latest* state of other vertices:
+//! committed, or written by a transaction that passed its own checks and is on its way
+//! to publishing. Two transactions that each add a duplicate can therefore not both
+//! commit, whatever their snapshots saw: the second to reach commit finds the first.
+
+use std::sync::Arc;
+
+use engine_api::{PropertyValue, Result, ValueType, VertexId};
+
+use crate::engine::Inner;
+use crate::index::VertexKeySet;
+use crate::mvcc::{TxnShared, Undo, VertexState};
+use crate::props;
+use crate::schema::{Constraint, Rule};
+
+/// A vertex's labels and the values of some keys, in one version; `None`: it does
+/// not exist in that version.
+type Version = Option<(Vec<u32>, Vec<Option<PropertyValue>>)>;
+
+/// A vertex's latest version: its labels and the values of the keys asked for, or
+/// `None` if it does not exist in that version. `me`'s writes count as latest.
+fn latest(state: &VertexState, me: Option<&Arc<TxnShared>>, keys: &[u32]) -> Result<Version> {
+    let mut exists = !state.deleted;
+    let mut labels = state.labels.clone();
+    let mut values = keys
+        .iter()
+        .map(|k| props::get(&state.props, *k))
+        .collect::<Result<Vec<_>>>()?;
+    let mut cur = state.delta.as_deref();
+    while let Some(d) = cur {
+        let mine = me.is_some_and(|m| Arc::ptr_eq(m, &d.txn));
+        if mine || d.txn.is_committed_or_validated() {
+            break;
+        }
+        match &d.undo {
+            Undo::Uncreate => exists = false,
+            Undo::Undelete => exists = true,
+            Undo::AddLabel(l) if !labels.contains(l) => labels.push(*l),
+            Undo::RemoveLabel(l) => labels.retain(|x| x != l),
+            Undo::SetProperty(k, old) => {
+                if let Some(i) = keys.iter().position(|x| x == k) {
+                    values[i] = old.clone();
+                }
+            }
+            _ => {}
+        }
+        cur = d.next.as_deref();
+    }
+    Ok(exists.then_some((labels, values)))
+}
+
+fn rule_keys(rule: &Rule) -> Vec<u32> {
+    match rule {
+        Rule::Exists(k) | Rule::Type(k, _) => vec![*k],
+        Rule::Unique(set) => set.keys.to_vec(),
+    }
+}
+
+fn type_name(value: &PropertyValue) -> &'static str {
+    ValueType::of(value).map_or("NULL", ValueType::cypher_name)
+}
+
+impl Inner {
+    fn latest_of(&self, id: u64, me: Option<&Arc<TxnShared>>, keys: &[u32]) -> Result<Version> {
+        let Some(slot) = self.vertices.get(id) else {
+            return Ok(None);
+        };
+        let guard = slot.read();
+        match guard.as_ref() {
+            Some(state) => latest(state, me, keys),
+            None => Ok(None),
+        }
+    }
+
+    /// Checks one vertex's latest version against one constraint.
+    fn check_vertex(&self, c: &Constraint, id: u64, me: Option<&Arc<TxnShared>>) -> Result<()> {
+        let keys = rule_keys(&c.rule);
+        let Some((labels, values)) = self.latest_of(id, me, &keys)? else {
+            return Ok(());
+        };
+        if !labels.contains(&c.label) {
+            return Ok(());
+        }
+        let v = VertexId(id);
+        match &c.rule {
+            Rule::Exists(_) => {
+                if values[0].is_none() {
+                    return Err(c.spec.violation(v, "the property is missing"));
+                }
+            }
+            Rule::Type(_, t) => {
+                if let Some(value) = &values[0]
+                    && ValueType::of(value) != Some(*t)
+                {
+                    return Err(c
+                        .spec
+                        .violation(v, &format!("the property is of type {}", type_name(value))));
+                }
+            }
+            Rule::Unique(set) => {
+                let Some(key) = full_key(&values) else {
+                    return Ok(());
+                };
+                self.check_unique(c, set, id, &key, me)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails if another vertex's latest version has `key`.
+    fn check_unique(
+        &self,
+        c: &Constraint,
+        set: &VertexKeySet,
+        id: u64,
+        key: &[engine_api::OrderedValue],
+        me: Option<&Arc<TxnShared>>,
+    ) -> Result<()> {
+        let boxed: Box<[engine_api::OrderedValue]> = key.into();
+        for other in set.equal_to(&boxed) {
+            if other == id {
+                continue;
+            }
+            let Some((labels, values)) = self.latest_of(other, me, &set.keys)? else {
+                continue;
+            };
+            if labels.contains(&c.label) && full_key(&values).is_some_and(|k| k[..] == key[..]) {
+                return Err(c
+                    .spec
+                    .violation(VertexId(id), &format!("vertex {other} has the same values")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the vertices a committing transaction wrote. Runs under the commit order.
+    pub(crate) fn check_commit(
+        &self,
+        constraints: &[Constraint],
+        vertices: &[u64],
+        me: &Arc<TxnShared>,
+    ) -> Result<()> {
+        for id in vertices {
+            for c in constraints {
+                self.check_vertex(c, *id, Some(me))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the existing data against a new constraint. Runs under the commit order.
+    pub(crate) fn check_existing(&self, c: &Constraint) -> Result<()> {
+        match &c.rule {
+            Rule::Unique(set) => set.for_each_duplicate(|key, ids| {
+                let mut holders = Vec::new();
+                for id in ids {
+                    if let Some((labels, values)) = self.latest_of(*id, None, &set.keys)?
+                        && labels.contains(&c.label)
+                        && full_key(&values).is_some_and(|k| k[..] == key[..])
+                    {
+                        holders.push(*id);
+                    }
+                }
+                match holders[..] {
+                    [a, b, ..] => Err(c
+                        .spec
+                        .violation(VertexId(b), &format!("vertex {a} has the same values"))),
+                    _ => Ok(()),
+                }
+            }),
+            Rule::Exists(_) | Rule::Type(..) => {
+                let ids: Vec<u64> = match self.label_index.get(u64::from(c.label)) {
+                    Some(set) => set.read().iter().copied().collect(),
+                    None => return Ok(()),
+                };
+                for id in ids {
+                    self.check_vertex(c, id, None)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The key of a version that has every property; `None` if one is missing (a
+/// uniqueness constraint does not apply to it).
+fn full_key(values: &[Option<PropertyValue>]) -> Option<Vec<engine_api::OrderedValue>> {
+    values
+        .iter()
+        .map(|v| v.clone().map(engine_api::OrderedValue))
+        .collect()
+}

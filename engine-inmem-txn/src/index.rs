@@ -1,0 +1,538 @@
+//! Index key sets: ordered sets of (key, object id) that writers keep as a superset
+//! of every version still visible to someone, and that lookups narrow to candidates
+//! before checking each candidate's visible version.
+//!
+//! A write inserts the key of the version it makes, under the object's lock. Nothing
+//! is removed on write: an older version may still be visible to a running reader.
+//! Rollback and garbage collection remove the keys of the versions they drop that no
+//! remaining version has ([`stale_vertex_keys`], [`stale_edge_keys`]).
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use engine_api::{OrderedValue, PropertyBounds, PropertyValue, Result};
+use parking_lot::RwLock;
+
+use crate::mvcc::{Delta, EdgeState, Undo, VertexState};
+use crate::props;
+
+/// The key of one vertex version in a label+properties set: one value per property,
+/// `Null` for a missing one after the first.
+pub(crate) type VertexKey = Box<[OrderedValue]>;
+
+/// Vertices with a label, by one or several properties. A vertex version is in the
+/// set when it exists, has the label and has the first property.
+#[derive(Debug)]
+pub(crate) struct VertexKeySet {
+    pub(crate) label: u32,
+    pub(crate) keys: Box<[u32]>,
+    entries: RwLock<BTreeSet<(VertexKey, u64)>>,
+    /// Filled: every vertex was visited since writers began maintaining the set.
+    ready: AtomicBool,
+}
+
+/// Edges of a type, optionally by one property. An edge version is in the set when it
+/// exists (and has the property); type-only sets use `Null` as the key.
+#[derive(Debug)]
+pub(crate) struct EdgeKeySet {
+    pub(crate) edge_type: u32,
+    pub(crate) key: Option<u32>,
+    entries: RwLock<BTreeSet<(OrderedValue, u64)>>,
+    ready: AtomicBool,
+}
+
+fn is_equality(b: &PropertyBounds) -> Option<&PropertyValue> {
+    match (&b.lower, &b.upper) {
+        (Bound::Included(a), Bound::Included(z))
+            if a.total_cmp(z) == std::cmp::Ordering::Equal && !a.is_null() =>
+        {
+            Some(a)
+        }
+        _ => None,
+    }
+}
+
+/// True once every value after `v` in the total order is beyond the bounds.
+fn past_bounds(v: &PropertyValue, b: &PropertyBounds) -> bool {
+    use std::cmp::Ordering::{Greater, Less};
+    let group = match (&b.lower, &b.upper) {
+        (Bound::Included(x) | Bound::Excluded(x), _)
+        | (_, Bound::Included(x) | Bound::Excluded(x)) => Some(x.type_group()),
+        _ => None,
+    };
+    if group.is_some_and(|g| v.type_group() > g) {
+        return true;
+    }
+    match &b.upper {
+        Bound::Unbounded => false,
+        Bound::Included(u) => v.total_cmp(u) == Greater,
+        Bound::Excluded(u) => v.total_cmp(u) != Less,
+    }
+}
+
+fn lower_value(b: &PropertyBounds) -> Option<&PropertyValue> {
+    match &b.lower {
+        Bound::Included(v) | Bound::Excluded(v) => Some(v),
+        Bound::Unbounded => None,
+    }
+}
+
+impl VertexKeySet {
+    pub(crate) fn new(label: u32, keys: Vec<u32>) -> Self {
+        VertexKeySet {
+            label,
+            keys: keys.into_boxed_slice(),
+            entries: RwLock::new(BTreeSet::new()),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.entries.read().len() as u64
+    }
+
+    pub(crate) fn covers_key(&self, key: u32) -> bool {
+        self.keys.contains(&key)
+    }
+
+    /// The key of a version with these labels, reading property values through
+    /// `value`; `None` if the version is not in the set.
+    pub(crate) fn key_of(
+        &self,
+        labels: &[u32],
+        mut value: impl FnMut(u32) -> Result<Option<PropertyValue>>,
+    ) -> Result<Option<VertexKey>> {
+        if !labels.contains(&self.label) {
+            return Ok(None);
+        }
+        let mut key = Vec::with_capacity(self.keys.len());
+        for (i, k) in self.keys.iter().enumerate() {
+            match value(*k)? {
+                Some(v) => key.push(OrderedValue(v)),
+                None if i == 0 => return Ok(None),
+                None => key.push(OrderedValue(PropertyValue::Null)),
+            }
+        }
+        Ok(Some(key.into_boxed_slice()))
+    }
+
+    /// Adds many entries at once and marks the set filled (recovery).
+    pub(crate) fn fill(&self, entries: impl IntoIterator<Item = (VertexKey, u64)>) {
+        let mut set = self.entries.write();
+        if set.is_empty() {
+            // Collecting sorts once and builds the tree in bulk.
+            *set = entries.into_iter().collect();
+        } else {
+            set.extend(entries);
+        }
+        drop(set);
+        self.set_ready();
+    }
+
+    pub(crate) fn insert(&self, key: VertexKey, id: u64) {
+        self.entries.write().insert((key, id));
+    }
+
+    pub(crate) fn remove(&self, key: VertexKey, id: u64) {
+        self.entries.write().remove(&(key, id));
+    }
+
+    /// The ids whose entries the filters select (ascending, each once). `filters`
+    /// name property keys; those this set does not cover are left to the caller.
+    pub(crate) fn candidates(&self, filters: &[(u32, PropertyBounds)]) -> Vec<u64> {
+        let per_key: Vec<Option<&PropertyBounds>> = self
+            .keys
+            .iter()
+            .map(|k| filters.iter().find(|(f, _)| f == k).map(|(_, b)| b))
+            .collect();
+        // Leading equalities fix a prefix of the key; the next filtered property
+        // narrows the start and end of the range.
+        let mut prefix = Vec::new();
+        for b in &per_key {
+            match b.and_then(is_equality) {
+                Some(v) => prefix.push(OrderedValue(v.clone())),
+                None => break,
+            }
+        }
+        let next = per_key.get(prefix.len()).copied().flatten();
+        let mut start = prefix.clone();
+        if let Some(v) = next.and_then(lower_value) {
+            start.push(OrderedValue(v.clone()));
+        }
+        let start = (start.into_boxed_slice(), 0u64);
+        let entries = self.entries.read();
+        let mut out = Vec::new();
+        for (key, id) in entries.range((Bound::Included(start), Bound::Unbounded)) {
+            if key[..prefix.len()] != prefix[..] {
+                break;
+            }
+            if let Some(b) = next
+                && past_bounds(&key[prefix.len()].0, b)
+            {
+                break;
+            }
+            let selected = per_key
+                .iter()
+                .zip(key.iter())
+                .all(|(b, v)| b.is_none_or(|b| b.matches(&v.0)));
+            if selected {
+                out.push(*id);
+            }
+        }
+        drop(entries);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Ids with an entry equal to `key` (in the total order).
+    pub(crate) fn equal_to(&self, key: &VertexKey) -> Vec<u64> {
+        let entries = self.entries.read();
+        entries
+            .range((Bound::Included((key.clone(), 0)), Bound::Unbounded))
+            .take_while(|(k, _)| k == key)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// Runs `f` on runs of ids whose keys are equal, where a run has two or more.
+    pub(crate) fn for_each_duplicate(
+        &self,
+        mut f: impl FnMut(&VertexKey, &[u64]) -> Result<()>,
+    ) -> Result<()> {
+        let entries = self.entries.read();
+        let mut run: Vec<u64> = Vec::new();
+        let mut current: Option<&VertexKey> = None;
+        for (key, id) in entries.iter() {
+            if current != Some(key) {
+                if let (Some(k), true) = (current, run.len() > 1) {
+                    f(k, &run)?;
+                }
+                run.clear();
+                current = Some(key);
+            }
+            run.push(*id);
+        }
+        if let (Some(k), true) = (current, run.len() > 1) {
+            f(k, &run)?;
+        }
+        Ok(())
+    }
+}
+
+impl EdgeKeySet {
+    pub(crate) fn new(edge_type: u32, key: Option<u32>) -> Self {
+        EdgeKeySet {
+            edge_type,
+            key,
+            entries: RwLock::new(BTreeSet::new()),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.entries.read().len() as u64
+    }
+
+    /// The key of an edge version of this set's type; `None` if not in the set.
+    pub(crate) fn key_of(
+        &self,
+        mut value: impl FnMut(u32) -> Result<Option<PropertyValue>>,
+    ) -> Result<Option<OrderedValue>> {
+        match self.key {
+            None => Ok(Some(OrderedValue(PropertyValue::Null))),
+            Some(k) => Ok(value(k)?.map(OrderedValue)),
+        }
+    }
+
+    /// Adds many entries at once and marks the set filled (recovery).
+    pub(crate) fn fill(&self, entries: impl IntoIterator<Item = (OrderedValue, u64)>) {
+        let mut set = self.entries.write();
+        if set.is_empty() {
+            *set = entries.into_iter().collect();
+        } else {
+            set.extend(entries);
+        }
+        drop(set);
+        self.set_ready();
+    }
+
+    pub(crate) fn insert(&self, key: OrderedValue, id: u64) {
+        self.entries.write().insert((key, id));
+    }
+
+    pub(crate) fn remove(&self, key: OrderedValue, id: u64) {
+        self.entries.write().remove(&(key, id));
+    }
+
+    /// The ids whose entries `bounds` selects (all entries without bounds), ascending.
+    pub(crate) fn candidates(&self, bounds: Option<&PropertyBounds>) -> Vec<u64> {
+        let entries = self.entries.read();
+        let mut out: Vec<u64> = match bounds {
+            None => entries.iter().map(|(_, id)| *id).collect(),
+            Some(b) => {
+                let start = lower_value(b).map_or(Bound::Unbounded, |v| {
+                    Bound::Included((OrderedValue(v.clone()), 0))
+                });
+                entries
+                    .range((start, Bound::Unbounded))
+                    .take_while(|(v, _)| !past_bounds(&v.0, b))
+                    .filter(|(v, _)| b.matches(&v.0))
+                    .map(|(_, id)| *id)
+                    .collect()
+            }
+        };
+        drop(entries);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// One version of a vertex as far as key sets care: whether it exists, its labels and
+/// the values of the properties the sets use.
+struct VertexVersion {
+    exists: bool,
+    labels: Vec<u32>,
+    values: Vec<(u32, Option<PropertyValue>)>,
+}
+
+impl VertexVersion {
+    fn value(&self, k: u32) -> Option<PropertyValue> {
+        self.values
+            .iter()
+            .find(|(key, _)| *key == k)
+            .and_then(|(_, v)| v.clone())
+    }
+
+    fn apply(&mut self, undo: &Undo) {
+        match undo {
+            Undo::Uncreate => self.exists = false,
+            Undo::Undelete => self.exists = true,
+            Undo::AddLabel(l) if !self.labels.contains(l) => self.labels.push(*l),
+            Undo::RemoveLabel(l) => self.labels.retain(|x| x != l),
+            Undo::SetProperty(k, old) => {
+                if let Some(slot) = self.values.iter_mut().find(|(key, _)| key == k) {
+                    slot.1 = old.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The undos of a chain, newest first.
+pub(crate) fn chain(head: &Option<Box<Delta>>) -> impl Iterator<Item = &Undo> {
+    let mut cur = head.as_deref();
+    std::iter::from_fn(move || {
+        let d = cur?;
+        cur = d.next.as_deref();
+        Some(&d.undo)
+    })
+}
+
+/// Calls `f(version, set, key)` for the key of every version in every set: version 0 is
+/// `state`, version i the state before the i-th undo of `undos` (chain order).
+pub(crate) fn vertex_version_keys<'u>(
+    sets: &[std::sync::Arc<VertexKeySet>],
+    state: &VertexState,
+    undos: impl IntoIterator<Item = &'u Undo>,
+    mut f: impl FnMut(usize, usize, VertexKey),
+) -> Result<()> {
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<u32> = sets.iter().flat_map(|s| s.keys.iter().copied()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut values = Vec::with_capacity(keys.len());
+    for k in keys {
+        values.push((k, props::get(&state.props, k)?));
+    }
+    let mut version = VertexVersion {
+        exists: !state.deleted,
+        labels: state.labels.clone(),
+        values,
+    };
+    let mut emit = |n: usize, v: &VertexVersion| -> Result<()> {
+        if !v.exists {
+            return Ok(());
+        }
+        for (i, s) in sets.iter().enumerate() {
+            if let Some(key) = s.key_of(&v.labels, |k| Ok(v.value(k)))? {
+                f(n, i, key);
+            }
+        }
+        Ok(())
+    };
+    emit(0, &version)?;
+    for (n, u) in undos.into_iter().enumerate() {
+        version.apply(u);
+        emit(n + 1, &version)?;
+    }
+    Ok(())
+}
+
+/// Removes from the sets the keys of the versions `dropped` says are gone, unless a
+/// remaining version has the same key.
+pub(crate) fn remove_stale_vertex_keys<'u>(
+    sets: &[std::sync::Arc<VertexKeySet>],
+    id: u64,
+    state: &VertexState,
+    undos: impl IntoIterator<Item = &'u Undo>,
+    dropped: impl Fn(usize) -> bool,
+) -> Result<()> {
+    let mut kept: Vec<(usize, VertexKey)> = Vec::new();
+    let mut gone: Vec<(usize, VertexKey)> = Vec::new();
+    vertex_version_keys(sets, state, undos, |n, set, key| {
+        if dropped(n) {
+            gone.push((set, key));
+        } else {
+            kept.push((set, key));
+        }
+    })?;
+    for (set, key) in gone {
+        if !kept.iter().any(|(s, k)| *s == set && *k == key) {
+            sets[set].remove(key, id);
+        }
+    }
+    Ok(())
+}
+
+/// As [`vertex_version_keys`], for the edge sets of the edge's type.
+pub(crate) fn edge_version_keys<'u>(
+    sets: &[std::sync::Arc<EdgeKeySet>],
+    state: &EdgeState,
+    undos: impl IntoIterator<Item = &'u Undo>,
+    mut f: impl FnMut(usize, usize, OrderedValue),
+) -> Result<()> {
+    if !sets.iter().any(|s| s.edge_type == state.edge_type) {
+        return Ok(());
+    }
+    let mut exists = !state.deleted;
+    let mut values: Vec<(u32, Option<PropertyValue>)> = Vec::new();
+    for s in sets.iter().filter(|s| s.edge_type == state.edge_type) {
+        if let Some(k) = s.key
+            && !values.iter().any(|(key, _)| *key == k)
+        {
+            values.push((k, props::get(&state.props, k)?));
+        }
+    }
+    let mut emit =
+        |n: usize, exists: bool, values: &[(u32, Option<PropertyValue>)]| -> Result<()> {
+            if !exists {
+                return Ok(());
+            }
+            for (i, s) in sets.iter().enumerate() {
+                if s.edge_type != state.edge_type {
+                    continue;
+                }
+                let key = s.key_of(|k| {
+                    Ok(values
+                        .iter()
+                        .find(|(key, _)| *key == k)
+                        .and_then(|(_, v)| v.clone()))
+                })?;
+                if let Some(key) = key {
+                    f(n, i, key);
+                }
+            }
+            Ok(())
+        };
+    emit(0, exists, &values)?;
+    for (n, u) in undos.into_iter().enumerate() {
+        match u {
+            Undo::Uncreate => exists = false,
+            Undo::Undelete => exists = true,
+            Undo::SetProperty(k, old) => {
+                if let Some(slot) = values.iter_mut().find(|(key, _)| key == k) {
+                    slot.1 = old.clone();
+                }
+            }
+            _ => {}
+        }
+        emit(n + 1, exists, &values)?;
+    }
+    Ok(())
+}
+
+/// As [`remove_stale_vertex_keys`], for edges.
+pub(crate) fn remove_stale_edge_keys<'u>(
+    sets: &[std::sync::Arc<EdgeKeySet>],
+    id: u64,
+    state: &EdgeState,
+    undos: impl IntoIterator<Item = &'u Undo>,
+    dropped: impl Fn(usize) -> bool,
+) -> Result<()> {
+    let mut kept: Vec<(usize, OrderedValue)> = Vec::new();
+    let mut gone: Vec<(usize, OrderedValue)> = Vec::new();
+    edge_version_keys(sets, state, undos, |n, set, key| {
+        if dropped(n) {
+            gone.push((set, key));
+        } else {
+            kept.push((set, key));
+        }
+    })?;
+    for (set, key) in gone {
+        if !kept.iter().any(|(s, k)| *s == set && *k == key) {
+            sets[set].remove(key, id);
+        }
+    }
+    Ok(())
+}
+
+/// Keys of one vertex version for the catalogue's vertex sets that `wanted` selects,
+/// with the set's position: computed before a write changes the state, inserted
+/// (under the same vertex lock) once it did.
+pub(crate) fn keys_for_vertex(
+    sets: &[std::sync::Arc<VertexKeySet>],
+    labels: &[u32],
+    blob: &[u8],
+    wanted: impl Fn(&VertexKeySet) -> bool,
+) -> Result<Vec<(usize, VertexKey)>> {
+    let mut out = Vec::new();
+    for (i, s) in sets.iter().enumerate() {
+        if wanted(s)
+            && let Some(key) = s.key_of(labels, |k| props::get(blob, k))?
+        {
+            out.push((i, key));
+        }
+    }
+    Ok(out)
+}
+
+/// As [`keys_for_vertex`], for an edge of `edge_type`.
+pub(crate) fn keys_for_edge(
+    sets: &[std::sync::Arc<EdgeKeySet>],
+    edge_type: u32,
+    blob: &[u8],
+    wanted: impl Fn(&EdgeKeySet) -> bool,
+) -> Result<Vec<(usize, OrderedValue)>> {
+    let mut out = Vec::new();
+    for (i, s) in sets.iter().enumerate() {
+        if s.edge_type == edge_type
+            && wanted(s)
+            && let Some(key) = s.key_of(|k| props::get(blob, k))?
+        {
+            out.push((i, key));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,655 @@
+//! The schema catalogue: indexes, constraints and triggers, and the operations that
+//! change it.
+//!
+//! The catalogue is immutable and replaced whole on every change ([`ArcSwap`]), so
+//! writers read it without a lock, under the lock of the object they write. Schema
+//! operations run one at a time (`schema_lock`).
+//!
+//! # What waits, and for how long
+//! - **Creating an index** publishes an empty key set that writers maintain from then
+//!   on, then visits every vertex (or edge) once, holding only that object's lock
+//!   while it inserts the keys of all its versions. Readers and writers go on; each
+//!   waits at most for one object's visit. The index is used by lookups once the visit
+//!   is done, which is before `create_index` returns.
+//! - **Creating a constraint** fills a uniqueness constraint's key set the same way,
+//!   then holds the commit order while it checks the committed data: commits of
+//!   writing transactions wait for the check (reads and uncommitted writes go on).
+//!   Every commit after that is checked against it.
+//! - Dropping anything and trigger operations only replace the catalogue.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use durability::SchemaOp;
+use engine_api::{
+    ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, Result, TriggerSpec, ValueType,
+};
+use parking_lot::Mutex;
+
+use crate::engine::Inner;
+use crate::index::{EdgeKeySet, VertexKeySet, chain, edge_version_keys, vertex_version_keys};
+
+/// An index as the catalogue holds it.
+#[derive(Debug, Clone)]
+pub(crate) enum IndexEntry {
+    /// Served by the label sets every engine keeps; the entry is the catalogue's.
+    Label(u32),
+    Vertex(Arc<VertexKeySet>),
+    Edge(Arc<EdgeKeySet>),
+}
+
+/// A constraint with its names resolved.
+#[derive(Debug, Clone)]
+pub(crate) enum Rule {
+    Exists(u32),
+    Type(u32, ValueType),
+    Unique(Arc<VertexKeySet>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Constraint {
+    pub(crate) spec: ConstraintSpec,
+    pub(crate) label: u32,
+    pub(crate) rule: Rule,
+}
+
+/// One immutable state of the schema.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Catalog {
+    pub(crate) indexes: BTreeMap<IndexSpec, IndexEntry>,
+    pub(crate) constraints: Vec<Constraint>,
+    pub(crate) triggers: BTreeMap<String, TriggerSpec>,
+    /// Every vertex key set writers maintain: label+property indexes, uniqueness
+    /// constraints' sets, and sets being filled.
+    pub(crate) vertex_sets: Vec<Arc<VertexKeySet>>,
+    pub(crate) edge_sets: Vec<Arc<EdgeKeySet>>,
+}
+
+impl Catalog {
+    /// The best ready index for a lookup on `label` filtering `keys`: the one whose
+    /// properties start with the longest run of filtered keys.
+    pub(crate) fn vertex_index(
+        &self,
+        label: u32,
+        keys: &[u32],
+    ) -> Option<(&IndexSpec, &Arc<VertexKeySet>)> {
+        let mut best: Option<(usize, &IndexSpec, &Arc<VertexKeySet>)> = None;
+        for (spec, entry) in &self.indexes {
+            let IndexEntry::Vertex(set) = entry else {
+                continue;
+            };
+            if set.label != label || !set.is_ready() {
+                continue;
+            }
+            let run = set.keys.iter().take_while(|k| keys.contains(k)).count();
+            if run > 0 && best.is_none_or(|(b, _, _)| run > b) {
+                best = Some((run, spec, set));
+            }
+        }
+        best.map(|(_, spec, set)| (spec, set))
+    }
+
+    pub(crate) fn label_index(&self, label: u32) -> Option<&IndexSpec> {
+        self.indexes
+            .iter()
+            .find(|(_, e)| matches!(e, IndexEntry::Label(l) if *l == label))
+            .map(|(spec, _)| spec)
+    }
+
+    /// The best ready edge index: type+property when `key` is given and one exists,
+    /// else type-only.
+    pub(crate) fn edge_index(
+        &self,
+        edge_type: u32,
+        key: Option<u32>,
+    ) -> Option<(&IndexSpec, &Arc<EdgeKeySet>)> {
+        let mut type_only = None;
+        for (spec, entry) in &self.indexes {
+            let IndexEntry::Edge(set) = entry else {
+                continue;
+            };
+            if set.edge_type != edge_type || !set.is_ready() {
+                continue;
+            }
+            match set.key {
+                Some(k) if Some(k) == key => return Some((spec, set)),
+                None => type_only = Some((spec, set)),
+                Some(_) => {}
+            }
+        }
+        type_only
+    }
+
+    fn without_vertex_set(&mut self, set: &Arc<VertexKeySet>) {
+        self.vertex_sets.retain(|s| !Arc::ptr_eq(s, set));
+    }
+
+    fn without_edge_set(&mut self, set: &Arc<EdgeKeySet>) {
+        self.edge_sets.retain(|s| !Arc::ptr_eq(s, set));
+    }
+}
+
+/// The catalogue and the lock that orders schema operations.
+pub(crate) struct Schema {
+    pub(crate) catalog: ArcSwap<Catalog>,
+    pub(crate) lock: Mutex<()>,
+}
+
+impl Schema {
+    pub(crate) fn new() -> Self {
+        Schema {
+            catalog: ArcSwap::from_pointee(Catalog::default()),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Catalog)) {
+        let mut next = Catalog::clone(&self.catalog.load());
+        f(&mut next);
+        self.catalog.store(Arc::new(next));
+    }
+}
+
+impl Inner {
+    /// Makes a key set for `spec`, interning its names.
+    fn index_entry(&self, spec: &IndexSpec) -> Result<IndexEntry> {
+        Ok(match spec {
+            IndexSpec::Label(l) => IndexEntry::Label(self.labels.intern(l)?),
+            IndexSpec::LabelProperties { label, properties } => {
+                let keys = properties
+                    .iter()
+                    .map(|p| self.keys.intern(p))
+                    .collect::<Result<Vec<_>>>()?;
+                IndexEntry::Vertex(Arc::new(VertexKeySet::new(
+                    self.labels.intern(label)?,
+                    keys,
+                )))
+            }
+            IndexSpec::EdgeType(t) => {
+                IndexEntry::Edge(Arc::new(EdgeKeySet::new(self.edge_types.intern(t)?, None)))
+            }
+            IndexSpec::EdgeTypeProperty {
+                edge_type,
+                property,
+            } => IndexEntry::Edge(Arc::new(EdgeKeySet::new(
+                self.edge_types.intern(edge_type)?,
+                Some(self.keys.intern(property)?),
+            ))),
+        })
+    }
+
+    /// Inserts the keys of every version of every vertex into `set`, one vertex lock
+    /// at a time. Writers maintain the set already, so a vertex written after its
+    /// visit has its new keys inserted by the writer.
+    pub(crate) fn fill_vertex_set(&self, set: &Arc<VertexKeySet>) -> Result<()> {
+        let sets = std::slice::from_ref(set);
+        let end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
+        let candidates: Vec<u64> = match self.label_index.get(u64::from(set.label)) {
+            Some(ids) => ids.read().iter().copied().collect(),
+            None => Vec::new(),
+        };
+        for id in candidates.into_iter().filter(|id| *id < end) {
+            let Some(slot) = self.vertices.get(id) else {
+                continue;
+            };
+            let guard = slot.read();
+            let Some(state) = guard.as_ref() else {
+                continue;
+            };
+            vertex_version_keys(sets, state, chain(&state.delta), |_, _, key| {
+                set.insert(key, id);
+            })?;
+        }
+        set.set_ready();
+        Ok(())
+    }
+
+    pub(crate) fn fill_edge_set(&self, set: &Arc<EdgeKeySet>) -> Result<()> {
+        let sets = std::slice::from_ref(set);
+        let end = self.next_edge.load(std::sync::atomic::Ordering::Acquire);
+        for id in 0..end {
+            let Some(slot) = self.edges.get(id) else {
+                continue;
+            };
+            let guard = slot.read();
+            let Some(state) = guard.as_ref() else {
+                continue;
+            };
+            edge_version_keys(sets, state, chain(&state.delta), |_, _, key| {
+                set.insert(key, id);
+            })?;
+        }
+        set.set_ready();
+        Ok(())
+    }
+
+    pub(crate) fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        spec.validate()?;
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        if self.schema.catalog.load().indexes.contains_key(spec) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("index {spec} exists already"),
+            ));
+        }
+        let entry = self.index_entry(spec)?;
+        // Writers maintain the set from here on; then every existing object is visited.
+        match &entry {
+            IndexEntry::Label(_) => {}
+            IndexEntry::Vertex(set) => {
+                self.schema.update(|c| c.vertex_sets.push(set.clone()));
+                if let Err(e) = self.fill_vertex_set(set) {
+                    self.schema.update(|c| c.without_vertex_set(set));
+                    return Err(e);
+                }
+            }
+            IndexEntry::Edge(set) => {
+                self.schema.update(|c| c.edge_sets.push(set.clone()));
+                if let Err(e) = self.fill_edge_set(set) {
+                    self.schema.update(|c| c.without_edge_set(set));
+                    return Err(e);
+                }
+            }
+        }
+        self.log_schema(&SchemaOp::CreateIndex(spec.clone()), || {
+            self.schema.update(|c| {
+                c.indexes.insert(spec.clone(), entry.clone());
+            });
+        })
+        .inspect_err(|_| {
+            self.schema.update(|c| match &entry {
+                IndexEntry::Vertex(set) => c.without_vertex_set(set),
+                IndexEntry::Edge(set) => c.without_edge_set(set),
+                IndexEntry::Label(_) => {}
+            })
+        })
+    }
+
+    pub(crate) fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let Some(entry) = self.schema.catalog.load().indexes.get(spec).cloned() else {
+            return Err(Error::not_found(format!("there is no index {spec}")));
+        };
+        self.log_schema(&SchemaOp::DropIndex(spec.clone()), || {
+            self.schema.update(|c| {
+                c.indexes.remove(spec);
+                match &entry {
+                    IndexEntry::Vertex(set) => c.without_vertex_set(set),
+                    IndexEntry::Edge(set) => c.without_edge_set(set),
+                    IndexEntry::Label(_) => {}
+                }
+            });
+        })
+    }
+
+    pub(crate) fn index_infos(&self) -> Result<Vec<IndexInfo>> {
+        let catalog = self.schema.catalog.load();
+        let mut out = Vec::with_capacity(catalog.indexes.len());
+        for (spec, entry) in &catalog.indexes {
+            let entries = match entry {
+                IndexEntry::Label(l) => self
+                    .label_index
+                    .get(u64::from(*l))
+                    .map_or(0, |s| s.read().len() as u64),
+                IndexEntry::Vertex(set) => set.len(),
+                IndexEntry::Edge(set) => set.len(),
+            };
+            out.push(IndexInfo {
+                spec: spec.clone(),
+                entries,
+            });
+        }
+        Ok(out)
+    }
+
+    fn resolve_constraint(&self, spec: &ConstraintSpec) -> Result<Constraint> {
+        let label = self.labels.intern(spec.label())?;
+        let rule = match spec {
+            ConstraintSpec::Exists { property, .. } => Rule::Exists(self.keys.intern(property)?),
+            ConstraintSpec::Type {
+                property,
+                value_type,
+                ..
+            } => Rule::Type(self.keys.intern(property)?, *value_type),
+            ConstraintSpec::Unique { properties, .. } => {
+                let keys = properties
+                    .iter()
+                    .map(|p| self.keys.intern(p))
+                    .collect::<Result<Vec<_>>>()?;
+                Rule::Unique(Arc::new(VertexKeySet::new(label, keys)))
+            }
+        };
+        Ok(Constraint {
+            spec: spec.clone(),
+            label,
+            rule,
+        })
+    }
+
+    pub(crate) fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        spec.validate()?;
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        if let Some(c) = self
+            .schema
+            .catalog
+            .load()
+            .constraints
+            .iter()
+            .find(|c| c.spec.same_target(spec))
+        {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("constraint {} exists already", c.spec),
+            ));
+        }
+        let constraint = self.resolve_constraint(spec)?;
+        let set = match &constraint.rule {
+            Rule::Unique(set) => Some(set.clone()),
+            _ => None,
+        };
+        if let Some(set) = &set {
+            self.schema.update(|c| c.vertex_sets.push(set.clone()));
+            if let Err(e) = self.fill_vertex_set(set) {
+                self.schema.update(|c| c.without_vertex_set(set));
+                return Err(e);
+            }
+        }
+        let forget_set = || {
+            if let Some(set) = &set {
+                self.schema.update(|c| c.without_vertex_set(set));
+            }
+        };
+        // Commits wait from here until the constraint is in force, so none slips
+        // between the check and the catalogue change.
+        let r = self.log_schema_checked(
+            &SchemaOp::CreateConstraint(spec.clone()),
+            || self.check_existing(&constraint),
+            || {
+                self.schema
+                    .update(|c| c.constraints.push(constraint.clone()));
+            },
+        );
+        if r.is_err() {
+            forget_set();
+        }
+        r
+    }
+
+    pub(crate) fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let Some(found) = self
+            .schema
+            .catalog
+            .load()
+            .constraints
+            .iter()
+            .find(|c| c.spec == *spec)
+            .cloned()
+        else {
+            return Err(Error::not_found(format!("there is no constraint {spec}")));
+        };
+        self.log_schema(&SchemaOp::DropConstraint(spec.clone()), || {
+            self.schema.update(|c| {
+                c.constraints.retain(|x| x.spec != *spec);
+                if let Rule::Unique(set) = &found.rule {
+                    c.without_vertex_set(set);
+                }
+            });
+        })
+    }
+
+    pub(crate) fn constraint_specs(&self) -> Vec<ConstraintSpec> {
+        let mut specs: Vec<ConstraintSpec> = self
+            .schema
+            .catalog
+            .load()
+            .constraints
+            .iter()
+            .map(|c| c.spec.clone())
+            .collect();
+        specs.sort();
+        specs
+    }
+
+    pub(crate) fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+        spec.validate()?;
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        if self.schema.catalog.load().triggers.contains_key(&spec.name) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("trigger {:?} exists already", spec.name),
+            ));
+        }
+        self.log_schema(&SchemaOp::CreateTrigger(spec.clone()), || {
+            self.schema.update(|c| {
+                c.triggers.insert(spec.name.clone(), spec.clone());
+            });
+        })
+    }
+
+    pub(crate) fn drop_trigger(&self, name: &str) -> Result<()> {
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        if !self.schema.catalog.load().triggers.contains_key(name) {
+            return Err(Error::not_found(format!("there is no trigger {name:?}")));
+        }
+        self.log_schema(&SchemaOp::DropTrigger(name.to_string()), || {
+            self.schema.update(|c| {
+                c.triggers.remove(name);
+            });
+        })
+    }
+
+    fn refuse_when_poisoned(&self) -> Result<()> {
+        match self.poisoned() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn log_schema(&self, op: &SchemaOp, apply: impl FnOnce()) -> Result<()> {
+        self.log_schema_checked(op, || Ok(()), apply)
+    }
+
+    /// Under the commit order: runs `check`, logs `op` (with a WAL) and applies it, so
+    /// the change sits between the same commits in the log as in memory. Returns once
+    /// the record is durable per the sync mode.
+    fn log_schema_checked(
+        &self,
+        op: &SchemaOp,
+        check: impl FnOnce() -> Result<()>,
+        apply: impl FnOnce(),
+    ) -> Result<()> {
+        let wal = self.durable.as_ref().and_then(|d| d.wal.as_ref());
+        let ticket = {
+            let next = self.commit_order.lock();
+            check()?;
+            let ticket = match wal {
+                Some(w) => Some(w.append_schema(*next, op)?),
+                None => None,
+            };
+            apply();
+            ticket
+        };
+        match (wal, ticket) {
+            (Some(w), Some(t)) => w.wait(t),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Schema definitions gathered during recovery: the snapshot's, then the WAL's
+/// changes replayed in log order. Each change sets whether its definition exists, so
+/// replaying changes the snapshot already holds gives the same result.
+#[derive(Debug, Default)]
+pub(crate) struct RecoveredSchema {
+    indexes: Vec<IndexSpec>,
+    constraints: Vec<ConstraintSpec>,
+    triggers: BTreeMap<String, TriggerSpec>,
+}
+
+impl RecoveredSchema {
+    pub(crate) fn apply(&mut self, op: SchemaOp) {
+        match op {
+            SchemaOp::CreateIndex(s) => {
+                if !self.indexes.contains(&s) {
+                    self.indexes.push(s);
+                }
+            }
+            SchemaOp::DropIndex(s) => self.indexes.retain(|x| *x != s),
+            SchemaOp::CreateConstraint(s) => {
+                self.constraints.retain(|x| !x.same_target(&s));
+                self.constraints.push(s);
+            }
+            SchemaOp::DropConstraint(s) => self.constraints.retain(|x| *x != s),
+            SchemaOp::CreateTrigger(t) => {
+                self.triggers.insert(t.name.clone(), t);
+            }
+            SchemaOp::DropTrigger(name) => {
+                self.triggers.remove(&name);
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.indexes.is_empty() && self.constraints.is_empty() && self.triggers.is_empty()
+    }
+}
+
+impl Inner {
+    /// Every definition, as create-operations (for a snapshot).
+    pub(crate) fn schema_definitions(&self) -> Vec<SchemaOp> {
+        let catalog = self.schema.catalog.load();
+        let mut ops: Vec<SchemaOp> = catalog
+            .indexes
+            .keys()
+            .map(|s| SchemaOp::CreateIndex(s.clone()))
+            .collect();
+        let mut constraints: Vec<&ConstraintSpec> =
+            catalog.constraints.iter().map(|c| &c.spec).collect();
+        constraints.sort();
+        ops.extend(
+            constraints
+                .into_iter()
+                .map(|s| SchemaOp::CreateConstraint(s.clone())),
+        );
+        ops.extend(
+            catalog
+                .triggers
+                .values()
+                .map(|t| SchemaOp::CreateTrigger(t.clone())),
+        );
+        ops
+    }
+
+    /// Installs recovered definitions on the recovered data: fills every key set (the
+    /// vertex sets in one pass over the vertices, split across threads) and puts the
+    /// constraints in force without checking them (they held when they were made).
+    pub(crate) fn install_schema(&self, recovered: RecoveredSchema, threads: usize) -> Result<()> {
+        let mut catalog = Catalog::default();
+        for spec in recovered.indexes {
+            let entry = self.index_entry(&spec)?;
+            match &entry {
+                IndexEntry::Vertex(set) => catalog.vertex_sets.push(set.clone()),
+                IndexEntry::Edge(set) => catalog.edge_sets.push(set.clone()),
+                IndexEntry::Label(_) => {}
+            }
+            catalog.indexes.insert(spec, entry);
+        }
+        for spec in recovered.constraints {
+            let c = self.resolve_constraint(&spec)?;
+            if let Rule::Unique(set) = &c.rule {
+                catalog.vertex_sets.push(set.clone());
+            }
+            catalog.constraints.push(c);
+        }
+        catalog.triggers = recovered.triggers;
+        self.fill_all(&catalog, threads)?;
+        self.schema.catalog.store(Arc::new(catalog));
+        Ok(())
+    }
+
+    /// Fills every set of a catalogue nobody uses yet, on up to `threads` threads,
+    /// each taking a range of ids.
+    fn fill_all(&self, catalog: &Catalog, threads: usize) -> Result<()> {
+        use std::sync::atomic::Ordering::Acquire;
+        fn ranges(end: u64, n: usize) -> Vec<std::ops::Range<u64>> {
+            let n = n.max(1) as u64;
+            let step = end.div_ceil(n).max(1);
+            (0..n)
+                .map(|i| (i * step).min(end)..((i + 1) * step).min(end))
+                .filter(|r| !r.is_empty())
+                .collect()
+        }
+        let vsets = &catalog.vertex_sets;
+        let esets = &catalog.edge_sets;
+        if !vsets.is_empty() {
+            let parts = std::thread::scope(|s| {
+                let workers: Vec<_> = ranges(self.next_vertex.load(Acquire), threads)
+                    .into_iter()
+                    .map(|r| {
+                        s.spawn(
+                            move || -> Result<Vec<Vec<(crate::index::VertexKey, u64)>>> {
+                                let mut out = vec![Vec::new(); vsets.len()];
+                                for id in r {
+                                    let Some(slot) = self.vertices.get(id) else {
+                                        continue;
+                                    };
+                                    let guard = slot.read();
+                                    let Some(state) = guard.as_ref() else {
+                                        continue;
+                                    };
+                                    vertex_version_keys(
+                                        vsets,
+                                        state,
+                                        chain(&state.delta),
+                                        |_, i, k| {
+                                            out[i].push((k, id));
+                                        },
+                                    )?;
+                                }
+                                Ok(out)
+                            },
+                        )
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| {
+                        w.join().unwrap_or_else(|_| {
+                            Err(Error::corrupt("an index build thread panicked"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            for (i, set) in vsets.iter().enumerate() {
+                set.fill(parts.iter().flat_map(|p| p[i].iter().cloned()));
+            }
+        }
+        if !esets.is_empty() {
+            let mut out = vec![Vec::new(); esets.len()];
+            for id in 0..self.next_edge.load(Acquire) {
+                let Some(slot) = self.edges.get(id) else {
+                    continue;
+                };
+                let guard = slot.read();
+                let Some(state) = guard.as_ref() else {
+                    continue;
+                };
+                edge_version_keys(esets, state, chain(&state.delta), |_, i, k| {
+                    out[i].push((k, id));
+                })?;
+            }
+            for (set, entries) in esets.iter().zip(out) {
+                set.fill(entries);
+            }
+        }
+        Ok(())
+    }
+}
