@@ -40,6 +40,7 @@ pub mod graph;
 pub mod isolation;
 pub mod model;
 pub mod scans;
+pub mod schema;
 mod support;
 pub mod transactions;
 pub mod values;
@@ -172,6 +173,23 @@ macro_rules! __for_each_test {
                 concurrent_creators_get_distinct_ids,
                 readers_do_not_block_writers,
             ],
+            schema: [
+                index_on_existing_data_serves_lookups,
+                index_follows_writes_and_rollbacks,
+                composite_index_serves_prefix_lookups,
+                edge_indexes_serve_lookups,
+                index_definitions_are_checked_and_dropped,
+                index_lookups_equal_scans_under_random_writes,
+                existence_constraint_is_enforced_at_commit,
+                uniqueness_constraint_is_enforced_at_commit,
+                type_constraint_is_enforced_at_commit,
+                creating_a_violated_constraint_fails_and_leaves_none,
+                concurrent_unique_inserts_cannot_both_commit,
+                triggers_are_stored_listed_and_dropped,
+                after_commit_observers_see_changes_in_commit_order,
+                before_commit_observers_can_veto,
+                schema_survives_reopen_and_crash,
+            ],
             durability: [
                 reopen_after_close_keeps_everything,
                 crash_keeps_every_committed_transaction,
@@ -290,6 +308,6 @@ mod tests {
     fn the_test_list_has_every_topic() {
         assert!(ALL_TESTS.contains(&"isolation::g2_item_write_skew"));
         assert!(ALL_TESTS.contains(&"model::random_operations_match_the_reference_model"));
-        assert_eq!(ALL_TESTS.len(), 69);
+        assert_eq!(ALL_TESTS.len(), 84);
     }
 }
