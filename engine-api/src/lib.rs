@@ -37,6 +37,7 @@ mod durability;
 mod engine;
 mod error;
 mod ids;
+mod observers;
 mod schema;
 mod txn;
 mod value;
@@ -47,6 +48,7 @@ pub use durability::{EngineStats, LockChange, LockStatus, SnapshotInfo};
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
+pub use observers::{ObserverRegistry, Observers};
 pub use schema::{
     Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,
     SharedObserver, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, ValueType,

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use engine_api::{
     Capabilities, ChangeSet, ConstraintSpec, EngineStats, Error, ErrorKind, IndexInfo, IndexSpec,
-    IsolationLevel, LockChange, LockStatus, ObserverId, Result, SharedObserver, SnapshotInfo,
-    StorageEngine, StorageMode, TriggerPhase, TriggerSpec, TxnOptions,
+    IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry, Observers, Result,
+    SharedObserver, SnapshotInfo, StorageEngine, StorageMode, TriggerPhase, TriggerSpec,
+    TxnOptions,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 
@@ -17,7 +18,6 @@ use crate::durable::Durable;
 use crate::gc::{GcReport, Queue};
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::names::NameTable;
-use crate::observers::{Observers, Registry};
 use crate::schema::Schema;
 use crate::slots::SlotArray;
 use crate::txn::InMemoryTxn;
@@ -78,7 +78,7 @@ pub(crate) struct Inner {
     pub(crate) reserved_edges: AtomicU64,
     reserve_lock: Mutex<()>,
     pub(crate) schema: Schema,
-    pub(crate) observers: Registry,
+    pub(crate) observers: ObserverRegistry,
 }
 
 /// How many ids one reservation record covers.
@@ -109,7 +109,7 @@ impl Inner {
             reserved_edges: AtomicU64::new(u64::MAX),
             reserve_lock: Mutex::new(()),
             schema: Schema::new(),
-            observers: Registry::new(),
+            observers: ObserverRegistry::new(),
         }
     }
 
@@ -266,7 +266,9 @@ impl Inner {
         if let Some((observers, changes)) = after {
             // Visible now; the next commit waits until the observers are done.
             drop(clock);
-            observers.after_commit(changes);
+            for (id, e) in observers.after_commit(changes) {
+                tracing::warn!(observer = id.0, error = %e, "an after-commit observer failed");
+            }
             clock = self.clock.lock();
         }
         clock.delivered = clock.delivered.max(ts);

@@ -104,7 +104,6 @@ mod index;
 mod iter;
 mod mvcc;
 mod names;
-mod observers;
 mod props;
 mod recovery;
 mod schema;

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
-    IndexSpec, IsolationLevel, PropertyBounds, PropertyMap, PropertyValue, Result, Transaction,
-    VertexId,
+    IndexSpec, IsolationLevel, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
+    Transaction, VertexId,
 };
 
 use durability::WalOp;
@@ -23,7 +23,6 @@ use crate::mvcc::{
     Adj, Delta, EdgeState, TxnShared, Undo, VertexState, View, push_delta, remove_adj, undo_edge,
     undo_vertex, visible_exists,
 };
-use crate::observers::Observers;
 use crate::props;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
