@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use durability::{DataDir, DatabaseId, DeletionGate, Lease};
 use engine_api::{
-    Capabilities, EngineStats, Error, ErrorKind, IsolationLevel, LockChange, LockStatus, Result,
-    SnapshotInfo, StorageEngine, StorageMode, SyncMode, TxnOptions,
+    Capabilities, ConstraintSpec, EngineStats, Error, ErrorKind, IndexInfo, IndexSpec,
+    IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry, Result, SharedObserver,
+    SnapshotInfo, StorageEngine, StorageMode, SyncMode, TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::Mutex;
 use rocksdb::{
@@ -18,8 +19,10 @@ use rocksdb::{
 use crate::config::Config;
 use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
 use crate::metadata::{
-    Dictionary, IdAllocator, KEY_DATABASE, KEY_READY, META_FILE, read_meta_file, write_meta_file,
+    Dictionary, FORMAT_VERSION, IdAllocator, KEY_DATABASE, KEY_READY, META_FILE, read_meta_file,
+    write_meta_file,
 };
+use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
 
 const ROCKSDB_DIR: &str = "rocksdb";
@@ -36,6 +39,11 @@ pub struct OnDiskEngine {
     pub(crate) db: TransactionDB,
     pub(crate) names: Dictionary,
     pub(crate) ids: IdAllocator,
+    pub(crate) schema: Schema,
+    pub(crate) observers: ObserverRegistry,
+    /// Held by commits with after-commit observers from commit to delivery, so those
+    /// observers see commits in commit order.
+    pub(crate) delivery: Mutex<()>,
     clock: AtomicU64,
     commits: AtomicU64,
     poisoned: AtomicBool,
@@ -80,9 +88,9 @@ fn capabilities() -> Capabilities {
         data_on_disk: true,
         persistent: true,
         data_directory_lock: true,
-        indexes: false,
-        constraints: false,
-        triggers: false,
+        indexes: true,
+        constraints: true,
+        triggers: true,
     }
 }
 
@@ -90,17 +98,18 @@ fn capabilities() -> Capabilities {
 /// a tool or benchmark peer that wants to open a plain RocksDB the same way (the
 /// report's raw-RocksDB peer does). The WAL goes to `<data dir>/wal`.
 pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    rocks_options(config, config.data_dir(), true)
+    rocks_options(config, config.data_dir(), true, true)
 }
 
 fn rocks_options(
     config: &Config,
     root: &Path,
     create: bool,
+    add_column_families: bool,
 ) -> (Options, Vec<ColumnFamilyDescriptor>) {
     let mut db = Options::default();
     db.create_if_missing(create);
-    db.create_missing_column_families(create);
+    db.create_missing_column_families(create || add_column_families);
     // RocksDB's log lives where the durability spec puts a WAL.
     db.set_wal_dir(root.join("wal"));
     // Recover the longest consistent prefix of the WAL; a torn tail is a crash during
@@ -133,8 +142,13 @@ fn rocks_options(
     (db, cfs)
 }
 
-fn open_rocks(config: &Config, root: &Path, create: bool) -> Result<TransactionDB> {
-    let (opts, cfs) = rocks_options(config, root, create);
+fn open_rocks(
+    config: &Config,
+    root: &Path,
+    create: bool,
+    add_column_families: bool,
+) -> Result<TransactionDB> {
+    let (opts, cfs) = rocks_options(config, root, create, add_column_families);
     let txn_opts = TransactionDBOptions::default();
     TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs).map_err(|e| {
         let mut err = rocks("cannot open RocksDB", e);
@@ -201,9 +215,10 @@ impl OnDiskEngine {
         let rdir = root.join(ROCKSDB_DIR);
         std::fs::create_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
         match read_meta_file(&rdir)? {
-            Some(id) => {
+            Some((id, version)) => {
                 if rdir.join("CURRENT").exists() {
-                    let db = open_rocks(&config, &root, false)?;
+                    // Version 1 lacks the `index` column family; it is added here.
+                    let db = open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
                     let mcf = cf(&db, META)?;
                     let stored = db
                         .get_cf(mcf, KEY_DATABASE)
@@ -222,13 +237,17 @@ impl OnDiskEngine {
                         ));
                     }
                     if ready {
+                        if version < FORMAT_VERSION {
+                            write_meta_file(&rdir, id)?;
+                            tracing::info!(dir = %rdir.display(), from = version, to = FORMAT_VERSION, "upgraded the on-disk format");
+                        }
                         return Self::finish_open(db, config, dir, id);
                     }
                     // Creation (or the restore of a snapshot) was interrupted: nothing
                     // in this database was ever acknowledged. Start it again.
                     tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
                     drop(db);
-                    let (opts, _) = rocks_options(&config, &root, false);
+                    let (opts, _) = rocks_options(&config, &root, false, false);
                     TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir)
                         .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
                 } else if !rocks_files(&rdir)?.is_empty() {
@@ -281,24 +300,34 @@ impl OnDiskEngine {
             None => DatabaseId::random(),
         };
         write_meta_file(&rdir, database)?;
-        let db = open_rocks(&config, &root, true)?;
+        let db = open_rocks(&config, &root, true, true)?;
         let mcf = cf(&db, META)?;
         db.put_cf(mcf, KEY_DATABASE, database.0)
             .map_err(|e| rocks("cannot store the database id", e))?;
+        let mut definitions = Vec::new();
         if let Some((path, _)) = &restore {
-            if let Err(e) = crate::snapshot::import(&db, path) {
-                drop(db);
-                let (opts, _) = rocks_options(&config, &root, false);
-                let _ = TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir);
-                return Err(e);
+            match crate::snapshot::import(&db, path) {
+                Ok(d) => definitions = d,
+                Err(e) => {
+                    drop(db);
+                    let (opts, _) = rocks_options(&config, &root, false, false);
+                    let _ = TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir);
+                    return Err(e);
+                }
             }
             tracing::info!(snapshot = %path.display(), "restored the database from a snapshot");
         }
+        let engine = Self::finish_open(db, config, dir, database)?;
+        // Indexes and constraints are built on the restored data before the database
+        // is marked ready: a crash before that redoes the whole restore.
+        engine.restore_schema(definitions)?;
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        db.put_cf_opt(mcf, KEY_READY, [], &wo)
+        engine
+            .db
+            .put_cf_opt(engine.cf(META)?, KEY_READY, [], &wo)
             .map_err(|e| rocks("cannot mark the database ready", e))?;
-        Self::finish_open(db, config, dir, database)
+        Ok(engine)
     }
 
     fn finish_open(
@@ -309,11 +338,15 @@ impl OnDiskEngine {
     ) -> Result<Self> {
         let names = Dictionary::load(&db)?;
         let ids = IdAllocator::load(&db)?;
+        let schema = Schema::load(&db, &names)?;
         let clock = db.snapshot().sequence_number();
-        Ok(OnDiskEngine {
+        let engine = OnDiskEngine {
             db,
             names,
             ids,
+            schema,
+            observers: ObserverRegistry::new(),
+            delivery: Mutex::new(()),
             clock: AtomicU64::new(clock),
             commits: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
@@ -323,7 +356,13 @@ impl OnDiskEngine {
             snapshot_lock: Mutex::new(()),
             gate: DeletionGate::new(),
             dir,
-        })
+        };
+        engine.finish_interrupted_builds()?;
+        Ok(engine)
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     /// The data directory.
@@ -449,6 +488,7 @@ impl StorageEngine for OnDiskEngine {
         to.set_snapshot(true);
         to.set_lock_timeout(LOCK_WAIT_MS);
         let ts = self.now();
+        let catalog = self.schema.current();
         let txn = self.db.transaction_opt(&self.write_options(), &to);
         // Taken after the transaction's own snapshot, so reads never see an older
         // state than the one writes are checked against (a write of a key changed
@@ -458,6 +498,7 @@ impl StorageEngine for OnDiskEngine {
             self,
             txn,
             snapshot,
+            catalog,
             options.is_read_only(),
             ts,
         ))
@@ -506,6 +547,62 @@ impl StorageEngine for OnDiskEngine {
 
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         crate::snapshot::list(&self.dir.list_snapshots()?)
+    }
+
+    fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.create_index_impl(spec)
+    }
+
+    fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.drop_index_impl(spec)
+    }
+
+    fn indexes(&self) -> Result<Vec<IndexInfo>> {
+        self.index_infos()
+    }
+
+    fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        self.create_constraint_impl(spec)
+    }
+
+    fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        self.drop_constraint_impl(spec)
+    }
+
+    fn constraints(&self) -> Result<Vec<ConstraintSpec>> {
+        let mut specs: Vec<ConstraintSpec> = self
+            .schema
+            .current()
+            .constraints
+            .iter()
+            .map(|c| c.spec.clone())
+            .collect();
+        specs.sort();
+        Ok(specs)
+    }
+
+    fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+        self.create_trigger_impl(spec)
+    }
+
+    fn drop_trigger(&self, name: &str) -> Result<()> {
+        self.drop_trigger_impl(name)
+    }
+
+    fn triggers(&self) -> Result<Vec<TriggerSpec>> {
+        Ok(self.schema.current().triggers.values().cloned().collect())
+    }
+
+    fn add_commit_observer(
+        &self,
+        phase: TriggerPhase,
+        observer: SharedObserver,
+    ) -> Result<ObserverId> {
+        Ok(self.observers.add(phase, observer))
+    }
+
+    fn remove_commit_observer(&self, id: ObserverId) -> Result<()> {
+        self.observers.remove(id)
     }
 
     fn lock_data_directory(&self) -> Result<LockChange> {

@@ -10,7 +10,9 @@ pub(crate) const OUT: &str = "out";
 pub(crate) const IN: &str = "in";
 pub(crate) const LABELS: &str = "labels";
 pub(crate) const META: &str = "meta";
-pub(crate) const ALL_CFS: [&str; 6] = [VERTICES, EDGES, OUT, IN, LABELS, META];
+/// Index entries and uniqueness records (format version 2).
+pub(crate) const INDEX: &str = "index";
+pub(crate) const ALL_CFS: [&str; 7] = [VERTICES, EDGES, OUT, IN, LABELS, META, INDEX];
 
 pub(crate) fn id_key(id: u64) -> [u8; 8] {
     id.to_be_bytes()

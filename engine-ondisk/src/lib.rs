@@ -89,12 +89,13 @@ mod config;
 mod engine;
 mod keys;
 mod metadata;
+mod schema;
 mod snapshot;
 mod txn;
 
 pub use config::Config;
 pub use engine::{OnDiskEngine, rocksdb_options};
-pub use metadata::FORMAT_VERSION;
+pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
 pub use rocksdb;
 pub use txn::{EdgeIter, OnDiskTxn, VertexIter};

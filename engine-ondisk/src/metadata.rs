@@ -37,7 +37,11 @@ use crate::keys::{META, rocks};
 
 const MAGIC: &[u8; 8] = b"QVONDSK1";
 /// The on-disk format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build opens: version 1 lacks the `index` column
+/// family and the schema catalogue; opening it adds both and rewrites the metadata
+/// file as version 2 (so an older build then refuses it rather than ignore indexes).
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
 pub(crate) const META_FILE: &str = "quiver.meta";
 
 pub(crate) const KEY_DATABASE: &[u8] = b"database";
@@ -49,15 +53,16 @@ const NAME_PREFIX: u8 = b'n';
 const ID_BLOCK: u64 = 1 << 16;
 
 /// Reads the metadata file; `None` if there is none.
-pub(crate) fn read_meta_file(dir: &Path) -> Result<Option<DatabaseId>> {
+/// The database id and format version in the metadata file, if there is one.
+pub(crate) fn read_meta_file(dir: &Path) -> Result<Option<(DatabaseId, u16)>> {
     let path = dir.join(META_FILE);
     if !path.exists() {
         return Ok(None);
     }
     let what = path.display().to_string();
     let bytes = read_header_bytes(&path, &what)?;
-    match decode_header(MAGIC, FORMAT_VERSION..=FORMAT_VERSION, &what, &bytes) {
-        Ok(h) => Ok(Some(h.database)),
+    match decode_header(MAGIC, OLDEST_FORMAT_VERSION..=FORMAT_VERSION, &what, &bytes) {
+        Ok(h) => Ok(Some((h.database, h.version))),
         Err(HeaderError::NotOurs) => Err(Error::new(
             ErrorKind::Corrupt,
             format!("{what} is not a Quiver on-disk metadata file; refusing to open the directory"),

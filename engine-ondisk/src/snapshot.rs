@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use durability::snapshot::{ReadError, read_snapshot, read_snapshot_header};
-use durability::{SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
+use durability::{SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
 use engine_api::{Error, ErrorKind, Result, SnapshotInfo};
 use rocksdb::{
     ReadOptions, SnapshotWithThreadMode, TransactionDB, WriteBatchWithTransaction, WriteOptions,
@@ -96,6 +96,7 @@ fn write_contents(
             entries.iter().map(|(id, n)| (*id, &**n)),
         )?;
     }
+    w.schema(&engine.schema.current().definitions())?;
     let (next_vertex, next_edge) = engine.ids.bounds();
     w.counters(next_vertex, next_edge)?;
     let db = &engine.db;
@@ -126,8 +127,11 @@ fn write_contents(
 /// Loads a snapshot into a new, empty database. Writes bypass the WAL and are flushed
 /// at the end: until the caller marks the database ready, a crash leaves a creation
 /// that the next open redoes.
-pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<()> {
+/// Loads a snapshot into an empty database; returns its schema definitions, for the
+/// caller to build once the data is in.
+pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
     let mut sink = Importer {
+        definitions: Vec::new(),
         db,
         batch: WriteBatchWithTransaction::default(),
         vertices: HashSet::new(),
@@ -156,10 +160,11 @@ pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<()> {
         db.flush_cf(cf(db, name)?)
             .map_err(|e| rocks("cannot flush the restored data", e))?;
     }
-    Ok(())
+    Ok(sink.definitions)
 }
 
 struct Importer<'d> {
+    definitions: Vec<SchemaOp>,
     db: &'d TransactionDB,
     batch: WriteBatchWithTransaction<true>,
     vertices: HashSet<u64>,
@@ -199,12 +204,9 @@ impl SnapshotSink for Importer<'_> {
         self.maybe_flush()
     }
 
-    fn schema(&mut self, definition: durability::SchemaOp) -> Result<()> {
-        // Refused rather than dropped: restoring without the schema would lose it.
-        Err(engine_api::Error::new(
-            engine_api::ErrorKind::Unsupported,
-            format!("this backend cannot restore schema definitions yet ({definition:?})"),
-        ))
+    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+        self.definitions.push(definition);
+        Ok(())
     }
 
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {

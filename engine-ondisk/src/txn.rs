@@ -19,20 +19,26 @@
 //! after that snapshot must have changed the vertex key, or the delete would not see
 //! it and leave the edge dangling.
 
+use std::sync::Arc;
+
 use engine_api::codec::{decode_properties, find_property, replace_property};
 use engine_api::{
-    CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind, IndexSpec,
-    IsolationLevel, Name, PropertyBounds, PropertyMap, PropertyValue, Result, Transaction,
-    VertexId,
+    Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
+    IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
+    Transaction, VertexId,
 };
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, TransactionDB};
 
 use crate::engine::OnDiskEngine;
 use crate::keys::{
-    EDGES, EdgeValue, IN, LABELS, OUT, VERTICES, VertexRecord, adjacency_key, decode_adjacency_key,
-    decode_id_key, decode_label_key, id_key, label_key, prefix_end, rocks,
+    EDGES, EdgeValue, IN, INDEX, LABELS, OUT, VERTICES, VertexRecord, adjacency_key,
+    decode_adjacency_key, decode_id_key, decode_label_key, id_key, label_key, prefix_end, rocks,
 };
 use crate::metadata::{IdKind, NameKind};
+use crate::schema::{
+    Catalog, Constraint, Rule, Target, check_record, edge_entry, entry_object, unique_key,
+    vertex_entry, vertex_key, vertex_range,
+};
 
 type RTxn<'e> = rocksdb::Transaction<'e, TransactionDB>;
 type RawIter<'t, 'e> = DBRawIteratorWithThreadMode<'t, RTxn<'e>>;
@@ -47,6 +53,17 @@ pub struct OnDiskTxn<'e> {
     aborted: bool,
     wrote: bool,
     start_ts: u64,
+    /// Vertices and edges whose labels or properties this transaction changed, or
+    /// that it created or deleted: commits keep their index entries, lookups check
+    /// them besides the index's.
+    touched_vertices: Vec<u64>,
+    touched_edges: Vec<u64>,
+    /// The observers registered when the transaction began, and its changes for them.
+    observed: Option<(Arc<Observers>, Vec<Change>)>,
+    /// The catalogue when the transaction began (read before its snapshot was taken):
+    /// lookups use the indexes that were complete then, whose entries the snapshot
+    /// holds.
+    catalog: Arc<Catalog>,
 }
 
 impl std::fmt::Debug for OnDiskTxn<'_> {
@@ -68,6 +85,7 @@ impl<'e> OnDiskTxn<'e> {
         engine: &'e OnDiskEngine,
         txn: RTxn<'e>,
         snapshot: SnapshotWithThreadMode<'e, TransactionDB>,
+        catalog: Arc<Catalog>,
         read_only: bool,
         start_ts: u64,
     ) -> Self {
@@ -82,6 +100,190 @@ impl<'e> OnDiskTxn<'e> {
             aborted: false,
             wrote: false,
             start_ts,
+            touched_vertices: Vec::new(),
+            touched_edges: Vec::new(),
+            catalog,
+            observed: if read_only {
+                None
+            } else {
+                engine.observers.current().map(|o| (o, Vec::new()))
+            },
+        }
+    }
+
+    fn observing(&self) -> bool {
+        self.observed.is_some()
+    }
+
+    fn record(&mut self, change: impl FnOnce() -> Change) {
+        if let Some((_, changes)) = &mut self.observed {
+            changes.push(change());
+        }
+    }
+
+    /// A record as of the transaction's start (committed then), without its own
+    /// writes.
+    fn at_start(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.engine
+            .db
+            .get_cf_opt(self.engine.cf(cf)?, key, &self.read)
+            .map_err(|e| rocks(&format!("cannot read {cf}"), e))
+    }
+
+    fn vertex_at(&self, id: u64, own: bool) -> Result<Option<VertexRecord>> {
+        let key = id_key(id);
+        let value = if own {
+            self.get(VERTICES, &key)?
+        } else {
+            self.at_start(VERTICES, &key)?
+        };
+        value.map(|v| VertexRecord::decode(&key, &v)).transpose()
+    }
+
+    fn edge_at(&self, id: u64, own: bool) -> Result<Option<EdgeValue>> {
+        let key = id_key(id);
+        let value = if own {
+            self.get(EDGES, &key)?
+        } else {
+            self.at_start(EDGES, &key)?
+        };
+        value.map(|v| EdgeValue::decode(&key, &v)).transpose()
+    }
+
+    /// Keeps index entries and checks constraints for everything this transaction
+    /// wrote, against `catalog` (the one current at commit).
+    fn upkeep(&mut self, catalog: &Catalog) -> Result<()> {
+        let mut vs = std::mem::take(&mut self.touched_vertices);
+        vs.sort_unstable();
+        vs.dedup();
+        let mut es = std::mem::take(&mut self.touched_edges);
+        es.sort_unstable();
+        es.dedup();
+        // An index built after this transaction began has entries newer than its
+        // snapshot; deleting one would conflict with the build. Such a stale entry is
+        // left (lookups check records); new entries never clash with the build's.
+        let built_before = |spec: &IndexSpec, index: &crate::schema::Index| {
+            self.catalog
+                .indexes
+                .get(spec)
+                .is_some_and(|i| i.ready && i.id == index.id)
+        };
+        let known: Vec<bool> = catalog
+            .indexes
+            .iter()
+            .map(|(spec, index)| built_before(spec, index))
+            .collect();
+        for v in vs {
+            let old = self.vertex_at(v, false)?;
+            let new = self.vertex_at(v, true)?;
+            for (index, known) in catalog.indexes.values().zip(&known) {
+                let Target::Vertex { label, keys } = &index.target else {
+                    continue;
+                };
+                let entry = |r: &Option<VertexRecord>| -> Result<Option<Vec<u8>>> {
+                    Ok(match r {
+                        Some(r) => {
+                            vertex_key(r, *label, keys)?.map(|k| vertex_entry(index.id, &k, v))
+                        }
+                        None => None,
+                    })
+                };
+                let (o, n) = (entry(&old)?, entry(&new)?);
+                if o != n {
+                    if let Some(o) = o.filter(|_| *known) {
+                        self.delete(INDEX, &o)?;
+                    }
+                    if let Some(n) = n {
+                        self.put(INDEX, &n, &[])?;
+                    }
+                }
+            }
+            for c in &catalog.constraints {
+                if let Some(n) = &new {
+                    check_record(c, n, VertexId(v))?;
+                }
+                if let Rule::Unique { id, keys } = &c.rule {
+                    self.keep_unique(c, *id, keys, v, &old, &new)?;
+                }
+            }
+        }
+        for e in es {
+            let old = self.edge_at(e, false)?;
+            let new = self.edge_at(e, true)?;
+            for (index, known) in catalog.indexes.values().zip(&known) {
+                let Target::Edge { edge_type, key } = &index.target else {
+                    continue;
+                };
+                let entry = |r: &Option<EdgeValue>| -> Result<Option<Vec<u8>>> {
+                    match r {
+                        Some(r) if r.edge_type == *edge_type => edge_entry(index.id, *key, r, e),
+                        _ => Ok(None),
+                    }
+                };
+                let (o, n) = (entry(&old)?, entry(&new)?);
+                if o != n {
+                    if let Some(o) = o.filter(|_| *known) {
+                        self.delete(INDEX, &o)?;
+                    }
+                    if let Some(n) = n {
+                        self.put(INDEX, &n, &[])?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves vertex `v`'s uniqueness record from its old values to its new ones. A
+    /// record names one holder; another vertex that still has the values (as this
+    /// transaction sees it) is a violation. Records are read for update, so two
+    /// transactions claiming the same values conflict.
+    fn keep_unique(
+        &mut self,
+        c: &Constraint,
+        id: u32,
+        keys: &[u32],
+        v: u64,
+        old: &Option<VertexRecord>,
+        new: &Option<VertexRecord>,
+    ) -> Result<()> {
+        let key_of = |r: &Option<VertexRecord>| -> Result<Option<Vec<u8>>> {
+            match r {
+                Some(r) => unique_key(id, r, c.label, keys),
+                None => Ok(None),
+            }
+        };
+        let (o, n) = (key_of(old)?, key_of(new)?);
+        if o == n {
+            return Ok(());
+        }
+        let me = v.to_be_bytes();
+        if let Some(o) = o
+            && self.get_for_update(INDEX, &o)?.as_deref() == Some(&me[..])
+        {
+            self.delete(INDEX, &o)?;
+        }
+        let Some(n) = n else {
+            return Ok(());
+        };
+        match self.get_for_update(INDEX, &n)? {
+            Some(holder) if holder.as_slice() == me => Ok(()),
+            Some(holder) => {
+                let w = <[u8; 8]>::try_from(holder.as_slice())
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| Error::corrupt("a uniqueness record does not hold a vertex id"))?;
+                let still = match self.vertex_at(w, true)? {
+                    Some(r) => unique_key(id, &r, c.label, keys)?.as_deref() == Some(&n[..]),
+                    None => false,
+                };
+                if still {
+                    return Err(c
+                        .spec
+                        .violation(VertexId(v), &format!("vertex {w} has the same values")));
+                }
+                self.put(INDEX, &n, &me)
+            }
+            None => self.put(INDEX, &n, &me),
         }
     }
 
@@ -210,11 +412,33 @@ impl<'e> OnDiskTxn<'e> {
         Ok(it)
     }
 
+    /// The object ids at the end of the `index` keys in [start, end), as of the
+    /// transaction's snapshot.
+    fn index_scan(&self, start: &[u8], end: Option<Vec<u8>>) -> Result<Vec<u64>> {
+        self.check()?;
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&self.snapshot);
+        ro.set_iterate_lower_bound(start.to_vec());
+        if let Some(end) = end {
+            ro.set_iterate_upper_bound(end);
+        }
+        let mut it = self.txn.raw_iterator_cf_opt(self.engine.cf(INDEX)?, ro);
+        it.seek(start);
+        let mut out = Vec::new();
+        while let Some(key) = it.key() {
+            out.push(entry_object(key)?);
+            it.next();
+        }
+        it.status().map_err(|e| rocks("cannot scan an index", e))?;
+        Ok(out)
+    }
+
     fn adjacency(&self, v: VertexId, direction: Direction) -> Result<Vec<EdgeRecord>> {
         self.edges(v, direction, None)?.collect()
     }
 
     fn remove_edge(&mut self, id: u64, e: &EdgeValue) -> Result<()> {
+        self.touched_edges.push(id);
         self.delete(EDGES, &id_key(id))?;
         self.delete(OUT, &adjacency_key(e.source, e.edge_type, e.target, id))?;
         self.delete(IN, &adjacency_key(e.target, e.edge_type, e.source, id))
@@ -254,6 +478,17 @@ impl<'e> OnDiskTxn<'e> {
         self.put(EDGES, &id_key(id), &value.encode())?;
         self.put(OUT, &adjacency_key(source.0, ty, target.0, id), &[])?;
         self.put(IN, &adjacency_key(target.0, ty, source.0, id), &[])?;
+        self.touched_edges.push(id);
+        if self.observing() {
+            let properties = self.properties(&value.props, "edge property record")?;
+            let edge = EdgeRecord {
+                id: EdgeId(id),
+                edge_type: self.engine.names.name(NameKind::EdgeType, ty)?,
+                source,
+                target,
+            };
+            self.record(|| Change::EdgeCreated { edge, properties });
+        }
         Ok(EdgeId(id))
     }
 
@@ -320,6 +555,9 @@ pub struct VertexIter<'t, 'e> {
     end: Option<Vec<u8>>,
     source: VertexSource,
     filters: Vec<(u32, PropertyBounds)>,
+    /// Candidates from an index (and the transaction's own writes), each checked
+    /// against its record: (label, ids).
+    candidates: Option<(u32, std::vec::IntoIter<u64>)>,
 }
 
 impl std::fmt::Debug for VertexIter<'_, '_> {
@@ -329,7 +567,35 @@ impl std::fmt::Debug for VertexIter<'_, '_> {
 }
 
 impl VertexIter<'_, '_> {
+    fn step_candidates(&mut self) -> Result<Option<VertexId>> {
+        let Some((label, ids)) = self.candidates.as_mut() else {
+            return Ok(None);
+        };
+        let label = *label;
+        'ids: for id in ids.by_ref() {
+            let Some(record) = self.txn.vertex_at(id, true)? else {
+                continue;
+            };
+            if record.labels.binary_search(&label).is_err() {
+                continue;
+            }
+            for (k, bounds) in &self.filters {
+                let value = find_property(&record.props, *k)
+                    .map_err(corrupt_props("vertex property record"))?;
+                if !value.is_some_and(|value| bounds.matches(&value)) {
+                    continue 'ids;
+                }
+            }
+            return Ok(Some(VertexId(id)));
+        }
+        self.candidates = None;
+        Ok(None)
+    }
+
     fn step(&mut self) -> Result<Option<VertexId>> {
+        if self.candidates.is_some() {
+            return self.step_candidates();
+        }
         loop {
             let Some(raw) = self.raw.as_mut() else {
                 return Ok(None);
@@ -378,6 +644,7 @@ impl Iterator for VertexIter<'_, '_> {
             Ok(v) => v.map(Ok),
             Err(e) => {
                 self.raw = None;
+                self.candidates = None;
                 Some(Err(e))
             }
         }
@@ -396,6 +663,8 @@ pub struct EdgeIter<'t, 'e> {
     prefix: Vec<u8>,
     /// Set for a scan of `edges` by type (and property) instead of adjacency.
     by_type: Option<(u32, Option<(u32, PropertyBounds)>)>,
+    /// With `by_type`: edge ids from an index (and own writes) to check instead.
+    candidates: Option<std::vec::IntoIter<u64>>,
 }
 
 impl std::fmt::Debug for EdgeIter<'_, '_> {
@@ -458,6 +727,31 @@ impl EdgeIter<'_, '_> {
         t: u32,
         filter: Option<(u32, PropertyBounds)>,
     ) -> Result<Option<EdgeRecord>> {
+        if let Some(ids) = self.candidates.as_mut() {
+            for id in ids.by_ref() {
+                let Some(e) = self.txn.edge_at(id, true)? else {
+                    continue;
+                };
+                if e.edge_type != t {
+                    continue;
+                }
+                if let Some((k, bounds)) = &filter {
+                    let value = find_property(&e.props, *k)
+                        .map_err(corrupt_props("edge property record"))?;
+                    if !value.is_some_and(|v| bounds.matches(&v)) {
+                        continue;
+                    }
+                }
+                return Ok(Some(EdgeRecord {
+                    id: EdgeId(id),
+                    edge_type: self.txn.engine.names.name(NameKind::EdgeType, t)?,
+                    source: VertexId(e.source),
+                    target: VertexId(e.target),
+                }));
+            }
+            self.candidates = None;
+            return Ok(None);
+        }
         loop {
             let Some(raw) = self.raw.as_mut() else {
                 return Ok(None);
@@ -574,6 +868,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             end: None,
             source: VertexSource::All,
             filters: Vec::new(),
+            candidates: None,
         })
     }
 
@@ -594,6 +889,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             end,
             source: VertexSource::Label,
             filters: Vec::new(),
+            candidates: None,
         })
     }
 
@@ -609,6 +905,30 @@ impl<'e> Transaction for OnDiskTxn<'e> {
                 None => it.raw = None,
             }
         }
+        let (Some(l), Some(_)) = (
+            self.engine.names.id(NameKind::Label, label),
+            it.raw.as_ref(),
+        ) else {
+            return Ok(it);
+        };
+        let keys: Vec<u32> = it.filters.iter().map(|(k, _)| *k).collect();
+        let catalog = self.catalog.clone();
+        let Some((_, index)) = catalog.vertex_index(l, &keys) else {
+            return Ok(it);
+        };
+        let Target::Vertex {
+            keys: index_keys, ..
+        } = &index.target
+        else {
+            return Ok(it);
+        };
+        let (start, end) = vertex_range(index.id, index_keys, &it.filters);
+        let mut ids = self.index_scan(&start, end)?;
+        ids.extend_from_slice(&self.touched_vertices);
+        ids.sort_unstable();
+        ids.dedup();
+        it.raw = None;
+        it.candidates = Some((l, ids.into_iter()));
         Ok(it)
     }
 
@@ -626,13 +946,35 @@ impl<'e> Transaction for OnDiskTxn<'e> {
                 .map(|k| (k, bounds.clone()))
         });
         let none = t.is_none() || (filter.is_some() && k.is_none());
+        let mut candidates = None;
+        if let (false, Some(t)) = (none, t) {
+            let catalog = self.catalog.clone();
+            if let Some((_, index)) = catalog.edge_index(t, k.as_ref().map(|(k, _)| *k)) {
+                let (start, end) = match (&index.target, &k) {
+                    (Target::Edge { key: Some(ik), .. }, Some((fk, bounds))) if ik == fk => {
+                        vertex_range(index.id, &[*ik], &[(*fk, bounds.clone())])
+                    }
+                    _ => {
+                        let p = index.id.to_be_bytes().to_vec();
+                        let end = prefix_end(&p);
+                        (p, end)
+                    }
+                };
+                let mut ids = self.index_scan(&start, end)?;
+                ids.extend_from_slice(&self.touched_edges);
+                ids.sort_unstable();
+                ids.dedup();
+                candidates = Some(ids.into_iter());
+            }
+        }
         Ok(EdgeIter {
             txn: self,
-            raw: if none {
+            raw: if none || candidates.is_some() {
                 None
             } else {
                 Some(self.iter(EDGES, &[])?)
             },
+            candidates,
             end: None,
             outgoing: true,
             then_in: false,
@@ -643,15 +985,32 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     }
 
     fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
-        let _ = (label, keys);
         self.check()?;
-        Ok(None)
+        let names = &self.engine.names;
+        let Some(l) = names.id(NameKind::Label, label) else {
+            return Ok(None);
+        };
+        let ids: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| names.id(NameKind::PropertyKey, k))
+            .collect();
+        let catalog = &self.catalog;
+        if ids.len() == keys.len()
+            && let Some((spec, _)) = catalog.vertex_index(l, &ids)
+        {
+            return Ok(Some(spec.clone()));
+        }
+        Ok(catalog.label_index(l).cloned())
     }
 
     fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
-        let _ = (edge_type, key);
         self.check()?;
-        Ok(None)
+        let names = &self.engine.names;
+        let Some(t) = names.id(NameKind::EdgeType, edge_type) else {
+            return Ok(None);
+        };
+        let k = key.and_then(|k| names.id(NameKind::PropertyKey, k));
+        Ok(self.catalog.edge_index(t, k).map(|(spec, _)| spec.clone()))
     }
 
     fn edges(
@@ -686,6 +1045,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             both: direction == Direction::Both,
             prefix,
             by_type: None,
+            candidates: None,
         })
     }
 
@@ -720,6 +1080,12 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.check_write()?;
         let id = self.engine.ids.next(&self.engine.db, IdKind::Vertex)?;
         self.put(VERTICES, &id_key(id), &VertexRecord::default().encode())?;
+        self.touched_vertices.push(id);
+        self.record(|| Change::VertexCreated {
+            vertex: VertexId(id),
+            labels: Vec::new(),
+            properties: PropertyMap::new(),
+        });
         Ok(VertexId(id))
     }
 
@@ -737,6 +1103,11 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         record.labels.insert(at, l);
         self.set_vertex_record(vertex, &record)?;
         self.put(LABELS, &label_key(l, vertex.0), &[])?;
+        self.touched_vertices.push(vertex.0);
+        self.record(|| Change::LabelAdded {
+            vertex,
+            label: label.to_string(),
+        });
         Ok(true)
     }
 
@@ -753,6 +1124,11 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         record.labels.remove(at);
         self.set_vertex_record(vertex, &record)?;
         self.delete(LABELS, &label_key(l, vertex.0))?;
+        self.touched_vertices.push(vertex.0);
+        self.record(|| Change::LabelRemoved {
+            vertex,
+            label: label.to_string(),
+        });
         Ok(true)
     }
 
@@ -771,6 +1147,16 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         };
         record.props = props;
         self.set_vertex_record(vertex, &record)?;
+        self.touched_vertices.push(vertex.0);
+        if self.observing() {
+            let (old, new) = (old.clone(), value);
+            self.record(|| Change::VertexPropertySet {
+                vertex,
+                key: key.to_string(),
+                old,
+                new,
+            });
+        }
         Ok(old)
     }
 
@@ -788,12 +1174,39 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         }
         for e in edges {
             let value = self.edge_for_update(e.id)?;
+            if self.observing() {
+                let properties = self.properties(&value.props, "edge property record")?;
+                self.record(|| Change::EdgeDeleted {
+                    edge: e.clone(),
+                    properties,
+                });
+            }
             self.remove_edge(e.id.0, &value)?;
         }
         for l in &record.labels {
             self.delete(LABELS, &label_key(*l, vertex.0))?;
         }
-        self.delete(VERTICES, &id_key(vertex.0))
+        self.delete(VERTICES, &id_key(vertex.0))?;
+        self.touched_vertices.push(vertex.0);
+        if self.observing() {
+            let labels = record
+                .labels
+                .iter()
+                .map(|l| {
+                    self.engine
+                        .names
+                        .name(NameKind::Label, *l)
+                        .map(|n| n.to_string())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let properties = self.properties(&record.props, "vertex property record")?;
+            self.record(|| Change::VertexDeleted {
+                vertex,
+                labels,
+                properties,
+            });
+        }
+        Ok(())
     }
 
     fn create_edge(
@@ -820,11 +1233,34 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         };
         e.props = props;
         self.put(EDGES, &id_key(edge.0), &e.encode())?;
+        self.touched_edges.push(edge.0);
+        if self.observing() {
+            let (old, new) = (old.clone(), value);
+            self.record(|| Change::EdgePropertySet {
+                edge,
+                key: key.to_string(),
+                old,
+                new,
+            });
+        }
         Ok(old)
     }
 
     fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
         let e = self.edge_for_update(edge)?;
+        if self.observing() {
+            let record = EdgeRecord {
+                id: edge,
+                edge_type: self.engine.names.name(NameKind::EdgeType, e.edge_type)?,
+                source: VertexId(e.source),
+                target: VertexId(e.target),
+            };
+            let properties = self.properties(&e.props, "edge property record")?;
+            self.record(|| Change::EdgeDeleted {
+                edge: record,
+                properties,
+            });
+        }
         self.remove_edge(edge.0, &e)
     }
 
@@ -852,6 +1288,21 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         }
         let record = VertexRecord { labels: ls, props };
         self.put(VERTICES, &id_key(id), &record.encode())?;
+        self.touched_vertices.push(id);
+        if self.observing() {
+            let mut names: Vec<String> = Vec::with_capacity(labels.len());
+            for l in labels {
+                if !names.iter().any(|n| n == l) {
+                    names.push(l.to_string());
+                }
+            }
+            let properties = self.properties(&record.props, "vertex property record")?;
+            self.record(|| Change::VertexCreated {
+                vertex: VertexId(id),
+                labels: names,
+                properties,
+            });
+        }
         Ok(VertexId(id))
     }
 
@@ -867,7 +1318,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.new_edge(source, target, edge_type, props)
     }
 
-    fn commit(self) -> Result<CommitInfo> {
+    fn commit(mut self) -> Result<CommitInfo> {
         self.check()?;
         if !self.wrote {
             return Ok(CommitInfo {
@@ -875,6 +1326,29 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             });
         }
         let engine = self.engine;
+        // Before-commit observers see the changes first and may veto.
+        let observed = match self.observed.take() {
+            Some((observers, changes)) => {
+                let set = ChangeSet {
+                    commit_timestamp: None,
+                    changes,
+                };
+                observers.before_commit(&set)?;
+                Some((observers, set))
+            }
+            None => None,
+        };
+        // Entries are kept, and constraints checked, against the catalogue current
+        // now; a schema change waits until this commit is done.
+        let gate = engine.schema.gate.read();
+        let catalog = engine.schema.current();
+        if catalog.has_upkeep() {
+            self.upkeep(&catalog)?;
+        }
+        let delivery = match &observed {
+            Some((o, _)) if o.has_after() => Some(engine.delivery.lock()),
+            _ => None,
+        };
         let OnDiskTxn {
             txn,
             read,
@@ -885,8 +1359,16 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         drop(snapshot);
         txn.commit()
             .map_err(|e| engine.poison(rocks("commit failed", e)))?;
+        let ts = engine.committed()?;
+        drop(gate);
+        if let (Some((observers, mut set)), Some(_in_order)) = (observed, delivery) {
+            set.commit_timestamp = Some(ts);
+            for (id, e) in observers.after_commit(&set) {
+                tracing::warn!(observer = id.0, error = %e, "an after-commit observer failed");
+            }
+        }
         Ok(CommitInfo {
-            commit_timestamp: engine.committed()?,
+            commit_timestamp: ts,
         })
     }
 

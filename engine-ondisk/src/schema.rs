@@ -1,0 +1,862 @@
+//! Indexes, constraints and triggers: the catalogue, its persistence in the `meta`
+//! column family, the entries in the `index` column family, and the work commits do
+//! to keep them.
+//!
+//! # Layout
+//! The catalogue is one `meta` value (`schema`): the next schema id, then each
+//! definition with its id (and, for an index, whether its build finished), in the
+//! durability crate's schema format. Entries in `index`, all keys starting with the
+//! big-endian id of their index or constraint:
+//!
+//! | kind | key after the id | value |
+//! |---|---|---|
+//! | label + properties | sort key of each property (`Null` if missing), vertex id | empty |
+//! | edge type | edge id | empty |
+//! | edge type + property | sort key of the value, edge id | empty |
+//! | uniqueness constraint | sort key of each property | the holder's vertex id |
+//!
+//! Sort keys are engine-api's ([`engine_api::codec::encode_sort_key`]): byte order is
+//! the total order of values, so a range of values is a range of keys.
+//!
+//! # Upkeep
+//! Commits keep entries and check constraints, against the catalogue current at
+//! commit (under the shared side of the commit gate): for every vertex and edge the
+//! transaction wrote, the entries of its version at the transaction's start are
+//! replaced by those of its new version, in the same RocksDB transaction. A
+//! transaction's own uncommitted writes are not in `index`, so lookups add the
+//! objects the transaction wrote to the candidates, and check every candidate
+//! against its record.
+//!
+//! # What waits, and for how long
+//! - **Creating an index** holds the commit gate exclusively only while it publishes
+//!   the index and takes a RocksDB snapshot (microseconds); from then on commits
+//!   maintain it, and the build writes the entries of the snapshot's objects with
+//!   readers and writers going on. An object a commit changed while the build ran may
+//!   keep a stale entry (lookups check records, so results stay exact; the entry
+//!   count may be a little high). The index is used once the build finished.
+//! - **Creating a constraint** holds the commit gate exclusively while it checks the
+//!   committed data and writes a uniqueness constraint's records: commits of writing
+//!   transactions wait that long (reads and uncommitted writes go on).
+//! - Dropping deletes the entries, holding the gate exclusively while it does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use durability::SchemaOp;
+use durability::schema::{
+    decode_constraint, decode_index, decode_trigger, encode_constraint, encode_index,
+    encode_trigger,
+};
+use engine_api::codec::{Decoder, encode_sort_key, find_property, put_uvarint};
+use engine_api::{
+    ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, PropertyBounds, PropertyValue, Result,
+    TriggerSpec, ValueType, VertexId,
+};
+use parking_lot::{Mutex, RwLock};
+use rocksdb::{TransactionDB, WriteBatchWithTransaction};
+
+use crate::engine::{OnDiskEngine, cf};
+use crate::keys::{
+    EDGES, EdgeValue, INDEX, LABELS, META, VERTICES, VertexRecord, prefix_end, rocks,
+};
+use crate::metadata::{Dictionary, NameKind};
+
+pub(crate) const KEY_SCHEMA: &[u8] = b"schema";
+
+/// What an index covers, with names resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Served by the `labels` column family every database has.
+    Label(u32),
+    Vertex {
+        label: u32,
+        keys: Vec<u32>,
+    },
+    Edge {
+        edge_type: u32,
+        key: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Index {
+    pub(crate) id: u32,
+    pub(crate) target: Target,
+    /// The build finished; lookups may use it.
+    pub(crate) ready: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Rule {
+    Exists(u32),
+    Type(u32, ValueType),
+    Unique { id: u32, keys: Vec<u32> },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Constraint {
+    pub(crate) spec: ConstraintSpec,
+    pub(crate) label: u32,
+    pub(crate) rule: Rule,
+}
+
+/// One immutable state of the schema.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Catalog {
+    pub(crate) indexes: BTreeMap<IndexSpec, Index>,
+    pub(crate) constraints: Vec<Constraint>,
+    pub(crate) triggers: BTreeMap<String, TriggerSpec>,
+    next_id: u32,
+}
+
+impl Catalog {
+    /// True if commits have entries to keep or constraints to check.
+    pub(crate) fn has_upkeep(&self) -> bool {
+        !self.constraints.is_empty()
+            || self
+                .indexes
+                .values()
+                .any(|i| !matches!(i.target, Target::Label(_)))
+    }
+
+    /// The best ready index for a lookup on `label` filtering `keys` (the longest run
+    /// of filtered leading properties).
+    pub(crate) fn vertex_index(&self, label: u32, keys: &[u32]) -> Option<(&IndexSpec, &Index)> {
+        let mut best: Option<(usize, &IndexSpec, &Index)> = None;
+        for (spec, index) in &self.indexes {
+            let Target::Vertex { label: l, keys: ks } = &index.target else {
+                continue;
+            };
+            if *l != label || !index.ready {
+                continue;
+            }
+            let run = ks.iter().take_while(|k| keys.contains(k)).count();
+            if run > 0 && best.is_none_or(|(b, _, _)| run > b) {
+                best = Some((run, spec, index));
+            }
+        }
+        best.map(|(_, s, i)| (s, i))
+    }
+
+    pub(crate) fn label_index(&self, label: u32) -> Option<&IndexSpec> {
+        self.indexes
+            .iter()
+            .find(|(_, i)| i.target == Target::Label(label))
+            .map(|(s, _)| s)
+    }
+
+    pub(crate) fn edge_index(
+        &self,
+        edge_type: u32,
+        key: Option<u32>,
+    ) -> Option<(&IndexSpec, &Index)> {
+        let mut type_only = None;
+        for (spec, index) in &self.indexes {
+            let Target::Edge {
+                edge_type: t,
+                key: k,
+            } = &index.target
+            else {
+                continue;
+            };
+            if *t != edge_type || !index.ready {
+                continue;
+            }
+            match k {
+                Some(k) if Some(*k) == key => return Some((spec, index)),
+                None => type_only = Some((spec, index)),
+                Some(_) => {}
+            }
+        }
+        type_only
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_uvarint(&mut out, u64::from(self.next_id));
+        put_uvarint(
+            &mut out,
+            (self.indexes.len() + self.constraints.len() + self.triggers.len()) as u64,
+        );
+        for (spec, index) in &self.indexes {
+            out.push(1);
+            put_uvarint(&mut out, u64::from(index.id));
+            out.push(u8::from(index.ready));
+            encode_index(spec, &mut out);
+        }
+        for c in &self.constraints {
+            out.push(2);
+            put_uvarint(&mut out, u64::from(rule_id(&c.rule).unwrap_or(0)));
+            encode_constraint(&c.spec, &mut out);
+        }
+        for t in self.triggers.values() {
+            out.push(3);
+            encode_trigger(t, &mut out);
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8], db: &TransactionDB, names: &Dictionary) -> Result<Self> {
+        let bad = |e: engine_api::codec::DecodeError| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!("the schema catalogue in meta does not parse: {e}"),
+            )
+        };
+        let mut d = Decoder::new(bytes);
+        let next_id = u32::try_from(d.uvarint().map_err(bad)?)
+            .map_err(|_| Error::corrupt("schema id counter out of range"))?;
+        let n = d.uvarint().map_err(bad)?;
+        let mut c = Catalog {
+            next_id,
+            ..Catalog::default()
+        };
+        for _ in 0..n {
+            match d.bytes(1).map_err(bad)?[0] {
+                1 => {
+                    let id = small_id(d.uvarint().map_err(bad)?)?;
+                    let ready = d.bytes(1).map_err(bad)?[0] == 1;
+                    let spec = decode_index(&mut d).map_err(bad)?;
+                    let target = resolve_index(&spec, db, names)?;
+                    c.indexes.insert(spec, Index { id, target, ready });
+                }
+                2 => {
+                    let id = small_id(d.uvarint().map_err(bad)?)?;
+                    let spec = decode_constraint(&mut d).map_err(bad)?;
+                    c.constraints
+                        .push(resolve_constraint(&spec, id, db, names)?);
+                }
+                3 => {
+                    let t = decode_trigger(&mut d).map_err(bad)?;
+                    c.triggers.insert(t.name.clone(), t);
+                }
+                _ => return Err(Error::corrupt("unknown entry in the schema catalogue")),
+            }
+        }
+        if !d.is_empty() {
+            return Err(Error::corrupt("trailing bytes in the schema catalogue"));
+        }
+        Ok(c)
+    }
+
+    /// Every definition as create-operations (for a snapshot export).
+    pub(crate) fn definitions(&self) -> Vec<SchemaOp> {
+        let mut ops: Vec<SchemaOp> = self
+            .indexes
+            .keys()
+            .map(|s| SchemaOp::CreateIndex(s.clone()))
+            .collect();
+        let mut cs: Vec<&ConstraintSpec> = self.constraints.iter().map(|c| &c.spec).collect();
+        cs.sort();
+        ops.extend(
+            cs.into_iter()
+                .map(|s| SchemaOp::CreateConstraint(s.clone())),
+        );
+        ops.extend(
+            self.triggers
+                .values()
+                .map(|t| SchemaOp::CreateTrigger(t.clone())),
+        );
+        ops
+    }
+}
+
+fn small_id(v: u64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::corrupt("schema id out of range"))
+}
+
+fn rule_id(rule: &Rule) -> Option<u32> {
+    match rule {
+        Rule::Unique { id, .. } => Some(*id),
+        _ => None,
+    }
+}
+
+fn resolve_index(spec: &IndexSpec, db: &TransactionDB, names: &Dictionary) -> Result<Target> {
+    Ok(match spec {
+        IndexSpec::Label(l) => Target::Label(names.intern(db, NameKind::Label, l)?),
+        IndexSpec::LabelProperties { label, properties } => Target::Vertex {
+            label: names.intern(db, NameKind::Label, label)?,
+            keys: properties
+                .iter()
+                .map(|p| names.intern(db, NameKind::PropertyKey, p))
+                .collect::<Result<_>>()?,
+        },
+        IndexSpec::EdgeType(t) => Target::Edge {
+            edge_type: names.intern(db, NameKind::EdgeType, t)?,
+            key: None,
+        },
+        IndexSpec::EdgeTypeProperty {
+            edge_type,
+            property,
+        } => Target::Edge {
+            edge_type: names.intern(db, NameKind::EdgeType, edge_type)?,
+            key: Some(names.intern(db, NameKind::PropertyKey, property)?),
+        },
+    })
+}
+
+fn resolve_constraint(
+    spec: &ConstraintSpec,
+    id: u32,
+    db: &TransactionDB,
+    names: &Dictionary,
+) -> Result<Constraint> {
+    let label = names.intern(db, NameKind::Label, spec.label())?;
+    let key = |p: &str| names.intern(db, NameKind::PropertyKey, p);
+    let rule = match spec {
+        ConstraintSpec::Exists { property, .. } => Rule::Exists(key(property)?),
+        ConstraintSpec::Type {
+            property,
+            value_type,
+            ..
+        } => Rule::Type(key(property)?, *value_type),
+        ConstraintSpec::Unique { properties, .. } => Rule::Unique {
+            id,
+            keys: properties.iter().map(|p| key(p)).collect::<Result<_>>()?,
+        },
+    };
+    Ok(Constraint {
+        spec: spec.clone(),
+        label,
+        rule,
+    })
+}
+
+/// The key values of a vertex version for a label+properties index: `None` if the
+/// version lacks the label or the first property.
+pub(crate) fn vertex_key(
+    record: &VertexRecord,
+    label: u32,
+    keys: &[u32],
+) -> Result<Option<Vec<Option<PropertyValue>>>> {
+    if record.labels.binary_search(&label).is_err() {
+        return Ok(None);
+    }
+    let mut values = Vec::with_capacity(keys.len());
+    for k in keys {
+        values.push(
+            find_property(&record.props, *k)
+                .map_err(|e| e.into_corrupt("vertex property record", 0))?,
+        );
+    }
+    if values.first().is_none_or(|v| v.is_none()) {
+        return Ok(None);
+    }
+    Ok(Some(values))
+}
+
+pub(crate) fn vertex_entry(id: u32, values: &[Option<PropertyValue>], vertex: u64) -> Vec<u8> {
+    let mut key = id.to_be_bytes().to_vec();
+    for v in values {
+        encode_sort_key(v.as_ref().unwrap_or(&PropertyValue::Null), &mut key);
+    }
+    key.extend_from_slice(&vertex.to_be_bytes());
+    key
+}
+
+/// The entry of an edge version in an edge index, if it has one.
+pub(crate) fn edge_entry(
+    id: u32,
+    key: Option<u32>,
+    e: &EdgeValue,
+    edge: u64,
+) -> Result<Option<Vec<u8>>> {
+    let mut out = id.to_be_bytes().to_vec();
+    if let Some(k) = key {
+        match find_property(&e.props, k).map_err(|e| e.into_corrupt("edge property record", 0))? {
+            Some(v) => encode_sort_key(&v, &mut out),
+            None => return Ok(None),
+        }
+    }
+    out.extend_from_slice(&edge.to_be_bytes());
+    Ok(Some(out))
+}
+
+/// The record key of a uniqueness constraint for a vertex that has every property.
+pub(crate) fn unique_key(
+    id: u32,
+    record: &VertexRecord,
+    label: u32,
+    keys: &[u32],
+) -> Result<Option<Vec<u8>>> {
+    if record.labels.binary_search(&label).is_err() {
+        return Ok(None);
+    }
+    let mut out = id.to_be_bytes().to_vec();
+    for k in keys {
+        match find_property(&record.props, *k)
+            .map_err(|e| e.into_corrupt("vertex property record", 0))?
+        {
+            Some(v) => encode_sort_key(&v, &mut out),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The id at the end of an entry key.
+pub(crate) fn entry_object(key: &[u8]) -> Result<u64> {
+    let n = key.len();
+    if n < 12 {
+        return Err(Error::corrupt(format!("index entry {key:?} is too short")));
+    }
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&key[n - 8..]);
+    Ok(u64::from_be_bytes(b))
+}
+
+/// The key range of `index` worth scanning for the filters: the leading equalities
+/// fix a prefix, the next filtered property narrows its start (every candidate is
+/// still checked against its record).
+pub(crate) fn vertex_range(
+    id: u32,
+    keys: &[u32],
+    filters: &[(u32, PropertyBounds)],
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut prefix = id.to_be_bytes().to_vec();
+    for k in keys {
+        let Some((_, b)) = filters.iter().find(|(f, _)| f == k) else {
+            break;
+        };
+        match (&b.lower, &b.upper) {
+            (std::ops::Bound::Included(a), std::ops::Bound::Included(z))
+                if a.total_cmp(z) == std::cmp::Ordering::Equal && !a.is_null() =>
+            {
+                encode_sort_key(a, &mut prefix);
+            }
+            (lower, upper) => {
+                let end = prefix_end(&prefix);
+                let mut start = prefix.clone();
+                if let std::ops::Bound::Included(v) | std::ops::Bound::Excluded(v) = lower {
+                    encode_sort_key(v, &mut start);
+                }
+                let mut stop = end;
+                if let std::ops::Bound::Included(v) | std::ops::Bound::Excluded(v) = upper {
+                    let mut u = prefix.clone();
+                    encode_sort_key(v, &mut u);
+                    stop = prefix_end(&u);
+                }
+                return (start, stop);
+            }
+        }
+    }
+    let end = prefix_end(&prefix);
+    (prefix, end)
+}
+
+/// The schema state of an engine.
+pub(crate) struct Schema {
+    pub(crate) catalog: RwLock<Arc<Catalog>>,
+    /// Schema operations one at a time.
+    pub(crate) lock: Mutex<()>,
+    /// Commits hold it shared while they keep entries and commit; schema operations
+    /// hold it exclusively to change what commits must do.
+    pub(crate) gate: RwLock<()>,
+}
+
+impl Schema {
+    pub(crate) fn load(db: &TransactionDB, names: &Dictionary) -> Result<Self> {
+        let bytes = db
+            .get_cf(cf(db, META)?, KEY_SCHEMA)
+            .map_err(|e| rocks("cannot read the schema catalogue", e))?;
+        let catalog = match bytes {
+            Some(b) => Catalog::decode(&b, db, names)?,
+            None => Catalog::default(),
+        };
+        Ok(Schema {
+            catalog: RwLock::new(Arc::new(catalog)),
+            lock: Mutex::new(()),
+            gate: RwLock::new(()),
+        })
+    }
+
+    pub(crate) fn current(&self) -> Arc<Catalog> {
+        self.catalog.read().clone()
+    }
+}
+
+fn too_many() -> Error {
+    Error::invalid_input("too many indexes and constraints were created in this database")
+}
+
+impl OnDiskEngine {
+    fn persist(&self, catalog: &Catalog) -> Result<()> {
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(true);
+        self.db
+            .put_cf_opt(self.cf(META)?, KEY_SCHEMA, catalog.encode(), &wo)
+            .map_err(|e| self.poison(rocks("cannot store the schema catalogue", e)))
+    }
+
+    /// Persists and publishes a new catalogue (the caller holds the schema lock).
+    fn install(&self, catalog: Catalog) -> Result<()> {
+        self.persist(&catalog)?;
+        *self.schema.catalog.write() = Arc::new(catalog);
+        Ok(())
+    }
+
+    fn write_batch(&self, batch: WriteBatchWithTransaction<true>) -> Result<()> {
+        self.db
+            .write_opt(batch, &self.write_options())
+            .map_err(|e| self.poison(rocks("cannot write index entries", e)))
+    }
+
+    /// Deletes every key of `id` in `index`.
+    fn delete_entries(&self, id: u32) -> Result<()> {
+        let icf = self.cf(INDEX)?;
+        let prefix = id.to_be_bytes();
+        let mut it = self.db.raw_iterator_cf(icf);
+        it.seek(prefix);
+        let mut batch = WriteBatchWithTransaction::<true>::default();
+        while let Some(key) = it.key() {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            batch.delete_cf(icf, key);
+            if batch.len() >= 10_000 {
+                self.write_batch(std::mem::take(&mut batch))?;
+            }
+            it.next();
+        }
+        it.status()
+            .map_err(|e| rocks("cannot scan index entries", e))?;
+        self.write_batch(batch)
+    }
+
+    /// Writes the entries of every object in `snapshot` for `index`.
+    fn build(
+        &self,
+        index: &Index,
+        snapshot: &rocksdb::SnapshotWithThreadMode<'_, TransactionDB>,
+    ) -> Result<()> {
+        let icf = self.cf(INDEX)?;
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.set_snapshot(snapshot);
+        let mut batch = WriteBatchWithTransaction::<true>::default();
+        match &index.target {
+            Target::Label(_) => {}
+            Target::Vertex { label, keys } => {
+                let mut it = self.db.raw_iterator_cf_opt(self.cf(LABELS)?, ro);
+                let prefix = label.to_be_bytes();
+                it.seek(prefix);
+                let mut rro = rocksdb::ReadOptions::default();
+                rro.set_snapshot(snapshot);
+                while let Some(key) = it.key() {
+                    if !key.starts_with(&prefix) {
+                        break;
+                    }
+                    let v = crate::keys::decode_label_key(key)?;
+                    let vk = crate::keys::id_key(v);
+                    if let Some(value) = self
+                        .db
+                        .get_cf_opt(self.cf(VERTICES)?, vk, &rro)
+                        .map_err(|e| rocks("cannot read a vertex", e))?
+                    {
+                        let record = VertexRecord::decode(&vk, &value)?;
+                        if let Some(values) = vertex_key(&record, *label, keys)? {
+                            batch.put_cf(icf, vertex_entry(index.id, &values, v), []);
+                        }
+                    }
+                    if batch.len() >= 10_000 {
+                        self.write_batch(std::mem::take(&mut batch))?;
+                    }
+                    it.next();
+                }
+                it.status().map_err(|e| rocks("cannot scan a label", e))?;
+            }
+            Target::Edge { edge_type, key } => {
+                let mut it = self.db.raw_iterator_cf_opt(self.cf(EDGES)?, ro);
+                it.seek_to_first();
+                while let (Some(k), Some(value)) = (it.key(), it.value()) {
+                    let id = crate::keys::decode_id_key(EDGES, k)?;
+                    let e = EdgeValue::decode(k, value)?;
+                    if e.edge_type == *edge_type
+                        && let Some(entry) = edge_entry(index.id, *key, &e, id)?
+                    {
+                        batch.put_cf(icf, entry, []);
+                    }
+                    if batch.len() >= 10_000 {
+                        self.write_batch(std::mem::take(&mut batch))?;
+                    }
+                    it.next();
+                }
+                it.status().map_err(|e| rocks("cannot scan edges", e))?;
+            }
+        }
+        self.write_batch(batch)
+    }
+
+    pub(crate) fn create_index_impl(&self, spec: &IndexSpec) -> Result<()> {
+        spec.validate()?;
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let mut next = Catalog::clone(&self.schema.current());
+        if next.indexes.contains_key(spec) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("index {spec} exists already"),
+            ));
+        }
+        let target = resolve_index(spec, &self.db, &self.names)?;
+        let id = next.next_id;
+        next.next_id = id.checked_add(1).ok_or_else(too_many)?;
+        let ready = matches!(target, Target::Label(_));
+        let index = Index { id, target, ready };
+        next.indexes.insert(spec.clone(), index.clone());
+        // Published with the snapshot taken under the exclusive gate: every commit
+        // is either in the snapshot or keeps the index itself.
+        let snapshot = {
+            let _no_commits = self.schema.gate.write();
+            self.install(next.clone())?;
+            self.db.snapshot()
+        };
+        if let Err(e) = self.build(&index, &snapshot) {
+            drop(snapshot);
+            // Leave no half index: forget it and its entries.
+            let mut back = next.clone();
+            back.indexes.remove(spec);
+            let _no_commits = self.schema.gate.write();
+            self.install(back)?;
+            self.delete_entries(id)?;
+            return Err(e);
+        }
+        drop(snapshot);
+        if let Some(i) = next.indexes.get_mut(spec) {
+            i.ready = true;
+        }
+        self.install(next)
+    }
+
+    pub(crate) fn drop_index_impl(&self, spec: &IndexSpec) -> Result<()> {
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let mut next = Catalog::clone(&self.schema.current());
+        let Some(index) = next.indexes.remove(spec) else {
+            return Err(Error::not_found(format!("there is no index {spec}")));
+        };
+        let _no_commits = self.schema.gate.write();
+        self.install(next)?;
+        self.delete_entries(index.id)
+    }
+
+    pub(crate) fn index_infos(&self) -> Result<Vec<IndexInfo>> {
+        let catalog = self.schema.current();
+        let mut out = Vec::new();
+        for (spec, index) in &catalog.indexes {
+            let (cfname, prefix) = match index.target {
+                Target::Label(l) => (LABELS, l.to_be_bytes()),
+                _ => (INDEX, index.id.to_be_bytes()),
+            };
+            let mut it = self.db.raw_iterator_cf(self.cf(cfname)?);
+            it.seek(prefix);
+            let mut n = 0;
+            while it.key().is_some_and(|k| k.starts_with(&prefix)) {
+                n += 1;
+                it.next();
+            }
+            it.status()
+                .map_err(|e| rocks("cannot count index entries", e))?;
+            out.push(IndexInfo {
+                spec: spec.clone(),
+                entries: n,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks the committed data against `c` and writes a uniqueness constraint's
+    /// records. Runs with commits held off.
+    fn establish(&self, c: &Constraint) -> Result<()> {
+        let vcf = self.cf(VERTICES)?;
+        let mut it = self.db.raw_iterator_cf(self.cf(LABELS)?);
+        let prefix = c.label.to_be_bytes();
+        it.seek(prefix);
+        let mut holders: HashMap<Vec<u8>, u64> = HashMap::new();
+        while let Some(key) = it.key() {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let v = crate::keys::decode_label_key(key)?;
+            let vk = crate::keys::id_key(v);
+            if let Some(value) = self
+                .db
+                .get_cf(vcf, vk)
+                .map_err(|e| rocks("cannot read a vertex", e))?
+            {
+                let record = VertexRecord::decode(&vk, &value)?;
+                check_record(c, &record, VertexId(v))?;
+                if let Rule::Unique { id, keys } = &c.rule
+                    && let Some(k) = unique_key(*id, &record, c.label, keys)?
+                    && let Some(other) = holders.insert(k, v)
+                {
+                    return Err(c
+                        .spec
+                        .violation(VertexId(v), &format!("vertex {other} has the same values")));
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(|e| rocks("cannot scan a label", e))?;
+        if !holders.is_empty() {
+            let icf = self.cf(INDEX)?;
+            let mut batch = WriteBatchWithTransaction::<true>::default();
+            for (k, v) in holders {
+                batch.put_cf(icf, k, v.to_be_bytes());
+                if batch.len() >= 10_000 {
+                    self.write_batch(std::mem::take(&mut batch))?;
+                }
+            }
+            self.write_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn create_constraint_impl(&self, spec: &ConstraintSpec) -> Result<()> {
+        spec.validate()?;
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let mut next = Catalog::clone(&self.schema.current());
+        if let Some(c) = next.constraints.iter().find(|c| c.spec.same_target(spec)) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("constraint {} exists already", c.spec),
+            ));
+        }
+        let id = next.next_id;
+        next.next_id = id.checked_add(1).ok_or_else(too_many)?;
+        let c = resolve_constraint(spec, id, &self.db, &self.names)?;
+        let _no_commits = self.schema.gate.write();
+        if let Err(e) = self.establish(&c) {
+            if rule_id(&c.rule).is_some() {
+                self.delete_entries(id)?;
+            }
+            return Err(e);
+        }
+        next.constraints.push(c);
+        self.install(next)
+    }
+
+    pub(crate) fn drop_constraint_impl(&self, spec: &ConstraintSpec) -> Result<()> {
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let mut next = Catalog::clone(&self.schema.current());
+        let Some(at) = next.constraints.iter().position(|c| c.spec == *spec) else {
+            return Err(Error::not_found(format!("there is no constraint {spec}")));
+        };
+        let c = next.constraints.remove(at);
+        let _no_commits = self.schema.gate.write();
+        self.install(next)?;
+        if let Some(id) = rule_id(&c.rule) {
+            self.delete_entries(id)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn create_trigger_impl(&self, spec: &TriggerSpec) -> Result<()> {
+        spec.validate()?;
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let mut next = Catalog::clone(&self.schema.current());
+        if next.triggers.contains_key(&spec.name) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("trigger {:?} exists already", spec.name),
+            ));
+        }
+        next.triggers.insert(spec.name.clone(), spec.clone());
+        self.install(next)
+    }
+
+    pub(crate) fn drop_trigger_impl(&self, name: &str) -> Result<()> {
+        self.refuse_when_poisoned()?;
+        let _one = self.schema.lock.lock();
+        let mut next = Catalog::clone(&self.schema.current());
+        if next.triggers.remove(name).is_none() {
+            return Err(Error::not_found(format!("there is no trigger {name:?}")));
+        }
+        self.install(next)
+    }
+
+    /// After opening: rebuilds indexes whose build a crash interrupted.
+    pub(crate) fn finish_interrupted_builds(&self) -> Result<()> {
+        let catalog = self.schema.current();
+        let pending: Vec<(IndexSpec, Index)> = catalog
+            .indexes
+            .iter()
+            .filter(|(_, i)| !i.ready)
+            .map(|(s, i)| (s.clone(), i.clone()))
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut next = Catalog::clone(&catalog);
+        for (spec, index) in pending {
+            tracing::warn!(index = %spec, "rebuilding an index whose build was interrupted");
+            self.delete_entries(index.id)?;
+            let snapshot = self.db.snapshot();
+            self.build(&index, &snapshot)?;
+            if let Some(i) = next.indexes.get_mut(&spec) {
+                i.ready = true;
+            }
+        }
+        self.install(next)
+    }
+
+    /// Installs definitions restored from a snapshot into a database being created
+    /// (nothing else runs): indexes are built, constraints established.
+    pub(crate) fn restore_schema(&self, definitions: Vec<SchemaOp>) -> Result<()> {
+        for op in definitions {
+            match op {
+                SchemaOp::CreateIndex(s) => self.create_index_impl(&s)?,
+                SchemaOp::CreateConstraint(s) => self.create_constraint_impl(&s)?,
+                SchemaOp::CreateTrigger(t) => self.create_trigger_impl(&t)?,
+                other => {
+                    return Err(Error::corrupt(format!(
+                        "a snapshot's schema holds {other:?}, not a definition"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse_when_poisoned(&self) -> Result<()> {
+        if self.is_poisoned() {
+            return Err(Error::new(
+                ErrorKind::Poisoned,
+                "a durable write failed earlier; reopen the engine to change the schema",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a vertex version against an existence or type constraint.
+pub(crate) fn check_record(c: &Constraint, record: &VertexRecord, v: VertexId) -> Result<()> {
+    if record.labels.binary_search(&c.label).is_err() {
+        return Ok(());
+    }
+    let value = |k: u32| {
+        find_property(&record.props, k).map_err(|e| e.into_corrupt("vertex property record", 0))
+    };
+    match &c.rule {
+        Rule::Exists(k) => {
+            if value(*k)?.is_none() {
+                return Err(c.spec.violation(v, "the property is missing"));
+            }
+        }
+        Rule::Type(k, t) => {
+            if let Some(found) = value(*k)?
+                && ValueType::of(&found) != Some(*t)
+            {
+                let name = ValueType::of(&found).map_or("NULL", ValueType::cypher_name);
+                return Err(c
+                    .spec
+                    .violation(v, &format!("the property is of type {name}")));
+            }
+        }
+        Rule::Unique { .. } => {}
+    }
+    Ok(())
+}
