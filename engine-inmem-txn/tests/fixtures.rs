@@ -1,13 +1,19 @@
 //! Checked-in data directories of each on-disk format version, opened by recovery,
 //! so a change that stops old files from opening fails here. `QUIVER_WRITE_FIXTURES=1`
-//! rewrites them (only when a new format version is introduced, next to the old).
+//! rewrites the newest one (only when a new format version is introduced; older ones
+//! were written by the code of their time and are never rewritten).
+//!
+//! - v1 (snapshot and WAL format 1): data only.
+//! - v2 (format 2): the same data, plus schema in the snapshot and in the WAL.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use engine_api::{
-    Date, DeleteMode, Direction, DurabilityConfig, Duration, LocalDateTime, LocalTime, Point,
-    PropertyValue, StorageEngine, SyncMode, Transaction, TxnOptions, ZonedDateTime,
+    ConstraintSpec, Date, DeleteMode, Direction, DurabilityConfig, Duration, ErrorKind, IndexSpec,
+    LocalDateTime, LocalTime, Point, PropertyBounds, PropertyValue, StorageEngine, SyncMode,
+    Transaction, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, TxnOptions,
+    ZonedDateTime,
 };
 use engine_inmem_txn::{Config, InMemoryEngine};
 
@@ -50,9 +56,15 @@ fn config(dir: &Path) -> Config {
     )
 }
 
-/// Writes a data directory: a snapshot, then more commits in the WAL only.
-fn write_v1(dir: &Path) {
+/// Writes the newest fixture: a snapshot, then more commits in the WAL only, with
+/// schema operations before the snapshot and after it. (The v1 fixture was written
+/// by the same data steps, without the schema.)
+fn write_v2(dir: &Path) {
     let engine = InMemoryEngine::open(config(dir)).expect("open");
+    engine.create_index(&value_index()).expect("index");
+    engine.create_constraint(&unique_i()).expect("constraint");
+    engine.create_trigger(&trigger("audit")).expect("trigger");
+    engine.create_trigger(&trigger("gone")).expect("trigger");
     let mut t = engine.begin(TxnOptions::new()).expect("begin");
     let mut vs = Vec::new();
     for (i, v) in values().into_iter().enumerate() {
@@ -70,6 +82,11 @@ fn write_v1(dir: &Path) {
     }
     t.commit().expect("commit");
     engine.create_snapshot().expect("snapshot");
+    engine.create_index(&next_index()).expect("edge index");
+    engine.drop_trigger("gone").expect("drop trigger");
+    engine
+        .create_constraint(&late_name())
+        .expect("constraint after the snapshot");
     // After the snapshot: only in the WAL.
     let mut t = engine.begin(TxnOptions::new()).expect("begin");
     t.delete_vertex(vs[3], DeleteMode::Detach).expect("delete");
@@ -83,7 +100,108 @@ fn write_v1(dir: &Path) {
     t.commit().expect("commit");
 }
 
-/// What any data directory written by `write_v1` must recover to.
+fn value_index() -> IndexSpec {
+    IndexSpec::LabelProperties {
+        label: "Value".into(),
+        properties: vec!["i".into()],
+    }
+}
+
+fn next_index() -> IndexSpec {
+    IndexSpec::EdgeTypeProperty {
+        edge_type: "NEXT".into(),
+        property: "w".into(),
+    }
+}
+
+fn unique_i() -> ConstraintSpec {
+    ConstraintSpec::Unique {
+        label: "Value".into(),
+        properties: vec!["i".into()],
+    }
+}
+
+fn late_name() -> ConstraintSpec {
+    ConstraintSpec::Exists {
+        label: "Late".into(),
+        property: "name".into(),
+    }
+}
+
+fn trigger(name: &str) -> TriggerSpec {
+    TriggerSpec {
+        name: name.into(),
+        event: TriggerEvent::Any,
+        phase: TriggerPhase::AfterCommit,
+        security: TriggerSecurity::Invoker,
+        statement: "CREATE (:Audit)".into(),
+    }
+}
+
+/// The schema a v2 directory recovers to, checked through use: lookups by index,
+/// constraints refusing commits.
+fn check_schema(engine: &InMemoryEngine) {
+    let listed: Vec<IndexSpec> = engine
+        .indexes()
+        .expect("list")
+        .into_iter()
+        .map(|i| i.spec)
+        .collect();
+    assert_eq!(listed, vec![value_index(), next_index()]);
+    assert_eq!(
+        engine.constraints().expect("list"),
+        vec![late_name(), unique_i()]
+    );
+    assert_eq!(engine.triggers().expect("list"), vec![trigger("audit")]);
+    let t = engine.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(
+        t.vertex_lookup_index("Value", &["i"]).expect("plan"),
+        Some(value_index())
+    );
+    let two: Vec<_> = t
+        .vertices_with_property("Value", "i", &PropertyBounds::equal(2.into()))
+        .expect("lookup")
+        .collect::<Result<_, _>>()
+        .expect("ids");
+    assert_eq!(two.len(), 1);
+    assert_eq!(
+        t.edges_with_type("NEXT", Some(("w", &PropertyBounds::equal(0.5.into()))))
+            .expect("edges")
+            .count(),
+        10
+    );
+    drop(t);
+    let mut t = engine.begin(TxnOptions::new()).expect("begin");
+    t.create_vertex_with(&["Value"], &[("i", 2.into())])
+        .expect("create");
+    assert_eq!(
+        t.commit().expect_err("unique").kind(),
+        ErrorKind::ConstraintViolation
+    );
+    let mut t = engine.begin(TxnOptions::new()).expect("begin");
+    t.create_vertex_with(&["Late"], &[]).expect("create");
+    assert_eq!(
+        t.commit().expect_err("exists").kind(),
+        ErrorKind::ConstraintViolation
+    );
+}
+
+/// Copies a fixture's files into a fresh directory (recovery may write; the fixture
+/// must not change).
+fn copy_of(fixture: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().expect("tempdir");
+    for sub in ["snapshots", "wal"] {
+        std::fs::create_dir_all(copy.path().join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(fixture.join(sub)).expect("the fixture is checked in") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), copy.path().join(sub).join(entry.file_name()))
+                .expect("copy");
+        }
+    }
+    copy
+}
+
+/// What the data of every fixture recovers to.
 fn check(engine: &InMemoryEngine) {
     let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
     let values = values();
@@ -134,24 +252,28 @@ fn check(engine: &InMemoryEngine) {
 
 #[test]
 fn format_version_1_still_opens() {
-    let fixture = fixture_dir("v1");
-    if std::env::var_os("QUIVER_WRITE_FIXTURES").is_some() {
-        let _ = std::fs::remove_dir_all(&fixture);
-        write_v1(&fixture);
-        std::fs::remove_file(fixture.join(".lock")).expect("no lock file in a fixture");
-    }
-    // Open a copy: recovery may write (a new WAL segment), the fixture must not change.
-    let copy = tempfile::tempdir().expect("tempdir");
-    for sub in ["snapshots", "wal"] {
-        std::fs::create_dir_all(copy.path().join(sub)).expect("mkdir");
-        for entry in std::fs::read_dir(fixture.join(sub)).expect("the v1 fixture is checked in") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), copy.path().join(sub).join(entry.file_name()))
-                .expect("copy");
-        }
-    }
+    let copy = copy_of(&fixture_dir("v1"));
     let engine = InMemoryEngine::open(config(copy.path())).expect("a v1 data directory opens");
     check(&engine);
+    assert!(engine.indexes().expect("list").is_empty());
+    // And the engine writes on from there.
+    let mut t = engine.begin(TxnOptions::new()).expect("begin");
+    t.create_vertex().expect("create");
+    t.commit().expect("commit");
+}
+
+#[test]
+fn format_version_2_still_opens_with_its_schema() {
+    let fixture = fixture_dir("v2");
+    if std::env::var_os("QUIVER_WRITE_FIXTURES").is_some() {
+        let _ = std::fs::remove_dir_all(&fixture);
+        write_v2(&fixture);
+        std::fs::remove_file(fixture.join(".lock")).expect("no lock file in a fixture");
+    }
+    let copy = copy_of(&fixture);
+    let engine = InMemoryEngine::open(config(copy.path())).expect("a v2 data directory opens");
+    check(&engine);
+    check_schema(&engine);
     // And the engine writes on from there.
     let mut t = engine.begin(TxnOptions::new()).expect("begin");
     t.create_vertex().expect("create");

@@ -200,3 +200,72 @@ fn snapshot_on_exit_and_restore_into_an_empty_directory() {
     let mut t = restored.begin(TxnOptions::new()).expect("begin");
     assert!(t.create_vertex().expect("v") > b);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("list").flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A database written by format version 1 (before the `index` column family and the
+/// schema catalogue; `tests/fixtures/v1`, written by commit 4016d11) opens with its
+/// data intact, is upgraded to the current version, and takes indexes afterwards.
+#[test]
+fn format_version_1_opens_and_is_upgraded() {
+    use engine_api::{IndexSpec, PropertyBounds, PropertyValue};
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_dir(&fixture, dir.path());
+    let meta = dir.path().join("rocksdb/quiver.meta");
+    let version = |p: &Path| {
+        let b = std::fs::read(p).expect("meta");
+        u16::from_le_bytes([b[8], b[9]])
+    };
+    assert_eq!(version(&meta), 1, "the fixture is of version 1");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("a version 1 database opens");
+    assert_eq!(version(&meta), engine_ondisk::FORMAT_VERSION);
+    let t = db.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(t.vertex_count().expect("count"), 19);
+    assert_eq!(t.edge_count().expect("count"), 17);
+    assert_eq!(
+        t.vertices_with_label("Even").expect("scan").count(),
+        10,
+        "labels survive"
+    );
+    let three = t
+        .vertices_with_property("Number", "name", &PropertyBounds::equal("v3".into()))
+        .expect("lookup")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("ids");
+    assert_eq!(three.len(), 1);
+    assert_eq!(
+        t.vertex_property(three[0], "n").expect("read"),
+        Some(PropertyValue::Int(300))
+    );
+    drop(t);
+    let spec = IndexSpec::LabelProperties {
+        label: "Number".into(),
+        properties: vec!["n".into()],
+    };
+    db.create_index(&spec).expect("index");
+    db.close().expect("close");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen");
+    assert_eq!(db.indexes().expect("list")[0].entries, 19);
+    let t = db.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(
+        t.vertex_lookup_index("Number", &["n"]).expect("plan"),
+        Some(spec)
+    );
+    let found = t
+        .vertices_with_property("Number", "n", &PropertyBounds::equal(300.into()))
+        .expect("lookup")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("ids");
+    assert_eq!(found, three);
+}
