@@ -35,6 +35,7 @@ use engine_api::{Result, StorageEngine};
 pub mod capabilities;
 pub mod concurrency;
 pub mod conflicts;
+pub mod crash;
 pub mod durability;
 pub mod graph;
 pub mod isolation;

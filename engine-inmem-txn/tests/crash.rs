@@ -5,7 +5,10 @@
 //! - every acknowledged commit is present;
 //! - no transaction is half-applied (each writes two vertices and an edge, and moves
 //!   money between accounts whose total never changes);
-//! - no id is handed out again, not even one whose transaction never committed.
+//! - no id is handed out again, not even one whose transaction never committed;
+//! - the schema (a third thread creates and drops an index, a uniqueness constraint
+//!   and a trigger in turn) is the one of the acknowledged operations, its index
+//!   answers like a scan and its constraint holds.
 //!
 //! Short form (CI): 100 cycles. Long form: `QUIVER_CRASH_CYCLES=2000 cargo test -p
 //! engine-inmem-txn --test crash`.
@@ -24,6 +27,12 @@ use engine_api::{
 use engine_inmem_txn::{Config, InMemoryEngine};
 
 const CHILD_ENV: &str = "QUIVER_CRASH_CHILD_DIR";
+const SCHEMA_ENV: &str = "QUIVER_CRASH_SCHEMA_START";
+const SCHEMA: conformance::crash::SchemaChurn = conformance::crash::SchemaChurn {
+    label: "Part",
+    index_key: "txn",
+    unique_keys: &["txn", "part"],
+};
 const ACCOUNTS: i64 = 8;
 const START: i64 = 1000;
 
@@ -81,7 +90,21 @@ fn child(dir: &Path) {
     });
     let out = std::io::stdout();
     println!("ready");
+    let first_op: u64 = std::env::var(SCHEMA_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     std::thread::scope(|s| {
+        let (engine_ref, out_ref) = (&engine, &out);
+        s.spawn(move || {
+            for op in first_op.. {
+                std::thread::sleep(Duration::from_millis(3));
+                SCHEMA.step(engine_ref, op).expect("schema operation");
+                let mut o = out_ref.lock();
+                let _ = writeln!(o, "schema {}", op + 1);
+                let _ = o.flush();
+            }
+        });
         for thread in 0..2u64 {
             let (engine, accounts, next, out) = (&engine, &accounts, &next, &out);
             s.spawn(move || {
@@ -138,13 +161,16 @@ fn child(dir: &Path) {
 
 struct Acked {
     txns: BTreeSet<u64>,
+    /// Schema operations acknowledged so far (counted from the first ever).
+    schema_ops: u64,
     /// The highest vertex id the child was handed (committed or not).
     max_vertex: u64,
 }
 
-fn run_child(exe: &Path, dir: &Path, run_for: Duration) -> Acked {
+fn run_child(exe: &Path, dir: &Path, run_for: Duration, schema_ops: u64) -> Acked {
     let mut child = Command::new(exe)
         .env(CHILD_ENV, dir)
+        .env(SCHEMA_ENV, schema_ops.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -153,6 +179,7 @@ fn run_child(exe: &Path, dir: &Path, run_for: Duration) -> Acked {
     let reader = std::thread::spawn(move || {
         let mut acked = Acked {
             txns: BTreeSet::new(),
+            schema_ops,
             max_vertex: 0,
         };
         let mut ready = None;
@@ -163,6 +190,12 @@ fn run_child(exe: &Path, dir: &Path, run_for: Duration) -> Acked {
                 continue;
             }
             let parts: Vec<&str> = line.split(' ').collect();
+            if parts.len() == 2
+                && parts[0] == "schema"
+                && let Ok(done) = parts[1].parse::<u64>()
+            {
+                acked.schema_ops = acked.schema_ops.max(done);
+            }
             // A line cut by the kill is not an acknowledgement.
             if parts.len() == 5 && parts[0] == "ack" {
                 let n: u64 = parts[1].parse().expect("n");
@@ -186,8 +219,13 @@ fn run_child(exe: &Path, dir: &Path, run_for: Duration) -> Acked {
     reader.join().expect("reader thread")
 }
 
-fn verify(dir: &Path, acked: &Acked, all_acked: &BTreeSet<u64>) -> usize {
+/// Checks the recovered database; returns the transactions in it and the number of
+/// schema operations it reflects.
+fn verify(dir: &Path, acked: &Acked, all_acked: &BTreeSet<u64>) -> (usize, u64) {
     let engine = InMemoryEngine::open(config(dir)).expect("recovery after kill");
+    let schema_ops = SCHEMA
+        .check(&engine, acked.schema_ops)
+        .expect("schema check");
     let t = engine.begin(TxnOptions::new()).expect("begin");
     let mut parts: BTreeMap<u64, Vec<(i64, VertexId)>> = BTreeMap::new();
     for v in t.vertices_with_label("Part").expect("scan") {
@@ -228,7 +266,7 @@ fn verify(dir: &Path, acked: &Acked, all_acked: &BTreeSet<u64>) -> usize {
         acked.max_vertex
     );
     t.rollback();
-    parts.len()
+    (parts.len(), schema_ops)
 }
 
 fn main() {
@@ -246,23 +284,26 @@ fn main() {
     let mut all_acked = BTreeSet::new();
     let mut seed: u64 = 0x5eed;
     let (mut total_acked, mut recovered) = (0usize, 0usize);
+    let (mut schema_ops, mut total_schema_ops) = (0u64, 0u64);
     for cycle in 0..cycles {
         // A fresh directory now and then keeps recovery times short.
         if cycle % 25 == 0 && cycle > 0 {
             dir = tempfile::tempdir().expect("tempdir");
             all_acked.clear();
+            schema_ops = 0;
         }
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1442695040888963407);
         let run_for = Duration::from_millis(30 + (seed >> 33) % 150);
-        let acked = run_child(&exe, dir.path(), run_for);
+        let acked = run_child(&exe, dir.path(), run_for, schema_ops);
         total_acked += acked.txns.len();
+        total_schema_ops += acked.schema_ops - schema_ops;
         all_acked.extend(acked.txns.iter().copied());
-        recovered = verify(dir.path(), &acked, &all_acked);
+        (recovered, schema_ops) = verify(dir.path(), &acked, &all_acked);
     }
     println!(
-        "crash test: {cycles} kill -9 cycles passed, {total_acked} acknowledged commits checked, {recovered} transactions in the last database, {:.1} s",
+        "crash test: {cycles} kill -9 cycles passed, {total_acked} acknowledged commits and {total_schema_ops} schema operations checked, {recovered} transactions in the last database, {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

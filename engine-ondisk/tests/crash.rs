@@ -3,7 +3,9 @@
 //! moments, reopens the database and checks that every acknowledged commit is there,
 //! that no transaction is half-applied (each creates a vertex and an edge to the
 //! previous one of its thread, and both or neither survive), and that no id is handed
-//! out twice.
+//! out twice. A third thread creates and drops an index, a uniqueness constraint and a
+//! trigger in turn; the recovered schema must match the acknowledged operations, its
+//! index must answer like a scan and its constraint must hold.
 //!
 //! Short form (CI): 20 cycles. Long form: `QUIVER_CRASH_CYCLES=500 cargo test -p
 //! engine-ondisk --test crash`.
@@ -18,6 +20,11 @@ use engine_api::{Direction, PropertyValue, StorageEngine, SyncMode, Transaction,
 use engine_ondisk::{Config, OnDiskEngine};
 
 const CHILD_ENV: &str = "QUIVER_ONDISK_CRASH_CHILD_DIR";
+const SCHEMA: conformance::crash::SchemaChurn = conformance::crash::SchemaChurn {
+    label: "Acked",
+    index_key: "n",
+    unique_keys: &["n"],
+};
 
 fn open(dir: &Path) -> OnDiskEngine {
     OnDiskEngine::open(Config::new(dir).sync_mode(SyncMode::EveryCommit)).expect("open")
@@ -29,7 +36,19 @@ fn child(dir: &Path) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let first_op: u64 = std::env::var("QUIVER_ONDISK_CRASH_SCHEMA")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     std::thread::scope(|s| {
+        let engine_ref = &engine;
+        s.spawn(move || {
+            for op in first_op.. {
+                std::thread::sleep(Duration::from_millis(3));
+                SCHEMA.step(engine_ref, op).expect("schema operation");
+                println!("schema {}", op + 1);
+            }
+        });
         for thread in 0..2i64 {
             let engine = &engine;
             s.spawn(move || {
@@ -68,6 +87,7 @@ fn main() {
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let started = Instant::now();
     let mut next_n = 0i64;
+    let mut schema_ops = 0u64;
     for cycle in 0..cycles {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -75,6 +95,7 @@ fn main() {
         let mut kid = Command::new(&exe)
             .env(CHILD_ENV, dir.path())
             .env("QUIVER_ONDISK_CRASH_START", next_n.to_string())
+            .env("QUIVER_ONDISK_CRASH_SCHEMA", schema_ops.to_string())
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn");
@@ -91,7 +112,12 @@ fn main() {
         kid.kill().expect("SIGKILL");
         kid.wait().expect("wait");
         let lines = reader.join().expect("reader");
+        let mut acked_ops = schema_ops;
         for line in &lines {
+            if let Some(done) = line.strip_prefix("schema ") {
+                acked_ops = done.parse().expect("schema count");
+                continue;
+            }
             let mut parts = line.split(' ');
             let n: i64 = parts.next().and_then(|s| s.parse().ok()).expect("n");
             let id: u64 = parts.next().and_then(|s| s.parse().ok()).expect("id");
@@ -101,6 +127,7 @@ fn main() {
         }
         next_n += 2;
         let engine = open(dir.path());
+        schema_ops = SCHEMA.check(&engine, acked_ops).expect("schema check");
         let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
         let mut present = BTreeSet::new();
         for v in t.vertices_with_label("Acked").expect("scan") {
@@ -128,7 +155,7 @@ fn main() {
         drop(engine);
     }
     println!(
-        "ondisk crash test: {cycles} cycles, {} acknowledged commits checked, {:.1} s",
+        "ondisk crash test: {cycles} cycles, {} acknowledged commits and {schema_ops} schema operations checked, {:.1} s",
         acked.len(),
         started.elapsed().as_secs_f64()
     );
