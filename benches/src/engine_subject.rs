@@ -1,7 +1,8 @@
 //! Any backend as a benchmark subject, through the `StorageEngine` contract only.
 
 use engine_api::{
-    Direction, PropertyValue, Result, StorageEngine, Transaction, TxnOptions, VertexId,
+    Direction, IndexSpec, PropertyBounds, PropertyValue, Result, StorageEngine, Transaction,
+    TxnOptions, VertexId,
 };
 
 use crate::workload::{EdgeSpec, Subject, VertexSpec};
@@ -83,6 +84,29 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         t.create_edge(v, VertexId(target), "KNOWS")?;
         t.commit()?;
         Ok(())
+    }
+
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+        let t = self.0.begin(TxnOptions::new().read_only())?;
+        let mut n = 0;
+        for value in values {
+            for v in t.vertices_with_property(label, key, &PropertyBounds::equal(value.clone()))? {
+                v?;
+                n += 1;
+            }
+        }
+        Ok(Some(n))
+    }
+
+    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+        if !self.0.capabilities().indexes {
+            return Ok(false);
+        }
+        self.0.create_index(&IndexSpec::LabelProperties {
+            label: label.into(),
+            properties: vec![key.into()],
+        })?;
+        Ok(true)
     }
 
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use engine_api::{ErrorKind, Result};
+use engine_api::{ErrorKind, PropertyValue, Result};
 use serde::Serialize;
 
 use crate::workload::{ROLES, Rng, Subject, Workload, WorkloadSize};
@@ -258,7 +258,66 @@ pub fn run_subject(
         "ops/s",
         0,
     ));
+
+    // Last, so the index does not change the rows above: equality lookups of `id`
+    // among all `Person` vertices, by label scan, then through an index.
+    let values: Vec<PropertyValue> = (0..size.reads / 20)
+        .map(|_| PropertyValue::Int(rng.below(size.vertices) as i64))
+        .collect();
+    let scans = &values[..(values.len() / 500).clamp(1, values.len().max(1))];
+    if let (Some(found), t) = timed(|| s.lookup("Person", "id", scans))? {
+        out.push(fig(
+            LOOKUP_SCAN,
+            name,
+            scans.len() as u64,
+            t,
+            "lookups/s",
+            found as u64,
+        ));
+    }
+    let (indexed, t) = timed(|| s.create_index("Person", "id"))?;
+    if indexed {
+        out.push(fig(
+            "index build: label+property",
+            name,
+            size.vertices as u64,
+            t,
+            "vertices/s",
+            0,
+        ));
+        if let (Some(found), t) = timed(|| s.lookup("Person", "id", &values))? {
+            out.push(fig(
+                LOOKUP_INDEX,
+                name,
+                values.len() as u64,
+                t,
+                "lookups/s",
+                found as u64,
+            ));
+        }
+    }
     Ok((out, conflicts))
+}
+
+const LOOKUP_SCAN: &str = "label+property lookup, no index";
+const LOOKUP_INDEX: &str = "label+property lookup, index";
+const IMPORT_VERTICES: &str = "import: vertices";
+const IMPORT_INDEXED: &str = "import: vertices, label+property index present";
+
+/// Imports the vertices into a fresh subject that has an index on `Person`(`id`);
+/// `None` for a subject without indexes.
+fn run_indexed_import(name: &str, s: &dyn Subject, w: &Workload) -> Result<Option<Figure>> {
+    if !s.create_index("Person", "id")? {
+        return Ok(None);
+    }
+    let v = w.size.vertices as u64;
+    let ((), t) = timed(|| {
+        for batch in w.vertices.chunks(w.size.batch.max(1)) {
+            s.import_vertices(batch)?;
+        }
+        Ok(())
+    })?;
+    Ok(Some(fig(IMPORT_INDEXED, name, v, t, "vertices/s", v)))
 }
 
 fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
@@ -288,6 +347,9 @@ pub fn run(
         let (f, c) = run_subject(&name, subject.as_ref(), &w, heap)?;
         drop(subject);
         figures.extend(f);
+        let fresh = make()?;
+        figures.extend(run_indexed_import(&name, fresh.as_ref(), &w)?);
+        drop(fresh);
         conflicts.push((name, c));
     }
     for f in &figures {
@@ -330,6 +392,13 @@ fn human(v: f64) -> String {
 pub const TARGETS: &[(&str, &str, f64)] = &[
     ("point read by id", "inmem-txn", 0.3),
     ("import: all records", "inmem-txn", 0.25),
+];
+
+/// Targets between two rows of one subject, for every subject that has both:
+/// (row, row it is compared to, minimum ratio).
+pub const ROW_TARGETS: &[(&str, &str, f64)] = &[
+    (LOOKUP_INDEX, LOOKUP_SCAN, 20.0),
+    (IMPORT_INDEXED, IMPORT_VERTICES, 0.6),
 ];
 
 /// Targets against another column than the first: (row, subject, peer, minimum).
@@ -422,6 +491,17 @@ impl Report {
                     "- {subject} {row}: {ratio:.2}x {peer} (target at least {min}x): {}.\n",
                     if ratio >= *min { "met" } else { "not met" }
                 ));
+            }
+        }
+        for (row, base, min) in ROW_TARGETS {
+            for subject in &self.subjects {
+                if let (Some(a), Some(b)) = (self.value(row, subject), self.value(base, subject)) {
+                    let ratio = a / b;
+                    md.push_str(&format!(
+                        "- {subject} {row}: {ratio:.2}x its {base} (target at least {min}x): {}.\n",
+                        if ratio >= *min { "met" } else { "not met" }
+                    ));
+                }
             }
         }
         for (subject, c) in &self.conflicts {

@@ -141,4 +141,15 @@ pub trait Subject: Sync {
     fn small_write(&self, target: u64) -> Result<()>;
     /// One transaction: set `score` of `vertex`. May fail with a retryable Conflict.
     fn update_score(&self, vertex: u64, value: f64) -> Result<()>;
+    /// Counts, in one read transaction, the vertices with `label` whose `key` equals
+    /// each of `values`; `None` for a subject without property lookups.
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+        let _ = (label, key, values);
+        Ok(None)
+    }
+    /// Creates an index on `label`(`key`); false for a subject without indexes.
+    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+        let _ = (label, key);
+        Ok(false)
+    }
 }

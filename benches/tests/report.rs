@@ -44,4 +44,27 @@ fn report_runs_and_subjects_agree() {
         .find(|f| f.workload == "1-hop expansion")
         .expect("row");
     assert!(hop.checksum > 0);
+    let row = |name: &str| {
+        r.figures
+            .iter()
+            .find(|f| f.workload == name && f.subject == "inmem-txn")
+            .unwrap_or_else(|| panic!("no {name} row for inmem-txn"))
+    };
+    // Each looked-up id exists once: scans and index lookups find one vertex each.
+    let scan = row("label+property lookup, no index");
+    assert_eq!(scan.checksum, scan.operations);
+    let index = row("label+property lookup, index");
+    assert_eq!(index.checksum, index.operations);
+    assert_eq!(index.operations, 150);
+    assert_eq!(
+        row("import: vertices, label+property index present").checksum,
+        2000
+    );
+    assert!(md.contains("label+property lookup, index: "), "{md}");
+    assert!(
+        !r.figures
+            .iter()
+            .any(|f| f.subject == "HashMap" && f.workload.contains("label+property")),
+        "the HashMap peer has no indexes"
+    );
 }
