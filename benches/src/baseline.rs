@@ -199,4 +199,15 @@ impl Subject for HashMapBaseline {
         }
         Ok(())
     }
+
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+        // A key-value peer has no property lookups; the report shows no row for it.
+        let _ = (label, key, values);
+        Ok(None)
+    }
+
+    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+        let _ = (label, key);
+        Ok(false)
+    }
 }

@@ -264,6 +264,17 @@ impl Subject for RawRocks {
         new.extend_from_slice(&props);
         self.db.put_cf(cf, vertex.to_be_bytes(), new).map_err(rocks)
     }
+
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+        // A key-value peer has no property lookups; the report shows no row for it.
+        let _ = (label, key, values);
+        Ok(None)
+    }
+
+    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+        let _ = (label, key);
+        Ok(false)
+    }
 }
 
 /// Small-write and mixed throughput of RocksDB's two transaction kinds.
@@ -506,5 +517,11 @@ impl Subject for OnDiskSubject {
     }
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
         self.engine.update_score(vertex, value)
+    }
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+        self.engine.lookup(label, key, values)
+    }
+    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+        self.engine.create_index(label, key)
     }
 }

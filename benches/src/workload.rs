@@ -142,14 +142,9 @@ pub trait Subject: Sync {
     /// One transaction: set `score` of `vertex`. May fail with a retryable Conflict.
     fn update_score(&self, vertex: u64, value: f64) -> Result<()>;
     /// Counts, in one read transaction, the vertices with `label` whose `key` equals
-    /// each of `values`; `None` for a subject without property lookups.
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
-        let _ = (label, key, values);
-        Ok(None)
-    }
+    /// each of `values`; `None` for a subject without property lookups. (Required, not
+    /// defaulted: an adapter that forgot it would silently drop the rows.)
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>>;
     /// Creates an index on `label`(`key`); false for a subject without indexes.
-    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
-        let _ = (label, key);
-        Ok(false)
-    }
+    fn create_index(&self, label: &str, key: &str) -> Result<bool>;
 }

@@ -119,8 +119,8 @@ impl Inner {
         key: &[engine_api::OrderedValue],
         me: Option<&Arc<TxnShared>>,
     ) -> Result<()> {
-        let boxed: Box<[engine_api::OrderedValue]> = key.into();
-        for other in set.equal_to(&boxed) {
+        let key_of_set = crate::index::VertexKey::from(key.to_vec());
+        for other in set.equal_to(&key_of_set) {
             if other == id {
                 continue;
             }

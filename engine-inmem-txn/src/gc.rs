@@ -113,7 +113,18 @@ impl Inner {
     /// failure to decode (never expected of our own records) only leaves extra entries.
     fn drop_stale_vertex_keys(&self, id: u64, state: &VertexState, cut: &[Undo]) {
         let catalog = self.schema.catalog.load();
-        if catalog.vertex_sets.is_empty() {
+        // Only a cut undo that changes a key (a property or label a set uses) or brings
+        // back a deleted version can leave a key no kept version has. Committed
+        // creations, the bulk of an import, cut only their `Uncreate`.
+        let relevant = cut.iter().any(|u| match u {
+            Undo::SetProperty(k, _) => catalog.vertex_sets.iter().any(|s| s.covers_key(*k)),
+            Undo::AddLabel(l) | Undo::RemoveLabel(l) => {
+                catalog.vertex_sets.iter().any(|s| s.label == *l)
+            }
+            Undo::Undelete => true,
+            _ => false,
+        });
+        if !relevant {
             return;
         }
         let kept = chain(&state.delta).count();
@@ -127,7 +138,12 @@ impl Inner {
 
     fn drop_stale_edge_keys(&self, id: u64, state: &EdgeState, cut: &[Undo]) {
         let catalog = self.schema.catalog.load();
-        if catalog.edge_sets.is_empty() {
+        let relevant = cut.iter().any(|u| match u {
+            Undo::SetProperty(k, _) => catalog.edge_sets.iter().any(|s| s.key == Some(*k)),
+            Undo::Undelete => true,
+            _ => false,
+        });
+        if !relevant {
             return;
         }
         let kept = chain(&state.delta).count();
