@@ -38,6 +38,18 @@
 //!   transaction is rolled back. Creating an edge writes both endpoints, so it
 //!   conflicts with a concurrent delete of either; deleting a vertex checks its edges
 //!   under its lock, so no interleaving leaves a dangling edge.
+//! - **Indexes and constraints** (modules `index`, `schema`, `constraints`). An index
+//!   is an ordered set of (key, id) entries that writers keep as a superset of every
+//!   version still visible to someone: a write inserts its new version's key under the
+//!   object's lock, rollback and garbage collection remove the keys only dropped
+//!   versions had. A lookup takes the candidates of its key range and checks each one's
+//!   visible version, so it sees exactly what a scan sees, own writes included.
+//!   Uniqueness, existence and type constraints are checked at commit, under the commit
+//!   order, against the latest state of other vertices (committed, or of transactions
+//!   that passed their own check), so two transactions that together break uniqueness
+//!   cannot both commit. The schema module's docs say what waits while the schema
+//!   changes. Commit observers receive change sets; after-commit ones run in commit
+//!   order, between a commit's publication and the next one's.
 //! - **Garbage collection** (module `gc`). A committed transaction's objects are
 //!   queued; once every running transaction started at or after its commit, its
 //!   deltas and everything older are dropped, deleted objects are freed and stale
@@ -81,6 +93,11 @@
 //!   or to copy a batch of 256 ids during a scan.
 //! - The commit clock (`Mutex`): held to take a start timestamp in `begin`, to publish
 //!   a commit timestamp, and when a transaction ends.
+//! - Per index: a `RwLock` over its entries, held to insert or remove one entry (under
+//!   the object's lock) or to copy a lookup's candidates.
+//! - The schema catalogue: read without a lock (replaced whole); schema operations run
+//!   one at a time under their own `Mutex`, and a constraint's check of existing data
+//!   holds the commit order.
 //! - The name dictionaries (`RwLock`): read to resolve a name, written once per new
 //!   name.
 //! - The collection queue (`Mutex`): held to queue a committed transaction or take the

@@ -250,7 +250,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     }
     if !schema.is_empty() {
         let t = Instant::now();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = config.recovery_thread_count();
         inner.install_schema(schema, threads)?;
         tracing::info!(
             seconds = t.elapsed().as_secs_f64(),

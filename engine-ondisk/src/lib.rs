@@ -40,7 +40,8 @@
 //! | `out` | source (8), type id (4), target (8), edge id (8) | empty |
 //! | `in` | target (8), type id (4), source (8), edge id (8) | empty |
 //! | `labels` | label id (4), vertex id (8) | empty |
-//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name | |
+//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers | |
+//! | `index` | index or constraint id (4), then per kind (see below) | empty, or a uniqueness record's holder |
 //!
 //! `rocksdb/quiver.meta` (48 bytes: magic `QVONDSK1`, format version, value codec
 //! version, database id, creation time, CRC) is written before RocksDB is created and
@@ -52,11 +53,21 @@
 //! neither reads `edges`. Iterators are bounded by an upper bound, not by a prefix
 //! extractor (without one RocksDB's prefix iterators run past the prefix).
 //!
+//! # Indexes, constraints, triggers
+//! Index entries and uniqueness records live in `index`, keyed by the index's id and
+//! the sort keys of the values (engine-api's `encode_sort_key`: byte order is the
+//! total order of values), then the object id. Commits keep them, and check
+//! constraints, for the objects they wrote, against the catalogue current at commit;
+//! lookups scan a key range of an index that was complete when the transaction began,
+//! add the transaction's own writes, and check every candidate against its record.
+//! Format version 2 added `index` and the catalogue; a version 1 database is upgraded
+//! when opened. The schema module's docs say what waits while the schema changes.
+//!
 //! # Transactions
 //! RocksDB's pessimistic `TransactionDB`. A transaction takes a RocksDB snapshot at
 //! `begin` for its reads and sets its conflict-check point there too; every key it
-//! writes is locked (with a lock timeout of zero, so a key another transaction holds
-//! fails at once: first writer wins) and checked for commits after the transaction's
+//! writes is locked (with a lock timeout of 1 ms, so a key another transaction holds
+//! fails almost at once: first writer wins) and checked for commits after the transaction's
 //! start. Either failure is [`engine_api::ErrorKind::Conflict`]; the transaction is
 //! rolled back at once and later calls return `Aborted`. Creating an edge locks and
 //! rewrites both endpoints, and deleting a vertex reads its adjacency after locking
