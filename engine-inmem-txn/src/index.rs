@@ -441,6 +441,25 @@ pub(crate) fn vertex_version_keys<'u>(
     Ok(())
 }
 
+/// Sorts the keys of a chain's versions into those of dropped versions and those of
+/// kept ones, and returns the dropped keys no kept version has, with their set.
+fn stale_keys<K: PartialEq>(
+    walk: impl FnOnce(&mut dyn FnMut(usize, usize, K)) -> Result<()>,
+    dropped: impl Fn(usize) -> bool,
+) -> Result<Vec<(usize, K)>> {
+    let mut kept: Vec<(usize, K)> = Vec::new();
+    let mut gone: Vec<(usize, K)> = Vec::new();
+    walk(&mut |n, set, key| {
+        if dropped(n) {
+            gone.push((set, key));
+        } else {
+            kept.push((set, key));
+        }
+    })?;
+    gone.retain(|(set, key)| !kept.iter().any(|(s, k)| s == set && k == key));
+    Ok(gone)
+}
+
 /// Removes from the sets the keys of the versions `dropped` says are gone, unless a
 /// remaining version has the same key.
 pub(crate) fn remove_stale_vertex_keys<'u>(
@@ -450,19 +469,10 @@ pub(crate) fn remove_stale_vertex_keys<'u>(
     undos: impl IntoIterator<Item = &'u Undo>,
     dropped: impl Fn(usize) -> bool,
 ) -> Result<()> {
-    let mut kept: Vec<(usize, VertexKey)> = Vec::new();
-    let mut gone: Vec<(usize, VertexKey)> = Vec::new();
-    vertex_version_keys(sets, state, undos, |n, set, key| {
-        if dropped(n) {
-            gone.push((set, key));
-        } else {
-            kept.push((set, key));
-        }
-    })?;
-    for (set, key) in gone {
-        if !kept.iter().any(|(s, k)| *s == set && *k == key) {
-            sets[set].remove(key, id);
-        }
+    let walk =
+        |f: &mut dyn FnMut(usize, usize, VertexKey)| vertex_version_keys(sets, state, undos, f);
+    for (set, key) in stale_keys(walk, dropped)? {
+        sets[set].remove(key, id);
     }
     Ok(())
 }
@@ -532,19 +542,10 @@ pub(crate) fn remove_stale_edge_keys<'u>(
     undos: impl IntoIterator<Item = &'u Undo>,
     dropped: impl Fn(usize) -> bool,
 ) -> Result<()> {
-    let mut kept: Vec<(usize, OrderedValue)> = Vec::new();
-    let mut gone: Vec<(usize, OrderedValue)> = Vec::new();
-    edge_version_keys(sets, state, undos, |n, set, key| {
-        if dropped(n) {
-            gone.push((set, key));
-        } else {
-            kept.push((set, key));
-        }
-    })?;
-    for (set, key) in gone {
-        if !kept.iter().any(|(s, k)| *s == set && *k == key) {
-            sets[set].remove(key, id);
-        }
+    let walk =
+        |f: &mut dyn FnMut(usize, usize, OrderedValue)| edge_version_keys(sets, state, undos, f);
+    for (set, key) in stale_keys(walk, dropped)? {
+        sets[set].remove(key, id);
     }
     Ok(())
 }
