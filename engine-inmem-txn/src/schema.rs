@@ -628,8 +628,25 @@ impl Inner {
                     })
                     .collect::<Result<Vec<_>>>()
             })?;
-            for (i, set) in vsets.iter().enumerate() {
-                set.fill(parts.iter().flat_map(|p| p[i].iter().cloned()));
+            // Per set: its entries from every range, then one sort and bulk build,
+            // the sets on their own threads. Measured, recovery of 1M vertices with
+            // two indexes on 2 cores: scanning alone in parallel gave 1.05x one
+            // thread; building the sets in parallel too gives 1.25-1.47x.
+            let mut per_set: Vec<Vec<(crate::index::VertexKey, u64)>> =
+                vsets.iter().map(|_| Vec::new()).collect();
+            for part in parts {
+                for (i, entries) in part.into_iter().enumerate() {
+                    per_set[i].extend(entries);
+                }
+            }
+            let mut jobs: Vec<_> = vsets.iter().zip(per_set).collect();
+            while !jobs.is_empty() {
+                let batch: Vec<_> = jobs.drain(..threads.clamp(1, jobs.len())).collect();
+                std::thread::scope(|s| {
+                    for (set, entries) in batch {
+                        s.spawn(move || set.fill(entries));
+                    }
+                });
             }
         }
         if !esets.is_empty() {
