@@ -860,3 +860,84 @@ pub(crate) fn check_record(c: &Constraint, record: &VertexRecord, v: VertexId) -
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use engine_api::{PropertyBounds, StorageEngine, Transaction, TxnOptions};
+
+    use super::*;
+    use crate::Config;
+
+    fn spec() -> IndexSpec {
+        IndexSpec::LabelProperties {
+            label: "P".into(),
+            properties: vec!["x".into()],
+        }
+    }
+
+    fn entries(db: &OnDiskEngine) -> u64 {
+        let infos = db.indexes().expect("indexes");
+        infos
+            .iter()
+            .find(|i| i.spec == spec())
+            .expect("the index is listed")
+            .entries
+    }
+
+    /// A crash during a build leaves the index in the catalogue, not ready, with some
+    /// of its entries (and maybe entries of objects since deleted): the next open
+    /// rebuilds it from scratch.
+    #[test]
+    fn an_interrupted_build_is_redone_at_open() {
+        let dir = tempfile::tempdir().expect("tmp");
+        {
+            let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+            let mut t = db.begin(TxnOptions::new()).expect("begin");
+            for i in 0..100_i64 {
+                t.create_vertex_with(&["P"], &[("x", (i % 10).into())])
+                    .expect("vertex");
+            }
+            t.commit().expect("commit");
+            db.create_index(&spec()).expect("index");
+            assert_eq!(entries(&db), 100);
+
+            // The state a crash in the middle of the build leaves.
+            let _one = db.schema.lock.lock();
+            let mut next = Catalog::clone(&db.schema.current());
+            let index = next.indexes.get_mut(&spec()).expect("in the catalogue");
+            index.ready = false;
+            let id = index.id;
+            db.install(next).expect("install");
+            db.delete_entries(id).expect("delete");
+            let mut stale = id.to_be_bytes().to_vec();
+            encode_sort_key(&PropertyValue::Int(3), &mut stale);
+            stale.extend_from_slice(&999_999_u64.to_be_bytes());
+            db.db
+                .put_cf(db.cf(INDEX).expect("cf"), stale, [])
+                .expect("put");
+            drop(_one);
+            assert_eq!(entries(&db), 1);
+            // Not ready: lookups scan and stay exact.
+            let t = db.begin(TxnOptions::new()).expect("begin");
+            assert_eq!(t.vertex_lookup_index("P", &["x"]).expect("plan"), None);
+            drop(t);
+            db.close().expect("close");
+        }
+        let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen");
+        assert_eq!(
+            entries(&db),
+            100,
+            "the build is redone, the stale entry gone"
+        );
+        let t = db.begin(TxnOptions::new()).expect("begin");
+        assert_eq!(
+            t.vertex_lookup_index("P", &["x"]).expect("plan"),
+            Some(spec())
+        );
+        let found = t
+            .vertices_with_property("P", "x", &PropertyBounds::equal(PropertyValue::Int(3)))
+            .expect("lookup")
+            .count();
+        assert_eq!(found, 10);
+    }
+}
