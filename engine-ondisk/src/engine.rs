@@ -27,7 +27,7 @@ use crate::txn::OnDiskTxn;
 
 const ROCKSDB_DIR: &str = "rocksdb";
 /// How long a write waits for a key another transaction has locked, in ms.
-const LOCK_WAIT_MS: i64 = 1;
+pub(crate) const LOCK_WAIT_MS: i64 = 1;
 
 /// The ON_DISK_TRANSACTIONAL engine: the graph in RocksDB, snapshot isolation through
 /// RocksDB's pessimistic transactions.
@@ -357,7 +357,7 @@ impl OnDiskEngine {
             gate: DeletionGate::new(),
             dir,
         };
-        //MUT engine.finish_interrupted_builds()?;
+        engine.finish_interrupted_builds()?;
         Ok(engine)
     }
 

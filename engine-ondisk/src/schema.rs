@@ -31,9 +31,11 @@
 //! - **Creating an index** holds the commit gate exclusively only while it publishes
 //!   the index and takes a RocksDB snapshot (microseconds); from then on commits
 //!   maintain it, and the build writes the entries of the snapshot's objects with
-//!   readers and writers going on. An object a commit changed while the build ran may
-//!   keep a stale entry (lookups check records, so results stay exact; the entry
-//!   count may be a little high). The index is used once the build finished.
+//!   readers and writers going on. The index is used once the build finished.
+//!   A transaction that began before then cannot delete an entry the build wrote
+//!   (RocksDB would report a conflict with the build): its commit leaves it as a
+//!   [`Leftover`], deleted once the build is done if the object's latest version
+//!   does not have it (lookups check records, so results are exact meanwhile).
 //! - **Creating a constraint** holds the commit gate exclusively while it checks the
 //!   committed data and writes a uniqueness constraint's records: commits of writing
 //!   transactions wait that long (reads and uncommitted writes go on).
@@ -445,6 +447,20 @@ pub(crate) fn vertex_range(
     (prefix, end)
 }
 
+/// An entry a commit left in place: the object's version at the transaction's start
+/// had it, but the index was not complete when the transaction began, so deleting
+/// it would have conflicted with the build (whose writes are newer than the
+/// transaction's snapshot). Removed once the build is done, if still stale.
+#[derive(Debug)]
+pub(crate) struct Leftover {
+    /// The index's id.
+    pub(crate) index: u32,
+    /// The entry's key.
+    pub(crate) key: Vec<u8>,
+    /// A vertex index's entry (else an edge index's).
+    pub(crate) vertex: bool,
+}
+
 /// The schema state of an engine.
 pub(crate) struct Schema {
     pub(crate) catalog: RwLock<Arc<Catalog>>,
@@ -453,6 +469,9 @@ pub(crate) struct Schema {
     /// Commits hold it shared while they keep entries and commit; schema operations
     /// hold it exclusively to change what commits must do.
     pub(crate) gate: RwLock<()>,
+    /// Leftovers of commits that saw an index still being built; the build removes
+    /// them when it is done.
+    pub(crate) leftovers: Mutex<Vec<Leftover>>,
 }
 
 impl Schema {
@@ -468,6 +487,7 @@ impl Schema {
             catalog: RwLock::new(Arc::new(catalog)),
             lock: Mutex::new(()),
             gate: RwLock::new(()),
+            leftovers: Mutex::new(Vec::new()),
         })
     }
 
@@ -618,6 +638,7 @@ impl OnDiskEngine {
             back.indexes.remove(spec);
             let _no_commits = self.schema.gate.write();
             self.install(back)?;
+            self.schema.leftovers.lock().retain(|l| l.index != id);
             self.delete_entries(id)?;
             return Err(e);
         }
@@ -625,7 +646,80 @@ impl OnDiskEngine {
         if let Some(i) = next.indexes.get_mut(spec) {
             i.ready = true;
         }
-        self.install(next)
+        {
+            // Commits that saw the index unfinished have queued their leftovers
+            // once this is taken.
+            let _no_commits = self.schema.gate.write();
+            self.install(next.clone())?;
+        }
+        let leftovers = std::mem::take(&mut *self.schema.leftovers.lock());
+        self.remove_leftovers(&next, leftovers)
+    }
+
+    /// Deletes each leftover entry that is still stale. Those of indexes no longer in
+    /// `catalog` are gone with their index.
+    pub(crate) fn remove_leftovers(
+        &self,
+        catalog: &Catalog,
+        leftovers: Vec<Leftover>,
+    ) -> Result<()> {
+        for leftover in leftovers {
+            let Some(index) = catalog
+                .indexes
+                .values()
+                .find(|i| i.id == leftover.index && i.ready)
+            else {
+                continue;
+            };
+            let mut attempt = 0;
+            loop {
+                match self.remove_leftover(index, &leftover) {
+                    Err(e) if e.kind() == ErrorKind::Conflict && attempt < 100 => {
+                        // A commit of the object holds its lock, briefly.
+                        attempt += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    other => break other?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes `leftover` unless the latest version of its object has that entry,
+    /// reading the version for update so that no commit of the object runs meanwhile
+    /// (a commit that writes the entry writes the object too).
+    fn remove_leftover(&self, index: &Index, leftover: &Leftover) -> Result<()> {
+        let object = entry_object(&leftover.key)?;
+        let key = crate::keys::id_key(object);
+        let mut to = rocksdb::TransactionOptions::default();
+        to.set_lock_timeout(crate::engine::LOCK_WAIT_MS);
+        let txn = self.db.transaction_opt(&self.write_options(), &to);
+        let cf = self.cf(if leftover.vertex { VERTICES } else { EDGES })?;
+        let value = txn
+            .get_for_update_cf(cf, key, true)
+            .map_err(|e| rocks("cannot read an indexed object", e))?;
+        let current = match (&index.target, value) {
+            (_, None) | (Target::Label(_), _) => None,
+            (Target::Vertex { label, keys }, Some(v)) => {
+                let r = VertexRecord::decode(&key, &v)?;
+                vertex_key(&r, *label, keys)?.map(|k| vertex_entry(index.id, &k, object))
+            }
+            (Target::Edge { edge_type, key: k }, Some(v)) => {
+                let e = EdgeValue::decode(&key, &v)?;
+                if e.edge_type == *edge_type {
+                    edge_entry(index.id, *k, &e, object)?
+                } else {
+                    None
+                }
+            }
+        };
+        if current.as_deref() != Some(&leftover.key[..]) {
+            txn.delete_cf(self.cf(INDEX)?, &leftover.key)
+                .map_err(|e| rocks("cannot delete a stale index entry", e))?;
+        }
+        txn.commit()
+            .map_err(|e| rocks("cannot delete a stale index entry", e))
     }
 
     pub(crate) fn drop_index_impl(&self, spec: &IndexSpec) -> Result<()> {

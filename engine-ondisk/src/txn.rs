@@ -36,8 +36,8 @@ use crate::keys::{
 };
 use crate::metadata::{IdKind, NameKind};
 use crate::schema::{
-    Catalog, Constraint, Rule, Target, check_record, edge_entry, entry_object, unique_key,
-    vertex_entry, vertex_key, vertex_range,
+    Catalog, Constraint, Leftover, Rule, Target, check_record, edge_entry, entry_object,
+    unique_key, vertex_entry, vertex_key, vertex_range,
 };
 
 type RTxn<'e> = rocksdb::Transaction<'e, TransactionDB>;
@@ -69,6 +69,8 @@ pub struct OnDiskTxn<'e> {
     /// lookups use the indexes that were complete then, whose entries the snapshot
     /// holds.
     catalog: Arc<Catalog>,
+    /// Entries its commit left in place (see [`Leftover`]).
+    leftovers: Vec<Leftover>,
 }
 
 impl std::fmt::Debug for OnDiskTxn<'_> {
@@ -110,6 +112,7 @@ impl<'e> OnDiskTxn<'e> {
             created_vertices: Vec::new(),
             created_edges: Vec::new(),
             catalog,
+            leftovers: Vec::new(),
             observed: if read_only {
                 None
             } else {
@@ -167,8 +170,9 @@ impl<'e> OnDiskTxn<'e> {
         es.sort_unstable();
         es.dedup();
         // An index built after this transaction began has entries newer than its
-        // snapshot; deleting one would conflict with the build. Such a stale entry is
-        // left (lookups check records); new entries never clash with the build's.
+        // snapshot; deleting one would conflict with the build. Such an entry is left
+        // for later (lookups check records meanwhile); new entries never clash with
+        // the build's.
         let built_before = |spec: &IndexSpec, index: &crate::schema::Index| {
             self.catalog
                 .indexes
@@ -204,8 +208,14 @@ impl<'e> OnDiskTxn<'e> {
                 };
                 let (o, n) = (entry(&old)?, entry(&new)?);
                 if o != n {
-                    if let Some(o) = o.filter(|_| *known) {
-                        self.delete(INDEX, &o)?;
+                    match o {
+                        Some(o) if *known => self.delete(INDEX, &o)?,
+                        Some(key) => self.leftovers.push(Leftover {
+                            index: index.id,
+                            key,
+                            vertex: true,
+                        }),
+                        None => {}
                     }
                     if let Some(n) = n {
                         self.put(INDEX, &n, &[])?;
@@ -240,8 +250,14 @@ impl<'e> OnDiskTxn<'e> {
                 };
                 let (o, n) = (entry(&old)?, entry(&new)?);
                 if o != n {
-                    if let Some(o) = o.filter(|_| *known) {
-                        self.delete(INDEX, &o)?;
+                    match o {
+                        Some(o) if *known => self.delete(INDEX, &o)?,
+                        Some(key) => self.leftovers.push(Leftover {
+                            index: index.id,
+                            key,
+                            vertex: false,
+                        }),
+                        None => {}
                     }
                     if let Some(n) = n {
                         self.put(INDEX, &n, &[])?;
@@ -1374,6 +1390,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             txn,
             read,
             snapshot,
+            leftovers,
             ..
         } = self;
         drop(read);
@@ -1381,7 +1398,21 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         txn.commit()
             .map_err(|e| engine.poison(rocks("commit failed", e)))?;
         let ts = engine.committed()?;
+        // Leftovers of a finished build go now; those of a running one wait for it
+        // (queued before the gate is released, so before the build can finish).
+        let (now, later): (Vec<_>, Vec<_>) = leftovers
+            .into_iter()
+            .partition(|l| catalog.indexes.values().any(|i| i.id == l.index && i.ready));
+        if !later.is_empty() {
+            engine.schema.leftovers.lock().extend(later);
+        }
         drop(gate);
+        if !now.is_empty()
+            && let Err(e) = engine.remove_leftovers(&catalog, now)
+        {
+            // The commit stands; a stale entry costs lookups a record check only.
+            tracing::warn!(error = %e, "a stale index entry could not be removed");
+        }
         if let (Some((observers, mut set)), Some(_in_order)) = (observed, delivery) {
             set.commit_timestamp = Some(ts);
             for (id, e) in observers.after_commit(&set) {
