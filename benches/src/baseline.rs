@@ -210,4 +210,8 @@ impl Subject for HashMapBaseline {
         let _ = (label, key);
         Ok(false)
     }
+
+    fn heap_counted(&self) -> bool {
+        true
+    }
 }

@@ -275,6 +275,10 @@ impl Subject for RawRocks {
         let _ = (label, key);
         Ok(false)
     }
+
+    fn heap_counted(&self) -> bool {
+        false
+    }
 }
 
 /// Small-write and mixed throughput of RocksDB's two transaction kinds.
@@ -523,5 +527,9 @@ impl Subject for OnDiskSubject {
     }
     fn create_index(&self, label: &str, key: &str) -> Result<bool> {
         self.engine.create_index(label, key)
+    }
+    fn heap_counted(&self) -> bool {
+        // RocksDB allocates in C++.
+        false
     }
 }

@@ -147,4 +147,7 @@ pub trait Subject: Sync {
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>>;
     /// Creates an index on `label`(`key`); false for a subject without indexes.
     fn create_index(&self, label: &str, key: &str) -> Result<bool>;
+    /// Whether the subject keeps its data on the Rust heap the report counts (false
+    /// for one that allocates in C++, whose memory rows read "not counted").
+    fn heap_counted(&self) -> bool;
 }
