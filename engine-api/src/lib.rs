@@ -52,6 +52,7 @@ pub use observers::{ObserverRegistry, Observers};
 pub use schema::{
     Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,
     SharedObserver, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, ValueType,
+    best_prefix_index,
 };
 pub use txn::{CommitInfo, TxnOptions};
 pub use value::{

@@ -61,6 +61,25 @@ impl IndexSpec {
     }
 }
 
+/// The rule of [`crate::Transaction::vertex_lookup_index`] for backends: of the
+/// candidate label+properties indexes (each given by its property keys, in index
+/// order), the one whose leading properties make the longest run of `filtered` keys
+/// serves the lookup; the first of equals wins, and an index whose first property is
+/// not filtered serves none.
+pub fn best_prefix_index<'k, K: PartialEq + 'k, T>(
+    candidates: impl IntoIterator<Item = (&'k [K], T)>,
+    filtered: &[K],
+) -> Option<T> {
+    let mut best: Option<(usize, T)> = None;
+    for (keys, candidate) in candidates {
+        let run = keys.iter().take_while(|k| filtered.contains(k)).count();
+        if run > 0 && best.as_ref().is_none_or(|(b, _)| run > *b) {
+            best = Some((run, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
 fn validate_properties(properties: &[String]) -> Result<()> {
     if properties.is_empty() {
         return Err(Error::invalid_input("at least one property is needed"));
@@ -549,3 +568,29 @@ pub type SharedObserver = Arc<dyn CommitObserver>;
 /// Names a registered observer, for [`crate::StorageEngine::remove_commit_observer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObserverId(pub u64);
+
+#[cfg(test)]
+mod tests {
+    use super::best_prefix_index;
+
+    #[test]
+    fn the_longest_filtered_prefix_serves_a_lookup() {
+        let a: &[u32] = &[1, 2, 3];
+        let b: &[u32] = &[1, 2];
+        let c: &[u32] = &[2, 1];
+        let d: &[u32] = &[4];
+        let all = [(a, 'a'), (b, 'b'), (c, 'c'), (d, 'd')];
+        // (a: run 2, b: run 2, c: run 1): the first of the longest.
+        assert_eq!(best_prefix_index(all, &[1, 2]), Some('a'));
+        assert_eq!(best_prefix_index(all, &[3, 2, 1]), Some('a'));
+        assert_eq!(
+            best_prefix_index([(b, 'b'), (a, 'a')], &[1, 2, 3]),
+            Some('a')
+        );
+        // A run only counts from the first property.
+        assert_eq!(best_prefix_index(all, &[2]), Some('c'));
+        assert_eq!(best_prefix_index([(a, 'a'), (b, 'b')], &[2, 3]), None);
+        assert_eq!(best_prefix_index(all, &[4, 1]), Some('a'));
+        assert_eq!(best_prefix_index(all, &[]), None);
+    }
+}

@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use durability::SchemaOp;
 use engine_api::{
     ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, Result, TriggerSpec, ValueType,
+    best_prefix_index,
 };
 use parking_lot::Mutex;
 
@@ -74,20 +75,13 @@ impl Catalog {
         label: u32,
         keys: &[u32],
     ) -> Option<(&IndexSpec, &Arc<VertexKeySet>)> {
-        let mut best: Option<(usize, &IndexSpec, &Arc<VertexKeySet>)> = None;
-        for (spec, entry) in &self.indexes {
-            let IndexEntry::Vertex(set) = entry else {
-                continue;
-            };
-            if set.label != label || !set.is_ready() {
-                continue;
+        let candidates = self.indexes.iter().filter_map(|(spec, entry)| match entry {
+            IndexEntry::Vertex(set) if set.label == label && set.is_ready() => {
+                Some((&set.keys[..], (spec, set)))
             }
-            let run = set.keys.iter().take_while(|k| keys.contains(k)).count();
-            if run > 0 && best.is_none_or(|(b, _, _)| run > b) {
-                best = Some((run, spec, set));
-            }
-        }
-        best.map(|(_, spec, set)| (spec, set))
+            _ => None,
+        });
+        best_prefix_index(candidates, keys)
     }
 
     pub(crate) fn label_index(&self, label: u32) -> Option<&IndexSpec> {

@@ -124,20 +124,16 @@ impl Catalog {
     /// The best ready index for a lookup on `label` filtering `keys` (the longest run
     /// of filtered leading properties).
     pub(crate) fn vertex_index(&self, label: u32, keys: &[u32]) -> Option<(&IndexSpec, &Index)> {
-        let mut best: Option<(usize, &IndexSpec, &Index)> = None;
-        for (spec, index) in &self.indexes {
-            let Target::Vertex { label: l, keys: ks } = &index.target else {
-                continue;
-            };
-            if *l != label || !index.ready {
-                continue;
-            }
-            let run = ks.iter().take_while(|k| keys.contains(k)).count();
-            if run > 0 && best.is_none_or(|(b, _, _)| run > b) {
-                best = Some((run, spec, index));
-            }
-        }
-        best.map(|(_, s, i)| (s, i))
+        let candidates = self
+            .indexes
+            .iter()
+            .filter_map(|(spec, index)| match &index.target {
+                Target::Vertex { label: l, keys: ks } if *l == label && index.ready => {
+                    Some((&ks[..], (spec, index)))
+                }
+                _ => None,
+            });
+        engine_api::best_prefix_index(candidates, keys)
     }
 
     pub(crate) fn label_index(&self, label: u32) -> Option<&IndexSpec> {
