@@ -269,3 +269,47 @@ fn format_version_1_opens_and_is_upgraded() {
         .expect("ids");
     assert_eq!(found, three);
 }
+
+/// An upgrade from version 1 cut short after RocksDB added the `index` column family
+/// but before the metadata file said version 2: the next open finishes it.
+#[test]
+fn an_upgrade_cut_short_after_adding_the_column_family_is_finished() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_dir(&fixture, dir.path());
+    let config = Config::new(dir.path());
+    {
+        // What the interrupted open left: RocksDB opened with every column family.
+        let (opts, cfs) = engine_ondisk::rocksdb_options(&config);
+        let db: rocksdb::TransactionDB = rocksdb::TransactionDB::open_cf_descriptors(
+            &opts,
+            &rocksdb::TransactionDBOptions::default(),
+            dir.path().join("rocksdb"),
+            cfs,
+        )
+        .expect("raw open");
+        assert!(
+            db.cf_handle("index").is_some(),
+            "the column family was added"
+        );
+    }
+    let meta = dir.path().join("rocksdb/quiver.meta");
+    let version = || {
+        let b = std::fs::read(&meta).expect("meta");
+        u16::from_le_bytes([b[8], b[9]])
+    };
+    assert_eq!(version(), 1);
+    let db = OnDiskEngine::open(config).expect("the upgrade is finished");
+    assert_eq!(version(), engine_ondisk::FORMAT_VERSION);
+    let t = db.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(t.vertex_count().expect("count"), 19);
+    assert_eq!(t.edge_count().expect("count"), 17);
+    drop(t);
+    let spec = engine_api::IndexSpec::LabelProperties {
+        label: "Number".into(),
+        properties: vec!["n".into()],
+    };
+    db.create_index(&spec).expect("index");
+    let listed = db.indexes().expect("list");
+    assert_eq!((&listed[0].spec, listed[0].entries), (&spec, 19));
+}
