@@ -207,20 +207,7 @@ impl<'e> OnDiskTxn<'e> {
                     })
                 };
                 let (o, n) = (entry(&old)?, entry(&new)?);
-                if o != n {
-                    match o {
-                        Some(o) if *known => self.delete(INDEX, &o)?,
-                        Some(key) => self.leftovers.push(Leftover {
-                            index: index.id,
-                            key,
-                            vertex: true,
-                        }),
-                        None => {}
-                    }
-                    if let Some(n) = n {
-                        self.put(INDEX, &n, &[])?;
-                    }
-                }
+                self.replace_entry(index.id, *known, true, o, n)?;
             }
             for c in &catalog.constraints {
                 if let Some(n) = &new {
@@ -249,23 +236,35 @@ impl<'e> OnDiskTxn<'e> {
                     }
                 };
                 let (o, n) = (entry(&old)?, entry(&new)?);
-                if o != n {
-                    match o {
-                        Some(o) if *known => self.delete(INDEX, &o)?,
-                        Some(key) => self.leftovers.push(Leftover {
-                            index: index.id,
-                            key,
-                            vertex: false,
-                        }),
-                        None => {}
-                    }
-                    if let Some(n) = n {
-                        self.put(INDEX, &n, &[])?;
-                    }
-                }
+                self.replace_entry(index.id, *known, false, o, n)?;
             }
         }
         Ok(())
+    }
+
+    /// Replaces an object's entry `old` by `new` in index `index` (either may be
+    /// none). An old entry of an index built after this transaction began is left
+    /// for later (see [`Leftover`]).
+    fn replace_entry(
+        &mut self,
+        index: u32,
+        built_before: bool,
+        vertex: bool,
+        old: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    ) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        match old {
+            Some(o) if built_before => self.delete(INDEX, &o)?,
+            Some(key) => self.leftovers.push(Leftover { index, key, vertex }),
+            None => {}
+        }
+        match new {
+            Some(n) => self.put(INDEX, &n, &[]),
+            None => Ok(()),
+        }
     }
 
     /// Moves vertex `v`'s uniqueness record from its old values to its new ones. A
