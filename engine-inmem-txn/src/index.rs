@@ -12,7 +12,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use engine_api::{OrderedValue, PropertyBounds, PropertyValue, Result};
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockReadGuard};
 
 use crate::mvcc::{Delta, EdgeState, Undo, VertexState};
 use crate::props;
@@ -69,15 +69,76 @@ impl Ord for VertexKey {
     }
 }
 
+/// The entries of a key set, (key, object id) in order, and whether it is filled.
+/// Both kinds of set deref to theirs.
+#[derive(Debug)]
+pub(crate) struct Entries<K> {
+    set: RwLock<BTreeSet<(K, u64)>>,
+    /// Filled: every object was visited since writers began maintaining the set.
+    ready: AtomicBool,
+}
+
+impl<K: Ord> Entries<K> {
+    fn new() -> Self {
+        Entries {
+            set: RwLock::new(BTreeSet::new()),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.set.read().len() as u64
+    }
+
+    /// Adds many entries at once and marks the set filled (recovery).
+    pub(crate) fn fill(&self, entries: impl IntoIterator<Item = (K, u64)>) {
+        let mut set = self.set.write();
+        if set.is_empty() {
+            // Collecting sorts once and builds the tree in bulk.
+            *set = entries.into_iter().collect();
+        } else {
+            set.extend(entries);
+        }
+        drop(set);
+        self.set_ready();
+    }
+
+    pub(crate) fn insert(&self, key: K, id: u64) {
+        self.set.write().insert((key, id));
+    }
+
+    pub(crate) fn remove(&self, key: K, id: u64) {
+        self.set.write().remove(&(key, id));
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeSet<(K, u64)>> {
+        self.set.read()
+    }
+}
+
 /// Vertices with a label, by one or several properties. A vertex version is in the
 /// set when it exists, has the label and has the first property.
 #[derive(Debug)]
 pub(crate) struct VertexKeySet {
     pub(crate) label: u32,
     pub(crate) keys: Box<[u32]>,
-    entries: RwLock<BTreeSet<(VertexKey, u64)>>,
-    /// Filled: every vertex was visited since writers began maintaining the set.
-    ready: AtomicBool,
+    entries: Entries<VertexKey>,
+}
+
+impl std::ops::Deref for VertexKeySet {
+    type Target = Entries<VertexKey>;
+
+    fn deref(&self) -> &Entries<VertexKey> {
+        &self.entries
+    }
 }
 
 /// Edges of a type, optionally by one property. An edge version is in the set when it
@@ -86,8 +147,15 @@ pub(crate) struct VertexKeySet {
 pub(crate) struct EdgeKeySet {
     pub(crate) edge_type: u32,
     pub(crate) key: Option<u32>,
-    entries: RwLock<BTreeSet<(OrderedValue, u64)>>,
-    ready: AtomicBool,
+    entries: Entries<OrderedValue>,
+}
+
+impl std::ops::Deref for EdgeKeySet {
+    type Target = Entries<OrderedValue>;
+
+    fn deref(&self) -> &Entries<OrderedValue> {
+        &self.entries
+    }
 }
 
 fn is_equality(b: &PropertyBounds) -> Option<&PropertyValue> {
@@ -131,21 +199,8 @@ impl VertexKeySet {
         VertexKeySet {
             label,
             keys: keys.into_boxed_slice(),
-            entries: RwLock::new(BTreeSet::new()),
-            ready: AtomicBool::new(false),
+            entries: Entries::new(),
         }
-    }
-
-    pub(crate) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn set_ready(&self) {
-        self.ready.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn len(&self) -> u64 {
-        self.entries.read().len() as u64
     }
 
     pub(crate) fn covers_key(&self, key: u32) -> bool {
@@ -174,27 +229,6 @@ impl VertexKeySet {
             }
         }
         Ok(Some(VertexKey::from(key)))
-    }
-
-    /// Adds many entries at once and marks the set filled (recovery).
-    pub(crate) fn fill(&self, entries: impl IntoIterator<Item = (VertexKey, u64)>) {
-        let mut set = self.entries.write();
-        if set.is_empty() {
-            // Collecting sorts once and builds the tree in bulk.
-            *set = entries.into_iter().collect();
-        } else {
-            set.extend(entries);
-        }
-        drop(set);
-        self.set_ready();
-    }
-
-    pub(crate) fn insert(&self, key: VertexKey, id: u64) {
-        self.entries.write().insert((key, id));
-    }
-
-    pub(crate) fn remove(&self, key: VertexKey, id: u64) {
-        self.entries.write().remove(&(key, id));
     }
 
     /// The ids whose entries the filters select (ascending, each once). `filters`
@@ -285,21 +319,8 @@ impl EdgeKeySet {
         EdgeKeySet {
             edge_type,
             key,
-            entries: RwLock::new(BTreeSet::new()),
-            ready: AtomicBool::new(false),
+            entries: Entries::new(),
         }
-    }
-
-    pub(crate) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn set_ready(&self) {
-        self.ready.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn len(&self) -> u64 {
-        self.entries.read().len() as u64
     }
 
     /// The key of an edge version of this set's type; `None` if not in the set.
@@ -311,26 +332,6 @@ impl EdgeKeySet {
             None => Ok(Some(OrderedValue(PropertyValue::Null))),
             Some(k) => Ok(value(k)?.map(OrderedValue)),
         }
-    }
-
-    /// Adds many entries at once and marks the set filled (recovery).
-    pub(crate) fn fill(&self, entries: impl IntoIterator<Item = (OrderedValue, u64)>) {
-        let mut set = self.entries.write();
-        if set.is_empty() {
-            *set = entries.into_iter().collect();
-        } else {
-            set.extend(entries);
-        }
-        drop(set);
-        self.set_ready();
-    }
-
-    pub(crate) fn insert(&self, key: OrderedValue, id: u64) {
-        self.entries.write().insert((key, id));
-    }
-
-    pub(crate) fn remove(&self, key: OrderedValue, id: u64) {
-        self.entries.write().remove(&(key, id));
     }
 
     /// The ids whose entries `bounds` selects (all entries without bounds), ascending.
