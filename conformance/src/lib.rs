@@ -38,6 +38,7 @@ pub mod conflicts;
 pub mod crash;
 pub mod durability;
 pub mod graph;
+pub mod index_build;
 pub mod isolation;
 pub mod model;
 pub mod scans;

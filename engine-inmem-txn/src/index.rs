@@ -12,7 +12,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use engine_api::{OrderedValue, PropertyBounds, PropertyValue, Result};
-use parking_lot::{RwLock, RwLockReadGuard};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::mvcc::{Delta, EdgeState, Undo, VertexState};
 use crate::props;
@@ -76,14 +76,37 @@ pub(crate) struct Entries<K> {
     set: RwLock<BTreeSet<(K, u64)>>,
     /// Filled: every object was visited since writers began maintaining the set.
     ready: AtomicBool,
+    /// While a build collects entries apart from the set: the removals made
+    /// meanwhile (taken under `set`'s write lock, after it), to be checked again once
+    /// the collected entries are merged in.
+    removals: Mutex<Option<Vec<(K, u64)>>>,
 }
 
-impl<K: Ord> Entries<K> {
+impl<K: Ord + Clone> Entries<K> {
     fn new() -> Self {
         Entries {
             set: RwLock::new(BTreeSet::new()),
             ready: AtomicBool::new(false),
+            removals: Mutex::new(None),
         }
+    }
+
+    /// A build begins collecting entries apart from the set: removals are recorded.
+    pub(crate) fn begin_build(&self) {
+        let _set = self.set.write();
+        *self.removals.lock() = Some(Vec::new());
+    }
+
+    /// Merges a build's entries into the set and returns the removals made while
+    /// the build collected them: an entry it collected may have been removed (as
+    /// stale) before it was in the set, so each is to be checked again. Writers of
+    /// the set wait for the merge, which moves every entry once (the result is a
+    /// tree of full nodes, about half the memory of one grown by inserts in key
+    /// order).
+    pub(crate) fn merge_build(&self, mut built: BTreeSet<(K, u64)>) -> Vec<(K, u64)> {
+        let mut set = self.set.write();
+        set.append(&mut built);
+        self.removals.lock().take().unwrap_or_default()
     }
 
     pub(crate) fn is_ready(&self) -> bool {
@@ -116,7 +139,11 @@ impl<K: Ord> Entries<K> {
     }
 
     pub(crate) fn remove(&self, key: K, id: u64) {
-        self.set.write().remove(&(key, id));
+        let mut set = self.set.write();
+        set.remove(&(key.clone(), id));
+        if let Some(removals) = self.removals.lock().as_mut() {
+            removals.push((key, id));
+        }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, BTreeSet<(K, u64)>> {

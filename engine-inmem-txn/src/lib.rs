@@ -94,7 +94,10 @@
 //! - The commit clock (`Mutex`): held to take a start timestamp in `begin`, to publish
 //!   a commit timestamp, and when a transaction ends.
 //! - Per index: a `RwLock` over its entries, held to insert or remove one entry (under
-//!   the object's lock) or to copy a lookup's candidates.
+//!   the object's lock), to copy a lookup's candidates, or once at the end of a build
+//!   to merge the entries it collected (about 20 ms per million entries measured).
+//!   While a build collects, a `Mutex` beside it records removals (taken inside the
+//!   `RwLock`).
 //! - The schema catalogue: read without a lock (replaced whole); schema operations run
 //!   one at a time under their own `Mutex`, and a constraint's check of existing data
 //!   holds the commit order.

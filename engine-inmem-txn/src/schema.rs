@@ -8,9 +8,14 @@
 //! # What waits, and for how long
 //! - **Creating an index** publishes an empty key set that writers maintain from then
 //!   on, then visits every vertex (or edge) once, holding only that object's lock
-//!   while it inserts the keys of all its versions. Readers and writers go on; each
-//!   waits at most for one object's visit. The index is used by lookups once the visit
-//!   is done, which is before `create_index` returns.
+//!   while it collects the keys of all its versions. Readers and writers go on; each
+//!   waits at most for one object's visit. The collected keys are then merged into
+//!   the set in one pass, building a tree of full nodes (the report measures the
+//!   heap per entry): writers that insert into or remove from this set wait for the
+//!   merge, about 20 ms per million entries on the 2-core VM. A key a rollback or a
+//!   collection removed while the keys were collected is checked again against its
+//!   object. The index is used by lookups once this is done, which is before
+//!   `create_index` returns.
 //! - **Creating a constraint** fills a uniqueness constraint's key set the same way,
 //!   then holds the commit order while it checks the committed data: commits of
 //!   writing transactions wait for the check (reads and uncommitted writes go on).
@@ -23,13 +28,15 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use durability::SchemaOp;
 use engine_api::{
-    ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, Result, TriggerSpec, ValueType,
-    best_prefix_index,
+    ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, OrderedValue, Result, TriggerSpec,
+    ValueType, best_prefix_index,
 };
 use parking_lot::Mutex;
 
 use crate::engine::Inner;
-use crate::index::{EdgeKeySet, VertexKeySet, chain, edge_version_keys, vertex_version_keys};
+use crate::index::{
+    EdgeKeySet, VertexKey, VertexKeySet, chain, edge_version_keys, vertex_version_keys,
+};
 
 /// An index as the catalogue holds it.
 #[derive(Debug, Clone)]
@@ -175,7 +182,9 @@ impl Inner {
 
     /// Inserts the keys of every version of every vertex into `set`, one vertex lock
     /// at a time. Writers maintain the set already, so a vertex written after its
-    /// visit has its new keys inserted by the writer.
+    /// visit has its new keys inserted by the writer. The keys are collected apart
+    /// and merged in at the end (see [`crate::index::Entries::merge_build`]); a key
+    /// removed meanwhile is removed again if no version of its vertex has it.
     pub(crate) fn fill_vertex_set(&self, set: &Arc<VertexKeySet>) -> Result<()> {
         let sets = std::slice::from_ref(set);
         let end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
@@ -183,6 +192,9 @@ impl Inner {
             Some(ids) => ids.read().iter().copied().collect(),
             None => Vec::new(),
         };
+        // On an error the caller discards the set.
+        set.begin_build();
+        let mut built: Vec<(VertexKey, u64)> = Vec::new();
         for id in candidates.into_iter().filter(|id| *id < end) {
             let Some(slot) = self.vertices.get(id) else {
                 continue;
@@ -192,16 +204,36 @@ impl Inner {
                 continue;
             };
             vertex_version_keys(sets, state, chain(&state.delta), |_, _, key| {
-                set.insert(key, id);
+                built.push((key, id));
             })?;
+        }
+        let removed = set.merge_build(built.into_iter().collect());
+        for (key, id) in removed {
+            // Under the vertex's lock: no writer adds the key back meanwhile.
+            let Some(slot) = self.vertices.get(id) else {
+                continue;
+            };
+            let guard = slot.read();
+            let mut kept = false;
+            if let Some(state) = guard.as_ref() {
+                vertex_version_keys(sets, state, chain(&state.delta), |_, _, k| {
+                    kept |= k == key;
+                })?;
+            }
+            if !kept {
+                set.remove(key, id);
+            }
         }
         set.set_ready();
         Ok(())
     }
 
+    /// As [`Inner::fill_vertex_set`], for an edge set.
     pub(crate) fn fill_edge_set(&self, set: &Arc<EdgeKeySet>) -> Result<()> {
         let sets = std::slice::from_ref(set);
         let end = self.next_edge.load(std::sync::atomic::Ordering::Acquire);
+        set.begin_build();
+        let mut built: Vec<(OrderedValue, u64)> = Vec::new();
         for id in 0..end {
             let Some(slot) = self.edges.get(id) else {
                 continue;
@@ -211,8 +243,24 @@ impl Inner {
                 continue;
             };
             edge_version_keys(sets, state, chain(&state.delta), |_, _, key| {
-                set.insert(key, id);
+                built.push((key, id));
             })?;
+        }
+        let removed = set.merge_build(built.into_iter().collect());
+        for (key, id) in removed {
+            let Some(slot) = self.edges.get(id) else {
+                continue;
+            };
+            let guard = slot.read();
+            let mut kept = false;
+            if let Some(state) = guard.as_ref() {
+                edge_version_keys(sets, state, chain(&state.delta), |_, _, k| {
+                    kept |= k == key;
+                })?;
+            }
+            if !kept {
+                set.remove(key, id);
+            }
         }
         set.set_ready();
         Ok(())
