@@ -140,9 +140,15 @@ impl<K: Ord + Clone> Entries<K> {
 
     pub(crate) fn remove(&self, key: K, id: u64) {
         let mut set = self.set.write();
-        set.remove(&(key.clone(), id));
-        if let Some(removals) = self.removals.lock().as_mut() {
-            removals.push((key, id));
+        // Only a build in progress needs the key kept.
+        match self.removals.lock().as_mut() {
+            Some(removals) => {
+                set.remove(&(key.clone(), id));
+                removals.push((key, id));
+            }
+            None => {
+                set.remove(&(key, id));
+            }
         }
     }
 

@@ -453,8 +453,6 @@ pub(crate) struct Leftover {
     pub(crate) index: u32,
     /// The entry's key.
     pub(crate) key: Vec<u8>,
-    /// A vertex index's entry (else an edge index's).
-    pub(crate) vertex: bool,
 }
 
 /// The schema state of an engine.
@@ -686,14 +684,19 @@ impl OnDiskEngine {
     /// reading the version for update so that no commit of the object runs meanwhile
     /// (a commit that writes the entry writes the object too).
     fn remove_leftover(&self, index: &Index, leftover: &Leftover) -> Result<()> {
+        let objects = match index.target {
+            // Label indexes live in `labels`, kept by transactions themselves.
+            Target::Label(_) => return Ok(()),
+            Target::Vertex { .. } => VERTICES,
+            Target::Edge { .. } => EDGES,
+        };
         let object = entry_object(&leftover.key)?;
         let key = crate::keys::id_key(object);
         let mut to = rocksdb::TransactionOptions::default();
         to.set_lock_timeout(crate::engine::LOCK_WAIT_MS);
         let txn = self.db.transaction_opt(&self.write_options(), &to);
-        let cf = self.cf(if leftover.vertex { VERTICES } else { EDGES })?;
         let value = txn
-            .get_for_update_cf(cf, key, true)
+            .get_for_update_cf(self.cf(objects)?, key, true)
             .map_err(|e| rocks("cannot read an indexed object", e))?;
         let current = match (&index.target, value) {
             (_, None) | (Target::Label(_), _) => None,

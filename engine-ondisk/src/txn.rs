@@ -207,7 +207,7 @@ impl<'e> OnDiskTxn<'e> {
                     })
                 };
                 let (o, n) = (entry(&old)?, entry(&new)?);
-                self.replace_entry(index.id, *known, true, o, n)?;
+                self.replace_entry(index.id, *known, o, n)?;
             }
             for c in &catalog.constraints {
                 if let Some(n) = &new {
@@ -236,7 +236,7 @@ impl<'e> OnDiskTxn<'e> {
                     }
                 };
                 let (o, n) = (entry(&old)?, entry(&new)?);
-                self.replace_entry(index.id, *known, false, o, n)?;
+                self.replace_entry(index.id, *known, o, n)?;
             }
         }
         Ok(())
@@ -249,7 +249,6 @@ impl<'e> OnDiskTxn<'e> {
         &mut self,
         index: u32,
         built_before: bool,
-        vertex: bool,
         old: Option<Vec<u8>>,
         new: Option<Vec<u8>>,
     ) -> Result<()> {
@@ -258,7 +257,7 @@ impl<'e> OnDiskTxn<'e> {
         }
         match old {
             Some(o) if built_before => self.delete(INDEX, &o)?,
-            Some(key) => self.leftovers.push(Leftover { index, key, vertex }),
+            Some(key) => self.leftovers.push(Leftover { index, key }),
             None => {}
         }
         match new {
