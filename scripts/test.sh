@@ -7,7 +7,7 @@ cd "$here/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace "$@" 2>&1 | tee "$log" || status=$?
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# --no-fail-fast: one failing binary must not hide the results of the others.
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+awk -f "$here/count-tests.awk" "$log"
 exit "$status"

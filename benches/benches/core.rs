@@ -1,12 +1,14 @@
-//! Criterion benches of the core operations of each backend, on a 10k-vertex graph.
+//! Criterion benches of the core operations of every backend (engine-inmem-txn
+//! memory-only, engine-ondisk with sync off), on a 10k-vertex, 50k-edge graph, through
+//! the `StorageEngine` contract only: one generic function, one group per backend.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use engine_api::{Direction, StorageEngine, Transaction, TxnOptions, VertexId};
-use engine_inmem_txn::{Config, InMemoryEngine};
+use engine_api::{Direction, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId};
+use engine_inmem_txn::InMemoryEngine;
+use engine_ondisk::OnDiskEngine;
 use quiver_benches::workload::Rng;
 
-fn graph() -> (InMemoryEngine, Vec<VertexId>) {
-    let engine = InMemoryEngine::open(Config::default()).expect("open");
+fn graph<E: StorageEngine>(engine: &E) -> Vec<VertexId> {
     let mut t = engine.begin(TxnOptions::new()).expect("begin");
     let ids: Vec<VertexId> = (0..10_000)
         .map(|i| {
@@ -20,13 +22,13 @@ fn graph() -> (InMemoryEngine, Vec<VertexId>) {
         t.create_edge(a, b, "KNOWS").expect("edge");
     }
     t.commit().expect("commit");
-    (engine, ids)
+    ids
 }
 
-fn inmem_txn(c: &mut Criterion) {
-    let (engine, ids) = graph();
+fn core_ops<E: StorageEngine>(c: &mut Criterion, name: &str, engine: &E) {
+    let ids = graph(engine);
     let mut rng = Rng::new(9);
-    let mut g = c.benchmark_group("inmem-txn");
+    let mut g = c.benchmark_group(name);
     g.bench_function("point read (property) in an open txn", |b| {
         let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
         b.iter(|| {
@@ -65,5 +67,18 @@ fn inmem_txn(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, inmem_txn);
+fn inmem_txn(c: &mut Criterion) {
+    let engine = InMemoryEngine::open(engine_inmem_txn::Config::default()).expect("open");
+    core_ops(c, "inmem-txn", &engine);
+}
+
+fn ondisk(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine =
+        OnDiskEngine::open(engine_ondisk::Config::new(dir.path()).sync_mode(SyncMode::Off))
+            .expect("open");
+    core_ops(c, "ondisk", &engine);
+}
+
+criterion_group!(benches, inmem_txn, ondisk);
 criterion_main!(benches);

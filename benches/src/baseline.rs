@@ -1,20 +1,24 @@
-//! The in-memory ceiling: a `HashMap` holding the same records, with labels,
-//! types and keys interned, a label index and adjacency lists, behind one `RwLock`.
-//! No versions, no isolation, no rollback: what a graph store costs at the least.
+//! The in-memory ceiling: the graph a competent engineer would hand-roll for these
+//! workloads, holding the same records. Vertices and edges in dense vectors indexed by
+//! id (ids are handed out densely, from 0, per kind), labels, types and keys interned
+//! (a known name costs one hash lookup and no allocation), a label index, adjacency
+//! lists, behind one `RwLock`. No versions, no isolation, no rollback: what a graph
+//! store costs at the least.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine_api::{Error, PropertyValue, Result};
-use std::sync::RwLock;
+use parking_lot::RwLock;
 
-use crate::workload::{EdgeSpec, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
 
 #[derive(Debug, Default)]
 struct Vertex {
-    _labels: Vec<u32>,
+    labels: Vec<u32>,
     props: Vec<(u32, PropertyValue)>,
+    /// (edge, target)
     out: Vec<(u64, u64)>,
+    /// (edge, source)
     inc: Vec<(u64, u64)>,
 }
 
@@ -23,131 +27,148 @@ struct Edge {
     _source: u64,
     _target: u64,
     _edge_type: u32,
-    _props: Vec<(u32, PropertyValue)>,
+    props: Vec<(u32, PropertyValue)>,
 }
 
 #[derive(Debug, Default)]
-struct Maps {
+struct Graph {
     names: HashMap<String, u32>,
-    vertices: HashMap<u64, Vertex>,
-    edges: HashMap<u64, Edge>,
-    by_label: HashMap<u32, Vec<u64>>,
+    vertices: Vec<Vertex>,
+    edges: Vec<Edge>,
+    /// Vertex ids per label id, ascending (ids are handed out in order).
+    by_label: Vec<Vec<u64>>,
 }
 
-impl Maps {
+impl Graph {
     fn intern(&mut self, name: &str) -> u32 {
-        let next = self.names.len() as u32;
-        *self.names.entry(name.to_string()).or_insert(next)
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.insert(name.to_string(), id);
+        id
+    }
+
+    fn add_vertex(&mut self, labels: &[&str], props: &[(&str, PropertyValue)]) -> u64 {
+        let id = self.vertices.len() as u64;
+        let labels: Vec<u32> = labels.iter().map(|l| self.intern(l)).collect();
+        for &l in &labels {
+            let l = l as usize;
+            if self.by_label.len() <= l {
+                self.by_label.resize_with(l + 1, Vec::new);
+            }
+            self.by_label[l].push(id);
+        }
+        let props = props
+            .iter()
+            .map(|(k, p)| (self.intern(k), p.clone()))
+            .collect();
+        self.vertices.push(Vertex {
+            labels,
+            props,
+            ..Vertex::default()
+        });
+        id
+    }
+
+    fn add_edge(
+        &mut self,
+        s: u64,
+        t: u64,
+        ty: &str,
+        props: Vec<(u32, PropertyValue)>,
+    ) -> Result<()> {
+        let id = self.edges.len() as u64;
+        let ty = self.intern(ty);
+        let missing = || Error::not_found("no such vertex");
+        self.vertices
+            .get_mut(s as usize)
+            .ok_or_else(missing)?
+            .out
+            .push((id, t));
+        self.vertices
+            .get_mut(t as usize)
+            .ok_or_else(missing)?
+            .inc
+            .push((id, s));
+        self.edges.push(Edge {
+            _source: s,
+            _target: t,
+            _edge_type: ty,
+            props,
+        });
+        Ok(())
     }
 }
 
-/// The `HashMap` baseline.
+/// The hand-rolled in-memory baseline.
 #[derive(Debug, Default)]
-pub struct HashMapBaseline {
-    maps: RwLock<Maps>,
-    next_id: AtomicU64,
+pub struct HandRolledBaseline {
+    graph: RwLock<Graph>,
 }
 
-fn poisoned() -> Error {
-    Error::new(engine_api::ErrorKind::Poisoned, "baseline lock poisoned")
-}
-
-impl Subject for HashMapBaseline {
+impl Subject for HandRolledBaseline {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
-        let mut m = self.maps.write().map_err(|_| poisoned())?;
-        let mut ids = Vec::with_capacity(batch.len());
-        for v in batch {
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let labels: Vec<u32> = v.labels.iter().map(|l| m.intern(l)).collect();
-            for l in &labels {
-                m.by_label.entry(*l).or_default().push(id);
-            }
-            let props = v
-                .props
-                .iter()
-                .map(|(k, p)| (m.intern(k), p.clone()))
-                .collect();
-            m.vertices.insert(
-                id,
-                Vertex {
-                    _labels: labels,
-                    props,
-                    ..Vertex::default()
-                },
-            );
-            ids.push(id);
-        }
-        Ok(ids)
+        let mut g = self.graph.write();
+        Ok(batch
+            .iter()
+            .map(|v| g.add_vertex(&v.labels, &v.props))
+            .collect())
     }
 
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
-        let mut m = self.maps.write().map_err(|_| poisoned())?;
+        let mut g = self.graph.write();
+        let weight = g.intern("weight");
         for e in batch {
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let (s, t) = (ids[e.source], ids[e.target]);
-            let ty = m.intern(e.edge_type);
-            let key = m.intern("weight");
-            m.edges.insert(
-                id,
-                Edge {
-                    _source: s,
-                    _target: t,
-                    _edge_type: ty,
-                    _props: vec![(key, e.weight.clone())],
-                },
-            );
-            if let Some(v) = m.vertices.get_mut(&s) {
-                v.out.push((id, t));
-            }
-            if let Some(v) = m.vertices.get_mut(&t) {
-                v.inc.push((id, s));
-            }
+            g.add_edge(
+                ids[e.source],
+                ids[e.target],
+                e.edge_type,
+                vec![(weight, e.weight.clone())],
+            )?;
         }
         Ok(())
     }
 
     fn read_names(&self, ids: &[u64]) -> Result<usize> {
-        let m = self.maps.read().map_err(|_| poisoned())?;
-        let key = m.names.get("name").copied();
-        let mut found = 0;
-        for id in ids {
-            let value = m.vertices.get(id).and_then(|v| {
-                v.props
-                    .iter()
-                    .find(|(k, _)| Some(*k) == key)
-                    .map(|(_, p)| p.clone())
-            });
-            if value.is_some() {
-                found += 1;
-            }
-        }
-        Ok(found)
+        let g = self.graph.read();
+        let Some(&key) = g.names.get("name") else {
+            return Ok(0);
+        };
+        Ok(ids
+            .iter()
+            .filter(|&&id| {
+                g.vertices
+                    .get(id as usize)
+                    .is_some_and(|v| v.props.iter().any(|(k, _)| *k == key))
+            })
+            .count())
     }
 
     fn label_scan(&self, label: &str) -> Result<usize> {
-        let m = self.maps.read().map_err(|_| poisoned())?;
-        let Some(l) = m.names.get(label) else {
-            return Ok(0);
-        };
-        Ok(m.by_label
-            .get(l)
-            .map(|ids| ids.iter().filter(|id| m.vertices.contains_key(id)).count())
-            .unwrap_or(0))
+        let g = self.graph.read();
+        // Nothing is deleted, so the index holds exactly the label's vertices.
+        Ok(g.names
+            .get(label)
+            .and_then(|&l| g.by_label.get(l as usize))
+            .map_or(0, Vec::len))
     }
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
-        let m = self.maps.read().map_err(|_| poisoned())?;
+        let g = self.graph.read();
         let mut reached = 0;
+        let (mut frontier, mut next) = (Vec::new(), Vec::new());
         for s in starts {
-            let mut frontier = vec![*s];
+            frontier.clear();
+            frontier.push(*s);
             for _ in 0..hops {
-                let mut next = Vec::new();
+                next.clear();
                 for v in &frontier {
-                    if let Some(v) = m.vertices.get(v) {
+                    if let Some(v) = g.vertices.get(*v as usize) {
                         next.extend(v.out.iter().map(|(_, t)| *t));
                     }
                 }
-                frontier = next;
+                std::mem::swap(&mut frontier, &mut next);
             }
             reached += frontier.len();
         }
@@ -155,43 +176,17 @@ impl Subject for HashMapBaseline {
     }
 
     fn small_write(&self, target: u64) -> Result<()> {
-        let mut m = self.maps.write().map_err(|_| poisoned())?;
-        let v = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let e = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let person = m.intern("Person");
-        let key = m.intern("id");
-        let ty = m.intern("KNOWS");
-        m.by_label.entry(person).or_default().push(v);
-        m.vertices.insert(
-            v,
-            Vertex {
-                _labels: vec![person],
-                props: vec![(key, PropertyValue::Int(-1))],
-                out: vec![(e, target)],
-                inc: Vec::new(),
-            },
-        );
-        m.edges.insert(
-            e,
-            Edge {
-                _source: v,
-                _target: target,
-                _edge_type: ty,
-                _props: Vec::new(),
-            },
-        );
-        if let Some(t) = m.vertices.get_mut(&target) {
-            t.inc.push((e, v));
-        }
-        Ok(())
+        let mut g = self.graph.write();
+        let v = g.add_vertex(&["Person"], &[("id", PropertyValue::Int(-1))]);
+        g.add_edge(v, target, "KNOWS", Vec::new())
     }
 
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
-        let mut m = self.maps.write().map_err(|_| poisoned())?;
-        let key = m.intern("score");
-        let v = m
+        let mut g = self.graph.write();
+        let key = g.intern("score");
+        let v = g
             .vertices
-            .get_mut(&vertex)
+            .get_mut(vertex as usize)
             .ok_or_else(|| Error::not_found("no such vertex"))?;
         match v.props.iter_mut().find(|(k, _)| *k == key) {
             Some((_, p)) => *p = PropertyValue::Float(value),
@@ -201,17 +196,36 @@ impl Subject for HashMapBaseline {
     }
 
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
-        // A key-value peer has no property lookups; the report shows no row for it.
+        // A hand-rolled store without property indexes; the report shows no row for it.
         let _ = (label, key, values);
         Ok(None)
     }
 
-    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         let _ = (label, key);
-        Ok(false)
+        Ok(None)
     }
 
     fn heap_counted(&self) -> bool {
         true
     }
+
+    fn digest(&self) -> Result<Digest> {
+        let g = self.graph.read();
+        let score = g.names.get("score").copied();
+        let weight = g.names.get("weight").copied();
+        let mut d = Digest::default();
+        for v in &g.vertices {
+            d.add_vertex(v.labels.len(), prop(&v.props, score));
+        }
+        for e in &g.edges {
+            d.add_edge(prop(&e.props, weight));
+        }
+        Ok(d)
+    }
+}
+
+fn prop(props: &[(u32, PropertyValue)], key: Option<u32>) -> Option<&PropertyValue> {
+    let key = key?;
+    props.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
 }

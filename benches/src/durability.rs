@@ -17,8 +17,12 @@ use crate::workload::{Rng, Subject, Workload};
 /// Durability figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct DurabilityFigures {
-    /// Median latency of a 64 B append + fdatasync on this disk, seconds.
+    /// Mean latency of a 64 B append + fdatasync in the engine's data directory,
+    /// seconds: the same statistic as a commit rate (operations over elapsed time).
     pub fdatasync_latency_s: f64,
+    /// The file system the probe measured, from /proc/mounts (e.g. "ext4 on
+    /// /dev/vda"); a RAM disk here would make the durability rows meaningless.
+    pub probed_filesystem: String,
     /// Sequential write bandwidth of this disk (256 MiB, synced), bytes/s.
     pub sequential_write_bytes_per_s: f64,
     /// Durable (EveryCommit) small transactions per second, one thread.
@@ -48,20 +52,41 @@ pub struct DurabilityFigures {
     pub indexed_recovery: Vec<(usize, f64)>,
 }
 
-/// The median latency of a commit-sized (64 B) append plus fdatasync: what one
-/// durable commit at least costs on this disk.
+/// The mean latency of a commit-sized (64 B) append plus fdatasync in `dir` (the
+/// engine's own data directory): what one durable commit at least costs there. The
+/// mean, not the median, because the commit rates it is compared with are means.
 fn fdatasync_latency(dir: &Path) -> Result<f64> {
-    let mut f = std::fs::File::create(dir.join("probe-sync"))?;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("fsync-probe");
+    let mut f = std::fs::File::create(&path)?;
     let block = [7u8; 64];
-    let mut samples = Vec::with_capacity(500);
-    for _ in 0..500 {
-        let start = Instant::now();
+    let rounds = 500;
+    let start = Instant::now();
+    for _ in 0..rounds {
         f.write_all(&block)?;
         f.sync_data()?;
-        samples.push(start.elapsed().as_secs_f64());
     }
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[samples.len() / 2])
+    let mean = start.elapsed().as_secs_f64() / f64::from(rounds);
+    drop(f);
+    std::fs::remove_file(path)?;
+    Ok(mean)
+}
+
+/// The file system `dir` is on: the type and device of the longest mount point in
+/// /proc/mounts that contains it.
+fn filesystem_of(dir: &Path) -> String {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (device, point, kind) = (f.next()?, f.next()?, f.next()?);
+            dir.starts_with(point)
+                .then(|| (point.len(), format!("{kind} on {device}")))
+        })
+        .max()
+        .map_or_else(|| "unknown".into(), |(_, fs)| fs)
 }
 
 fn sequential_bandwidth(dir: &Path) -> Result<f64> {
@@ -136,10 +161,15 @@ fn dir_bytes(dir: &Path) -> u64 {
 pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
     let tmp = tempfile_dir()?;
     let dir = tmp.path();
-    let fdatasync_latency_s = fdatasync_latency(dir)?;
+    let commit_dir = dir.join("commits");
+    // In the directory the durable commits below write to, before the engine opens.
+    let fdatasync_latency_s = fdatasync_latency(&commit_dir)?;
+    let probed_filesystem = filesystem_of(&commit_dir);
+    if probed_filesystem.starts_with("tmpfs") || probed_filesystem.starts_with("ramfs") {
+        warn_ram_disk(&probed_filesystem);
+    }
     let sequential_write_bytes_per_s = sequential_bandwidth(dir)?;
 
-    let commit_dir = dir.join("commits");
     let engine = InMemoryEngine::open(durable_config(&commit_dir))?;
     let one = commits_per_second(&engine, 1, commits)?;
     let four = commits_per_second(&engine, 4, commits / 2)?;
@@ -222,6 +252,7 @@ pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
     }
     Ok(DurabilityFigures {
         fdatasync_latency_s,
+        probed_filesystem,
         sequential_write_bytes_per_s,
         durable_commits_1_thread: one,
         durable_commits_4_threads: four,
@@ -241,32 +272,24 @@ pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
 
 /// A temporary directory next to the build outputs (on the same disk as a real
 /// deployment would use, not a RAM disk).
+/// A new directory of its own under `QUIVER_BENCH_DIR` (default: the system's
+/// temporary directory), removed when dropped.
 pub(crate) fn tempfile_dir() -> Result<TempDir> {
     let base = std::env::var_os("QUIVER_BENCH_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    let path = base.join(format!(
-        "quiver-bench-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    std::fs::create_dir_all(&path)?;
-    Ok(TempDir(path))
+    std::fs::create_dir_all(&base)?;
+    Ok(tempfile::Builder::new()
+        .prefix("quiver-bench-")
+        .tempdir_in(base)?)
 }
 
-#[derive(Debug)]
-pub(crate) struct TempDir(std::path::PathBuf);
+pub(crate) use tempfile::TempDir;
 
-impl TempDir {
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn warn_ram_disk(fs: &str) {
+    eprintln!(
+        "warning: the durability probe runs on {fs}, a RAM disk: set QUIVER_BENCH_DIR to a directory on a real disk"
+    );
 }
 
 impl DurabilityFigures {
@@ -279,8 +302,8 @@ impl DurabilityFigures {
         );
         md.push_str("| figure | value | peer or reference | ratio |\n|---|---:|---:|---:|\n");
         md.push_str(&format!(
-            "| durable commits/s, 1 thread (EveryCommit) | {:.0} | 1 / fdatasync latency = {:.0} ({:.3} ms) | {:.2}x |\n",
-            self.durable_commits_1_thread, limit, self.fdatasync_latency_s * 1e3, self.durable_commits_1_thread / limit
+            "| durable commits/s, 1 thread (EveryCommit) | {:.0} | 1 / mean fdatasync latency = {:.0} ({:.3} ms, {}) | {:.2}x |\n",
+            self.durable_commits_1_thread, limit, self.fdatasync_latency_s * 1e3, self.probed_filesystem, self.durable_commits_1_thread / limit
         ));
         md.push_str(&format!(
             "| durable commits/s, 4 threads (group commit) | {:.0} | 1 thread = {:.0} | {:.2}x |\n",

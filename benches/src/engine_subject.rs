@@ -1,11 +1,11 @@
 //! Any backend as a benchmark subject, through the `StorageEngine` contract only.
 
 use engine_api::{
-    Direction, IndexSpec, PropertyBounds, PropertyValue, Result, StorageEngine, Transaction,
+    Direction, Error, IndexSpec, PropertyBounds, PropertyValue, Result, StorageEngine, Transaction,
     TxnOptions, VertexId,
 };
 
-use crate::workload::{EdgeSpec, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
 
 /// A backend under test.
 #[derive(Debug)]
@@ -98,15 +98,41 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         Ok(Some(n))
     }
 
-    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         if !self.0.capabilities().indexes {
-            return Ok(false);
+            return Ok(None);
         }
-        self.0.create_index(&IndexSpec::LabelProperties {
+        let spec = IndexSpec::LabelProperties {
             label: label.into(),
             properties: vec![key.into()],
-        })?;
-        Ok(true)
+        };
+        self.0.create_index(&spec)?;
+        let entries = self
+            .0
+            .indexes()?
+            .into_iter()
+            .find(|i| i.spec == spec)
+            .map(|i| i.entries)
+            .ok_or_else(|| {
+                Error::not_found(format!("the index {spec} just created is not listed"))
+            })?;
+        Ok(Some(entries))
+    }
+
+    fn digest(&self) -> Result<Digest> {
+        let t = self.0.begin(TxnOptions::new().read_only())?;
+        let mut d = Digest::default();
+        for v in t.vertices()? {
+            let v = v?;
+            d.add_vertex(
+                t.vertex_labels(v)?.len(),
+                t.vertex_property(v, "score")?.as_ref(),
+            );
+            for e in t.edges(v, Direction::Out, None)? {
+                d.add_edge(t.edge_property(e?.id, "weight")?.as_ref());
+            }
+        }
+        Ok(d)
     }
 
     fn heap_counted(&self) -> bool {

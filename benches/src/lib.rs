@@ -1,6 +1,7 @@
 //! The benchmark workloads of Quiver, defined once, and the subjects they run on:
-//! every backend through the `StorageEngine` contract, and the peers (a `HashMap`
-//! baseline holding the same records, and plain RocksDB with engine-ondisk's layout).
+//! every backend through the `StorageEngine` contract, and the peers (a hand-rolled
+//! in-memory graph holding the same records, and plain RocksDB with engine-ondisk's
+//! layout).
 //!
 //! The `report` binary runs every workload on every subject in one process and writes
 //! a Markdown table with ratios plus a JSON file of raw figures.
@@ -11,7 +12,7 @@ pub mod engine_subject;
 pub mod rocks;
 pub mod workload;
 
-pub use baseline::HashMapBaseline;
+pub use baseline::HandRolledBaseline;
 pub use engine_subject::EngineSubject;
 pub use workload::{Subject, Workload, WorkloadSize};
 pub mod report;

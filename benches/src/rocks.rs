@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::durability::{TempDir, tempfile_dir};
-use crate::workload::{EdgeSpec, Rng, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Rng, Subject, VertexSpec};
 
 fn rocks(e: rocksdb::Error) -> Error {
     let kind = match e.kind() {
@@ -66,46 +66,98 @@ impl RawRocks {
             .ok_or_else(|| Error::new(ErrorKind::Io, format!("no column family {name}")))
     }
 
+    /// A name's id; a known name costs one lookup and no allocation.
     fn name(&self, name: &str) -> u32 {
         let mut names = self.names.lock();
-        let n = names.len() as u32;
-        *names.entry(name.to_string()).or_insert(n)
-    }
-
-    fn vertex_value(&self, labels: &[&str], props: &[(&str, PropertyValue)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        put_uvarint(&mut out, labels.len() as u64);
-        let mut ls: Vec<u32> = labels.iter().map(|l| self.name(l)).collect();
-        ls.sort_unstable();
-        for l in ls {
-            put_uvarint(&mut out, u64::from(l));
+        if let Some(&id) = names.get(name) {
+            return id;
         }
-        let mut ps: Vec<(u32, &PropertyValue)> =
-            props.iter().map(|(k, v)| (self.name(k), v)).collect();
-        ps.sort_by_key(|(k, _)| *k);
-        encode_properties(ps, &mut out);
-        out
+        let id = names.len() as u32;
+        names.insert(name.to_string(), id);
+        id
     }
 
+    /// Encodes a vertex record into `out` (cleared first), reusing its buffer; the
+    /// names are sorted on the stack (the workloads have at most 4 of each).
+    fn vertex_value(
+        &self,
+        labels: &[&str],
+        props: &[(&str, PropertyValue)],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if labels.len() > 4 || props.len() > 4 {
+            return Err(Error::invalid_input(
+                "the raw RocksDB peer encodes at most 4 labels and 4 properties per vertex",
+            ));
+        }
+        out.clear();
+        put_uvarint(out, labels.len() as u64);
+        let mut ls = [0u32; 4];
+        let ls = &mut ls[..labels.len().min(4)];
+        for (slot, l) in ls.iter_mut().zip(labels) {
+            *slot = self.name(l);
+        }
+        ls.sort_unstable();
+        for l in ls.iter() {
+            put_uvarint(out, u64::from(*l));
+        }
+        let mut ps = [(0u32, &PropertyValue::Null); 4];
+        let ps = &mut ps[..props.len().min(4)];
+        for (slot, (k, v)) in ps.iter_mut().zip(props) {
+            *slot = (self.name(k), v);
+        }
+        ps.sort_by_key(|(k, _)| *k);
+        encode_properties(ps.iter().copied(), out);
+        Ok(())
+    }
+
+    /// Adds an edge's record and adjacency entries to `b`; `value` is a reused buffer.
+    #[allow(clippy::too_many_arguments)]
     fn put_edge(
         &self,
+        cfs: &Cfs<'_>,
         b: &mut WriteBatch,
+        value: &mut Vec<u8>,
         s: u64,
         t: u64,
         ty: &str,
-        w: &PropertyValue,
-    ) -> Result<()> {
+        w: Option<&PropertyValue>,
+    ) {
         let id = self.next_edge.fetch_add(1, Ordering::Relaxed);
         let ty = self.name(ty);
-        let mut value = Vec::new();
+        value.clear();
         for x in [u64::from(ty), s, t] {
-            put_uvarint(&mut value, x);
+            put_uvarint(value, x);
         }
-        encode_properties([(self.name("weight"), w)], &mut value);
-        b.put_cf(self.cf("edges")?, id.to_be_bytes(), value);
-        b.put_cf(self.cf("out")?, adjacency(s, ty, t, id), []);
-        b.put_cf(self.cf("in")?, adjacency(t, ty, s, id), []);
-        Ok(())
+        match w {
+            Some(w) => encode_properties([(self.name("weight"), w)], value),
+            None => encode_properties(std::iter::empty::<(u32, &PropertyValue)>(), value),
+        }
+        b.put_cf(cfs.edges, id.to_be_bytes(), &value[..]);
+        b.put_cf(cfs.out, adjacency(s, ty, t, id), []);
+        b.put_cf(cfs.inc, adjacency(t, ty, s, id), []);
+    }
+
+    /// The column families, looked up once per call rather than once per record.
+    fn cfs(&self) -> Result<Cfs<'_>> {
+        Ok(Cfs {
+            vertices: self.cf("vertices")?,
+            edges: self.cf("edges")?,
+            out: self.cf("out")?,
+            inc: self.cf("in")?,
+            labels: self.cf("labels")?,
+        })
+    }
+
+    /// Decodes a vertex record: its label count and its property record.
+    fn split_vertex(value: &[u8]) -> Result<(usize, &[u8])> {
+        let bad = |e: engine_api::codec::DecodeError| e.into_corrupt("raw", 0);
+        let mut d = engine_api::codec::Decoder::new(value);
+        let n = d.uvarint().map_err(bad)?;
+        for _ in 0..n {
+            d.uvarint().map_err(bad)?;
+        }
+        Ok((n as usize, &value[d.position()..]))
     }
 
     fn write(&self, b: WriteBatch) -> Result<()> {
@@ -115,12 +167,27 @@ impl RawRocks {
     }
 }
 
-fn adjacency(v: u64, ty: u32, other: u64, edge: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(28);
-    k.extend_from_slice(&v.to_be_bytes());
-    k.extend_from_slice(&ty.to_be_bytes());
-    k.extend_from_slice(&other.to_be_bytes());
-    k.extend_from_slice(&edge.to_be_bytes());
+struct Cfs<'d> {
+    vertices: &'d ColumnFamily,
+    edges: &'d ColumnFamily,
+    out: &'d ColumnFamily,
+    inc: &'d ColumnFamily,
+    labels: &'d ColumnFamily,
+}
+
+fn adjacency(v: u64, ty: u32, other: u64, edge: u64) -> [u8; 28] {
+    let mut k = [0u8; 28];
+    k[..8].copy_from_slice(&v.to_be_bytes());
+    k[8..12].copy_from_slice(&ty.to_be_bytes());
+    k[12..20].copy_from_slice(&other.to_be_bytes());
+    k[20..].copy_from_slice(&edge.to_be_bytes());
+    k
+}
+
+fn label_key(label: u32, id: u64) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&label.to_be_bytes());
+    k[4..].copy_from_slice(&id.to_be_bytes());
     k
 }
 
@@ -146,21 +213,16 @@ fn prefix_scan(db: &DB, cf: &ColumnFamily, prefix: &[u8], mut f: impl FnMut(&[u8
 
 impl Subject for RawRocks {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
+        let cfs = self.cfs()?;
         let mut b = WriteBatch::default();
         let mut ids = Vec::with_capacity(batch.len());
+        let mut value = Vec::new();
         for v in batch {
             let id = self.next_vertex.fetch_add(1, Ordering::Relaxed);
-            let props: Vec<(&str, PropertyValue)> =
-                v.props.iter().map(|(k, v)| (*k, v.clone())).collect();
-            b.put_cf(
-                self.cf("vertices")?,
-                id.to_be_bytes(),
-                self.vertex_value(&v.labels, &props),
-            );
+            self.vertex_value(&v.labels, &v.props, &mut value)?;
+            b.put_cf(cfs.vertices, id.to_be_bytes(), &value[..]);
             for l in v.labels {
-                let mut k = self.name(l).to_be_bytes().to_vec();
-                k.extend_from_slice(&id.to_be_bytes());
-                b.put_cf(self.cf("labels")?, k, []);
+                b.put_cf(cfs.labels, label_key(self.name(l), id), []);
             }
             ids.push(id);
         }
@@ -169,9 +231,19 @@ impl Subject for RawRocks {
     }
 
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
+        let cfs = self.cfs()?;
         let mut b = WriteBatch::default();
+        let mut value = Vec::new();
         for e in batch {
-            self.put_edge(&mut b, ids[e.source], ids[e.target], e.edge_type, &e.weight)?;
+            self.put_edge(
+                &cfs,
+                &mut b,
+                &mut value,
+                ids[e.source],
+                ids[e.target],
+                e.edge_type,
+                Some(&e.weight),
+            );
         }
         self.write(b)
     }
@@ -182,12 +254,8 @@ impl Subject for RawRocks {
         let mut found = 0;
         for id in ids {
             if let Some(v) = self.db.get_pinned_cf(cf, id.to_be_bytes()).map_err(rocks)? {
-                let mut d = engine_api::codec::Decoder::new(&v);
-                let n = d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
-                for _ in 0..n {
-                    d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
-                }
-                if find_property(&v[d.position()..], key)
+                let (_, props) = Self::split_vertex(&v)?;
+                if find_property(props, key)
                     .map_err(|e| e.into_corrupt("raw", 0))?
                     .is_some()
                 {
@@ -212,10 +280,12 @@ impl Subject for RawRocks {
     fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
         let cf = self.cf("out")?;
         let mut reached = 0;
+        let (mut frontier, mut next) = (Vec::new(), Vec::new());
         for s in starts {
-            let mut frontier = vec![*s];
+            frontier.clear();
+            frontier.push(*s);
             for _ in 0..hops {
-                let mut next = Vec::new();
+                next.clear();
                 for v in &frontier {
                     prefix_scan(&self.db, cf, &v.to_be_bytes(), |k| {
                         let mut a = [0u8; 8];
@@ -223,7 +293,7 @@ impl Subject for RawRocks {
                         next.push(u64::from_be_bytes(a));
                     })?;
                 }
-                frontier = next;
+                std::mem::swap(&mut frontier, &mut next);
             }
             reached += frontier.len();
         }
@@ -231,14 +301,14 @@ impl Subject for RawRocks {
     }
 
     fn small_write(&self, target: u64) -> Result<()> {
+        let cfs = self.cfs()?;
         let mut b = WriteBatch::default();
         let id = self.next_vertex.fetch_add(1, Ordering::Relaxed);
-        let value = self.vertex_value(&["Person"], &[("id", PropertyValue::Int(-1))]);
-        b.put_cf(self.cf("vertices")?, id.to_be_bytes(), value);
-        let mut k = self.name("Person").to_be_bytes().to_vec();
-        k.extend_from_slice(&id.to_be_bytes());
-        b.put_cf(self.cf("labels")?, k, []);
-        self.put_edge(&mut b, id, target, "KNOWS", &PropertyValue::Null)?;
+        let mut value = Vec::new();
+        self.vertex_value(&["Person"], &[("id", PropertyValue::Int(-1))], &mut value)?;
+        b.put_cf(cfs.vertices, id.to_be_bytes(), &value[..]);
+        b.put_cf(cfs.labels, label_key(self.name("Person"), id), []);
+        self.put_edge(&cfs, &mut b, &mut value, id, target, "KNOWS", None);
         self.write(b)
     }
 
@@ -248,14 +318,10 @@ impl Subject for RawRocks {
         let Some(old) = old else {
             return Err(Error::not_found("vertex"));
         };
-        let mut d = engine_api::codec::Decoder::new(&old);
-        let n = d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
-        for _ in 0..n {
-            d.uvarint().map_err(|e| e.into_corrupt("raw", 0))?;
-        }
-        let at = d.position();
+        let (_, record) = Self::split_vertex(&old)?;
+        let at = old.len() - record.len();
         let (props, _) = engine_api::codec::replace_property(
-            &old[at..],
+            record,
             self.name("score"),
             Some(&PropertyValue::Float(value)),
         )
@@ -271,13 +337,44 @@ impl Subject for RawRocks {
         Ok(None)
     }
 
-    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         let _ = (label, key);
-        Ok(false)
+        Ok(None)
     }
 
     fn heap_counted(&self) -> bool {
         false
+    }
+
+    fn digest(&self) -> Result<Digest> {
+        let cfs = self.cfs()?;
+        let (score, weight) = (self.name("score"), self.name("weight"));
+        let bad = |e: engine_api::codec::DecodeError| e.into_corrupt("raw", 0);
+        let mut d = Digest::default();
+        let mut it = self.db.raw_iterator_cf(cfs.vertices);
+        it.seek_to_first();
+        while let Some(v) = it.value() {
+            let (labels, props) = Self::split_vertex(v)?;
+            d.add_vertex(labels, find_property(props, score).map_err(bad)?.as_ref());
+            it.next();
+        }
+        it.status().map_err(rocks)?;
+        let mut it = self.db.raw_iterator_cf(cfs.edges);
+        it.seek_to_first();
+        while let Some(v) = it.value() {
+            let mut dec = engine_api::codec::Decoder::new(v);
+            for _ in 0..3 {
+                dec.uvarint().map_err(bad)?;
+            }
+            d.add_edge(
+                find_property(&v[dec.position()..], weight)
+                    .map_err(bad)?
+                    .as_ref(),
+            );
+            it.next();
+        }
+        it.status().map_err(rocks)?;
+        Ok(d)
     }
 }
 
@@ -525,11 +622,14 @@ impl Subject for OnDiskSubject {
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
         self.engine.lookup(label, key, values)
     }
-    fn create_index(&self, label: &str, key: &str) -> Result<bool> {
+    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         self.engine.create_index(label, key)
     }
     fn heap_counted(&self) -> bool {
         // RocksDB allocates in C++.
         false
+    }
+    fn digest(&self) -> Result<Digest> {
+        self.engine.digest()
     }
 }

@@ -145,9 +145,71 @@ pub trait Subject: Sync {
     /// each of `values`; `None` for a subject without property lookups. (Required, not
     /// defaulted: an adapter that forgot it would silently drop the rows.)
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>>;
-    /// Creates an index on `label`(`key`); false for a subject without indexes.
-    fn create_index(&self, label: &str, key: &str) -> Result<bool>;
+    /// Creates an index on `label`(`key`) and returns how many entries the subject
+    /// says it holds; `None` for a subject without indexes.
+    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>>;
     /// Whether the subject keeps its data on the Rust heap the report counts (false
     /// for one that allocates in C++, whose memory rows read "not counted").
     fn heap_counted(&self) -> bool;
+    /// Reads the whole graph back from the subject's own state (not from what the
+    /// workload fed it), so the report can check that every subject did the same work.
+    fn digest(&self) -> Result<Digest>;
+}
+
+/// What a subject holds after a workload, read back from its own state: counts and
+/// sums over properties, equal for every subject that did the same work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Digest {
+    /// Vertices.
+    pub vertices: u64,
+    /// Edges.
+    pub edges: u64,
+    /// Labels over all vertices.
+    pub labels: u64,
+    /// The sum of `score` × 10 (rounded) over the vertices that have a Float score.
+    pub score_tenths: i64,
+    /// The sum of the Int `weight` of the edges that have one.
+    pub weight: i64,
+}
+
+impl Digest {
+    /// Counts one vertex with `labels` labels and this `score` property.
+    pub fn add_vertex(&mut self, labels: usize, score: Option<&PropertyValue>) {
+        self.vertices += 1;
+        self.labels += labels as u64;
+        if let Some(PropertyValue::Float(f)) = score {
+            self.score_tenths += (f * 10.0).round() as i64;
+        }
+    }
+
+    /// Counts one edge with this `weight` property.
+    pub fn add_edge(&mut self, weight: Option<&PropertyValue>) {
+        self.edges += 1;
+        if let Some(PropertyValue::Int(w)) = weight {
+            self.weight += w;
+        }
+    }
+
+    /// One number for the report's checksum column: a mix of every field, never 0
+    /// for a non-empty graph.
+    pub fn checksum(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for x in [
+            self.vertices,
+            self.edges,
+            self.labels,
+            self.score_tenths as u64,
+            self.weight as u64,
+        ] {
+            h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        if self.vertices == 0 { 0 } else { h | 1 }
+    }
+}
+
+/// The score the mixed workload's update of the vertex imported `index`-th sets: a
+/// function of the vertex alone, so the final state does not depend on which of the
+/// two threads wrote last.
+pub fn updated_score(index: usize) -> f64 {
+    (index % 1000) as f64 + 0.5
 }

@@ -3,7 +3,7 @@
 
 use engine_inmem_txn::{Config, InMemoryEngine};
 use quiver_benches::report::{self, SubjectFactory};
-use quiver_benches::{EngineSubject, HashMapBaseline, WorkloadSize};
+use quiver_benches::{EngineSubject, HandRolledBaseline, WorkloadSize};
 
 #[test]
 fn report_runs_and_subjects_agree() {
@@ -18,8 +18,8 @@ fn report_runs_and_subjects_agree() {
     };
     let subjects: Vec<(String, SubjectFactory)> = vec![
         (
-            "HashMap".into(),
-            Box::new(|| Ok(Box::new(HashMapBaseline::default()) as _)),
+            "hand-rolled".into(),
+            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
         ),
         (
             "inmem-txn".into(),
@@ -30,7 +30,7 @@ fn report_runs_and_subjects_agree() {
         report::run(size, subjects, &|| None, "test".into(), "test".into()).expect("report runs");
     let md = r.markdown();
     assert!(md.contains("| point read by id | reads/s |"), "{md}");
-    assert!(md.contains("inmem-txn / HashMap"), "{md}");
+    assert!(md.contains("inmem-txn / hand-rolled"), "{md}");
     let reads = r
         .figures
         .iter()
@@ -56,15 +56,132 @@ fn report_runs_and_subjects_agree() {
     let index = row("label+property lookup, index");
     assert_eq!(index.checksum, index.operations);
     assert_eq!(index.operations, 150);
+    // Read back from the subject: 2000 vertices, 2 labels each, the scores of
+    // vertices 0..2000 (i % 1000 tenths), no edges.
+    let imported = quiver_benches::workload::Digest {
+        vertices: 2000,
+        edges: 0,
+        labels: 4000,
+        score_tenths: 2 * (0..1000).sum::<i64>(),
+        weight: 0,
+    };
     assert_eq!(
         row("import: vertices, label+property index present").checksum,
-        2000
+        imported.checksum()
     );
+    // One entry per Person: the 2000 imported and the 2 × 300 the small writes made.
+    assert_eq!(row("index build: label+property").checksum, 2600);
     assert!(md.contains("label+property lookup, index: "), "{md}");
     assert!(
         !r.figures
             .iter()
-            .any(|f| f.subject == "HashMap" && f.workload.contains("label+property")),
-        "the HashMap peer has no indexes"
+            .any(|f| f.subject == "hand-rolled" && f.workload.contains("label+property")),
+        "the hand-rolled peer has no indexes"
     );
+}
+
+/// Skips its small writes (and, unless `.1`, every write) but says they succeeded; reads
+/// what the hand-rolled graph inside it holds.
+struct Idle(HandRolledBaseline, bool);
+
+impl quiver_benches::Subject for Idle {
+    fn import_vertices(
+        &self,
+        batch: &[quiver_benches::workload::VertexSpec],
+    ) -> engine_api::Result<Vec<u64>> {
+        if self.1 {
+            return self.0.import_vertices(batch);
+        }
+        Ok((0..batch.len() as u64).collect())
+    }
+    fn import_edges(
+        &self,
+        batch: &[quiver_benches::workload::EdgeSpec],
+        ids: &[u64],
+    ) -> engine_api::Result<()> {
+        if self.1 {
+            return self.0.import_edges(batch, ids);
+        }
+        Ok(())
+    }
+    fn read_names(&self, ids: &[u64]) -> engine_api::Result<usize> {
+        Ok(ids.len())
+    }
+    fn label_scan(&self, label: &str) -> engine_api::Result<usize> {
+        self.0.label_scan(label)
+    }
+    fn expand(&self, starts: &[u64], hops: usize) -> engine_api::Result<usize> {
+        self.0.expand(starts, hops)
+    }
+    fn small_write(&self, _target: u64) -> engine_api::Result<()> {
+        // The work a report must notice was skipped.
+        Ok(())
+    }
+    fn update_score(&self, vertex: u64, value: f64) -> engine_api::Result<()> {
+        if self.1 {
+            return self.0.update_score(vertex, value);
+        }
+        Ok(())
+    }
+    fn lookup(
+        &self,
+        label: &str,
+        key: &str,
+        values: &[engine_api::PropertyValue],
+    ) -> engine_api::Result<Option<usize>> {
+        self.0.lookup(label, key, values)
+    }
+    fn create_index(&self, label: &str, key: &str) -> engine_api::Result<Option<u64>> {
+        self.0.create_index(label, key)
+    }
+    fn heap_counted(&self) -> bool {
+        true
+    }
+    fn digest(&self) -> engine_api::Result<quiver_benches::workload::Digest> {
+        self.0.digest()
+    }
+}
+
+fn tiny() -> WorkloadSize {
+    WorkloadSize {
+        vertices: 200,
+        edges: 800,
+        batch: 50,
+        reads: 100,
+        expansions: 20,
+        small_writes: 30,
+        mixed_ops: 40,
+    }
+}
+
+/// A subject that skipped writes but answered reads as if it had not is caught by the
+/// state read back after the writing workloads, and the run refuses to write a report.
+#[test]
+fn a_subject_that_skips_writes_makes_the_report_refuse() {
+    let subjects: Vec<(String, SubjectFactory)> = vec![
+        (
+            "hand-rolled".into(),
+            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
+        ),
+        (
+            "idle".into(),
+            Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)),
+        ),
+    ];
+    let err = report::run(tiny(), subjects, &|| None, "test".into(), "test".into())
+        .expect_err("the idle subject's small writes left no trace");
+    assert!(err.to_string().contains("small write"), "{err}");
+}
+
+/// A run whose only subject did no work at all is refused, though no other subject
+/// disagrees with it.
+#[test]
+fn a_run_where_nothing_was_done_is_refused() {
+    let subjects: Vec<(String, SubjectFactory)> = vec![(
+        "idle".into(),
+        Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)),
+    )];
+    let err = report::run(tiny(), subjects, &|| None, "test".into(), "test".into())
+        .expect_err("nothing was imported");
+    assert!(err.to_string().contains("did no work"), "{err}");
 }

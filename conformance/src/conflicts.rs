@@ -45,7 +45,12 @@ pub fn first_writer_wins_with_retryable_conflict<F: EngineFactory>(f: &F) -> Res
         ErrorKind::Aborted,
         "use after conflict",
     );
-    expect_kind(t2.commit(), ErrorKind::Aborted, "commit after conflict");
+    let err = t2.commit().expect_err("commit after conflict");
+    assert_eq!(err.kind(), ErrorKind::Aborted, "{err}");
+    assert!(
+        err.is_retryable(),
+        "a retry loop that checks only commit() must learn it may retry: {err}"
+    );
     t1.commit()?;
     assert_eq!(rw(&*db)?.vertex_property(a, "v")?, Some(1.into()));
     Ok(())

@@ -99,3 +99,40 @@ pub(crate) fn observe<T: Transaction>(t: &T) -> Result<String> {
     }
     Ok(out)
 }
+
+/// Ends the test process with a message if it is still alive after a bounded wait:
+/// an interleaving on one thread that blocks (a write waiting for a lock the same
+/// thread holds) would otherwise hang the suite. Dropping it disarms it.
+pub(crate) struct Watchdog {
+    disarm: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    /// How long an interleaving may take; they take milliseconds.
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    pub(crate) fn start(what: String) -> Watchdog {
+        let (disarm, armed) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = armed.recv_timeout(Self::LIMIT)
+            {
+                eprintln!(
+                    "{what} did not finish within {:?}: a transaction blocks on one that can never finish; failing the test process",
+                    Self::LIMIT
+                );
+                std::process::exit(101);
+            }
+        });
+        Watchdog {
+            disarm: Some(disarm),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.disarm.take() {
+            let _ = tx.send(());
+        }
+    }
+}

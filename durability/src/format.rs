@@ -40,10 +40,12 @@ pub struct Header {
     pub b: u64,
 }
 
-/// Why a file is not read as ours.
+/// Why a header does not read.
 #[derive(Debug)]
 pub enum HeaderError {
-    /// The magic does not match: the file is not one of ours (foreign).
+    /// The magic does not match. Whether that makes the file foreign or damaged is
+    /// the caller's decision: a file that carries one of our names is ours whatever
+    /// its bytes say, so [`decode_named_header`] turns this into Corrupt.
     NotOurs,
     /// The file is ours but damaged or of an unknown version.
     Bad(Error),
@@ -129,6 +131,26 @@ pub fn decode_header(
         database: DatabaseId(id),
         a: u64_at(bytes, 28),
         b: u64_at(bytes, 36),
+    })
+}
+
+/// Parses the header of a file whose *name* says it is ours (`kind`, e.g. "WAL
+/// segment", for the message): a wrong magic is damage, never a reason to ignore the
+/// file, since ignoring it would silently drop what it holds.
+pub fn decode_named_header(
+    magic: &[u8; 8],
+    versions: std::ops::RangeInclusive<u16>,
+    what: &str,
+    kind: &str,
+    bytes: &[u8],
+) -> Result<Header> {
+    decode_header(magic, versions, what, bytes).map_err(|e| match e {
+        HeaderError::NotOurs => corrupt(
+            what,
+            0,
+            &format!("named as a {kind} of ours, but its magic number is not ours"),
+        ),
+        HeaderError::Bad(e) => e,
     })
 }
 

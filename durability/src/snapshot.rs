@@ -34,12 +34,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use engine_api::codec::{Decoder, put_uvarint};
-use engine_api::{Error, Result, SnapshotInfo};
+use engine_api::{Result, SnapshotInfo};
 
 use crate::dir::{snapshot_file_name, sync_dir};
 use crate::format::{
-    DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, encode_header, io_error,
-    put_str, read_header_bytes, u32_at, u64_at,
+    DatabaseId, HEADER_LEN, Header, corrupt, decode_named_header, encode_header, io_error, put_str,
+    read_header_bytes, u32_at, u64_at,
 };
 use crate::schema::{SchemaOp, decode_schema_op, encode_schema_op};
 
@@ -328,29 +328,12 @@ pub struct SnapshotSummary {
     pub edges: u64,
 }
 
-/// Why a snapshot could not be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// Not a snapshot of ours (the magic does not match): ignore it.
-    NotOurs,
-    /// Ours, but damaged or unreadable.
-    Failed(Error),
-}
-
-impl From<Error> for ReadError {
-    fn from(e: Error) -> Self {
-        ReadError::Failed(e)
-    }
-}
-
-/// Reads the header only.
-pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary, ReadError> {
+/// Reads the header only. A file with a snapshot's name is ours: a wrong magic is
+/// Corrupt, like any other damage.
+pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
     let what = path.display().to_string();
     let head = read_header_bytes(path, &what)?;
-    let h = decode_header(MAGIC, SNAPSHOT_VERSIONS, &what, &head).map_err(|e| match e {
-        HeaderError::NotOurs => ReadError::NotOurs,
-        HeaderError::Bad(e) => ReadError::Failed(e),
-    })?;
+    let h = decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)?;
     Ok(SnapshotSummary {
         database: h.database,
         commit_ts: h.a,
@@ -361,10 +344,7 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary, ReadError> {
 }
 
 /// Reads and verifies a whole snapshot, handing its contents to `sink`.
-pub fn read_snapshot(
-    path: &Path,
-    sink: &mut dyn SnapshotSink,
-) -> Result<SnapshotSummary, ReadError> {
+pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<SnapshotSummary> {
     let what = path.display().to_string();
     let mut summary = read_snapshot_header(path)?;
     let file = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
@@ -381,26 +361,26 @@ pub fn read_snapshot(
         let mut head = [0u8; 9];
         match read_full(&mut r, &mut head) {
             Ok(9) => {}
-            Ok(_) => return Err(corrupt(&what, offset, "file ends before its footer").into()),
-            Err(e) => return Err(io_error(&format!("cannot read {what}"), e).into()),
+            Ok(_) => return Err(corrupt(&what, offset, "file ends before its footer")),
+            Err(e) => return Err(io_error(&format!("cannot read {what}"), e)),
         }
         let kind = head[0];
         let len = u32_at(&head, 1) as usize;
         if len > BLOCK_MAX {
-            return Err(corrupt(&what, offset, "block length out of range").into());
+            return Err(corrupt(&what, offset, "block length out of range"));
         }
         payload.clear();
         payload.resize(len, 0);
         match read_full(&mut r, &mut payload) {
             Ok(n) if n == len => {}
-            Ok(_) => return Err(corrupt(&what, offset, "file ends inside a block").into()),
-            Err(e) => return Err(io_error(&format!("cannot read {what}"), e).into()),
+            Ok(_) => return Err(corrupt(&what, offset, "file ends inside a block")),
+            Err(e) => return Err(io_error(&format!("cannot read {what}"), e)),
         }
         let mut hasher = crc32fast::Hasher::new();
         hasher.update(&head[..5]);
         hasher.update(&payload);
         if hasher.finalize() != u32_at(&head, 5) {
-            return Err(corrupt(&what, offset, "block checksum mismatch").into());
+            return Err(corrupt(&what, offset, "block checksum mismatch"));
         }
         let base = offset + 9;
         let bad = |e: engine_api::codec::DecodeError| e.into_corrupt(&what, base);
@@ -408,7 +388,7 @@ pub fn read_snapshot(
         match kind {
             BLOCK_FOOTER => {
                 if len != 24 {
-                    return Err(corrupt(&what, offset, "footer has the wrong length").into());
+                    return Err(corrupt(&what, offset, "footer has the wrong length"));
                 }
                 let (fv, fe, fb) = (
                     u64_at(&payload, 0),
@@ -422,16 +402,15 @@ pub fn read_snapshot(
                         &format!(
                             "footer counts {fv} vertices, {fe} edges, {fb} blocks; the file holds {vertices}, {edges}, {blocks}"
                         ),
-                    )
-                    .into());
+                    ));
                 }
                 let mut extra = [0u8; 1];
                 match read_full(&mut r, &mut extra) {
                     Ok(0) => {}
                     Ok(_) => {
-                        return Err(corrupt(&what, base + 24, "bytes after the footer").into());
+                        return Err(corrupt(&what, base + 24, "bytes after the footer"));
                     }
-                    Err(e) => return Err(io_error(&format!("cannot read {what}"), e).into()),
+                    Err(e) => return Err(io_error(&format!("cannot read {what}"), e)),
                 }
                 summary.vertices = vertices;
                 summary.edges = edges;
@@ -443,7 +422,7 @@ pub fn read_snapshot(
                     0 => NameKind::Label,
                     1 => NameKind::EdgeType,
                     2 => NameKind::PropertyKey,
-                    _ => return Err(corrupt(&what, base, "unknown dictionary kind").into()),
+                    _ => return Err(corrupt(&what, base, "unknown dictionary kind")),
                 };
                 let n = d.uvarint().map_err(bad)?;
                 for _ in 0..n {
@@ -456,7 +435,7 @@ pub fn read_snapshot(
                     let id = u32::try_from(id)
                         .map_err(|_| corrupt(&what, base + at, "name id out of range"))?;
                     if u64::from(id) != dict_sizes[kind as usize] {
-                        return Err(corrupt(&what, base + at, "name ids are not dense").into());
+                        return Err(corrupt(&what, base + at, "name ids are not dense"));
                     }
                     dict_sizes[kind as usize] += 1;
                     sink.name(kind, id, name)?;
@@ -464,7 +443,7 @@ pub fn read_snapshot(
             }
             BLOCK_SCHEMA => {
                 if schema_seen {
-                    return Err(corrupt(&what, offset, "a second schema block").into());
+                    return Err(corrupt(&what, offset, "a second schema block"));
                 }
                 schema_seen = true;
                 let n = d.uvarint().map_err(bad)?;
@@ -476,9 +455,7 @@ pub fn read_snapshot(
                             | SchemaOp::CreateConstraint(_)
                             | SchemaOp::CreateTrigger(_)
                     ) {
-                        return Err(
-                            corrupt(&what, base, "a drop operation in the schema block").into()
-                        );
+                        return Err(corrupt(&what, base, "a drop operation in the schema block"));
                     }
                     sink.schema(op)?;
                 }
@@ -499,7 +476,7 @@ pub fn read_snapshot(
                         let at = d.position() as u64;
                         let l = d.uvarint().map_err(bad)?;
                         if l >= dict_sizes[NameKind::Label as usize] {
-                            return Err(corrupt(&what, base + at, "undefined label id").into());
+                            return Err(corrupt(&what, base + at, "undefined label id"));
                         }
                         labels.push(l as u32);
                     }
@@ -515,7 +492,7 @@ pub fn read_snapshot(
                     let at = d.position() as u64;
                     let t = d.uvarint().map_err(bad)?;
                     if t >= dict_sizes[NameKind::EdgeType as usize] {
-                        return Err(corrupt(&what, base + at, "undefined edge type id").into());
+                        return Err(corrupt(&what, base + at, "undefined edge type id"));
                     }
                     let s = d.uvarint().map_err(bad)?;
                     let tg = d.uvarint().map_err(bad)?;
@@ -524,12 +501,14 @@ pub fn read_snapshot(
                     edges += 1;
                 }
             }
-            _ => return Err(corrupt(&what, offset, "unknown block kind").into()),
+            _ => return Err(corrupt(&what, offset, "unknown block kind")),
         }
         if !d.is_empty() {
-            return Err(
-                corrupt(&what, base + d.position() as u64, "trailing bytes in block").into(),
-            );
+            return Err(corrupt(
+                &what,
+                base + d.position() as u64,
+                "trailing bytes in block",
+            ));
         }
         blocks += 1;
         offset = base + len as u64;

@@ -1,12 +1,12 @@
 //! Every single-byte change and every truncation of a small snapshot and a small WAL
-//! segment: reading returns Corrupt, treats the file as foreign (a damaged magic), or
-//! (for a torn WAL tail) returns a prefix of the records. Never a panic, never wrong
-//! data.
+//! segment: reading returns Corrupt or (for a torn WAL tail) a prefix of the records.
+//! Never a panic, never wrong data, and never "not ours": a file that carries one of
+//! our names is read as ours, so a damaged magic is Corrupt too.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use durability::snapshot::{ReadError, read_snapshot};
+use durability::snapshot::read_snapshot;
 use durability::wal::{SegmentRead, encode_ops, read_segment};
 use durability::{
     DatabaseId, NameKind, SchemaOp, SnapshotSink, SnapshotWriter, StdFiles, WalOp, WalWriter,
@@ -103,8 +103,7 @@ fn check_snapshot(path: &Path, original: &Collected, what: &str) {
     let mut got = Collected::default();
     match read_snapshot(path, &mut got) {
         Ok(_) => assert_eq!(&got, original, "{what}: accepted with different contents"),
-        Err(ReadError::NotOurs) => {}
-        Err(ReadError::Failed(e)) => {
+        Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
             assert!(e.message().contains("offset"), "{what}: {e}");
         }
@@ -199,7 +198,7 @@ fn check_segment(
             assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
             false
         }
-        Ok(SegmentRead::NotOurs) | Ok(SegmentRead::TornHeader) => false,
+        Ok(SegmentRead::TornHeader) => false,
         Ok(SegmentRead::Read {
             records, schema, ..
         }) => {
@@ -269,7 +268,6 @@ fn every_truncation_of_the_last_wal_segment_keeps_a_valid_prefix() {
         std::fs::write(&probe, &bytes[..len]).expect("write");
         match read_segment(&probe, true).expect("a torn last segment reads") {
             SegmentRead::TornHeader => assert!(len < 48),
-            SegmentRead::NotOurs => panic!("truncation to {len} read as foreign"),
             SegmentRead::Read {
                 records, valid_len, ..
             } => {
@@ -282,4 +280,33 @@ fn every_truncation_of_the_last_wal_segment_keeps_a_valid_prefix() {
         check_segment(&probe, &original, false, &format!("truncated to {len}"));
     }
     assert_eq!(seen, (0..=4).collect(), "every prefix length occurs");
+}
+
+/// Regression: a flipped bit in the magic of the newest WAL segment made it read as a
+/// foreign file, which recovery skipped, losing acknowledged commits in silence.
+#[test]
+fn a_damaged_magic_is_corrupt_naming_the_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (segment, _) = write_small_segment(tmp.path());
+    let (snapshot, _) = write_small_snapshot(tmp.path());
+    for (path, is_segment) in [(segment, true), (snapshot, false)] {
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[3] ^= 0x01;
+        std::fs::write(&path, &bytes).expect("write");
+        let err = if is_segment {
+            for last in [false, true] {
+                let err = read_segment(&path, last).expect_err("a damaged magic must not read");
+                assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+            }
+            durability::wal::read_segment_header(&path).expect_err("header")
+        } else {
+            read_snapshot(&path, &mut Collected::default()).expect_err("a damaged magic")
+        };
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+        let message = err.message();
+        assert!(
+            message.starts_with(&path.display().to_string()) && message.contains("magic"),
+            "the error names the file first and says why: {message}"
+        );
+    }
 }

@@ -23,41 +23,52 @@ pub enum IsolationLevel {
     SnapshotIsolation,
 }
 
-/// What a backend offers. Every field is a promise the conformance suite tests.
+/// What a backend offers. Each field says where its promise is tested: most by the
+/// conformance suite on every backend; the rest are descriptive, and say so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
-    /// The storage mode.
+    /// The storage mode (descriptive: which of the three modes the backend implements).
     pub storage_mode: StorageMode,
     /// Isolation levels `begin` accepts; empty when the backend gives no isolation.
+    /// Tested: `capabilities` (begin accepts exactly these) and `isolation` (each
+    /// level prevents what it forbids and shows what it permits).
     pub isolation_levels: Vec<IsolationLevel>,
     /// The level used when [`crate::TxnOptions`] names none (meaningless when
-    /// `isolation_levels` is empty).
+    /// `isolation_levels` is empty). Tested: `capabilities`.
     pub default_isolation: IsolationLevel,
-    /// `rollback` (and dropping a transaction) undoes its writes.
+    /// `rollback` (and dropping a transaction) undoes its writes. Tested:
+    /// `capabilities`, `transactions`.
     pub rollback: bool,
     /// Concurrent writes of one object are detected and the later writer gets
-    /// [`crate::ErrorKind::Conflict`].
+    /// [`crate::ErrorKind::Conflict`]. Tested: `capabilities`, `conflicts`.
     pub write_conflict_detection: bool,
     /// Committed transactions are logged to a write-ahead log before they are
-    /// acknowledged (per the sync mode).
+    /// acknowledged (per the sync mode). Tested: `durability` (a crash keeps every
+    /// commit, a torn log tail keeps the commits before it), and each backend's SIGKILL
+    /// crash test and sync counts.
     pub wal: bool,
-    /// Snapshots are written periodically.
+    /// Snapshots are written periodically. Tested by each backend that declares it
+    /// (the interval is its configuration, which the suite does not choose).
     pub periodic_snapshots: bool,
-    /// `create_snapshot` works.
+    /// `create_snapshot` works. Tested: `capabilities`, `durability`.
     pub manual_snapshots: bool,
-    /// While a snapshot is written, new transactions wait in `begin`.
+    /// While a snapshot is written, new transactions wait in `begin` (bounded; then
+    /// `Blocked`). Tested by the backend that declares it.
     pub snapshot_blocks_new_transactions: bool,
-    /// The data lives on disk (memory holds a cache only).
+    /// The data lives on disk, memory holds a cache only (descriptive; the suite
+    /// uses it to know that recovery does not read snapshots).
     pub data_on_disk: bool,
     /// Data survives closing and reopening the engine on the same directory.
+    /// Tested: `durability` (and a backend that is not persistent starts empty).
     pub persistent: bool,
-    /// `lock_data_directory` / `unlock_data_directory` work.
+    /// `lock_data_directory`, `unlock_data_directory` and `data_directory_lease`
+    /// work. Tested: `capabilities`, `durability`.
     pub data_directory_lock: bool,
-    /// Indexes can be created.
+    /// Indexes can be created. Tested: `indexes`.
     pub indexes: bool,
-    /// Constraints can be created.
+    /// Constraints can be created. Tested: `constraints`.
     pub constraints: bool,
-    /// Triggers can be stored.
+    /// Triggers can be stored and commit observers registered. Tested: `triggers`.
     pub triggers: bool,
 }
 

@@ -34,6 +34,30 @@ pub enum LockChange {
     Unchanged,
 }
 
+/// Holds the data directory locked against deletions until it is dropped, like
+/// [`crate::StorageEngine::lock_data_directory`] but owned: tools that may overlap
+/// (two backups) each take one, and deletions resume once every lease and the plain
+/// lock are released. Returned by [`crate::StorageEngine::data_directory_lease`].
+#[must_use = "the directory is unlocked as soon as the lease is dropped"]
+pub struct DataDirectoryLease {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl DataDirectoryLease {
+    /// Wraps a backend's guard, whose drop ends the lease.
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        DataDirectoryLease {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for DataDirectoryLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataDirectoryLease").finish_non_exhaustive()
+    }
+}
+
 /// Counts and sizes an engine reports about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EngineStats {
@@ -43,4 +67,39 @@ pub struct EngineStats {
     pub edges: u64,
     /// Bytes on disk used by the data directory, where the backend measures it.
     pub disk_bytes: Option<u64>,
+}
+
+/// A file that recovery passed over because it did not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was passed over (the `Corrupt` or `Io` error's message).
+    pub reason: String,
+}
+
+/// What the last open of a persistent engine recovered from, so a caller learns when
+/// recovery had to use less than the newest files (not only from logs). Returned by
+/// [`crate::StorageEngine::recovery_report`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The snapshot the state was loaded (or a new database restored) from, if any.
+    pub snapshot: Option<PathBuf>,
+    /// Newer snapshots that did not verify and were passed over, newest first. When
+    /// this is not empty the state came from an older snapshot plus the WAL after it:
+    /// nothing committed is missing (open fails with `Corrupt` otherwise), but the
+    /// damaged files should be looked at and a fresh snapshot taken.
+    pub skipped_snapshots: Vec<DamagedFile>,
+    /// Commits replayed from a write-ahead log of ours (0 where the backend's log is
+    /// replayed by its storage library).
+    pub replayed_commits: u64,
+    /// Bytes of a torn tail cut off the newest WAL segment (a crash during a write).
+    pub truncated_wal_bytes: u64,
+}
+
+impl RecoveryReport {
+    /// True if recovery passed over any damaged file.
+    pub fn used_a_fallback(&self) -> bool {
+        !self.skipped_snapshots.is_empty()
+    }
 }

@@ -1,7 +1,9 @@
 //! The `StorageEngine` and `Transaction` traits.
 
 use crate::capabilities::{Capabilities, IsolationLevel};
-use crate::durability::{EngineStats, LockChange, LockStatus, SnapshotInfo};
+use crate::durability::{
+    DataDirectoryLease, EngineStats, LockChange, LockStatus, RecoveryReport, SnapshotInfo,
+};
 use crate::error::{Error, Result};
 use crate::ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId};
 use crate::schema::{
@@ -125,6 +127,13 @@ pub trait StorageEngine: Send + Sync + Sized {
         Err(Error::unsupported("create_snapshot"))
     }
 
+    /// What opening this engine recovered from: the snapshot, newer snapshots passed
+    /// over as damaged, commits replayed, a torn WAL tail cut off. Check
+    /// [`RecoveryReport::used_a_fallback`] after opening a database that matters.
+    fn recovery_report(&self) -> Result<RecoveryReport> {
+        Err(Error::unsupported("recovery_report"))
+    }
+
     /// Lists the snapshots on disk, oldest first.
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         Err(Error::unsupported("snapshots"))
@@ -132,6 +141,11 @@ pub trait StorageEngine: Send + Sync + Sized {
 
     /// Defers deletions of durability files until unlock (for a backup that copies
     /// files). Locking a locked directory reports [`LockChange::Unchanged`].
+    ///
+    /// The deferred deletions are kept in memory. If the engine closes or crashes
+    /// while the directory is locked they are not carried out: the files stay, and
+    /// the retention of the next snapshot written after the directory is opened again
+    /// (and not locked) deletes whatever is still beyond the retention count.
     fn lock_data_directory(&self) -> Result<LockChange> {
         Err(Error::unsupported("lock_data_directory"))
     }
@@ -141,7 +155,14 @@ pub trait StorageEngine: Send + Sync + Sized {
         Err(Error::unsupported("unlock_data_directory"))
     }
 
-    /// Whether the data directory is locked.
+    /// Locks the data directory against deletions until the returned lease is dropped.
+    /// Leases and [`StorageEngine::lock_data_directory`] overlap freely; the directory
+    /// is unlocked (and deferred deletions carried out) when all are released.
+    fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
+        Err(Error::unsupported("data_directory_lease"))
+    }
+
+    /// Whether the data directory is locked (by the plain lock or any lease).
     fn data_directory_lock_status(&self) -> Result<LockStatus> {
         Err(Error::unsupported("data_directory_lock_status"))
     }

@@ -19,15 +19,19 @@ pub enum ErrorKind {
     NotFound,
     /// The index, constraint or trigger to create exists already.
     AlreadyExists,
-    /// The caller passed something the contract does not accept (an empty name, a
-    /// value nested too deeply, an isolation level with the wrong backend, ...).
+    /// The caller passed something the contract does not accept: an empty name, a
+    /// value nested too deeply, a bad index, constraint or trigger definition, a data
+    /// directory that holds files of another kind than the backend's. (An isolation
+    /// level or operation the backend does not offer is [`ErrorKind::Unsupported`].)
     InvalidInput,
     /// A write was attempted in a read-only transaction.
     ReadOnly,
     /// A vertex that still has edges was deleted without asking for a detach delete.
     HasEdges,
-    /// The transaction can no longer be used: it was rolled back after a conflict or
-    /// error.
+    /// The transaction can no longer be used: it was rolled back after an earlier
+    /// error of one of its operations. [`Error::is_retryable`] is true when that error
+    /// was a [`ErrorKind::Conflict`], so a retry loop that checks only `commit()`
+    /// learns that running the transaction again may succeed.
     Aborted,
     /// The backend does not offer this operation; its `Capabilities` say so.
     Unsupported,
@@ -83,6 +87,8 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// For `Aborted`: the transaction was rolled back by a conflict.
+    after_conflict: bool,
     source: Option<Source>,
 }
 
@@ -95,6 +101,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            after_conflict: false,
             source: None,
         }
     }
@@ -116,10 +123,19 @@ impl Error {
         &self.message
     }
 
-    /// True for errors after which running the same transaction again may succeed
-    /// (only [`ErrorKind::Conflict`]).
+    /// True for errors after which running the same transaction again may succeed:
+    /// a [`ErrorKind::Conflict`], and [`ErrorKind::Aborted`] from a transaction that a
+    /// conflict rolled back.
     pub fn is_retryable(&self) -> bool {
-        self.kind == ErrorKind::Conflict
+        self.kind == ErrorKind::Conflict || (self.kind == ErrorKind::Aborted && self.after_conflict)
+    }
+
+    /// An [`ErrorKind::Aborted`] error of a transaction an earlier error rolled back;
+    /// `after_conflict` says that error was a conflict (then it is retryable).
+    pub fn aborted(message: impl Into<String>, after_conflict: bool) -> Self {
+        let mut e = Self::new(ErrorKind::Aborted, message);
+        e.after_conflict = after_conflict;
+        e
     }
 
     /// A [`ErrorKind::NotFound`] error.
@@ -191,8 +207,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_conflicts_are_retryable() {
+    fn only_conflicts_and_what_they_aborted_are_retryable() {
         assert!(Error::conflict("x").is_retryable());
+        assert!(Error::aborted("x", true).is_retryable());
+        assert!(!Error::aborted("x", false).is_retryable());
+        assert_eq!(Error::aborted("x", true).kind(), ErrorKind::Aborted);
         assert!(!Error::not_found("x").is_retryable());
         assert!(!Error::new(ErrorKind::Poisoned, "x").is_retryable());
     }

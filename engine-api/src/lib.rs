@@ -44,7 +44,10 @@ mod value;
 
 pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
 pub use config::{DurabilityConfig, SyncMode};
-pub use durability::{EngineStats, LockChange, LockStatus, SnapshotInfo};
+pub use durability::{
+    DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus, RecoveryReport,
+    SnapshotInfo,
+};
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};

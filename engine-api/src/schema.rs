@@ -95,7 +95,7 @@ fn validate_properties(properties: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Writes a name in backticks, doubling backticks inside it (the dump dialect's
+/// Writes a name in backticks, doubling backticks inside it (the Cypher dialect's
 /// quoting), so any name reads unambiguously in messages.
 fn quoted(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     write!(f, "`{}`", name.replace('`', "``"))
@@ -114,7 +114,7 @@ fn quoted_list(f: &mut fmt::Formatter<'_>, var: &str, names: &[String]) -> fmt::
     Ok(())
 }
 
-/// The Cypher form of the index, as a dump writes it (`:`L`(`p`)`, `EDGE :`T``, ...).
+/// The Cypher form of the index (`:`L`(`p`)`, `EDGE :`T``, ...).
 impl fmt::Display for IndexSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -208,7 +208,7 @@ impl ValueType {
         })
     }
 
-    /// The Cypher name of the type (`INTEGER`, `STRING`, ...), as a dump writes it.
+    /// The Cypher name of the type (`INTEGER`, `STRING`, ...).
     pub fn cypher_name(self) -> &'static str {
         match self {
             ValueType::Bool => "BOOLEAN",
@@ -325,7 +325,7 @@ impl ConstraintSpec {
     }
 }
 
-/// The Cypher form of the constraint, as a dump writes it.
+/// The Cypher form of the constraint.
 impl fmt::Display for ConstraintSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ON (u:")?;

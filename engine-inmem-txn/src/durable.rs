@@ -3,15 +3,17 @@
 
 use std::sync::atomic::AtomicU64;
 
-use durability::snapshot::{ReadError, read_snapshot_header};
+use durability::snapshot::read_snapshot_header;
 use durability::wal::read_segment_header;
 use durability::{DataDir, DatabaseId, DeletionGate, WalWriter};
-use engine_api::{DurabilityConfig, Error, Result, SnapshotInfo};
+use engine_api::{DurabilityConfig, Error, RecoveryReport, Result, SnapshotInfo};
 use parking_lot::Mutex;
 
 use crate::engine::Inner;
 
 pub(crate) struct Durable {
+    /// What the open that created this engine recovered from.
+    pub(crate) recovery: RecoveryReport,
     pub(crate) dir: DataDir,
     pub(crate) config: DurabilityConfig,
     pub(crate) database: DatabaseId,
@@ -48,8 +50,7 @@ impl Durable {
                         size_bytes: size,
                     });
                 }
-                Err(ReadError::NotOurs) => {}
-                Err(ReadError::Failed(e)) => {
+                Err(e) => {
                     tracing::warn!(error = %e, "not listing a damaged snapshot");
                 }
             }
@@ -76,9 +77,9 @@ impl Durable {
         let mut segments = Vec::new();
         for s in listing.segments {
             match read_segment_header(&s.path) {
-                Ok(Some(h)) => segments.push((s, h.first_ts)),
+                Ok(h) => segments.push((s, h.first_ts)),
                 // A segment we cannot read stops WAL deletion at that point.
-                Ok(None) | Err(_) => break,
+                Err(_) => break,
             }
         }
         let doomed = durability::retention::plan(

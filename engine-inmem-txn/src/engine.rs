@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use engine_api::{
-    Capabilities, ChangeSet, ConstraintSpec, EngineStats, Error, ErrorKind, IndexInfo, IndexSpec,
-    IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry, Observers, Result,
-    SharedObserver, SnapshotInfo, StorageEngine, StorageMode, TriggerPhase, TriggerSpec,
-    TxnOptions,
+    Capabilities, ChangeSet, ConstraintSpec, DataDirectoryLease, EngineStats, Error, ErrorKind,
+    IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry,
+    Observers, RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode,
+    TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 
@@ -363,13 +363,6 @@ impl InMemoryEngine {
     pub fn collect_garbage(&self) -> GcReport {
         self.inner.collect(true)
     }
-
-    /// Holds the data directory locked against deletions until the returned lease is
-    /// dropped; leases and `lock_data_directory` overlap freely, and deletions resume
-    /// when all are released.
-    pub fn data_directory_lease(&self) -> Result<durability::Lease> {
-        Ok(self.inner.durable()?.gate.lease())
-    }
 }
 
 impl StorageEngine for InMemoryEngine {
@@ -470,8 +463,16 @@ impl StorageEngine for InMemoryEngine {
         self.inner.durable()?.list_snapshots()
     }
 
+    fn recovery_report(&self) -> Result<RecoveryReport> {
+        Ok(self.inner.durable()?.recovery.clone())
+    }
+
     fn lock_data_directory(&self) -> Result<LockChange> {
         Ok(self.inner.durable()?.gate.lock())
+    }
+
+    fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
+        Ok(DataDirectoryLease::new(self.inner.durable()?.gate.lease()))
     }
 
     fn unlock_data_directory(&self) -> Result<LockChange> {

@@ -75,7 +75,8 @@
 //!   deletion gate that `lock_data_directory` closes, snapshots beyond the count kept
 //!   and WAL segments the oldest kept snapshot covers.
 //! - **Recovery** (module `recovery`) loads the newest snapshot that verifies (an
-//!   older one only if the WAL covers the gap), replays WAL commits after it with
+//!   older one only if the WAL covers the gap; `recovery_report` then names each
+//!   snapshot it passed over, and otherwise open fails with `Corrupt` naming it), replays WAL commits after it with
 //!   checks of segment sequence, commit timestamps (consecutive) and database id, and
 //!   cuts a torn tail off the newest segment. Ids continue past every id in the
 //!   snapshot's counters and in replayed commits; an id handed out only to a

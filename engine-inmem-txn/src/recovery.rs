@@ -1,16 +1,16 @@
 //! Opening a data directory: recovery from the newest valid snapshot plus the WAL
 //! after it, exactly as the durability spec says.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use durability::snapshot::{ReadError, read_snapshot};
+use durability::snapshot::read_snapshot;
 use durability::wal::{SegmentRead, read_segment, truncate_segment};
 use durability::{
     DataDir, DatabaseId, DeletionGate, NameKind, SchemaOp, SnapshotSink, WalOp, WalWriter,
 };
-use engine_api::{Error, PropertyValue, Result};
+use engine_api::{DamagedFile, Error, PropertyValue, RecoveryReport, Result};
 use parking_lot::Mutex;
 
 use crate::config::{Config, RecoveryProgress};
@@ -25,6 +25,7 @@ struct Recovered {
     last_ts: u64,
     next_wal_seq: u64,
     next_snapshot_seq: u64,
+    report: RecoveryReport,
 }
 
 /// Builds the engine's state: empty without a data directory, recovered (or fresh,
@@ -49,6 +50,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
                 last_ts: 0,
                 next_wal_seq: listing.segments.last().map_or(1, |s| s.seq + 1),
                 next_snapshot_seq: 1,
+                report: RecoveryReport::default(),
             },
         )
     };
@@ -73,6 +75,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         )
     });
     inner.durable = Some(Durable {
+        recovery: r.report,
         dir,
         config: d.clone(),
         database: r.database,
@@ -99,7 +102,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let next_snapshot_seq = listing.snapshots.last().map_or(1, |s| s.seq + 1);
     let mut next_wal_seq = listing.segments.last().map_or(1, |s| s.seq + 1);
 
-    let mut failed: Vec<(u64, Error)> = Vec::new();
+    let mut failed: Vec<(u64, PathBuf, Error)> = Vec::new();
     let mut loaded = None;
     let mut schema = RecoveredSchema::default();
     for s in listing.snapshots.iter().rev() {
@@ -116,22 +119,20 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                         edges: summary.edges,
                     },
                 );
-                loaded = Some((inner, summary));
+                loaded = Some((inner, summary, s.path.clone()));
                 break;
             }
-            Err(ReadError::NotOurs) => {
-                tracing::warn!(file = %s.path.display(), "ignoring a file that is not one of our snapshots");
-            }
-            Err(ReadError::Failed(e)) => {
+            Err(e) => {
                 tracing::error!(error = %e, "snapshot unusable; trying an older one");
-                failed.push((s.commit_ts, e));
+                failed.push((s.commit_ts, s.path.clone(), e));
             }
         }
     }
-    let (inner, snap_ts, mut database) = match loaded {
-        Some((inner, s)) => (inner, s.commit_ts, Some(s.database)),
-        None => (Inner::new(caps), 0, None),
+    let (inner, snap_ts, mut database, snapshot) = match loaded {
+        Some((inner, s, path)) => (inner, s.commit_ts, Some(s.database), Some(path)),
+        None => (Inner::new(caps), 0, None, None),
     };
+    let mut truncated_wal_bytes = 0;
 
     let mut next_ts = snap_ts + 1;
     let mut prev_seq: Option<u64> = None;
@@ -151,9 +152,6 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
         }
         prev_seq = Some(seg.seq);
         match read_segment(&seg.path, last)? {
-            SegmentRead::NotOurs => {
-                tracing::warn!(file = %what, "ignoring a file that is not one of our WAL segments");
-            }
             SegmentRead::TornHeader => {
                 tracing::warn!(file = %what, "removing a WAL segment whose header was cut short by a crash");
                 std::fs::remove_file(&seg.path).map_err(|e| {
@@ -202,12 +200,14 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                         continue;
                     }
                     if r.commit_ts != next_ts {
+                        if let Some(e) = unrecoverable(&failed, next_ts - 1) {
+                            return Err(e);
+                        }
                         return Err(Error::corrupt(format!(
-                            "{what}: commit {} follows commit {}; commits {next_ts}..{} are missing{}",
+                            "{what}: commit {} follows commit {}; commits {next_ts}..{} are missing",
                             r.commit_ts,
                             next_ts - 1,
                             r.commit_ts - 1,
-                            describe_failed(&failed)
                         )));
                     }
                     for op in &r.ops {
@@ -223,6 +223,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 }
                 if valid_len < file_len {
                     truncate_segment(&seg.path, valid_len)?;
+                    truncated_wal_bytes += file_len - valid_len;
                 }
                 replayed += applied;
                 report(
@@ -236,16 +237,17 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
         }
     }
     let last_ts = next_ts - 1;
-    if let Some((ts, e)) = failed.iter().find(|(ts, _)| *ts > last_ts) {
-        return Err(Error::corrupt(format!(
-            "the snapshot of commit {ts} is damaged ({e}) and the WAL ends at commit {last_ts}: commits {}..{ts} cannot be recovered",
-            last_ts + 1
-        )));
+    if let Some(e) = unrecoverable(&failed, last_ts) {
+        return Err(e);
     }
-    if snap_ts == 0 && !failed.is_empty() && replayed == 0 {
+    if snap_ts == 0
+        && replayed == 0
+        && let Some((_, path, e)) = failed.first()
+    {
         return Err(Error::corrupt(format!(
-            "no usable snapshot and no WAL{}",
-            describe_failed(&failed)
+            "{}: {} (no older snapshot and no WAL to recover from)",
+            path.display(),
+            strip_path(e, path)
         )));
     }
     if !schema.is_empty() {
@@ -273,16 +275,39 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
             last_ts,
             next_wal_seq,
             next_snapshot_seq,
+            report: RecoveryReport {
+                snapshot,
+                skipped_snapshots: failed
+                    .into_iter()
+                    .map(|(_, path, e)| DamagedFile {
+                        reason: strip_path(&e, &path).to_string(),
+                        path,
+                    })
+                    .collect(),
+                replayed_commits: replayed,
+                truncated_wal_bytes,
+            },
         },
     ))
 }
 
-fn describe_failed(failed: &[(u64, Error)]) -> String {
-    if failed.is_empty() {
-        return String::new();
-    }
-    let list: Vec<String> = failed.iter().map(|(_, e)| e.to_string()).collect();
-    format!(" (damaged snapshots: {})", list.join("; "))
+/// The error for a damaged snapshot whose commits the WAL (which ends at `last_ts`)
+/// does not hold, naming the damaged file first.
+fn unrecoverable(failed: &[(u64, PathBuf, Error)], last_ts: u64) -> Option<Error> {
+    let (ts, path, e) = failed.iter().find(|(ts, _, _)| *ts > last_ts)?;
+    Some(Error::corrupt(format!(
+        "{}: {}; the WAL ends at commit {last_ts}, so commits {}..{ts} cannot be recovered",
+        path.display(),
+        strip_path(e, path),
+        last_ts + 1
+    )))
+}
+
+/// An error's message without the leading file name our readers put there.
+fn strip_path<'e>(e: &'e Error, path: &Path) -> &'e str {
+    let m = e.message();
+    m.strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(m)
 }
 
 /// Loads a snapshot's contents into an empty engine state.

@@ -28,8 +28,11 @@ use crate::props;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Active,
-    /// Rolled back after a conflict or a failure in the middle of a write.
-    Aborted,
+    /// Rolled back after a conflict (`after_conflict`) or a failure in the middle of
+    /// a write.
+    Aborted {
+        after_conflict: bool,
+    },
     /// Committed or rolled back by the caller; only `Drop` runs after this.
     Finished,
 }
@@ -207,9 +210,17 @@ impl<'e> InMemoryTxn<'e> {
     fn ensure_usable(&self) -> Result<()> {
         match self.status {
             Status::Active => Ok(()),
-            _ => Err(Error::new(
-                ErrorKind::Aborted,
-                "the transaction was rolled back after an earlier error",
+            Status::Aborted { after_conflict } => Err(Error::aborted(
+                if after_conflict {
+                    "the transaction was rolled back after a conflict; run it again"
+                } else {
+                    "the transaction was rolled back after an earlier error"
+                },
+                after_conflict,
+            )),
+            Status::Finished => Err(Error::aborted(
+                "the transaction has already finished",
+                false,
             )),
         }
     }
@@ -229,7 +240,9 @@ impl<'e> InMemoryTxn<'e> {
     fn abort(&mut self, err: Error) -> Error {
         self.arrival = None;
         self.rollback_writes();
-        self.status = Status::Aborted;
+        self.status = Status::Aborted {
+            after_conflict: err.kind() == ErrorKind::Conflict,
+        };
         err
     }
 
@@ -488,7 +501,7 @@ impl<'e> InMemoryTxn<'e> {
     fn abort_unless_ok<T>(&mut self, r: Result<T>) -> Result<T> {
         match r {
             Ok(t) => Ok(t),
-            Err(e) if self.status == Status::Aborted => Err(e),
+            Err(e) if matches!(self.status, Status::Aborted { .. }) => Err(e),
             Err(e) => Err(self.abort(e)),
         }
     }

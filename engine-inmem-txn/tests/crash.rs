@@ -10,16 +10,22 @@
 //!   and a trigger in turn) is the one of the acknowledged operations, its index
 //!   answers like a scan and its constraint holds.
 //!
+//! A panic in any of the child's threads ends the child at once, and the cycle fails.
+//! Most cycles start the kill timer only after the child's first acknowledgement (a
+//! cycle that acknowledges nothing within 60 s fails); every eighth kills at a random
+//! moment from the start, which may fall inside recovery.
+//!
 //! Short form (CI): 100 cycles. Long form: `QUIVER_CRASH_CYCLES=2000 cargo test -p
 //! engine-inmem-txn --test crash`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use conformance::crash::{KillableChild, abort_on_panic};
 use engine_api::{
     Direction, DurabilityConfig, PropertyValue, StorageEngine, SyncMode, Transaction, TxnOptions,
     VertexId,
@@ -77,6 +83,7 @@ fn accounts(engine: &InMemoryEngine) -> Vec<VertexId> {
 }
 
 fn child(dir: &Path) {
+    abort_on_panic();
     let engine = InMemoryEngine::open(config(dir)).expect("child open");
     let accounts = accounts(&engine);
     let next = AtomicU64::new({
@@ -167,56 +174,61 @@ struct Acked {
     max_vertex: u64,
 }
 
-fn run_child(exe: &Path, dir: &Path, run_for: Duration, schema_ops: u64) -> Acked {
-    let mut child = Command::new(exe)
+/// Runs the child until the kill. Most cycles start the kill timer only after the
+/// child's first acknowledged commit (failing if none comes within 60 s); with
+/// `kill_anywhere` the kill comes `run_for` after the start, which may fall inside
+/// recovery. A child that exits by itself (a panic in any of its threads aborts it)
+/// fails the cycle.
+fn run_child(
+    exe: &Path,
+    dir: &Path,
+    run_for: Duration,
+    schema_ops: u64,
+    kill_anywhere: bool,
+) -> Acked {
+    let mut command = Command::new(exe);
+    command
         .env(CHILD_ENV, dir)
-        .env(SCHEMA_ENV, schema_ops.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn child");
-    let stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut acked = Acked {
-            txns: BTreeSet::new(),
-            schema_ops,
-            max_vertex: 0,
-        };
-        let mut ready = None;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line == "ready" {
-                ready = Some(Instant::now());
-                continue;
-            }
-            let parts: Vec<&str> = line.split(' ').collect();
-            if parts.len() == 2
-                && parts[0] == "schema"
-                && let Ok(done) = parts[1].parse::<u64>()
-            {
-                acked.schema_ops = acked.schema_ops.max(done);
-            }
-            // A line cut by the kill is not an acknowledgement.
-            if parts.len() == 5 && parts[0] == "ack" {
-                let n: u64 = parts[1].parse().expect("n");
-                acked.txns.insert(n);
-            }
-            if parts.len() == 3 && parts[0] == "ids" {
-                for p in &parts[1..] {
-                    if let Ok(id) = p.parse::<u64>() {
-                        acked.max_vertex = acked.max_vertex.max(id);
-                    }
+        .env(SCHEMA_ENV, schema_ops.to_string());
+    let mut child = KillableChild::spawn(command).expect("spawn child");
+    if kill_anywhere {
+        std::thread::sleep(run_for);
+    } else {
+        assert!(
+            child.wait_for_line(|l| l.starts_with("ack "), Duration::from_secs(60)),
+            "the child acknowledged no commit within 60 s (exit: {:?})",
+            child.exited()
+        );
+        std::thread::sleep(run_for / 2);
+    }
+    let lines = child.kill().unwrap_or_else(|e| panic!("{e}"));
+    let mut acked = Acked {
+        txns: BTreeSet::new(),
+        schema_ops,
+        max_vertex: 0,
+    };
+    for line in lines {
+        let parts: Vec<&str> = line.split(' ').collect();
+        if parts.len() == 2
+            && parts[0] == "schema"
+            && let Ok(done) = parts[1].parse::<u64>()
+        {
+            acked.schema_ops = acked.schema_ops.max(done);
+        }
+        // A line cut by the kill is not an acknowledgement.
+        if parts.len() == 5 && parts[0] == "ack" {
+            let n: u64 = parts[1].parse().expect("n");
+            acked.txns.insert(n);
+        }
+        if parts.len() == 3 && parts[0] == "ids" {
+            for p in &parts[1..] {
+                if let Ok(id) = p.parse::<u64>() {
+                    acked.max_vertex = acked.max_vertex.max(id);
                 }
             }
         }
-        let _ = ready;
-        acked
-    });
-    std::thread::sleep(run_for);
-    // SIGKILL: no destructor, no flush, no close.
-    let _ = child.kill();
-    let _ = child.wait();
-    reader.join().expect("reader thread")
+    }
+    acked
 }
 
 /// Checks the recovered database; returns the transactions in it and the number of
@@ -285,6 +297,7 @@ fn main() {
     let mut seed: u64 = 0x5eed;
     let (mut total_acked, mut recovered) = (0usize, 0usize);
     let (mut schema_ops, mut total_schema_ops) = (0u64, 0u64);
+    let mut waited_cycles = 0usize;
     for cycle in 0..cycles {
         // A fresh directory now and then keeps recovery times short.
         if cycle % 25 == 0 && cycle > 0 {
@@ -296,12 +309,18 @@ fn main() {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1442695040888963407);
         let run_for = Duration::from_millis(30 + (seed >> 33) % 150);
-        let acked = run_child(&exe, dir.path(), run_for, schema_ops);
+        let kill_anywhere = cycle % 8 == 7;
+        let acked = run_child(&exe, dir.path(), run_for, schema_ops, kill_anywhere);
+        waited_cycles += usize::from(!kill_anywhere);
         total_acked += acked.txns.len();
         total_schema_ops += acked.schema_ops - schema_ops;
         all_acked.extend(acked.txns.iter().copied());
         (recovered, schema_ops) = verify(dir.path(), &acked, &all_acked);
     }
+    assert!(
+        total_acked >= waited_cycles,
+        "{total_acked} acknowledged commits in {waited_cycles} cycles that waited for one"
+    );
     println!(
         "crash test: {cycles} kill -9 cycles passed, {total_acked} acknowledged commits and {total_schema_ops} schema operations checked, {recovered} transactions in the last database, {:.1} s",
         started.elapsed().as_secs_f64()

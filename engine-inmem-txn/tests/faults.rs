@@ -204,12 +204,20 @@ fn sync_modes_sync_as_documented() {
         t.create_vertex().expect("create");
         t.commit().expect("commit");
         syncs.store(0, Ordering::SeqCst);
+        let mut synced_commits = 0;
         for i in 0..20i64 {
+            let before = syncs.load(Ordering::SeqCst);
             let mut t = engine.begin(TxnOptions::new()).expect("begin");
             t.create_vertex_with(&[], &[("i", i.into())])
                 .expect("create");
             t.commit().expect("commit");
+            // Counted when commit returns: the sync came before the acknowledgement.
+            synced_commits += i64::from(syncs.load(Ordering::SeqCst) > before);
         }
+        assert_eq!(
+            synced_commits, expected,
+            "{mode:?}: commits followed by a sync"
+        );
         assert_eq!(syncs.load(Ordering::SeqCst), expected, "{mode:?}");
         // Closing syncs whatever is left, in every mode.
         engine.close().expect("close");

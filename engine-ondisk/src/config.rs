@@ -20,6 +20,7 @@ pub struct Config {
     snapshot_on_exit: bool,
     block_cache_bytes: usize,
     write_buffer_bytes: usize,
+    statistics: bool,
 }
 
 impl Config {
@@ -33,6 +34,7 @@ impl Config {
             snapshot_on_exit: false,
             block_cache_bytes: 256 << 20,
             write_buffer_bytes: 64 << 20,
+            statistics: false,
         }
     }
 
@@ -81,6 +83,20 @@ impl Config {
     pub fn write_buffer_bytes(mut self, bytes: usize) -> Self {
         self.write_buffer_bytes = bytes;
         self
+    }
+
+    /// Whether RocksDB counts its operations (tickers only: no histograms, no timers),
+    /// so [`crate::OnDiskEngine::wal_syncs`] can report the WAL syncs. Default off:
+    /// every counted operation pays an atomic increment.
+    #[must_use]
+    pub fn statistics(mut self, enabled: bool) -> Self {
+        self.statistics = enabled;
+        self
+    }
+
+    /// Whether statistics are counted.
+    pub fn statistics_enabled(&self) -> bool {
+        self.statistics
     }
 
     /// The data directory.

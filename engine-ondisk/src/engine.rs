@@ -4,16 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use durability::{DataDir, DatabaseId, DeletionGate, Lease};
+use durability::{DataDir, DatabaseId, DeletionGate};
 use engine_api::{
-    Capabilities, ConstraintSpec, EngineStats, Error, ErrorKind, IndexInfo, IndexSpec,
-    IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry, Result, SharedObserver,
-    SnapshotInfo, StorageEngine, StorageMode, SyncMode, TriggerPhase, TriggerSpec, TxnOptions,
+    Capabilities, ConstraintSpec, DataDirectoryLease, EngineStats, Error, ErrorKind, IndexInfo,
+    IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry,
+    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, SyncMode,
+    TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::Mutex;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
     DBRecoveryMode, Options, TransactionDB, TransactionDBOptions, TransactionOptions, WriteOptions,
+    statistics::{StatsLevel, Ticker},
 };
 
 use crate::config::Config;
@@ -52,6 +54,10 @@ pub struct OnDiskEngine {
     database: DatabaseId,
     snapshot_lock: Mutex<()>,
     gate: DeletionGate,
+    /// What the open did: the snapshot a new database was restored from, if any.
+    recovery: RecoveryReport,
+    /// The options RocksDB was opened with; they hold its statistics.
+    options: Options,
     dir: DataDir,
 }
 
@@ -117,6 +123,10 @@ fn rocks_options(
     db.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
     db.set_paranoid_checks(true);
     db.set_max_background_jobs(2);
+    if config.statistics_enabled() {
+        db.enable_statistics();
+        db.set_statistics_level(StatsLevel::ExceptHistogramOrTimers);
+    }
     db.set_keep_log_file_num(2);
     db.set_max_log_file_size(4 << 20);
     let cache = Cache::new_lru_cache(config.block_cache());
@@ -147,17 +157,19 @@ fn open_rocks(
     root: &Path,
     create: bool,
     add_column_families: bool,
-) -> Result<TransactionDB> {
+) -> Result<(TransactionDB, Options)> {
     let (opts, cfs) = rocks_options(config, root, create, add_column_families);
     let txn_opts = TransactionDBOptions::default();
-    TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs).map_err(|e| {
-        let mut err = rocks("cannot open RocksDB", e);
-        if !create && err.kind() == ErrorKind::InvalidInput {
-            // An existing database whose files do not match what we created.
-            err = Error::new(ErrorKind::Corrupt, err.message().to_string());
-        }
-        err
-    })
+    let db = TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs)
+        .map_err(|e| {
+            let mut err = rocks("cannot open RocksDB", e);
+            if !create && err.kind() == ErrorKind::InvalidInput {
+                // An existing database whose files do not match what we created.
+                err = Error::new(ErrorKind::Corrupt, err.message().to_string());
+            }
+            err
+        })?;
+    Ok((db, opts))
 }
 
 /// Files RocksDB wrote into `rocksdb/` (anything but our metadata file).
@@ -177,6 +189,19 @@ fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Removes RocksDB's files of an interrupted creation. RocksDB's destroy removes the
+/// WAL directory too when it is not the database directory, so `wal/` is created
+/// again: the data directory keeps its layout. (Regression: after a kill during
+/// creation, the next open failed with "cannot list <dir>/wal".)
+fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
+    let (opts, _) = rocks_options(config, root, false, false);
+    TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, root.join(ROCKSDB_DIR))
+        .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
+    let wal = root.join("wal");
+    std::fs::create_dir_all(&wal).map_err(|e| io(&wal, e))?;
+    durability::dir::sync_dir(root)
 }
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -218,7 +243,7 @@ impl OnDiskEngine {
             Some((id, version)) => {
                 if rdir.join("CURRENT").exists() {
                     // Version 1 lacks the `index` column family; it is added here.
-                    let db = open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
+                    let (db, opts) = open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
                     let mcf = cf(&db, META)?;
                     let stored = db
                         .get_cf(mcf, KEY_DATABASE)
@@ -241,15 +266,13 @@ impl OnDiskEngine {
                             write_meta_file(&rdir, id)?;
                             tracing::info!(dir = %rdir.display(), from = version, to = FORMAT_VERSION, "upgraded the on-disk format");
                         }
-                        return Self::finish_open(db, config, dir, id);
+                        return Self::finish_open(db, opts, config, dir, id);
                     }
                     // Creation (or the restore of a snapshot) was interrupted: nothing
                     // in this database was ever acknowledged. Start it again.
                     tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
-                    drop(db);
-                    let (opts, _) = rocks_options(&config, &root, false, false);
-                    TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir)
-                        .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
+                    drop((db, opts));
+                    destroy_rocks(&config, &root)?;
                 } else if !rocks_files(&rdir)?.is_empty() {
                     return Err(Error::new(
                         ErrorKind::Corrupt,
@@ -300,7 +323,7 @@ impl OnDiskEngine {
             None => DatabaseId::random(),
         };
         write_meta_file(&rdir, database)?;
-        let db = open_rocks(&config, &root, true, true)?;
+        let (db, opts) = open_rocks(&config, &root, true, true)?;
         let mcf = cf(&db, META)?;
         db.put_cf(mcf, KEY_DATABASE, database.0)
             .map_err(|e| rocks("cannot store the database id", e))?;
@@ -310,14 +333,16 @@ impl OnDiskEngine {
                 Ok(d) => definitions = d,
                 Err(e) => {
                     drop(db);
-                    let (opts, _) = rocks_options(&config, &root, false, false);
-                    let _ = TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, &rdir);
+                    if let Err(cleanup) = destroy_rocks(&config, &root) {
+                        tracing::error!(error = %cleanup, "cannot remove a failed restore; the next open redoes it");
+                    }
                     return Err(e);
                 }
             }
             tracing::info!(snapshot = %path.display(), "restored the database from a snapshot");
         }
-        let engine = Self::finish_open(db, config, dir, database)?;
+        let mut engine = Self::finish_open(db, opts, config, dir, database)?;
+        engine.recovery.snapshot = restore.map(|(path, _)| path);
         // Indexes and constraints are built on the restored data before the database
         // is marked ready: a crash before that redoes the whole restore.
         engine.restore_schema(definitions)?;
@@ -332,6 +357,7 @@ impl OnDiskEngine {
 
     fn finish_open(
         db: TransactionDB,
+        options: Options,
         config: Config,
         dir: DataDir,
         database: DatabaseId,
@@ -355,10 +381,22 @@ impl OnDiskEngine {
             database,
             snapshot_lock: Mutex::new(()),
             gate: DeletionGate::new(),
+            recovery: RecoveryReport::default(),
+            options,
             dir,
         };
         engine.finish_interrupted_builds()?;
         Ok(engine)
+    }
+
+    /// How many times RocksDB has synced its WAL since this engine opened (the
+    /// `rocksdb.wal.synced` ticker): one per group of concurrent `EveryCommit` commits,
+    /// one per n commits with `EveryNCommits(n)`, none per commit with `Off`. `None`
+    /// unless [`Config::statistics`] is on.
+    pub fn wal_syncs(&self) -> Option<u64> {
+        self.config
+            .statistics_enabled()
+            .then(|| self.options.get_ticker_count(Ticker::WalFileSynced))
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {
@@ -373,12 +411,6 @@ impl OnDiskEngine {
     /// The database's id (adopted from the snapshot it was restored from, if any).
     pub fn database_id(&self) -> DatabaseId {
         self.database
-    }
-
-    /// A lease on the data-directory lock: snapshot deletions are deferred until it
-    /// and the plain lock are released.
-    pub fn lease_data_directory(&self) -> Lease {
-        self.gate.lease()
     }
 
     pub(crate) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
@@ -545,6 +577,10 @@ impl StorageEngine for OnDiskEngine {
         Ok(info)
     }
 
+    fn recovery_report(&self) -> Result<RecoveryReport> {
+        Ok(self.recovery.clone())
+    }
+
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         crate::snapshot::list(&self.dir.list_snapshots()?)
     }
@@ -607,6 +643,10 @@ impl StorageEngine for OnDiskEngine {
 
     fn lock_data_directory(&self) -> Result<LockChange> {
         Ok(self.gate.lock())
+    }
+
+    fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
+        Ok(DataDirectoryLease::new(self.gate.lease()))
     }
 
     fn unlock_data_directory(&self) -> Result<LockChange> {

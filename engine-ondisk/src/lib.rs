@@ -72,7 +72,9 @@
 //! rolled back at once and later calls return `Aborted`. Creating an edge locks and
 //! rewrites both endpoints, and deleting a vertex reads its adjacency after locking
 //! it, so no interleaving leaves a dangling edge. Only snapshot isolation is offered:
-//! `begin` refuses the other levels with `Unsupported`.
+//! `begin` refuses the other levels with `Unsupported`. Reads are not locked, so write
+//! skew occurs (two transactions that read both of two objects and each write one both
+//! commit), as snapshot isolation allows and the conformance suite requires.
 //!
 //! Why pessimistic and not `OptimisticTransactionDB`: the contract wants the second
 //! writer of an object to fail at the write, and the optimistic kind only finds the

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use durability::snapshot::{ReadError, read_snapshot, read_snapshot_header};
+use durability::snapshot::{read_snapshot, read_snapshot_header};
 use durability::{SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
 use engine_api::{Error, ErrorKind, Result, SnapshotInfo};
 use rocksdb::{
@@ -25,43 +25,32 @@ use crate::keys::{
 };
 use crate::metadata::{KEY_IDS, NameKind, encode_bounds, name_key};
 
-/// The newest snapshot of ours in `snapshots` and its header, skipping files whose
-/// magic is not ours. A damaged header is Corrupt: restoring an older snapshot instead
-/// would silently restore an older state.
+/// The newest snapshot in `snapshots` and its header. A damaged one (its magic
+/// included: the name makes it ours) is Corrupt: restoring an older snapshot instead
+/// would silently restore an older state, and starting empty would lose all of it.
 pub(crate) fn newest_snapshot(
     snapshots: &[SnapshotName],
 ) -> Result<Option<(PathBuf, SnapshotSummary)>> {
-    for s in snapshots.iter().rev() {
-        match read_snapshot_header(&s.path) {
-            Ok(summary) => return Ok(Some((s.path.clone(), summary))),
-            Err(ReadError::NotOurs) => {
-                tracing::warn!(file = %s.path.display(), "ignoring a file that is not a snapshot of ours");
-            }
-            Err(ReadError::Failed(e)) => return Err(e),
-        }
-    }
-    Ok(None)
+    let Some(s) = snapshots.last() else {
+        return Ok(None);
+    };
+    Ok(Some((s.path.clone(), read_snapshot_header(&s.path)?)))
 }
 
 /// The snapshots in `snapshots/`, oldest first.
 pub(crate) fn list(snapshots: &[SnapshotName]) -> Result<Vec<SnapshotInfo>> {
     let mut out = Vec::new();
     for s in snapshots {
-        match read_snapshot_header(&s.path) {
-            Ok(h) => {
-                let size_bytes = std::fs::metadata(&s.path).map(|m| m.len()).map_err(|e| {
-                    Error::new(ErrorKind::Io, format!("{}: {e}", s.path.display())).with_source(e)
-                })?;
-                out.push(SnapshotInfo {
-                    path: s.path.clone(),
-                    commit_timestamp: h.commit_ts,
-                    created_at: h.created_at,
-                    size_bytes,
-                });
-            }
-            Err(ReadError::NotOurs) => {}
-            Err(ReadError::Failed(e)) => return Err(e),
-        }
+        let h = read_snapshot_header(&s.path)?;
+        let size_bytes = std::fs::metadata(&s.path).map(|m| m.len()).map_err(|e| {
+            Error::new(ErrorKind::Io, format!("{}: {e}", s.path.display())).with_source(e)
+        })?;
+        out.push(SnapshotInfo {
+            path: s.path.clone(),
+            commit_timestamp: h.commit_ts,
+            created_at: h.created_at,
+            size_bytes,
+        });
     }
     Ok(out)
 }
@@ -140,16 +129,7 @@ pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
         counters: None,
         what: path.display().to_string(),
     };
-    match read_snapshot(path, &mut sink) {
-        Ok(_) => {}
-        Err(ReadError::NotOurs) => {
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                format!("{} is not a snapshot of ours", path.display()),
-            ));
-        }
-        Err(ReadError::Failed(e)) => return Err(e),
-    }
+    read_snapshot(path, &mut sink)?;
     sink.flush()?;
     let (v, e) = sink.counters.unwrap_or((0, 0));
     let v = v.max(sink.last_vertex.map_or(0, |x| x + 1));

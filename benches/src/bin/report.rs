@@ -10,7 +10,7 @@ use clap::Parser;
 use engine_inmem_txn::{Config, InMemoryEngine};
 use quiver_benches::report::{self, SubjectFactory};
 use quiver_benches::rocks::{OnDiskSubject, RawRocks};
-use quiver_benches::{EngineSubject, HashMapBaseline, WorkloadSize};
+use quiver_benches::{EngineSubject, HandRolledBaseline, WorkloadSize};
 
 struct Counting;
 static LIVE: AtomicI64 = AtomicI64::new(0);
@@ -136,8 +136,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let subjects: Vec<(String, SubjectFactory)> = vec![
         (
-            "HashMap".into(),
-            Box::new(|| Ok(Box::new(HashMapBaseline::default()) as _)),
+            "hand-rolled".into(),
+            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
         ),
         (
             "inmem-txn".into(),

@@ -1,0 +1,209 @@
+//! Reading a segment back: header, records, torn tails and damage.
+
+use std::path::Path;
+
+use engine_api::Result;
+use engine_api::codec::Decoder;
+
+use crate::format::{
+    DatabaseId, HEADER_LEN, Header, HeaderError, corrupt, decode_header, decode_named_header,
+    io_error, read_header_bytes, u32_at, u64_at,
+};
+use crate::schema::{SchemaOp, decode_schema_op};
+
+use super::format::{CommitRecord, decode_ops};
+use super::*;
+
+/// A segment's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// The database it belongs to.
+    pub database: DatabaseId,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The commit timestamp of its first record.
+    pub first_ts: u64,
+}
+
+/// What reading one segment found. A file with a segment's name is ours: a wrong
+/// magic is Corrupt (an error), never a reason to skip the file.
+#[derive(Debug)]
+pub enum SegmentRead {
+    /// A segment whose header was cut short by a crash right after it was created
+    /// (only tolerated for the last segment): it holds no records.
+    TornHeader,
+    /// The segment's header and records.
+    Read {
+        /// The header.
+        header: SegmentHeader,
+        /// Commit records, in order.
+        records: Vec<CommitRecord>,
+        /// The highest id reservation (vertex bound, edge bound), if any.
+        reserved: Option<(u64, u64)>,
+        /// Schema changes, in log order, each with the timestamp of the commit it
+        /// precedes.
+        schema: Vec<(u64, SchemaOp)>,
+        /// Length of the valid prefix; shorter than the file after a torn tail.
+        valid_len: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+}
+
+/// Reads a segment's header only; a wrong magic is Corrupt.
+pub fn read_segment_header(path: &Path) -> Result<SegmentHeader> {
+    let what = path.display().to_string();
+    let head = read_header_bytes(path, &what)?;
+    let h = decode_named_header(MAGIC, WAL_VERSIONS, &what, "WAL segment", &head)?;
+    Ok(SegmentHeader {
+        database: h.database,
+        seq: h.a,
+        first_ts: h.b,
+    })
+}
+
+/// Reads and checks a whole segment. `last` says whether it is the newest segment,
+/// where a torn tail is a crash artefact rather than corruption.
+pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
+    let what = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    let header = match decode_header(MAGIC, WAL_VERSIONS, &what, &bytes) {
+        Ok(h) => h,
+        // Named as ours: a wrong magic is damage. (Regression: a flipped magic bit
+        // in the newest segment made recovery skip it as foreign, silently losing
+        // acknowledged commits.)
+        Err(HeaderError::NotOurs) => {
+            return Err(corrupt(
+                &what,
+                0,
+                "named as a WAL segment of ours, but its magic number is not ours",
+            ));
+        }
+        // An empty file, or a header cut short, in the newest segment: a crash
+        // right after the segment was created.
+        Err(HeaderError::Bad(e)) => {
+            if last && bytes.len() < HEADER_LEN {
+                return Ok(SegmentRead::TornHeader);
+            }
+            return Err(e);
+        }
+    };
+    let Header { database, a, b, .. } = header;
+    let mut records = Vec::new();
+    let mut reserved: Option<(u64, u64)> = None;
+    let mut schema = Vec::new();
+    let mut first_record_ts = None;
+    let mut at = HEADER_LEN;
+    let file_len = bytes.len();
+    let torn = |at: usize, reason: &str| -> Result<usize> {
+        if last {
+            tracing::warn!(file = %what, offset = at, reason, "discarding a torn WAL tail");
+            Ok(at)
+        } else {
+            Err(corrupt(&what, at as u64, reason))
+        }
+    };
+    let valid_len = loop {
+        if at == file_len {
+            break at;
+        }
+        let rest = &bytes[at..];
+        if rest.iter().all(|b| *b == 0) {
+            break torn(at, "zeroed tail")?;
+        }
+        if rest.len() < RECORD_HEADER {
+            break torn(at, "record header cut short")?;
+        }
+        if crc32fast::hash(&rest[..4]) != u32_at(rest, 4) {
+            return Err(corrupt(&what, at as u64, "record length checksum mismatch"));
+        }
+        let len = u32_at(rest, 0) as usize;
+        if !(9..=RECORD_MAX).contains(&len) {
+            return Err(corrupt(&what, at as u64, "record length out of range"));
+        }
+        if RECORD_HEADER + len > rest.len() {
+            break torn(at, "record cut short")?;
+        }
+        let end = RECORD_HEADER + len;
+        let mut h = crc32fast::Hasher::new();
+        h.update(&rest[..4]);
+        h.update(&rest[RECORD_HEADER..end]);
+        if h.finalize() != u32_at(rest, 8) {
+            if at + end == file_len {
+                break torn(at, "checksum mismatch in the last record")?;
+            }
+            return Err(corrupt(&what, at as u64, "record checksum mismatch"));
+        }
+        let payload = &rest[RECORD_HEADER..end];
+        let commit_ts = u64_at(payload, 1);
+        first_record_ts.get_or_insert(commit_ts);
+        match payload[0] {
+            RECORD_COMMIT => {
+                let ops = decode_ops(&payload[9..])
+                    .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64))?;
+                records.push(CommitRecord { commit_ts, ops });
+            }
+            RECORD_SCHEMA => {
+                let mut d = Decoder::new(&payload[9..]);
+                let fail = |e: engine_api::codec::DecodeError| {
+                    e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64)
+                };
+                let op = decode_schema_op(&mut d).map_err(fail)?;
+                if !d.is_empty() {
+                    return Err(corrupt(
+                        &what,
+                        (at + RECORD_HEADER + 9 + d.position()) as u64,
+                        "trailing bytes in schema record",
+                    ));
+                }
+                schema.push((commit_ts, op));
+            }
+            RECORD_RESERVE if payload.len() == 25 => {
+                let (v, e) = (u64_at(payload, 9), u64_at(payload, 17));
+                let (pv, pe) = reserved.unwrap_or((0, 0));
+                reserved = Some((pv.max(v), pe.max(e)));
+            }
+            _ => {
+                return Err(corrupt(
+                    &what,
+                    (at + RECORD_HEADER) as u64,
+                    "unknown record kind",
+                ));
+            }
+        }
+        at += end;
+    };
+    if let Some(first) = first_record_ts
+        && first != b
+    {
+        return Err(corrupt(
+            &what,
+            HEADER_LEN as u64,
+            "first record does not match the header's timestamp",
+        ));
+    }
+    Ok(SegmentRead::Read {
+        header: SegmentHeader {
+            database,
+            seq: a,
+            first_ts: b,
+        },
+        records,
+        reserved,
+        schema,
+        valid_len: valid_len as u64,
+        file_len: file_len as u64,
+    })
+}
+
+/// Cuts a segment to its valid prefix after a torn tail.
+pub fn truncate_segment(path: &Path, len: u64) -> Result<()> {
+    let what = path.display().to_string();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| io_error(&format!("cannot open {what}"), e))?;
+    f.set_len(len)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| io_error(&format!("cannot truncate {what}"), e))
+}
