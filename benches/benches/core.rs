@@ -74,9 +74,11 @@ fn inmem_txn(c: &mut Criterion) {
 
 fn ondisk(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine =
-        OnDiskEngine::open(engine_ondisk::Config::new(dir.path()).sync_mode(SyncMode::Off))
-            .expect("open");
+    let engine = OnDiskEngine::open(
+        engine_ondisk::Config::new(dir.path())
+            .durability(engine_ondisk::Config::default_durability().sync_mode(SyncMode::Off)),
+    )
+    .expect("open");
     core_ops(c, "ondisk", &engine);
 }
 

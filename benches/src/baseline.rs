@@ -147,11 +147,15 @@ impl Subject for HandRolledBaseline {
 
     fn label_scan(&self, label: &str) -> Result<usize> {
         let g = self.graph.read();
-        // Nothing is deleted, so the index holds exactly the label's vertices.
-        Ok(g.names
-            .get(label)
-            .and_then(|&l| g.by_label.get(l as usize))
-            .map_or(0, Vec::len))
+        let Some(ids) = g.names.get(label).and_then(|&l| g.by_label.get(l as usize)) else {
+            return Ok(0);
+        };
+        // Visits every vertex of the label, as a scan that hands each one to its caller
+        // must (its length alone would not be a scan).
+        Ok(ids
+            .iter()
+            .filter(|&&id| g.vertices.get(id as usize).is_some())
+            .count())
     }
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {

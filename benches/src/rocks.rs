@@ -588,7 +588,8 @@ impl OnDiskSubject {
     pub fn open() -> Result<Self> {
         let dir = tempfile_dir()?;
         let engine = engine_ondisk::OnDiskEngine::open(
-            Config::new(dir.path()).sync_mode(engine_api::SyncMode::Off),
+            Config::new(dir.path())
+                .durability(Config::default_durability().sync_mode(engine_api::SyncMode::Off)),
         )?;
         Ok(OnDiskSubject {
             engine: crate::EngineSubject(engine),

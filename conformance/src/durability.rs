@@ -201,6 +201,16 @@ fn file_count(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.count())
 }
 
+/// Writes a snapshot and returns the directory it went to.
+fn snapshot_dir<E: StorageEngine>(db: &E) -> Result<std::path::PathBuf> {
+    Ok(db
+        .create_snapshot()?
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("a snapshot lives in a directory"))
+}
+
 /// While the data directory is locked nothing is deleted though retention wants it;
 /// unlocking deletes the surplus and keeps the newest snapshot.
 pub fn lock_defers_deletions_until_unlock<F: EngineFactory>(f: &F) -> Result<()> {
@@ -209,12 +219,7 @@ pub fn lock_defers_deletions_until_unlock<F: EngineFactory>(f: &F) -> Result<()>
         return Ok(());
     }
     build(&*db)?;
-    let snapshots_dir = db
-        .create_snapshot()?
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .expect("a snapshot lives in a directory");
+    let snapshots_dir = snapshot_dir(&*db)?;
     assert_eq!(db.data_directory_lock_status()?, LockStatus::Unlocked);
     assert_eq!(db.lock_data_directory()?, LockChange::Changed);
     assert_eq!(db.lock_data_directory()?, LockChange::Unchanged);
@@ -263,12 +268,7 @@ pub fn leases_and_the_lock_overlap<F: EngineFactory>(f: &F) -> Result<()> {
         return Ok(());
     }
     build(&*db)?;
-    let snapshots_dir = db
-        .create_snapshot()?
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .expect("a snapshot lives in a directory");
+    let snapshots_dir = snapshot_dir(&*db)?;
     let before = file_count(&snapshots_dir);
     let lease = db.data_directory_lease()?;
     assert_eq!(db.data_directory_lock_status()?, LockStatus::Locked);
@@ -312,12 +312,7 @@ pub fn closing_while_locked_keeps_the_deferred_files_until_the_next_snapshot<F: 
         return Ok(());
     }
     build(&*db)?;
-    let snapshots_dir = db
-        .create_snapshot()?
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .expect("a snapshot lives in a directory");
+    let snapshots_dir = snapshot_dir(&*db)?;
     db.lock_data_directory()?;
     for _ in 0..5 {
         db.create_snapshot()?;

@@ -21,7 +21,7 @@
 //!
 //! Each interleaving runs under a watchdog: a backend whose write waits for a lock
 //! that the same thread holds would hang, so the test process fails after a bounded
-//! wait instead.
+//! wait instead (every test of the suite has one too).
 //!
 //! A backend that declares no isolation levels is instead checked to show every
 //! write to other transactions at once (the contract of a mode without isolation).

@@ -71,7 +71,11 @@ pub trait EngineFactory: Sync {
 #[doc(hidden)]
 pub fn run<F: EngineFactory>(factory: &F, name: &str, test: fn(&F) -> Result<()>) {
     let known = factory.known_failures().contains(&name);
+    // A test that blocks forever (a transaction waiting for one that can never finish)
+    // ends the test process with a message instead of hanging the suite.
+    let watchdog = support::Watchdog::start(format!("conformance test {name}"));
     let outcome = catch_unwind(AssertUnwindSafe(|| test(factory)));
+    drop(watchdog);
     match (known, outcome) {
         (false, Ok(Ok(()))) => {}
         (false, Ok(Err(e))) => panic!("{name} failed: {e}"),

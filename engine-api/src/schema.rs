@@ -313,6 +313,32 @@ impl ConstraintSpec {
         }
     }
 
+    /// Checks the rule of an existence or type constraint against `value`, the
+    /// property a vertex that has the constraint's label holds (`None`: not set); every
+    /// backend checks these rules through this. A uniqueness constraint compares
+    /// vertices with each other, which each backend does with its own index, and
+    /// reports with [`ConstraintSpec::duplicate`]; here it always passes. A uniqueness
+    /// constraint applies only to vertices that have every one of its properties.
+    pub fn check_property(&self, vertex: VertexId, value: Option<&PropertyValue>) -> Result<()> {
+        match (self, value) {
+            (ConstraintSpec::Exists { .. }, None) => {
+                Err(self.violation(vertex, "the property is missing"))
+            }
+            (ConstraintSpec::Type { value_type, .. }, Some(v))
+                if ValueType::of(v) != Some(*value_type) =>
+            {
+                let found = ValueType::of(v).map_or("NULL", ValueType::cypher_name);
+                Err(self.violation(vertex, &format!("the property is of type {found}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The error of a uniqueness constraint: `vertex` has the same values as `other`.
+    pub fn duplicate(&self, vertex: VertexId, other: VertexId) -> Error {
+        self.violation(vertex, &format!("vertex {} has the same values", other.0))
+    }
+
     /// The error for `vertex` violating this constraint; `detail` says how.
     pub fn violation(&self, vertex: VertexId, detail: &str) -> Error {
         Error::new(
@@ -571,7 +597,48 @@ pub struct ObserverId(pub u64);
 
 #[cfg(test)]
 mod tests {
-    use super::best_prefix_index;
+    use super::*;
+
+    #[test]
+    fn property_rules_say_what_is_wrong() {
+        let v = VertexId(7);
+        let exists = ConstraintSpec::Exists {
+            label: "L".into(),
+            property: "p".into(),
+        };
+        assert!(exists.check_property(v, Some(&1.into())).is_ok());
+        let e = exists.check_property(v, None).expect_err("missing");
+        assert_eq!(e.kind(), ErrorKind::ConstraintViolation);
+        assert!(
+            e.message().contains("vertex 7: the property is missing"),
+            "{e}"
+        );
+        let typed = ConstraintSpec::Type {
+            label: "L".into(),
+            property: "p".into(),
+            value_type: ValueType::Int,
+        };
+        assert!(typed.check_property(v, None).is_ok(), "absent is allowed");
+        assert!(typed.check_property(v, Some(&1.into())).is_ok());
+        let e = typed
+            .check_property(v, Some(&"x".into()))
+            .expect_err("a string");
+        assert!(e.message().contains("of type STRING"), "{e}");
+        let unique = ConstraintSpec::Unique {
+            label: "L".into(),
+            properties: vec!["p".into()],
+        };
+        assert!(
+            unique.check_property(v, None).is_ok(),
+            "checked by the backends"
+        );
+        assert!(
+            unique
+                .duplicate(v, VertexId(3))
+                .message()
+                .contains("vertex 7: vertex 3 has the same values")
+        );
+    }
 
     #[test]
     fn the_longest_filtered_prefix_serves_a_lookup() {

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use engine_api::{PropertyValue, Result, ValueType, VertexId};
+use engine_api::{PropertyValue, Result, VertexId};
 
 use crate::engine::Inner;
 use crate::index::VertexKeySet;
@@ -54,13 +54,9 @@ fn latest(state: &VertexState, me: Option<&Arc<TxnShared>>, keys: &[u32]) -> Res
 
 fn rule_keys(rule: &Rule) -> Vec<u32> {
     match rule {
-        Rule::Exists(k) | Rule::Type(k, _) => vec![*k],
+        Rule::Property(k) => vec![*k],
         Rule::Unique(set) => set.keys.to_vec(),
     }
-}
-
-fn type_name(value: &PropertyValue) -> &'static str {
-    ValueType::of(value).map_or("NULL", ValueType::cypher_name)
 }
 
 impl Inner {
@@ -84,21 +80,9 @@ impl Inner {
         if !labels.contains(&c.label) {
             return Ok(());
         }
-        let v = VertexId(id);
         match &c.rule {
-            Rule::Exists(_) => {
-                if values[0].is_none() {
-                    return Err(c.spec.violation(v, "the property is missing"));
-                }
-            }
-            Rule::Type(_, t) => {
-                if let Some(value) = &values[0]
-                    && ValueType::of(value) != Some(*t)
-                {
-                    return Err(c
-                        .spec
-                        .violation(v, &format!("the property is of type {}", type_name(value))));
-                }
+            Rule::Property(_) => {
+                c.spec.check_property(VertexId(id), values[0].as_ref())?;
             }
             Rule::Unique(set) => {
                 let Some(key) = full_key(&values) else {
@@ -128,9 +112,7 @@ impl Inner {
                 continue;
             };
             if labels.contains(&c.label) && full_key(&values).is_some_and(|k| k[..] == key[..]) {
-                return Err(c
-                    .spec
-                    .violation(VertexId(id), &format!("vertex {other} has the same values")));
+                return Err(c.spec.duplicate(VertexId(id), VertexId(other)));
             }
         }
         Ok(())
@@ -165,13 +147,11 @@ impl Inner {
                     }
                 }
                 match holders[..] {
-                    [a, b, ..] => Err(c
-                        .spec
-                        .violation(VertexId(b), &format!("vertex {a} has the same values"))),
+                    [a, b, ..] => Err(c.spec.duplicate(VertexId(b), VertexId(a))),
                     _ => Ok(()),
                 }
             }),
-            Rule::Exists(_) | Rule::Type(..) => {
+            Rule::Property(_) => {
                 let ids: Vec<u64> = match self.label_index.get(u64::from(c.label)) {
                     Some(set) => set.read().iter().copied().collect(),
                     None => return Ok(()),

@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 use durability::SchemaOp;
 use engine_api::{
     ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, OrderedValue, Result, TriggerSpec,
-    ValueType, best_prefix_index,
+    best_prefix_index,
 };
 use parking_lot::Mutex;
 
@@ -50,8 +50,9 @@ pub(crate) enum IndexEntry {
 /// A constraint with its names resolved.
 #[derive(Debug, Clone)]
 pub(crate) enum Rule {
-    Exists(u32),
-    Type(u32, ValueType),
+    /// An existence or type rule on one property key, checked by
+    /// `ConstraintSpec::check_property`.
+    Property(u32),
     Unique(Arc<VertexKeySet>),
 }
 
@@ -350,12 +351,9 @@ impl Inner {
     fn resolve_constraint(&self, spec: &ConstraintSpec) -> Result<Constraint> {
         let label = self.labels.intern(spec.label())?;
         let rule = match spec {
-            ConstraintSpec::Exists { property, .. } => Rule::Exists(self.keys.intern(property)?),
-            ConstraintSpec::Type {
-                property,
-                value_type,
-                ..
-            } => Rule::Type(self.keys.intern(property)?, *value_type),
+            ConstraintSpec::Exists { property, .. } | ConstraintSpec::Type { property, .. } => {
+                Rule::Property(self.keys.intern(property)?)
+            }
             ConstraintSpec::Unique { properties, .. } => {
                 let keys = properties
                     .iter()

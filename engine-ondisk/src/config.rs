@@ -2,22 +2,26 @@
 
 use std::path::{Path, PathBuf};
 
-use engine_api::SyncMode;
+use engine_api::{DurabilityConfig, Error, Result, SyncMode};
 
 /// How an [`crate::OnDiskEngine`] is opened.
 ///
+/// The durability settings are the shared [`DurabilityConfig`] every backend takes
+/// (see [`Config::durability`] for which of them apply to this backend); the rest are
+/// RocksDB's.
+///
 /// ```
-/// use engine_api::SyncMode;
+/// use engine_api::{DurabilityConfig, SyncMode};
 /// use engine_ondisk::Config;
-/// let cfg = Config::new("/tmp/graph").sync_mode(SyncMode::Off).block_cache_bytes(64 << 20);
+/// let cfg = Config::new("/tmp/graph")
+///     .durability(Config::default_durability().sync_mode(SyncMode::Off))
+///     .block_cache_bytes(64 << 20);
 /// assert_eq!(cfg.sync(), SyncMode::Off);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     dir: PathBuf,
-    sync_mode: SyncMode,
-    snapshot_retention: usize,
-    snapshot_on_exit: bool,
+    durability: DurabilityConfig,
     block_cache_bytes: usize,
     write_buffer_bytes: usize,
     statistics: bool,
@@ -29,42 +33,47 @@ impl Config {
     pub fn new(dir: impl AsRef<Path>) -> Self {
         Config {
             dir: dir.as_ref().to_path_buf(),
-            sync_mode: SyncMode::EveryCommit,
-            snapshot_retention: 3,
-            snapshot_on_exit: false,
+            durability: Self::default_durability(),
             block_cache_bytes: 256 << 20,
             write_buffer_bytes: 64 << 20,
             statistics: false,
         }
     }
 
-    /// When a commit reaches stable storage. Default [`SyncMode::EveryCommit`]: the
-    /// commit is in RocksDB's WAL and fdatasync'ed before `commit` returns; RocksDB
-    /// lets concurrent committers share one write and one sync (its write-thread
-    /// group). [`SyncMode::EveryNCommits`] syncs the WAL after every n-th commit and on
-    /// close; [`SyncMode::Off`] never syncs (a process crash loses nothing, because
-    /// every commit is written to the WAL before it returns; an OS crash or power loss
-    /// may lose any commit since the last sync).
-    #[must_use]
-    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
-        self.sync_mode = mode;
-        self
+    /// This backend's default durability: [`DurabilityConfig::default`] without
+    /// periodic snapshots and without a snapshot on exit (the data is on disk already,
+    /// and a snapshot is an export that reads the whole database), and 4 MiB log files
+    /// (RocksDB's log is deleted file by file once its data is flushed; smaller files
+    /// go sooner).
+    pub fn default_durability() -> DurabilityConfig {
+        DurabilityConfig::default()
+            .snapshot_interval(None)
+            .snapshot_on_exit(false)
+            .wal_segment_bytes(4 << 20)
     }
 
-    /// How many snapshot exports `create_snapshot` keeps in `snapshots/`. Default 3.
-    /// Older ones are deleted after a new one is complete (deferred while the data
-    /// directory is locked). 0 is treated as 1: the newest is always kept.
+    /// The durability settings. Default [`Config::default_durability`]. What they mean
+    /// here:
+    /// - `sync_mode`: default [`SyncMode::EveryCommit`], the commit is in RocksDB's
+    ///   WAL and fdatasync'ed before `commit` returns; RocksDB lets concurrent
+    ///   committers share one write and one sync (its write-thread group).
+    ///   [`SyncMode::EveryNCommits`] syncs the WAL after every n-th commit and on
+    ///   close; [`SyncMode::Off`] never syncs (a process crash loses nothing, because
+    ///   every commit is written to the WAL before it returns; an OS crash or power
+    ///   loss may lose any commit since the last sync).
+    /// - `snapshot_retention`: how many snapshot exports `create_snapshot` keeps
+    ///   (older ones are deleted once a new one is complete, deferred while the data
+    ///   directory is locked; 0 is treated as 1).
+    /// - `snapshot_on_exit`: whether `close` exports a snapshot.
+    /// - `wal_segment_bytes`: the size at which RocksDB starts a new log file.
+    ///
+    /// Settings this backend cannot honour make `open` fail with
+    /// [`engine_api::ErrorKind::Unsupported`] rather than be ignored: a WAL turned off
+    /// (RocksDB's log is how commits survive), periodic snapshots (the data is on disk;
+    /// export snapshots with `create_snapshot`), and recovery off at start-up.
     #[must_use]
-    pub fn snapshot_retention(mut self, count: usize) -> Self {
-        self.snapshot_retention = count;
-        self
-    }
-
-    /// Whether `close` exports a snapshot. Default off: the data is on disk already,
-    /// and an export reads the whole database.
-    #[must_use]
-    pub fn snapshot_on_exit(mut self, enabled: bool) -> Self {
-        self.snapshot_on_exit = enabled;
+    pub fn durability(mut self, durability: DurabilityConfig) -> Self {
+        self.durability = durability;
         self
     }
 
@@ -106,17 +115,35 @@ impl Config {
 
     /// The sync mode.
     pub fn sync(&self) -> SyncMode {
-        self.sync_mode
+        self.durability.sync()
     }
 
-    /// How many snapshots are kept (at least 1).
-    pub fn snapshot_retention_count(&self) -> usize {
-        self.snapshot_retention.max(1)
+    /// The durability settings.
+    pub fn durability_config(&self) -> &DurabilityConfig {
+        &self.durability
     }
 
-    /// Whether close exports a snapshot.
-    pub fn snapshots_on_exit(&self) -> bool {
-        self.snapshot_on_exit
+    /// Fails with `Unsupported` for durability settings this backend cannot honour.
+    pub(crate) fn check(&self) -> Result<()> {
+        let d = &self.durability;
+        let refuse = |what: &str| {
+            Err(Error::new(
+                engine_api::ErrorKind::Unsupported,
+                format!("engine-ondisk does not support {what}"),
+            ))
+        };
+        if !d.wal_enabled() {
+            return refuse("turning the WAL off (RocksDB's log is how commits survive a crash)");
+        }
+        if let Some(every) = d.snapshot_every() {
+            return refuse(&format!(
+                "periodic snapshots (every {every:?}): the data is on disk; call create_snapshot for an export, or set snapshot_interval(None)"
+            ));
+        }
+        if !d.recovers_on_startup() {
+            return refuse("opening without recovery (RocksDB always recovers its log)");
+        }
+        Ok(())
     }
 
     /// The block cache size.

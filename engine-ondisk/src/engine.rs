@@ -128,7 +128,9 @@ fn rocks_options(
         db.set_statistics_level(StatsLevel::ExceptHistogramOrTimers);
     }
     db.set_keep_log_file_num(2);
-    db.set_max_log_file_size(4 << 20);
+    db.set_max_log_file_size(
+        usize::try_from(config.durability_config().segment_bytes()).unwrap_or(usize::MAX),
+    );
     let cache = Cache::new_lru_cache(config.block_cache());
     let cfs = ALL_CFS
         .iter()
@@ -234,6 +236,7 @@ impl OnDiskEngine {
     /// files that are not an on-disk database of ours (RocksDB files without our
     /// metadata, or an in-memory backend's WAL); [`ErrorKind::Io`] for I/O failures.
     pub fn open(config: Config) -> Result<Self> {
+        config.check()?;
         let dir = DataDir::open(config.data_dir())?;
         dir.remove_interrupted_writes()?;
         let root = dir.root().to_path_buf();
@@ -545,7 +548,7 @@ impl StorageEngine for OnDiskEngine {
     }
 
     fn close(self) -> Result<()> {
-        if self.config.snapshots_on_exit() {
+        if self.config.durability_config().snapshots_on_exit() {
             self.create_snapshot()?;
         }
         for name in ALL_CFS {
@@ -566,7 +569,11 @@ impl StorageEngine for OnDiskEngine {
         let ts = self.now().max(snapshot.sequence_number());
         let info = crate::snapshot::export(self, &snapshot, &self.snapshots_dir(), seq, ts)?;
         let snapshots = self.dir.list_snapshots()?;
-        let keep = self.config.snapshot_retention_count();
+        let keep = self
+            .config
+            .durability_config()
+            .snapshot_retention_count()
+            .max(1);
         let surplus = snapshots.len().saturating_sub(keep);
         let doomed = snapshots
             .into_iter()

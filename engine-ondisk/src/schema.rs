@@ -52,7 +52,7 @@ use durability::schema::{
 use engine_api::codec::{Decoder, encode_sort_key, find_property, put_uvarint};
 use engine_api::{
     ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, PropertyBounds, PropertyValue, Result,
-    TriggerSpec, ValueType, VertexId,
+    TriggerSpec, VertexId,
 };
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{TransactionDB, WriteBatchWithTransaction};
@@ -90,9 +90,13 @@ pub(crate) struct Index {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Rule {
-    Exists(u32),
-    Type(u32, ValueType),
-    Unique { id: u32, keys: Vec<u32> },
+    /// An existence or type rule on one property key, checked by
+    /// `ConstraintSpec::check_property`.
+    Property(u32),
+    Unique {
+        id: u32,
+        keys: Vec<u32>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -303,12 +307,9 @@ fn resolve_constraint(
     let label = names.intern(db, NameKind::Label, spec.label())?;
     let key = |p: &str| names.intern(db, NameKind::PropertyKey, p);
     let rule = match spec {
-        ConstraintSpec::Exists { property, .. } => Rule::Exists(key(property)?),
-        ConstraintSpec::Type {
-            property,
-            value_type,
-            ..
-        } => Rule::Type(key(property)?, *value_type),
+        ConstraintSpec::Exists { property, .. } | ConstraintSpec::Type { property, .. } => {
+            Rule::Property(key(property)?)
+        }
         ConstraintSpec::Unique { properties, .. } => Rule::Unique {
             id,
             keys: properties.iter().map(|p| key(p)).collect::<Result<_>>()?,
@@ -783,9 +784,7 @@ impl OnDiskEngine {
                     && let Some(k) = unique_key(*id, &record, c.label, keys)?
                     && let Some(other) = holders.insert(k, v)
                 {
-                    return Err(c
-                        .spec
-                        .violation(VertexId(v), &format!("vertex {other} has the same values")));
+                    return Err(c.spec.duplicate(VertexId(v), VertexId(other)));
                 }
             }
             it.next();
@@ -925,33 +924,18 @@ impl OnDiskEngine {
     }
 }
 
-/// Checks a vertex version against an existence or type constraint.
+/// Checks a vertex version against an existence or type constraint (the rules are
+/// engine-api's, shared by every backend).
 pub(crate) fn check_record(c: &Constraint, record: &VertexRecord, v: VertexId) -> Result<()> {
     if record.labels.binary_search(&c.label).is_err() {
         return Ok(());
     }
-    let value = |k: u32| {
-        find_property(&record.props, k).map_err(|e| e.into_corrupt("vertex property record", 0))
+    let Rule::Property(k) = &c.rule else {
+        return Ok(());
     };
-    match &c.rule {
-        Rule::Exists(k) => {
-            if value(*k)?.is_none() {
-                return Err(c.spec.violation(v, "the property is missing"));
-            }
-        }
-        Rule::Type(k, t) => {
-            if let Some(found) = value(*k)?
-                && ValueType::of(&found) != Some(*t)
-            {
-                let name = ValueType::of(&found).map_or("NULL", ValueType::cypher_name);
-                return Err(c
-                    .spec
-                    .violation(v, &format!("the property is of type {name}")));
-            }
-        }
-        Rule::Unique { .. } => {}
-    }
-    Ok(())
+    let value = find_property(&record.props, *k)
+        .map_err(|e| e.into_corrupt("vertex property record", 0))?;
+    c.spec.check_property(v, value.as_ref())
 }
 
 #[cfg(test)]

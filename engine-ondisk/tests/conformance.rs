@@ -13,7 +13,9 @@ impl conformance::EngineFactory for OnDisk {
     fn open(&self, dir: &Path) -> Result<OnDiskEngine> {
         // Off: the suite's crashes are drops within one process, which lose nothing
         // RocksDB has written; syncing every commit would only slow the suite down.
-        OnDiskEngine::open(Config::new(dir).sync_mode(SyncMode::Off))
+        OnDiskEngine::open(
+            Config::new(dir).durability(Config::default_durability().sync_mode(SyncMode::Off)),
+        )
     }
 }
 

@@ -36,7 +36,10 @@ const SCHEMA: conformance::crash::SchemaChurn = conformance::crash::SchemaChurn 
 };
 
 fn open(dir: &Path) -> OnDiskEngine {
-    OnDiskEngine::open(Config::new(dir).sync_mode(SyncMode::EveryCommit)).expect("open")
+    OnDiskEngine::open(
+        Config::new(dir).durability(Config::default_durability().sync_mode(SyncMode::EveryCommit)),
+    )
+    .expect("open")
 }
 
 fn child(dir: &Path) {

@@ -124,7 +124,9 @@ fn each_sync_mode_syncs_the_wal_as_documented() {
         (SyncMode::Off, 0, 0),
     ] {
         let dir = tempfile::tempdir().expect("tmp");
-        let config = Config::new(dir.path()).sync_mode(mode).statistics(true);
+        let config = Config::new(dir.path())
+            .durability(Config::default_durability().sync_mode(mode))
+            .statistics(true);
         let db = OnDiskEngine::open(config).expect("open");
         // The first id of a run raises the stored id bound with a synced write; count
         // from after it.
@@ -173,7 +175,10 @@ fn other_isolation_levels_are_refused_with_a_clear_error() {
 #[test]
 fn snapshot_on_exit_and_restore_into_an_empty_directory() {
     let dir = tempfile::tempdir().expect("tmp");
-    let db = OnDiskEngine::open(Config::new(dir.path()).snapshot_on_exit(true)).expect("open");
+    let db = OnDiskEngine::open(
+        Config::new(dir.path()).durability(Config::default_durability().snapshot_on_exit(true)),
+    )
+    .expect("open");
     let mut t = db.begin(TxnOptions::new()).expect("begin");
     let a = t
         .create_vertex_with(&["P"], &[("name", "a".into())])
@@ -389,5 +394,34 @@ fn a_creation_cut_short_by_a_kill_is_redone() {
         let db = OnDiskEngine::open(config).expect("reopen");
         let t = db.begin(TxnOptions::new()).expect("begin");
         assert_eq!(t.vertices_with_label("After").expect("scan").count(), 1);
+    }
+}
+
+/// The shared durability settings this backend cannot honour are refused at open,
+/// naming the setting, never ignored; nothing is created.
+#[test]
+fn durability_settings_it_cannot_honour_are_refused() {
+    use std::time::Duration;
+    for (d, mentions) in [
+        (Config::default_durability().wal(false), "WAL"),
+        (
+            Config::default_durability().snapshot_interval(Some(Duration::from_secs(60))),
+            "periodic snapshots",
+        ),
+        (
+            Config::default_durability().recover_on_startup(false),
+            "recovery",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let err = OnDiskEngine::open(Config::new(dir.path()).durability(d))
+            .expect_err("an unsupported setting");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(err.message().contains(mentions), "{err}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("list").count(),
+            0,
+            "nothing is created"
+        );
     }
 }

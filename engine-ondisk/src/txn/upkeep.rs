@@ -162,9 +162,7 @@ impl OnDiskTxn<'_> {
                     None => false,
                 };
                 if still {
-                    return Err(c
-                        .spec
-                        .violation(VertexId(v), &format!("vertex {w} has the same values")));
+                    return Err(c.spec.duplicate(VertexId(v), VertexId(w)));
                 }
                 self.put(INDEX, &n, &me)
             }
