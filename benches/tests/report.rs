@@ -170,7 +170,10 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
     ];
     let err = report::run(tiny(), subjects, &|| None, "test".into(), "test".into())
         .expect_err("the idle subject's small writes left no trace");
-    assert!(err.to_string().contains("small write txn, 1 thread"), "{err}");
+    assert!(
+        err.to_string().contains("small write txn, 1 thread"),
+        "{err}"
+    );
 }
 
 /// A run whose only subject did no work at all is refused, though no other subject

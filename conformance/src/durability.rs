@@ -358,7 +358,8 @@ pub fn snapshot_only_restore<F: EngineFactory>(f: &F) -> Result<()> {
 
 /// Regression: a snapshot whose magic was damaged, copied into an empty directory's
 /// `snapshots/` (the restore step), opened as an empty database. The file carries a
-/// snapshot's name, so it is ours and damaged: Corrupt, naming the file first.
+/// snapshot's name, so it is ours and damaged: Corrupt, naming the file first. The
+/// same for damage in the middle of the file.
 pub fn a_restored_snapshot_with_a_damaged_magic_is_corrupt<F: EngineFactory>(f: &F) -> Result<()> {
     let db = fresh(f)?;
     if !db.capabilities().manual_snapshots {
@@ -366,31 +367,34 @@ pub fn a_restored_snapshot_with_a_damaged_magic_is_corrupt<F: EngineFactory>(f: 
     }
     build(&*db)?;
     let info = db.create_snapshot()?;
-    let target = tempfile::tempdir()?;
-    let name = info.path.file_name().expect("snapshot file name");
-    std::fs::create_dir_all(target.path().join("snapshots"))?;
-    let copy = target.path().join("snapshots").join(name);
-    let mut bytes = std::fs::read(&info.path)?;
-    bytes[2] ^= 0x04;
-    std::fs::write(&copy, &bytes)?;
-    match f.open(target.path()) {
-        Ok(e) => panic!(
-            "a snapshot with a damaged magic was restored as:\n{}",
-            state(&e)?
-        ),
-        Err(e) => {
-            assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
-            assert!(
-                e.message().starts_with(&copy.display().to_string()),
-                "the error names the damaged file first: {e}"
-            );
+    let original = std::fs::read(&info.path)?;
+    for at in [2, original.len() / 2] {
+        let target = tempfile::tempdir()?;
+        let name = info.path.file_name().expect("snapshot file name");
+        std::fs::create_dir_all(target.path().join("snapshots"))?;
+        let copy = target.path().join("snapshots").join(name);
+        let mut bytes = original.clone();
+        bytes[at] ^= 0x04;
+        std::fs::write(&copy, &bytes)?;
+        match f.open(target.path()) {
+            Ok(e) => panic!(
+                "a snapshot damaged at byte {at} was restored as:\n{}",
+                state(&e)?
+            ),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Corrupt, "byte {at}: {e}");
+                assert!(
+                    e.message().starts_with(&copy.display().to_string()),
+                    "the error names the damaged file first: {e}"
+                );
+            }
         }
+        assert_eq!(
+            std::fs::read(&copy)?,
+            bytes,
+            "the damaged file is left as it was"
+        );
     }
-    assert_eq!(
-        std::fs::read(&copy)?,
-        bytes,
-        "the damaged file is left as it was"
-    );
     Ok(())
 }
 
