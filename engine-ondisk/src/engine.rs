@@ -28,6 +28,11 @@ use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
 
 const ROCKSDB_DIR: &str = "rocksdb";
+/// Present in `rocksdb/` from before a database's creation starts until it is marked
+/// ready: an open that finds it redoes the creation, whatever RocksDB had written (a
+/// kill may come before RocksDB's CURRENT file exists, when the files alone cannot be
+/// told from a database that lost it).
+const CREATING: &str = ".quiver.creating";
 /// How long a write waits for a key another transaction has locked, in ms.
 pub(crate) const LOCK_WAIT_MS: i64 = 1;
 
@@ -186,7 +191,7 @@ fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
         let entry = entry.map_err(|e| io(dir, e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name != META_FILE && !name.starts_with(&format!(".{META_FILE}")) {
+        if name != META_FILE && name != CREATING && !name.starts_with(&format!(".{META_FILE}")) {
             out.push(entry.path());
         }
     }
@@ -242,6 +247,12 @@ impl OnDiskEngine {
         let root = dir.root().to_path_buf();
         let rdir = root.join(ROCKSDB_DIR);
         std::fs::create_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
+        if rdir.join(CREATING).exists() {
+            // Nothing in a database that never became ready was acknowledged.
+            tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
+            destroy_rocks(&config, &root)?;
+            return Self::create(config, dir);
+        }
         match read_meta_file(&rdir)? {
             Some((id, version)) => {
                 if rdir.join("CURRENT").exists() {
@@ -325,6 +336,11 @@ impl OnDiskEngine {
             Some((_, summary)) => summary.database,
             None => DatabaseId::random(),
         };
+        let marker = rdir.join(CREATING);
+        std::fs::File::create(&marker)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io(&marker, e))?;
+        durability::dir::sync_dir(&rdir)?;
         write_meta_file(&rdir, database)?;
         let (db, opts) = open_rocks(&config, &root, true, true)?;
         let mcf = cf(&db, META)?;
@@ -355,6 +371,8 @@ impl OnDiskEngine {
             .db
             .put_cf_opt(engine.cf(META)?, KEY_READY, [], &wo)
             .map_err(|e| rocks("cannot mark the database ready", e))?;
+        std::fs::remove_file(&marker).map_err(|e| io(&marker, e))?;
+        durability::dir::sync_dir(&rdir)?;
         Ok(engine)
     }
 

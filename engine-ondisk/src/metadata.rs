@@ -14,6 +14,11 @@
 //! |---|---|
 //! | `database` | the database id (16 bytes); must equal the metadata file's |
 //! | `ready` | empty; written last when a database is created (and a snapshot imported) |
+//!
+//! From before the metadata file is written until `ready` is, `rocksdb/.quiver.creating`
+//! exists: an open that finds it (or a database without `ready`) redoes the creation,
+//! since nothing in it was acknowledged; RocksDB files without CURRENT and without the
+//! marker are a damaged database, refused as Corrupt and never removed.
 //! | `ids` | bounds of the ids handed out: vertex (u64 LE), edge (u64 LE) |
 //! | `n`, kind (u8), id (u32 BE) | a name of a dictionary (UTF-8) |
 //!

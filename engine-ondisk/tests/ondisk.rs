@@ -425,3 +425,37 @@ fn durability_settings_it_cannot_honour_are_refused() {
         );
     }
 }
+
+/// A kill after our metadata file was written but before RocksDB wrote its CURRENT
+/// file leaves RocksDB files without CURRENT. The creation marker tells that apart from
+/// a database that lost CURRENT: the first is redone, the second stays refused (never
+/// wiped).
+#[test]
+fn a_creation_cut_short_before_rocksdb_wrote_current_is_redone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Config::new(dir.path());
+    {
+        let db = OnDiskEngine::open(config.clone()).expect("create");
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        t.create_vertex_with(&["Kept"], &[]).expect("v");
+        t.commit().expect("commit");
+        db.close().expect("close");
+    }
+    let rocks = dir.path().join("rocksdb");
+    assert!(
+        !rocks.join(".quiver.creating").exists(),
+        "a ready database has no marker"
+    );
+    std::fs::remove_file(rocks.join("CURRENT")).expect("remove CURRENT");
+    let err = OnDiskEngine::open(config.clone()).expect_err("a database without CURRENT");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    // The same files, as a creation that a kill interrupted leaves them.
+    std::fs::write(rocks.join(".quiver.creating"), b"").expect("marker");
+    let db = OnDiskEngine::open(config.clone()).expect("the creation is redone");
+    let t = db.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(t.vertex_count().expect("count"), 0, "a new, empty database");
+    drop(t);
+    db.close().expect("close");
+    assert!(!rocks.join(".quiver.creating").exists());
+    OnDiskEngine::open(config).expect("reopen");
+}
