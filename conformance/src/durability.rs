@@ -450,6 +450,20 @@ pub fn a_damaged_newest_snapshot_is_reported_after_the_fallback<F: EngineFactory
     } else {
         assert!(!report.used_a_fallback(), "{report:?}");
     }
+    // A snapshot whose header is damaged is not left out of the listing: the listing
+    // fails, naming it.
+    bytes[1] ^= 0x10;
+    std::fs::write(&newest.path, &bytes)?;
+    match reopened.snapshots() {
+        Ok(listed) => panic!("a snapshot with a damaged header was listed as {listed:?}"),
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+            assert!(
+                e.message().starts_with(&newest.path.display().to_string()),
+                "{e}"
+            );
+        }
+    }
     Ok(())
 }
 

@@ -134,7 +134,8 @@ pub trait StorageEngine: Send + Sync + Sized {
         Err(Error::unsupported("recovery_report"))
     }
 
-    /// Lists the snapshots on disk, oldest first.
+    /// Lists the snapshots on disk, oldest first. A snapshot whose header does not
+    /// verify fails the call with `Corrupt`, naming the file (it is never left out).
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         Err(Error::unsupported("snapshots"))
     }

@@ -36,24 +36,19 @@ impl Inner {
 }
 
 impl Durable {
-    /// Snapshots whose header reads, oldest first.
+    /// The snapshots, oldest first; one whose header is damaged fails the listing
+    /// (`Corrupt`, naming it) rather than being left out.
     pub(crate) fn list_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         let mut out = Vec::new();
         for s in self.dir.list()?.snapshots {
-            match read_snapshot_header(&s.path) {
-                Ok(h) => {
-                    let size = std::fs::metadata(&s.path).map_or(0, |m| m.len());
-                    out.push(SnapshotInfo {
-                        path: s.path,
-                        commit_timestamp: h.commit_ts,
-                        created_at: h.created_at,
-                        size_bytes: size,
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "not listing a damaged snapshot");
-                }
-            }
+            let h = read_snapshot_header(&s.path)?;
+            let size = std::fs::metadata(&s.path).map_or(0, |m| m.len());
+            out.push(SnapshotInfo {
+                path: s.path,
+                commit_timestamp: h.commit_ts,
+                created_at: h.created_at,
+                size_bytes: size,
+            });
         }
         Ok(out)
     }
