@@ -168,6 +168,18 @@ impl DataDir {
         self.root.join(WAL)
     }
 
+    /// Bytes of our snapshots and WAL segments (foreign files are not counted).
+    pub fn bytes_used(&self) -> Result<u64> {
+        let l = self.list()?;
+        Ok(l.snapshots
+            .iter()
+            .map(|s| &s.path)
+            .chain(l.segments.iter().map(|s| &s.path))
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum())
+    }
+
     /// Lists snapshots and segments; foreign files are reported with a warning.
     pub fn list(&self) -> Result<Listing> {
         self.scan(true)

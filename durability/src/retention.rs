@@ -45,6 +45,21 @@ pub fn plan(
     doomed
 }
 
+/// Deletes through `gate` (queued while the directory is locked) what [`plan`]
+/// wants gone from `dir`, keeping the newest `keep` snapshots. A WAL segment whose
+/// header does not read stops WAL deletion at that point.
+pub fn apply(dir: &crate::DataDir, gate: &DeletionGate, keep: usize) -> Result<()> {
+    let listing = dir.list()?;
+    let mut segments = Vec::new();
+    for s in listing.segments {
+        match crate::wal::read_segment_header(&s.path) {
+            Ok(h) => segments.push((s, h.first_ts)),
+            Err(_) => break,
+        }
+    }
+    gate.delete(plan(&listing.snapshots, &segments, keep))
+}
+
 #[derive(Debug, Default)]
 struct GateState {
     locked: bool,

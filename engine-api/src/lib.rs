@@ -37,6 +37,7 @@ mod durability;
 mod engine;
 mod error;
 mod ids;
+mod names;
 mod observers;
 mod schema;
 mod txn;
@@ -51,6 +52,7 @@ pub use durability::{
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
+pub use names::NameTable;
 pub use observers::{ObserverRegistry, Observers};
 pub use schema::{
     Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,

@@ -17,10 +17,10 @@ use crate::config::Config;
 use crate::durable::Durable;
 use crate::gc::{GcReport, Queue};
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
-use crate::names::NameTable;
 use crate::schema::Schema;
 use crate::slots::SlotArray;
 use crate::txn::InMemoryTxn;
+use engine_api::NameTable;
 
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
 pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;

@@ -124,7 +124,6 @@ mod gc;
 mod index;
 mod iter;
 mod mvcc;
-mod names;
 mod props;
 mod recovery;
 mod schema;

@@ -39,20 +39,7 @@ pub(crate) fn newest_snapshot(
 
 /// The snapshots in `snapshots/`, oldest first.
 pub(crate) fn list(snapshots: &[SnapshotName]) -> Result<Vec<SnapshotInfo>> {
-    let mut out = Vec::new();
-    for s in snapshots {
-        let h = read_snapshot_header(&s.path)?;
-        let size_bytes = std::fs::metadata(&s.path).map(|m| m.len()).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("{}: {e}", s.path.display())).with_source(e)
-        })?;
-        out.push(SnapshotInfo {
-            path: s.path.clone(),
-            commit_timestamp: h.commit_ts,
-            created_at: h.created_at,
-            size_bytes,
-        });
-    }
-    Ok(out)
+    durability::snapshot::snapshot_infos(snapshots)
 }
 
 /// Writes the state `snapshot` sees to a new snapshot file.

@@ -1,0 +1,162 @@
+//! Configuration of the in-memory analytical engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine_api::{DurabilityConfig, Error, Result, SyncMode};
+
+/// How an [`crate::AnalyticalEngine`] runs.
+///
+/// Without a data directory the engine is memory-only. With one, it writes snapshots
+/// on request ([`engine_api::StorageEngine::create_snapshot`]) and, by default, on
+/// close, and opening loads the newest snapshot that verifies. There is no log:
+/// whatever was written after the newest snapshot is lost in a crash.
+///
+/// ```
+/// use std::time::Duration;
+/// use engine_inmem_analytical::Config;
+/// let dir = std::env::temp_dir().join("quiver-doc-analytical-config");
+/// let config = Config::new()
+///     .data_directory(&dir)
+///     .durability(Config::default_durability().snapshot_retention(5))
+///     .begin_wait(Duration::from_secs(2));
+/// assert_eq!(config.data_dir(), Some(dir.as_path()));
+/// assert!(config.check().is_ok());
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    data_directory: Option<PathBuf>,
+    durability: DurabilityConfig,
+    begin_wait: Duration,
+    snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_directory", &self.data_directory)
+            .field("durability", &self.durability)
+            .field("begin_wait", &self.begin_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_directory: None,
+            durability: Self::default_durability(),
+            begin_wait: Duration::from_secs(30),
+            snapshot_midpoint: None,
+        }
+    }
+}
+
+impl Config {
+    /// The defaults: memory-only; `begin` waits up to 30 s for a running snapshot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The durability settings this mode honours by default: no WAL, no periodic
+    /// snapshots, a snapshot on close, 3 snapshots kept, recovery on open.
+    pub fn default_durability() -> DurabilityConfig {
+        DurabilityConfig::default()
+            .wal(false)
+            .sync_mode(SyncMode::Off)
+            .snapshot_interval(None)
+    }
+
+    /// Keeps snapshots in `dir` (created if missing). Default: none, memory-only.
+    /// Opening fails with `Locked` while another engine has the directory open, and
+    /// with `Corrupt` if no snapshot in it verifies (naming each one).
+    #[must_use]
+    pub fn data_directory(mut self, dir: impl AsRef<Path>) -> Self {
+        self.data_directory = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Snapshot retention, snapshot on close and recovery on open (used with a data
+    /// directory). Default: [`Config::default_durability`]. A WAL or periodic
+    /// snapshots are refused by [`Config::check`] (`Unsupported`): this mode has
+    /// neither, and ignoring the request would promise durability it does not give.
+    #[must_use]
+    pub fn durability(mut self, durability: DurabilityConfig) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// How long `begin` waits while a snapshot is being written before it gives up
+    /// with `Blocked`; the same bound applies to a snapshot waiting for running
+    /// transactions to end. Default 30 s. Shorter bounds fail sooner under a large
+    /// snapshot; longer ones let a caller hang that long.
+    #[must_use]
+    pub fn begin_wait(mut self, wait: Duration) -> Self {
+        self.begin_wait = wait;
+        self
+    }
+
+    /// Runs `hook` in the middle of every snapshot (after the vertices, before the
+    /// edges), to test what happens while a snapshot is being written.
+    #[cfg(any(test, feature = "testing"))]
+    #[must_use]
+    pub fn snapshot_midpoint(mut self, hook: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.snapshot_midpoint = Some(hook);
+        self
+    }
+
+    /// The data directory, if any.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_directory.as_deref()
+    }
+
+    /// The durability settings.
+    pub fn durability_config(&self) -> &DurabilityConfig {
+        &self.durability
+    }
+
+    /// The bound on waits in `begin` and in a snapshot.
+    pub fn begin_wait_bound(&self) -> Duration {
+        self.begin_wait
+    }
+
+    /// Refuses settings this mode cannot honour: a WAL or periodic snapshots
+    /// (`Unsupported`).
+    pub fn check(&self) -> Result<()> {
+        if self.durability.wal_enabled() {
+            return Err(Error::unsupported(
+                "a WAL in IN_MEMORY_ANALYTICAL mode (use Config::default_durability(), or engine-inmem-txn for a logged database)",
+            ));
+        }
+        if self.durability.snapshot_every().is_some() {
+            return Err(Error::unsupported(
+                "periodic snapshots in IN_MEMORY_ANALYTICAL mode (call create_snapshot instead)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn midpoint(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {
+        self.snapshot_midpoint.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wal_or_periodic_snapshots_are_refused() {
+        assert!(Config::new().check().is_ok());
+        let wal = Config::new().durability(DurabilityConfig::default());
+        assert_eq!(
+            wal.check().map_err(|e| e.kind()),
+            Err(engine_api::ErrorKind::Unsupported)
+        );
+        let periodic = Config::new().durability(
+            Config::default_durability().snapshot_interval(Some(Duration::from_secs(1))),
+        );
+        assert!(periodic.check().is_err());
+    }
+}

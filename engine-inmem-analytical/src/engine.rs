@@ -1,0 +1,266 @@
+//! The engine: shared state, `begin`, statistics, and the `StorageEngine` contract.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use engine_api::{
+    Capabilities, ConstraintSpec, DataDirectoryLease, EngineStats, Error, IndexInfo, IndexSpec,
+    IsolationLevel, LockChange, LockStatus, NameTable, ObserverId, ObserverRegistry,
+    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, TriggerPhase,
+    TriggerSpec, TxnOptions,
+};
+use parking_lot::Mutex;
+
+use crate::config::Config;
+use crate::durable::Durable;
+use crate::gate::{BeginWaits, Gate};
+use crate::index::LabelIndex;
+use crate::schema::Schema;
+use crate::store::Store;
+use crate::txn::AnalyticalTxn;
+
+pub(crate) struct Inner {
+    pub(crate) capabilities: Capabilities,
+    pub(crate) store: Store,
+    pub(crate) labels: NameTable,
+    pub(crate) edge_types: NameTable,
+    pub(crate) keys: NameTable,
+    pub(crate) label_index: LabelIndex,
+    pub(crate) schema: Schema,
+    pub(crate) observers: ObserverRegistry,
+    /// The newest commit timestamp handed out.
+    pub(crate) last_commit: AtomicU64,
+    /// Held while after-commit observers run, so they see commits in order.
+    pub(crate) delivery: Mutex<()>,
+    pub(crate) gate: Gate,
+    pub(crate) durable: Option<Durable>,
+}
+
+/// Quiver's IN_MEMORY_ANALYTICAL engine (see the crate docs for what it gives up).
+pub struct AnalyticalEngine {
+    pub(crate) inner: Inner,
+    snapshot_on_close: bool,
+}
+
+impl std::fmt::Debug for AnalyticalEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyticalEngine")
+            .field("vertices", &self.inner.store.live_vertices())
+            .field("edges", &self.inner.store.live_edges())
+            .field(
+                "data_directory",
+                &self
+                    .inner
+                    .durable
+                    .as_ref()
+                    .map(|d| d.dir.root().to_path_buf()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn capabilities(persistent: bool) -> Capabilities {
+    Capabilities {
+        storage_mode: StorageMode::InMemoryAnalytical,
+        isolation_levels: Vec::new(),
+        default_isolation: IsolationLevel::ReadUncommitted,
+        rollback: false,
+        write_conflict_detection: false,
+        wal: false,
+        periodic_snapshots: false,
+        manual_snapshots: persistent,
+        snapshot_blocks_new_transactions: persistent,
+        data_on_disk: false,
+        persistent,
+        data_directory_lock: persistent,
+        indexes: true,
+        constraints: false,
+        triggers: true,
+    }
+}
+
+impl Inner {
+    pub(crate) fn new(config: &Config) -> Self {
+        Inner {
+            capabilities: capabilities(config.data_dir().is_some()),
+            store: Store::default(),
+            labels: NameTable::new("label"),
+            edge_types: NameTable::new("edge type"),
+            keys: NameTable::new("property key"),
+            label_index: LabelIndex::default(),
+            schema: Schema::default(),
+            observers: ObserverRegistry::new(),
+            last_commit: AtomicU64::new(0),
+            delivery: Mutex::new(()),
+            gate: Gate::new(config.begin_wait_bound()),
+            durable: None,
+        }
+    }
+
+    pub(crate) fn durable(&self) -> Result<&Durable> {
+        self.durable.as_ref().ok_or_else(|| {
+            Error::unsupported("a durability operation on an engine without a data directory")
+        })
+    }
+}
+
+impl AnalyticalEngine {
+    /// Opens an engine: memory-only, or on a data directory, loading its newest
+    /// snapshot that verifies (`recovery_report` says which, and which newer ones it
+    /// passed over as damaged).
+    ///
+    /// Errors: `Unsupported` for durability settings this mode cannot honour
+    /// ([`Config::check`]) and for a snapshot that holds constraints (this mode has
+    /// none; open it with engine-inmem-txn and drop them first) or a WAL holding
+    /// commits after the newest snapshot (open it with engine-inmem-txn, which replays
+    /// them, and write a snapshot); `Locked` while another engine has the directory;
+    /// `Corrupt` when no snapshot verifies, naming each.
+    pub fn open(config: Config) -> Result<Self> {
+        config.check()?;
+        let inner = match config.data_dir() {
+            Some(dir) => crate::recovery::recover(&config, dir)?,
+            None => Inner::new(&config),
+        };
+        Ok(AnalyticalEngine {
+            inner,
+            snapshot_on_close: config.data_dir().is_some()
+                && config.durability_config().snapshots_on_exit(),
+        })
+    }
+
+    /// How long `begin` waited for snapshots since the engine opened.
+    pub fn begin_waits(&self) -> BeginWaits {
+        self.inner.gate.waits()
+    }
+}
+
+impl StorageEngine for AnalyticalEngine {
+    type Txn<'e> = AnalyticalTxn<'e>;
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.inner.capabilities
+    }
+
+    fn begin(&self, options: TxnOptions) -> Result<AnalyticalTxn<'_>> {
+        if let Some(level) = options.requested_isolation() {
+            return Err(Error::unsupported(&format!(
+                "isolation level {level:?} in IN_MEMORY_ANALYTICAL mode (it gives no isolation: every write is visible at once)"
+            )));
+        }
+        let pass = self.inner.gate.enter()?;
+        Ok(AnalyticalTxn::new(
+            &self.inner,
+            options.is_read_only(),
+            pass,
+        ))
+    }
+
+    fn stats(&self) -> Result<EngineStats> {
+        Ok(EngineStats {
+            vertices: self.inner.store.live_vertices(),
+            edges: self.inner.store.live_edges(),
+            disk_bytes: match &self.inner.durable {
+                Some(d) => Some(d.disk_bytes()?),
+                None => None,
+            },
+        })
+    }
+
+    fn close(self) -> Result<()> {
+        if self.snapshot_on_close {
+            self.inner.create_snapshot()?;
+        }
+        Ok(())
+    }
+
+    fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.inner.create_index(spec)
+    }
+
+    fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.inner.drop_index(spec)
+    }
+
+    fn indexes(&self) -> Result<Vec<IndexInfo>> {
+        Ok(self.inner.index_infos())
+    }
+
+    fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        spec.validate()?;
+        Err(Error::unsupported(
+            "constraints in IN_MEMORY_ANALYTICAL mode (without rollback a violating write could not be undone)",
+        ))
+    }
+
+    fn drop_constraint(&self, _spec: &ConstraintSpec) -> Result<()> {
+        Err(Error::unsupported(
+            "constraints in IN_MEMORY_ANALYTICAL mode",
+        ))
+    }
+
+    fn constraints(&self) -> Result<Vec<ConstraintSpec>> {
+        Err(Error::unsupported(
+            "constraints in IN_MEMORY_ANALYTICAL mode",
+        ))
+    }
+
+    fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+        self.inner.schema.create_trigger(spec)
+    }
+
+    fn drop_trigger(&self, name: &str) -> Result<()> {
+        self.inner.schema.drop_trigger(name)
+    }
+
+    fn triggers(&self) -> Result<Vec<TriggerSpec>> {
+        Ok(self.inner.schema.triggers())
+    }
+
+    fn add_commit_observer(
+        &self,
+        phase: TriggerPhase,
+        observer: SharedObserver,
+    ) -> Result<ObserverId> {
+        Ok(self.inner.observers.add(phase, observer))
+    }
+
+    fn remove_commit_observer(&self, id: ObserverId) -> Result<()> {
+        self.inner.observers.remove(id)
+    }
+
+    fn create_snapshot(&self) -> Result<SnapshotInfo> {
+        self.inner.create_snapshot()
+    }
+
+    fn recovery_report(&self) -> Result<RecoveryReport> {
+        Ok(self.inner.durable()?.recovery.clone())
+    }
+
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        self.inner.durable()?.list_snapshots()
+    }
+
+    fn lock_data_directory(&self) -> Result<LockChange> {
+        Ok(self.inner.durable()?.deletions.lock())
+    }
+
+    fn unlock_data_directory(&self) -> Result<LockChange> {
+        self.inner.durable()?.deletions.unlock()
+    }
+
+    fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
+        Ok(DataDirectoryLease::new(
+            self.inner.durable()?.deletions.lease(),
+        ))
+    }
+
+    fn data_directory_lock_status(&self) -> Result<LockStatus> {
+        Ok(self.inner.durable()?.deletions.status())
+    }
+}
+
+impl Inner {
+    /// Takes the next commit timestamp.
+    pub(crate) fn next_commit(&self) -> u64 {
+        self.last_commit.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}

@@ -1,0 +1,276 @@
+//! Opening a data directory: load the newest snapshot that verifies (there is no log
+//! to replay in this mode).
+//!
+//! A damaged newest snapshot is passed over for the next older one, and
+//! `recovery_report` names it: the state is then the older snapshot's, and what was
+//! written between the two is lost (the price of running without a WAL; the warning
+//! and the report say so). No snapshot verifying is `Corrupt`, naming each. A log
+//! left by the transactional mode is checked: if it holds commits after the loaded
+//! snapshot, opening is refused rather than silently dropping them.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use durability::snapshot::read_snapshot;
+use durability::wal::{SegmentRead, read_segment};
+use durability::{DataDir, DatabaseId, DeletionGate, NameKind, SchemaOp, SnapshotSink};
+use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
+
+use crate::config::Config;
+use crate::durable::Durable;
+use crate::engine::Inner;
+use crate::store::{Adj, Edge, Vertex};
+
+struct Loader<'a> {
+    inner: &'a Inner,
+    what: String,
+    schema: Vec<SchemaOp>,
+    counters: (u64, u64),
+}
+
+impl Loader<'_> {
+    fn bad(&self, reason: String) -> Error {
+        Error::corrupt(format!("{}: {reason}", self.what))
+    }
+}
+
+impl SnapshotSink for Loader<'_> {
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
+        let table = match kind {
+            NameKind::Label => &self.inner.labels,
+            NameKind::EdgeType => &self.inner.edge_types,
+            NameKind::PropertyKey => &self.inner.keys,
+        };
+        let got = table
+            .intern(name)
+            .map_err(|e| self.bad(format!("bad name: {e}")))?;
+        if got != id {
+            return Err(self.bad(format!("name {name:?} appears twice")));
+        }
+        Ok(())
+    }
+
+    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+        self.schema.push(definition);
+        Ok(())
+    }
+
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        self.counters = (next_vertex, next_edge);
+        Ok(())
+    }
+
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        let mut labels = labels.to_vec();
+        labels.sort_unstable();
+        labels.dedup();
+        for l in &labels {
+            self.inner.label_index.insert(*l, id);
+        }
+        self.inner
+            .store
+            .load_vertex(
+                id,
+                Vertex {
+                    labels: labels.into_boxed_slice(),
+                    props: props.into(),
+                    out: Vec::new(),
+                    inc: Vec::new(),
+                },
+            )
+            .map_err(|e| self.bad(e.message().to_string()))
+    }
+
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()> {
+        for (end, v) in [("source", source), ("target", target)] {
+            let ok = self
+                .inner
+                .store
+                .vertex(v)
+                .is_some_and(|s| s.read().is_some());
+            if !ok {
+                return Err(self.bad(format!("edge {id} has a missing {end} vertex {v}")));
+            }
+        }
+        self.inner
+            .store
+            .load_edge(
+                id,
+                Edge {
+                    source,
+                    target,
+                    edge_type,
+                    props: props.into(),
+                },
+            )
+            .map_err(|e| self.bad(e.message().to_string()))?;
+        for (v, out) in [(source, true), (target, false)] {
+            if let Some(slot) = self.inner.store.vertex(v)
+                && let Some(x) = slot.write().as_mut()
+            {
+                let (list, other) = if out {
+                    (&mut x.out, target)
+                } else {
+                    (&mut x.inc, source)
+                };
+                list.push(Adj {
+                    edge: id,
+                    other,
+                    edge_type,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads one snapshot into a fresh engine state; returns it with its commit
+/// timestamp and database id.
+fn load(config: &Config, path: &Path) -> Result<(Inner, u64, DatabaseId)> {
+    let inner = Inner::new(config);
+    let mut loader = Loader {
+        inner: &inner,
+        what: path.display().to_string(),
+        schema: Vec::new(),
+        counters: (0, 0),
+    };
+    let summary = read_snapshot(path, &mut loader)?;
+    let (schema, (next_vertex, next_edge)) = (loader.schema, loader.counters);
+    inner
+        .store
+        .pad_vertices(next_vertex.max(inner.store.vertex_end()))?;
+    inner.store.pad_edges(next_edge);
+    for op in schema {
+        match op {
+            SchemaOp::CreateIndex(spec) => inner.create_index(&spec)?,
+            SchemaOp::CreateTrigger(spec) => inner.schema.create_trigger(&spec)?,
+            SchemaOp::CreateConstraint(spec) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{} holds the constraint {spec}, which IN_MEMORY_ANALYTICAL mode cannot enforce; open it in IN_MEMORY_TRANSACTIONAL mode and drop the constraint first",
+                        path.display()
+                    ),
+                ));
+            }
+            other => {
+                return Err(Error::corrupt(format!(
+                    "{}: the schema block holds {other:?}, not a definition",
+                    path.display()
+                )));
+            }
+        }
+    }
+    inner
+        .last_commit
+        .store(summary.commit_ts, Ordering::Release);
+    Ok((inner, summary.commit_ts, summary.database))
+}
+
+/// Refuses a log (left by the transactional mode) holding anything after `ts`.
+fn check_log(dir: &DataDir, segments: &[durability::SegmentName], ts: u64) -> Result<()> {
+    for (i, s) in segments.iter().enumerate() {
+        let newest = match read_segment(&s.path, i + 1 == segments.len())? {
+            SegmentRead::TornHeader => continue,
+            SegmentRead::Read {
+                records, schema, ..
+            } => records
+                .iter()
+                .map(|r| r.commit_ts)
+                .chain(schema.iter().map(|(t, _)| t.saturating_sub(1)))
+                .max(),
+        };
+        if let Some(newest) = newest
+            && newest > ts
+        {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} holds commits up to timestamp {newest}, after the newest snapshot ({ts}); IN_MEMORY_ANALYTICAL mode has no log to replay: open {} in IN_MEMORY_TRANSACTIONAL mode and write a snapshot first",
+                    s.path.display(),
+                    dir.root().display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Opens the data directory at `root` and loads its newest snapshot that verifies.
+pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
+    let dir = DataDir::open(root)?;
+    dir.remove_interrupted_writes()?;
+    let settings = config.durability_config().clone();
+    let listing = dir.list()?;
+    let next_seq = listing.snapshots.last().map_or(0, |s| s.seq + 1);
+    let mut report = RecoveryReport::default();
+    let mut loaded = None;
+    if settings.recovers_on_startup() {
+        for s in listing.snapshots.iter().rev() {
+            match load(config, &s.path) {
+                Ok(found) => {
+                    report.snapshot = Some(s.path.clone());
+                    loaded = Some(found);
+                    break;
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::Io) => {
+                    tracing::warn!(
+                        file = %s.path.display(),
+                        error = %e,
+                        "a snapshot does not verify; trying the next older one (what was written between them is lost)"
+                    );
+                    report.skipped_snapshots.push(DamagedFile {
+                        path: s.path.clone(),
+                        reason: e.message().to_string(),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if loaded.is_none() && !report.skipped_snapshots.is_empty() {
+            // The newest damaged file first (its reason starts with its path).
+            let each: Vec<String> = report
+                .skipped_snapshots
+                .iter()
+                .map(|d| d.reason.clone())
+                .collect();
+            return Err(Error::corrupt(format!(
+                "{}; no snapshot in {} verifies",
+                each.join("; "),
+                dir.snapshots_dir().display()
+            )));
+        }
+        let ts = loaded.as_ref().map_or(0, |(_, ts, _)| *ts);
+        check_log(&dir, &listing.segments, ts)?;
+    } else if let Some(to) = dir.move_aside()? {
+        tracing::warn!(to = %to.display(), "recovery is off: earlier files were moved aside");
+    }
+    let (mut inner, database) = match loaded {
+        Some((inner, _, database)) => (inner, database),
+        None => (Inner::new(config), DatabaseId::random()),
+    };
+    tracing::info!(
+        root = %root.display(),
+        snapshot = ?report.snapshot,
+        vertices = inner.store.live_vertices(),
+        edges = inner.store.live_edges(),
+        "opened"
+    );
+    inner.durable = Some(Durable {
+        recovery: report,
+        dir,
+        config: settings,
+        database,
+        deletions: DeletionGate::new(),
+        snapshot_seq: AtomicU64::new(next_seq),
+        snapshot_midpoint: config.midpoint(),
+    });
+    Ok(inner)
+}

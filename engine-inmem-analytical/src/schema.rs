@@ -1,0 +1,223 @@
+//! The schema catalogue (indexes and stored triggers) and index builds.
+//!
+//! Every write runs its whole step under a read lock of the catalogue and maintains
+//! the indexes it finds there. Creating an index publishes it under the write lock
+//! (waiting only for the write steps already running, each one object's worth), then
+//! fills it from the existing objects while writers go on: an object written after
+//! publication is maintained by its writer, one written before is visited by the
+//! build under its own lock, and both add the same entry to a set.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use engine_api::codec::find_property;
+use engine_api::{Error, IndexInfo, IndexSpec, PropertyValue, Result, TriggerSpec};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+
+use crate::engine::Inner;
+use crate::index::{KeySet, Target};
+
+/// The indexes in force.
+#[derive(Debug, Default)]
+pub(crate) struct Catalogue {
+    pub(crate) sets: Vec<Arc<KeySet>>,
+}
+
+impl Catalogue {
+    pub(crate) fn vertex_sets(&self) -> impl Iterator<Item = &Arc<KeySet>> {
+        self.sets
+            .iter()
+            .filter(|s| matches!(s.target, Target::Vertices { .. }))
+    }
+
+    pub(crate) fn edge_sets(&self) -> impl Iterator<Item = &Arc<KeySet>> {
+        self.sets
+            .iter()
+            .filter(|s| matches!(s.target, Target::Edges { .. }))
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Schema {
+    catalogue: RwLock<Arc<Catalogue>>,
+    /// Label indexes are declared only: the label bitmaps always exist.
+    triggers: Mutex<BTreeMap<String, TriggerSpec>>,
+    /// Schema operations run one at a time.
+    change: Mutex<()>,
+}
+
+pub(crate) fn decode_err(e: engine_api::codec::DecodeError) -> Error {
+    e.into_corrupt("in-memory property record", 0)
+}
+
+/// The value of `key` in a property record.
+pub(crate) fn prop(blob: &[u8], key: u32) -> Result<Option<PropertyValue>> {
+    find_property(blob, key).map_err(decode_err)
+}
+
+impl Schema {
+    /// The catalogue, read-locked for one write step.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Arc<Catalogue>> {
+        self.catalogue.read()
+    }
+
+    pub(crate) fn current(&self) -> Arc<Catalogue> {
+        self.catalogue.read().clone()
+    }
+
+    pub(crate) fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+        spec.validate()?;
+        let mut t = self.triggers.lock();
+        if t.contains_key(&spec.name) {
+            return Err(Error::new(
+                engine_api::ErrorKind::AlreadyExists,
+                format!("a trigger named {:?} exists", spec.name),
+            ));
+        }
+        t.insert(spec.name.clone(), spec.clone());
+        Ok(())
+    }
+
+    pub(crate) fn drop_trigger(&self, name: &str) -> Result<()> {
+        self.triggers
+            .lock()
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| Error::not_found(format!("no trigger named {name:?}")))
+    }
+
+    pub(crate) fn triggers(&self) -> Vec<TriggerSpec> {
+        self.triggers.lock().values().cloned().collect()
+    }
+}
+
+impl Inner {
+    /// The indexes and their entry counts, in definition order.
+    pub(crate) fn index_infos(&self) -> Vec<IndexInfo> {
+        let cat = self.schema.current();
+        let mut out: Vec<IndexInfo> = cat
+            .sets
+            .iter()
+            .map(|s| IndexInfo {
+                spec: s.spec.clone(),
+                entries: match &s.spec {
+                    IndexSpec::Label(l) => self
+                        .labels
+                        .lookup(l)
+                        .map_or(0, |id| self.label_index.count(id)),
+                    _ => s.len(),
+                },
+            })
+            .collect();
+        out.sort_by(|a, b| a.spec.cmp(&b.spec));
+        out
+    }
+
+    fn target_of(&self, spec: &IndexSpec) -> Result<Option<Target>> {
+        Ok(match spec {
+            IndexSpec::Label(_) => None,
+            IndexSpec::LabelProperties { label, properties } => Some(Target::Vertices {
+                label: self.labels.intern(label)?,
+                keys: properties
+                    .iter()
+                    .map(|p| self.keys.intern(p))
+                    .collect::<Result<Vec<_>>>()?
+                    .into_boxed_slice(),
+            }),
+            IndexSpec::EdgeType(t) => Some(Target::Edges {
+                edge_type: self.edge_types.intern(t)?,
+                key: None,
+            }),
+            IndexSpec::EdgeTypeProperty {
+                edge_type,
+                property,
+            } => Some(Target::Edges {
+                edge_type: self.edge_types.intern(edge_type)?,
+                key: Some(self.keys.intern(property)?),
+            }),
+        })
+    }
+
+    /// Publishes an index and fills it from the existing objects.
+    pub(crate) fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        spec.validate()?;
+        let _one = self.schema.change.lock();
+        if self.schema.current().sets.iter().any(|s| &s.spec == spec) {
+            return Err(Error::new(
+                engine_api::ErrorKind::AlreadyExists,
+                format!("the index {spec} exists"),
+            ));
+        }
+        let target = self.target_of(spec)?;
+        let set = Arc::new(KeySet::new(spec.clone(), target.unwrap_or(Target::Label)));
+        {
+            let mut cat = self.schema.catalogue.write();
+            let mut sets = cat.sets.clone();
+            sets.push(set.clone());
+            *cat = Arc::new(Catalogue { sets });
+        }
+        self.fill(&set)
+    }
+
+    /// Adds every existing object's entry to a published set.
+    pub(crate) fn fill(&self, set: &KeySet) -> Result<()> {
+        const BATCH: usize = 4096;
+        let mut built = Vec::with_capacity(BATCH);
+        match &set.target {
+            Target::Label => {}
+            Target::Vertices { .. } => {
+                for id in 0..self.store.vertex_end() {
+                    let Some(slot) = self.store.vertex(id) else {
+                        continue;
+                    };
+                    let key = match &*slot.read() {
+                        Some(v) => set.vertex_key(&v.labels, |k| prop(&v.props, k))?,
+                        None => None,
+                    };
+                    if let Some(k) = key {
+                        built.push((k, id));
+                        if built.len() == BATCH {
+                            set.extend(std::mem::take(&mut built));
+                        }
+                    }
+                }
+            }
+            Target::Edges { .. } => {
+                for id in 0..self.store.edge_end() {
+                    let Some(slot) = self.store.edge(id) else {
+                        continue;
+                    };
+                    let key = match &*slot.read() {
+                        Some(e) => set.edge_key(e.edge_type, |k| prop(&e.props, k))?,
+                        None => None,
+                    };
+                    if let Some(k) = key {
+                        built.push((k, id));
+                        if built.len() == BATCH {
+                            set.extend(std::mem::take(&mut built));
+                        }
+                    }
+                }
+            }
+        }
+        set.extend(built);
+        Ok(())
+    }
+
+    pub(crate) fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
+        spec.validate()?;
+        let _one = self.schema.change.lock();
+        let mut cat = self.schema.catalogue.write();
+        if !cat.sets.iter().any(|s| &s.spec == spec) {
+            return Err(Error::not_found(format!("no index {spec}")));
+        }
+        let sets = cat
+            .sets
+            .iter()
+            .filter(|s| &s.spec != spec)
+            .cloned()
+            .collect();
+        *cat = Arc::new(Catalogue { sets });
+        Ok(())
+    }
+}

@@ -1,0 +1,211 @@
+//! The graph itself: vertices and edges in append-only arrays indexed by id, each
+//! object behind its own lock, holding its current (and only) state.
+//!
+//! Ids are the array positions, handed out by the append, so they are dense and
+//! never reused; a deleted object leaves an empty slot. Arrays grow in buckets that
+//! never move (`boxcar`), so finding an object takes no lock and an import never
+//! copies what it already wrote.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use engine_api::{Error, Result};
+use parking_lot::RwLock;
+
+/// One adjacency entry: the edge, the vertex at its other end, and its type (kept here
+/// so an expansion filtered by type never visits the edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Adj {
+    pub(crate) edge: u64,
+    pub(crate) other: u64,
+    pub(crate) edge_type: u32,
+}
+
+/// A vertex: its labels (ascending ids), its properties in the codec's
+/// property-record form, and its outgoing and incoming edges.
+#[derive(Debug, Default)]
+pub(crate) struct Vertex {
+    pub(crate) labels: Box<[u32]>,
+    pub(crate) props: Box<[u8]>,
+    pub(crate) out: Vec<Adj>,
+    pub(crate) inc: Vec<Adj>,
+}
+
+impl Vertex {
+    pub(crate) fn has_label(&self, label: u32) -> bool {
+        self.labels.binary_search(&label).is_ok()
+    }
+
+    /// Adds `label`; false if present.
+    pub(crate) fn add_label(&mut self, label: u32) -> bool {
+        match self.labels.binary_search(&label) {
+            Ok(_) => false,
+            Err(at) => {
+                let mut v = std::mem::take(&mut self.labels).into_vec();
+                v.insert(at, label);
+                self.labels = v.into_boxed_slice();
+                true
+            }
+        }
+    }
+
+    /// Removes `label`; false if absent.
+    pub(crate) fn remove_label(&mut self, label: u32) -> bool {
+        match self.labels.binary_search(&label) {
+            Ok(at) => {
+                let mut v = std::mem::take(&mut self.labels).into_vec();
+                v.remove(at);
+                self.labels = v.into_boxed_slice();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// An edge: type, endpoints and properties.
+#[derive(Debug)]
+pub(crate) struct Edge {
+    pub(crate) source: u64,
+    pub(crate) target: u64,
+    pub(crate) edge_type: u32,
+    pub(crate) props: Box<[u8]>,
+}
+
+pub(crate) type VertexSlot = RwLock<Option<Vertex>>;
+pub(crate) type EdgeSlot = RwLock<Option<Edge>>;
+
+/// Both arrays and the live counts.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    vertices: boxcar::Vec<VertexSlot>,
+    edges: boxcar::Vec<EdgeSlot>,
+    live_vertices: AtomicI64,
+    live_edges: AtomicI64,
+}
+
+fn index(id: u64) -> Option<usize> {
+    usize::try_from(id).ok()
+}
+
+impl Store {
+    pub(crate) fn vertex(&self, id: u64) -> Option<&VertexSlot> {
+        self.vertices.get(index(id)?)
+    }
+
+    pub(crate) fn edge(&self, id: u64) -> Option<&EdgeSlot> {
+        self.edges.get(index(id)?)
+    }
+
+    /// Appends a vertex and returns its id.
+    pub(crate) fn push_vertex(&self, v: Vertex) -> u64 {
+        let id = self.vertices.push(RwLock::new(Some(v))) as u64;
+        self.live_vertices.fetch_add(1, Ordering::Relaxed);
+        id
+    }
+
+    /// Appends an edge and returns its id. The caller holds both endpoints' locks
+    /// and links the edge into their adjacency before releasing them.
+    pub(crate) fn push_edge(&self, e: Edge) -> u64 {
+        let id = self.edges.push(RwLock::new(Some(e))) as u64;
+        self.live_edges.fetch_add(1, Ordering::Relaxed);
+        id
+    }
+
+    /// One id past the highest vertex id handed out.
+    pub(crate) fn vertex_end(&self) -> u64 {
+        self.vertices.count() as u64
+    }
+
+    /// One id past the highest edge id handed out.
+    pub(crate) fn edge_end(&self) -> u64 {
+        self.edges.count() as u64
+    }
+
+    pub(crate) fn vertex_deleted(&self) {
+        self.live_vertices.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn edge_deleted(&self) {
+        self.live_edges.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn live_vertices(&self) -> u64 {
+        self.live_vertices.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    pub(crate) fn live_edges(&self) -> u64 {
+        self.live_edges.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// Places a loaded vertex at `id` (recovery, single-threaded, ascending ids):
+    /// empty slots fill the gap of deleted ids.
+    pub(crate) fn load_vertex(&self, id: u64, v: Vertex) -> Result<()> {
+        self.pad_vertices(id)?;
+        self.push_vertex(v);
+        Ok(())
+    }
+
+    /// Places a loaded edge at `id` (recovery, single-threaded, ascending ids).
+    pub(crate) fn load_edge(&self, id: u64, e: Edge) -> Result<()> {
+        if id < self.edge_end() {
+            return Err(Error::corrupt(format!(
+                "edge {id} appears twice or out of order"
+            )));
+        }
+        while self.edge_end() < id {
+            self.edges.push(RwLock::new(None));
+        }
+        self.push_edge(e);
+        Ok(())
+    }
+
+    /// Grows the vertex array with empty slots up to `end` (recovery: ids below a
+    /// snapshot's counter are never handed out again).
+    pub(crate) fn pad_vertices(&self, end: u64) -> Result<()> {
+        if end < self.vertex_end() {
+            return Err(Error::corrupt(format!(
+                "vertex {end} appears twice or out of order"
+            )));
+        }
+        while self.vertex_end() < end {
+            self.vertices.push(RwLock::new(None));
+        }
+        Ok(())
+    }
+
+    /// Grows the edge array with empty slots up to `end`.
+    pub(crate) fn pad_edges(&self, end: u64) {
+        while self.edge_end() < end {
+            self.edges.push(RwLock::new(None));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_stay_sorted_and_unique() {
+        let mut v = Vertex::default();
+        assert!(v.add_label(5));
+        assert!(v.add_label(1));
+        assert!(!v.add_label(5));
+        assert!(v.add_label(3));
+        assert_eq!(&*v.labels, &[1, 3, 5]);
+        assert!(v.remove_label(3));
+        assert!(!v.remove_label(3));
+        assert!(v.has_label(5) && !v.has_label(3));
+    }
+
+    #[test]
+    fn loading_pads_gaps_and_refuses_going_back() {
+        let s = Store::default();
+        s.load_vertex(3, Vertex::default()).expect("load");
+        assert_eq!(s.vertex_end(), 4);
+        assert!(s.vertex(1).is_some_and(|slot| slot.read().is_none()));
+        assert!(s.vertex(3).is_some_and(|slot| slot.read().is_some()));
+        assert!(s.load_vertex(2, Vertex::default()).is_err());
+        assert_eq!(s.live_vertices(), 1);
+    }
+}

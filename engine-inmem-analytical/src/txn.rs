@@ -1,0 +1,965 @@
+//! Transactions: reads and writes straight on the shared graph.
+//!
+//! A write takes the catalogue's read lock (so an index published meanwhile is
+//! either maintained by it or fills from its result), then the locks of the objects
+//! it changes: vertices in ascending id order, then an edge, then index internals.
+//! Each write is one step under those locks, so concurrent writers never see half of
+//! another's step: no torn vertex, no edge without both endpoints.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use engine_api::codec::{decode_properties, properties_record, replace_property};
+use engine_api::{
+    Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
+    IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
+    Transaction, VertexId, best_prefix_index,
+};
+use parking_lot::RwLockWriteGuard;
+
+use crate::engine::Inner;
+use crate::gate::Pass;
+use crate::index::{KeySet, Target};
+use crate::iter::{EdgeIter, VertexIter};
+use crate::schema::{Catalogue, decode_err, prop};
+use crate::store::{Adj, Edge, Vertex};
+
+/// A transaction of the analytical engine. Its writes are visible to everyone as
+/// soon as each call returns; `rollback` (and dropping it) keeps them.
+pub struct AnalyticalTxn<'e> {
+    inner: &'e Inner,
+    read_only: bool,
+    wrote: bool,
+    observed: Option<(Arc<Observers>, Vec<Change>)>,
+    _pass: Pass<'e>,
+}
+
+impl std::fmt::Debug for AnalyticalTxn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyticalTxn")
+            .field("read_only", &self.read_only)
+            .field("wrote", &self.wrote)
+            .finish_non_exhaustive()
+    }
+}
+
+fn vertex_missing(v: VertexId) -> Error {
+    Error::not_found(format!("vertex {v} does not exist"))
+}
+
+fn edge_missing(e: EdgeId) -> Error {
+    Error::not_found(format!("edge {e} does not exist"))
+}
+
+type VertexGuard<'a> = RwLockWriteGuard<'a, Option<Vertex>>;
+
+/// A property record from `(key, value)` pairs in call order: a later pair replaces
+/// an earlier one of the same key, `Null` removes it.
+fn record_of(pairs: impl IntoIterator<Item = (u32, PropertyValue)>) -> Box<[u8]> {
+    let mut map = BTreeMap::new();
+    for (k, v) in pairs {
+        if v.is_null() {
+            map.remove(&k);
+        } else {
+            map.insert(k, v);
+        }
+    }
+    let mut pairs: Vec<(u32, PropertyValue)> = map.into_iter().collect();
+    properties_record(&mut pairs).into_boxed_slice()
+}
+
+impl<'e> AnalyticalTxn<'e> {
+    pub(crate) fn new(inner: &'e Inner, read_only: bool, pass: Pass<'e>) -> Self {
+        AnalyticalTxn {
+            inner,
+            read_only,
+            wrote: false,
+            observed: inner.observers.current().map(|o| (o, Vec::new())),
+            _pass: pass,
+        }
+    }
+
+    fn writable(&mut self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::new(
+                ErrorKind::ReadOnly,
+                "this transaction is read-only",
+            ));
+        }
+        self.wrote = true;
+        Ok(())
+    }
+
+    fn record(&mut self, change: impl FnOnce() -> Result<Change>) -> Result<()> {
+        if let Some((_, changes)) = &mut self.observed {
+            changes.push(change()?);
+        }
+        Ok(())
+    }
+
+    fn observing(&self) -> bool {
+        self.observed.is_some()
+    }
+
+    /// Runs `f` on the vertex under its read lock.
+    fn with_vertex<R>(&self, v: VertexId, f: impl FnOnce(&Vertex) -> Result<R>) -> Result<R> {
+        let slot = self
+            .inner
+            .store
+            .vertex(v.0)
+            .ok_or_else(|| vertex_missing(v))?;
+        let g = slot.read();
+        match &*g {
+            Some(x) => f(x),
+            None => Err(vertex_missing(v)),
+        }
+    }
+
+    fn with_edge<R>(&self, e: EdgeId, f: impl FnOnce(&Edge) -> Result<R>) -> Result<R> {
+        let slot = self.inner.store.edge(e.0).ok_or_else(|| edge_missing(e))?;
+        let g = slot.read();
+        match &*g {
+            Some(x) => f(x),
+            None => Err(edge_missing(e)),
+        }
+    }
+
+    fn write_vertex(&self, v: VertexId) -> Result<VertexGuard<'e>> {
+        let slot = self
+            .inner
+            .store
+            .vertex(v.0)
+            .ok_or_else(|| vertex_missing(v))?;
+        let g = slot.write();
+        if g.is_none() {
+            return Err(vertex_missing(v));
+        }
+        Ok(g)
+    }
+
+    /// Write locks of `ids` (sorted, distinct), taken in ascending order.
+    fn lock_vertices(&self, ids: &[u64]) -> Result<Vec<(u64, VertexGuard<'e>)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push((*id, self.write_vertex(VertexId(*id))?));
+        }
+        Ok(out)
+    }
+
+    fn names(&self, table: &engine_api::NameTable, ids: &[u32]) -> Result<Vec<Name>> {
+        ids.iter().map(|id| table.name(*id)).collect()
+    }
+
+    fn property_map(&self, blob: &[u8]) -> Result<PropertyMap> {
+        let mut map = PropertyMap::new();
+        for (k, v) in decode_properties(blob).map_err(decode_err)? {
+            map.insert(self.inner.keys.name(k)?, v);
+        }
+        Ok(map)
+    }
+
+    fn edge_record(&self, id: u64, e: &Edge) -> Result<EdgeRecord> {
+        Ok(EdgeRecord {
+            id: EdgeId(id),
+            edge_type: self.inner.edge_types.name(e.edge_type)?,
+            source: VertexId(e.source),
+            target: VertexId(e.target),
+        })
+    }
+
+    /// Index entries of a vertex come and go with `labels`/`props`: `before` is its
+    /// state before a change (`None` for a new vertex), `after` after (`None` when
+    /// deleted). Only sets that `watches` accepts are looked at.
+    fn reindex_vertex(
+        &self,
+        cat: &Catalogue,
+        id: u64,
+        before: Option<(&[u32], &[u8])>,
+        after: Option<(&[u32], &[u8])>,
+        watches: impl Fn(&KeySet) -> bool,
+    ) -> Result<()> {
+        for set in cat.vertex_sets().filter(|s| watches(s)) {
+            let old = match before {
+                Some((l, p)) => set.vertex_key(l, |k| prop(p, k))?,
+                None => None,
+            };
+            let new = match after {
+                Some((l, p)) => set.vertex_key(l, |k| prop(p, k))?,
+                None => None,
+            };
+            set.update(id, old, new);
+        }
+        Ok(())
+    }
+
+    fn reindex_edge(
+        &self,
+        cat: &Catalogue,
+        id: u64,
+        edge_type: u32,
+        before: Option<&[u8]>,
+        after: Option<&[u8]>,
+    ) -> Result<()> {
+        for set in cat.edge_sets().filter(|s| s.watches_edge(edge_type)) {
+            let old = match before {
+                Some(p) => set.edge_key(edge_type, |k| prop(p, k))?,
+                None => None,
+            };
+            let new = match after {
+                Some(p) => set.edge_key(edge_type, |k| prop(p, k))?,
+                None => None,
+            };
+            set.update(id, old, new);
+        }
+        Ok(())
+    }
+
+    /// Removes a locked, live edge: its slot, its index entries and both adjacency
+    /// entries (the endpoints' guards are in `locked`).
+    fn unlink_edge(
+        &mut self,
+        cat: &Catalogue,
+        id: u64,
+        locked: &mut [(u64, VertexGuard<'e>)],
+    ) -> Result<()> {
+        let slot = self
+            .inner
+            .store
+            .edge(id)
+            .ok_or_else(|| edge_missing(EdgeId(id)))?;
+        let Some(edge) = slot.write().take() else {
+            return Err(edge_missing(EdgeId(id)));
+        };
+        self.inner.store.edge_deleted();
+        self.reindex_edge(cat, id, edge.edge_type, Some(&edge.props), None)?;
+        for (vid, g) in locked.iter_mut() {
+            let Some(v) = g.as_mut() else { continue };
+            if *vid == edge.source
+                && let Some(at) = v.out.iter().position(|a| a.edge == id)
+            {
+                v.out.remove(at);
+            }
+            if *vid == edge.target
+                && let Some(at) = v.inc.iter().position(|a| a.edge == id)
+            {
+                v.inc.remove(at);
+            }
+        }
+        if self.observing() {
+            let record = self.edge_record(id, &edge)?;
+            let properties = self.property_map(&edge.props)?;
+            self.record(|| {
+                Ok(Change::EdgeDeleted {
+                    edge: record,
+                    properties,
+                })
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Removes a locked vertex with no edges left: label and index entries, slot.
+    fn unlink_vertex(&mut self, cat: &Catalogue, id: u64, g: &mut VertexGuard<'e>) -> Result<()> {
+        let Some(v) = g.take() else {
+            return Err(vertex_missing(VertexId(id)));
+        };
+        self.inner.store.vertex_deleted();
+        for l in v.labels.iter() {
+            self.inner.label_index.remove(*l, id);
+        }
+        self.reindex_vertex(cat, id, Some((&v.labels, &v.props)), None, |_| true)?;
+        if self.observing() {
+            let labels = self
+                .names(&self.inner.labels, &v.labels)?
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            let properties = self.property_map(&v.props)?;
+            self.record(|| {
+                Ok(Change::VertexDeleted {
+                    vertex: VertexId(id),
+                    labels,
+                    properties,
+                })
+            })?;
+        }
+        Ok(())
+    }
+
+    fn resolve_filters(
+        &self,
+        filters: &[(&str, PropertyBounds)],
+    ) -> Option<Vec<(u32, PropertyBounds)>> {
+        filters
+            .iter()
+            .map(|(k, b)| self.inner.keys.lookup(k).map(|id| (id, b.clone())))
+            .collect()
+    }
+
+    fn vertex_set<'c>(
+        &self,
+        cat: &'c Catalogue,
+        label: u32,
+        keys: &[u32],
+    ) -> Option<&'c Arc<KeySet>> {
+        best_prefix_index(
+            cat.vertex_sets().filter_map(|s| match &s.target {
+                Target::Vertices { label: l, keys } if *l == label => Some((&keys[..], s)),
+                _ => None,
+            }),
+            keys,
+        )
+    }
+
+    fn edge_set<'c>(
+        &self,
+        cat: &'c Catalogue,
+        edge_type: u32,
+        key: Option<u32>,
+    ) -> Option<&'c Arc<KeySet>> {
+        let wanted = |k: Option<u32>| {
+            cat.edge_sets().find(|s| {
+                matches!(&s.target, Target::Edges { edge_type: t, key } if *t == edge_type && *key == k)
+            })
+        };
+        match key {
+            Some(k) => wanted(Some(k)).or_else(|| wanted(None)),
+            None => wanted(None),
+        }
+    }
+}
+
+impl<'e> Transaction for AnalyticalTxn<'e> {
+    type Vertices<'t>
+        = VertexIter<'t>
+    where
+        Self: 't;
+    type Edges<'t>
+        = EdgeIter<'t>
+    where
+        Self: 't;
+
+    /// Always `ReadUncommitted`: writes are visible to everyone at once.
+    fn isolation_level(&self) -> IsolationLevel {
+        IsolationLevel::ReadUncommitted
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn contains_vertex(&self, vertex: VertexId) -> Result<bool> {
+        Ok(self
+            .inner
+            .store
+            .vertex(vertex.0)
+            .is_some_and(|s| s.read().is_some()))
+    }
+
+    fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>> {
+        let ids = self.with_vertex(vertex, |v| Ok(v.labels.to_vec()))?;
+        self.names(&self.inner.labels, &ids)
+    }
+
+    fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool> {
+        let l = self.inner.labels.lookup(label);
+        self.with_vertex(vertex, |v| Ok(l.is_some_and(|l| v.has_label(l))))
+    }
+
+    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
+        let k = self.inner.keys.lookup(key);
+        self.with_vertex(vertex, |v| match k {
+            Some(k) => prop(&v.props, k),
+            None => Ok(None),
+        })
+    }
+
+    fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
+        let blob = self.with_vertex(vertex, |v| Ok(v.props.clone()))?;
+        self.property_map(&blob)
+    }
+
+    fn vertices(&self) -> Result<VertexIter<'_>> {
+        Ok(VertexIter::range(
+            self.inner,
+            0..self.inner.store.vertex_end(),
+        ))
+    }
+
+    fn vertices_with_label(&self, label: &str) -> Result<VertexIter<'_>> {
+        Ok(match self.inner.labels.lookup(label) {
+            Some(l) => {
+                VertexIter::bitmap(self.inner, self.inner.label_index.members(l), l, Vec::new())
+            }
+            None => VertexIter::empty(self.inner),
+        })
+    }
+
+    fn vertices_with_properties(
+        &self,
+        label: &str,
+        filters: &[(&str, PropertyBounds)],
+    ) -> Result<VertexIter<'_>> {
+        let (Some(l), Some(filters)) = (
+            self.inner.labels.lookup(label),
+            self.resolve_filters(filters),
+        ) else {
+            return Ok(VertexIter::empty(self.inner));
+        };
+        let cat = self.inner.schema.current();
+        let keys: Vec<u32> = filters.iter().map(|(k, _)| *k).collect();
+        Ok(match self.vertex_set(&cat, l, &keys) {
+            Some(set) => {
+                let refs: Vec<(u32, &PropertyBounds)> =
+                    filters.iter().map(|(k, b)| (*k, b)).collect();
+                VertexIter::ids(self.inner, set.candidates(&refs), l, filters)
+            }
+            None => VertexIter::bitmap(self.inner, self.inner.label_index.members(l), l, filters),
+        })
+    }
+
+    fn edges_with_type(
+        &self,
+        edge_type: &str,
+        filter: Option<(&str, &PropertyBounds)>,
+    ) -> Result<EdgeIter<'_>> {
+        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+            return Ok(EdgeIter::empty(self.inner));
+        };
+        let filter = match filter {
+            Some((k, b)) => match self.inner.keys.lookup(k) {
+                Some(k) => Some((k, b.clone())),
+                None => return Ok(EdgeIter::empty(self.inner)),
+            },
+            None => None,
+        };
+        let cat = self.inner.schema.current();
+        Ok(
+            match self.edge_set(&cat, t, filter.as_ref().map(|(k, _)| *k)) {
+                Some(set) => {
+                    let refs: Vec<(u32, &PropertyBounds)> =
+                        filter.iter().map(|(k, b)| (*k, b)).collect();
+                    EdgeIter::ids(self.inner, set.candidates(&refs), t, filter)
+                }
+                None => EdgeIter::scan(self.inner, 0..self.inner.store.edge_end(), t, filter),
+            },
+        )
+    }
+
+    fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
+        let (Some(l), Some(keys)) = (
+            self.inner.labels.lookup(label),
+            keys.iter()
+                .map(|k| self.inner.keys.lookup(k))
+                .collect::<Option<Vec<u32>>>(),
+        ) else {
+            return Ok(None);
+        };
+        let cat = self.inner.schema.current();
+        Ok(self.vertex_set(&cat, l, &keys).map(|s| s.spec.clone()))
+    }
+
+    fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
+        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+            return Ok(None);
+        };
+        let key = match key {
+            Some(k) => match self.inner.keys.lookup(k) {
+                Some(k) => Some(k),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let cat = self.inner.schema.current();
+        Ok(self.edge_set(&cat, t, key).map(|s| s.spec.clone()))
+    }
+
+    fn edges(
+        &self,
+        vertex: VertexId,
+        direction: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<EdgeIter<'_>> {
+        let wanted = match edge_type {
+            Some(t) => match self.inner.edge_types.lookup(t) {
+                Some(t) => Some(t),
+                None => {
+                    self.with_vertex(vertex, |_| Ok(()))?;
+                    return Ok(EdgeIter::empty(self.inner));
+                }
+            },
+            None => None,
+        };
+        let keep = |a: &Adj| wanted.is_none_or(|t| a.edge_type == t);
+        let list = self.with_vertex(vertex, |v| {
+            let mut list: Vec<(Adj, bool)> = Vec::new();
+            if matches!(direction, Direction::Out | Direction::Both) {
+                list.extend(v.out.iter().filter(|a| keep(a)).map(|a| (*a, true)));
+            }
+            if matches!(direction, Direction::In | Direction::Both) {
+                list.extend(
+                    v.inc
+                        .iter()
+                        // A self-loop is in both lists; Both lists it once.
+                        .filter(|a| {
+                            keep(a) && !(direction == Direction::Both && a.other == vertex.0)
+                        })
+                        .map(|a| (*a, false)),
+                );
+            }
+            Ok(list)
+        })?;
+        Ok(EdgeIter::adjacent(self.inner, vertex.0, list))
+    }
+
+    fn contains_edge(&self, edge: EdgeId) -> Result<bool> {
+        Ok(self
+            .inner
+            .store
+            .edge(edge.0)
+            .is_some_and(|s| s.read().is_some()))
+    }
+
+    fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
+        self.with_edge(edge, |e| self.edge_record(edge.0, e))
+    }
+
+    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
+        let k = self.inner.keys.lookup(key);
+        self.with_edge(edge, |e| match k {
+            Some(k) => prop(&e.props, k),
+            None => Ok(None),
+        })
+    }
+
+    fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
+        let blob = self.with_edge(edge, |e| Ok(e.props.clone()))?;
+        self.property_map(&blob)
+    }
+
+    fn create_vertex(&mut self) -> Result<VertexId> {
+        self.create_vertex_with(&[], &[])
+    }
+
+    fn create_vertex_with(
+        &mut self,
+        labels: &[&str],
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<VertexId> {
+        self.writable()?;
+        let mut label_ids = labels
+            .iter()
+            .map(|l| self.inner.labels.intern(l))
+            .collect::<Result<Vec<u32>>>()?;
+        label_ids.sort_unstable();
+        label_ids.dedup();
+        let mut pairs = Vec::with_capacity(properties.len());
+        for (k, v) in properties {
+            v.validate()?;
+            pairs.push((self.inner.keys.intern(k)?, v.clone()));
+        }
+        let props = record_of(pairs);
+        let cat = self.inner.schema.read();
+        let id = self.inner.store.push_vertex(Vertex {
+            labels: label_ids.into_boxed_slice(),
+            props,
+            out: Vec::new(),
+            inc: Vec::new(),
+        });
+        // Indexed under the vertex's lock, like every later change of it: a writer
+        // who learns the id early (a guess) and deletes it leaves no entry behind.
+        let Some(slot) = self.inner.store.vertex(id) else {
+            return Err(Error::corrupt(format!(
+                "vertex {id} vanished after its creation"
+            )));
+        };
+        let g = slot.read();
+        if let Some(v) = &*g {
+            for l in v.labels.iter() {
+                self.inner.label_index.insert(*l, id);
+            }
+            if !v.labels.is_empty() {
+                self.reindex_vertex(&cat, id, None, Some((&v.labels, &v.props)), |_| true)?;
+            }
+        }
+        drop(g);
+        drop(cat);
+        if self.observing() {
+            let mut names: Vec<String> = Vec::with_capacity(labels.len());
+            for l in labels {
+                if !names.iter().any(|n| n == l) {
+                    names.push(l.to_string());
+                }
+            }
+            let mut map = PropertyMap::new();
+            for (k, v) in properties {
+                if v.is_null() {
+                    map.remove(*k);
+                } else {
+                    map.insert((*k).into(), v.clone());
+                }
+            }
+            self.record(|| {
+                Ok(Change::VertexCreated {
+                    vertex: VertexId(id),
+                    labels: names,
+                    properties: map,
+                })
+            })?;
+        }
+        Ok(VertexId(id))
+    }
+
+    fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
+        self.writable()?;
+        let l = self.inner.labels.intern(label)?;
+        let cat = self.inner.schema.read();
+        let mut g = self.write_vertex(vertex)?;
+        let Some(v) = g.as_mut() else {
+            return Err(vertex_missing(vertex));
+        };
+        if !v.add_label(l) {
+            return Ok(false);
+        }
+        self.inner.label_index.insert(l, vertex.0);
+        let watches =
+            |s: &KeySet| matches!(&s.target, Target::Vertices { label, .. } if *label == l);
+        self.reindex_vertex(&cat, vertex.0, None, Some((&v.labels, &v.props)), watches)?;
+        drop(g);
+        drop(cat);
+        self.record(|| {
+            Ok(Change::LabelAdded {
+                vertex,
+                label: label.to_string(),
+            })
+        })?;
+        Ok(true)
+    }
+
+    fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
+        self.writable()?;
+        let Some(l) = self.inner.labels.lookup(label) else {
+            self.with_vertex(vertex, |_| Ok(()))?;
+            return Ok(false);
+        };
+        let cat = self.inner.schema.read();
+        let mut g = self.write_vertex(vertex)?;
+        let Some(v) = g.as_mut() else {
+            return Err(vertex_missing(vertex));
+        };
+        if !v.has_label(l) {
+            return Ok(false);
+        }
+        let watches =
+            |s: &KeySet| matches!(&s.target, Target::Vertices { label, .. } if *label == l);
+        self.reindex_vertex(&cat, vertex.0, Some((&v.labels, &v.props)), None, watches)?;
+        v.remove_label(l);
+        self.inner.label_index.remove(l, vertex.0);
+        drop(g);
+        drop(cat);
+        self.record(|| {
+            Ok(Change::LabelRemoved {
+                vertex,
+                label: label.to_string(),
+            })
+        })?;
+        Ok(true)
+    }
+
+    fn set_vertex_property(
+        &mut self,
+        vertex: VertexId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>> {
+        self.writable()?;
+        value.validate()?;
+        let k = self.inner.keys.intern(key)?;
+        let cat = self.inner.schema.read();
+        let mut g = self.write_vertex(vertex)?;
+        let Some(v) = g.as_mut() else {
+            return Err(vertex_missing(vertex));
+        };
+        let new_value = (!value.is_null()).then_some(&value);
+        let (props, old) = replace_property(&v.props, k, new_value).map_err(decode_err)?;
+        let props = props.into_boxed_slice();
+        let watches = |s: &KeySet| s.watches_vertex(&v.labels, Some(k));
+        self.reindex_vertex(
+            &cat,
+            vertex.0,
+            Some((&v.labels, &v.props)),
+            Some((&v.labels, &props)),
+            watches,
+        )?;
+        v.props = props;
+        drop(g);
+        drop(cat);
+        let previous = old.clone();
+        self.record(|| {
+            Ok(Change::VertexPropertySet {
+                vertex,
+                key: key.to_string(),
+                old: previous,
+                new: value,
+            })
+        })?;
+        Ok(old)
+    }
+
+    fn delete_vertex(&mut self, vertex: VertexId, mode: DeleteMode) -> Result<()> {
+        self.writable()?;
+        let inner = self.inner;
+        loop {
+            // The vertex and every neighbour, locked in ascending order; if edges
+            // to other vertices arrived between the look and the locks, look again.
+            let neighbours = |v: &Vertex| {
+                let mut ids: Vec<u64> = v.out.iter().chain(v.inc.iter()).map(|a| a.other).collect();
+                ids.push(vertex.0);
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            };
+            let wanted = match mode {
+                DeleteMode::Plain => vec![vertex.0],
+                DeleteMode::Detach => self.with_vertex(vertex, |v| Ok(neighbours(v)))?,
+            };
+            let guard = inner.schema.read();
+            let cat: &Catalogue = &guard;
+            let mut locked = self.lock_vertices(&wanted)?;
+            let me = locked
+                .iter()
+                .position(|(id, _)| *id == vertex.0)
+                .ok_or_else(|| vertex_missing(vertex))?;
+            let (edges, now) = match locked[me].1.as_ref() {
+                Some(v) => {
+                    let mut edges: Vec<u64> =
+                        v.out.iter().chain(v.inc.iter()).map(|a| a.edge).collect();
+                    edges.sort_unstable();
+                    edges.dedup();
+                    (edges, neighbours(v))
+                }
+                None => return Err(vertex_missing(vertex)),
+            };
+            if !edges.is_empty() && mode == DeleteMode::Plain {
+                return Err(Error::new(
+                    ErrorKind::HasEdges,
+                    format!(
+                        "vertex {vertex} has {} edge(s); delete them or use a detach delete",
+                        edges.len()
+                    ),
+                ));
+            }
+            if now.iter().any(|id| wanted.binary_search(id).is_err()) {
+                continue;
+            }
+            for e in edges {
+                self.unlink_edge(cat, e, &mut locked)?;
+            }
+            self.unlink_vertex(cat, vertex.0, &mut locked[me].1)?;
+            return Ok(());
+        }
+    }
+
+    fn create_edge(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+    ) -> Result<EdgeId> {
+        self.create_edge_with(source, target, edge_type, &[])
+    }
+
+    fn create_edge_with(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<EdgeId> {
+        self.writable()?;
+        let t = self.inner.edge_types.intern(edge_type)?;
+        let mut pairs = Vec::with_capacity(properties.len());
+        for (k, v) in properties {
+            v.validate()?;
+            pairs.push((self.inner.keys.intern(k)?, v.clone()));
+        }
+        let props = record_of(pairs);
+        let cat = self.inner.schema.read();
+        let mut ids = vec![source.0, target.0];
+        ids.sort_unstable();
+        ids.dedup();
+        let mut locked = self.lock_vertices(&ids)?;
+        let id = self.inner.store.push_edge(Edge {
+            source: source.0,
+            target: target.0,
+            edge_type: t,
+            props,
+        });
+        for (vid, g) in locked.iter_mut() {
+            let Some(v) = g.as_mut() else { continue };
+            if *vid == source.0 {
+                v.out.push(Adj {
+                    edge: id,
+                    other: target.0,
+                    edge_type: t,
+                });
+            }
+            if *vid == target.0 {
+                v.inc.push(Adj {
+                    edge: id,
+                    other: source.0,
+                    edge_type: t,
+                });
+            }
+        }
+        if cat.edge_sets().next().is_some() {
+            let slot = self
+                .inner
+                .store
+                .edge(id)
+                .ok_or_else(|| edge_missing(EdgeId(id)))?;
+            let g = slot.read();
+            if let Some(e) = &*g {
+                self.reindex_edge(&cat, id, t, None, Some(&e.props))?;
+            }
+        }
+        drop(locked);
+        drop(cat);
+        if self.observing() {
+            let record = EdgeRecord {
+                id: EdgeId(id),
+                edge_type: self.inner.edge_types.name(t)?,
+                source,
+                target,
+            };
+            let mut map = PropertyMap::new();
+            for (k, v) in properties {
+                if v.is_null() {
+                    map.remove(*k);
+                } else {
+                    map.insert((*k).into(), v.clone());
+                }
+            }
+            self.record(|| {
+                Ok(Change::EdgeCreated {
+                    edge: record,
+                    properties: map,
+                })
+            })?;
+        }
+        Ok(EdgeId(id))
+    }
+
+    fn set_edge_property(
+        &mut self,
+        edge: EdgeId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>> {
+        self.writable()?;
+        value.validate()?;
+        let k = self.inner.keys.intern(key)?;
+        let cat = self.inner.schema.read();
+        let slot = self
+            .inner
+            .store
+            .edge(edge.0)
+            .ok_or_else(|| edge_missing(edge))?;
+        let mut g = slot.write();
+        let Some(e) = g.as_mut() else {
+            return Err(edge_missing(edge));
+        };
+        let new_value = (!value.is_null()).then_some(&value);
+        let (props, old) = replace_property(&e.props, k, new_value).map_err(decode_err)?;
+        let props = props.into_boxed_slice();
+        self.reindex_edge(&cat, edge.0, e.edge_type, Some(&e.props), Some(&props))?;
+        e.props = props;
+        drop(g);
+        drop(cat);
+        let previous = old.clone();
+        self.record(|| {
+            Ok(Change::EdgePropertySet {
+                edge,
+                key: key.to_string(),
+                old: previous,
+                new: value,
+            })
+        })?;
+        Ok(old)
+    }
+
+    fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
+        self.writable()?;
+        let (source, target) = self.with_edge(edge, |e| Ok((e.source, e.target)))?;
+        let cat = self.inner.schema.read();
+        let mut ids = vec![source, target];
+        ids.sort_unstable();
+        ids.dedup();
+        // An endpoint can only be gone if a detach delete removed this edge first.
+        let mut locked = self.lock_vertices(&ids).map_err(|_| edge_missing(edge))?;
+        let current = self
+            .inner
+            .store
+            .edge(edge.0)
+            .is_some_and(|s| s.read().is_some());
+        if !current {
+            return Err(edge_missing(edge));
+        }
+        let cat_ref: &Catalogue = &cat;
+        self.unlink_edge(cat_ref, edge.0, &mut locked)
+    }
+
+    fn commit(mut self) -> Result<CommitInfo> {
+        let Some((observers, changes)) = self.observed.take() else {
+            return Ok(CommitInfo {
+                commit_timestamp: self.timestamp(),
+            });
+        };
+        let mut set = ChangeSet {
+            commit_timestamp: None,
+            changes,
+        };
+        // A veto fails the commit, but the writes are already in place (no rollback
+        // in this mode): the caller learns it through the error.
+        observers.before_commit(&set)?;
+        if !observers.has_after() || !self.wrote {
+            return Ok(CommitInfo {
+                commit_timestamp: self.timestamp(),
+            });
+        }
+        let _in_order = self.inner.delivery.lock();
+        let ts = self.inner.next_commit();
+        set.commit_timestamp = Some(ts);
+        for (id, e) in observers.after_commit(&set) {
+            tracing::warn!(observer = id.0, error = %e, "an after-commit observer failed");
+        }
+        Ok(CommitInfo {
+            commit_timestamp: ts,
+        })
+    }
+
+    /// Ends the transaction. Its writes stay: this mode has no rollback
+    /// (`Capabilities::rollback` is false).
+    fn rollback(self) {}
+
+    fn vertex_count(&self) -> Result<u64> {
+        let mut n = 0;
+        for v in self.vertices()? {
+            v?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl AnalyticalTxn<'_> {
+    fn timestamp(&self) -> u64 {
+        if self.wrote {
+            self.inner.next_commit()
+        } else {
+            self.inner
+                .last_commit
+                .load(std::sync::atomic::Ordering::Acquire)
+        }
+    }
+}
