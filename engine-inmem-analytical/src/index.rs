@@ -32,11 +32,19 @@ pub(crate) struct LabelIndex {
 impl LabelIndex {
     fn set(&self, label: u32) -> &RwLock<RoaringTreemap> {
         let at = label as usize;
-        // Label ids are dense; concurrent growers may add a few extra empty sets.
-        while self.sets.count() <= at {
-            self.sets.push(RwLock::new(RoaringTreemap::new()));
+        // Label ids are dense; concurrent growers may add a few extra empty sets. A
+        // slot another thread is still appending is counted before it can be read
+        // (indexing it would panic): wait for it.
+        loop {
+            if let Some(s) = self.sets.get(at) {
+                return s;
+            }
+            if self.sets.count() <= at {
+                self.sets.push(RwLock::new(RoaringTreemap::new()));
+            } else {
+                std::thread::yield_now();
+            }
         }
-        &self.sets[at]
     }
 
     pub(crate) fn insert(&self, label: u32, vertex: u64) {
@@ -221,12 +229,6 @@ impl KeySet {
         if let Some(k) = new {
             entries.insert((k, id));
         }
-    }
-
-    /// Adds entries collected by a build (duplicates of entries writers added
-    /// meanwhile are harmless: it is a set).
-    pub(crate) fn extend(&self, built: Vec<(Box<[u8]>, u64)>) {
-        self.entries.write().extend(built);
     }
 
     pub(crate) fn len(&self) -> u64 {

@@ -159,10 +159,10 @@ impl Inner {
         self.fill(&set)
     }
 
-    /// Adds every existing object's entry to a published set.
+    /// Adds every existing object's entry to a published set. Each entry goes in
+    /// under its object's lock: added after the lock is released, an entry could land
+    /// after a writer replaced it and stay behind, stale (the stress test caught that).
     pub(crate) fn fill(&self, set: &KeySet) -> Result<()> {
-        const BATCH: usize = 4096;
-        let mut built = Vec::with_capacity(BATCH);
         match &set.target {
             Target::Label => {}
             Target::Vertices { .. } => {
@@ -170,15 +170,10 @@ impl Inner {
                     let Some(slot) = self.store.vertex(id) else {
                         continue;
                     };
-                    let key = match &*slot.read() {
-                        Some(v) => set.vertex_key(&v.labels, |k| prop(&v.props, k))?,
-                        None => None,
-                    };
-                    if let Some(k) = key {
-                        built.push((k, id));
-                        if built.len() == BATCH {
-                            set.extend(std::mem::take(&mut built));
-                        }
+                    let g = slot.read();
+                    if let Some(v) = &*g {
+                        let key = set.vertex_key(&v.labels, |k| prop(&v.props, k))?;
+                        set.update(id, None, key);
                     }
                 }
             }
@@ -187,20 +182,14 @@ impl Inner {
                     let Some(slot) = self.store.edge(id) else {
                         continue;
                     };
-                    let key = match &*slot.read() {
-                        Some(e) => set.edge_key(e.edge_type, |k| prop(&e.props, k))?,
-                        None => None,
-                    };
-                    if let Some(k) = key {
-                        built.push((k, id));
-                        if built.len() == BATCH {
-                            set.extend(std::mem::take(&mut built));
-                        }
+                    let g = slot.read();
+                    if let Some(e) = &*g {
+                        let key = set.edge_key(e.edge_type, |k| prop(&e.props, k))?;
+                        set.update(id, None, key);
                     }
                 }
             }
         }
-        set.extend(built);
         Ok(())
     }
 
