@@ -1,6 +1,7 @@
-//! A snapshot written by one backend restores in the other: engine-ondisk's export
-//! into engine-inmem-txn and back, with data, ids, names and schema intact. (The
-//! backends never depend on each other; this crate sits above both.)
+//! A snapshot written by one backend restores in another: engine-ondisk's export into
+//! engine-inmem-txn and back, and either in-memory mode's snapshot in the other, with
+//! data, ids, names and schema intact. (The backends never depend on each other;
+//! this crate sits above them.)
 
 use std::path::Path;
 
@@ -8,11 +9,16 @@ use engine_api::{
     ConstraintSpec, Direction, IndexSpec, PropertyValue, Result, StorageEngine, Transaction,
     TxnOptions,
 };
+use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
 use engine_ondisk::OnDiskEngine;
 
 fn inmem(dir: &Path) -> Result<InMemoryEngine> {
     InMemoryEngine::open(engine_inmem_txn::Config::default().data_directory(dir))
+}
+
+fn analytical(dir: &Path) -> Result<AnalyticalEngine> {
+    AnalyticalEngine::open(engine_inmem_analytical::Config::new().data_directory(dir))
 }
 
 fn ondisk(dir: &Path) -> Result<OnDiskEngine> {
@@ -43,14 +49,21 @@ fn state<E: StorageEngine>(e: &E) -> Result<String> {
 }
 
 fn fill<E: StorageEngine>(e: &E) -> Result<()> {
+    fill_data(e)?;
+    e.create_constraint(&ConstraintSpec::Unique {
+        label: "Person".into(),
+        properties: vec!["name".into()],
+    })
+}
+
+/// Data, an index and a trigger (no constraint: analytical mode has none).
+fn fill_data<E: StorageEngine>(e: &E) -> Result<()> {
     e.create_index(&IndexSpec::LabelProperties {
         label: "Person".into(),
         properties: vec!["name".into()],
     })?;
-    e.create_constraint(&ConstraintSpec::Unique {
-        label: "Person".into(),
-        properties: vec!["name".into()],
-    })?;
+    e.create_index(&IndexSpec::EdgeType("KNOWS".into()))?;
+    e.create_trigger(&trigger())?;
     let mut t = e.begin(TxnOptions::new())?;
     let a = t.create_vertex_with(
         &["Person", "Admin"],
@@ -75,7 +88,7 @@ fn restore_into(snapshot: &Path, target: &Path) -> Result<()> {
 }
 
 fn check_schema<E: StorageEngine>(e: &E) -> Result<()> {
-    assert_eq!(e.indexes()?.len(), 1);
+    assert_eq!(e.indexes()?.len(), 2);
     assert_eq!(e.indexes()?[0].entries, 2);
     assert_eq!(e.constraints()?.len(), 1);
     let mut t = e.begin(TxnOptions::new())?;
@@ -122,5 +135,100 @@ fn an_ondisk_export_restores_in_memory_and_back() -> Result<()> {
         "engine-inmem-txn's snapshot restored on disk"
     );
     check_schema(&db2)?;
+    Ok(())
+}
+
+fn trigger() -> engine_api::TriggerSpec {
+    engine_api::TriggerSpec {
+        name: "audit".into(),
+        event: engine_api::TriggerEvent::VertexCreate,
+        phase: engine_api::TriggerPhase::AfterCommit,
+        security: engine_api::TriggerSecurity::Invoker,
+        statement: "CREATE (:Audit)".into(),
+    }
+}
+
+/// The schema `fill_data` made, as the other mode restored it.
+fn check_data_schema<E: StorageEngine>(e: &E) -> Result<()> {
+    let specs: Vec<IndexSpec> = e.indexes()?.into_iter().map(|i| i.spec).collect();
+    assert_eq!(specs.len(), 2, "{specs:?}");
+    assert_eq!(e.triggers()?, vec![trigger()]);
+    let t = e.begin(TxnOptions::new().read_only())?;
+    let bob = engine_api::PropertyBounds::equal("Bob".into());
+    assert_eq!(t.vertices_with_property("Person", "name", &bob)?.count(), 1);
+    assert!(t.vertex_lookup_index("Person", &["name"])?.is_some());
+    assert_eq!(t.edges_with_type("KNOWS", None)?.count(), 1);
+    Ok(())
+}
+
+#[test]
+fn a_transactional_snapshot_opens_in_analytical_mode() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let txn = inmem(dir.path())?;
+    fill_data(&txn)?;
+    let expected = state(&txn)?;
+    // Closing writes a snapshot; the WAL beside it holds nothing newer.
+    txn.close()?;
+    let db = analytical(dir.path())?;
+    assert_eq!(state(&db)?, expected);
+    check_data_schema(&db)?;
+    let mut t = db.begin(TxnOptions::new())?;
+    let fresh = t.create_vertex()?;
+    assert!(fresh.0 >= 3, "id {fresh} reuses a restored or deleted one");
+    Ok(())
+}
+
+#[test]
+fn an_analytical_snapshot_opens_in_transactional_mode() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = analytical(dir.path())?;
+    fill_data(&db)?;
+    let expected = state(&db)?;
+    db.create_snapshot()?;
+    db.close()?;
+    let txn = inmem(dir.path())?;
+    assert_eq!(state(&txn)?, expected);
+    check_data_schema(&txn)?;
+    // The transactional mode logs on top of the analytical snapshot and recovers
+    // both after a crash.
+    let mut t = txn.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Later"], &[])?;
+    t.commit()?;
+    let with_later = state(&txn)?;
+    drop(txn);
+    let txn = inmem(dir.path())?;
+    assert_eq!(state(&txn)?, with_later);
+    Ok(())
+}
+
+#[test]
+fn analytical_mode_refuses_a_log_with_commits_after_the_snapshot() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let txn = inmem(dir.path())?;
+    fill_data(&txn)?;
+    txn.create_snapshot()?;
+    let mut t = txn.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["OnlyInTheLog"], &[])?;
+    t.commit()?;
+    let expected = state(&txn)?;
+    // A crash: the last commit is in the WAL only.
+    drop(txn);
+    let err = analytical(dir.path()).expect_err("the log holds a newer commit");
+    assert_eq!(err.kind(), engine_api::ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("IN_MEMORY_TRANSACTIONAL"), "{err}");
+    // Nothing was lost: the transactional mode still recovers it all.
+    assert_eq!(state(&inmem(dir.path())?)?, expected);
+    Ok(())
+}
+
+#[test]
+fn analytical_mode_refuses_a_snapshot_with_constraints() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let txn = inmem(dir.path())?;
+    fill(&txn)?;
+    txn.close()?;
+    let err = analytical(dir.path()).expect_err("constraints cannot be enforced");
+    assert_eq!(err.kind(), engine_api::ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("constraint"), "{err}");
     Ok(())
 }
