@@ -1,11 +1,12 @@
 //! The benchmark workloads of Quiver, defined once, and the subjects they run on:
-//! every backend through the `StorageEngine` contract, and the peers (a hand-rolled
+//! every backend (the three storage modes) through the `StorageEngine` contract, and the peers (a hand-rolled
 //! in-memory graph holding the same records, and plain RocksDB with engine-ondisk's
 //! layout).
 //!
 //! The `report` binary runs every workload on every subject in one process and writes
 //! a Markdown table with ratios plus a JSON file of raw figures.
 
+pub mod analytical;
 pub mod baseline;
 pub mod durability;
 pub mod engine_subject;

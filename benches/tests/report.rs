@@ -1,6 +1,7 @@
 //! The report runs end to end on a tiny workload, and every subject agrees on every
 //! count (the runner refuses to write a report otherwise).
 
+use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::{Config, InMemoryEngine};
 use quiver_benches::report::{self, SubjectFactory};
 use quiver_benches::{EngineSubject, HandRolledBaseline, WorkloadSize};
@@ -25,6 +26,14 @@ fn report_runs_and_subjects_agree() {
             "inmem-txn".into(),
             Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
         ),
+        (
+            "inmem-analytical".into(),
+            Box::new(|| {
+                Ok(Box::new(EngineSubject(AnalyticalEngine::open(
+                    engine_inmem_analytical::Config::default(),
+                )?)) as _)
+            }),
+        ),
     ];
     let r =
         report::run(size, subjects, &|| None, "test".into(), "test".into()).expect("report runs");
@@ -37,7 +46,8 @@ fn report_runs_and_subjects_agree() {
         .filter(|f| f.workload == "point read by id")
         .map(|f| f.checksum)
         .collect::<Vec<_>>();
-    assert_eq!(reads, vec![3000, 3000], "every read found its vertex");
+    assert_eq!(reads, vec![3000, 3000, 3000], "every read found its vertex");
+    assert!(md.contains("inmem-analytical / hand-rolled"), "{md}");
     let hop = r
         .figures
         .iter()
@@ -187,4 +197,16 @@ fn a_run_where_nothing_was_done_is_refused() {
     let err = report::run(tiny(), subjects, &|| None, "test".into(), "test".into())
         .expect_err("nothing was imported");
     assert!(err.to_string().contains("did no work"), "{err}");
+}
+
+#[test]
+fn the_analytical_snapshot_section_measures_a_real_snapshot() {
+    let w = quiver_benches::Workload::generate(tiny());
+    let a = quiver_benches::analytical::run(&w).expect("the analytical snapshot runs");
+    assert_eq!(a.objects, (tiny().vertices + tiny().edges) as u64);
+    assert!(a.snapshot_bytes > 0 && a.snapshot_seconds > 0.0);
+    assert!(a.reader_transactions > 0, "the reader ran");
+    assert!(a.longest_begin_wait_s <= a.snapshot_seconds + 1.0);
+    let md = a.markdown(1.0);
+    assert!(md.contains("longest begin() wait"), "{md}");
 }

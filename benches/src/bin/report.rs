@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use clap::Parser;
+use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::{Config, InMemoryEngine};
 use quiver_benches::report::{self, SubjectFactory};
 use quiver_benches::rocks::{OnDiskSubject, RawRocks};
@@ -144,6 +145,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
         ),
         (
+            "inmem-analytical".into(),
+            Box::new(|| {
+                Ok(Box::new(EngineSubject(AnalyticalEngine::open(
+                    engine_inmem_analytical::Config::default(),
+                )?)) as _)
+            }),
+        ),
+        (
             "RocksDB raw".into(),
             Box::new(|| Ok(Box::new(RawRocks::open()?) as _)),
         ),
@@ -165,11 +174,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &quiver_benches::Workload::generate(recovery_size),
         args.durable_commits.max(2),
     )?;
+    eprintln!("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
+    let analytical =
+        quiver_benches::analytical::run(&quiver_benches::Workload::generate(recovery_size))?;
     eprintln!("comparing RocksDB's transaction kinds...");
     let kinds = quiver_benches::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
     let mut md = report.markdown();
     md.push_str(&durable.markdown());
+    md.push_str(&analytical.markdown(durable.snapshot_seconds));
     md.push_str(&kinds.markdown());
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
@@ -177,6 +190,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string_pretty(&serde_json::json!({
             "main": report,
             "durability": durable,
+            "analytical_snapshot": analytical,
             "rocksdb_transaction_kinds": kinds,
             "recovery_workload": recovery_size,
         }))?,
