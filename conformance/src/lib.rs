@@ -272,6 +272,12 @@ macro_rules! suite {
     };
 }
 
+/// The README's examples, compiled and run as doctests (here, above every backend:
+/// they use all of them).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use std::panic::catch_unwind;

@@ -136,8 +136,3 @@ pub use engine::InMemoryEngine;
 pub use gc::GcReport;
 pub use iter::{EdgeIter, VertexIter};
 pub use txn::InMemoryTxn;
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
