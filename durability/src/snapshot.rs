@@ -197,6 +197,28 @@ impl SnapshotWriter {
         self.write_block(BLOCK_NAMES, &payload)
     }
 
+    /// Writes the three dictionaries of an in-memory engine, each name under its
+    /// table id.
+    pub fn name_tables(
+        &mut self,
+        labels: &engine_api::NameTable,
+        edge_types: &engine_api::NameTable,
+        keys: &engine_api::NameTable,
+    ) -> Result<()> {
+        for (kind, table) in [
+            (NameKind::Label, labels),
+            (NameKind::EdgeType, edge_types),
+            (NameKind::PropertyKey, keys),
+        ] {
+            let names = table.all();
+            self.names(
+                kind,
+                names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Writes the schema: the definitions of every index, constraint and trigger, as
     /// create-operations.
     pub fn schema(&mut self, definitions: &[SchemaOp]) -> Result<()> {

@@ -56,6 +56,20 @@ impl NameTable {
         Ok(id)
     }
 
+    /// Interns `name`, which must get exactly `id` (loading a dictionary written in
+    /// id order). Errors: `Corrupt` if it gets another id (a name listed twice or out
+    /// of order), `InvalidInput` for an invalid name.
+    pub fn intern_as(&self, id: u32, name: &str) -> Result<()> {
+        let got = self.intern(name)?;
+        if got != id {
+            return Err(Error::corrupt(format!(
+                "{} {name:?} listed as id {id}, but it is id {got} (listed twice or out of order)",
+                self.what
+            )));
+        }
+        Ok(())
+    }
+
     /// Every name, by id.
     pub fn all(&self) -> Vec<Name> {
         self.by_id
@@ -105,5 +119,8 @@ mod tests {
         assert!(t.intern("").is_err());
         assert!(t.name(99).is_err());
         assert_eq!(t.len(), 2);
+        assert!(t.intern_as(2, "Third").is_ok());
+        assert!(t.intern_as(7, "Person").is_err(), "Person is id 0");
+        assert!(t.intern_as(9, "Fourth").is_err(), "the next id is 3");
     }
 }

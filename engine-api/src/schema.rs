@@ -519,7 +519,49 @@ pub enum Change {
     },
 }
 
+/// The properties `create_*_with` leaves on a new object: a later pair of the same
+/// key replaces an earlier one, `Null` removes it.
+fn created_properties(properties: &[(&str, PropertyValue)]) -> PropertyMap {
+    let mut map = PropertyMap::new();
+    for (k, v) in properties {
+        if v.is_null() {
+            map.remove(*k);
+        } else {
+            map.insert((*k).into(), v.clone());
+        }
+    }
+    map
+}
+
 impl Change {
+    /// The change a backend reports for `create_vertex_with(labels, properties)`:
+    /// each label once, in call order, and the properties the vertex ends up with.
+    pub fn vertex_created(
+        vertex: VertexId,
+        labels: &[&str],
+        properties: &[(&str, PropertyValue)],
+    ) -> Change {
+        let mut names: Vec<String> = Vec::with_capacity(labels.len());
+        for l in labels {
+            if !names.iter().any(|n| n == l) {
+                names.push((*l).to_string());
+            }
+        }
+        Change::VertexCreated {
+            vertex,
+            labels: names,
+            properties: created_properties(properties),
+        }
+    }
+
+    /// The change a backend reports for `create_edge_with(.., properties)`.
+    pub fn edge_created(edge: EdgeRecord, properties: &[(&str, PropertyValue)]) -> Change {
+        Change::EdgeCreated {
+            edge,
+            properties: created_properties(properties),
+        }
+    }
+
     /// True if a trigger listening for `event` fires on this change.
     pub fn fires(&self, event: TriggerEvent) -> bool {
         match event {

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use durability::{NameKind, SchemaOp, SnapshotWriter};
+use durability::{SchemaOp, SnapshotWriter};
 use engine_api::{IndexSpec, Result, SnapshotInfo};
 
 use crate::engine::Inner;
@@ -39,17 +39,7 @@ impl Inner {
         let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
         let written = (|| -> Result<()> {
-            for (kind, table) in [
-                (NameKind::Label, &self.labels),
-                (NameKind::EdgeType, &self.edge_types),
-                (NameKind::PropertyKey, &self.keys),
-            ] {
-                let names = table.all();
-                w.names(
-                    kind,
-                    names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
-                )?;
-            }
+            w.name_tables(&self.labels, &self.edge_types, &self.keys)?;
             w.schema(&self.schema_definitions())?;
             let (vertex_end, edge_end) = (self.store.vertex_end(), self.store.edge_end());
             w.counters(vertex_end, edge_end)?;

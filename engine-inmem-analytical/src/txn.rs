@@ -584,29 +584,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         }
         drop(g);
         drop(cat);
-        if self.observing() {
-            let mut names: Vec<String> = Vec::with_capacity(labels.len());
-            for l in labels {
-                if !names.iter().any(|n| n == l) {
-                    names.push(l.to_string());
-                }
-            }
-            let mut map = PropertyMap::new();
-            for (k, v) in properties {
-                if v.is_null() {
-                    map.remove(*k);
-                } else {
-                    map.insert((*k).into(), v.clone());
-                }
-            }
-            self.record(|| {
-                Ok(Change::VertexCreated {
-                    vertex: VertexId(id),
-                    labels: names,
-                    properties: map,
-                })
-            })?;
-        }
+        self.record(|| Ok(Change::vertex_created(VertexId(id), labels, properties)))?;
         Ok(VertexId(id))
     }
 
@@ -832,20 +810,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
                 source,
                 target,
             };
-            let mut map = PropertyMap::new();
-            for (k, v) in properties {
-                if v.is_null() {
-                    map.remove(*k);
-                } else {
-                    map.insert((*k).into(), v.clone());
-                }
-            }
-            self.record(|| {
-                Ok(Change::EdgeCreated {
-                    edge: record,
-                    properties: map,
-                })
-            })?;
+            self.record(|| Ok(Change::edge_created(record, properties)))?;
         }
         Ok(EdgeId(id))
     }

@@ -338,12 +338,9 @@ impl SnapshotSink for Loader<'_> {
             NameKind::EdgeType => &self.inner.edge_types,
             NameKind::PropertyKey => &self.inner.keys,
         };
-        let got = table
-            .intern(name)
-            .map_err(|e| self.bad(format!("bad name: {e}")))?;
-        if got != id {
-            return Err(self.bad(format!("name {name:?} appears twice")));
-        }
+        table
+            .intern_as(id, name)
+            .map_err(|e| self.bad(format!("bad name: {}", e.message())))?;
         Ok(())
     }
 

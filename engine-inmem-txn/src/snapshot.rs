@@ -1,6 +1,6 @@
 //! Writing a snapshot from a consistent MVCC read view while writers go on.
 
-use durability::{NameKind, SnapshotWriter};
+use durability::SnapshotWriter;
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::engine::Inner;
@@ -25,17 +25,7 @@ impl Inner {
         let written = (|| -> Result<()> {
             // Every name an object visible to this view uses was interned before the
             // object was committed, so the dictionaries read now cover them.
-            for (kind, table) in [
-                (NameKind::Label, &self.labels),
-                (NameKind::EdgeType, &self.edge_types),
-                (NameKind::PropertyKey, &self.keys),
-            ] {
-                let names = table.all();
-                w.names(
-                    kind,
-                    names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
-                )?;
-            }
+            w.name_tables(&self.labels, &self.edge_types, &self.keys)?;
             w.schema(&self.schema_definitions())?;
             // The counters cover every id handed out so far and every id reservation
             // made before this snapshot began (those may sit in WAL segments that

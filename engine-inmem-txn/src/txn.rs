@@ -960,27 +960,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         }
         self.touched.push(Object::Vertex(id));
         self.vertex_balance += 1;
-        if self.observing() {
-            let mut names: Vec<String> = Vec::with_capacity(labels.len());
-            for l in labels {
-                if !names.iter().any(|n| n == l) {
-                    names.push(l.to_string());
-                }
-            }
-            let mut map = PropertyMap::new();
-            for (k, v) in properties {
-                if v.is_null() {
-                    map.remove(*k);
-                } else {
-                    map.insert((*k).into(), v.clone());
-                }
-            }
-            self.record(|| Change::VertexCreated {
-                vertex: VertexId(id),
-                labels: names,
-                properties: map,
-            });
-        }
+        self.record(|| Change::vertex_created(VertexId(id), labels, properties));
         self.log(|| {
             let mut names: Vec<String> = Vec::with_capacity(labels.len());
             for l in labels {
@@ -1241,24 +1221,13 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         self.abort_unless_ok(r)?;
         self.edge_balance += 1;
         if self.observing() {
-            let mut map = PropertyMap::new();
-            for (k, v) in properties {
-                if v.is_null() {
-                    map.remove(*k);
-                } else {
-                    map.insert((*k).into(), v.clone());
-                }
-            }
             let edge = EdgeRecord {
                 id: e,
                 edge_type: inner.edge_types.name(t)?,
                 source,
                 target,
             };
-            self.record(|| Change::EdgeCreated {
-                edge,
-                properties: map,
-            });
+            self.record(|| Change::edge_created(edge, properties));
         }
         self.log(|| WalOp::CreateEdge {
             id,
