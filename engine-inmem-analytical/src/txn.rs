@@ -6,7 +6,6 @@
 //! Each write is one step under those locks, so concurrent writers never see half of
 //! another's step: no torn vertex, no edge without both endpoints.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use engine_api::codec::{decode_properties, properties_record, replace_property};
@@ -54,17 +53,8 @@ fn edge_missing(e: EdgeId) -> Error {
 type VertexGuard<'a> = RwLockWriteGuard<'a, Option<Vertex>>;
 
 /// A property record from `(key, value)` pairs in call order: a later pair replaces
-/// an earlier one of the same key, `Null` removes it.
-fn record_of(pairs: impl IntoIterator<Item = (u32, PropertyValue)>) -> Box<[u8]> {
-    let mut map = BTreeMap::new();
-    for (k, v) in pairs {
-        if v.is_null() {
-            map.remove(&k);
-        } else {
-            map.insert(k, v);
-        }
-    }
-    let mut pairs: Vec<(u32, PropertyValue)> = map.into_iter().collect();
+/// an earlier one of the same key, `Null` removes it (the codec's rules).
+fn record_of(mut pairs: Vec<(u32, PropertyValue)>) -> Box<[u8]> {
     properties_record(&mut pairs).into_boxed_slice()
 }
 
