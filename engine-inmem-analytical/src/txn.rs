@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use engine_api::codec::{decode_properties, properties_record, replace_property};
+use engine_api::codec::{decode_properties, encode_properties, replace_property};
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
     IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
@@ -53,9 +53,20 @@ fn edge_missing(e: EdgeId) -> Error {
 type VertexGuard<'a> = RwLockWriteGuard<'a, Option<Vertex>>;
 
 /// A property record from `(key, value)` pairs in call order: a later pair replaces
-/// an earlier one of the same key, `Null` removes it (the codec's rules).
-fn record_of(mut pairs: Vec<(u32, PropertyValue)>) -> Box<[u8]> {
-    properties_record(&mut pairs).into_boxed_slice()
+/// an earlier one of the same key, `Null` removes it. The values are encoded where
+/// they are, never cloned.
+fn record_of(mut pairs: Vec<(u32, &PropertyValue)>) -> Box<[u8]> {
+    // Stable: pairs of one key stay in call order, and the last one is kept.
+    pairs.sort_by_key(|(k, _)| *k);
+    let last_of_each = pairs
+        .iter()
+        .enumerate()
+        .filter(|(i, (k, _))| pairs.get(i + 1).is_none_or(|(next, _)| next != k))
+        .map(|(_, p)| *p);
+    let mut out = Vec::new();
+    // Null values are skipped: a last Null removes the key.
+    encode_properties(last_of_each, &mut out);
+    out.into_boxed_slice()
 }
 
 impl<'e> AnalyticalTxn<'e> {
@@ -546,7 +557,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         let mut pairs = Vec::with_capacity(properties.len());
         for (k, v) in properties {
             v.validate()?;
-            pairs.push((self.inner.keys.intern(k)?, v.clone()));
+            pairs.push((self.inner.keys.intern(k)?, v));
         }
         let props = record_of(pairs);
         let cat = self.inner.schema.read();
@@ -749,35 +760,53 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         let mut pairs = Vec::with_capacity(properties.len());
         for (k, v) in properties {
             v.validate()?;
-            pairs.push((self.inner.keys.intern(k)?, v.clone()));
+            pairs.push((self.inner.keys.intern(k)?, v));
         }
         let props = record_of(pairs);
         let cat = self.inner.schema.read();
-        let mut ids = vec![source.0, target.0];
-        ids.sort_unstable();
-        ids.dedup();
-        let mut locked = self.lock_vertices(&ids)?;
+        // Both endpoints locked, lower id first, for the whole step: neither can be
+        // deleted until the edge is in both adjacency lists.
+        let (low, high) = if source.0 <= target.0 {
+            (source, target)
+        } else {
+            (target, source)
+        };
+        let mut low_guard = self.write_vertex(low)?;
+        let mut high_guard = if high == low {
+            None
+        } else {
+            Some(self.write_vertex(high)?)
+        };
         let id = self.inner.store.push_edge(Edge {
             source: source.0,
             target: target.0,
             edge_type: t,
             props,
         });
-        for (vid, g) in locked.iter_mut() {
-            let Some(v) = g.as_mut() else { continue };
-            if *vid == source.0 {
-                v.out.push(Adj {
-                    edge: id,
-                    other: target.0,
-                    edge_type: t,
-                });
-            }
-            if *vid == target.0 {
-                v.inc.push(Adj {
-                    edge: id,
-                    other: source.0,
-                    edge_type: t,
-                });
+        let out = Adj {
+            edge: id,
+            other: target.0,
+            edge_type: t,
+        };
+        let inc = Adj {
+            edge: id,
+            other: source.0,
+            edge_type: t,
+        };
+        let (src, dst) = match high_guard.as_mut() {
+            None => (&mut *low_guard, None),
+            Some(h) if low == source => (&mut *low_guard, Some(&mut **h)),
+            Some(h) => (&mut **h, Some(&mut *low_guard)),
+        };
+        if let Some(v) = src.as_mut() {
+            v.out.push(out);
+            match dst {
+                Some(d) => {
+                    if let Some(w) = d.as_mut() {
+                        w.inc.push(inc);
+                    }
+                }
+                None => v.inc.push(inc),
             }
         }
         if cat.edge_sets().next().is_some() {
@@ -791,7 +820,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
                 self.reindex_edge(&cat, id, t, None, Some(&e.props))?;
             }
         }
-        drop(locked);
+        drop((low_guard, high_guard));
         drop(cat);
         if self.observing() {
             let record = EdgeRecord {
@@ -916,5 +945,28 @@ impl AnalyticalTxn<'_> {
                 .last_commit
                 .load(std::sync::atomic::Ordering::Acquire)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_keeps_the_last_value_of_a_key_and_null_removes_it() {
+        let (one, two, null) = (
+            PropertyValue::Int(1),
+            PropertyValue::Int(2),
+            PropertyValue::Null,
+        );
+        let record = record_of(vec![
+            (5, &one),
+            (3, &one),
+            (5, &two),
+            (3, &null),
+            (9, &null),
+        ]);
+        let decoded = decode_properties(&record).expect("decodes");
+        assert_eq!(decoded, vec![(5, PropertyValue::Int(2))]);
     }
 }
