@@ -4,6 +4,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use engine_api::{Direction, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId};
+use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
 use engine_ondisk::OnDiskEngine;
 use quiver_benches::workload::Rng;
@@ -72,6 +73,11 @@ fn inmem_txn(c: &mut Criterion) {
     core_ops(c, "inmem-txn", &engine);
 }
 
+fn inmem_analytical(c: &mut Criterion) {
+    let engine = AnalyticalEngine::open(engine_inmem_analytical::Config::default()).expect("open");
+    core_ops(c, "inmem-analytical", &engine);
+}
+
 fn ondisk(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = OnDiskEngine::open(
@@ -82,5 +88,5 @@ fn ondisk(c: &mut Criterion) {
     core_ops(c, "ondisk", &engine);
 }
 
-criterion_group!(benches, inmem_txn, ondisk);
+criterion_group!(benches, inmem_txn, inmem_analytical, ondisk);
 criterion_main!(benches);

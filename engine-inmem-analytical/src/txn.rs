@@ -925,15 +925,6 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     /// Ends the transaction. Its writes stay: this mode has no rollback
     /// (`Capabilities::rollback` is false).
     fn rollback(self) {}
-
-    fn vertex_count(&self) -> Result<u64> {
-        let mut n = 0;
-        for v in self.vertices()? {
-            v?;
-            n += 1;
-        }
-        Ok(n)
-    }
 }
 
 impl AnalyticalTxn<'_> {
