@@ -40,6 +40,7 @@ mod ids;
 mod names;
 mod observers;
 mod schema;
+mod slots;
 mod txn;
 mod value;
 
@@ -59,6 +60,7 @@ pub use schema::{
     SharedObserver, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, ValueType,
     best_prefix_index,
 };
+pub use slots::{CAPACITY as SLOT_CAPACITY, SlotArray};
 pub use txn::{CommitInfo, TxnOptions};
 pub use value::{
     Date, Duration, LocalDateTime, LocalTime, MAX_NESTING_DEPTH, MAX_UTC_OFFSET_SECONDS,

@@ -19,7 +19,7 @@ use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
 use crate::config::Config;
 use crate::durable::Durable;
 use crate::engine::Inner;
-use crate::store::{Adj, Edge, Vertex};
+use crate::store::{Adj, Edge, Vertex, push_adj};
 
 struct Loader<'a> {
     inner: &'a Inner,
@@ -117,11 +117,14 @@ impl SnapshotSink for Loader<'_> {
                 } else {
                     (&mut x.inc, source)
                 };
-                list.push(Adj {
-                    edge: id,
-                    other,
-                    edge_type,
-                });
+                push_adj(
+                    list,
+                    Adj {
+                        edge: id,
+                        other,
+                        edge_type,
+                    },
+                );
             }
         }
         Ok(())

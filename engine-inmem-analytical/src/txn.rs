@@ -21,7 +21,7 @@ use crate::gate::Pass;
 use crate::index::{KeySet, Target};
 use crate::iter::{EdgeIter, VertexIter};
 use crate::schema::{Catalogue, decode_err, prop};
-use crate::store::{Adj, Edge, Vertex};
+use crate::store::{Adj, Edge, Vertex, push_adj};
 
 /// A transaction of the analytical engine. Its writes are visible to everyone as
 /// soon as each call returns; `rollback` (and dropping it) keeps them.
@@ -566,7 +566,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             props,
             out: Vec::new(),
             inc: Vec::new(),
-        });
+        })?;
         // Indexed under the vertex's lock, like every later change of it: a writer
         // who learns the id early (a guess) and deletes it leaves no entry behind.
         let Some(slot) = self.inner.store.vertex(id) else {
@@ -782,7 +782,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             target: target.0,
             edge_type: t,
             props,
-        });
+        })?;
         let out = Adj {
             edge: id,
             other: target.0,
@@ -799,14 +799,14 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             Some(h) => (&mut **h, Some(&mut *low_guard)),
         };
         if let Some(v) = src.as_mut() {
-            v.out.push(out);
+            push_adj(&mut v.out, out);
             match dst {
                 Some(d) => {
                     if let Some(w) = d.as_mut() {
-                        w.inc.push(inc);
+                        push_adj(&mut w.inc, inc);
                     }
                 }
-                None => v.inc.push(inc),
+                None => push_adj(&mut v.inc, inc),
             }
         }
         if cat.edge_sets().next().is_some() {

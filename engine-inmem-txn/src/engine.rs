@@ -18,9 +18,9 @@ use crate::durable::Durable;
 use crate::gc::{GcReport, Queue};
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::schema::Schema;
-use crate::slots::SlotArray;
 use crate::txn::InMemoryTxn;
 use engine_api::NameTable;
+use engine_api::SlotArray;
 
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
 pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;

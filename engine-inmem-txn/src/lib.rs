@@ -127,7 +127,6 @@ mod mvcc;
 mod props;
 mod recovery;
 mod schema;
-mod slots;
 mod snapshot;
 mod txn;
 

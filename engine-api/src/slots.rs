@@ -1,8 +1,10 @@
-//! A growable array indexed by object id, read without locks.
+//! A growable array indexed by object id, read without locks, for the in-memory
+//! backends to embed.
 //!
 //! Ids are dense and assigned by the engine, so an array beats a hash map for point
-//! lookups and memory. Chunks of `CHUNK` slots are allocated on first use and never
-//! move, so a reference to a slot stays valid for the array's lifetime.
+//! lookups and memory. Chunks of 4096 slots are allocated on first use and never
+//! move, so a reference to a slot stays valid for the array's lifetime, and the
+//! memory beyond the slots in use is at most one chunk (no doubling).
 
 use std::sync::OnceLock;
 
@@ -12,18 +14,32 @@ const MID_BITS: u32 = 12;
 const MID: usize = 1 << MID_BITS;
 const TOP: usize = 1024;
 
-/// The number of slots an array can hold (2^34).
-pub(crate) const CAPACITY: u64 = (TOP * MID * CHUNK) as u64;
+/// The number of slots a [`SlotArray`] can hold (2^34).
+pub const CAPACITY: u64 = (TOP * MID * CHUNK) as u64;
 
 type Chunk<T> = Box<[T]>;
 type Mid<T> = Box<[OnceLock<Chunk<T>>]>;
 
-pub(crate) struct SlotArray<T> {
+/// Slots indexed by id; each slot starts as `T::default()`.
+pub struct SlotArray<T> {
     top: Box<[OnceLock<Mid<T>>]>,
 }
 
+impl<T> std::fmt::Debug for SlotArray<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotArray").finish_non_exhaustive()
+    }
+}
+
+impl<T: Default> Default for SlotArray<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: Default> SlotArray<T> {
-    pub(crate) fn new() -> Self {
+    /// An empty array (no chunk allocated).
+    pub fn new() -> Self {
         SlotArray {
             top: (0..TOP).map(|_| OnceLock::new()).collect(),
         }
@@ -42,7 +58,7 @@ impl<T: Default> SlotArray<T> {
     }
 
     /// The slot at `index` if its chunk exists.
-    pub(crate) fn get(&self, index: u64) -> Option<&T> {
+    pub fn get(&self, index: u64) -> Option<&T> {
         let (t, m, c) = Self::split(index)?;
         let mid = self.top[t].get()?;
         let chunk = mid[m].get()?;
@@ -50,7 +66,7 @@ impl<T: Default> SlotArray<T> {
     }
 
     /// The slot at `index`, allocating its chunk if needed; `None` past the capacity.
-    pub(crate) fn get_or_alloc(&self, index: u64) -> Option<&T> {
+    pub fn get_or_alloc(&self, index: u64) -> Option<&T> {
         let (t, m, c) = Self::split(index)?;
         let mid = self.top[t].get_or_init(|| (0..MID).map(|_| OnceLock::new()).collect());
         let chunk = mid[m].get_or_init(|| (0..CHUNK).map(|_| T::default()).collect());
