@@ -19,7 +19,7 @@ use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
 use crate::config::Config;
 use crate::durable::Durable;
 use crate::engine::Inner;
-use crate::store::{Adj, Edge, Vertex, push_adj};
+use crate::store::{Adj, Edge, Vertex};
 
 struct Loader<'a> {
     inner: &'a Inner,
@@ -66,15 +66,7 @@ impl SnapshotSink for Loader<'_> {
         }
         self.inner
             .store
-            .load_vertex(
-                id,
-                Vertex {
-                    labels: labels.into_boxed_slice(),
-                    props: props.into(),
-                    out: Vec::new(),
-                    inc: Vec::new(),
-                },
-            )
+            .load_vertex(id, Vertex::new(labels.into_boxed_slice(), props.into()))
             .map_err(|e| self.bad(e.message().to_string()))
     }
 
@@ -108,24 +100,23 @@ impl SnapshotSink for Loader<'_> {
                 },
             )
             .map_err(|e| self.bad(e.message().to_string()))?;
-        for (v, out) in [(source, true), (target, false)] {
-            if let Some(slot) = self.inner.store.vertex(v)
-                && let Some(x) = slot.write().as_mut()
-            {
-                let (list, other) = if out {
-                    (&mut x.out, target)
-                } else {
-                    (&mut x.inc, source)
-                };
-                push_adj(
-                    list,
-                    Adj {
-                        edge: id,
-                        other,
-                        edge_type,
-                    },
-                );
+        let adj = |other| Adj {
+            edge: id,
+            other,
+            edge_type,
+        };
+        if let Some(slot) = self.inner.store.vertex(source)
+            && let Some(x) = slot.write().as_mut()
+        {
+            if x.out_full() {
+                return Err(self.bad(format!("vertex {source} has too many outgoing edges")));
             }
+            x.push_out(adj(target));
+        }
+        if let Some(slot) = self.inner.store.vertex(target)
+            && let Some(x) = slot.write().as_mut()
+        {
+            x.push_inc(adj(source));
         }
         Ok(())
     }

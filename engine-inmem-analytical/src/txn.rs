@@ -21,7 +21,7 @@ use crate::gate::Pass;
 use crate::index::{KeySet, Target};
 use crate::iter::{EdgeIter, VertexIter};
 use crate::schema::{Catalogue, decode_err, prop};
-use crate::store::{Adj, Edge, Vertex, push_adj};
+use crate::store::{Adj, Edge, Vertex};
 
 /// A transaction of the analytical engine. Its writes are visible to everyone as
 /// soon as each call returns; `rollback` (and dropping it) keeps them.
@@ -235,15 +235,11 @@ impl<'e> AnalyticalTxn<'e> {
         self.reindex_edge(cat, id, edge.edge_type, Some(&edge.props), None)?;
         for (vid, g) in locked.iter_mut() {
             let Some(v) = g.as_mut() else { continue };
-            if *vid == edge.source
-                && let Some(at) = v.out.iter().position(|a| a.edge == id)
-            {
-                v.out.remove(at);
+            if *vid == edge.source {
+                v.remove_out(id);
             }
-            if *vid == edge.target
-                && let Some(at) = v.inc.iter().position(|a| a.edge == id)
-            {
-                v.inc.remove(at);
+            if *vid == edge.target {
+                v.remove_inc(id);
             }
         }
         if self.observing() {
@@ -495,11 +491,11 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         let list = self.with_vertex(vertex, |v| {
             let mut list: Vec<(Adj, bool)> = Vec::new();
             if matches!(direction, Direction::Out | Direction::Both) {
-                list.extend(v.out.iter().filter(|a| keep(a)).map(|a| (*a, true)));
+                list.extend(v.out().iter().filter(|a| keep(a)).map(|a| (*a, true)));
             }
             if matches!(direction, Direction::In | Direction::Both) {
                 list.extend(
-                    v.inc
+                    v.inc()
                         .iter()
                         // A self-loop is in both lists; Both lists it once.
                         .filter(|a| {
@@ -561,12 +557,10 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         }
         let props = record_of(pairs);
         let cat = self.inner.schema.read();
-        let id = self.inner.store.push_vertex(Vertex {
-            labels: label_ids.into_boxed_slice(),
-            props,
-            out: Vec::new(),
-            inc: Vec::new(),
-        })?;
+        let id = self
+            .inner
+            .store
+            .push_vertex(Vertex::new(label_ids.into_boxed_slice(), props))?;
         // Indexed under the vertex's lock, like every later change of it: a writer
         // who learns the id early (a guess) and deletes it leaves no entry behind.
         let Some(slot) = self.inner.store.vertex(id) else {
@@ -692,7 +686,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             // The vertex and every neighbour, locked in ascending order; if edges
             // to other vertices arrived between the look and the locks, look again.
             let neighbours = |v: &Vertex| {
-                let mut ids: Vec<u64> = v.out.iter().chain(v.inc.iter()).map(|a| a.other).collect();
+                let mut ids: Vec<u64> = v.all_edges().iter().map(|a| a.other).collect();
                 ids.push(vertex.0);
                 ids.sort_unstable();
                 ids.dedup();
@@ -711,8 +705,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
                 .ok_or_else(|| vertex_missing(vertex))?;
             let (edges, now) = match locked[me].1.as_ref() {
                 Some(v) => {
-                    let mut edges: Vec<u64> =
-                        v.out.iter().chain(v.inc.iter()).map(|a| a.edge).collect();
+                    let mut edges: Vec<u64> = v.all_edges().iter().map(|a| a.edge).collect();
                     edges.sort_unstable();
                     edges.dedup();
                     (edges, neighbours(v))
@@ -777,6 +770,18 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         } else {
             Some(self.write_vertex(high)?)
         };
+        let source_full = if low == source {
+            low_guard.as_ref().is_some_and(Vertex::out_full)
+        } else {
+            high_guard
+                .as_ref()
+                .is_some_and(|g| g.as_ref().is_some_and(Vertex::out_full))
+        };
+        if source_full {
+            return Err(Error::invalid_input(format!(
+                "vertex {source} holds the most outgoing edges a vertex can (2^32 - 1)"
+            )));
+        }
         let id = self.inner.store.push_edge(Edge {
             source: source.0,
             target: target.0,
@@ -799,14 +804,14 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             Some(h) => (&mut **h, Some(&mut *low_guard)),
         };
         if let Some(v) = src.as_mut() {
-            push_adj(&mut v.out, out);
+            v.push_out(out);
             match dst {
                 Some(d) => {
                     if let Some(w) = d.as_mut() {
-                        push_adj(&mut w.inc, inc);
+                        w.push_inc(inc);
                     }
                 }
-                None => push_adj(&mut v.inc, inc),
+                None => v.push_inc(inc),
             }
         }
         if cat.edge_sets().next().is_some() {
