@@ -36,12 +36,13 @@ pub(crate) struct Vertex {
     out_len: u32,
 }
 
-/// Grows an adjacency list by a quarter (at least one entry) when full instead of
+/// Grows an adjacency list by a quarter (at least two entries) when full instead of
 /// doubling: most vertices have a handful of edges, and doubling left a third of the
-/// lists' memory unused on the report's graph.
+/// lists' memory unused on the report's graph; growing by one entry reallocated on
+/// nearly every edge of an import.
 fn make_room(list: &mut Vec<Adj>) {
     if list.len() == list.capacity() {
-        list.reserve_exact((list.len() / 4).max(1));
+        list.reserve_exact((list.len() / 4).max(2));
     }
 }
 
@@ -144,6 +145,7 @@ pub(crate) struct Edge {
 }
 
 pub(crate) type VertexSlot = RwLock<Option<Vertex>>;
+pub(crate) type VertexGuard<'a> = parking_lot::RwLockWriteGuard<'a, Option<Vertex>>;
 pub(crate) type EdgeSlot = RwLock<Option<Edge>>;
 
 /// Both arrays, the id counters and the live counts.
@@ -175,16 +177,18 @@ impl Store {
         self.edges.get(id)
     }
 
-    /// Stores a new vertex under a fresh id.
-    pub(crate) fn push_vertex(&self, v: Vertex) -> Result<u64> {
+    /// Stores a new vertex under a fresh id; returns the id and the vertex, still
+    /// locked, so the caller indexes it before anyone else can change it.
+    pub(crate) fn push_vertex(&self, v: Vertex) -> Result<(u64, VertexGuard<'_>)> {
         let id = self.next_vertex.fetch_add(1, Ordering::AcqRel);
         let slot = self
             .vertices
             .get_or_alloc(id)
             .ok_or_else(|| full("vertex"))?;
-        *slot.write() = Some(v);
+        let mut g = slot.write();
+        *g = Some(v);
         self.live_vertices.fetch_add(1, Ordering::Relaxed);
-        Ok(id)
+        Ok((id, g))
     }
 
     /// Stores a new edge under a fresh id. The caller holds both endpoints' locks
@@ -227,7 +231,7 @@ impl Store {
     pub(crate) fn load_vertex(&self, id: u64, v: Vertex) -> Result<()> {
         self.pad_vertices(id)?;
         self.next_vertex.store(id, Ordering::Release);
-        self.push_vertex(v).map(|_| ())
+        self.push_vertex(v).map(drop)
     }
 
     /// Places a loaded edge at `id` (recovery, single-threaded, ascending ids).

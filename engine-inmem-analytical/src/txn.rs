@@ -14,14 +14,13 @@ use engine_api::{
     IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
     Transaction, VertexId, best_prefix_index,
 };
-use parking_lot::RwLockWriteGuard;
 
 use crate::engine::Inner;
 use crate::gate::Pass;
 use crate::index::{KeySet, Target};
 use crate::iter::{EdgeIter, VertexIter};
 use crate::schema::{Catalogue, decode_err, prop};
-use crate::store::{Adj, Edge, Vertex};
+use crate::store::{Adj, Edge, Vertex, VertexGuard};
 
 /// A transaction of the analytical engine. Its writes are visible to everyone as
 /// soon as each call returns; `rollback` (and dropping it) keeps them.
@@ -29,6 +28,12 @@ pub struct AnalyticalTxn<'e> {
     inner: &'e Inner,
     read_only: bool,
     wrote: bool,
+    labels: NameCache,
+    edge_types: NameCache,
+    keys: NameCache,
+    /// Reused by every write that encodes properties (no allocation per write).
+    scratch: Vec<u8>,
+    keyed: Vec<(u32, usize)>,
     observed: Option<(Arc<Observers>, Vec<Change>)>,
     _pass: Pass<'e>,
 }
@@ -50,23 +55,52 @@ fn edge_missing(e: EdgeId) -> Error {
     Error::not_found(format!("edge {e} does not exist"))
 }
 
-type VertexGuard<'a> = RwLockWriteGuard<'a, Option<Vertex>>;
-
-/// A property record from `(key, value)` pairs in call order: a later pair replaces
-/// an earlier one of the same key, `Null` removes it. The values are encoded where
-/// they are, never cloned.
-fn record_of(mut pairs: Vec<(u32, &PropertyValue)>) -> Box<[u8]> {
+/// The property record of `properties` (in call order: a later pair replaces an
+/// earlier one of the same key, `Null` removes it), whose key ids `keyed` gives as
+/// (key id, position) pairs. The values are encoded where they are, never cloned,
+/// into `scratch`, and the record is allocated once at its exact size.
+fn record_of(
+    keyed: &mut [(u32, usize)],
+    properties: &[(&str, PropertyValue)],
+    scratch: &mut Vec<u8>,
+) -> Box<[u8]> {
     // Stable: pairs of one key stay in call order, and the last one is kept.
-    pairs.sort_by_key(|(k, _)| *k);
-    let last_of_each = pairs
+    keyed.sort_by_key(|(k, _)| *k);
+    let last_of_each = keyed
         .iter()
         .enumerate()
-        .filter(|(i, (k, _))| pairs.get(i + 1).is_none_or(|(next, _)| next != k))
-        .map(|(_, p)| *p);
-    let mut out = Vec::new();
+        .filter(|(j, (k, _))| keyed.get(j + 1).is_none_or(|(next, _)| next != k))
+        .filter_map(|(_, (k, i))| properties.get(*i).map(|(_, v)| (*k, v)));
+    scratch.clear();
     // Null values are skipped: a last Null removes the key.
-    encode_properties(last_of_each, &mut out);
-    out.into_boxed_slice()
+    encode_properties(last_of_each, scratch);
+    Box::from(&scratch[..])
+}
+
+/// The ids of the names a transaction used last, so an import resolves its few
+/// labels, types and keys without the dictionary's lock and hash lookup.
+#[derive(Debug, Default)]
+struct NameCache {
+    entries: Vec<(Box<str>, u32)>,
+    next: usize,
+}
+
+impl NameCache {
+    const SIZE: usize = 16;
+
+    fn id(&mut self, table: &engine_api::NameTable, name: &str) -> Result<u32> {
+        if let Some((_, id)) = self.entries.iter().find(|(n, _)| &**n == name) {
+            return Ok(*id);
+        }
+        let id = table.intern(name)?;
+        if self.entries.len() < Self::SIZE {
+            self.entries.push((name.into(), id));
+        } else {
+            self.entries[self.next] = (name.into(), id);
+            self.next = (self.next + 1) % Self::SIZE;
+        }
+        Ok(id)
+    }
 }
 
 impl<'e> AnalyticalTxn<'e> {
@@ -75,9 +109,25 @@ impl<'e> AnalyticalTxn<'e> {
             inner,
             read_only,
             wrote: false,
+            labels: NameCache::default(),
+            edge_types: NameCache::default(),
+            keys: NameCache::default(),
+            scratch: Vec::new(),
+            keyed: Vec::new(),
             observed: inner.observers.current().map(|o| (o, Vec::new())),
             _pass: pass,
         }
+    }
+
+    /// The property record of a new object's `properties`.
+    fn property_record(&mut self, properties: &[(&str, PropertyValue)]) -> Result<Box<[u8]>> {
+        self.keyed.clear();
+        for (i, (k, v)) in properties.iter().enumerate() {
+            v.validate()?;
+            let id = self.keys.id(&self.inner.keys, k)?;
+            self.keyed.push((id, i));
+        }
+        Ok(record_of(&mut self.keyed, properties, &mut self.scratch))
     }
 
     fn writable(&mut self) -> Result<()> {
@@ -544,31 +594,20 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         properties: &[(&str, PropertyValue)],
     ) -> Result<VertexId> {
         self.writable()?;
-        let mut label_ids = labels
-            .iter()
-            .map(|l| self.inner.labels.intern(l))
-            .collect::<Result<Vec<u32>>>()?;
+        let mut label_ids = Vec::with_capacity(labels.len());
+        for l in labels {
+            label_ids.push(self.labels.id(&self.inner.labels, l)?);
+        }
         label_ids.sort_unstable();
         label_ids.dedup();
-        let mut pairs = Vec::with_capacity(properties.len());
-        for (k, v) in properties {
-            v.validate()?;
-            pairs.push((self.inner.keys.intern(k)?, v));
-        }
-        let props = record_of(pairs);
+        let props = self.property_record(properties)?;
         let cat = self.inner.schema.read();
-        let id = self
+        // Indexed under the new vertex's lock, like every later change of it: a
+        // writer who learns the id early (a guess) waits for the entries to exist.
+        let (id, g) = self
             .inner
             .store
             .push_vertex(Vertex::new(label_ids.into_boxed_slice(), props))?;
-        // Indexed under the vertex's lock, like every later change of it: a writer
-        // who learns the id early (a guess) and deletes it leaves no entry behind.
-        let Some(slot) = self.inner.store.vertex(id) else {
-            return Err(Error::corrupt(format!(
-                "vertex {id} vanished after its creation"
-            )));
-        };
-        let g = slot.read();
         if let Some(v) = &*g {
             for l in v.labels.iter() {
                 self.inner.label_index.insert(*l, id);
@@ -585,7 +624,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
 
     fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         self.writable()?;
-        let l = self.inner.labels.intern(label)?;
+        let l = self.labels.id(&self.inner.labels, label)?;
         let cat = self.inner.schema.read();
         let mut g = self.write_vertex(vertex)?;
         let Some(v) = g.as_mut() else {
@@ -647,7 +686,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.writable()?;
         value.validate()?;
-        let k = self.inner.keys.intern(key)?;
+        let k = self.keys.id(&self.inner.keys, key)?;
         let cat = self.inner.schema.read();
         let mut g = self.write_vertex(vertex)?;
         let Some(v) = g.as_mut() else {
@@ -749,13 +788,8 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         properties: &[(&str, PropertyValue)],
     ) -> Result<EdgeId> {
         self.writable()?;
-        let t = self.inner.edge_types.intern(edge_type)?;
-        let mut pairs = Vec::with_capacity(properties.len());
-        for (k, v) in properties {
-            v.validate()?;
-            pairs.push((self.inner.keys.intern(k)?, v));
-        }
-        let props = record_of(pairs);
+        let t = self.edge_types.id(&self.inner.edge_types, edge_type)?;
+        let props = self.property_record(properties)?;
         let cat = self.inner.schema.read();
         // Both endpoints locked, lower id first, for the whole step: neither can be
         // deleted until the edge is in both adjacency lists.
@@ -847,7 +881,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.writable()?;
         value.validate()?;
-        let k = self.inner.keys.intern(key)?;
+        let k = self.keys.id(&self.inner.keys, key)?;
         let cat = self.inner.schema.read();
         let slot = self
             .inner
@@ -950,18 +984,17 @@ mod tests {
 
     #[test]
     fn a_record_keeps_the_last_value_of_a_key_and_null_removes_it() {
-        let (one, two, null) = (
-            PropertyValue::Int(1),
-            PropertyValue::Int(2),
-            PropertyValue::Null,
-        );
-        let record = record_of(vec![
-            (5, &one),
-            (3, &one),
-            (5, &two),
-            (3, &null),
-            (9, &null),
-        ]);
+        let properties = [
+            ("a", PropertyValue::Int(1)),
+            ("b", PropertyValue::Int(1)),
+            ("a", PropertyValue::Int(2)),
+            ("b", PropertyValue::Null),
+            ("c", PropertyValue::Null),
+        ];
+        // Key ids: a = 5, b = 3, c = 9.
+        let mut keyed = vec![(5, 0), (3, 1), (5, 2), (3, 3), (9, 4)];
+        let mut scratch = Vec::new();
+        let record = record_of(&mut keyed, &properties, &mut scratch);
         let decoded = decode_properties(&record).expect("decodes");
         assert_eq!(decoded, vec![(5, PropertyValue::Int(2))]);
     }
