@@ -232,3 +232,38 @@ fn analytical_mode_refuses_a_snapshot_with_constraints() -> Result<()> {
     assert!(err.message().contains("constraint"), "{err}");
     Ok(())
 }
+
+#[test]
+fn in_memory_modes_refuse_an_on_disk_directory_and_change_nothing() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = ondisk(dir.path())?;
+    fill_data(&db)?;
+    db.create_snapshot()?;
+    let expected = state(&db)?;
+    db.close()?;
+    let files = |root: &Path| -> Result<Vec<(std::path::PathBuf, u64)>> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d)? {
+                let e = e?;
+                if e.file_type()?.is_dir() {
+                    stack.push(e.path());
+                } else if e.file_name() != ".lock" {
+                    out.push((e.path(), e.metadata()?.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    };
+    let before = files(dir.path())?;
+    let err = inmem(dir.path()).expect_err("an on-disk database");
+    assert_eq!(err.kind(), engine_api::ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("ON_DISK_TRANSACTIONAL"), "{err}");
+    let err = analytical(dir.path()).expect_err("an on-disk database");
+    assert_eq!(err.kind(), engine_api::ErrorKind::Unsupported, "{err}");
+    assert_eq!(files(dir.path())?, before, "nothing was written or removed");
+    assert_eq!(state(&ondisk(dir.path())?)?, expected);
+    Ok(())
+}

@@ -153,6 +153,25 @@ impl DataDir {
         })
     }
 
+    /// Refuses a directory that holds an ON_DISK_TRANSACTIONAL database (a
+    /// `rocksdb/` folder) for an in-memory `mode`: loading only its snapshot exports
+    /// and writing our files beside RocksDB's would silently leave its data behind.
+    /// Errors: `Unsupported`, naming the directory; nothing is changed.
+    pub fn refuse_on_disk_database(&self, mode: &str) -> Result<()> {
+        let rocks = self.root.join("rocksdb");
+        if rocks.exists() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} holds an ON_DISK_TRANSACTIONAL database ({}); {mode} mode cannot open it: copy one of its snapshot exports into an empty directory's snapshots/ and open that",
+                    self.root.display(),
+                    rocks.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The directory itself.
     pub fn root(&self) -> &Path {
         &self.root

@@ -197,6 +197,7 @@ fn check_log(dir: &DataDir, segments: &[durability::SegmentName], ts: u64) -> Re
 /// Opens the data directory at `root` and loads its newest snapshot that verifies.
 pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
     let dir = DataDir::open(root)?;
+    dir.refuse_on_disk_database("IN_MEMORY_ANALYTICAL")?;
     dir.remove_interrupted_writes()?;
     let settings = config.durability_config().clone();
     let listing = dir.list()?;

@@ -36,6 +36,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         return Ok(Inner::new(caps));
     };
     let dir = DataDir::open(path)?;
+    dir.refuse_on_disk_database("IN_MEMORY_TRANSACTIONAL")?;
     dir.remove_interrupted_writes()?;
     let d = config.durability_config();
     let (mut inner, r) = if d.recovers_on_startup() {
