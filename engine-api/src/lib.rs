@@ -33,6 +33,7 @@
 mod capabilities;
 pub mod codec;
 mod config;
+mod dump;
 mod durability;
 mod engine;
 mod error;
@@ -46,6 +47,7 @@ mod value;
 
 pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
 pub use config::{DurabilityConfig, SyncMode};
+pub use dump::{DumpCounts, DumpEntity, dump_entities};
 pub use durability::{
     DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus, RecoveryReport,
     SnapshotInfo,
