@@ -26,7 +26,10 @@
 #![deny(missing_docs)]
 
 mod literal;
+mod parse;
 mod write;
+
+pub use parse::{Statement, StatementKind, StatementReader};
 
 pub use write::{
     DumpOptions, DumpSummary, HELPER_ID, HELPER_LABEL, Progress, ProgressFn, write_dump,

@@ -151,3 +151,178 @@ pub fn dump_entities<E: StorageEngine>(
     }
     Ok(counts)
 }
+
+/// Creates vertices and edges in transactions of a fixed number of operations: the
+/// load side of a dump. Vertices are named by the caller's keys (a dump's vertex ids),
+/// mapped here to the ids the backend hands out.
+///
+/// A failed operation rolls back its whole batch (where the backend has rollback; the
+/// error says when it has not) and forgets the keys the batch created; the error says
+/// how many operations were committed before it. Written once over
+/// [`StorageEngine`]: each backend's own `create_vertex_with`/`create_edge_with` do
+/// the work.
+pub struct BulkLoader<'e, E: StorageEngine + 'e> {
+    engine: &'e E,
+    batch_size: usize,
+    txn: Option<E::Txn<'e>>,
+    in_batch: usize,
+    committed: u64,
+    keys: std::collections::HashMap<i64, VertexId>,
+    batch_keys: Vec<i64>,
+}
+
+impl<E: StorageEngine> std::fmt::Debug for BulkLoader<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkLoader")
+            .field("batch_size", &self.batch_size)
+            .field("in_batch", &self.in_batch)
+            .field("committed", &self.committed)
+            .field("vertices", &self.keys.len())
+            .finish()
+    }
+}
+
+impl<'e, E: StorageEngine> BulkLoader<'e, E> {
+    /// A loader committing every `batch_size` operations (at least 1).
+    pub fn new(engine: &'e E, batch_size: usize) -> Self {
+        BulkLoader {
+            engine,
+            batch_size: batch_size.max(1),
+            txn: None,
+            in_batch: 0,
+            committed: 0,
+            keys: std::collections::HashMap::new(),
+            batch_keys: Vec::new(),
+        }
+    }
+
+    /// Operations committed so far.
+    pub fn committed(&self) -> u64 {
+        self.committed
+    }
+
+    /// The vertex created for `key`, if any.
+    pub fn vertex_of(&self, key: i64) -> Option<VertexId> {
+        self.keys.get(&key).copied()
+    }
+
+    fn txn(&mut self) -> Result<&mut E::Txn<'e>> {
+        if self.txn.is_none() {
+            self.txn = Some(self.engine.begin(TxnOptions::new())?);
+        }
+        self.txn
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Aborted, "no open batch"))
+    }
+
+    /// Rolls the open batch back and explains `e` with the count committed.
+    fn fail(&mut self, e: Error) -> Error {
+        let rolled_back = self.in_batch;
+        if let Some(t) = self.txn.take() {
+            t.rollback();
+        }
+        for k in self.batch_keys.drain(..) {
+            self.keys.remove(&k);
+        }
+        self.in_batch = 0;
+        let undone = if self.engine.capabilities().rollback {
+            format!("its batch of {rolled_back} was rolled back")
+        } else {
+            format!(
+                "its batch of {rolled_back} could not be rolled back (this backend has no rollback) and stays in the database"
+            )
+        };
+        Error::new(
+            e.kind(),
+            format!(
+                "{} ({} operations were committed before it; {undone})",
+                e.message(),
+                self.committed
+            ),
+        )
+        .with_source(e)
+    }
+
+    fn done_one(&mut self) -> Result<()> {
+        self.in_batch += 1;
+        if self.in_batch >= self.batch_size {
+            self.commit_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the open batch, if any.
+    pub fn commit_batch(&mut self) -> Result<()> {
+        if let Some(t) = self.txn.take()
+            && let Err(e) = t.commit()
+        {
+            return Err(self.fail(e));
+        }
+        self.committed += self.in_batch as u64;
+        self.in_batch = 0;
+        self.batch_keys.clear();
+        Ok(())
+    }
+
+    /// Creates a vertex for `key`. Errors: `AlreadyExists` for a key used before, and
+    /// whatever the backend returns (the batch is then rolled back, see above).
+    pub fn vertex(
+        &mut self,
+        key: i64,
+        labels: &[&str],
+        properties: &[(&str, crate::PropertyValue)],
+    ) -> Result<VertexId> {
+        if self.keys.contains_key(&key) {
+            let e = Error::new(
+                ErrorKind::AlreadyExists,
+                format!("a vertex with key {key} was created before"),
+            );
+            return Err(self.fail(e));
+        }
+        let created = self
+            .txn()
+            .and_then(|t| t.create_vertex_with(labels, properties));
+        match created {
+            Ok(v) => {
+                self.keys.insert(key, v);
+                self.batch_keys.push(key);
+                self.done_one()?;
+                Ok(v)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Creates an edge between the vertices of two keys. Errors: `NotFound` for a key
+    /// no vertex was created for, and whatever the backend returns.
+    pub fn edge(
+        &mut self,
+        source: i64,
+        target: i64,
+        edge_type: &str,
+        properties: &[(&str, crate::PropertyValue)],
+    ) -> Result<()> {
+        let (Some(s), Some(t)) = (self.vertex_of(source), self.vertex_of(target)) else {
+            let missing = if self.vertex_of(source).is_none() {
+                source
+            } else {
+                target
+            };
+            let e = Error::not_found(format!("no vertex was created for key {missing}"));
+            return Err(self.fail(e));
+        };
+        let created = self
+            .txn()
+            .and_then(|txn| txn.create_edge_with(s, t, edge_type, properties));
+        match created {
+            Ok(_) => self.done_one(),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Commits what is open and returns the operations committed in all.
+    pub fn finish(mut self) -> Result<u64> {
+        self.commit_batch()?;
+        Ok(self.committed)
+    }
+}

@@ -47,7 +47,7 @@ mod value;
 
 pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
 pub use config::{DurabilityConfig, SyncMode};
-pub use dump::{DumpCounts, DumpEntity, dump_entities};
+pub use dump::{BulkLoader, DumpCounts, DumpEntity, dump_entities};
 pub use durability::{
     DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus, RecoveryReport,
     SnapshotInfo,

@@ -1,0 +1,1088 @@
+//! The loader's parser: the dialect's statement shapes, nothing more (not a Cypher
+//! engine). Errors are `InvalidInput` (or `Unsupported` for a statement of the
+//! dialect we do not load) naming line and column.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use engine_api::{
+    ConstraintSpec, Date, Duration, Error, ErrorKind, IndexSpec, LocalDateTime, LocalTime,
+    MICROS_PER_DAY, Point, PropertyValue, Result, TriggerEvent, TriggerPhase, TriggerSecurity,
+    TriggerSpec, ValueType, ZonedDateTime,
+};
+
+use crate::write::{HELPER_ID, HELPER_LABEL};
+
+/// One parsed statement and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// Line of its first character (from 1).
+    pub line: u64,
+    /// Column of its first character (from 1, in characters).
+    pub column: u64,
+    /// What it says.
+    pub kind: StatementKind,
+}
+
+/// The statement shapes of a dump.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementKind {
+    /// `CREATE (:__mg_vertex__:L {__mg_id__: k, ...})`.
+    Vertex {
+        /// The helper id.
+        key: i64,
+        /// Labels besides the helper, as written.
+        labels: Vec<String>,
+        /// Properties besides the helper id, as written.
+        properties: Vec<(String, PropertyValue)>,
+    },
+    /// `MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE ... CREATE (u)-[:T {...}]->(v)`.
+    Edge {
+        /// The source's helper id.
+        source: i64,
+        /// The target's helper id.
+        target: i64,
+        /// The edge type.
+        edge_type: String,
+        /// Its properties.
+        properties: Vec<(String, PropertyValue)>,
+    },
+    /// The helper index's creation, drop, or the removal of the helper label and
+    /// property: bookkeeping of the statement form, nothing to load.
+    Helper,
+    /// An index.
+    Index(IndexSpec),
+    /// A constraint.
+    Constraint(ConstraintSpec),
+    /// A trigger.
+    Trigger(TriggerSpec),
+}
+
+/// Splits a stream into statements (text up to a `;` outside quotes), tracking
+/// lines and columns; reads one statement at a time.
+pub struct StatementReader<R: BufRead> {
+    input: R,
+    buf: String,
+    pending: std::collections::VecDeque<char>,
+    line: u64,
+    column: u64,
+    bytes: u64,
+    done: bool,
+}
+
+impl<R: BufRead> std::fmt::Debug for StatementReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatementReader")
+            .field("line", &self.line)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn at(line: u64, column: u64, kind: ErrorKind, msg: &str) -> Error {
+    Error::new(kind, format!("line {line}, column {column}: {msg}"))
+}
+
+impl<R: BufRead> StatementReader<R> {
+    /// Reads statements from `input`.
+    pub fn new(input: R) -> Self {
+        StatementReader {
+            input,
+            buf: String::new(),
+            pending: std::collections::VecDeque::new(),
+            line: 1,
+            column: 1,
+            bytes: 0,
+            done: false,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn next_char(&mut self) -> Result<Option<char>> {
+        if self.pending.is_empty() && !self.done {
+            self.buf.clear();
+            let n = self.input.read_line(&mut self.buf).map_err(|e| {
+                let kind = if e.kind() == std::io::ErrorKind::InvalidData {
+                    ErrorKind::InvalidInput
+                } else {
+                    ErrorKind::Io
+                };
+                Error::new(
+                    kind,
+                    format!("line {}: cannot read the dump: {e}", self.line),
+                )
+                .with_source(e)
+            })?;
+            if n == 0 {
+                self.done = true;
+            }
+            self.bytes += n as u64;
+            self.pending.extend(self.buf.chars());
+        }
+        let c = self.pending.pop_front();
+        if let Some(c) = c {
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
+        }
+        Ok(c)
+    }
+
+    /// The next statement's text (without its `;`) and its start, or `None` at the
+    /// end. Errors: `InvalidInput` for text after the last `;` or an unclosed quote.
+    pub fn next_text(&mut self) -> Result<Option<(String, u64, u64)>> {
+        let mut text = String::new();
+        let (mut line, mut column) = (self.line, self.column);
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        loop {
+            let Some(c) = self.next_char()? else {
+                if let Some(q) = quote {
+                    return Err(at(
+                        line,
+                        column,
+                        ErrorKind::InvalidInput,
+                        &format!("the statement ends inside a {q}-quoted text"),
+                    ));
+                }
+                if text.trim().is_empty() {
+                    return Ok(None);
+                }
+                return Err(at(
+                    line,
+                    column,
+                    ErrorKind::InvalidInput,
+                    "the last statement has no closing ';'",
+                ));
+            };
+            if text.is_empty() && c.is_whitespace() {
+                (line, column) = (self.line, self.column);
+                continue;
+            }
+            match quote {
+                Some(q) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' && q != '`' {
+                        escaped = true;
+                    } else if c == q {
+                        quote = None;
+                    }
+                }
+                None => {
+                    if c == ';' {
+                        return Ok(Some((text, line, column)));
+                    }
+                    if c == '"' || c == '\'' || c == '`' {
+                        quote = Some(c);
+                    }
+                }
+            }
+            text.push(c);
+        }
+    }
+
+    /// The next statement, parsed.
+    pub fn next_statement(&mut self) -> Result<Option<Statement>> {
+        let Some((text, line, column)) = self.next_text()? else {
+            return Ok(None);
+        };
+        let mut p = Parser {
+            s: text.chars().collect(),
+            i: 0,
+            line,
+            column,
+        };
+        let kind = p.statement()?;
+        Ok(Some(Statement { line, column, kind }))
+    }
+}
+
+struct Parser {
+    s: Vec<char>,
+    i: usize,
+    line: u64,
+    column: u64,
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+impl Parser {
+    /// Line and column of the current position.
+    fn here(&self) -> (u64, u64) {
+        let (mut line, mut column) = (self.line, self.column);
+        for c in &self.s[..self.i.min(self.s.len())] {
+            if *c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        (line, column)
+    }
+
+    fn err(&self, msg: &str) -> Error {
+        let (l, c) = self.here();
+        at(l, c, ErrorKind::InvalidInput, msg)
+    }
+
+    fn unsupported(&self, msg: &str) -> Error {
+        let (l, c) = self.here();
+        at(l, c, ErrorKind::Unsupported, msg)
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.s.get(self.i).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    /// Consumes `sym` (after whitespace) if it is next.
+    fn eat(&mut self, sym: &str) -> bool {
+        self.skip_ws();
+        let n = sym.chars().count();
+        if self.s.len() >= self.i + n && self.s[self.i..self.i + n].iter().copied().eq(sym.chars())
+        {
+            self.i += n;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, sym: &str) -> Result<()> {
+        if self.eat(sym) {
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected '{sym}'")))
+        }
+    }
+
+    /// Consumes keyword `kw` (any case, whole word) if it is next.
+    fn keyword(&mut self, kw: &str) -> bool {
+        self.skip_ws();
+        let n = kw.chars().count();
+        if self.s.len() < self.i + n {
+            return false;
+        }
+        let word = &self.s[self.i..self.i + n];
+        let matches = word
+            .iter()
+            .zip(kw.chars())
+            .all(|(a, b)| a.eq_ignore_ascii_case(&b));
+        let whole = self.s.get(self.i + n).is_none_or(|c| !is_ident(*c));
+        if matches && whole {
+            self.i += n;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_keyword(&mut self, kw: &str) -> Result<()> {
+        if self.keyword(kw) {
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected {kw}")))
+        }
+    }
+
+    /// A name: backticked (doubled backticks inside) or a bare identifier.
+    fn name(&mut self) -> Result<String> {
+        self.skip_ws();
+        match self.peek() {
+            Some('`') => {
+                self.i += 1;
+                let mut out = String::new();
+                loop {
+                    match self.peek() {
+                        None => return Err(self.err("a backticked name is not closed")),
+                        Some('`') if self.s.get(self.i + 1) == Some(&'`') => {
+                            out.push('`');
+                            self.i += 2;
+                        }
+                        Some('`') => {
+                            self.i += 1;
+                            return Ok(out);
+                        }
+                        Some(c) => {
+                            out.push(c);
+                            self.i += 1;
+                        }
+                    }
+                }
+            }
+            Some(c) if is_ident_start(c) => {
+                let start = self.i;
+                while self.peek().is_some_and(is_ident) {
+                    self.i += 1;
+                }
+                Ok(self.s[start..self.i].iter().collect())
+            }
+            _ => Err(self.err("expected a name")),
+        }
+    }
+
+    fn end(&mut self) -> Result<()> {
+        self.skip_ws();
+        if self.i < self.s.len() {
+            return Err(self.err("unexpected text before the end of the statement"));
+        }
+        Ok(())
+    }
+
+    fn statement(&mut self) -> Result<StatementKind> {
+        let kind = if self.keyword("CREATE") {
+            if self.keyword("INDEX") {
+                self.create_index(false)?
+            } else if self.keyword("EDGE") {
+                self.expect_keyword("INDEX")?;
+                self.create_index(true)?
+            } else if self.keyword("CONSTRAINT") {
+                self.constraint()?
+            } else if self.keyword("TRIGGER") {
+                return self.trigger();
+            } else if self.eat("(") {
+                self.vertex()?
+            } else {
+                return Err(self.unsupported("a CREATE statement this loader does not know"));
+            }
+        } else if self.keyword("MATCH") {
+            self.matched()?
+        } else if self.keyword("DROP") {
+            self.expect_keyword("INDEX")?;
+            self.expect_keyword("ON")?;
+            self.expect(":")?;
+            let l = self.name()?;
+            self.expect("(")?;
+            let k = self.name()?;
+            self.expect(")")?;
+            if l != HELPER_LABEL || k != HELPER_ID {
+                return Err(
+                    self.unsupported("dropping an index other than the dump's helper index")
+                );
+            }
+            StatementKind::Helper
+        } else {
+            return Err(self.unsupported("a statement this loader does not know"));
+        };
+        self.end()?;
+        Ok(kind)
+    }
+
+    fn create_index(&mut self, edge: bool) -> Result<StatementKind> {
+        self.expect_keyword("ON")?;
+        self.expect(":")?;
+        let target = self.name()?;
+        let mut keys = Vec::new();
+        if self.eat("(") {
+            loop {
+                keys.push(self.name()?);
+                if !self.eat(",") {
+                    break;
+                }
+            }
+            self.expect(")")?;
+        }
+        Ok(match (edge, keys.len()) {
+            (false, 0) => StatementKind::Index(IndexSpec::Label(target)),
+            (false, _) if target == HELPER_LABEL && keys == [HELPER_ID] => StatementKind::Helper,
+            (false, _) => StatementKind::Index(IndexSpec::LabelProperties {
+                label: target,
+                properties: keys,
+            }),
+            (true, 0) => StatementKind::Index(IndexSpec::EdgeType(target)),
+            (true, 1) => StatementKind::Index(IndexSpec::EdgeTypeProperty {
+                edge_type: target,
+                property: keys.remove(0),
+            }),
+            (true, _) => return Err(self.unsupported("an edge index on several properties")),
+        })
+    }
+
+    fn constraint(&mut self) -> Result<StatementKind> {
+        self.expect_keyword("ON")?;
+        self.expect("(")?;
+        let var = self.name()?;
+        self.expect(":")?;
+        let label = self.name()?;
+        self.expect(")")?;
+        self.expect_keyword("ASSERT")?;
+        let prop = |p: &mut Parser| -> Result<String> {
+            let v = p.name()?;
+            if v != var {
+                return Err(p.err(&format!("expected the variable {var}")));
+            }
+            p.expect(".")?;
+            p.name()
+        };
+        if self.keyword("EXISTS") {
+            self.expect("(")?;
+            let property = prop(self)?;
+            self.expect(")")?;
+            return Ok(StatementKind::Constraint(ConstraintSpec::Exists {
+                label,
+                property,
+            }));
+        }
+        let mut properties = vec![prop(self)?];
+        while self.eat(",") {
+            properties.push(prop(self)?);
+        }
+        self.expect_keyword("IS")?;
+        if self.keyword("UNIQUE") {
+            return Ok(StatementKind::Constraint(ConstraintSpec::Unique {
+                label,
+                properties,
+            }));
+        }
+        if self.keyword("TYPED") && properties.len() == 1 {
+            let t = self.name()?;
+            let value_type = ValueType::ALL
+                .into_iter()
+                .find(|v| v.cypher_name().eq_ignore_ascii_case(&t))
+                .ok_or_else(|| self.unsupported(&format!("the type {t}")))?;
+            return Ok(StatementKind::Constraint(ConstraintSpec::Type {
+                label,
+                property: properties.remove(0),
+                value_type,
+            }));
+        }
+        Err(self.unsupported("a constraint kind this loader does not know"))
+    }
+
+    fn trigger(&mut self) -> Result<StatementKind> {
+        let name = self.name()?;
+        let mut security = TriggerSecurity::Invoker;
+        if self.keyword("SECURITY") {
+            security = if self.keyword("INVOKER") {
+                TriggerSecurity::Invoker
+            } else if self.keyword("DEFINER") {
+                TriggerSecurity::Definer
+            } else {
+                return Err(self.err("expected INVOKER or DEFINER"));
+            };
+        }
+        let mut event = TriggerEvent::Any;
+        if self.keyword("ON") {
+            let vertex = self.eat("()");
+            let edge = !vertex && self.eat("-->");
+            event = match (vertex, edge) {
+                (true, _) if self.keyword("CREATE") => TriggerEvent::VertexCreate,
+                (_, true) if self.keyword("CREATE") => TriggerEvent::EdgeCreate,
+                (false, false) if self.keyword("UPDATE") => TriggerEvent::Update,
+                (false, false) if self.keyword("DELETE") => TriggerEvent::Delete,
+                _ => return Err(self.unsupported("a trigger event this loader does not know")),
+            };
+        }
+        let phase = if self.keyword("BEFORE") {
+            TriggerPhase::BeforeCommit
+        } else if self.keyword("AFTER") {
+            TriggerPhase::AfterCommit
+        } else {
+            return Err(self.err("expected BEFORE or AFTER"));
+        };
+        self.expect_keyword("COMMIT")?;
+        self.expect_keyword("EXECUTE")?;
+        self.skip_ws();
+        let statement: String = self.s[self.i..].iter().collect();
+        self.i = self.s.len();
+        Ok(StatementKind::Trigger(TriggerSpec {
+            name,
+            event,
+            phase,
+            security,
+            statement: statement.trim_end().to_string(),
+        }))
+    }
+
+    /// After `CREATE (`: a vertex with the helper label and id.
+    fn vertex(&mut self) -> Result<StatementKind> {
+        if self.peek().is_some_and(is_ident_start) {
+            self.name()?;
+        }
+        let mut labels = Vec::new();
+        let mut helper = false;
+        while self.eat(":") {
+            let l = self.name()?;
+            if l == HELPER_LABEL && !helper {
+                helper = true;
+            } else {
+                labels.push(l);
+            }
+        }
+        let mut properties = if self.eat("{") {
+            self.entries()?
+        } else {
+            Vec::new()
+        };
+        self.expect(")")?;
+        let at = properties.iter().position(|(k, _)| k == HELPER_ID);
+        let key = match (helper, at.map(|i| properties.remove(i))) {
+            (true, Some((_, PropertyValue::Int(k)))) => k,
+            _ => {
+                return Err(self.unsupported(&format!(
+                    "a vertex without the helper label {HELPER_LABEL} and an integer {HELPER_ID}"
+                )));
+            }
+        };
+        Ok(StatementKind::Vertex {
+            key,
+            labels,
+            properties,
+        })
+    }
+
+    /// After `MATCH`: an edge, or the removal of the helper label and property.
+    fn matched(&mut self) -> Result<StatementKind> {
+        self.expect("(")?;
+        let u = self.name()?;
+        if self.eat(")") {
+            self.expect_keyword("REMOVE")?;
+            let v = self.name()?;
+            self.expect(":")?;
+            let l = self.name()?;
+            self.expect(",")?;
+            let w = self.name()?;
+            self.expect(".")?;
+            let k = self.name()?;
+            if v != u || w != u || l != HELPER_LABEL || k != HELPER_ID {
+                return Err(self.unsupported("a REMOVE other than the dump's helper cleanup"));
+            }
+            return Ok(StatementKind::Helper);
+        }
+        let helper = |p: &mut Parser| -> Result<()> {
+            p.expect(":")?;
+            if p.name()? != HELPER_LABEL {
+                return Err(p.unsupported("a MATCH on a label other than the dump's helper"));
+            }
+            Ok(())
+        };
+        helper(self)?;
+        self.expect(")")?;
+        self.expect(",")?;
+        self.expect("(")?;
+        let v = self.name()?;
+        helper(self)?;
+        self.expect(")")?;
+        self.expect_keyword("WHERE")?;
+        let id_of = |p: &mut Parser| -> Result<(String, i64)> {
+            let var = p.name()?;
+            p.expect(".")?;
+            if p.name()? != HELPER_ID {
+                return Err(p.unsupported("a WHERE on a property other than the helper id"));
+            }
+            p.expect("=")?;
+            match p.value()? {
+                PropertyValue::Int(k) => Ok((var, k)),
+                _ => Err(p.err("expected an integer id")),
+            }
+        };
+        let first = id_of(self)?;
+        self.expect_keyword("AND")?;
+        let second = id_of(self)?;
+        let find = |p: &Parser, var: &str| -> Result<i64> {
+            [&first, &second]
+                .iter()
+                .find(|(n, _)| n == var)
+                .map(|(_, k)| *k)
+                .ok_or_else(|| p.err(&format!("no id given for {var}")))
+        };
+        let (ku, kv) = (find(self, &u)?, find(self, &v)?);
+        self.expect_keyword("CREATE")?;
+        self.expect("(")?;
+        let from = self.name()?;
+        self.expect(")")?;
+        let backwards = if self.eat("<-") {
+            true
+        } else {
+            self.expect("-")?;
+            false
+        };
+        self.expect("[")?;
+        if self.peek().is_some_and(is_ident_start) {
+            self.name()?;
+        }
+        self.expect(":")?;
+        let edge_type = self.name()?;
+        let properties = if self.eat("{") {
+            self.entries()?
+        } else {
+            Vec::new()
+        };
+        self.expect("]")?;
+        if backwards {
+            self.expect("-")?;
+        } else {
+            self.expect("->")?;
+        }
+        self.expect("(")?;
+        let to = self.name()?;
+        self.expect(")")?;
+        let key = |p: &Parser, var: &str| -> Result<i64> {
+            if var == u {
+                Ok(ku)
+            } else if var == v {
+                Ok(kv)
+            } else {
+                Err(p.err(&format!("unknown variable {var}")))
+            }
+        };
+        let (mut source, mut target) = (key(self, &from)?, key(self, &to)?);
+        if backwards {
+            std::mem::swap(&mut source, &mut target);
+        }
+        Ok(StatementKind::Edge {
+            source,
+            target,
+            edge_type,
+            properties,
+        })
+    }
+
+    /// After `{`: `key: value` pairs up to `}`.
+    fn entries(&mut self) -> Result<Vec<(String, PropertyValue)>> {
+        let mut out = Vec::new();
+        if self.eat("}") {
+            return Ok(out);
+        }
+        loop {
+            let k = self.name()?;
+            self.expect(":")?;
+            out.push((k, self.value()?));
+            if self.eat("}") {
+                return Ok(out);
+            }
+            self.expect(",")?;
+        }
+    }
+
+    fn number(&mut self) -> Result<PropertyValue> {
+        self.skip_ws();
+        let start = self.i;
+        if matches!(self.peek(), Some('-' | '+')) {
+            self.i += 1;
+        }
+        let word_start = self.i;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.')
+            || (matches!(self.peek(), Some('-' | '+'))
+                && matches!(self.s.get(self.i.wrapping_sub(1)), Some('e' | 'E')))
+        {
+            self.i += 1;
+        }
+        let text: String = self.s[start..self.i].iter().collect();
+        let word: String = self.s[word_start..self.i].iter().collect();
+        let negative = text.starts_with('-');
+        let special = match word.to_ascii_lowercase().as_str() {
+            "nan" => Some(f64::NAN),
+            "inf" | "infinity" => Some(if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }),
+            _ => None,
+        };
+        if let Some(f) = special {
+            return Ok(PropertyValue::Float(f));
+        }
+        let is_float = word.contains(['.', 'e', 'E']);
+        if is_float {
+            return text
+                .parse::<f64>()
+                .map(PropertyValue::Float)
+                .map_err(|_| self.err(&format!("bad number {text}")));
+        }
+        text.parse::<i64>()
+            .map(PropertyValue::Int)
+            .map_err(|_| self.err(&format!("bad number {text}")))
+    }
+
+    fn string(&mut self) -> Result<String> {
+        self.skip_ws();
+        let Some(q) = self.peek().filter(|c| *c == '"' || *c == '\'') else {
+            return Err(self.err("expected a string"));
+        };
+        self.i += 1;
+        let mut out = String::new();
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.err("a string is not closed"));
+            };
+            self.i += 1;
+            if c == q {
+                return Ok(out);
+            }
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let Some(e) = self.peek() else {
+                return Err(self.err("a string ends in an escape"));
+            };
+            self.i += 1;
+            match e {
+                '\\' | '"' | '\'' => out.push(e),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'u' | 'U' => {
+                    let n = if e == 'u' { 4 } else { 8 };
+                    let hex: String = self
+                        .s
+                        .get(self.i..self.i + n)
+                        .map(|h| h.iter().collect())
+                        .unwrap_or_default();
+                    let c = u32::from_str_radix(&hex, 16)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| self.err(&format!("bad escape \\{e}{hex}")))?;
+                    self.i += n;
+                    out.push(c);
+                }
+                other => return Err(self.err(&format!("unknown escape \\{other}"))),
+            }
+        }
+    }
+
+    fn value(&mut self) -> Result<PropertyValue> {
+        let v = self.single_value()?;
+        // `0.0/0.0`, `1.0/0.0`, `-1.0/0.0`: the writer's NaN and infinities.
+        if self.eat("/") {
+            let d = self.number()?;
+            let as_f = |v: &PropertyValue| match v {
+                PropertyValue::Int(i) => Some(*i as f64),
+                PropertyValue::Float(f) => Some(*f),
+                _ => None,
+            };
+            return match (as_f(&v), as_f(&d)) {
+                (Some(a), Some(b)) => Ok(PropertyValue::Float(a / b)),
+                _ => Err(self.err("a division of non-numbers")),
+            };
+        }
+        Ok(v)
+    }
+
+    fn single_value(&mut self) -> Result<PropertyValue> {
+        self.skip_ws();
+        match self.peek() {
+            Some('"' | '\'') => return self.string().map(PropertyValue::String),
+            Some('[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                if !self.eat("]") {
+                    loop {
+                        items.push(self.value()?);
+                        if self.eat("]") {
+                            break;
+                        }
+                        self.expect(",")?;
+                    }
+                }
+                return Ok(PropertyValue::List(items));
+            }
+            Some('{') => {
+                self.i += 1;
+                let entries = self.entries()?;
+                return Ok(PropertyValue::Map(
+                    entries.into_iter().collect::<BTreeMap<_, _>>(),
+                ));
+            }
+            Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
+                return self.number();
+            }
+            _ => {}
+        }
+        for (word, v) in [
+            ("null", PropertyValue::Null),
+            ("true", PropertyValue::Bool(true)),
+            ("false", PropertyValue::Bool(false)),
+        ] {
+            if self.keyword(word) {
+                return Ok(v);
+            }
+        }
+        if self.keyword("nan") {
+            return Ok(PropertyValue::Float(f64::NAN));
+        }
+        if self.keyword("inf") || self.keyword("infinity") {
+            return Ok(PropertyValue::Float(f64::INFINITY));
+        }
+        if !self.peek().is_some_and(|c| is_ident_start(c) || c == '`') {
+            return Err(self.err("expected a value"));
+        }
+        let function = self.name()?.to_ascii_uppercase();
+        self.expect("(")?;
+        let v = if function == "POINT" {
+            self.expect("{")?;
+            let entries = self.entries()?;
+            self.point(entries)?
+        } else {
+            let text = self.string()?;
+            self.temporal(&function, &text)?
+        };
+        self.expect(")")?;
+        Ok(v)
+    }
+
+    fn point(&self, entries: Vec<(String, PropertyValue)>) -> Result<PropertyValue> {
+        let mut p = Point {
+            srid: 7203,
+            x: 0.0,
+            y: 0.0,
+            z: None,
+        };
+        let f = |v: &PropertyValue| match v {
+            PropertyValue::Float(f) => Some(*f),
+            PropertyValue::Int(i) => Some(*i as f64),
+            _ => None,
+        };
+        for (k, v) in &entries {
+            let bad = || self.err(&format!("bad point coordinate {k}"));
+            match k.to_ascii_lowercase().as_str() {
+                "x" | "longitude" => p.x = f(v).ok_or_else(bad)?,
+                "y" | "latitude" => p.y = f(v).ok_or_else(bad)?,
+                "z" | "height" => p.z = Some(f(v).ok_or_else(bad)?),
+                "srid" => match v {
+                    PropertyValue::Int(i) => p.srid = u32::try_from(*i).map_err(|_| bad())?,
+                    _ => return Err(bad()),
+                },
+                "crs" => return Err(self.unsupported("a point given by crs name")),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(PropertyValue::Point(p))
+    }
+
+    fn temporal(&self, function: &str, text: &str) -> Result<PropertyValue> {
+        let bad = || self.err(&format!("bad {function} value {text:?}"));
+        Ok(match function {
+            "DATE" => PropertyValue::Date(parse_date(text).ok_or_else(bad)?),
+            "LOCALTIME" => PropertyValue::LocalTime(
+                LocalTime::from_micros_since_midnight(parse_time(text).ok_or_else(bad)?)
+                    .ok_or_else(bad)?,
+            ),
+            "LOCALDATETIME" => {
+                let (d, t) = text.split_once('T').ok_or_else(bad)?;
+                let micros = date_micros(parse_date(d).ok_or_else(bad)?)
+                    .checked_add(parse_time(t).ok_or_else(bad)?)
+                    .ok_or_else(bad)?;
+                PropertyValue::LocalDateTime(LocalDateTime::from_micros_since_epoch(micros))
+            }
+            "DATETIME" => {
+                let (d, rest) = text.split_once('T').ok_or_else(bad)?;
+                let split = rest.rfind(['+', '-', 'Z']).ok_or_else(bad)?;
+                let (t, zone) = rest.split_at(split);
+                let offset = parse_offset(zone).ok_or_else(bad)?;
+                let local = date_micros(parse_date(d).ok_or_else(bad)?)
+                    .checked_add(parse_time(t).ok_or_else(bad)?)
+                    .ok_or_else(bad)?;
+                let utc = local
+                    .checked_sub(i64::from(offset) * 1_000_000)
+                    .ok_or_else(bad)?;
+                PropertyValue::ZonedDateTime(ZonedDateTime::new(utc, offset).ok_or_else(bad)?)
+            }
+            "DURATION" => PropertyValue::Duration(Duration::from_micros(
+                parse_duration(text).ok_or_else(bad)?,
+            )),
+            other => return Err(self.unsupported(&format!("the function {other}"))),
+        })
+    }
+}
+
+fn date_micros(d: Date) -> i64 {
+    i64::from(d.days_since_epoch()) * MICROS_PER_DAY
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    let (sign, body) = match s.strip_prefix('-') {
+        Some(b) => (-1, b),
+        None => (1, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let mut parts = body.splitn(3, '-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    Date::from_ymd(sign * y, m, d)
+}
+
+/// `HH:MM[:SS[.ffffff]]` as microseconds since midnight.
+fn parse_time(s: &str) -> Option<i64> {
+    let mut parts = s.splitn(3, ':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let (sec, frac) = match parts.next() {
+        Some(rest) => match rest.split_once('.') {
+            Some((s, f)) => (s.parse::<i64>().ok()?, f),
+            None => (rest.parse::<i64>().ok()?, ""),
+        },
+        None => (0, ""),
+    };
+    if frac.len() > 9 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let micros = format!("{frac:0<6}")[..6].parse::<i64>().ok()?;
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
+        return None;
+    }
+    Some(((h * 60 + m) * 60 + sec) * 1_000_000 + micros)
+}
+
+/// `Z`, `+HH:MM` or `+HH:MM:SS` as seconds east of UTC.
+fn parse_offset(s: &str) -> Option<i32> {
+    if s == "Z" {
+        return Some(0);
+    }
+    let sign = match s.chars().next()? {
+        '+' => 1,
+        '-' => -1,
+        _ => return None,
+    };
+    let mut parts = s[1..].split(':');
+    let h: i32 = parts.next()?.parse().ok()?;
+    let m: i32 = parts.next().unwrap_or("0").parse().ok()?;
+    let sec: i32 = parts.next().unwrap_or("0").parse().ok()?;
+    Some(sign * (h * 3600 + m * 60 + sec))
+}
+
+/// `[-]P[nD][T[nH][nM][n[.f]S]]` as microseconds (days of 24 hours).
+fn parse_duration(s: &str) -> Option<i64> {
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let body = s.strip_prefix('P')?;
+    let (date, time) = body.split_once('T').unwrap_or((body, ""));
+    let mut total: i64 = 0;
+    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' || c == '-' {
+                num.push(c);
+                continue;
+            }
+            let unit = units.iter().find(|(u, _)| *u == c)?.1;
+            let micros = if let Some((whole, frac)) = num.split_once('.') {
+                let w: i64 = whole.parse().ok()?;
+                let f = format!("{frac:0<6}")[..6].parse::<i64>().ok()?;
+                w.checked_mul(unit)?
+                    .checked_add(if w < 0 || whole.starts_with('-') {
+                        -f
+                    } else {
+                        f
+                    })?
+            } else {
+                num.parse::<i64>().ok()?.checked_mul(unit)?
+            };
+            total = total.checked_add(micros)?;
+            num.clear();
+        }
+        num.is_empty().then_some(())
+    };
+    take(date, &[('D', MICROS_PER_DAY), ('W', 7 * MICROS_PER_DAY)])?;
+    take(
+        time,
+        &[('H', 3_600_000_000), ('M', 60_000_000), ('S', 1_000_000)],
+    )?;
+    Some(if negative { -total } else { total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(text: &str) -> Result<Vec<StatementKind>> {
+        let mut r = StatementReader::new(text.as_bytes());
+        let mut out = Vec::new();
+        while let Some(s) = r.next_statement()? {
+            out.push(s.kind);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn the_golden_dump_parses_statement_by_statement() {
+        let golden = include_str!("../tests/golden/ours.cypherl");
+        let parsed = parse_all(golden).expect("parses");
+        assert_eq!(parsed.len(), golden.lines().count());
+        assert!(
+            matches!(&parsed[0], StatementKind::Vertex { key: 0, labels, .. } if labels == &["Admin", "Person"])
+        );
+        assert!(
+            matches!(&parsed[4], StatementKind::Edge { source: 0, target: 1, edge_type, .. } if edge_type == "KNOWS")
+        );
+    }
+
+    #[test]
+    fn reference_quirks_load() {
+        let text = "CREATE (:__mg_vertex__ {__mg_id__: 7, `f`: 3, n: NULL, m: Null, a: nan, b: -inf, c: inf, s: 'it\\'s'});";
+        let parsed = parse_all(text).expect("parses");
+        let StatementKind::Vertex {
+            key, properties, ..
+        } = &parsed[0]
+        else {
+            panic!("not a vertex: {parsed:?}");
+        };
+        assert_eq!(*key, 7);
+        assert_eq!(properties[0], ("f".to_string(), PropertyValue::Int(3)));
+        assert_eq!(properties[1].1, PropertyValue::Null);
+        assert!(matches!(properties[3].1, PropertyValue::Float(f) if f.is_nan()));
+        assert_eq!(properties[4].1, PropertyValue::Float(f64::NEG_INFINITY));
+        assert_eq!(properties[6].1, PropertyValue::from("it's"));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let text = "CREATE (:__mg_vertex__ {__mg_id__: 1});\nCREATE (:__mg_vertex__ {__mg_id__: 2, x: [1, }});\n";
+        let mut r = StatementReader::new(text.as_bytes());
+        assert!(r.next_statement().expect("first parses").is_some());
+        let err = r.next_statement().expect_err("second is broken");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(
+            err.message()
+                .starts_with("line 2, column 46: expected a value"),
+            "{err}"
+        );
+        let err = parse_all("CREATE TEXT INDEX idx ON :L(p);").expect_err("unsupported");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(err.message().starts_with("line 1,"), "{err}");
+        let err = parse_all("CREATE (:__mg_vertex__ {__mg_id__: 1})").expect_err("no ;");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+
+    #[test]
+    fn durations_and_times_parse_back() {
+        assert_eq!(
+            parse_duration("P3DT4H5M6.010011S"),
+            Some(((3 * 24 + 4) * 3600 + 5 * 60 + 6) * 1_000_000 + 10_011)
+        );
+        assert_eq!(parse_duration("-P1DT1H1M1.000001S"), Some(-90_061_000_001));
+        assert_eq!(
+            parse_time("14:10:44.099099"),
+            Some(((14 * 60 + 10) * 60 + 44) * 1_000_000 + 99_099)
+        );
+        assert_eq!(parse_offset("-08:00"), Some(-8 * 3600));
+        assert!(parse_time("25:00:00").is_none());
+    }
+}
