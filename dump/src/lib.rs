@@ -22,12 +22,15 @@
 //! # }
 //! ```
 //!
-//! Loading a dump comes next (issue 13's loader); this crate writes.
+//! [`load_dump`] applies a dump to any backend, streaming, in batched transactions.
 #![deny(missing_docs)]
 
 mod literal;
+mod load;
 mod parse;
 mod write;
+
+pub use load::{LoadOptions, LoadSummary, load_dump};
 
 pub use parse::{Statement, StatementKind, StatementReader};
 

@@ -1,0 +1,216 @@
+//! The loader: applies a dump's statements to any backend through the contract.
+
+use std::io::BufRead;
+use std::time::Instant;
+
+use engine_api::{BulkLoader, Error, ErrorKind, PropertyValue, Result, StorageEngine};
+
+use crate::parse::{StatementKind, StatementReader};
+use crate::write::{Progress, ProgressFn};
+
+/// Options of [`load_dump`].
+pub struct LoadOptions<'a> {
+    batch_size: usize,
+    skip_unsupported: bool,
+    skip_constraints: bool,
+    progress: Option<ProgressFn<'a>>,
+    every: u64,
+}
+
+impl std::fmt::Debug for LoadOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("batch_size", &self.batch_size)
+            .field("skip_unsupported", &self.skip_unsupported)
+            .field("skip_constraints", &self.skip_constraints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LoadOptions<'_> {
+    fn default() -> Self {
+        LoadOptions {
+            batch_size: 10_000,
+            skip_unsupported: false,
+            skip_constraints: false,
+            progress: None,
+            every: u64::MAX,
+        }
+    }
+}
+
+impl<'a> LoadOptions<'a> {
+    /// The defaults: batches of 10 000 statements, stop at anything unsupported.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Statements per transaction (default 10 000). Larger batches load faster and
+    /// hold more uncommitted state; a failing statement rolls back its batch.
+    #[must_use]
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Skips (and counts) statements this loader does not support instead of
+    /// stopping with `Unsupported` (default: stop).
+    #[must_use]
+    pub fn skip_unsupported(mut self, skip: bool) -> Self {
+        self.skip_unsupported = skip;
+        self
+    }
+
+    /// Skips (and counts) constraints when the backend has none (default: stop with
+    /// `Unsupported`).
+    #[must_use]
+    pub fn skip_constraints(mut self, skip: bool) -> Self {
+        self.skip_constraints = skip;
+        self
+    }
+
+    /// Calls `progress` after every `every` statements read (and once at the end,
+    /// with the statements applied).
+    #[must_use]
+    pub fn progress(mut self, every: u64, progress: ProgressFn<'a>) -> Self {
+        self.every = every.max(1);
+        self.progress = Some(progress);
+        self
+    }
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadSummary {
+    /// Statements applied (the helper statements included: they need no work).
+    pub statements: u64,
+    /// Statements skipped on request.
+    pub skipped: u64,
+    /// Vertices created.
+    pub vertices: u64,
+    /// Edges created.
+    pub edges: u64,
+    /// Indexes, constraints and triggers created.
+    pub schema: u64,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+fn pairs(props: &[(String, PropertyValue)]) -> Vec<(&str, PropertyValue)> {
+    props.iter().map(|(k, v)| (k.as_str(), v.clone())).collect()
+}
+
+fn explain(e: Error, line: u64, applied: u64) -> Error {
+    let message = e.message().to_string();
+    let message = if message.starts_with("line ") {
+        format!("{message} ({applied} statements were applied before it)")
+    } else {
+        format!("line {line}: {message} ({applied} statements were applied before it)")
+    };
+    Error::new(e.kind(), message).with_source(e)
+}
+
+/// Applies the dump read from `input` to `engine`, streaming: vertices and edges go
+/// through [`BulkLoader`] in batches, `__mg_id__` is mapped to the new ids in memory
+/// (the helper label, index and property are never created), schema statements run
+/// on the engine after the open batch is committed.
+///
+/// Errors: `InvalidInput` for a statement that does not parse, `Unsupported` for one
+/// this loader or the backend does not support (unless asked to skip it), each
+/// naming the line and how many statements were applied before; the failing batch
+/// is rolled back (where the backend can).
+pub fn load_dump<E: StorageEngine, R: BufRead>(
+    engine: &E,
+    input: R,
+    mut options: LoadOptions<'_>,
+) -> Result<LoadSummary> {
+    let started = Instant::now();
+    let mut reader = StatementReader::new(input);
+    let mut loader = BulkLoader::new(engine, options.batch_size);
+    let mut summary = LoadSummary::default();
+    // Statements before the open batch's, counted as applied once it commits.
+    let mut pending_helpers = 0u64;
+    let caps = engine.capabilities().clone();
+    let mut seen = 0u64;
+    loop {
+        let applied = loader.committed() + summary.schema + pending_helpers;
+        let statement = match reader.next_statement() {
+            Ok(Some(s)) => s,
+            Ok(None) => break,
+            Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
+                summary.skipped += 1;
+                continue;
+            }
+            Err(e) => return Err(explain(e, 0, applied)),
+        };
+        let line = statement.line;
+        let outcome = match statement.kind {
+            StatementKind::Vertex {
+                key,
+                labels,
+                properties,
+            } => {
+                let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                loader
+                    .vertex(key, &labels, &pairs(&properties))
+                    .map(|_| summary.vertices += 1)
+            }
+            StatementKind::Edge {
+                source,
+                target,
+                edge_type,
+                properties,
+            } => loader
+                .edge(source, target, &edge_type, &pairs(&properties))
+                .map(|()| summary.edges += 1),
+            StatementKind::Helper => {
+                pending_helpers += 1;
+                Ok(())
+            }
+            StatementKind::Index(spec) => loader
+                .commit_batch()
+                .and_then(|()| engine.create_index(&spec))
+                .map(|()| summary.schema += 1),
+            StatementKind::Constraint(spec) => {
+                if !caps.constraints && options.skip_constraints {
+                    summary.skipped += 1;
+                    Ok(())
+                } else {
+                    loader
+                        .commit_batch()
+                        .and_then(|()| engine.create_constraint(&spec))
+                        .map(|()| summary.schema += 1)
+                }
+            }
+            StatementKind::Trigger(spec) => loader
+                .commit_batch()
+                .and_then(|()| engine.create_trigger(&spec))
+                .map(|()| summary.schema += 1),
+        };
+        if let Err(e) = outcome {
+            let applied = loader.committed() + summary.schema + pending_helpers;
+            return Err(explain(e, line, applied));
+        }
+        seen += 1;
+        if seen.is_multiple_of(options.every)
+            && let Some(p) = options.progress.as_mut()
+        {
+            p(Progress {
+                statements: seen,
+                bytes: reader.bytes(),
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+    let committed = loader.finish()?;
+    summary.statements = committed + summary.schema + pending_helpers;
+    summary.bytes = reader.bytes();
+    if let Some(p) = options.progress.as_mut() {
+        p(Progress {
+            statements: summary.statements,
+            bytes: summary.bytes,
+            elapsed: started.elapsed(),
+        });
+    }
+    Ok(summary)
+}
