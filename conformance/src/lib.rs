@@ -37,6 +37,7 @@ pub mod concurrency;
 pub mod conflicts;
 pub mod constraints;
 pub mod crash;
+pub mod dump;
 pub mod durability;
 pub mod graph;
 pub mod index_build;
@@ -220,6 +221,10 @@ macro_rules! __for_each_test {
                 a_second_open_of_the_directory_is_locked,
                 schema_survives_reopen_and_crash,
             ],
+            dump: [
+                generated_graphs_survive_a_dump_and_load,
+                schema_and_triggers_survive_a_dump_and_load,
+            ],
         }
     };
 }
@@ -336,6 +341,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 89);
+        assert_eq!(ALL_TESTS.len(), 91);
     }
 }
