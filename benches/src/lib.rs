@@ -8,6 +8,7 @@
 
 pub mod analytical;
 pub mod baseline;
+pub mod dumps;
 pub mod durability;
 pub mod engine_subject;
 pub mod rocks;

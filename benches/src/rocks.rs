@@ -596,6 +596,11 @@ impl OnDiskSubject {
             _dir: dir,
         })
     }
+
+    /// The engine itself.
+    pub fn engine(&self) -> &engine_ondisk::OnDiskEngine {
+        &self.engine.0
+    }
 }
 
 impl Subject for OnDiskSubject {

@@ -210,3 +210,29 @@ fn the_analytical_snapshot_section_measures_a_real_snapshot() {
     let md = a.markdown(1.0);
     assert!(md.contains("longest begin() wait"), "{md}");
 }
+
+#[test]
+fn the_dump_section_dumps_and_loads_every_backend() {
+    let w = quiver_benches::Workload::generate(tiny());
+    let live = || 0;
+    let reset = || {};
+    let figures = quiver_benches::dumps::run(
+        &w,
+        &quiver_benches::dumps::HeapMeter {
+            live: &live,
+            reset_peak: &reset,
+            peak: &live,
+        },
+    )
+    .expect("dumps and loads run");
+    let names: Vec<&str> = figures.iter().map(|f| f.backend.as_str()).collect();
+    assert_eq!(names, ["inmem-txn", "inmem-analytical", "ondisk"]);
+    for f in &figures {
+        assert_eq!(f.entities, (tiny().vertices + tiny().edges) as u64);
+        assert!(f.dump_bytes > f.entities * 20, "{f:?}");
+    }
+    // Every backend dumps the same graph to the same number of bytes.
+    assert!(figures.windows(2).all(|p| p[0].dump_bytes == p[1].dump_bytes), "{figures:?}");
+    let md = quiver_benches::dumps::markdown(&figures);
+    assert!(md.contains("| inmem-analytical |"), "{md}");
+}

@@ -15,16 +15,22 @@ use quiver_benches::{EngineSubject, HandRolledBaseline, WorkloadSize};
 
 struct Counting;
 static LIVE: AtomicI64 = AtomicI64::new(0);
+/// The highest `LIVE` since the last reset (for the dump's peak memory).
+static PEAK: AtomicI64 = AtomicI64::new(0);
 
 // SAFETY: every method forwards to the system allocator with the caller's arguments
 // unchanged, so it upholds GlobalAlloc's contract as `System` does; it only adds an
-// atomic count of live bytes (read by the memory rows of the report).
+// atomic count of live bytes and of their peak (read by the memory rows of the report).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+            let size = layout.size() as i64;
+            PEAK.fetch_max(
+                LIVE.fetch_add(size, Ordering::Relaxed) + size,
+                Ordering::Relaxed,
+            );
         }
         p
     }
@@ -37,7 +43,11 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+            let delta = new_size as i64 - layout.size() as i64;
+            PEAK.fetch_max(
+                LIVE.fetch_add(delta, Ordering::Relaxed) + delta,
+                Ordering::Relaxed,
+            );
         }
         p
     }
@@ -177,12 +187,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
     let analytical =
         quiver_benches::analytical::run(&quiver_benches::Workload::generate(recovery_size))?;
+    eprintln!("dumping and loading the same graph on every backend...");
+    let live = || LIVE.load(Ordering::Relaxed);
+    let reset_peak = || PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let peak = || PEAK.load(Ordering::Relaxed);
+    let dumps = quiver_benches::dumps::run(
+        &quiver_benches::Workload::generate(recovery_size),
+        &quiver_benches::dumps::HeapMeter {
+            live: &live,
+            reset_peak: &reset_peak,
+            peak: &peak,
+        },
+    )?;
     eprintln!("comparing RocksDB's transaction kinds...");
     let kinds = quiver_benches::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
     let mut md = report.markdown();
     md.push_str(&durable.markdown());
     md.push_str(&analytical.markdown(durable.snapshot_seconds));
+    md.push_str(&quiver_benches::dumps::markdown(&dumps));
     md.push_str(&kinds.markdown());
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
@@ -191,6 +214,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "main": report,
             "durability": durable,
             "analytical_snapshot": analytical,
+            "dumps": dumps,
             "rocksdb_transaction_kinds": kinds,
             "recovery_workload": recovery_size,
         }))?,

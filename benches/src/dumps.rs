@@ -1,0 +1,170 @@
+//! Dump and load of every backend: entities per second each way, bytes per entity,
+//! and the peak heap the dump adds (it streams, so this stays small).
+
+use std::time::Instant;
+
+use engine_api::{Error, Result, StorageEngine};
+use serde::Serialize;
+
+use crate::rocks::OnDiskSubject;
+use crate::workload::{Subject, Workload};
+
+/// Reads the process's heap: live bytes, and the peak since the last reset.
+pub struct HeapMeter<'a> {
+    /// Live heap bytes now.
+    pub live: &'a dyn Fn() -> i64,
+    /// Starts a new peak at the live bytes.
+    pub reset_peak: &'a dyn Fn(),
+    /// The peak since the last reset.
+    pub peak: &'a dyn Fn() -> i64,
+}
+
+impl std::fmt::Debug for HeapMeter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeapMeter").finish_non_exhaustive()
+    }
+}
+
+/// One backend's dump and load figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct DumpFigures {
+    /// The backend.
+    pub backend: String,
+    /// Vertices plus edges.
+    pub entities: u64,
+    /// Dump time (to a sink that counts bytes), seconds.
+    pub dump_seconds: f64,
+    /// Dump size.
+    pub dump_bytes: u64,
+    /// Heap the dump added at its peak, bytes (`None`: not counted, RocksDB's own
+    /// memory is C++).
+    pub dump_peak_extra_heap: Option<i64>,
+    /// Load time of the dump into a fresh engine of the same backend, seconds.
+    pub load_seconds: f64,
+}
+
+/// A writer that only counts.
+struct Counting(u64);
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn import(s: &dyn Subject, w: &Workload) -> Result<()> {
+    let mut ids: Vec<u64> = Vec::with_capacity(w.vertices.len());
+    for batch in w.vertices.chunks(w.size.batch.max(1)) {
+        ids.extend(s.import_vertices(batch)?);
+    }
+    for batch in w.edges.chunks(w.size.batch.max(1)) {
+        s.import_edges(batch, &ids)?;
+    }
+    Ok(())
+}
+
+fn measure<E: StorageEngine, F: StorageEngine>(
+    backend: &str,
+    source: &E,
+    fresh: &F,
+    heap: &HeapMeter<'_>,
+    heap_counted: bool,
+) -> Result<DumpFigures> {
+    let stats = source.stats()?;
+    let before = (heap.live)();
+    (heap.reset_peak)();
+    let start = Instant::now();
+    let mut sink = Counting(0);
+    let summary = dump::write_dump(source, &mut sink, dump::DumpOptions::new())?;
+    let dump_seconds = start.elapsed().as_secs_f64();
+    let peak = (heap.peak)() - before;
+    if summary.bytes != sink.0 || summary.counts.vertices != stats.vertices {
+        return Err(Error::corrupt(
+            "the dump's counts disagree with the engine's",
+        ));
+    }
+    let mut text = Vec::with_capacity(usize::try_from(summary.bytes).unwrap_or(0));
+    dump::write_dump(source, &mut text, dump::DumpOptions::new())?;
+    let start = Instant::now();
+    let loaded = dump::load_dump(fresh, &text[..], dump::LoadOptions::new())?;
+    let load_seconds = start.elapsed().as_secs_f64();
+    if (loaded.vertices, loaded.edges) != (stats.vertices, stats.edges) {
+        return Err(Error::corrupt(format!(
+            "{backend}: the load created {} vertices and {} edges of {} and {}",
+            loaded.vertices, loaded.edges, stats.vertices, stats.edges
+        )));
+    }
+    Ok(DumpFigures {
+        backend: backend.to_string(),
+        entities: stats.vertices + stats.edges,
+        dump_seconds,
+        dump_bytes: summary.bytes,
+        dump_peak_extra_heap: heap_counted.then_some(peak),
+        load_seconds,
+    })
+}
+
+/// Imports `w` into each backend, dumps it and loads the dump into a fresh engine
+/// of the same backend.
+pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
+    let mut out = Vec::new();
+    {
+        let source = crate::EngineSubject(engine_inmem_txn::InMemoryEngine::open(
+            engine_inmem_txn::Config::default(),
+        )?);
+        import(&source, w)?;
+        let fresh = engine_inmem_txn::InMemoryEngine::open(engine_inmem_txn::Config::default())?;
+        out.push(measure("inmem-txn", &source.0, &fresh, heap, true)?);
+    }
+    {
+        let source = crate::EngineSubject(engine_inmem_analytical::AnalyticalEngine::open(
+            engine_inmem_analytical::Config::default(),
+        )?);
+        import(&source, w)?;
+        let fresh = engine_inmem_analytical::AnalyticalEngine::open(
+            engine_inmem_analytical::Config::default(),
+        )?;
+        out.push(measure("inmem-analytical", &source.0, &fresh, heap, true)?);
+    }
+    {
+        let source = OnDiskSubject::open()?;
+        import(&source, w)?;
+        let fresh = OnDiskSubject::open()?;
+        out.push(measure(
+            "ondisk",
+            source.engine(),
+            fresh.engine(),
+            heap,
+            false,
+        )?);
+    }
+    Ok(out)
+}
+
+/// The figures as a Markdown section.
+pub fn markdown(figures: &[DumpFigures]) -> String {
+    let mut md = String::from(
+        "\n## Dump and load (the durability section's graph; load into a fresh engine of the same backend)\n\n",
+    );
+    md.push_str("| backend | entities | dump entities/s | load entities/s | bytes per entity | peak heap added by the dump |\n|---|---:|---:|---:|---:|---:|\n");
+    for f in figures {
+        md.push_str(&format!(
+            "| {} | {} | {:.2} M | {:.2} M | {:.1} | {} |\n",
+            f.backend,
+            f.entities,
+            f.entities as f64 / f.dump_seconds.max(1e-9) / 1e6,
+            f.entities as f64 / f.load_seconds.max(1e-9) / 1e6,
+            f.dump_bytes as f64 / f.entities.max(1) as f64,
+            match f.dump_peak_extra_heap {
+                Some(b) => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+                None => "not counted (C++ heap)".into(),
+            }
+        ));
+    }
+    md.push_str("\nTargets (issue 13): dump at least 1 M entities/s and load at least 0.5 M entities/s on the in-memory backends; the dump of 1 M vertices + 5 M edges adds under 64 MiB at its peak.\n");
+    md
+}
