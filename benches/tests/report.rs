@@ -232,7 +232,12 @@ fn the_dump_section_dumps_and_loads_every_backend() {
         assert!(f.dump_bytes > f.entities * 20, "{f:?}");
     }
     // Every backend dumps the same graph to the same number of bytes.
-    assert!(figures.windows(2).all(|p| p[0].dump_bytes == p[1].dump_bytes), "{figures:?}");
+    assert!(
+        figures
+            .windows(2)
+            .all(|p| p[0].dump_bytes == p[1].dump_bytes),
+        "{figures:?}"
+    );
     let md = quiver_benches::dumps::markdown(&figures);
     assert!(md.contains("| inmem-analytical |"), "{md}");
 }

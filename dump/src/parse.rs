@@ -59,11 +59,13 @@ pub enum StatementKind {
 }
 
 /// Splits a stream into statements (text up to a `;` outside quotes), tracking
-/// lines and columns; reads one statement at a time.
+/// lines and columns; reads one line at a time, scanning bytes (quotes and `;` are
+/// ASCII, so they never sit inside a multi-byte character).
 pub struct StatementReader<R: BufRead> {
     input: R,
-    buf: String,
-    pending: std::collections::VecDeque<char>,
+    /// The current line and how far it has been consumed.
+    pending: String,
+    pos: usize,
     line: u64,
     column: u64,
     bytes: u64,
@@ -88,8 +90,8 @@ impl<R: BufRead> StatementReader<R> {
     pub fn new(input: R) -> Self {
         StatementReader {
             input,
-            buf: String::new(),
-            pending: std::collections::VecDeque::new(),
+            pending: String::new(),
+            pos: 0,
             line: 1,
             column: 1,
             bytes: 0,
@@ -102,37 +104,33 @@ impl<R: BufRead> StatementReader<R> {
         self.bytes
     }
 
-    fn next_char(&mut self) -> Result<Option<char>> {
-        if self.pending.is_empty() && !self.done {
-            self.buf.clear();
-            let n = self.input.read_line(&mut self.buf).map_err(|e| {
-                let kind = if e.kind() == std::io::ErrorKind::InvalidData {
-                    ErrorKind::InvalidInput
-                } else {
-                    ErrorKind::Io
-                };
-                Error::new(
-                    kind,
-                    format!("line {}: cannot read the dump: {e}", self.line),
-                )
-                .with_source(e)
-            })?;
-            if n == 0 {
-                self.done = true;
-            }
-            self.bytes += n as u64;
-            self.pending.extend(self.buf.chars());
+    /// Makes sure unread text is pending; false at the end of the input.
+    fn fill(&mut self) -> Result<bool> {
+        if self.pos < self.pending.len() {
+            return Ok(true);
         }
-        let c = self.pending.pop_front();
-        if let Some(c) = c {
-            if c == '\n' {
-                self.line += 1;
-                self.column = 1;
+        if self.done {
+            return Ok(false);
+        }
+        self.pending.clear();
+        self.pos = 0;
+        let n = self.input.read_line(&mut self.pending).map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::InvalidData {
+                ErrorKind::InvalidInput
             } else {
-                self.column += 1;
-            }
+                ErrorKind::Io
+            };
+            Error::new(
+                kind,
+                format!("line {}: cannot read the dump: {e}", self.line),
+            )
+            .with_source(e)
+        })?;
+        self.bytes += n as u64;
+        if n == 0 {
+            self.done = true;
         }
-        Ok(c)
+        Ok(n > 0)
     }
 
     /// The next statement's text (without its `;`) and its start, or `None` at the
@@ -140,16 +138,16 @@ impl<R: BufRead> StatementReader<R> {
     pub fn next_text(&mut self) -> Result<Option<(String, u64, u64)>> {
         let mut text = String::new();
         let (mut line, mut column) = (self.line, self.column);
-        let mut quote: Option<char> = None;
+        let mut quote: Option<u8> = None;
         let mut escaped = false;
         loop {
-            let Some(c) = self.next_char()? else {
+            if !self.fill()? {
                 if let Some(q) = quote {
                     return Err(at(
                         line,
                         column,
                         ErrorKind::InvalidInput,
-                        &format!("the statement ends inside a {q}-quoted text"),
+                        &format!("the statement ends inside a {}-quoted text", q as char),
                     ));
                 }
                 if text.trim().is_empty() {
@@ -161,31 +159,50 @@ impl<R: BufRead> StatementReader<R> {
                     ErrorKind::InvalidInput,
                     "the last statement has no closing ';'",
                 ));
-            };
-            if text.is_empty() && c.is_whitespace() {
-                (line, column) = (self.line, self.column);
-                continue;
             }
-            match quote {
-                Some(q) => {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' && q != '`' {
-                        escaped = true;
-                    } else if c == q {
-                        quote = None;
+            let bytes = self.pending.as_bytes();
+            let mut seg = self.pos;
+            let mut end_of_statement = None;
+            while self.pos < bytes.len() {
+                let b = bytes[self.pos];
+                if text.is_empty() && seg == self.pos && b.is_ascii_whitespace() {
+                    self.pos += 1;
+                    seg = self.pos;
+                    advance(&mut self.line, &mut self.column, b);
+                    (line, column) = (self.line, self.column);
+                    continue;
+                }
+                match quote {
+                    Some(q) => {
+                        if escaped {
+                            escaped = false;
+                        } else if b == b'\\' && q != b'`' {
+                            escaped = true;
+                        } else if b == q {
+                            quote = None;
+                        }
+                    }
+                    None => {
+                        if b == b';' {
+                            end_of_statement = Some(self.pos);
+                        } else if b == b'"' || b == b'\'' || b == b'`' {
+                            quote = Some(b);
+                        }
                     }
                 }
-                None => {
-                    if c == ';' {
-                        return Ok(Some((text, line, column)));
-                    }
-                    if c == '"' || c == '\'' || c == '`' {
-                        quote = Some(c);
-                    }
+                self.pos += 1;
+                advance(&mut self.line, &mut self.column, b);
+                if end_of_statement.is_some() {
+                    break;
                 }
             }
-            text.push(c);
+            match end_of_statement {
+                Some(at_semicolon) => {
+                    text.push_str(&self.pending[seg..at_semicolon]);
+                    return Ok(Some((text, line, column)));
+                }
+                None => text.push_str(&self.pending[seg..]),
+            }
         }
     }
 
@@ -195,7 +212,7 @@ impl<R: BufRead> StatementReader<R> {
             return Ok(None);
         };
         let mut p = Parser {
-            s: text.chars().collect(),
+            s: text.into_bytes(),
             i: 0,
             line,
             column,
@@ -205,8 +222,20 @@ impl<R: BufRead> StatementReader<R> {
     }
 }
 
+/// Parses one statement's bytes. Non-ASCII bytes only occur inside names,
+/// strings and the trigger text; they count as identifier characters.
+/// Moves a line/column position past byte `b` (columns count characters).
+fn advance(line: &mut u64, column: &mut u64, b: u8) {
+    if b == b'\n' {
+        *line += 1;
+        *column = 1;
+    } else if b & 0xC0 != 0x80 {
+        *column += 1;
+    }
+}
+
 struct Parser {
-    s: Vec<char>,
+    s: Vec<u8>,
     i: usize,
     line: u64,
     column: u64,
@@ -224,15 +253,19 @@ impl Parser {
     /// Line and column of the current position.
     fn here(&self) -> (u64, u64) {
         let (mut line, mut column) = (self.line, self.column);
-        for c in &self.s[..self.i.min(self.s.len())] {
-            if *c == '\n' {
+        for b in &self.s[..self.i.min(self.s.len())] {
+            if *b == b'\n' {
                 line += 1;
                 column = 1;
-            } else {
+            } else if b & 0xC0 != 0x80 {
                 column += 1;
             }
         }
         (line, column)
+    }
+
+    fn text(&self, from: usize, to: usize) -> Result<String> {
+        String::from_utf8(self.s[from..to].to_vec()).map_err(|_| self.err("text that is not UTF-8"))
     }
 
     fn err(&self, msg: &str) -> Error {
@@ -246,7 +279,10 @@ impl Parser {
     }
 
     fn peek(&self) -> Option<char> {
-        self.s.get(self.i).copied()
+        // A byte of a multi-byte character stands for "some letter".
+        self.s
+            .get(self.i)
+            .map(|b| if b.is_ascii() { *b as char } else { 'ª' })
     }
 
     fn skip_ws(&mut self) {
@@ -258,10 +294,8 @@ impl Parser {
     /// Consumes `sym` (after whitespace) if it is next.
     fn eat(&mut self, sym: &str) -> bool {
         self.skip_ws();
-        let n = sym.chars().count();
-        if self.s.len() >= self.i + n && self.s[self.i..self.i + n].iter().copied().eq(sym.chars())
-        {
-            self.i += n;
+        if self.s[self.i.min(self.s.len())..].starts_with(sym.as_bytes()) {
+            self.i += sym.len();
             true
         } else {
             false
@@ -279,16 +313,15 @@ impl Parser {
     /// Consumes keyword `kw` (any case, whole word) if it is next.
     fn keyword(&mut self, kw: &str) -> bool {
         self.skip_ws();
-        let n = kw.chars().count();
+        let n = kw.len();
         if self.s.len() < self.i + n {
             return false;
         }
-        let word = &self.s[self.i..self.i + n];
-        let matches = word
-            .iter()
-            .zip(kw.chars())
-            .all(|(a, b)| a.eq_ignore_ascii_case(&b));
-        let whole = self.s.get(self.i + n).is_none_or(|c| !is_ident(*c));
+        let matches = self.s[self.i..self.i + n].eq_ignore_ascii_case(kw.as_bytes());
+        let whole = self
+            .s
+            .get(self.i + n)
+            .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || !b.is_ascii()));
         if matches && whole {
             self.i += n;
             true
@@ -311,20 +344,21 @@ impl Parser {
         match self.peek() {
             Some('`') => {
                 self.i += 1;
-                let mut out = String::new();
+                let mut out = Vec::new();
                 loop {
-                    match self.peek() {
+                    match self.s.get(self.i) {
                         None => return Err(self.err("a backticked name is not closed")),
-                        Some('`') if self.s.get(self.i + 1) == Some(&'`') => {
-                            out.push('`');
+                        Some(b'`') if self.s.get(self.i + 1) == Some(&b'`') => {
+                            out.push(b'`');
                             self.i += 2;
                         }
-                        Some('`') => {
+                        Some(b'`') => {
                             self.i += 1;
-                            return Ok(out);
+                            return String::from_utf8(out)
+                                .map_err(|_| self.err("a name that is not UTF-8"));
                         }
-                        Some(c) => {
-                            out.push(c);
+                        Some(b) => {
+                            out.push(*b);
                             self.i += 1;
                         }
                     }
@@ -335,7 +369,7 @@ impl Parser {
                 while self.peek().is_some_and(is_ident) {
                     self.i += 1;
                 }
-                Ok(self.s[start..self.i].iter().collect())
+                self.text(start, self.i)
             }
             _ => Err(self.err("expected a name")),
         }
@@ -503,7 +537,7 @@ impl Parser {
         self.expect_keyword("COMMIT")?;
         self.expect_keyword("EXECUTE")?;
         self.skip_ws();
-        let statement: String = self.s[self.i..].iter().collect();
+        let statement = self.text(self.i, self.s.len())?;
         self.i = self.s.len();
         Ok(StatementKind::Trigger(TriggerSpec {
             name,
@@ -686,12 +720,12 @@ impl Parser {
             .peek()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.')
             || (matches!(self.peek(), Some('-' | '+'))
-                && matches!(self.s.get(self.i.wrapping_sub(1)), Some('e' | 'E')))
+                && matches!(self.s.get(self.i.wrapping_sub(1)), Some(b'e' | b'E')))
         {
             self.i += 1;
         }
-        let text: String = self.s[start..self.i].iter().collect();
-        let word: String = self.s[word_start..self.i].iter().collect();
+        let text = self.text(start, self.i)?;
+        let word = self.text(word_start, self.i)?;
         let negative = text.starts_with('-');
         let special = match word.to_ascii_lowercase().as_str() {
             "nan" => Some(f64::NAN),
@@ -719,49 +753,60 @@ impl Parser {
 
     fn string(&mut self) -> Result<String> {
         self.skip_ws();
-        let Some(q) = self.peek().filter(|c| *c == '"' || *c == '\'') else {
+        let Some(q) = self
+            .s
+            .get(self.i)
+            .copied()
+            .filter(|c| *c == b'"' || *c == b'\'')
+        else {
             return Err(self.err("expected a string"));
         };
         self.i += 1;
-        let mut out = String::new();
+        let mut out: Vec<u8> = Vec::new();
         loop {
-            let Some(c) = self.peek() else {
+            let Some(&b) = self.s.get(self.i) else {
                 return Err(self.err("a string is not closed"));
             };
             self.i += 1;
-            if c == q {
-                return Ok(out);
+            if b == q {
+                return String::from_utf8(out).map_err(|_| self.err("a string that is not UTF-8"));
             }
-            if c != '\\' {
-                out.push(c);
+            if b != b'\\' {
+                out.push(b);
                 continue;
             }
-            let Some(e) = self.peek() else {
+            let Some(&e) = self.s.get(self.i) else {
                 return Err(self.err("a string ends in an escape"));
             };
             self.i += 1;
+            let mut push = |c: char| {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            };
             match e {
-                '\\' | '"' | '\'' => out.push(e),
-                'b' => out.push('\u{8}'),
-                'f' => out.push('\u{c}'),
-                'n' => out.push('\n'),
-                'r' => out.push('\r'),
-                't' => out.push('\t'),
-                'u' | 'U' => {
-                    let n = if e == 'u' { 4 } else { 8 };
-                    let hex: String = self
+                b'\\' | b'"' | b'\'' => push(e as char),
+                b'b' => push('\u{8}'),
+                b'f' => push('\u{c}'),
+                b'n' => push('\n'),
+                b'r' => push('\r'),
+                b't' => push('\t'),
+                b'u' | b'U' => {
+                    let n = if e == b'u' { 4 } else { 8 };
+                    let hex = self
                         .s
                         .get(self.i..self.i + n)
-                        .map(|h| h.iter().collect())
-                        .unwrap_or_default();
-                    let c = u32::from_str_radix(&hex, 16)
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .unwrap_or("");
+                    let c = u32::from_str_radix(hex, 16)
                         .ok()
                         .and_then(char::from_u32)
-                        .ok_or_else(|| self.err(&format!("bad escape \\{e}{hex}")))?;
+                        .ok_or_else(|| self.err(&format!("bad escape \\{}{hex}", e as char)))?;
                     self.i += n;
-                    out.push(c);
+                    push(c);
                 }
-                other => return Err(self.err(&format!("unknown escape \\{other}"))),
+                other => {
+                    return Err(self.err(&format!("unknown escape \\{}", other as char)));
+                }
             }
         }
     }
