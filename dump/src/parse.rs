@@ -375,6 +375,23 @@ impl Parser {
         }
     }
 
+    /// Parses a name and tells whether it is `expected` (no allocation for a bare
+    /// name, the common case).
+    fn name_is(&mut self, expected: &str) -> Result<bool> {
+        self.skip_ws();
+        if self.peek() == Some('`') {
+            return Ok(self.name()? == expected);
+        }
+        let start = self.i;
+        if !self.peek().is_some_and(is_ident_start) {
+            return Err(self.err("expected a name"));
+        }
+        while self.peek().is_some_and(is_ident) {
+            self.i += 1;
+        }
+        Ok(&self.s[start..self.i] == expected.as_bytes())
+    }
+
     fn end(&mut self) -> Result<()> {
         self.skip_ws();
         if self.i < self.s.len() {
@@ -605,7 +622,7 @@ impl Parser {
         }
         let helper = |p: &mut Parser| -> Result<()> {
             p.expect(":")?;
-            if p.name()? != HELPER_LABEL {
+            if !p.name_is(HELPER_LABEL)? {
                 return Err(p.unsupported("a MATCH on a label other than the dump's helper"));
             }
             Ok(())
@@ -621,7 +638,7 @@ impl Parser {
         let id_of = |p: &mut Parser| -> Result<(String, i64)> {
             let var = p.name()?;
             p.expect(".")?;
-            if p.name()? != HELPER_ID {
+            if !p.name_is(HELPER_ID)? {
                 return Err(p.unsupported("a WHERE on a property other than the helper id"));
             }
             p.expect("=")?;
@@ -724,31 +741,30 @@ impl Parser {
         {
             self.i += 1;
         }
-        let text = self.text(start, self.i)?;
-        let word = self.text(word_start, self.i)?;
+        let text = std::str::from_utf8(&self.s[start..self.i])
+            .map_err(|_| self.err("a number that is not UTF-8"))?;
+        let word = &text[word_start - start..];
         let negative = text.starts_with('-');
-        let special = match word.to_ascii_lowercase().as_str() {
-            "nan" => Some(f64::NAN),
-            "inf" | "infinity" => Some(if negative {
+        let special = if word.eq_ignore_ascii_case("nan") {
+            Some(f64::NAN)
+        } else if word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity") {
+            Some(if negative {
                 f64::NEG_INFINITY
             } else {
                 f64::INFINITY
-            }),
-            _ => None,
+            })
+        } else {
+            None
         };
         if let Some(f) = special {
             return Ok(PropertyValue::Float(f));
         }
-        let is_float = word.contains(['.', 'e', 'E']);
-        if is_float {
-            return text
-                .parse::<f64>()
-                .map(PropertyValue::Float)
-                .map_err(|_| self.err(&format!("bad number {text}")));
-        }
-        text.parse::<i64>()
-            .map(PropertyValue::Int)
-            .map_err(|_| self.err(&format!("bad number {text}")))
+        let parsed = if word.contains(['.', 'e', 'E']) {
+            text.parse::<f64>().ok().map(PropertyValue::Float)
+        } else {
+            text.parse::<i64>().ok().map(PropertyValue::Int)
+        };
+        parsed.ok_or_else(|| self.err(&format!("bad number {text}")))
     }
 
     fn string(&mut self) -> Result<String> {
