@@ -161,17 +161,23 @@ impl<R: BufRead> StatementReader<R> {
                 ));
             }
             let bytes = self.pending.as_bytes();
-            let mut seg = self.pos;
-            let mut end_of_statement = None;
-            while self.pos < bytes.len() {
-                let b = bytes[self.pos];
-                if text.is_empty() && seg == self.pos && b.is_ascii_whitespace() {
+            if text.is_empty() {
+                // Whitespace before a statement; its first character is its start.
+                while self.pos < bytes.len() && bytes[self.pos].is_ascii_whitespace() {
+                    advance(&mut self.line, &mut self.column, bytes[self.pos]);
                     self.pos += 1;
-                    seg = self.pos;
-                    advance(&mut self.line, &mut self.column, b);
-                    (line, column) = (self.line, self.column);
+                }
+                (line, column) = (self.line, self.column);
+                if self.pos == bytes.len() {
                     continue;
                 }
+            }
+            let seg = self.pos;
+            let mut end_of_statement = None;
+            // The hot loop: quote state only; lines and columns are counted per segment.
+            while self.pos < bytes.len() {
+                let b = bytes[self.pos];
+                self.pos += 1;
                 match quote {
                     Some(q) => {
                         if escaped {
@@ -184,17 +190,16 @@ impl<R: BufRead> StatementReader<R> {
                     }
                     None => {
                         if b == b';' {
-                            end_of_statement = Some(self.pos);
+                            end_of_statement = Some(self.pos - 1);
+                            break;
                         } else if b == b'"' || b == b'\'' || b == b'`' {
                             quote = Some(b);
                         }
                     }
                 }
-                self.pos += 1;
+            }
+            for &b in &bytes[seg..self.pos] {
                 advance(&mut self.line, &mut self.column, b);
-                if end_of_statement.is_some() {
-                    break;
-                }
             }
             match end_of_statement {
                 Some(at_semicolon) => {

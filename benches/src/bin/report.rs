@@ -4,7 +4,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use clap::Parser;
 use engine_inmem_analytical::AnalyticalEngine;
@@ -15,8 +15,11 @@ use quiver_benches::{EngineSubject, HandRolledBaseline, WorkloadSize};
 
 struct Counting;
 static LIVE: AtomicI64 = AtomicI64::new(0);
-/// The highest `LIVE` since the last reset (for the dump's peak memory).
+/// The highest `LIVE` since the last reset (for the dump's peak memory), kept only
+/// while `TRACK_PEAK` is set: a second shared counter on every allocation would slow
+/// the multi-threaded rows.
 static PEAK: AtomicI64 = AtomicI64::new(0);
+static TRACK_PEAK: AtomicBool = AtomicBool::new(false);
 
 // SAFETY: every method forwards to the system allocator with the caller's arguments
 // unchanged, so it upholds GlobalAlloc's contract as `System` does; it only adds an
@@ -189,7 +192,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         quiver_benches::analytical::run(&quiver_benches::Workload::generate(recovery_size))?;
     eprintln!("dumping and loading the same graph on every backend...");
     let live = || LIVE.load(Ordering::Relaxed);
-    let reset_peak = || PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let reset_peak = || {
+        PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+        TRACK_PEAK.store(true, Ordering::Relaxed);
+    };
     let peak = || PEAK.load(Ordering::Relaxed);
     let dumps = quiver_benches::dumps::run(
         &quiver_benches::Workload::generate(recovery_size),
