@@ -30,7 +30,7 @@ mod load;
 mod parse;
 mod write;
 
-pub use load::{LoadOptions, LoadSummary, load_dump};
+pub use load::{DumpCheck, LoadOptions, LoadSummary, check_dump, load_dump, load_dump_file};
 
 pub use parse::{Statement, StatementKind, StatementReader};
 

@@ -235,3 +235,90 @@ fn apply<E: StorageEngine, R: BufRead>(
     }
     Ok(summary)
 }
+
+/// What [`check_dump`] found: the statements a load would apply and skip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DumpCheck {
+    /// Statements a load applies.
+    pub statements: u64,
+    /// Statements a load skips (as the options ask).
+    pub skipped: u64,
+    /// Vertex statements.
+    pub vertices: u64,
+    /// Edge statements.
+    pub edges: u64,
+}
+
+/// Reads a whole dump without writing anything and fails as a load into `engine`
+/// would, but before any data is written: a statement that does not parse
+/// (`InvalidInput`, line and column), one this loader does not support, and schema
+/// the backend cannot hold (constraints into engine-inmem-analytical, say;
+/// `Unsupported`, naming the line), each unless `options` asks to skip it.
+pub fn check_dump<E: StorageEngine, R: BufRead>(
+    engine: &E,
+    input: R,
+    options: &LoadOptions<'_>,
+) -> Result<DumpCheck> {
+    let caps = engine.capabilities();
+    let mut reader = StatementReader::new(input);
+    let mut check = DumpCheck::default();
+    loop {
+        let statement = match reader.next_statement() {
+            Ok(Some(s)) => s,
+            Ok(None) => return Ok(check),
+            Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
+                check.skipped += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let refuse = |what: &str| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "line {}: this backend holds no {what}; nothing was written",
+                    statement.line
+                ),
+            )
+        };
+        match statement.kind {
+            StatementKind::Vertex { .. } => check.vertices += 1,
+            StatementKind::Edge { .. } => check.edges += 1,
+            StatementKind::Constraint(_) if !caps.constraints => {
+                if options.skip_constraints {
+                    check.skipped += 1;
+                    continue;
+                }
+                return Err(refuse(
+                    "constraints (skip_constraints(true) loads the rest)",
+                ));
+            }
+            StatementKind::Index(_) if !caps.indexes => return Err(refuse("indexes")),
+            StatementKind::Trigger(_) if !caps.triggers => return Err(refuse("triggers")),
+            _ => {}
+        }
+        check.statements += 1;
+    }
+}
+
+/// Loads the dump in the file at `path`, after [`check_dump`] has read it once: a
+/// dump this backend cannot load fails before anything is written.
+pub fn load_dump_file<E: StorageEngine>(
+    engine: &E,
+    path: &std::path::Path,
+    options: LoadOptions<'_>,
+) -> Result<LoadSummary> {
+    let open = || {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot open {}: {e}", path.display()),
+                )
+                .with_source(e)
+            })
+    };
+    check_dump(engine, open()?, &options)?;
+    load_dump(engine, open()?, options)
+}

@@ -133,3 +133,36 @@ fn unsupported_statements_stop_the_load_or_are_skipped_on_request() -> Result<()
     assert_eq!((summary.skipped, summary.vertices), (1, 2));
     Ok(())
 }
+
+#[test]
+fn a_dump_the_backend_cannot_hold_fails_before_anything_is_written() -> Result<()> {
+    let text = dump_of(&common::graph()?)?;
+    let dir = std::env::temp_dir().join(format!("quiver-dump-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("graph.cypherl");
+    std::fs::write(&path, &text)?;
+    let analytical = AnalyticalEngine::open(engine_inmem_analytical::Config::default())?;
+    let err = dump::load_dump_file(&analytical, &path, dump::LoadOptions::new())
+        .expect_err("constraints cannot be held");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("nothing was written"), "{err}");
+    assert_eq!(analytical.stats()?.vertices, 0, "nothing was written");
+    let loaded = dump::load_dump_file(
+        &analytical,
+        &path,
+        dump::LoadOptions::new().skip_constraints(true),
+    )?;
+    assert_eq!((loaded.vertices, loaded.skipped), (3, 3));
+    // A syntax error anywhere is found before the first statement is applied too.
+    std::fs::write(
+        &path,
+        format!("{text}CREATE (:__mg_vertex__ {{__mg_id__: 99, x: }});\n"),
+    )?;
+    let txn = InMemoryEngine::open(Config::default())?;
+    let err = dump::load_dump_file(&txn, &path, dump::LoadOptions::new())
+        .expect_err("a broken last statement");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(txn.stats()?.vertices, 0);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
