@@ -3,7 +3,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use engine_api::{BulkLoader, Error, ErrorKind, PropertyValue, Result, StorageEngine};
+use engine_api::{BulkLoader, Error, ErrorKind, Name, PropertyValue, Result, StorageEngine};
 
 use crate::parse::{StatementKind, StatementReader};
 use crate::write::{Progress, ProgressFn};
@@ -97,12 +97,12 @@ pub struct LoadSummary {
 }
 
 /// Splits owned pairs into their keys and the values, moved (never cloned).
-fn split(props: Vec<(String, PropertyValue)>) -> (Vec<String>, Vec<PropertyValue>) {
+fn split(props: Vec<(Name, PropertyValue)>) -> (Vec<Name>, Vec<PropertyValue>) {
     props.into_iter().unzip()
 }
 
-fn pairs(keys: &[String], values: Vec<PropertyValue>) -> Vec<(&str, PropertyValue)> {
-    keys.iter().map(String::as_str).zip(values).collect()
+fn pairs(keys: &[Name], values: Vec<PropertyValue>) -> Vec<(&str, PropertyValue)> {
+    keys.iter().map(|k| &**k).zip(values).collect()
 }
 
 fn explain(e: Error, line: u64, applied: u64) -> Error {
@@ -166,7 +166,7 @@ fn apply<E: StorageEngine, R: BufRead>(
                     labels,
                     properties,
                 } => {
-                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    let labels: Vec<&str> = labels.iter().map(|l| &**l).collect();
                     let (keys, values) = split(properties);
                     loader
                         .vertex(key, &labels, &pairs(&keys, values))

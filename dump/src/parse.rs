@@ -7,8 +7,8 @@ use std::io::BufRead;
 
 use engine_api::{
     ConstraintSpec, Date, Duration, Error, ErrorKind, IndexSpec, LocalDateTime, LocalTime,
-    MICROS_PER_DAY, Point, PropertyValue, Result, TriggerEvent, TriggerPhase, TriggerSecurity,
-    TriggerSpec, ValueType, ZonedDateTime,
+    MICROS_PER_DAY, Name, Point, PropertyValue, Result, TriggerEvent, TriggerPhase,
+    TriggerSecurity, TriggerSpec, ValueType, ZonedDateTime,
 };
 
 use crate::write::{HELPER_ID, HELPER_LABEL};
@@ -32,9 +32,9 @@ pub enum StatementKind {
         /// The helper id.
         key: i64,
         /// Labels besides the helper, as written.
-        labels: Vec<String>,
+        labels: Vec<Name>,
         /// Properties besides the helper id, as written.
-        properties: Vec<(String, PropertyValue)>,
+        properties: Vec<(Name, PropertyValue)>,
     },
     /// `MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE ... CREATE (u)-[:T {...}]->(v)`.
     Edge {
@@ -43,9 +43,9 @@ pub enum StatementKind {
         /// The target's helper id.
         target: i64,
         /// The edge type.
-        edge_type: String,
+        edge_type: Name,
         /// Its properties.
-        properties: Vec<(String, PropertyValue)>,
+        properties: Vec<(Name, PropertyValue)>,
     },
     /// The helper index's creation, drop, or the removal of the helper label and
     /// property: bookkeeping of the statement form, nothing to load.
@@ -66,6 +66,8 @@ pub struct StatementReader<R: BufRead> {
     /// The current line and how far it has been consumed.
     pending: String,
     pos: usize,
+    /// Labels, types and keys seen last, shared by the statements that repeat them.
+    names: Vec<Name>,
     line: u64,
     column: u64,
     bytes: u64,
@@ -92,6 +94,7 @@ impl<R: BufRead> StatementReader<R> {
             input,
             pending: String::new(),
             pos: 0,
+            names: Vec::new(),
             line: 1,
             column: 1,
             bytes: 0,
@@ -221,9 +224,16 @@ impl<R: BufRead> StatementReader<R> {
             i: 0,
             line,
             column,
+            names: std::mem::take(&mut self.names),
+            next_name: 0,
         };
-        let kind = p.statement()?;
-        Ok(Some(Statement { line, column, kind }))
+        let kind = p.statement();
+        self.names = std::mem::take(&mut p.names);
+        Ok(Some(Statement {
+            line,
+            column,
+            kind: kind?,
+        }))
     }
 }
 
@@ -244,7 +254,12 @@ struct Parser {
     i: usize,
     line: u64,
     column: u64,
+    names: Vec<Name>,
+    next_name: usize,
 }
+
+/// How many recent names a reader keeps (a dump's labels, types and keys repeat).
+const NAME_CACHE: usize = 64;
 
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
@@ -377,6 +392,59 @@ impl Parser {
                 self.text(start, self.i)
             }
             _ => Err(self.err("expected a name")),
+        }
+    }
+
+    /// A label, type or key, shared with earlier statements that used it (no
+    /// allocation for a name seen recently).
+    fn shared_name(&mut self) -> Result<Name> {
+        self.skip_ws();
+        let found = if self.peek() == Some('`') {
+            let n = self.name()?;
+            self.names.iter().find(|c| ***c == *n).cloned().ok_or(n)
+        } else {
+            let start = self.i;
+            if !self.peek().is_some_and(is_ident_start) {
+                return Err(self.err("expected a name"));
+            }
+            while self.peek().is_some_and(is_ident) {
+                self.i += 1;
+            }
+            let bytes = &self.s[start..self.i];
+            match self.names.iter().find(|c| c.as_bytes() == bytes) {
+                Some(c) => Ok(c.clone()),
+                None => Err(self.text(start, self.i)?),
+            }
+        };
+        Ok(match found {
+            Ok(hit) => hit,
+            Err(new) => {
+                let name: Name = Name::from(new);
+                if self.names.len() < NAME_CACHE {
+                    self.names.push(name.clone());
+                } else {
+                    self.names[self.next_name] = name.clone();
+                    self.next_name = (self.next_name + 1) % NAME_CACHE;
+                }
+                name
+            }
+        })
+    }
+
+    /// After `{`: the `key: value` pairs of an object's properties, keys shared.
+    fn properties(&mut self) -> Result<Vec<(Name, PropertyValue)>> {
+        let mut out = Vec::new();
+        if self.eat("}") {
+            return Ok(out);
+        }
+        loop {
+            let k = self.shared_name()?;
+            self.expect(":")?;
+            out.push((k, self.value()?));
+            if self.eat("}") {
+                return Ok(out);
+            }
+            self.expect(",")?;
         }
     }
 
@@ -578,20 +646,20 @@ impl Parser {
         let mut labels = Vec::new();
         let mut helper = false;
         while self.eat(":") {
-            let l = self.name()?;
-            if l == HELPER_LABEL && !helper {
+            let l = self.shared_name()?;
+            if &*l == HELPER_LABEL && !helper {
                 helper = true;
             } else {
                 labels.push(l);
             }
         }
         let mut properties = if self.eat("{") {
-            self.entries()?
+            self.properties()?
         } else {
             Vec::new()
         };
         self.expect(")")?;
-        let at = properties.iter().position(|(k, _)| k == HELPER_ID);
+        let at = properties.iter().position(|(k, _)| &**k == HELPER_ID);
         let key = match (helper, at.map(|i| properties.remove(i))) {
             (true, Some((_, PropertyValue::Int(k)))) => k,
             _ => {
@@ -678,9 +746,9 @@ impl Parser {
             self.name()?;
         }
         self.expect(":")?;
-        let edge_type = self.name()?;
+        let edge_type = self.shared_name()?;
         let properties = if self.eat("{") {
-            self.entries()?
+            self.properties()?
         } else {
             Vec::new()
         };
@@ -1093,10 +1161,10 @@ mod tests {
         let parsed = parse_all(golden).expect("parses");
         assert_eq!(parsed.len(), golden.lines().count());
         assert!(
-            matches!(&parsed[0], StatementKind::Vertex { key: 0, labels, .. } if labels == &["Admin", "Person"])
+            matches!(&parsed[0], StatementKind::Vertex { key: 0, labels, .. } if labels.iter().map(|l| &**l).eq(["Admin", "Person"]))
         );
         assert!(
-            matches!(&parsed[4], StatementKind::Edge { source: 0, target: 1, edge_type, .. } if edge_type == "KNOWS")
+            matches!(&parsed[4], StatementKind::Edge { source: 0, target: 1, edge_type, .. } if &**edge_type == "KNOWS")
         );
     }
 
@@ -1111,7 +1179,10 @@ mod tests {
             panic!("not a vertex: {parsed:?}");
         };
         assert_eq!(*key, 7);
-        assert_eq!(properties[0], ("f".to_string(), PropertyValue::Int(3)));
+        assert_eq!(
+            (&*properties[0].0, &properties[0].1),
+            ("f", &PropertyValue::Int(3))
+        );
         assert_eq!(properties[1].1, PropertyValue::Null);
         assert!(matches!(properties[3].1, PropertyValue::Float(f) if f.is_nan()));
         assert_eq!(properties[4].1, PropertyValue::Float(f64::NEG_INFINITY));
