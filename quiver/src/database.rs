@@ -1,0 +1,507 @@
+//! One database type over the three backends. Each backend keeps its own engine,
+//! transaction and iterator types; these enums forward every call of the contract
+//! to the variant that is there.
+//!
+//! A macro does the forwarding rather than `enum_dispatch`: the contract's traits
+//! have generic associated types (`Txn<'e>`, `Vertices<'t>`) and consuming methods
+//! (`commit(self)`), which `enum_dispatch` cannot express.
+
+use std::path::PathBuf;
+
+use engine_api::{
+    Capabilities, CommitInfo, ConstraintSpec, DataDirectoryLease, DeleteMode, Direction,
+    DurabilityConfig, EdgeId, EdgeRecord, EngineStats, Error, IndexInfo, IndexSpec, IsolationLevel,
+    LockChange, LockStatus, Name, ObserverId, PropertyBounds, PropertyMap, PropertyValue,
+    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, Transaction,
+    TriggerPhase, TriggerSpec, TxnOptions, VertexId,
+};
+use engine_inmem_analytical::AnalyticalEngine;
+use engine_inmem_txn::InMemoryEngine;
+use engine_ondisk::OnDiskEngine;
+
+use crate::mode::{mode_name, persist_mode, persisted_mode};
+
+/// Runs `$body` with `$x` bound to whichever backend's value `$value` holds.
+macro_rules! each {
+    ($value:expr, $enum:ident, $x:ident => $body:expr) => {
+        match $value {
+            $enum::InMemoryTransactional($x) => $body,
+            $enum::InMemoryAnalytical($x) => $body,
+            $enum::OnDiskTransactional($x) => $body,
+        }
+    };
+}
+
+/// Like [`each!`], wrapping each arm's `Ok` value into the same variant of `$out`.
+macro_rules! each_into {
+    ($value:expr, $enum:ident, $out:ident, $x:ident => $body:expr) => {
+        match $value {
+            $enum::InMemoryTransactional($x) => $body.map($out::InMemoryTransactional),
+            $enum::InMemoryAnalytical($x) => $body.map($out::InMemoryAnalytical),
+            $enum::OnDiskTransactional($x) => $body.map($out::OnDiskTransactional),
+        }
+    };
+}
+
+/// How to open a [`Database`].
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    mode: Option<StorageMode>,
+    data_directory: Option<PathBuf>,
+    durability: Option<DurabilityConfig>,
+}
+
+impl Config {
+    /// The defaults: memory-only, IN_MEMORY_TRANSACTIONAL.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The storage mode. Default: the mode persisted in the data directory, or
+    /// IN_MEMORY_TRANSACTIONAL for a new one. Naming a mode other than the persisted
+    /// one fails the open (`InvalidInput`): switching is an explicit operation.
+    #[must_use]
+    pub fn mode(mut self, mode: StorageMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The data directory (required for ON_DISK_TRANSACTIONAL). Default: none,
+    /// memory-only.
+    #[must_use]
+    pub fn data_directory(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_directory = Some(dir.into());
+        self
+    }
+
+    /// Durability settings. Default: each mode's own default (the transactional
+    /// mode's WAL with a sync per commit; no WAL in the analytical mode; RocksDB's
+    /// WAL for on-disk). Settings a mode cannot honour are refused by that mode.
+    #[must_use]
+    pub fn durability(mut self, durability: DurabilityConfig) -> Self {
+        self.durability = Some(durability);
+        self
+    }
+}
+
+/// A database in one of the three storage modes, chosen at run time.
+// One per open database: its size does not matter, an indirection on every call would.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Database {
+    /// IN_MEMORY_TRANSACTIONAL.
+    InMemoryTransactional(InMemoryEngine),
+    /// IN_MEMORY_ANALYTICAL.
+    InMemoryAnalytical(AnalyticalEngine),
+    /// ON_DISK_TRANSACTIONAL.
+    OnDiskTransactional(OnDiskEngine),
+}
+
+impl Database {
+    /// Opens the database `config` describes. With a data directory, the mode is
+    /// the one persisted there (written on the first open).
+    ///
+    /// Errors: `InvalidInput` when the config names a mode other than the
+    /// directory's, or ON_DISK_TRANSACTIONAL without a data directory; `Corrupt` for
+    /// a damaged mode file; whatever the backend's open returns.
+    pub fn open(config: Config) -> Result<Database> {
+        let persisted = match &config.data_directory {
+            Some(dir) => persisted_mode(dir)?,
+            None => None,
+        };
+        let mode = match (config.mode, persisted) {
+            (Some(asked), Some(found)) if asked != found => {
+                return Err(Error::invalid_input(format!(
+                    "{} holds an {} database; open it in that mode (or switch it with set_storage_mode), not as {}",
+                    config
+                        .data_directory
+                        .as_deref()
+                        .map_or_else(String::new, |d| d.display().to_string()),
+                    mode_name(found),
+                    mode_name(asked)
+                )));
+            }
+            (Some(asked), _) => asked,
+            (None, Some(found)) => found,
+            (None, None) => StorageMode::InMemoryTransactional,
+        };
+        let db = match mode {
+            StorageMode::InMemoryTransactional => {
+                let mut c = engine_inmem_txn::Config::new();
+                if let Some(dir) = &config.data_directory {
+                    c = c.data_directory(dir);
+                }
+                if let Some(d) = &config.durability {
+                    c = c.durability(d.clone());
+                }
+                Database::InMemoryTransactional(InMemoryEngine::open(c)?)
+            }
+            StorageMode::InMemoryAnalytical => {
+                let mut c = engine_inmem_analytical::Config::new();
+                if let Some(dir) = &config.data_directory {
+                    c = c.data_directory(dir);
+                }
+                if let Some(d) = &config.durability {
+                    c = c.durability(d.clone());
+                }
+                Database::InMemoryAnalytical(AnalyticalEngine::open(c)?)
+            }
+            StorageMode::OnDiskTransactional => {
+                let Some(dir) = &config.data_directory else {
+                    return Err(Error::invalid_input(
+                        "ON_DISK_TRANSACTIONAL needs a data directory (Config::data_directory)",
+                    ));
+                };
+                let mut c = engine_ondisk::Config::new(dir);
+                if let Some(d) = &config.durability {
+                    c = c.durability(d.clone());
+                }
+                Database::OnDiskTransactional(OnDiskEngine::open(c)?)
+            }
+        };
+        if let Some(dir) = &config.data_directory
+            && persisted != Some(mode)
+        {
+            persist_mode(dir, mode)?;
+        }
+        Ok(db)
+    }
+
+    /// The storage mode this database runs in.
+    pub fn storage_mode(&self) -> StorageMode {
+        match self {
+            Database::InMemoryTransactional(_) => StorageMode::InMemoryTransactional,
+            Database::InMemoryAnalytical(_) => StorageMode::InMemoryAnalytical,
+            Database::OnDiskTransactional(_) => StorageMode::OnDiskTransactional,
+        }
+    }
+}
+
+/// A transaction of a [`Database`].
+#[derive(Debug)]
+pub enum Txn<'e> {
+    /// IN_MEMORY_TRANSACTIONAL.
+    InMemoryTransactional(engine_inmem_txn::InMemoryTxn<'e>),
+    /// IN_MEMORY_ANALYTICAL.
+    InMemoryAnalytical(engine_inmem_analytical::AnalyticalTxn<'e>),
+    /// ON_DISK_TRANSACTIONAL.
+    OnDiskTransactional(engine_ondisk::OnDiskTxn<'e>),
+}
+
+/// Vertex ids of a [`Txn`].
+#[derive(Debug)]
+pub enum Vertices<'t, 'e> {
+    /// IN_MEMORY_TRANSACTIONAL.
+    InMemoryTransactional(engine_inmem_txn::VertexIter<'t, 'e>),
+    /// IN_MEMORY_ANALYTICAL.
+    InMemoryAnalytical(engine_inmem_analytical::VertexIter<'t>),
+    /// ON_DISK_TRANSACTIONAL.
+    OnDiskTransactional(engine_ondisk::VertexIter<'t, 'e>),
+}
+
+/// Edges of a [`Txn`].
+#[derive(Debug)]
+pub enum Edges<'t, 'e> {
+    /// IN_MEMORY_TRANSACTIONAL.
+    InMemoryTransactional(engine_inmem_txn::EdgeIter),
+    /// IN_MEMORY_ANALYTICAL.
+    InMemoryAnalytical(engine_inmem_analytical::EdgeIter<'t>),
+    /// ON_DISK_TRANSACTIONAL.
+    OnDiskTransactional(engine_ondisk::EdgeIter<'t, 'e>),
+}
+
+impl Iterator for Vertices<'_, '_> {
+    type Item = Result<VertexId>;
+    fn next(&mut self) -> Option<Self::Item> {
+        each!(self, Vertices, it => it.next())
+    }
+}
+
+impl Iterator for Edges<'_, '_> {
+    type Item = Result<EdgeRecord>;
+    fn next(&mut self) -> Option<Self::Item> {
+        each!(self, Edges, it => it.next())
+    }
+}
+
+impl StorageEngine for Database {
+    type Txn<'e> = Txn<'e>;
+
+    fn capabilities(&self) -> &Capabilities {
+        each!(self, Database, e => e.capabilities())
+    }
+
+    fn begin(&self, options: TxnOptions) -> Result<Txn<'_>> {
+        each_into!(self, Database, Txn, e => e.begin(options))
+    }
+
+    fn stats(&self) -> Result<EngineStats> {
+        each!(self, Database, e => e.stats())
+    }
+
+    fn close(self) -> Result<()> {
+        each!(self, Database, e => e.close())
+    }
+
+    fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        each!(self, Database, e => e.create_index(spec))
+    }
+
+    fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
+        each!(self, Database, e => e.drop_index(spec))
+    }
+
+    fn indexes(&self) -> Result<Vec<IndexInfo>> {
+        each!(self, Database, e => e.indexes())
+    }
+
+    fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        each!(self, Database, e => e.create_constraint(spec))
+    }
+
+    fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+        each!(self, Database, e => e.drop_constraint(spec))
+    }
+
+    fn constraints(&self) -> Result<Vec<ConstraintSpec>> {
+        each!(self, Database, e => e.constraints())
+    }
+
+    fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+        each!(self, Database, e => e.create_trigger(spec))
+    }
+
+    fn drop_trigger(&self, name: &str) -> Result<()> {
+        each!(self, Database, e => e.drop_trigger(name))
+    }
+
+    fn triggers(&self) -> Result<Vec<TriggerSpec>> {
+        each!(self, Database, e => e.triggers())
+    }
+
+    fn add_commit_observer(
+        &self,
+        phase: TriggerPhase,
+        observer: SharedObserver,
+    ) -> Result<ObserverId> {
+        each!(self, Database, e => e.add_commit_observer(phase, observer))
+    }
+
+    fn remove_commit_observer(&self, id: ObserverId) -> Result<()> {
+        each!(self, Database, e => e.remove_commit_observer(id))
+    }
+
+    fn create_snapshot(&self) -> Result<SnapshotInfo> {
+        each!(self, Database, e => e.create_snapshot())
+    }
+
+    fn recovery_report(&self) -> Result<RecoveryReport> {
+        each!(self, Database, e => e.recovery_report())
+    }
+
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        each!(self, Database, e => e.snapshots())
+    }
+
+    fn lock_data_directory(&self) -> Result<LockChange> {
+        each!(self, Database, e => e.lock_data_directory())
+    }
+
+    fn unlock_data_directory(&self) -> Result<LockChange> {
+        each!(self, Database, e => e.unlock_data_directory())
+    }
+
+    fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
+        each!(self, Database, e => e.data_directory_lease())
+    }
+
+    fn data_directory_lock_status(&self) -> Result<LockStatus> {
+        each!(self, Database, e => e.data_directory_lock_status())
+    }
+}
+
+impl<'e> Transaction for Txn<'e> {
+    type Vertices<'t>
+        = Vertices<'t, 'e>
+    where
+        Self: 't;
+    type Edges<'t>
+        = Edges<'t, 'e>
+    where
+        Self: 't;
+
+    fn isolation_level(&self) -> IsolationLevel {
+        each!(self, Txn, t => t.isolation_level())
+    }
+
+    fn is_read_only(&self) -> bool {
+        each!(self, Txn, t => t.is_read_only())
+    }
+
+    fn contains_vertex(&self, vertex: VertexId) -> Result<bool> {
+        each!(self, Txn, t => t.contains_vertex(vertex))
+    }
+
+    fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>> {
+        each!(self, Txn, t => t.vertex_labels(vertex))
+    }
+
+    fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool> {
+        each!(self, Txn, t => t.has_label(vertex, label))
+    }
+
+    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
+        each!(self, Txn, t => t.vertex_property(vertex, key))
+    }
+
+    fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
+        each!(self, Txn, t => t.vertex_properties(vertex))
+    }
+
+    fn vertices(&self) -> Result<Vertices<'_, 'e>> {
+        each_into!(self, Txn, Vertices, t => t.vertices())
+    }
+
+    fn vertices_with_label(&self, label: &str) -> Result<Vertices<'_, 'e>> {
+        each_into!(self, Txn, Vertices, t => t.vertices_with_label(label))
+    }
+
+    fn vertices_with_properties(
+        &self,
+        label: &str,
+        filters: &[(&str, PropertyBounds)],
+    ) -> Result<Vertices<'_, 'e>> {
+        each_into!(self, Txn, Vertices, t => t.vertices_with_properties(label, filters))
+    }
+
+    fn vertices_with_property(
+        &self,
+        label: &str,
+        key: &str,
+        bounds: &PropertyBounds,
+    ) -> Result<Vertices<'_, 'e>> {
+        each_into!(self, Txn, Vertices, t => t.vertices_with_property(label, key, bounds))
+    }
+
+    fn edges_with_type(
+        &self,
+        edge_type: &str,
+        filter: Option<(&str, &PropertyBounds)>,
+    ) -> Result<Edges<'_, 'e>> {
+        each_into!(self, Txn, Edges, t => t.edges_with_type(edge_type, filter))
+    }
+
+    fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
+        each!(self, Txn, t => t.vertex_lookup_index(label, keys))
+    }
+
+    fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
+        each!(self, Txn, t => t.edge_lookup_index(edge_type, key))
+    }
+
+    fn edges(
+        &self,
+        vertex: VertexId,
+        direction: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Edges<'_, 'e>> {
+        each_into!(self, Txn, Edges, t => t.edges(vertex, direction, edge_type))
+    }
+
+    fn contains_edge(&self, edge: EdgeId) -> Result<bool> {
+        each!(self, Txn, t => t.contains_edge(edge))
+    }
+
+    fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
+        each!(self, Txn, t => t.edge(edge))
+    }
+
+    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
+        each!(self, Txn, t => t.edge_property(edge, key))
+    }
+
+    fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
+        each!(self, Txn, t => t.edge_properties(edge))
+    }
+
+    fn create_vertex(&mut self) -> Result<VertexId> {
+        each!(self, Txn, t => t.create_vertex())
+    }
+
+    fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
+        each!(self, Txn, t => t.add_label(vertex, label))
+    }
+
+    fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
+        each!(self, Txn, t => t.remove_label(vertex, label))
+    }
+
+    fn set_vertex_property(
+        &mut self,
+        vertex: VertexId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>> {
+        each!(self, Txn, t => t.set_vertex_property(vertex, key, value))
+    }
+
+    fn delete_vertex(&mut self, vertex: VertexId, mode: DeleteMode) -> Result<()> {
+        each!(self, Txn, t => t.delete_vertex(vertex, mode))
+    }
+
+    fn create_edge(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+    ) -> Result<EdgeId> {
+        each!(self, Txn, t => t.create_edge(source, target, edge_type))
+    }
+
+    fn set_edge_property(
+        &mut self,
+        edge: EdgeId,
+        key: &str,
+        value: PropertyValue,
+    ) -> Result<Option<PropertyValue>> {
+        each!(self, Txn, t => t.set_edge_property(edge, key, value))
+    }
+
+    fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
+        each!(self, Txn, t => t.delete_edge(edge))
+    }
+
+    fn commit(self) -> Result<CommitInfo> {
+        each!(self, Txn, t => t.commit())
+    }
+
+    fn rollback(self) {
+        each!(self, Txn, t => t.rollback())
+    }
+
+    fn create_vertex_with(
+        &mut self,
+        labels: &[&str],
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<VertexId> {
+        each!(self, Txn, t => t.create_vertex_with(labels, properties))
+    }
+
+    fn create_edge_with(
+        &mut self,
+        source: VertexId,
+        target: VertexId,
+        edge_type: &str,
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<EdgeId> {
+        each!(self, Txn, t => t.create_edge_with(source, target, edge_type, properties))
+    }
+
+    fn vertex_count(&self) -> Result<u64> {
+        each!(self, Txn, t => t.vertex_count())
+    }
+
+    fn edge_count(&self) -> Result<u64> {
+        each!(self, Txn, t => t.edge_count())
+    }
+}

@@ -1,0 +1,33 @@
+//! Quiver's facade: one [`Database`] type over the three storage modes, the mode
+//! chosen at run time and persisted with the data, so a reopen gets the mode the data
+//! was written in. Application code uses engine-api's traits and does not change with
+//! the mode; the backend crates stay usable directly.
+//!
+//! ```
+//! use engine_api::{StorageEngine, StorageMode, Transaction, TxnOptions};
+//! use quiver::{Config, Database};
+//!
+//! # fn main() -> engine_api::Result<()> {
+//! let dir = tempfile::tempdir()?;
+//! let db = Database::open(Config::new().data_directory(dir.path()).mode(StorageMode::InMemoryAnalytical))?;
+//! let mut t = db.begin(TxnOptions::new())?;
+//! t.create_vertex_with(&["Page"], &[])?;
+//! t.commit()?;
+//! db.close()?;
+//!
+//! // No mode named: the directory's own.
+//! let db = Database::open(Config::new().data_directory(dir.path()))?;
+//! assert_eq!(db.storage_mode(), StorageMode::InMemoryAnalytical);
+//! assert_eq!(db.stats()?.vertices, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Mode switching, backup/verify/restore and the CLI are issue 14's next steps.
+#![deny(missing_docs)]
+
+mod database;
+mod mode;
+
+pub use database::{Config, Database, Edges, Txn, Vertices};
+pub use mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
