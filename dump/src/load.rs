@@ -148,79 +148,77 @@ fn apply<E: StorageEngine, R: BufRead>(
     let caps = engine.capabilities().clone();
     let mut seen = 0u64;
     loop {
-        {
-            let applied = loader.committed() + summary.schema + pending_helpers;
-            let statement = match reader.next_statement() {
-                Ok(Some(s)) => s,
-                Ok(None) => break,
-                Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
+        let applied = loader.committed() + summary.schema + pending_helpers;
+        let statement = match reader.next_statement() {
+            Ok(Some(s)) => s,
+            Ok(None) => break,
+            Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
+                summary.skipped += 1;
+                continue;
+            }
+            Err(e) => return Err(explain(e, 0, applied)),
+        };
+        let line = statement.line;
+        let outcome = match statement.kind {
+            StatementKind::Vertex {
+                key,
+                labels,
+                properties,
+            } => {
+                let labels: Vec<&str> = labels.iter().map(|l| &**l).collect();
+                let (keys, values) = split(properties);
+                loader
+                    .vertex(key, &labels, &pairs(&keys, values))
+                    .map(|_| summary.vertices += 1)
+            }
+            StatementKind::Edge {
+                source,
+                target,
+                edge_type,
+                properties,
+            } => {
+                let (keys, values) = split(properties);
+                loader
+                    .edge(source, target, &edge_type, &pairs(&keys, values))
+                    .map(|()| summary.edges += 1)
+            }
+            StatementKind::Helper => {
+                pending_helpers += 1;
+                Ok(())
+            }
+            StatementKind::Index(spec) => loader
+                .commit_batch()
+                .and_then(|()| engine.create_index(&spec))
+                .map(|()| summary.schema += 1),
+            StatementKind::Constraint(spec) => {
+                if !caps.constraints && options.skip_constraints {
                     summary.skipped += 1;
-                    continue;
-                }
-                Err(e) => return Err(explain(e, 0, applied)),
-            };
-            let line = statement.line;
-            let outcome = match statement.kind {
-                StatementKind::Vertex {
-                    key,
-                    labels,
-                    properties,
-                } => {
-                    let labels: Vec<&str> = labels.iter().map(|l| &**l).collect();
-                    let (keys, values) = split(properties);
-                    loader
-                        .vertex(key, &labels, &pairs(&keys, values))
-                        .map(|_| summary.vertices += 1)
-                }
-                StatementKind::Edge {
-                    source,
-                    target,
-                    edge_type,
-                    properties,
-                } => {
-                    let (keys, values) = split(properties);
-                    loader
-                        .edge(source, target, &edge_type, &pairs(&keys, values))
-                        .map(|()| summary.edges += 1)
-                }
-                StatementKind::Helper => {
-                    pending_helpers += 1;
                     Ok(())
+                } else {
+                    loader
+                        .commit_batch()
+                        .and_then(|()| engine.create_constraint(&spec))
+                        .map(|()| summary.schema += 1)
                 }
-                StatementKind::Index(spec) => loader
-                    .commit_batch()
-                    .and_then(|()| engine.create_index(&spec))
-                    .map(|()| summary.schema += 1),
-                StatementKind::Constraint(spec) => {
-                    if !caps.constraints && options.skip_constraints {
-                        summary.skipped += 1;
-                        Ok(())
-                    } else {
-                        loader
-                            .commit_batch()
-                            .and_then(|()| engine.create_constraint(&spec))
-                            .map(|()| summary.schema += 1)
-                    }
-                }
-                StatementKind::Trigger(spec) => loader
-                    .commit_batch()
-                    .and_then(|()| engine.create_trigger(&spec))
-                    .map(|()| summary.schema += 1),
-            };
-            if let Err(e) = outcome {
-                let applied = loader.committed() + summary.schema + pending_helpers;
-                return Err(explain(e, line, applied));
             }
-            seen += 1;
-            if seen.is_multiple_of(options.every)
-                && let Some(p) = options.progress.as_mut()
-            {
-                p(Progress {
-                    statements: seen,
-                    bytes: reader.bytes(),
-                    elapsed: started.elapsed(),
-                });
-            }
+            StatementKind::Trigger(spec) => loader
+                .commit_batch()
+                .and_then(|()| engine.create_trigger(&spec))
+                .map(|()| summary.schema += 1),
+        };
+        if let Err(e) = outcome {
+            let applied = loader.committed() + summary.schema + pending_helpers;
+            return Err(explain(e, line, applied));
+        }
+        seen += 1;
+        if seen.is_multiple_of(options.every)
+            && let Some(p) = options.progress.as_mut()
+        {
+            p(Progress {
+                statements: seen,
+                bytes: reader.bytes(),
+                elapsed: started.elapsed(),
+            });
         }
     }
     let committed = loader.finish()?;

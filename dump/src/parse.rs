@@ -322,7 +322,7 @@ impl Parser {
         }
     }
 
-    fn expect(&mut self, sym: &str) -> Result<()> {
+    fn require(&mut self, sym: &str) -> Result<()> {
         if self.eat(sym) {
             Ok(())
         } else {
@@ -439,12 +439,12 @@ impl Parser {
         }
         loop {
             let k = self.shared_name()?;
-            self.expect(":")?;
+            self.require(":")?;
             out.push((k, self.value()?));
             if self.eat("}") {
                 return Ok(out);
             }
-            self.expect(",")?;
+            self.require(",")?;
         }
     }
 
@@ -494,11 +494,11 @@ impl Parser {
         } else if self.keyword("DROP") {
             self.expect_keyword("INDEX")?;
             self.expect_keyword("ON")?;
-            self.expect(":")?;
+            self.require(":")?;
             let l = self.name()?;
-            self.expect("(")?;
+            self.require("(")?;
             let k = self.name()?;
-            self.expect(")")?;
+            self.require(")")?;
             if l != HELPER_LABEL || k != HELPER_ID {
                 return Err(
                     self.unsupported("dropping an index other than the dump's helper index")
@@ -514,7 +514,7 @@ impl Parser {
 
     fn create_index(&mut self, edge: bool) -> Result<StatementKind> {
         self.expect_keyword("ON")?;
-        self.expect(":")?;
+        self.require(":")?;
         let target = self.name()?;
         let mut keys = Vec::new();
         if self.eat("(") {
@@ -524,7 +524,7 @@ impl Parser {
                     break;
                 }
             }
-            self.expect(")")?;
+            self.require(")")?;
         }
         Ok(match (edge, keys.len()) {
             (false, 0) => StatementKind::Index(IndexSpec::Label(target)),
@@ -544,24 +544,24 @@ impl Parser {
 
     fn constraint(&mut self) -> Result<StatementKind> {
         self.expect_keyword("ON")?;
-        self.expect("(")?;
+        self.require("(")?;
         let var = self.name()?;
-        self.expect(":")?;
+        self.require(":")?;
         let label = self.name()?;
-        self.expect(")")?;
+        self.require(")")?;
         self.expect_keyword("ASSERT")?;
         let prop = |p: &mut Parser| -> Result<String> {
             let v = p.name()?;
             if v != var {
                 return Err(p.err(&format!("expected the variable {var}")));
             }
-            p.expect(".")?;
+            p.require(".")?;
             p.name()
         };
         if self.keyword("EXISTS") {
-            self.expect("(")?;
+            self.require("(")?;
             let property = prop(self)?;
-            self.expect(")")?;
+            self.require(")")?;
             return Ok(StatementKind::Constraint(ConstraintSpec::Exists {
                 label,
                 property,
@@ -658,7 +658,7 @@ impl Parser {
         } else {
             Vec::new()
         };
-        self.expect(")")?;
+        self.require(")")?;
         let at = properties.iter().position(|(k, _)| &**k == HELPER_ID);
         let key = match (helper, at.map(|i| properties.remove(i))) {
             (true, Some((_, PropertyValue::Int(k)))) => k,
@@ -677,16 +677,16 @@ impl Parser {
 
     /// After `MATCH`: an edge, or the removal of the helper label and property.
     fn matched(&mut self) -> Result<StatementKind> {
-        self.expect("(")?;
+        self.require("(")?;
         let u = self.name()?;
         if self.eat(")") {
             self.expect_keyword("REMOVE")?;
             let v = self.name()?;
-            self.expect(":")?;
+            self.require(":")?;
             let l = self.name()?;
-            self.expect(",")?;
+            self.require(",")?;
             let w = self.name()?;
-            self.expect(".")?;
+            self.require(".")?;
             let k = self.name()?;
             if v != u || w != u || l != HELPER_LABEL || k != HELPER_ID {
                 return Err(self.unsupported("a REMOVE other than the dump's helper cleanup"));
@@ -694,27 +694,27 @@ impl Parser {
             return Ok(StatementKind::Helper);
         }
         let helper = |p: &mut Parser| -> Result<()> {
-            p.expect(":")?;
+            p.require(":")?;
             if !p.name_is(HELPER_LABEL)? {
                 return Err(p.unsupported("a MATCH on a label other than the dump's helper"));
             }
             Ok(())
         };
         helper(self)?;
-        self.expect(")")?;
-        self.expect(",")?;
-        self.expect("(")?;
+        self.require(")")?;
+        self.require(",")?;
+        self.require("(")?;
         let v = self.name()?;
         helper(self)?;
-        self.expect(")")?;
+        self.require(")")?;
         self.expect_keyword("WHERE")?;
         let id_of = |p: &mut Parser| -> Result<(String, i64)> {
             let var = p.name()?;
-            p.expect(".")?;
+            p.require(".")?;
             if !p.name_is(HELPER_ID)? {
                 return Err(p.unsupported("a WHERE on a property other than the helper id"));
             }
-            p.expect("=")?;
+            p.require("=")?;
             match p.value()? {
                 PropertyValue::Int(k) => Ok((var, k)),
                 _ => Err(p.err("expected an integer id")),
@@ -732,35 +732,35 @@ impl Parser {
         };
         let (ku, kv) = (find(self, &u)?, find(self, &v)?);
         self.expect_keyword("CREATE")?;
-        self.expect("(")?;
+        self.require("(")?;
         let from = self.name()?;
-        self.expect(")")?;
+        self.require(")")?;
         let backwards = if self.eat("<-") {
             true
         } else {
-            self.expect("-")?;
+            self.require("-")?;
             false
         };
-        self.expect("[")?;
+        self.require("[")?;
         if self.peek().is_some_and(is_ident_start) {
             self.name()?;
         }
-        self.expect(":")?;
+        self.require(":")?;
         let edge_type = self.shared_name()?;
         let properties = if self.eat("{") {
             self.properties()?
         } else {
             Vec::new()
         };
-        self.expect("]")?;
+        self.require("]")?;
         if backwards {
-            self.expect("-")?;
+            self.require("-")?;
         } else {
-            self.expect("->")?;
+            self.require("->")?;
         }
-        self.expect("(")?;
+        self.require("(")?;
         let to = self.name()?;
-        self.expect(")")?;
+        self.require(")")?;
         let key = |p: &Parser, var: &str| -> Result<i64> {
             if var == u {
                 Ok(ku)
@@ -790,12 +790,12 @@ impl Parser {
         }
         loop {
             let k = self.name()?;
-            self.expect(":")?;
+            self.require(":")?;
             out.push((k, self.value()?));
             if self.eat("}") {
                 return Ok(out);
             }
-            self.expect(",")?;
+            self.require(",")?;
         }
     }
 
@@ -931,7 +931,7 @@ impl Parser {
                         if self.eat("]") {
                             break;
                         }
-                        self.expect(",")?;
+                        self.require(",")?;
                     }
                 }
                 return Ok(PropertyValue::List(items));
@@ -967,16 +967,16 @@ impl Parser {
             return Err(self.err("expected a value"));
         }
         let function = self.name()?.to_ascii_uppercase();
-        self.expect("(")?;
+        self.require("(")?;
         let v = if function == "POINT" {
-            self.expect("{")?;
+            self.require("{")?;
             let entries = self.entries()?;
             self.point(entries)?
         } else {
             let text = self.string()?;
             self.temporal(&function, &text)?
         };
-        self.expect(")")?;
+        self.require(")")?;
         Ok(v)
     }
 

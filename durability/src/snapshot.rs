@@ -335,6 +335,27 @@ pub trait SnapshotSink {
     ) -> Result<()>;
 }
 
+/// Defines a snapshot's dictionary entry in an in-memory engine's three tables (the
+/// [`SnapshotSink::name`] of both in-memory loaders). Errors: `Corrupt` naming `what`
+/// for an invalid name or one listed twice or out of order.
+pub fn define_name(
+    what: &str,
+    tables: [&engine_api::NameTable; 3],
+    kind: NameKind,
+    id: u32,
+    name: &str,
+) -> Result<()> {
+    let [labels, edge_types, keys] = tables;
+    let table = match kind {
+        NameKind::Label => labels,
+        NameKind::EdgeType => edge_types,
+        NameKind::PropertyKey => keys,
+    };
+    table
+        .intern_as(id, name)
+        .map_err(|e| engine_api::Error::corrupt(format!("{what}: bad name: {}", e.message())))
+}
+
 /// What a snapshot's header and footer say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotSummary {

@@ -36,15 +36,8 @@ impl Loader<'_> {
 
 impl SnapshotSink for Loader<'_> {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
-        let table = match kind {
-            NameKind::Label => &self.inner.labels,
-            NameKind::EdgeType => &self.inner.edge_types,
-            NameKind::PropertyKey => &self.inner.keys,
-        };
-        table
-            .intern_as(id, name)
-            .map_err(|e| self.bad(format!("bad name: {}", e.message())))?;
-        Ok(())
+        let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
+        durability::snapshot::define_name(&self.what, tables, kind, id, name)
     }
 
     fn schema(&mut self, definition: SchemaOp) -> Result<()> {
