@@ -288,15 +288,7 @@ impl DataDir {
         if listing.snapshots.is_empty() && listing.segments.is_empty() {
             return Ok(None);
         }
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mut target = self.root.join(BACKUP).join(stamp.to_string());
-        let mut n = 0;
-        while target.exists() {
-            n += 1;
-            target = self.root.join(BACKUP).join(format!("{stamp}-{n}"));
-        }
+        let target = backup_folder(&self.root);
         for sub in [SNAPSHOTS, WAL] {
             std::fs::create_dir_all(target.join(sub))
                 .map_err(|e| io_err(format!("cannot create {}", target.display()), e))?;
@@ -323,6 +315,51 @@ impl DataDir {
         tracing::info!(to = %target.display(), "moved existing durability files aside");
         Ok(Some(target))
     }
+}
+
+/// A new, unused folder `.backup/<unix-seconds>[-n]/` under `root` (not created).
+fn backup_folder(root: &Path) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut target = root.join(BACKUP).join(stamp.to_string());
+    let mut n = 0;
+    while target.exists() {
+        n += 1;
+        target = root.join(BACKUP).join(format!("{stamp}-{n}"));
+    }
+    target
+}
+
+/// Moves the subdirectories `names` of the data directory `root` (those that exist)
+/// whole into a new `.backup/<unix-seconds>/` folder, each by one rename, and syncs
+/// both directories; nothing is deleted. Returns the folder, if anything moved. The
+/// caller holds no engine open on `root`.
+pub fn move_dirs_aside(root: &Path, names: &[&str]) -> Result<Option<PathBuf>> {
+    let present: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| root.join(n).exists())
+        .collect();
+    if present.is_empty() {
+        return Ok(None);
+    }
+    let target = backup_folder(root);
+    std::fs::create_dir_all(&target)
+        .map_err(|e| io_err(format!("cannot create {}", target.display()), e))?;
+    for name in present {
+        let (from, to) = (root.join(name), target.join(name));
+        std::fs::rename(&from, &to).map_err(|e| {
+            io_err(
+                format!("cannot move {} to {}", from.display(), to.display()),
+                e,
+            )
+        })?;
+    }
+    sync_dir(&target)?;
+    sync_dir(root)?;
+    tracing::info!(to = %target.display(), "moved directories aside");
+    Ok(Some(target))
 }
 
 #[cfg(test)]

@@ -76,10 +76,19 @@ pub struct SnapshotWriter {
     out: BufWriter<File>,
     tmp: PathBuf,
     path: PathBuf,
+    seq: u64,
+    database: DatabaseId,
+    /// The commit timestamp the header was written with.
+    header_ts: u64,
     commit_ts: u64,
     created: SystemTime,
     block: Vec<u8>,
     block_kind: u8,
+    /// The dictionary of a names block being filled by [`SnapshotSink::name`].
+    block_names: Option<NameKind>,
+    /// Schema definitions not written yet: they all go into one block, written before
+    /// the next block of another kind.
+    schema: Vec<SchemaOp>,
     block_items: u64,
     blocks: u64,
     vertices: u64,
@@ -125,10 +134,15 @@ impl SnapshotWriter {
             out,
             tmp,
             path,
+            seq,
+            database,
+            header_ts: commit_ts,
             commit_ts,
             created,
             block: Vec::with_capacity(BLOCK_TARGET + 1024),
             block_kind: 0,
+            block_names: None,
+            schema: Vec::new(),
             block_items: 0,
             blocks: 0,
             vertices: 0,
@@ -157,10 +171,22 @@ impl SnapshotWriter {
     }
 
     fn flush_items(&mut self) -> Result<()> {
+        if !self.schema.is_empty() {
+            let definitions = std::mem::take(&mut self.schema);
+            let mut payload = Vec::new();
+            put_uvarint(&mut payload, definitions.len() as u64);
+            for op in &definitions {
+                encode_schema_op(op, &mut payload);
+            }
+            self.write_block(BLOCK_SCHEMA, &payload)?;
+        }
         if self.block_items == 0 {
             return Ok(());
         }
-        let mut payload = Vec::with_capacity(self.block.len() + 10);
+        let mut payload = Vec::with_capacity(self.block.len() + 11);
+        if let Some(kind) = self.block_names.take() {
+            payload.push(kind as u8);
+        }
         put_uvarint(&mut payload, self.block_items);
         payload.extend_from_slice(&self.block);
         self.block.clear();
@@ -169,12 +195,23 @@ impl SnapshotWriter {
     }
 
     fn item(&mut self, kind: u8) -> Result<()> {
-        if self.block_kind != kind || self.block.len() >= BLOCK_TARGET {
+        if self.block_kind != kind
+            || self.block_names.is_some()
+            || !self.schema.is_empty()
+            || self.block.len() >= BLOCK_TARGET
+        {
             self.flush_items()?;
             self.block_kind = kind;
         }
         self.block_items += 1;
         Ok(())
+    }
+
+    /// Sets the commit timestamp of the state written, for a writer that learns it
+    /// only while writing (an export that takes its own consistent view): `finish`
+    /// rewrites the header and names the file with it.
+    pub fn set_commit_ts(&mut self, commit_ts: u64) {
+        self.commit_ts = commit_ts;
     }
 
     /// Writes one dictionary.
@@ -183,38 +220,8 @@ impl SnapshotWriter {
         kind: NameKind,
         names: impl IntoIterator<Item = (u32, &'a str)>,
     ) -> Result<()> {
-        self.flush_items()?;
-        let mut body = Vec::new();
-        let mut count = 0u64;
         for (id, name) in names {
-            put_uvarint(&mut body, u64::from(id));
-            put_str(&mut body, name);
-            count += 1;
-        }
-        let mut payload = vec![kind as u8];
-        put_uvarint(&mut payload, count);
-        payload.extend_from_slice(&body);
-        self.write_block(BLOCK_NAMES, &payload)
-    }
-
-    /// Writes the three dictionaries of an in-memory engine, each name under its
-    /// table id.
-    pub fn name_tables(
-        &mut self,
-        labels: &engine_api::NameTable,
-        edge_types: &engine_api::NameTable,
-        keys: &engine_api::NameTable,
-    ) -> Result<()> {
-        for (kind, table) in [
-            (NameKind::Label, labels),
-            (NameKind::EdgeType, edge_types),
-            (NameKind::PropertyKey, keys),
-        ] {
-            let names = table.all();
-            self.names(
-                kind,
-                names.iter().enumerate().map(|(i, n)| (i as u32, &**n)),
-            )?;
+            SnapshotSink::name(self, kind, id, name)?;
         }
         Ok(())
     }
@@ -223,12 +230,8 @@ impl SnapshotWriter {
     /// create-operations.
     pub fn schema(&mut self, definitions: &[SchemaOp]) -> Result<()> {
         self.flush_items()?;
-        let mut payload = Vec::new();
-        put_uvarint(&mut payload, definitions.len() as u64);
-        for op in definitions {
-            encode_schema_op(op, &mut payload);
-        }
-        self.write_block(BLOCK_SCHEMA, &payload)
+        self.schema.extend_from_slice(definitions);
+        Ok(())
     }
 
     /// Writes the id counters.
@@ -282,10 +285,33 @@ impl SnapshotWriter {
         footer.extend_from_slice(&self.blocks.to_le_bytes());
         self.write_block(BLOCK_FOOTER, &footer)?;
         let what = format!("cannot write {}", self.tmp.display());
-        let file = self
+        let mut file = self
             .out
             .into_inner()
             .map_err(|e| io_error(&what, e.into_error()))?;
+        if self.commit_ts != self.header_ts {
+            use std::io::{Seek, SeekFrom};
+            let micros = self
+                .created
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
+            let header = encode_header(
+                MAGIC,
+                SNAPSHOT_VERSION,
+                &Header {
+                    version: SNAPSHOT_VERSION,
+                    database: self.database,
+                    a: self.commit_ts,
+                    b: micros,
+                },
+            );
+            file.seek(SeekFrom::Start(0))
+                .and_then(|_| file.write_all(&header))
+                .map_err(|e| io_error(&what, e))?;
+            if let Some(dir) = self.path.parent() {
+                self.path = dir.join(snapshot_file_name(self.seq, self.commit_ts));
+            }
+        }
         file.sync_all().map_err(|e| io_error(&what, e))?;
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| {
@@ -313,13 +339,71 @@ impl SnapshotWriter {
     }
 }
 
-/// Receives a snapshot's contents as they are read. Every id handed over has been
-/// checked against the dictionaries; property records have been checked to decode.
+impl SnapshotSink for SnapshotWriter {
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
+        if self.block_names != Some(kind)
+            || !self.schema.is_empty()
+            || self.block.len() >= BLOCK_TARGET
+        {
+            self.flush_items()?;
+            self.block_kind = BLOCK_NAMES;
+            self.block_names = Some(kind);
+        }
+        self.block_items += 1;
+        put_uvarint(&mut self.block, u64::from(id));
+        put_str(&mut self.block, name);
+        Ok(())
+    }
+
+    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+        if self.block_items > 0 {
+            self.flush_items()?;
+        }
+        self.schema.push(definition);
+        Ok(())
+    }
+
+    fn schema_all(&mut self, definitions: &[SchemaOp]) -> Result<()> {
+        SnapshotWriter::schema(self, definitions)
+    }
+
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        SnapshotWriter::counters(self, next_vertex, next_edge)
+    }
+
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        SnapshotWriter::vertex(self, id, labels, props)
+    }
+
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()> {
+        SnapshotWriter::edge(self, id, edge_type, source, target, props)
+    }
+}
+
+/// Receives a database image, in snapshot order: dictionaries, schema, counters,
+/// vertices in id order, edges in id order. Snapshot readers hand over a file's
+/// contents (every id checked against the dictionaries, every property record
+/// checked to decode); engines export into one (a [`SnapshotWriter`] is one), which is
+/// also how a database moves between in-memory modes without a file.
 pub trait SnapshotSink {
     /// One dictionary entry.
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()>;
     /// One schema definition (a create-operation), in file order.
     fn schema(&mut self, definition: SchemaOp) -> Result<()>;
+    /// Every schema definition at once (a writer puts them in one block).
+    fn schema_all(&mut self, definitions: &[SchemaOp]) -> Result<()> {
+        for d in definitions {
+            self.schema(d.clone())?;
+        }
+        Ok(())
+    }
     /// The id counters.
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
     /// One vertex.
@@ -333,6 +417,26 @@ pub trait SnapshotSink {
         target: u64,
         props: &[u8],
     ) -> Result<()>;
+}
+
+/// Hands an in-memory engine's three dictionaries to `sink`, each name under its
+/// table id.
+pub fn export_name_tables(
+    sink: &mut dyn SnapshotSink,
+    labels: &engine_api::NameTable,
+    edge_types: &engine_api::NameTable,
+    keys: &engine_api::NameTable,
+) -> Result<()> {
+    for (kind, table) in [
+        (NameKind::Label, labels),
+        (NameKind::EdgeType, edge_types),
+        (NameKind::PropertyKey, keys),
+    ] {
+        for (i, n) in table.all().iter().enumerate() {
+            sink.name(kind, i as u32, n)?;
+        }
+    }
+    Ok(())
 }
 
 /// Defines a snapshot's dictionary entry in an in-memory engine's three tables (the

@@ -127,6 +127,54 @@ impl AnalyticalEngine {
         })
     }
 
+    /// Builds a memory-only engine from a database image: `produce` hands the image
+    /// to the sink it is given (for example another engine's `export`, or
+    /// `durability::snapshot::read_snapshot`) and returns the image's commit
+    /// timestamp. Ids, names, indexes and triggers are kept as the image has them.
+    /// This is how a database switches into this mode without a file.
+    ///
+    /// Errors: `InvalidInput` if `config` names a data directory (open that with
+    /// [`AnalyticalEngine::open`]); `Unsupported` for an image holding constraints;
+    /// whatever `produce` returns; `Corrupt` for an image that contradicts itself.
+    pub fn import(
+        config: Config,
+        produce: impl FnOnce(&mut dyn durability::SnapshotSink) -> Result<u64>,
+    ) -> Result<Self> {
+        config.check()?;
+        if let Some(dir) = config.data_dir() {
+            return Err(Error::invalid_input(format!(
+                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
+                dir.display()
+            )));
+        }
+        let (inner, _) = crate::recovery::load_image(&config, "the imported image", produce)?;
+        Ok(AnalyticalEngine {
+            inner,
+            snapshot_on_close: false,
+        })
+    }
+
+    /// Hands the whole database to `sink` as an image in snapshot order (names,
+    /// schema, id counters, vertices, edges; ids as they are) and returns its commit
+    /// timestamp. Like a snapshot it holds new transactions back and waits for
+    /// running ones (so it fails with `Blocked` while one runs longer than
+    /// `Config::begin_wait`).
+    pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
+        self.inner.export(sink)
+    }
+
+    /// The database's id, which every file in its data directory carries; `None`
+    /// for a memory-only engine.
+    pub fn database_id(&self) -> Option<durability::DatabaseId> {
+        self.inner.durable.as_ref().map(|d| d.database)
+    }
+
+    /// Closes without the snapshot `close` writes when snapshots on exit are on
+    /// (for a caller that has just written one).
+    pub fn close_without_snapshot(self) -> Result<()> {
+        Ok(())
+    }
+
     /// How long `begin` waited for snapshots since the engine opened.
     pub fn begin_waits(&self) -> BeginWaits {
         self.inner.gate.waits()

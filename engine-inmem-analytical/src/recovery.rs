@@ -118,14 +118,31 @@ impl SnapshotSink for Loader<'_> {
 /// Loads one snapshot into a fresh engine state; returns it with its commit
 /// timestamp and database id.
 fn load(config: &Config, path: &Path) -> Result<(Inner, u64, DatabaseId)> {
+    let mut database = None;
+    let (inner, ts) = load_image(config, &path.display().to_string(), |sink| {
+        let summary = read_snapshot(path, sink)?;
+        database = Some(summary.database);
+        Ok(summary.commit_ts)
+    })?;
+    Ok((inner, ts, database.unwrap_or_else(DatabaseId::random)))
+}
+
+/// Builds a fresh engine state from the image `produce` hands to its sink (a
+/// snapshot file, or another engine's export); `produce` returns the image's commit
+/// timestamp. `what` names the source in errors.
+pub(crate) fn load_image(
+    config: &Config,
+    what: &str,
+    produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
+) -> Result<(Inner, u64)> {
     let inner = Inner::new(config);
     let mut loader = Loader {
         inner: &inner,
-        what: path.display().to_string(),
+        what: what.to_string(),
         schema: Vec::new(),
         counters: (0, 0),
     };
-    let summary = read_snapshot(path, &mut loader)?;
+    let commit_ts = produce(&mut loader)?;
     let (schema, (next_vertex, next_edge)) = (loader.schema, loader.counters);
     inner
         .store
@@ -139,23 +156,19 @@ fn load(config: &Config, path: &Path) -> Result<(Inner, u64, DatabaseId)> {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
                     format!(
-                        "{} holds the constraint {spec}, which IN_MEMORY_ANALYTICAL mode cannot enforce; open it in IN_MEMORY_TRANSACTIONAL mode and drop the constraint first",
-                        path.display()
+                        "{what} holds the constraint {spec}, which IN_MEMORY_ANALYTICAL mode cannot enforce; open it in IN_MEMORY_TRANSACTIONAL mode and drop the constraint first"
                     ),
                 ));
             }
             other => {
                 return Err(Error::corrupt(format!(
-                    "{}: the schema block holds {other:?}, not a definition",
-                    path.display()
+                    "{what}: the schema holds {other:?}, not a definition"
                 )));
             }
         }
     }
-    inner
-        .last_commit
-        .store(summary.commit_ts, Ordering::Release);
-    Ok((inner, summary.commit_ts, summary.database))
+    inner.last_commit.store(commit_ts, Ordering::Release);
+    Ok((inner, commit_ts))
 }
 
 /// Refuses a log (left by the transactional mode) holding anything after `ts`.

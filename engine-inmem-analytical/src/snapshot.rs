@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use durability::{SchemaOp, SnapshotWriter};
+use durability::{SchemaOp, SnapshotSink, SnapshotWriter};
 use engine_api::{IndexSpec, Result, SnapshotInfo};
 
 use crate::engine::Inner;
@@ -29,6 +29,47 @@ impl Inner {
         ops
     }
 
+    /// Hands the whole state to `sink` in snapshot order. The caller holds the gate
+    /// closed (no transaction runs), so the read locks taken are never contended.
+    pub(crate) fn write_image(
+        &self,
+        sink: &mut dyn SnapshotSink,
+        midpoint: Option<&(dyn Fn() + Send + Sync)>,
+    ) -> Result<()> {
+        durability::snapshot::export_name_tables(sink, &self.labels, &self.edge_types, &self.keys)?;
+        sink.schema_all(&self.schema_definitions())?;
+        let (vertex_end, edge_end) = (self.store.vertex_end(), self.store.edge_end());
+        sink.counters(vertex_end, edge_end)?;
+        for id in 0..vertex_end {
+            if let Some(slot) = self.store.vertex(id)
+                && let Some(v) = &*slot.read()
+            {
+                sink.vertex(id, &v.labels, &v.props)?;
+            }
+        }
+        if let Some(hook) = midpoint {
+            hook();
+        }
+        for id in 0..edge_end {
+            if let Some(slot) = self.store.edge(id)
+                && let Some(e) = &*slot.read()
+            {
+                sink.edge(id, e.edge_type, e.source, e.target, &e.props)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the current state to `sink` (see [`crate::AnalyticalEngine::export`]);
+    /// returns its commit timestamp.
+    pub(crate) fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
+        let closed = self.gate.close()?;
+        let ts = self.last_commit.load(Ordering::Acquire);
+        self.write_image(sink, None)?;
+        drop(closed);
+        Ok(ts)
+    }
+
     /// Writes a snapshot of the current state. While it runs `begin` waits (up to
     /// `Config::begin_wait`); it first waits for running transactions to end.
     pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
@@ -38,31 +79,7 @@ impl Inner {
         let ts = self.last_commit.load(Ordering::Acquire);
         let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
-        let written = (|| -> Result<()> {
-            w.name_tables(&self.labels, &self.edge_types, &self.keys)?;
-            w.schema(&self.schema_definitions())?;
-            let (vertex_end, edge_end) = (self.store.vertex_end(), self.store.edge_end());
-            w.counters(vertex_end, edge_end)?;
-            // No transaction runs: the read locks below are never contended.
-            for id in 0..vertex_end {
-                if let Some(slot) = self.store.vertex(id)
-                    && let Some(v) = &*slot.read()
-                {
-                    w.vertex(id, &v.labels, &v.props)?;
-                }
-            }
-            if let Some(hook) = &d.snapshot_midpoint {
-                hook();
-            }
-            for id in 0..edge_end {
-                if let Some(slot) = self.store.edge(id)
-                    && let Some(e) = &*slot.read()
-                {
-                    w.edge(id, e.edge_type, e.source, e.target, &e.props)?;
-                }
-            }
-            Ok(())
-        })();
+        let written = self.write_image(&mut w, d.snapshot_midpoint.as_deref());
         if let Err(e) = written {
             w.abandon();
             return Err(e);

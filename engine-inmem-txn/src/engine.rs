@@ -333,7 +333,61 @@ impl InMemoryEngine {
     /// Errors: `Locked` if the data directory is in use, `Corrupt` if its files cannot
     /// be recovered (naming file and offset), `Io` for operating-system failures.
     pub fn open(config: Config) -> Result<Self> {
-        let inner = Arc::new(crate::recovery::open_inner(&config)?);
+        let inner = crate::recovery::open_inner(&config)?;
+        Self::start(inner, &config)
+    }
+
+    /// Builds a memory-only engine from a database image: `produce` hands the image
+    /// to the sink it is given (for example another engine's `export`, or
+    /// `durability::snapshot::read_snapshot`) and returns the image's commit
+    /// timestamp, which this engine's commits continue from. Ids, names, indexes,
+    /// constraints and triggers are kept as the image has them. This is how a
+    /// database switches into this mode without a file.
+    ///
+    /// Errors: `InvalidInput` if `config` names a data directory (open that with
+    /// [`InMemoryEngine::open`]); whatever `produce` returns; `Corrupt` for an image
+    /// that contradicts itself; `ConstraintViolation` if the data breaks one of its
+    /// constraints.
+    pub fn import(
+        config: Config,
+        produce: impl FnOnce(&mut dyn durability::SnapshotSink) -> Result<u64>,
+    ) -> Result<Self> {
+        if let Some(dir) = config.data_dir() {
+            return Err(Error::invalid_input(format!(
+                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
+                dir.display()
+            )));
+        }
+        let inner = crate::recovery::load_image(&config, produce)?;
+        Self::start(inner, &config)
+    }
+
+    /// Hands the newest committed state to `sink` as an image in snapshot order
+    /// (names, schema, id counters, vertices, edges; ids as they are) and returns its
+    /// commit timestamp. Writers go on meanwhile; the image is one consistent view.
+    pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
+        self.inner.export(sink)
+    }
+
+    /// The database's id, which every file in its data directory carries; `None`
+    /// for a memory-only engine.
+    pub fn database_id(&self) -> Option<durability::DatabaseId> {
+        self.inner.durable.as_ref().map(|d| d.database)
+    }
+
+    /// Closes without the snapshot `close` writes when snapshots on exit are on
+    /// (for a caller that has just written one); the WAL is flushed as by `close`.
+    pub fn close_without_snapshot(self) -> Result<()> {
+        if let Some(d) = &self.inner.durable
+            && let Some(wal) = &d.wal
+        {
+            wal.flush()?;
+        }
+        Ok(())
+    }
+
+    fn start(inner: Inner, config: &Config) -> Result<Self> {
+        let inner = Arc::new(inner);
         let gc = match config.gc_every() {
             Some(interval) => Some(Periodic::spawn("quiver-gc", &inner, interval, |i| {
                 i.collect(true);

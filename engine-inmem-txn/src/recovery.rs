@@ -311,6 +311,23 @@ fn strip_path<'e>(e: &'e Error, path: &Path) -> &'e str {
         .unwrap_or(m)
 }
 
+/// Builds a memory-only engine state from the image `produce` hands to its sink;
+/// `produce` returns the image's commit timestamp, which the state continues from.
+pub(crate) fn load_image(
+    config: &Config,
+    produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
+) -> Result<Inner> {
+    let inner = Inner::new(capabilities(config));
+    let mut loader = Loader::named(&inner, "the imported image".to_string());
+    let ts = produce(&mut loader)?;
+    let schema = loader.schema;
+    if !schema.is_empty() {
+        inner.install_schema(schema, config.recovery_thread_count())?;
+    }
+    inner.set_last_commit(ts);
+    Ok(inner)
+}
+
 /// Loads a snapshot's contents into an empty engine state.
 struct Loader<'a> {
     inner: &'a Inner,
@@ -320,9 +337,13 @@ struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     fn new(inner: &'a Inner, path: &Path) -> Self {
+        Self::named(inner, path.display().to_string())
+    }
+
+    fn named(inner: &'a Inner, what: String) -> Self {
         Loader {
             inner,
-            what: path.display().to_string(),
+            what,
             schema: RecoveredSchema::default(),
         }
     }

@@ -1,11 +1,76 @@
 //! Writing a snapshot from a consistent MVCC read view while writers go on.
 
-use durability::SnapshotWriter;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use durability::{SnapshotSink, SnapshotWriter};
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::engine::Inner;
+use crate::txn::InMemoryTxn;
 
 impl Inner {
+    /// Hands the state `txn` sees to `sink` in snapshot order.
+    pub(crate) fn write_image(
+        &self,
+        txn: &InMemoryTxn<'_>,
+        sink: &mut dyn SnapshotSink,
+        midpoint: Option<&(dyn Fn() + Send + Sync)>,
+    ) -> Result<()> {
+        // Every name an object visible to this view uses was interned before the
+        // object was committed, so the dictionaries read now cover them.
+        durability::snapshot::export_name_tables(sink, &self.labels, &self.edge_types, &self.keys)?;
+        sink.schema_all(&self.schema_definitions())?;
+        // The counters cover every id handed out so far and every id reservation
+        // made before this snapshot began (those may sit in WAL segments that
+        // retention deletes once this snapshot exists).
+        let bound = |next: &AtomicU64, reserved: &AtomicU64| {
+            let n = next.load(Ordering::Acquire);
+            match reserved.load(Ordering::Acquire) {
+                u64::MAX => n,
+                r => n.max(r),
+            }
+        };
+        sink.counters(
+            bound(&self.next_vertex, &self.reserved_vertices),
+            bound(&self.next_edge, &self.reserved_edges),
+        )?;
+        // Vertices first, so a reader can check every edge's endpoints; each pass
+        // walks its slot array in id order (sequential memory), copying each object
+        // under its lock into reused buffers and writing after the lock is released.
+        // An edge's own versions decide whether this view sees it, and they change
+        // in the same transactions as its endpoints' adjacency.
+        let vertex_end = self.next_vertex.load(Ordering::Acquire);
+        let edge_end = self.next_edge.load(Ordering::Acquire);
+        let (mut labels, mut blob) = (Vec::new(), Vec::new());
+        for id in 0..vertex_end {
+            if txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
+                sink.vertex(id, &labels, &blob)?;
+            }
+        }
+        if let Some(hook) = midpoint {
+            hook();
+        }
+        for id in 0..edge_end {
+            if let Some((t, source, target)) = txn.snapshot_edge_into(EdgeId(id), &mut blob)? {
+                sink.edge(id, t, source.0, target.0, &blob)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the newest published state to `sink` (see
+    /// [`crate::InMemoryEngine::export`]); returns its commit timestamp.
+    pub(crate) fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
+        let txn = self.begin(
+            TxnOptions::new()
+                .isolation(IsolationLevel::SnapshotIsolation)
+                .read_only(),
+        )?;
+        let ts = txn.start_ts();
+        self.write_image(&txn, sink, None)?;
+        Ok(ts)
+    }
+
     /// Writes a snapshot of the newest published state. One runs at a time: a second
     /// request waits for the running one and then writes its own.
     pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
@@ -17,54 +82,10 @@ impl Inner {
                 .read_only(),
         )?;
         let ts = txn.start_ts();
-        let seq = d
-            .snapshot_seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
-        let written = (|| -> Result<()> {
-            // Every name an object visible to this view uses was interned before the
-            // object was committed, so the dictionaries read now cover them.
-            w.name_tables(&self.labels, &self.edge_types, &self.keys)?;
-            w.schema(&self.schema_definitions())?;
-            // The counters cover every id handed out so far and every id reservation
-            // made before this snapshot began (those may sit in WAL segments that
-            // retention deletes once this snapshot exists).
-            let bound = |next: &std::sync::atomic::AtomicU64,
-                         reserved: &std::sync::atomic::AtomicU64| {
-                let n = next.load(std::sync::atomic::Ordering::Acquire);
-                match reserved.load(std::sync::atomic::Ordering::Acquire) {
-                    u64::MAX => n,
-                    r => n.max(r),
-                }
-            };
-            w.counters(
-                bound(&self.next_vertex, &self.reserved_vertices),
-                bound(&self.next_edge, &self.reserved_edges),
-            )?;
-            // Vertices first, so a reader can check every edge's endpoints; each pass
-            // walks its slot array in id order (sequential memory), copying each object
-            // under its lock into reused buffers and writing after the lock is released.
-            // An edge's own versions decide whether this view sees it, and they change
-            // in the same transactions as its endpoints' adjacency.
-            let vertex_end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
-            let edge_end = self.next_edge.load(std::sync::atomic::Ordering::Acquire);
-            let (mut labels, mut blob) = (Vec::new(), Vec::new());
-            for id in 0..vertex_end {
-                if txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
-                    w.vertex(id, &labels, &blob)?;
-                }
-            }
-            if let Some(hook) = &d.snapshot_midpoint {
-                hook();
-            }
-            for id in 0..edge_end {
-                if let Some((t, source, target)) = txn.snapshot_edge_into(EdgeId(id), &mut blob)? {
-                    w.edge(id, t, source.0, target.0, &blob)?;
-                }
-            }
-            Ok(())
-        })();
+        let written = self.write_image(&txn, &mut w, d.snapshot_midpoint.as_deref());
         if let Err(e) = written {
             w.abandon();
             return Err(e);

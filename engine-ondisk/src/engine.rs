@@ -429,6 +429,31 @@ impl OnDiskEngine {
         self.dir.root()
     }
 
+    /// Hands the newest committed state to `sink` as an image in snapshot order
+    /// (names, schema, id counters, vertices, edges; ids as they are) and returns its
+    /// commit timestamp: one consistent RocksDB snapshot, writers going on meanwhile.
+    pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
+        let snapshot = self.db.snapshot();
+        let ts = self.now().max(snapshot.sequence_number());
+        crate::snapshot::write_contents(self, &snapshot, sink)?;
+        Ok(ts)
+    }
+
+    /// Closes without the snapshot `close` exports when snapshots on exit are on
+    /// (for a caller that has just written one): flushes every column family and
+    /// syncs RocksDB's WAL, as `close` does.
+    pub fn close_without_snapshot(self) -> Result<()> {
+        for name in ALL_CFS {
+            self.db
+                .flush_cf(self.cf(name)?)
+                .map_err(|e| rocks("cannot flush on close", e))?;
+        }
+        self.db
+            .flush_wal(true)
+            .map_err(|e| rocks("cannot sync the WAL on close", e))?;
+        Ok(())
+    }
+
     /// The database's id (adopted from the snapshot it was restored from, if any).
     pub fn database_id(&self) -> DatabaseId {
         self.database
@@ -569,15 +594,7 @@ impl StorageEngine for OnDiskEngine {
         if self.config.durability_config().snapshots_on_exit() {
             self.create_snapshot()?;
         }
-        for name in ALL_CFS {
-            self.db
-                .flush_cf(self.cf(name)?)
-                .map_err(|e| rocks("cannot flush on close", e))?;
-        }
-        self.db
-            .flush_wal(true)
-            .map_err(|e| rocks("cannot sync the WAL on close", e))?;
-        Ok(())
+        self.close_without_snapshot()
     }
 
     fn create_snapshot(&self) -> Result<SnapshotInfo> {

@@ -60,19 +60,18 @@ pub(crate) fn export(
     }
 }
 
-fn write_contents(
+/// Hands the state `snapshot` sees to `w` in snapshot order.
+pub(crate) fn write_contents(
     engine: &OnDiskEngine,
     snapshot: &SnapshotWithThreadMode<'_, TransactionDB>,
-    w: &mut SnapshotWriter,
+    w: &mut dyn SnapshotSink,
 ) -> Result<()> {
     for kind in NameKind::ALL {
-        let entries = engine.names.entries(kind);
-        w.names(
-            kind.to_snapshot(),
-            entries.iter().map(|(id, n)| (*id, &**n)),
-        )?;
+        for (id, n) in engine.names.entries(kind).iter() {
+            w.name(kind.to_snapshot(), *id, n)?;
+        }
     }
-    w.schema(&engine.schema.current().definitions())?;
+    w.schema_all(&engine.schema.current().definitions())?;
     let (next_vertex, next_edge) = engine.ids.bounds();
     w.counters(next_vertex, next_edge)?;
     let db = &engine.db;

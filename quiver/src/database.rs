@@ -46,9 +46,9 @@ macro_rules! each_into {
 /// How to open a [`Database`].
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    mode: Option<StorageMode>,
-    data_directory: Option<PathBuf>,
-    durability: Option<DurabilityConfig>,
+    pub(crate) mode: Option<StorageMode>,
+    pub(crate) data_directory: Option<PathBuf>,
+    pub(crate) durability: Option<DurabilityConfig>,
 }
 
 impl Config {
@@ -84,11 +84,12 @@ impl Config {
     }
 }
 
-/// A database in one of the three storage modes, chosen at run time.
+/// The backend engine a [`Database`] runs, for the calls only one backend has
+/// (for example [`InMemoryEngine::collect_garbage`]).
 // One per open database: its size does not matter, an indirection on every call would.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum Database {
+pub enum Engine {
     /// IN_MEMORY_TRANSACTIONAL.
     InMemoryTransactional(InMemoryEngine),
     /// IN_MEMORY_ANALYTICAL.
@@ -97,9 +98,87 @@ pub enum Database {
     OnDiskTransactional(OnDiskEngine),
 }
 
+impl Engine {
+    /// The storage mode of this backend.
+    pub fn storage_mode(&self) -> StorageMode {
+        match self {
+            Engine::InMemoryTransactional(_) => StorageMode::InMemoryTransactional,
+            Engine::InMemoryAnalytical(_) => StorageMode::InMemoryAnalytical,
+            Engine::OnDiskTransactional(_) => StorageMode::OnDiskTransactional,
+        }
+    }
+
+    /// Closes without the snapshot on exit (the caller has just written one).
+    pub(crate) fn close_without_snapshot(self) -> Result<()> {
+        match self {
+            Engine::InMemoryTransactional(e) => e.close_without_snapshot(),
+            Engine::InMemoryAnalytical(e) => e.close_without_snapshot(),
+            Engine::OnDiskTransactional(e) => e.close_without_snapshot(),
+        }
+    }
+
+    /// Opens `mode`'s backend as `config` says (its mode is not looked at).
+    pub(crate) fn open(mode: StorageMode, config: &Config) -> Result<Engine> {
+        Ok(match mode {
+            StorageMode::InMemoryTransactional => {
+                let mut c = engine_inmem_txn::Config::new();
+                if let Some(dir) = &config.data_directory {
+                    c = c.data_directory(dir);
+                }
+                if let Some(d) = &config.durability {
+                    c = c.durability(d.clone());
+                }
+                Engine::InMemoryTransactional(InMemoryEngine::open(c)?)
+            }
+            StorageMode::InMemoryAnalytical => {
+                let mut c = engine_inmem_analytical::Config::new();
+                if let Some(dir) = &config.data_directory {
+                    c = c.data_directory(dir);
+                }
+                if let Some(d) = &config.durability {
+                    c = c.durability(analytical_durability(d));
+                }
+                Engine::InMemoryAnalytical(AnalyticalEngine::open(c)?)
+            }
+            StorageMode::OnDiskTransactional => {
+                let Some(dir) = &config.data_directory else {
+                    return Err(Error::invalid_input(
+                        "ON_DISK_TRANSACTIONAL needs a data directory (Config::data_directory)",
+                    ));
+                };
+                let mut c = engine_ondisk::Config::new(dir);
+                if let Some(d) = &config.durability {
+                    c = c.durability(d.clone());
+                }
+                Engine::OnDiskTransactional(OnDiskEngine::open(c)?)
+            }
+        })
+    }
+}
+
+/// The analytical mode's share of a durability config: it has no WAL and no periodic
+/// snapshots, so those two settings are left out (retention, snapshot on exit and
+/// recovery on open are kept).
+pub(crate) fn analytical_durability(d: &DurabilityConfig) -> DurabilityConfig {
+    d.clone().wal(false).snapshot_interval(None)
+}
+
+/// A database in one of the three storage modes, chosen at run time (see the crate
+/// docs). It implements [`StorageEngine`]; [`Database::set_storage_mode`] switches it.
+#[derive(Debug)]
+pub struct Database {
+    pub(crate) engine: Engine,
+    pub(crate) config: Config,
+    /// Set when a failed switch could not reopen the data directory: the files hold
+    /// the data, this value holds none of it, and `begin` says so.
+    pub(crate) detached: Option<String>,
+}
+
 impl Database {
     /// Opens the database `config` describes. With a data directory, the mode is
-    /// the one persisted there (written on the first open).
+    /// the one persisted there (written on the first open). In
+    /// IN_MEMORY_ANALYTICAL mode the durability config's WAL and periodic snapshot
+    /// settings do not apply (that mode has neither).
     ///
     /// Errors: `InvalidInput` when the config names a mode other than the
     /// directory's, or ON_DISK_TRANSACTIONAL without a data directory; `Corrupt` for
@@ -125,54 +204,38 @@ impl Database {
             (None, Some(found)) => found,
             (None, None) => StorageMode::InMemoryTransactional,
         };
-        let db = match mode {
-            StorageMode::InMemoryTransactional => {
-                let mut c = engine_inmem_txn::Config::new();
-                if let Some(dir) = &config.data_directory {
-                    c = c.data_directory(dir);
-                }
-                if let Some(d) = &config.durability {
-                    c = c.durability(d.clone());
-                }
-                Database::InMemoryTransactional(InMemoryEngine::open(c)?)
-            }
-            StorageMode::InMemoryAnalytical => {
-                let mut c = engine_inmem_analytical::Config::new();
-                if let Some(dir) = &config.data_directory {
-                    c = c.data_directory(dir);
-                }
-                if let Some(d) = &config.durability {
-                    c = c.durability(d.clone());
-                }
-                Database::InMemoryAnalytical(AnalyticalEngine::open(c)?)
-            }
-            StorageMode::OnDiskTransactional => {
-                let Some(dir) = &config.data_directory else {
-                    return Err(Error::invalid_input(
-                        "ON_DISK_TRANSACTIONAL needs a data directory (Config::data_directory)",
-                    ));
-                };
-                let mut c = engine_ondisk::Config::new(dir);
-                if let Some(d) = &config.durability {
-                    c = c.durability(d.clone());
-                }
-                Database::OnDiskTransactional(OnDiskEngine::open(c)?)
-            }
-        };
+        let engine = Engine::open(mode, &config)?;
         if let Some(dir) = &config.data_directory
             && persisted != Some(mode)
         {
             persist_mode(dir, mode)?;
         }
-        Ok(db)
+        Ok(Database {
+            engine,
+            config,
+            detached: None,
+        })
     }
 
     /// The storage mode this database runs in.
     pub fn storage_mode(&self) -> StorageMode {
-        match self {
-            Database::InMemoryTransactional(_) => StorageMode::InMemoryTransactional,
-            Database::InMemoryAnalytical(_) => StorageMode::InMemoryAnalytical,
-            Database::OnDiskTransactional(_) => StorageMode::OnDiskTransactional,
+        self.engine.storage_mode()
+    }
+
+    /// The backend engine, for calls only one backend has.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The data directory, if the database has one.
+    pub fn data_directory(&self) -> Option<&std::path::Path> {
+        self.config.data_directory.as_deref()
+    }
+
+    fn usable(&self) -> Result<()> {
+        match &self.detached {
+            None => Ok(()),
+            Some(why) => Err(Error::new(engine_api::ErrorKind::Io, why.clone())),
         }
     }
 }
@@ -228,55 +291,56 @@ impl StorageEngine for Database {
     type Txn<'e> = Txn<'e>;
 
     fn capabilities(&self) -> &Capabilities {
-        each!(self, Database, e => e.capabilities())
+        each!(&self.engine, Engine, e => e.capabilities())
     }
 
     fn begin(&self, options: TxnOptions) -> Result<Txn<'_>> {
-        each_into!(self, Database, Txn, e => e.begin(options))
+        self.usable()?;
+        each_into!(&self.engine, Engine, Txn, e => e.begin(options))
     }
 
     fn stats(&self) -> Result<EngineStats> {
-        each!(self, Database, e => e.stats())
+        each!(&self.engine, Engine, e => e.stats())
     }
 
     fn close(self) -> Result<()> {
-        each!(self, Database, e => e.close())
+        each!(self.engine, Engine, e => e.close())
     }
 
     fn create_index(&self, spec: &IndexSpec) -> Result<()> {
-        each!(self, Database, e => e.create_index(spec))
+        each!(&self.engine, Engine, e => e.create_index(spec))
     }
 
     fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
-        each!(self, Database, e => e.drop_index(spec))
+        each!(&self.engine, Engine, e => e.drop_index(spec))
     }
 
     fn indexes(&self) -> Result<Vec<IndexInfo>> {
-        each!(self, Database, e => e.indexes())
+        each!(&self.engine, Engine, e => e.indexes())
     }
 
     fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
-        each!(self, Database, e => e.create_constraint(spec))
+        each!(&self.engine, Engine, e => e.create_constraint(spec))
     }
 
     fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
-        each!(self, Database, e => e.drop_constraint(spec))
+        each!(&self.engine, Engine, e => e.drop_constraint(spec))
     }
 
     fn constraints(&self) -> Result<Vec<ConstraintSpec>> {
-        each!(self, Database, e => e.constraints())
+        each!(&self.engine, Engine, e => e.constraints())
     }
 
     fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
-        each!(self, Database, e => e.create_trigger(spec))
+        each!(&self.engine, Engine, e => e.create_trigger(spec))
     }
 
     fn drop_trigger(&self, name: &str) -> Result<()> {
-        each!(self, Database, e => e.drop_trigger(name))
+        each!(&self.engine, Engine, e => e.drop_trigger(name))
     }
 
     fn triggers(&self) -> Result<Vec<TriggerSpec>> {
-        each!(self, Database, e => e.triggers())
+        each!(&self.engine, Engine, e => e.triggers())
     }
 
     fn add_commit_observer(
@@ -284,39 +348,39 @@ impl StorageEngine for Database {
         phase: TriggerPhase,
         observer: SharedObserver,
     ) -> Result<ObserverId> {
-        each!(self, Database, e => e.add_commit_observer(phase, observer))
+        each!(&self.engine, Engine, e => e.add_commit_observer(phase, observer))
     }
 
     fn remove_commit_observer(&self, id: ObserverId) -> Result<()> {
-        each!(self, Database, e => e.remove_commit_observer(id))
+        each!(&self.engine, Engine, e => e.remove_commit_observer(id))
     }
 
     fn create_snapshot(&self) -> Result<SnapshotInfo> {
-        each!(self, Database, e => e.create_snapshot())
+        each!(&self.engine, Engine, e => e.create_snapshot())
     }
 
     fn recovery_report(&self) -> Result<RecoveryReport> {
-        each!(self, Database, e => e.recovery_report())
+        each!(&self.engine, Engine, e => e.recovery_report())
     }
 
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        each!(self, Database, e => e.snapshots())
+        each!(&self.engine, Engine, e => e.snapshots())
     }
 
     fn lock_data_directory(&self) -> Result<LockChange> {
-        each!(self, Database, e => e.lock_data_directory())
+        each!(&self.engine, Engine, e => e.lock_data_directory())
     }
 
     fn unlock_data_directory(&self) -> Result<LockChange> {
-        each!(self, Database, e => e.unlock_data_directory())
+        each!(&self.engine, Engine, e => e.unlock_data_directory())
     }
 
     fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
-        each!(self, Database, e => e.data_directory_lease())
+        each!(&self.engine, Engine, e => e.data_directory_lease())
     }
 
     fn data_directory_lock_status(&self) -> Result<LockStatus> {
-        each!(self, Database, e => e.data_directory_lock_status())
+        each!(&self.engine, Engine, e => e.data_directory_lock_status())
     }
 }
 

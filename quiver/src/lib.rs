@@ -28,6 +28,8 @@
 
 mod database;
 mod mode;
+mod switch;
 
-pub use database::{Config, Database, Edges, Txn, Vertices};
+pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
+pub use switch::{Moved, migrate};

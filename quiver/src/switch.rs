@@ -1,0 +1,383 @@
+//! Switching a live database to another storage mode, and migrating a data
+//! directory into a new one of another mode.
+//!
+//! # How a switch moves the data
+//! - **Memory-only** (no data directory): the old engine exports its image (names,
+//!   schema, id counters, vertices, edges, in snapshot order) straight into the new
+//!   engine's loader, in memory: no file, no text, ids kept.
+//! - **With a data directory**: the old engine writes a fresh snapshot (the complete
+//!   state, ids kept), closes without another, the old mode's own files go aside
+//!   when the on-disk mode is involved (`rocksdb/` and `wal/` into `.backup/`; never
+//!   deleted), the new mode is persisted in `quiver.mode`, and the new engine opens
+//!   the directory, loading that snapshot. Going to IN_MEMORY_TRANSACTIONAL, the WAL
+//!   thus starts after a snapshot holding everything.
+//!
+//! # What a crash recovers
+//! Every step leaves a directory that opens with the same data:
+//! - before the fresh snapshot is durable: the old mode, as before the switch;
+//! - after it, before `quiver.mode` names the new mode: the old mode, from the
+//!   fresh snapshot (plus, for the in-memory transactional mode, a WAL holding
+//!   nothing after it; for the on-disk mode whose `rocksdb/` already went aside, a
+//!   restore of the fresh snapshot);
+//! - after: the new mode, from the fresh snapshot.
+//!
+//! The tests in `tests/switch.rs` kill a child process at each of these points.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
+use engine_inmem_analytical::AnalyticalEngine;
+use engine_inmem_txn::InMemoryEngine;
+
+use crate::database::{Config, Database, Engine, analytical_durability};
+use crate::mode::{mode_name, persist_mode, persisted_mode};
+
+/// What [`Database::set_storage_mode`] or [`migrate`] moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved {
+    /// The mode the data was in.
+    pub from: StorageMode,
+    /// The mode it is in now.
+    pub to: StorageMode,
+    /// Vertices moved.
+    pub vertices: u64,
+    /// Edges moved.
+    pub edges: u64,
+    /// Wall-clock time the move took.
+    pub elapsed: Duration,
+}
+
+impl Moved {
+    /// Vertices plus edges per second.
+    pub fn objects_per_second(&self) -> f64 {
+        (self.vertices + self.edges) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// The steps of a switch with a data directory, for the crash tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    SnapshotWritten,
+    OldClosed,
+    FilesMovedAside,
+    ModePersisted,
+}
+
+/// With the `crash-points` feature, aborts the process at the step named by the
+/// environment variable `QUIVER_CRASH_AT` (for the crash tests); otherwise nothing.
+fn crash_point(step: Step) {
+    #[cfg(feature = "crash-points")]
+    if std::env::var("QUIVER_CRASH_AT").is_ok_and(|s| s == format!("{step:?}")) {
+        std::process::abort();
+    }
+    #[cfg(not(feature = "crash-points"))]
+    let _ = step;
+}
+
+fn involves_on_disk(a: StorageMode, b: StorageMode) -> bool {
+    a == StorageMode::OnDiskTransactional || b == StorageMode::OnDiskTransactional
+}
+
+impl Database {
+    /// Switches this database to `mode`, keeping its data, ids and schema (see the
+    /// module docs of `switch` for how, and what a crash recovers). `&mut self` means
+    /// no transaction of this database runs. Switching to the mode it is in does
+    /// nothing.
+    ///
+    /// The rules (those of the reference database):
+    /// - IN_MEMORY_TRANSACTIONAL ⇄ IN_MEMORY_ANALYTICAL: always, except that going
+    ///   to analytical is refused while constraints exist (`Unsupported`, naming
+    ///   them: that mode cannot enforce them; drop them first).
+    /// - To or from ON_DISK_TRANSACTIONAL: only while the database holds no vertex
+    ///   and no edge (`InvalidInput` otherwise; [`migrate`] copies a whole database
+    ///   into a new directory of another mode). The on-disk mode needs a data
+    ///   directory.
+    ///
+    /// Errors: those above; the old engine's snapshot or close failing (the database
+    /// stays as it was, in its mode); the new engine's open failing (the database is
+    /// reopened in its old mode from the fresh snapshot and the error returned; if
+    /// even that fails, this value is detached: `begin` fails, and the files in the
+    /// data directory hold everything; open them again with [`Database::open`]).
+    pub fn set_storage_mode(&mut self, mode: StorageMode) -> Result<Moved> {
+        let from = self.storage_mode();
+        let started = Instant::now();
+        let stats = self.stats()?;
+        let mut moved = Moved {
+            from,
+            to: mode,
+            vertices: 0,
+            edges: 0,
+            elapsed: Duration::ZERO,
+        };
+        if from == mode {
+            return Ok(moved);
+        }
+        if let Some(why) = &self.detached {
+            return Err(Error::new(ErrorKind::Io, why.clone()));
+        }
+        (moved.vertices, moved.edges) = (stats.vertices, stats.edges);
+        if involves_on_disk(from, mode) {
+            if stats.vertices + stats.edges > 0 {
+                return Err(Error::invalid_input(format!(
+                    "switching from {} to {} needs an empty database; this one holds {} vertices and {} edges: copy it into a new directory with quiver::migrate (CLI: quiver migrate), or dump and load it",
+                    mode_name(from),
+                    mode_name(mode),
+                    stats.vertices,
+                    stats.edges
+                )));
+            }
+            if self.config.data_directory.is_none() {
+                return Err(Error::invalid_input(
+                    "ON_DISK_TRANSACTIONAL needs a data directory; open the database with one (Config::data_directory)",
+                ));
+            }
+        }
+        if mode == StorageMode::InMemoryAnalytical && from != StorageMode::InMemoryAnalytical {
+            let constraints = self.constraints()?;
+            if !constraints.is_empty() {
+                let names: Vec<String> = constraints.iter().map(ToString::to_string).collect();
+                return Err(Error::unsupported(&format!(
+                    "IN_MEMORY_ANALYTICAL mode while constraints exist ({}); drop them first",
+                    names.join(", ")
+                )));
+            }
+        }
+        match self.config.data_directory.clone() {
+            None => self.switch_in_memory(mode)?,
+            Some(dir) => self.switch_through_directory(&dir, mode)?,
+        }
+        moved.elapsed = started.elapsed();
+        tracing::info!(
+            from = mode_name(from),
+            to = mode_name(mode),
+            vertices = moved.vertices,
+            edges = moved.edges,
+            seconds = moved.elapsed.as_secs_f64(),
+            "storage mode switched"
+        );
+        Ok(moved)
+    }
+
+    /// The memory-only switch: an export of the old engine straight into the new one.
+    fn switch_in_memory(&mut self, mode: StorageMode) -> Result<()> {
+        let new = match (&self.engine, mode) {
+            (Engine::InMemoryTransactional(old), StorageMode::InMemoryAnalytical) => {
+                let mut c = engine_inmem_analytical::Config::new();
+                if let Some(d) = &self.config.durability {
+                    c = c.durability(analytical_durability(d));
+                }
+                Engine::InMemoryAnalytical(AnalyticalEngine::import(c, |sink| old.export(sink))?)
+            }
+            (Engine::InMemoryAnalytical(old), StorageMode::InMemoryTransactional) => {
+                let mut c = engine_inmem_txn::Config::new();
+                if let Some(d) = &self.config.durability {
+                    c = c.durability(d.clone());
+                }
+                Engine::InMemoryTransactional(InMemoryEngine::import(c, |sink| old.export(sink))?)
+            }
+            (_, mode) => {
+                return Err(Error::invalid_input(format!(
+                    "{} needs a data directory",
+                    mode_name(mode)
+                )));
+            }
+        };
+        let old = std::mem::replace(&mut self.engine, new);
+        old.close_without_snapshot()
+    }
+
+    /// The switch of a database with a data directory: through a fresh snapshot.
+    fn switch_through_directory(&mut self, dir: &Path, mode: StorageMode) -> Result<()> {
+        let from = self.storage_mode();
+        // 1. Everything committed, in a fresh snapshot; nothing has changed if it fails.
+        self.engine_create_snapshot()?;
+        crash_point(Step::SnapshotWritten);
+        // 2. Close the old engine without another snapshot. A placeholder (empty,
+        //    memory-only) stands in until the new engine is open.
+        let placeholder = Engine::InMemoryTransactional(InMemoryEngine::open(
+            engine_inmem_txn::Config::new().gc_interval(None),
+        )?);
+        let old = std::mem::replace(&mut self.engine, placeholder);
+        if let Err(e) = old.close_without_snapshot() {
+            return Err(self.reopen_after(from, e));
+        }
+        crash_point(Step::OldClosed);
+        // 3. The old mode's own files go aside when the on-disk mode is involved: an
+        //    in-memory mode refuses RocksDB's files, the on-disk mode an in-memory WAL.
+        if involves_on_disk(from, mode) {
+            let names: &[&str] = if from == StorageMode::OnDiskTransactional {
+                &["rocksdb", "wal"]
+            } else {
+                &["wal"]
+            };
+            if let Err(e) = durability::dir::move_dirs_aside(dir, names) {
+                return Err(self.reopen_after(from, e));
+            }
+        }
+        crash_point(Step::FilesMovedAside);
+        // 4. The new mode, persisted; then opened on the fresh snapshot.
+        if let Err(e) = persist_mode(dir, mode) {
+            return Err(self.reopen_after(from, e));
+        }
+        crash_point(Step::ModePersisted);
+        match Engine::open(mode, &self.recovering_config()) {
+            Ok(engine) => {
+                self.engine = engine;
+                Ok(())
+            }
+            Err(e) => {
+                let restored = persist_mode(dir, from);
+                match restored {
+                    Ok(()) => Err(self.reopen_after(from, e)),
+                    Err(again) => Err(self.detach(e, &again)),
+                }
+            }
+        }
+    }
+
+    fn engine_create_snapshot(&self) -> Result<engine_api::SnapshotInfo> {
+        match &self.engine {
+            Engine::InMemoryTransactional(e) => e.create_snapshot(),
+            Engine::InMemoryAnalytical(e) => e.create_snapshot(),
+            Engine::OnDiskTransactional(e) => e.create_snapshot(),
+        }
+    }
+
+    /// The config with recovery on: a switch must load the snapshot it just wrote,
+    /// whatever the config says about recovery on open.
+    fn recovering_config(&self) -> Config {
+        let mut c = self.config.clone();
+        c.durability = c.durability.map(|d| d.recover_on_startup(true));
+        c
+    }
+
+    /// Reopens the data directory in `mode` after a failed step, returning `error`
+    /// (or, if the reopen fails too, detaching this value).
+    fn reopen_after(&mut self, mode: StorageMode, error: Error) -> Error {
+        match Engine::open(mode, &self.recovering_config()) {
+            Ok(engine) => {
+                self.engine = engine;
+                error
+            }
+            Err(again) => self.detach(error, &again),
+        }
+    }
+
+    fn detach(&mut self, error: Error, again: &Error) -> Error {
+        let dir = self
+            .config
+            .data_directory
+            .as_deref()
+            .map_or_else(String::new, |d| d.display().to_string());
+        let why = format!(
+            "a storage-mode switch failed ({error}) and reopening {dir} failed too ({again}); the files in {dir} hold the data: open it again with Database::open"
+        );
+        self.detached = Some(why.clone());
+        Error::new(error.kind(), why)
+    }
+}
+
+/// Copies the whole database in `source` (opened in its persisted mode; no other
+/// process may hold it) into the new data directory `target`, in `mode`: names,
+/// schema, triggers, id counters, vertices and edges, ids kept. The copy is streamed
+/// into a snapshot in `target/snapshots/` (memory does not grow with the graph); the
+/// on-disk mode imports it into RocksDB at once, an in-memory mode loads it when
+/// `target` is first opened. `target` gets a new database id (it is a new database
+/// from now on). `source` is not changed (no snapshot is written into it).
+///
+/// Errors: `InvalidInput` if `target` is the source or holds anything but an empty
+/// folder, or `source` holds no database; `Unsupported` when going to
+/// IN_MEMORY_ANALYTICAL with constraints; whatever opening either side returns.
+pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved> {
+    let started = Instant::now();
+    if source
+        .canonicalize()
+        .ok()
+        .zip(target.canonicalize().ok())
+        .is_some_and(|(a, b)| a == b)
+    {
+        return Err(Error::invalid_input(format!(
+            "migrate needs a new target directory, not the source {}",
+            source.display()
+        )));
+    }
+    if persisted_mode(source)?.is_none() && !source.join("snapshots").exists() {
+        return Err(Error::invalid_input(format!(
+            "{} holds no database",
+            source.display()
+        )));
+    }
+    if let Ok(mut entries) = std::fs::read_dir(target)
+        && entries.next().is_some()
+    {
+        return Err(Error::invalid_input(format!(
+            "{} is not empty; migrate writes into a new or empty directory",
+            target.display()
+        )));
+    }
+    let db = Database::open(Config::new().data_directory(source))?;
+    let from = db.storage_mode();
+    if mode == StorageMode::InMemoryAnalytical && from != StorageMode::InMemoryAnalytical {
+        let constraints = db.constraints()?;
+        if !constraints.is_empty() {
+            return Err(Error::unsupported(&format!(
+                "IN_MEMORY_ANALYTICAL mode while constraints exist in {} ({} of them); drop them first",
+                source.display(),
+                constraints.len()
+            )));
+        }
+    }
+    let snapshots = target.join("snapshots");
+    std::fs::create_dir_all(&snapshots).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot create {}: {e}", snapshots.display()),
+        )
+        .with_source(e)
+    })?;
+    let database = durability::DatabaseId::random();
+    // The image's commit timestamp is known only once it is taken: the writer starts
+    // with 0, and `finish` writes the real one into the header and the file name.
+    let mut w = durability::SnapshotWriter::create(&snapshots, 1, 0, database)?;
+    let exported = match &db.engine {
+        Engine::InMemoryTransactional(e) => e.export(&mut w),
+        Engine::InMemoryAnalytical(e) => e.export(&mut w),
+        Engine::OnDiskTransactional(e) => e.export(&mut w),
+    };
+    let ts = match exported {
+        Ok(ts) => ts,
+        Err(e) => {
+            w.abandon();
+            return Err(e);
+        }
+    };
+    w.set_commit_ts(ts);
+    let written = w.finish()?;
+    let stats = db.stats()?;
+    db.engine.close_without_snapshot()?;
+    tracing::info!(snapshot = %written.path.display(), commit_ts = ts, "image written");
+    persist_mode(target, mode)?;
+    if mode == StorageMode::OnDiskTransactional {
+        // RocksDB is filled from the snapshot now; an in-memory mode loads it on
+        // its first open (the snapshot is that mode's whole database).
+        let copy = Database::open(Config::new().data_directory(target))?;
+        copy.engine.close_without_snapshot()?;
+    }
+    let moved = Moved {
+        from,
+        to: mode,
+        vertices: stats.vertices,
+        edges: stats.edges,
+        elapsed: started.elapsed(),
+    };
+    tracing::info!(
+        from = mode_name(from),
+        to = mode_name(mode),
+        vertices = moved.vertices,
+        edges = moved.edges,
+        seconds = moved.elapsed.as_secs_f64(),
+        "migrated"
+    );
+    Ok(moved)
+}

@@ -1,0 +1,390 @@
+//! Switching a live database's storage mode, and migrating a data directory: the
+//! rules of the reference database, data, ids and schema kept, and what a crash at
+//! each step of a switch recovers (a child process aborted there).
+
+use std::path::Path;
+use std::process::Command;
+
+use engine_api::{
+    ConstraintSpec, Direction, ErrorKind, IndexSpec, Result, StorageEngine, StorageMode,
+    Transaction, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, TxnOptions, VertexId,
+};
+use quiver::{Config, Database, MODE_FILE, migrate};
+
+const TXN: StorageMode = StorageMode::InMemoryTransactional;
+const ANALYTICAL: StorageMode = StorageMode::InMemoryAnalytical;
+const ON_DISK: StorageMode = StorageMode::OnDiskTransactional;
+
+/// Everything a database holds, by id: vertices (labels sorted, properties), edges,
+/// indexes, triggers and (where the mode has them) constraints.
+fn image(db: &Database) -> Result<String> {
+    let t = db.begin(TxnOptions::new().read_only())?;
+    let mut out = String::new();
+    let mut ids: Vec<VertexId> = t.vertices()?.collect::<Result<_>>()?;
+    ids.sort();
+    for v in ids {
+        let mut labels = t.vertex_labels(v)?;
+        labels.sort();
+        out += &format!("v{} {labels:?} {:?}\n", v.0, t.vertex_properties(v)?);
+        let mut edges: Vec<_> = t.edges(v, Direction::Out, None)?.collect::<Result<_>>()?;
+        edges.sort_by_key(|e| e.id);
+        for e in edges {
+            out += &format!(
+                "  e{} -{}-> v{} {:?}\n",
+                e.id.0,
+                e.edge_type,
+                e.target.0,
+                t.edge_properties(e.id)?
+            );
+        }
+    }
+    drop(t);
+    let mut indexes: Vec<String> = db.indexes()?.iter().map(|i| i.spec.to_string()).collect();
+    indexes.sort();
+    let mut triggers: Vec<String> = db.triggers()?.iter().map(|t| t.name.clone()).collect();
+    triggers.sort();
+    out += &format!("indexes {indexes:?}\ntriggers {triggers:?}\n");
+    Ok(out)
+}
+
+/// A small graph with deleted objects (so ids have gaps), an index and a trigger.
+fn fill(db: &Database) -> Result<()> {
+    let mut t = db.begin(TxnOptions::new())?;
+    let mut vs = Vec::new();
+    for i in 0..50i64 {
+        vs.push(t.create_vertex_with(
+            &["Person", if i % 3 == 0 { "Admin" } else { "User" }],
+            &[("n", i.into()), ("name", format!("p{i}").into())],
+        )?);
+    }
+    for i in 0..49 {
+        t.create_edge_with(vs[i], vs[i + 1], "KNOWS", &[("w", (i as f64).into())])?;
+    }
+    t.commit()?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.delete_vertex(vs[10], engine_api::DeleteMode::Detach)?;
+    t.commit()?;
+    db.create_index(&IndexSpec::LabelProperties {
+        label: "Person".into(),
+        properties: vec!["n".into()],
+    })?;
+    db.create_trigger(&TriggerSpec {
+        name: "audit".into(),
+        event: TriggerEvent::VertexCreate,
+        phase: TriggerPhase::AfterCommit,
+        security: TriggerSecurity::Invoker,
+        statement: "RETURN 1".into(),
+    })?;
+    Ok(())
+}
+
+fn new_vertex(db: &Database) -> Result<VertexId> {
+    let mut t = db.begin(TxnOptions::new())?;
+    let v = t.create_vertex_with(&["After"], &[])?;
+    t.commit()?;
+    Ok(v)
+}
+
+fn open(dir: &Path) -> Result<Database> {
+    Database::open(Config::new().data_directory(dir))
+}
+
+#[test]
+fn memory_only_switches_keep_data_ids_and_schema_both_ways() -> Result<()> {
+    let mut db = Database::open(Config::new())?;
+    fill(&db)?;
+    let before = image(&db)?;
+    let last = new_vertex(&db)?;
+    let before_with_last = image(&db)?;
+    assert_ne!(before, before_with_last);
+    let moved = db.set_storage_mode(ANALYTICAL)?;
+    assert_eq!((moved.from, moved.to), (TXN, ANALYTICAL));
+    assert_eq!((moved.vertices, moved.edges), (50, 47));
+    assert_eq!(db.storage_mode(), ANALYTICAL);
+    assert_eq!(image(&db)?, before_with_last);
+    let next = new_vertex(&db)?;
+    assert!(next > last, "ids go on past {last:?}, got {next:?}");
+    let after = image(&db)?;
+    db.set_storage_mode(TXN)?;
+    assert_eq!(db.storage_mode(), TXN);
+    assert_eq!(image(&db)?, after);
+    assert!(new_vertex(&db)? > next);
+    // The index answers from the data it was rebuilt with.
+    let t = db.begin(TxnOptions::new().read_only())?;
+    assert_eq!(
+        t.vertices_with_property("Person", "n", &engine_api::PropertyBounds::equal(7.into()))?
+            .count(),
+        1
+    );
+    Ok(())
+}
+
+#[test]
+fn switching_to_the_same_mode_does_nothing() -> Result<()> {
+    let mut db = Database::open(Config::new())?;
+    fill(&db)?;
+    let moved = db.set_storage_mode(TXN)?;
+    assert_eq!(moved.vertices + moved.edges, 0);
+    assert_eq!(db.storage_mode(), TXN);
+    Ok(())
+}
+
+#[test]
+fn constraints_refuse_the_analytical_mode_and_nothing_changes() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    for config in [Config::new(), Config::new().data_directory(dir.path())] {
+        let mut db = Database::open(config)?;
+        fill(&db)?;
+        let spec = ConstraintSpec::Exists {
+            label: "Person".into(),
+            property: "name".into(),
+        };
+        db.create_constraint(&spec)?;
+        let before = image(&db)?;
+        let err = db.set_storage_mode(ANALYTICAL).expect_err("constraints");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(err.message().contains("drop them first"), "{err}");
+        assert_eq!(db.storage_mode(), TXN);
+        assert_eq!(image(&db)?, before);
+        db.drop_constraint(&spec)?;
+        db.set_storage_mode(ANALYTICAL)?;
+        assert_eq!(image(&db)?, before);
+        db.close()?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_switch_with_a_data_directory_is_persisted_and_the_wal_follows_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut db = open(dir.path())?;
+    fill(&db)?;
+    db.set_storage_mode(ANALYTICAL)?;
+    let v = new_vertex(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(MODE_FILE))?.trim(),
+        "IN_MEMORY_ANALYTICAL"
+    );
+    let db = open(dir.path())?;
+    assert_eq!(db.storage_mode(), ANALYTICAL);
+    assert_eq!(image(&db)?, state);
+    db.close()?;
+    // A child switches back, commits, and dies without closing (no snapshot on
+    // exit): the commit after the switch is in the WAL.
+    let printed = child("switch_commit_and_abort", dir.path(), Some((TXN, "")))?;
+    assert!(printed.contains(&format!("v{} ", v.0 + 1)), "{printed}");
+    let db = open(dir.path())?;
+    assert_eq!(db.storage_mode(), TXN);
+    assert_eq!(image(&db)?, printed);
+    Ok(())
+}
+
+#[test]
+fn on_disk_switches_need_an_empty_database() -> Result<()> {
+    // Memory-only: no directory for RocksDB.
+    let mut db = Database::open(Config::new())?;
+    let err = db.set_storage_mode(ON_DISK).expect_err("no directory");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    // With data: refused, pointing at migrate.
+    let dir = tempfile::tempdir()?;
+    let mut db = open(dir.path())?;
+    fill(&db)?;
+    let err = db.set_storage_mode(ON_DISK).expect_err("holds data");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("migrate"), "{err}");
+    assert_eq!(db.storage_mode(), TXN);
+    db.close()?;
+    // Empty (the schema alone): allowed both ways; the schema and the id counters
+    // go along, the old mode's files go aside.
+    let dir = tempfile::tempdir()?;
+    let mut db = open(dir.path())?;
+    let first = new_vertex(&db)?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.delete_vertex(first, engine_api::DeleteMode::Detach)?;
+    t.commit()?;
+    db.create_index(&IndexSpec::Label("Person".into()))?;
+    db.set_storage_mode(ON_DISK)?;
+    assert_eq!(db.storage_mode(), ON_DISK);
+    assert!(dir.path().join(".backup").exists());
+    assert_eq!(
+        db.indexes()?
+            .into_iter()
+            .map(|i| i.spec)
+            .collect::<Vec<_>>(),
+        vec![IndexSpec::Label("Person".into())]
+    );
+    let second = new_vertex(&db)?;
+    assert!(
+        second > first,
+        "ids are not reused: {second:?} after {first:?}"
+    );
+    let err = db.set_storage_mode(ANALYTICAL).expect_err("holds data");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let mut t = db.begin(TxnOptions::new())?;
+    t.delete_vertex(second, engine_api::DeleteMode::Detach)?;
+    t.commit()?;
+    db.set_storage_mode(ANALYTICAL)?;
+    assert!(!dir.path().join("rocksdb").exists());
+    assert_eq!(db.indexes()?.len(), 1);
+    assert!(new_vertex(&db)? > second);
+    db.close()?;
+    assert_eq!(open(dir.path())?.storage_mode(), ANALYTICAL);
+    Ok(())
+}
+
+#[test]
+fn migrate_copies_a_whole_database_into_each_other_mode_with_ids() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let source = root.path().join("source");
+    let db = open(&source)?;
+    fill(&db)?;
+    db.create_constraint(&ConstraintSpec::Exists {
+        label: "Person".into(),
+        property: "name".into(),
+    })?;
+    let state = image(&db)?;
+    db.close()?;
+    let err = migrate(&source, &root.path().join("a"), ANALYTICAL).expect_err("constraint");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    let on_disk = root.path().join("on-disk");
+    let moved = migrate(&source, &on_disk, ON_DISK)?;
+    assert_eq!((moved.from, moved.to, moved.vertices), (TXN, ON_DISK, 49));
+    let db = open(&on_disk)?;
+    assert_eq!(db.storage_mode(), ON_DISK);
+    assert_eq!(image(&db)?, state);
+    assert_eq!(db.constraints()?.len(), 1);
+    let t = db.begin(TxnOptions::new())?;
+    drop(t);
+    db.close()?;
+    // And back out of RocksDB, into the transactional in-memory mode.
+    let back = root.path().join("back");
+    migrate(&on_disk, &back, TXN)?;
+    let db = open(&back)?;
+    assert_eq!(db.storage_mode(), TXN);
+    assert_eq!(image(&db)?, state);
+    db.close()?;
+    // A target that is not empty, or the source itself, is refused.
+    let err = migrate(&source, &back, ON_DISK).expect_err("not empty");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let err = migrate(&source, &source, ON_DISK).expect_err("itself");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    Ok(())
+}
+
+/// A switch killed at each of its steps: the directory opens (in whichever mode
+/// `quiver.mode` names) with exactly the data before the switch.
+#[test]
+fn a_crash_at_any_step_of_a_switch_keeps_the_data() -> Result<()> {
+    for (from, to, empty) in [
+        (TXN, ANALYTICAL, false),
+        (ANALYTICAL, TXN, false),
+        (TXN, ON_DISK, true),
+        (ON_DISK, ANALYTICAL, true),
+    ] {
+        for step in [
+            "SnapshotWritten",
+            "OldClosed",
+            "FilesMovedAside",
+            "ModePersisted",
+        ] {
+            let dir = tempfile::tempdir()?;
+            let db = Database::open(Config::new().data_directory(dir.path()).mode(from))?;
+            if empty {
+                db.create_index(&IndexSpec::Label("Person".into()))?;
+            } else {
+                fill(&db)?;
+            }
+            let state = image(&db)?;
+            db.close()?;
+            let out = child("switch_and_crash", dir.path(), Some((to, step)))?;
+            assert_eq!(out, "", "the child was to die at {step}");
+            let expected_mode = if step == "ModePersisted" { to } else { from };
+            let out = child("reopen_and_print", dir.path(), None)?;
+            assert_eq!(
+                out,
+                format!("{}\n{state}", quiver::mode_name(expected_mode)),
+                "{from:?} -> {to:?} killed at {step}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs one of the `child_*` functions below in a new process of this test binary.
+fn child(role: &str, dir: &Path, switch: Option<(StorageMode, &str)>) -> Result<String> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["--exact", "child_process", "--ignored", "--nocapture", "-q"])
+        .env("QUIVER_CHILD_ROLE", role)
+        .env("QUIVER_CHILD_DIR", dir);
+    if let Some((mode, step)) = switch {
+        cmd.env("QUIVER_CHILD_MODE", quiver::mode_name(mode))
+            .env("QUIVER_CRASH_AT", step);
+    }
+    let out = cmd.output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let body: String = stdout
+        .lines()
+        .skip_while(|l| *l != "BEGIN")
+        .skip(1)
+        .take_while(|l| *l != "END")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if role != "reopen_and_print" {
+        assert!(
+            !out.status.success(),
+            "the switch was to abort: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return Ok(body);
+    }
+    assert!(
+        out.status.success(),
+        "child failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(body)
+}
+
+/// The child side of [`child`]; run only by it (ignored in a normal run).
+#[test]
+#[ignore = "run by the crash tests in a child process"]
+fn child_process() -> Result<()> {
+    let (Ok(role), Some(dir)) = (
+        std::env::var("QUIVER_CHILD_ROLE"),
+        std::env::var_os("QUIVER_CHILD_DIR"),
+    ) else {
+        panic!("child_process runs only as a child of this file's tests");
+    };
+    let dir = Path::new(&dir);
+    match role.as_str() {
+        "reopen_and_print" => {
+            let db = open(dir)?;
+            println!("BEGIN\n{}", quiver::mode_name(db.storage_mode()));
+            print!("{}", image(&db)?);
+            println!("END");
+            db.close()
+        }
+        "switch_and_crash" => {
+            let to = std::env::var("QUIVER_CHILD_MODE")
+                .ok()
+                .and_then(|m| quiver::parse_mode(&m))
+                .expect("a mode");
+            let mut db = open(dir)?;
+            db.set_storage_mode(to)?;
+            println!("BEGIN\nthe switch did not abort\nEND");
+            Ok(())
+        }
+        "switch_commit_and_abort" => {
+            let mut db = open(dir)?;
+            db.set_storage_mode(TXN)?;
+            new_vertex(&db)?;
+            println!("BEGIN\n{}END", image(&db)?);
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            std::process::abort();
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
