@@ -211,49 +211,8 @@ impl DataDir {
     }
 
     fn scan(&self, with_wal: bool) -> Result<Listing> {
-        let mut listing = Listing::default();
-        let dirs = [(self.snapshots_dir(), true), (self.wal_dir(), false)];
-        for (dir, is_snapshot) in dirs.into_iter().take(if with_wal { 2 } else { 1 }) {
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
-            for entry in entries {
-                let entry =
-                    entry.map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
-                let path = entry.path();
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else {
-                    listing.foreign.push(path);
-                    continue;
-                };
-                // Our own temporary files start with a dot; an interrupted write
-                // leaves one behind, which is not data.
-                if name.starts_with('.') && name.ends_with(".tmp") {
-                    continue;
-                }
-                let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-                match (is_snapshot, is_file) {
-                    (true, true) => match parse_snapshot_name(name) {
-                        Some((seq, commit_ts)) => listing.snapshots.push(SnapshotName {
-                            seq,
-                            commit_ts,
-                            path,
-                        }),
-                        None => listing.foreign.push(path),
-                    },
-                    (false, true) => match parse_segment_name(name) {
-                        Some(seq) => listing.segments.push(SegmentName { seq, path }),
-                        None => listing.foreign.push(path),
-                    },
-                    _ => listing.foreign.push(path),
-                }
-            }
-        }
-        listing.snapshots.sort();
-        listing.segments.sort();
-        for f in &listing.foreign {
-            tracing::warn!(file = %f.display(), "ignoring a file that is not ours");
-        }
-        Ok(listing)
+        let (snapshots, wal) = (self.snapshots_dir(), self.wal_dir());
+        scan(Some(&snapshots), with_wal.then_some(wal.as_path()))
     }
 
     /// Removes temporary files an interrupted snapshot write left in `snapshots/`
@@ -316,6 +275,67 @@ impl DataDir {
         Ok(Some(target))
     }
 }
+
+/// Lists the snapshots and WAL segments of the data directory `root` without
+/// taking its lock (for reading a directory another process may hold, or a backup);
+/// a missing `snapshots/` or `wal/` lists as empty.
+pub fn list_files(root: &Path) -> Result<Listing> {
+    let (snapshots, wal) = (root.join(SNAPSHOTS), root.join(WAL));
+    scan(
+        snapshots.exists().then_some(snapshots.as_path()),
+        wal.exists().then_some(wal.as_path()),
+    )
+}
+
+fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
+    let mut listing = Listing::default();
+    let dirs = snapshots
+        .map(|s| (s, true))
+        .into_iter()
+        .chain(wal.map(|w| (w, false)));
+    for (dir, is_snapshot) in dirs {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+            let path = entry.path();
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                listing.foreign.push(path);
+                continue;
+            };
+            // Our own temporary files start with a dot; an interrupted write
+            // leaves one behind, which is not data.
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                continue;
+            }
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            match (is_snapshot, is_file) {
+                (true, true) => match parse_snapshot_name(name) {
+                    Some((seq, commit_ts)) => listing.snapshots.push(SnapshotName {
+                        seq,
+                        commit_ts,
+                        path,
+                    }),
+                    None => listing.foreign.push(path),
+                },
+                (false, true) => match parse_segment_name(name) {
+                    Some(seq) => listing.segments.push(SegmentName { seq, path }),
+                    None => listing.foreign.push(path),
+                },
+                _ => listing.foreign.push(path),
+            }
+        }
+    }
+    listing.snapshots.sort();
+    listing.segments.sort();
+    for f in &listing.foreign {
+        tracing::warn!(file = %f.display(), "ignoring a file that is not ours");
+    }
+    Ok(listing)
+}
+
 
 /// A new, unused folder `.backup/<unix-seconds>[-n]/` under `root` (not created).
 fn backup_folder(root: &Path) -> PathBuf {

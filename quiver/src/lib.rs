@@ -26,10 +26,15 @@
 //! Mode switching, backup/verify/restore and the CLI are issue 14's next steps.
 #![deny(missing_docs)]
 
+mod backup;
 mod database;
 mod mode;
 mod switch;
 
+pub use backup::{
+    CheckedFile, MANIFEST_FILE, Manifest, ManifestFile, Progress, RestoreOptions, Restored,
+    VerifyReport, backup, read_manifest, restore, verify,
+};
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
 pub use switch::{Moved, migrate};

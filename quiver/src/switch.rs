@@ -308,8 +308,12 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
             source.display()
         )));
     }
-    if let Ok(mut entries) = std::fs::read_dir(target)
-        && entries.next().is_some()
+    // A target restore prepared holds only its lock file and what it moved aside.
+    if let Ok(entries) = std::fs::read_dir(target)
+        && entries.flatten().any(|e| {
+            let name = e.file_name();
+            name != ".backup" && name != ".lock"
+        })
     {
         return Err(Error::invalid_input(format!(
             "{} is not empty; migrate writes into a new or empty directory",

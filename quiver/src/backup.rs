@@ -1,0 +1,739 @@
+//! Online backup, verification and restore of a data directory.
+//!
+//! A backup is a data directory itself (`snapshots/`, `wal/`, `quiver.mode`) plus a
+//! manifest, `quiver-backup.json`: the database id, the mode, the commit timestamps
+//! covered, and each file's size and CRC-32, the manifest checksummed too. So the
+//! documented plain-copy workflow and ours meet: a backup opens as a database, and
+//! a plain copy of a data directory verifies and restores (without a manifest, the
+//! files' own checksums are all there is to check).
+//!
+//! Every mode backs up through the portable snapshot format: the on-disk mode
+//! exports its RocksDB snapshot into one (see `engine_ondisk`'s `snapshot` module for
+//! why an export and not a RocksDB checkpoint), so any backup restores into any
+//! mode.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use durability::snapshot::{read_snapshot, read_snapshot_header};
+use durability::wal::{SegmentRead, read_segment, read_segment_header};
+use durability::{NameKind, SchemaOp, SnapshotSink};
+use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
+use serde::{Deserialize, Serialize};
+
+use crate::database::Database;
+use crate::mode::{MODE_FILE, mode_name, parse_mode, persist_mode};
+
+/// The manifest's file name, directly in the backup directory.
+pub const MANIFEST_FILE: &str = "quiver-backup.json";
+const MANIFEST_FORMAT: u32 = 1;
+
+/// What a backup holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The manifest format version.
+    pub format: u32,
+    /// The database's id.
+    pub database: String,
+    /// The storage mode it was backed up from.
+    pub mode: String,
+    /// The commit timestamp of the snapshot's state.
+    pub snapshot_commit_ts: u64,
+    /// The newest commit the backup holds (the snapshot's, or a later one in the
+    /// WAL segments copied with it).
+    pub covered_commit_ts: u64,
+    /// When the backup was written, in milliseconds since the Unix epoch.
+    pub created_unix_ms: u64,
+    /// Every file, by path relative to the backup directory.
+    pub files: Vec<ManifestFile>,
+}
+
+/// One file of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// Path relative to the backup directory, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// CRC-32 of the contents.
+    pub crc32: u32,
+}
+
+/// The manifest file: the manifest and a CRC-32 of its JSON form, so a damaged byte
+/// anywhere in it is found even where the JSON still parses.
+#[derive(Serialize, Deserialize)]
+struct ManifestFileForm {
+    manifest: Manifest,
+    crc32: u32,
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot {what} {}: {e}", path.display()),
+    )
+    .with_source(e)
+}
+
+fn manifest_crc(m: &Manifest) -> Result<u32> {
+    let bytes = serde_json::to_vec(m)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the manifest: {e}")))?;
+    Ok(crc32fast::hash(&bytes))
+}
+
+/// Reads and checks the manifest in `dir`; `None` if there is none.
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", &path, e)),
+    };
+    let form: ManifestFileForm = serde_json::from_slice(&text)
+        .map_err(|e| Error::corrupt(format!("{}: not a backup manifest: {e}", path.display())))?;
+    if manifest_crc(&form.manifest)? != form.crc32 {
+        return Err(Error::corrupt(format!(
+            "{}: the manifest's checksum does not match its contents",
+            path.display()
+        )));
+    }
+    if form.manifest.format != MANIFEST_FORMAT {
+        return Err(Error::corrupt(format!(
+            "{}: manifest format {} (this build reads {MANIFEST_FORMAT})",
+            path.display(),
+            form.manifest.format
+        )));
+    }
+    Ok(Some(form.manifest))
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let form = ManifestFileForm {
+        crc32: manifest_crc(manifest)?,
+        manifest: manifest.clone(),
+    };
+    let bytes = serde_json::to_vec_pretty(&form)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the manifest: {e}")))?;
+    let path = dir.join(MANIFEST_FILE);
+    let tmp = dir.join(format!(".{MANIFEST_FILE}.tmp"));
+    let mut f = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+    f.write_all(&bytes).map_err(|e| io("write", &tmp, e))?;
+    f.sync_all().map_err(|e| io("sync", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io("rename into place", &path, e))?;
+    durability::dir::sync_dir(dir)
+}
+
+/// Copies `from` to `to` (created), returning its size and CRC-32, and syncs it.
+/// Only the bytes present when the copy reads them are copied: a file being
+/// appended to is copied up to where the copy got.
+fn copy_file(from: &Path, to: &Path, progress: &dyn Fn(u64)) -> Result<(u64, u32)> {
+    let mut src = File::open(from).map_err(|e| io("open", from, e))?;
+    let mut dst = File::create(to).map_err(|e| io("create", to, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut size, mut hasher) = (0u64, crc32fast::Hasher::new());
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io("read", from, e)),
+        };
+        hasher.update(&buf[..n]);
+        dst.write_all(&buf[..n]).map_err(|e| io("write", to, e))?;
+        size += n as u64;
+        progress(n as u64);
+    }
+    dst.sync_all().map_err(|e| io("sync", to, e))?;
+    Ok((size, hasher.finalize()))
+}
+
+fn file_crc(path: &Path) -> Result<(u64, u32)> {
+    let mut f = File::open(path).map_err(|e| io("open", path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut size, mut hasher) = (0u64, crc32fast::Hasher::new());
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io("read", path, e)),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hasher.finalize()))
+}
+
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(io("list", dir, e)),
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Progress of a long operation, for a progress bar: bytes done of bytes to do.
+pub type Progress<'a> = &'a dyn Fn(u64, u64);
+
+/// Backs `db` up into the new (or empty) directory `dest`, while its writers go on:
+/// holds deletions (a lease), writes a fresh snapshot, copies it and the WAL
+/// segments that may hold later commits, releases the lease, and writes the
+/// manifest last (a backup without one is incomplete). Every commit acknowledged
+/// before the call is in the backup; commits during it may be (the WAL copied
+/// reaches as far as the copy got).
+///
+/// Errors: `InvalidInput` for a memory-only database (nothing on disk: dump it) or a
+/// `dest` that is not empty; whatever the snapshot or the copy returns.
+pub fn backup(db: &Database, dest: &Path, progress: Progress<'_>) -> Result<Manifest> {
+    let started = Instant::now();
+    let Some(data) = db.data_directory().map(Path::to_path_buf) else {
+        return Err(Error::invalid_input(
+            "a memory-only database has no files to back up; dump it instead (quiver::dump)",
+        ));
+    };
+    if !is_empty_dir(dest)? {
+        return Err(Error::invalid_input(format!(
+            "{} is not empty; a backup goes into a new or empty directory",
+            dest.display()
+        )));
+    }
+    let mode = db.storage_mode();
+    // Deletions are held from before the snapshot, so retention can remove neither
+    // it nor a WAL segment it needs until the copy is done.
+    let lease = db.data_directory_lease()?;
+    let info = db.create_snapshot()?;
+    let header = read_snapshot_header(&info.path)?;
+    let mut sources: Vec<(PathBuf, String)> = Vec::new();
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_string());
+    if let Some(n) = name(&info.path) {
+        sources.push((info.path.clone(), format!("snapshots/{n}")));
+    }
+    if mode == StorageMode::InMemoryTransactional {
+        // Segment i holds commits from its first timestamp up to the next one's; it
+        // is needed if any of them may be newer than the snapshot.
+        let segments = durability::dir::list_files(&data)?.segments;
+        let firsts: Vec<u64> = segments
+            .iter()
+            .map(|s| read_segment_header(&s.path).map(|h| h.first_ts))
+            .collect::<Result<_>>()?;
+        for (i, s) in segments.iter().enumerate() {
+            let needed = firsts
+                .get(i + 1)
+                .is_none_or(|next| *next > header.commit_ts);
+            if needed && let Some(n) = name(&s.path) {
+                sources.push((s.path.clone(), format!("wal/{n}")));
+            }
+        }
+    }
+    let total: u64 = sources
+        .iter()
+        .filter_map(|(p, _)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    create_dir(&dest.join("snapshots"))?;
+    create_dir(&dest.join("wal"))?;
+    let done = std::cell::Cell::new(0u64);
+    let tick = |n: u64| {
+        done.set(done.get() + n);
+        progress(done.get(), total);
+    };
+    let mut files = Vec::new();
+    for (from, rel) in &sources {
+        let (size, crc32) = copy_file(from, &dest.join(rel), &tick)?;
+        files.push(ManifestFile {
+            path: rel.clone(),
+            size,
+            crc32,
+        });
+    }
+    drop(lease);
+    persist_mode(dest, mode)?;
+    let (size, crc32) = file_crc(&dest.join(MODE_FILE))?;
+    files.push(ManifestFile {
+        path: MODE_FILE.to_string(),
+        size,
+        crc32,
+    });
+    for sub in ["snapshots", "wal"] {
+        durability::dir::sync_dir(&dest.join(sub))?;
+    }
+    // The copied log, read back: the newest commit it holds (a torn tail of the last
+    // segment, cut by the copy while a writer appended, ends it).
+    let mut covered = header.commit_ts;
+    let wal: Vec<&ManifestFile> = files
+        .iter()
+        .filter(|f| f.path.starts_with("wal/"))
+        .collect();
+    for (i, f) in wal.iter().enumerate() {
+        if let SegmentRead::Read { records, .. } =
+            read_segment(&dest.join(&f.path), i + 1 == wal.len())?
+        {
+            covered = records.iter().map(|r| r.commit_ts).fold(covered, u64::max);
+        }
+    }
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        database: header.database.to_string(),
+        mode: mode_name(mode).to_string(),
+        snapshot_commit_ts: header.commit_ts,
+        covered_commit_ts: covered,
+        created_unix_ms: unix_ms(SystemTime::now()),
+        files,
+    };
+    write_manifest(dest, &manifest)?;
+    tracing::info!(
+        dest = %dest.display(),
+        files = manifest.files.len(),
+        bytes = total,
+        seconds = started.elapsed().as_secs_f64(),
+        "backup written"
+    );
+    Ok(manifest)
+}
+
+/// One file [`verify`] looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is: `snapshot`, `WAL segment`, `mode file`, `manifest`, `foreign`.
+    pub kind: &'static str,
+    /// What was found in it, when it is sound (counts, timestamps).
+    pub detail: String,
+    /// The damage, if any.
+    pub damage: Option<String>,
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// The manifest, if the directory has one and it is sound.
+    pub manifest: Option<Manifest>,
+    /// Every file looked at.
+    pub files: Vec<CheckedFile>,
+}
+
+impl VerifyReport {
+    /// True if nothing is damaged.
+    pub fn is_sound(&self) -> bool {
+        self.files.iter().all(|f| f.damage.is_none())
+    }
+
+    /// The damaged files.
+    pub fn damaged(&self) -> impl Iterator<Item = &CheckedFile> {
+        self.files.iter().filter(|f| f.damage.is_some())
+    }
+}
+
+/// Counts what a snapshot holds, checking it as it is read.
+#[derive(Default)]
+struct Counter {
+    schema: u64,
+}
+
+impl SnapshotSink for Counter {
+    fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn schema(&mut self, _: SchemaOp) -> Result<()> {
+        self.schema += 1;
+        Ok(())
+    }
+    fn counters(&mut self, _: u64, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Checks a backup or a data directory without writing to it: the manifest (its own
+/// checksum, then each listed file's presence, size and CRC-32), every snapshot
+/// block, every WAL record, the mode file, and that every file belongs to one
+/// database. RocksDB's own files (`rocksdb/`) are not read: RocksDB checks them.
+///
+/// Errors only when `dir` cannot be listed; damage is in the report.
+pub fn verify(dir: &Path, progress: Progress<'_>) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let mut database: Option<(String, PathBuf)> = None;
+    let mut same_database = |report: &mut VerifyReport, id: String, path: &Path| match &database {
+        Some((first, from)) if *first != id => {
+            let damage = format!(
+                "belongs to database {id}, not {first} like {}",
+                from.display()
+            );
+            if let Some(f) = report.files.iter_mut().rev().find(|f| f.path == path) {
+                f.damage.get_or_insert(damage);
+            }
+        }
+        Some(_) => {}
+        None => database = Some((id, path.to_path_buf())),
+    };
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let mut listed: BTreeMap<String, ManifestFile> = BTreeMap::new();
+    match read_manifest(dir) {
+        Ok(Some(m)) => {
+            report.files.push(CheckedFile {
+                path: manifest_path.clone(),
+                kind: "manifest",
+                detail: format!(
+                    "database {}, {}, {} files, commits up to {}",
+                    m.database,
+                    m.mode,
+                    m.files.len(),
+                    m.covered_commit_ts
+                ),
+                damage: None,
+            });
+            for f in &m.files {
+                listed.insert(f.path.clone(), f.clone());
+            }
+            same_database(&mut report, m.database.clone(), &manifest_path);
+            report.manifest = Some(m);
+        }
+        Ok(None) => {}
+        Err(e) => report.files.push(CheckedFile {
+            path: manifest_path,
+            kind: "manifest",
+            detail: String::new(),
+            damage: Some(e.message().to_string()),
+        }),
+    }
+    let listing = durability::dir::list_files(dir)?;
+    let total: u64 = listing
+        .snapshots
+        .iter()
+        .map(|s| &s.path)
+        .chain(listing.segments.iter().map(|s| &s.path))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut done = 0u64;
+    let rel = |p: &Path| {
+        p.strip_prefix(dir)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default()
+    };
+    // Listed files: present, the same size and checksum.
+    let check_listed =
+        |path: &Path, listed: &mut BTreeMap<String, ManifestFile>| -> Option<String> {
+            let entry = listed.remove(&rel(path))?;
+            match file_crc(path) {
+                Ok((size, _)) if size != entry.size => {
+                    Some(format!("{size} bytes, the manifest says {}", entry.size))
+                }
+                Ok((_, crc)) if crc != entry.crc32 => {
+                    Some("its CRC-32 differs from the manifest's".to_string())
+                }
+                Ok(_) => None,
+                Err(e) => Some(e.message().to_string()),
+            }
+        };
+    for s in &listing.snapshots {
+        let mut counter = Counter::default();
+        let mut checked = CheckedFile {
+            path: s.path.clone(),
+            kind: "snapshot",
+            detail: String::new(),
+            damage: check_listed(&s.path, &mut listed),
+        };
+        match read_snapshot(&s.path, &mut counter) {
+            Ok(summary) => {
+                checked.detail = format!(
+                    "commit {}, {} vertices, {} edges, {} schema definitions",
+                    summary.commit_ts, summary.vertices, summary.edges, counter.schema
+                );
+                report.files.push(checked);
+                same_database(&mut report, summary.database.to_string(), &s.path);
+            }
+            Err(e) => {
+                checked.damage.get_or_insert(e.message().to_string());
+                report.files.push(checked);
+            }
+        }
+        done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
+        progress(done, total);
+    }
+    let count = listing.segments.len();
+    for (i, s) in listing.segments.iter().enumerate() {
+        let mut checked = CheckedFile {
+            path: s.path.clone(),
+            kind: "WAL segment",
+            detail: String::new(),
+            damage: check_listed(&s.path, &mut listed),
+        };
+        match read_segment(&s.path, i + 1 == count) {
+            Ok(SegmentRead::TornHeader) => {
+                checked.detail = "a header cut short by a crash (no records)".to_string();
+                report.files.push(checked);
+            }
+            Ok(SegmentRead::Read {
+                header,
+                records,
+                valid_len,
+                file_len,
+                ..
+            }) => {
+                let range = match (records.first(), records.last()) {
+                    (Some(a), Some(b)) => format!("commits {}..={}", a.commit_ts, b.commit_ts),
+                    _ => "no commits".to_string(),
+                };
+                checked.detail = if valid_len < file_len {
+                    format!(
+                        "{range}; a torn tail of {} bytes (a crash during a write; recovery cuts it)",
+                        file_len - valid_len
+                    )
+                } else {
+                    range
+                };
+                report.files.push(checked);
+                same_database(&mut report, header.database.to_string(), &s.path);
+            }
+            Err(e) => {
+                checked.damage.get_or_insert(e.message().to_string());
+                report.files.push(checked);
+            }
+        }
+        done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
+        progress(done, total);
+    }
+    let mode_path = dir.join(MODE_FILE);
+    if mode_path.exists() {
+        let damage =
+            check_listed(&mode_path, &mut listed).or_else(|| {
+                match std::fs::read_to_string(&mode_path) {
+                    Ok(text) if parse_mode(&text).is_some() => None,
+                    Ok(text) => Some(format!("{:?} is not a storage mode", text.trim())),
+                    Err(e) => Some(e.to_string()),
+                }
+            });
+        let detail = std::fs::read_to_string(&mode_path)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        report.files.push(CheckedFile {
+            path: mode_path,
+            kind: "mode file",
+            detail,
+            damage,
+        });
+    }
+    for f in &listing.foreign {
+        report.files.push(CheckedFile {
+            path: f.clone(),
+            kind: "foreign",
+            detail: "not ours; left alone".to_string(),
+            damage: None,
+        });
+    }
+    for (path, _) in listed {
+        report.files.push(CheckedFile {
+            path: dir.join(&path),
+            kind: "missing",
+            detail: String::new(),
+            damage: Some("listed in the manifest but missing".to_string()),
+        });
+    }
+    Ok(report)
+}
+
+/// How [`restore`] treats the target and what it copies.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    force: bool,
+    snapshot_only: bool,
+    mode: Option<StorageMode>,
+}
+
+impl RestoreOptions {
+    /// The defaults: refuse a non-empty target, copy the WAL too, keep the backup's
+    /// mode.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Restore into a non-empty target by first moving its files into
+    /// `.backup/<unix-seconds>/` inside it (never deleting them). Default off.
+    #[must_use]
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Restore the snapshot alone, without the WAL after it (the documented
+    /// "empty the wal directory" restore): the state at the snapshot. Default off.
+    #[must_use]
+    pub fn snapshot_only(mut self, snapshot_only: bool) -> Self {
+        self.snapshot_only = snapshot_only;
+        self
+    }
+
+    /// The mode the restored database runs in. Default: the backup's. Another mode
+    /// gets the backup's state through the portable snapshot format (the WAL's
+    /// commits after the snapshot included).
+    #[must_use]
+    pub fn mode(mut self, mode: StorageMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+}
+
+/// What [`restore`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// The mode the data directory now holds.
+    pub mode: StorageMode,
+    /// Where the target's earlier files went (with `force`).
+    pub moved_aside: Option<PathBuf>,
+    /// Files copied.
+    pub files: usize,
+}
+
+/// Restores the backup (or copied data directory) `backup` into `data`: verifies
+/// it first, refuses a non-empty `data` unless forced, copies the files, and writes
+/// the mode. Opening `data` afterwards gives exactly the backed-up state.
+///
+/// Errors: `Corrupt` naming every damaged file when verification fails (nothing is
+/// written); `InvalidInput` for a non-empty target without `force`, or a backup
+/// without a snapshot; `Locked` while a process has `data` open.
+pub fn restore(
+    backup: &Path,
+    data: &Path,
+    options: &RestoreOptions,
+    progress: Progress<'_>,
+) -> Result<Restored> {
+    let report = verify(backup, &|_, _| {})?;
+    if !report.is_sound() {
+        let each: Vec<String> = report
+            .damaged()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.path.display(),
+                    f.damage.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(Error::corrupt(format!(
+            "the backup in {} does not verify, nothing was restored: {}",
+            backup.display(),
+            each.join("; ")
+        )));
+    }
+    let listing = durability::dir::list_files(backup)?;
+    let Some(snapshot) = listing.snapshots.last() else {
+        return Err(Error::invalid_input(format!(
+            "{} holds no snapshot to restore",
+            backup.display()
+        )));
+    };
+    let backup_mode = match &report.manifest {
+        Some(m) => parse_mode(&m.mode),
+        None => crate::mode::persisted_mode(backup)?,
+    }
+    .unwrap_or(StorageMode::InMemoryTransactional);
+    let mode = options.mode.unwrap_or(backup_mode);
+    // A WAL is only the transactional mode's; another mode gets its commits through
+    // a snapshot of the replayed state.
+    let with_wal = !options.snapshot_only && !listing.segments.is_empty();
+    if with_wal && mode != StorageMode::InMemoryTransactional {
+        let staging = tempfile::Builder::new()
+            .prefix(".quiver-restore-")
+            .tempdir_in(data.parent().unwrap_or(Path::new(".")))
+            .map_err(|e| io("create a staging directory beside", data, e))?;
+        let staged = staging.path().join("db");
+        restore(
+            backup,
+            &staged,
+            &options
+                .clone()
+                .mode(StorageMode::InMemoryTransactional)
+                .force(false),
+            progress,
+        )?;
+        let moved_aside = prepare_target(data, options.force)?;
+        crate::switch::migrate(&staged, data, mode)?;
+        return Ok(Restored {
+            mode,
+            moved_aside,
+            files: report.files.len(),
+        });
+    }
+    let moved_aside = prepare_target(data, options.force)?;
+    let mut sources = vec![(snapshot.path.clone(), "snapshots")];
+    if with_wal {
+        sources.extend(listing.segments.iter().map(|s| (s.path.clone(), "wal")));
+    }
+    let total: u64 = sources
+        .iter()
+        .filter_map(|(p, _)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let done = std::cell::Cell::new(0u64);
+    let tick = |n: u64| {
+        done.set(done.get() + n);
+        progress(done.get(), total);
+    };
+    create_dir(&data.join("snapshots"))?;
+    create_dir(&data.join("wal"))?;
+    for (from, sub) in &sources {
+        let Some(name) = from.file_name() else {
+            continue;
+        };
+        copy_file(from, &data.join(sub).join(name), &tick)?;
+    }
+    for sub in ["snapshots", "wal"] {
+        durability::dir::sync_dir(&data.join(sub))?;
+    }
+    persist_mode(data, mode)?;
+    Ok(Restored {
+        mode,
+        moved_aside,
+        files: sources.len(),
+    })
+}
+
+/// Makes `data` an empty directory to restore into: created if missing; if it holds
+/// anything, refused, or with `force` its entries moved into `.backup/` inside it.
+fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
+    create_dir(data)?;
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(data).map_err(|e| io("list", data, e))? {
+        let e = e.map_err(|e| io("list", data, e))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if name != ".backup" && name != ".lock" {
+            entries.push(name);
+        }
+    }
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    if !force {
+        return Err(Error::invalid_input(format!(
+            "{} is not empty ({}); restore into an empty directory, or force it to move those files into {}/.backup/ first",
+            data.display(),
+            entries.join(", "),
+            data.display()
+        )));
+    }
+    // Nobody may have it open: take its lock for the move.
+    let lock = durability::DataDir::open(data)?;
+    let names: Vec<&str> = entries.iter().map(String::as_str).collect();
+    let moved = durability::dir::move_dirs_aside(data, &names)?;
+    drop(lock);
+    Ok(moved)
+}

@@ -1,0 +1,312 @@
+//! Online backup, verify and restore as library calls: a backup taken while writers
+//! run holds every commit acknowledged before it began, verify finds a flipped byte
+//! in every kind of file, restore refuses what it must and restores exactly the
+//! backed-up state, in the backup's mode or another.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use engine_api::{
+    ErrorKind, PropertyBounds, Result, StorageEngine, StorageMode, Transaction, TxnOptions,
+};
+use quiver::{Config, Database, MANIFEST_FILE, RestoreOptions, backup, restore, verify};
+
+mod common;
+use common::{fill, image};
+
+const ALL: [StorageMode; 3] = [
+    StorageMode::InMemoryTransactional,
+    StorageMode::InMemoryAnalytical,
+    StorageMode::OnDiskTransactional,
+];
+
+fn quiet(_: u64, _: u64) {}
+
+fn open(dir: &Path) -> Result<Database> {
+    Database::open(Config::new().data_directory(dir))
+}
+
+fn files_in(dir: &Path, sub: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn each_mode_backs_up_and_restores_into_every_mode() -> Result<()> {
+    for from in ALL {
+        let root = tempfile::tempdir()?;
+        let data = root.path().join("data");
+        let db = Database::open(Config::new().data_directory(&data).mode(from))?;
+        fill(&db)?;
+        let state = image(&db)?;
+        let manifest = backup(&db, &root.path().join("backup"), &quiet)?;
+        assert_eq!(manifest.mode, quiver::mode_name(from));
+        db.close()?;
+        let report = verify(&root.path().join("backup"), &quiet)?;
+        assert!(report.is_sound(), "{report:?}");
+        for to in ALL {
+            let target = root.path().join(format!("restored-{to:?}"));
+            let done = restore(
+                &root.path().join("backup"),
+                &target,
+                &RestoreOptions::new().mode(to),
+                &quiet,
+            )?;
+            assert_eq!(done.mode, to);
+            let db = open(&target)?;
+            assert_eq!(db.storage_mode(), to);
+            assert_eq!(image(&db)?, state, "{from:?} restored as {to:?}");
+            db.close()?;
+        }
+    }
+    Ok(())
+}
+
+/// Two writers commit numbered vertices while a backup runs; every number
+/// acknowledged before `backup` was called is in the restored database.
+#[test]
+fn a_backup_during_writes_holds_every_commit_acknowledged_before_it() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Arc::new(open(&data)?);
+    fill(&db)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Vec<Arc<AtomicI64>> = (0..2).map(|_| Arc::new(AtomicI64::new(-1))).collect();
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (db, stop, acked) = (db.clone(), stop.clone(), acked[w].clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut n = 0i64;
+                while !stop.load(Ordering::Acquire) {
+                    let mut t = db.begin(TxnOptions::new())?;
+                    t.create_vertex_with(&["Tick"], &[("w", (w as i64).into()), ("n", n.into())])?;
+                    t.commit()?;
+                    acked.store(n, Ordering::Release);
+                    n += 1;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    while acked.iter().any(|a| a.load(Ordering::Acquire) < 50) {
+        std::thread::yield_now();
+    }
+    let before: Vec<i64> = acked.iter().map(|a| a.load(Ordering::Acquire)).collect();
+    let manifest = backup(&db, &root.path().join("backup"), &quiet)?;
+    stop.store(true, Ordering::Release);
+    for w in writers {
+        w.join().expect("a writer thread")?;
+    }
+    assert!(manifest.covered_commit_ts >= manifest.snapshot_commit_ts);
+    let target = root.path().join("restored");
+    restore(
+        &root.path().join("backup"),
+        &target,
+        &RestoreOptions::new(),
+        &quiet,
+    )?;
+    let restored = open(&target)?;
+    let t = restored.begin(TxnOptions::new().read_only())?;
+    for (w, last) in before.iter().enumerate() {
+        let mut seen = std::collections::BTreeSet::new();
+        for v in t.vertices_with_label("Tick")? {
+            let v = v?;
+            if t.vertex_property(v, "w")? == Some((w as i64).into())
+                && let Some(engine_api::PropertyValue::Int(n)) = t.vertex_property(v, "n")?
+            {
+                seen.insert(n);
+            }
+        }
+        for n in 0..=*last {
+            assert!(seen.contains(&n), "writer {w}'s commit {n} is missing");
+        }
+    }
+    Ok(())
+}
+
+/// A flipped byte in the snapshot, a WAL segment, the mode file or the manifest is
+/// reported, naming the file, and restore refuses to write anything.
+#[test]
+fn verify_finds_a_flipped_byte_in_every_kind_of_file() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let db = open(&root.path().join("data"))?;
+    fill(&db)?;
+    let clean = root.path().join("clean");
+    backup(&db, &clean, &quiet)?;
+    db.close()?;
+    let snapshot = files_in(&clean, "snapshots");
+    let wal = files_in(&clean, "wal");
+    assert_eq!(snapshot.len(), 1);
+    assert!(!wal.is_empty(), "the backup copies the WAL segment in use");
+    let victims = [
+        (
+            "snapshot",
+            PathBuf::from("snapshots").join(snapshot[0].file_name().expect("a name")),
+        ),
+        (
+            "WAL segment",
+            PathBuf::from("wal").join(wal[0].file_name().expect("a name")),
+        ),
+        ("mode file", PathBuf::from(quiver::MODE_FILE)),
+        ("manifest", PathBuf::from(MANIFEST_FILE)),
+    ];
+    for (kind, rel) in victims {
+        let len = std::fs::metadata(clean.join(&rel))?.len();
+        // The first byte, one in the middle and the last one.
+        for at in [0, len / 2, len - 1] {
+            let copy = root
+                .path()
+                .join(format!("damaged-{}-{at}", kind.replace(' ', "-")));
+            copy_dir(&clean, &copy)?;
+            let mut bytes = std::fs::read(copy.join(&rel))?;
+            bytes[at as usize] ^= 0x20;
+            std::fs::write(copy.join(&rel), bytes)?;
+            let report = verify(&copy, &quiet)?;
+            let damaged: Vec<_> = report.damaged().collect();
+            assert!(
+                damaged.iter().any(|f| f.path == copy.join(&rel)),
+                "a flipped byte at {at} of the {kind} went unseen: {report:#?}"
+            );
+            let target = root
+                .path()
+                .join(format!("target-{}-{at}", kind.replace(' ', "-")));
+            let err = restore(&copy, &target, &RestoreOptions::new(), &quiet)
+                .expect_err("a damaged backup");
+            assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+            assert!(
+                files_in(&target, "snapshots").is_empty(),
+                "nothing restored"
+            );
+        }
+    }
+    // A changed digit keeps the manifest valid JSON: its own checksum finds it.
+    let copy = root.path().join("manifest-digit");
+    copy_dir(&clean, &copy)?;
+    let text = std::fs::read_to_string(copy.join(MANIFEST_FILE))?;
+    let at = text.find("\"created_unix_ms\": ").expect("the field") + 20;
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'9' { b'8' } else { bytes[at] + 1 };
+    std::fs::write(copy.join(MANIFEST_FILE), bytes)?;
+    let report = verify(&copy, &quiet)?;
+    assert!(
+        report.damaged().any(|f| f.path == copy.join(MANIFEST_FILE)),
+        "{report:#?}"
+    );
+    // A missing file is damage too.
+    let copy = root.path().join("missing");
+    copy_dir(&clean, &copy)?;
+    std::fs::remove_file(copy.join("wal").join(wal[0].file_name().expect("a name")))?;
+    assert!(!verify(&copy, &quiet)?.is_sound());
+    Ok(())
+}
+
+#[test]
+fn restore_refuses_a_used_target_unless_forced_and_then_keeps_its_files() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let db = open(&root.path().join("data"))?;
+    fill(&db)?;
+    let state = image(&db)?;
+    backup(&db, &root.path().join("backup"), &quiet)?;
+    // Later changes are not in the backup.
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Later"], &[])?;
+    t.commit()?;
+    db.close()?;
+    let data = root.path().join("data");
+    let err = restore(
+        &root.path().join("backup"),
+        &data,
+        &RestoreOptions::new(),
+        &quiet,
+    )
+    .expect_err("not empty");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("force"), "{err}");
+    // While the directory is open, even a forced restore is refused.
+    let held = open(&data)?;
+    let err = restore(
+        &root.path().join("backup"),
+        &data,
+        &RestoreOptions::new().force(true),
+        &quiet,
+    )
+    .expect_err("held");
+    assert_eq!(err.kind(), ErrorKind::Locked, "{err}");
+    held.close()?;
+    let done = restore(
+        &root.path().join("backup"),
+        &data,
+        &RestoreOptions::new().force(true),
+        &quiet,
+    )?;
+    let aside = done.moved_aside.expect("the old files went aside");
+    assert!(aside.join("snapshots").exists() && aside.join("quiver.mode").exists());
+    let db = open(&data)?;
+    assert_eq!(image(&db)?, state);
+    Ok(())
+}
+
+#[test]
+fn a_snapshot_only_restore_gives_the_state_at_the_snapshot() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = open(&data)?;
+    fill(&db)?;
+    let at_snapshot = image(&db)?;
+    db.create_snapshot()?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["AfterSnapshot"], &[])?;
+    t.commit()?;
+    let with_later = image(&db)?;
+    std::mem::forget(db);
+    // The data directory itself, copied as the plain workflow does (no manifest).
+    let copy = root.path().join("copy");
+    copy_dir(&data, &copy)?;
+    std::fs::remove_file(copy.join(".lock"))?;
+    assert!(verify(&copy, &quiet)?.is_sound());
+    let full = root.path().join("full");
+    restore(&copy, &full, &RestoreOptions::new(), &quiet)?;
+    assert_eq!(image(&open(&full)?)?, with_later);
+    let only = root.path().join("only");
+    restore(
+        &copy,
+        &only,
+        &RestoreOptions::new().snapshot_only(true),
+        &quiet,
+    )?;
+    let db = open(&only)?;
+    assert_eq!(image(&db)?, at_snapshot);
+    let t = db.begin(TxnOptions::new().read_only())?;
+    assert_eq!(
+        t.vertices_with_property("Person", "n", &PropertyBounds::equal(3.into()))?
+            .count(),
+        1
+    );
+    Ok(())
+}
+
+#[test]
+fn a_memory_only_database_has_nothing_to_back_up() -> Result<()> {
+    let db = Database::open(Config::new())?;
+    let dest = tempfile::tempdir()?;
+    let err = backup(&db, dest.path(), &quiet).expect_err("memory-only");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()))?;
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Helpers the facade's integration tests share.
+#![allow(dead_code)]
+
+use engine_api::{
+    Direction, IndexSpec, Result, StorageEngine, Transaction, TriggerEvent, TriggerPhase,
+    TriggerSecurity, TriggerSpec, TxnOptions, VertexId,
+};
+use quiver::Database;
+
+/// Everything a database holds, by id: vertices (labels sorted, properties), edges,
+/// indexes, triggers and (where the mode has them) constraints.
+pub fn image(db: &Database) -> Result<String> {
+    let t = db.begin(TxnOptions::new().read_only())?;
+    let mut out = String::new();
+    let mut ids: Vec<VertexId> = t.vertices()?.collect::<Result<_>>()?;
+    ids.sort();
+    for v in ids {
+        let mut labels = t.vertex_labels(v)?;
+        labels.sort();
+        out += &format!("v{} {labels:?} {:?}\n", v.0, t.vertex_properties(v)?);
+        let mut edges: Vec<_> = t.edges(v, Direction::Out, None)?.collect::<Result<_>>()?;
+        edges.sort_by_key(|e| e.id);
+        for e in edges {
+            out += &format!(
+                "  e{} -{}-> v{} {:?}\n",
+                e.id.0,
+                e.edge_type,
+                e.target.0,
+                t.edge_properties(e.id)?
+            );
+        }
+    }
+    drop(t);
+    let mut indexes: Vec<String> = db.indexes()?.iter().map(|i| i.spec.to_string()).collect();
+    indexes.sort();
+    let mut triggers: Vec<String> = db.triggers()?.iter().map(|t| t.name.clone()).collect();
+    triggers.sort();
+    out += &format!("indexes {indexes:?}\ntriggers {triggers:?}\n");
+    Ok(out)
+}
+
+/// A small graph with deleted objects (so ids have gaps), an index and a trigger.
+pub fn fill(db: &Database) -> Result<()> {
+    let mut t = db.begin(TxnOptions::new())?;
+    let mut vs = Vec::new();
+    for i in 0..50i64 {
+        vs.push(t.create_vertex_with(
+            &["Person", if i % 3 == 0 { "Admin" } else { "User" }],
+            &[("n", i.into()), ("name", format!("p{i}").into())],
+        )?);
+    }
+    for i in 0..49 {
+        t.create_edge_with(vs[i], vs[i + 1], "KNOWS", &[("w", (i as f64).into())])?;
+    }
+    t.commit()?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.delete_vertex(vs[10], engine_api::DeleteMode::Detach)?;
+    t.commit()?;
+    db.create_index(&IndexSpec::LabelProperties {
+        label: "Person".into(),
+        properties: vec!["n".into()],
+    })?;
+    db.create_trigger(&TriggerSpec {
+        name: "audit".into(),
+        event: TriggerEvent::VertexCreate,
+        phase: TriggerPhase::AfterCommit,
+        security: TriggerSecurity::Invoker,
+        statement: "RETURN 1".into(),
+    })?;
+    Ok(())
+}
