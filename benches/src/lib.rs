@@ -6,12 +6,14 @@
 //! The `report` binary runs every workload on every subject in one process and writes
 //! a Markdown table with ratios plus a JSON file of raw figures.
 
+pub mod alloc;
 pub mod analytical;
 pub mod baseline;
 pub mod dumps;
 pub mod durability;
 pub mod engine_subject;
 pub mod rocks;
+pub mod run;
 pub mod workload;
 
 pub use baseline::HandRolledBaseline;

@@ -297,8 +297,7 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
         let entries = std::fs::read_dir(dir)
             .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
         for entry in entries {
-            let entry =
-                entry.map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+            let entry = entry.map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
             let path = entry.path();
             let name = entry.file_name();
             let Some(name) = name.to_str() else {
@@ -335,7 +334,6 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     }
     Ok(listing)
 }
-
 
 /// A new, unused folder `.backup/<unix-seconds>[-n]/` under `root` (not created).
 fn backup_folder(root: &Path) -> PathBuf {

@@ -76,7 +76,10 @@ impl Config {
 
     /// Durability settings. Default: each mode's own default (the transactional
     /// mode's WAL with a sync per commit; no WAL in the analytical mode; RocksDB's
-    /// WAL for on-disk). Settings a mode cannot honour are refused by that mode.
+    /// WAL for on-disk). One config serves every mode a database may be switched
+    /// to, so what a mode cannot have is left out for it: the analytical mode
+    /// ignores the WAL and periodic snapshot settings, the on-disk mode always logs
+    /// and writes no periodic snapshots.
     #[must_use]
     pub fn durability(mut self, durability: DurabilityConfig) -> Self {
         self.durability = Some(durability);
@@ -148,7 +151,7 @@ impl Engine {
                 };
                 let mut c = engine_ondisk::Config::new(dir);
                 if let Some(d) = &config.durability {
-                    c = c.durability(d.clone());
+                    c = c.durability(on_disk_durability(d));
                 }
                 Engine::OnDiskTransactional(OnDiskEngine::open(c)?)
             }
@@ -161,6 +164,13 @@ impl Engine {
 /// recovery on open are kept).
 pub(crate) fn analytical_durability(d: &DurabilityConfig) -> DurabilityConfig {
     d.clone().wal(false).snapshot_interval(None)
+}
+
+/// The on-disk mode's share of a durability config: RocksDB always logs, and the
+/// data is on disk already, so the WAL switch and periodic snapshots are left out
+/// (the sync mode, segment size, retention, snapshot on exit and recovery are kept).
+pub(crate) fn on_disk_durability(d: &DurabilityConfig) -> DurabilityConfig {
+    d.clone().wal(true).snapshot_interval(None)
 }
 
 /// A database in one of the three storage modes, chosen at run time (see the crate
@@ -225,6 +235,16 @@ impl Database {
     /// The backend engine, for calls only one backend has.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The database's id, which every file in its data directory carries; `None`
+    /// for a memory-only database.
+    pub fn database_id(&self) -> Option<durability::DatabaseId> {
+        match &self.engine {
+            Engine::InMemoryTransactional(e) => e.database_id(),
+            Engine::InMemoryAnalytical(e) => e.database_id(),
+            Engine::OnDiskTransactional(e) => Some(e.database_id()),
+        }
     }
 
     /// The data directory, if the database has one.

@@ -137,10 +137,13 @@ impl Database {
             let constraints = self.constraints()?;
             if !constraints.is_empty() {
                 let names: Vec<String> = constraints.iter().map(ToString::to_string).collect();
-                return Err(Error::unsupported(&format!(
-                    "IN_MEMORY_ANALYTICAL mode while constraints exist ({}); drop them first",
-                    names.join(", ")
-                )));
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "IN_MEMORY_ANALYTICAL mode cannot enforce constraints, and {} exist; drop them first",
+                        names.join(", ")
+                    ),
+                ));
             }
         }
         match self.config.data_directory.clone() {
@@ -325,11 +328,14 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
     if mode == StorageMode::InMemoryAnalytical && from != StorageMode::InMemoryAnalytical {
         let constraints = db.constraints()?;
         if !constraints.is_empty() {
-            return Err(Error::unsupported(&format!(
-                "IN_MEMORY_ANALYTICAL mode while constraints exist in {} ({} of them); drop them first",
-                source.display(),
-                constraints.len()
-            )));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "IN_MEMORY_ANALYTICAL mode cannot enforce constraints, and {} holds {} of them; drop them first",
+                    source.display(),
+                    constraints.len()
+                ),
+            ));
         }
     }
     let snapshots = target.join("snapshots");

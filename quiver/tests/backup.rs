@@ -189,7 +189,11 @@ fn verify_finds_a_flipped_byte_in_every_kind_of_file() -> Result<()> {
     let text = std::fs::read_to_string(copy.join(MANIFEST_FILE))?;
     let at = text.find("\"created_unix_ms\": ").expect("the field") + 20;
     let mut bytes = text.into_bytes();
-    bytes[at] = if bytes[at] == b'9' { b'8' } else { bytes[at] + 1 };
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
     std::fs::write(copy.join(MANIFEST_FILE), bytes)?;
     let report = verify(&copy, &quiet)?;
     assert!(

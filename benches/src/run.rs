@@ -1,0 +1,180 @@
+//! The comparison report's driver: every workload on every backend and peer, one
+//! process, one run (the `report` binary and `quiver report` call it).
+
+use std::path::PathBuf;
+
+use engine_inmem_analytical::AnalyticalEngine;
+use engine_inmem_txn::{Config, InMemoryEngine};
+
+use crate::report::{self, SubjectFactory};
+use crate::rocks::{OnDiskSubject, RawRocks};
+use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
+
+/// Runs the benchmark workloads on every backend and peer and writes the report.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Vertices to import.
+    #[arg(long, default_value_t = WorkloadSize::default().vertices)]
+    pub vertices: usize,
+    /// Edges to import.
+    #[arg(long, default_value_t = WorkloadSize::default().edges)]
+    pub edges: usize,
+    /// Point reads.
+    #[arg(long, default_value_t = WorkloadSize::default().reads)]
+    pub reads: usize,
+    /// Small write transactions.
+    #[arg(long, default_value_t = WorkloadSize::default().small_writes)]
+    pub small_writes: usize,
+    /// Mixed operations per thread.
+    #[arg(long, default_value_t = WorkloadSize::default().mixed_ops)]
+    pub mixed_ops: usize,
+    /// Durable commits per thread configuration in the durability section.
+    #[arg(long, default_value_t = 2000)]
+    pub durable_commits: usize,
+    /// Vertices of the graph the durability section snapshots and recovers
+    /// (default: the main workload's).
+    #[arg(long)]
+    pub recovery_vertices: Option<usize>,
+    /// Edges of that graph.
+    #[arg(long)]
+    pub recovery_edges: Option<usize>,
+    /// Where report.md and report.json go.
+    #[arg(long, default_value = "bench-report")]
+    pub out: PathBuf,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or("? GiB".into(), |kb| format!("{} GiB", kb / (1024 * 1024)));
+    format!("{cpu}, {cores} cores, {mem}")
+}
+
+fn commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short", "HEAD"]) {
+        Some(hash) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{hash} (with uncommitted changes)")
+            } else {
+                hash
+            }
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// Runs the whole report as `args` say; prints report.md and writes it and
+/// report.json to `args.out`. Memory rows need [`crate::alloc::CountingAllocator`]
+/// installed as the process's allocator.
+pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let size = WorkloadSize {
+        vertices: args.vertices.max(1),
+        edges: args.edges,
+        reads: args.reads,
+        small_writes: args.small_writes,
+        mixed_ops: args.mixed_ops,
+        ..WorkloadSize::default()
+    };
+    let subjects: Vec<(String, SubjectFactory)> = vec![
+        (
+            "hand-rolled".into(),
+            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
+        ),
+        (
+            "inmem-txn".into(),
+            Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
+        ),
+        (
+            "inmem-analytical".into(),
+            Box::new(|| {
+                Ok(Box::new(EngineSubject(AnalyticalEngine::open(
+                    engine_inmem_analytical::Config::default(),
+                )?)) as _)
+            }),
+        ),
+        (
+            "RocksDB raw".into(),
+            Box::new(|| Ok(Box::new(RawRocks::open()?) as _)),
+        ),
+        (
+            "ondisk".into(),
+            Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
+        ),
+    ];
+    eprintln!("running the workloads on {} subjects...", subjects.len());
+    let heap = crate::alloc::live;
+    let report = report::run(size, subjects, &heap, machine(), commit())?;
+    eprintln!("running the durability workloads...");
+    let recovery_size = WorkloadSize {
+        vertices: args.recovery_vertices.unwrap_or(size.vertices).max(1),
+        edges: args.recovery_edges.unwrap_or(size.edges),
+        ..size
+    };
+    let durable = crate::durability::run(
+        &crate::Workload::generate(recovery_size),
+        args.durable_commits.max(2),
+    )?;
+    eprintln!("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
+    let analytical = crate::analytical::run(&crate::Workload::generate(recovery_size))?;
+    eprintln!("dumping and loading the same graph on every backend...");
+    let live = || crate::alloc::live().unwrap_or(0);
+    let reset_peak = crate::alloc::reset_peak;
+    let peak = crate::alloc::peak;
+    let dumps = crate::dumps::run(
+        &crate::Workload::generate(recovery_size),
+        &crate::dumps::HeapMeter {
+            live: &live,
+            reset_peak: &reset_peak,
+            peak: &peak,
+        },
+    )?;
+    eprintln!("comparing RocksDB's transaction kinds...");
+    let kinds = crate::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
+    std::fs::create_dir_all(&args.out)?;
+    let mut md = report.markdown();
+    md.push_str(&durable.markdown());
+    md.push_str(&analytical.markdown(durable.snapshot_seconds));
+    md.push_str(&crate::dumps::markdown(&dumps));
+    md.push_str(&kinds.markdown());
+    std::fs::write(args.out.join("report.md"), &md)?;
+    std::fs::write(
+        args.out.join("report.json"),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "main": report,
+            "durability": durable,
+            "analytical_snapshot": analytical,
+            "dumps": dumps,
+            "rocksdb_transaction_kinds": kinds,
+            "recovery_workload": recovery_size,
+        }))?,
+    )?;
+    println!("{md}");
+    eprintln!("wrote {}", args.out.join("report.md").display());
+    Ok(())
+}

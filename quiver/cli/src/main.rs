@@ -1,0 +1,567 @@
+//! `quiver`: the command line of Quiver's facade, for a data directory no process
+//! holds. Every command's `--help` has an example; the exit codes are in
+//! [`EXIT_CODES`].
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use engine_api::{DurabilityConfig, Error, ErrorKind, StorageEngine, StorageMode};
+use indicatif::{ProgressBar, ProgressStyle};
+use quiver::{Config, Database, RestoreOptions, mode_name};
+use quiver_benches::alloc::CountingAllocator;
+use quiver_benches::run::{ReportArgs, run_report};
+
+// The report's memory rows count live heap bytes; every other command pays one
+// relaxed atomic add per allocation for it.
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+const EXIT_CODES: &str = "Exit codes:
+  0  done
+  1  failed (an I/O error or another failure; the message names the file)
+  2  the command line is wrong
+  3  verify found damage
+  4  the data directory is in use by another process
+  5  the data is damaged and was refused
+  6  the request is not allowed (a mode rule, a non-empty target, ...)";
+
+/// Quiver's command line: inspect, snapshot, back up, verify, restore, dump, load,
+/// switch the storage mode of, and migrate a data directory; run the benchmark
+/// report.
+#[derive(Debug, Parser)]
+#[command(name = "quiver", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Logs on stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The mode, database id, formats, counts, snapshots and WAL segments of a data
+    /// directory.
+    #[command(after_help = "Example:\n  quiver info ./data")]
+    Info {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// Write or list snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Back a data directory up into a new directory (snapshot, WAL after it,
+    /// manifest with checksums). For a database a process has open, call
+    /// `quiver::backup` from that process (online, while writers go on).
+    #[command(after_help = "Example:\n  quiver backup ./data ./backups/monday")]
+    Backup {
+        /// The data directory.
+        dir: PathBuf,
+        /// Where the backup goes (new or empty).
+        dest: PathBuf,
+    },
+    /// Check a backup or a data directory without writing to it: manifest, sizes,
+    /// checksums, every snapshot block and WAL record. Exits with 3 on damage.
+    #[command(after_help = "Example:\n  quiver verify ./backups/monday")]
+    Verify {
+        /// The backup or data directory.
+        dir: PathBuf,
+    },
+    /// Restore a backup into a data directory (verified first).
+    #[command(
+        after_help = "Examples:\n  quiver restore ./backups/monday ./data\n  quiver restore ./backups/monday ./data --force --mode IN_MEMORY_ANALYTICAL"
+    )]
+    Restore {
+        /// The backup (or a copied data directory).
+        backup: PathBuf,
+        /// The data directory to restore into (new or empty, unless --force).
+        dir: PathBuf,
+        /// Move the target's files into <dir>/.backup/ first (never deleted).
+        #[arg(long)]
+        force: bool,
+        /// Restore the snapshot alone, without the WAL after it.
+        #[arg(long)]
+        snapshot_only: bool,
+        /// Restore into this mode instead of the backup's.
+        #[arg(long, value_parser = parse_mode_arg)]
+        mode: Option<StorageMode>,
+    },
+    /// Write the whole database as Cypher statements.
+    #[command(
+        after_help = "Examples:\n  quiver dump ./data > graph.cypherl\n  quiver dump ./data -o graph.cypherl"
+    )]
+    Dump {
+        /// The data directory.
+        dir: PathBuf,
+        /// The file to write (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Load a dump into a data directory (checked first: a dump the mode cannot
+    /// hold fails before anything is written).
+    #[command(
+        after_help = "Example:\n  quiver load ./data graph.cypherl --mode IN_MEMORY_ANALYTICAL"
+    )]
+    Load {
+        /// The data directory (created if missing).
+        dir: PathBuf,
+        /// The dump file.
+        file: PathBuf,
+        /// The mode of a new data directory (default: the directory's, else
+        /// IN_MEMORY_TRANSACTIONAL).
+        #[arg(long, value_parser = parse_mode_arg)]
+        mode: Option<StorageMode>,
+    },
+    /// Show or switch the storage mode of a data directory.
+    #[command(subcommand)]
+    Mode(ModeCommand),
+    /// Copy a whole database into a new directory of another mode (ids kept).
+    #[command(
+        after_help = "Example:\n  quiver migrate ./data ./data-on-disk --mode ON_DISK_TRANSACTIONAL"
+    )]
+    Migrate {
+        /// The data directory to copy.
+        source: PathBuf,
+        /// The new data directory.
+        target: PathBuf,
+        /// The mode of the copy.
+        #[arg(long, value_parser = parse_mode_arg)]
+        mode: StorageMode,
+    },
+    /// Run the benchmark comparison report (the main job).
+    #[command(after_help = "Example:\n  quiver report --out bench-report")]
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// Write a snapshot now.
+    #[command(after_help = "Example:\n  quiver snapshot create ./data")]
+    Create {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// List the snapshots (works on a directory a process holds, too).
+    #[command(after_help = "Example:\n  quiver snapshot list ./data")]
+    List {
+        /// The data directory.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModeCommand {
+    /// Print the persisted mode.
+    #[command(after_help = "Example:\n  quiver mode get ./data")]
+    Get {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// Switch the mode (IN_MEMORY_TRANSACTIONAL <-> IN_MEMORY_ANALYTICAL keeps the
+    /// data; to or from ON_DISK_TRANSACTIONAL only while the database is empty).
+    #[command(after_help = "Example:\n  quiver mode set ./data IN_MEMORY_ANALYTICAL")]
+    Set {
+        /// The data directory.
+        dir: PathBuf,
+        /// The new mode.
+        #[arg(value_parser = parse_mode_arg)]
+        mode: StorageMode,
+    },
+}
+
+/// A mode by its name (any case) or a short name: txn, analytical, ondisk.
+fn parse_mode_arg(s: &str) -> Result<StorageMode, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "txn" | "transactional" => Ok(StorageMode::InMemoryTransactional),
+        "analytical" => Ok(StorageMode::InMemoryAnalytical),
+        "ondisk" | "on-disk" => Ok(StorageMode::OnDiskTransactional),
+        _ => quiver::parse_mode(s).ok_or_else(|| {
+            "expected IN_MEMORY_TRANSACTIONAL, IN_MEMORY_ANALYTICAL or ON_DISK_TRANSACTIONAL (or txn, analytical, ondisk)".to_string()
+        }),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            if e.kind() == ErrorKind::Locked {
+                eprintln!(
+                    "hint: commands work on a data directory no process holds; to back up a database that is open, call quiver::backup from the process that has it (an online backup, while writers go on)"
+                );
+            }
+            ExitCode::from(match e.kind() {
+                ErrorKind::Locked => 4,
+                ErrorKind::Corrupt => 5,
+                ErrorKind::InvalidInput | ErrorKind::Unsupported => 6,
+                _ => 1,
+            })
+        }
+    }
+}
+
+type Outcome = Result<ExitCode, Error>;
+
+fn run(command: Command) -> Outcome {
+    match command {
+        Command::Info { dir } => info(&dir),
+        Command::Snapshot(SnapshotCommand::Create { dir }) => {
+            let db = open(&dir, None, false)?;
+            let s = db.create_snapshot()?;
+            println!(
+                "{}  commit {}  {} bytes",
+                s.path.display(),
+                s.commit_timestamp,
+                s.size_bytes
+            );
+            db.close()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Snapshot(SnapshotCommand::List { dir }) => {
+            let listing = durability::dir::list_files(&dir)?;
+            for s in durability::snapshot::snapshot_infos(&listing.snapshots)? {
+                let age = std::time::SystemTime::now()
+                    .duration_since(s.created_at)
+                    .map_or(0, |d| d.as_secs());
+                println!(
+                    "{}  commit {}  {} bytes  written {age} s ago",
+                    s.path.display(),
+                    s.commit_timestamp,
+                    s.size_bytes,
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { dir, dest } => {
+            let db = open(&dir, None, false)?;
+            let bar = bytes_bar("backing up");
+            let m = quiver::backup(&db, &dest, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            db.close()?;
+            println!(
+                "backed up {} ({}) into {}: {} files, commits up to {} (snapshot at {})",
+                dir.display(),
+                m.mode,
+                dest.display(),
+                m.files.len(),
+                m.covered_commit_ts,
+                m.snapshot_commit_ts
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { dir } => {
+            let bar = bytes_bar("verifying");
+            let report = quiver::verify(&dir, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            for f in &report.files {
+                match &f.damage {
+                    None => println!("ok       {:<12} {}  {}", f.kind, f.path.display(), f.detail),
+                    Some(d) => println!("DAMAGED  {:<12} {}  {d}", f.kind, f.path.display()),
+                }
+            }
+            if report.files.is_empty() {
+                println!(
+                    "{} holds no snapshot, WAL segment or manifest",
+                    dir.display()
+                );
+            }
+            let damaged = report.damaged().count();
+            if damaged > 0 {
+                eprintln!(
+                    "{damaged} damaged file(s) in {}: restore from another backup, or (for a data directory) open it and let recovery fall back",
+                    dir.display()
+                );
+                return Ok(ExitCode::from(3));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            backup,
+            dir,
+            force,
+            snapshot_only,
+            mode,
+        } => {
+            let mut options = RestoreOptions::new()
+                .force(force)
+                .snapshot_only(snapshot_only);
+            if let Some(m) = mode {
+                options = options.mode(m);
+            }
+            let bar = bytes_bar("restoring");
+            let done = quiver::restore(&backup, &dir, &options, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            if let Some(aside) = &done.moved_aside {
+                println!(
+                    "the earlier files of {} are in {}",
+                    dir.display(),
+                    aside.display()
+                );
+            }
+            println!(
+                "restored {} into {} as {}",
+                backup.display(),
+                dir.display(),
+                mode_name(done.mode)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dump { dir, output } => {
+            let db = open(&dir, None, false)?;
+            let bar = spinner("dumping");
+            let mut tick = |p: dump::Progress| {
+                bar.set_message(format!("dumping: {} statements", p.statements))
+            };
+            let options = dump::DumpOptions::new().progress(100_000, &mut tick);
+            let summary = match &output {
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|e| {
+                        Error::new(
+                            ErrorKind::Io,
+                            format!("cannot create {}: {e}", path.display()),
+                        )
+                    })?;
+                    let mut w = BufWriter::new(file);
+                    let s = dump::write_dump(&db, &mut w, options)?;
+                    w.flush().map_err(|e| {
+                        Error::new(
+                            ErrorKind::Io,
+                            format!("cannot write {}: {e}", path.display()),
+                        )
+                    })?;
+                    s
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = BufWriter::new(stdout.lock());
+                    let s = dump::write_dump(&db, &mut w, options)?;
+                    w.flush().map_err(|e| {
+                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}"))
+                    })?;
+                    s
+                }
+            };
+            bar.finish_and_clear();
+            db.close()?;
+            eprintln!(
+                "dumped {} vertices, {} edges ({} statements)",
+                summary.counts.vertices, summary.counts.edges, summary.statements
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Load { dir, file, mode } => {
+            let db = open(&dir, mode, true)?;
+            let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+            let bar = bytes_bar("loading");
+            bar.set_length(size);
+            let mut tick = |p: dump::Progress| bar.set_position(p.bytes);
+            let summary = dump::load_dump_file(
+                &db,
+                &file,
+                dump::LoadOptions::new().progress(100_000, &mut tick),
+            )?;
+            bar.finish_and_clear();
+            db.close()?;
+            println!(
+                "loaded {} vertices, {} edges, {} schema definitions into {}",
+                summary.vertices,
+                summary.edges,
+                summary.schema,
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mode(ModeCommand::Get { dir }) => {
+            match quiver::persisted_mode(&dir)? {
+                Some(m) => println!("{}", mode_name(m)),
+                None => println!(
+                    "none recorded: {} opens as IN_MEMORY_TRANSACTIONAL unless a mode is named",
+                    dir.display()
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mode(ModeCommand::Set { dir, mode }) => {
+            let mut db = open(&dir, None, false)?;
+            let bar = spinner(&format!("switching to {}", mode_name(mode)));
+            let moved = db.set_storage_mode(mode)?;
+            bar.finish_and_clear();
+            db.close()?;
+            if moved.from == moved.to {
+                println!("{} is already {}", dir.display(), mode_name(mode));
+            } else {
+                println!(
+                    "switched {} from {} to {}: {} vertices, {} edges in {:.2} s ({:.0} objects/s)",
+                    dir.display(),
+                    mode_name(moved.from),
+                    mode_name(moved.to),
+                    moved.vertices,
+                    moved.edges,
+                    moved.elapsed.as_secs_f64(),
+                    moved.objects_per_second()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate {
+            source,
+            target,
+            mode,
+        } => {
+            let bar = spinner(&format!("migrating into {}", target.display()));
+            let moved = quiver::migrate(&source, &target, mode)?;
+            bar.finish_and_clear();
+            println!(
+                "migrated {} ({}) into {} ({}): {} vertices, {} edges in {:.2} s ({:.0} objects/s)",
+                source.display(),
+                mode_name(moved.from),
+                target.display(),
+                mode_name(moved.to),
+                moved.vertices,
+                moved.edges,
+                moved.elapsed.as_secs_f64(),
+                moved.objects_per_second()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            run_report(&args).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Opens `dir` for a command. A spinner shows while recovery runs. With `writes`
+/// (a load), closing writes the snapshot on exit as configured; otherwise the
+/// command writes none (a dump, a backup and the like leave the directory as it was).
+fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database, Error> {
+    let mut config = Config::new()
+        .data_directory(dir)
+        .durability(DurabilityConfig::default().snapshot_on_exit(writes));
+    if let Some(m) = mode {
+        config = config.mode(m);
+    }
+    let bar = spinner(&format!("opening {} (recovery)", dir.display()));
+    let db = Database::open(config);
+    bar.finish_and_clear();
+    db
+}
+
+fn info(dir: &Path) -> Outcome {
+    if !dir.exists() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} does not exist", dir.display()),
+        ));
+    }
+    let db = open(dir, None, false)?;
+    let stats = db.stats()?;
+    println!("data directory  {}", dir.display());
+    println!("mode            {}", mode_name(db.storage_mode()));
+    if let Some(id) = db.database_id() {
+        println!("database id     {id}");
+    }
+    println!(
+        "formats         snapshot v{}, WAL v{}",
+        durability::snapshot::SNAPSHOT_VERSION,
+        durability::wal::WAL_VERSION
+    );
+    println!("vertices        {}", stats.vertices);
+    println!("edges           {}", stats.edges);
+    println!("indexes         {}", db.indexes()?.len());
+    let constraints = match db.constraints() {
+        Ok(c) => c.len().to_string(),
+        Err(_) => "none in this mode".to_string(),
+    };
+    println!("constraints     {constraints}");
+    println!("triggers        {}", db.triggers()?.len());
+    if let Some(bytes) = stats.disk_bytes {
+        println!("on disk         {bytes} bytes");
+    }
+    let snapshots = db.snapshots()?;
+    println!("snapshots       {}", snapshots.len());
+    for s in &snapshots {
+        println!(
+            "  {}  commit {}  {} bytes",
+            s.path.display(),
+            s.commit_timestamp,
+            s.size_bytes
+        );
+    }
+    let on_disk = db.storage_mode() == StorageMode::OnDiskTransactional;
+    db.close()?;
+    if !on_disk {
+        let segments = durability::dir::list_files(dir)?.segments;
+        println!("WAL segments    {}", segments.len());
+        let count = segments.len();
+        for (i, s) in segments.iter().enumerate() {
+            let range = match durability::wal::read_segment(&s.path, i + 1 == count)? {
+                durability::wal::SegmentRead::Read { records, .. } => {
+                    match (records.first(), records.last()) {
+                        (Some(a), Some(b)) => format!("commits {}..={}", a.commit_ts, b.commit_ts),
+                        _ => "no commits".to_string(),
+                    }
+                }
+                durability::wal::SegmentRead::TornHeader => "no commits (torn header)".to_string(),
+            };
+            println!("  {}  {range}", s.path.display());
+        }
+    } else {
+        println!(
+            "WAL             RocksDB's own, in {}",
+            dir.join("wal").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn draws() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    if !draws() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_message(message.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn bytes_bar(message: &str) -> ProgressBar {
+    if !draws() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0).with_message(message.to_string());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -1,0 +1,234 @@
+//! The `quiver` binary, run as a user would: the backup-and-restore workflow end
+//! to end, verify's exit code on damage, a held directory, the mode rules, dump and
+//! load, migrate, info, and `--help` with an example for every command.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use engine_api::{Result, StorageEngine, Transaction, TxnOptions};
+use quiver::{Config, Database};
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::{fill, image};
+
+fn quiver(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .output()
+        .expect("the quiver binary runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Runs the command, expects `code`, returns stdout.
+fn expect(args: &[&str], code: i32) -> String {
+    let out = quiver(args);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "quiver {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    stdout
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+fn open(dir: &Path) -> Result<Database> {
+    Database::open(Config::new().data_directory(dir))
+}
+
+#[test]
+fn the_backup_and_restore_workflow_end_to_end() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    let db = open(&data)?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    let out = expect(&["backup", p(&data), p(&backup)], 0);
+    assert!(out.contains("backed up"), "{out}");
+    let out = expect(&["verify", p(&backup)], 0);
+    assert!(out.contains("ok       snapshot"), "{out}");
+    assert!(out.contains("ok       manifest"), "{out}");
+    // The data directory is lost.
+    std::fs::remove_dir_all(&data)?;
+    expect(&["restore", p(&backup), p(&data)], 0);
+    let db = open(&data)?;
+    assert_eq!(image(&db)?, state);
+    // Changes after the restore, then a forced restore: back to the backup, the
+    // later files kept aside.
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Later"], &[])?;
+    t.commit()?;
+    db.close()?;
+    let out = expect(&["restore", p(&backup), p(&data)], 6);
+    assert!(out.is_empty());
+    let out = expect(&["restore", "--force", p(&backup), p(&data)], 0);
+    assert!(out.contains(".backup"), "{out}");
+    assert_eq!(image(&open(&data)?)?, state);
+    Ok(())
+}
+
+#[test]
+fn verify_exits_with_3_and_names_a_damaged_file() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    let db = open(&data)?;
+    fill(&db)?;
+    db.close()?;
+    expect(&["backup", p(&data), p(&backup)], 0);
+    let snapshot = std::fs::read_dir(backup.join("snapshots"))?
+        .next()
+        .expect("a snapshot")?
+        .path();
+    let mut bytes = std::fs::read(&snapshot)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&snapshot, bytes)?;
+    let out = expect(&["verify", p(&backup)], 3);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("DAMAGED"))
+        .expect("a DAMAGED line");
+    assert!(line.contains(p(&snapshot)), "{line}");
+    // And restore refuses it with the corrupt-data code, writing nothing.
+    let target = root.path().join("target");
+    expect(&["restore", p(&backup), p(&target)], 5);
+    assert!(!target.join("snapshots").exists());
+    Ok(())
+}
+
+#[test]
+fn a_held_directory_is_locked_naming_the_holder_and_the_online_backup() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = open(&data)?;
+    fill(&db)?;
+    let out = quiver(&["backup", p(&data), p(&root.path().join("b"))]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains(&format!("process {}", std::process::id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("quiver::backup"), "{stderr}");
+    // Listing snapshots reads no lock.
+    db.create_snapshot()?;
+    let out = expect(&["snapshot", "list", p(&data)], 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    db.close()?;
+    Ok(())
+}
+
+#[test]
+fn mode_get_and_set_follow_the_rules() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = open(&data)?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    assert_eq!(
+        expect(&["mode", "get", p(&data)], 0).trim(),
+        "IN_MEMORY_TRANSACTIONAL"
+    );
+    let out = expect(&["mode", "set", p(&data), "analytical"], 0);
+    assert!(out.contains("objects/s"), "{out}");
+    assert_eq!(
+        expect(&["mode", "get", p(&data)], 0).trim(),
+        "IN_MEMORY_ANALYTICAL"
+    );
+    assert_eq!(image(&open(&data)?)?, state);
+    // With data, the on-disk mode is refused.
+    let out = quiver(&["mode", "set", p(&data), "ON_DISK_TRANSACTIONAL"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("migrate"), "{stderr}");
+    // Constraints refuse the analytical mode.
+    expect(&["mode", "set", p(&data), "txn"], 0);
+    let db = open(&data)?;
+    db.create_constraint(&engine_api::ConstraintSpec::Exists {
+        label: "Person".into(),
+        property: "n".into(),
+    })?;
+    db.close()?;
+    let out = quiver(&["mode", "set", p(&data), "analytical"]);
+    assert_eq!(out.status.code(), Some(6), "{:?}", text(&out));
+    assert_eq!(
+        expect(&["mode", "get", p(&data)], 0).trim(),
+        "IN_MEMORY_TRANSACTIONAL"
+    );
+    // An unknown mode is a usage error.
+    expect(&["mode", "set", p(&data), "FAST"], 2);
+    Ok(())
+}
+
+#[test]
+fn dump_load_migrate_and_info() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = open(&data)?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    let file = root.path().join("graph.cypherl");
+    expect(&["dump", p(&data), "-o", p(&file)], 0);
+    let stdout_dump = expect(&["dump", p(&data)], 0);
+    assert_eq!(std::fs::read_to_string(&file)?, stdout_dump);
+    let loaded = root.path().join("loaded");
+    let out = expect(&["load", p(&loaded), p(&file), "--mode", "analytical"], 0);
+    assert!(out.contains("loaded 49 vertices, 47 edges"), "{out}");
+    assert_eq!(expect(&["dump", p(&loaded)], 0), stdout_dump);
+    let migrated = root.path().join("migrated");
+    expect(&["migrate", p(&data), p(&migrated), "--mode", "ondisk"], 0);
+    let db = open(&migrated)?;
+    assert_eq!(image(&db)?, state, "migrate keeps ids");
+    db.close()?;
+    let out = expect(&["info", p(&migrated)], 0);
+    for wanted in [
+        "ON_DISK_TRANSACTIONAL",
+        "vertices        49",
+        "edges           47",
+        "database id",
+    ] {
+        assert!(out.contains(wanted), "{wanted}: {out}");
+    }
+    let out = expect(&["info", p(&data)], 0);
+    assert!(out.contains("WAL segments"), "{out}");
+    expect(&["info", p(&root.path().join("nothing"))], 1);
+    Ok(())
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for args in [
+        &["info"][..],
+        &["snapshot", "create"],
+        &["snapshot", "list"],
+        &["backup"],
+        &["verify"],
+        &["restore"],
+        &["dump"],
+        &["load"],
+        &["mode", "get"],
+        &["mode", "set"],
+        &["migrate"],
+        &["report"],
+    ] {
+        let mut full = args.to_vec();
+        full.push("--help");
+        let out = expect(&full, 0);
+        assert!(out.contains("Example"), "{args:?}: {out}");
+    }
+    let out = expect(&["--help"], 0);
+    assert!(out.contains("Exit codes"), "{out}");
+}
