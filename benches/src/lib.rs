@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod dumps;
 pub mod durability;
 pub mod engine_subject;
+pub mod modes;
 pub mod rocks;
 pub mod run;
 pub mod workload;

@@ -154,6 +154,8 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             peak: &peak,
         },
     )?;
+    eprintln!("switching modes, migrating and backing up the same graph...");
+    let modes = crate::modes::run(&crate::Workload::generate(recovery_size))?;
     eprintln!("comparing RocksDB's transaction kinds...");
     let kinds = crate::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
@@ -161,6 +163,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     md.push_str(&durable.markdown());
     md.push_str(&analytical.markdown(durable.snapshot_seconds));
     md.push_str(&crate::dumps::markdown(&dumps));
+    md.push_str(&modes.markdown());
     md.push_str(&kinds.markdown());
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
@@ -170,6 +173,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             "durability": durable,
             "analytical_snapshot": analytical,
             "dumps": dumps,
+            "modes": modes,
             "rocksdb_transaction_kinds": kinds,
             "recovery_workload": recovery_size,
         }))?,
