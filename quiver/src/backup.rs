@@ -367,8 +367,15 @@ impl SnapshotSink for Counter {
 /// block, every WAL record, the mode file, and that every file belongs to one
 /// database. RocksDB's own files (`rocksdb/`) are not read: RocksDB checks them.
 ///
-/// Errors only when `dir` cannot be listed; damage is in the report.
+/// Errors only when `dir` is not a directory or cannot be listed; damage is in the
+/// report.
 pub fn verify(dir: &Path, progress: Progress<'_>) -> Result<VerifyReport> {
+    if !dir.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
     let mut report = VerifyReport::default();
     let mut database: Option<(String, PathBuf)> = None;
     let mut same_database = |report: &mut VerifyReport, id: String, path: &Path| match &database {

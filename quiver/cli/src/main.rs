@@ -79,7 +79,7 @@ enum Command {
         backup: PathBuf,
         /// The data directory to restore into (new or empty, unless --force).
         dir: PathBuf,
-        /// Move the target's files into <dir>/.backup/ first (never deleted).
+        /// Move the files already in DIR into DIR/.backup/ first (never deleted).
         #[arg(long)]
         force: bool,
         /// Restore the snapshot alone, without the WAL after it.
@@ -234,6 +234,12 @@ fn run(command: Command) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Command::Snapshot(SnapshotCommand::List { dir }) => {
+            if !dir.is_dir() {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("{} is not a directory", dir.display()),
+                ));
+            }
             let listing = durability::dir::list_files(&dir)?;
             for s in durability::snapshot::snapshot_infos(&listing.snapshots)? {
                 let age = std::time::SystemTime::now()
@@ -460,6 +466,15 @@ fn run(command: Command) -> Outcome {
 /// (a load), closing writes the snapshot on exit as configured; otherwise the
 /// command writes none (a dump, a backup and the like leave the directory as it was).
 fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database, Error> {
+    if !writes && !holds_database(dir) {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{} holds no Quiver database (no quiver.mode, snapshots/, wal/ or rocksdb/); check the path",
+                dir.display()
+            ),
+        ));
+    }
     let mut config = Config::new()
         .data_directory(dir)
         .durability(DurabilityConfig::default().snapshot_on_exit(writes));
@@ -472,13 +487,19 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
     db
 }
 
+/// Whether `dir` looks like a data directory: a command that only reads must not
+/// create a database in a mistyped path.
+fn holds_database(dir: &Path) -> bool {
+    let non_empty = |sub: &str| {
+        std::fs::read_dir(dir.join(sub)).is_ok_and(|mut entries| entries.next().is_some())
+    };
+    dir.join(quiver::MODE_FILE).is_file()
+        || dir.join("rocksdb").is_dir()
+        || non_empty("snapshots")
+        || non_empty("wal")
+}
+
 fn info(dir: &Path) -> Outcome {
-    if !dir.exists() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("{} does not exist", dir.display()),
-        ));
-    }
     let db = open(dir, None, false)?;
     let stats = db.stats()?;
     println!("data directory  {}", dir.display());

@@ -205,6 +205,38 @@ fn dump_load_migrate_and_info() -> Result<()> {
     let out = expect(&["info", p(&data)], 0);
     assert!(out.contains("WAL segments"), "{out}");
     expect(&["info", p(&root.path().join("nothing"))], 1);
+    // A directory that is not a database is not turned into one by reading it.
+    let stranger = root.path().join("stranger");
+    std::fs::create_dir_all(&stranger)?;
+    std::fs::write(stranger.join("notes.txt"), "mine")?;
+    let b2 = root.path().join("b2");
+    for args in [
+        &["info"][..],
+        &["dump"],
+        &["snapshot", "create"],
+        &["backup"],
+    ] {
+        let mut full = args.to_vec();
+        full.push(p(&stranger));
+        if args == ["backup"] {
+            full.push(p(&b2));
+        }
+        let out = quiver(&full);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {:?}", text(&out));
+        assert!(
+            text(&out).1.contains("holds no Quiver database"),
+            "{:?}",
+            text(&out)
+        );
+    }
+    let entries: Vec<_> = std::fs::read_dir(&stranger)?.flatten().collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "nothing was created in {}",
+        stranger.display()
+    );
+    expect(&["verify", p(&root.path().join("nothing"))], 1);
     Ok(())
 }
 
