@@ -408,6 +408,20 @@ pub trait SnapshotSink {
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
     /// One vertex.
     fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()>;
+    /// One vertex, with how many (outgoing, incoming) edges it has in this image: an
+    /// exporter that knows it passes it, so a loader sizes the vertex's adjacency
+    /// once instead of growing it edge by edge. A hint only: it need not be exact,
+    /// and the file format does not carry it. Default: [`SnapshotSink::vertex`].
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
+        let _ = degree;
+        self.vertex(id, labels, props)
+    }
     /// One edge.
     fn edge(
         &mut self,

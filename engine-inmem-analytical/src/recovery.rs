@@ -51,15 +51,28 @@ impl SnapshotSink for Loader<'_> {
     }
 
     fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        self.vertex_with_degree(id, labels, props, (0, 0))
+    }
+
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
         let mut labels = labels.to_vec();
         labels.sort_unstable();
         labels.dedup();
         for l in &labels {
             self.inner.label_index.insert(*l, id);
         }
+        let mut v = Vertex::new(labels.into_boxed_slice(), props.into());
+        // A hint from whoever produced the image: capped, beyond that lists grow.
+        v.reserve_adjacency((degree.0.saturating_add(degree.1)).min(1 << 16) as usize);
         self.inner
             .store
-            .load_vertex(id, Vertex::new(labels.into_boxed_slice(), props.into()))
+            .load_vertex(id, v)
             .map_err(|e| self.bad(e.message().to_string()))
     }
 
@@ -271,4 +284,33 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
         snapshot_midpoint: config.midpoint(),
     });
     Ok(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use engine_api::{StorageEngine, Transaction, TxnOptions};
+
+    use crate::{AnalyticalEngine, Config};
+
+    /// An export passes each vertex's degree, and the importing engine sizes the
+    /// adjacency once from it (no growth step, no spare room).
+    #[test]
+    fn an_import_sizes_adjacency_from_the_degree_hints() -> engine_api::Result<()> {
+        let source = AnalyticalEngine::open(Config::new())?;
+        let mut t = source.begin(TxnOptions::new())?;
+        let hub = t.create_vertex()?;
+        for _ in 0..7 {
+            let other = t.create_vertex()?;
+            t.create_edge(hub, other, "OUT")?;
+            t.create_edge(other, hub, "IN")?;
+        }
+        t.commit()?;
+        let copy = AnalyticalEngine::import(Config::new(), |sink| source.export(sink))?;
+        let slot = copy.inner.store.vertex(hub.0).expect("the hub's slot");
+        let guard = slot.read();
+        let v = guard.as_ref().expect("the hub");
+        assert_eq!((v.out().len(), v.adj_len()), (7, 14));
+        assert_eq!(v.adj_capacity(), 14, "sized once from the hint");
+        Ok(())
+    }
 }

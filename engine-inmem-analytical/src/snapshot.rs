@@ -44,7 +44,9 @@ impl Inner {
             if let Some(slot) = self.store.vertex(id)
                 && let Some(v) = &*slot.read()
             {
-                sink.vertex(id, &v.labels, &v.props)?;
+                let out = v.out().len();
+                let degree = (out as u32, (v.adj_len() - out) as u32);
+                sink.vertex_with_degree(id, &v.labels, &v.props, degree)?;
             }
         }
         if let Some(hook) = midpoint {

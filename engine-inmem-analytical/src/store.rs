@@ -57,6 +57,21 @@ impl Vertex {
         }
     }
 
+    /// Reserves room for `n` more adjacency entries (a loader that knows the degree).
+    pub(crate) fn reserve_adjacency(&mut self, n: usize) {
+        self.adj.reserve_exact(n);
+    }
+
+    /// Outgoing plus incoming entries.
+    pub(crate) fn adj_len(&self) -> usize {
+        self.adj.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn adj_capacity(&self) -> usize {
+        self.adj.capacity()
+    }
+
     pub(crate) fn out(&self) -> &[Adj] {
         &self.adj[..self.out_len as usize]
     }

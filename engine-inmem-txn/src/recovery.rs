@@ -373,10 +373,20 @@ impl SnapshotSink for Loader<'_> {
     }
 
     fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        self.vertex_with_degree(id, labels, props, (0, 0))
+    }
+
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
         let mut labels = labels.to_vec();
         labels.sort_unstable();
         labels.dedup();
-        insert_vertex(self.inner, id, labels, props.into()).map_err(|r| self.bad(r))
+        insert_vertex(self.inner, id, labels, props.into(), degree).map_err(|r| self.bad(r))
     }
 
     fn edge(&mut self, id: u64, t: u32, source: u64, target: u64, props: &[u8]) -> Result<()> {
@@ -384,7 +394,18 @@ impl SnapshotSink for Loader<'_> {
     }
 }
 
-fn insert_vertex(inner: &Inner, id: u64, labels: Vec<u32>, props: Box<[u8]>) -> Result<(), String> {
+/// The largest adjacency a degree hint reserves at once (a hint comes from whoever
+/// produces the image; beyond this the lists grow as usual).
+const DEGREE_HINT_CAP: u32 = 1 << 16;
+
+/// Inserts a loaded vertex; `degree` (outgoing, incoming) sizes its adjacency lists.
+fn insert_vertex(
+    inner: &Inner,
+    id: u64,
+    labels: Vec<u32>,
+    props: Box<[u8]>,
+    degree: (u32, u32),
+) -> Result<(), String> {
     let slot = inner
         .vertices
         .get_or_alloc(id)
@@ -401,6 +422,8 @@ fn insert_vertex(inner: &Inner, id: u64, labels: Vec<u32>, props: Box<[u8]>) -> 
     *g = Some(VertexState {
         labels,
         props,
+        out_edges: Vec::with_capacity(degree.0.min(DEGREE_HINT_CAP) as usize),
+        in_edges: Vec::with_capacity(degree.1.min(DEGREE_HINT_CAP) as usize),
         ..VertexState::default()
     });
     inner.next_vertex.fetch_max(id + 1, Ordering::Relaxed);
@@ -527,7 +550,7 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
                     ids.push(l);
                 }
             }
-            insert_vertex(inner, *id, ids, build_props(inner, properties)?)
+            insert_vertex(inner, *id, ids, build_props(inner, properties)?, (0, 0))
         }
         WalOp::AddLabel { vertex, label } => {
             let l = intern_label(label)?;

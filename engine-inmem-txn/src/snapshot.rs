@@ -43,8 +43,8 @@ impl Inner {
         let edge_end = self.next_edge.load(Ordering::Acquire);
         let (mut labels, mut blob) = (Vec::new(), Vec::new());
         for id in 0..vertex_end {
-            if txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
-                sink.vertex(id, &labels, &blob)?;
+            if let Some(degree) = txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
+                sink.vertex_with_degree(id, &labels, &blob, degree)?;
             }
         }
         if let Some(hook) = midpoint {

@@ -143,14 +143,18 @@ impl<'e> InMemoryTxn<'e> {
         v: VertexId,
         labels: &mut Vec<u32>,
         blob: &mut Vec<u8>,
-    ) -> Result<bool> {
+    ) -> Result<Option<(u32, u32)>> {
         let found = self.read_vertex(v, |state, view| {
+            let degree = (
+                u32::try_from(state.out_edges.len()).unwrap_or(u32::MAX),
+                u32::try_from(state.in_edges.len()).unwrap_or(u32::MAX),
+            );
             labels.clear();
             labels.extend_from_slice(&state.labels);
             blob.clear();
             if view.undos(&state.delta).next().is_none() {
                 blob.extend_from_slice(&state.props);
-                return Ok(());
+                return Ok(degree);
             }
             let mut props_changed = false;
             for u in view.undos(&state.delta) {
@@ -169,9 +173,9 @@ impl<'e> InMemoryTxn<'e> {
             } else {
                 blob.extend_from_slice(&state.props);
             }
-            Ok(())
+            Ok(degree)
         })?;
-        Ok(found.is_some())
+        Ok(found)
     }
 
     /// Copies an edge's encoded properties, as this transaction sees them, into
