@@ -121,6 +121,25 @@ fn a_switch_with_a_data_directory_is_persisted_and_the_wal_follows_it() -> Resul
     Ok(())
 }
 
+/// A config that turns recovery off (files moved aside on open) must not make the
+/// new mode start empty: a switch always loads the snapshot it wrote.
+#[test]
+fn a_switch_recovers_its_snapshot_even_with_recovery_off() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut db = Database::open(
+        Config::new()
+            .data_directory(dir.path())
+            .durability(engine_api::DurabilityConfig::default().recover_on_startup(false)),
+    )?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.set_storage_mode(ANALYTICAL)?;
+    assert_eq!(image(&db)?, state);
+    db.set_storage_mode(TXN)?;
+    assert_eq!(image(&db)?, state);
+    Ok(())
+}
+
 #[test]
 fn on_disk_switches_need_an_empty_database() -> Result<()> {
     // Memory-only: no directory for RocksDB.
