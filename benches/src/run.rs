@@ -89,19 +89,10 @@ fn commit() -> String {
     }
 }
 
-/// Runs the whole report as `args` say; prints report.md and writes it and
-/// report.json to `args.out`. Memory rows need [`crate::alloc::CountingAllocator`]
-/// installed as the process's allocator.
-pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let size = WorkloadSize {
-        vertices: args.vertices.max(1),
-        edges: args.edges,
-        reads: args.reads,
-        small_writes: args.small_writes,
-        mixed_ops: args.mixed_ops,
-        ..WorkloadSize::default()
-    };
-    let subjects: Vec<(String, SubjectFactory)> = vec![
+/// The in-memory subjects of the main table: the hand-rolled peer and both
+/// in-memory backends (the report adds RocksDB and the on-disk backend).
+pub fn in_memory_subjects() -> Vec<(String, SubjectFactory)> {
+    vec![
         (
             "hand-rolled".into(),
             Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
@@ -118,15 +109,30 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
                 )?)) as _)
             }),
         ),
-        (
-            "RocksDB raw".into(),
-            Box::new(|| Ok(Box::new(RawRocks::open()?) as _)),
-        ),
-        (
-            "ondisk".into(),
-            Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
-        ),
-    ];
+    ]
+}
+
+/// Runs the whole report as `args` say; prints report.md and writes it and
+/// report.json to `args.out`. Memory rows need [`crate::alloc::CountingAllocator`]
+/// installed as the process's allocator.
+pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let size = WorkloadSize {
+        vertices: args.vertices.max(1),
+        edges: args.edges,
+        reads: args.reads,
+        small_writes: args.small_writes,
+        mixed_ops: args.mixed_ops,
+        ..WorkloadSize::default()
+    };
+    let mut subjects = in_memory_subjects();
+    subjects.push((
+        "RocksDB raw".into(),
+        Box::new(|| Ok(Box::new(RawRocks::open()?) as _)),
+    ));
+    subjects.push((
+        "ondisk".into(),
+        Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
+    ));
     eprintln!("running the workloads on {} subjects...", subjects.len());
     let heap = crate::alloc::live;
     let report = report::run(size, subjects, &heap, machine(), commit())?;

@@ -1,10 +1,8 @@
 //! The report runs end to end on a tiny workload, and every subject agrees on every
 //! count (the runner refuses to write a report otherwise).
 
-use engine_inmem_analytical::AnalyticalEngine;
-use engine_inmem_txn::{Config, InMemoryEngine};
 use quiver_benches::report::{self, SubjectFactory};
-use quiver_benches::{EngineSubject, HandRolledBaseline, WorkloadSize};
+use quiver_benches::{HandRolledBaseline, WorkloadSize};
 
 #[test]
 fn report_runs_and_subjects_agree() {
@@ -17,24 +15,7 @@ fn report_runs_and_subjects_agree() {
         small_writes: 300,
         mixed_ops: 500,
     };
-    let subjects: Vec<(String, SubjectFactory)> = vec![
-        (
-            "hand-rolled".into(),
-            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
-        ),
-        (
-            "inmem-txn".into(),
-            Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
-        ),
-        (
-            "inmem-analytical".into(),
-            Box::new(|| {
-                Ok(Box::new(EngineSubject(AnalyticalEngine::open(
-                    engine_inmem_analytical::Config::default(),
-                )?)) as _)
-            }),
-        ),
-    ];
+    let subjects = quiver_benches::run::in_memory_subjects();
     let r =
         report::run(size, subjects, &|| None, "test".into(), "test".into()).expect("report runs");
     let md = r.markdown();

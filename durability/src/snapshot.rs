@@ -105,6 +105,23 @@ impl std::fmt::Debug for SnapshotWriter {
     }
 }
 
+/// A snapshot file's header.
+fn header_bytes(database: DatabaseId, commit_ts: u64, created: SystemTime) -> [u8; HEADER_LEN] {
+    let micros = created
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    encode_header(
+        MAGIC,
+        SNAPSHOT_VERSION,
+        &Header {
+            version: SNAPSHOT_VERSION,
+            database,
+            a: commit_ts,
+            b: micros,
+        },
+    )
+}
+
 impl SnapshotWriter {
     /// Starts snapshot `seq` of the state at `commit_ts` in `dir`.
     pub fn create(dir: &Path, seq: u64, commit_ts: u64, database: DatabaseId) -> Result<Self> {
@@ -114,19 +131,7 @@ impl SnapshotWriter {
         let file = File::create(&tmp)
             .map_err(|e| io_error(&format!("cannot create {}", tmp.display()), e))?;
         let created = SystemTime::now();
-        let micros = created
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        let header = encode_header(
-            MAGIC,
-            SNAPSHOT_VERSION,
-            &Header {
-                version: SNAPSHOT_VERSION,
-                database,
-                a: commit_ts,
-                b: micros,
-            },
-        );
+        let header = header_bytes(database, commit_ts, created);
         let mut out = BufWriter::with_capacity(1 << 20, file);
         out.write_all(&header)
             .map_err(|e| io_error(&format!("cannot write {}", tmp.display()), e))?;
@@ -291,20 +296,7 @@ impl SnapshotWriter {
             .map_err(|e| io_error(&what, e.into_error()))?;
         if self.commit_ts != self.header_ts {
             use std::io::{Seek, SeekFrom};
-            let micros = self
-                .created
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as u64);
-            let header = encode_header(
-                MAGIC,
-                SNAPSHOT_VERSION,
-                &Header {
-                    version: SNAPSHOT_VERSION,
-                    database: self.database,
-                    a: self.commit_ts,
-                    b: micros,
-                },
-            );
+            let header = header_bytes(self.database, self.commit_ts, self.created);
             file.seek(SeekFrom::Start(0))
                 .and_then(|_| file.write_all(&header))
                 .map_err(|e| io_error(&what, e))?;

@@ -53,6 +53,17 @@ impl Moved {
     pub fn objects_per_second(&self) -> f64 {
         (self.vertices + self.edges) as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+
+    fn log(&self, what: &str) {
+        tracing::info!(
+            from = mode_name(self.from),
+            to = mode_name(self.to),
+            vertices = self.vertices,
+            edges = self.edges,
+            seconds = self.elapsed.as_secs_f64(),
+            "{what}"
+        );
+    }
 }
 
 /// The steps of a switch with a data directory, for the crash tests.
@@ -151,14 +162,7 @@ impl Database {
             Some(dir) => self.switch_through_directory(&dir, mode)?,
         }
         moved.elapsed = started.elapsed();
-        tracing::info!(
-            from = mode_name(from),
-            to = mode_name(mode),
-            vertices = moved.vertices,
-            edges = moved.edges,
-            seconds = moved.elapsed.as_secs_f64(),
-            "storage mode switched"
-        );
+        moved.log("storage mode switched");
         Ok(moved)
     }
 
@@ -381,13 +385,6 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
         edges: stats.edges,
         elapsed: started.elapsed(),
     };
-    tracing::info!(
-        from = mode_name(from),
-        to = mode_name(mode),
-        vertices = moved.vertices,
-        edges = moved.edges,
-        seconds = moved.elapsed.as_secs_f64(),
-        "migrated"
-    );
+    moved.log("migrated");
     Ok(moved)
 }
