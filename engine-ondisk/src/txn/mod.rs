@@ -10,14 +10,19 @@
 //! | add / remove label | the vertex, its label-index entry |
 //! | set vertex property | the vertex |
 //! | delete vertex | the vertex, its label entries, and (detach) each edge below |
-//! | create edge | both endpoint vertices (rewritten unchanged), the edge, both adjacency entries |
+//! | create edge | the edge, both adjacency entries; both endpoint vertices are locked, not written |
 //! | set edge property | the edge |
 //! | delete edge | the edge, both adjacency entries |
 //!
-//! Rewriting the endpoints is what makes create-edge and delete-vertex exclusive: a
-//! delete checks the vertex's adjacency in its own snapshot, so an edge committed
-//! after that snapshot must have changed the vertex key, or the delete would not see
-//! it and leave the edge dangling.
+//! Create-edge and delete-vertex exclude each other through the endpoint's lock, not
+//! by writing it (a rewrite per edge would leave a version of the vertex record per
+//! edge for every later read to skip): an edge creator holds both endpoints' locks
+//! until it commits, and a vertex delete, once it holds its vertex's lock (so no new
+//! edge can commit to it any more), reads the vertex's *latest committed* adjacency;
+//! an edge there that its snapshot does not show was committed after the delete
+//! began, and the delete fails with a retryable `Conflict` instead of leaving that
+//! edge dangling. A creator that waited for a delete's lock finds the vertex key
+//! written after its snapshot and gets `Conflict` from RocksDB's validation.
 
 use std::sync::Arc;
 
@@ -60,6 +65,9 @@ pub struct OnDiskTxn<'e> {
     /// that it created or deleted: commits keep their index entries, lookups check
     /// them besides the index's.
     touched_vertices: Vec<u64>,
+    /// Vertices this transaction holds the lock of through [`OnDiskTxn::lock_vertex`]
+    /// (an endpoint of an edge it created) and has not deleted.
+    locked_vertices: std::collections::HashSet<u64>,
     touched_edges: Vec<u64>,
     /// The objects it created (their version at its start is known to be none, so
     /// commit skips reading it: measured, import with an index went from 0.59x to
@@ -111,6 +119,7 @@ impl<'e> OnDiskTxn<'e> {
             wrote: false,
             start_ts,
             touched_vertices: Vec::new(),
+            locked_vertices: std::collections::HashSet::new(),
             touched_edges: Vec::new(),
             created_vertices: Vec::new(),
             created_edges: Vec::new(),
@@ -329,16 +338,10 @@ impl<'e> OnDiskTxn<'e> {
     ) -> Result<EdgeId> {
         self.check_write()?;
         engine_api::validate_name("edge type", edge_type)?;
-        // Lock both endpoints and rewrite them unchanged (see the module docs).
-        let s = self.vertex_for_update(source)?;
-        let t = if target == source {
-            None
-        } else {
-            Some(self.vertex_for_update(target)?)
-        };
-        self.set_vertex_record(source, &s)?;
-        if let Some(t) = &t {
-            self.set_vertex_record(target, t)?;
+        // Lock both endpoints without writing them (see the module docs).
+        self.lock_vertex(source)?;
+        if target != source {
+            self.lock_vertex(target)?;
         }
         let ty = self
             .engine
@@ -411,6 +414,42 @@ impl<'e> OnDiskTxn<'e> {
             return Ok(None);
         }
         Ok(Some((props, old)))
+    }
+
+    /// Locks an existing vertex for this transaction without writing it (NotFound if
+    /// it does not exist in this transaction's view; Conflict as `get_for_update`).
+    /// A vertex this transaction locked here already is not read again.
+    fn lock_vertex(&mut self, v: VertexId) -> Result<()> {
+        if self.locked_vertices.contains(&v.0) {
+            return Ok(());
+        }
+        self.vertex_for_update(v)?;
+        self.locked_vertices.insert(v.0);
+        Ok(())
+    }
+
+    /// The ids of the edges at `v` in the latest committed state plus this
+    /// transaction's own writes (not its snapshot).
+    fn latest_adjacency(&self, v: VertexId) -> Result<Vec<u64>> {
+        self.check()?;
+        let mut ids = Vec::new();
+        let prefix = v.0.to_be_bytes();
+        for cf in [OUT, IN] {
+            let mut ro = ReadOptions::default();
+            ro.set_iterate_lower_bound(prefix.to_vec());
+            if let Some(end) = prefix_end(&prefix) {
+                ro.set_iterate_upper_bound(end);
+            }
+            let mut it = self.txn.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
+            it.seek(prefix);
+            while let Some(key) = it.key() {
+                ids.push(crate::keys::decode_adjacency_key(cf, key)?.3);
+                it.next();
+            }
+            it.status()
+                .map_err(|e| rocks(&format!("cannot read {cf}"), e))?;
+        }
+        Ok(ids)
     }
 
     fn set_vertex_record(&mut self, v: VertexId, record: &VertexRecord) -> Result<()> {
@@ -782,6 +821,22 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     fn delete_vertex(&mut self, vertex: VertexId, mode: DeleteMode) -> Result<()> {
         let record = self.vertex_for_update(vertex)?;
         let edges = self.adjacency(vertex, Direction::Both)?;
+        // Holding the vertex's lock, no edge can commit to it any more; one that
+        // committed after this transaction's snapshot is not in `edges` and would be
+        // left dangling (see the module docs).
+        let seen: std::collections::HashSet<u64> = edges.iter().map(|e| e.id.0).collect();
+        if let Some(late) = self
+            .latest_adjacency(vertex)?
+            .into_iter()
+            .find(|id| !seen.contains(id))
+        {
+            return Err(self.fail(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "edge {late} of vertex {vertex} was committed after this transaction began; retry the delete"
+                ),
+            )));
+        }
         if !edges.is_empty() && mode == DeleteMode::Plain {
             return Err(Error::new(
                 ErrorKind::HasEdges,
@@ -806,6 +861,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             self.delete(LABELS, &label_key(*l, vertex.0))?;
         }
         self.delete(VERTICES, &id_key(vertex.0))?;
+        self.locked_vertices.remove(&vertex.0);
         self.touched_vertices.push(vertex.0);
         if self.observing() {
             let labels = record
