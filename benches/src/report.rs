@@ -454,7 +454,8 @@ pub const ROW_TARGETS: &[(&str, &str, f64)] = &[
 /// Targets against another column than the first: (row, subject, peer, minimum).
 pub const PEER_TARGETS: &[(&str, &str, &str, f64)] = &[
     ("import: all records", "ondisk", "RocksDB raw", 0.5),
-    ("point read by id", "ondisk", "RocksDB raw", 0.5),
+    ("import: edges", "ondisk", "RocksDB raw", 0.4),
+    ("point read by id", "ondisk", "RocksDB raw", 0.8),
 ];
 
 impl Report {

@@ -6,7 +6,8 @@
 //! - no transaction is half there: every vertex that names a previous one has exactly
 //!   that one PREV edge, every other vertex none (an unacknowledged transaction may
 //!   be there, whole, if the kill came between its commit and its report);
-//! - no edge dangles and no id is handed out twice;
+//! - no edge dangles and no id is handed out twice, also among CHURN edges, which
+//!   one thread creates between vertices another thread detach-deletes meanwhile;
 //! - the schema (a third thread creates and drops an index, a uniqueness constraint
 //!   and a trigger in turn) is the one of the acknowledged operations, its index
 //!   answers like a scan and its constraint holds.
@@ -54,6 +55,7 @@ fn child(dir: &Path) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     println!("ready");
+    let churn = std::sync::Mutex::new(Vec::<engine_api::VertexId>::new());
     std::thread::scope(|s| {
         let engine_ref = &engine;
         s.spawn(move || {
@@ -61,6 +63,68 @@ fn child(dir: &Path) {
                 std::thread::sleep(Duration::from_millis(3));
                 SCHEMA.step(engine_ref, op).expect("schema operation");
                 println!("schema {}", op + 1);
+            }
+        });
+        // Churn: one thread links recent CHURN vertices while another detach-deletes
+        // them, so edge creation races vertex deletion; after every kill no edge may
+        // dangle (the parent checks every CHURN edge's endpoints).
+        let churn_ref = &churn;
+        s.spawn(move || {
+            for i in 0u64.. {
+                let mut t = engine_ref.begin(TxnOptions::new()).expect("begin");
+                let v = t.create_vertex_with(&["Churn"], &[]).expect("vertex");
+                let others: Vec<_> = {
+                    let list = churn_ref.lock().expect("churn list");
+                    list.iter().rev().take(3).copied().collect()
+                };
+                let mut linked = Ok(());
+                for (k, o) in others.into_iter().enumerate() {
+                    let r = if (i + k as u64).is_multiple_of(2) {
+                        t.create_edge(v, o, "CHURN")
+                    } else {
+                        t.create_edge(o, v, "CHURN")
+                    };
+                    if let Err(e) = r {
+                        linked = Err(e);
+                        break;
+                    }
+                }
+                match linked.and_then(|()| t.commit().map(drop)) {
+                    Ok(()) => churn_ref.lock().expect("churn list").push(v),
+                    Err(e) => assert!(
+                        matches!(
+                            e.kind(),
+                            engine_api::ErrorKind::Conflict | engine_api::ErrorKind::NotFound
+                        ),
+                        "churn link: {e}"
+                    ),
+                }
+            }
+        });
+        s.spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_micros(300));
+                let victim = {
+                    let mut list = churn_ref.lock().expect("churn list");
+                    let n = list.len();
+                    if n < 4 {
+                        continue;
+                    }
+                    list.remove(n - 2)
+                };
+                let deleted = engine_ref.begin(TxnOptions::new()).and_then(|mut t| {
+                    t.delete_vertex(victim, engine_api::DeleteMode::Detach)?;
+                    t.commit()
+                });
+                if let Err(e) = deleted {
+                    assert!(
+                        matches!(
+                            e.kind(),
+                            engine_api::ErrorKind::Conflict | engine_api::ErrorKind::NotFound
+                        ),
+                        "churn delete: {e}"
+                    );
+                }
             }
         });
         for thread in 0..2i64 {
@@ -154,6 +218,7 @@ fn main() {
     let mut next_n = 0i64;
     let mut schema_ops = 0u64;
     let mut waited_cycles = 0;
+    let mut churn_checked = 0u64;
     for cycle in 0..cycles {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -209,6 +274,22 @@ fn main() {
                 "cycle {cycle}: transaction {n} is half there (prev {prev:?}, edge to {target:?})"
             );
         }
+        {
+            let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
+            let mut churn_edges = 0;
+            for e in t.edges_with_type("CHURN", None).expect("churn edges") {
+                let e = e.expect("churn edge");
+                for end in [e.source, e.target] {
+                    assert!(
+                        t.contains_vertex(end).expect("endpoint"),
+                        "cycle {cycle}: CHURN edge {} dangles: vertex {end} is gone",
+                        e.id
+                    );
+                }
+                churn_edges += 1;
+            }
+            churn_checked += churn_edges;
+        }
         for (n, had_edge) in &acked {
             let Some((prev, _)) = present.get(n) else {
                 panic!("cycle {cycle}: acknowledged transaction {n} is missing after SIGKILL");
@@ -227,7 +308,7 @@ fn main() {
         acked.len()
     );
     println!(
-        "ondisk crash test: {cycles} cycles, {} acknowledged commits and {schema_ops} schema operations checked, {:.1} s",
+        "ondisk crash test: {cycles} cycles, {} acknowledged commits, {schema_ops} schema operations and {churn_checked} CHURN edges (created while their endpoints were being deleted) checked, {:.1} s",
         acked.len(),
         started.elapsed().as_secs_f64()
     );
