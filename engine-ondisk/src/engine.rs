@@ -567,7 +567,10 @@ impl StorageEngine for OnDiskEngine {
         to.set_lock_timeout(LOCK_WAIT_MS);
         let ts = self.now();
         let catalog = self.schema.current();
-        let txn = self.db.transaction_opt(&self.write_options(), &to);
+        // A read-only transaction reads through its RocksDB snapshot alone: no
+        // RocksDB transaction, no write batch, no lock tracking.
+        let txn =
+            (!options.is_read_only()).then(|| self.db.transaction_opt(&self.write_options(), &to));
         // Taken after the transaction's own snapshot, so reads never see an older
         // state than the one writes are checked against (a write of a key changed
         // in between conflicts rather than silently overwriting it).

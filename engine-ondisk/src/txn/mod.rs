@@ -49,12 +49,56 @@ use iter::VertexSource;
 pub use iter::{EdgeIter, VertexIter};
 
 type RTxn<'e> = rocksdb::Transaction<'e, TransactionDB>;
-type RawIter<'t, 'e> = DBRawIteratorWithThreadMode<'t, RTxn<'e>>;
+
+/// A raw iterator of a read-write transaction (its own writes merged in) or of a
+/// read-only one (the snapshot alone).
+pub(crate) enum RawIter<'t, 'e> {
+    Txn(DBRawIteratorWithThreadMode<'t, RTxn<'e>>),
+    Snapshot(DBRawIteratorWithThreadMode<'t, TransactionDB>),
+}
+
+impl RawIter<'_, '_> {
+    pub(crate) fn key(&self) -> Option<&[u8]> {
+        match self {
+            RawIter::Txn(it) => it.key(),
+            RawIter::Snapshot(it) => it.key(),
+        }
+    }
+
+    pub(crate) fn value(&self) -> Option<&[u8]> {
+        match self {
+            RawIter::Txn(it) => it.value(),
+            RawIter::Snapshot(it) => it.value(),
+        }
+    }
+
+    pub(crate) fn next(&mut self) {
+        match self {
+            RawIter::Txn(it) => it.next(),
+            RawIter::Snapshot(it) => it.next(),
+        }
+    }
+
+    pub(crate) fn seek(&mut self, key: &[u8]) {
+        match self {
+            RawIter::Txn(it) => it.seek(key),
+            RawIter::Snapshot(it) => it.seek(key),
+        }
+    }
+
+    pub(crate) fn status(&self) -> std::result::Result<(), rocksdb::Error> {
+        match self {
+            RawIter::Txn(it) => it.status(),
+            RawIter::Snapshot(it) => it.status(),
+        }
+    }
+}
 
 /// A transaction of an [`OnDiskEngine`], at snapshot isolation.
 pub struct OnDiskTxn<'e> {
     engine: &'e OnDiskEngine,
-    txn: RTxn<'e>,
+    /// `None` for a read-only transaction.
+    txn: Option<RTxn<'e>>,
     snapshot: SnapshotWithThreadMode<'e, TransactionDB>,
     read: ReadOptions,
     read_only: bool,
@@ -101,7 +145,7 @@ fn corrupt_props(what: &str) -> impl Fn(engine_api::codec::DecodeError) -> Error
 impl<'e> OnDiskTxn<'e> {
     pub(crate) fn new(
         engine: &'e OnDiskEngine,
-        txn: RTxn<'e>,
+        txn: Option<RTxn<'e>>,
         snapshot: SnapshotWithThreadMode<'e, TransactionDB>,
         catalog: Arc<Catalog>,
         read_only: bool,
@@ -196,7 +240,9 @@ impl<'e> OnDiskTxn<'e> {
     /// After a conflict the transaction is rolled back at once, releasing its locks.
     fn fail(&mut self, e: Error) -> Error {
         if e.kind() == ErrorKind::Conflict {
-            let _ = self.txn.rollback();
+            if let Some(t) = &self.txn {
+                let _ = t.rollback();
+            }
             self.aborted = true;
         }
         e
@@ -204,9 +250,28 @@ impl<'e> OnDiskTxn<'e> {
 
     fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check()?;
+        let handle = self.engine.cf(cf)?;
+        match &self.txn {
+            Some(t) => t.get_cf_opt(handle, key, &self.read),
+            None => self.engine.db.get_cf_opt(handle, key, &self.read),
+        }
+        .map_err(|e| rocks(&format!("cannot read {cf}"), e))
+    }
+
+    /// The RocksDB transaction of a read-write transaction (`ReadOnly` otherwise).
+    fn writer(&self) -> Result<&RTxn<'e>> {
         self.txn
-            .get_cf_opt(self.engine.cf(cf)?, key, &self.read)
-            .map_err(|e| rocks(&format!("cannot read {cf}"), e))
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::ReadOnly, "the transaction is read-only"))
+    }
+
+    /// A raw iterator over `cf` with `ro`, through the transaction if it writes.
+    fn raw_iter(&self, cf: &str, ro: ReadOptions) -> Result<RawIter<'_, 'e>> {
+        let handle = self.engine.cf(cf)?;
+        Ok(match &self.txn {
+            Some(t) => RawIter::Txn(t.raw_iterator_cf_opt(handle, ro)),
+            None => RawIter::Snapshot(self.engine.db.raw_iterator_cf_opt(handle, ro)),
+        })
     }
 
     /// Reads `key` and locks it for this transaction (Conflict if another holds it or
@@ -214,7 +279,7 @@ impl<'e> OnDiskTxn<'e> {
     fn get_for_update(&mut self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let handle = self.engine.cf(cf)?;
         let r = self
-            .txn
+            .writer()?
             .get_for_update_cf_opt(handle, key, true, &self.read)
             .map_err(|e| rocks(&format!("cannot lock {cf}"), e));
         r.map_err(|e| self.fail(e))
@@ -223,7 +288,7 @@ impl<'e> OnDiskTxn<'e> {
     fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
         let handle = self.engine.cf(cf)?;
         let r = self
-            .txn
+            .writer()?
             .put_cf(handle, key, value)
             .map_err(|e| rocks(&format!("cannot write {cf}"), e));
         self.wrote = true;
@@ -233,7 +298,7 @@ impl<'e> OnDiskTxn<'e> {
     fn delete(&mut self, cf: &str, key: &[u8]) -> Result<()> {
         let handle = self.engine.cf(cf)?;
         let r = self
-            .txn
+            .writer()?
             .delete_cf(handle, key)
             .map_err(|e| rocks(&format!("cannot write {cf}"), e));
         self.wrote = true;
@@ -292,7 +357,7 @@ impl<'e> OnDiskTxn<'e> {
         if let Some(end) = prefix_end(prefix) {
             ro.set_iterate_upper_bound(end);
         }
-        let mut it = self.txn.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
+        let mut it = self.raw_iter(cf, ro)?;
         it.seek(prefix);
         Ok(it)
     }
@@ -307,7 +372,7 @@ impl<'e> OnDiskTxn<'e> {
         if let Some(end) = end {
             ro.set_iterate_upper_bound(end);
         }
-        let mut it = self.txn.raw_iterator_cf_opt(self.engine.cf(INDEX)?, ro);
+        let mut it = self.raw_iter(INDEX, ro)?;
         it.seek(start);
         let mut out = Vec::new();
         while let Some(key) = it.key() {
@@ -440,8 +505,8 @@ impl<'e> OnDiskTxn<'e> {
             if let Some(end) = prefix_end(&prefix) {
                 ro.set_iterate_upper_bound(end);
             }
-            let mut it = self.txn.raw_iterator_cf_opt(self.engine.cf(cf)?, ro);
-            it.seek(prefix);
+            let mut it = self.raw_iter(cf, ro)?;
+            it.seek(&prefix);
             while let Some(key) = it.key() {
                 ids.push(crate::keys::decode_adjacency_key(cf, key)?.3);
                 it.next();
@@ -501,11 +566,13 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let k = self.engine.names.id(NameKind::PropertyKey, key);
         let id = id_key(vertex.0);
         // Pinned, and the property found in place: no copy of the record.
-        let value = self
-            .txn
-            .get_pinned_cf_opt(self.engine.cf(VERTICES)?, id, &self.read)
-            .map_err(|e| rocks("cannot read vertices", e))?
-            .ok_or_else(|| Error::not_found(format!("vertex {vertex}")))?;
+        let handle = self.engine.cf(VERTICES)?;
+        let value = match &self.txn {
+            Some(t) => t.get_pinned_cf_opt(handle, id, &self.read),
+            None => self.engine.db.get_pinned_cf_opt(handle, id, &self.read),
+        }
+        .map_err(|e| rocks("cannot read vertices", e))?
+        .ok_or_else(|| Error::not_found(format!("vertex {vertex}")))?;
         let Some(k) = k else {
             return Ok(None);
         };
@@ -1034,6 +1101,13 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         } = self;
         drop(read);
         drop(snapshot);
+        // A transaction that wrote has a RocksDB transaction (writes go through it).
+        let Some(txn) = txn else {
+            return Err(Error::new(
+                ErrorKind::ReadOnly,
+                "the transaction is read-only",
+            ));
+        };
         txn.commit()
             .map_err(|e| engine.poison(rocks("commit failed", e)))?;
         let ts = engine.committed()?;
@@ -1064,6 +1138,8 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     }
 
     fn rollback(self) {
-        let _ = self.txn.rollback();
+        if let Some(t) = &self.txn {
+            let _ = t.rollback();
+        }
     }
 }
