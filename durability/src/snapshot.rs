@@ -219,6 +219,11 @@ impl SnapshotWriter {
         self.commit_ts = commit_ts;
     }
 
+    /// The vertices and edges written so far.
+    pub fn written(&self) -> (u64, u64) {
+        (self.vertices, self.edges)
+    }
+
     /// Writes one dictionary.
     pub fn names<'a>(
         &mut self,

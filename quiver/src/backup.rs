@@ -126,31 +126,9 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     durability::dir::sync_dir(dir)
 }
 
-/// Copies `from` to `to` (created), returning its size and CRC-32, and syncs it.
-/// Only the bytes present when the copy reads them are copied: a file being
-/// appended to is copied up to where the copy got.
-fn copy_file(from: &Path, to: &Path, progress: &dyn Fn(u64)) -> Result<(u64, u32)> {
-    let mut src = File::open(from).map_err(|e| io("open", from, e))?;
-    let mut dst = File::create(to).map_err(|e| io("create", to, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    let (mut size, mut hasher) = (0u64, crc32fast::Hasher::new());
-    loop {
-        let n = match src.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io("read", from, e)),
-        };
-        hasher.update(&buf[..n]);
-        dst.write_all(&buf[..n]).map_err(|e| io("write", to, e))?;
-        size += n as u64;
-        progress(n as u64);
-    }
-    dst.sync_all().map_err(|e| io("sync", to, e))?;
-    Ok((size, hasher.finalize()))
-}
-
-fn file_crc(path: &Path) -> Result<(u64, u32)> {
+/// Reads `path` to its end in 1 MiB chunks, handing each to `chunk`; returns its
+/// size and CRC-32.
+fn read_chunks(path: &Path, mut chunk: impl FnMut(&[u8]) -> Result<()>) -> Result<(u64, u32)> {
     let mut f = File::open(path).map_err(|e| io("open", path, e))?;
     let mut buf = vec![0u8; 1 << 20];
     let (mut size, mut hasher) = (0u64, crc32fast::Hasher::new());
@@ -162,17 +140,47 @@ fn file_crc(path: &Path) -> Result<(u64, u32)> {
             Err(e) => return Err(io("read", path, e)),
         };
         hasher.update(&buf[..n]);
+        chunk(&buf[..n])?;
         size += n as u64;
     }
     Ok((size, hasher.finalize()))
 }
 
-fn is_empty_dir(dir: &Path) -> Result<bool> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(io("list", dir, e)),
+/// Copies `from` to `to` (created), returning its size and CRC-32, and syncs it.
+/// Only the bytes present when the copy reads them are copied: a file being
+/// appended to is copied up to where the copy got.
+fn copy_file(from: &Path, to: &Path, progress: &dyn Fn(u64)) -> Result<(u64, u32)> {
+    let mut dst = File::create(to).map_err(|e| io("create", to, e))?;
+    let copied = read_chunks(from, |bytes| {
+        dst.write_all(bytes).map_err(|e| io("write", to, e))?;
+        progress(bytes.len() as u64);
+        Ok(())
+    })?;
+    dst.sync_all().map_err(|e| io("sync", to, e))?;
+    Ok(copied)
+}
+
+fn file_crc(path: &Path) -> Result<(u64, u32)> {
+    read_chunks(path, |_| Ok(()))
+}
+
+/// The entries of `dir` other than its lock file and what was moved aside into
+/// `.backup/` (a missing directory has none): what makes a target "not empty".
+pub(crate) fn used_entries(dir: &Path) -> Result<Vec<String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io("list", dir, e)),
+    };
+    let mut used = Vec::new();
+    for e in entries {
+        let name = e.map_err(|e| io("list", dir, e))?.file_name();
+        let name = name.to_string_lossy();
+        if name != ".backup" && name != ".lock" {
+            used.push(name.into_owned());
+        }
     }
+    Ok(used)
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
@@ -203,7 +211,7 @@ pub fn backup(db: &Database, dest: &Path, progress: Progress<'_>) -> Result<Mani
             "a memory-only database has no files to back up; dump it instead (quiver::dump)",
         ));
     };
-    if !is_empty_dir(dest)? {
+    if !used_entries(dest)?.is_empty() {
         return Err(Error::invalid_input(format!(
             "{} is not empty; a backup goes into a new or empty directory",
             dest.display()
@@ -718,14 +726,7 @@ pub fn restore(
 /// anything, refused, or with `force` its entries moved into `.backup/` inside it.
 fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
     create_dir(data)?;
-    let mut entries = Vec::new();
-    for e in std::fs::read_dir(data).map_err(|e| io("list", data, e))? {
-        let e = e.map_err(|e| io("list", data, e))?;
-        let name = e.file_name().to_string_lossy().to_string();
-        if name != ".backup" && name != ".lock" {
-            entries.push(name);
-        }
-    }
+    let entries = used_entries(data)?;
     if entries.is_empty() {
         return Ok(None);
     }

@@ -54,6 +54,17 @@ impl Moved {
         (self.vertices + self.edges) as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// "N vertices, M edges in S s (R objects/s)".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} vertices, {} edges in {:.2} s ({:.0} objects/s)",
+            self.vertices,
+            self.edges,
+            self.elapsed.as_secs_f64(),
+            self.objects_per_second()
+        )
+    }
+
     fn log(&self, what: &str) {
         tracing::info!(
             from = mode_name(self.from),
@@ -316,12 +327,7 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
         )));
     }
     // A target restore prepared holds only its lock file and what it moved aside.
-    if let Ok(entries) = std::fs::read_dir(target)
-        && entries.flatten().any(|e| {
-            let name = e.file_name();
-            name != ".backup" && name != ".lock"
-        })
-    {
+    if !crate::backup::used_entries(target)?.is_empty() {
         return Err(Error::invalid_input(format!(
             "{} is not empty; migrate writes into a new or empty directory",
             target.display()
@@ -367,8 +373,8 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
         }
     };
     w.set_commit_ts(ts);
+    let (vertices, edges) = w.written();
     let written = w.finish()?;
-    let stats = db.stats()?;
     db.engine.close_without_snapshot()?;
     tracing::info!(snapshot = %written.path.display(), commit_ts = ts, "image written");
     persist_mode(target, mode)?;
@@ -381,8 +387,8 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
     let moved = Moved {
         from,
         to: mode,
-        vertices: stats.vertices,
-        edges: stats.edges,
+        vertices,
+        edges,
         elapsed: started.elapsed(),
     };
     moved.log("migrated");

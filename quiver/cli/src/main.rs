@@ -344,34 +344,22 @@ fn run(command: Command) -> Outcome {
                 bar.set_message(format!("dumping: {} statements", p.statements))
             };
             let options = dump::DumpOptions::new().progress(100_000, &mut tick);
-            let summary = match &output {
-                Some(path) => {
-                    let file = std::fs::File::create(path).map_err(|e| {
+            let (sink, what): (Box<dyn Write>, String) = match &output {
+                Some(path) => (
+                    Box::new(std::fs::File::create(path).map_err(|e| {
                         Error::new(
                             ErrorKind::Io,
                             format!("cannot create {}: {e}", path.display()),
                         )
-                    })?;
-                    let mut w = BufWriter::new(file);
-                    let s = dump::write_dump(&db, &mut w, options)?;
-                    w.flush().map_err(|e| {
-                        Error::new(
-                            ErrorKind::Io,
-                            format!("cannot write {}: {e}", path.display()),
-                        )
-                    })?;
-                    s
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut w = BufWriter::new(stdout.lock());
-                    let s = dump::write_dump(&db, &mut w, options)?;
-                    w.flush().map_err(|e| {
-                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}"))
-                    })?;
-                    s
-                }
+                    })?),
+                    path.display().to_string(),
+                ),
+                None => (Box::new(std::io::stdout().lock()), "the dump".to_string()),
             };
+            let mut w = BufWriter::new(sink);
+            let summary = dump::write_dump(&db, &mut w, options)?;
+            w.flush()
+                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write {what}: {e}")))?;
             bar.finish_and_clear();
             db.close()?;
             eprintln!(
@@ -422,14 +410,11 @@ fn run(command: Command) -> Outcome {
                 println!("{} is already {}", dir.display(), mode_name(mode));
             } else {
                 println!(
-                    "switched {} from {} to {}: {} vertices, {} edges in {:.2} s ({:.0} objects/s)",
+                    "switched {} from {} to {}: {}",
                     dir.display(),
                     mode_name(moved.from),
                     mode_name(moved.to),
-                    moved.vertices,
-                    moved.edges,
-                    moved.elapsed.as_secs_f64(),
-                    moved.objects_per_second()
+                    moved.summary()
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -443,15 +428,12 @@ fn run(command: Command) -> Outcome {
             let moved = quiver::migrate(&source, &target, mode)?;
             bar.finish_and_clear();
             println!(
-                "migrated {} ({}) into {} ({}): {} vertices, {} edges in {:.2} s ({:.0} objects/s)",
+                "migrated {} ({}) into {} ({}): {}",
                 source.display(),
                 mode_name(moved.from),
                 target.display(),
                 mode_name(moved.to),
-                moved.vertices,
-                moved.edges,
-                moved.elapsed.as_secs_f64(),
-                moved.objects_per_second()
+                moved.summary()
             );
             Ok(ExitCode::SUCCESS)
         }

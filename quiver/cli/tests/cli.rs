@@ -10,7 +10,7 @@ use quiver::{Config, Database};
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
-use common::{fill, image};
+use common::{fill, filled_directory, image};
 
 fn quiver(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quiver"))
@@ -50,10 +50,7 @@ fn open(dir: &Path) -> Result<Database> {
 fn the_backup_and_restore_workflow_end_to_end() -> Result<()> {
     let root = tempfile::tempdir()?;
     let (data, backup) = (root.path().join("data"), root.path().join("backup"));
-    let db = open(&data)?;
-    fill(&db)?;
-    let state = image(&db)?;
-    db.close()?;
+    let state = filled_directory(&data)?;
     let out = expect(&["backup", p(&data), p(&backup)], 0);
     assert!(out.contains("backed up"), "{out}");
     let out = expect(&["verify", p(&backup)], 0);
@@ -82,9 +79,7 @@ fn the_backup_and_restore_workflow_end_to_end() -> Result<()> {
 fn verify_exits_with_3_and_names_a_damaged_file() -> Result<()> {
     let root = tempfile::tempdir()?;
     let (data, backup) = (root.path().join("data"), root.path().join("backup"));
-    let db = open(&data)?;
-    fill(&db)?;
-    db.close()?;
+    filled_directory(&data)?;
     expect(&["backup", p(&data), p(&backup)], 0);
     let snapshot = std::fs::read_dir(backup.join("snapshots"))?
         .next()
@@ -133,10 +128,7 @@ fn a_held_directory_is_locked_naming_the_holder_and_the_online_backup() -> Resul
 fn mode_get_and_set_follow_the_rules() -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
-    let db = open(&data)?;
-    fill(&db)?;
-    let state = image(&db)?;
-    db.close()?;
+    let state = filled_directory(&data)?;
     assert_eq!(
         expect(&["mode", "get", p(&data)], 0).trim(),
         "IN_MEMORY_TRANSACTIONAL"
@@ -176,10 +168,7 @@ fn mode_get_and_set_follow_the_rules() -> Result<()> {
 fn dump_load_migrate_and_info() -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
-    let db = open(&data)?;
-    fill(&db)?;
-    let state = image(&db)?;
-    db.close()?;
+    let state = filled_directory(&data)?;
     let file = root.path().join("graph.cypherl");
     expect(&["dump", p(&data), "-o", p(&file)], 0);
     let stdout_dump = expect(&["dump", p(&data)], 0);

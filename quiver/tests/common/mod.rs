@@ -5,7 +5,7 @@ use engine_api::{
     Direction, IndexSpec, Result, StorageEngine, Transaction, TriggerEvent, TriggerPhase,
     TriggerSecurity, TriggerSpec, TxnOptions, VertexId,
 };
-use quiver::Database;
+use quiver::{Config, Database};
 
 /// Everything a database holds, by id: vertices (labels sorted, properties), edges,
 /// indexes, triggers and (where the mode has them) constraints.
@@ -68,4 +68,14 @@ pub fn fill(db: &Database) -> Result<()> {
         statement: "RETURN 1".into(),
     })?;
     Ok(())
+}
+
+/// Opens (creating) the data directory `dir`, fills it, closes it; returns what it
+/// holds.
+pub fn filled_directory(dir: &std::path::Path) -> Result<String> {
+    let db = Database::open(Config::new().data_directory(dir))?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    Ok(state)
 }
