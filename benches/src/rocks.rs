@@ -1,6 +1,6 @@
 //! The on-disk ceiling: the workloads' records as plain RocksDB puts and gets, with
-//! the options and key layout engine-ondisk uses but no transactions, no conflict
-//! checks and no endpoint locking; and a comparison of RocksDB's two transaction kinds
+//! the options (less the memtable filters only transactions use) and key layout
+//! engine-ondisk uses but no transactions, no conflict checks and no endpoint locking; and a comparison of RocksDB's two transaction kinds
 //! on the small-write and mixed workloads' key operations.
 
 use std::collections::HashMap;
@@ -49,7 +49,7 @@ impl RawRocks {
     /// A fresh database in a temporary directory (see `QUIVER_BENCH_DIR`).
     pub fn open() -> Result<Self> {
         let dir = tempfile_dir()?;
-        let (opts, cfs) = engine_ondisk::rocksdb_options(&Config::new(dir.path()));
+        let (opts, cfs) = engine_ondisk::plain_rocksdb_options(&Config::new(dir.path()));
         let db = DB::open_cf_descriptors(&opts, dir.path().join("rocksdb"), cfs).map_err(rocks)?;
         Ok(RawRocks {
             db,

@@ -106,10 +106,20 @@ fn capabilities() -> Capabilities {
 }
 
 /// The RocksDB options and column families this backend opens its database with, for
-/// a tool or benchmark peer that wants to open a plain RocksDB the same way (the
-/// report's raw-RocksDB peer does). The WAL goes to `<data dir>/wal`.
+/// a tool or benchmark peer that wants to open RocksDB the same way (the report's
+/// transaction-kind peers do). The WAL goes to `<data dir>/wal`.
 pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    rocks_options(config, config.data_dir(), true, true)
+    rocks_options(config, config.data_dir(), true, true, true)
+}
+
+/// [`rocksdb_options`] without what serves only transactions: the memtable Bloom
+/// filters, which let a transaction's conflict check of a key the memtable does not
+/// hold (every new edge and adjacency key) skip the memtable search, but cost every
+/// insert a filter update. A plain RocksDB writer never runs that check and is faster
+/// without them (edge import 265k/s without, 204k/s with, on 2 cores), so the
+/// report's raw-RocksDB peer opens with these.
+pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
+    rocks_options(config, config.data_dir(), true, true, false)
 }
 
 fn rocks_options(
@@ -117,6 +127,7 @@ fn rocks_options(
     root: &Path,
     create: bool,
     add_column_families: bool,
+    transactional: bool,
 ) -> (Options, Vec<ColumnFamilyDescriptor>) {
     let mut db = Options::default();
     db.create_if_missing(create);
@@ -147,6 +158,16 @@ fn rocks_options(
                 // Point reads by id of ids that may not exist (contains_vertex).
                 table.set_bloom_filter(10.0, false);
             }
+            if transactional && *name != META {
+                // A write's conflict check looks its key up in the memtable; for a new
+                // key (most of an import's) the filter answers instead of a skiplist
+                // search. Measured on the report's edge import: 41k -> 50k edges/s.
+                // (Bloom filters in the SST files of the other families gained
+                // nothing: the check stops at the memtable when it is older than the
+                // transaction's snapshot.)
+                o.set_memtable_prefix_bloom_ratio(0.1);
+                o.set_memtable_whole_key_filtering(true);
+            }
             o.set_block_based_table_factory(&table);
             o.set_compression_type(DBCompressionType::Lz4);
             o.set_level_compaction_dynamic_level_bytes(true);
@@ -165,7 +186,7 @@ fn open_rocks(
     create: bool,
     add_column_families: bool,
 ) -> Result<(TransactionDB, Options)> {
-    let (opts, cfs) = rocks_options(config, root, create, add_column_families);
+    let (opts, cfs) = rocks_options(config, root, create, add_column_families, true);
     let txn_opts = TransactionDBOptions::default();
     let db = TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs)
         .map_err(|e| {
@@ -203,7 +224,7 @@ fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// again: the data directory keeps its layout. (Regression: after a kill during
 /// creation, the next open failed with "cannot list <dir>/wal".)
 fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
-    let (opts, _) = rocks_options(config, root, false, false);
+    let (opts, _) = rocks_options(config, root, false, false, true);
     TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, root.join(ROCKSDB_DIR))
         .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
     let wal = root.join("wal");

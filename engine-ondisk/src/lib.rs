@@ -107,7 +107,7 @@ mod snapshot;
 mod txn;
 
 pub use config::Config;
-pub use engine::{OnDiskEngine, rocksdb_options};
+pub use engine::{OnDiskEngine, plain_rocksdb_options, rocksdb_options};
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
 pub use rocksdb;
