@@ -19,6 +19,7 @@ use rocksdb::{
 };
 
 use crate::config::Config;
+use crate::counts::Counts;
 use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
 use crate::metadata::{
     Dictionary, FORMAT_VERSION, IdAllocator, KEY_DATABASE, KEY_READY, META_FILE, read_meta_file,
@@ -47,6 +48,7 @@ pub struct OnDiskEngine {
     pub(crate) names: Dictionary,
     pub(crate) ids: IdAllocator,
     pub(crate) schema: Schema,
+    pub(crate) counts: Counts,
     pub(crate) observers: ObserverRegistry,
     /// Held by commits with after-commit observers from commit to delivery, so those
     /// observers see commits in commit order.
@@ -298,6 +300,8 @@ impl OnDiskEngine {
                     }
                     if ready {
                         if version < FORMAT_VERSION {
+                            // Versions before 3 kept no counts: one scan, then kept.
+                            Counts::count_and_store(&db)?;
                             write_meta_file(&rdir, id)?;
                             tracing::info!(dir = %rdir.display(), from = version, to = FORMAT_VERSION, "upgraded the on-disk format");
                         }
@@ -368,6 +372,9 @@ impl OnDiskEngine {
         db.put_cf(mcf, KEY_DATABASE, database.0)
             .map_err(|e| rocks("cannot store the database id", e))?;
         let mut definitions = Vec::new();
+        if restore.is_none() {
+            Counts::store(&db, 0, 0)?;
+        }
         if let Some((path, _)) = &restore {
             match crate::snapshot::import(&db, path) {
                 Ok(d) => definitions = d,
@@ -407,12 +414,14 @@ impl OnDiskEngine {
         let names = Dictionary::load(&db)?;
         let ids = IdAllocator::load(&db)?;
         let schema = Schema::load(&db, &names)?;
+        let counts = Counts::load(&db)?;
         let clock = db.snapshot().sequence_number();
         let engine = OnDiskEngine {
             db,
             names,
             ids,
             schema,
+            counts,
             observers: ObserverRegistry::new(),
             delivery: Mutex::new(()),
             clock: AtomicU64::new(clock),
@@ -535,19 +544,6 @@ impl OnDiskEngine {
         wo
     }
 
-    fn count(&self, name: &str) -> Result<u64> {
-        let mut it = self.db.raw_iterator_cf(self.cf(name)?);
-        it.seek_to_first();
-        let mut n = 0;
-        while it.valid() {
-            n += 1;
-            it.next();
-        }
-        it.status()
-            .map_err(|e| rocks(&format!("cannot count {name}"), e))?;
-        Ok(n)
-    }
-
     fn snapshots_dir(&self) -> PathBuf {
         self.dir.snapshots_dir()
     }
@@ -607,9 +603,10 @@ impl StorageEngine for OnDiskEngine {
     }
 
     fn stats(&self) -> Result<EngineStats> {
+        let (vertices, edges) = self.counts.get();
         Ok(EngineStats {
-            vertices: self.count(VERTICES)?,
-            edges: self.count(EDGES)?,
+            vertices,
+            edges,
             disk_bytes: Some(dir_bytes(self.dir.root())),
         })
     }

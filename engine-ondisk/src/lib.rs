@@ -40,7 +40,7 @@
 //! | `out` | source (8), type id (4), target (8), edge id (8) | empty |
 //! | `in` | target (8), type id (4), source (8), edge id (8) | empty |
 //! | `labels` | label id (4), vertex id (8) | empty |
-//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers | |
+//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers; `counts` and 0x01, sequence: the vertex and edge counts (see below) | |
 //! | `index` | index or constraint id (4), then per kind (see below) | empty, or a uniqueness record's holder |
 //!
 //! `rocksdb/quiver.meta` (48 bytes: magic `QVONDSK1`, format version, value codec
@@ -60,8 +60,8 @@
 //! constraints, for the objects they wrote, against the catalogue current at commit;
 //! lookups scan a key range of an index that was complete when the transaction began,
 //! add the transaction's own writes, and check every candidate against its record.
-//! Format version 2 added `index` and the catalogue; a version 1 database is upgraded
-//! when opened. The schema module's docs say what waits while the schema changes.
+//! Format version 2 added `index` and the catalogue, version 3 the kept counts; an
+//! older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
 //!
 //! # Transactions
 //! RocksDB's pessimistic `TransactionDB`. A transaction takes a RocksDB snapshot at
@@ -69,9 +69,9 @@
 //! writes is locked (with a lock timeout of 1 ms, so a key another transaction holds
 //! fails almost at once: first writer wins) and checked for commits after the transaction's
 //! start. Either failure is [`engine_api::ErrorKind::Conflict`]; the transaction is
-//! rolled back at once and later calls return `Aborted`. Creating an edge locks and
-//! rewrites both endpoints, and deleting a vertex reads its adjacency after locking
-//! it, so no interleaving leaves a dangling edge. Only snapshot isolation is offered:
+//! rolled back at once and later calls return `Aborted`. Creating an edge locks both
+//! endpoints (without rewriting them), and deleting a vertex reads its latest
+//! adjacency after locking it, so no interleaving leaves a dangling edge. Only snapshot isolation is offered:
 //! `begin` refuses the other levels with `Unsupported`. Reads are not locked, so write
 //! skew occurs (two transactions that read both of two objects and each write one both
 //! commit), as snapshot isolation allows and the conformance suite requires.
@@ -80,6 +80,12 @@
 //! writer of an object to fail at the write, and the optimistic kind only finds the
 //! conflict at commit, after the loser did all its work. The report measures both on
 //! the small-write and mixed workloads (section "RocksDB transaction kinds").
+//!
+//! # Counts
+//! `stats()` reads the vertex and edge counts, not the data: each commit that creates
+//! or deletes objects writes its net change under a key of its own in the same
+//! RocksDB write (exact after a crash, and no key two writers share), and the changes
+//! are folded into one base record at open and every few thousand commits.
 //!
 //! # Durability
 //! RocksDB's WAL, recovered to the longest consistent prefix (point-in-time
@@ -99,6 +105,7 @@
 //! into `snapshots/` of an empty data directory and open it.
 
 mod config;
+mod counts;
 mod engine;
 mod keys;
 mod metadata;

@@ -42,10 +42,12 @@ use crate::keys::{META, rocks};
 
 const MAGIC: &[u8; 8] = b"QVONDSK1";
 /// The on-disk format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this build opens: version 1 lacks the `index` column
-/// family and the schema catalogue; opening it adds both and rewrites the metadata
-/// file as version 2 (so an older build then refuses it rather than ignore indexes).
+/// family and the schema catalogue, versions 1 and 2 lack the kept vertex and edge
+/// counts; opening one adds what it lacks (the counts by one scan) and rewrites the
+/// metadata file as the current version (so an older build then refuses it rather
+/// than ignore indexes or leave the counts behind).
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 pub(crate) const META_FILE: &str = "quiver.meta";
 

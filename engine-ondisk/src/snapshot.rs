@@ -102,8 +102,8 @@ pub(crate) fn write_contents(
 /// Loads a snapshot into a new, empty database. Writes bypass the WAL and are flushed
 /// at the end: until the caller marks the database ready, a crash leaves a creation
 /// that the next open redoes.
-/// Loads a snapshot into an empty database; returns its schema definitions, for the
-/// caller to build once the data is in.
+/// Loads a snapshot into an empty database (and stores its counts); returns its schema
+/// definitions, for the caller to build once the data is in.
 pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
     let mut sink = Importer {
         definitions: Vec::new(),
@@ -112,6 +112,7 @@ pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
         vertices: HashSet::new(),
         last_vertex: None,
         last_edge: None,
+        edges: 0,
         counters: None,
         what: path.display().to_string(),
     };
@@ -122,6 +123,7 @@ pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
     let e = e.max(sink.last_edge.map_or(0, |x| x + 1));
     db.put_cf(cf(db, META)?, KEY_IDS, encode_bounds(v, e))
         .map_err(|e| rocks("cannot store the id counters", e))?;
+    crate::counts::Counts::store(db, sink.vertices.len() as u64, sink.edges)?;
     for name in crate::keys::ALL_CFS {
         db.flush_cf(cf(db, name)?)
             .map_err(|e| rocks("cannot flush the restored data", e))?;
@@ -136,6 +138,7 @@ struct Importer<'d> {
     vertices: HashSet<u64>,
     last_vertex: Option<u64>,
     last_edge: Option<u64>,
+    edges: u64,
     counters: Option<(u64, u64)>,
     what: String,
 }
@@ -214,6 +217,7 @@ impl SnapshotSink for Importer<'_> {
             return Err(self.bad(format!("edge {id} is out of order")));
         }
         self.last_edge = Some(id);
+        self.edges += 1;
         for end in [source, target] {
             if !self.vertices.contains(&end) {
                 return Err(self.bad(format!("edge {id} refers to missing vertex {end}")));

@@ -289,6 +289,17 @@ fn main() {
                 churn_edges += 1;
             }
             churn_checked += churn_edges;
+            // The kept counts are exact after the kill: they commit with the data.
+            let stats = engine.stats().expect("stats");
+            let counted = (
+                t.vertex_count().expect("count"),
+                t.edge_count().expect("count"),
+            );
+            assert_eq!(
+                (stats.vertices, stats.edges),
+                counted,
+                "cycle {cycle}: stats() disagree with a scan after SIGKILL"
+            );
         }
         for (n, had_edge) in &acked {
             let Some((prev, _)) = present.get(n) else {

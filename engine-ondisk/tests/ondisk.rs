@@ -251,6 +251,12 @@ fn format_version_1_opens_and_is_upgraded() {
     assert_eq!(version(&meta), 1, "the fixture is of version 1");
     let db = OnDiskEngine::open(Config::new(dir.path())).expect("a version 1 database opens");
     assert_eq!(version(&meta), engine_ondisk::FORMAT_VERSION);
+    let stats = db.stats().expect("stats");
+    assert_eq!(
+        (stats.vertices, stats.edges),
+        (19, 17),
+        "counted at the upgrade"
+    );
     let t = db.begin(TxnOptions::new()).expect("begin");
     assert_eq!(t.vertex_count().expect("count"), 19);
     assert_eq!(t.edge_count().expect("count"), 17);
@@ -458,4 +464,82 @@ fn a_creation_cut_short_before_rocksdb_wrote_current_is_redone() {
     db.close().expect("close");
     assert!(!rocks.join(".quiver.creating").exists());
     OnDiskEngine::open(config).expect("reopen");
+}
+
+/// `stats()` reads the kept counts: they follow creates, deletes (detach deletes
+/// count their edges), ignore rolled-back and conflicting transactions, survive the
+/// folds of a running engine (more than 4096 counted commits) and a reopen, and always
+/// equal a scan.
+#[test]
+fn stats_are_kept_with_the_data_and_equal_a_scan() {
+    use engine_api::{DeleteMode, EngineStats};
+    let dir = tempfile::tempdir().expect("tmp");
+    let scan = |db: &OnDiskEngine| {
+        let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+        (
+            t.vertex_count().expect("count"),
+            t.edge_count().expect("count"),
+        )
+    };
+    let kept = |db: &OnDiskEngine| {
+        let EngineStats {
+            vertices, edges, ..
+        } = db.stats().expect("stats");
+        (vertices, edges)
+    };
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+    assert_eq!(kept(&db), (0, 0));
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let vs: Vec<_> = (0..10)
+        .map(|_| t.create_vertex().expect("vertex"))
+        .collect();
+    t.create_edge(vs[0], vs[1], "E").expect("edge");
+    t.create_edge(vs[1], vs[0], "E").expect("edge");
+    let kept_edge = t.create_edge(vs[2], vs[3], "E").expect("edge");
+    t.commit().expect("commit");
+    assert_eq!(kept(&db), (10, 3));
+
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    t.create_vertex().expect("vertex");
+    t.create_edge(vs[4], vs[5], "E").expect("edge");
+    t.rollback();
+    assert_eq!(kept(&db), (10, 3), "a rollback counts nothing");
+
+    // The second writer of vs[6] conflicts; what it created is not counted.
+    let mut first = db.begin(TxnOptions::new()).expect("begin");
+    let mut second = db.begin(TxnOptions::new()).expect("begin");
+    first
+        .set_vertex_property(vs[6], "x", 1.into())
+        .expect("set");
+    second.create_vertex().expect("vertex");
+    let err = second
+        .set_vertex_property(vs[6], "x", 2.into())
+        .expect_err("conflict");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(second.commit().is_err());
+    first.commit().expect("commit");
+    assert_eq!(kept(&db), (10, 3));
+
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    t.delete_vertex(vs[0], DeleteMode::Detach)
+        .expect("detach delete");
+    t.delete_edge(kept_edge).expect("delete edge");
+    t.commit().expect("commit");
+    assert_eq!(kept(&db), (9, 0), "a detach delete counts its edges");
+    assert_eq!(kept(&db), scan(&db));
+
+    for i in 0..5000 {
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        let v = t.create_vertex().expect("vertex");
+        if i % 2 == 0 {
+            t.create_edge(v, vs[9], "E").expect("edge");
+        }
+        t.commit().expect("commit");
+    }
+    assert_eq!(kept(&db), (5009, 2500));
+    assert_eq!(kept(&db), scan(&db));
+    db.close().expect("close");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen");
+    assert_eq!(kept(&db), (5009, 2500), "the counts survive a reopen");
+    assert_eq!(kept(&db), scan(&db));
 }

@@ -34,9 +34,10 @@ use engine_api::{
 };
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, TransactionDB};
 
+use crate::counts::CountChange;
 use crate::engine::OnDiskEngine;
 use crate::keys::{
-    EDGES, EdgeValue, IN, INDEX, LABELS, OUT, VERTICES, VertexRecord, adjacency_key, id_key,
+    EDGES, EdgeValue, IN, INDEX, LABELS, META, OUT, VERTICES, VertexRecord, adjacency_key, id_key,
     label_key, prefix_end, rocks,
 };
 use crate::metadata::{IdKind, NameKind};
@@ -118,6 +119,8 @@ pub struct OnDiskTxn<'e> {
     /// 0.68-0.74x of without).
     created_vertices: Vec<u64>,
     created_edges: Vec<u64>,
+    /// Its net change of the vertex and edge counts (written with its commit).
+    counted: CountChange,
     /// The observers registered when the transaction began, and its changes for them.
     observed: Option<(Arc<Observers>, Vec<Change>)>,
     /// The catalogue when the transaction began (read before its snapshot was taken):
@@ -167,6 +170,7 @@ impl<'e> OnDiskTxn<'e> {
             touched_edges: Vec::new(),
             created_vertices: Vec::new(),
             created_edges: Vec::new(),
+            counted: CountChange::default(),
             catalog,
             leftovers: Vec::new(),
             observed: if read_only {
@@ -389,6 +393,7 @@ impl<'e> OnDiskTxn<'e> {
 
     fn remove_edge(&mut self, id: u64, e: &EdgeValue) -> Result<()> {
         self.touched_edges.push(id);
+        self.counted.edges -= 1;
         self.delete(EDGES, &id_key(id))?;
         self.delete(OUT, &adjacency_key(e.source, e.edge_type, e.target, id))?;
         self.delete(IN, &adjacency_key(e.target, e.edge_type, e.source, id))
@@ -424,6 +429,7 @@ impl<'e> OnDiskTxn<'e> {
         self.put(IN, &adjacency_key(target.0, ty, source.0, id), &[])?;
         self.touched_edges.push(id);
         self.created_edges.push(id);
+        self.counted.edges += 1;
         if self.observing() {
             let properties = self.properties(&value.props, "edge property record")?;
             let edge = EdgeRecord {
@@ -806,6 +812,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.put(VERTICES, &id_key(id), &VertexRecord::default().encode())?;
         self.touched_vertices.push(id);
         self.created_vertices.push(id);
+        self.counted.vertices += 1;
         self.record(|| Change::VertexCreated {
             vertex: VertexId(id),
             labels: Vec::new(),
@@ -929,6 +936,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         }
         self.delete(VERTICES, &id_key(vertex.0))?;
         self.locked_vertices.remove(&vertex.0);
+        self.counted.vertices -= 1;
         self.touched_vertices.push(vertex.0);
         if self.observing() {
             let labels = record
@@ -1032,6 +1040,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.put(VERTICES, &id_key(id), &record.encode())?;
         self.touched_vertices.push(id);
         self.created_vertices.push(id);
+        self.counted.vertices += 1;
         if self.observing() {
             let mut names: Vec<String> = Vec::with_capacity(labels.len());
             for l in labels {
@@ -1092,6 +1101,11 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             Some((o, _)) if o.has_after() => Some(engine.delivery.lock()),
             _ => None,
         };
+        let counted = self.counted;
+        if !counted.is_empty() {
+            let (key, value) = engine.counts.record(counted);
+            self.put(META, &key, &value)?;
+        }
         let OnDiskTxn {
             txn,
             read,
@@ -1111,6 +1125,12 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         txn.commit()
             .map_err(|e| engine.poison(rocks("commit failed", e)))?;
         let ts = engine.committed()?;
+        if !counted.is_empty()
+            && let Err(e) = engine.counts.committed(&engine.db, counted)
+        {
+            // The commit and its count record stand; the fold runs again later.
+            tracing::warn!(error = %e, "the count records could not be folded");
+        }
         // Leftovers of a finished build go now; those of a running one wait for it
         // (queued before the gate is released, so before the build can finish).
         let (now, later): (Vec<_>, Vec<_>) = leftovers
