@@ -22,5 +22,5 @@ pub use file::{DurableFile, FileLayer, StdFiles};
 pub use format::DatabaseId;
 pub use retention::{DeletionGate, Lease};
 pub use schema::SchemaOp;
-pub use snapshot::{NameKind, SnapshotSink, SnapshotSummary, SnapshotWriter};
+pub use snapshot::{BlockEncoder, Items, NameKind, SnapshotSink, SnapshotSummary, SnapshotWriter};
 pub use wal::{Arrival, CommitRecord, Ticket, WalOp, WalWriter};

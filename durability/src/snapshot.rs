@@ -1,7 +1,7 @@
 //! The snapshot file: a complete, consistent image of a database at one commit
 //! timestamp.
 //!
-//! # Format, version 2
+//! # Format, version 3
 //! ```text
 //! header   48 bytes: magic "QVSNAP01", version, codec version, database id,
 //!          commit timestamp (u64), creation time in µs since the epoch (u64), CRC-32
@@ -15,8 +15,9 @@
 //!   create-operations of every index, constraint and trigger, in the `schema`
 //!   module's format;
 //! - 2 counters: the next vertex id and next edge id to hand out;
-//! - 3 vertices: count, then (id, label count, label ids, property-record length,
-//!   property record)*;
+//! - 3 vertices: count, then (id, label count, label ids, outgoing degree, incoming
+//!   degree, property-record length, property record)* — the degrees (version 3) are
+//!   a loader's hint for sizing adjacency; a writer that does not know them writes 0;
 //! - 4 edges: count, then (id, type id, source, target, property-record length,
 //!   property record)*;
 //! - 255 footer: vertex count, edge count, number of blocks before it (u64 each). The
@@ -26,7 +27,11 @@
 //! reader checks every checksum, that every id it meets was defined, every count, and
 //! that nothing follows the footer; any mismatch is Corrupt, naming file and offset.
 //! Blocks hold up to about 64 KiB, so writing and reading need bounded memory, and
-//! each block can be decoded on its own.
+//! each block can be decoded on its own. A writer may encode the vertex and edge
+//! blocks on several threads ([`SnapshotWriter::write_parallel`]): each thread
+//! encodes whole id ranges, and the file still holds them in id order.
+//!
+//! Versions 1 (no schema block) and 2 (no degrees) are read as well.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -44,9 +49,9 @@ use crate::format::{
 use crate::schema::{SchemaOp, decode_schema_op, encode_schema_op};
 
 const MAGIC: &[u8; 8] = b"QVSNAP01";
-/// The snapshot format version this build writes. It reads version 1 too (the same
-/// format without a schema block).
-pub const SNAPSHOT_VERSION: u16 = 2;
+/// The snapshot format version this build writes. It reads versions 1 (without a
+/// schema block) and 2 (without vertex degrees) too.
+pub const SNAPSHOT_VERSION: u16 = 3;
 const SNAPSHOT_VERSIONS: std::ops::RangeInclusive<u16> = 1..=SNAPSHOT_VERSION;
 
 const BLOCK_NAMES: u8 = 1;
@@ -105,6 +110,41 @@ impl std::fmt::Debug for SnapshotWriter {
     }
 }
 
+/// A block's 9-byte head: kind, payload length, CRC-32 of both and the payload.
+fn frame(kind: u8, payload: &[u8]) -> [u8; 9] {
+    let len = payload.len() as u32;
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&[kind]);
+    hasher.update(&len.to_le_bytes());
+    hasher.update(payload);
+    let mut head = [0u8; 9];
+    head[0] = kind;
+    head[1..5].copy_from_slice(&len.to_le_bytes());
+    head[5..9].copy_from_slice(&hasher.finalize().to_le_bytes());
+    head
+}
+
+/// Appends one vertex item.
+fn encode_vertex(out: &mut Vec<u8>, id: u64, labels: &[u32], props: &[u8], degree: (u32, u32)) {
+    put_uvarint(out, id);
+    put_uvarint(out, labels.len() as u64);
+    for l in labels {
+        put_uvarint(out, u64::from(*l));
+    }
+    put_uvarint(out, u64::from(degree.0));
+    put_uvarint(out, u64::from(degree.1));
+    put_uvarint(out, props.len() as u64);
+    out.extend_from_slice(props);
+}
+
+/// Appends one edge item.
+fn encode_edge(out: &mut Vec<u8>, id: u64, edge_type: u32, source: u64, target: u64, props: &[u8]) {
+    for v in [id, u64::from(edge_type), source, target, props.len() as u64] {
+        put_uvarint(out, v);
+    }
+    out.extend_from_slice(props);
+}
+
 /// A snapshot file's header.
 fn header_bytes(database: DatabaseId, commit_ts: u64, created: SystemTime) -> [u8; HEADER_LEN] {
     let micros = created
@@ -157,15 +197,7 @@ impl SnapshotWriter {
     }
 
     fn write_block(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
-        let len = payload.len() as u32;
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&[kind]);
-        hasher.update(&len.to_le_bytes());
-        hasher.update(payload);
-        let mut head = [0u8; 9];
-        head[0] = kind;
-        head[1..5].copy_from_slice(&len.to_le_bytes());
-        head[5..9].copy_from_slice(&hasher.finalize().to_le_bytes());
+        let head = frame(kind, payload);
         self.out
             .write_all(&head)
             .and_then(|()| self.out.write_all(payload))
@@ -253,16 +285,21 @@ impl SnapshotWriter {
         self.write_block(BLOCK_COUNTERS, &payload)
     }
 
-    /// Writes one vertex: its labels' ids and its property record.
+    /// Writes one vertex: its labels' ids and its property record (degrees unknown).
     pub fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        self.vertex_with_degree(id, labels, props, (0, 0))
+    }
+
+    /// Writes one vertex with its (outgoing, incoming) degree.
+    pub fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
         self.item(BLOCK_VERTICES)?;
-        put_uvarint(&mut self.block, id);
-        put_uvarint(&mut self.block, labels.len() as u64);
-        for l in labels {
-            put_uvarint(&mut self.block, u64::from(*l));
-        }
-        put_uvarint(&mut self.block, props.len() as u64);
-        self.block.extend_from_slice(props);
+        encode_vertex(&mut self.block, id, labels, props, degree);
         self.vertices += 1;
         Ok(())
     }
@@ -277,11 +314,93 @@ impl SnapshotWriter {
         props: &[u8],
     ) -> Result<()> {
         self.item(BLOCK_EDGES)?;
-        for v in [id, u64::from(edge_type), source, target, props.len() as u64] {
-            put_uvarint(&mut self.block, v);
-        }
-        self.block.extend_from_slice(props);
+        encode_edge(&mut self.block, id, edge_type, source, target, props);
         self.edges += 1;
+        Ok(())
+    }
+
+    /// Writes the vertices (or edges) of `parts` id ranges, encoded on `threads`
+    /// threads: `produce(part, encoder)` hands the objects of range `part` to the
+    /// encoder, in id order; ranges are written in order `0..parts`, so the file is
+    /// the same image a single thread would write (cut into blocks differently).
+    /// Memory stays bounded: a thread runs at most two ranges ahead of the file.
+    ///
+    /// Vertices must all come before edges, as in [`SnapshotSink`]. The first error
+    /// (of `produce` or of the file) stops every thread and is returned.
+    pub fn write_parallel<F>(
+        &mut self,
+        items: Items,
+        parts: u64,
+        threads: usize,
+        produce: F,
+    ) -> Result<()>
+    where
+        F: Fn(u64, &mut BlockEncoder) -> Result<()> + Sync,
+    {
+        self.flush_items()?;
+        let kind = match items {
+            Items::Vertices => BLOCK_VERTICES,
+            Items::Edges => BLOCK_EDGES,
+        };
+        let threads = threads.clamp(1, usize::try_from(parts).unwrap_or(usize::MAX).max(1));
+        if threads == 1 {
+            for part in 0..parts {
+                let mut enc = BlockEncoder::new(kind);
+                produce(part, &mut enc)?;
+                self.write_encoded(enc)?;
+            }
+            return Ok(());
+        }
+        let produce = &produce;
+        std::thread::scope(|scope| {
+            let mut inboxes = Vec::with_capacity(threads);
+            for t in 0..threads {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<BlockEncoder>>(2);
+                inboxes.push(rx);
+                scope.spawn(move || {
+                    let mut part = t as u64;
+                    while part < parts {
+                        let mut enc = BlockEncoder::new(kind);
+                        let done = produce(part, &mut enc).map(|()| enc);
+                        let failed = done.is_err();
+                        // A closed channel: the writer stopped (an error elsewhere).
+                        if tx.send(done).is_err() || failed {
+                            return;
+                        }
+                        part += threads as u64;
+                    }
+                });
+            }
+            for part in 0..parts {
+                let inbox = &inboxes[(part % threads as u64) as usize];
+                // A thread only ends without a result by panicking; the scope
+                // re-raises that panic once this returns.
+                let enc = inbox.recv().map_err(|_| {
+                    engine_api::Error::aborted(
+                        "a snapshot encoding thread stopped without a result",
+                        false,
+                    )
+                })??;
+                self.write_encoded(enc)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn write_encoded(&mut self, mut enc: BlockEncoder) -> Result<()> {
+        enc.close_block();
+        for (head, payload) in &enc.blocks {
+            self.out
+                .write_all(head)
+                .and_then(|()| self.out.write_all(payload))
+                .map_err(|e| io_error(&format!("cannot write {}", self.tmp.display()), e))?;
+            self.blocks += 1;
+            self.bytes += 9 + payload.len() as u64;
+        }
+        match enc.kind {
+            BLOCK_VERTICES => self.vertices += enc.count,
+            _ => self.edges += enc.count,
+        }
         Ok(())
     }
 
@@ -336,6 +455,76 @@ impl SnapshotWriter {
     }
 }
 
+/// Which objects [`SnapshotWriter::write_parallel`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Items {
+    /// Vertex blocks.
+    Vertices,
+    /// Edge blocks.
+    Edges,
+}
+
+/// Encodes one id range's vertices or edges into finished blocks (checksummed), on
+/// the thread that reads them; see [`SnapshotWriter::write_parallel`].
+#[derive(Debug)]
+pub struct BlockEncoder {
+    kind: u8,
+    block: Vec<u8>,
+    items: u64,
+    count: u64,
+    blocks: Vec<([u8; 9], Vec<u8>)>,
+}
+
+impl BlockEncoder {
+    fn new(kind: u8) -> Self {
+        BlockEncoder {
+            kind,
+            block: Vec::new(),
+            items: 0,
+            count: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    fn close_block(&mut self) {
+        if self.items == 0 {
+            return;
+        }
+        let mut payload = Vec::with_capacity(self.block.len() + 10);
+        put_uvarint(&mut payload, self.items);
+        payload.extend_from_slice(&self.block);
+        self.block.clear();
+        self.items = 0;
+        self.blocks.push((frame(self.kind, &payload), payload));
+    }
+
+    fn item(&mut self) {
+        if self.block.len() >= BLOCK_TARGET {
+            self.close_block();
+        }
+        if self.block.capacity() == 0 {
+            self.block.reserve(BLOCK_TARGET + 1024);
+        }
+        self.items += 1;
+        self.count += 1;
+    }
+
+    /// One vertex (of a vertex range): labels, property record, (outgoing, incoming)
+    /// degree.
+    pub fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8], degree: (u32, u32)) {
+        debug_assert_eq!(self.kind, BLOCK_VERTICES);
+        self.item();
+        encode_vertex(&mut self.block, id, labels, props, degree);
+    }
+
+    /// One edge (in an edge range).
+    pub fn edge(&mut self, id: u64, edge_type: u32, source: u64, target: u64, props: &[u8]) {
+        debug_assert_eq!(self.kind, BLOCK_EDGES);
+        self.item();
+        encode_edge(&mut self.block, id, edge_type, source, target, props);
+    }
+}
+
 impl SnapshotSink for SnapshotWriter {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
         if self.block_names != Some(kind)
@@ -370,6 +559,16 @@ impl SnapshotSink for SnapshotWriter {
 
     fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
         SnapshotWriter::vertex(self, id, labels, props)
+    }
+
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
+        SnapshotWriter::vertex_with_degree(self, id, labels, props, degree)
     }
 
     fn edge(
@@ -524,6 +723,8 @@ pub fn snapshot_infos(snapshots: &[crate::dir::SnapshotName]) -> Result<Vec<Snap
 /// Reads and verifies a whole snapshot, handing its contents to `sink`.
 pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<SnapshotSummary> {
     let what = path.display().to_string();
+    let head = read_header_bytes(path, &what)?;
+    let version = decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)?.version;
     let mut summary = read_snapshot_header(path)?;
     let file = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
     let mut r = BufReader::with_capacity(1 << 20, file);
@@ -658,8 +859,18 @@ pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<Snapsho
                         }
                         labels.push(l as u32);
                     }
+                    let degree = if version >= 3 {
+                        let at = d.position() as u64;
+                        let mut hint = || -> Result<u32> {
+                            u32::try_from(d.uvarint().map_err(bad)?)
+                                .map_err(|_| corrupt(&what, base + at, "degree out of range"))
+                        };
+                        (hint()?, hint()?)
+                    } else {
+                        (0, 0)
+                    };
                     let props = props_record(&mut d, &dict_sizes, &what, base)?;
-                    sink.vertex(id, &labels, props)?;
+                    sink.vertex_with_degree(id, &labels, props, degree)?;
                     vertices += 1;
                 }
             }

@@ -62,6 +62,7 @@ pub struct Config {
     files: Arc<dyn FileLayer>,
     snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
     recovery_threads: Option<usize>,
+    snapshot_threads: Option<usize>,
 }
 
 impl std::fmt::Debug for Config {
@@ -74,6 +75,10 @@ impl std::fmt::Debug for Config {
     }
 }
 
+fn machine_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -84,6 +89,7 @@ impl Default for Config {
             files: Arc::new(StdFiles),
             snapshot_midpoint: None,
             recovery_threads: None,
+            snapshot_threads: None,
         }
     }
 }
@@ -125,22 +131,36 @@ impl Config {
         self
     }
 
-    /// Threads that rebuild indexes and constraints' key sets after recovery loaded
-    /// the data (each takes a range of vertex ids). Default: the machine's available
-    /// parallelism. One thread uses less memory at once (each holds its entries until
-    /// they are merged); more rebuild faster on large graphs (the report measures
-    /// both).
+    /// Threads recovery (and an import) loads a snapshot's edges with (each links
+    /// the edges of its own vertices, while one thread reads the file), and rebuilds
+    /// indexes and constraints' key sets with afterwards (each takes a range of
+    /// vertex ids). Default: the machine's available parallelism. One thread uses
+    /// less memory at once (index builders hold their entries until they are merged);
+    /// more load and rebuild faster on large graphs (the report measures both).
     #[must_use]
     pub fn recovery_threads(mut self, threads: usize) -> Self {
         self.recovery_threads = Some(threads.max(1));
         self
     }
 
-    /// The threads recovery rebuilds indexes with.
+    /// The threads recovery loads edges and rebuilds indexes with.
     pub fn recovery_thread_count(&self) -> usize {
-        self.recovery_threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        })
+        self.recovery_threads.unwrap_or_else(machine_threads)
+    }
+
+    /// Threads that encode a snapshot's vertex and edge blocks (each takes id ranges
+    /// in turn; the file keeps id order). Default: the machine's available
+    /// parallelism. A snapshot then briefly uses every core, which transactions
+    /// running at the same time feel; one thread leaves them more.
+    #[must_use]
+    pub fn snapshot_threads(mut self, threads: usize) -> Self {
+        self.snapshot_threads = Some(threads.max(1));
+        self
+    }
+
+    /// The threads a snapshot is encoded with.
+    pub fn snapshot_thread_count(&self) -> usize {
+        self.snapshot_threads.unwrap_or_else(machine_threads)
     }
 
     /// Receives recovery progress while opening (it is also logged with `tracing`).

@@ -23,6 +23,8 @@ pub(crate) struct Durable {
     pub(crate) snapshot_lock: Mutex<()>,
     /// A test hook run halfway through every snapshot.
     pub(crate) snapshot_midpoint: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+    /// Threads that encode a snapshot.
+    pub(crate) snapshot_threads: usize,
 }
 
 impl Inner {

@@ -85,6 +85,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         snapshot_seq: AtomicU64::new(r.next_snapshot_seq),
         snapshot_lock: Mutex::new(()),
         snapshot_midpoint: config.midpoint(),
+        snapshot_threads: config.snapshot_thread_count(),
     });
     Ok(inner)
 }
@@ -106,12 +107,17 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let mut failed: Vec<(u64, PathBuf, Error)> = Vec::new();
     let mut loaded = None;
     let mut schema = RecoveredSchema::default();
+    let threads = config.recovery_thread_count();
     for s in listing.snapshots.iter().rev() {
         let inner = Inner::new(caps.clone());
-        let mut loader = Loader::new(&inner, &s.path);
-        match read_snapshot(&s.path, &mut loader) {
-            Ok(summary) => {
-                schema = loader.schema;
+        let loaded_snapshot = std::thread::scope(|scope| {
+            let mut loader = Loader::new(&inner, s.path.display().to_string(), scope, threads);
+            let read = read_snapshot(&s.path, &mut loader);
+            loader.finish(read)
+        });
+        match loaded_snapshot {
+            Ok((summary, loaded_schema)) => {
+                schema = loaded_schema;
                 report(
                     config,
                     RecoveryProgress::SnapshotLoaded {
@@ -318,9 +324,12 @@ pub(crate) fn load_image(
     produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
 ) -> Result<Inner> {
     let inner = Inner::new(capabilities(config));
-    let mut loader = Loader::named(&inner, "the imported image".to_string());
-    let ts = produce(&mut loader)?;
-    let schema = loader.schema;
+    let threads = config.recovery_thread_count();
+    let (ts, schema) = std::thread::scope(|scope| {
+        let mut loader = Loader::new(&inner, "the imported image".to_string(), scope, threads);
+        let produced = produce(&mut loader);
+        loader.finish(produced)
+    })?;
     if !schema.is_empty() {
         inner.install_schema(schema, config.recovery_thread_count())?;
     }
@@ -329,31 +338,200 @@ pub(crate) fn load_image(
 }
 
 /// Loads a snapshot's contents into an empty engine state.
-struct Loader<'a> {
+struct Loader<'a, 's> {
     inner: &'a Inner,
     what: String,
     schema: RecoveredSchema,
+    links: Linker<'s>,
+    /// An edge came: no vertex may follow (every endpoint is loaded before its edges
+    /// are linked).
+    edges_began: bool,
 }
 
-impl<'a> Loader<'a> {
-    fn new(inner: &'a Inner, path: &Path) -> Self {
-        Self::named(inner, path.display().to_string())
-    }
-
-    fn named(inner: &'a Inner, what: String) -> Self {
+impl<'a, 's> Loader<'a, 's> {
+    fn new<'env>(
+        inner: &'env Inner,
+        what: String,
+        scope: &'s std::thread::Scope<'s, 'env>,
+        threads: usize,
+    ) -> Self
+    where
+        'env: 'a,
+    {
         Loader {
             inner,
             what,
             schema: RecoveredSchema::default(),
+            links: Linker::start(scope, inner, threads),
+            edges_began: false,
         }
     }
 
     fn bad(&self, reason: String) -> Error {
         Error::corrupt(format!("{}: {reason}", self.what))
     }
+
+    /// Waits for every edge to be linked; the result of the read (`read`) and the
+    /// schema, or the first error.
+    fn finish<T>(mut self, read: Result<T>) -> Result<(T, RecoveredSchema)> {
+        // A linking thread's error comes first: the read may have failed only
+        // because that thread stopped taking edges.
+        self.links.finish().map_err(|r| self.bad(r))?;
+        Ok((read?, self.schema))
+    }
 }
 
-impl SnapshotSink for Loader<'_> {
+/// An edge to link into its endpoints' adjacency lists.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    edge: u64,
+    edge_type: u32,
+    source: u64,
+    target: u64,
+}
+
+/// Links per batch handed to the linking threads.
+const LINK_BATCH: usize = 4096;
+
+/// Links loaded edges into their endpoints' adjacency lists: inline with one thread;
+/// else on `threads` threads, each owning the vertices of every `threads`-th range of
+/// 64 ids. Every thread sees every edge in id order and appends only to its own
+/// vertices' lists, so each list ends up in edge id order, as a sequential load
+/// leaves it, no list is shared, and no two threads write neighbouring slots. The
+/// reading thread decodes and stores the edges themselves meanwhile.
+enum Linker<'s> {
+    Inline,
+    Threads {
+        batch: Vec<Link>,
+        senders: Vec<std::sync::mpsc::SyncSender<std::sync::Arc<Vec<Link>>>>,
+        workers: Vec<std::thread::ScopedJoinHandle<'s, Result<(), String>>>,
+    },
+}
+
+fn owner(vertex: u64, threads: u64) -> u64 {
+    (vertex >> 6) % threads
+}
+
+fn link_out(inner: &Inner, l: &Link) -> Result<(), String> {
+    with_vertex(inner, l.source, |s| {
+        s.out_edges.push(Adj {
+            edge_type: l.edge_type,
+            other: engine_api::VertexId(l.target),
+            edge: engine_api::EdgeId(l.edge),
+        });
+        Ok(())
+    })
+    .map_err(|_| format!("edge {} references missing vertex {}", l.edge, l.source))
+}
+
+fn link_in(inner: &Inner, l: &Link) -> Result<(), String> {
+    with_vertex(inner, l.target, |s| {
+        s.in_edges.push(Adj {
+            edge_type: l.edge_type,
+            other: engine_api::VertexId(l.source),
+            edge: engine_api::EdgeId(l.edge),
+        });
+        Ok(())
+    })
+    .map_err(|_| format!("edge {} references missing vertex {}", l.edge, l.target))
+}
+
+impl<'s> Linker<'s> {
+    fn start<'env>(
+        scope: &'s std::thread::Scope<'s, 'env>,
+        inner: &'env Inner,
+        threads: usize,
+    ) -> Self {
+        if threads <= 1 {
+            return Linker::Inline;
+        }
+        let n = threads as u64;
+        let mut senders = Vec::with_capacity(threads);
+        let mut workers = Vec::with_capacity(threads);
+        for me in 0..n {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<Link>>>(4);
+            senders.push(tx);
+            workers.push(scope.spawn(move || {
+                for batch in rx {
+                    for l in batch.iter() {
+                        if owner(l.source, n) == me {
+                            link_out(inner, l)?;
+                        }
+                        if owner(l.target, n) == me {
+                            link_in(inner, l)?;
+                        }
+                    }
+                }
+                Ok(())
+            }));
+        }
+        Linker::Threads {
+            batch: Vec::with_capacity(LINK_BATCH),
+            senders,
+            workers,
+        }
+    }
+
+    fn link(&mut self, inner: &Inner, l: Link) -> Result<(), String> {
+        match self {
+            Linker::Inline => {
+                link_out(inner, &l)?;
+                link_in(inner, &l)
+            }
+            Linker::Threads { batch, .. } => {
+                batch.push(l);
+                if batch.len() >= LINK_BATCH {
+                    self.send()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn send(&mut self) -> Result<(), String> {
+        let Linker::Threads { batch, senders, .. } = self else {
+            return Ok(());
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let full = std::sync::Arc::new(std::mem::replace(batch, Vec::with_capacity(LINK_BATCH)));
+        for tx in senders.iter() {
+            // A closed channel: that thread stopped at an error, which `finish` reports.
+            if tx.send(full.clone()).is_err() {
+                return Err("an edge linking thread stopped".to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands over the last batch and waits for every thread; the first error.
+    fn finish(&mut self) -> Result<(), String> {
+        let sent = self.send();
+        let Linker::Threads {
+            senders, workers, ..
+        } = self
+        else {
+            return sent;
+        };
+        senders.clear();
+        let mut first = None;
+        for w in workers.drain(..) {
+            let r = w
+                .join()
+                .unwrap_or_else(|_| Err("an edge linking thread panicked".to_string()));
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        }
+        match first {
+            Some(e) => Err(e),
+            None => sent,
+        }
+    }
+}
+
+impl SnapshotSink for Loader<'_, '_> {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
         let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
         durability::snapshot::define_name(&self.what, tables, kind, id, name)
@@ -383,6 +561,9 @@ impl SnapshotSink for Loader<'_> {
         props: &[u8],
         degree: (u32, u32),
     ) -> Result<()> {
+        if self.edges_began {
+            return Err(self.bad(format!("vertex {id} follows edges")));
+        }
         let mut labels = labels.to_vec();
         labels.sort_unstable();
         labels.dedup();
@@ -390,7 +571,15 @@ impl SnapshotSink for Loader<'_> {
     }
 
     fn edge(&mut self, id: u64, t: u32, source: u64, target: u64, props: &[u8]) -> Result<()> {
-        insert_edge(self.inner, id, t, source, target, props.into()).map_err(|r| self.bad(r))
+        self.edges_began = true;
+        store_edge(self.inner, id, t, source, target, props.into()).map_err(|r| self.bad(r))?;
+        let link = Link {
+            edge: id,
+            edge_type: t,
+            source,
+            target,
+        };
+        self.links.link(self.inner, link).map_err(|r| self.bad(r))
     }
 }
 
@@ -444,6 +633,26 @@ fn insert_edge(
             return Err(format!("edge {id} references missing vertex {v}"));
         }
     }
+    store_edge(inner, id, edge_type, source, target, props)?;
+    let link = Link {
+        edge: id,
+        edge_type,
+        source,
+        target,
+    };
+    link_out(inner, &link)?;
+    link_in(inner, &link)
+}
+
+/// Stores an edge's own record (not its endpoints' adjacency).
+fn store_edge(
+    inner: &Inner,
+    id: u64,
+    edge_type: u32,
+    source: u64,
+    target: u64,
+    props: Box<[u8]>,
+) -> Result<(), String> {
     let slot = inner
         .edges
         .get_or_alloc(id)
@@ -460,23 +669,6 @@ fn insert_edge(
         props,
         delta: None,
     });
-    let e = engine_api::EdgeId(id);
-    with_vertex(inner, source, |s| {
-        s.out_edges.push(Adj {
-            edge_type,
-            other: engine_api::VertexId(target),
-            edge: e,
-        });
-        Ok(())
-    })?;
-    with_vertex(inner, target, |s| {
-        s.in_edges.push(Adj {
-            edge_type,
-            other: engine_api::VertexId(source),
-            edge: e,
-        });
-        Ok(())
-    })?;
     inner.next_edge.fetch_max(id + 1, Ordering::Relaxed);
     inner.committed_edges.fetch_add(1, Ordering::Relaxed);
     Ok(())

@@ -2,11 +2,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use durability::{SnapshotSink, SnapshotWriter};
+use durability::{Items, SnapshotSink, SnapshotWriter};
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::engine::Inner;
 use crate::txn::InMemoryTxn;
+
+/// Ids per range a snapshot thread encodes at once (the file holds ranges in order;
+/// a thread runs at most two ranges ahead of it).
+const PART: u64 = 16 * 1024;
 
 impl Inner {
     /// Hands the state `txn` sees to `sink` in snapshot order.
@@ -14,8 +18,73 @@ impl Inner {
         &self,
         txn: &InMemoryTxn<'_>,
         sink: &mut dyn SnapshotSink,
+    ) -> Result<()> {
+        let (vertex_end, edge_end) = self.write_preamble(sink)?;
+        let (mut labels, mut blob) = (Vec::new(), Vec::new());
+        for id in 0..vertex_end {
+            if let Some(degree) = txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
+                sink.vertex_with_degree(id, &labels, &blob, degree)?;
+            }
+        }
+        for id in 0..edge_end {
+            if let Some((t, source, target)) = txn.snapshot_edge_into(EdgeId(id), &mut blob)? {
+                sink.edge(id, t, source.0, target.0, &blob)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the state `txn` sees to a snapshot file, encoding vertices and edges on
+    /// `threads` threads (id ranges of [`PART`] ids each).
+    fn write_file(
+        &self,
+        txn: &InMemoryTxn<'_>,
+        w: &mut SnapshotWriter,
+        threads: usize,
         midpoint: Option<&(dyn Fn() + Send + Sync)>,
     ) -> Result<()> {
+        let (vertex_end, edge_end) = self.write_preamble(w)?;
+        let range = |part: u64, end: u64| part * PART..end.min((part + 1) * PART);
+        w.write_parallel(
+            Items::Vertices,
+            vertex_end.div_ceil(PART),
+            threads,
+            |part, enc| {
+                let (mut labels, mut blob) = (Vec::new(), Vec::new());
+                for id in range(part, vertex_end) {
+                    if let Some(degree) =
+                        txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)?
+                    {
+                        enc.vertex(id, &labels, &blob, degree);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        if let Some(hook) = midpoint {
+            hook();
+        }
+        w.write_parallel(
+            Items::Edges,
+            edge_end.div_ceil(PART),
+            threads,
+            |part, enc| {
+                let mut blob = Vec::new();
+                for id in range(part, edge_end) {
+                    if let Some((t, source, target)) =
+                        txn.snapshot_edge_into(EdgeId(id), &mut blob)?
+                    {
+                        enc.edge(id, t, source.0, target.0, &blob);
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
+    /// edge id bounds the image covers.
+    fn write_preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
         // Every name an object visible to this view uses was interned before the
         // object was committed, so the dictionaries read now cover them.
         durability::snapshot::export_name_tables(sink, &self.labels, &self.edge_types, &self.keys)?;
@@ -39,23 +108,10 @@ impl Inner {
         // under its lock into reused buffers and writing after the lock is released.
         // An edge's own versions decide whether this view sees it, and they change
         // in the same transactions as its endpoints' adjacency.
-        let vertex_end = self.next_vertex.load(Ordering::Acquire);
-        let edge_end = self.next_edge.load(Ordering::Acquire);
-        let (mut labels, mut blob) = (Vec::new(), Vec::new());
-        for id in 0..vertex_end {
-            if let Some(degree) = txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
-                sink.vertex_with_degree(id, &labels, &blob, degree)?;
-            }
-        }
-        if let Some(hook) = midpoint {
-            hook();
-        }
-        for id in 0..edge_end {
-            if let Some((t, source, target)) = txn.snapshot_edge_into(EdgeId(id), &mut blob)? {
-                sink.edge(id, t, source.0, target.0, &blob)?;
-            }
-        }
-        Ok(())
+        Ok((
+            self.next_vertex.load(Ordering::Acquire),
+            self.next_edge.load(Ordering::Acquire),
+        ))
     }
 
     /// Hands the newest published state to `sink` (see
@@ -67,7 +123,7 @@ impl Inner {
                 .read_only(),
         )?;
         let ts = txn.start_ts();
-        self.write_image(&txn, sink, None)?;
+        self.write_image(&txn, sink)?;
         Ok(ts)
     }
 
@@ -85,7 +141,12 @@ impl Inner {
         let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
-        let written = self.write_image(&txn, &mut w, d.snapshot_midpoint.as_deref());
+        let written = self.write_file(
+            &txn,
+            &mut w,
+            d.snapshot_threads,
+            d.snapshot_midpoint.as_deref(),
+        );
         if let Err(e) = written {
             w.abandon();
             return Err(e);

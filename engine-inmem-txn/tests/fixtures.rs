@@ -5,6 +5,8 @@
 //!
 //! - v1 (snapshot and WAL format 1): data only.
 //! - v2 (format 2): the same data, plus schema in the snapshot and in the WAL.
+//! - v3 (snapshot format 3, WAL format 2): the same as v2, with vertex degrees in the
+//!   snapshot.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,7 +61,7 @@ fn config(dir: &Path) -> Config {
 /// Writes the newest fixture: a snapshot, then more commits in the WAL only, with
 /// schema operations before the snapshot and after it. (The v1 fixture was written
 /// by the same data steps, without the schema.)
-fn write_v2(dir: &Path) {
+fn write_newest(dir: &Path) {
     let engine = InMemoryEngine::open(config(dir)).expect("open");
     engine.create_index(&value_index()).expect("index");
     engine.create_constraint(&unique_i()).expect("constraint");
@@ -262,20 +264,42 @@ fn format_version_1_still_opens() {
     t.commit().expect("commit");
 }
 
-#[test]
-fn format_version_2_still_opens_with_its_schema() {
-    let fixture = fixture_dir("v2");
-    if std::env::var_os("QUIVER_WRITE_FIXTURES").is_some() {
-        let _ = std::fs::remove_dir_all(&fixture);
-        write_v2(&fixture);
-        std::fs::remove_file(fixture.join(".lock")).expect("no lock file in a fixture");
-    }
-    let copy = copy_of(&fixture);
-    let engine = InMemoryEngine::open(config(copy.path())).expect("a v2 data directory opens");
+fn opens_with_its_schema(version: &str) {
+    let copy = copy_of(&fixture_dir(version));
+    let engine = InMemoryEngine::open(config(copy.path()))
+        .unwrap_or_else(|e| panic!("a {version} data directory does not open: {e}"));
     check(&engine);
     check_schema(&engine);
     // And the engine writes on from there.
     let mut t = engine.begin(TxnOptions::new()).expect("begin");
     t.create_vertex().expect("create");
     t.commit().expect("commit");
+}
+
+#[test]
+fn format_version_2_still_opens_with_its_schema() {
+    opens_with_its_schema("v2");
+}
+
+#[test]
+fn format_version_3_opens_with_its_schema() {
+    let fixture = fixture_dir("v3");
+    if std::env::var_os("QUIVER_WRITE_FIXTURES").is_some() {
+        let _ = std::fs::remove_dir_all(&fixture);
+        write_newest(&fixture);
+        std::fs::remove_file(fixture.join(".lock")).expect("no lock file in a fixture");
+    }
+    let snapshot = std::fs::read_dir(fixture.join("snapshots"))
+        .expect("the fixture is checked in")
+        .next()
+        .expect("a snapshot")
+        .expect("entry")
+        .path();
+    let bytes = std::fs::read(snapshot).expect("read");
+    assert_eq!(
+        u16::from_le_bytes([bytes[8], bytes[9]]),
+        durability::snapshot::SNAPSHOT_VERSION,
+        "the newest fixture holds a snapshot of the newest format"
+    );
+    opens_with_its_schema("v3");
 }
