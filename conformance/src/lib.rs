@@ -40,6 +40,7 @@ pub mod crash;
 pub mod dump;
 pub mod durability;
 pub mod graph;
+pub mod images;
 pub mod index_build;
 pub mod indexes;
 pub mod isolation;
@@ -214,6 +215,7 @@ macro_rules! __for_each_test {
                 leases_and_the_lock_overlap,
                 closing_while_locked_keeps_the_deferred_files_until_the_next_snapshot,
                 snapshot_only_restore,
+                a_snapshot_wider_than_one_encoding_range_restores_whole,
                 a_restored_snapshot_with_a_damaged_magic_is_corrupt,
                 a_damaged_newest_snapshot_is_reported_after_the_fallback,
                 damaged_files_give_corrupt_or_the_same_graph,
@@ -341,6 +343,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 91);
+        assert_eq!(ALL_TESTS.len(), 92);
     }
 }

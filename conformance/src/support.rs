@@ -78,7 +78,7 @@ pub(crate) fn expect_kind<T: std::fmt::Debug>(r: Result<T>, kind: ErrorKind, wha
 
 /// Everything observable about a graph, as text: vertices in id order with sorted
 /// labels and properties, and their outgoing edges in id order with properties.
-pub(crate) fn observe<T: Transaction>(t: &T) -> Result<String> {
+pub fn observe<T: Transaction>(t: &T) -> Result<String> {
     let mut out = String::new();
     for v in t.vertices()? {
         let v = v?;

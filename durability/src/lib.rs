@@ -1,7 +1,8 @@
 //! Quiver's durability files, shared by the backends that write them: the snapshot
 //! and WAL formats (see [`snapshot`] and [`wal`] for the byte layouts), the data
-//! directory (layout, process lock, naming, moving files aside), retention, and the
-//! deletion gate behind `lock_data_directory`.
+//! directory (layout, process lock, naming, moving files aside), retention, the
+//! deletion gate behind `lock_data_directory`, and the edge linker the in-memory
+//! loaders share ([`link`]).
 //!
 //! Every file starts with a 48-byte header: an 8-byte magic, the format version, the
 //! value codec's version, the database id and a CRC-32. Files without our magic are
@@ -12,6 +13,7 @@
 pub mod dir;
 pub mod file;
 pub mod format;
+pub mod link;
 pub mod retention;
 pub mod schema;
 pub mod snapshot;

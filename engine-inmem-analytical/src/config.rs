@@ -30,6 +30,7 @@ pub struct Config {
     durability: DurabilityConfig,
     begin_wait: Duration,
     snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
+    snapshot_threads: Option<usize>,
 }
 
 impl std::fmt::Debug for Config {
@@ -49,6 +50,7 @@ impl Default for Config {
             durability: Self::default_durability(),
             begin_wait: Duration::from_secs(30),
             snapshot_midpoint: None,
+            snapshot_threads: None,
         }
     }
 }
@@ -104,6 +106,24 @@ impl Config {
     pub fn snapshot_midpoint(mut self, hook: Arc<dyn Fn() + Send + Sync>) -> Self {
         self.snapshot_midpoint = Some(hook);
         self
+    }
+
+    /// Threads that encode a snapshot's vertex and edge blocks (id ranges in turn; the
+    /// file keeps id order) and that link a loaded snapshot's edges into adjacency
+    /// (each owns every n-th range of vertices, while one thread reads the file).
+    /// Default: the machine's available parallelism. One thread uses less memory at
+    /// once and leaves the other cores alone.
+    #[must_use]
+    pub fn snapshot_threads(mut self, threads: usize) -> Self {
+        self.snapshot_threads = Some(threads.max(1));
+        self
+    }
+
+    /// The threads snapshots are written and loaded with.
+    pub fn snapshot_thread_count(&self) -> usize {
+        self.snapshot_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
     }
 
     /// The data directory, if any.

@@ -18,6 +18,8 @@ pub(crate) struct Durable {
     pub(crate) snapshot_seq: AtomicU64,
     /// A test hook run halfway through every snapshot.
     pub(crate) snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Threads that encode a snapshot.
+    pub(crate) snapshot_threads: usize,
 }
 
 impl Durable {

@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use durability::link::{EdgeLinker, End, Link};
 use durability::snapshot::read_snapshot;
 use durability::wal::{SegmentRead, read_segment};
 use durability::{DataDir, DatabaseId, DeletionGate, NameKind, SchemaOp, SnapshotSink};
@@ -21,20 +22,54 @@ use crate::durable::Durable;
 use crate::engine::Inner;
 use crate::store::{Adj, Edge, Vertex};
 
-struct Loader<'a> {
+struct Loader<'a, 's, F> {
     inner: &'a Inner,
     what: String,
     schema: Vec<SchemaOp>,
     counters: (u64, u64),
+    links: EdgeLinker<'s, 'a, F>,
+    /// An edge came: no vertex may follow (every endpoint is loaded before its edges
+    /// are linked).
+    edges_began: bool,
 }
 
-impl Loader<'_> {
+impl<F> Loader<'_, '_, F> {
     fn bad(&self, reason: String) -> Error {
         Error::corrupt(format!("{}: {reason}", self.what))
     }
 }
 
-impl SnapshotSink for Loader<'_> {
+/// Appends one end of a loaded edge to its vertex's adjacency.
+fn link_end(inner: &Inner, l: &Link, end: End) -> std::result::Result<(), String> {
+    let (v, name) = match end {
+        End::Source => (l.source, "source"),
+        End::Target => (l.target, "target"),
+    };
+    let missing = || format!("edge {} has a missing {name} vertex {v}", l.edge);
+    let slot = inner.store.vertex(v).ok_or_else(missing)?;
+    let mut g = slot.write();
+    let x = g.as_mut().ok_or_else(missing)?;
+    let adj = |other| Adj {
+        edge: l.edge,
+        other,
+        edge_type: l.edge_type,
+    };
+    match end {
+        End::Source => {
+            if x.out_full() {
+                return Err(format!("vertex {v} has too many outgoing edges"));
+            }
+            x.push_out(adj(l.target));
+        }
+        End::Target => x.push_inc(adj(l.source)),
+    }
+    Ok(())
+}
+
+impl<F> SnapshotSink for Loader<'_, '_, F>
+where
+    F: Fn(&Link, End) -> std::result::Result<(), String> + Sync,
+{
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
         let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
         durability::snapshot::define_name(&self.what, tables, kind, id, name)
@@ -61,6 +96,9 @@ impl SnapshotSink for Loader<'_> {
         props: &[u8],
         degree: (u32, u32),
     ) -> Result<()> {
+        if self.edges_began {
+            return Err(self.bad(format!("vertex {id} follows edges")));
+        }
         let mut labels = labels.to_vec();
         labels.sort_unstable();
         labels.dedup();
@@ -84,16 +122,7 @@ impl SnapshotSink for Loader<'_> {
         target: u64,
         props: &[u8],
     ) -> Result<()> {
-        for (end, v) in [("source", source), ("target", target)] {
-            let ok = self
-                .inner
-                .store
-                .vertex(v)
-                .is_some_and(|s| s.read().is_some());
-            if !ok {
-                return Err(self.bad(format!("edge {id} has a missing {end} vertex {v}")));
-            }
-        }
+        self.edges_began = true;
         self.inner
             .store
             .load_edge(
@@ -106,25 +135,13 @@ impl SnapshotSink for Loader<'_> {
                 },
             )
             .map_err(|e| self.bad(e.message().to_string()))?;
-        let adj = |other| Adj {
+        let link = Link {
             edge: id,
-            other,
             edge_type,
+            source,
+            target,
         };
-        if let Some(slot) = self.inner.store.vertex(source)
-            && let Some(x) = slot.write().as_mut()
-        {
-            if x.out_full() {
-                return Err(self.bad(format!("vertex {source} has too many outgoing edges")));
-            }
-            x.push_out(adj(target));
-        }
-        if let Some(slot) = self.inner.store.vertex(target)
-            && let Some(x) = slot.write().as_mut()
-        {
-            x.push_inc(adj(source));
-        }
-        Ok(())
+        self.links.link(link).map_err(|r| self.bad(r))
     }
 }
 
@@ -149,14 +166,22 @@ pub(crate) fn load_image(
     produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
 ) -> Result<(Inner, u64)> {
     let inner = Inner::new(config);
-    let mut loader = Loader {
-        inner: &inner,
-        what: what.to_string(),
-        schema: Vec::new(),
-        counters: (0, 0),
-    };
-    let commit_ts = produce(&mut loader)?;
-    let (schema, (next_vertex, next_edge)) = (loader.schema, loader.counters);
+    let link = |l: &Link, end: End| link_end(&inner, l, end);
+    let (commit_ts, schema, (next_vertex, next_edge)) = std::thread::scope(|scope| {
+        let mut loader = Loader {
+            inner: &inner,
+            what: what.to_string(),
+            schema: Vec::new(),
+            counters: (0, 0),
+            links: EdgeLinker::start(scope, config.snapshot_thread_count(), &link),
+            edges_began: false,
+        };
+        let produced = produce(&mut loader);
+        // A linking thread's error comes first: the read may have failed only
+        // because that thread stopped taking edges.
+        loader.links.finish().map_err(|r| loader.bad(r))?;
+        Ok::<_, Error>((produced?, loader.schema, loader.counters))
+    })?;
     inner
         .store
         .pad_vertices(next_vertex.max(inner.store.vertex_end()))?;
@@ -282,6 +307,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
         deletions: DeletionGate::new(),
         snapshot_seq: AtomicU64::new(next_seq),
         snapshot_midpoint: config.midpoint(),
+        snapshot_threads: config.snapshot_thread_count(),
     });
     Ok(inner)
 }

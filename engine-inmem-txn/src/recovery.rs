@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use durability::link::{EdgeLinker, End, Link};
 use durability::snapshot::read_snapshot;
 use durability::wal::{SegmentRead, read_segment, truncate_segment};
 use durability::{
@@ -110,10 +111,8 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let threads = config.recovery_thread_count();
     for s in listing.snapshots.iter().rev() {
         let inner = Inner::new(caps.clone());
-        let loaded_snapshot = std::thread::scope(|scope| {
-            let mut loader = Loader::new(&inner, s.path.display().to_string(), scope, threads);
-            let read = read_snapshot(&s.path, &mut loader);
-            loader.finish(read)
+        let loaded_snapshot = load_with(&inner, s.path.display().to_string(), threads, |sink| {
+            read_snapshot(&s.path, sink)
         });
         match loaded_snapshot {
             Ok((summary, loaded_schema)) => {
@@ -325,11 +324,7 @@ pub(crate) fn load_image(
 ) -> Result<Inner> {
     let inner = Inner::new(capabilities(config));
     let threads = config.recovery_thread_count();
-    let (ts, schema) = std::thread::scope(|scope| {
-        let mut loader = Loader::new(&inner, "the imported image".to_string(), scope, threads);
-        let produced = produce(&mut loader);
-        loader.finish(produced)
-    })?;
+    let (ts, schema) = load_with(&inner, "the imported image".to_string(), threads, produce)?;
     if !schema.is_empty() {
         inner.install_schema(schema, config.recovery_thread_count())?;
     }
@@ -337,79 +332,49 @@ pub(crate) fn load_image(
     Ok(inner)
 }
 
+/// Runs `read` with a loader into `inner` that links edges on `threads` threads;
+/// the read's result and the image's schema.
+fn load_with<T>(
+    inner: &Inner,
+    what: String,
+    threads: usize,
+    read: impl FnOnce(&mut dyn SnapshotSink) -> Result<T>,
+) -> Result<(T, RecoveredSchema)> {
+    let link = |l: &Link, end: End| match end {
+        End::Source => link_out(inner, l),
+        End::Target => link_in(inner, l),
+    };
+    std::thread::scope(|scope| {
+        let mut loader = Loader {
+            inner,
+            what,
+            schema: RecoveredSchema::default(),
+            links: EdgeLinker::start(scope, threads, &link),
+            edges_began: false,
+        };
+        let read = read(&mut loader);
+        // A linking thread's error comes first: the read may have failed only
+        // because that thread stopped taking edges.
+        loader.links.finish().map_err(|r| loader.bad(r))?;
+        Ok((read?, loader.schema))
+    })
+}
+
 /// Loads a snapshot's contents into an empty engine state.
-struct Loader<'a, 's> {
+struct Loader<'a, 's, F> {
     inner: &'a Inner,
     what: String,
     schema: RecoveredSchema,
-    links: Linker<'s>,
+    links: EdgeLinker<'s, 'a, F>,
     /// An edge came: no vertex may follow (every endpoint is loaded before its edges
     /// are linked).
     edges_began: bool,
 }
 
-impl<'a, 's> Loader<'a, 's> {
-    fn new<'env>(
-        inner: &'env Inner,
-        what: String,
-        scope: &'s std::thread::Scope<'s, 'env>,
-        threads: usize,
-    ) -> Self
-    where
-        'env: 'a,
-    {
-        Loader {
-            inner,
-            what,
-            schema: RecoveredSchema::default(),
-            links: Linker::start(scope, inner, threads),
-            edges_began: false,
-        }
-    }
-
+impl<F> Loader<'_, '_, F> {
     fn bad(&self, reason: String) -> Error {
         Error::corrupt(format!("{}: {reason}", self.what))
     }
-
-    /// Waits for every edge to be linked; the result of the read (`read`) and the
-    /// schema, or the first error.
-    fn finish<T>(mut self, read: Result<T>) -> Result<(T, RecoveredSchema)> {
-        // A linking thread's error comes first: the read may have failed only
-        // because that thread stopped taking edges.
-        self.links.finish().map_err(|r| self.bad(r))?;
-        Ok((read?, self.schema))
-    }
-}
-
-/// An edge to link into its endpoints' adjacency lists.
-#[derive(Debug, Clone, Copy)]
-struct Link {
-    edge: u64,
-    edge_type: u32,
-    source: u64,
-    target: u64,
-}
-
-/// Links per batch handed to the linking threads.
-const LINK_BATCH: usize = 4096;
-
-/// Links loaded edges into their endpoints' adjacency lists: inline with one thread;
-/// else on `threads` threads, each owning the vertices of every `threads`-th range of
-/// 64 ids. Every thread sees every edge in id order and appends only to its own
-/// vertices' lists, so each list ends up in edge id order, as a sequential load
-/// leaves it, no list is shared, and no two threads write neighbouring slots. The
-/// reading thread decodes and stores the edges themselves meanwhile.
-enum Linker<'s> {
-    Inline,
-    Threads {
-        batch: Vec<Link>,
-        senders: Vec<std::sync::mpsc::SyncSender<std::sync::Arc<Vec<Link>>>>,
-        workers: Vec<std::thread::ScopedJoinHandle<'s, Result<(), String>>>,
-    },
-}
-
-fn owner(vertex: u64, threads: u64) -> u64 {
-    (vertex >> 6) % threads
 }
 
 fn link_out(inner: &Inner, l: &Link) -> Result<(), String> {
@@ -436,102 +401,10 @@ fn link_in(inner: &Inner, l: &Link) -> Result<(), String> {
     .map_err(|_| format!("edge {} references missing vertex {}", l.edge, l.target))
 }
 
-impl<'s> Linker<'s> {
-    fn start<'env>(
-        scope: &'s std::thread::Scope<'s, 'env>,
-        inner: &'env Inner,
-        threads: usize,
-    ) -> Self {
-        if threads <= 1 {
-            return Linker::Inline;
-        }
-        let n = threads as u64;
-        let mut senders = Vec::with_capacity(threads);
-        let mut workers = Vec::with_capacity(threads);
-        for me in 0..n {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<Link>>>(4);
-            senders.push(tx);
-            workers.push(scope.spawn(move || {
-                for batch in rx {
-                    for l in batch.iter() {
-                        if owner(l.source, n) == me {
-                            link_out(inner, l)?;
-                        }
-                        if owner(l.target, n) == me {
-                            link_in(inner, l)?;
-                        }
-                    }
-                }
-                Ok(())
-            }));
-        }
-        Linker::Threads {
-            batch: Vec::with_capacity(LINK_BATCH),
-            senders,
-            workers,
-        }
-    }
-
-    fn link(&mut self, inner: &Inner, l: Link) -> Result<(), String> {
-        match self {
-            Linker::Inline => {
-                link_out(inner, &l)?;
-                link_in(inner, &l)
-            }
-            Linker::Threads { batch, .. } => {
-                batch.push(l);
-                if batch.len() >= LINK_BATCH {
-                    self.send()?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn send(&mut self) -> Result<(), String> {
-        let Linker::Threads { batch, senders, .. } = self else {
-            return Ok(());
-        };
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let full = std::sync::Arc::new(std::mem::replace(batch, Vec::with_capacity(LINK_BATCH)));
-        for tx in senders.iter() {
-            // A closed channel: that thread stopped at an error, which `finish` reports.
-            if tx.send(full.clone()).is_err() {
-                return Err("an edge linking thread stopped".to_string());
-            }
-        }
-        Ok(())
-    }
-
-    /// Hands over the last batch and waits for every thread; the first error.
-    fn finish(&mut self) -> Result<(), String> {
-        let sent = self.send();
-        let Linker::Threads {
-            senders, workers, ..
-        } = self
-        else {
-            return sent;
-        };
-        senders.clear();
-        let mut first = None;
-        for w in workers.drain(..) {
-            let r = w
-                .join()
-                .unwrap_or_else(|_| Err("an edge linking thread panicked".to_string()));
-            if let Err(e) = r {
-                first.get_or_insert(e);
-            }
-        }
-        match first {
-            Some(e) => Err(e),
-            None => sent,
-        }
-    }
-}
-
-impl SnapshotSink for Loader<'_, '_> {
+impl<F> SnapshotSink for Loader<'_, '_, F>
+where
+    F: Fn(&Link, End) -> Result<(), String> + Sync,
+{
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
         let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
         durability::snapshot::define_name(&self.what, tables, kind, id, name)
@@ -579,7 +452,7 @@ impl SnapshotSink for Loader<'_, '_> {
             source,
             target,
         };
-        self.links.link(self.inner, link).map_err(|r| self.bad(r))
+        self.links.link(link).map_err(|r| self.bad(r))
     }
 }
 

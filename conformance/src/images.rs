@@ -1,0 +1,97 @@
+//! Graphs and views of them for tests that compare what two engines (or two runs of
+//! one) hold: a graph wide enough to span several of a snapshot's encoding ranges,
+//! the whole observable graph as text, and each vertex's adjacency in the order the
+//! engine keeps it.
+
+use engine_api::{
+    DeleteMode, Direction, PropertyValue, Result, StorageEngine, Transaction, VertexId,
+};
+
+pub use crate::support::observe;
+
+/// Vertices [`wide_graph`] creates (more than one 16 384-id snapshot range).
+pub const WIDE_VERTICES: u64 = 20_000;
+/// Edges [`wide_graph`] creates.
+pub const WIDE_EDGES: u64 = 40_000;
+
+/// Builds [`WIDE_VERTICES`] vertices (labels `A`, every third also `B`, property `i`)
+/// and [`WIDE_EDGES`] edges of type `E` between pseudo-random endpoints (every 50th a
+/// self-loop, property `w`), then detach-deletes every 97th vertex, so both id
+/// sequences have holes.
+pub fn wide_graph<E: StorageEngine>(db: &E) -> Result<()> {
+    let mut state = 7u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut t = db.begin(engine_api::TxnOptions::new())?;
+    let mut vs: Vec<VertexId> = Vec::with_capacity(WIDE_VERTICES as usize);
+    for i in 0..WIDE_VERTICES as i64 {
+        let labels: &[&str] = if i % 3 == 0 { &["A", "B"] } else { &["A"] };
+        vs.push(t.create_vertex_with(labels, &[("i", PropertyValue::Int(i))])?);
+    }
+    for i in 0..WIDE_EDGES as i64 {
+        let s = vs[next(WIDE_VERTICES) as usize];
+        let d = if i % 50 == 0 {
+            s
+        } else {
+            vs[next(WIDE_VERTICES) as usize]
+        };
+        t.create_edge_with(s, d, "E", &[("w", PropertyValue::Int(i))])?;
+    }
+    t.commit()?;
+    let mut t = db.begin(engine_api::TxnOptions::new())?;
+    for v in vs.iter().step_by(97) {
+        t.delete_vertex(*v, DeleteMode::Detach)?;
+    }
+    t.commit()?;
+    Ok(())
+}
+
+/// Each vertex's outgoing and incoming edge ids, in the order the engine lists them.
+pub fn adjacency_order<T: Transaction>(t: &T) -> Result<String> {
+    let mut out = String::new();
+    for v in t.vertices()? {
+        let v = v?;
+        out.push_str(&format!("{v}"));
+        for d in [Direction::Out, Direction::In] {
+            out.push_str(" |");
+            for e in t.edges(v, d, None)? {
+                out.push_str(&format!(" {}", e?.id));
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Whether every list [`adjacency_order`] shows is in ascending edge id order.
+pub fn adjacency_in_id_order<T: Transaction>(t: &T) -> Result<bool> {
+    for v in t.vertices()? {
+        let v = v?;
+        for d in [Direction::Out, Direction::In] {
+            let ids: Vec<_> = t
+                .edges(v, d, None)?
+                .map(|e| e.map(|e| e.id))
+                .collect::<Result<_>>()?;
+            if ids.windows(2).any(|w| w[0] > w[1]) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// What a load must reproduce, read in one transaction of `db`: the graph
+/// ([`observe`]), each adjacency list's order ([`adjacency_order`]), and whether every
+/// list is in edge id order ([`adjacency_in_id_order`]).
+pub fn views<E: StorageEngine>(db: &E) -> Result<(String, String, bool)> {
+    let t = db.begin(engine_api::TxnOptions::new().read_only())?;
+    Ok((
+        observe(&t)?,
+        adjacency_order(&t)?,
+        adjacency_in_id_order(&t)?,
+    ))
+}
