@@ -389,7 +389,8 @@ impl SnapshotWriter {
 
     fn write_encoded(&mut self, mut enc: BlockEncoder) -> Result<()> {
         enc.close_block();
-        for (head, payload) in &enc.blocks {
+        for (head, block, start) in &enc.blocks {
+            let payload = &block[*start..];
             self.out
                 .write_all(head)
                 .and_then(|()| self.out.write_all(payload))
@@ -472,8 +473,12 @@ pub struct BlockEncoder {
     block: Vec<u8>,
     items: u64,
     count: u64,
-    blocks: Vec<([u8; 9], Vec<u8>)>,
+    /// Finished blocks: head, bytes, and where the payload starts in them.
+    blocks: Vec<([u8; 9], Vec<u8>, usize)>,
 }
+
+/// Room at the front of a [`BlockEncoder`]'s block for its item count (a varint).
+const COUNT_ROOM: usize = 10;
 
 impl BlockEncoder {
     fn new(kind: u8) -> Self {
@@ -486,24 +491,29 @@ impl BlockEncoder {
         }
     }
 
+    /// Ends the block being filled: its item count goes into the room left for it at
+    /// the front (so the items are not copied), and the payload starts there.
     fn close_block(&mut self) {
         if self.items == 0 {
             return;
         }
-        let mut payload = Vec::with_capacity(self.block.len() + 10);
-        put_uvarint(&mut payload, self.items);
-        payload.extend_from_slice(&self.block);
-        self.block.clear();
+        let mut count = Vec::with_capacity(COUNT_ROOM);
+        put_uvarint(&mut count, self.items);
+        let start = COUNT_ROOM - count.len();
+        let mut block = std::mem::take(&mut self.block);
+        block[start..COUNT_ROOM].copy_from_slice(&count);
         self.items = 0;
-        self.blocks.push((frame(self.kind, &payload), payload));
+        self.blocks
+            .push((frame(self.kind, &block[start..]), block, start));
     }
 
     fn item(&mut self) {
-        if self.block.len() >= BLOCK_TARGET {
+        if self.block.len() >= BLOCK_TARGET + COUNT_ROOM {
             self.close_block();
         }
-        if self.block.capacity() == 0 {
-            self.block.reserve(BLOCK_TARGET + 1024);
+        if self.block.is_empty() {
+            self.block.reserve(COUNT_ROOM + BLOCK_TARGET + 1024);
+            self.block.resize(COUNT_ROOM, 0);
         }
         self.items += 1;
         self.count += 1;
