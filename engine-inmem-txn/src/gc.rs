@@ -2,7 +2,6 @@
 //! deleted objects, and removing label-index entries nobody needs.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
 
 use crate::engine::Inner;
 use crate::index::{chain, remove_stale_edge_keys, remove_stale_vertex_keys};
@@ -36,42 +35,28 @@ pub struct GcReport {
 pub(crate) type Queue = VecDeque<GcEntry>;
 
 impl Inner {
-    /// Collects what can be collected. With `wait` false it gives up at once if
-    /// another collection is running (the commit path).
-    pub(crate) fn collect(&self, wait: bool) -> GcReport {
-        let oldest = self.oldest_visible_ts();
-        let ready: Vec<GcEntry> = {
-            let mut queue = if wait {
-                self.gc_queue.lock()
-            } else {
-                match self.gc_queue.try_lock() {
-                    Some(q) => q,
-                    None => return GcReport::default(),
-                }
-            };
-            // Entries are queued in about commit order; one committed a little out of
-            // order waits for the next collection.
-            let n = queue.iter().take_while(|e| e.commit_ts <= oldest).count();
-            let ready = queue.drain(..n).collect();
-            // A long reader lets the queue grow; give the buffer back once it drained.
-            if queue.capacity() > 1024 && queue.len() < queue.capacity() / 4 {
-                let keep = queue.len() * 2;
-                queue.shrink_to(keep);
-            }
-            self.gc_pending.store(queue.len(), Ordering::Relaxed);
-            ready
-        };
-        for entry in &ready {
+    /// Collects what can be collected now (the background collector; every commit
+    /// collects what its publication made collectable).
+    pub(crate) fn collect(&self) -> GcReport {
+        let (ready, oldest) = self.clock.lock().take_collectable();
+        self.collect_entries(&ready, oldest);
+        GcReport {
+            transactions: ready.len(),
+            pending: self.clock.lock().gc_pending(),
+        }
+    }
+
+    /// Drops the versions older than `oldest` of every object `ready`'s commits
+    /// wrote. Collectors may run at once: each takes its own entries off the queue,
+    /// and an object's chain is cut under its lock.
+    pub(crate) fn collect_entries(&self, ready: &[GcEntry], oldest: u64) {
+        for entry in ready {
             for object in &entry.objects {
                 match *object {
                     Object::Vertex(id) => self.truncate_vertex(id, oldest),
                     Object::Edge(id) => self.truncate_edge(id, oldest),
                 }
             }
-        }
-        GcReport {
-            transactions: ready.len(),
-            pending: self.gc_pending.load(Ordering::Relaxed),
         }
     }
 

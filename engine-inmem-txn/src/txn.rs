@@ -13,6 +13,7 @@ use engine_api::{
 
 use durability::WalOp;
 
+use crate::engine::Finished;
 use crate::engine::Inner;
 use crate::gc::{GcEntry, Object, settle_edge};
 use crate::index::{
@@ -567,6 +568,18 @@ impl<'e> InMemoryTxn<'e> {
                     settle_edge(&mut guard);
                 }
             }
+        }
+    }
+
+    /// What publishing commit `ts` records: its objects for collection, its counts.
+    fn finished(&mut self, ts: u64) -> Finished {
+        Finished {
+            entry: GcEntry {
+                commit_ts: ts,
+                objects: std::mem::take(&mut self.touched),
+            },
+            vertices: self.vertex_balance,
+            edges: self.edge_balance,
         }
     }
 
@@ -1324,8 +1337,9 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let wal = inner.durable.as_ref().and_then(|d| d.wal.as_ref());
         let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
         let arrival = self.arrival.take();
+        let has_after = matches!(&observed, Some((o, _)) if o.has_after());
         // Constraint checks, timestamps and WAL records go in one order.
-        let (ts, ticket) = {
+        let (ts, ticket, published) = {
             let mut next = inner.commit_order.lock();
             // Read under the commit order: a constraint created concurrently is
             // either in this catalogue or was checked against this transaction's
@@ -1360,7 +1374,20 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             };
             let ts = *next;
             *next += 1;
-            (ts, ticket)
+            // Nothing to wait for before it is visible: publish while no later
+            // timestamp can be handed out.
+            let published = if wal.is_none() && !has_after {
+                let mut finished = Some(self.finished(ts));
+                let ready = inner.publish_if_next(ts, self.start_ts, &self.shared, &mut finished);
+                if let Some(f) = finished {
+                    // Not published: the slow path below needs the objects back.
+                    self.touched = f.entry.objects;
+                }
+                ready
+            } else {
+                None
+            };
+            (ts, ticket, published)
         };
         drop(arrival);
         let durable = match (wal, ticket) {
@@ -1370,7 +1397,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         if let Err(e) = durable {
             // Not durable: never becomes visible. The clock still moves past `ts` so
             // later commits are not held up (they fail the same way: poisoned).
-            inner.publish(ts, self.start_ts, None, None);
+            inner.publish(ts, self.start_ts, None, None, None);
             self.rollback_writes();
             self.status = Status::Finished;
             return Err(e);
@@ -1382,25 +1409,20 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             }
             _ => None,
         };
-        inner.publish(
-            ts,
-            self.start_ts,
-            Some(&self.shared),
-            after.as_ref().map(|(o, set)| (&**o, set)),
-        );
+        match published {
+            Some((ready, oldest)) => inner.collect_entries(&ready, oldest),
+            None => {
+                let finished = self.finished(ts);
+                inner.publish(
+                    ts,
+                    self.start_ts,
+                    Some(&self.shared),
+                    after.as_ref().map(|(o, set)| (&**o, set)),
+                    Some(finished),
+                );
+            }
+        }
         self.status = Status::Finished;
-        inner
-            .committed_vertices
-            .fetch_add(self.vertex_balance, Ordering::Relaxed);
-        inner
-            .committed_edges
-            .fetch_add(self.edge_balance, Ordering::Relaxed);
-        let objects = std::mem::take(&mut self.touched);
-        inner.gc_queue.lock().push_back(GcEntry {
-            commit_ts: ts,
-            objects,
-        });
-        inner.collect(false);
         Ok(CommitInfo {
             commit_timestamp: ts,
         })
