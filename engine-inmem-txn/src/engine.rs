@@ -1,6 +1,6 @@
 //! The engine: shared state, the commit clock, `begin`, statistics.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::durable::Durable;
 use crate::gc::{GcEntry, GcReport, Queue};
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
+use crate::running::Running;
 use crate::schema::Schema;
 use crate::txn::InMemoryTxn;
 use engine_api::NameTable;
@@ -25,7 +26,7 @@ use engine_api::SlotArray;
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
 pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
 
-/// The commit clock and the running transactions' start timestamps.
+/// The commit clock.
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
     /// The newest published commit; new transactions start here.
@@ -33,17 +34,33 @@ pub(crate) struct Clock {
     /// The newest commit whose after-commit observers have run (equal to
     /// `last_commit` while none are registered). The next commit publishes after it.
     delivered: u64,
-    /// Running transactions per start timestamp, ascending. Starts only grow (a
-    /// transaction starts at `last_commit`), so `begin` appends or counts at the back,
-    /// and the oldest is at the front once emptied entries are popped there.
-    active: VecDeque<(u64, usize)>,
+    /// A bound below every running transaction's start, from the last scan of the
+    /// registry (it stays a bound: see the `running` module).
+    oldest: u64,
     /// Commits whose old versions are collected once no running transaction can see
     /// them, in about commit order.
     gc: Queue,
     /// The vertices and edges commits added (recovery counts its own, in `Inner`).
     committed: (i64, i64),
-    /// The id of the next transaction, past [`TXN_ID_BASE`] (0 means the base).
-    next_txn: u64,
+}
+
+/// A transaction id: past [`TXN_ID_BASE`], unique in the process. Each thread takes
+/// a block of ids at a time, so beginning a transaction touches no shared counter.
+fn next_txn_id() -> u64 {
+    const BLOCK: u64 = 1024;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        ids.set((next + 1, end));
+        TXN_ID_BASE + next
+    })
 }
 
 /// What a commit leaves for its publication to record, under the same lock.
@@ -55,64 +72,45 @@ pub(crate) struct Finished {
 }
 
 impl Clock {
-    fn add_active(&mut self, start_ts: u64) {
-        match self.active.back_mut() {
-            Some((ts, n)) if *ts == start_ts => *n += 1,
-            _ => self.active.push_back((start_ts, 1)),
-        }
-    }
-
-    pub(crate) fn remove_active(&mut self, start_ts: u64) {
-        if let Ok(i) = self.active.binary_search_by_key(&start_ts, |(ts, _)| *ts) {
-            let n = &mut self.active[i].1;
-            *n = n.saturating_sub(1);
-        }
-        while self.active.front().is_some_and(|(_, n)| *n == 0) {
-            self.active.pop_front();
-        }
-        // Behind a long reader the list grows by a (mostly emptied) entry per
-        // commit; give the buffer back once the reader ended.
-        if self.active.capacity() > 1024 && self.active.len() < self.active.capacity() / 4 {
-            let keep = self.active.len() * 2;
-            self.active.shrink_to(keep);
-        }
-    }
-
-    /// The oldest start timestamp of a running transaction.
-    fn oldest_active(&self) -> Option<u64> {
-        // Emptied entries are popped only at the front, so the front is live.
-        self.active.front().map(|(ts, _)| *ts)
-    }
-
-    /// Makes commit `ts` (of the transaction that started at `start_ts`) visible and
-    /// ends that transaction; the caller checked every earlier commit is delivered.
-    /// Records what it `finished` and returns the queued commits no running
+    /// Makes commit `ts` visible; the caller checked every earlier commit is
+    /// delivered. Records what it `finished` and returns the queued commits no running
     /// transaction can see any more, with that bound, for the caller to collect after
     /// releasing the clock (one lock per commit for all of it: each shared lock is a
     /// cache line that two committing cores pass back and forth).
     fn publish_now(
         &mut self,
         ts: u64,
-        start_ts: u64,
         shared: Option<&TxnShared>,
         finished: Option<Finished>,
+        newest: &AtomicU64,
+        running: &Running,
     ) -> (Vec<GcEntry>, u64) {
         if let Some(s) = shared {
             s.publish_commit(ts);
         }
         self.last_commit = self.last_commit.max(ts);
-        self.remove_active(start_ts);
+        newest.store(self.last_commit, Ordering::SeqCst);
         if let Some(f) = finished {
             self.committed.0 += f.vertices;
             self.committed.1 += f.edges;
             self.gc.push_back(f.entry);
         }
+        if self.gc.front().is_some_and(|e| e.commit_ts > self.oldest) {
+            self.scan(running);
+        }
         self.take_collectable()
+    }
+
+    /// Renews the bound below every running transaction's start: the newest commit
+    /// (read first, stable under the clock), or an older registration.
+    pub(crate) fn scan(&mut self, running: &Running) {
+        let newest = self.last_commit;
+        self.oldest = running.oldest().map_or(newest, |o| o.min(newest));
     }
 
     /// The queued commits every running transaction sees past, and that bound.
     pub(crate) fn take_collectable(&mut self) -> (Vec<GcEntry>, u64) {
-        let oldest = self.oldest_active().unwrap_or(self.last_commit);
+        let oldest = self.oldest;
         // Entries are queued in about commit order; one committed a little out of
         // order waits for the next collection.
         let n = self.gc.iter().take_while(|e| e.commit_ts <= oldest).count();
@@ -133,6 +131,11 @@ impl Clock {
 
 pub(crate) struct Inner {
     pub(crate) capabilities: Capabilities,
+    /// The newest published commit (the clock's, readable without its lock): new
+    /// transactions start here.
+    pub(crate) newest: AtomicU64,
+    /// The running transactions' start bounds.
+    pub(crate) running: Running,
     pub(crate) vertices: SlotArray<VertexSlot>,
     pub(crate) edges: SlotArray<EdgeSlot>,
     pub(crate) next_vertex: AtomicU64,
@@ -169,6 +172,8 @@ impl Inner {
     pub(crate) fn new(capabilities: Capabilities) -> Self {
         Inner {
             capabilities,
+            newest: AtomicU64::new(0),
+            running: Running::default(),
             vertices: SlotArray::new(),
             edges: SlotArray::new(),
             next_vertex: AtomicU64::new(0),
@@ -244,6 +249,8 @@ impl Inner {
         let mut clock = self.clock.lock();
         clock.last_commit = last;
         clock.delivered = last;
+        clock.oldest = last;
+        self.newest.store(last, Ordering::SeqCst);
         drop(clock);
         *self.commit_order.lock() = last + 1;
     }
@@ -289,18 +296,14 @@ impl Inner {
         {
             return Err(e);
         }
-        let (id, start_ts) = {
-            let mut clock = self.clock.lock();
-            let start = clock.last_commit;
-            clock.add_active(start);
-            let id = TXN_ID_BASE + clock.next_txn;
-            clock.next_txn += 1;
-            (id, start)
-        };
+        // Registered no later than it starts (see the `running` module).
+        let registration = self.running.enter(self.newest.load(Ordering::SeqCst));
+        let start_ts = self.newest.load(Ordering::SeqCst);
         Ok(InMemoryTxn::new(
             self,
-            TxnShared::new(id),
+            TxnShared::new(next_txn_id()),
             start_ts,
+            registration,
             level,
             options.is_read_only(),
         ))
@@ -308,14 +311,13 @@ impl Inner {
 
     /// Waits until every commit before `ts` is published and delivered to its
     /// after-commit observers, then publishes `ts` (or, if `shared` is `None`, only
-    /// moves the clock past a commit that failed), runs `after`'s observers, and ends
-    /// the transaction that started at `start_ts`. Publishing in order keeps snapshot
+    /// moves the clock past a commit that failed) and runs `after`'s observers (the
+    /// caller then leaves the running transactions). Publishing in order keeps snapshot
     /// isolation exact while commits reach durability out of order, and makes
     /// observers see commits in commit order.
     pub(crate) fn publish(
         &self,
         ts: u64,
-        start_ts: u64,
         shared: Option<&TxnShared>,
         after: Option<(&Observers, &ChangeSet)>,
         finished: Option<Finished>,
@@ -334,7 +336,7 @@ impl Inner {
         while clock.delivered + 1 < ts {
             self.published.wait(&mut clock);
         }
-        let (ready, oldest) = clock.publish_now(ts, start_ts, shared, finished);
+        let (ready, oldest) = clock.publish_now(ts, shared, finished, &self.newest, &self.running);
         if let Some((observers, changes)) = after {
             // Visible now; the next commit waits until the observers are done.
             drop(clock);
@@ -361,7 +363,6 @@ impl Inner {
     pub(crate) fn publish_if_next(
         &self,
         ts: u64,
-        start_ts: u64,
         shared: &TxnShared,
         finished: &mut Option<Finished>,
     ) -> Option<(Vec<GcEntry>, u64)> {
@@ -369,7 +370,13 @@ impl Inner {
         if clock.delivered + 1 != ts {
             return None;
         }
-        let ready = clock.publish_now(ts, start_ts, Some(shared), finished.take());
+        let ready = clock.publish_now(
+            ts,
+            Some(shared),
+            finished.take(),
+            &self.newest,
+            &self.running,
+        );
         clock.delivered = ts;
         self.published.notify_all();
         Some(ready)

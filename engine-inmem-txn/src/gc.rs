@@ -38,7 +38,11 @@ impl Inner {
     /// Collects what can be collected now (the background collector; every commit
     /// collects what its publication made collectable).
     pub(crate) fn collect(&self) -> GcReport {
-        let (ready, oldest) = self.clock.lock().take_collectable();
+        let (ready, oldest) = {
+            let mut clock = self.clock.lock();
+            clock.scan(&self.running);
+            clock.take_collectable()
+        };
         self.collect_entries(&ready, oldest);
         GcReport {
             transactions: ready.len(),

@@ -126,6 +126,7 @@ mod iter;
 mod mvcc;
 mod props;
 mod recovery;
+mod running;
 mod schema;
 mod snapshot;
 mod txn;

@@ -25,6 +25,7 @@ use crate::mvcc::{
     undo_vertex, visible_exists,
 };
 use crate::props;
+use crate::running::Registration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -43,6 +44,8 @@ pub struct InMemoryTxn<'e> {
     inner: &'e Inner,
     shared: Arc<TxnShared>,
     start_ts: u64,
+    /// Where it is registered among the running transactions.
+    registration: Registration,
     level: IsolationLevel,
     read_only: bool,
     status: Status,
@@ -84,6 +87,7 @@ impl<'e> InMemoryTxn<'e> {
         inner: &'e Inner,
         shared: Arc<TxnShared>,
         start_ts: u64,
+        registration: Registration,
         level: IsolationLevel,
         read_only: bool,
     ) -> Self {
@@ -91,6 +95,7 @@ impl<'e> InMemoryTxn<'e> {
             inner,
             shared,
             start_ts,
+            registration,
             level,
             read_only,
             status: Status::Active,
@@ -586,7 +591,7 @@ impl<'e> InMemoryTxn<'e> {
     /// Leaves the set of running transactions (once).
     fn unregister(&mut self) {
         if self.status != Status::Finished {
-            self.inner.clock.lock().remove_active(self.start_ts);
+            self.inner.running.leave(self.registration);
             self.status = Status::Finished;
         }
     }
@@ -1378,7 +1383,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             // timestamp can be handed out.
             let published = if wal.is_none() && !has_after {
                 let mut finished = Some(self.finished(ts));
-                let ready = inner.publish_if_next(ts, self.start_ts, &self.shared, &mut finished);
+                let ready = inner.publish_if_next(ts, &self.shared, &mut finished);
                 if let Some(f) = finished {
                     // Not published: the slow path below needs the objects back.
                     self.touched = f.entry.objects;
@@ -1397,9 +1402,9 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         if let Err(e) = durable {
             // Not durable: never becomes visible. The clock still moves past `ts` so
             // later commits are not held up (they fail the same way: poisoned).
-            inner.publish(ts, self.start_ts, None, None, None);
+            inner.publish(ts, None, None, None);
             self.rollback_writes();
-            self.status = Status::Finished;
+            self.unregister();
             return Err(e);
         }
         let after = match observed {
@@ -1415,14 +1420,13 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 let finished = self.finished(ts);
                 inner.publish(
                     ts,
-                    self.start_ts,
                     Some(&self.shared),
                     after.as_ref().map(|(o, set)| (&**o, set)),
                     Some(finished),
                 );
             }
         }
-        self.status = Status::Finished;
+        self.unregister();
         Ok(CommitInfo {
             commit_timestamp: ts,
         })
