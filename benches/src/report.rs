@@ -207,32 +207,38 @@ pub fn run_subject(
         "txn/s",
         s.digest()?.checksum(),
     ));
-    let ((), t) = timed(|| {
-        std::thread::scope(|sc| {
-            let handles: Vec<_> = targets
-                .chunks(targets.len().div_ceil(2).max(1))
-                .map(|part| {
-                    sc.spawn(move || part.iter().try_for_each(|t| retry(|| s.small_write(*t))))
-                })
-                .collect();
-            handles.into_iter().try_for_each(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(engine_api::Error::new(
-                        ErrorKind::Io,
-                        "writer thread panicked",
-                    ))
+    for threads in [2usize, 4] {
+        let ((), t) = timed(|| {
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = targets
+                    .chunks(targets.len().div_ceil(threads).max(1))
+                    .map(|part| {
+                        sc.spawn(move || part.iter().try_for_each(|t| retry(|| s.small_write(*t))))
+                    })
+                    .collect();
+                handles.into_iter().try_for_each(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(engine_api::Error::new(
+                            ErrorKind::Io,
+                            "writer thread panicked",
+                        ))
+                    })
                 })
             })
-        })
-    })?;
-    out.push(fig(
-        "small write txn, 2 threads",
-        name,
-        targets.len() as u64,
-        t,
-        "txn/s",
-        s.digest()?.checksum(),
-    ));
+        })?;
+        out.push(fig(
+            if threads == 2 {
+                "small write txn, 2 threads"
+            } else {
+                "small write txn, 4 threads"
+            },
+            name,
+            targets.len() as u64,
+            t,
+            "txn/s",
+            s.digest()?.checksum(),
+        ));
+    }
 
     let (conflicts, t) = timed(|| {
         std::thread::scope(|sc| {
@@ -442,6 +448,7 @@ fn human(v: f64) -> String {
 pub const TARGETS: &[(&str, &str, f64)] = &[
     ("point read by id", "inmem-txn", 0.3),
     ("import: all records", "inmem-txn", 0.25),
+    ("small write txn, 2 threads", "inmem-txn", 1.0),
 ];
 
 /// Targets between two rows of one subject, for every subject that has both:
@@ -457,6 +464,15 @@ pub const PEER_TARGETS: &[(&str, &str, &str, f64)] = &[
     ("import: edges", "ondisk", "RocksDB raw", 0.4),
     ("point read by id", "ondisk", "RocksDB raw", 0.8),
 ];
+
+/// Targets between two rows of one subject: (row, subject, row it is compared to,
+/// minimum ratio).
+pub const SUBJECT_ROW_TARGETS: &[(&str, &str, &str, f64)] = &[(
+    "small write txn, 2 threads",
+    "inmem-txn",
+    "small write txn, 1 thread",
+    1.6,
+)];
 
 impl Report {
     fn value(&self, workload: &str, subject: &str) -> Option<f64> {
@@ -553,6 +569,15 @@ impl Report {
                         if ratio >= *min { "met" } else { "not met" }
                     ));
                 }
+            }
+        }
+        for (row, subject, base, min) in SUBJECT_ROW_TARGETS {
+            if let (Some(a), Some(b)) = (self.value(row, subject), self.value(base, subject)) {
+                let ratio = a / b;
+                md.push_str(&format!(
+                    "- {subject} {row}: {ratio:.2}x its {base} (target at least {min}x): {}.\n",
+                    if ratio >= *min { "met" } else { "not met" }
+                ));
             }
         }
         for (subject, c) in &self.conflicts {

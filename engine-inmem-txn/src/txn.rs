@@ -44,8 +44,10 @@ pub struct InMemoryTxn<'e> {
     inner: &'e Inner,
     shared: Arc<TxnShared>,
     start_ts: u64,
-    /// Where it is registered among the running transactions.
-    registration: Registration,
+    /// Where it is registered among the running transactions, until it leaves: at
+    /// its end, or when its commit is about to be published (it reads nothing after
+    /// that, and its own commit is then collectable at once).
+    registration: Option<Registration>,
     level: IsolationLevel,
     read_only: bool,
     status: Status,
@@ -95,7 +97,7 @@ impl<'e> InMemoryTxn<'e> {
             inner,
             shared,
             start_ts,
-            registration,
+            registration: Some(registration),
             level,
             read_only,
             status: Status::Active,
@@ -590,9 +592,14 @@ impl<'e> InMemoryTxn<'e> {
 
     /// Leaves the set of running transactions (once).
     fn unregister(&mut self) {
-        if self.status != Status::Finished {
-            self.inner.running.leave(self.registration);
-            self.status = Status::Finished;
+        self.leave_running();
+        self.status = Status::Finished;
+    }
+
+    /// Leaves the running transactions' registry (once).
+    fn leave_running(&mut self) {
+        if let Some(r) = self.registration.take() {
+            self.inner.running.leave(r);
         }
     }
 }
@@ -1382,6 +1389,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             // Nothing to wait for before it is visible: publish while no later
             // timestamp can be handed out.
             let published = if wal.is_none() && !has_after {
+                self.leave_running();
                 let mut finished = Some(self.finished(ts));
                 let ready = inner.publish_if_next(ts, &self.shared, &mut finished);
                 if let Some(f) = finished {
@@ -1402,6 +1410,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         if let Err(e) = durable {
             // Not durable: never becomes visible. The clock still moves past `ts` so
             // later commits are not held up (they fail the same way: poisoned).
+            self.leave_running();
             inner.publish(ts, None, None, None);
             self.rollback_writes();
             self.unregister();
@@ -1418,6 +1427,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             Some((ready, oldest)) => inner.collect_entries(&ready, oldest),
             None => {
                 let finished = self.finished(ts);
+                self.leave_running();
                 inner.publish(
                     ts,
                     Some(&self.shared),
