@@ -95,3 +95,34 @@ pub fn views<E: StorageEngine>(db: &E) -> Result<(String, String, bool)> {
         adjacency_in_id_order(&t)?,
     ))
 }
+
+/// Writes a snapshot of the same database with each writer thread count and loads
+/// each into an empty directory with each loader thread count, checking that every
+/// load holds `live` (the source's [`observe`]), keeps every adjacency list in edge
+/// id order, and lists adjacency exactly as the first load does. `snapshot(n)` opens
+/// the source with `n` snapshot threads and writes one; `load(dir, n)` opens `dir`
+/// with `n` load threads.
+pub fn thread_counts_give_one_image<E: StorageEngine>(
+    live: &str,
+    snapshot: impl Fn(usize) -> Result<engine_api::SnapshotInfo>,
+    load: impl Fn(&std::path::Path, usize) -> Result<E>,
+) -> Result<()> {
+    let mut first_load: Option<String> = None;
+    for (write_threads, load_threads) in [(1, 1), (3, 1), (1, 3), (2, 2)] {
+        let dir = tempfile::tempdir()?;
+        let info = snapshot(write_threads)?;
+        std::fs::create_dir_all(dir.path().join("snapshots"))?;
+        let name = info.path.file_name().expect("snapshot file name");
+        std::fs::copy(&info.path, dir.path().join("snapshots").join(name))?;
+        let engine = load(dir.path(), load_threads)?;
+        let what = format!("written on {write_threads} thread(s), loaded on {load_threads}");
+        let (data, order, sorted) = views(&engine)?;
+        assert!(data == live, "{what}: the data differs");
+        assert!(sorted, "{what}: an adjacency list is not in edge id order");
+        match &first_load {
+            None => first_load = Some(order),
+            Some(first) => assert!(*first == order, "{what}: differs from one thread's load"),
+        }
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use conformance::images::{views, wide_graph};
+use conformance::images::{thread_counts_give_one_image, views, wide_graph};
 use durability::{DatabaseId, SnapshotWriter};
 use engine_api::{ErrorKind, StorageEngine};
 use engine_inmem_analytical::{AnalyticalEngine, Config};
@@ -25,29 +25,15 @@ fn several_threads_write_and_load_the_image_one_thread_does() {
     // No log in this mode: the reopens below start from this snapshot.
     engine.create_snapshot().expect("snapshot");
     drop(engine);
-    let mut first_load: Option<String> = None;
-    for (write_threads, load_threads) in [(1, 1), (3, 1), (1, 3), (2, 2)] {
-        let dir = tempfile::tempdir().expect("tmp");
-        {
-            let engine =
-                AnalyticalEngine::open(config(source.path()).snapshot_threads(write_threads))
-                    .expect("open");
-            let info = engine.create_snapshot().expect("snapshot");
-            std::fs::create_dir_all(dir.path().join("snapshots")).expect("mkdir");
-            let name = info.path.file_name().expect("name");
-            std::fs::copy(&info.path, dir.path().join("snapshots").join(name)).expect("copy");
-        }
-        let engine = AnalyticalEngine::open(config(dir.path()).snapshot_threads(load_threads))
-            .expect("load the snapshot");
-        let what = format!("written on {write_threads} thread(s), loaded on {load_threads}");
-        let (data, order, sorted) = views(&engine).expect("views");
-        assert!(data == live, "{what}: the data differs");
-        assert!(sorted, "{what}: an adjacency list is not in edge id order");
-        match &first_load {
-            None => first_load = Some(order),
-            Some(first) => assert!(*first == order, "{what}: differs from one thread's load"),
-        }
-    }
+    thread_counts_give_one_image(
+        &live,
+        |threads| {
+            AnalyticalEngine::open(config(source.path()).snapshot_threads(threads))?
+                .create_snapshot()
+        },
+        |dir, threads| AnalyticalEngine::open(config(dir).snapshot_threads(threads)),
+    )
+    .expect("images");
 }
 
 /// A snapshot of two edges, the second of them bad in the way `bad` writes it.

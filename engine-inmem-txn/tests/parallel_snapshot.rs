@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use conformance::images::{views, wide_graph};
+use conformance::images::{thread_counts_give_one_image, views, wide_graph};
 use durability::{DatabaseId, SnapshotWriter};
 use engine_api::{DurabilityConfig, ErrorKind, StorageEngine, SyncMode};
 use engine_inmem_txn::{Config, InMemoryEngine};
@@ -28,36 +28,24 @@ fn several_threads_write_and_load_the_image_one_thread_does() {
     // them in edge id order, whichever path it takes.
     let (live, _, _) = views(&engine).expect("views");
     drop(engine);
-    let mut first_load: Option<String> = None;
-    for (write_threads, load_threads) in [(1, 1), (3, 1), (1, 3), (2, 2)] {
-        let dir = tempfile::tempdir().expect("tmp");
-        {
-            let engine = InMemoryEngine::open(
+    thread_counts_give_one_image(
+        &live,
+        |threads| {
+            InMemoryEngine::open(
                 config(source.path())
-                    .snapshot_threads(write_threads)
+                    .snapshot_threads(threads)
                     .recovery_threads(1),
-            )
-            .expect("open");
-            let info = engine.create_snapshot().expect("snapshot");
-            std::fs::create_dir_all(dir.path().join("snapshots")).expect("mkdir");
-            let name = info.path.file_name().expect("name");
-            std::fs::copy(&info.path, dir.path().join("snapshots").join(name)).expect("copy");
-        }
-        let engine = InMemoryEngine::open(config(dir.path()).recovery_threads(load_threads))
-            .expect("recover from the snapshot alone");
-        let what = format!("written on {write_threads} thread(s), loaded on {load_threads}");
-        let (data, order, sorted) = views(&engine).expect("views");
-        assert!(data == live, "{what}: the data differs");
-        assert!(sorted, "{what}: an adjacency list is not in edge id order");
-        match &first_load {
-            None => first_load = Some(order),
-            Some(first) => assert!(*first == order, "{what}: differs from one thread's load"),
-        }
-    }
+            )?
+            .create_snapshot()
+        },
+        |dir, threads| InMemoryEngine::open(config(dir).recovery_threads(threads)),
+    )
+    .expect("images");
 }
 
-#[test]
-fn an_edge_to_a_missing_vertex_is_corrupt_on_every_load_path() {
+/// A snapshot of 100 vertices and one good edge, then what `bad` writes; opening it
+/// on one and on two load threads is `Corrupt` with a message holding `expect`.
+fn refused(bad: impl Fn(&mut SnapshotWriter), expect: &str) {
     for threads in [1, 2] {
         let dir = tempfile::tempdir().expect("tmp");
         let snapshots = dir.path().join("snapshots");
@@ -70,38 +58,33 @@ fn an_edge_to_a_missing_vertex_is_corrupt_on_every_load_path() {
             w.vertex(id, &[], &[]).expect("vertex");
         }
         w.edge(0, 0, 1, 2, &[]).expect("edge");
-        // Vertex 150 is not in the file; it is owned by another linker than 1 or 2.
-        w.edge(1, 0, 3, 150, &[]).expect("edge");
+        bad(&mut w);
         w.finish().expect("finish");
         let err = InMemoryEngine::open(config(dir.path()).recovery_threads(threads))
-            .expect_err("an edge to a missing vertex");
+            .expect_err("a bad snapshot");
         assert_eq!(err.kind(), ErrorKind::Corrupt, "{threads} thread(s): {err}");
-        assert!(
-            err.message()
-                .contains("edge 1 references missing vertex 150"),
-            "{threads} thread(s): {err}"
-        );
+        assert!(err.message().contains(expect), "{threads} thread(s): {err}");
     }
 }
 
 #[test]
+fn an_edge_to_a_missing_vertex_is_corrupt_on_every_load_path() {
+    // Vertex 150 is owned by another linking thread than vertices 1 and 2.
+    refused(
+        |w| w.edge(1, 0, 3, 150, &[]).expect("edge"),
+        "edge 1 references missing vertex 150",
+    );
+}
+
+#[test]
 fn a_vertex_after_the_edges_is_corrupt_on_every_load_path() {
-    for threads in [1, 2] {
-        let dir = tempfile::tempdir().expect("tmp");
-        let snapshots = dir.path().join("snapshots");
-        std::fs::create_dir_all(&snapshots).expect("mkdir");
-        let mut w = SnapshotWriter::create(&snapshots, 1, 5, DatabaseId::random()).expect("create");
-        w.names(durability::NameKind::EdgeType, [(0, "E")])
-            .expect("names");
-        w.counters(2, 1).expect("counters");
-        w.vertex(0, &[], &[]).expect("vertex");
-        w.edge(0, 0, 0, 1, &[]).expect("edge");
-        // Its endpoint comes too late: a linker may not have reached the edge yet,
-        // so the loader itself must refuse the order.
-        w.vertex(1, &[], &[]).expect("vertex");
-        w.finish().expect("finish");
-        let err = InMemoryEngine::open(config(dir.path()).recovery_threads(threads))
-            .expect_err("a vertex after an edge");
-        assert_eq!(err.kind(), ErrorKind::Corrupt, "{threads} thread(s): {err}");
-    }
+    // A linking thread may not have reached the edge to it yet: the loader itself
+    // must refuse the order.
+    refused(
+        |w| {
+            w.edge(1, 0, 3, 150, &[]).expect("edge");
+            w.vertex(150, &[], &[]).expect("vertex");
+        },
+        "",
+    );
 }
