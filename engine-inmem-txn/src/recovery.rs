@@ -340,10 +340,7 @@ fn load_with<T>(
     threads: usize,
     read: impl FnOnce(&mut dyn SnapshotSink) -> Result<T>,
 ) -> Result<(T, RecoveredSchema)> {
-    let link = |l: &Link, end: End| match end {
-        End::Source => link_out(inner, l),
-        End::Target => link_in(inner, l),
-    };
+    let link = |l: &Link, end: End| link_end(inner, l, end);
     std::thread::scope(|scope| {
         let mut loader = Loader {
             inner,
@@ -377,28 +374,25 @@ impl<F> Loader<'_, '_, F> {
     }
 }
 
-fn link_out(inner: &Inner, l: &Link) -> Result<(), String> {
-    with_vertex(inner, l.source, |s| {
-        s.out_edges.push(Adj {
+/// Appends one end of a loaded edge to its vertex's adjacency.
+fn link_end(inner: &Inner, l: &Link, end: End) -> Result<(), String> {
+    let (v, other) = match end {
+        End::Source => (l.source, l.target),
+        End::Target => (l.target, l.source),
+    };
+    with_vertex(inner, v, |s| {
+        let adj = Adj {
             edge_type: l.edge_type,
-            other: engine_api::VertexId(l.target),
+            other: engine_api::VertexId(other),
             edge: engine_api::EdgeId(l.edge),
-        });
+        };
+        match end {
+            End::Source => s.out_edges.push(adj),
+            End::Target => s.in_edges.push(adj),
+        }
         Ok(())
     })
-    .map_err(|_| format!("edge {} references missing vertex {}", l.edge, l.source))
-}
-
-fn link_in(inner: &Inner, l: &Link) -> Result<(), String> {
-    with_vertex(inner, l.target, |s| {
-        s.in_edges.push(Adj {
-            edge_type: l.edge_type,
-            other: engine_api::VertexId(l.source),
-            edge: engine_api::EdgeId(l.edge),
-        });
-        Ok(())
-    })
-    .map_err(|_| format!("edge {} references missing vertex {}", l.edge, l.target))
+    .map_err(|_| format!("edge {} references missing vertex {v}", l.edge))
 }
 
 impl<F> SnapshotSink for Loader<'_, '_, F>
@@ -513,8 +507,8 @@ fn insert_edge(
         source,
         target,
     };
-    link_out(inner, &link)?;
-    link_in(inner, &link)
+    link_end(inner, &link, End::Source)?;
+    link_end(inner, &link, End::Target)
 }
 
 /// Stores an edge's own record (not its endpoints' adjacency).
