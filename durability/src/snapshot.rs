@@ -338,6 +338,11 @@ impl SnapshotWriter {
         F: Fn(u64, &mut BlockEncoder) -> Result<()> + Sync,
     {
         self.flush_items()?;
+        // Finished blocks go to the file directly (each is one contiguous frame);
+        // what the buffer holds goes first.
+        self.out
+            .flush()
+            .map_err(|e| io_error(&format!("cannot write {}", self.tmp.display()), e))?;
         let kind = match items {
             Items::Vertices => BLOCK_VERTICES,
             Items::Edges => BLOCK_EDGES,
@@ -387,16 +392,19 @@ impl SnapshotWriter {
         })
     }
 
+    /// Writes an encoder's blocks straight to the file, one `write` per block (the
+    /// buffer is empty: [`SnapshotWriter::write_parallel`] flushed it), so the bytes
+    /// are copied once, into the page cache.
     fn write_encoded(&mut self, mut enc: BlockEncoder) -> Result<()> {
         enc.close_block();
-        for (head, block, start) in &enc.blocks {
-            let payload = &block[*start..];
+        for (block, start) in &enc.blocks {
+            let framed = &block[*start..];
             self.out
-                .write_all(head)
-                .and_then(|()| self.out.write_all(payload))
+                .get_mut()
+                .write_all(framed)
                 .map_err(|e| io_error(&format!("cannot write {}", self.tmp.display()), e))?;
             self.blocks += 1;
-            self.bytes += 9 + payload.len() as u64;
+            self.bytes += framed.len() as u64;
         }
         match enc.kind {
             BLOCK_VERTICES => self.vertices += enc.count,
@@ -473,12 +481,13 @@ pub struct BlockEncoder {
     block: Vec<u8>,
     items: u64,
     count: u64,
-    /// Finished blocks: head, bytes, and where the payload starts in them.
-    blocks: Vec<([u8; 9], Vec<u8>, usize)>,
+    /// Finished blocks, and where each one's frame (head, then payload) starts.
+    blocks: Vec<(Vec<u8>, usize)>,
 }
 
-/// Room at the front of a [`BlockEncoder`]'s block for its item count (a varint).
-const COUNT_ROOM: usize = 10;
+/// Room at the front of a [`BlockEncoder`]'s block for its head (9 bytes) and its
+/// item count (a varint of up to 10), filled in when the block is finished.
+const FRAME_ROOM: usize = 9 + 10;
 
 impl BlockEncoder {
     fn new(kind: u8) -> Self {
@@ -491,29 +500,30 @@ impl BlockEncoder {
         }
     }
 
-    /// Ends the block being filled: its item count goes into the room left for it at
-    /// the front (so the items are not copied), and the payload starts there.
+    /// Ends the block being filled: its item count and then its head go into the room
+    /// left at the front (so the items are not copied), where its frame starts.
     fn close_block(&mut self) {
         if self.items == 0 {
             return;
         }
-        let mut count = Vec::with_capacity(COUNT_ROOM);
+        let mut count = Vec::with_capacity(10);
         put_uvarint(&mut count, self.items);
-        let start = COUNT_ROOM - count.len();
+        let payload = FRAME_ROOM - count.len();
         let mut block = std::mem::take(&mut self.block);
-        block[start..COUNT_ROOM].copy_from_slice(&count);
+        block[payload..FRAME_ROOM].copy_from_slice(&count);
+        let head = frame(self.kind, &block[payload..]);
+        block[payload - 9..payload].copy_from_slice(&head);
         self.items = 0;
-        self.blocks
-            .push((frame(self.kind, &block[start..]), block, start));
+        self.blocks.push((block, payload - 9));
     }
 
     fn item(&mut self) {
-        if self.block.len() >= BLOCK_TARGET + COUNT_ROOM {
+        if self.block.len() >= BLOCK_TARGET + FRAME_ROOM {
             self.close_block();
         }
         if self.block.is_empty() {
-            self.block.reserve(COUNT_ROOM + BLOCK_TARGET + 1024);
-            self.block.resize(COUNT_ROOM, 0);
+            self.block.reserve(FRAME_ROOM + BLOCK_TARGET + 1024);
+            self.block.resize(FRAME_ROOM, 0);
         }
         self.items += 1;
         self.count += 1;
