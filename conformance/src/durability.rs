@@ -388,7 +388,9 @@ pub fn a_snapshot_wider_than_one_encoding_range_restores_whole<F: EngineFactory>
     let info = db.create_snapshot()?;
     let expected = state(&*db)?;
     let target = tempfile::tempdir()?;
-    let name = info.path.file_name().expect("snapshot file name");
+    let name = info.path.file_name().ok_or_else(|| {
+        engine_api::Error::corrupt(format!("snapshot {} has no file name", info.path.display()))
+    })?;
     std::fs::create_dir_all(target.path().join("snapshots"))?;
     std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
     let restored = f.open(target.path())?;

@@ -112,7 +112,9 @@ pub fn thread_counts_give_one_image<E: StorageEngine>(
         let dir = tempfile::tempdir()?;
         let info = snapshot(write_threads)?;
         std::fs::create_dir_all(dir.path().join("snapshots"))?;
-        let name = info.path.file_name().expect("snapshot file name");
+        let name = info.path.file_name().ok_or_else(|| {
+            engine_api::Error::corrupt(format!("snapshot {} has no file name", info.path.display()))
+        })?;
         std::fs::copy(&info.path, dir.path().join("snapshots").join(name))?;
         let engine = load(dir.path(), load_threads)?;
         let what = format!("written on {write_threads} thread(s), loaded on {load_threads}");

@@ -26,13 +26,12 @@ use engine_api::SlotArray;
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
 pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
 
-/// The commit clock.
+/// The commit clock (the newest published commit is `Inner::newest`, written only
+/// under this lock).
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
-    /// The newest published commit; new transactions start here.
-    pub(crate) last_commit: u64,
-    /// The newest commit whose after-commit observers have run (equal to
-    /// `last_commit` while none are registered). The next commit publishes after it.
+    /// The newest commit whose after-commit observers have run (equal to the newest
+    /// published commit while none are registered). The next commit publishes after it.
     delivered: u64,
     /// A bound below every running transaction's start, from the last scan of the
     /// registry (it stays a bound: see the `running` module).
@@ -88,23 +87,22 @@ impl Clock {
         if let Some(s) = shared {
             s.publish_commit(ts);
         }
-        self.last_commit = self.last_commit.max(ts);
-        newest.store(self.last_commit, Ordering::SeqCst);
+        newest.fetch_max(ts, Ordering::SeqCst);
         if let Some(f) = finished {
             self.committed.0 += f.vertices;
             self.committed.1 += f.edges;
             self.gc.push_back(f.entry);
         }
         if self.gc.front().is_some_and(|e| e.commit_ts > self.oldest) {
-            self.scan(running);
+            self.scan(newest, running);
         }
         self.take_collectable()
     }
 
     /// Renews the bound below every running transaction's start: the newest commit
     /// (read first, stable under the clock), or an older registration.
-    pub(crate) fn scan(&mut self, running: &Running) {
-        let newest = self.last_commit;
+    pub(crate) fn scan(&mut self, newest: &AtomicU64, running: &Running) {
+        let newest = newest.load(Ordering::SeqCst);
         self.oldest = running.oldest().map_or(newest, |o| o.min(newest));
     }
 
@@ -247,7 +245,6 @@ impl Inner {
     /// Sets the clock after recovery: `last` is the newest recovered commit.
     pub(crate) fn set_last_commit(&self, last: u64) {
         let mut clock = self.clock.lock();
-        clock.last_commit = last;
         clock.delivered = last;
         clock.oldest = last;
         self.newest.store(last, Ordering::SeqCst);

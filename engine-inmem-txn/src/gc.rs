@@ -40,7 +40,7 @@ impl Inner {
     pub(crate) fn collect(&self) -> GcReport {
         let (ready, oldest) = {
             let mut clock = self.clock.lock();
-            clock.scan(&self.running);
+            clock.scan(&self.newest, &self.running);
             clock.take_collectable()
         };
         self.collect_entries(&ready, oldest);
