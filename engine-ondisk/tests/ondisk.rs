@@ -543,3 +543,28 @@ fn stats_are_kept_with_the_data_and_equal_a_scan() {
     assert_eq!(kept(&db), (5009, 2500), "the counts survive a reopen");
     assert_eq!(kept(&db), scan(&db));
 }
+
+/// A damaged count record is ours and damaged: opening is `Corrupt` naming it, and
+/// the directory is left as it was.
+#[test]
+fn a_damaged_count_record_is_corrupt() {
+    let dir = tempfile::tempdir().expect("tmp");
+    fill(dir.path());
+    let config = Config::new(dir.path());
+    {
+        let (opts, cfs) = engine_ondisk::rocksdb_options(&config);
+        let db: rocksdb::TransactionDB = rocksdb::TransactionDB::open_cf_descriptors(
+            &opts,
+            &rocksdb::TransactionDBOptions::default(),
+            config.data_dir().join("rocksdb"),
+            cfs,
+        )
+        .expect("raw open");
+        let meta = db.cf_handle("meta").expect("meta column family");
+        db.put_cf(meta, b"counts", [1u8, 2, 3]).expect("damage");
+        db.flush_wal(true).expect("sync");
+    }
+    let err = OnDiskEngine::open(config).expect_err("a damaged count record");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    assert!(err.message().contains("count"), "{err}");
+}
