@@ -100,6 +100,14 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| io_err(format!("cannot sync directory {}", dir.display()), e))
 }
 
+/// Whether the lock file names this process as its holder.
+fn holder_is_us(lock: &mut File) -> bool {
+    let mut holder = String::new();
+    lock.seek(SeekFrom::Start(0)).is_ok()
+        && lock.read_to_string(&mut holder).is_ok()
+        && holder.trim() == std::process::id().to_string()
+}
+
 impl DataDir {
     /// Opens (creating if needed) the data directory at `root` and takes its process
     /// lock.
@@ -120,10 +128,26 @@ impl DataDir {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| io_err(format!("cannot open {}", lock_path.display()), e))?;
-        match lock.try_lock() {
+        // A lock our own process holds may be held only by a child being spawned:
+        // between fork and exec it shares our descriptors, and the lock with them,
+        // for a moment after we closed ours (a test saw exactly that). Such a lock
+        // is retried for up to about 100 ms; one held by a live engine of ours stays
+        // and is refused after that wait.
+        let mut waits = 0;
+        let locked = loop {
+            match lock.try_lock() {
+                Err(TryLockError::WouldBlock) if waits < 50 && holder_is_us(&mut lock) => {
+                    waits += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
+                let _ = lock.seek(SeekFrom::Start(0));
                 let _ = lock.read_to_string(&mut holder);
                 let holder = holder.trim();
                 return Err(Error::new(
