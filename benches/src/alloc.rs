@@ -4,43 +4,84 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 /// The counting allocator (forwards to the system allocator).
 #[derive(Debug)]
 pub struct CountingAllocator;
 
-static LIVE: AtomicI64 = AtomicI64::new(0);
-/// The highest `LIVE` since the last reset (for the dump's peak memory), kept only
-/// while `TRACK_PEAK` is set: a second shared counter on every allocation would slow
-/// the multi-threaded rows.
+/// Live bytes, counted per thread group: one shared counter would be written by
+/// every allocation and free of every thread, and moving its cache line between
+/// cores slowed the multi-threaded rows (more for a subject that allocates more).
+/// Each thread adds to one shard; a free on another thread subtracts from that
+/// thread's shard, so only the sum means anything.
+const SHARDS: usize = 32;
+
+#[repr(align(128))]
+struct Shard(AtomicI64);
+
+static LIVE: [Shard; SHARDS] = [const { Shard(AtomicI64::new(0)) }; SHARDS];
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's shard, chosen at its first allocation.
+    static MY_SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// While the peak is tracked, live bytes are also kept in one shared counter (the
+/// peak needs the total at each allocation); tracking is for single-threaded rows.
+static TRACKED: AtomicI64 = AtomicI64::new(0);
+/// The highest `TRACKED` since the last reset (for the dump's peak memory).
 static PEAK: AtomicI64 = AtomicI64::new(0);
 static TRACK_PEAK: AtomicBool = AtomicBool::new(false);
 /// Set once the process's allocator is a [`CountingAllocator`] (its first
 /// allocation sets it), so a meter can tell counted bytes from no counting.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
+fn shard() -> &'static AtomicI64 {
+    // `try_with`: a thread being torn down may no longer have its local; it counts
+    // in shard 0. A const-initialised local of a `Copy` type neither allocates nor
+    // registers a destructor, so this is safe inside the allocator.
+    let i = MY_SHARD
+        .try_with(|s| {
+            let mut i = s.get();
+            if i == usize::MAX {
+                i = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+                s.set(i);
+            }
+            i
+        })
+        .unwrap_or(0);
+    &LIVE[i].0
+}
+
 /// Live heap bytes, if this process counts them.
 pub fn live() -> Option<i64> {
     INSTALLED
         .load(Ordering::Relaxed)
-        .then(|| LIVE.load(Ordering::Relaxed))
+        .then(|| LIVE.iter().map(|s| s.0.load(Ordering::Relaxed)).sum())
 }
 
 /// Starts tracking the peak from the current live bytes.
 pub fn reset_peak() {
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let now = live().unwrap_or(0);
+    TRACKED.store(now, Ordering::Relaxed);
+    PEAK.store(now, Ordering::Relaxed);
     TRACK_PEAK.store(true, Ordering::Relaxed);
 }
 
-/// The peak of live bytes since [`reset_peak`].
+/// The peak of live bytes since [`reset_peak`]; tracking stops (later rows, some of
+/// them multi-threaded, then pay no shared counter).
 pub fn peak() -> i64 {
+    TRACK_PEAK.store(false, Ordering::Relaxed);
     PEAK.load(Ordering::Relaxed)
 }
 
 fn grew(by: i64) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    shard().fetch_add(by, Ordering::Relaxed);
     if TRACK_PEAK.load(Ordering::Relaxed) {
+        let now = TRACKED.fetch_add(by, Ordering::Relaxed) + by;
         PEAK.fetch_max(now, Ordering::Relaxed);
     }
 }
@@ -53,7 +94,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
         // SAFETY: forwarded unchanged.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            INSTALLED.store(true, Ordering::Relaxed);
+            // Read first: a store on every allocation would write a shared line.
+            if !INSTALLED.load(Ordering::Relaxed) {
+                INSTALLED.store(true, Ordering::Relaxed);
+            }
             grew(layout.size() as i64);
         }
         p
@@ -61,7 +105,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded unchanged.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        grew(-(layout.size() as i64));
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded unchanged.

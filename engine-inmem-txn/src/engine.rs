@@ -15,7 +15,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::background::Periodic;
 use crate::config::Config;
 use crate::durable::Durable;
-use crate::gc::{GcEntry, GcReport, Queue};
+use crate::gc::{GcEntry, GcReport};
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::running::Running;
 use crate::schema::Schema;
@@ -33,12 +33,6 @@ pub(crate) struct Clock {
     /// The newest commit whose after-commit observers have run (equal to the newest
     /// published commit while none are registered). The next commit publishes after it.
     delivered: u64,
-    /// A bound below every running transaction's start, from the last scan of the
-    /// registry (it stays a bound: see the `running` module).
-    oldest: u64,
-    /// Commits whose old versions are collected once no running transaction can see
-    /// them, in about commit order.
-    gc: Queue,
     /// The vertices and edges commits added (recovery counts its own, in `Inner`).
     committed: (i64, i64),
 }
@@ -72,58 +66,23 @@ pub(crate) struct Finished {
 
 impl Clock {
     /// Makes commit `ts` visible; the caller checked every earlier commit is
-    /// delivered. Records what it `finished` and returns the queued commits no running
-    /// transaction can see any more, with that bound, for the caller to collect after
-    /// releasing the clock (one lock per commit for all of it: each shared lock is a
-    /// cache line that two committing cores pass back and forth).
+    /// delivered. Counts what it `finished` and hands back its objects, for the caller
+    /// to queue for collection after releasing the clock (see [`Inner::retire`]).
     fn publish_now(
         &mut self,
         ts: u64,
         shared: Option<&TxnShared>,
         finished: Option<Finished>,
         newest: &AtomicU64,
-        running: &Running,
-    ) -> (Vec<GcEntry>, u64) {
+    ) -> Option<GcEntry> {
         if let Some(s) = shared {
             s.publish_commit(ts);
         }
         newest.fetch_max(ts, Ordering::SeqCst);
-        if let Some(f) = finished {
-            self.committed.0 += f.vertices;
-            self.committed.1 += f.edges;
-            self.gc.push_back(f.entry);
-        }
-        if self.gc.front().is_some_and(|e| e.commit_ts > self.oldest) {
-            self.scan(newest, running);
-        }
-        self.take_collectable()
-    }
-
-    /// Renews the bound below every running transaction's start: the newest commit
-    /// (read first, stable under the clock), or an older registration.
-    pub(crate) fn scan(&mut self, newest: &AtomicU64, running: &Running) {
-        let newest = newest.load(Ordering::SeqCst);
-        self.oldest = running.oldest().map_or(newest, |o| o.min(newest));
-    }
-
-    /// The queued commits every running transaction sees past, and that bound.
-    pub(crate) fn take_collectable(&mut self) -> (Vec<GcEntry>, u64) {
-        let oldest = self.oldest;
-        // Entries are queued in about commit order; one committed a little out of
-        // order waits for the next collection.
-        let n = self.gc.iter().take_while(|e| e.commit_ts <= oldest).count();
-        let ready = self.gc.drain(..n).collect();
-        // A long reader lets the queue grow; give the buffer back once it drained.
-        if self.gc.capacity() > 1024 && self.gc.len() < self.gc.capacity() / 4 {
-            let keep = self.gc.len() * 2;
-            self.gc.shrink_to(keep);
-        }
-        (ready, oldest)
-    }
-
-    /// Commits waiting for collection.
-    pub(crate) fn gc_pending(&self) -> usize {
-        self.gc.len()
+        let f = finished?;
+        self.committed.0 += f.vertices;
+        self.committed.1 += f.edges;
+        Some(f.entry)
     }
 }
 
@@ -246,7 +205,6 @@ impl Inner {
     pub(crate) fn set_last_commit(&self, last: u64) {
         let mut clock = self.clock.lock();
         clock.delivered = last;
-        clock.oldest = last;
         self.newest.store(last, Ordering::SeqCst);
         drop(clock);
         *self.commit_order.lock() = last + 1;
@@ -333,7 +291,7 @@ impl Inner {
         while clock.delivered + 1 < ts {
             self.published.wait(&mut clock);
         }
-        let (ready, oldest) = clock.publish_now(ts, shared, finished, &self.newest, &self.running);
+        let entry = clock.publish_now(ts, shared, finished, &self.newest);
         if let Some((observers, changes)) = after {
             // Visible now; the next commit waits until the observers are done.
             drop(clock);
@@ -345,6 +303,15 @@ impl Inner {
         clock.delivered = clock.delivered.max(ts);
         self.published.notify_all();
         drop(clock);
+        if let Some(entry) = entry {
+            self.retire(entry);
+        }
+    }
+
+    /// Queues the objects of a published commit for collection, and collects what
+    /// is collectable now (see the `running` module: mostly this thread's commits).
+    pub(crate) fn retire(&self, entry: GcEntry) {
+        let (ready, oldest) = self.running.retire(entry, &self.newest);
         self.collect_entries(&ready, oldest);
     }
 
@@ -362,21 +329,15 @@ impl Inner {
         ts: u64,
         shared: &TxnShared,
         finished: &mut Option<Finished>,
-    ) -> Option<(Vec<GcEntry>, u64)> {
+    ) -> Option<GcEntry> {
         let mut clock = self.clock.lock();
         if clock.delivered + 1 != ts {
             return None;
         }
-        let ready = clock.publish_now(
-            ts,
-            Some(shared),
-            finished.take(),
-            &self.newest,
-            &self.running,
-        );
+        let entry = clock.publish_now(ts, Some(shared), finished.take(), &self.newest);
         clock.delivered = ts;
         self.published.notify_all();
-        Some(ready)
+        entry
     }
 }
 

@@ -38,15 +38,11 @@ impl Inner {
     /// Collects what can be collected now (the background collector; every commit
     /// collects what its publication made collectable).
     pub(crate) fn collect(&self) -> GcReport {
-        let (ready, oldest) = {
-            let mut clock = self.clock.lock();
-            clock.scan(&self.newest, &self.running);
-            clock.take_collectable()
-        };
+        let (ready, oldest) = self.running.collectable(&self.newest);
         self.collect_entries(&ready, oldest);
         GcReport {
             transactions: ready.len(),
-            pending: self.clock.lock().gc_pending(),
+            pending: self.running.gc_pending(),
         }
     }
 

@@ -13,6 +13,15 @@
 //! for it too. The registration's store and the re-read, like the publication of a
 //! commit and the scan's loads, are sequentially consistent: in that one order either
 //! the collector sees the registration or the transaction sees the commit.
+//!
+//! Each shard also queues the commits of its threads for garbage collection, and a
+//! committing thread collects from its own shard's queue: the versions it frees are
+//! the ones it wrote, still in its core's cache and allocated by its own thread. (One
+//! shared queue made every commit on two threads collect the other thread's previous
+//! commit: its chains were a cache miss each, and every free went to the other
+//! thread's allocator arena.) Every [`SWEEP_EVERY`]th commit of a shard also takes
+//! what is collectable in the others, so the commits of a thread that stopped
+//! writing are not left to the background collector (which may be off).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -20,16 +29,59 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::gc::{GcEntry, Queue};
+
 /// Shards; more than the cores of the machines we run on, so threads rarely share.
 const SHARDS: usize = 16;
 
+/// A shard's commits after which it also collects from the other shards.
+pub(crate) const SWEEP_EVERY: u64 = 64;
+
 /// One shard on cache lines of its own: its registrations, and the oldest of them
-/// (`u64::MAX` for none) for scans.
+/// (`u64::MAX` for none) for scans; its threads' commits waiting for collection.
 #[repr(align(128))]
 #[derive(Debug)]
 struct Shard {
     starts: Mutex<Starts>,
     oldest: AtomicU64,
+    /// Apart from `oldest`, which other threads' scans read: the owner writes this.
+    pending: Pending,
+}
+
+/// A shard's queue of commits to collect.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Pending(Mutex<GcQueue>);
+
+#[derive(Debug, Default)]
+struct GcQueue {
+    /// Commits whose old versions go once no running transaction can see them, in
+    /// about commit order (in order for one thread).
+    entries: Queue,
+    /// A bound below every running transaction's start, from this shard's last scan
+    /// (it stays a bound: see above).
+    oldest: u64,
+    /// Commits queued here so far (for the sweeps of other shards).
+    commits: u64,
+}
+
+impl GcQueue {
+    /// The queued commits every running transaction sees past `oldest`.
+    fn take(&mut self, oldest: u64, into: &mut Vec<GcEntry>) {
+        // In about commit order; one queued a little out of order waits for the
+        // next collection.
+        let n = self
+            .entries
+            .iter()
+            .take_while(|e| e.commit_ts <= oldest)
+            .count();
+        into.extend(self.entries.drain(..n));
+        // A long reader lets the queue grow; give the buffer back once it drained.
+        if self.entries.capacity() > 1024 && self.entries.len() < self.entries.capacity() / 4 {
+            let keep = self.entries.len() * 2;
+            self.entries.shrink_to(keep);
+        }
+    }
 }
 
 impl Default for Shard {
@@ -37,6 +89,7 @@ impl Default for Shard {
         Shard {
             starts: Mutex::new(Starts::default()),
             oldest: AtomicU64::new(u64::MAX),
+            pending: Pending::default(),
         }
     }
 }
@@ -141,6 +194,61 @@ impl Running {
         starts.remove(r.ts);
         s.oldest
             .store(starts.oldest().unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+
+    /// A bound below every running transaction's start: the newest commit (read
+    /// first), or an older registration.
+    pub(crate) fn bound(&self, newest: &AtomicU64) -> u64 {
+        let newest = newest.load(Ordering::SeqCst);
+        self.oldest().map_or(newest, |o| o.min(newest))
+    }
+
+    /// Queues a published commit on this thread's shard and returns what is
+    /// collectable there now (and, every [`SWEEP_EVERY`]th commit, in the shards no
+    /// other collector holds), with the bound it was taken at.
+    pub(crate) fn retire(&self, entry: GcEntry, newest: &AtomicU64) -> (Vec<GcEntry>, u64) {
+        let mine = this_threads_shard();
+        let mut ready = Vec::new();
+        let mut queue = self.shards[mine].pending.0.lock();
+        queue.entries.push_back(entry);
+        queue.commits += 1;
+        let sweep = queue.commits % SWEEP_EVERY == 0;
+        // Scans only when the oldest queued commit is past the last bound: a
+        // scan reads every shard's line, which its owner writes at each begin.
+        if queue.entries.front().is_some_and(|e| e.commit_ts > queue.oldest) || sweep {
+            queue.oldest = self.bound(newest);
+        }
+        let oldest = queue.oldest;
+        queue.take(oldest, &mut ready);
+        drop(queue);
+        if sweep {
+            for (i, s) in self.shards.iter().enumerate() {
+                if i != mine
+                    && let Some(mut q) = s.pending.0.try_lock()
+                {
+                    q.take(oldest, &mut ready);
+                }
+            }
+        }
+        (ready, oldest)
+    }
+
+    /// What is collectable in every shard now, with the bound it was taken at.
+    pub(crate) fn collectable(&self, newest: &AtomicU64) -> (Vec<GcEntry>, u64) {
+        let oldest = self.bound(newest);
+        let mut ready = Vec::new();
+        for s in self.shards.iter() {
+            s.pending.0.lock().take(oldest, &mut ready);
+        }
+        (ready, oldest)
+    }
+
+    /// Commits waiting for collection.
+    pub(crate) fn gc_pending(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.pending.0.lock().entries.len())
+            .sum()
     }
 
     /// The oldest registration of a running transaction, if any; takes no lock.

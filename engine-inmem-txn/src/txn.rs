@@ -1424,7 +1424,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             _ => None,
         };
         match published {
-            Some((ready, oldest)) => inner.collect_entries(&ready, oldest),
+            Some(entry) => inner.retire(entry),
             None => {
                 let finished = self.finished(ts);
                 self.leave_running();
