@@ -16,7 +16,10 @@ fn live_bytes_follow_allocations_on_any_thread_and_the_peak_is_tracked_once() {
         .join()
         .expect("no panic");
     let grown = live().expect("installed") - start;
-    assert!((8 * MB as i64..9 * MB as i64).contains(&grown), "grew by {grown}");
+    assert!(
+        (8 * MB as i64..9 * MB as i64).contains(&grown),
+        "grew by {grown}"
+    );
     std::thread::spawn(move || drop(block))
         .join()
         .expect("no panic");

@@ -165,7 +165,10 @@ mod tests {
             // Every name so far, published or not yet, is found both ways.
             let probe = i / 2;
             assert_eq!(t.lookup(&names[probe]), Some(probe as u32));
-            assert_eq!(&*t.name(probe as u32).expect("known"), names[probe].as_str());
+            assert_eq!(
+                &*t.name(probe as u32).expect("known"),
+                names[probe].as_str()
+            );
             assert_eq!(t.lookup(n), Some(i as u32));
             assert_eq!(&*t.name(i as u32).expect("known"), n.as_str());
         }
@@ -184,12 +187,18 @@ mod tests {
                     let t = &t;
                     s.spawn(move || {
                         (0..2000)
-                            .map(|i| t.intern(&format!("n{}", (i * 7 + k * 13) % 2000)).expect("interned"))
+                            .map(|i| {
+                                t.intern(&format!("n{}", (i * 7 + k * 13) % 2000))
+                                    .expect("interned")
+                            })
                             .collect::<Vec<u32>>()
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("no panic"))
+                .collect()
         });
         assert_eq!(t.len(), 2000);
         for (k, got) in ids.iter().enumerate() {

@@ -152,10 +152,7 @@ impl Inner {
                 }
             }),
             Rule::Property(_) => {
-                let ids: Vec<u64> = match self.label_index.get(u64::from(c.label)) {
-                    Some(set) => set.read().iter().copied().collect(),
-                    None => return Ok(()),
-                };
+                let ids = self.label_index.members(c.label);
                 for id in ids {
                     self.check_vertex(c, id, None)?;
                 }

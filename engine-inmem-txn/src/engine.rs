@@ -1,6 +1,5 @@
 //! The engine: shared state, the commit clock, `begin`, statistics.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -16,6 +15,7 @@ use crate::background::Periodic;
 use crate::config::Config;
 use crate::durable::Durable;
 use crate::gc::{GcEntry, GcReport};
+use crate::index::LabelIndex;
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::running::Running;
 use crate::schema::Schema;
@@ -102,7 +102,7 @@ pub(crate) struct Inner {
     pub(crate) keys: NameTable,
     /// Per label id: every vertex that has the label in some version still visible to
     /// someone (a superset; scans check visibility).
-    pub(crate) label_index: SlotArray<RwLock<BTreeSet<u64>>>,
+    pub(crate) label_index: LabelIndex,
     pub(crate) clock: Mutex<Clock>,
     /// Signalled whenever `clock.delivered` advances.
     pub(crate) published: Condvar,
@@ -138,7 +138,7 @@ impl Inner {
             labels: NameTable::new("label"),
             edge_types: NameTable::new("edge type"),
             keys: NameTable::new("property key"),
-            label_index: SlotArray::new(),
+            label_index: LabelIndex::default(),
             clock: Mutex::new(Clock::default()),
             published: Condvar::new(),
             commit_order: Mutex::new(1),
@@ -211,18 +211,11 @@ impl Inner {
     }
 
     pub(crate) fn label_index_insert(&self, label: u32, vertex: u64) -> Result<()> {
-        let set = self
-            .label_index
-            .get_or_alloc(u64::from(label))
-            .ok_or_else(|| Error::invalid_input("too many labels"))?;
-        set.write().insert(vertex);
-        Ok(())
+        self.label_index.insert(label, vertex)
     }
 
     pub(crate) fn label_index_remove(&self, label: u32, vertex: u64) {
-        if let Some(set) = self.label_index.get(u64::from(label)) {
-            set.write().remove(&vertex);
-        }
+        self.label_index.remove(label, vertex);
     }
 
     /// The error to refuse writes with once the WAL failed.

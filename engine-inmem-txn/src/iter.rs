@@ -1,7 +1,5 @@
 //! Scan iterators.
 
-use std::ops::Bound;
-
 use engine_api::{EdgeRecord, PropertyBounds, Result, VertexId};
 
 use crate::txn::InMemoryTxn;
@@ -122,19 +120,12 @@ impl<'t, 'e> VertexIter<'t, 'e> {
                     }
                     batch.clear();
                     *pos = 0;
-                    if let Some(set) = self.txn.inner().label_index.get(u64::from(*label)) {
-                        let set = set.read();
-                        let lower = match after {
-                            Some(a) => Bound::Excluded(*a),
-                            None => Bound::Unbounded,
-                        };
-                        batch.extend(
-                            set.range((lower, Bound::Unbounded))
-                                .take(LABEL_BATCH)
-                                .copied(),
-                        );
-                    }
-                    if batch.len() < LABEL_BATCH {
+                    let more =
+                        self.txn
+                            .inner()
+                            .label_index
+                            .batch(*label, *after, LABEL_BATCH, batch);
+                    if !more {
                         *exhausted = true;
                     }
                     if batch.is_empty() {

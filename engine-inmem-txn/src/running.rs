@@ -32,7 +32,7 @@ use parking_lot::Mutex;
 use crate::gc::{GcEntry, Queue};
 
 /// Shards; more than the cores of the machines we run on, so threads rarely share.
-const SHARDS: usize = 16;
+pub(crate) const SHARDS: usize = 16;
 
 /// A shard's commits after which it also collects from the other shards.
 pub(crate) const SWEEP_EVERY: u64 = 64;
@@ -160,7 +160,7 @@ pub(crate) struct Registration {
     ts: u64,
 }
 
-fn this_threads_shard() -> usize {
+pub(crate) fn this_threads_shard() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
@@ -212,10 +212,15 @@ impl Running {
         let mut queue = self.shards[mine].pending.0.lock();
         queue.entries.push_back(entry);
         queue.commits += 1;
-        let sweep = queue.commits % SWEEP_EVERY == 0;
+        let sweep = queue.commits.is_multiple_of(SWEEP_EVERY);
         // Scans only when the oldest queued commit is past the last bound: a
         // scan reads every shard's line, which its owner writes at each begin.
-        if queue.entries.front().is_some_and(|e| e.commit_ts > queue.oldest) || sweep {
+        if queue
+            .entries
+            .front()
+            .is_some_and(|e| e.commit_ts > queue.oldest)
+            || sweep
+        {
             queue.oldest = self.bound(newest);
         }
         let oldest = queue.oldest;
@@ -285,6 +290,58 @@ mod tests {
         assert_eq!(r.oldest(), Some(9));
         r.leave(c);
         assert_eq!(r.oldest(), None);
+    }
+
+    fn entry(ts: u64) -> GcEntry {
+        GcEntry {
+            commit_ts: ts,
+            objects: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_thread_collects_its_own_commits_and_sweeps_an_idle_threads() {
+        let r = Running::default();
+        let newest = AtomicU64::new(0);
+        // A thread commits twice while a reader that started at 1 runs, then stops.
+        let reader = r.enter(1);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for ts in 2..=3 {
+                    newest.store(ts, Ordering::SeqCst);
+                    let (ready, _) = r.retire(entry(ts), &newest);
+                    assert!(
+                        ready.is_empty(),
+                        "the reader may still need {ts}'s versions"
+                    );
+                }
+            });
+        });
+        assert_eq!(r.gc_pending(), 2);
+        r.leave(reader);
+        // This thread's own commit is collectable at once; the idle thread's are
+        // taken by a sweep at the latest (at once if the two threads share a shard).
+        newest.store(4, Ordering::SeqCst);
+        let (ready, oldest) = r.retire(entry(4), &newest);
+        assert_eq!(oldest, 4);
+        assert!(ready.iter().any(|e| e.commit_ts == 4));
+        let mut collected: Vec<u64> = ready
+            .iter()
+            .map(|e| e.commit_ts)
+            .filter(|ts| *ts < 4)
+            .collect();
+        for ts in 5..5 + SWEEP_EVERY {
+            newest.store(ts, Ordering::SeqCst);
+            let (ready, _) = r.retire(entry(ts), &newest);
+            collected.extend(ready.iter().map(|e| e.commit_ts).filter(|ts| *ts < 4));
+        }
+        collected.sort_unstable();
+        assert_eq!(
+            collected,
+            vec![2, 3],
+            "a sweep within {SWEEP_EVERY} commits"
+        );
+        assert_eq!(r.gc_pending(), 0);
     }
 
     #[test]

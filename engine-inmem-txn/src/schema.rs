@@ -189,10 +189,7 @@ impl Inner {
     pub(crate) fn fill_vertex_set(&self, set: &Arc<VertexKeySet>) -> Result<()> {
         let sets = std::slice::from_ref(set);
         let end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
-        let candidates: Vec<u64> = match self.label_index.get(u64::from(set.label)) {
-            Some(ids) => ids.read().iter().copied().collect(),
-            None => Vec::new(),
-        };
+        let candidates = self.label_index.members(set.label);
         // On an error the caller discards the set.
         set.begin_build();
         let mut built: Vec<(VertexKey, u64)> = Vec::new();
@@ -333,10 +330,7 @@ impl Inner {
         let mut out = Vec::with_capacity(catalog.indexes.len());
         for (spec, entry) in &catalog.indexes {
             let entries = match entry {
-                IndexEntry::Label(l) => self
-                    .label_index
-                    .get(u64::from(*l))
-                    .map_or(0, |s| s.read().len() as u64),
+                IndexEntry::Label(l) => self.label_index.members(*l).len() as u64,
                 IndexEntry::Vertex(set) => set.len(),
                 IndexEntry::Edge(set) => set.len(),
             };
