@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
@@ -25,7 +24,7 @@ use crate::mvcc::{
     undo_vertex, visible_exists,
 };
 use crate::props;
-use crate::running::Registration;
+use crate::running::{IdKind, Registration};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -958,9 +957,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             v.validate()?;
             pairs.push((inner.keys.intern(k)?, v.clone()));
         }
-        // SeqCst: an index build that reads the counter after publishing its key set
-        // must see every id whose creator may have read the catalogue before it.
-        let id = inner.next_vertex.fetch_add(1, Ordering::SeqCst);
+        let id = inner.running.take_id(IdKind::Vertex, &inner.next_vertex);
         inner.ensure_reserved(Some(id), None)?;
         let slot = inner
             .vertices
@@ -1198,8 +1195,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 return Err(vertex_not_found(v));
             }
         }
-        // SeqCst: see create_vertex_with.
-        let id = inner.next_edge.fetch_add(1, Ordering::SeqCst);
+        let id = inner.running.take_id(IdKind::Edge, &inner.next_edge);
         inner.ensure_reserved(None, Some(id))?;
         let slot = inner
             .edges
