@@ -86,11 +86,27 @@ impl Clock {
     }
 }
 
+/// A value on cache lines of its own. Every commit writes the newest commit, the
+/// clock and the commit order; sharing a line with them, a field that transactions
+/// only read (the id reservation bounds, the name tables, the catalogue) would be a
+/// cache miss on the other core after every commit.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) capabilities: Capabilities,
     /// The newest published commit (the clock's, readable without its lock): new
     /// transactions start here.
-    pub(crate) newest: AtomicU64,
+    pub(crate) newest: Padded<AtomicU64>,
     /// The running transactions' start bounds.
     pub(crate) running: Running,
     pub(crate) vertices: SlotArray<VertexSlot>,
@@ -103,12 +119,12 @@ pub(crate) struct Inner {
     /// Per label id: every vertex that has the label in some version still visible to
     /// someone (a superset; scans check visibility).
     pub(crate) label_index: LabelIndex,
-    pub(crate) clock: Mutex<Clock>,
+    pub(crate) clock: Padded<Mutex<Clock>>,
     /// Signalled whenever `clock.delivered` advances.
     pub(crate) published: Condvar,
     /// The next commit timestamp to hand out. Held while a commit takes its timestamp
     /// and queues its WAL record, so records are in timestamp order.
-    pub(crate) commit_order: Mutex<u64>,
+    pub(crate) commit_order: Padded<Mutex<u64>>,
     pub(crate) committed_vertices: AtomicI64,
     pub(crate) committed_edges: AtomicI64,
     pub(crate) durable: Option<Durable>,
@@ -129,7 +145,7 @@ impl Inner {
     pub(crate) fn new(capabilities: Capabilities) -> Self {
         Inner {
             capabilities,
-            newest: AtomicU64::new(0),
+            newest: Padded(AtomicU64::new(0)),
             running: Running::default(),
             vertices: SlotArray::new(),
             edges: SlotArray::new(),
@@ -139,9 +155,9 @@ impl Inner {
             edge_types: NameTable::new("edge type"),
             keys: NameTable::new("property key"),
             label_index: LabelIndex::default(),
-            clock: Mutex::new(Clock::default()),
+            clock: Padded(Mutex::new(Clock::default())),
             published: Condvar::new(),
-            commit_order: Mutex::new(1),
+            commit_order: Padded(Mutex::new(1)),
             committed_vertices: AtomicI64::new(0),
             committed_edges: AtomicI64::new(0),
             durable: None,
