@@ -20,15 +20,38 @@ impl Inner {
         sink: &mut dyn SnapshotSink,
     ) -> Result<()> {
         let (vertex_end, edge_end) = self.write_preamble(sink)?;
-        let (mut labels, mut blob) = (Vec::new(), Vec::new());
+        // The sink may write or import: it gets copies, taken under each object's
+        // lock, and runs after the lock is released.
+        let (mut labels, mut copied) = (Vec::new(), Vec::new());
+        let (mut scratch_labels, mut blob) = (Vec::new(), Vec::new());
         for id in 0..vertex_end {
-            if let Some(degree) = txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)? {
-                sink.vertex_with_degree(id, &labels, &blob, degree)?;
+            let (l, b) = (&mut labels, &mut copied);
+            let degree = txn.snapshot_vertex_with(
+                VertexId(id),
+                &mut scratch_labels,
+                &mut blob,
+                |ls, props, degree| {
+                    l.clear();
+                    l.extend_from_slice(ls);
+                    b.clear();
+                    b.extend_from_slice(props);
+                    degree
+                },
+            )?;
+            if let Some(degree) = degree {
+                sink.vertex_with_degree(id, &labels, &copied, degree)?;
             }
         }
         for id in 0..edge_end {
-            if let Some((t, source, target)) = txn.snapshot_edge_into(EdgeId(id), &mut blob)? {
-                sink.edge(id, t, source.0, target.0, &blob)?;
+            let b = &mut copied;
+            let found =
+                txn.snapshot_edge_with(EdgeId(id), &mut blob, |t, source, target, props| {
+                    b.clear();
+                    b.extend_from_slice(props);
+                    (t, source, target)
+                })?;
+            if let Some((t, source, target)) = found {
+                sink.edge(id, t, source.0, target.0, &copied)?;
             }
         }
         Ok(())
@@ -50,13 +73,13 @@ impl Inner {
             vertex_end.div_ceil(PART),
             threads,
             |part, enc| {
+                // Encoded under each object's read lock, with no copy in between
+                // (the encoder only appends to memory).
                 let (mut labels, mut blob) = (Vec::new(), Vec::new());
                 for id in range(part, vertex_end) {
-                    if let Some(degree) =
-                        txn.snapshot_vertex_into(VertexId(id), &mut labels, &mut blob)?
-                    {
-                        enc.vertex(id, &labels, &blob, degree);
-                    }
+                    txn.snapshot_vertex_with(VertexId(id), &mut labels, &mut blob, |l, p, d| {
+                        enc.vertex(id, l, p, d);
+                    })?;
                 }
                 Ok(())
             },
@@ -71,11 +94,9 @@ impl Inner {
             |part, enc| {
                 let mut blob = Vec::new();
                 for id in range(part, edge_end) {
-                    if let Some((t, source, target)) =
-                        txn.snapshot_edge_into(EdgeId(id), &mut blob)?
-                    {
-                        enc.edge(id, t, source.0, target.0, &blob);
-                    }
+                    txn.snapshot_edge_with(EdgeId(id), &mut blob, |t, source, target, p| {
+                        enc.edge(id, t, source.0, target.0, p);
+                    })?;
                 }
                 Ok(())
             },

@@ -142,27 +142,28 @@ impl<'e> InMemoryTxn<'e> {
         self.start_ts
     }
 
-    /// Copies a vertex's labels and encoded properties, as this transaction sees
-    /// them, into the buffers (one lock, no allocation once the buffers have grown).
-    /// Returns false if the vertex is not visible.
-    pub(crate) fn snapshot_vertex_into(
+    /// Hands a vertex's labels, encoded properties and (out, in) degree, as this
+    /// transaction sees them, to `f` under the vertex's read lock, straight from the
+    /// vertex when no newer version hides them (`labels` and `blob` hold a rebuilt
+    /// older version otherwise). `None` if the vertex is not visible. `f` should be
+    /// quick: writers of this vertex wait for it.
+    pub(crate) fn snapshot_vertex_with<R>(
         &self,
         v: VertexId,
         labels: &mut Vec<u32>,
         blob: &mut Vec<u8>,
-    ) -> Result<Option<(u32, u32)>> {
-        let found = self.read_vertex(v, |state, view| {
+        f: impl FnOnce(&[u32], &[u8], (u32, u32)) -> R,
+    ) -> Result<Option<R>> {
+        self.read_vertex(v, |state, view| {
             let degree = (
                 u32::try_from(state.out_edges.len()).unwrap_or(u32::MAX),
                 u32::try_from(state.in_edges.len()).unwrap_or(u32::MAX),
             );
+            if view.undos(&state.delta).next().is_none() {
+                return Ok(f(&state.labels, &state.props, degree));
+            }
             labels.clear();
             labels.extend_from_slice(&state.labels);
-            blob.clear();
-            if view.undos(&state.delta).next().is_none() {
-                blob.extend_from_slice(&state.props);
-                return Ok(degree);
-            }
             let mut props_changed = false;
             for u in view.undos(&state.delta) {
                 match u {
@@ -172,37 +173,37 @@ impl<'e> InMemoryTxn<'e> {
                     _ => {}
                 }
             }
-            if props_changed {
-                let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
-                    .into_iter()
-                    .collect();
-                blob.extend_from_slice(&props::build(&mut pairs));
-            } else {
-                blob.extend_from_slice(&state.props);
+            if !props_changed {
+                return Ok(f(labels, &state.props, degree));
             }
-            Ok(degree)
-        })?;
-        Ok(found)
+            let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
+                .into_iter()
+                .collect();
+            blob.clear();
+            blob.extend_from_slice(&props::build(&mut pairs));
+            Ok(f(labels, blob, degree))
+        })
     }
 
-    /// Copies an edge's encoded properties, as this transaction sees them, into
-    /// `blob`, and returns its type and endpoints, or `None` if it is not visible.
-    pub(crate) fn snapshot_edge_into(
+    /// Hands an edge's type, endpoints and encoded properties, as this transaction
+    /// sees them, to `f` under the edge's read lock (see
+    /// [`InMemoryTxn::snapshot_vertex_with`]); `None` if the edge is not visible.
+    pub(crate) fn snapshot_edge_with<R>(
         &self,
         e: EdgeId,
         blob: &mut Vec<u8>,
-    ) -> Result<Option<(u32, VertexId, VertexId)>> {
+        f: impl FnOnce(u32, VertexId, VertexId, &[u8]) -> R,
+    ) -> Result<Option<R>> {
         self.read_edge(e, |state, view| {
-            blob.clear();
             if view.undos(&state.delta).next().is_none() {
-                blob.extend_from_slice(&state.props);
-            } else {
-                let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
-                    .into_iter()
-                    .collect();
-                blob.extend_from_slice(&props::build(&mut pairs));
+                return Ok(f(state.edge_type, state.source, state.target, &state.props));
             }
-            Ok((state.edge_type, state.source, state.target))
+            let mut pairs: Vec<_> = properties_at_view(&state.props, &state.delta, view)?
+                .into_iter()
+                .collect();
+            blob.clear();
+            blob.extend_from_slice(&props::build(&mut pairs));
+            Ok(f(state.edge_type, state.source, state.target, blob))
         })
     }
 
