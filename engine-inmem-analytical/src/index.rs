@@ -85,22 +85,186 @@ pub(crate) enum Target {
 pub(crate) struct KeySet {
     pub(crate) spec: IndexSpec,
     pub(crate) target: Target,
-    entries: RwLock<BTreeSet<(Box<[u8]>, u64)>>,
+    entries: RwLock<Entries>,
+}
+
+type Entry = (IndexKey, u64);
+
+/// A key set's entries: an ordered tree, and a run of entries past all of the
+/// tree's, ascending, that inserts in key order append to. An import that brings
+/// keys in order (ids, timestamps) then pays a push per entry instead of a tree
+/// descent comparing the key some forty times (its rightmost path, searched
+/// linearly); keys in no order go to the tree as before.
+#[derive(Debug, Default)]
+struct Entries {
+    tree: BTreeSet<Entry>,
+    /// Every entry here is greater than every entry of `tree`.
+    run: Vec<Entry>,
+}
+
+impl Entries {
+    fn insert(&mut self, e: Entry) {
+        match self.run.last() {
+            Some(last) if e > *last => self.run.push(e),
+            Some(_) if e < self.run[0] => {
+                self.tree.insert(e);
+            }
+            Some(_) => {
+                // Inside the run: the run joins the tree (in order, so each insert
+                // descends a path the previous one warmed), then the entry.
+                self.tree.extend(self.run.drain(..));
+                self.tree.insert(e);
+            }
+            None if self.tree.last().is_none_or(|max| e > *max) => self.run.push(e),
+            None => {
+                self.tree.insert(e);
+            }
+        }
+    }
+
+    fn remove(&mut self, e: &Entry) {
+        if self.run.last() == Some(e) {
+            self.run.pop();
+        } else if self.run.first().is_some_and(|first| e >= first) {
+            // Not shifting the run per removal: it joins the tree once.
+            self.tree.extend(self.run.drain(..));
+            self.tree.remove(e);
+        } else {
+            self.tree.remove(e);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.tree.len() + self.run.len()
+    }
+
+    /// The entries in `(lower, upper)`, ascending.
+    fn range(&self, lower: Bound<Entry>, upper: Bound<Entry>) -> impl Iterator<Item = &Entry> {
+        let from = match &lower {
+            Bound::Included(l) => self.run.partition_point(|e| e < l),
+            Bound::Excluded(l) => self.run.partition_point(|e| e <= l),
+            Bound::Unbounded => 0,
+        };
+        let to = match &upper {
+            Bound::Included(u) => self.run.partition_point(|e| e <= u),
+            Bound::Excluded(u) => self.run.partition_point(|e| e < u),
+            Bound::Unbounded => self.run.len(),
+        };
+        let run = &self.run[from..to.max(from)];
+        self.tree.range((lower, upper)).chain(run)
+    }
+}
+
+/// Bytes of a key held inline (an integer's or a float's sort key takes 9).
+const INLINE: usize = 24;
+
+/// The sort key of one entry. Up to [`INLINE`] bytes it is held inline as big-endian
+/// words, zero-padded: an entry then needs no allocation of its own, and comparing
+/// two keys is a few integer comparisons (a tree insert compares a key some forty
+/// times; behind a pointer and through `memcmp`, those comparisons made an import
+/// with one integer index run at 0.40x of the import without). Zero padding keeps
+/// byte order: padded words equal means the shorter key is a prefix of the longer
+/// (the rest of it is zeros), so the lengths decide.
+#[derive(Debug, Clone)]
+pub(crate) enum IndexKey {
+    Inline { words: [u64; 3], len: u8 },
+    Heap(Box<[u8]>),
+}
+
+impl IndexKey {
+    fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            IndexKey::Inline { words, len } => {
+                let mut out = Vec::with_capacity(INLINE);
+                for w in words {
+                    out.extend_from_slice(&w.to_be_bytes());
+                }
+                out.truncate(usize::from(*len));
+                std::borrow::Cow::Owned(out)
+            }
+            IndexKey::Heap(b) => std::borrow::Cow::Borrowed(b),
+        }
+    }
+}
+
+impl From<Vec<u8>> for IndexKey {
+    fn from(v: Vec<u8>) -> Self {
+        if v.len() > INLINE {
+            return IndexKey::Heap(v.into_boxed_slice());
+        }
+        IndexKey::from_bytes(&v)
+    }
+}
+
+impl IndexKey {
+    fn from_bytes(v: &[u8]) -> Self {
+        if v.len() > INLINE {
+            return IndexKey::Heap(v.into());
+        }
+        let mut padded = [0u8; INLINE];
+        padded[..v.len()].copy_from_slice(v);
+        let mut words = [0u64; 3];
+        for (w, chunk) in words.iter_mut().zip(padded.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *w = u64::from_be_bytes(b);
+        }
+        IndexKey::Inline {
+            words,
+            len: v.len() as u8,
+        }
+    }
+}
+
+impl PartialEq for IndexKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for IndexKey {}
+
+impl PartialOrd for IndexKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IndexKey {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if let (IndexKey::Inline { words: a, len: la }, IndexKey::Inline { words: b, len: lb }) =
+            (self, other)
+        {
+            return a[0]
+                .cmp(&b[0])
+                .then_with(|| a[1].cmp(&b[1]))
+                .then_with(|| a[2].cmp(&b[2]))
+                .then(la.cmp(lb));
+        }
+        self.bytes().cmp(&other.bytes())
+    }
 }
 
 /// The key of one object's values (the first missing makes no entry).
 fn compose(
     values: impl Iterator<Item = Result<Option<PropertyValue>>>,
-) -> Result<Option<Box<[u8]>>> {
-    let mut key = Vec::new();
-    for (i, v) in values.enumerate() {
-        match v? {
-            Some(v) => encode_sort_key(&v, &mut key),
-            None if i == 0 => return Ok(None),
-            None => encode_sort_key(&PropertyValue::Null, &mut key),
-        }
+) -> Result<Option<IndexKey>> {
+    thread_local! {
+        /// Where keys are composed: no allocation per key that fits inline.
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    Ok(Some(key.into_boxed_slice()))
+    SCRATCH.with_borrow_mut(|key| {
+        key.clear();
+        for (i, v) in values.enumerate() {
+            match v? {
+                Some(v) => encode_sort_key(&v, key),
+                None if i == 0 => return Ok(None),
+                None => encode_sort_key(&PropertyValue::Null, key),
+            }
+        }
+        Ok(Some(IndexKey::from_bytes(key)))
+    })
 }
 
 /// The smallest byte string greater than every string that starts with `prefix`
@@ -169,7 +333,7 @@ impl KeySet {
         KeySet {
             spec,
             target,
-            entries: RwLock::new(BTreeSet::new()),
+            entries: RwLock::new(Entries::default()),
         }
     }
 
@@ -179,7 +343,7 @@ impl KeySet {
         &self,
         labels: &[u32],
         mut value: impl FnMut(u32) -> Result<Option<PropertyValue>>,
-    ) -> Result<Option<Box<[u8]>>> {
+    ) -> Result<Option<IndexKey>> {
         match &self.target {
             Target::Vertices { label, keys } if labels.binary_search(label).is_ok() => {
                 compose(keys.iter().map(|k| value(*k)))
@@ -193,11 +357,11 @@ impl KeySet {
         &self,
         edge_type: u32,
         mut value: impl FnMut(u32) -> Result<Option<PropertyValue>>,
-    ) -> Result<Option<Box<[u8]>>> {
+    ) -> Result<Option<IndexKey>> {
         match &self.target {
             Target::Edges { edge_type: t, key } if *t == edge_type => match key {
                 Some(k) => compose(std::iter::once(value(*k))),
-                None => Ok(Some(Box::default())),
+                None => Ok(Some(IndexKey::from(Vec::new()))),
             },
             _ => Ok(None),
         }
@@ -218,7 +382,7 @@ impl KeySet {
     }
 
     /// Replaces `old` by `new` for object `id` (either may be absent).
-    pub(crate) fn update(&self, id: u64, old: Option<Box<[u8]>>, new: Option<Box<[u8]>>) {
+    pub(crate) fn update(&self, id: u64, old: Option<IndexKey>, new: Option<IndexKey>) {
         if old == new {
             return;
         }
@@ -261,15 +425,15 @@ impl KeySet {
             }
         }
         let (start, end) = range_after(&prefix, next);
-        let lower = Bound::Included((start.into_boxed_slice(), 0));
+        let lower = Bound::Included((IndexKey::from(start), 0));
         let upper = match end {
-            Some(e) => Bound::Excluded((e.into_boxed_slice(), 0)),
+            Some(e) => Bound::Excluded((IndexKey::from(e), 0)),
             None => Bound::Unbounded,
         };
         let mut out: Vec<u64> = self
             .entries
             .read()
-            .range((lower, upper))
+            .range(lower, upper)
             .map(|(_, id)| *id)
             .collect();
         out.sort_unstable();
@@ -300,6 +464,95 @@ mod tests {
             s.update(*id, None, key);
         }
         s
+    }
+
+    #[test]
+    fn entries_in_a_run_or_the_tree_read_as_one_ordered_set() {
+        let key = |v: i64| IndexKey::from(sort_key(&PropertyValue::Int(v)));
+        let mut e = Entries::default();
+        let mut model = BTreeSet::new();
+        // In order (the run), then below it (the tree), inside it (the run joins the
+        // tree), past it again, and removals at the run's end, inside it and in the tree.
+        let inserts = (0..50)
+            .chain([-5, -1, 25, 10])
+            .chain(60..70)
+            .map(|v| (key(v), v as u64));
+        for x in inserts {
+            e.insert(x.clone());
+            model.insert(x);
+            assert_eq!(
+                e.range(Bound::Unbounded, Bound::Unbounded)
+                    .collect::<Vec<_>>(),
+                model.iter().collect::<Vec<_>>()
+            );
+        }
+        for v in [69, 64, -5, 3, 200] {
+            let x = (key(v), v as u64);
+            e.remove(&x);
+            model.remove(&x);
+            assert_eq!(e.len(), model.len());
+        }
+        // A new run past the tree, for ranges over both, one or neither.
+        for v in 100..110 {
+            e.insert((key(v), v as u64));
+            model.insert((key(v), v as u64));
+        }
+        assert_eq!(e.run.len(), 10);
+        // Bounds that are entries themselves.
+        let exact = |lo: Bound<Entry>, hi: Bound<Entry>| -> Vec<u64> {
+            e.range(lo, hi).map(|(_, id)| *id).collect()
+        };
+        let at = |v: i64| (key(v), v as u64);
+        assert_eq!(
+            exact(Bound::Included(at(101)), Bound::Excluded(at(104))),
+            vec![101, 102, 103]
+        );
+        assert_eq!(
+            exact(Bound::Excluded(at(101)), Bound::Included(at(104))),
+            vec![102, 103, 104]
+        );
+        for (lo, hi) in [
+            (-10, 200),
+            (0, 5),
+            (62, 66),
+            (65, 65),
+            (40, 61),
+            (60, 104),
+            (103, 107),
+            (200, 300),
+        ] {
+            let (l, h) = (Bound::Included((key(lo), 0)), Bound::Excluded((key(hi), 0)));
+            let got: Vec<_> = e.range(l.clone(), h.clone()).collect();
+            let want: Vec<_> = model.range((l, h)).collect();
+            assert_eq!(got, want, "{lo}..{hi}");
+        }
+    }
+
+    #[test]
+    fn keys_order_as_their_bytes_inline_or_not() {
+        let samples: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 0],
+            vec![1],
+            vec![1, 0],
+            vec![1, 0, 0, 0, 0, 0, 0, 0, 0],
+            vec![1, 0, 0, 0, 0, 0, 0, 0, 1],
+            vec![0xff; 8],
+            vec![0xff; 9],
+            vec![7; 24],
+            vec![7; 25],
+            [vec![7; 24], vec![0]].concat(),
+            vec![8],
+        ];
+        for a in &samples {
+            for b in &samples {
+                let (ka, kb) = (IndexKey::from(a.clone()), IndexKey::from(b.clone()));
+                assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(ka == kb, a == b);
+                assert_eq!(&*ka.bytes(), &a[..]);
+            }
+        }
     }
 
     #[test]
