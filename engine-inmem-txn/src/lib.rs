@@ -22,9 +22,10 @@
 //! ```
 //!
 //! # Design
-//! - **Storage.** Vertices and edges live in arrays indexed by their id (ids are dense
-//!   and engine-assigned), in chunks allocated on first use; finding an object takes no
-//!   lock. Each object holds its newest state and a chain of undo deltas, newest
+//! - **Storage.** Vertices and edges live in arrays indexed by their id (ids are
+//!   engine-assigned, each thread taking them from blocks of 64, so one thread's new
+//!   objects are neighbours and two threads' are not), in chunks allocated on first
+//!   use; finding an object takes no lock. Each object holds its newest state and a chain of undo deltas, newest
 //!   first (module `mvcc`). Properties are kept encoded in the codec's compact
 //!   property-record form; labels, edge types and keys are interned to `u32` ids.
 //! - **Visibility.** A transaction's deltas point at one shared timestamp cell that
@@ -53,8 +54,11 @@
 //! - **Garbage collection** (module `gc`). A committed transaction's objects are
 //!   queued; once every running transaction started at or after its commit, its
 //!   deltas and everything older are dropped, deleted objects are freed and stale
-//!   label-index entries removed. Each commit collects what it can without waiting,
-//!   and a background thread ([`Config::gc_interval`]) catches up after long readers.
+//!   label-index entries removed. Commits are queued on their thread's shard of the
+//!   running-transaction registry, and each commit collects what it can of its own
+//!   thread's (the versions it frees are in its cache and its allocator's arena),
+//!   sweeping the other shards every 64 commits; a background thread
+//!   ([`Config::gc_interval`]) catches up after long readers.
 //!
 //! # Durability
 //! With [`Config::data_directory`] the engine keeps a WAL and snapshots in that
@@ -90,10 +94,14 @@
 //!   transaction, only for at most one such step; writers of different objects never
 //!   share a lock. At most one object lock is held at a time, except that a vertex lock
 //!   is held while its label-index entry is updated (order: vertex, then label index).
-//! - Per label: a `RwLock` over the set of vertex ids, held to insert or remove one id
-//!   or to copy a batch of 256 ids during a scan.
-//! - The commit clock (`Mutex`): held to take a start timestamp in `begin`, to publish
-//!   a commit timestamp, and when a transaction ends.
+//! - Per label: the set of vertex ids split into one set per registry shard, each under
+//!   a `Mutex`: a writer takes its own thread's to insert one id; removal and scans take
+//!   each in turn (a scan copies up to 256 ids of each at a time and merges them).
+//! - Per shard of the running-transaction registry (16, a thread keeps to its own):
+//!   a `Mutex` held to register or unregister a transaction, and one held to queue a
+//!   commit for collection, take the collectable ones, or take an id from the shard's
+//!   block. `begin` takes no shared lock.
+//! - The commit clock (`Mutex`): held to publish a commit timestamp.
 //! - Per index: a `RwLock` over its entries, held to insert or remove one entry (under
 //!   the object's lock), to copy a lookup's candidates, or once at the end of a build
 //!   to merge the entries it collected (about 20 ms per million entries measured).
@@ -102,14 +110,14 @@
 //! - The schema catalogue: read without a lock (replaced whole); schema operations run
 //!   one at a time under their own `Mutex`, and a constraint's check of existing data
 //!   holds the commit order.
-//! - The name dictionaries (`RwLock`): read to resolve a name, written once per new
-//!   name.
-//! - The collection queue (`Mutex`): held to queue a committed transaction or take the
-//!   collectable ones.
-//! - With a data directory: the commit order (`Mutex`), held to take a commit
-//!   timestamp and queue the WAL record; the WAL writer's state (`Mutex`), held to
-//!   queue a record or take a batch, never during a write or sync; one snapshot at a
-//!   time (`Mutex`).
+//! - The name dictionaries: resolved without a lock from a published copy; a `Mutex`
+//!   is held to intern a new name, and to resolve one interned since the last
+//!   publication.
+//! - The commit order (`Mutex`): held to check constraints, take a commit timestamp
+//!   and (with a WAL) queue the record; a commit with nothing to wait for publishes
+//!   inside it. With a data directory also the WAL writer's state (`Mutex`), held to
+//!   queue a record or take a batch, never during a write or sync; and one snapshot at
+//!   a time (`Mutex`).
 //!
 //! Ids of deleted vertices and edges are never reused; the slot of a collected object
 //! stays allocated (empty), which costs its slot size per deleted object.
