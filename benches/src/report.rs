@@ -17,13 +17,15 @@ pub struct Figure {
     pub workload: String,
     /// Subject column label.
     pub subject: String,
-    /// The value (a rate, or bytes for memory rows).
+    /// The value (a rate, or bytes for memory rows): the median of `samples`.
     pub value: f64,
+    /// The value of each repetition, in the order they ran.
+    pub samples: Vec<f64>,
     /// Unit of `value`.
     pub unit: String,
-    /// Operations done.
+    /// Operations done (in each repetition).
     pub operations: u64,
-    /// Wall time in seconds (0 for memory rows).
+    /// Wall time in seconds, summed over the repetitions (0 for memory rows).
     pub seconds: f64,
     /// What the subject holds or returned after the workload, compared across
     /// subjects: a [`crate::workload::Digest`] of its state read back after a
@@ -41,25 +43,30 @@ pub struct Report {
     pub commit: String,
     /// Workload sizes.
     pub size: WorkloadSize,
+    /// How many times every workload ran on every subject (each figure is the
+    /// median of that many).
+    pub repeats: usize,
     /// The subject every ratio is taken against.
     pub baseline: String,
     /// Subjects in column order.
     pub subjects: Vec<String>,
     /// All figures.
     pub figures: Vec<Figure>,
-    /// Retried conflicts in the mixed workload, per subject.
+    /// Retried conflicts in the mixed workload, per subject, over all repetitions.
     pub conflicts: Vec<(String, u64)>,
 }
 
 fn fig(workload: &str, subject: &str, ops: u64, seconds: f64, unit: &str, checksum: u64) -> Figure {
+    let value = if seconds > 0.0 {
+        ops as f64 / seconds
+    } else {
+        0.0
+    };
     Figure {
         workload: workload.to_string(),
         subject: subject.to_string(),
-        value: if seconds > 0.0 {
-            ops as f64 / seconds
-        } else {
-            0.0
-        },
+        value,
+        samples: vec![value],
         unit: unit.to_string(),
         operations: ops,
         seconds,
@@ -375,30 +382,55 @@ fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
     }
 }
 
-/// Runs every subject (each fresh, one after the other) and checks that they agree
-/// on every checksum, and that no checksum but a memory row's is 0 (a subject that
-/// did no work makes the run fail rather than write a report).
+/// Runs every subject (each fresh, one after the other) `repeats` times (at least
+/// once; all subjects once, then all again, so a drift of the machine spreads over
+/// every subject) and checks that they agree on every checksum, in every
+/// repetition, and that no checksum but a memory row's is 0 (a subject that did no
+/// work makes the run fail rather than write a report). Each figure is the median
+/// of its repetitions; all of them are kept in [`Figure::samples`].
 pub fn run(
     size: WorkloadSize,
     subjects: Vec<(String, SubjectFactory)>,
     heap: &dyn Fn() -> Option<i64>,
     machine: String,
     commit: String,
+    repeats: usize,
 ) -> Result<Report> {
     let w = Workload::generate(size);
-    let mut figures = Vec::new();
-    let mut conflicts = Vec::new();
+    let repeats = repeats.max(1);
     let names: Vec<String> = subjects.iter().map(|(n, _)| n.clone()).collect();
-    for (name, make) in subjects {
-        let subject = make()?;
-        let (f, c) = run_subject(&name, subject.as_ref(), &w, heap)?;
-        drop(subject);
-        figures.extend(f);
-        let fresh = make()?;
-        figures.extend(run_indexed_import(&name, fresh.as_ref(), &w)?);
-        drop(fresh);
-        conflicts.push((name, c));
+    let mut conflicts: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), 0)).collect();
+    let mut runs: Vec<Vec<Figure>> = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let mut figures = Vec::new();
+        for ((name, make), (_, total)) in subjects.iter().zip(conflicts.iter_mut()) {
+            let subject = make()?;
+            let (f, c) = run_subject(name, subject.as_ref(), &w, heap)?;
+            drop(subject);
+            figures.extend(f);
+            let fresh = make()?;
+            figures.extend(run_indexed_import(name, fresh.as_ref(), &w)?);
+            drop(fresh);
+            *total += c;
+        }
+        check_agreement(&figures)?;
+        runs.push(figures);
     }
+    Ok(Report {
+        machine,
+        commit,
+        size,
+        repeats,
+        baseline: names.first().cloned().unwrap_or_default(),
+        subjects: names,
+        figures: merge_repetitions(runs)?,
+        conflicts,
+    })
+}
+
+/// Checks one repetition's figures: no checksum 0 but a memory row's, and every
+/// subject's checksum of a workload equal to the first subject's.
+pub fn check_agreement(figures: &[Figure]) -> Result<()> {
     if let Some(f) = figures.iter().find(|f| f.checksum == 0 && f.unit != "B") {
         return Err(engine_api::Error::new(
             ErrorKind::Corrupt,
@@ -408,7 +440,7 @@ pub fn run(
             ),
         ));
     }
-    for f in &figures {
+    for f in figures {
         let first = figures
             .iter()
             .find(|g| g.workload == f.workload)
@@ -423,15 +455,64 @@ pub fn run(
             ));
         }
     }
-    Ok(Report {
-        machine,
-        commit,
-        size,
-        baseline: names.first().cloned().unwrap_or_default(),
-        subjects: names,
-        figures,
-        conflicts,
-    })
+    Ok(())
+}
+
+/// One figure per (workload, subject): the median of the repetitions, which must
+/// have measured the same rows with the same checksums.
+fn merge_repetitions(runs: Vec<Vec<Figure>>) -> Result<Vec<Figure>> {
+    let mut runs = runs.into_iter();
+    let Some(mut merged) = runs.next() else {
+        return Ok(Vec::new());
+    };
+    for run in runs {
+        if run.len() != merged.len() {
+            return Err(engine_api::Error::new(
+                ErrorKind::Corrupt,
+                "the repetitions measured different rows; refusing to write a report",
+            ));
+        }
+        for (m, f) in merged.iter_mut().zip(run) {
+            if (m.workload.as_str(), m.subject.as_str(), m.checksum)
+                != (f.workload.as_str(), f.subject.as_str(), f.checksum)
+            {
+                return Err(engine_api::Error::new(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "{} returned {} results for '{}' in one repetition and {} in another; refusing to write a report",
+                        f.subject, f.checksum, f.workload, m.checksum
+                    ),
+                ));
+            }
+            m.samples.extend(f.samples);
+            m.seconds += f.seconds;
+        }
+    }
+    for m in &mut merged {
+        m.value = median(&m.samples);
+    }
+    Ok(merged)
+}
+
+fn median(samples: &[f64]) -> f64 {
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Half the spread of a figure's samples, relative to its median, in percent.
+fn spread_percent(f: &Figure) -> Option<f64> {
+    let (lo, hi) = f
+        .samples
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    (f.samples.len() > 1 && f.value > 0.0).then(|| (hi - lo) / 2.0 / f.value * 100.0)
 }
 
 fn human(v: f64) -> String {
@@ -475,11 +556,14 @@ pub const SUBJECT_ROW_TARGETS: &[(&str, &str, &str, f64)] = &[(
 )];
 
 impl Report {
-    fn value(&self, workload: &str, subject: &str) -> Option<f64> {
+    fn figure(&self, workload: &str, subject: &str) -> Option<&Figure> {
         self.figures
             .iter()
             .find(|f| f.workload == workload && f.subject == subject)
-            .map(|f| f.value)
+    }
+
+    fn value(&self, workload: &str, subject: &str) -> Option<f64> {
+        self.figure(workload, subject).map(|f| f.value)
     }
 
     /// The report as Markdown.
@@ -498,7 +582,14 @@ impl Report {
             self.machine, self.commit, self.size.vertices, self.size.edges, self.size.batch,
             self.size.reads, self.size.expansions, self.size.small_writes, self.size.mixed_ops
         ));
-        md.push_str("Throughput: higher is better. Ratios are against the first column, measured in the same run.\n\n");
+        md.push_str("Throughput: higher is better. Ratios are against the first column, measured in the same run.");
+        if self.repeats > 1 {
+            md.push_str(&format!(
+                " Every workload ran {} times on every subject (all subjects once, then all again); a figure is the median, ± half the spread between the lowest and highest run, relative to the median; ratios are of medians.",
+                self.repeats
+            ));
+        }
+        md.push_str("\n\n");
         md.push_str("| workload | unit |");
         for s in &self.subjects {
             md.push_str(&format!(" {s} |"));
@@ -525,7 +616,11 @@ impl Report {
                 let cell = if uncounted {
                     "not counted".into()
                 } else {
-                    self.value(row, s).map_or("—".into(), human)
+                    self.figure(row, s)
+                        .map_or("—".into(), |f| match spread_percent(f) {
+                            Some(p) => format!("{} ±{p:.0}%", human(f.value)),
+                            None => human(f.value),
+                        })
                 };
                 md.push_str(&format!(" {cell} |"));
             }
@@ -586,5 +681,41 @@ impl Report {
             ));
         }
         md
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(workload: &str, subject: &str, value: f64, checksum: u64) -> Figure {
+        Figure {
+            value,
+            samples: vec![value],
+            ..fig(workload, subject, 1, 1.0, "ops/s", checksum)
+        }
+    }
+
+    #[test]
+    fn repetitions_merge_into_medians_and_must_agree() {
+        let runs = vec![
+            vec![sample("a", "x", 10.0, 5), sample("a", "y", 1.0, 5)],
+            vec![sample("a", "x", 30.0, 5), sample("a", "y", 3.0, 5)],
+            vec![sample("a", "x", 20.0, 5), sample("a", "y", 8.0, 5)],
+        ];
+        let merged = merge_repetitions(runs).expect("they agree");
+        assert_eq!(merged[0].value, 20.0);
+        assert_eq!(merged[0].samples, vec![10.0, 30.0, 20.0]);
+        assert_eq!(merged[1].value, 3.0);
+        assert_eq!(spread_percent(&merged[0]), Some(50.0));
+        assert_eq!(median(&[4.0, 1.0]), 2.5);
+        // A checksum that changes between repetitions is refused.
+        let runs = vec![
+            vec![sample("a", "x", 1.0, 5)],
+            vec![sample("a", "x", 1.0, 6)],
+        ];
+        assert!(merge_repetitions(runs).is_err());
+        let runs = vec![vec![sample("a", "x", 1.0, 5)], vec![]];
+        assert!(merge_repetitions(runs).is_err());
     }
 }

@@ -38,6 +38,10 @@ pub struct ReportArgs {
     /// Edges of that graph.
     #[arg(long)]
     pub recovery_edges: Option<usize>,
+    /// How many times the main workloads run on every subject (each figure is the
+    /// median; the table shows the spread).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// Where report.md and report.json go.
     #[arg(long, default_value = "bench-report")]
     pub out: PathBuf,
@@ -135,7 +139,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     ));
     eprintln!("running the workloads on {} subjects...", subjects.len());
     let heap = crate::alloc::live;
-    let report = report::run(size, subjects, &heap, machine(), commit())?;
+    let report = report::run(size, subjects, &heap, machine(), commit(), args.repeat)?;
     eprintln!("running the durability workloads...");
     let recovery_size = WorkloadSize {
         vertices: args.recovery_vertices.unwrap_or(size.vertices).max(1),
