@@ -28,10 +28,10 @@ impl Default for WorkloadSize {
             vertices: 100_000,
             edges: 500_000,
             batch: 10_000,
-            reads: 200_000,
+            reads: 1_000_000,
             expansions: 20_000,
-            small_writes: 20_000,
-            mixed_ops: 50_000,
+            small_writes: 100_000,
+            mixed_ops: 200_000,
         }
     }
 }
