@@ -13,12 +13,22 @@ use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
 /// Runs the benchmark workloads on every backend and peer and writes the report.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    /// Vertices to import.
-    #[arg(long, default_value_t = WorkloadSize::default().vertices)]
-    pub vertices: usize,
-    /// Edges to import.
-    #[arg(long, default_value_t = WorkloadSize::default().edges)]
-    pub edges: usize,
+    /// Graph size: small = 100k vertices / 500k edges, medium = 300k / 1.5M, large =
+    /// 1M / 5M (fits in 8 GiB; about 30 minutes on 2 cores). `--vertices` and
+    /// `--edges` override it.
+    #[arg(long, value_enum, default_value_t = Scale::Small)]
+    pub scale: Scale,
+    /// Vertices to import (default: the scale's).
+    #[arg(long)]
+    pub vertices: Option<usize>,
+    /// Edges to import (default: the scale's).
+    #[arg(long)]
+    pub edges: Option<usize>,
+    /// Only these subjects, comma-separated, in this order (the first is the one
+    /// ratios are taken against): hand-rolled, inmem-txn, inmem-analytical,
+    /// "RocksDB raw", ondisk. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Vec<String>,
     /// Point reads.
     #[arg(long, default_value_t = WorkloadSize::default().reads)]
     pub reads: usize,
@@ -45,6 +55,51 @@ pub struct ReportArgs {
     /// Where report.md and report.json go.
     #[arg(long, default_value = "bench-report")]
     pub out: PathBuf,
+}
+
+/// Graph sizes of [`ReportArgs::scale`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// 100k vertices, 500k edges.
+    Small,
+    /// 300k vertices, 1.5M edges.
+    Medium,
+    /// 1M vertices, 5M edges.
+    Large,
+}
+
+impl Scale {
+    /// (vertices, edges).
+    pub fn graph(self) -> (usize, usize) {
+        match self {
+            Scale::Small => (100_000, 500_000),
+            Scale::Medium => (300_000, 1_500_000),
+            Scale::Large => (1_000_000, 5_000_000),
+        }
+    }
+}
+
+/// Keeps the subjects `names` lists, in that order (all if it is empty). Errors: a
+/// name that is no subject.
+pub fn select_subjects(
+    mut subjects: Vec<(String, SubjectFactory)>,
+    names: &[String],
+) -> Result<Vec<(String, SubjectFactory)>, String> {
+    if names.is_empty() {
+        return Ok(subjects);
+    }
+    let known: Vec<String> = subjects.iter().map(|(n, _)| n.clone()).collect();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(i) = subjects.iter().position(|(n, _)| n == name.trim()) else {
+            return Err(format!(
+                "no subject {name:?} (subjects: {})",
+                known.join(", ")
+            ));
+        };
+        out.push(subjects.remove(i));
+    }
+    Ok(out)
 }
 
 fn machine() -> String {
@@ -121,8 +176,8 @@ pub fn in_memory_subjects() -> Vec<(String, SubjectFactory)> {
 /// installed as the process's allocator.
 pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let size = WorkloadSize {
-        vertices: args.vertices.max(1),
-        edges: args.edges,
+        vertices: args.vertices.unwrap_or(args.scale.graph().0).max(1),
+        edges: args.edges.unwrap_or(args.scale.graph().1),
         reads: args.reads,
         small_writes: args.small_writes,
         mixed_ops: args.mixed_ops,
@@ -137,7 +192,12 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         "ondisk".into(),
         Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
     ));
-    eprintln!("running the workloads on {} subjects...", subjects.len());
+    let subjects = select_subjects(subjects, &args.backends)?;
+    eprintln!(
+        "running the workloads on {} subjects, {} times each...",
+        subjects.len(),
+        args.repeat.max(1)
+    );
     let heap = crate::alloc::live;
     let report = report::run(size, subjects, &heap, machine(), commit(), args.repeat)?;
     eprintln!("running the durability workloads...");
@@ -191,4 +251,38 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     println!("{md}");
     eprintln!("wrote {}", args.out.join("report.md").display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_selected_by_name_in_the_order_given() {
+        let names =
+            |v: &[(String, SubjectFactory)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let all = in_memory_subjects();
+        assert_eq!(
+            names(&select_subjects(in_memory_subjects(), &[]).expect("all")),
+            names(&all)
+        );
+        let picked = select_subjects(
+            in_memory_subjects(),
+            &["inmem-analytical".to_string(), " hand-rolled".to_string()],
+        )
+        .expect("known names");
+        assert_eq!(names(&picked), vec!["inmem-analytical", "hand-rolled"]);
+        let err = select_subjects(in_memory_subjects(), &["nope".to_string()]).err();
+        assert!(
+            err.is_some_and(|e| e.contains("hand-rolled")),
+            "the error lists the subjects"
+        );
+    }
+
+    #[test]
+    fn scales_grow() {
+        assert_eq!(Scale::Small.graph(), (100_000, 500_000));
+        assert!(Scale::Medium.graph().0 > Scale::Small.graph().0);
+        assert_eq!(Scale::Large.graph(), (1_000_000, 5_000_000));
+    }
 }
