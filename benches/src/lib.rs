@@ -9,6 +9,7 @@
 pub mod alloc;
 pub mod analytical;
 pub mod baseline;
+pub mod charts;
 pub mod dumps;
 pub mod durability;
 pub mod engine_subject;

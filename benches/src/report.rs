@@ -470,6 +470,11 @@ fn merge_repetitions(runs: Vec<Vec<Figure>>) -> Result<Vec<Figure>> {
     let Some(mut merged) = runs.next() else {
         return Ok(Vec::new());
     };
+    // A figure's value may be set after it was made (memory rows): samples are
+    // taken from the values.
+    for m in &mut merged {
+        m.samples = vec![m.value];
+    }
     for run in runs {
         if run.len() != merged.len() {
             return Err(engine_api::Error::new(
@@ -489,7 +494,7 @@ fn merge_repetitions(runs: Vec<Vec<Figure>>) -> Result<Vec<Figure>> {
                     ),
                 ));
             }
-            m.samples.extend(f.samples);
+            m.samples.push(f.value);
             m.seconds += f.seconds;
         }
     }
@@ -717,6 +722,12 @@ mod tests {
         assert_eq!(merged[1].value, 3.0);
         assert_eq!(spread_percent(&merged[0]), Some(50.0));
         assert_eq!(median(&[4.0, 1.0]), 2.5);
+        // A value set after the figure was made (as the memory rows are) is what
+        // counts.
+        let mut late = fig("memory", "x", 0, 0.0, "B", 0);
+        late.value = 120.0;
+        let merged = merge_repetitions(vec![vec![late.clone()], vec![late]]).expect("same rows");
+        assert_eq!(merged[0].value, 120.0);
         // A checksum that changes between repetitions is refused.
         let runs = vec![
             vec![sample("a", "x", 1.0, 5)],

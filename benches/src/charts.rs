@@ -1,0 +1,413 @@
+//! SVG charts of the main table, written beside report.md and linked from it.
+//!
+//! - `ratios.svg`: every throughput row, each subject's median as a ratio to the
+//!   first column, on a logarithmic axis (the rows span six orders of magnitude, the
+//!   ratios read on one scale).
+//! - `scaling.svg`: small write transactions per second on 1, 2 and 4 threads.
+//! - `memory.svg`: heap bytes per vertex and per edge after the import.
+//!
+//! Text stays SVG `<text>` (plotters without a font library estimates its size), so
+//! nothing beyond the crate is needed to write them.
+
+use std::path::{Path, PathBuf};
+
+use engine_api::{Error, ErrorKind, Result};
+use plotters::prelude::*;
+
+use crate::report::Report;
+
+/// Subject colours, in column order.
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn chart_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Io, format!("cannot draw {what}: {e}"))
+}
+
+/// The rows of the small-write scaling chart, by thread count.
+const SCALING: [(u32, &str); 3] = [
+    (1, "small write txn, 1 thread"),
+    (2, "small write txn, 2 threads"),
+    (4, "small write txn, 4 threads"),
+];
+
+/// Writes the charts into `dir`; returns their paths (a chart with nothing to show,
+/// such as memory without a counting allocator, is not written).
+pub fn write_charts(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let path = dir.join("ratios.svg");
+    if ratios(report, &path)? {
+        out.push(path);
+    }
+    let path = dir.join("scaling.svg");
+    if scaling(report, &path)? {
+        out.push(path);
+    }
+    let path = dir.join("memory.svg");
+    if memory(report, &path)? {
+        out.push(path);
+    }
+    Ok(out)
+}
+
+fn value(report: &Report, row: &str, subject: &str) -> Option<f64> {
+    report
+        .figures
+        .iter()
+        .find(|f| f.workload == row && f.subject == subject)
+        .map(|f| f.value)
+        .filter(|v| *v > 0.0)
+}
+
+fn throughput_rows(report: &Report) -> Vec<&str> {
+    let mut rows: Vec<&str> = Vec::new();
+    for f in &report.figures {
+        if f.unit != "B" && !rows.contains(&f.workload.as_str()) {
+            rows.push(&f.workload);
+        }
+    }
+    rows
+}
+
+fn ratios(report: &Report, path: &Path) -> Result<bool> {
+    // Rows the first column has (the others have no ratio).
+    let rows: Vec<&str> = throughput_rows(report)
+        .into_iter()
+        .filter(|r| value(report, r, &report.baseline).is_some())
+        .collect();
+    let others: Vec<(usize, &String)> = report.subjects.iter().enumerate().skip(1).collect();
+    let mut points: Vec<(usize, usize, f64)> = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let Some(base) = value(report, row, &report.baseline) else {
+            continue;
+        };
+        for (i, s) in &others {
+            if let Some(v) = value(report, row, s) {
+                points.push((r, *i, v / base));
+            }
+        }
+    }
+    if points.is_empty() {
+        return Ok(false);
+    }
+    let lo = points.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
+    let hi = points.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = ((lo / 2.0).min(0.5), (hi * 2.0).max(2.0));
+    // Room above the rows for the legend.
+    let legend = others.len() as f64 * 0.7 + 0.5;
+    let height = 120 + (28.0 * (rows.len() as f64 + legend)) as u32;
+    let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
+    let draw = |e| chart_error("ratios.svg", e);
+    root.fill(&WHITE).map_err(draw)?;
+    let n = rows.len() as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Throughput relative to {} (log scale; right is faster)",
+                report.baseline
+            ),
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(300)
+        .build_cartesian_2d((lo..hi).log_scale(), -0.5..n - 0.5 + legend)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        // Dense enough that every whole number (a row) gets a label.
+        .y_labels(rows.len() * 4 + 8)
+        .light_line_style(TRANSPARENT)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 0.01 && i >= 0.0 {
+                rows.get(i as usize)
+                    .map_or(String::new(), |r| (*r).to_string())
+            } else {
+                String::new()
+            }
+        })
+        .x_desc(format!("ratio to {}", report.baseline))
+        .draw()
+        .map_err(draw)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(1.0, -0.5), (1.0, n - 0.5)],
+            BLACK.mix(0.5),
+        ))
+        .map_err(draw)?;
+    for (i, s) in &others {
+        let c = colour(*i);
+        // Subjects sit side by side within a row.
+        let offset = (*i as f64 - 1.0 - (others.len() as f64 - 1.0) / 2.0) * 0.15;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.1 == *i)
+                    .map(|p| Circle::new((p.2, p.0 as f64 + offset), 5, c.filled())),
+            )
+            .map_err(draw)?
+            .label(s.as_str())
+            .legend(move |(x, y)| Circle::new((x, y), 5, c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(true)
+}
+
+/// One subject's line: its column, its name, (threads, rate) points.
+type Line<'a> = (usize, &'a String, Vec<(u32, f64)>);
+
+fn scaling(report: &Report, path: &Path) -> Result<bool> {
+    let series: Vec<Line<'_>> = report
+        .subjects
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let pts = SCALING
+                .iter()
+                .filter_map(|(t, row)| value(report, row, s).map(|v| (*t, v)))
+                .collect();
+            (i, s, pts)
+        })
+        .filter(|(_, _, pts): &Line<'_>| pts.len() > 1)
+        .collect();
+    if series.is_empty() {
+        return Ok(false);
+    }
+    let top = series
+        .iter()
+        .flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v))
+        .fold(0.0, f64::max)
+        * 1.15;
+    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+    let draw = |e| chart_error("scaling.svg", e);
+    root.fill(&WHITE).map_err(draw)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Small write transactions by thread count (higher is better)",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.5f64..4.5f64, 0.0..top)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .x_labels(4)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| human(*y))
+        .x_desc("threads")
+        .y_desc("transactions/s")
+        .draw()
+        .map_err(draw)?;
+    for (i, s, pts) in &series {
+        let c = colour(*i);
+        let line: Vec<(f64, f64)> = pts.iter().map(|(t, v)| (f64::from(*t), *v)).collect();
+        chart
+            .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
+            .map_err(draw)?
+            .label(s.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+        chart
+            .draw_series(line.into_iter().map(|p| Circle::new(p, 4, c.filled())))
+            .map_err(draw)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(true)
+}
+
+fn memory(report: &Report, path: &Path) -> Result<bool> {
+    let rows = ["memory: bytes per vertex", "memory: bytes per edge"];
+    let bars: Vec<(usize, usize, f64)> = report
+        .subjects
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            rows.iter()
+                .enumerate()
+                .filter_map(move |(r, row)| value(report, row, s).map(|v| (r, i, v)))
+        })
+        .collect();
+    if bars.is_empty() {
+        return Ok(false);
+    }
+    // Subjects whose heap was counted, in column order.
+    let counted: Vec<(usize, &String)> = report
+        .subjects
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bars.iter().any(|b| b.1 == *i))
+        .collect();
+    let n = counted.len() as f64;
+    let top = bars.iter().map(|b| b.2).fold(0.0, f64::max) * 1.15;
+    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+    let draw = |e| chart_error("memory.svg", e);
+    root.fill(&WHITE).map_err(draw)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Heap bytes per vertex and per edge after the import (lower is better)",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..1.5f64, 0.0..top)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .x_labels(2)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 0.01 && (0.0..=1.0).contains(&i) {
+                ["per vertex", "per edge"][i as usize].to_string()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("bytes")
+        .draw()
+        .map_err(draw)?;
+    let width = 0.8 / n;
+    for (slot, (i, s)) in counted.iter().enumerate() {
+        let c = colour(*i);
+        let left = |r: usize| r as f64 - 0.4 + slot as f64 * width;
+        chart
+            .draw_series(bars.iter().filter(|b| b.1 == *i).map(|b| {
+                Rectangle::new(
+                    [(left(b.0), 0.0), (left(b.0) + width * 0.9, b.2)],
+                    c.filled(),
+                )
+            }))
+            .map_err(draw)?
+            .label(s.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(true)
+}
+
+fn human(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.0}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Markdown that links the charts written into the report's directory.
+pub fn markdown(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("\n## Charts\n\n");
+    for p in paths {
+        if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
+            md.push_str(&format!("![{name}]({name})\n\n"));
+        }
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WorkloadSize;
+    use crate::report::Figure;
+
+    fn figure(workload: &str, subject: &str, value: f64, unit: &str) -> Figure {
+        Figure {
+            workload: workload.into(),
+            subject: subject.into(),
+            value,
+            samples: vec![value],
+            unit: unit.into(),
+            operations: 1,
+            seconds: 1.0,
+            checksum: 1,
+        }
+    }
+
+    #[test]
+    fn charts_are_svg_files_naming_every_subject_and_row() {
+        let subjects = ["hand-rolled", "inmem-txn", "ondisk"];
+        let mut figures = Vec::new();
+        for (k, s) in subjects.iter().enumerate() {
+            let scale = 1.0 / (k as f64 + 1.0);
+            figures.push(figure("point read by id", s, 1e7 * scale, "reads/s"));
+            figures.push(figure("label scan", s, 1e9 * scale, "vertices/s"));
+            for (t, row) in SCALING {
+                figures.push(figure(row, s, 1e5 * f64::from(t) * scale, "txn/s"));
+            }
+            figures.push(figure("memory: bytes per vertex", s, 100.0 + k as f64, "B"));
+            figures.push(figure("memory: bytes per edge", s, 50.0 + k as f64, "B"));
+        }
+        let report = Report {
+            machine: "test".into(),
+            commit: "test".into(),
+            size: WorkloadSize::default(),
+            repeats: 1,
+            baseline: "hand-rolled".into(),
+            subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            figures,
+            conflicts: Vec::new(),
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = write_charts(&report, dir.path()).expect("charts drawn");
+        assert_eq!(paths.len(), 3);
+        for p in &paths {
+            let svg = std::fs::read_to_string(p).expect("written");
+            assert!(svg.starts_with("<svg"), "{}", p.display());
+            for s in &subjects[1..] {
+                assert!(svg.contains(s), "{} names {s}", p.display());
+            }
+        }
+        let ratios = std::fs::read_to_string(dir.path().join("ratios.svg")).expect("written");
+        assert!(ratios.contains("point read by id") && ratios.contains("label scan"));
+        let md = markdown(&paths);
+        assert!(md.contains("![scaling.svg](scaling.svg)"), "{md}");
+        // Nothing to draw: no file.
+        let empty = Report {
+            figures: Vec::new(),
+            ..report
+        };
+        let none = tempfile::tempdir().expect("temp dir");
+        assert!(
+            write_charts(&empty, none.path())
+                .expect("no error")
+                .is_empty()
+        );
+    }
+}
