@@ -14,6 +14,7 @@ pub mod dumps;
 pub mod durability;
 pub mod engine_subject;
 pub mod modes;
+pub mod petgraph_peer;
 pub mod rocks;
 pub mod run;
 pub mod workload;

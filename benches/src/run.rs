@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::{Config, InMemoryEngine};
 
+use crate::petgraph_peer::PetgraphPeer;
 use crate::report::{self, SubjectFactory};
 use crate::rocks::{OnDiskSubject, RawRocks};
 use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
@@ -25,7 +26,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub edges: Option<usize>,
     /// Only these subjects, comma-separated, in this order (the first is the one
-    /// ratios are taken against): hand-rolled, inmem-txn, inmem-analytical,
+    /// ratios are taken against): hand-rolled, petgraph, inmem-txn, inmem-analytical,
     /// "RocksDB raw", ondisk. Default: all.
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
@@ -148,13 +149,17 @@ fn commit() -> String {
     }
 }
 
-/// The in-memory subjects of the main table: the hand-rolled peer and both
-/// in-memory backends (the report adds RocksDB and the on-disk backend).
+/// The in-memory subjects of the main table: the hand-rolled and petgraph peers and
+/// both in-memory backends (the report adds RocksDB and the on-disk backend).
 pub fn in_memory_subjects() -> Vec<(String, SubjectFactory)> {
     vec![
         (
             "hand-rolled".into(),
             Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
+        ),
+        (
+            "petgraph".into(),
+            Box::new(|| Ok(Box::new(PetgraphPeer::default()) as _)),
         ),
         (
             "inmem-txn".into(),
