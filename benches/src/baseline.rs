@@ -229,7 +229,9 @@ impl Subject for HandRolledBaseline {
     }
 }
 
-fn prop(props: &[(u32, PropertyValue)], key: Option<u32>) -> Option<&PropertyValue> {
+/// The value of `key` in a property list of interned keys (the in-memory peers'
+/// representation); `None` if the key was never interned or the list lacks it.
+pub(crate) fn prop(props: &[(u32, PropertyValue)], key: Option<u32>) -> Option<&PropertyValue> {
     let key = key?;
     props.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
 }

@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableGraph};
 
+use crate::baseline::prop;
 use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
 
 #[derive(Debug)]
@@ -98,11 +99,6 @@ impl Graph {
 #[derive(Debug, Default)]
 pub struct PetgraphPeer {
     graph: RwLock<Graph>,
-}
-
-fn prop(props: &[(u32, PropertyValue)], key: Option<u32>) -> Option<&PropertyValue> {
-    let key = key?;
-    props.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
 }
 
 impl Subject for PetgraphPeer {
