@@ -29,7 +29,7 @@ impl Default for WorkloadSize {
             edges: 500_000,
             batch: 10_000,
             reads: 1_000_000,
-            expansions: 20_000,
+            expansions: 200_000,
             small_writes: 100_000,
             mixed_ops: 200_000,
         }
