@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod analytical;
 pub mod baseline;
 pub mod charts;
+pub mod compare;
 pub mod dumps;
 pub mod durability;
 pub mod engine_subject;

@@ -525,7 +525,7 @@ fn spread_percent(f: &Figure) -> Option<f64> {
     (f.samples.len() > 1 && f.value > 0.0).then(|| (hi - lo) / 2.0 / f.value * 100.0)
 }
 
-fn human(v: f64) -> String {
+pub(crate) fn human(v: f64) -> String {
     if v >= 1e6 {
         format!("{:.2} M", v / 1e6)
     } else if v >= 1e3 {

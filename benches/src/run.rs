@@ -53,6 +53,10 @@ pub struct ReportArgs {
     /// median; the table shows the spread).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// An earlier report.json: prints each main figure's change against it and flags
+    /// regressions beyond the spread (also appended to report.md).
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
     /// Where report.md and report.json go.
     #[arg(long, default_value = "bench-report")]
     pub out: PathBuf,
@@ -242,6 +246,9 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     md.push_str(&crate::dumps::markdown(&dumps));
     md.push_str(&modes.markdown());
     md.push_str(&kinds.markdown());
+    if let Some(previous) = &args.compare {
+        md.push_str(&crate::compare::compare(&report, previous)?);
+    }
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
         args.out.join("report.json"),
