@@ -5,6 +5,8 @@
 //!   ratios read on one scale).
 //! - `scaling.svg`: small write transactions per second on 1, 2 and 4 threads.
 //! - `memory.svg`: heap bytes per vertex and per edge after the import.
+//! - `durable.svg`: durable commits per second against the disk's limit for one
+//!   committer (1 / fdatasync latency).
 //!
 //! Text stays SVG `<text>` (plotters without a font library estimates its size), so
 //! nothing beyond the crate is needed to write them.
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 use engine_api::{Error, ErrorKind, Result};
 use plotters::prelude::*;
 
+use crate::durability::DurabilityFigures;
 use crate::report::Report;
 
 /// Subject colours, in column order.
@@ -327,6 +330,82 @@ fn human(v: f64) -> String {
     }
 }
 
+/// Writes `durable.svg` into `dir`: each durable-commit figure as a bar, the one-
+/// committer limit (1 / fdatasync latency) as a line. `None` if there is nothing to
+/// draw (no latency measured).
+pub fn write_durable_chart(d: &DurabilityFigures, dir: &Path) -> Result<Option<PathBuf>> {
+    if d.fdatasync_latency_s <= 0.0 {
+        return Ok(None);
+    }
+    let limit = 1.0 / d.fdatasync_latency_s;
+    let bars = [
+        ("inmem-txn, 1 thread", d.durable_commits_1_thread),
+        ("inmem-txn, 4 threads", d.durable_commits_4_threads),
+        ("ondisk, 1 thread", d.ondisk_durable_commits_1_thread),
+        ("ondisk, 2 threads", d.ondisk_durable_commits_2_threads),
+    ];
+    let top = bars.iter().map(|b| b.1).fold(limit, f64::max) * 1.2;
+    let path = dir.join("durable.svg");
+    let root = SVGBackend::new(&path, (800, 480)).into_drawing_area();
+    let draw = |e| chart_error("durable.svg", e);
+    root.fill(&WHITE).map_err(draw)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Durable commits per second (sync every commit) against one committer's limit",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..bars.len() as f64 - 0.5, 0.0..top)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .x_labels(bars.len() * 4)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 0.01 && i >= 0.0 {
+                bars.get(i as usize)
+                    .map_or(String::new(), |b| b.0.to_string())
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| human(*y))
+        .y_desc("commits/s")
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(draw)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let x = i as f64;
+            Rectangle::new([(x - 0.3, 0.0), (x + 0.3, b.1)], colour(i).filled())
+        }))
+        .map_err(draw)?;
+    let end = bars.len() as f64 - 0.5;
+    chart
+        .draw_series(LineSeries::new(
+            [(-0.5, limit), (end, limit)],
+            BLACK.stroke_width(2),
+        ))
+        .map_err(draw)?
+        .label(format!(
+            "1 / fdatasync latency = {} commits/s",
+            human(limit)
+        ))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    drop(chart);
+    drop(root);
+    Ok(Some(path))
+}
+
 /// Markdown that links the charts written into the report's directory.
 pub fn markdown(paths: &[PathBuf]) -> String {
     if paths.is_empty() {
@@ -408,6 +487,47 @@ mod tests {
             write_charts(&empty, none.path())
                 .expect("no error")
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_durable_chart_shows_the_limit() {
+        let d = DurabilityFigures {
+            fdatasync_latency_s: 0.002,
+            probed_filesystem: "ext4".into(),
+            sequential_write_bytes_per_s: 1e9,
+            durable_commits_1_thread: 400.0,
+            durable_commits_4_threads: 1200.0,
+            ondisk_durable_commits_1_thread: 350.0,
+            ondisk_durable_commits_2_threads: 600.0,
+            wal_bytes_per_commit: 100.0,
+            snapshot_seconds: 1.0,
+            snapshot_seconds_one_thread: 1.0,
+            snapshot_bytes: 1,
+            snapshot_bytes_per_vertex: 1.0,
+            snapshot_bytes_per_edge: 1.0,
+            recovery_seconds: 1.0,
+            recovery_seconds_one_thread: 1.0,
+            recovered_objects: 1,
+            indexed_recovery: Vec::new(),
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = write_durable_chart(&d, dir.path())
+            .expect("drawn")
+            .expect("a latency was measured");
+        let svg = std::fs::read_to_string(path).expect("written");
+        assert!(
+            svg.contains("500 commits/s") && svg.contains("ondisk, 2 threads"),
+            "{svg}"
+        );
+        let none = DurabilityFigures {
+            fdatasync_latency_s: 0.0,
+            ..d
+        };
+        assert!(
+            write_durable_chart(&none, dir.path())
+                .expect("no error")
+                .is_none()
         );
     }
 }

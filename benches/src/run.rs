@@ -238,7 +238,8 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("comparing RocksDB's transaction kinds...");
     let kinds = crate::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
-    let charts = crate::charts::write_charts(&report, &args.out)?;
+    let mut charts = crate::charts::write_charts(&report, &args.out)?;
+    charts.extend(crate::charts::write_durable_chart(&durable, &args.out)?);
     let mut md = report.markdown();
     md.push_str(&crate::charts::markdown(&charts));
     md.push_str(&durable.markdown());
