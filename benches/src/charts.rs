@@ -389,10 +389,7 @@ pub fn write_durable_chart(d: &DurabilityFigures, dir: &Path) -> Result<Option<P
             BLACK.stroke_width(2),
         ))
         .map_err(draw)?
-        .label(format!(
-            "1 / fdatasync latency = {} commits/s",
-            human(limit)
-        ))
+        .label(format!("1 / fdatasync latency = {limit:.0} commits/s"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
     chart
         .configure_series_labels()
