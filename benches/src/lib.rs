@@ -14,6 +14,7 @@ pub mod compare;
 pub mod dumps;
 pub mod durability;
 pub mod engine_subject;
+pub mod growth;
 pub mod modes;
 pub mod petgraph_peer;
 pub mod rocks;

@@ -390,7 +390,7 @@ fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
 /// of its repetitions; all of them are kept in [`Figure::samples`].
 pub fn run(
     size: WorkloadSize,
-    subjects: Vec<(String, SubjectFactory)>,
+    subjects: &[(String, SubjectFactory)],
     heap: &dyn Fn() -> Option<i64>,
     machine: String,
     commit: String,

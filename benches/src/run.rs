@@ -53,6 +53,10 @@ pub struct ReportArgs {
     /// median; the table shows the spread).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Skips the runs on graphs of a quarter and a half of the size (the section on
+    /// how cost grows).
+    #[arg(long)]
+    pub no_growth: bool,
     /// An earlier report.json: prints each main figure's change against it and flags
     /// regressions beyond the spread (also appended to report.md).
     #[arg(long)]
@@ -208,7 +212,13 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.repeat.max(1)
     );
     let heap = crate::alloc::live;
-    let report = report::run(size, subjects, &heap, machine(), commit(), args.repeat)?;
+    let report = report::run(size, &subjects, &heap, machine(), commit(), args.repeat)?;
+    let growth = if args.no_growth {
+        Vec::new()
+    } else {
+        eprintln!("the same workloads on smaller graphs (how cost grows)...");
+        crate::growth::run(size, &subjects, &heap, args.repeat)?
+    };
     eprintln!("running the durability workloads...");
     let recovery_size = WorkloadSize {
         vertices: args.recovery_vertices.unwrap_or(size.vertices).max(1),
@@ -240,6 +250,10 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)?;
     let mut charts = crate::charts::write_charts(&report, &args.out)?;
     charts.extend(crate::charts::write_durable_chart(&durable, &args.out)?);
+    let mut points: Vec<(usize, &report::Report)> =
+        growth.iter().map(|r| (r.size.vertices, r)).collect();
+    points.push((report.size.vertices, &report));
+    charts.extend(crate::growth::write_chart(&points, &args.out)?);
     let mut md = report.markdown();
     md.push_str(&crate::charts::markdown(&charts));
     md.push_str(&durable.markdown());
@@ -247,6 +261,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     md.push_str(&crate::dumps::markdown(&dumps));
     md.push_str(&modes.markdown());
     md.push_str(&kinds.markdown());
+    md.push_str(&crate::growth::markdown(&points));
     if let Some(previous) = &args.compare {
         md.push_str(&crate::compare::compare(&report, previous)?);
     }
@@ -255,6 +270,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.out.join("report.json"),
         serde_json::to_string_pretty(&serde_json::json!({
             "main": report,
+            "growth": growth,
             "durability": durable,
             "analytical_snapshot": analytical,
             "dumps": dumps,

@@ -16,7 +16,7 @@ fn report_runs_and_subjects_agree() {
         mixed_ops: 500,
     };
     let subjects = quiver_benches::run::in_memory_subjects();
-    let r = report::run(size, subjects, &|| None, "test".into(), "test".into(), 2)
+    let r = report::run(size, &subjects, &|| None, "test".into(), "test".into(), 2)
         .expect("report runs");
     let md = r.markdown();
     // Two repetitions: every figure is the median of two samples, shown with its spread.
@@ -168,7 +168,7 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
             Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)),
         ),
     ];
-    let err = report::run(tiny(), subjects, &|| None, "test".into(), "test".into(), 1)
+    let err = report::run(tiny(), &subjects, &|| None, "test".into(), "test".into(), 1)
         .expect_err("the idle subject's small writes left no trace");
     assert!(
         err.to_string().contains("small write txn, 1 thread"),
@@ -184,7 +184,7 @@ fn a_run_where_nothing_was_done_is_refused() {
         "idle".into(),
         Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)),
     )];
-    let err = report::run(tiny(), subjects, &|| None, "test".into(), "test".into(), 1)
+    let err = report::run(tiny(), &subjects, &|| None, "test".into(), "test".into(), 1)
         .expect_err("nothing was imported");
     assert!(err.to_string().contains("did no work"), "{err}");
 }
