@@ -66,7 +66,7 @@ pub fn markdown(points: &[(usize, &Report)]) -> String {
         return String::new();
     }
     let mut md = String::from(
-        "\n## How cost grows with the graph\n\nNanoseconds per operation (lower is better) on graphs of a quarter, a half and all of the vertices and edges, with the same operation counts; the last column is the largest graph's time over the smallest's (1.00x: flat).\n\n| workload | subject |",
+        "\n## How cost grows with the graph\n\nNanoseconds per operation (lower is better) on graphs of a quarter, a half and all of the vertices and edges, with the same operation counts (the smaller graphs run once, the full one is the main table's median); the last column is the largest graph's time over the smallest's (1.00x: flat).\n\n| workload | subject |",
     );
     for (v, _) in points {
         md.push_str(&format!(" {v} vertices |"));
