@@ -459,6 +459,7 @@ mod tests {
             subjects: subjects.iter().map(|s| s.to_string()).collect(),
             figures,
             conflicts: Vec::new(),
+            not_applicable: Vec::new(),
         };
         let dir = tempfile::tempdir().expect("temp dir");
         let paths = write_charts(&report, dir.path()).expect("charts drawn");

@@ -149,6 +149,7 @@ mod tests {
                 figure("new row", "ops/s", &[1.0, 1.0, 1.0]),
             ],
             conflicts: Vec::new(),
+            not_applicable: Vec::new(),
         };
         let json = r#"{"main": {"figures": [
             {"workload": "slower, overlapping", "subject": "inmem-txn", "value": 100.0, "unit": "ops/s", "samples": [98.0, 100.0, 104.0]},

@@ -236,6 +236,7 @@ mod tests {
                 figure("point read by id", "b", 50.0),
             ],
             conflicts: Vec::new(),
+            not_applicable: Vec::new(),
         }
     }
 

@@ -36,6 +36,16 @@ fn report_runs_and_subjects_agree() {
     assert_eq!(reads, vec![3000; 4], "every read found its vertex");
     // The petgraph peer did every workload the others did, with the same results.
     assert!(md.contains("petgraph / hand-rolled"), "{md}");
+    // Peers without indexes say so instead of leaving the index rows blank.
+    assert!(md.contains("n/a: petgraph has no property indexes"), "{md}");
+    let index_row = md
+        .lines()
+        .find(|l| l.starts_with("| label+property lookup, index |"))
+        .unwrap_or_default();
+    assert!(
+        index_row.starts_with("| label+property lookup, index | lookups/s | n/a | n/a |"),
+        "{index_row}"
+    );
     assert!(md.contains("inmem-analytical / hand-rolled"), "{md}");
     let hop = r
         .figures
