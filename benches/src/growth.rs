@@ -28,6 +28,7 @@ pub fn run(
     subjects: &[(String, SubjectFactory)],
     heap: &dyn Fn() -> Option<i64>,
     repeats: usize,
+    only: &report::Selection,
 ) -> Result<Vec<Report>> {
     [4, 2]
         .into_iter()
@@ -44,6 +45,7 @@ pub fn run(
                 String::new(),
                 String::new(),
                 repeats,
+                only,
             )
         })
         .collect()

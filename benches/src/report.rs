@@ -82,13 +82,50 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
     Ok((out, start.elapsed().as_secs_f64()))
 }
 
-/// Runs every workload on one subject. `heap` reports live heap bytes if the
-/// process counts them.
+/// The groups of workloads `--workloads` selects (the import always runs: every
+/// other workload reads the graph it builds).
+pub const WORKLOAD_GROUPS: [&str; 6] = ["reads", "scan", "expand", "writes", "mixed", "index"];
+
+/// Which workload groups run: all of them, or those named.
+#[derive(Debug, Clone, Default)]
+pub struct Selection(Vec<String>);
+
+impl Selection {
+    /// Every group.
+    pub fn all() -> Self {
+        Selection(Vec::new())
+    }
+
+    /// The groups named (an empty list: all). Errors: a name that is no group.
+    pub fn of(names: &[String]) -> Result<Self> {
+        for n in names {
+            if !WORKLOAD_GROUPS.contains(&n.trim()) {
+                return Err(engine_api::Error::invalid_input(format!(
+                    "no workload group {n:?} (groups: import always, and {})",
+                    WORKLOAD_GROUPS.join(", ")
+                )));
+            }
+        }
+        Ok(Selection(
+            names.iter().map(|n| n.trim().to_string()).collect(),
+        ))
+    }
+
+    /// Whether `group` runs.
+    pub fn wants(&self, group: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|g| g == group)
+    }
+}
+
+/// Runs the selected workloads on one subject (the import always). `heap` reports
+/// live heap bytes if the process counts them. Skipping a group changes the graph
+/// the later ones see the same way for every subject.
 pub fn run_subject(
     name: &str,
     s: &dyn Subject,
     w: &Workload,
     heap: &dyn Fn() -> Option<i64>,
+    only: &Selection,
 ) -> Result<(Vec<Figure>, u64)> {
     let size = w.size;
     let mut out = Vec::new();
@@ -150,153 +187,166 @@ pub fn run_subject(
     }
 
     let mut rng = Rng::new(7);
-    let reads: Vec<u64> = (0..size.reads).map(|_| ids[rng.below(ids.len())]).collect();
-    let (found, t) = timed(|| {
-        let mut found = 0;
-        for chunk in reads.chunks(1000) {
-            found += s.read_names(chunk)?;
-        }
-        Ok(found)
-    })?;
-    out.push(fig(
-        "point read by id",
-        name,
-        reads.len() as u64,
-        t,
-        "reads/s",
-        found as u64,
-    ));
-
-    let (n, t) = timed(|| {
-        let mut n = 0;
-        for _ in 0..5 {
-            n += s.label_scan(ROLES[2])?;
-        }
-        Ok(n)
-    })?;
-    out.push(fig("label scan", name, n as u64, t, "vertices/s", n as u64));
-
-    let starts: Vec<u64> = (0..size.expansions)
-        .map(|_| ids[rng.below(ids.len())])
-        .collect();
-    let (n, t) = timed(|| s.expand(&starts, 1))?;
-    out.push(fig(
-        "1-hop expansion",
-        name,
-        starts.len() as u64,
-        t,
-        "starts/s",
-        n as u64,
-    ));
-    let starts2 = &starts[..starts.len() / 10];
-    let (n, t) = timed(|| s.expand(starts2, 2))?;
-    out.push(fig(
-        "2-hop expansion",
-        name,
-        starts2.len() as u64,
-        t,
-        "starts/s",
-        n as u64,
-    ));
-
-    let targets: Vec<u64> = (0..size.small_writes)
-        .map(|_| ids[rng.below(ids.len())])
-        .collect();
-    let ((), t) = timed(|| {
-        for target in &targets {
-            retry(|| s.small_write(*target))?;
-        }
-        Ok(())
-    })?;
-    out.push(fig(
-        "small write txn, 1 thread",
-        name,
-        targets.len() as u64,
-        t,
-        "txn/s",
-        s.digest()?.checksum(),
-    ));
-    for threads in [2usize, 4] {
-        let ((), t) = timed(|| {
-            std::thread::scope(|sc| {
-                let handles: Vec<_> = targets
-                    .chunks(targets.len().div_ceil(threads).max(1))
-                    .map(|part| {
-                        sc.spawn(move || part.iter().try_for_each(|t| retry(|| s.small_write(*t))))
-                    })
-                    .collect();
-                handles.into_iter().try_for_each(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(engine_api::Error::new(
-                            ErrorKind::Io,
-                            "writer thread panicked",
-                        ))
-                    })
-                })
-            })
+    if only.wants("reads") {
+        let reads: Vec<u64> = (0..size.reads).map(|_| ids[rng.below(ids.len())]).collect();
+        let (found, t) = timed(|| {
+            let mut found = 0;
+            for chunk in reads.chunks(1000) {
+                found += s.read_names(chunk)?;
+            }
+            Ok(found)
         })?;
         out.push(fig(
-            if threads == 2 {
-                "small write txn, 2 threads"
-            } else {
-                "small write txn, 4 threads"
-            },
+            "point read by id",
+            name,
+            reads.len() as u64,
+            t,
+            "reads/s",
+            found as u64,
+        ));
+    }
+    if only.wants("scan") {
+        let (n, t) = timed(|| {
+            let mut n = 0;
+            for _ in 0..5 {
+                n += s.label_scan(ROLES[2])?;
+            }
+            Ok(n)
+        })?;
+        out.push(fig("label scan", name, n as u64, t, "vertices/s", n as u64));
+    }
+    if only.wants("expand") {
+        let starts: Vec<u64> = (0..size.expansions)
+            .map(|_| ids[rng.below(ids.len())])
+            .collect();
+        let (n, t) = timed(|| s.expand(&starts, 1))?;
+        out.push(fig(
+            "1-hop expansion",
+            name,
+            starts.len() as u64,
+            t,
+            "starts/s",
+            n as u64,
+        ));
+        let starts2 = &starts[..starts.len() / 10];
+        let (n, t) = timed(|| s.expand(starts2, 2))?;
+        out.push(fig(
+            "2-hop expansion",
+            name,
+            starts2.len() as u64,
+            t,
+            "starts/s",
+            n as u64,
+        ));
+    }
+    if only.wants("writes") {
+        let targets: Vec<u64> = (0..size.small_writes)
+            .map(|_| ids[rng.below(ids.len())])
+            .collect();
+        let ((), t) = timed(|| {
+            for target in &targets {
+                retry(|| s.small_write(*target))?;
+            }
+            Ok(())
+        })?;
+        out.push(fig(
+            "small write txn, 1 thread",
             name,
             targets.len() as u64,
             t,
             "txn/s",
             s.digest()?.checksum(),
         ));
-    }
-
-    let (conflicts, t) = timed(|| {
-        std::thread::scope(|sc| {
-            let handles: Vec<_> = (0..2u64)
-                .map(|thread| {
-                    let ids = &ids;
-                    sc.spawn(move || -> Result<u64> {
-                        let mut rng = Rng::new(100 + thread);
-                        let mut conflicts = 0;
-                        for _ in 0..size.mixed_ops {
-                            let index = rng.below(ids.len());
-                            let v = ids[index];
-                            if rng.below(10) == 0 {
-                                loop {
-                                    match s.update_score(v, updated_score(index)) {
-                                        Ok(()) => break,
-                                        Err(e) if e.is_retryable() => conflicts += 1,
-                                        Err(e) => return Err(e),
-                                    }
-                                }
-                            } else {
-                                s.read_names(&[v])?;
-                            }
-                        }
-                        Ok(conflicts)
+        for threads in [2usize, 4] {
+            let ((), t) = timed(|| {
+                std::thread::scope(|sc| {
+                    let handles: Vec<_> = targets
+                        .chunks(targets.len().div_ceil(threads).max(1))
+                        .map(|part| {
+                            sc.spawn(move || {
+                                part.iter().try_for_each(|t| retry(|| s.small_write(*t)))
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().try_for_each(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(engine_api::Error::new(
+                                ErrorKind::Io,
+                                "writer thread panicked",
+                            ))
+                        })
                     })
                 })
-                .collect();
-            let mut total = 0;
-            for h in handles {
-                total += h.join().unwrap_or_else(|_| {
-                    Err(engine_api::Error::new(
-                        ErrorKind::Io,
-                        "mixed thread panicked",
-                    ))
-                })?;
-            }
-            Ok(total)
-        })
-    })?;
-    let ops = 2 * size.mixed_ops as u64;
-    out.push(fig(
-        "mixed 90% read / 10% write, 2 threads",
-        name,
-        ops,
-        t,
-        "ops/s",
-        s.digest()?.checksum(),
-    ));
+            })?;
+            out.push(fig(
+                if threads == 2 {
+                    "small write txn, 2 threads"
+                } else {
+                    "small write txn, 4 threads"
+                },
+                name,
+                targets.len() as u64,
+                t,
+                "txn/s",
+                s.digest()?.checksum(),
+            ));
+        }
+    }
+    let mut conflicts = 0;
+    if only.wants("mixed") {
+        let (retried, t) = timed(|| {
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = (0..2u64)
+                    .map(|thread| {
+                        let ids = &ids;
+                        sc.spawn(move || -> Result<u64> {
+                            let mut rng = Rng::new(100 + thread);
+                            let mut conflicts = 0;
+                            for _ in 0..size.mixed_ops {
+                                let index = rng.below(ids.len());
+                                let v = ids[index];
+                                if rng.below(10) == 0 {
+                                    loop {
+                                        match s.update_score(v, updated_score(index)) {
+                                            Ok(()) => break,
+                                            Err(e) if e.is_retryable() => conflicts += 1,
+                                            Err(e) => return Err(e),
+                                        }
+                                    }
+                                } else {
+                                    s.read_names(&[v])?;
+                                }
+                            }
+                            Ok(conflicts)
+                        })
+                    })
+                    .collect();
+                let mut total = 0;
+                for h in handles {
+                    total += h.join().unwrap_or_else(|_| {
+                        Err(engine_api::Error::new(
+                            ErrorKind::Io,
+                            "mixed thread panicked",
+                        ))
+                    })?;
+                }
+                Ok(total)
+            })
+        })?;
+        conflicts = retried;
+        let ops = 2 * size.mixed_ops as u64;
+        out.push(fig(
+            "mixed 90% read / 10% write, 2 threads",
+            name,
+            ops,
+            t,
+            "ops/s",
+            s.digest()?.checksum(),
+        ));
+    }
+    if !only.wants("index") {
+        return Ok((out, conflicts));
+    }
 
     // Last, so the index does not change the rows above: equality lookups of `id`
     // among all `Person` vertices, by label scan, then through an index.
@@ -397,6 +447,7 @@ pub fn run(
     machine: String,
     commit: String,
     repeats: usize,
+    only: &Selection,
 ) -> Result<Report> {
     let w = Workload::generate(size);
     let repeats = repeats.max(1);
@@ -413,13 +464,18 @@ pub fn run(
                 started.elapsed().as_secs_f64()
             );
             let subject = make()?;
-            let (f, c) = run_subject(name, subject.as_ref(), &w, heap)?;
+            let (f, c) = run_subject(name, subject.as_ref(), &w, heap, only)?;
             drop(subject);
             figures.extend(f);
-            let fresh = make()?;
-            let indexed = run_indexed_import(name, fresh.as_ref(), &w)?;
-            drop(fresh);
-            if indexed.is_none() && rep == 1 {
+            let indexed = if only.wants("index") {
+                let fresh = make()?;
+                let indexed = run_indexed_import(name, fresh.as_ref(), &w)?;
+                drop(fresh);
+                indexed
+            } else {
+                None
+            };
+            if indexed.is_none() && rep == 1 && only.wants("index") {
                 not_applicable.push((
                     name.clone(),
                     "has no property indexes (the label+property rows)".to_string(),

@@ -30,6 +30,11 @@ pub struct ReportArgs {
     /// "RocksDB raw", ondisk. Default: all.
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
+    /// Only these workload groups of the main table, comma-separated: reads, scan,
+    /// expand, writes, mixed, index (the import always runs; every other group reads
+    /// its graph). Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub workloads: Vec<String>,
     /// Point reads.
     #[arg(long, default_value_t = WorkloadSize::default().reads)]
     pub reads: usize,
@@ -212,14 +217,23 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.repeat.max(1)
     );
     let heap = crate::alloc::live;
-    let report = report::run(size, &subjects, &heap, machine(), commit(), args.repeat)?;
+    let only = report::Selection::of(&args.workloads)?;
+    let report = report::run(
+        size,
+        &subjects,
+        &heap,
+        machine(),
+        commit(),
+        args.repeat,
+        &only,
+    )?;
     let growth = if args.no_growth {
         Vec::new()
     } else {
         eprintln!("the same workloads on smaller graphs (how cost grows)...");
         // One run per smaller size: with the main run's repetitions the default
         // report took 10.7 minutes instead of about 8.
-        crate::growth::run(size, &subjects, &heap, 1)?
+        crate::growth::run(size, &subjects, &heap, 1, &only)?
     };
     eprintln!("running the durability workloads...");
     let recovery_size = WorkloadSize {

@@ -16,8 +16,16 @@ fn report_runs_and_subjects_agree() {
         mixed_ops: 500,
     };
     let subjects = quiver_benches::run::in_memory_subjects();
-    let r = report::run(size, &subjects, &|| None, "test".into(), "test".into(), 2)
-        .expect("report runs");
+    let r = report::run(
+        size,
+        &subjects,
+        &|| None,
+        "test".into(),
+        "test".into(),
+        2,
+        &report::Selection::all(),
+    )
+    .expect("report runs");
     let md = r.markdown();
     // Two repetitions: every figure is the median of two samples, shown with its spread.
     assert!(
@@ -178,8 +186,16 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
             Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)),
         ),
     ];
-    let err = report::run(tiny(), &subjects, &|| None, "test".into(), "test".into(), 1)
-        .expect_err("the idle subject's small writes left no trace");
+    let err = report::run(
+        tiny(),
+        &subjects,
+        &|| None,
+        "test".into(),
+        "test".into(),
+        1,
+        &report::Selection::all(),
+    )
+    .expect_err("the idle subject's small writes left no trace");
     assert!(
         err.to_string().contains("small write txn, 1 thread"),
         "{err}"
@@ -194,8 +210,16 @@ fn a_run_where_nothing_was_done_is_refused() {
         "idle".into(),
         Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)),
     )];
-    let err = report::run(tiny(), &subjects, &|| None, "test".into(), "test".into(), 1)
-        .expect_err("nothing was imported");
+    let err = report::run(
+        tiny(),
+        &subjects,
+        &|| None,
+        "test".into(),
+        "test".into(),
+        1,
+        &report::Selection::all(),
+    )
+    .expect_err("nothing was imported");
     assert!(err.to_string().contains("did no work"), "{err}");
 }
 
@@ -240,4 +264,32 @@ fn the_dump_section_dumps_and_loads_every_backend() {
     );
     let md = quiver_benches::dumps::markdown(&figures);
     assert!(md.contains("| inmem-analytical |"), "{md}");
+}
+
+#[test]
+fn a_workload_selection_runs_the_import_and_the_groups_named() {
+    let only =
+        report::Selection::of(&["reads".to_string(), "writes".to_string()]).expect("known groups");
+    let r = report::run(
+        tiny(),
+        &quiver_benches::run::in_memory_subjects(),
+        &|| None,
+        "test".into(),
+        "test".into(),
+        1,
+        &only,
+    )
+    .expect("report runs");
+    let rows: std::collections::BTreeSet<&str> =
+        r.figures.iter().map(|f| f.workload.as_str()).collect();
+    assert!(rows.contains("import: all records") && rows.contains("point read by id"));
+    assert!(rows.contains("small write txn, 2 threads"));
+    assert!(
+        !rows
+            .iter()
+            .any(|w| w.contains("expansion") || w.contains("label") || w.contains("mixed")),
+        "{rows:?}"
+    );
+    assert!(r.not_applicable.is_empty(), "no index rows were asked for");
+    assert!(report::Selection::of(&["nope".to_string()]).is_err());
 }
