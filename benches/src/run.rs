@@ -211,13 +211,13 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
     ));
     let subjects = select_subjects(subjects, &args.backends)?;
+    let only = report::Selection::of(&args.workloads)?;
     eprintln!(
         "running the workloads on {} subjects, {} times each...",
         subjects.len(),
         args.repeat.max(1)
     );
     let heap = crate::alloc::live;
-    let only = report::Selection::of(&args.workloads)?;
     let report = report::run(
         size,
         &subjects,
