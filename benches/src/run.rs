@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::{Config, InMemoryEngine};
 
+use crate::indradb_peer::IndraDbPeer;
 use crate::petgraph_peer::PetgraphPeer;
 use crate::report::{self, SubjectFactory};
 use crate::rocks::{OnDiskSubject, RawRocks};
@@ -26,7 +27,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub edges: Option<usize>,
     /// Only these subjects, comma-separated, in this order (the first is the one
-    /// ratios are taken against): hand-rolled, petgraph, inmem-txn, inmem-analytical,
+    /// ratios are taken against): hand-rolled, petgraph, "IndraDB memory", inmem-txn,
+    /// inmem-analytical,
     /// "RocksDB raw", ondisk. Default: all.
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
@@ -162,8 +164,8 @@ fn commit() -> String {
     }
 }
 
-/// The in-memory subjects of the main table: the hand-rolled and petgraph peers and
-/// both in-memory backends (the report adds RocksDB and the on-disk backend).
+/// The in-memory subjects of the main table: the hand-rolled, petgraph and IndraDB
+/// peers and both in-memory backends (the report adds RocksDB and the on-disk backend).
 pub fn in_memory_subjects() -> Vec<(String, SubjectFactory)> {
     vec![
         (
@@ -173,6 +175,10 @@ pub fn in_memory_subjects() -> Vec<(String, SubjectFactory)> {
         (
             "petgraph".into(),
             Box::new(|| Ok(Box::new(PetgraphPeer::default()) as _)),
+        ),
+        (
+            "IndraDB memory".into(),
+            Box::new(|| Ok(Box::new(IndraDbPeer::open()?) as _)),
         ),
         (
             "inmem-txn".into(),

@@ -108,12 +108,25 @@ impl Workload {
             })
             .collect();
         let mut rng = Rng::new(42);
+        // No (source, type, target) twice: a peer that identifies an edge by them
+        // (IndraDB) would hold one edge where the others hold two. Redrawn while the
+        // graph has room for another distinct edge of the type.
+        let room = size.vertices.saturating_mul(size.vertices);
+        let mut seen = std::collections::HashSet::with_capacity(size.edges);
         let edges = (0..size.edges)
-            .map(|i| EdgeSpec {
-                source: rng.below(size.vertices),
-                target: rng.below(size.vertices),
-                edge_type: EDGE_TYPES[i % EDGE_TYPES.len()],
-                weight: PropertyValue::Int((i % 100) as i64),
+            .map(|i| {
+                let edge_type = EDGE_TYPES[i % EDGE_TYPES.len()];
+                let mut pick = || (rng.below(size.vertices), rng.below(size.vertices));
+                let (mut source, mut target) = pick();
+                while seen.len() < room && !seen.insert((source, target, edge_type)) {
+                    (source, target) = pick();
+                }
+                EdgeSpec {
+                    source,
+                    target,
+                    edge_type,
+                    weight: PropertyValue::Int((i % 100) as i64),
+                }
             })
             .collect();
         Workload {
