@@ -494,6 +494,7 @@ mod tests {
             fdatasync_latency_s: 0.002,
             probed_filesystem: "ext4".into(),
             sequential_write_bytes_per_s: 1e9,
+            memory_copy_bytes_per_s: 5e9,
             durable_commits_1_thread: 400.0,
             durable_commits_4_threads: 1200.0,
             ondisk_durable_commits_1_thread: 350.0,
