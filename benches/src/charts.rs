@@ -20,13 +20,15 @@ use crate::durability::DurabilityFigures;
 use crate::report::Report;
 
 /// Subject colours, in column order.
-const PALETTE: [RGBColor; 6] = [
+const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
 ];
 
 pub(crate) fn colour(i: usize) -> RGBColor {
@@ -35,6 +37,22 @@ pub(crate) fn colour(i: usize) -> RGBColor {
 
 fn chart_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("cannot draw {what}: {e}"))
+}
+
+/// Draws the series labels of `chart` on a white box at `position`.
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    what: &str,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .position(position)
+        .draw()
+        .map_err(|e| chart_error(what, e))
 }
 
 /// The rows of the small-write scaling chart, by thread count.
@@ -107,8 +125,8 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
     let hi = points.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
     let (lo, hi) = ((lo / 2.0).min(0.5), (hi * 2.0).max(2.0));
     // Room above the rows for the legend.
-    let legend = others.len() as f64 * 0.7 + 0.5;
-    let height = 120 + (28.0 * (rows.len() as f64 + legend)) as u32;
+    let legend_room = others.len() as f64 * 0.7 + 0.5;
+    let height = 120 + (28.0 * (rows.len() as f64 + legend_room)) as u32;
     let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
     let draw = |e| chart_error("ratios.svg", e);
     root.fill(&WHITE).map_err(draw)?;
@@ -124,7 +142,7 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(300)
-        .build_cartesian_2d((lo..hi).log_scale(), -0.5..n - 0.5 + legend)
+        .build_cartesian_2d((lo..hi).log_scale(), -0.5..n - 0.5 + legend_room)
         .map_err(draw)?;
     chart
         .configure_mesh()
@@ -164,13 +182,7 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
             .label(s.as_str())
             .legend(move |(x, y)| Circle::new((x, y), 5, c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(draw)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft, "ratios.svg")?;
     root.present().map_err(draw)?;
     Ok(true)
 }
@@ -234,12 +246,7 @@ fn scaling(report: &Report, path: &Path) -> Result<bool> {
             .draw_series(line.into_iter().map(|p| Circle::new(p, 4, c.filled())))
             .map_err(draw)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw)?;
+    legend(&mut chart, SeriesLabelPosition::MiddleRight, "scaling.svg")?;
     root.present().map_err(draw)?;
     Ok(true)
 }
@@ -310,12 +317,7 @@ fn memory(report: &Report, path: &Path) -> Result<bool> {
             .label(s.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw)?;
+    legend(&mut chart, SeriesLabelPosition::MiddleRight, "memory.svg")?;
     root.present().map_err(draw)?;
     Ok(true)
 }
@@ -391,12 +393,7 @@ pub fn write_durable_chart(d: &DurabilityFigures, dir: &Path) -> Result<Option<P
         .map_err(draw)?
         .label(format!("1 / fdatasync latency = {limit:.0} commits/s"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw)?;
+    legend(&mut chart, SeriesLabelPosition::MiddleRight, "durable.svg")?;
     root.present().map_err(draw)?;
     drop(chart);
     drop(root);
@@ -492,23 +489,7 @@ mod tests {
     fn the_durable_chart_shows_the_limit() {
         let d = DurabilityFigures {
             fdatasync_latency_s: 0.002,
-            probed_filesystem: "ext4".into(),
-            sequential_write_bytes_per_s: 1e9,
-            memory_copy_bytes_per_s: 5e9,
-            durable_commits_1_thread: 400.0,
-            durable_commits_4_threads: 1200.0,
-            ondisk_durable_commits_1_thread: 350.0,
-            ondisk_durable_commits_2_threads: 600.0,
-            wal_bytes_per_commit: 100.0,
-            snapshot_seconds: 1.0,
-            snapshot_seconds_one_thread: 1.0,
-            snapshot_bytes: 1,
-            snapshot_bytes_per_vertex: 1.0,
-            snapshot_bytes_per_edge: 1.0,
-            recovery_seconds: 1.0,
-            recovery_seconds_one_thread: 1.0,
-            recovered_objects: 1,
-            indexed_recovery: Vec::new(),
+            ..DurabilityFigures::example()
         };
         let dir = tempfile::tempdir().expect("temp dir");
         let path = write_durable_chart(&d, dir.path())

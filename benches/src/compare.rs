@@ -10,7 +10,7 @@ use std::path::Path;
 use engine_api::{Error, ErrorKind, Result};
 use serde::Deserialize;
 
-use crate::report::{Figure, Report, human};
+use crate::report::{Figure, Report, human, sample_range};
 
 /// A figure as an earlier report.json holds it (`samples` is absent in reports made
 /// before repetitions: the value is its only sample then).
@@ -34,21 +34,10 @@ struct EarlierReport {
     main: EarlierMain,
 }
 
-fn range(samples: &[f64], value: f64) -> (f64, f64) {
-    if samples.is_empty() {
-        return (value, value);
-    }
-    samples
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(*v), hi.max(*v))
-        })
-}
-
 /// Whether `now` is worse than `before` beyond both their spreads.
 fn regressed(now: &Figure, before: &Earlier) -> bool {
-    let (now_lo, now_hi) = range(&now.samples, now.value);
-    let (before_lo, before_hi) = range(&before.samples, before.value);
+    let (now_lo, now_hi) = sample_range(&now.samples, now.value);
+    let (before_lo, before_hi) = sample_range(&before.samples, before.value);
     if now.unit == "B" {
         now_lo > before_hi
     } else {

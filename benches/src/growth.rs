@@ -193,14 +193,7 @@ fn draw_growth(points: &[(usize, &Report)], largest: &Report, path: &Path) -> Re
                 .map_err(draw)?;
         }
         if row == ROWS[0] {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 11))
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()
-                .map_err(draw)?;
+            crate::charts::legend(&mut chart, SeriesLabelPosition::UpperLeft, "growth.svg")?;
         }
     }
     root.present().map_err(draw)?;

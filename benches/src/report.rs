@@ -581,14 +581,22 @@ fn median(samples: &[f64]) -> f64 {
     }
 }
 
-/// Half the spread of a figure's samples, relative to its median, in percent.
-fn spread_percent(f: &Figure) -> Option<f64> {
-    let (lo, hi) = f
-        .samples
+/// The lowest and highest of `samples` (`value` twice if there are none: a figure
+/// of a report made before repetitions).
+pub(crate) fn sample_range(samples: &[f64], value: f64) -> (f64, f64) {
+    if samples.is_empty() {
+        return (value, value);
+    }
+    samples
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(*v), hi.max(*v))
-        });
+        })
+}
+
+/// Half the spread of a figure's samples, relative to its median, in percent.
+fn spread_percent(f: &Figure) -> Option<f64> {
+    let (lo, hi) = sample_range(&f.samples, f.value);
     (f.samples.len() > 1 && f.value > 0.0).then(|| (hi - lo) / 2.0 / f.value * 100.0)
 }
 

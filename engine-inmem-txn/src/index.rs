@@ -716,6 +716,23 @@ impl LabelIndex {
         cut.is_some()
     }
 
+    /// How many vertices `label`'s set holds: the shards' sizes added up, unless a
+    /// vertex may be in two (more than one shard holds any), when they are merged.
+    pub(crate) fn len(&self, label: u32) -> u64 {
+        let sizes: Vec<usize> = self
+            .shards(label)
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.0.lock().len())
+            .filter(|n| *n > 0)
+            .collect();
+        match sizes[..] {
+            [] => 0,
+            [n] => n as u64,
+            _ => self.members(label).len() as u64,
+        }
+    }
+
     /// Every member of `label`, ascending.
     pub(crate) fn members(&self, label: u32) -> Vec<u64> {
         let mut out = Vec::new();
@@ -766,9 +783,18 @@ mod label_tests {
             }
             assert_eq!(got, all, "batches of {limit}");
         }
+        assert_eq!(index.len(3), 4000, "17, in several shards, counted once");
         index.remove(3, 17);
         assert!(!index.members(3).contains(&17), "removed from every shard");
         assert!(index.members(4).is_empty());
+        assert_eq!(
+            index.len(3),
+            3999,
+            "17 counted once though it was in two shards"
+        );
+        assert_eq!(index.len(4), 0);
+        index.insert(5, 9).expect("label id in range");
+        assert_eq!(index.len(5), 1);
         let mut none = Vec::new();
         assert!(!index.batch(9, None, 10, &mut none));
         assert!(none.is_empty());

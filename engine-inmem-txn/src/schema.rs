@@ -330,7 +330,7 @@ impl Inner {
         let mut out = Vec::with_capacity(catalog.indexes.len());
         for (spec, entry) in &catalog.indexes {
             let entries = match entry {
-                IndexEntry::Label(l) => self.label_index.members(*l).len() as u64,
+                IndexEntry::Label(l) => self.label_index.len(*l),
                 IndexEntry::Vertex(set) => set.len(),
                 IndexEntry::Edge(set) => set.len(),
             };

@@ -307,14 +307,7 @@ fn an_upgrade_cut_short_after_adding_the_column_family_is_finished() {
     let config = Config::new(dir.path());
     {
         // What the interrupted open left: RocksDB opened with every column family.
-        let (opts, cfs) = engine_ondisk::rocksdb_options(&config);
-        let db: rocksdb::TransactionDB = rocksdb::TransactionDB::open_cf_descriptors(
-            &opts,
-            &rocksdb::TransactionDBOptions::default(),
-            dir.path().join("rocksdb"),
-            cfs,
-        )
-        .expect("raw open");
+        let db = raw_open(&config);
         assert!(
             db.cf_handle("index").is_some(),
             "the column family was added"
@@ -341,17 +334,24 @@ fn an_upgrade_cut_short_after_adding_the_column_family_is_finished() {
     assert_eq!((&listed[0].spec, listed[0].entries), (&spec, 19));
 }
 
-/// Takes away the `ready` mark, as a kill during creation (or during the restore of a
-/// snapshot) leaves the database.
-fn unmark_ready(config: &Config) {
+/// RocksDB opened directly on `config`'s directory with the engine's options and
+/// every column family, bypassing the engine (to stage what an interrupted operation
+/// or a damage left).
+fn raw_open(config: &Config) -> rocksdb::TransactionDB {
     let (opts, cfs) = engine_ondisk::rocksdb_options(config);
-    let db: rocksdb::TransactionDB = rocksdb::TransactionDB::open_cf_descriptors(
+    rocksdb::TransactionDB::open_cf_descriptors(
         &opts,
         &rocksdb::TransactionDBOptions::default(),
         config.data_dir().join("rocksdb"),
         cfs,
     )
-    .expect("raw open");
+    .expect("raw open")
+}
+
+/// Takes away the `ready` mark, as a kill during creation (or during the restore of a
+/// snapshot) leaves the database.
+fn unmark_ready(config: &Config) {
+    let db = raw_open(config);
     let meta = db.cf_handle("meta").expect("meta column family");
     db.delete_cf(meta, b"ready").expect("delete");
     db.flush_wal(true).expect("sync");
@@ -552,14 +552,7 @@ fn a_damaged_count_record_is_corrupt() {
     fill(dir.path());
     let config = Config::new(dir.path());
     {
-        let (opts, cfs) = engine_ondisk::rocksdb_options(&config);
-        let db: rocksdb::TransactionDB = rocksdb::TransactionDB::open_cf_descriptors(
-            &opts,
-            &rocksdb::TransactionDBOptions::default(),
-            config.data_dir().join("rocksdb"),
-            cfs,
-        )
-        .expect("raw open");
+        let db = raw_open(&config);
         let meta = db.cf_handle("meta").expect("meta column family");
         db.put_cf(meta, b"counts", [1u8, 2, 3]).expect("damage");
         db.flush_wal(true).expect("sync");
