@@ -454,6 +454,7 @@ mod tests {
             repeats: 1,
             baseline: "hand-rolled".into(),
             subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            settings: Vec::new(),
             figures,
             conflicts: Vec::new(),
             not_applicable: Vec::new(),

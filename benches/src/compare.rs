@@ -130,6 +130,7 @@ mod tests {
             repeats: 3,
             baseline: "inmem-txn".into(),
             subjects: vec!["inmem-txn".into()],
+            settings: Vec::new(),
             figures: vec![
                 figure("slower, overlapping", "ops/s", &[90.0, 95.0, 100.0]),
                 figure("slower, apart", "ops/s", &[70.0, 72.0, 75.0]),

@@ -81,7 +81,7 @@ fn fdatasync_latency(dir: &Path) -> Result<f64> {
 
 /// The file system `dir` is on: the type and device of the longest mount point in
 /// /proc/mounts that contains it.
-fn filesystem_of(dir: &Path) -> String {
+pub(crate) fn filesystem_of(dir: &Path) -> String {
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     mounts
@@ -319,13 +319,19 @@ pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
 /// A new directory of its own under `QUIVER_BENCH_DIR` (default: the system's
 /// temporary directory), removed when dropped.
 pub(crate) fn tempfile_dir() -> Result<TempDir> {
-    let base = std::env::var_os("QUIVER_BENCH_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let base = bench_base();
     std::fs::create_dir_all(&base)?;
     Ok(tempfile::Builder::new()
         .prefix("quiver-bench-")
         .tempdir_in(base)?)
+}
+
+/// Where the benchmarks' files go: `QUIVER_BENCH_DIR`, else the system's temporary
+/// directory.
+pub(crate) fn bench_base() -> std::path::PathBuf {
+    std::env::var_os("QUIVER_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 pub(crate) use tempfile::TempDir;

@@ -9,7 +9,7 @@ use engine_api::{Error, ErrorKind, Result};
 use plotters::prelude::*;
 
 use crate::WorkloadSize;
-use crate::report::{self, Report, SubjectFactory};
+use crate::report::{self, Report, SubjectEntry};
 
 /// The rows the section follows.
 pub const ROWS: [&str; 6] = [
@@ -25,7 +25,7 @@ pub const ROWS: [&str; 6] = [
 /// edges; operation counts unchanged), smallest first.
 pub fn run(
     size: WorkloadSize,
-    subjects: &[(String, SubjectFactory)],
+    subjects: &[SubjectEntry],
     heap: &dyn Fn() -> Option<i64>,
     repeats: usize,
     only: &report::Selection,
@@ -88,6 +88,9 @@ pub fn markdown(points: &[(usize, &Report)]) -> String {
             md.push_str(&format!("| {row} | {s} |"));
             for t in &times {
                 match t {
+                    // Under 10 ns (a label scan's per-vertex cost) whole
+                    // nanoseconds would read 0.
+                    Some(t) if *t < 10.0 => md.push_str(&format!(" {t:.2} |")),
                     Some(t) => md.push_str(&format!(" {t:.0} |")),
                     None => md.push_str(" — |"),
                 }
@@ -226,6 +229,7 @@ mod tests {
             repeats: 1,
             baseline: "a".into(),
             subjects: vec!["a".into(), "b".into()],
+            settings: Vec::new(),
             figures: vec![
                 figure("point read by id", "a", ns),
                 figure("point read by id", "b", 50.0),
@@ -255,6 +259,13 @@ mod tests {
         assert!(
             !md.contains("| label scan |"),
             "rows nobody measured are left out"
+        );
+        // Below 10 ns the table keeps two decimals instead of rounding to 0.
+        let fast = [(25, &report_at(25, 0.44)), (100, &report_at(100, 0.5))];
+        assert!(
+            markdown(&fast).contains("| point read by id | a | 0.44 | 0.50 | 1.14x |"),
+            "{}",
+            markdown(&fast)
         );
         let dir = tempfile::tempdir().expect("temp dir");
         let path = write_chart(&points, dir.path())

@@ -10,6 +10,42 @@ use crate::workload::{ROLES, Rng, Subject, Workload, WorkloadSize, updated_score
 /// Makes a fresh subject.
 pub type SubjectFactory = Box<dyn Fn() -> Result<Box<dyn Subject>>>;
 
+/// One subject of the main table: its column name, its settings as the report states
+/// them (written where the subject is made, so the two cannot drift apart), and how
+/// to make a fresh one.
+pub struct SubjectEntry {
+    /// Column label.
+    pub name: String,
+    /// What the subject is and how it is configured, in a sentence or two.
+    pub settings: String,
+    /// Makes a fresh subject.
+    pub make: SubjectFactory,
+}
+
+impl SubjectEntry {
+    /// An entry named `name` whose subjects `make` builds as `settings` says.
+    pub fn new(
+        name: impl Into<String>,
+        settings: impl Into<String>,
+        make: impl Fn() -> Result<Box<dyn Subject>> + 'static,
+    ) -> Self {
+        SubjectEntry {
+            name: name.into(),
+            settings: settings.into(),
+            make: Box::new(make),
+        }
+    }
+}
+
+impl std::fmt::Debug for SubjectEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubjectEntry")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One measured figure.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
@@ -50,6 +86,8 @@ pub struct Report {
     pub baseline: String,
     /// Subjects in column order.
     pub subjects: Vec<String>,
+    /// Each subject's settings, in column order.
+    pub settings: Vec<(String, String)>,
     /// All figures.
     pub figures: Vec<Figure>,
     /// Retried conflicts in the mixed workload, per subject, over all repetitions.
@@ -442,7 +480,7 @@ fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
 /// of its repetitions; all of them are kept in [`Figure::samples`].
 pub fn run(
     size: WorkloadSize,
-    subjects: &[(String, SubjectFactory)],
+    subjects: &[SubjectEntry],
     heap: &dyn Fn() -> Option<i64>,
     machine: String,
     commit: String,
@@ -451,14 +489,16 @@ pub fn run(
 ) -> Result<Report> {
     let w = Workload::generate(size);
     let repeats = repeats.max(1);
-    let names: Vec<String> = subjects.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
     let mut conflicts: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), 0)).collect();
     let mut runs: Vec<Vec<Figure>> = Vec::with_capacity(repeats);
     let mut not_applicable = Vec::new();
     let started = Instant::now();
     for rep in 1..=repeats {
         let mut figures = Vec::new();
-        for ((name, make), (_, total)) in subjects.iter().zip(conflicts.iter_mut()) {
+        for (SubjectEntry { name, make, .. }, (_, total)) in
+            subjects.iter().zip(conflicts.iter_mut())
+        {
             eprintln!(
                 "[{rep}/{repeats}] {name}: import, reads, scans, expansions, writes, mixed, index ({:.0} s so far)",
                 started.elapsed().as_secs_f64()
@@ -494,6 +534,10 @@ pub fn run(
         repeats,
         baseline: names.first().cloned().unwrap_or_default(),
         subjects: names,
+        settings: subjects
+            .iter()
+            .map(|s| (s.name.clone(), s.settings.clone()))
+            .collect(),
         figures: merge_repetitions(runs)?,
         conflicts,
         not_applicable,
@@ -745,6 +789,12 @@ impl Report {
         }
         md.push('\n');
         md.push_str("\nMemory rows are live heap bytes added by the import divided by the count (lower is better). The well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge *without* properties; our rows include 2 labels and 3 properties per vertex and 1 property per edge. The index row is the heap the label+property index build added, per vertex indexed (an integer key).\n");
+        if !self.settings.is_empty() {
+            md.push_str("\n## Subjects and their settings\n\n");
+            for (s, settings) in &self.settings {
+                md.push_str(&format!("- **{s}**: {settings}\n"));
+            }
+        }
         md.push_str("\n## Against the targets\n\n");
         for (row, subject, min) in TARGETS {
             if let (Some(a), Some(b)) = (self.value(row, subject), self.value(row, TARGET_BASELINE))

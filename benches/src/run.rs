@@ -8,7 +8,7 @@ use engine_inmem_txn::{Config, InMemoryEngine};
 
 use crate::indradb_peer::IndraDbPeer;
 use crate::petgraph_peer::PetgraphPeer;
-use crate::report::{self, SubjectFactory};
+use crate::report::{self, SubjectEntry};
 use crate::rocks::{OnDiskSubject, RawRocks};
 use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
 
@@ -98,16 +98,16 @@ impl Scale {
 /// Keeps the subjects `names` lists, in that order (all if it is empty). Errors: a
 /// name that is no subject.
 pub fn select_subjects(
-    mut subjects: Vec<(String, SubjectFactory)>,
+    mut subjects: Vec<SubjectEntry>,
     names: &[String],
-) -> Result<Vec<(String, SubjectFactory)>, String> {
+) -> Result<Vec<SubjectEntry>, String> {
     if names.is_empty() {
         return Ok(subjects);
     }
-    let known: Vec<String> = subjects.iter().map(|(n, _)| n.clone()).collect();
+    let known: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let Some(i) = subjects.iter().position(|(n, _)| n == name.trim()) else {
+        let Some(i) = subjects.iter().position(|s| s.name == name.trim()) else {
             return Err(format!(
                 "no subject {name:?} (subjects: {})",
                 known.join(", ")
@@ -138,7 +138,12 @@ fn machine() -> String {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or("? GiB".into(), |kb| format!("{} GiB", kb / (1024 * 1024)));
-    format!("{cpu}, {cores} cores, {mem}")
+    let base = crate::durability::bench_base();
+    let disk = crate::durability::filesystem_of(&base);
+    format!(
+        "{cpu}, {cores} cores, {mem}; files under {} ({disk})",
+        base.display()
+    )
 }
 
 fn commit() -> String {
@@ -164,33 +169,86 @@ fn commit() -> String {
     }
 }
 
+/// The peers' crate versions as the settings name them: (crate, version in
+/// Cargo.lock, the words of the settings). A test checks both.
+pub const PEER_VERSIONS: &[(&str, &str, &str)] = &[
+    ("petgraph", "0.8.3", "petgraph 0.8.3"),
+    ("indradb-lib", "5.0.0", "indradb-lib 5.0.0"),
+    ("rocksdb", "0.25.0", "rocksdb 0.25.0"),
+    ("librocksdb-sys", "0.19.0+11.8.1", "RocksDB 11.8.1"),
+];
+
 /// The in-memory subjects of the main table: the hand-rolled, petgraph and IndraDB
 /// peers and both in-memory backends (the report adds RocksDB and the on-disk backend).
-pub fn in_memory_subjects() -> Vec<(String, SubjectFactory)> {
+pub fn in_memory_subjects() -> Vec<SubjectEntry> {
     vec![
-        (
-            "hand-rolled".into(),
-            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
+        SubjectEntry::new(
+            "hand-rolled",
+            "the in-memory ceiling, written for these workloads: vertices and edges in \
+             dense `Vec`s indexed by id, label, type and key names interned in a `HashMap` \
+             (a known name costs one lookup, no allocation), a label index of ascending id \
+             lists, adjacency `Vec`s per vertex, the whole graph behind one \
+             `parking_lot::RwLock`. No versions, isolation, rollback or durability.",
+            || Ok(Box::new(HandRolledBaseline::default()) as _),
         ),
-        (
-            "petgraph".into(),
-            Box::new(|| Ok(Box::new(PetgraphPeer::default()) as _)),
+        SubjectEntry::new(
+            "petgraph",
+            "petgraph 0.8.3 `StableGraph` (per-vertex linked edge lists; indexes stay valid \
+             across removals, as ids must), names interned, a label index beside the graph \
+             (petgraph has none), the whole graph behind one `parking_lot::RwLock`. No \
+             transactions, durability or property indexes.",
+            || Ok(Box::new(PetgraphPeer::default()) as _),
         ),
-        (
-            "IndraDB memory".into(),
-            Box::new(|| Ok(Box::new(IndraDbPeer::open()?) as _)),
+        SubjectEntry::new(
+            "IndraDB memory",
+            "indradb-lib 5.0.0 `MemoryDatastore`, default features off (its RocksDB \
+             datastore would link a second librocksdb-sys beside ours), no persistence \
+             file; imports through `bulk_insert`, reads and traversals through its queries, \
+             each call its own datastore transaction. One type per vertex, so the second \
+             label is a `role` property with `index_property`; UUIDs mapped to the \
+             workload's ids.",
+            || Ok(Box::new(IndraDbPeer::open()?) as _),
         ),
-        (
-            "inmem-txn".into(),
-            Box::new(|| Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _)),
+        SubjectEntry::new(
+            "inmem-txn",
+            "`engine_inmem_txn::Config::default()`: memory only (no data directory, so no \
+             WAL and no snapshots), snapshot isolation, write-write conflicts detected, \
+             versions collected at each commit and by a background thread every second.",
+            || Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _),
         ),
-        (
-            "inmem-analytical".into(),
-            Box::new(|| {
+        SubjectEntry::new(
+            "inmem-analytical",
+            "`engine_inmem_analytical::Config::default()`: memory only, no isolation and no \
+             conflict detection (the mode's contract), writes in place.",
+            || {
                 Ok(Box::new(EngineSubject(AnalyticalEngine::open(
                     engine_inmem_analytical::Config::default(),
                 )?)) as _)
-            }),
+            },
+        ),
+    ]
+}
+
+/// The on-disk subjects of the main table: raw RocksDB and the on-disk backend, in a
+/// temporary directory under `QUIVER_BENCH_DIR`.
+pub fn on_disk_subjects() -> Vec<SubjectEntry> {
+    vec![
+        SubjectEntry::new(
+            "RocksDB raw",
+            "rocksdb 0.25.0 (RocksDB 11.8.1, built from the crate's bundled source) as a \
+             plain `DB` with engine-ondisk's column families, key layout and options (one \
+             256 MiB LRU block cache, 64 MiB write buffers, LZ4, bloom filters on vertices \
+             and edges, 2 background jobs), one `WriteBatch` per transaction, WAL on and \
+             not synced. No transactions, conflict checks or endpoint locks.",
+            || Ok(Box::new(RawRocks::open()?) as _),
+        ),
+        SubjectEntry::new(
+            "ondisk",
+            "`engine_ondisk::Config::new(dir)` with sync mode Off (RocksDB's WAL is \
+             written, not synced, as no in-memory subject's commit is durable either): a \
+             pessimistic `TransactionDB` with the raw peer's options plus memtable \
+             filters on the families a conflict check reads.",
+            || Ok(Box::new(OnDiskSubject::open()?) as _),
         ),
     ]
 }
@@ -208,14 +266,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         ..WorkloadSize::default()
     };
     let mut subjects = in_memory_subjects();
-    subjects.push((
-        "RocksDB raw".into(),
-        Box::new(|| Ok(Box::new(RawRocks::open()?) as _)),
-    ));
-    subjects.push((
-        "ondisk".into(),
-        Box::new(|| Ok(Box::new(OnDiskSubject::open()?) as _)),
-    ));
+    subjects.extend(on_disk_subjects());
     let subjects = select_subjects(subjects, &args.backends)?;
     let only = report::Selection::of(&args.workloads)?;
     eprintln!(
@@ -312,8 +363,7 @@ mod tests {
 
     #[test]
     fn subjects_are_selected_by_name_in_the_order_given() {
-        let names =
-            |v: &[(String, SubjectFactory)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let names = |v: &[SubjectEntry]| v.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
         let all = in_memory_subjects();
         assert_eq!(
             names(&select_subjects(in_memory_subjects(), &[]).expect("all")),
@@ -330,6 +380,31 @@ mod tests {
             err.is_some_and(|e| e.contains("hand-rolled")),
             "the error lists the subjects"
         );
+    }
+
+    #[test]
+    fn settings_name_the_locked_crate_versions() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+            .expect("the workspace's Cargo.lock");
+        let settings: Vec<String> = in_memory_subjects()
+            .into_iter()
+            .chain(on_disk_subjects())
+            .map(|s| s.settings)
+            .collect();
+        for (name, version, words) in PEER_VERSIONS {
+            assert!(
+                lock.contains(&format!("name = \"{name}\"\nversion = \"{version}\"")),
+                "{name} {version} is not the locked version: update PEER_VERSIONS and the settings"
+            );
+            assert!(
+                words.ends_with(version.rsplit('+').next().unwrap_or(version)),
+                "{words} does not name {version}"
+            );
+            assert!(
+                settings.iter().any(|s| s.contains(words)),
+                "no subject's settings say {words}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The report runs end to end on a tiny workload, and every subject agrees on every
 //! count (the runner refuses to write a report otherwise).
 
-use quiver_benches::report::{self, SubjectFactory};
+use quiver_benches::report::{self, SubjectEntry};
 use quiver_benches::{HandRolledBaseline, WorkloadSize};
 
 #[test]
@@ -43,6 +43,18 @@ fn report_runs_and_subjects_agree() {
         .collect::<Vec<_>>();
     assert_eq!(reads, vec![3000; 5], "every read found its vertex");
     assert!(md.contains("IndraDB memory / hand-rolled"), "{md}");
+    // Every subject's settings are stated, in column order.
+    let settings = md
+        .split("## Subjects and their settings")
+        .nth(1)
+        .unwrap_or_default();
+    let mut at = 0;
+    for s in &r.subjects {
+        let found = settings[at..].find(&format!("- **{s}**: "));
+        assert!(found.is_some(), "{s}'s settings in order: {settings}");
+        at += found.unwrap_or(0);
+    }
+    assert!(settings.contains("`MemoryDatastore`"), "{settings}");
     // The petgraph peer did every workload the others did, with the same results.
     assert!(md.contains("petgraph / hand-rolled"), "{md}");
     // Peers without indexes say so instead of leaving the index rows blank.
@@ -177,15 +189,13 @@ fn tiny() -> WorkloadSize {
 /// state read back after the writing workloads, and the run refuses to write a report.
 #[test]
 fn a_subject_that_skips_writes_makes_the_report_refuse() {
-    let subjects: Vec<(String, SubjectFactory)> = vec![
-        (
-            "hand-rolled".into(),
-            Box::new(|| Ok(Box::new(HandRolledBaseline::default()) as _)),
-        ),
-        (
-            "idle".into(),
-            Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)),
-        ),
+    let subjects = vec![
+        SubjectEntry::new("hand-rolled", "the peer", || {
+            Ok(Box::new(HandRolledBaseline::default()) as _)
+        }),
+        SubjectEntry::new("idle", "skips writes", || {
+            Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)
+        }),
     ];
     let err = report::run(
         tiny(),
@@ -207,10 +217,9 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
 /// disagrees with it.
 #[test]
 fn a_run_where_nothing_was_done_is_refused() {
-    let subjects: Vec<(String, SubjectFactory)> = vec![(
-        "idle".into(),
-        Box::new(|| Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)),
-    )];
+    let subjects = vec![SubjectEntry::new("idle", "does nothing", || {
+        Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)
+    })];
     let err = report::run(
         tiny(),
         &subjects,
