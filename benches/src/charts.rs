@@ -3,7 +3,8 @@
 //! - `ratios.svg`: every throughput row, each subject's median as a ratio to the
 //!   first column, on a logarithmic axis (the rows span six orders of magnitude, the
 //!   ratios read on one scale).
-//! - `scaling.svg`: small write transactions per second on 1, 2 and 4 threads.
+//! - `scaling.svg`: small write transactions and mixed operations per second on 1,
+//!   2 and 4 threads, side by side.
 //! - `memory.svg`: heap bytes per vertex and per edge after the import.
 //! - `durable.svg`: durable commits per second against the disk's limit for one
 //!   committer (1 / fdatasync latency).
@@ -55,11 +56,26 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTran
         .map_err(|e| chart_error(what, e))
 }
 
-/// The rows of the small-write scaling chart, by thread count.
-const SCALING: [(u32, &str); 3] = [
-    (1, "small write txn, 1 thread"),
-    (2, "small write txn, 2 threads"),
-    (4, "small write txn, 4 threads"),
+/// The panels of the scaling chart: caption, y axis, rows by thread count.
+const SCALING: [(&str, &str, [(u32, &str); 3]); 2] = [
+    (
+        "Small write transactions by thread count",
+        "transactions/s",
+        [
+            (1, "small write txn, 1 thread"),
+            (2, "small write txn, 2 threads"),
+            (4, "small write txn, 4 threads"),
+        ],
+    ),
+    (
+        "Mixed 90% read / 10% write by thread count",
+        "operations/s",
+        [
+            (1, "mixed 90% read / 10% write, 1 thread"),
+            (2, "mixed 90% read / 10% write, 2 threads"),
+            (4, "mixed 90% read / 10% write, 4 threads"),
+        ],
+    ),
 ];
 
 /// Writes the charts into `dir`; returns their paths (a chart with nothing to show,
@@ -191,62 +207,86 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
 type Line<'a> = (usize, &'a String, Vec<(u32, f64)>);
 
 fn scaling(report: &Report, path: &Path) -> Result<bool> {
-    let series: Vec<Line<'_>> = report
-        .subjects
+    let panels: Vec<(&str, &str, Vec<Line<'_>>)> = SCALING
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let pts = SCALING
+        .map(|(caption, unit, rows)| {
+            let series = report
+                .subjects
                 .iter()
-                .filter_map(|(t, row)| value(report, row, s).map(|v| (*t, v)))
-                .collect();
-            (i, s, pts)
+                .enumerate()
+                .map(|(i, s)| {
+                    let pts = rows
+                        .iter()
+                        .filter_map(|(t, row)| value(report, row, s).map(|v| (*t, v)))
+                        .collect();
+                    (i, s, pts)
+                })
+                .filter(|(_, _, pts): &Line<'_>| pts.len() > 1)
+                .collect::<Vec<_>>();
+            (*caption, *unit, series)
         })
-        .filter(|(_, _, pts): &Line<'_>| pts.len() > 1)
+        .filter(|(_, _, series)| !series.is_empty())
         .collect();
-    if series.is_empty() {
+    if panels.is_empty() {
         return Ok(false);
     }
-    let top = series
-        .iter()
-        .flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v))
-        .fold(0.0, f64::max)
-        * 1.15;
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+    const KEY_WIDTH: u32 = 170;
+    let root =
+        SVGBackend::new(path, (500 * panels.len() as u32 + KEY_WIDTH, 480)).into_drawing_area();
     let draw = |e| chart_error("scaling.svg", e);
     root.fill(&WHITE).map_err(draw)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Small write transactions by thread count (higher is better)",
-            ("sans-serif", 18),
-        )
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.5f64..4.5f64, 0.0..top)
-        .map_err(draw)?;
-    chart
-        .configure_mesh()
-        .x_labels(4)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| human(*y))
-        .x_desc("threads")
-        .y_desc("transactions/s")
-        .draw()
-        .map_err(draw)?;
-    for (i, s, pts) in &series {
+    let (plots, key) = root.split_horizontally(500 * panels.len() as u32);
+    // One key for both panels, beside them (inside a panel it hid the lines).
+    let mut subjects: Vec<(usize, &String)> = panels
+        .iter()
+        .flat_map(|(_, _, series)| series.iter().map(|(i, s, _)| (*i, *s)))
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    for (row, (i, s)) in subjects.iter().enumerate() {
+        let y = 60 + 22 * row as i32;
         let c = colour(*i);
-        let line: Vec<(f64, f64)> = pts.iter().map(|(t, v)| (f64::from(*t), *v)).collect();
-        chart
-            .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
-            .map_err(draw)?
-            .label(s.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
-        chart
-            .draw_series(line.into_iter().map(|p| Circle::new(p, 4, c.filled())))
+        key.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))
+            .map_err(draw)?;
+        key.draw(&Circle::new((19, y), 4, c.filled()))
+            .map_err(draw)?;
+        key.draw(&Text::new(s.as_str(), (38, y - 7), ("sans-serif", 13)))
             .map_err(draw)?;
     }
-    legend(&mut chart, SeriesLabelPosition::MiddleRight, "scaling.svg")?;
+    let areas = plots.split_evenly((1, panels.len()));
+    for ((caption, unit, series), area) in panels.iter().zip(&areas) {
+        let top = series
+            .iter()
+            .flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v))
+            .fold(0.0, f64::max)
+            * 1.15;
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{caption} (higher is better)"), ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.5f64..4.5f64, 0.0..top)
+            .map_err(draw)?;
+        chart
+            .configure_mesh()
+            .x_labels(4)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| human(*y))
+            .x_desc("threads")
+            .y_desc(*unit)
+            .draw()
+            .map_err(draw)?;
+        for (i, _, pts) in series {
+            let c = colour(*i);
+            let line: Vec<(f64, f64)> = pts.iter().map(|(t, v)| (f64::from(*t), *v)).collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
+                .map_err(draw)?;
+            chart
+                .draw_series(line.into_iter().map(|p| Circle::new(p, 4, c.filled())))
+                .map_err(draw)?;
+        }
+    }
     root.present().map_err(draw)?;
     Ok(true)
 }
@@ -441,8 +481,10 @@ mod tests {
             let scale = 1.0 / (k as f64 + 1.0);
             figures.push(figure("point read by id", s, 1e7 * scale, "reads/s"));
             figures.push(figure("label scan", s, 1e9 * scale, "vertices/s"));
-            for (t, row) in SCALING {
-                figures.push(figure(row, s, 1e5 * f64::from(t) * scale, "txn/s"));
+            for (_, _, rows) in SCALING {
+                for (t, row) in rows {
+                    figures.push(figure(row, s, 1e5 * f64::from(t) * scale, "txn/s"));
+                }
             }
             figures.push(figure("memory: bytes per vertex", s, 100.0 + k as f64, "B"));
             figures.push(figure("memory: bytes per edge", s, 50.0 + k as f64, "B"));
@@ -471,6 +513,11 @@ mod tests {
         }
         let ratios = std::fs::read_to_string(dir.path().join("ratios.svg")).expect("written");
         assert!(ratios.contains("point read by id") && ratios.contains("label scan"));
+        let scaling = std::fs::read_to_string(dir.path().join("scaling.svg")).expect("written");
+        assert!(
+            scaling.contains("Small write transactions") && scaling.contains("Mixed 90%"),
+            "both panels"
+        );
         let md = markdown(&paths);
         assert!(md.contains("![scaling.svg](scaling.svg)"), "{md}");
         // Nothing to draw: no file.

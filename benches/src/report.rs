@@ -332,55 +332,18 @@ pub fn run_subject(
     }
     let mut conflicts = 0;
     if only.wants("mixed") {
-        let (retried, t) = timed(|| {
-            std::thread::scope(|sc| {
-                let handles: Vec<_> = (0..2u64)
-                    .map(|thread| {
-                        let ids = &ids;
-                        sc.spawn(move || -> Result<u64> {
-                            let mut rng = Rng::new(100 + thread);
-                            let mut conflicts = 0;
-                            for _ in 0..size.mixed_ops {
-                                let index = rng.below(ids.len());
-                                let v = ids[index];
-                                if rng.below(10) == 0 {
-                                    loop {
-                                        match s.update_score(v, updated_score(index)) {
-                                            Ok(()) => break,
-                                            Err(e) if e.is_retryable() => conflicts += 1,
-                                            Err(e) => return Err(e),
-                                        }
-                                    }
-                                } else {
-                                    s.read_names(&[v])?;
-                                }
-                            }
-                            Ok(conflicts)
-                        })
-                    })
-                    .collect();
-                let mut total = 0;
-                for h in handles {
-                    total += h.join().unwrap_or_else(|_| {
-                        Err(engine_api::Error::new(
-                            ErrorKind::Io,
-                            "mixed thread panicked",
-                        ))
-                    })?;
-                }
-                Ok(total)
-            })
-        })?;
-        conflicts = retried;
-        let ops = 2 * size.mixed_ops as u64;
-        out.push(fig(
-            "mixed 90% read / 10% write, 2 threads",
-            name,
-            ops,
-            t,
-            "ops/s",
-            s.digest()?.checksum(),
-        ));
+        for (threads, row) in MIXED {
+            let (retried, t) = timed(|| mixed(s, &ids, threads, size.mixed_ops))?;
+            conflicts += retried;
+            out.push(fig(
+                row,
+                name,
+                threads * size.mixed_ops as u64,
+                t,
+                "ops/s",
+                s.digest()?.checksum(),
+            ));
+        }
     }
     if !only.wants("index") {
         return Ok((out, conflicts));
@@ -432,6 +395,56 @@ pub fn run_subject(
         }
     }
     Ok((out, conflicts))
+}
+
+/// The mixed workload's rows by thread count.
+pub const MIXED: [(u64, &str); 3] = [
+    (1, "mixed 90% read / 10% write, 1 thread"),
+    (2, "mixed 90% read / 10% write, 2 threads"),
+    (4, "mixed 90% read / 10% write, 4 threads"),
+];
+
+/// `threads` threads each do `ops` operations on random vertices of `ids`: 9 in 10
+/// read a vertex's name, 1 in 10 sets its score (to a value that depends on the
+/// vertex only, so the final state does not depend on the order), retrying
+/// conflicts. Returns the conflicts retried.
+fn mixed(s: &dyn Subject, ids: &[u64], threads: u64, ops: usize) -> Result<u64> {
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                sc.spawn(move || -> Result<u64> {
+                    let mut rng = Rng::new(100 + thread);
+                    let mut conflicts = 0;
+                    for _ in 0..ops {
+                        let index = rng.below(ids.len());
+                        let v = ids[index];
+                        if rng.below(10) == 0 {
+                            loop {
+                                match s.update_score(v, updated_score(index)) {
+                                    Ok(()) => break,
+                                    Err(e) if e.is_retryable() => conflicts += 1,
+                                    Err(e) => return Err(e),
+                                }
+                            }
+                        } else {
+                            s.read_names(&[v])?;
+                        }
+                    }
+                    Ok(conflicts)
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for h in handles {
+            total += h.join().unwrap_or_else(|_| {
+                Err(engine_api::Error::new(
+                    ErrorKind::Io,
+                    "mixed thread panicked",
+                ))
+            })?;
+        }
+        Ok(total)
+    })
 }
 
 const INDEX_MEMORY: &str = "memory: bytes per label+property index entry";

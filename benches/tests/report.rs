@@ -43,6 +43,11 @@ fn report_runs_and_subjects_agree() {
         .collect::<Vec<_>>();
     assert_eq!(reads, vec![3000; 5], "every read found its vertex");
     assert!(md.contains("IndraDB memory / hand-rolled"), "{md}");
+    // The mixed workload on 1, 2 and 4 threads, for every subject.
+    for (_, row) in report::MIXED {
+        let n = r.figures.iter().filter(|f| f.workload == row).count();
+        assert_eq!(n, r.subjects.len(), "{row}");
+    }
     // Every subject's settings are stated, in column order.
     let settings = md
         .split("## Subjects and their settings")
