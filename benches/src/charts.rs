@@ -56,8 +56,11 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTran
         .map_err(|e| chart_error(what, e))
 }
 
-/// The panels of the scaling chart: caption, y axis, rows by thread count.
-const SCALING: [(&str, &str, [(u32, &str); 3]); 2] = [
+/// One panel of the scaling chart: caption, y axis, rows by thread count.
+type Panel = (&'static str, &'static str, [(u32, &'static str); 3]);
+
+/// The panels of the scaling chart.
+const SCALING: [Panel; 2] = [
     (
         "Small write transactions by thread count",
         "transactions/s",
