@@ -74,6 +74,7 @@ fn measure<E: StorageEngine, F: StorageEngine>(
     heap: &HeapMeter<'_>,
     heap_counted: bool,
 ) -> Result<DumpFigures> {
+    eprintln!("  dump and load: {backend}");
     let stats = source.stats()?;
     let before = (heap.live)();
     (heap.reset_peak)();

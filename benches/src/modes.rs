@@ -83,6 +83,7 @@ pub fn run(w: &Workload) -> Result<ModeFigures> {
     let tmp = tempfile_dir()?;
     let mut moves = Vec::new();
     let mut timed = |what: &str, n: u64, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        eprintln!("  {what}");
         let start = Instant::now();
         f()?;
         moves.push(MoveRow {
@@ -169,6 +170,7 @@ fn backup_under_load(
     dest: &std::path::Path,
     objects: u64,
 ) -> Result<BackupUnderLoad> {
+    eprintln!("  backup of {:?} while 2 writers commit", db.storage_mode());
     let commits = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     // Each writer links its new vertex to its own previous one: the two never write

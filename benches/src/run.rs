@@ -269,6 +269,13 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     subjects.extend(on_disk_subjects());
     let subjects = select_subjects(subjects, &args.backends)?;
     let only = report::Selection::of(&args.workloads)?;
+    let started = std::time::Instant::now();
+    let phase = |what: &str| {
+        eprintln!(
+            "{what} ({:.0} s since the start)",
+            started.elapsed().as_secs_f64()
+        );
+    };
     eprintln!(
         "running the workloads on {} subjects, {} times each...",
         subjects.len(),
@@ -287,12 +294,12 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let growth = if args.no_growth {
         Vec::new()
     } else {
-        eprintln!("the same workloads on smaller graphs (how cost grows)...");
+        phase("the same workloads on smaller graphs (how cost grows)...");
         // One run per smaller size: with the main run's repetitions the default
         // report took 10.7 minutes instead of about 8.
         crate::growth::run(size, &subjects, &heap, 1, &only)?
     };
-    eprintln!("running the durability workloads...");
+    phase("running the durability workloads...");
     let recovery_size = WorkloadSize {
         vertices: args.recovery_vertices.unwrap_or(size.vertices).max(1),
         edges: args.recovery_edges.unwrap_or(size.edges),
@@ -302,9 +309,9 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         &crate::Workload::generate(recovery_size),
         args.durable_commits.max(2),
     )?;
-    eprintln!("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
+    phase("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
     let analytical = crate::analytical::run(&crate::Workload::generate(recovery_size))?;
-    eprintln!("dumping and loading the same graph on every backend...");
+    phase("dumping and loading the same graph on every backend...");
     let live = || crate::alloc::live().unwrap_or(0);
     let reset_peak = crate::alloc::reset_peak;
     let peak = crate::alloc::peak;
@@ -316,9 +323,9 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             peak: &peak,
         },
     )?;
-    eprintln!("switching modes, migrating and backing up the same graph...");
+    phase("switching modes, migrating and backing up the same graph...");
     let modes = crate::modes::run(&crate::Workload::generate(recovery_size))?;
-    eprintln!("comparing RocksDB's transaction kinds...");
+    phase("comparing RocksDB's transaction kinds...");
     let kinds = crate::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
     let mut charts = crate::charts::write_charts(&report, &args.out)?;
@@ -353,7 +360,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         }))?,
     )?;
     println!("{md}");
-    eprintln!("wrote {}", args.out.join("report.md").display());
+    phase(&format!("wrote {}", args.out.join("report.md").display()));
     Ok(())
 }
 
