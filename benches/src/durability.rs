@@ -314,8 +314,26 @@ pub fn run(w: &Workload, commits: usize) -> Result<DurabilityFigures> {
     })
 }
 
-/// A temporary directory next to the build outputs (on the same disk as a real
-/// deployment would use, not a RAM disk).
+/// The durability section run several times: each figure is the median of the
+/// runs (fields measured once per run, such as sizes, are equal in every run).
+#[derive(Debug, Clone, Serialize)]
+pub struct Durability {
+    /// The median of every figure over `runs`.
+    pub figures: DurabilityFigures,
+    /// Each run's figures, in the order they ran.
+    pub runs: Vec<DurabilityFigures>,
+}
+
+/// Runs [`run`] `repeats` times (at least once), each in fresh directories.
+pub fn run_repeated(w: &Workload, commits: usize, repeats: usize) -> Result<Durability> {
+    let runs = (0..repeats.max(1))
+        .map(|_| run(w, commits))
+        .collect::<Result<Vec<_>>>()?;
+    let figures = DurabilityFigures::median_of(&runs)
+        .ok_or_else(|| engine_api::Error::invalid_input("no durability run"))?;
+    Ok(Durability { figures, runs })
+}
+
 /// A new directory of its own under `QUIVER_BENCH_DIR` (default: the system's
 /// temporary directory), removed when dropped.
 pub(crate) fn tempfile_dir() -> Result<TempDir> {
@@ -343,87 +361,158 @@ fn warn_ram_disk(fs: &str) {
 }
 
 impl DurabilityFigures {
-    /// The figures as a Markdown section.
+    /// The median of each figure of `runs` (the first run's for what does not vary:
+    /// the file system, sizes, counts); `None` without runs.
+    fn median_of(runs: &[DurabilityFigures]) -> Option<DurabilityFigures> {
+        let m = |f: fn(&DurabilityFigures) -> f64| {
+            crate::report::median(&runs.iter().map(f).collect::<Vec<_>>())
+        };
+        let first = runs.first()?.clone();
+        let indexed_recovery = first
+            .indexed_recovery
+            .iter()
+            .enumerate()
+            .map(|(i, (threads, _))| {
+                let seconds: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.indexed_recovery.get(i).map(|(_, s)| *s))
+                    .collect();
+                (*threads, crate::report::median(&seconds))
+            })
+            .collect();
+        Some(DurabilityFigures {
+            fdatasync_latency_s: m(|d| d.fdatasync_latency_s),
+            sequential_write_bytes_per_s: m(|d| d.sequential_write_bytes_per_s),
+            memory_copy_bytes_per_s: m(|d| d.memory_copy_bytes_per_s),
+            durable_commits_1_thread: m(|d| d.durable_commits_1_thread),
+            durable_commits_4_threads: m(|d| d.durable_commits_4_threads),
+            ondisk_durable_commits_1_thread: m(|d| d.ondisk_durable_commits_1_thread),
+            ondisk_durable_commits_2_threads: m(|d| d.ondisk_durable_commits_2_threads),
+            wal_bytes_per_commit: m(|d| d.wal_bytes_per_commit),
+            snapshot_seconds: m(|d| d.snapshot_seconds),
+            snapshot_seconds_one_thread: m(|d| d.snapshot_seconds_one_thread),
+            recovery_seconds: m(|d| d.recovery_seconds),
+            recovery_seconds_one_thread: m(|d| d.recovery_seconds_one_thread),
+            indexed_recovery,
+            ..first
+        })
+    }
+}
+
+impl Durability {
+    /// " ±N%": half the spread of `f` over the runs relative to its median; empty
+    /// for one run.
+    fn spread(&self, f: fn(&DurabilityFigures) -> f64) -> String {
+        if self.runs.len() < 2 {
+            return String::new();
+        }
+        let samples: Vec<f64> = self.runs.iter().map(f).collect();
+        let (lo, hi) = crate::report::sample_range(&samples, f(&self.figures));
+        let median = f(&self.figures);
+        if median > 0.0 {
+            format!(" ±{:.0}%", (hi - lo) / 2.0 / median * 100.0)
+        } else {
+            String::new()
+        }
+    }
+
+    /// The figures as a Markdown section: medians, with the spread of the measured
+    /// rates and times when there is more than one run.
     pub fn markdown(&self) -> String {
-        let limit = 1.0 / self.fdatasync_latency_s;
-        let bw = self.snapshot_bytes as f64 / self.snapshot_seconds.max(1e-9);
+        let sp = |f| self.spread(f);
+        let d = &self.figures;
+        let limit = 1.0 / d.fdatasync_latency_s;
+        let bw = d.snapshot_bytes as f64 / d.snapshot_seconds.max(1e-9);
         let mut md = String::from(
             "\n## Durability (inmem-txn with a data directory; ondisk rows say so)\n\n",
         );
+        if self.runs.len() > 1 {
+            md.push_str(&format!(
+                "The section ran {} times, each in fresh directories: a figure is the median, ± half the spread between the lowest and highest run, relative to the median.\n\n",
+                self.runs.len()
+            ));
+        }
         md.push_str("| figure | value | peer or reference | ratio |\n|---|---:|---:|---:|\n");
         md.push_str(&format!(
-            "| durable commits/s, 1 thread (EveryCommit) | {:.0} | 1 / mean fdatasync latency = {:.0} ({:.3} ms, {}) | {:.2}x |\n",
-            self.durable_commits_1_thread, limit, self.fdatasync_latency_s * 1e3, self.probed_filesystem, self.durable_commits_1_thread / limit
+            "| durable commits/s, 1 thread (EveryCommit) | {:.0}{} | 1 / mean fdatasync latency = {:.0}{} ({:.3} ms, {}) | {:.2}x |\n",
+            d.durable_commits_1_thread, sp(|d| d.durable_commits_1_thread), limit, sp(|d| d.fdatasync_latency_s), d.fdatasync_latency_s * 1e3, d.probed_filesystem, d.durable_commits_1_thread / limit
         ));
         md.push_str(&format!(
-            "| durable commits/s, 4 threads (group commit) | {:.0} | 1 thread = {:.0} | {:.2}x |\n",
-            self.durable_commits_4_threads,
-            self.durable_commits_1_thread,
-            self.durable_commits_4_threads / self.durable_commits_1_thread
+            "| durable commits/s, 4 threads (group commit) | {:.0}{} | 1 thread = {:.0} | {:.2}x |\n",
+            d.durable_commits_4_threads,
+            sp(|d| d.durable_commits_4_threads),
+            d.durable_commits_1_thread,
+            d.durable_commits_4_threads / d.durable_commits_1_thread
         ));
         md.push_str(&format!(
-            "| ondisk durable commits/s, 1 thread (EveryCommit) | {:.0} | 1 / mean fdatasync latency = {:.0} | {:.2}x |\n",
-            self.ondisk_durable_commits_1_thread, limit, self.ondisk_durable_commits_1_thread / limit
+            "| ondisk durable commits/s, 1 thread (EveryCommit) | {:.0}{} | 1 / mean fdatasync latency = {:.0} | {:.2}x |\n",
+            d.ondisk_durable_commits_1_thread, sp(|d| d.ondisk_durable_commits_1_thread), limit, d.ondisk_durable_commits_1_thread / limit
         ));
         md.push_str(&format!(
-            "| ondisk durable commits/s, 2 threads (EveryCommit) | {:.0} | 1 / mean fdatasync latency = {:.0} | {:.2}x |\n",
-            self.ondisk_durable_commits_2_threads, limit, self.ondisk_durable_commits_2_threads / limit
+            "| ondisk durable commits/s, 2 threads (EveryCommit) | {:.0}{} | 1 / mean fdatasync latency = {:.0} | {:.2}x |\n",
+            d.ondisk_durable_commits_2_threads, sp(|d| d.ondisk_durable_commits_2_threads), limit, d.ondisk_durable_commits_2_threads / limit
         ));
         md.push_str(&format!(
-            "| snapshot write | {:.2} s, {:.2} M objects/s, {:.1} MB/s | sequential write = {:.1} MB/s | {:.2}x |\n",
-            self.snapshot_seconds,
-            self.recovered_objects as f64 / self.snapshot_seconds.max(1e-9) / 1e6,
+            "| snapshot write | {:.2} s{}, {:.2} M objects/s, {:.1} MB/s | sequential write = {:.1} MB/s{} | {:.2}x |\n",
+            d.snapshot_seconds,
+            sp(|d| d.snapshot_seconds),
+            d.recovered_objects as f64 / d.snapshot_seconds.max(1e-9) / 1e6,
             bw / 1e6,
-            self.sequential_write_bytes_per_s / 1e6,
-            bw / self.sequential_write_bytes_per_s
+            d.sequential_write_bytes_per_s / 1e6,
+            sp(|d| d.sequential_write_bytes_per_s),
+            bw / d.sequential_write_bytes_per_s
         ));
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         md.push_str(&format!(
-            "| snapshot write, {threads} threads vs 1 | {:.2} s | 1 thread = {:.2} s, {:.2} M objects/s | {:.2}x |\n",
-            self.snapshot_seconds,
-            self.snapshot_seconds_one_thread,
-            self.recovered_objects as f64 / self.snapshot_seconds_one_thread.max(1e-9) / 1e6,
-            self.snapshot_seconds_one_thread / self.snapshot_seconds.max(1e-9)
+            "| snapshot write, {threads} threads vs 1 | {:.2} s | 1 thread = {:.2} s{}, {:.2} M objects/s | {:.2}x |\n",
+            d.snapshot_seconds,
+            d.snapshot_seconds_one_thread,
+            sp(|d| d.snapshot_seconds_one_thread),
+            d.recovered_objects as f64 / d.snapshot_seconds_one_thread.max(1e-9) / 1e6,
+            d.snapshot_seconds_one_thread / d.snapshot_seconds.max(1e-9)
         ));
         md.push_str(&format!(
-            "| snapshot bytes encoded vs memory copy | {:.1} MB/s | one thread copies {:.1} MB/s | {:.2}x |\n",
+            "| snapshot bytes encoded vs memory copy | {:.1} MB/s | one thread copies {:.1} MB/s{} | {:.2}x |\n",
             bw / 1e6,
-            self.memory_copy_bytes_per_s / 1e6,
-            bw / self.memory_copy_bytes_per_s.max(1.0)
+            d.memory_copy_bytes_per_s / 1e6,
+            sp(|d| d.memory_copy_bytes_per_s),
+            bw / d.memory_copy_bytes_per_s.max(1.0)
         ));
         md.push_str(&format!(
             "| snapshot size | {:.1} MB ({:.1} B per vertex, {:.1} B per edge) | | |\n",
-            self.snapshot_bytes as f64 / 1e6,
-            self.snapshot_bytes_per_vertex,
-            self.snapshot_bytes_per_edge
+            d.snapshot_bytes as f64 / 1e6,
+            d.snapshot_bytes_per_vertex,
+            d.snapshot_bytes_per_edge
         ));
         md.push_str(&format!(
-            "| recovery from the snapshot | {:.2} s, {:.2} M objects/s | published mode switch ≈ 0.75 M objects/s on 12 cores | {:.2}x |\n",
-            self.recovery_seconds,
-            self.recovered_objects as f64 / self.recovery_seconds.max(1e-9) / 1e6,
-            self.recovered_objects as f64 / self.recovery_seconds.max(1e-9) / 0.75e6
+            "| recovery from the snapshot | {:.2} s{}, {:.2} M objects/s | published mode switch ≈ 0.75 M objects/s on 12 cores | {:.2}x |\n",
+            d.recovery_seconds,
+            sp(|d| d.recovery_seconds),
+            d.recovered_objects as f64 / d.recovery_seconds.max(1e-9) / 1e6,
+            d.recovered_objects as f64 / d.recovery_seconds.max(1e-9) / 0.75e6
         ));
         md.push_str(&format!(
-            "| recovery, {threads} threads vs 1 | {:.2} s | 1 thread = {:.2} s, {:.2} M objects/s | {:.2}x |\n",
-            self.recovery_seconds,
-            self.recovery_seconds_one_thread,
-            self.recovered_objects as f64 / self.recovery_seconds_one_thread.max(1e-9) / 1e6,
-            self.recovery_seconds_one_thread / self.recovery_seconds.max(1e-9)
+            "| recovery, {threads} threads vs 1 | {:.2} s | 1 thread = {:.2} s{}, {:.2} M objects/s | {:.2}x |\n",
+            d.recovery_seconds,
+            d.recovery_seconds_one_thread,
+            sp(|d| d.recovery_seconds_one_thread),
+            d.recovered_objects as f64 / d.recovery_seconds_one_thread.max(1e-9) / 1e6,
+            d.recovery_seconds_one_thread / d.recovery_seconds.max(1e-9)
         ));
-        let one = self
+        let one = d
             .indexed_recovery
             .first()
-            .map_or(self.recovery_seconds, |(_, s)| *s);
-        for (threads, seconds) in &self.indexed_recovery {
+            .map_or(d.recovery_seconds, |(_, s)| *s);
+        for (threads, seconds) in &d.indexed_recovery {
             md.push_str(&format!(
                 "| recovery with 2 label+property indexes, {threads} rebuild thread(s) | {seconds:.2} s (index rebuild ≈ {:.2} s) | 1 thread = {one:.2} s | {:.2}x |\n",
-                (seconds - self.recovery_seconds).max(0.0),
+                (seconds - d.recovery_seconds).max(0.0),
                 one / seconds.max(1e-9)
             ));
         }
         md.push_str(&format!(
             "| WAL bytes per small transaction | {:.0} B | | |\n",
-            self.wal_bytes_per_commit
+            d.wal_bytes_per_commit
         ));
         md.push_str("\nTargets (issue 5): 1-thread durable commits at least 0.8x of 1/fdatasync latency; 4 threads at least 2.5x one thread; snapshot write at least 0.5x sequential bandwidth. Issue 4: ondisk durable commits with 2 threads above 1/fdatasync latency (group commit). Issue 15 (1M vertices + 5M edges): snapshot write at least 17.4 M objects/s (2x the 8.7 M before), recovery at least 3 M objects/s.\n");
         md
@@ -469,11 +558,44 @@ mod tests {
             memory_copy_bytes_per_s: bw,
             ..DurabilityFigures::example()
         };
-        let md = d.markdown();
+        let md = Durability {
+            figures: d.clone(),
+            runs: vec![d],
+        }
+        .markdown();
         let row = md
             .lines()
             .find(|l| l.starts_with("| snapshot bytes encoded vs memory copy | 200.0 MB/s |"))
             .unwrap_or_else(|| panic!("{md}"));
         assert!(row.contains(&format!("{:.1} MB/s", bw / 1e6)), "{row}");
+        assert!(!md.contains(" ±"), "one run: no spread");
+    }
+
+    #[test]
+    fn repeated_runs_give_medians_and_spreads() {
+        let run = |commits: f64, snapshot: f64, rebuild: f64| DurabilityFigures {
+            durable_commits_1_thread: commits,
+            snapshot_seconds: snapshot,
+            indexed_recovery: vec![(1, rebuild)],
+            ..DurabilityFigures::example()
+        };
+        let runs = vec![
+            run(900.0, 0.5, 2.0),
+            run(1100.0, 0.7, 3.0),
+            run(1000.0, 0.4, 1.0),
+        ];
+        let figures = DurabilityFigures::median_of(&runs).expect("three runs");
+        assert_eq!(figures.durable_commits_1_thread, 1000.0);
+        assert_eq!(figures.snapshot_seconds, 0.5);
+        assert_eq!(figures.indexed_recovery, vec![(1, 2.0)]);
+        assert!(DurabilityFigures::median_of(&[]).is_none());
+        let md = Durability { figures, runs }.markdown();
+        assert!(md.contains("ran 3 times"), "{md}");
+        // (1100 - 900) / 2 / 1000 = 10%; (0.7 - 0.4) / 2 / 0.5 = 30%.
+        assert!(
+            md.contains("| durable commits/s, 1 thread (EveryCommit) | 1000 ±10% |"),
+            "{md}"
+        );
+        assert!(md.contains("| snapshot write | 0.50 s ±30%,"), "{md}");
     }
 }

@@ -628,7 +628,7 @@ fn merge_repetitions(runs: Vec<Vec<Figure>>) -> Result<Vec<Figure>> {
     Ok(merged)
 }
 
-fn median(samples: &[f64]) -> f64 {
+pub(crate) fn median(samples: &[f64]) -> f64 {
     let mut v = samples.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {

@@ -305,9 +305,10 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         edges: args.recovery_edges.unwrap_or(size.edges),
         ..size
     };
-    let durable = crate::durability::run(
+    let durable = crate::durability::run_repeated(
         &crate::Workload::generate(recovery_size),
         args.durable_commits.max(2),
+        args.repeat,
     )?;
     phase("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
     let analytical = crate::analytical::run(&crate::Workload::generate(recovery_size))?;
@@ -329,7 +330,10 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let kinds = crate::rocks::txn_kinds(size.small_writes / 2, size.mixed_ops)?;
     std::fs::create_dir_all(&args.out)?;
     let mut charts = crate::charts::write_charts(&report, &args.out)?;
-    charts.extend(crate::charts::write_durable_chart(&durable, &args.out)?);
+    charts.extend(crate::charts::write_durable_chart(
+        &durable.figures,
+        &args.out,
+    )?);
     let mut points: Vec<(usize, &report::Report)> =
         growth.iter().map(|r| (r.size.vertices, r)).collect();
     points.push((report.size.vertices, &report));
@@ -337,7 +341,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut md = report.markdown();
     md.push_str(&crate::charts::markdown(&charts));
     md.push_str(&durable.markdown());
-    md.push_str(&analytical.markdown(durable.snapshot_seconds));
+    md.push_str(&analytical.markdown(durable.figures.snapshot_seconds));
     md.push_str(&crate::dumps::markdown(&dumps));
     md.push_str(&modes.markdown());
     md.push_str(&kinds.markdown());
