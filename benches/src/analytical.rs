@@ -105,7 +105,7 @@ impl AnalyticalSnapshot {
     /// snapshot of the same graph (from the durability section).
     pub fn markdown(&self, txn_snapshot_seconds: f64) -> String {
         let mut md = String::from(
-            "\n## Snapshot in IN_MEMORY_ANALYTICAL mode (the durability section's graph)\n\n",
+            "\n## Snapshot in IN_MEMORY_ANALYTICAL mode (the durability section's graph; one run)\n\n",
         );
         md.push_str("| figure | value | peer or reference | ratio |\n|---|---:|---:|---:|\n");
         md.push_str(&format!(

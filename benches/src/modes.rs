@@ -225,7 +225,7 @@ impl ModeFigures {
     /// The figures as a Markdown section.
     pub fn markdown(&self) -> String {
         let mut md = String::from(
-            "\n## Mode switch, migrate and backup (the durability section's graph, through the `quiver` facade)\n\n",
+            "\n## Mode switch, migrate and backup (the durability section's graph, through the `quiver` facade; one run)\n\n",
         );
         md.push_str("| move | objects | seconds | objects/s | reference switch (0.75M/s, 12 cores) | ratio |\n|---|---:|---:|---:|---:|---:|\n");
         for m in &self.moves {
