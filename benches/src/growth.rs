@@ -1,5 +1,5 @@
-//! How cost grows with the graph: the main workloads again on graphs of a quarter and
-//! a half of the size (the same operation counts), and the time per operation at each
+//! How cost grows with the graph: the main workloads again on graphs of a tenth and a
+//! third of the size (the same operation counts), and the time per operation at each
 //! size, as a table and a chart. An operation whose time stays flat scales with the
 //! graph; one whose time grows pays for the size (deeper trees, more cache misses).
 
@@ -21,7 +21,12 @@ pub const ROWS: [&str; 6] = [
     "mixed 90% read / 10% write, 2 threads",
 ];
 
-/// Runs the main workloads on graphs of a quarter and a half of `size` (vertices and
+/// The smaller graphs' sizes, as divisors of the main one: a 10x span shows where an
+/// operation leaves the caches, and the imports (the longest part of a run) cost in
+/// proportion to the size.
+const GROWTH_DIVISORS: [usize; 2] = [10, 3];
+
+/// Runs the main workloads on graphs of a tenth and a third of `size` (vertices and
 /// edges; operation counts unchanged), smallest first.
 pub fn run(
     size: WorkloadSize,
@@ -30,7 +35,7 @@ pub fn run(
     repeats: usize,
     only: &report::Selection,
 ) -> Result<Vec<Report>> {
-    [4, 2]
+    GROWTH_DIVISORS
         .into_iter()
         .map(|div| {
             let smaller = WorkloadSize {
@@ -68,7 +73,7 @@ pub fn markdown(points: &[(usize, &Report)]) -> String {
         return String::new();
     }
     let mut md = String::from(
-        "\n## How cost grows with the graph\n\nNanoseconds per operation (lower is better) on graphs of a quarter, a half and all of the vertices and edges, with the same operation counts (the smaller graphs run once, the full one is the main table's median); the last column is the largest graph's time over the smallest's (1.00x: flat).\n\n| workload | subject |",
+        "\n## How cost grows with the graph\n\nNanoseconds per operation (lower is better) on graphs of a tenth, a third and all of the vertices and edges, with the same operation counts (the smaller graphs run once, the full one is the main table's median); the last column is the largest graph's time over the smallest's (1.00x: flat).\n\n| workload | subject |",
     );
     for (v, _) in points {
         md.push_str(&format!(" {v} vertices |"));

@@ -60,7 +60,7 @@ pub struct ReportArgs {
     /// median; the table shows the spread).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
-    /// Skips the runs on graphs of a quarter and a half of the size (the section on
+    /// Skips the runs on graphs of a tenth and a third of the size (the section on
     /// how cost grows).
     #[arg(long)]
     pub no_growth: bool,
