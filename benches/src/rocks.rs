@@ -563,7 +563,8 @@ pub fn txn_kinds(txns: usize, ops: usize) -> Result<TxnKindFigures> {
 impl TxnKindFigures {
     /// The comparison as a Markdown section.
     pub fn markdown(&self) -> String {
-        let mut md = String::from("\n## RocksDB transaction kinds (engine-ondisk's choice; one run)\n\n");
+        let mut md =
+            String::from("\n## RocksDB transaction kinds (engine-ondisk's choice; one run)\n\n");
         md.push_str("The key operations of a small write (lock and rewrite the target vertex, put a vertex, an edge and two adjacency entries) and of the mixed workload (90% snapshot reads, 10% read-modify-write of a random vertex out of 10k), 2 threads, sync off, conflicts retried.\n\n");
         md.push_str("| kind | small write txn/s | mixed ops/s | mixed conflicts | conflict reported |\n|---|---:|---:|---:|---|\n");
         for (kind, small, mixed, c, when) in &self.rows {
