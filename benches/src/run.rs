@@ -56,10 +56,11 @@ pub struct ReportArgs {
     /// Edges of that graph.
     #[arg(long)]
     pub recovery_edges: Option<usize>,
-    /// How many times the main workloads run on every subject (each figure is the
-    /// median; the table shows the spread).
-    #[arg(long, default_value_t = 3)]
-    pub repeat: usize,
+    /// How many times the main workloads and the durability section run (each
+    /// figure is the median; the tables show the spread). Default 3, and 1 at
+    /// `--scale large`, whose single run takes about half an hour on 2 cores.
+    #[arg(long)]
+    pub repeat: Option<usize>,
     /// Skips the runs on graphs of a tenth and a third of the size (the section on
     /// how cost grows).
     #[arg(long)]
@@ -85,6 +86,16 @@ pub enum Scale {
 }
 
 impl Scale {
+    /// Runs per figure unless `--repeat` says otherwise: 3, and 1 for the large
+    /// graph (one run of every workload on every subject takes about 12 minutes
+    /// there, most of it the on-disk backend's imports).
+    pub fn default_repeat(self) -> usize {
+        match self {
+            Scale::Small | Scale::Medium => 3,
+            Scale::Large => 1,
+        }
+    }
+
     /// (vertices, edges).
     pub fn graph(self) -> (usize, usize) {
         match self {
@@ -269,6 +280,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     subjects.extend(on_disk_subjects());
     let subjects = select_subjects(subjects, &args.backends)?;
     let only = report::Selection::of(&args.workloads)?;
+    let repeat = args.repeat.unwrap_or(args.scale.default_repeat()).max(1);
     let started = std::time::Instant::now();
     let phase = |what: &str| {
         eprintln!(
@@ -279,18 +291,10 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "running the workloads on {} subjects, {} times each...",
         subjects.len(),
-        args.repeat.max(1)
+        repeat
     );
     let heap = crate::alloc::live;
-    let report = report::run(
-        size,
-        &subjects,
-        &heap,
-        machine(),
-        commit(),
-        args.repeat,
-        &only,
-    )?;
+    let report = report::run(size, &subjects, &heap, machine(), commit(), repeat, &only)?;
     let growth = if args.no_growth {
         Vec::new()
     } else {
@@ -308,7 +312,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let durable = crate::durability::run_repeated(
         &crate::Workload::generate(recovery_size),
         args.durable_commits.max(2),
-        args.repeat,
+        repeat,
     )?;
     phase("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
     let analytical = crate::analytical::run(&crate::Workload::generate(recovery_size))?;
@@ -420,6 +424,8 @@ mod tests {
 
     #[test]
     fn scales_grow() {
+        assert_eq!(Scale::Small.default_repeat(), 3);
+        assert_eq!(Scale::Large.default_repeat(), 1);
         assert_eq!(Scale::Small.graph(), (100_000, 500_000));
         assert!(Scale::Medium.graph().0 > Scale::Small.graph().0);
         assert_eq!(Scale::Large.graph(), (1_000_000, 5_000_000));
