@@ -308,3 +308,22 @@ fn a_workload_selection_runs_the_import_and_the_groups_named() {
     assert!(r.not_applicable.is_empty(), "no index rows were asked for");
     assert!(report::Selection::of(&["nope".to_string()]).is_err());
 }
+
+/// The durability section runs end to end, as often as asked, and reports medians of
+/// real measurements.
+#[test]
+fn the_durability_section_runs_as_often_as_asked() {
+    let w = quiver_benches::Workload::generate(tiny());
+    let d = quiver_benches::durability::run_repeated(&w, 4, 2).expect("the section runs");
+    assert_eq!(d.runs.len(), 2);
+    let f = &d.figures;
+    assert!(f.fdatasync_latency_s > 0.0 && f.durable_commits_1_thread > 0.0);
+    assert!(f.snapshot_seconds > 0.0 && f.recovery_seconds > 0.0);
+    assert_eq!(
+        f.recovered_objects,
+        (w.vertices.len() + w.edges.len()) as u64,
+        "recovery brought back the whole graph"
+    );
+    let md = d.markdown();
+    assert!(md.contains("The section ran 2 times"), "{md}");
+}
