@@ -311,6 +311,12 @@ pub fn list_files(root: &Path) -> Result<Listing> {
     )
 }
 
+/// A file of the data directory whose name is one of ours.
+enum Ours {
+    Snapshot(SnapshotName),
+    Segment(SegmentName),
+}
+
 fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     let mut listing = Listing::default();
     let dirs = snapshots
@@ -333,21 +339,60 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
             if name.starts_with('.') && name.ends_with(".tmp") {
                 continue;
             }
-            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-            match (is_snapshot, is_file) {
-                (true, true) => match parse_snapshot_name(name) {
-                    Some((seq, commit_ts)) => listing.snapshots.push(SnapshotName {
+            // The name decides whose a file is. One named as ours is ours whatever
+            // it is on disk: a symbolic link is followed (a log on another disk), and
+            // one that is not a regular file, or a link whose target is gone, is
+            // damage, never skipped as foreign (that would silently shorten the log
+            // or lose a snapshot).
+            let ours = if is_snapshot {
+                parse_snapshot_name(name).map(|(seq, commit_ts)| {
+                    Ours::Snapshot(SnapshotName {
                         seq,
                         commit_ts,
-                        path,
-                    }),
-                    None => listing.foreign.push(path),
-                },
-                (false, true) => match parse_segment_name(name) {
-                    Some(seq) => listing.segments.push(SegmentName { seq, path }),
-                    None => listing.foreign.push(path),
-                },
-                _ => listing.foreign.push(path),
+                        path: path.clone(),
+                    })
+                })
+            } else {
+                parse_segment_name(name).map(|seq| {
+                    Ours::Segment(SegmentName {
+                        seq,
+                        path: path.clone(),
+                    })
+                })
+            };
+            let Some(ours) = ours else {
+                listing.foreign.push(path);
+                continue;
+            };
+            let kind = if is_snapshot {
+                "snapshot"
+            } else {
+                "WAL segment"
+            };
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        format!(
+                            "{}: named as a {kind} but not a regular file",
+                            path.display()
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        format!(
+                            "{}: named as a {kind} but cannot be read (a link whose target is gone?): {e}",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+            match ours {
+                Ours::Snapshot(s) => listing.snapshots.push(s),
+                Ours::Segment(s) => listing.segments.push(s),
             }
         }
     }
