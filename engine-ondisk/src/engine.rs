@@ -271,7 +271,9 @@ impl OnDiskEngine {
         dir.remove_interrupted_writes()?;
         let root = dir.root().to_path_buf();
         let rdir = root.join(ROCKSDB_DIR);
-        std::fs::create_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
+        // `rocksdb/` is made by `create`, after its checks: a refused open leaves
+        // nothing behind (an empty `rocksdb/` would make the in-memory backends take
+        // the directory for an on-disk database and refuse it in turn).
         if rdir.join(CREATING).exists() {
             // Nothing in a database that never became ready was acknowledged.
             tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
@@ -363,6 +365,7 @@ impl OnDiskEngine {
             Some((_, summary)) => summary.database,
             None => DatabaseId::random(),
         };
+        std::fs::create_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
         let marker = rdir.join(CREATING);
         std::fs::File::create(&marker)
             .and_then(|f| f.sync_all())

@@ -63,3 +63,81 @@ fn a_damaged_mode_file_is_corrupt_and_names_the_file() -> Result<()> {
     assert!(err.message().contains(MODE_FILE), "{err}");
     Ok(())
 }
+
+/// A backend opened directly (not through the facade) on a directory the on-disk
+/// backend wrote refuses it, naming what it found, instead of starting an empty
+/// database among RocksDB's files.
+#[test]
+fn an_in_memory_backend_refuses_an_on_disk_data_directory() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let engine = engine_ondisk::OnDiskEngine::open(engine_ondisk::Config::new(dir.path()))?;
+    let mut t = engine.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Kept"], &[])?;
+    t.commit()?;
+    engine.close()?;
+    let before: Vec<_> = std::fs::read_dir(dir.path())?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let txn = engine_inmem_txn::InMemoryEngine::open(
+        engine_inmem_txn::Config::default().data_directory(dir.path()),
+    );
+    let err = txn.err().expect("inmem-txn refuses an on-disk directory");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("ON_DISK_TRANSACTIONAL"), "{err}");
+    let analytical = engine_inmem_analytical::AnalyticalEngine::open(
+        engine_inmem_analytical::Config::default().data_directory(dir.path()),
+    );
+    let err = analytical
+        .err()
+        .expect("inmem-analytical refuses an on-disk directory");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("ON_DISK_TRANSACTIONAL"), "{err}");
+    let after: Vec<_> = std::fs::read_dir(dir.path())?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(before, after, "nothing was written into it");
+    let engine = engine_ondisk::OnDiskEngine::open(engine_ondisk::Config::new(dir.path()))?;
+    let t = engine.begin(TxnOptions::new().read_only())?;
+    assert_eq!(t.vertices_with_label("Kept")?.count(), 1);
+    Ok(())
+}
+
+/// The on-disk backend opened directly on a directory whose commits are in an
+/// in-memory backend's WAL refuses it rather than opening without them.
+#[test]
+fn the_on_disk_backend_refuses_a_directory_with_a_wal_of_ours() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let engine = engine_inmem_txn::InMemoryEngine::open(
+        engine_inmem_txn::Config::default()
+            .data_directory(dir.path())
+            .durability(
+                engine_api::DurabilityConfig::default()
+                    .snapshot_interval(None)
+                    .snapshot_on_exit(false),
+            ),
+    )?;
+    let mut t = engine.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Kept"], &[])?;
+    t.commit()?;
+    engine.close()?;
+    let err = engine_ondisk::OnDiskEngine::open(engine_ondisk::Config::new(dir.path()))
+        .err()
+        .expect("the on-disk backend refuses a directory with a WAL of ours");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        err.message().contains("00000000000000000001.wal"),
+        "names the segment: {err}"
+    );
+    let engine = engine_inmem_txn::InMemoryEngine::open(
+        engine_inmem_txn::Config::default().data_directory(dir.path()),
+    )?;
+    let t = engine.begin(TxnOptions::new().read_only())?;
+    assert_eq!(
+        t.vertices_with_label("Kept")?.count(),
+        1,
+        "nothing was lost"
+    );
+    Ok(())
+}
