@@ -82,7 +82,7 @@ fn an_in_memory_backend_refuses_an_on_disk_data_directory() -> Result<()> {
     let txn = engine_inmem_txn::InMemoryEngine::open(
         engine_inmem_txn::Config::default().data_directory(dir.path()),
     );
-    let err = txn.err().expect("inmem-txn refuses an on-disk directory");
+    let err = txn.expect_err("inmem-txn refuses an on-disk directory");
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(err.message().contains("ON_DISK_TRANSACTIONAL"), "{err}");
     let analytical = engine_inmem_analytical::AnalyticalEngine::open(
@@ -123,8 +123,7 @@ fn the_on_disk_backend_refuses_a_directory_with_a_wal_of_ours() -> Result<()> {
     t.commit()?;
     engine.close()?;
     let err = engine_ondisk::OnDiskEngine::open(engine_ondisk::Config::new(dir.path()))
-        .err()
-        .expect("the on-disk backend refuses a directory with a WAL of ours");
+        .expect_err("the on-disk backend refuses a directory with a WAL of ours");
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(
         err.message().contains("00000000000000000001.wal"),
