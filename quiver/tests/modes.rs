@@ -88,9 +88,7 @@ fn an_in_memory_backend_refuses_an_on_disk_data_directory() -> Result<()> {
     let analytical = engine_inmem_analytical::AnalyticalEngine::open(
         engine_inmem_analytical::Config::default().data_directory(dir.path()),
     );
-    let err = analytical
-        .err()
-        .expect("inmem-analytical refuses an on-disk directory");
+    let err = analytical.expect_err("inmem-analytical refuses an on-disk directory");
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(err.message().contains("ON_DISK_TRANSACTIONAL"), "{err}");
     let after: Vec<_> = std::fs::read_dir(dir.path())?
