@@ -1,0 +1,169 @@
+//! A full disk: each mode's data directory on a small tmpfs. Commits until the disk
+//! is full either succeed or fail with a clean error (never a panic); nothing
+//! acknowledged is lost; no half-written file is trusted by a later open; once space
+//! returns the database opens again with every acknowledged commit.
+//!
+//! Needs permission to mount a tmpfs (root here and in CI); elsewhere it says so and
+//! checks nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use engine_api::{
+    DurabilityConfig, ErrorKind, StorageEngine, StorageMode, SyncMode, Transaction, TxnOptions,
+};
+use quiver::{Config, Database};
+
+/// A tmpfs mounted at a fresh directory, unmounted when dropped.
+struct SmallDisk {
+    dir: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` (with a message) where mounting is not permitted.
+    fn mount(bytes: u64) -> Option<SmallDisk> {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("disk");
+        std::fs::create_dir_all(&dir).expect("mount point");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!(
+                "skipped: cannot mount a tmpfs here (needs root); the disk-full test checks nothing"
+            );
+            return None;
+        }
+        Some(SmallDisk { dir, _root: root })
+    }
+
+    /// Gives the disk `bytes` of room.
+    fn resize(&self, bytes: u64) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={bytes}")])
+            .arg(&self.dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+fn config(dir: &Path, mode: StorageMode) -> Config {
+    Config::new().data_directory(dir).mode(mode).durability(
+        DurabilityConfig::default()
+            .sync_mode(SyncMode::EveryCommit)
+            .snapshot_interval(None)
+            .snapshot_on_exit(false),
+    )
+}
+
+/// Commits vertices of about 2 KiB until a commit fails or `max` are acknowledged;
+/// returns the acknowledged count and the first error.
+fn fill(db: &Database, max: i64) -> (i64, Option<engine_api::Error>) {
+    let pad = "x".repeat(2048);
+    for i in 0..max {
+        let result = db.begin(TxnOptions::new()).and_then(|mut t| {
+            t.create_vertex_with(&["Row"], &[("n", i.into()), ("pad", pad.clone().into())])?;
+            t.commit()
+        });
+        if let Err(e) = result {
+            return (i, Some(e));
+        }
+    }
+    (max, None)
+}
+
+fn count(db: &Database) -> i64 {
+    let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+    t.vertices_with_label("Row").expect("scan").count() as i64
+}
+
+#[test]
+fn a_full_disk_gives_clean_errors_and_loses_no_acknowledged_commit() {
+    for mode in [
+        StorageMode::InMemoryTransactional,
+        StorageMode::OnDiskTransactional,
+    ] {
+        let Some(disk) = SmallDisk::mount(2 << 20) else {
+            return;
+        };
+        let dir = disk.dir.join("data");
+        let db = Database::open(config(&dir, mode)).expect("open");
+        let (acknowledged, err) = fill(&db, 100_000);
+        let err = err.unwrap_or_else(|| panic!("{mode:?}: 2 MiB held 100k rows of 2 KiB"));
+        assert!(
+            matches!(err.kind(), ErrorKind::Io | ErrorKind::Poisoned),
+            "{mode:?}: {err}"
+        );
+        assert!(acknowledged > 0, "{mode:?}: some commits fit");
+        eprintln!("{mode:?}: {acknowledged} commits acknowledged, then: {err}");
+        // A snapshot on the full disk fails cleanly and leaves no file a later
+        // open would trust.
+        if let Err(e) = db.create_snapshot() {
+            assert!(
+                matches!(e.kind(), ErrorKind::Io | ErrorKind::Poisoned),
+                "{mode:?}: {e}"
+            );
+        }
+        drop(db);
+        disk.resize(64 << 20);
+        let db = Database::open(config(&dir, mode))
+            .unwrap_or_else(|e| panic!("{mode:?}: reopens once space returns: {e}"));
+        let n = count(&db);
+        assert!(
+            n == acknowledged || n == acknowledged + 1,
+            "{mode:?}: {acknowledged} acknowledged, {n} after reopening (the failed commit may or may not have reached the disk)"
+        );
+        let (more, err) = fill(&db, 10);
+        assert!(
+            err.is_none() && more == 10,
+            "{mode:?}: writes go on: {err:?}"
+        );
+        db.create_snapshot().expect("a snapshot with room");
+        db.close().expect("close");
+    }
+}
+
+/// IN_MEMORY_ANALYTICAL writes only snapshots: one that does not fit fails cleanly,
+/// leaves no snapshot a later open would load, and one with room afterwards holds
+/// everything.
+#[test]
+fn an_analytical_snapshot_on_a_full_disk_fails_cleanly() {
+    let Some(disk) = SmallDisk::mount(256 << 10) else {
+        return;
+    };
+    let dir = disk.dir.join("data");
+    let mode = StorageMode::InMemoryAnalytical;
+    let db = Database::open(config(&dir, mode)).expect("open");
+    let (acknowledged, err) = fill(&db, 1000);
+    assert!(err.is_none() && acknowledged == 1000, "{err:?}");
+    let err = db
+        .create_snapshot()
+        .expect_err("2 MB do not fit in 256 KiB");
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    let names: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.to_string_lossy().ends_with(".snapshot")),
+        "no snapshot under a real name: {names:?}"
+    );
+    assert_eq!(count(&db), 1000, "the data is still in memory");
+    disk.resize(64 << 20);
+    db.create_snapshot().expect("a snapshot with room");
+    db.close().expect("close");
+    let db = Database::open(config(&dir, mode)).expect("reopen");
+    assert_eq!(count(&db), 1000);
+    db.close().expect("close");
+}
