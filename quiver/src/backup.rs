@@ -149,15 +149,31 @@ fn read_chunks(path: &Path, mut chunk: impl FnMut(&[u8]) -> Result<()>) -> Resul
 /// Copies `from` to `to` (created), returning its size and CRC-32, and syncs it.
 /// Only the bytes present when the copy reads them are copied: a file being
 /// appended to is copied up to where the copy got.
+///
+/// The copy goes to a temporary name (`.<name>.tmp`, which a data directory's listing
+/// skips) and is renamed once synced, so a failed copy (a full disk) leaves no file
+/// under a real name; the temporary file is removed on failure.
 fn copy_file(from: &Path, to: &Path, progress: &dyn Fn(u64)) -> Result<(u64, u32)> {
-    let mut dst = File::create(to).map_err(|e| io("create", to, e))?;
-    let copied = read_chunks(from, |bytes| {
-        dst.write_all(bytes).map_err(|e| io("write", to, e))?;
-        progress(bytes.len() as u64);
-        Ok(())
-    })?;
-    dst.sync_all().map_err(|e| io("sync", to, e))?;
-    Ok(copied)
+    let name = to
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::invalid_input(format!("{} has no file name", to.display())))?;
+    let tmp = to.with_file_name(format!(".{name}.tmp"));
+    let copy = || -> Result<(u64, u32)> {
+        let mut dst = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+        let copied = read_chunks(from, |bytes| {
+            dst.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
+            progress(bytes.len() as u64);
+            Ok(())
+        })?;
+        dst.sync_all().map_err(|e| io("sync", &tmp, e))?;
+        std::fs::rename(&tmp, to).map_err(|e| io("rename", &tmp, e))?;
+        Ok(copied)
+    };
+    copy().inspect_err(|_| {
+        // Best effort: the error that matters is the copy's.
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 fn file_crc(path: &Path) -> Result<(u64, u32)> {

@@ -167,3 +167,62 @@ fn an_analytical_snapshot_on_a_full_disk_fails_cleanly() {
     assert_eq!(count(&db), 1000);
     db.close().expect("close");
 }
+
+/// A backup onto a full disk fails with a clean error and leaves nothing that
+/// verifies as a backup; the database it came from goes on.
+#[test]
+fn a_backup_onto_a_full_disk_fails_cleanly() {
+    let Some(disk) = SmallDisk::mount(256 << 10) else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    for mode in [
+        StorageMode::InMemoryTransactional,
+        StorageMode::OnDiskTransactional,
+    ] {
+        let dir = data.path().join(quiver::mode_name(mode));
+        let db = Database::open(config(&dir, mode)).expect("open");
+        let (acknowledged, err) = fill(&db, 1000);
+        assert!(err.is_none() && acknowledged == 1000, "{err:?}");
+        let dest = disk.dir.join(quiver::mode_name(mode));
+        let err = quiver::backup(&db, &dest, &|_, _| {}).expect_err("2 MB do not fit in 256 KiB");
+        assert_eq!(err.kind(), ErrorKind::Io, "{mode:?}: {err}");
+        // Nothing under a real name: the copy went to a temporary name, removed.
+        let left: Vec<_> = walk(&dest)
+            .into_iter()
+            .filter(|(p, _)| {
+                p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{mode:?}: a failed backup ({err}) left {left:?}"
+        );
+        let report = quiver::verify(&dest, &|_, _| {});
+        assert!(
+            report.as_ref().map_or(true, |r| r.manifest.is_none()),
+            "{mode:?}: no manifest: {report:?}"
+        );
+        let (more, err) = fill(&db, 10);
+        assert!(
+            err.is_none() && more == 10,
+            "{mode:?}: the database goes on: {err:?}"
+        );
+        db.close().expect("close");
+        let _ = std::fs::remove_dir_all(&dest);
+    }
+}
+
+fn walk(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push((p.clone(), p.metadata().map_or(0, |m| m.len())));
+        }
+    }
+    out
+}
