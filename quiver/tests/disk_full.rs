@@ -7,55 +7,14 @@
 //! checks nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use engine_api::{
     DurabilityConfig, ErrorKind, StorageEngine, StorageMode, SyncMode, Transaction, TxnOptions,
 };
 use quiver::{Config, Database};
 
-/// A tmpfs mounted at a fresh directory, unmounted when dropped.
-struct SmallDisk {
-    dir: PathBuf,
-    _root: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// `None` (with a message) where mounting is not permitted.
-    fn mount(bytes: u64) -> Option<SmallDisk> {
-        let root = tempfile::tempdir().expect("temp dir");
-        let dir = root.path().join("disk");
-        std::fs::create_dir_all(&dir).expect("mount point");
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!(
-                "skipped: cannot mount a tmpfs here (needs root); the disk-full test checks nothing"
-            );
-            return None;
-        }
-        Some(SmallDisk { dir, _root: root })
-    }
-
-    /// Gives the disk `bytes` of room.
-    fn resize(&self, bytes: u64) {
-        let ok = Command::new("mount")
-            .args(["-o", &format!("remount,size={bytes}")])
-            .arg(&self.dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "remount");
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-    }
-}
+mod common;
+use common::SmallDisk;
 
 fn config(dir: &Path, mode: StorageMode) -> Config {
     Config::new().data_directory(dir).mode(mode).durability(

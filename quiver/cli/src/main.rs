@@ -344,22 +344,39 @@ fn run(command: Command) -> Outcome {
                 bar.set_message(format!("dumping: {} statements", p.statements))
             };
             let options = dump::DumpOptions::new().progress(100_000, &mut tick);
-            let (sink, what): (Box<dyn Write>, String) = match &output {
-                Some(path) => (
-                    Box::new(std::fs::File::create(path).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Io,
-                            format!("cannot create {}: {e}", path.display()),
-                        )
-                    })?),
-                    path.display().to_string(),
-                ),
-                None => (Box::new(std::io::stdout().lock()), "the dump".to_string()),
+            // A file is written under a temporary name and renamed once synced: a
+            // dump has no end marker, so a dump cut short (a full disk) must never
+            // be left under the name a later load would read.
+            let summary = match &output {
+                Some(path) => {
+                    let tmp = temporary_name(path);
+                    let written = write_dump_file(&db, &tmp, options).and_then(|summary| {
+                        std::fs::rename(&tmp, path).map_err(|e| {
+                            Error::new(
+                                ErrorKind::Io,
+                                format!(
+                                    "cannot rename {} to {}: {e}",
+                                    tmp.display(),
+                                    path.display()
+                                ),
+                            )
+                        })?;
+                        Ok(summary)
+                    });
+                    if written.is_err() {
+                        let _ = std::fs::remove_file(&tmp);
+                    }
+                    written?
+                }
+                None => {
+                    let mut w = BufWriter::new(std::io::stdout().lock());
+                    let summary = dump::write_dump(&db, &mut w, options)?;
+                    w.flush().map_err(|e| {
+                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}"))
+                    })?;
+                    summary
+                }
             };
-            let mut w = BufWriter::new(sink);
-            let summary = dump::write_dump(&db, &mut w, options)?;
-            w.flush()
-                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write {what}: {e}")))?;
             bar.finish_and_clear();
             db.close()?;
             eprintln!(
@@ -567,4 +584,32 @@ fn bytes_bar(message: &str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// `.<name>.tmp` beside `path`.
+fn temporary_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "dump".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Writes the dump of `db` into `path`, synced.
+fn write_dump_file(
+    db: &Database,
+    path: &Path,
+    options: dump::DumpOptions<'_>,
+) -> engine_api::Result<dump::DumpSummary> {
+    let io = |e: std::io::Error| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut w = BufWriter::new(file);
+    let summary = dump::write_dump(db, &mut w, options)?;
+    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    Ok(summary)
 }

@@ -253,3 +253,28 @@ fn every_command_has_help_with_an_example() {
     let out = expect(&["--help"], 0);
     assert!(out.contains("Exit codes"), "{out}");
 }
+
+/// A dump onto a full disk fails with exit code 1 and leaves no file: a dump has no
+/// end marker, so a truncated one under the requested name would later load short.
+#[test]
+fn a_dump_onto_a_full_disk_leaves_no_file() -> Result<()> {
+    let Some(disk) = common::SmallDisk::mount(4096) else {
+        return Ok(());
+    };
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    filled_directory(&data)?;
+    let whole = expect(&["dump", p(&data)], 0);
+    assert!(whole.len() > 4096, "the dump is larger than the disk");
+    let file = disk.dir.join("graph.cypherl");
+    let out = quiver(&["dump", p(&data), "-o", p(&file)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&disk.dir)?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing left on the disk: {left:?}");
+    Ok(())
+}

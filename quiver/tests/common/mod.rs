@@ -79,3 +79,50 @@ pub fn filled_directory(dir: &std::path::Path) -> Result<String> {
     db.close()?;
     Ok(state)
 }
+
+/// A tmpfs mounted at a fresh directory, unmounted when dropped.
+pub struct SmallDisk {
+    /// The mount point.
+    pub dir: std::path::PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` (with a message) where mounting is not permitted.
+    pub fn mount(bytes: u64) -> Option<SmallDisk> {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("disk");
+        std::fs::create_dir_all(&dir).expect("mount point");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!(
+                "skipped: cannot mount a tmpfs here (needs root); the disk-full test checks nothing"
+            );
+            return None;
+        }
+        Some(SmallDisk { dir, _root: root })
+    }
+
+    /// Gives the disk `bytes` of room.
+    pub fn resize(&self, bytes: u64) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={bytes}")])
+            .arg(&self.dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
+}
