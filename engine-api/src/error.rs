@@ -171,7 +171,16 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
         if let Some(source) = &self.source {
-            write!(f, " ({source})")?;
+            // Most messages already end with the source's text ("cannot write x:
+            // {e}"); saying it twice helps no one.
+            let text = source.to_string();
+            let said = self.message.contains(&text)
+                || source
+                    .downcast_ref::<Error>()
+                    .is_some_and(|inner| self.message.contains(&inner.message));
+            if !said {
+                write!(f, " ({text})")?;
+            }
         }
         Ok(())
     }
@@ -224,5 +233,19 @@ mod tests {
         let shown = e.to_string();
         assert!(shown.starts_with("i/o error: disk on fire"), "{shown}");
         assert!(std::error::Error::source(&e).is_some());
+        // The source's text is said once, whether the message carries it or not.
+        assert_eq!(shown, "i/o error: disk on fire");
+        let e =
+            Error::new(ErrorKind::Io, "cannot write w").with_source(std::io::Error::other("full"));
+        assert_eq!(e.to_string(), "i/o error: cannot write w (full)");
+        // An error of ours as the source: its message, not its kind, is what a
+        // wrapping message repeats.
+        let inner = Error::new(ErrorKind::Io, "commit failed: full");
+        let outer =
+            Error::new(ErrorKind::Poisoned, "refused: commit failed: full").with_source(inner);
+        assert_eq!(
+            outer.to_string(),
+            "engine poisoned: refused: commit failed: full"
+        );
     }
 }
