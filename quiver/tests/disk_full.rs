@@ -185,3 +185,42 @@ fn walk(dir: &Path) -> Vec<(PathBuf, u64)> {
     }
     out
 }
+
+/// A data directory on a read-only mount (what permissions that forbid writing do
+/// for a user who is not root): opening fails with a clean error naming the
+/// directory, in every mode, and the data is intact once it is writable again.
+#[test]
+fn a_read_only_data_directory_is_refused_cleanly() {
+    let Some(disk) = SmallDisk::mount(64 << 20) else {
+        return;
+    };
+    for mode in [
+        StorageMode::InMemoryTransactional,
+        StorageMode::InMemoryAnalytical,
+        StorageMode::OnDiskTransactional,
+    ] {
+        let dir = disk.dir.join(quiver::mode_name(mode));
+        let db = Database::open(config(&dir, mode)).expect("open");
+        let (acknowledged, err) = fill(&db, 20);
+        assert!(err.is_none() && acknowledged == 20, "{err:?}");
+        if mode == StorageMode::InMemoryAnalytical {
+            db.create_snapshot().expect("snapshot");
+        }
+        db.close().expect("close");
+        disk.remount("ro");
+        let err = Database::open(config(&dir, mode)).expect_err("a read-only directory");
+        assert!(
+            matches!(err.kind(), ErrorKind::Io | ErrorKind::Locked),
+            "{mode:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains("Read-only file system"),
+            "{mode:?}: says why: {err}"
+        );
+        eprintln!("{mode:?} on a read-only mount: {err}");
+        disk.remount("rw");
+        let db = Database::open(config(&dir, mode)).expect("reopen");
+        assert_eq!(count(&db), 20, "{mode:?}");
+        db.close().expect("close");
+    }
+}

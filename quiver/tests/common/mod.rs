@@ -107,6 +107,16 @@ impl SmallDisk {
         Some(SmallDisk { dir, _root: root })
     }
 
+    /// Remounts the disk with `options` ("ro", "rw").
+    pub fn remount(&self, options: &str) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount {options}");
+    }
+
     /// Gives the disk `bytes` of room.
     pub fn resize(&self, bytes: u64) {
         let ok = std::process::Command::new("mount")
