@@ -50,6 +50,23 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The newest segment in `wal` and its sequence number.
+fn last_segment(wal: &Path) -> (PathBuf, u64) {
+    let last = files(wal).pop().expect("a segment");
+    let seq = last
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse().ok())
+        .expect("a numbered segment");
+    (last, seq)
+}
+
+/// Whether `err` names the file at `path`.
+fn names(err: &engine_api::Error, path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| err.message().contains(&*n.to_string_lossy()))
+}
+
 fn open_err(dir: &Path) -> engine_api::Error {
     match InMemoryEngine::open(config(dir)) {
         Ok(_) => panic!("{} opened", dir.display()),
@@ -73,10 +90,7 @@ fn a_wal_segment_of_another_database_is_corrupt() {
     std::fs::copy(next, a.join("wal").join(name)).expect("copy");
     let err = open_err(&a);
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
-    assert!(
-        err.message().contains(&*name.to_string_lossy()),
-        "names the file: {err}"
-    );
+    assert!(names(&err, next), "names the file: {err}");
     assert!(err.message().contains("belongs to database"), "{err}");
 }
 
@@ -136,22 +150,13 @@ fn files_named_as_ours_with_random_or_no_content() {
         std::fs::write(&path, &bytes).expect("write");
         let err = open_err(&dir);
         assert_eq!(err.kind(), ErrorKind::Corrupt, "{what}: {err}");
-        assert!(
-            err.message()
-                .contains(&*path.file_name().expect("name").to_string_lossy()),
-            "{what}: names the file: {err}"
-        );
+        assert!(names(&err, &path), "{what}: names the file: {err}");
     }
     // An empty newest segment is a crash right after it was created: the commits
     // before it are all there.
     let dir = root.path().join("empty_newest_segment");
     fill(&dir, 3);
-    let last = files(&dir.join("wal")).pop().expect("a segment");
-    let seq: u64 = last
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .and_then(|s| s.parse().ok())
-        .expect("a numbered segment");
+    let (_, seq) = last_segment(&dir.join("wal"));
     std::fs::write(dir.join("wal").join(format!("{:020}.wal", seq + 1)), []).expect("write");
     assert_eq!(count(&dir), 3);
 }
@@ -193,21 +198,12 @@ fn symlinks_in_the_data_directory() {
     );
     assert_eq!(count(&dir), 5);
 
-    let last = files(&elsewhere).pop().expect("a segment");
-    let seq: u64 = last
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .and_then(|s| s.parse().ok())
-        .expect("a numbered segment");
+    let (last, seq) = last_segment(&elsewhere);
     let dangling = elsewhere.join(format!("{:020}.wal", seq + 1));
     std::os::unix::fs::symlink(root.path().join("gone"), &dangling).expect("link");
     let err = open_err(&dir);
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
-    assert!(
-        err.message()
-            .contains(&*dangling.file_name().expect("name").to_string_lossy()),
-        "names the link: {err}"
-    );
+    assert!(names(&err, &dangling), "names the link: {err}");
     // A segment that is a link to a real segment is read like any other.
     std::fs::remove_file(&dangling).expect("remove");
     let moved = root.path().join("moved.wal");

@@ -107,7 +107,7 @@ impl SmallDisk {
         Some(SmallDisk { dir, _root: root })
     }
 
-    /// Remounts the disk with `options` ("ro", "rw").
+    /// Remounts the disk with `options` ("ro", "rw", "size=N").
     pub fn remount(&self, options: &str) {
         let ok = std::process::Command::new("mount")
             .args(["-o", &format!("remount,{options}")])
@@ -119,12 +119,7 @@ impl SmallDisk {
 
     /// Gives the disk `bytes` of room.
     pub fn resize(&self, bytes: u64) {
-        let ok = std::process::Command::new("mount")
-            .args(["-o", &format!("remount,size={bytes}")])
-            .arg(&self.dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "remount");
+        self.remount(&format!("size={bytes}"));
     }
 }
 
