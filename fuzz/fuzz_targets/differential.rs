@@ -1,0 +1,255 @@
+//! IN_MEMORY_TRANSACTIONAL against a model, with injected I/O failures: the bytes
+//! pick transactions of vertex and edge operations, commits and rollbacks,
+//! snapshots and reopens, and after how many file operations the WAL's file layer
+//! starts failing. The model holds what every acknowledged commit left. Whenever
+//! the engine is reopened (on request, or because a failure poisoned it) its state
+//! must equal the model, or the model plus the one commit whose failure left it
+//! unsure whether it reached the disk.
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use durability::{DurableFile, FileLayer};
+use engine_api::{
+    DeleteMode, Direction, DurabilityConfig, EdgeId, StorageEngine, SyncMode, Transaction,
+    TxnOptions, VertexId,
+};
+use engine_inmem_txn::{Config, InMemoryEngine};
+use libfuzzer_sys::fuzz_target;
+
+/// File operations (create, write, sync) allowed before each fails.
+#[derive(Debug)]
+struct FailAfter(Arc<AtomicI64>);
+
+struct Failing(std::fs::File, Arc<AtomicI64>);
+
+fn spend(budget: &AtomicI64) -> std::io::Result<()> {
+    if budget.fetch_sub(1, Ordering::SeqCst) <= 0 {
+        return Err(std::io::Error::other("injected failure"));
+    }
+    Ok(())
+}
+
+impl DurableFile for Failing {
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        spend(&self.1)?;
+        std::io::Write::write_all(&mut self.0, buf)
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        spend(&self.1)?;
+        self.0.sync_data()
+    }
+}
+
+impl FileLayer for FailAfter {
+    fn create(&self, path: &Path) -> std::io::Result<Box<dyn DurableFile>> {
+        spend(&self.0)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        Ok(Box::new(Failing(file, self.0.clone())))
+    }
+}
+
+/// What acknowledged commits left: vertex id -> its `n`; edge id -> (source, target).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Model {
+    vertices: BTreeMap<u64, i64>,
+    edges: BTreeMap<u64, (u64, u64)>,
+}
+
+fn open(dir: &Path, budget: i64) -> InMemoryEngine {
+    let config = Config::default()
+        .data_directory(dir)
+        .gc_interval(None)
+        .durability(
+            DurabilityConfig::default()
+                .sync_mode(SyncMode::EveryCommit)
+                .wal_segment_bytes(4096)
+                .snapshot_interval(None)
+                .snapshot_on_exit(false),
+        )
+        .file_layer(Arc::new(FailAfter(Arc::new(AtomicI64::new(budget)))));
+    InMemoryEngine::open(config).expect("the directory opens")
+}
+
+fn state(engine: &InMemoryEngine) -> Model {
+    let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
+    let mut m = Model::default();
+    for v in t.vertices().expect("vertices") {
+        let v = v.expect("vertex");
+        let n = match t.vertex_property(v, "n").expect("property") {
+            Some(engine_api::PropertyValue::Int(n)) => n,
+            other => panic!("vertex {v:?} has n = {other:?}"),
+        };
+        m.vertices.insert(v.0, n);
+        for e in t.edges(v, Direction::Out, None).expect("edges") {
+            let e = e.expect("edge");
+            m.edges.insert(e.id.0, (e.source.0, e.target.0));
+        }
+    }
+    m
+}
+
+fn scratch() -> PathBuf {
+    let base = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("quiver-fuzz-differential-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Reopens without failures and checks the engine against `model` (or `unsure`, the
+/// model with the commit whose failure left its fate open); returns the state found.
+fn reopen_and_check(
+    engine: InMemoryEngine,
+    dir: &Path,
+    model: &Model,
+    unsure: Option<&Model>,
+) -> (InMemoryEngine, Model) {
+    drop(engine);
+    let engine = open(dir, i64::MAX);
+    let found = state(&engine);
+    assert!(
+        &found == model || unsure == Some(&found),
+        "after reopening: {found:?}\nacknowledged: {model:?}\nunsure: {unsure:?}"
+    );
+    (engine, found)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    // 0 means no failure; otherwise fail after that many file operations.
+    let budget = if first == 0 {
+        i64::MAX
+    } else {
+        i64::from(first)
+    };
+    let dir = scratch();
+    let mut engine = open(&dir, budget);
+    let mut model = Model::default();
+    let mut bytes = ops.iter().copied();
+    // Each head byte: a snapshot, a reopen, or one transaction of up to 6 operations,
+    // committed or (top bit set) rolled back.
+    while let Some(head) = bytes.next() {
+        match head % 8 {
+            6 => {
+                // A snapshot (may fail under injected failures: never poisons).
+                let _ = engine.create_snapshot();
+                continue;
+            }
+            7 => {
+                let (e, found) = reopen_and_check(engine, &dir, &model, None);
+                engine = e;
+                model = found;
+                continue;
+            }
+            _ => {}
+        }
+        let mut pending = model.clone();
+        let Ok(mut t) = engine.begin(TxnOptions::new()) else {
+            let (e, found) = reopen_and_check(engine, &dir, &model, None);
+            engine = e;
+            model = found;
+            continue;
+        };
+        let count = usize::from(head % 8) + 1;
+        let mut failed = false;
+        for _ in 0..count {
+            let (Some(op), Some(arg)) = (bytes.next(), bytes.next()) else {
+                break;
+            };
+            let nth = |map_len: usize| usize::from(arg) % map_len.max(1);
+            let result = match op % 5 {
+                0 => t
+                    .create_vertex_with(&["V"], &[("n", i64::from(arg).into())])
+                    .map(|v| {
+                        pending.vertices.insert(v.0, i64::from(arg));
+                    }),
+                1 if !pending.vertices.is_empty() => {
+                    let v = *pending
+                        .vertices
+                        .keys()
+                        .nth(nth(pending.vertices.len()))
+                        .expect("a vertex");
+                    t.set_vertex_property(VertexId(v), "n", (-i64::from(arg)).into())
+                        .map(|_| {
+                            pending.vertices.insert(v, -i64::from(arg));
+                        })
+                }
+                2 if !pending.vertices.is_empty() => {
+                    let v = *pending
+                        .vertices
+                        .keys()
+                        .nth(nth(pending.vertices.len()))
+                        .expect("a vertex");
+                    t.delete_vertex(VertexId(v), DeleteMode::Detach).map(|()| {
+                        pending.vertices.remove(&v);
+                        pending.edges.retain(|_, (s, d)| *s != v && *d != v);
+                    })
+                }
+                3 if !pending.vertices.is_empty() => {
+                    let keys: Vec<u64> = pending.vertices.keys().copied().collect();
+                    let s = keys[nth(keys.len())];
+                    let d = keys[usize::from(op) % keys.len()];
+                    t.create_edge(VertexId(s), VertexId(d), "E").map(|e| {
+                        pending.edges.insert(e.0, (s, d));
+                    })
+                }
+                4 if !pending.edges.is_empty() => {
+                    let e = *pending
+                        .edges
+                        .keys()
+                        .nth(nth(pending.edges.len()))
+                        .expect("an edge");
+                    t.delete_edge(EdgeId(e)).map(|()| {
+                        pending.edges.remove(&e);
+                    })
+                }
+                _ => Ok(()),
+            };
+            if let Err(err) = result {
+                // Only the injected failures may make an operation fail.
+                assert!(
+                    matches!(
+                        err.kind(),
+                        engine_api::ErrorKind::Io | engine_api::ErrorKind::Poisoned
+                    ),
+                    "{err}"
+                );
+                failed = true;
+                break;
+            }
+        }
+        if failed || head & 0x80 != 0 {
+            t.rollback();
+            continue;
+        }
+        match t.commit() {
+            Ok(_) => model = pending,
+            Err(err) => {
+                assert!(
+                    matches!(
+                        err.kind(),
+                        engine_api::ErrorKind::Io | engine_api::ErrorKind::Poisoned
+                    ),
+                    "a commit fails only for the injected failures: {err}"
+                );
+                let (e, found) = reopen_and_check(engine, &dir, &model, Some(&pending));
+                engine = e;
+                model = found;
+            }
+        }
+    }
+    let _ = reopen_and_check(engine, &dir, &model, None);
+    let _ = std::fs::remove_dir_all(&dir);
+});
