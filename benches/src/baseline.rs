@@ -200,7 +200,7 @@ impl Subject for HandRolledBaseline {
     }
 
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
-        // A hand-rolled store without property indexes; the report shows no row for it.
+        // A hand-rolled store without property indexes; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
     }

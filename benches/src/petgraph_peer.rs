@@ -188,7 +188,7 @@ impl Subject for PetgraphPeer {
     }
 
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
-        // No property indexes in the library; the report shows no row for it.
+        // No property indexes in the library; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
     }

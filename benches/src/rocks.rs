@@ -332,7 +332,7 @@ impl Subject for RawRocks {
     }
 
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
-        // A key-value peer has no property lookups; the report shows no row for it.
+        // A key-value peer has no property lookups; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
     }

@@ -190,6 +190,22 @@ fn tiny() -> WorkloadSize {
     }
 }
 
+/// One run of `subjects` on the [`tiny`] workload, without a heap meter.
+fn run_tiny(
+    subjects: &[SubjectEntry],
+    only: &report::Selection,
+) -> engine_api::Result<report::Report> {
+    report::run(
+        tiny(),
+        subjects,
+        &|| None,
+        "test".into(),
+        "test".into(),
+        1,
+        only,
+    )
+}
+
 /// A subject that skipped writes but answered reads as if it had not is caught by the
 /// state read back after the writing workloads, and the run refuses to write a report.
 #[test]
@@ -202,16 +218,8 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
             Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)
         }),
     ];
-    let err = report::run(
-        tiny(),
-        &subjects,
-        &|| None,
-        "test".into(),
-        "test".into(),
-        1,
-        &report::Selection::all(),
-    )
-    .expect_err("the idle subject's small writes left no trace");
+    let err = run_tiny(&subjects, &report::Selection::all())
+        .expect_err("the idle subject's small writes left no trace");
     assert!(
         err.to_string().contains("small write txn, 1 thread"),
         "{err}"
@@ -225,16 +233,7 @@ fn a_run_where_nothing_was_done_is_refused() {
     let subjects = vec![SubjectEntry::new("idle", "does nothing", || {
         Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)
     })];
-    let err = report::run(
-        tiny(),
-        &subjects,
-        &|| None,
-        "test".into(),
-        "test".into(),
-        1,
-        &report::Selection::all(),
-    )
-    .expect_err("nothing was imported");
+    let err = run_tiny(&subjects, &report::Selection::all()).expect_err("nothing was imported");
     assert!(err.to_string().contains("did no work"), "{err}");
 }
 
@@ -285,16 +284,7 @@ fn the_dump_section_dumps_and_loads_every_backend() {
 fn a_workload_selection_runs_the_import_and_the_groups_named() {
     let only =
         report::Selection::of(&["reads".to_string(), "writes".to_string()]).expect("known groups");
-    let r = report::run(
-        tiny(),
-        &quiver_benches::run::in_memory_subjects(),
-        &|| None,
-        "test".into(),
-        "test".into(),
-        1,
-        &only,
-    )
-    .expect("report runs");
+    let r = run_tiny(&quiver_benches::run::in_memory_subjects(), &only).expect("report runs");
     let rows: std::collections::BTreeSet<&str> =
         r.figures.iter().map(|f| f.workload.as_str()).collect();
     assert!(rows.contains("import: all records") && rows.contains("point read by id"));

@@ -361,6 +361,9 @@ fn run(command: Command) -> Outcome {
                                 ),
                             )
                         })?;
+                        // The rename lasts once the directory is synced.
+                        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                        durability::dir::sync_dir(parent.unwrap_or(Path::new(".")))?;
                         Ok(summary)
                     });
                     if written.is_err() {
