@@ -14,6 +14,7 @@ pub mod dir;
 pub mod file;
 pub mod format;
 pub mod link;
+pub mod manifest;
 pub mod retention;
 pub mod schema;
 pub mod snapshot;

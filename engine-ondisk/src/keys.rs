@@ -1,24 +1,42 @@
 //! Keys and values of the column families; the layout is in the crate docs.
+//!
+//! Everything here is plain bytes in and out, with no RocksDB in sight, so the fuzz
+//! targets (`fuzz/`) build this module without RocksDB: the crate's `storage`
+//! feature (on by default) brings in the engine and RocksDB; without it, this module
+//! is all the crate has. Its items are public for those targets only.
 
+use durability::schema::{
+    decode_constraint, decode_index, decode_trigger, encode_constraint, encode_index,
+    encode_trigger,
+};
 use engine_api::codec::{Decoder, put_uvarint};
-use engine_api::{Error, ErrorKind, Result};
+use engine_api::{ConstraintSpec, Error, ErrorKind, IndexSpec, Result, TriggerSpec};
 
 /// Column family names, in the order they are opened.
-pub(crate) const VERTICES: &str = "vertices";
-pub(crate) const EDGES: &str = "edges";
-pub(crate) const OUT: &str = "out";
-pub(crate) const IN: &str = "in";
-pub(crate) const LABELS: &str = "labels";
-pub(crate) const META: &str = "meta";
+/// Vertex records by id.
+pub const VERTICES: &str = "vertices";
+/// Edge records by id.
+pub const EDGES: &str = "edges";
+/// Outgoing adjacency.
+pub const OUT: &str = "out";
+/// Incoming adjacency.
+pub const IN: &str = "in";
+/// The label index.
+pub const LABELS: &str = "labels";
+/// Our metadata.
+pub const META: &str = "meta";
 /// Index entries and uniqueness records (format version 2).
-pub(crate) const INDEX: &str = "index";
-pub(crate) const ALL_CFS: [&str; 7] = [VERTICES, EDGES, OUT, IN, LABELS, META, INDEX];
+pub const INDEX: &str = "index";
+/// Every column family.
+pub const ALL_CFS: [&str; 7] = [VERTICES, EDGES, OUT, IN, LABELS, META, INDEX];
 
-pub(crate) fn id_key(id: u64) -> [u8; 8] {
+/// The key of a vertex or edge record.
+pub fn id_key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
 }
 
-pub(crate) fn adjacency_key(v: u64, edge_type: u32, other: u64, edge: u64) -> [u8; 28] {
+/// An adjacency key: vertex, edge type, other end, edge.
+pub fn adjacency_key(v: u64, edge_type: u32, other: u64, edge: u64) -> [u8; 28] {
     let mut k = [0u8; 28];
     k[..8].copy_from_slice(&v.to_be_bytes());
     k[8..12].copy_from_slice(&edge_type.to_be_bytes());
@@ -27,7 +45,8 @@ pub(crate) fn adjacency_key(v: u64, edge_type: u32, other: u64, edge: u64) -> [u
     k
 }
 
-pub(crate) fn label_key(label: u32, v: u64) -> [u8; 12] {
+/// A label index key: label, vertex.
+pub fn label_key(label: u32, v: u64) -> [u8; 12] {
     let mut k = [0u8; 12];
     k[..4].copy_from_slice(&label.to_be_bytes());
     k[4..].copy_from_slice(&v.to_be_bytes());
@@ -36,7 +55,7 @@ pub(crate) fn label_key(label: u32, v: u64) -> [u8; 12] {
 
 /// The smallest key greater than every key starting with `prefix`, or `None` if the
 /// prefix is all 0xff (then the scan runs to the end of the column family).
-pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last != 0xff {
@@ -59,7 +78,8 @@ fn be_u32(b: &[u8]) -> u32 {
     u32::from_be_bytes(a)
 }
 
-pub(crate) fn corrupt(cf: &str, key: &[u8], reason: &str) -> Error {
+/// The `Corrupt` error for a damaged key or value.
+pub fn corrupt(cf: &str, key: &[u8], reason: &str) -> Error {
     Error::new(
         ErrorKind::Corrupt,
         format!("RocksDB column family {cf}, key {key:02x?}: {reason}"),
@@ -67,7 +87,7 @@ pub(crate) fn corrupt(cf: &str, key: &[u8], reason: &str) -> Error {
 }
 
 /// Decodes an 8-byte id key.
-pub(crate) fn decode_id_key(cf: &str, key: &[u8]) -> Result<u64> {
+pub fn decode_id_key(cf: &str, key: &[u8]) -> Result<u64> {
     if key.len() != 8 {
         return Err(corrupt(cf, key, "key is not an 8-byte id"));
     }
@@ -75,7 +95,7 @@ pub(crate) fn decode_id_key(cf: &str, key: &[u8]) -> Result<u64> {
 }
 
 /// An adjacency key's fields: (vertex, type, other end, edge).
-pub(crate) fn decode_adjacency_key(cf: &str, key: &[u8]) -> Result<(u64, u32, u64, u64)> {
+pub fn decode_adjacency_key(cf: &str, key: &[u8]) -> Result<(u64, u32, u64, u64)> {
     if key.len() != 28 {
         return Err(corrupt(cf, key, "adjacency key is not 28 bytes"));
     }
@@ -88,7 +108,7 @@ pub(crate) fn decode_adjacency_key(cf: &str, key: &[u8]) -> Result<(u64, u32, u6
 }
 
 /// A label index key's vertex id.
-pub(crate) fn decode_label_key(key: &[u8]) -> Result<u64> {
+pub fn decode_label_key(key: &[u8]) -> Result<u64> {
     if key.len() != 12 {
         return Err(corrupt(LABELS, key, "label key is not 12 bytes"));
     }
@@ -97,13 +117,16 @@ pub(crate) fn decode_label_key(key: &[u8]) -> Result<u64> {
 
 /// A vertex record: its labels, ascending, and its encoded property record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct VertexRecord {
+pub struct VertexRecord {
+    /// Label ids, ascending.
     pub labels: Vec<u32>,
+    /// The encoded property record.
     pub props: Vec<u8>,
 }
 
 impl VertexRecord {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The value bytes.
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + self.labels.len() * 2 + self.props.len());
         put_uvarint(&mut out, self.labels.len() as u64);
         for l in &self.labels {
@@ -113,7 +136,8 @@ impl VertexRecord {
         out
     }
 
-    pub(crate) fn decode(key: &[u8], value: &[u8]) -> Result<Self> {
+    /// Parses a value; `key` names it in errors.
+    pub fn decode(key: &[u8], value: &[u8]) -> Result<Self> {
         let bad = |e: engine_api::codec::DecodeError| {
             corrupt(VERTICES, key, &format!("bad vertex record: {e}"))
         };
@@ -136,7 +160,7 @@ impl VertexRecord {
 }
 
 /// The property record inside a vertex value, without copying it.
-pub(crate) fn vertex_props<'v>(key: &[u8], value: &'v [u8]) -> Result<&'v [u8]> {
+pub fn vertex_props<'v>(key: &[u8], value: &'v [u8]) -> Result<&'v [u8]> {
     let bad = |e: engine_api::codec::DecodeError| {
         corrupt(VERTICES, key, &format!("bad vertex record: {e}"))
     };
@@ -150,15 +174,20 @@ pub(crate) fn vertex_props<'v>(key: &[u8], value: &'v [u8]) -> Result<&'v [u8]> 
 
 /// An edge record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EdgeValue {
+pub struct EdgeValue {
+    /// The type id.
     pub edge_type: u32,
+    /// The source vertex.
     pub source: u64,
+    /// The target vertex.
     pub target: u64,
+    /// The encoded property record.
     pub props: Vec<u8>,
 }
 
 impl EdgeValue {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The value bytes.
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(12 + self.props.len());
         put_uvarint(&mut out, u64::from(self.edge_type));
         put_uvarint(&mut out, self.source);
@@ -167,7 +196,8 @@ impl EdgeValue {
         out
     }
 
-    pub(crate) fn decode(key: &[u8], value: &[u8]) -> Result<Self> {
+    /// Parses a value; `key` names it in errors.
+    pub fn decode(key: &[u8], value: &[u8]) -> Result<Self> {
         let bad = |e: engine_api::codec::DecodeError| {
             corrupt(EDGES, key, &format!("bad edge record: {e}"))
         };
@@ -185,6 +215,7 @@ impl EdgeValue {
     }
 }
 
+#[cfg(feature = "storage")]
 /// Maps a RocksDB error to the contract's kinds. Busy and TimedOut come from the lock
 /// manager and from snapshot validation: another transaction holds or has changed a
 /// key this one writes, which is a Conflict.
@@ -205,6 +236,125 @@ pub(crate) fn rocks(what: &str, e: rocksdb::Error) -> Error {
         format!("{what}: {e}")
     };
     Error::new(kind, message).with_source(e)
+}
+
+/// The id at the end of an index entry key.
+pub fn entry_object(key: &[u8]) -> Result<u64> {
+    let n = key.len();
+    if n < 12 {
+        return Err(Error::corrupt(format!("index entry {key:?} is too short")));
+    }
+    Ok(be_u64(&key[n - 8..]))
+}
+
+/// One definition of the schema catalogue (the `schema` value in `meta`), as stored:
+/// names, not yet resolved to the dictionaries' ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogEntry {
+    /// An index, its id and whether its build finished.
+    Index {
+        /// The index's id (the prefix of its entries).
+        id: u32,
+        /// Whether its build finished.
+        ready: bool,
+        /// What it covers.
+        spec: IndexSpec,
+    },
+    /// A constraint and its id (0 for a kind without records).
+    Constraint {
+        /// The id of its records.
+        id: u32,
+        /// What it requires.
+        spec: ConstraintSpec,
+    },
+    /// A trigger.
+    Trigger(TriggerSpec),
+}
+
+/// The stored schema catalogue: the next schema id and every definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredCatalog {
+    /// The id the next index or constraint gets.
+    pub next_id: u32,
+    /// The definitions, in stored order.
+    pub entries: Vec<CatalogEntry>,
+}
+
+fn small_id(v: u64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::corrupt("schema id out of range"))
+}
+
+impl StoredCatalog {
+    /// The catalogue's bytes: the next id, the number of entries, then each entry
+    /// as a tag (1 index, 2 constraint, 3 trigger) and its fields.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_uvarint(&mut out, u64::from(self.next_id));
+        put_uvarint(&mut out, self.entries.len() as u64);
+        for entry in &self.entries {
+            match entry {
+                CatalogEntry::Index { id, ready, spec } => {
+                    out.push(1);
+                    put_uvarint(&mut out, u64::from(*id));
+                    out.push(u8::from(*ready));
+                    encode_index(spec, &mut out);
+                }
+                CatalogEntry::Constraint { id, spec } => {
+                    out.push(2);
+                    put_uvarint(&mut out, u64::from(*id));
+                    encode_constraint(spec, &mut out);
+                }
+                CatalogEntry::Trigger(t) => {
+                    out.push(3);
+                    encode_trigger(t, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses the catalogue's bytes: any damage is `Corrupt`.
+    pub fn decode(bytes: &[u8]) -> Result<StoredCatalog> {
+        let bad = |e: engine_api::codec::DecodeError| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!("the schema catalogue in meta does not parse: {e}"),
+            )
+        };
+        let mut d = Decoder::new(bytes);
+        let next_id = u32::try_from(d.uvarint().map_err(bad)?)
+            .map_err(|_| Error::corrupt("schema id counter out of range"))?;
+        let n = d.uvarint().map_err(bad)?;
+        if n > bytes.len() as u64 {
+            return Err(Error::corrupt("schema catalogue entry count out of range"));
+        }
+        let mut entries = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            entries.push(match d.bytes(1).map_err(bad)?[0] {
+                1 => {
+                    let id = small_id(d.uvarint().map_err(bad)?)?;
+                    let ready = match d.bytes(1).map_err(bad)?[0] {
+                        0 => false,
+                        1 => true,
+                        _ => return Err(Error::corrupt("an index's ready flag is not 0 or 1")),
+                    };
+                    let spec = decode_index(&mut d).map_err(bad)?;
+                    CatalogEntry::Index { id, ready, spec }
+                }
+                2 => {
+                    let id = small_id(d.uvarint().map_err(bad)?)?;
+                    let spec = decode_constraint(&mut d).map_err(bad)?;
+                    CatalogEntry::Constraint { id, spec }
+                }
+                3 => CatalogEntry::Trigger(decode_trigger(&mut d).map_err(bad)?),
+                _ => return Err(Error::corrupt("unknown entry in the schema catalogue")),
+            });
+        }
+        if !d.is_empty() {
+            return Err(Error::corrupt("trailing bytes in the schema catalogue"));
+        }
+        Ok(StoredCatalog { next_id, entries })
+    }
 }
 
 #[cfg(test)]
@@ -248,5 +398,50 @@ mod tests {
         let err = VertexRecord::decode(&[0; 8], &[200, 1]).expect_err("count too large");
         assert_eq!(err.kind(), ErrorKind::Corrupt);
         assert!(decode_adjacency_key(OUT, &[0; 27]).is_err());
+    }
+
+    #[test]
+    fn the_catalogue_round_trips_and_damage_is_corrupt() {
+        let catalog = StoredCatalog {
+            next_id: 9,
+            entries: vec![
+                CatalogEntry::Index {
+                    id: 3,
+                    ready: true,
+                    spec: IndexSpec::Label("L".into()),
+                },
+                CatalogEntry::Constraint {
+                    id: 4,
+                    spec: ConstraintSpec::Unique {
+                        label: "L".into(),
+                        properties: vec!["k".into()],
+                    },
+                },
+                CatalogEntry::Trigger(TriggerSpec {
+                    name: "t".into(),
+                    event: engine_api::TriggerEvent::Any,
+                    phase: engine_api::TriggerPhase::AfterCommit,
+                    security: engine_api::TriggerSecurity::Invoker,
+                    statement: "CREATE (:A)".into(),
+                }),
+            ],
+        };
+        let bytes = catalog.encode();
+        assert_eq!(StoredCatalog::decode(&bytes).expect("decodes"), catalog);
+        let mut flag = bytes.clone();
+        flag[4] = 2; // next id, count, tag, index id: then the ready flag
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        let mut tag = bytes.clone();
+        tag[2] = 7;
+        for (damaged, why) in [
+            (&flag, "ready flag"),
+            (&trailing, "trailing bytes"),
+            (&tag, "unknown entry"),
+            (&bytes[..bytes.len() - 1].to_vec(), "cut short"),
+        ] {
+            let e = StoredCatalog::decode(damaged).expect_err(why);
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "{why}: {e}");
+        }
     }
 }

@@ -104,18 +104,33 @@
 //! export, not by copying `rocksdb/` of an open database. Restore: put a snapshot file
 //! into `snapshots/` of an empty data directory and open it.
 
+#[cfg(feature = "storage")]
 mod config;
+#[cfg(feature = "storage")]
 mod counts;
+#[cfg(feature = "storage")]
 mod engine;
-mod keys;
+/// The byte layout of keys and values, public for the fuzz targets (not part of the
+/// API). It is the whole crate without the `storage` feature.
+#[doc(hidden)]
+pub mod keys;
+#[cfg(feature = "storage")]
 mod metadata;
+#[cfg(feature = "storage")]
 mod schema;
+#[cfg(feature = "storage")]
 mod snapshot;
+#[cfg(feature = "storage")]
 mod txn;
 
+#[cfg(feature = "storage")]
 pub use config::Config;
+#[cfg(feature = "storage")]
 pub use engine::{OnDiskEngine, plain_rocksdb_options, rocksdb_options};
+#[cfg(feature = "storage")]
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
+#[cfg(feature = "storage")]
 pub use rocksdb;
+#[cfg(feature = "storage")]
 pub use txn::{EdgeIter, OnDiskTxn, VertexIter};

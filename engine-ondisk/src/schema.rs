@@ -45,11 +45,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use durability::SchemaOp;
-use durability::schema::{
-    decode_constraint, decode_index, decode_trigger, encode_constraint, encode_index,
-    encode_trigger,
-};
-use engine_api::codec::{Decoder, encode_sort_key, find_property, put_uvarint};
+use engine_api::codec::{encode_sort_key, find_property};
 use engine_api::{
     ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, PropertyBounds, PropertyValue, Result,
     TriggerSpec, VertexId,
@@ -58,8 +54,10 @@ use parking_lot::{Mutex, RwLock};
 use rocksdb::{TransactionDB, WriteBatchWithTransaction};
 
 use crate::engine::{OnDiskEngine, cf};
+pub(crate) use crate::keys::entry_object;
 use crate::keys::{
-    EDGES, EdgeValue, INDEX, LABELS, META, VERTICES, VertexRecord, prefix_end, rocks,
+    CatalogEntry, EDGES, EdgeValue, INDEX, LABELS, META, StoredCatalog, VERTICES, VertexRecord,
+    prefix_end, rocks,
 };
 use crate::metadata::{Dictionary, NameKind};
 
@@ -174,69 +172,47 @@ impl Catalog {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        put_uvarint(&mut out, u64::from(self.next_id));
-        put_uvarint(
-            &mut out,
-            (self.indexes.len() + self.constraints.len() + self.triggers.len()) as u64,
-        );
-        for (spec, index) in &self.indexes {
-            out.push(1);
-            put_uvarint(&mut out, u64::from(index.id));
-            out.push(u8::from(index.ready));
-            encode_index(spec, &mut out);
+        let mut entries: Vec<CatalogEntry> = self
+            .indexes
+            .iter()
+            .map(|(spec, index)| CatalogEntry::Index {
+                id: index.id,
+                ready: index.ready,
+                spec: spec.clone(),
+            })
+            .collect();
+        entries.extend(self.constraints.iter().map(|c| CatalogEntry::Constraint {
+            id: rule_id(&c.rule).unwrap_or(0),
+            spec: c.spec.clone(),
+        }));
+        entries.extend(self.triggers.values().cloned().map(CatalogEntry::Trigger));
+        StoredCatalog {
+            next_id: self.next_id,
+            entries,
         }
-        for c in &self.constraints {
-            out.push(2);
-            put_uvarint(&mut out, u64::from(rule_id(&c.rule).unwrap_or(0)));
-            encode_constraint(&c.spec, &mut out);
-        }
-        for t in self.triggers.values() {
-            out.push(3);
-            encode_trigger(t, &mut out);
-        }
-        out
+        .encode()
     }
 
     fn decode(bytes: &[u8], db: &TransactionDB, names: &Dictionary) -> Result<Self> {
-        let bad = |e: engine_api::codec::DecodeError| {
-            Error::new(
-                ErrorKind::Corrupt,
-                format!("the schema catalogue in meta does not parse: {e}"),
-            )
-        };
-        let mut d = Decoder::new(bytes);
-        let next_id = u32::try_from(d.uvarint().map_err(bad)?)
-            .map_err(|_| Error::corrupt("schema id counter out of range"))?;
-        let n = d.uvarint().map_err(bad)?;
+        let stored = StoredCatalog::decode(bytes)?;
         let mut c = Catalog {
-            next_id,
+            next_id: stored.next_id,
             ..Catalog::default()
         };
-        for _ in 0..n {
-            match d.bytes(1).map_err(bad)?[0] {
-                1 => {
-                    let id = small_id(d.uvarint().map_err(bad)?)?;
-                    let ready = d.bytes(1).map_err(bad)?[0] == 1;
-                    let spec = decode_index(&mut d).map_err(bad)?;
+        for entry in stored.entries {
+            match entry {
+                CatalogEntry::Index { id, ready, spec } => {
                     let target = resolve_index(&spec, db, names)?;
                     c.indexes.insert(spec, Index { id, target, ready });
                 }
-                2 => {
-                    let id = small_id(d.uvarint().map_err(bad)?)?;
-                    let spec = decode_constraint(&mut d).map_err(bad)?;
+                CatalogEntry::Constraint { id, spec } => {
                     c.constraints
                         .push(resolve_constraint(&spec, id, db, names)?);
                 }
-                3 => {
-                    let t = decode_trigger(&mut d).map_err(bad)?;
+                CatalogEntry::Trigger(t) => {
                     c.triggers.insert(t.name.clone(), t);
                 }
-                _ => return Err(Error::corrupt("unknown entry in the schema catalogue")),
             }
-        }
-        if !d.is_empty() {
-            return Err(Error::corrupt("trailing bytes in the schema catalogue"));
         }
         Ok(c)
     }
@@ -261,10 +237,6 @@ impl Catalog {
         );
         ops
     }
-}
-
-fn small_id(v: u64) -> Result<u32> {
-    u32::try_from(v).map_err(|_| Error::corrupt("schema id out of range"))
 }
 
 fn rule_id(rule: &Rule) -> Option<u32> {
@@ -392,17 +364,6 @@ pub(crate) fn unique_key(
         }
     }
     Ok(Some(out))
-}
-
-/// The id at the end of an entry key.
-pub(crate) fn entry_object(key: &[u8]) -> Result<u64> {
-    let n = key.len();
-    if n < 12 {
-        return Err(Error::corrupt(format!("index entry {key:?} is too short")));
-    }
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&key[n - 8..]);
-    Ok(u64::from_be_bytes(b))
 }
 
 /// The key range of `index` worth scanning for the filters: the leading equalities

@@ -18,57 +18,14 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use durability::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile};
 use durability::snapshot::{read_snapshot, read_snapshot_header};
 use durability::wal::{SegmentRead, read_segment, read_segment_header};
 use durability::{NameKind, SchemaOp, SnapshotSink};
 use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
-use serde::{Deserialize, Serialize};
 
 use crate::database::Database;
 use crate::mode::{MODE_FILE, mode_name, parse_mode, persist_mode};
-
-/// The manifest's file name, directly in the backup directory.
-pub const MANIFEST_FILE: &str = "quiver-backup.json";
-const MANIFEST_FORMAT: u32 = 1;
-
-/// What a backup holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// The manifest format version.
-    pub format: u32,
-    /// The database's id.
-    pub database: String,
-    /// The storage mode it was backed up from.
-    pub mode: String,
-    /// The commit timestamp of the snapshot's state.
-    pub snapshot_commit_ts: u64,
-    /// The newest commit the backup holds (the snapshot's, or a later one in the
-    /// WAL segments copied with it).
-    pub covered_commit_ts: u64,
-    /// When the backup was written, in milliseconds since the Unix epoch.
-    pub created_unix_ms: u64,
-    /// Every file, by path relative to the backup directory.
-    pub files: Vec<ManifestFile>,
-}
-
-/// One file of a backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestFile {
-    /// Path relative to the backup directory, `/`-separated.
-    pub path: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// CRC-32 of the contents.
-    pub crc32: u32,
-}
-
-/// The manifest file: the manifest and a CRC-32 of its JSON form, so a damaged byte
-/// anywhere in it is found even where the JSON still parses.
-#[derive(Serialize, Deserialize)]
-struct ManifestFileForm {
-    manifest: Manifest,
-    crc32: u32,
-}
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::new(
@@ -76,12 +33,6 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
         format!("cannot {what} {}: {e}", path.display()),
     )
     .with_source(e)
-}
-
-fn manifest_crc(m: &Manifest) -> Result<u32> {
-    let bytes = serde_json::to_vec(m)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the manifest: {e}")))?;
-    Ok(crc32fast::hash(&bytes))
 }
 
 /// Reads and checks the manifest in `dir`; `None` if there is none.
@@ -92,31 +43,11 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io("read", &path, e)),
     };
-    let form: ManifestFileForm = serde_json::from_slice(&text)
-        .map_err(|e| Error::corrupt(format!("{}: not a backup manifest: {e}", path.display())))?;
-    if manifest_crc(&form.manifest)? != form.crc32 {
-        return Err(Error::corrupt(format!(
-            "{}: the manifest's checksum does not match its contents",
-            path.display()
-        )));
-    }
-    if form.manifest.format != MANIFEST_FORMAT {
-        return Err(Error::corrupt(format!(
-            "{}: manifest format {} (this build reads {MANIFEST_FORMAT})",
-            path.display(),
-            form.manifest.format
-        )));
-    }
-    Ok(Some(form.manifest))
+    Manifest::decode(&text, &path.display().to_string()).map(Some)
 }
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
-    let form = ManifestFileForm {
-        crc32: manifest_crc(manifest)?,
-        manifest: manifest.clone(),
-    };
-    let bytes = serde_json::to_vec_pretty(&form)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot encode the manifest: {e}")))?;
+    let bytes = manifest.encode()?;
     let path = dir.join(MANIFEST_FILE);
     let tmp = dir.join(format!(".{MANIFEST_FILE}.tmp"));
     let mut f = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;

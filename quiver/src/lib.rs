@@ -32,9 +32,10 @@ mod mode;
 mod switch;
 
 pub use backup::{
-    CheckedFile, MANIFEST_FILE, Manifest, ManifestFile, Progress, RestoreOptions, Restored,
-    VerifyReport, backup, read_manifest, restore, verify,
+    CheckedFile, Progress, RestoreOptions, Restored, VerifyReport, backup, read_manifest, restore,
+    verify,
 };
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
+pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
 pub use switch::{Moved, migrate};
