@@ -1,7 +1,9 @@
 //! Writes the fuzz targets' seed corpora (fuzz/README.md) from real files: a
 //! transactional engine with a data directory is given every value type, hostile
 //! names, indexes, constraints and triggers; its snapshot, its WAL segments, its
-//! dump and the encoded values and schema definitions become the seeds.
+//! dump and the encoded values and schema definitions become the seeds. The same
+//! data in an on-disk database gives the `ondisk_records` seeds (every key and value
+//! RocksDB holds, read back raw), and a backup of it the `manifest` seed.
 //!
 //! Run: `cargo run -p conformance --example fuzz_seeds -- fuzz/seeds`
 
@@ -126,9 +128,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let records = ondisk_seeds(out, &dump)?;
     println!(
-        "wrote seeds for codec, snapshot, wal_segment, schema_op ({schema} ops) and dump under {}",
+        "wrote seeds for codec, snapshot, wal_segment, schema_op ({schema} ops), dump, ondisk_records ({records} records) and manifest under {}",
         out.display()
     );
     Ok(())
+}
+
+/// Loads `dump` into an on-disk database and writes every key and value it stored as
+/// `ondisk_records` seeds (a first byte picking the decoder), then backs the database
+/// up and writes the manifest as the `manifest` seed. Returns the records written.
+fn ondisk_seeds(out: &Path, dump: &[u8]) -> Result<usize, Box<dyn std::error::Error>> {
+    use engine_ondisk::keys::{EDGES, IN, INDEX, LABELS, META, OUT, VERTICES};
+    use engine_ondisk::rocksdb::{DB, IteratorMode};
+
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = quiver::Database::open(
+        quiver::Config::new()
+            .data_directory(&data)
+            .mode(engine_api::StorageMode::OnDiskTransactional),
+    )?;
+    dump::load_dump(&db, &mut &dump[..], dump::LoadOptions::new())?;
+    let backup = root.path().join("backup");
+    quiver::backup(&db, &backup, &|_, _| {})?;
+    write(
+        out,
+        "manifest",
+        "quiver-backup.json",
+        &std::fs::read(backup.join(quiver::MANIFEST_FILE))?,
+    )?;
+    db.close()?;
+
+    let (opts, cfs) = engine_ondisk::rocksdb_options(&engine_ondisk::Config::new(&data));
+    let names: Vec<String> = cfs.iter().map(|c| c.name().to_string()).collect();
+    let raw = DB::open_cf_for_read_only(&opts, data.join("rocksdb"), &names, false)?;
+    let mut written = 0;
+    for name in &names {
+        let cf = raw.cf_handle(name).ok_or("a column family is missing")?;
+        for item in raw.iterator_cf(&cf, IteratorMode::Start) {
+            let (key, value) = item?;
+            let seeds: Vec<(u8, &[u8])> = match name.as_str() {
+                VERTICES => vec![(0, &value[..]), (2, &key[..])],
+                EDGES => vec![(1, &value[..]), (2, &key[..])],
+                OUT | IN => vec![(3, &key[..])],
+                LABELS => vec![(4, &key[..])],
+                INDEX => vec![(5, &key[..])],
+                META if &key[..] == b"schema" => vec![(6, &value[..])],
+                _ => Vec::new(),
+            };
+            for (which, bytes) in seeds {
+                let mut seed = vec![which];
+                seed.extend_from_slice(bytes);
+                write(out, "ondisk_records", &format!("{name}-{written:03}"), &seed)?;
+                written += 1;
+            }
+        }
+    }
+    Ok(written)
 }

@@ -150,6 +150,10 @@ impl VertexRecord {
         for _ in 0..n {
             let l = d.uvarint().map_err(bad)?;
             let l = u32::try_from(l).map_err(|_| corrupt(VERTICES, key, "label id too large"))?;
+            // Lookups binary-search the labels: out of order they would answer wrongly.
+            if labels.last().is_some_and(|p| *p >= l) {
+                return Err(corrupt(VERTICES, key, "labels are not ascending"));
+            }
             labels.push(l);
         }
         Ok(VertexRecord {
@@ -397,6 +401,8 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Corrupt);
         let err = VertexRecord::decode(&[0; 8], &[200, 1]).expect_err("count too large");
         assert_eq!(err.kind(), ErrorKind::Corrupt);
+        let err = VertexRecord::decode(&[0; 8], &[2, 5, 5]).expect_err("a label twice");
+        assert!(err.message().contains("not ascending"), "{err}");
         assert!(decode_adjacency_key(OUT, &[0; 27]).is_err());
     }
 
