@@ -181,7 +181,12 @@ fn ondisk_seeds(out: &Path, dump: &[u8]) -> Result<usize, Box<dyn std::error::Er
             for (which, bytes) in seeds {
                 let mut seed = vec![which];
                 seed.extend_from_slice(bytes);
-                write(out, "ondisk_records", &format!("{name}-{written:03}"), &seed)?;
+                write(
+                    out,
+                    "ondisk_records",
+                    &format!("{name}-{written:03}"),
+                    &seed,
+                )?;
                 written += 1;
             }
         }

@@ -21,7 +21,7 @@ pub mod snapshot;
 pub mod wal;
 
 pub use dir::{DataDir, Listing, SegmentName, SnapshotName};
-pub use file::{DurableFile, FileLayer, StdFiles};
+pub use file::{DurableFile, FailingFiles, FileLayer, StdFiles};
 pub use format::DatabaseId;
 pub use retention::{DeletionGate, Lease};
 pub use schema::SchemaOp;

@@ -42,6 +42,7 @@ use engine_api::codec::{Decoder, put_uvarint};
 use engine_api::{Result, SnapshotInfo};
 
 use crate::dir::{snapshot_file_name, sync_dir};
+use crate::file::{FileLayer, StdFiles, Writer};
 use crate::format::{
     DatabaseId, HEADER_LEN, Header, corrupt, decode_named_header, encode_header, io_error, put_str,
     read_header_bytes, u32_at, u64_at,
@@ -78,7 +79,7 @@ pub enum NameKind {
 /// Writes one snapshot, streaming, to a temporary file that `finish` renames into
 /// place after syncing it.
 pub struct SnapshotWriter {
-    out: BufWriter<File>,
+    out: BufWriter<Writer>,
     tmp: PathBuf,
     path: PathBuf,
     seq: u64,
@@ -183,16 +184,38 @@ fn header_bytes(database: DatabaseId, commit_ts: u64, created: SystemTime) -> [u
 impl SnapshotWriter {
     /// Starts snapshot `seq` of the state at `commit_ts` in `dir`.
     pub fn create(dir: &Path, seq: u64, commit_ts: u64, database: DatabaseId) -> Result<Self> {
+        Self::create_with(&StdFiles, dir, seq, commit_ts, database)
+    }
+
+    /// [`SnapshotWriter::create`] through `files` (a test's layer that injects
+    /// failures; the engines pass the layer their configuration names).
+    pub fn create_with(
+        files: &dyn FileLayer,
+        dir: &Path,
+        seq: u64,
+        commit_ts: u64,
+        database: DatabaseId,
+    ) -> Result<Self> {
         let name = snapshot_file_name(seq, commit_ts);
         let path = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp"));
-        let file = File::create(&tmp)
+        // A temporary file a crash left behind is ours to replace.
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&format!("cannot remove {}", tmp.display()), e)),
+        }
+        let file = files
+            .create(&tmp)
             .map_err(|e| io_error(&format!("cannot create {}", tmp.display()), e))?;
         let created = SystemTime::now();
         let header = header_bytes(database, commit_ts, created);
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        out.write_all(&header)
-            .map_err(|e| io_error(&format!("cannot write {}", tmp.display()), e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, Writer(file));
+        if let Err(e) = out.write_all(&header) {
+            drop(out);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_error(&format!("cannot write {}", tmp.display()), e));
+        }
         Ok(SnapshotWriter {
             out,
             tmp,
@@ -432,8 +455,16 @@ impl SnapshotWriter {
     }
 
     /// Writes the footer, syncs the file, renames it to its real name and syncs the
-    /// directory: a crash at any point leaves either no snapshot or a whole one.
-    pub fn finish(mut self) -> Result<SnapshotInfo> {
+    /// directory: a crash at any point leaves either no snapshot or a whole one. On
+    /// an error the temporary file is removed.
+    pub fn finish(self) -> Result<SnapshotInfo> {
+        let tmp = self.tmp.clone();
+        self.complete().inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
+
+    fn complete(mut self) -> Result<SnapshotInfo> {
         self.flush_items()?;
         let mut footer = Vec::with_capacity(24);
         footer.extend_from_slice(&self.vertices.to_le_bytes());
@@ -441,21 +472,18 @@ impl SnapshotWriter {
         footer.extend_from_slice(&self.blocks.to_le_bytes());
         self.write_block(BLOCK_FOOTER, &footer)?;
         let what = format!("cannot write {}", self.tmp.display());
-        let mut file = self
+        let Writer(mut file) = self
             .out
             .into_inner()
             .map_err(|e| io_error(&what, e.into_error()))?;
         if self.commit_ts != self.header_ts {
-            use std::io::{Seek, SeekFrom};
             let header = header_bytes(self.database, self.commit_ts, self.created);
-            file.seek(SeekFrom::Start(0))
-                .and_then(|_| file.write_all(&header))
-                .map_err(|e| io_error(&what, e))?;
+            file.write_at(0, &header).map_err(|e| io_error(&what, e))?;
             if let Some(dir) = self.path.parent() {
                 self.path = dir.join(snapshot_file_name(self.seq, self.commit_ts));
             }
         }
-        file.sync_all().map_err(|e| io_error(&what, e))?;
+        file.sync_data().map_err(|e| io_error(&what, e))?;
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| {
             io_error(

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use durability::{FileLayer, StdFiles};
 use engine_api::{DurabilityConfig, Error, Result, SyncMode};
 
 /// How an [`crate::AnalyticalEngine`] runs.
@@ -31,6 +32,7 @@ pub struct Config {
     begin_wait: Duration,
     snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
     snapshot_threads: Option<usize>,
+    files: Arc<dyn FileLayer>,
 }
 
 impl std::fmt::Debug for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             begin_wait: Duration::from_secs(30),
             snapshot_midpoint: None,
             snapshot_threads: None,
+            files: Arc::new(StdFiles),
         }
     }
 }
@@ -108,6 +111,15 @@ impl Config {
         self
     }
 
+    /// Replaces the file layer snapshots are written through, to inject failures in
+    /// tests.
+    #[cfg(any(test, feature = "testing"))]
+    #[must_use]
+    pub fn file_layer(mut self, files: Arc<dyn FileLayer>) -> Self {
+        self.files = files;
+        self
+    }
+
     /// Threads that encode a snapshot's vertex and edge blocks (id ranges in turn; the
     /// file keeps id order) and that link a loaded snapshot's edges into adjacency
     /// (each owns every n-th range of vertices, while one thread reads the file).
@@ -159,6 +171,10 @@ impl Config {
 
     pub(crate) fn midpoint(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {
         self.snapshot_midpoint.clone()
+    }
+
+    pub(crate) fn files(&self) -> Arc<dyn FileLayer> {
+        self.files.clone()
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use durability::{DataDir, DatabaseId, DeletionGate};
+use durability::{DataDir, DatabaseId, DeletionGate, FileLayer};
 use engine_api::{DurabilityConfig, RecoveryReport, Result, SnapshotInfo};
 
 pub(crate) struct Durable {
@@ -20,6 +20,8 @@ pub(crate) struct Durable {
     pub(crate) snapshot_midpoint: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Threads that encode a snapshot.
     pub(crate) snapshot_threads: usize,
+    /// The file layer snapshots are written through.
+    pub(crate) files: Arc<dyn FileLayer>,
 }
 
 impl Durable {

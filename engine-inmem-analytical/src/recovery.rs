@@ -308,6 +308,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
         snapshot_seq: AtomicU64::new(next_seq),
         snapshot_midpoint: config.midpoint(),
         snapshot_threads: config.snapshot_thread_count(),
+        files: config.files(),
     });
     Ok(inner)
 }

@@ -133,7 +133,8 @@ impl Inner {
         let started = std::time::Instant::now();
         let ts = self.last_commit.load(Ordering::Acquire);
         let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
-        let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
+        let mut w =
+            SnapshotWriter::create_with(&*d.files, &d.dir.snapshots_dir(), seq, ts, d.database)?;
         let written = self.write_file(&mut w, d.snapshot_threads, d.snapshot_midpoint.as_deref());
         if let Err(e) = written {
             w.abandon();

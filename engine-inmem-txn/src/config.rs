@@ -170,7 +170,8 @@ impl Config {
         self
     }
 
-    /// Replaces the file layer the WAL writes through, to inject failures in tests.
+    /// Replaces the file layer the WAL and snapshots write through, to inject
+    /// failures in tests.
     #[cfg(any(test, feature = "testing"))]
     #[must_use]
     pub fn file_layer(mut self, files: Arc<dyn FileLayer>) -> Self {

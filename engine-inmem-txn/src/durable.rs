@@ -25,6 +25,8 @@ pub(crate) struct Durable {
     pub(crate) snapshot_midpoint: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
     /// Threads that encode a snapshot.
     pub(crate) snapshot_threads: usize,
+    /// The file layer snapshots are written through (the WAL's).
+    pub(crate) files: std::sync::Arc<dyn durability::FileLayer>,
 }
 
 impl Inner {

@@ -87,6 +87,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         snapshot_lock: Mutex::new(()),
         snapshot_midpoint: config.midpoint(),
         snapshot_threads: config.snapshot_thread_count(),
+        files: config.files(),
     });
     Ok(inner)
 }

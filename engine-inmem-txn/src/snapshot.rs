@@ -161,7 +161,8 @@ impl Inner {
         let ts = txn.start_ts();
         let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let mut w = SnapshotWriter::create(&d.dir.snapshots_dir(), seq, ts, d.database)?;
+        let mut w =
+            SnapshotWriter::create_with(&*d.files, &d.dir.snapshots_dir(), seq, ts, d.database)?;
         let written = self.write_file(
             &txn,
             &mut w,

@@ -1,6 +1,7 @@
-//! Injected I/O failures through the WAL's file layer: a failed write or fsync
-//! poisons the engine, the failing commit is not acknowledged and never visible,
-//! later writes are refused, reads go on, and reopening loses no acknowledged commit.
+//! Injected I/O failures through the file layer: a failed WAL write or fsync poisons
+//! the engine, the failing commit is not acknowledged and never visible, later writes
+//! are refused, reads go on, and reopening loses no acknowledged commit; a snapshot
+//! that hits an I/O error fails cleanly and costs nothing.
 
 use std::fs::File;
 use std::path::Path;
@@ -37,6 +38,13 @@ impl DurableFile for Failing {
             spend(&self.budget)?;
         }
         std::io::Write::write_all(&mut self.file, buf)
+    }
+
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
+        if !self.only_sync {
+            spend(&self.budget)?;
+        }
+        DurableFile::write_at(&mut self.file, offset, buf)
     }
 
     fn sync_data(&mut self) -> std::io::Result<()> {
@@ -162,6 +170,10 @@ impl DurableFile for Counted {
         std::io::Write::write_all(&mut self.file, buf)
     }
 
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
+        DurableFile::write_at(&mut self.file, offset, buf)
+    }
+
     fn sync_data(&mut self) -> std::io::Result<()> {
         self.syncs.fetch_add(1, Ordering::SeqCst);
         self.file.sync_data()
@@ -238,4 +250,72 @@ fn sync_modes_sync_as_documented() {
             .expect("count");
         assert_eq!(n, 21, "{mode:?}");
     }
+}
+
+/// EIO (or ENOSPC) at every step of writing a snapshot: `create_snapshot` fails with
+/// `Io`, leaves no file under a snapshot's name and no temporary file, the engine goes
+/// on committing, and reopening recovers every commit (the older snapshot plus the
+/// WAL, which the failed snapshot's retention did not touch).
+#[test]
+fn a_snapshot_that_hits_an_io_error_fails_cleanly_and_loses_nothing() {
+    let files = durability::FailingFiles::new(".snapshot.tmp");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = || {
+        Config::default()
+            .data_directory(tmp.path())
+            .durability(durability().snapshot_retention(1))
+            .file_layer(Arc::new(files.clone()))
+    };
+    let commit = |engine: &InMemoryEngine, n: i64| {
+        let mut t = engine.begin(TxnOptions::new()).expect("begin");
+        t.create_vertex_with(&["N"], &[("n", n.into())])
+            .expect("create");
+        t.commit().expect("commit");
+    };
+    let engine = InMemoryEngine::open(config()).expect("open");
+    commit(&engine, 0);
+    // Count the operations of a whole snapshot, then fail each of them in turn.
+    let before = files.operations();
+    let first = engine.create_snapshot().expect("a snapshot");
+    let steps = files.operations() - before;
+    assert!(
+        steps >= 3,
+        "a snapshot is created, written and synced: {steps}"
+    );
+    let mut n = 1;
+    for (step, code) in (0..steps).flat_map(|s| [(s, 5), (s, 28)]) {
+        commit(&engine, n);
+        n += 1;
+        files.arm(step, code);
+        let e = engine
+            .create_snapshot()
+            .expect_err("a snapshot through a failing disk");
+        files.disarm();
+        assert_eq!(e.kind(), ErrorKind::Io, "step {step}: {e}");
+        let listed: Vec<_> = engine
+            .snapshots()
+            .expect("list")
+            .into_iter()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(listed, vec![first.path.clone()], "step {step}");
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("snapshots"))
+            .expect("list")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "step {step}: {leftovers:?} left");
+        commit(&engine, n);
+        n += 1;
+    }
+    drop(engine);
+    let engine = InMemoryEngine::open(config()).expect("reopen");
+    let t = engine.begin(TxnOptions::new()).expect("begin");
+    assert_eq!(
+        t.vertex_count().expect("count"),
+        n as u64,
+        "every commit survives"
+    );
+    drop(t);
+    assert!(engine.create_snapshot().is_ok(), "the disk works again");
 }

@@ -38,6 +38,10 @@ impl DurableFile for Failing {
         spend(&self.1)?;
         std::io::Write::write_all(&mut self.0, buf)
     }
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
+        spend(&self.1)?;
+        DurableFile::write_at(&mut self.0, offset, buf)
+    }
     fn sync_data(&mut self) -> std::io::Result<()> {
         spend(&self.1)?;
         self.0.sync_data()
