@@ -1,7 +1,7 @@
 //! IN_MEMORY_TRANSACTIONAL against a model, with injected I/O failures: the bytes
 //! pick transactions of vertex and edge operations, commits and rollbacks,
-//! snapshots and reopens, and after how many file operations the WAL's file layer
-//! starts failing. The model holds what every acknowledged commit left. Whenever
+//! snapshots and reopens, and after how many file operations the file layer (WAL and
+//! snapshots) starts failing. The model holds what every acknowledged commit left. Whenever
 //! the engine is reopened (on request, or because a failure poisoned it) its state
 //! must equal the model, or the model plus the one commit whose failure left it
 //! unsure whether it reached the disk.
