@@ -166,3 +166,47 @@ fn a_dump_the_backend_cannot_hold_fails_before_anything_is_written() -> Result<(
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// A writer whose device fails (EIO or ENOSPC) after `budget` bytes.
+struct FailingWriter {
+    written: Vec<u8>,
+    budget: usize,
+    code: i32,
+}
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written.len() + buf.len() > self.budget {
+            return Err(std::io::Error::from_raw_os_error(self.code));
+        }
+        self.written.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_dump_onto_a_failing_device_fails_with_io_at_any_byte() -> Result<()> {
+    let engine = common::graph()?;
+    let whole = dump_of(&engine)?;
+    for code in [5, 28] {
+        for budget in (0..whole.len()).step_by(7) {
+            let mut out = FailingWriter {
+                written: Vec::new(),
+                budget,
+                code,
+            };
+            let e = dump::write_dump(&engine, &mut out, dump::DumpOptions::new())
+                .expect_err("the device fails before the end");
+            assert_eq!(e.kind(), ErrorKind::Io, "at byte {budget}: {e}");
+            assert!(
+                e.to_string().contains(&format!("os error {code}")),
+                "the cause is named: {e}"
+            );
+        }
+    }
+    Ok(())
+}
