@@ -112,6 +112,7 @@ pub(super) fn run<F: EngineFactory>(factory: &F, settings: &CrashSettings, cycle
         ..Totals::default()
     };
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let started = std::time::Instant::now();
     for cycle in 0..cycles {
         if cycle % 25 == 0 && cycle > 0 {
             dir = tempfile::tempdir().expect("a temporary directory");
@@ -130,6 +131,16 @@ pub(super) fn run<F: EngineFactory>(factory: &F, settings: &CrashSettings, cycle
         let before = state.start.schema_ops;
         totals.edges_checked += verify(factory, settings, dir.path(), &mut state, &seen, cycle);
         totals.schema_ops += state.start.schema_ops.saturating_sub(before);
+        if (cycle + 1) % 250 == 0 {
+            // Long runs say how far they are (standard error: the test output stays
+            // one summary line).
+            eprintln!(
+                "crash harness ({}): {} of {cycles} cycles, {} s",
+                settings.backend,
+                cycle + 1,
+                started.elapsed().as_secs()
+            );
+        }
     }
     totals
 }
