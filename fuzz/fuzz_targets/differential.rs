@@ -7,18 +7,15 @@
 //! unsure whether it reached the disk.
 #![no_main]
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use durability::{DurableFile, FileLayer};
-use engine_api::{
-    DeleteMode, Direction, DurabilityConfig, EdgeId, StorageEngine, SyncMode, Transaction,
-    TxnOptions, VertexId,
-};
+use engine_api::{DurabilityConfig, StorageEngine, SyncMode, Transaction, TxnOptions};
 use engine_inmem_txn::{Config, InMemoryEngine};
 use libfuzzer_sys::fuzz_target;
+use quiver_fuzz::{Model, apply_ops, scratch_dir, state};
 
 /// File operations (create, write, sync) allowed before each fails.
 #[derive(Debug)]
@@ -59,13 +56,6 @@ impl FileLayer for FailAfter {
     }
 }
 
-/// What acknowledged commits left: vertex id -> its `n`; edge id -> (source, target).
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Model {
-    vertices: BTreeMap<u64, i64>,
-    edges: BTreeMap<u64, (u64, u64)>,
-}
-
 fn open(dir: &Path, budget: i64) -> InMemoryEngine {
     let config = Config::default()
         .data_directory(dir)
@@ -79,35 +69,6 @@ fn open(dir: &Path, budget: i64) -> InMemoryEngine {
         )
         .file_layer(Arc::new(FailAfter(Arc::new(AtomicI64::new(budget)))));
     InMemoryEngine::open(config).expect("the directory opens")
-}
-
-fn state(engine: &InMemoryEngine) -> Model {
-    let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
-    let mut m = Model::default();
-    for v in t.vertices().expect("vertices") {
-        let v = v.expect("vertex");
-        let n = match t.vertex_property(v, "n").expect("property") {
-            Some(engine_api::PropertyValue::Int(n)) => n,
-            other => panic!("vertex {v:?} has n = {other:?}"),
-        };
-        m.vertices.insert(v.0, n);
-        for e in t.edges(v, Direction::Out, None).expect("edges") {
-            let e = e.expect("edge");
-            m.edges.insert(e.id.0, (e.source.0, e.target.0));
-        }
-    }
-    m
-}
-
-fn scratch() -> PathBuf {
-    let base = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    let dir = base.join(format!("quiver-fuzz-differential-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 /// Reopens without failures and checks the engine against `model` (or `unsure`, the
@@ -138,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         i64::from(first)
     };
-    let dir = scratch();
+    let dir = scratch_dir("differential");
     let mut engine = open(&dir, budget);
     let mut model = Model::default();
     let mut bytes = ops.iter().copied();
@@ -168,71 +129,16 @@ fuzz_target!(|data: &[u8]| {
         };
         let count = usize::from(head % 8) + 1;
         let mut failed = false;
-        for _ in 0..count {
-            let (Some(op), Some(arg)) = (bytes.next(), bytes.next()) else {
-                break;
-            };
-            let nth = |map_len: usize| usize::from(arg) % map_len.max(1);
-            let result = match op % 5 {
-                0 => t
-                    .create_vertex_with(&["V"], &[("n", i64::from(arg).into())])
-                    .map(|v| {
-                        pending.vertices.insert(v.0, i64::from(arg));
-                    }),
-                1 if !pending.vertices.is_empty() => {
-                    let v = *pending
-                        .vertices
-                        .keys()
-                        .nth(nth(pending.vertices.len()))
-                        .expect("a vertex");
-                    t.set_vertex_property(VertexId(v), "n", (-i64::from(arg)).into())
-                        .map(|_| {
-                            pending.vertices.insert(v, -i64::from(arg));
-                        })
-                }
-                2 if !pending.vertices.is_empty() => {
-                    let v = *pending
-                        .vertices
-                        .keys()
-                        .nth(nth(pending.vertices.len()))
-                        .expect("a vertex");
-                    t.delete_vertex(VertexId(v), DeleteMode::Detach).map(|()| {
-                        pending.vertices.remove(&v);
-                        pending.edges.retain(|_, (s, d)| *s != v && *d != v);
-                    })
-                }
-                3 if !pending.vertices.is_empty() => {
-                    let keys: Vec<u64> = pending.vertices.keys().copied().collect();
-                    let s = keys[nth(keys.len())];
-                    let d = keys[usize::from(op) % keys.len()];
-                    t.create_edge(VertexId(s), VertexId(d), "E").map(|e| {
-                        pending.edges.insert(e.0, (s, d));
-                    })
-                }
-                4 if !pending.edges.is_empty() => {
-                    let e = *pending
-                        .edges
-                        .keys()
-                        .nth(nth(pending.edges.len()))
-                        .expect("an edge");
-                    t.delete_edge(EdgeId(e)).map(|()| {
-                        pending.edges.remove(&e);
-                    })
-                }
-                _ => Ok(()),
-            };
-            if let Err(err) = result {
-                // Only the injected failures may make an operation fail.
-                assert!(
-                    matches!(
-                        err.kind(),
-                        engine_api::ErrorKind::Io | engine_api::ErrorKind::Poisoned
-                    ),
-                    "{err}"
-                );
-                failed = true;
-                break;
-            }
+        if let Err(err) = apply_ops(&mut t, &mut pending, &mut bytes, count) {
+            // Only the injected failures may make an operation fail.
+            assert!(
+                matches!(
+                    err.kind(),
+                    engine_api::ErrorKind::Io | engine_api::ErrorKind::Poisoned
+                ),
+                "{err}"
+            );
+            failed = true;
         }
         if failed || head & 0x80 != 0 {
             t.rollback();

@@ -97,3 +97,100 @@ pub fn moded(data: &[u8], repair: fn(&mut [u8])) -> Vec<u8> {
     }
     bytes
 }
+
+/// What a differential target's engine should hold: vertex id -> its `n`; edge id ->
+/// (source, target).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Model {
+    /// Vertices and their `n` property.
+    pub vertices: std::collections::BTreeMap<u64, i64>,
+    /// Edges and their endpoints.
+    pub edges: std::collections::BTreeMap<u64, (u64, u64)>,
+}
+
+/// What `engine` holds, as a [`Model`] (every vertex must have an integer `n`).
+pub fn state<E: engine_api::StorageEngine>(engine: &E) -> Model {
+    use engine_api::{Direction, Transaction, TxnOptions};
+    let t = engine.begin(TxnOptions::new().read_only()).expect("begin");
+    let mut m = Model::default();
+    for v in t.vertices().expect("vertices") {
+        let v = v.expect("vertex");
+        let n = match t.vertex_property(v, "n").expect("property") {
+            Some(engine_api::PropertyValue::Int(n)) => n,
+            other => panic!("vertex {v:?} has n = {other:?}"),
+        };
+        m.vertices.insert(v.0, n);
+        for e in t.edges(v, Direction::Out, None).expect("edges") {
+            let e = e.expect("edge");
+            m.edges.insert(e.id.0, (e.source.0, e.target.0));
+        }
+    }
+    m
+}
+
+/// An empty directory of this process's own for a differential target's database
+/// (under /dev/shm when it exists).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let base = if std::path::Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("quiver-fuzz-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs up to `count` operations, each read as two bytes (which operation, and an
+/// argument choosing the value or the object) from `bytes`, in `t`, and applies each
+/// that succeeds to `pending`: create a vertex, set a vertex's `n`, detach-delete a
+/// vertex, create an edge, delete an edge. Stops at the first error and returns it.
+pub fn apply_ops<T: engine_api::Transaction>(
+    t: &mut T,
+    pending: &mut Model,
+    bytes: &mut impl Iterator<Item = u8>,
+    count: usize,
+) -> engine_api::Result<()> {
+    use engine_api::{DeleteMode, EdgeId, VertexId};
+    for _ in 0..count {
+        let (Some(op), Some(arg)) = (bytes.next(), bytes.next()) else {
+            break;
+        };
+        let nth = |len: usize| usize::from(arg) % len.max(1);
+        let vertex = |m: &Model| m.vertices.keys().nth(nth(m.vertices.len())).copied();
+        match op % 5 {
+            0 => {
+                let v = t.create_vertex_with(&["V"], &[("n", i64::from(arg).into())])?;
+                pending.vertices.insert(v.0, i64::from(arg));
+            }
+            1 => {
+                if let Some(v) = vertex(pending) {
+                    t.set_vertex_property(VertexId(v), "n", (-i64::from(arg)).into())?;
+                    pending.vertices.insert(v, -i64::from(arg));
+                }
+            }
+            2 => {
+                if let Some(v) = vertex(pending) {
+                    t.delete_vertex(VertexId(v), DeleteMode::Detach)?;
+                    pending.vertices.remove(&v);
+                    pending.edges.retain(|_, (s, d)| *s != v && *d != v);
+                }
+            }
+            3 => {
+                if !pending.vertices.is_empty() {
+                    let keys: Vec<u64> = pending.vertices.keys().copied().collect();
+                    let (s, d) = (keys[nth(keys.len())], keys[usize::from(op) % keys.len()]);
+                    let e = t.create_edge(VertexId(s), VertexId(d), "E")?;
+                    pending.edges.insert(e.0, (s, d));
+                }
+            }
+            _ => {
+                if let Some(e) = pending.edges.keys().nth(nth(pending.edges.len())).copied() {
+                    t.delete_edge(EdgeId(e))?;
+                    pending.edges.remove(&e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
