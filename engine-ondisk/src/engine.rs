@@ -22,8 +22,8 @@ use crate::config::Config;
 use crate::counts::Counts;
 use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
 use crate::metadata::{
-    Dictionary, FORMAT_VERSION, IdAllocator, KEY_DATABASE, KEY_READY, META_FILE, read_meta_file,
-    write_meta_file,
+    Dictionary, FORMAT_VERSION, IdAllocator, IdKind, KEY_DATABASE, KEY_READY, META_FILE, NameKind,
+    read_meta_file, write_meta_file,
 };
 use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
@@ -528,6 +528,30 @@ impl OnDiskEngine {
 
     /// Marks the engine poisoned after a failed durable write; returns the error to
     /// report, of kind Poisoned unless it is a conflict.
+    /// The id of `name`, stored durably first if it is new. A failed write poisons
+    /// the engine, as a failed commit does (an invalid name does not).
+    pub(crate) fn intern(&self, kind: NameKind, name: &str) -> Result<u32> {
+        self.names
+            .intern(&self.db, kind, name)
+            .map_err(|e| self.poison_on_io(e))
+    }
+
+    /// The next id of `kind`; raising the durable bound first may write, and a
+    /// failed write poisons the engine.
+    pub(crate) fn next_id(&self, kind: IdKind) -> Result<u64> {
+        self.ids
+            .next(&self.db, kind)
+            .map_err(|e| self.poison_on_io(e))
+    }
+
+    fn poison_on_io(&self, e: Error) -> Error {
+        if e.kind() == ErrorKind::Io {
+            self.poison(e)
+        } else {
+            e
+        }
+    }
+
     pub(crate) fn poison(&self, e: Error) -> Error {
         if e.kind() == ErrorKind::Conflict {
             return e;

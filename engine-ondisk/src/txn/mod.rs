@@ -413,11 +413,8 @@ impl<'e> OnDiskTxn<'e> {
         if target != source {
             self.lock_vertex(target)?;
         }
-        let ty = self
-            .engine
-            .names
-            .intern(&self.engine.db, NameKind::EdgeType, edge_type)?;
-        let id = self.engine.ids.next(&self.engine.db, IdKind::Edge)?;
+        let ty = self.engine.intern(NameKind::EdgeType, edge_type)?;
+        let id = self.engine.next_id(IdKind::Edge)?;
         let value = EdgeValue {
             edge_type: ty,
             source: source.0,
@@ -450,10 +447,7 @@ impl<'e> OnDiskTxn<'e> {
             engine_api::validate_name("property key", key)?;
             value.validate()?;
             if !value.is_null() {
-                let k = self
-                    .engine
-                    .names
-                    .intern(&self.engine.db, NameKind::PropertyKey, key)?;
+                let k = self.engine.intern(NameKind::PropertyKey, key)?;
                 pairs.push((k, value.clone()));
             }
         }
@@ -475,9 +469,7 @@ impl<'e> OnDiskTxn<'e> {
                 None => return Ok(None),
             }
         } else {
-            self.engine
-                .names
-                .intern(&self.engine.db, NameKind::PropertyKey, key)?
+            self.engine.intern(NameKind::PropertyKey, key)?
         };
         let (props, old) = replace_property(record, k, Some(value))
             .map_err(|e| e.into_corrupt(&format!("{owner} property record"), 0))?;
@@ -808,7 +800,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
 
     fn create_vertex(&mut self) -> Result<VertexId> {
         self.check_write()?;
-        let id = self.engine.ids.next(&self.engine.db, IdKind::Vertex)?;
+        let id = self.engine.next_id(IdKind::Vertex)?;
         self.put(VERTICES, &id_key(id), &VertexRecord::default().encode())?;
         self.touched_vertices.push(id);
         self.created_vertices.push(id);
@@ -825,10 +817,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.check_write()?;
         engine_api::validate_name("label", label)?;
         let mut record = self.vertex_for_update(vertex)?;
-        let l = self
-            .engine
-            .names
-            .intern(&self.engine.db, NameKind::Label, label)?;
+        let l = self.engine.intern(NameKind::Label, label)?;
         let Err(at) = record.labels.binary_search(&l) else {
             return Ok(false);
         };
@@ -1023,16 +1012,12 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         // One record and one put instead of a read-modify-write per label and property.
         let mut ls = Vec::with_capacity(labels.len());
         for label in labels {
-            ls.push(
-                self.engine
-                    .names
-                    .intern(&self.engine.db, NameKind::Label, label)?,
-            );
+            ls.push(self.engine.intern(NameKind::Label, label)?);
         }
         ls.sort_unstable();
         ls.dedup();
         let props = self.record_of(properties)?;
-        let id = self.engine.ids.next(&self.engine.db, IdKind::Vertex)?;
+        let id = self.engine.next_id(IdKind::Vertex)?;
         for l in &ls {
             self.put(LABELS, &label_key(*l, id), &[])?;
         }
