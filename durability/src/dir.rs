@@ -317,6 +317,37 @@ enum Ours {
     Segment(SegmentName),
 }
 
+/// Whether the file `path`, listed under one of our names, is a regular file (or a
+/// link to one) to read: `Ok(false)` if it is gone since the listing (retention or a
+/// finished snapshot's rename, in another thread, is not damage), `Corrupt` if it is
+/// something else or a link whose target is gone.
+fn still_ours(path: &Path, kind: &str) -> Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(true),
+        Ok(_) => Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{}: named as a {kind} but not a regular file",
+                path.display()
+            ),
+        )),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && std::fs::symlink_metadata(path)
+                    .is_err_and(|l| l.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{}: named as a {kind} but cannot be read (a link whose target is gone?): {e}",
+                path.display()
+            ),
+        )),
+    }
+}
+
 fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     let mut listing = Listing::default();
     let dirs = snapshots
@@ -369,26 +400,8 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
             } else {
                 "WAL segment"
             };
-            match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() => {}
-                Ok(_) => {
-                    return Err(Error::new(
-                        ErrorKind::Corrupt,
-                        format!(
-                            "{}: named as a {kind} but not a regular file",
-                            path.display()
-                        ),
-                    ));
-                }
-                Err(e) => {
-                    return Err(Error::new(
-                        ErrorKind::Corrupt,
-                        format!(
-                            "{}: named as a {kind} but cannot be read (a link whose target is gone?): {e}",
-                            path.display()
-                        ),
-                    ));
-                }
+            if !still_ours(&path, kind)? {
+                continue;
             }
             match ours {
                 Ours::Snapshot(s) => listing.snapshots.push(s),
@@ -452,6 +465,26 @@ pub fn move_dirs_aside(root: &Path, names: &[&str]) -> Result<Option<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Retention or a snapshot's rename in another thread may remove a file between
+    /// the listing and the look at it: that file is gone, not damage. (Regression:
+    /// the long stress run failed a snapshot with "cannot be read" under load.)
+    #[cfg(unix)]
+    #[test]
+    fn a_file_gone_since_the_listing_is_skipped_and_a_dangling_link_is_corrupt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("00000000000000000001.wal");
+        assert!(!still_ours(&gone, "WAL segment").expect("a vanished file"));
+        let file = dir.path().join("real");
+        std::fs::write(&file, b"x").expect("write");
+        assert!(still_ours(&file, "WAL segment").expect("a file"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
+        let e = still_ours(&link, "WAL segment").expect_err("a dangling link");
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let e = still_ours(dir.path(), "snapshot").expect_err("a directory");
+        assert!(e.message().contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn a_second_open_is_locked_and_names_the_holder() {

@@ -770,12 +770,23 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
 /// first. A snapshot whose header does not verify fails the listing with `Corrupt`,
 /// naming it: leaving it out would hide the damage from a backup tool.
 pub fn snapshot_infos(snapshots: &[crate::dir::SnapshotName]) -> Result<Vec<SnapshotInfo>> {
+    // Retention in another thread may delete a listed snapshot before it is read:
+    // one that is gone is left out, one that is there must read.
+    let gone = |path: &Path| {
+        std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    };
     let mut out = Vec::with_capacity(snapshots.len());
     for s in snapshots {
-        let h = read_snapshot_header(&s.path)?;
-        let size_bytes = std::fs::metadata(&s.path)
-            .map_err(|e| io_error(&format!("cannot read {}", s.path.display()), e))?
-            .len();
+        let h = match read_snapshot_header(&s.path) {
+            Ok(h) => h,
+            Err(_) if gone(&s.path) => continue,
+            Err(e) => return Err(e),
+        };
+        let size_bytes = match std::fs::metadata(&s.path) {
+            Ok(m) => m.len(),
+            Err(_) if gone(&s.path) => continue,
+            Err(e) => return Err(io_error(&format!("cannot read {}", s.path.display()), e)),
+        };
         out.push(SnapshotInfo {
             path: s.path.clone(),
             commit_timestamp: h.commit_ts,
@@ -1040,5 +1051,34 @@ mod tests {
                 assert_eq!(fast, plain, "{a} {b}");
             }
         }
+    }
+
+    /// A snapshot retention deleted after the listing is left out of the infos; a
+    /// damaged one that is there still fails them. (Regression: `snapshots()` under
+    /// a concurrent snapshot's retention failed in the long stress run.)
+    #[test]
+    fn a_listed_snapshot_that_is_gone_is_left_out() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let db = DatabaseId::random();
+        let mut names = Vec::new();
+        for seq in 1..=2 {
+            let w = SnapshotWriter::create(dir.path(), seq, seq * 10, db)?;
+            let info = w.finish()?;
+            names.push(crate::dir::SnapshotName {
+                seq,
+                commit_ts: seq * 10,
+                path: info.path,
+            });
+        }
+        std::fs::remove_file(&names[0].path)?;
+        let infos = snapshot_infos(&names)?;
+        assert_eq!(infos.len(), 1);
+        assert_eq!(infos[0].commit_timestamp, 20);
+        std::fs::write(&names[1].path, b"damaged")?;
+        assert!(
+            snapshot_infos(&names).is_err(),
+            "a damaged snapshot that is there"
+        );
+        Ok(())
     }
 }
