@@ -25,3 +25,26 @@ fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quiver-target}"
 mkdir -p "$CARGO_TARGET_DIR"
+
+# RocksDB's C++ takes about 13 minutes to compile on 2 cores. It is compiled once per
+# machine (per RocksDB version) into $CARGO_TARGET_DIR/rocksdb/<version>/librocksdb.a,
+# and every build the scripts run links that library: librocksdb-sys skips its own C++
+# build when ROCKSDB_LIB_DIR is set, so the test profile, the release profile of the
+# report and any narrower selection (after `source scripts/env.sh`) share it. Optimised,
+# without debug info, NDEBUG (librocksdb-sys always defines it), whatever the profile.
+quiver_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rocksdb_version="$(awk '$0 == "name = \"librocksdb-sys\"" { getline; gsub(/version = |"/, ""); print; exit }' "$quiver_root/Cargo.lock")"
+rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/${rocksdb_version:?cannot read librocksdb-sys from Cargo.lock}"
+if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
+    echo "Compiling RocksDB's C++ once for this machine (about 13 minutes on 2 cores; every later build links it)..." >&2
+    rocksdb_started=$SECONDS
+    (cd "$quiver_root" && env -u ROCKSDB_LIB_DIR -u ROCKSDB_STATIC \
+        CARGO_TARGET_DIR="$CARGO_TARGET_DIR/rocksdb-build" cargo build -p librocksdb-sys) >&2
+    rocksdb_built="$(ls -t "$CARGO_TARGET_DIR"/rocksdb-build/debug/build/librocksdb-sys-*/out/librocksdb.a | head -n 1)"
+    mkdir -p "$rocksdb_lib"
+    cp "$rocksdb_built" "$rocksdb_lib/librocksdb.a.tmp"
+    mv "$rocksdb_lib/librocksdb.a.tmp" "$rocksdb_lib/librocksdb.a"
+    rm -rf "$CARGO_TARGET_DIR/rocksdb-build"
+    echo "RocksDB compiled in $((SECONDS - rocksdb_started)) s; it is kept in $rocksdb_lib" >&2
+fi
+export ROCKSDB_LIB_DIR="$rocksdb_lib" ROCKSDB_STATIC=1
