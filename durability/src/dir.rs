@@ -93,6 +93,29 @@ fn io_err(what: String, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{what}: {e}")).with_source(e)
 }
 
+/// Writes `bytes` as the file `name` in `dir` so that a crash or an I/O error leaves
+/// the old file or the new one, never part of one: to the temporary name
+/// `.<name>.tmp`, synced, renamed, and the directory synced. On an error the
+/// temporary file is removed and the error names the file.
+pub fn write_file_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let io = |what: &str, e: std::io::Error| io_err(format!("cannot {what} {}", path.display()), e);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| io("write", e))?;
+        f.write_all(bytes).map_err(|e| io("write", e))?;
+        f.sync_all().map_err(|e| io("sync", e))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(|e| io("rename into place", e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    sync_dir(dir)
+}
+
 /// Fsyncs a directory, so renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)

@@ -47,14 +47,7 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
 }
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
-    let bytes = manifest.encode()?;
-    let path = dir.join(MANIFEST_FILE);
-    let tmp = dir.join(format!(".{MANIFEST_FILE}.tmp"));
-    let mut f = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
-    f.write_all(&bytes).map_err(|e| io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| io("sync", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io("rename into place", &path, e))?;
-    durability::dir::sync_dir(dir)
+    durability::dir::write_file_atomically(dir, MANIFEST_FILE, &manifest.encode()?)
 }
 
 /// Reads `path` to its end in 1 MiB chunks, handing each to `chunk`; returns its

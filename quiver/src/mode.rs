@@ -65,21 +65,11 @@ pub fn persisted_mode(dir: &Path) -> Result<Option<StorageMode>> {
 /// Persists `mode` in `dir`: written to a temporary name, synced, renamed, and the
 /// directory synced, so a crash leaves the old mode or the new one, never half a file.
 pub fn persist_mode(dir: &Path, mode: StorageMode) -> Result<()> {
-    use std::io::Write;
-    let file = path(dir);
-    let tmp = dir.join(format!(".{MODE_FILE}.tmp"));
-    let io = |what: &str, e: std::io::Error| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot {what} {}: {e}", file.display()),
-        )
-        .with_source(e)
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io("write", e))?;
-    writeln!(f, "{}", mode_name(mode)).map_err(|e| io("write", e))?;
-    f.sync_all().map_err(|e| io("sync", e))?;
-    std::fs::rename(&tmp, &file).map_err(|e| io("rename into", e))?;
-    durability::dir::sync_dir(dir)
+    durability::dir::write_file_atomically(
+        dir,
+        MODE_FILE,
+        format!("{}\n", mode_name(mode)).as_bytes(),
+    )
 }
 
 #[cfg(test)]
