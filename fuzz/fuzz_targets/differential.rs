@@ -9,54 +9,20 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use durability::{DurableFile, FileLayer};
+use durability::FailingFiles;
 use engine_api::{DurabilityConfig, StorageEngine, SyncMode, Transaction, TxnOptions};
 use engine_inmem_txn::{Config, InMemoryEngine};
 use libfuzzer_sys::fuzz_target;
 use quiver_fuzz::{Model, apply_ops, scratch_dir, state};
 
-/// File operations (create, write, sync) allowed before each fails.
-#[derive(Debug)]
-struct FailAfter(Arc<AtomicI64>);
-
-struct Failing(std::fs::File, Arc<AtomicI64>);
-
-fn spend(budget: &AtomicI64) -> std::io::Result<()> {
-    if budget.fetch_sub(1, Ordering::SeqCst) <= 0 {
-        return Err(std::io::Error::other("injected failure"));
+/// Opens the engine with a file layer that fails every operation from the
+/// `fail_after`-th on (EIO), or never.
+fn open(dir: &Path, fail_after: Option<u64>) -> InMemoryEngine {
+    let files = FailingFiles::new("");
+    if let Some(n) = fail_after {
+        files.arm(n, 5);
     }
-    Ok(())
-}
-
-impl DurableFile for Failing {
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        spend(&self.1)?;
-        std::io::Write::write_all(&mut self.0, buf)
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
-        spend(&self.1)?;
-        DurableFile::write_at(&mut self.0, offset, buf)
-    }
-    fn sync_data(&mut self) -> std::io::Result<()> {
-        spend(&self.1)?;
-        self.0.sync_data()
-    }
-}
-
-impl FileLayer for FailAfter {
-    fn create(&self, path: &Path) -> std::io::Result<Box<dyn DurableFile>> {
-        spend(&self.0)?;
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)?;
-        Ok(Box::new(Failing(file, self.0.clone())))
-    }
-}
-
-fn open(dir: &Path, budget: i64) -> InMemoryEngine {
     let config = Config::default()
         .data_directory(dir)
         .gc_interval(None)
@@ -67,7 +33,7 @@ fn open(dir: &Path, budget: i64) -> InMemoryEngine {
                 .snapshot_interval(None)
                 .snapshot_on_exit(false),
         )
-        .file_layer(Arc::new(FailAfter(Arc::new(AtomicI64::new(budget)))));
+        .file_layer(Arc::new(files));
     InMemoryEngine::open(config).expect("the directory opens")
 }
 
@@ -80,7 +46,7 @@ fn reopen_and_check(
     unsure: Option<&Model>,
 ) -> (InMemoryEngine, Model) {
     drop(engine);
-    let engine = open(dir, i64::MAX);
+    let engine = open(dir, None);
     let found = state(&engine);
     assert!(
         &found == model || unsure == Some(&found),
@@ -94,13 +60,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // 0 means no failure; otherwise fail after that many file operations.
-    let budget = if first == 0 {
-        i64::MAX
-    } else {
-        i64::from(first)
-    };
+    let fail_after = (first != 0).then_some(u64::from(first));
     let dir = scratch_dir("differential");
-    let mut engine = open(&dir, budget);
+    let mut engine = open(&dir, fail_after);
     let mut model = Model::default();
     let mut bytes = ops.iter().copied();
     // Each head byte: a snapshot, a reopen, or one transaction of up to 6 operations,
