@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C++ compiler scripts/env.sh hands to librocksdb-sys's build script while it
-# compiles RocksDB once per machine. It runs $QUIVER_ROCKSDB_CXX (clang++ or g++) with
-# the build script's own arguments, adding one precompiled header in front of each of
+# compiles RocksDB once per machine. It runs $QUIVER_ROCKSDB_CXX (g++ unless CXX says
+# otherwise; clang++ works too) with the build script's own arguments, adding one precompiled header in front of each of
 # RocksDB's sources: most of them spend more time parsing the same headers
 # (db/db_impl/db_impl.h alone takes seconds) than generating code, and the header is
 # parsed once instead of 343 times. The header is built on first use from the exact
@@ -98,5 +98,5 @@ if [ ! -f "$compiled" ]; then
     exec "$cxx" "$@"
 fi
 # -Winvalid-pch: g++ silently parses the header instead when it cannot use the
-# precompiled one; clang refuses with an error.
+# precompiled one (slower, not wrong); this says so. clang refuses with an error.
 exec "$cxx" -include "$header" -Winvalid-pch "$@"
