@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The C++ compiler scripts/env.sh hands to librocksdb-sys's build script while it
 # compiles RocksDB once per machine. It runs $QUIVER_ROCKSDB_CXX (g++ unless CXX says
-# otherwise; clang++ works too) with the build script's own arguments, adding one precompiled header in front of each of
-# RocksDB's sources: most of them spend more time parsing the same headers
-# (db/db_impl/db_impl.h alone takes seconds) than generating code, and the header is
-# parsed once instead of 343 times. The header is built on first use from the exact
-# arguments of that compilation minus the source and object, so it always matches
-# them (one header per distinct set of arguments). A source that defines a macro
-# before its first #include (its headers depend on it) is compiled without it.
-# Anything that is not a compilation of a .cc file (the build script's compiler and
-# flag checks) is passed through unchanged.
+# otherwise; clang++ works too) with the build script's own arguments, adding one
+# precompiled header in front of each of RocksDB's sources: most of them spend more
+# time parsing the same headers (db/db_impl/db_impl.h alone takes seconds) than
+# generating code, and the header is parsed once instead of 343 times. The header is
+# built on first use from the exact arguments of that compilation minus the source
+# and object, so it always matches them (one header per distinct set of arguments).
+# A source that defines a macro before its first #include (its headers depend on it)
+# is compiled without it. Anything that is not a compilation of a .cc file (the build
+# script's compiler and flag checks) is passed through unchanged.
 set -euo pipefail
 cxx="${QUIVER_ROCKSDB_CXX:?set by scripts/env.sh}"
 pch_root="${QUIVER_ROCKSDB_PCH_DIR:?set by scripts/env.sh}"

@@ -310,3 +310,50 @@ fn a_damaged_magic_is_corrupt_naming_the_file() {
         );
     }
 }
+
+/// A running database's newest segment may be read by a backup before its header is
+/// written: only there, and only a header cut short, reads as "no header yet"; a
+/// whole header that is damaged, a foreign start or an older segment cut short stay
+/// Corrupt.
+#[test]
+fn only_the_newest_segment_may_lack_its_header_while_the_database_runs() {
+    use durability::wal::read_live_segment_header;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (segment, _) = write_small_segment(tmp.path());
+    let whole = std::fs::read(&segment).expect("read");
+    let header = read_live_segment_header(&segment, true).expect("a whole segment");
+    assert_eq!(
+        header.map(|h| h.first_ts),
+        Some(
+            durability::wal::read_segment_header(&segment)
+                .expect("header")
+                .first_ts
+        )
+    );
+    let probe = tmp.path().join("probe.wal");
+    for len in [0, 1, 8, 20, 47] {
+        std::fs::write(&probe, &whole[..len]).expect("write");
+        assert!(
+            read_live_segment_header(&probe, true)
+                .expect("the newest segment while it is created")
+                .is_none(),
+            "{len} bytes"
+        );
+        let err = read_live_segment_header(&probe, false).expect_err("an older segment");
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{len} bytes: {err}");
+    }
+    let mut damaged = whole[..48].to_vec();
+    damaged[30] ^= 0x01;
+    let mut foreign = whole[..20].to_vec();
+    foreign[0] ^= 0x01;
+    for (what, bytes) in [
+        ("a damaged whole header", damaged),
+        ("a foreign start", foreign),
+    ] {
+        std::fs::write(&probe, &bytes).expect("write");
+        for last in [true, false] {
+            let err = read_live_segment_header(&probe, last).expect_err(what);
+            assert_eq!(err.kind(), ErrorKind::Corrupt, "{what}, last {last}: {err}");
+        }
+    }
+}

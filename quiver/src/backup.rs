@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use durability::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile};
 use durability::snapshot::{read_snapshot, read_snapshot_header};
-use durability::wal::{SegmentRead, read_segment, read_segment_header};
+use durability::wal::{SegmentRead, read_live_segment_header, read_segment};
 use durability::{NameKind, SchemaOp, SnapshotSink};
 use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
 
@@ -170,16 +170,25 @@ pub fn backup(db: &Database, dest: &Path, progress: Progress<'_>) -> Result<Mani
     }
     if mode == StorageMode::InMemoryTransactional {
         // Segment i holds commits from its first timestamp up to the next one's; it
-        // is needed if any of them may be newer than the snapshot.
+        // is needed if any of them may be newer than the snapshot. The newest may
+        // have just been created by the running database with its header not yet
+        // written (no first timestamp yet): it is copied as it is (recovery reads a
+        // newest segment without a whole header as empty), and the one before it is
+        // needed. (Regression: the backup failed with Corrupt, found by the stress
+        // test.)
         let segments = durability::dir::list_files(&data)?.segments;
-        let firsts: Vec<u64> = segments
+        let firsts: Vec<Option<u64>> = segments
             .iter()
-            .map(|s| read_segment_header(&s.path).map(|h| h.first_ts))
+            .enumerate()
+            .map(|(i, s)| {
+                read_live_segment_header(&s.path, i + 1 == segments.len())
+                    .map(|h| h.map(|h| h.first_ts))
+            })
             .collect::<Result<_>>()?;
         for (i, s) in segments.iter().enumerate() {
             let needed = firsts
                 .get(i + 1)
-                .is_none_or(|next| *next > header.commit_ts);
+                .is_none_or(|next| next.is_none_or(|next| next > header.commit_ts));
             if needed && let Some(n) = name(&s.path) {
                 sources.push((s.path.clone(), format!("wal/{n}")));
             }

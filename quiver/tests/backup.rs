@@ -293,6 +293,62 @@ fn a_snapshot_only_restore_gives_the_state_at_the_snapshot() -> Result<()> {
     Ok(())
 }
 
+/// The running database has just created its next WAL segment and not yet written
+/// its header when the backup lists the directory: the backup goes on, and the
+/// restored database holds everything (the segment before it included).
+#[test]
+fn a_backup_while_the_next_wal_segment_is_being_created_holds_everything() -> Result<()> {
+    for written in [0usize, 20] {
+        let root = tempfile::tempdir()?;
+        let data = root.path().join("data");
+        let db = open(&data)?;
+        fill(&db)?;
+        db.create_snapshot()?;
+        let mut t = db.begin(TxnOptions::new())?;
+        t.create_vertex_with(&["AfterSnapshot"], &[])?;
+        t.commit()?;
+        let state = image(&db)?;
+        // The next segment as the WAL writer creates it: the file first, then its
+        // header (here the first `written` bytes of one).
+        let segments = files_in(&data, "wal");
+        let newest = segments.last().expect("a WAL segment");
+        let seq: u64 = newest
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse().ok())
+            .expect("a numbered segment");
+        let header = std::fs::read(newest)?;
+        let next = newest.with_file_name(format!("{:020}.wal", seq + 1));
+        std::fs::write(&next, &header[..written])?;
+
+        let dest = root.path().join("backup");
+        backup(&db, &dest, &quiet).map_err(|e| {
+            engine_api::Error::new(e.kind(), format!("{written} header bytes written: {e}"))
+        })?;
+        let names = |dir: &Path| -> Vec<_> {
+            files_in(dir, "wal")
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_owned()))
+                .collect()
+        };
+        let copied = names(&dest);
+        let live = names(&data);
+        assert!(
+            live[live.len() - 2..].iter().all(|n| copied.contains(n)),
+            "{written} header bytes written: the backup has {copied:?} of {live:?}"
+        );
+        std::mem::forget(db);
+        let target = root.path().join("restored");
+        restore(&dest, &target, &RestoreOptions::new(), &quiet)?;
+        assert_eq!(
+            image(&open(&target)?)?,
+            state,
+            "{written} header bytes written"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn a_memory_only_database_has_nothing_to_back_up() -> Result<()> {
     let db = Database::open(Config::new())?;

@@ -39,7 +39,10 @@ mod tests;
 mod writer;
 
 pub use format::{CommitRecord, WalOp, encode_ops};
-pub use reader::{SegmentHeader, SegmentRead, read_segment, read_segment_header, truncate_segment};
+pub use reader::{
+    SegmentHeader, SegmentRead, read_live_segment_header, read_segment, read_segment_header,
+    truncate_segment,
+};
 pub use writer::{Arrival, Ticket, WalWriter};
 
 pub(crate) const MAGIC: &[u8; 8] = b"QVWAL001";

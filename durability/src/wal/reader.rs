@@ -55,11 +55,31 @@ pub fn read_segment_header(path: &Path) -> Result<SegmentHeader> {
     let what = path.display().to_string();
     let head = read_header_bytes(path, &what)?;
     let h = decode_named_header(MAGIC, WAL_VERSIONS, &what, "WAL segment", &head)?;
-    Ok(SegmentHeader {
+    Ok(segment_header(h))
+}
+
+/// Reads a segment's header in the data directory of a running database, whose
+/// newest segment (`last`) may have been created a moment ago and not have its
+/// header written yet: `None` for that one while its header is incomplete (it holds
+/// no records; recovery reads it the same way, [`SegmentRead::TornHeader`]).
+/// Anything else is read as [`read_segment_header`] reads it.
+pub fn read_live_segment_header(path: &Path, last: bool) -> Result<Option<SegmentHeader>> {
+    let what = path.display().to_string();
+    let head = read_header_bytes(path, &what)?;
+    match decode_header(MAGIC, WAL_VERSIONS, &what, &head) {
+        Ok(h) => Ok(Some(segment_header(h))),
+        Err(HeaderError::Bad(_)) if last && head.len() < HEADER_LEN => Ok(None),
+        Err(_) => decode_named_header(MAGIC, WAL_VERSIONS, &what, "WAL segment", &head)
+            .map(|h| Some(segment_header(h))),
+    }
+}
+
+fn segment_header(h: Header) -> SegmentHeader {
+    SegmentHeader {
         database: h.database,
         seq: h.a,
         first_ts: h.b,
-    })
+    }
 }
 
 /// Reads and checks a whole segment. `last` says whether it is the newest segment,
