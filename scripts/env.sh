@@ -40,7 +40,7 @@ rocksdb_version="$(awk '$0 == "name = \"librocksdb-sys\"" { getline; gsub(/versi
 rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/${rocksdb_version:?cannot read librocksdb-sys from Cargo.lock}"
 if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     rocksdb_cxx="${CXX:-c++}"
-    echo "Compiling RocksDB's C++ once for this machine (about 13 minutes on 2 cores; every later build links it)..." >&2
+    echo "Compiling RocksDB's C++ once for this machine (10 to 14 minutes on 2 cores; every later build links it)..." >&2
     rocksdb_started=$SECONDS
     rocksdb_build="$CARGO_TARGET_DIR/rocksdb-build"
     # A line a minute, so that a long quiet build does not look stuck.
