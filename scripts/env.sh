@@ -32,48 +32,58 @@ mkdir -p "$CARGO_TARGET_DIR"
 # the test profile, the release profile of the report and any narrower selection (after
 # `source scripts/env.sh`) share it. Optimised (-O3), without debug info, NDEBUG
 # (librocksdb-sys always defines it), whatever the profile, with $CXX (default c++,
-# that is g++). QUIVER_ROCKSDB_PCH=1 compiles it through scripts/rocksdb-cxx.sh, which
-# adds a precompiled header: a third less time (804 s instead of 1188 s on a slow
-# machine), but in two alternating report runs its RocksDB read about 5% slower (point
-# reads, expansions; label scans noisier), so the default stays librocksdb-sys's own
-# build until that is understood. (clang++ with the header took half the time, and its
-# RocksDB read 8-18% slower.)
+# that is g++), as a unity build through scripts/rocksdb-cxx.sh: librocksdb-sys's
+# build script runs with that script as its compiler, which records each source's
+# arguments, and the sources are then compiled in parts of forty-odd (about a quarter
+# of the time of one compiler run per source). Should that route fail, RocksDB is
+# compiled the crate's own way, source by source.
 quiver_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rocksdb_version="$(awk '$0 == "name = \"librocksdb-sys\"" { getline; gsub(/version = |"/, ""); print; exit }' "$quiver_root/Cargo.lock")"
 rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/${rocksdb_version:?cannot read librocksdb-sys from Cargo.lock}"
 if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     rocksdb_cxx="${CXX:-c++}"
-    echo "Compiling RocksDB's C++ once for this machine (13 to 20 minutes on 2 cores; every later build links it)..." >&2
+    echo "Compiling RocksDB's C++ once for this machine (about 5 minutes on 2 cores; every later build links it)..." >&2
     rocksdb_started=$SECONDS
     rocksdb_build="$CARGO_TARGET_DIR/rocksdb-build"
+    rocksdb_records="$rocksdb_build/records"
+    rm -rf "$rocksdb_build"
+    mkdir -p "$rocksdb_lib"
     # A line a minute, so that a long quiet build does not look stuck.
     (
         set +e +o pipefail # a count that fails (files appear and vanish) must not end the loop
         while sleep 60; do
-            sources="$(cat "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"librocksdb-sys-$rocksdb_version"/rocksdb_lib_sources.txt 2>/dev/null | wc -l)"
-            done_count="$(find "$rocksdb_build" -path '*librocksdb-sys-*' -name '*.o' 2>/dev/null | wc -l)"
-            echo "  RocksDB: $done_count of $sources sources compiled ($((SECONDS - rocksdb_started)) s)" >&2
+            parts="$(find "$rocksdb_records/parts" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
+            if [ "$parts" = 0 ]; then
+                echo "  RocksDB: preparing the build ($((SECONDS - rocksdb_started)) s)" >&2
+            else
+                done_count="$(find "$rocksdb_records/parts" -name done 2>/dev/null | wc -l)"
+                echo "  RocksDB: $done_count of $parts parts compiled ($((SECONDS - rocksdb_started)) s)" >&2
+            fi
         done
     ) &
     rocksdb_progress=$!
     rocksdb_status=0
-    rocksdb_compiler="$rocksdb_cxx"
-    if [ "${QUIVER_ROCKSDB_PCH:-0}" = 1 ]; then
-        rocksdb_compiler="$quiver_root/scripts/rocksdb-cxx.sh"
-    fi
     (cd "$quiver_root" && env -u ROCKSDB_LIB_DIR -u ROCKSDB_STATIC \
-        CARGO_TARGET_DIR="$rocksdb_build" CXX="$rocksdb_compiler" \
-        QUIVER_ROCKSDB_CXX="$rocksdb_cxx" QUIVER_ROCKSDB_PCH_DIR="$rocksdb_build/pch" \
-        cargo build -p librocksdb-sys) >&2 || rocksdb_status=$?
+        CARGO_TARGET_DIR="$rocksdb_build" CXX="$quiver_root/scripts/rocksdb-cxx.sh" \
+        QUIVER_ROCKSDB_CXX="$rocksdb_cxx" QUIVER_ROCKSDB_RECORDS="$rocksdb_records" \
+        cargo build -p librocksdb-sys \
+        && QUIVER_ROCKSDB_CXX="$rocksdb_cxx" "$quiver_root/scripts/rocksdb-cxx.sh" \
+            --link "$rocksdb_records" "$rocksdb_lib/librocksdb.a.tmp") >&2 || rocksdb_status=$?
+    if [ "$rocksdb_status" != 0 ]; then
+        echo "RocksDB's unity build failed (see above); compiling it source by source instead" >&2
+        rocksdb_status=0
+        rm -rf "$rocksdb_build"
+        (cd "$quiver_root" && env -u ROCKSDB_LIB_DIR -u ROCKSDB_STATIC \
+            CARGO_TARGET_DIR="$rocksdb_build" CXX="$rocksdb_cxx" cargo build -p librocksdb-sys \
+            && cp "$(ls -t "$rocksdb_build"/debug/build/librocksdb-sys-*/out/librocksdb.a | head -n 1)" \
+                "$rocksdb_lib/librocksdb.a.tmp") >&2 || rocksdb_status=$?
+    fi
     kill "$rocksdb_progress" 2>/dev/null || true
     wait "$rocksdb_progress" 2>/dev/null || true
     if [ "$rocksdb_status" != 0 ]; then
         echo "error: compiling RocksDB failed (see above); $rocksdb_build is kept for a look" >&2
         exit 1
     fi
-    rocksdb_built="$(ls -t "$rocksdb_build"/debug/build/librocksdb-sys-*/out/librocksdb.a | head -n 1)"
-    mkdir -p "$rocksdb_lib"
-    cp "$rocksdb_built" "$rocksdb_lib/librocksdb.a.tmp"
     mv "$rocksdb_lib/librocksdb.a.tmp" "$rocksdb_lib/librocksdb.a"
     rm -rf "$rocksdb_build"
     echo "RocksDB compiled in $((SECONDS - rocksdb_started)) s; it is kept in $rocksdb_lib" >&2

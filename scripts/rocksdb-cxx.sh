@@ -1,102 +1,159 @@
 #!/usr/bin/env bash
-# The C++ compiler scripts/env.sh hands to librocksdb-sys's build script while it
-# compiles RocksDB once per machine. It runs $QUIVER_ROCKSDB_CXX (g++ unless CXX says
-# otherwise; clang++ works too) with the build script's own arguments, adding one
-# precompiled header in front of each of RocksDB's sources: most of them spend more
-# time parsing the same headers (db/db_impl/db_impl.h alone takes seconds) than
-# generating code, and the header is parsed once instead of 343 times. The header is
-# built on first use from the exact arguments of that compilation minus the source
-# and object, so it always matches them (one header per distinct set of arguments).
-# A source that defines a macro before its first #include (its headers depend on it)
-# is compiled without it. Anything that is not a compilation of a .cc file (the build
-# script's compiler and flag checks) is passed through unchanged.
+# How scripts/env.sh compiles RocksDB's C++ once per machine: as a unity build, several
+# sources included into one file and compiled together, which RocksDB's own Makefile
+# offers (unity.a) and its CI keeps compiling. Most of a RocksDB source's compile time
+# goes into parsing the same headers (db/db_impl/db_impl.h alone takes seconds); a part
+# of forty-odd sources parses them once. About four times less time than one compiler
+# run per source.
+#
+# Two steps, so that librocksdb-sys's build script still decides the sources, macros
+# and flags (its features, the target, the include paths):
+#
+#   rocksdb-cxx.sh ARGS...            as that build script's C++ compiler ($CXX): a
+#       compilation of a .cc is recorded (working directory and arguments, one file
+#       each, in $QUIVER_ROCKSDB_RECORDS) and answered with an empty object; anything
+#       else (the build script's compiler and flag checks) runs the real compiler
+#       unchanged.
+#   rocksdb-cxx.sh --link RECORDS LIBRARY
+#       cuts the recorded sources, in the order of RocksDB's own source list (the order
+#       its unity build is tested in), into parts (at least 8, two per core), compiles
+#       each part with its sources' exact arguments, and archives the objects into
+#       LIBRARY. A part that does not compile as one unit is compiled source by source
+#       (slower, never wrong); a source that does not compile at all fails the build.
+#
+# The real compiler is $QUIVER_ROCKSDB_CXX (env.sh sets it from $CXX, default c++).
 set -euo pipefail
 cxx="${QUIVER_ROCKSDB_CXX:?set by scripts/env.sh}"
-pch_root="${QUIVER_ROCKSDB_PCH_DIR:?set by scripts/env.sh}"
 
-# Whether the source defines or undefines a macro before its first #include.
-defines_first() {
-    awk 'BEGIN { found = 1 }
-         /^[ \t]*#[ \t]*include/ { exit }
-         /^[ \t]*#[ \t]*(define|undef)/ { found = 0; exit }
-         END { exit found }' "$1"
+# Reads a record (NUL-separated: working directory, then the compiler's arguments) into
+# rec_dir, rec_src (absolute), rec_flags (the arguments without -c, -o and its value,
+# and the source).
+read_record() {
+    local fields=() prev="" arg
+    mapfile -d '' fields <"$1"
+    rec_dir="${fields[0]}"
+    rec_src="" rec_flags=()
+    for arg in "${fields[@]:1}"; do
+        if [ "$prev" = -o ]; then prev=""; continue; fi
+        case "$arg" in
+            -o) prev=-o; continue ;;
+            -c) continue ;;
+            *.cc) rec_src="$arg"; continue ;;
+        esac
+        rec_flags+=("$arg")
+    done
+    case "$rec_src" in
+        /*) ;;
+        *) rec_src="$rec_dir/$rec_src" ;;
+    esac
 }
 
-src="" out="" compiling=0 prev=""
-flags=()
-for arg in "$@"; do
-    case "$prev" in
-        -o) out="$arg"; prev=""; continue ;;
-    esac
-    case "$arg" in
-        -o) prev="-o"; continue ;;
-        -c) compiling=1 ;;
-        *.cc) src="$arg"; prev=""; continue ;;
-    esac
-    flags+=("$arg")
-    prev="$arg"
-done
-if [ "$compiling" != 1 ] || [ -z "$src" ] || [ -z "$out" ] \
-    || defines_first "$src"; then
-    exec "$cxx" "$@"
+# Compiles one part (a directory written by --link): as one unit, or else source by
+# source. Writes the part's objects, one per line, to objects, and then done.
+compile_part() {
+    local part="$1" i=0 record
+    local flags=() sources=()
+    mapfile -d '' flags <"$part/flags"
+    mapfile -t sources <"$part/records"
+    : >"$part/unity.cc"
+    for record in "${sources[@]}"; do
+        read_record "$record"
+        printf '#include "%s"\n' "$rec_src" >>"$part/unity.cc"
+    done
+    if (cd "$(cat "$part/dir")" && "$cxx" "${flags[@]}" -c "$part/unity.cc" -o "$part/unity.o") 2>"$part/unity.log"; then
+        echo "$part/unity.o" >"$part/objects"
+    else
+        echo "rocksdb-cxx: part $(basename "$part") does not compile as one unit; compiling its ${#sources[@]} sources one by one (see $part/unity.log)" >&2
+        : >"$part/objects"
+        for record in "${sources[@]}"; do
+            i=$((i + 1))
+            read_record "$record"
+            (cd "$rec_dir" && "$cxx" "${rec_flags[@]}" -c "$rec_src" -o "$part/$i.o")
+            echo "$part/$i.o" >>"$part/objects"
+        done
+    fi
+    touch "$part/done"
+}
+
+if [ "${1:-}" = --part ]; then
+    compile_part "$2"
+    exit 0
 fi
 
-# One precompiled header per set of arguments (the same for every source) and version
-# of this script.
-key="$(printf '%s\n' "$cxx" "${flags[@]}" | cat - "$0" | sha256sum | cut -c1-16)"
-dir="$pch_root/$key"
-header="$dir/rocksdb-pch.h"
-case "$("$cxx" --version | head -n 1)" in
-    *clang*) compiled="$header.pch" ;;
-    *) compiled="$header.gch" ;;
-esac
-if [ ! -f "$compiled" ] && [ ! -f "$dir/failed" ]; then
-    mkdir -p "$dir"
-    (
-        flock 9
-        if [ ! -f "$compiled" ] && [ ! -f "$dir/failed" ]; then
-            # The standard library and the RocksDB headers that most sources include.
-            cat >"$header" <<'EOF'
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cinttypes>
-#include <deque>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <set>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <unordered_map>
-#include <vector>
-#include "rocksdb/db.h"
-#include "db/db_impl/db_impl.h"
-#include "logging/logging.h"
-#include "util/string_util.h"
-#include "util/coding.h"
-EOF
-            # The flags without -c: the same language, options and macros as the sources.
-            pch_flags=()
-            for f in "${flags[@]}"; do
-                [ "$f" = "-c" ] || pch_flags+=("$f")
-            done
-            if "$cxx" "${pch_flags[@]}" -x c++-header "$header" -o "$compiled.tmp"; then
-                mv "$compiled.tmp" "$compiled"
-            else
-                # Slower, not wrong: every source parses its headers itself.
-                echo "rocksdb-cxx: the precompiled header failed; compiling without it" >&2
-                touch "$dir/failed"
-            fi
+if [ "${1:-}" = --link ]; then
+    records="$2" library="$3"
+    work="$records/parts"
+    rm -rf "$work"
+    mkdir -p "$work"
+    # One line per source: group (working directory and flags), position in RocksDB's
+    # list (sources it does not list go last, by name), record file.
+    listing="$work/listing"
+    : >"$listing"
+    shopt -s nullglob
+    for record in "$records"/*.args; do
+        read_record "$record"
+        group="$(printf '%s\0' "$rec_dir" "${rec_flags[@]}" | sha256sum | cut -c1-16)"
+        if [ ! -f "$work/$group.flags" ]; then
+            printf '%s\0' "${rec_flags[@]}" >"$work/$group.flags"
+            printf '%s' "$rec_dir" >"$work/$group.dir"
         fi
-    ) 9>"$dir/lock"
+        list="${rec_src%/rocksdb/*}/rocksdb_lib_sources.txt"
+        position=""
+        if [ -f "$list" ]; then
+            position="$(awk -v want="${rec_src#"${rec_src%/rocksdb/*}"/rocksdb/}" '$1 == want { print NR; exit }' "$list")"
+        fi
+        printf '%s\t%s\t%s\t%s\n' "$group" "${position:-999999}" "$rec_src" "$record" >>"$listing"
+    done
+    count="$(wc -l <"$listing")"
+    if [ "$count" = 0 ]; then
+        echo "rocksdb-cxx: no compilation of RocksDB was recorded in $records" >&2
+        exit 1
+    fi
+    cores="$(nproc 2>/dev/null || echo 2)"
+    parts=$((2 * cores > 8 ? 2 * cores : 8))
+    per=$(((count + parts - 1) / parts))
+    # Contiguous slices of each group, in list order.
+    n=0 in_part=0 last_group=""
+    while IFS=$'\t' read -r group _ _ record; do
+        if [ "$group" != "$last_group" ] || [ "$in_part" = "$per" ]; then
+            n=$((n + 1)) in_part=0 last_group="$group"
+            part="$work/$(printf '%03d' "$n")"
+            mkdir -p "$part"
+            cp "$work/$group.flags" "$part/flags"
+            cp "$work/$group.dir" "$part/dir"
+        fi
+        echo "$record" >>"$part/records"
+        in_part=$((in_part + 1))
+    done < <(sort -t $'\t' -k1,1 -k2,2n -k3,3 "$listing")
+    echo "rocksdb-cxx: $count sources in $n parts, $cores at a time" >&2
+    printf '%s\n' "$work"/[0-9][0-9][0-9] | xargs -P "$cores" -I{} "$0" --part {}
+    objects=()
+    for part in "$work"/[0-9][0-9][0-9]; do
+        [ -f "$part/done" ] || { echo "rocksdb-cxx: part $part did not finish" >&2; exit 1; }
+        mapfile -t -O "${#objects[@]}" objects <"$part/objects"
+    done
+    rm -f "$library.tmp"
+    "${AR:-ar}" crs "$library.tmp" "${objects[@]}"
+    mv "$library.tmp" "$library"
+    exit 0
 fi
-if [ ! -f "$compiled" ]; then
+
+# As the build script's compiler.
+records="${QUIVER_ROCKSDB_RECORDS:?set by scripts/env.sh}"
+src="" out="" compiling=0 prev=""
+for arg in "$@"; do
+    if [ "$prev" = -o ]; then out="$arg"; fi
+    case "$arg" in
+        -c) compiling=1 ;;
+        *.cc) src="$arg" ;;
+    esac
+    prev="$arg"
+done
+if [ "$compiling" != 1 ] || [ -z "$src" ] || [ -z "$out" ]; then
     exec "$cxx" "$@"
 fi
-# -Winvalid-pch: g++ silently parses the header instead when it cannot use the
-# precompiled one (slower, not wrong); this says so. clang refuses with an error.
-exec "$cxx" -include "$header" -Winvalid-pch "$@"
+mkdir -p "$records"
+record="$records/$(printf '%s' "$out" | sha256sum | cut -c1-16).args"
+printf '%s\0' "$PWD" "$@" >"$record.tmp"
+mv "$record.tmp" "$record"
+exec "$cxx" -x c++ -c /dev/null -o "$out"
