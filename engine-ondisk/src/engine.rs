@@ -262,9 +262,12 @@ impl OnDiskEngine {
     /// Errors: [`ErrorKind::Locked`] if another engine has the directory open;
     /// [`ErrorKind::Corrupt`] if our metadata or RocksDB's files are damaged, of
     /// another format version, or belong to another database, or the snapshot to
-    /// restore does not verify; [`ErrorKind::InvalidInput`] if the directory holds
-    /// files that are not an on-disk database of ours (RocksDB files without our
-    /// metadata, or an in-memory backend's WAL); [`ErrorKind::Io`] for I/O failures.
+    /// restore does not verify; [`ErrorKind::Unsupported`] if it holds another mode's
+    /// database (an in-memory backend's WAL, which this backend cannot replay), as
+    /// the in-memory backends refuse an on-disk directory;
+    /// [`ErrorKind::InvalidInput`] if it holds files that are no database of ours
+    /// (RocksDB files without our metadata, a RocksDB log without a database);
+    /// [`ErrorKind::Io`] for I/O failures.
     pub fn open(config: Config) -> Result<Self> {
         config.check()?;
         let dir = DataDir::open(config.data_dir())?;
@@ -344,10 +347,14 @@ impl OnDiskEngine {
         let rdir = root.join(ROCKSDB_DIR);
         let listing = dir.list()?;
         if let Some(seg) = listing.segments.first() {
-            return Err(Error::invalid_input(format!(
-                "{} is a WAL segment of an in-memory database; the on-disk backend cannot replay it (restore from a snapshot alone, or open the directory in IN_MEMORY_TRANSACTIONAL mode)",
-                seg.path.display()
-            )));
+            // Another mode's database, as an in-memory backend refuses ours: Unsupported.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} is a WAL segment of an in-memory database; the on-disk backend cannot replay it (restore from a snapshot alone, or open the directory in IN_MEMORY_TRANSACTIONAL mode)",
+                    seg.path.display()
+                ),
+            ));
         }
         let wal_dir = root.join("wal");
         if let Ok(entries) = std::fs::read_dir(&wal_dir) {

@@ -108,7 +108,7 @@ fn an_in_memory_wal_is_refused_not_ignored() {
     let seg = dir.path().join("wal/00000000000000000001.wal");
     std::fs::write(&seg, b"QVWAL001 and the rest").expect("write");
     let err = OnDiskEngine::open(Config::new(dir.path())).expect_err("in-memory WAL");
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(seg.exists());
 }
 
