@@ -11,12 +11,15 @@
 //! Needs a C compiler (`cc`) and a C library that honours LD_PRELOAD (glibc); skipped
 //! with a message otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use engine_api::{ErrorKind, PropertyValue, StorageEngine, SyncMode, Transaction, TxnOptions};
 use engine_ondisk::{Config, OnDiskEngine};
+
+#[path = "support/eio.rs"]
+mod eio;
 
 const CHILD_DIR: &str = "QUIVER_EIO_CHILD_DIR";
 
@@ -64,25 +67,6 @@ fn child(dir: &Path) {
         }
     }
     println!("no-failure");
-}
-
-/// Builds the preload library; `None` (with a message) where there is no compiler.
-fn shim(out: &Path) -> Option<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/eio.c");
-    let lib = out.join("eio.so");
-    let built = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(&source)
-        .arg("-ldl")
-        .status();
-    match built {
-        Ok(s) if s.success() => Some(lib),
-        other => {
-            println!("io_errors: skipped, cannot build the EIO library with cc ({other:?})");
-            None
-        }
-    }
 }
 
 /// Runs the child with the library preloaded; returns its standard output lines.
@@ -207,7 +191,7 @@ fn main() {
         return;
     }
     let out = tempfile::tempdir().expect("tempdir");
-    let Some(lib) = shim(out.path()) else {
+    let Some(lib) = eio::build(out.path()) else {
         return;
     };
     wal_failures(&lib);

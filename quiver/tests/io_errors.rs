@@ -13,6 +13,9 @@ use std::process::{Command, Stdio};
 use engine_api::{StorageEngine, Transaction, TxnOptions};
 use quiver::{Config, Database};
 
+#[path = "../../engine-ondisk/tests/support/eio.rs"]
+mod eio;
+
 const CHILD: &str = "QUIVER_EIO_BACKUP_CHILD";
 
 fn child(data: &Path, dest: &Path) {
@@ -30,24 +33,6 @@ fn child(data: &Path, dest: &Path) {
         if written.is_ok() { "ok" } else { "failed" }
     );
     db.close().expect("close");
-}
-
-fn shim(out: &Path) -> Option<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine-ondisk/tests/support/eio.c");
-    let lib = out.join("eio.so");
-    let built = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(&source)
-        .arg("-ldl")
-        .status();
-    match built {
-        Ok(s) if s.success() => Some(lib),
-        other => {
-            println!("io_errors: skipped, cannot build the EIO library with cc ({other:?})");
-            None
-        }
-    }
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -73,7 +58,7 @@ fn main() {
         return;
     }
     let root = tempfile::tempdir().expect("tempdir");
-    let Some(lib) = shim(root.path()) else {
+    let Some(lib) = eio::build(root.path()) else {
         return;
     };
     let data = root.path().join("data");
