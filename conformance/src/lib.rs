@@ -39,6 +39,7 @@ pub mod constraints;
 pub mod crash;
 pub mod dump;
 pub mod durability;
+pub mod faults;
 pub mod graph;
 pub mod images;
 pub mod index_build;

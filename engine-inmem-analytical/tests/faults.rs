@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
+use conformance::faults::fail_each_snapshot_step;
 use durability::FailingFiles;
-use engine_api::{ErrorKind, StorageEngine, Transaction, TxnOptions};
+use engine_api::{StorageEngine, Transaction, TxnOptions};
 use engine_inmem_analytical::{AnalyticalEngine, Config};
 
 fn count(engine: &AnalyticalEngine) -> u64 {
@@ -42,28 +43,14 @@ fn a_snapshot_that_hits_an_io_error_fails_cleanly() {
         steps >= 3,
         "a snapshot is created, written and synced: {steps}"
     );
-    for (step, code) in (0..steps).flat_map(|s| [(s, 5), (s, 28)]) {
-        commit(&engine);
-        files.arm(step, code);
-        let e = engine
-            .create_snapshot()
-            .expect_err("a snapshot through a failing disk");
-        files.disarm();
-        assert_eq!(e.kind(), ErrorKind::Io, "step {step}: {e}");
-        let listed: Vec<_> = engine
-            .snapshots()
-            .expect("list")
-            .into_iter()
-            .map(|s| s.path)
-            .collect();
-        assert_eq!(listed, vec![first.path.clone()], "step {step}");
-        let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("snapshots"))
-            .expect("list")
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty(), "step {step}: {leftovers:?} left");
-    }
+    fail_each_snapshot_step(
+        &engine,
+        (|step, errno| files.arm(step, errno), || files.disarm()),
+        steps,
+        &first,
+        &tmp.path().join("snapshots"),
+        || commit(&engine),
+    );
     let all = count(&engine);
     // Without a WAL the commits after the newest complete snapshot are not durable.
     drop(engine);

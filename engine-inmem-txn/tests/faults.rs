@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use conformance::faults::fail_each_snapshot_step;
 use durability::{DurableFile, FileLayer};
 use engine_api::{DurabilityConfig, ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions};
 use engine_inmem_txn::{Config, InMemoryEngine};
@@ -283,31 +284,17 @@ fn a_snapshot_that_hits_an_io_error_fails_cleanly_and_loses_nothing() {
         "a snapshot is created, written and synced: {steps}"
     );
     let mut n = 1;
-    for (step, code) in (0..steps).flat_map(|s| [(s, 5), (s, 28)]) {
-        commit(&engine, n);
-        n += 1;
-        files.arm(step, code);
-        let e = engine
-            .create_snapshot()
-            .expect_err("a snapshot through a failing disk");
-        files.disarm();
-        assert_eq!(e.kind(), ErrorKind::Io, "step {step}: {e}");
-        let listed: Vec<_> = engine
-            .snapshots()
-            .expect("list")
-            .into_iter()
-            .map(|s| s.path)
-            .collect();
-        assert_eq!(listed, vec![first.path.clone()], "step {step}");
-        let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("snapshots"))
-            .expect("list")
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty(), "step {step}: {leftovers:?} left");
-        commit(&engine, n);
-        n += 1;
-    }
+    fail_each_snapshot_step(
+        &engine,
+        (|step, errno| files.arm(step, errno), || files.disarm()),
+        steps,
+        &first,
+        &tmp.path().join("snapshots"),
+        || {
+            commit(&engine, n);
+            n += 1;
+        },
+    );
     drop(engine);
     let engine = InMemoryEngine::open(config()).expect("reopen");
     let t = engine.begin(TxnOptions::new()).expect("begin");
