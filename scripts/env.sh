@@ -54,7 +54,7 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
         while sleep 60; do
             parts="$(find "$rocksdb_records/parts" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
             if [ "$parts" = 0 ]; then
-                echo "  RocksDB: preparing the build ($((SECONDS - rocksdb_started)) s)" >&2
+                echo "  RocksDB: compiling ($((SECONDS - rocksdb_started)) s)" >&2
             else
                 done_count="$(find "$rocksdb_records/parts" -name done 2>/dev/null | wc -l)"
                 echo "  RocksDB: $done_count of $parts parts compiled ($((SECONDS - rocksdb_started)) s)" >&2
