@@ -334,6 +334,14 @@ pub fn list_files(root: &Path) -> Result<Listing> {
     )
 }
 
+/// Lists `snapshots/` of the data directory `root` alone, without its lock (for an
+/// on-disk database, whose `wal/` holds RocksDB's log files, not ours); foreign
+/// files are those of `snapshots/`.
+pub fn list_snapshot_files(root: &Path) -> Result<Listing> {
+    let snapshots = root.join(SNAPSHOTS);
+    scan(snapshots.exists().then_some(snapshots.as_path()), None)
+}
+
 /// A file of the data directory whose name is one of ours.
 enum Ours {
     Snapshot(SnapshotName),

@@ -193,6 +193,20 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 }
                 match database {
                     Some(db) if db != header.database => {
+                        // The loaded snapshot set the id: when the log disagrees from
+                        // its first segment on, the snapshot is the stranger (one
+                        // dropped into snapshots/ from another database), and the
+                        // message names it. (Regression: it named this database's
+                        // own WAL.)
+                        if let Some(path) = &snapshot
+                            && prev_seq == listing.segments.first().map(|s| s.seq)
+                        {
+                            return Err(Error::corrupt(format!(
+                                "{} belongs to database {db}, but the WAL ({what}) belongs to database {}: a snapshot of another database; move it out of snapshots/",
+                                path.display(),
+                                header.database
+                            )));
+                        }
                         return Err(Error::corrupt(format!(
                             "{what} belongs to database {}, not {db}",
                             header.database

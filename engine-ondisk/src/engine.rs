@@ -28,12 +28,12 @@ use crate::metadata::{
 use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
 
-const ROCKSDB_DIR: &str = "rocksdb";
+pub(crate) const ROCKSDB_DIR: &str = "rocksdb";
 /// Present in `rocksdb/` from before a database's creation starts until it is marked
 /// ready: an open that finds it redoes the creation, whatever RocksDB had written (a
 /// kill may come before RocksDB's CURRENT file exists, when the files alone cannot be
 /// told from a database that lost it).
-const CREATING: &str = ".quiver.creating";
+pub(crate) const CREATING: &str = ".quiver.creating";
 /// How long a write waits for a key another transaction has locked, in ms.
 pub(crate) const LOCK_WAIT_MS: i64 = 1;
 
@@ -124,7 +124,7 @@ pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescr
     rocks_options(config, config.data_dir(), true, true, false)
 }
 
-fn rocks_options(
+pub(crate) fn rocks_options(
     config: &Config,
     root: &Path,
     create: bool,
@@ -205,7 +205,7 @@ fn open_rocks(
 }
 
 /// Files RocksDB wrote into `rocksdb/` (anything but our metadata file).
-fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,

@@ -105,6 +105,8 @@
 //! into `snapshots/` of an empty data directory and open it.
 
 #[cfg(feature = "storage")]
+mod check;
+#[cfg(feature = "storage")]
 mod config;
 #[cfg(feature = "storage")]
 mod counts;
@@ -123,6 +125,8 @@ mod snapshot;
 #[cfg(feature = "storage")]
 mod txn;
 
+#[cfg(feature = "storage")]
+pub use check::{CheckedPart, FileCheck, check_files};
 #[cfg(feature = "storage")]
 pub use config::Config;
 #[cfg(feature = "storage")]

@@ -12,20 +12,19 @@
 //! why an export and not a RocksDB checkpoint), so any backup restores into any
 //! mode.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use durability::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile};
-use durability::snapshot::{read_snapshot, read_snapshot_header};
+use durability::snapshot::read_snapshot_header;
 use durability::wal::{SegmentRead, read_live_segment_header, read_segment};
-use durability::{NameKind, SchemaOp, SnapshotSink};
 use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
 
 use crate::database::Database;
-use crate::mode::{MODE_FILE, mode_name, parse_mode, persist_mode};
+use crate::mode::{MODE_FILE, mode_name, persist_mode};
+use crate::verify::verify;
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::new(
@@ -100,7 +99,7 @@ fn copy_file(from: &Path, to: &Path, progress: &dyn Fn(u64)) -> Result<(u64, u32
     })
 }
 
-fn file_crc(path: &Path) -> Result<(u64, u32)> {
+pub(crate) fn file_crc(path: &Path) -> Result<(u64, u32)> {
     read_chunks(path, |_| Ok(()))
 }
 
@@ -260,261 +259,6 @@ pub fn backup(db: &Database, dest: &Path, progress: Progress<'_>) -> Result<Mani
     Ok(manifest)
 }
 
-/// One file [`verify`] looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedFile {
-    /// The file.
-    pub path: PathBuf,
-    /// What it is: `snapshot`, `WAL segment`, `mode file`, `manifest`, `foreign`.
-    pub kind: &'static str,
-    /// What was found in it, when it is sound (counts, timestamps).
-    pub detail: String,
-    /// The damage, if any.
-    pub damage: Option<String>,
-}
-
-/// What [`verify`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// The manifest, if the directory has one and it is sound.
-    pub manifest: Option<Manifest>,
-    /// Every file looked at.
-    pub files: Vec<CheckedFile>,
-}
-
-impl VerifyReport {
-    /// True if nothing is damaged.
-    pub fn is_sound(&self) -> bool {
-        self.files.iter().all(|f| f.damage.is_none())
-    }
-
-    /// The damaged files.
-    pub fn damaged(&self) -> impl Iterator<Item = &CheckedFile> {
-        self.files.iter().filter(|f| f.damage.is_some())
-    }
-}
-
-/// Counts what a snapshot holds, checking it as it is read.
-#[derive(Default)]
-struct Counter {
-    schema: u64,
-}
-
-impl SnapshotSink for Counter {
-    fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
-        Ok(())
-    }
-    fn schema(&mut self, _: SchemaOp) -> Result<()> {
-        self.schema += 1;
-        Ok(())
-    }
-    fn counters(&mut self, _: u64, _: u64) -> Result<()> {
-        Ok(())
-    }
-    fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
-        Ok(())
-    }
-    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// Checks a backup or a data directory without writing to it: the manifest (its own
-/// checksum, then each listed file's presence, size and CRC-32), every snapshot
-/// block, every WAL record, the mode file, and that every file belongs to one
-/// database. RocksDB's own files (`rocksdb/`) are not read: RocksDB checks them.
-///
-/// Errors only when `dir` is not a directory or cannot be listed; damage is in the
-/// report.
-pub fn verify(dir: &Path, progress: Progress<'_>) -> Result<VerifyReport> {
-    if !dir.is_dir() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("{} is not a directory", dir.display()),
-        ));
-    }
-    let mut report = VerifyReport::default();
-    let mut database: Option<(String, PathBuf)> = None;
-    let mut same_database = |report: &mut VerifyReport, id: String, path: &Path| match &database {
-        Some((first, from)) if *first != id => {
-            let damage = format!(
-                "belongs to database {id}, not {first} like {}",
-                from.display()
-            );
-            if let Some(f) = report.files.iter_mut().rev().find(|f| f.path == path) {
-                f.damage.get_or_insert(damage);
-            }
-        }
-        Some(_) => {}
-        None => database = Some((id, path.to_path_buf())),
-    };
-    let manifest_path = dir.join(MANIFEST_FILE);
-    let mut listed: BTreeMap<String, ManifestFile> = BTreeMap::new();
-    match read_manifest(dir) {
-        Ok(Some(m)) => {
-            report.files.push(CheckedFile {
-                path: manifest_path.clone(),
-                kind: "manifest",
-                detail: format!(
-                    "database {}, {}, {} files, commits up to {}",
-                    m.database,
-                    m.mode,
-                    m.files.len(),
-                    m.covered_commit_ts
-                ),
-                damage: None,
-            });
-            for f in &m.files {
-                listed.insert(f.path.clone(), f.clone());
-            }
-            same_database(&mut report, m.database.clone(), &manifest_path);
-            report.manifest = Some(m);
-        }
-        Ok(None) => {}
-        Err(e) => report.files.push(CheckedFile {
-            path: manifest_path,
-            kind: "manifest",
-            detail: String::new(),
-            damage: Some(e.message().to_string()),
-        }),
-    }
-    let listing = durability::dir::list_files(dir)?;
-    let total: u64 = listing
-        .snapshots
-        .iter()
-        .map(|s| &s.path)
-        .chain(listing.segments.iter().map(|s| &s.path))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let mut done = 0u64;
-    let rel = |p: &Path| {
-        p.strip_prefix(dir)
-            .map(|r| r.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default()
-    };
-    // Listed files: present, the same size and checksum.
-    let check_listed =
-        |path: &Path, listed: &mut BTreeMap<String, ManifestFile>| -> Option<String> {
-            let entry = listed.remove(&rel(path))?;
-            match file_crc(path) {
-                Ok((size, _)) if size != entry.size => {
-                    Some(format!("{size} bytes, the manifest says {}", entry.size))
-                }
-                Ok((_, crc)) if crc != entry.crc32 => {
-                    Some("its CRC-32 differs from the manifest's".to_string())
-                }
-                Ok(_) => None,
-                Err(e) => Some(e.message().to_string()),
-            }
-        };
-    for s in &listing.snapshots {
-        let mut counter = Counter::default();
-        let mut checked = CheckedFile {
-            path: s.path.clone(),
-            kind: "snapshot",
-            detail: String::new(),
-            damage: check_listed(&s.path, &mut listed),
-        };
-        match read_snapshot(&s.path, &mut counter) {
-            Ok(summary) => {
-                checked.detail = format!(
-                    "commit {}, {} vertices, {} edges, {} schema definitions",
-                    summary.commit_ts, summary.vertices, summary.edges, counter.schema
-                );
-                report.files.push(checked);
-                same_database(&mut report, summary.database.to_string(), &s.path);
-            }
-            Err(e) => {
-                checked.damage.get_or_insert(e.message().to_string());
-                report.files.push(checked);
-            }
-        }
-        done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
-        progress(done, total);
-    }
-    let count = listing.segments.len();
-    for (i, s) in listing.segments.iter().enumerate() {
-        let mut checked = CheckedFile {
-            path: s.path.clone(),
-            kind: "WAL segment",
-            detail: String::new(),
-            damage: check_listed(&s.path, &mut listed),
-        };
-        match read_segment(&s.path, i + 1 == count) {
-            Ok(SegmentRead::TornHeader) => {
-                checked.detail = "a header cut short by a crash (no records)".to_string();
-                report.files.push(checked);
-            }
-            Ok(SegmentRead::Read {
-                header,
-                records,
-                valid_len,
-                file_len,
-                ..
-            }) => {
-                let range = match (records.first(), records.last()) {
-                    (Some(a), Some(b)) => format!("commits {}..={}", a.commit_ts, b.commit_ts),
-                    _ => "no commits".to_string(),
-                };
-                checked.detail = if valid_len < file_len {
-                    format!(
-                        "{range}; a torn tail of {} bytes (a crash during a write; recovery cuts it)",
-                        file_len - valid_len
-                    )
-                } else {
-                    range
-                };
-                report.files.push(checked);
-                same_database(&mut report, header.database.to_string(), &s.path);
-            }
-            Err(e) => {
-                checked.damage.get_or_insert(e.message().to_string());
-                report.files.push(checked);
-            }
-        }
-        done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
-        progress(done, total);
-    }
-    let mode_path = dir.join(MODE_FILE);
-    if mode_path.exists() {
-        let damage =
-            check_listed(&mode_path, &mut listed).or_else(|| {
-                match std::fs::read_to_string(&mode_path) {
-                    Ok(text) if parse_mode(&text).is_some() => None,
-                    Ok(text) => Some(format!("{:?} is not a storage mode", text.trim())),
-                    Err(e) => Some(e.to_string()),
-                }
-            });
-        let detail = std::fs::read_to_string(&mode_path)
-            .map(|t| t.trim().to_string())
-            .unwrap_or_default();
-        report.files.push(CheckedFile {
-            path: mode_path,
-            kind: "mode file",
-            detail,
-            damage,
-        });
-    }
-    for f in &listing.foreign {
-        report.files.push(CheckedFile {
-            path: f.clone(),
-            kind: "foreign",
-            detail: "not ours; left alone".to_string(),
-            damage: None,
-        });
-    }
-    for (path, _) in listed {
-        report.files.push(CheckedFile {
-            path: dir.join(&path),
-            kind: "missing",
-            detail: String::new(),
-            damage: Some("listed in the manifest but missing".to_string()),
-        });
-    }
-    Ok(report)
-}
-
 /// How [`restore`] treats the target and what it copies.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -581,35 +325,41 @@ pub fn restore(
     progress: Progress<'_>,
 ) -> Result<Restored> {
     let report = verify(backup, &|_, _| {})?;
-    if !report.is_sound() {
-        let each: Vec<String> = report
-            .damaged()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.path.display(),
-                    f.damage.as_deref().unwrap_or_default()
-                )
-            })
-            .collect();
+    // A snapshot-only restore copies no WAL: damage there does not stop it.
+    let blocking: Vec<String> = report
+        .damaged()
+        .filter(|f| !(options.snapshot_only && f.kind == "WAL segment"))
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f.path.display(),
+                f.damage.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    if !blocking.is_empty() {
         return Err(Error::corrupt(format!(
             "the backup in {} does not verify, nothing was restored: {}",
             backup.display(),
-            each.join("; ")
+            blocking.join("; ")
+        )));
+    }
+    if report.mode == StorageMode::OnDiskTransactional && backup.join("rocksdb").exists() {
+        return Err(Error::invalid_input(format!(
+            "{} is an ON_DISK_TRANSACTIONAL data directory: its data is in rocksdb/, which a restore does not copy (it restores backups and snapshots); back it up with `quiver backup {} <dest>` and restore that, or copy the whole directory while no process has it open",
+            backup.display(),
+            backup.display()
         )));
     }
     let listing = durability::dir::list_files(backup)?;
-    let Some(snapshot) = listing.snapshots.last() else {
+    // The snapshot opening would load: the newest that reads.
+    let Some(snapshot) = report.snapshot.clone() else {
         return Err(Error::invalid_input(format!(
             "{} holds no snapshot to restore",
             backup.display()
         )));
     };
-    let backup_mode = match &report.manifest {
-        Some(m) => parse_mode(&m.mode),
-        None => crate::mode::persisted_mode(backup)?,
-    }
-    .unwrap_or(StorageMode::InMemoryTransactional);
+    let backup_mode = report.mode;
     let mode = options.mode.unwrap_or(backup_mode);
     // A WAL is only the transactional mode's; another mode gets its commits through
     // a snapshot of the replayed state.
@@ -638,7 +388,7 @@ pub fn restore(
         });
     }
     let moved_aside = prepare_target(data, options.force)?;
-    let mut sources = vec![(snapshot.path.clone(), "snapshots")];
+    let mut sources = vec![(snapshot, "snapshots")];
     if with_wal {
         sources.extend(listing.segments.iter().map(|s| (s.path.clone(), "wal")));
     }

@@ -30,12 +30,11 @@ mod backup;
 mod database;
 mod mode;
 mod switch;
+mod verify;
 
-pub use backup::{
-    CheckedFile, Progress, RestoreOptions, Restored, VerifyReport, backup, read_manifest, restore,
-    verify,
-};
+pub use backup::{Progress, RestoreOptions, Restored, backup, read_manifest, restore};
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
 pub use switch::{Moved, migrate};
+pub use verify::{CheckedFile, VerifyReport, holds_database, no_database, verify};

@@ -19,6 +19,18 @@ use quiver_benches::run::{ReportArgs, run_report};
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
+/// `println!` for a reader that may go away: `quiver info d | head -1` closes
+/// standard output early, and a closed output ends the command quietly (exit 0), as
+/// it ends other Unix tools, instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            quit_on_closed_output(&e);
+        }
+    }};
+}
+
 const EXIT_CODES: &str = "Exit codes:
   0  done
   1  failed (an I/O error or another failure; the message names the file)
@@ -186,11 +198,12 @@ fn parse_mode_arg(s: &str) -> Result<StorageMode, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // No logs without -v: what a command finds, it says itself.
     let level = match cli.verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        2 => tracing::Level::DEBUG,
-        _ => tracing::Level::TRACE,
+        0 => tracing::level_filters::LevelFilter::OFF,
+        1 => tracing::level_filters::LevelFilter::INFO,
+        2 => tracing::level_filters::LevelFilter::DEBUG,
+        _ => tracing::level_filters::LevelFilter::TRACE,
     };
     tracing_subscriber::fmt()
         .with_max_level(level)
@@ -199,6 +212,7 @@ fn main() -> ExitCode {
         .init();
     match run(cli.command) {
         Ok(code) => code,
+        Err(e) if is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.message());
             if e.kind() == ErrorKind::Locked {
@@ -218,13 +232,36 @@ fn main() -> ExitCode {
 
 type Outcome = Result<ExitCode, Error>;
 
+
+/// Ends the process quietly when `e` says standard output was closed; otherwise
+/// (a full disk under a redirect) says so and exits with 1.
+fn quit_on_closed_output(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {e}");
+    std::process::exit(1);
+}
+
+/// Whether `e` comes from writing to a closed pipe.
+fn is_closed_output(e: &Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn run(command: Command) -> Outcome {
     match command {
         Command::Info { dir } => info(&dir),
         Command::Snapshot(SnapshotCommand::Create { dir }) => {
             let db = open(&dir, None, false)?;
             let s = db.create_snapshot()?;
-            println!(
+            say!(
                 "{}  commit {}  {} bytes",
                 s.path.display(),
                 s.commit_timestamp,
@@ -240,12 +277,16 @@ fn run(command: Command) -> Outcome {
                     format!("{} is not a directory", dir.display()),
                 ));
             }
-            let listing = durability::dir::list_files(&dir)?;
+            if !quiver::holds_database(&dir) {
+                return Err(quiver::no_database(&dir));
+            }
+            // Snapshots only: an on-disk database's wal/ holds RocksDB's log.
+            let listing = durability::dir::list_snapshot_files(&dir)?;
             for s in durability::snapshot::snapshot_infos(&listing.snapshots)? {
                 let age = std::time::SystemTime::now()
                     .duration_since(s.created_at)
                     .map_or(0, |d| d.as_secs());
-                println!(
+                say!(
                     "{}  commit {}  {} bytes  written {age} s ago",
                     s.path.display(),
                     s.commit_timestamp,
@@ -263,7 +304,7 @@ fn run(command: Command) -> Outcome {
             })?;
             bar.finish_and_clear();
             db.close()?;
-            println!(
+            say!(
                 "backed up {} ({}) into {}: {} files, commits up to {} (snapshot at {})",
                 dir.display(),
                 m.mode,
@@ -281,25 +322,41 @@ fn run(command: Command) -> Outcome {
                 bar.set_position(done);
             })?;
             bar.finish_and_clear();
-            for f in &report.files {
-                match &f.damage {
-                    None => println!("ok       {:<12} {}  {}", f.kind, f.path.display(), f.detail),
-                    Some(d) => println!("DAMAGED  {:<12} {}  {d}", f.kind, f.path.display()),
-                }
+            for note in &report.notes {
+                eprintln!("note: {note}");
             }
-            if report.files.is_empty() {
-                println!(
-                    "{} holds no snapshot, WAL segment or manifest",
-                    dir.display()
-                );
+            for f in &report.files {
+                match (&f.damage, &f.passed_over) {
+                    (Some(d), _) => say!("DAMAGED  {:<12} {}  {d}", f.kind, f.path.display()),
+                    (None, Some(p)) => {
+                        say!("PASSED   {:<12} {}  {p}", f.kind, f.path.display())
+                    }
+                    (None, None) => {
+                        say!("ok       {:<12} {}  {}", f.kind, f.path.display(), f.detail)
+                    }
+                }
             }
             let damaged = report.damaged().count();
             if damaged > 0 {
                 eprintln!(
-                    "{damaged} damaged file(s) in {}: restore from another backup, or (for a data directory) open it and let recovery fall back",
-                    dir.display()
+                    "{damaged} damaged file(s): {} does not {}",
+                    dir.display(),
+                    if report.manifest.is_some() {
+                        "restore"
+                    } else {
+                        "open"
+                    }
                 );
+                eprintln!("hint: {}", damage_hint(&dir, &report));
                 return Ok(ExitCode::from(3));
+            }
+            let passed = report.passed_over().count();
+            if passed > 0 {
+                eprintln!(
+                    "{} opens ({}), passing over {passed} damaged file(s) it does not need (listed as PASSED)",
+                    dir.display(),
+                    mode_name(report.mode)
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -323,13 +380,13 @@ fn run(command: Command) -> Outcome {
             })?;
             bar.finish_and_clear();
             if let Some(aside) = &done.moved_aside {
-                println!(
+                say!(
                     "the earlier files of {} are in {}",
                     dir.display(),
                     aside.display()
                 );
             }
-            println!(
+            say!(
                 "restored {} into {} as {}",
                 backup.display(),
                 dir.display(),
@@ -375,7 +432,7 @@ fn run(command: Command) -> Outcome {
                     let mut w = BufWriter::new(std::io::stdout().lock());
                     let summary = dump::write_dump(&db, &mut w, options)?;
                     w.flush().map_err(|e| {
-                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}"))
+                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}")).with_source(e)
                     })?;
                     summary
                 }
@@ -401,7 +458,7 @@ fn run(command: Command) -> Outcome {
             )?;
             bar.finish_and_clear();
             db.close()?;
-            println!(
+            say!(
                 "loaded {} vertices, {} edges, {} schema definitions into {}",
                 summary.vertices,
                 summary.edges,
@@ -411,9 +468,12 @@ fn run(command: Command) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Command::Mode(ModeCommand::Get { dir }) => {
+            if !quiver::holds_database(&dir) {
+                return Err(quiver::no_database(&dir));
+            }
             match quiver::persisted_mode(&dir)? {
-                Some(m) => println!("{}", mode_name(m)),
-                None => println!(
+                Some(m) => say!("{}", mode_name(m)),
+                None => say!(
                     "none recorded: {} opens as IN_MEMORY_TRANSACTIONAL unless a mode is named",
                     dir.display()
                 ),
@@ -427,9 +487,9 @@ fn run(command: Command) -> Outcome {
             bar.finish_and_clear();
             db.close()?;
             if moved.from == moved.to {
-                println!("{} is already {}", dir.display(), mode_name(mode));
+                say!("{} is already {}", dir.display(), mode_name(mode));
             } else {
-                println!(
+                say!(
                     "switched {} from {} to {}: {}",
                     dir.display(),
                     mode_name(moved.from),
@@ -447,7 +507,7 @@ fn run(command: Command) -> Outcome {
             let bar = spinner(&format!("migrating into {}", target.display()));
             let moved = quiver::migrate(&source, &target, mode)?;
             bar.finish_and_clear();
-            println!(
+            say!(
                 "migrated {} ({}) into {} ({}): {}",
                 source.display(),
                 mode_name(moved.from),
@@ -468,14 +528,8 @@ fn run(command: Command) -> Outcome {
 /// (a load), closing writes the snapshot on exit as configured; otherwise the
 /// command writes none (a dump, a backup and the like leave the directory as it was).
 fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database, Error> {
-    if !writes && !holds_database(dir) {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "{} holds no Quiver database (no quiver.mode, snapshots/, wal/ or rocksdb/); check the path",
-                dir.display()
-            ),
-        ));
+    if !writes && !quiver::holds_database(dir) {
+        return Err(quiver::no_database(dir));
     }
     let mut config = Config::new()
         .data_directory(dir)
@@ -489,47 +543,56 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
     db
 }
 
-/// Whether `dir` looks like a data directory: a command that only reads must not
-/// create a database in a mistyped path.
-fn holds_database(dir: &Path) -> bool {
-    let non_empty = |sub: &str| {
-        std::fs::read_dir(dir.join(sub)).is_ok_and(|mut entries| entries.next().is_some())
-    };
-    dir.join(quiver::MODE_FILE).is_file()
-        || dir.join("rocksdb").is_dir()
-        || non_empty("snapshots")
-        || non_empty("wal")
+/// What to do about the damage `report` found in `dir`: the commands that help.
+fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
+    let only_wal = report.damaged().all(|f| f.kind == "WAL segment");
+    if only_wal && let Some(snapshot) = report.snapshot() {
+        return format!(
+            "only the WAL is damaged, and the snapshot {} is sound: `quiver restore {} <new directory> --snapshot-only` restores the state it holds; commits after it are lost",
+            snapshot.display(),
+            dir.display(),
+        );
+    }
+    if report.manifest.is_some() {
+        "restore from another backup (`quiver restore <backup> <directory>`)".to_string()
+    } else {
+        format!(
+            "restore from a backup: `quiver restore <backup> {} --force` (the files now in it are kept in {}/.backup/)",
+            dir.display(),
+            dir.display()
+        )
+    }
 }
 
 fn info(dir: &Path) -> Outcome {
     let db = open(dir, None, false)?;
     let stats = db.stats()?;
-    println!("data directory  {}", dir.display());
-    println!("mode            {}", mode_name(db.storage_mode()));
+    say!("data directory  {}", dir.display());
+    say!("mode            {}", mode_name(db.storage_mode()));
     if let Some(id) = db.database_id() {
-        println!("database id     {id}");
+        say!("database id     {id}");
     }
-    println!(
+    say!(
         "formats         snapshot v{}, WAL v{}",
         durability::snapshot::SNAPSHOT_VERSION,
         durability::wal::WAL_VERSION
     );
-    println!("vertices        {}", stats.vertices);
-    println!("edges           {}", stats.edges);
-    println!("indexes         {}", db.indexes()?.len());
+    say!("vertices        {}", stats.vertices);
+    say!("edges           {}", stats.edges);
+    say!("indexes         {}", db.indexes()?.len());
     let constraints = match db.constraints() {
         Ok(c) => c.len().to_string(),
         Err(_) => "none in this mode".to_string(),
     };
-    println!("constraints     {constraints}");
-    println!("triggers        {}", db.triggers()?.len());
+    say!("constraints     {constraints}");
+    say!("triggers        {}", db.triggers()?.len());
     if let Some(bytes) = stats.disk_bytes {
-        println!("on disk         {bytes} bytes");
+        say!("on disk         {bytes} bytes");
     }
     let snapshots = db.snapshots()?;
-    println!("snapshots       {}", snapshots.len());
+    say!("snapshots       {}", snapshots.len());
     for s in &snapshots {
-        println!(
+        say!(
             "  {}  commit {}  {} bytes",
             s.path.display(),
             s.commit_timestamp,
@@ -540,7 +603,7 @@ fn info(dir: &Path) -> Outcome {
     db.close()?;
     if !on_disk {
         let segments = durability::dir::list_files(dir)?.segments;
-        println!("WAL segments    {}", segments.len());
+        say!("WAL segments    {}", segments.len());
         let count = segments.len();
         for (i, s) in segments.iter().enumerate() {
             let range = match durability::wal::read_segment(&s.path, i + 1 == count)? {
@@ -552,10 +615,10 @@ fn info(dir: &Path) -> Outcome {
                 }
                 durability::wal::SegmentRead::TornHeader => "no commits (torn header)".to_string(),
             };
-            println!("  {}  {range}", s.path.display());
+            say!("  {}  {range}", s.path.display());
         }
     } else {
-        println!(
+        say!(
             "WAL             RocksDB's own, in {}",
             dir.join("wal").display()
         );

@@ -1,0 +1,777 @@
+//! Checking a backup or a data directory without writing to it.
+//!
+//! `verify` makes every check that opening makes (or, for a backup, restoring and
+//! then opening), in the mode the directory holds, so that it calls a directory
+//! damaged exactly when opening it would fail:
+//!
+//! - each file on its own: a snapshot's every block, a WAL segment's every record,
+//!   the mode file, the manifest and each file it lists (size and CRC-32);
+//! - what opening checks across files, as that mode's recovery does it: which
+//!   snapshot it loads (the newest that reads, and whether a newer damaged one may be
+//!   passed over), that the WAL's segments follow each other without a gap, that
+//!   each header names its own segment and this database, and that the commits after
+//!   the loaded snapshot follow one another;
+//! - in a backup, that every file of ours is listed in its manifest;
+//! - for an ON_DISK_TRANSACTIONAL directory, RocksDB's files through RocksDB (every
+//!   block's checksum) and our metadata beside them.
+//!
+//! A damaged file that opening does not need (an older snapshot, or a newer one the
+//! WAL covers) is reported as passed over, not as damage: the directory opens.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
+use durability::snapshot::read_snapshot;
+use durability::wal::{SegmentRead, read_segment};
+use durability::{DatabaseId, NameKind, SchemaOp, SegmentName, SnapshotName, SnapshotSink};
+use engine_api::{Error, ErrorKind, Result, StorageMode};
+
+use crate::backup::{file_crc, read_manifest};
+use crate::mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
+
+/// One file [`verify`] looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is: `snapshot`, `WAL segment`, `mode file`, `manifest`, `RocksDB`,
+    /// `metadata`, `foreign`, `missing`.
+    pub kind: &'static str,
+    /// What was found in it, when it is sound (counts, timestamps).
+    pub detail: String,
+    /// Damage that makes opening (or restoring) fail.
+    pub damage: Option<String>,
+    /// Damage that opening passes over (a snapshot it does not need), and what that
+    /// means for the data.
+    pub passed_over: Option<String>,
+}
+
+impl CheckedFile {
+    fn new(path: PathBuf, kind: &'static str) -> Self {
+        CheckedFile {
+            path,
+            kind,
+            detail: String::new(),
+            damage: None,
+            passed_over: None,
+        }
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// The manifest, if the directory has one and it is sound.
+    pub manifest: Option<Manifest>,
+    /// The mode the directory holds (the manifest's, the mode file's, or what its
+    /// layout says), which decides what opening it checks.
+    pub mode: StorageMode,
+    /// Every file looked at.
+    pub files: Vec<CheckedFile>,
+    /// What the reader should know about how the directory was checked (a backup
+    /// without its manifest, for one).
+    pub notes: Vec<String>,
+    /// The snapshot opening loads (the one a restore copies), if any.
+    pub(crate) snapshot: Option<PathBuf>,
+}
+
+impl VerifyReport {
+    /// True if nothing is damaged: opening the directory (or restoring the backup,
+    /// then opening it) succeeds.
+    pub fn is_sound(&self) -> bool {
+        self.files.iter().all(|f| f.damage.is_none())
+    }
+
+    /// The damaged files: each one makes opening (or restoring) fail.
+    pub fn damaged(&self) -> impl Iterator<Item = &CheckedFile> {
+        self.files.iter().filter(|f| f.damage.is_some())
+    }
+
+    /// The snapshot opening loads (the one a restore copies), if any snapshot reads.
+    pub fn snapshot(&self) -> Option<&Path> {
+        self.snapshot.as_deref()
+    }
+
+    /// Damaged files that opening passes over.
+    pub fn passed_over(&self) -> impl Iterator<Item = &CheckedFile> {
+        self.files.iter().filter(|f| f.passed_over.is_some())
+    }
+}
+
+/// Whether `dir` holds a database of ours (or a backup of one): a mode file, a
+/// manifest, `rocksdb/`, or a non-empty `snapshots/` or `wal/`. Commands that only
+/// read refuse anything else, so a mistyped path never reads as a healthy (empty)
+/// database.
+pub fn holds_database(dir: &Path) -> bool {
+    let non_empty = |sub: &str| {
+        std::fs::read_dir(dir.join(sub)).is_ok_and(|mut entries| entries.next().is_some())
+    };
+    dir.join(MODE_FILE).is_file()
+        || dir.join(MANIFEST_FILE).is_file()
+        || dir.join("rocksdb").is_dir()
+        || non_empty("snapshots")
+        || non_empty("wal")
+}
+
+/// The error for a path that holds no database, as every command gives it.
+pub fn no_database(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "{} holds no Quiver database (no quiver.mode, snapshots/, wal/, rocksdb/ or backup manifest); check the path",
+            dir.display()
+        ),
+    )
+}
+
+/// Counts what a snapshot holds, checking it as it is read.
+#[derive(Default)]
+struct Counter {
+    schema: u64,
+}
+
+impl SnapshotSink for Counter {
+    fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn schema(&mut self, _: SchemaOp) -> Result<()> {
+        self.schema += 1;
+        Ok(())
+    }
+    fn counters(&mut self, _: u64, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A snapshot as read: its name and what it holds, or why it does not read.
+struct Snap {
+    name: SnapshotName,
+    /// Index into the report's files.
+    at: usize,
+    read: std::result::Result<(DatabaseId, u64), String>,
+}
+
+/// A WAL segment as read.
+struct Seg {
+    name: SegmentName,
+    at: usize,
+    read: std::result::Result<SegRead, String>,
+}
+
+enum SegRead {
+    /// A newest segment whose header a crash cut short (opening removes it).
+    TornHeader,
+    Read {
+        database: DatabaseId,
+        header_seq: u64,
+        /// Commit timestamps, in log order.
+        commits: Vec<u64>,
+        /// The newest commit its schema records precede (for the analytical mode's
+        /// check of a log left behind).
+        newest: Option<u64>,
+    },
+}
+
+/// An error's message without the leading file name our readers put there.
+fn without_path(message: &str, path: &Path) -> String {
+    message
+        .strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// Checks a backup or a data directory without writing to it (see the module
+/// docs): the report's [`VerifyReport::is_sound`] is true exactly when opening the
+/// directory, or restoring the backup and opening that, succeeds.
+///
+/// Errors: `NotFound` when `dir` is not a directory or holds no database; `Io` when
+/// it cannot be listed. Damage is in the report.
+pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<VerifyReport> {
+    if !dir.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    if !holds_database(dir) {
+        return Err(no_database(dir));
+    }
+    let mut files: Vec<CheckedFile> = Vec::new();
+    let mut notes = Vec::new();
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let mut listed: BTreeMap<String, ManifestFile> = BTreeMap::new();
+    let manifest = match read_manifest(dir) {
+        Ok(Some(m)) => {
+            let mut f = CheckedFile::new(manifest_path.clone(), "manifest");
+            f.detail = format!(
+                "database {}, {}, {} files, commits up to {}",
+                m.database,
+                m.mode,
+                m.files.len(),
+                m.covered_commit_ts
+            );
+            if parse_mode(&m.mode).is_none() {
+                f.damage = Some(format!("{:?} is not a storage mode", m.mode));
+            }
+            files.push(f);
+            for f in &m.files {
+                listed.insert(f.path.clone(), f.clone());
+            }
+            Some(m)
+        }
+        Ok(None) => {
+            notes.push(format!(
+                "{} has no backup manifest ({MANIFEST_FILE}): it is checked as a data directory. A backup written by `quiver backup` has one; if this is such a backup, its manifest is gone and a missing file cannot be told from one never written",
+                dir.display()
+            ));
+            None
+        }
+        Err(e) => {
+            let mut f = CheckedFile::new(manifest_path.clone(), "manifest");
+            f.damage = Some(without_path(e.message(), &manifest_path));
+            files.push(f);
+            None
+        }
+    };
+    let backup = manifest.is_some() || files.iter().any(|f| f.kind == "manifest");
+
+    // The mode decides what opening checks.
+    let mode_path = dir.join(MODE_FILE);
+    let recorded = match persisted_mode(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            let mut f = CheckedFile::new(mode_path.clone(), "mode file");
+            f.damage = Some(without_path(e.message(), &mode_path));
+            files.push(f);
+            None
+        }
+    };
+    let mode = manifest
+        .as_ref()
+        .and_then(|m| parse_mode(&m.mode))
+        .or(recorded)
+        .unwrap_or(StorageMode::InMemoryTransactional);
+    if mode_path.is_file() && !files.iter().any(|f| f.path == mode_path) {
+        let mut f = CheckedFile::new(mode_path.clone(), "mode file");
+        f.detail = recorded.map_or_else(String::new, |m| mode_name(m).to_string());
+        files.push(f);
+    }
+    let rocks = dir.join("rocksdb");
+    let on_disk_data = mode == StorageMode::OnDiskTransactional && rocks.exists();
+    // In an on-disk data directory, `wal/` holds RocksDB's log: it is RocksDB's to
+    // check, not a folder of foreign files.
+    let listing = if on_disk_data {
+        durability::dir::list_snapshot_files(dir)?
+    } else {
+        durability::dir::list_files(dir)?
+    };
+
+    let total: u64 = listing
+        .snapshots
+        .iter()
+        .map(|s| &s.path)
+        .chain(listing.segments.iter().map(|s| &s.path))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut done = 0u64;
+    let mut snaps = Vec::new();
+    for s in &listing.snapshots {
+        let mut f = CheckedFile::new(s.path.clone(), "snapshot");
+        let mut counter = Counter::default();
+        let read = match read_snapshot(&s.path, &mut counter) {
+            Ok(summary) => {
+                f.detail = format!(
+                    "commit {}, {} vertices, {} edges, {} schema definitions",
+                    summary.commit_ts, summary.vertices, summary.edges, counter.schema
+                );
+                Ok((summary.database, summary.commit_ts))
+            }
+            Err(e) => Err(without_path(e.message(), &s.path)),
+        };
+        snaps.push(Snap {
+            name: s.clone(),
+            at: files.len(),
+            read,
+        });
+        files.push(f);
+        done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
+        progress(done, total);
+    }
+    let mut segs = Vec::new();
+    let count = listing.segments.len();
+    for (i, s) in listing.segments.iter().enumerate() {
+        let mut f = CheckedFile::new(s.path.clone(), "WAL segment");
+        let read = match read_segment(&s.path, i + 1 == count) {
+            Ok(SegmentRead::TornHeader) => {
+                f.detail = "a header cut short by a crash (no records; opening removes it)"
+                    .to_string();
+                Ok(SegRead::TornHeader)
+            }
+            Ok(SegmentRead::Read {
+                header,
+                records,
+                schema,
+                valid_len,
+                file_len,
+                ..
+            }) => {
+                let range = match (records.first(), records.last()) {
+                    (Some(a), Some(b)) => format!("commits {}..={}", a.commit_ts, b.commit_ts),
+                    _ => "no commits".to_string(),
+                };
+                f.detail = if valid_len < file_len {
+                    format!(
+                        "{range}; a torn tail of {} bytes (a crash during a write; opening cuts it)",
+                        file_len - valid_len
+                    )
+                } else {
+                    range
+                };
+                let commits: Vec<u64> = records.iter().map(|r| r.commit_ts).collect();
+                let newest = commits
+                    .iter()
+                    .copied()
+                    .chain(schema.iter().map(|(t, _)| t.saturating_sub(1)))
+                    .max();
+                Ok(SegRead::Read {
+                    database: header.database,
+                    header_seq: header.seq,
+                    commits,
+                    newest,
+                })
+            }
+            Err(e) => Err(without_path(e.message(), &s.path)),
+        };
+        segs.push(Seg {
+            name: s.clone(),
+            at: files.len(),
+            read,
+        });
+        files.push(f);
+        done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
+        progress(done, total);
+    }
+    for f in &listing.foreign {
+        let mut c = CheckedFile::new(f.clone(), "foreign");
+        c.detail = "not ours (its name is none of ours); left alone".to_string();
+        files.push(c);
+    }
+
+    let mut check = Check {
+        files,
+        snapshot: None,
+    };
+    if on_disk_data {
+        check.on_disk_data(dir, &snaps);
+    } else {
+        match mode {
+            StorageMode::InMemoryTransactional => check.transactional(&snaps, &segs),
+            StorageMode::InMemoryAnalytical => check.analytical(&snaps, &segs),
+            StorageMode::OnDiskTransactional => check.new_on_disk(dir, &snaps, &segs),
+        }
+    }
+    if backup {
+        check.against_manifest(dir, manifest.as_ref(), &mut listed, &snaps);
+    }
+    Ok(VerifyReport {
+        manifest,
+        mode,
+        files: check.files,
+        notes,
+        snapshot: check.snapshot,
+    })
+}
+
+/// The checks across files, as each mode's open makes them.
+struct Check {
+    files: Vec<CheckedFile>,
+    snapshot: Option<PathBuf>,
+}
+
+impl Check {
+    fn damage(&mut self, at: usize, why: String) {
+        self.files[at].damage.get_or_insert(why);
+    }
+
+    fn pass_over(&mut self, at: usize, why: String) {
+        if self.files[at].damage.is_none() {
+            self.files[at].passed_over.get_or_insert(why);
+        }
+    }
+
+    /// Snapshots opening never reads (older than the one it loads, or all of them
+    /// in an on-disk database): their damage is passed over.
+    fn unread(&mut self, snaps: &[Snap], why: &str) {
+        for s in snaps {
+            if let Err(e) = &s.read {
+                self.pass_over(s.at, format!("{e}; {why}"));
+            }
+        }
+    }
+
+    /// IN_MEMORY_TRANSACTIONAL: the newest snapshot that reads, newer damaged ones
+    /// passed over only where the WAL holds their commits, then the WAL after it.
+    fn transactional(&mut self, snaps: &[Snap], segs: &[Seg]) {
+        let loaded = snaps.iter().rposition(|s| s.read.is_ok());
+        let failed: Vec<&Snap> = match loaded {
+            Some(i) => snaps[i + 1..].iter().collect(),
+            None => snaps.iter().collect(),
+        };
+        let (snap_ts, mut database) = match loaded.map(|i| (&snaps[i], &snaps[i].read)) {
+            Some((s, Ok((db, ts)))) => {
+                self.snapshot = Some(s.name.path.clone());
+                (*ts, Some((*db, s.at)))
+            }
+            _ => (0, None),
+        };
+        if let Some(i) = loaded {
+            self.unread(
+                &snaps[..i],
+                &format!(
+                    "opening does not read it (it loads the newer {})",
+                    snaps[i].name.path.display()
+                ),
+            );
+        }
+        let mut next_ts = snap_ts + 1;
+        let mut replayed = 0u64;
+        let mut prev: Option<u64> = None;
+        let mut stopped = false;
+        let mut read_one = false;
+        for s in segs {
+            if let Some(p) = prev
+                && s.name.seq != p + 1
+            {
+                self.damage(
+                    s.at,
+                    format!(
+                        "WAL segment {} is missing (found {} after {p}): opening refuses a gap in the log",
+                        p + 1,
+                        s.name.seq
+                    ),
+                );
+                stopped = true;
+                break;
+            }
+            prev = Some(s.name.seq);
+            let (seg_db, header_seq, commits) = match &s.read {
+                Err(e) => {
+                    self.damage(s.at, e.clone());
+                    stopped = true;
+                    break;
+                }
+                Ok(SegRead::TornHeader) => continue,
+                Ok(SegRead::Read {
+                    database,
+                    header_seq,
+                    commits,
+                    ..
+                }) => (*database, *header_seq, commits),
+            };
+            if header_seq != s.name.seq {
+                self.damage(
+                    s.at,
+                    format!(
+                        "its header says segment {header_seq}: a copy of another segment under this name"
+                    ),
+                );
+                stopped = true;
+                break;
+            }
+            match database {
+                Some((db, from)) if db != seg_db => {
+                    let other = self.files[from].path.clone();
+                    // The loaded snapshot set the id: when the log disagrees from
+                    // its first segment on, the snapshot is the stranger.
+                    let snapshot_is_odd = self.files[from].kind == "snapshot" && !read_one;
+                    if snapshot_is_odd {
+                        self.damage(
+                            from,
+                            format!(
+                                "belongs to database {db}, but the WAL (from {}) belongs to {seg_db}: a snapshot of another database; move it out of snapshots/",
+                                s.name.path.display()
+                            ),
+                        );
+                    } else {
+                        self.damage(
+                            s.at,
+                            format!(
+                                "belongs to database {seg_db}, not {db} like {}",
+                                other.display()
+                            ),
+                        );
+                    }
+                    stopped = true;
+                    break;
+                }
+                Some(_) => {}
+                None => database = Some((seg_db, s.at)),
+            }
+            read_one = true;
+            for &ts in commits {
+                if ts <= snap_ts {
+                    continue;
+                }
+                if ts != next_ts {
+                    if let Some(f) = failed.iter().find(|f| f.name.commit_ts > next_ts - 1) {
+                        self.unrecoverable(f, next_ts - 1);
+                    } else {
+                        self.damage(
+                            s.at,
+                            format!(
+                                "commit {ts} follows commit {}; commits {next_ts}..{} are missing",
+                                next_ts - 1,
+                                ts - 1
+                            ),
+                        );
+                    }
+                    stopped = true;
+                    break;
+                }
+                next_ts += 1;
+                replayed += 1;
+            }
+            if stopped {
+                break;
+            }
+        }
+        if stopped {
+            return;
+        }
+        let last_ts = next_ts - 1;
+        if let Some(f) = failed.iter().find(|f| f.name.commit_ts > last_ts) {
+            self.unrecoverable(f, last_ts);
+            return;
+        }
+        if snap_ts == 0
+            && replayed == 0
+            && let Some(f) = failed.first()
+        {
+            let why = f.read.as_ref().err().cloned().unwrap_or_default();
+            self.damage(
+                f.at,
+                format!("{why} (no older snapshot and no WAL to recover from)"),
+            );
+            return;
+        }
+        for f in &failed {
+            let why = f.read.as_ref().err().cloned().unwrap_or_default();
+            self.pass_over(
+                f.at,
+                format!("{why}; opening passes over it: an older snapshot and the WAL hold every commit it held"),
+            );
+        }
+    }
+
+    fn unrecoverable(&mut self, f: &Snap, last_ts: u64) {
+        let why = f.read.as_ref().err().cloned().unwrap_or_default();
+        self.damage(
+            f.at,
+            format!(
+                "{why}; the WAL ends at commit {last_ts}, so commits {}..{} cannot be recovered",
+                last_ts + 1,
+                f.name.commit_ts
+            ),
+        );
+    }
+
+    /// IN_MEMORY_ANALYTICAL: the newest snapshot that reads (a newer damaged one is
+    /// passed over and what it held after the older one is lost); a log left by the
+    /// transactional mode must read and hold nothing after it.
+    fn analytical(&mut self, snaps: &[Snap], segs: &[Seg]) {
+        let loaded = snaps.iter().rposition(|s| s.read.is_ok());
+        let ts = match loaded {
+            Some(i) => {
+                self.snapshot = Some(snaps[i].name.path.clone());
+                let older = &snaps[i];
+                self.unread(
+                    &snaps[..i],
+                    &format!(
+                        "opening does not read it (it loads the newer {})",
+                        older.name.path.display()
+                    ),
+                );
+                let ts = older.read.as_ref().map_or(0, |(_, ts)| *ts);
+                for f in &snaps[i + 1..] {
+                    let why = f.read.as_ref().err().cloned().unwrap_or_default();
+                    self.pass_over(
+                        f.at,
+                        format!(
+                            "{why}; opening falls back to {} (commit {ts}): IN_MEMORY_ANALYTICAL has no WAL, so what was written after that commit is lost",
+                            older.name.path.display()
+                        ),
+                    );
+                }
+                ts
+            }
+            None => {
+                for f in snaps {
+                    let why = f.read.as_ref().err().cloned().unwrap_or_default();
+                    self.damage(f.at, format!("{why}; no snapshot verifies"));
+                }
+                0
+            }
+        };
+        for s in segs {
+            match &s.read {
+                Err(e) => self.damage(s.at, e.clone()),
+                Ok(SegRead::Read {
+                    newest: Some(newest),
+                    ..
+                }) if *newest > ts => self.damage(
+                    s.at,
+                    format!(
+                        "holds commits up to timestamp {newest}, after the newest snapshot ({ts}); IN_MEMORY_ANALYTICAL mode has no log to replay, so opening refuses it: open the directory in IN_MEMORY_TRANSACTIONAL mode and write a snapshot first"
+                    ),
+                ),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// ON_DISK_TRANSACTIONAL without `rocksdb/`: opening creates the database from
+    /// the newest snapshot (no fallback) and refuses an in-memory mode's WAL.
+    fn new_on_disk(&mut self, dir: &Path, snaps: &[Snap], segs: &[Seg]) {
+        if let Some(s) = segs.first() {
+            self.damage(
+                s.at,
+                "a WAL segment of an in-memory database: the on-disk backend cannot replay it, so opening refuses it (restore the snapshot alone, or restore into IN_MEMORY_TRANSACTIONAL mode)".to_string(),
+            );
+        }
+        self.rocksdb_logs(dir);
+        if let Some((newest, older)) = snaps.split_last() {
+            self.snapshot = Some(newest.name.path.clone());
+            if let Err(e) = &newest.read {
+                self.damage(
+                    newest.at,
+                    format!("{e}; a new on-disk database is created from the newest snapshot"),
+                );
+            }
+            self.unread(
+                older,
+                &format!(
+                    "opening does not read it (it creates the database from the newest, {})",
+                    newest.name.path.display()
+                ),
+            );
+        }
+    }
+
+    /// RocksDB logs in `wal/` without a database: a new on-disk database refuses to
+    /// replay them.
+    fn rocksdb_logs(&mut self, dir: &Path) {
+        for f in self.files.iter_mut().filter(|f| {
+            f.kind == "foreign"
+                && f.path.starts_with(dir.join("wal"))
+                && f.path.extension().is_some_and(|e| e == "log")
+        }) {
+            f.kind = "RocksDB log";
+            f.damage = Some(
+                "a RocksDB log without a database: opening refuses to replay it into a new one"
+                    .to_string(),
+            );
+        }
+    }
+
+    /// ON_DISK_TRANSACTIONAL with `rocksdb/`: RocksDB's files and our metadata;
+    /// snapshots are exports opening does not read.
+    fn on_disk_data(&mut self, dir: &Path, snaps: &[Snap]) {
+        match engine_ondisk::check_files(dir) {
+            Ok(check) => {
+                for f in check.parts {
+                    let mut c = CheckedFile::new(f.path, f.kind);
+                    c.detail = f.detail;
+                    c.damage = f.damage;
+                    self.files.push(c);
+                }
+                if check.recreates_from_snapshot {
+                    self.new_on_disk(dir, snaps, &[]);
+                    return;
+                }
+            }
+            Err(e) => {
+                let mut c = CheckedFile::new(dir.join("rocksdb"), "RocksDB");
+                c.damage = Some(e.message().to_string());
+                self.files.push(c);
+            }
+        }
+        self.unread(
+            snaps,
+            "an export: opening reads the data from RocksDB, not from it",
+        );
+    }
+
+    /// A backup: every listed file present with its size and checksum, every file
+    /// of ours listed, all of one database; any damage fails the restore.
+    fn against_manifest(
+        &mut self,
+        dir: &Path,
+        manifest: Option<&Manifest>,
+        listed: &mut BTreeMap<String, ManifestFile>,
+        snaps: &[Snap],
+    ) {
+        let rel = |p: &Path| {
+            p.strip_prefix(dir)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default()
+        };
+        for f in &mut self.files {
+            if !matches!(f.kind, "snapshot" | "WAL segment" | "mode file") {
+                continue;
+            }
+            // A backup is restored whole: damage in any of its files fails it.
+            if let Some(why) = f.passed_over.take() {
+                f.damage.get_or_insert(why);
+            }
+            let Some(m) = manifest else { continue };
+            let Some(entry) = listed.remove(&rel(&f.path)) else {
+                f.damage.get_or_insert(format!(
+                    "not listed in the manifest: added to the backup after it was written (database {})",
+                    m.database
+                ));
+                continue;
+            };
+            let found = match file_crc(&f.path) {
+                Ok((size, _)) if size != entry.size => {
+                    Some(format!("{size} bytes, the manifest says {}", entry.size))
+                }
+                Ok((_, crc)) if crc != entry.crc32 => {
+                    Some("its CRC-32 differs from the manifest's".to_string())
+                }
+                Ok(_) => None,
+                Err(e) => Some(e.message().to_string()),
+            };
+            if let Some(why) = found {
+                f.damage.get_or_insert(why);
+            }
+        }
+        if let Some(m) = manifest {
+            for s in snaps {
+                if let Ok((db, _)) = &s.read
+                    && db.to_string() != m.database
+                {
+                    self.damage(
+                        s.at,
+                        format!(
+                            "belongs to database {db}, not {} like the manifest",
+                            m.database
+                        ),
+                    );
+                }
+            }
+        }
+        for (path, _) in std::mem::take(listed) {
+            let mut c = CheckedFile::new(dir.join(&path), "missing");
+            c.damage = Some("listed in the manifest but missing".to_string());
+            self.files.push(c);
+        }
+    }
+}
