@@ -353,12 +353,15 @@ pub fn restore(
     }
     let listing = durability::dir::list_files(backup)?;
     // The snapshot opening would load: the newest that reads.
-    let Some(snapshot) = report.snapshot.clone() else {
+    // The snapshot opening would load (the newest that reads), if there is one:
+    // what opening the backup in place would give, the restore gives.
+    let snapshot = report.snapshot.clone();
+    if options.snapshot_only && snapshot.is_none() {
         return Err(Error::invalid_input(format!(
             "{} holds no snapshot to restore",
             backup.display()
         )));
-    };
+    }
     let backup_mode = report.mode;
     let mode = options.mode.unwrap_or(backup_mode);
     // A WAL is only the transactional mode's; another mode gets its commits through
@@ -388,7 +391,8 @@ pub fn restore(
         });
     }
     let moved_aside = prepare_target(data, options.force)?;
-    let mut sources = vec![(snapshot, "snapshots")];
+    let mut sources: Vec<(PathBuf, &str)> =
+        snapshot.into_iter().map(|s| (s, "snapshots")).collect();
     if with_wal {
         sources.extend(listing.segments.iter().map(|s| (s.path.clone(), "wal")));
     }
