@@ -247,11 +247,33 @@ pub struct DumpCheck {
     pub edges: u64,
 }
 
+/// What the loaded vertices of one label all have: the property keys every one of
+/// them carries (for existence constraints), and each key's value types (for type
+/// constraints).
+#[derive(Default)]
+struct LabelFacts {
+    vertices: u64,
+    /// Keys every vertex of the label has so far.
+    everywhere: Option<std::collections::BTreeSet<Name>>,
+    /// Per key, the value types seen (the line of the first vertex of each).
+    types: std::collections::HashMap<Name, Vec<(engine_api::ValueType, u64)>>,
+}
+
 /// Reads a whole dump without writing anything and fails as a load into `engine`
-/// would, but before any data is written: a statement that does not parse
-/// (`InvalidInput`, line and column), one this loader does not support, and schema
-/// the backend cannot hold (constraints into engine-inmem-analytical, say;
-/// `Unsupported`, naming the line), each unless `options` asks to skip it.
+/// would, but before any data is written:
+/// - a statement that does not parse (`InvalidInput`, line and column);
+/// - one this loader does not support, and schema the backend cannot hold
+///   (constraints into engine-inmem-analytical, say; `Unsupported`, naming the line),
+///   each unless `options` asks to skip it;
+/// - a vertex key given twice (`AlreadyExists`) or an edge whose endpoint no earlier
+///   statement creates (`NotFound`);
+/// - an index, constraint or trigger that exists already in `engine` or earlier in
+///   the dump (`AlreadyExists`);
+/// - an existence or type constraint that the dump's own vertices break
+///   (`ConstraintViolation`). (Uniqueness, and constraints against what `engine`
+///   holds already, are checked by the engine when the constraint is created.)
+///
+/// Memory: the set of vertex keys, and per label the keys and value types seen.
 pub fn check_dump<E: StorageEngine, R: BufRead>(
     engine: &E,
     input: R,
@@ -260,6 +282,24 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
     let caps = engine.capabilities();
     let mut reader = StatementReader::new(input);
     let mut check = DumpCheck::default();
+    let mut keys: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut labels: std::collections::HashMap<Name, LabelFacts> =
+        std::collections::HashMap::new();
+    let mut indexes: Vec<engine_api::IndexSpec> = if caps.indexes {
+        engine.indexes()?.into_iter().map(|i| i.spec).collect()
+    } else {
+        Vec::new()
+    };
+    let mut constraints = if caps.constraints {
+        engine.constraints()?
+    } else {
+        Vec::new()
+    };
+    let mut triggers: Vec<String> = if caps.triggers {
+        engine.triggers()?.into_iter().map(|t| t.name).collect()
+    } else {
+        Vec::new()
+    };
     loop {
         let statement = match reader.next_statement() {
             Ok(Some(s)) => s,
@@ -270,33 +310,143 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
             }
             Err(e) => return Err(e),
         };
+        let line = statement.line;
         let refuse = |what: &str| {
             Error::new(
                 ErrorKind::Unsupported,
-                format!(
-                    "line {}: this backend holds no {what}; nothing was written",
-                    statement.line
-                ),
+                format!("line {line}: this backend holds no {what}; nothing was written"),
+            )
+        };
+        let exists = |what: String| {
+            Error::new(
+                ErrorKind::AlreadyExists,
+                format!("line {line}: {what} exists already; nothing was written"),
             )
         };
         match statement.kind {
-            StatementKind::Vertex { .. } => check.vertices += 1,
-            StatementKind::Edge { .. } => check.edges += 1,
+            StatementKind::Vertex {
+                key,
+                labels: names,
+                properties,
+            } => {
+                if !keys.insert(key) {
+                    return Err(exists(format!("the vertex with __mg_id__ {key}")));
+                }
+                check.vertices += 1;
+                for l in names {
+                    let facts = labels.entry(l).or_default();
+                    facts.vertices += 1;
+                    let here: std::collections::BTreeSet<Name> =
+                        properties.iter().map(|(k, _)| k.clone()).collect();
+                    facts.everywhere = Some(match facts.everywhere.take() {
+                        None => here,
+                        Some(all) => all.intersection(&here).cloned().collect(),
+                    });
+                    for (k, v) in &properties {
+                        // Null is no value: a type constraint leaves it alone.
+                        let Some(t) = engine_api::ValueType::of(v) else {
+                            continue;
+                        };
+                        let seen = facts.types.entry(k.clone()).or_default();
+                        if !seen.iter().any(|(s, _)| *s == t) {
+                            seen.push((t, line));
+                        }
+                    }
+                }
+            }
+            StatementKind::Edge { source, target, .. } => {
+                for k in [source, target] {
+                    if !keys.contains(&k) {
+                        return Err(Error::new(
+                            ErrorKind::NotFound,
+                            format!(
+                                "line {line}: no earlier statement creates the vertex with __mg_id__ {k}; nothing was written"
+                            ),
+                        ));
+                    }
+                }
+                check.edges += 1;
+            }
             StatementKind::Constraint(_) if !caps.constraints => {
                 if options.skip_constraints {
                     check.skipped += 1;
                     continue;
                 }
                 return Err(refuse(
-                    "constraints (skip_constraints(true) loads the rest)",
+                    "constraints (LoadOptions::skip_constraints, `quiver load --skip-constraints` on the command line, loads the rest)",
                 ));
             }
             StatementKind::Index(_) if !caps.indexes => return Err(refuse("indexes")),
             StatementKind::Trigger(_) if !caps.triggers => return Err(refuse("triggers")),
-            _ => {}
+            StatementKind::Index(spec) => {
+                if indexes.contains(&spec) {
+                    return Err(exists(format!("the index {spec}")));
+                }
+                indexes.push(spec);
+            }
+            StatementKind::Constraint(spec) => {
+                if constraints.contains(&spec) {
+                    return Err(exists(format!("the constraint {spec}")));
+                }
+                broken_by_the_dump(&spec, &labels, line)?;
+                constraints.push(spec);
+            }
+            StatementKind::Trigger(spec) => {
+                if triggers.contains(&spec.name) {
+                    return Err(exists(format!("the trigger {}", spec.name)));
+                }
+                triggers.push(spec.name);
+            }
+            StatementKind::Helper => {}
         }
         check.statements += 1;
     }
+}
+
+/// `ConstraintViolation` if the dump's own vertices break `spec` (existence and type
+/// constraints; the facts cannot tell uniqueness).
+fn broken_by_the_dump(
+    spec: &engine_api::ConstraintSpec,
+    labels: &std::collections::HashMap<Name, LabelFacts>,
+    line: u64,
+) -> Result<()> {
+    use engine_api::ConstraintSpec;
+    let broken = |why: String| {
+        Err(Error::new(
+            ErrorKind::ConstraintViolation,
+            format!("line {line}: the constraint {spec} does not hold for the dump's vertices: {why}; nothing was written"),
+        ))
+    };
+    match spec {
+        ConstraintSpec::Exists { label, property } => {
+            if let Some(facts) = labels.get(label.as_str())
+                && facts.vertices > 0
+                && !facts
+                    .everywhere
+                    .as_ref()
+                    .is_some_and(|keys| keys.contains(property.as_str()))
+            {
+                return broken(format!("a vertex labelled {label} has no {property}"));
+            }
+        }
+        ConstraintSpec::Type {
+            label,
+            property,
+            value_type,
+        } => {
+            if let Some(seen) = labels
+                .get(label.as_str())
+                .and_then(|f| f.types.get(property.as_str()))
+                && let Some((t, at)) = seen.iter().find(|(t, _)| t != value_type)
+            {
+                return broken(format!(
+                    "the vertex on line {at} has a {t:?} {property}, not a {value_type:?}"
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Loads the dump in the file at `path`, after [`check_dump`] has read it once: a

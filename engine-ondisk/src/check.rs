@@ -43,6 +43,9 @@ pub struct FileCheck {
     /// (an interrupted creation, or no RocksDB files yet): the snapshot is what
     /// counts then.
     pub recreates_from_snapshot: bool,
+    /// When it does, whether it removes RocksDB's files (its log in `wal/`
+    /// included) first; otherwise a RocksDB log there makes opening refuse.
+    pub removes_rocksdb_first: bool,
 }
 
 impl FileCheck {
@@ -73,6 +76,7 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
             Ok("an interrupted creation: opening starts it again".to_string()),
         );
         check.recreates_from_snapshot = true;
+        check.removes_rocksdb_first = true;
         return Ok(check);
     }
     let meta = rdir.join(META_FILE);
@@ -135,6 +139,7 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
                 Ok("an interrupted creation: opening starts it again".to_string()),
             );
             check.recreates_from_snapshot = true;
+            check.removes_rocksdb_first = true;
         }
         Err(e) => check.part(rdir.clone(), "RocksDB", Err(e)),
     }

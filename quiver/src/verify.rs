@@ -265,13 +265,15 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     }
     let rocks = dir.join("rocksdb");
     let on_disk_data = mode == StorageMode::OnDiskTransactional && rocks.exists();
-    // In an on-disk data directory, `wal/` holds RocksDB's log: it is RocksDB's to
-    // check, not a folder of foreign files.
-    let listing = if on_disk_data {
-        durability::dir::list_snapshot_files(dir)?
-    } else {
-        durability::dir::list_files(dir)?
-    };
+    let mut listing = durability::dir::list_files(dir)?;
+    if on_disk_data {
+        // In an on-disk data directory, `wal/` holds RocksDB's log: it is RocksDB's
+        // to check, not foreign.
+        let wal = dir.join("wal");
+        listing
+            .foreign
+            .retain(|p| !(p.starts_with(&wal) && p.extension().is_some_and(|e| e == "log")));
+    }
 
     let total: u64 = listing
         .snapshots
@@ -370,12 +372,12 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         snapshot: None,
     };
     if on_disk_data {
-        check.on_disk_data(dir, &snaps);
+        check.on_disk_data(dir, &snaps, &segs);
     } else {
         match mode {
             StorageMode::InMemoryTransactional => check.transactional(&snaps, &segs),
             StorageMode::InMemoryAnalytical => check.analytical(&snaps, &segs),
-            StorageMode::OnDiskTransactional => check.new_on_disk(dir, &snaps, &segs),
+            StorageMode::OnDiskTransactional => check.new_on_disk(dir, &snaps, &segs, true),
         }
     }
     if backup {
@@ -638,15 +640,18 @@ impl Check {
     }
 
     /// ON_DISK_TRANSACTIONAL without `rocksdb/`: opening creates the database from
-    /// the newest snapshot (no fallback) and refuses an in-memory mode's WAL.
-    fn new_on_disk(&mut self, dir: &Path, snaps: &[Snap], segs: &[Seg]) {
+    /// the newest snapshot (no fallback) and refuses an in-memory mode's WAL, and a
+    /// RocksDB log without its database (`logs_left`: unless it removes them first).
+    fn new_on_disk(&mut self, dir: &Path, snaps: &[Snap], segs: &[Seg], logs_left: bool) {
         if let Some(s) = segs.first() {
             self.damage(
                 s.at,
                 "a WAL segment of an in-memory database: the on-disk backend cannot replay it, so opening refuses it (restore the snapshot alone, or restore into IN_MEMORY_TRANSACTIONAL mode)".to_string(),
             );
         }
-        self.rocksdb_logs(dir);
+        if logs_left {
+            self.rocksdb_logs(dir);
+        }
         if let Some((newest, older)) = snaps.split_last() {
             self.snapshot = Some(newest.name.path.clone());
             if let Err(e) = &newest.read {
@@ -683,7 +688,7 @@ impl Check {
 
     /// ON_DISK_TRANSACTIONAL with `rocksdb/`: RocksDB's files and our metadata;
     /// snapshots are exports opening does not read.
-    fn on_disk_data(&mut self, dir: &Path, snaps: &[Snap]) {
+    fn on_disk_data(&mut self, dir: &Path, snaps: &[Snap], segs: &[Seg]) {
         match engine_ondisk::check_files(dir) {
             Ok(check) => {
                 for f in check.parts {
@@ -693,7 +698,7 @@ impl Check {
                     self.files.push(c);
                 }
                 if check.recreates_from_snapshot {
-                    self.new_on_disk(dir, snaps, &[]);
+                    self.new_on_disk(dir, snaps, segs, !check.removes_rocksdb_first);
                     return;
                 }
             }
@@ -707,6 +712,19 @@ impl Check {
             snaps,
             "an export: opening reads the data from RocksDB, not from it",
         );
+        for s in segs {
+            match &s.read {
+                Err(e) => self.pass_over(
+                    s.at,
+                    format!("{e}; an in-memory mode's WAL segment, which the on-disk database does not read"),
+                ),
+                Ok(_) => {
+                    self.files[s.at].detail =
+                        "an in-memory mode's WAL segment, which the on-disk database does not read"
+                            .to_string()
+                }
+            }
+        }
     }
 
     /// A backup: every listed file present with its size and checksum, every file

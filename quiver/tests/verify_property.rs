@@ -165,23 +165,29 @@ fn housekeeping(path: &Path) -> bool {
         && (name.starts_with("OPTIONS") || name.starts_with("LOG") || name == "LOCK" || name == "IDENTITY")
 }
 
-fn apply(dir: &Path, stranger: &Path, c: &Change) -> std::io::Result<()> {
+/// Makes the change; returns what it did, for the failure message.
+fn apply(dir: &Path, stranger: &Path, c: &Change) -> std::io::Result<String> {
     let mut files = Vec::new();
     files_under(dir, &mut files);
     files.retain(|p| !housekeeping(p));
     files.sort();
     if files.is_empty() {
-        return Ok(());
+        return Ok("nothing (no files)".to_string());
     }
     let pick = |i: usize| files[i % files.len()].clone();
-    match c {
+    let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
+    Ok(match c {
         Change::Copy { file, shift } => {
             let from = pick(*file);
-            std::fs::copy(&from, renamed(&from, *shift))?;
+            let to = renamed(&from, *shift);
+            std::fs::copy(&from, &to)?;
+            format!("copied {} to {}", rel(&from), rel(&to))
         }
         Change::Rename { file, shift } => {
             let from = pick(*file);
-            std::fs::rename(&from, renamed(&from, *shift))?;
+            let to = renamed(&from, *shift);
+            std::fs::rename(&from, &to)?;
+            format!("renamed {} to {}", rel(&from), rel(&to))
         }
         Change::Truncate { file, at } => {
             let f = pick(*file);
@@ -191,17 +197,23 @@ fn apply(dir: &Path, stranger: &Path, c: &Change) -> std::io::Result<()> {
                 .write(true)
                 .open(&f)?
                 .set_len(keep)?;
+            format!("cut {} from {len} to {keep} bytes", rel(&f))
         }
         Change::Flip { file, at, mask } => {
             let f = pick(*file);
             let mut bytes = std::fs::read(&f)?;
-            if !bytes.is_empty() {
-                let i = bytes.len() * usize::from(*at) / 65536;
-                bytes[i] ^= mask;
-                std::fs::write(&f, bytes)?;
+            let i = bytes.len() * usize::from(*at) / 65536;
+            if let Some(b) = bytes.get_mut(i) {
+                *b ^= mask;
+                std::fs::write(&f, &bytes)?;
             }
+            format!("flipped {mask:#04x} at byte {i} of {}", rel(&f))
         }
-        Change::Delete { file } => std::fs::remove_file(pick(*file))?,
+        Change::Delete { file } => {
+            let f = pick(*file);
+            std::fs::remove_file(&f)?;
+            format!("deleted {}", rel(&f))
+        }
         Change::Add { what, file } => {
             let mut theirs = Vec::new();
             files_under(stranger, &mut theirs);
@@ -211,14 +223,18 @@ fn apply(dir: &Path, stranger: &Path, c: &Change) -> std::io::Result<()> {
             match what {
                 0 => {
                     // Another database's file, under a name that sorts after ours.
-                    if let Some(t) = theirs
+                    match theirs
                         .iter()
                         .filter(|p| p.starts_with(stranger.join(sub)))
                         .nth(*file / 2 % 3)
                     {
-                        let name = renamed(t, 3);
-                        let name = name.file_name().map(PathBuf::from).unwrap_or_default();
-                        std::fs::copy(t, dir.join(sub).join(name))?;
+                        Some(t) => {
+                            let name = renamed(t, 3);
+                            let name = name.file_name().map(PathBuf::from).unwrap_or_default();
+                            std::fs::copy(t, dir.join(sub).join(&name))?;
+                            format!("added another database's {sub}/{}", name.display())
+                        }
+                        None => "nothing (the other database has no such file)".to_string(),
                     }
                 }
                 1 => {
@@ -227,13 +243,16 @@ fn apply(dir: &Path, stranger: &Path, c: &Change) -> std::io::Result<()> {
                     } else {
                         durability::dir::snapshot_file_name(90 + *file as u64 % 5, 1000)
                     };
-                    std::fs::write(dir.join(sub).join(name), b"not what it says it is")?;
+                    std::fs::write(dir.join(sub).join(&name), b"not what it says it is")?;
+                    format!("added garbage as {sub}/{name}")
                 }
-                _ => std::fs::write(dir.join(sub).join("notes.txt"), b"an operator's notes")?,
+                _ => {
+                    std::fs::write(dir.join(sub).join("notes.txt"), b"an operator's notes")?;
+                    format!("added {sub}/notes.txt")
+                }
             }
         }
-    }
-    Ok(())
+    })
 }
 
 /// Opens `dir` as the CLI does and reads every record: the error, if any.
@@ -304,10 +323,11 @@ fn verify_says_damaged_exactly_when_opening_fails() -> Result<()> {
                     n.set(n.get() + 1);
                     let case = root.path().join(format!("{tag}-{}-{}", kind.replace(' ', "-"), n.get()));
                     copy_dir(template, &case).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let mut done = Vec::new();
                     for c in &changes {
                         // A change that cannot be made (a name already taken) is no
                         // change.
-                        let _ = apply(&case, &stranger, c);
+                        done.push(apply(&case, &stranger, c).unwrap_or_else(|e| format!("nothing ({e})")));
                     }
                     let report = quiver::verify(&case, &quiet)
                         .map_err(|e| TestCaseError::fail(format!("verify failed: {e}")))?;
@@ -319,9 +339,10 @@ fn verify_says_damaged_exactly_when_opening_fails() -> Result<()> {
                     prop_assert_eq!(
                         report.is_sound(),
                         opened.is_ok(),
-                        "{} {:?}: verify says {} but opening gives {:?}\n{}",
+                        "{} {:?}, {:?}: verify says {} but opening gives {:?}\n{}",
                         kind,
                         mode,
+                        done,
                         if report.is_sound() { "sound" } else { "damaged" },
                         opened,
                         describe(&report)

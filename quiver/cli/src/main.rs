@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod load;
 use engine_api::{DurabilityConfig, Error, ErrorKind, StorageEngine, StorageMode};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{Config, Database, RestoreOptions, mode_name};
@@ -38,7 +40,10 @@ const EXIT_CODES: &str = "Exit codes:
   3  verify found damage
   4  the data directory is in use by another process
   5  the data is damaged and was refused
-  6  the request is not allowed (a mode rule, a non-empty target, ...)";
+  6  the request is not allowed (a mode rule, a non-empty target, something the
+     mode does not support, a definition that exists already, ...)
+  7  the input is invalid (a dump line that does not parse, or refers to a vertex
+     no statement creates, or breaks the dump's own constraints)";
 
 /// Quiver's command line: inspect, snapshot, back up, verify, restore, dump, load,
 /// switch the storage mode of, and migrate a data directory; run the benchmark
@@ -112,20 +117,32 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Load a dump into a data directory (checked first: a dump the mode cannot
-    /// hold fails before anything is written).
+    /// Load a dump. Into a new directory it is all or nothing (loaded beside it,
+    /// then moved into place); into a database that holds data, only with
+    /// --into-existing, after the whole dump is checked against it.
     #[command(
-        after_help = "Example:\n  quiver load ./data graph.cypherl --mode IN_MEMORY_ANALYTICAL"
+        after_help = "Examples:\n  quiver load ./data graph.cypherl --mode IN_MEMORY_ANALYTICAL\n  quiver load ./data more.cypherl --into-existing"
     )]
     Load {
-        /// The data directory (created if missing).
+        /// The data directory: new or empty (created whole, or not at all), or a
+        /// database (then --into-existing if it holds data).
         dir: PathBuf,
         /// The dump file.
         file: PathBuf,
-        /// The mode of a new data directory (default: the directory's, else
-        /// IN_MEMORY_TRANSACTIONAL).
+        /// The mode of a new data directory (default: IN_MEMORY_TRANSACTIONAL).
         #[arg(long, value_parser = parse_mode_arg)]
         mode: Option<StorageMode>,
+        /// Add the dump to a database that holds data already (new ids; the whole
+        /// dump is checked against it first).
+        #[arg(long)]
+        into_existing: bool,
+        /// Leave out constraints where the mode has none (IN_MEMORY_ANALYTICAL).
+        #[arg(long)]
+        skip_constraints: bool,
+        /// Leave out statements Quiver does not support (text or vector indexes,
+        /// enums, ...) instead of refusing the dump.
+        #[arg(long)]
+        skip_unsupported: bool,
     },
     /// Show or switch the storage mode of a data directory.
     #[command(subcommand)]
@@ -223,7 +240,7 @@ fn main() -> ExitCode {
             ExitCode::from(match e.kind() {
                 ErrorKind::Locked => 4,
                 ErrorKind::Corrupt => 5,
-                ErrorKind::InvalidInput | ErrorKind::Unsupported => 6,
+                ErrorKind::InvalidInput | ErrorKind::Unsupported | ErrorKind::AlreadyExists => 6,
                 _ => 1,
             })
         }
@@ -445,27 +462,40 @@ fn run(command: Command) -> Outcome {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Load { dir, file, mode } => {
-            let db = open(&dir, mode, true)?;
-            let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+        Command::Load {
+            dir,
+            file,
+            mode,
+            into_existing,
+            skip_constraints,
+            skip_unsupported,
+        } => {
+            let args = load::LoadArgs {
+                dir,
+                file,
+                mode,
+                into_existing,
+                skip_constraints,
+                skip_unsupported,
+            };
             let bar = bytes_bar("loading");
-            bar.set_length(size);
-            let mut tick = |p: dump::Progress| bar.set_position(p.bytes);
-            let summary = dump::load_dump_file(
-                &db,
-                &file,
-                dump::LoadOptions::new().progress(100_000, &mut tick),
-            )?;
+            let loaded = load::load(&args, &bar);
             bar.finish_and_clear();
-            db.close()?;
-            say!(
-                "loaded {} vertices, {} edges, {} schema definitions into {}",
-                summary.vertices,
-                summary.edges,
-                summary.schema,
-                dir.display()
-            );
-            Ok(ExitCode::SUCCESS)
+            match loaded {
+                Ok(loaded) => {
+                    say!("{}", load::done_line(&args, &loaded));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(load::Refusal::Input(e)) => {
+                    eprintln!("error: {}", e.message());
+                    eprintln!(
+                        "hint: the dump itself is wrong at that line; {} was left as it was",
+                        args.dir.display()
+                    );
+                    Ok(ExitCode::from(7))
+                }
+                Err(load::Refusal::Other(e)) => Err(e),
+            }
         }
         Command::Mode(ModeCommand::Get { dir }) => {
             if !quiver::holds_database(&dir) {

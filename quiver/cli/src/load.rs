@@ -1,0 +1,290 @@
+//! `quiver load`: a dump into a new data directory whole or not at all, or into a
+//! database that holds data already, when asked, after a check pass.
+//!
+//! Into a new (or empty) directory, the dump is loaded into a staging directory
+//! beside it (`.quiver-load-…`) without a WAL, written out as one snapshot (the
+//! on-disk mode: RocksDB, synced), and the staging directory is renamed into place:
+//! a failure or a kill leaves the target as it was (no directory, or the empty one),
+//! never half a database. Into a database that holds data, a check pass reads the
+//! whole dump first and refuses what the database would refuse; the load itself
+//! then commits in batches.
+
+use std::path::{Path, PathBuf};
+
+use engine_api::{DurabilityConfig, Error, ErrorKind, Result, StorageEngine, StorageMode};
+use indicatif::ProgressBar;
+use quiver::{Config, Database, mode_name};
+
+/// What the command line asked for.
+pub struct LoadArgs {
+    pub dir: PathBuf,
+    pub file: PathBuf,
+    pub mode: Option<StorageMode>,
+    pub into_existing: bool,
+    pub skip_constraints: bool,
+    pub skip_unsupported: bool,
+}
+
+/// What a load did.
+pub struct Loaded {
+    pub summary: dump::LoadSummary,
+    pub mode: StorageMode,
+    /// The directory was new: the load was all or nothing.
+    pub new: bool,
+}
+
+/// Why a load was refused, for the exit code: the dump itself is wrong, or the
+/// target cannot take it.
+pub enum Refusal {
+    /// The dump does not parse, refers to a vertex no statement creates, gives a
+    /// key twice, or breaks one of its own constraints.
+    Input(Error),
+    /// Anything else (the mode cannot hold it, the target holds data, a definition
+    /// exists already, I/O).
+    Other(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Other(e)
+    }
+}
+
+/// Sorts an error of the dump's reading into the two refusals.
+fn classify(e: Error) -> Refusal {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::ConstraintViolation
+            if e.message().starts_with("line ") =>
+        {
+            Refusal::Input(e)
+        }
+        ErrorKind::AlreadyExists if e.message().contains("__mg_id__") => Refusal::Input(e),
+        _ => Refusal::Other(e),
+    }
+}
+
+fn options<'a>(args: &LoadArgs) -> dump::LoadOptions<'a> {
+    dump::LoadOptions::new()
+        .skip_constraints(args.skip_constraints)
+        .skip_unsupported(args.skip_unsupported)
+}
+
+fn open_input(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    std::fs::File::open(path)
+        .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| {
+            Error::new(
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    ErrorKind::NotFound
+                } else {
+                    ErrorKind::Io
+                },
+                format!("cannot open the dump {}: {e}", path.display()),
+            )
+            .with_source(e)
+        })
+}
+
+/// Whether `dir` is missing or an empty directory.
+fn is_new(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::new(
+            ErrorKind::Io,
+            format!("cannot read {}: {e}", dir.display()),
+        )
+        .with_source(e)),
+    }
+}
+
+/// Runs the load `args` describes; `bar` shows bytes and statements.
+pub fn load(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
+    // The input first: a missing or unreadable dump changes nothing.
+    if args.file.is_dir() {
+        return Err(Refusal::Other(Error::invalid_input(format!(
+            "{} is a directory, not a dump file",
+            args.file.display()
+        ))));
+    }
+    open_input(&args.file)?;
+    let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+    bar.set_length(size);
+    if quiver::holds_database(&args.dir) {
+        into_existing(args, bar)
+    } else if is_new(&args.dir)? {
+        into_new(args, bar)
+    } else {
+        Err(Refusal::Other(Error::invalid_input(format!(
+            "{} is not empty and holds no Quiver database; load into a new or empty directory",
+            args.dir.display()
+        ))))
+    }
+}
+
+fn progress<'b>(bar: &'b ProgressBar) -> impl FnMut(dump::Progress) + 'b {
+    move |p: dump::Progress| {
+        bar.set_position(p.bytes);
+        bar.set_message(format!("loading: {} statements", p.statements));
+    }
+}
+
+/// Into a new or empty directory: staged, one snapshot, renamed into place.
+fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
+    let mode = args.mode.unwrap_or(StorageMode::InMemoryTransactional);
+    let target = &args.dir;
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Refusal::Other(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{} does not exist: create it first, or load into a directory whose parent exists",
+                parent.display()
+            ),
+        )));
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".quiver-load-")
+        .tempdir_in(&parent)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot create a staging directory in {}: {e}",
+                    parent.display()
+                ),
+            )
+            .with_source(e)
+        })?;
+    // No WAL: the load is one unit, written out as one snapshot at the end (the
+    // on-disk mode keeps RocksDB's log, synced once per batch).
+    let durability = DurabilityConfig::default()
+        .wal(false)
+        .snapshot_interval(None)
+        .snapshot_on_exit(false);
+    let db = Database::open(
+        Config::new()
+            .data_directory(staging.path())
+            .mode(mode)
+            .durability(durability),
+    )?;
+    let mut tick = progress(bar);
+    let summary = dump::load_dump(
+        &db,
+        open_input(&args.file)?,
+        options(args).progress(100_000, &mut tick),
+    )
+    .map_err(|e| {
+        // What the batches committed was in the staging directory, which goes.
+        let message = e.message();
+        let message = message
+            .rfind(" (")
+            .filter(|_| message.ends_with("statements were applied before it)"))
+            .map_or(message, |at| &message[..at]);
+        classify(Error::new(
+            e.kind(),
+            format!("{message}; nothing was written"),
+        ))
+    })?;
+    bar.set_message(format!(
+        "writing the snapshot ({} statements loaded)",
+        summary.statements
+    ));
+    if mode != StorageMode::OnDiskTransactional {
+        db.create_snapshot()?;
+    }
+    db.close()?;
+    // The staging directory holds a whole database: it takes the target's place in
+    // one rename (over an empty directory, too), and the parent is synced.
+    let staged = staging.keep();
+    if let Err(e) = std::fs::rename(&staged, target) {
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(Refusal::Other(
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot move the loaded database into {}: {e}",
+                    target.display()
+                ),
+            )
+            .with_source(e),
+        ));
+    }
+    durability::dir::sync_dir(&parent)?;
+    Ok(Loaded {
+        summary,
+        mode,
+        new: true,
+    })
+}
+
+/// Into a database that exists: refused while it holds data unless asked; then a
+/// check pass over the whole dump before anything is written.
+fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
+    let mut config = Config::new()
+        .data_directory(&args.dir)
+        .durability(DurabilityConfig::default().snapshot_on_exit(true));
+    if let Some(m) = args.mode {
+        config = config.mode(m);
+    }
+    let db = Database::open(config)?;
+    let stats = db.stats()?;
+    let definitions = db.indexes().map_or(0, |i| i.len())
+        + db.constraints().map_or(0, |c| c.len())
+        + db.triggers().map_or(0, |t| t.len());
+    let holds = stats.vertices + stats.edges + definitions as u64;
+    if holds > 0 && !args.into_existing {
+        let _ = db.close();
+        return Err(Refusal::Other(Error::invalid_input(format!(
+            "{} holds a database with data ({} vertices, {} edges, {definitions} indexes, constraints and triggers); `quiver load --into-existing {} {}` adds the dump to it (new ids; a definition that exists already is refused before anything is written), or load into a new directory",
+            args.dir.display(),
+            stats.vertices,
+            stats.edges,
+            args.dir.display(),
+            args.file.display()
+        ))));
+    }
+    let mode = db.storage_mode();
+    bar.set_message("checking the dump");
+    let checked = dump::check_dump(&db, open_input(&args.file)?, &options(args));
+    if let Err(e) = checked {
+        let _ = db.close();
+        return Err(classify(e));
+    }
+    let mut tick = progress(bar);
+    let summary = dump::load_dump(
+        &db,
+        open_input(&args.file)?,
+        options(args).progress(100_000, &mut tick),
+    );
+    let closed = db.close();
+    let summary = summary.map_err(classify)?;
+    closed?;
+    Ok(Loaded {
+        summary,
+        mode,
+        new: false,
+    })
+}
+
+/// The line the command prints when it is done.
+pub fn done_line(args: &LoadArgs, loaded: &Loaded) -> String {
+    let s = &loaded.summary;
+    format!(
+        "loaded {} vertices, {} edges, {} schema definitions{} into {} ({}{})",
+        s.vertices,
+        s.edges,
+        s.schema,
+        if s.skipped > 0 {
+            format!(" ({} statements skipped as asked)", s.skipped)
+        } else {
+            String::new()
+        },
+        args.dir.display(),
+        mode_name(loaded.mode),
+        if loaded.new { ", a new database" } else { "" }
+    )
+}

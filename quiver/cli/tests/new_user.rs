@@ -1,0 +1,347 @@
+//! What a new user of the `quiver` command hit (issue 29), run as they ran it: a
+//! backup that verified but did not open, paths that hold no database, loads that
+//! half-applied or left a directory behind, a closed pipe, stray logs, and messages
+//! that blamed the wrong file.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use engine_api::{Result, StorageEngine, Transaction, TxnOptions};
+use quiver::{Config, Database};
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::{filled_directory, image};
+
+fn quiver(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .output()
+        .expect("the quiver binary runs")
+}
+
+/// Runs the command, expects `code`, returns (stdout, stderr).
+fn expect(args: &[&str], code: i32) -> (String, String) {
+    let out = quiver(args);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "quiver {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    (stdout, stderr)
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir.join("wal"))
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Item 1: a WAL segment copied under a later sequence number left a gap that
+/// verify did not see; restore copied it and the restored directory did not open.
+#[test]
+fn a_backup_with_a_gap_in_its_wal_does_not_verify_and_the_restore_refuses_it() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    filled_directory(&data)?;
+    expect(&["backup", p(&data), p(&backup)], 0);
+    let first = segments(&backup)[0].clone();
+    std::fs::copy(
+        &first,
+        backup.join("wal").join(durability::dir::segment_file_name(9)),
+    )?;
+    let (out, err) = expect(&["verify", p(&backup)], 3);
+    assert!(out.contains("WAL segment 2 is missing (found 9 after 1)"), "{out}");
+    assert!(err.contains("--snapshot-only"), "the hint names a command: {err}");
+    let target = root.path().join("restored");
+    expect(&["restore", p(&backup), p(&target)], 5);
+    // The hint is true: the snapshot alone restores and opens.
+    expect(
+        &["restore", p(&backup), p(&target), "--snapshot-only"],
+        0,
+    );
+    expect(&["info", p(&target)], 0);
+    // The same gap in a data directory: verify says what opening says.
+    let copy = root.path().join("copy");
+    expect(&["restore", p(&backup), p(&copy), "--snapshot-only"], 0);
+    std::fs::create_dir_all(copy.join("wal"))?;
+    for seq in [1, 3] {
+        std::fs::copy(
+            &first,
+            copy.join("wal").join(durability::dir::segment_file_name(seq)),
+        )?;
+    }
+    let (out, _) = expect(&["verify", p(&copy)], 3);
+    assert!(out.contains("WAL segment 2 is missing"), "{out}");
+    expect(&["info", p(&copy)], 5);
+    Ok(())
+}
+
+/// Item 1: a backup whose manifest is gone is checked as a data directory, and
+/// verify says so.
+#[test]
+fn a_backup_without_its_manifest_is_checked_as_a_data_directory_and_says_so() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    filled_directory(&data)?;
+    expect(&["backup", p(&data), p(&backup)], 0);
+    std::fs::remove_file(backup.join(quiver::MANIFEST_FILE))?;
+    let (_, err) = expect(&["verify", p(&backup)], 0);
+    assert!(err.contains("no backup manifest"), "{err}");
+    assert!(err.contains("checked as a data directory"), "{err}");
+    Ok(())
+}
+
+/// Item 2: an on-disk database's files are checked through RocksDB, and its own log
+/// files are not foreign; a damaged SST file is found.
+#[test]
+fn verify_checks_an_on_disk_database_through_rocksdb() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Database::open(
+        Config::new()
+            .data_directory(&data)
+            .mode(engine_api::StorageMode::OnDiskTransactional),
+    )?;
+    common::fill(&db)?;
+    db.close()?;
+    let (out, err) = expect(&["verify", p(&data)], 0);
+    assert!(!out.contains("foreign"), "RocksDB's log is not foreign: {out}");
+    assert!(out.contains("column family vertices"), "{out}");
+    assert!(out.contains("checksums verified"), "{out}");
+    assert!(!err.contains("WARN"), "{err}");
+    let (out, err) = expect(&["snapshot", "list", p(&data)], 0);
+    assert!(!out.contains("foreign") && !err.contains("not ours"), "{out}{err}");
+    // Damage inside an SST file's data is found.
+    let sst = std::fs::read_dir(data.join("rocksdb"))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "sst"))
+        .expect("an SST file after a close");
+    let mut bytes = std::fs::read(&sst)?;
+    for b in bytes.iter_mut().take(64) {
+        *b ^= 0x55;
+    }
+    std::fs::write(&sst, bytes)?;
+    let (out, _) = expect(&["verify", p(&data)], 3);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("DAMAGED") && l.contains("RocksDB")),
+        "{out}"
+    );
+    Ok(())
+}
+
+/// Item 3: a mistyped path is not a healthy database.
+#[test]
+fn verify_mode_get_and_snapshot_list_refuse_a_path_that_holds_no_database() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let empty = root.path().join("empty");
+    std::fs::create_dir_all(&empty)?;
+    for dir in [&empty, &root.path().join("typo")] {
+        for args in [&["verify"][..], &["mode", "get"], &["snapshot", "list"]] {
+            let mut full = args.to_vec();
+            full.push(p(dir));
+            let out = quiver(&full);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_ne!(out.status.code(), Some(0), "{full:?}: {err}");
+            assert!(
+                err.contains("holds no Quiver database") || err.contains("is not a directory"),
+                "{full:?}: {err}"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Item 4: a failed load into a new directory leaves nothing, so a retry with
+/// another mode is not refused.
+#[test]
+fn a_failed_load_writes_nothing() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let source = root.path().join("source");
+    filled_directory(&source)?;
+    let dump = root.path().join("graph.cypherl");
+    expect(&["dump", p(&source), "-o", p(&dump)], 0);
+    let before = entries(root.path());
+    // A missing file.
+    expect(&["load", p(&data), p(&root.path().join("missing.cypherl"))], 1);
+    assert_eq!(entries(root.path()), before, "nothing created beside it");
+    // A syntax error in the last statement.
+    let mut text = std::fs::read_to_string(&dump)?;
+    text.push_str("CREATE (:__mg_vertex__ {__mg_id__: 999, x: });\n");
+    let broken = root.path().join("broken.cypherl");
+    std::fs::write(&broken, &text)?;
+    for mode in ["txn", "analytical", "ondisk"] {
+        let (_, err) = expect(&["load", p(&data), p(&broken), "--mode", mode], 7);
+        assert!(err.contains("nothing was written"), "{err}");
+        assert!(!data.exists(), "{mode}: {:?}", entries(&data));
+    }
+    let mut expected = before.clone();
+    expected.push("broken.cypherl".to_string());
+    expected.sort();
+    assert_eq!(entries(root.path()), expected, "no staging directory left");
+    // An empty directory stays empty after a failure, and takes a load after it.
+    std::fs::create_dir_all(&data)?;
+    expect(&["load", p(&data), p(&broken), "--mode", "analytical"], 7);
+    assert!(entries(&data).is_empty(), "{:?}", entries(&data));
+    let (out, _) = expect(&["load", p(&data), p(&dump), "--mode", "analytical"], 0);
+    assert!(out.contains("a new database"), "{out}");
+    // A load gives new ids: the dumps agree.
+    assert_eq!(expect(&["dump", p(&data)], 0), expect(&["dump", p(&source)], 0));
+    Ok(())
+}
+
+/// Item 5: loading into a database that holds data needs --into-existing, and then
+/// what the database would refuse is found before anything is written.
+#[test]
+fn a_load_into_a_database_with_data_is_checked_whole_first() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let source = root.path().join("source");
+    filled_directory(&source)?;
+    let dump = root.path().join("graph.cypherl");
+    expect(&["dump", p(&source), "-o", p(&dump)], 0);
+    expect(&["load", p(&data), p(&dump)], 0);
+    let state = image(&Database::open(Config::new().data_directory(&data))?)?;
+    // Twice: refused, saying how.
+    let (_, err) = expect(&["load", p(&data), p(&dump)], 6);
+    assert!(err.contains("--into-existing"), "{err}");
+    // Asked for: its index and trigger exist already, found before any write.
+    let (_, err) = expect(&["load", p(&data), p(&dump), "--into-existing"], 6);
+    assert!(err.contains("exists already"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(
+        image(&Database::open(Config::new().data_directory(&data))?)?,
+        state
+    );
+    // A dangling endpoint in the last edge: refused before any write, exit 7.
+    let text = std::fs::read_to_string(&dump)?;
+    let at = text.rfind("v.__mg_id__ = ").expect("an edge") + "v.__mg_id__ = ".len();
+    let end = at + text[at..].find(' ').expect("the id ends");
+    let dangling = format!("{}123456{}", &text[..at], &text[end..]);
+    let schema_free: String = dangling
+        .lines()
+        .filter(|l| !l.starts_with("CREATE INDEX ON :`") && !l.starts_with("CREATE TRIGGER"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = root.path().join("dangling.cypherl");
+    std::fs::write(&file, schema_free)?;
+    let (_, err) = expect(&["load", p(&data), p(&file), "--into-existing"], 7);
+    assert!(err.contains("123456"), "{err}");
+    assert_eq!(
+        image(&Database::open(Config::new().data_directory(&data))?)?,
+        state
+    );
+    // A constraint the dump's own vertices break.
+    let file = root.path().join("constraint.cypherl");
+    std::fs::write(
+        &file,
+        "CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `n`: 1});\nCREATE (:__mg_vertex__:`Person` {__mg_id__: 1});\nCREATE CONSTRAINT ON (u:`Person`) ASSERT EXISTS (u.`n`);\n",
+    )?;
+    let (_, err) = expect(&["load", p(&data), p(&file), "--into-existing"], 7);
+    assert!(err.contains("does not hold"), "{err}");
+    assert_eq!(
+        image(&Database::open(Config::new().data_directory(&data))?)?,
+        state
+    );
+    Ok(())
+}
+
+/// Item 8: a closed standard output ends a command quietly.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    filled_directory(&data)?;
+    for args in [&["info"][..], &["dump"], &["verify"], &["snapshot", "list"]] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quiver"));
+        cmd.args(args)
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn()?;
+        // Close the reading end before the command writes.
+        drop(child.stdout.take());
+        let out = child.wait_with_output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    Ok(())
+}
+
+/// Item 8: without -v no log lines; with it, they come.
+#[test]
+fn logs_print_only_with_v() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    filled_directory(&data)?;
+    std::fs::write(data.join("wal").join("notes.txt"), "an operator's notes")?;
+    let (_, err) = expect(&["verify", p(&data)], 0);
+    assert!(!err.contains("WARN") && !err.contains("INFO"), "{err}");
+    let (_, err) = expect(&["-v", "info", p(&data)], 0);
+    assert!(err.contains("WARN") || err.contains("INFO"), "{err}");
+    Ok(())
+}
+
+/// Item 11: another database's snapshot dropped into snapshots/ is named as the
+/// stranger, by opening and by verify.
+#[test]
+fn a_snapshot_of_another_database_is_blamed_not_our_wal() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    filled_directory(&a)?;
+    // A commit after a's snapshot, left in its WAL by a crash.
+    let db = Database::open(Config::new().data_directory(&a))?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Later"], &[])?;
+    t.commit()?;
+    std::mem::forget(db);
+    let _ = std::fs::remove_file(a.join(".lock"));
+    let db = Database::open(Config::new().data_directory(&b))?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Other"], &[])?;
+    t.commit()?;
+    let theirs = db.create_snapshot()?;
+    db.close()?;
+    let name = durability::dir::snapshot_file_name(99, theirs.commit_timestamp);
+    let stranger = a.join("snapshots").join(&name);
+    std::fs::copy(&theirs.path, &stranger)?;
+    let err = Database::open(Config::new().data_directory(&a)).expect_err("refused");
+    assert!(
+        err.message().starts_with(&stranger.display().to_string()),
+        "names the snapshot first: {err}"
+    );
+    assert!(err.message().contains("another database"), "{err}");
+    let (out, _) = expect(&["verify", p(&a)], 3);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("DAMAGED"))
+        .expect("a DAMAGED line");
+    assert!(line.contains(&name), "{line}");
+    Ok(())
+}
