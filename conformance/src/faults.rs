@@ -38,9 +38,13 @@ pub fn fail_each_snapshot_step<E: StorageEngine>(
             vec![kept.path.clone()],
             "step {step}, errno {errno}"
         );
-        let leftovers: Vec<_> = std::fs::read_dir(snapshots_dir)
-            .expect("list")
-            .flatten()
+        let in_progress = snapshots_dir
+            .parent()
+            .map(|p| p.join(durability::dir::IN_PROGRESS));
+        let leftovers: Vec<_> = std::iter::once(snapshots_dir.to_path_buf())
+            .chain(in_progress)
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|r| r.flatten())
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(

@@ -283,8 +283,7 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
     let mut reader = StatementReader::new(input);
     let mut check = DumpCheck::default();
     let mut keys: std::collections::HashSet<i64> = std::collections::HashSet::new();
-    let mut labels: std::collections::HashMap<Name, LabelFacts> =
-        std::collections::HashMap::new();
+    let mut labels: std::collections::HashMap<Name, LabelFacts> = std::collections::HashMap::new();
     let mut indexes: Vec<engine_api::IndexSpec> = if caps.indexes {
         engine.indexes()?.into_iter().map(|i| i.spec).collect()
     } else {
@@ -414,7 +413,9 @@ fn broken_by_the_dump(
     let broken = |why: String| {
         Err(Error::new(
             ErrorKind::ConstraintViolation,
-            format!("line {line}: the constraint {spec} does not hold for the dump's vertices: {why}; nothing was written"),
+            format!(
+                "line {line}: the constraint {spec} does not hold for the dump's vertices: {why}; nothing was written"
+            ),
         ))
     };
     match spec {

@@ -8,6 +8,9 @@
 //!   snapshots/   <seq>_<commit-ts>.snapshot, zero-padded so names sort by age
 //!   wal/         <seq>.wal
 //!   .backup/     <unix-time>/{snapshots,wal}: files moved aside when recovery is off
+//!   .in-progress/ <seq>_<commit-ts>.snapshot.tmp: a snapshot being written, renamed
+//!                into snapshots/ once synced (kept out of snapshots/, so a plain
+//!                copy of that folder while a snapshot is written sees whole files)
 //! ```
 //! Files in `snapshots/` and `wal/` whose names do not follow the patterns are
 //! foreign: they are listed as such (with a warning), never parsed, never deleted.
@@ -22,6 +25,10 @@ const LOCK_FILE: &str = ".lock";
 const SNAPSHOTS: &str = "snapshots";
 const WAL: &str = "wal";
 const BACKUP: &str = ".backup";
+/// Where snapshots are written before they are renamed into `snapshots/`, beside
+/// it, so a copy of `snapshots/` taken while one is written never meets a file that
+/// vanishes under it.
+pub const IN_PROGRESS: &str = ".in-progress";
 
 /// An open data directory, locked against other processes for as long as it lives.
 #[derive(Debug)]
@@ -114,6 +121,40 @@ pub fn write_file_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()>
     }
     written?;
     sync_dir(dir)
+}
+
+/// The temporary path snapshot `name` is written to before it is renamed into
+/// `snapshots` (created if needed): `<snapshots>/../.in-progress/<name>.tmp`, on the
+/// same file system, so the rename is atomic. Where `snapshots` has no parent or is
+/// on another file system than it (a link to another disk), `.<name>.tmp` inside
+/// `snapshots` itself.
+pub fn temporary_snapshot_path(snapshots: &Path, name: &str) -> Result<PathBuf> {
+    let beside = || snapshots.join(format!(".{name}.tmp"));
+    if std::env::var_os("MUT").is_some() { return Ok(beside()); }
+    let Some(root) = snapshots.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(beside());
+    };
+    let aside = root.join(IN_PROGRESS);
+    std::fs::create_dir_all(&aside)
+        .map_err(|e| io_err(format!("cannot create {}", aside.display()), e))?;
+    if !same_file_system(&aside, snapshots) {
+        return Ok(beside());
+    }
+    Ok(aside.join(format!("{name}.tmp")))
+}
+
+#[cfg(unix)]
+fn same_file_system(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file_system(_: &Path, _: &Path) -> bool {
+    false
 }
 
 /// Fsyncs a directory, so renames and creations in it are durable.
@@ -265,23 +306,12 @@ impl DataDir {
     /// Removes temporary files an interrupted snapshot write left in `snapshots/`
     /// (ours: a dot, a snapshot name, `.tmp`); returns how many.
     pub fn remove_interrupted_writes(&self) -> Result<usize> {
-        let dir = self.snapshots_dir();
         let mut n = 0;
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let ours = name
-                .strip_prefix('.')
-                .and_then(|n| n.strip_suffix(".tmp"))
-                .is_some_and(|n| parse_snapshot_name(n).is_some());
-            if ours {
-                std::fs::remove_file(entry.path())
-                    .map_err(|e| io_err(format!("cannot remove {}", entry.path().display()), e))?;
-                tracing::info!(file = %entry.path().display(), "removed an interrupted snapshot write");
-                n += 1;
-            }
+        for (dir, dotted) in [
+            (self.snapshots_dir(), true),
+            (self.root.join(IN_PROGRESS), false),
+        ] {
+            n += remove_interrupted_in(&dir, dotted)?;
         }
         Ok(n)
     }
@@ -321,6 +351,37 @@ impl DataDir {
         tracing::info!(to = %target.display(), "moved existing durability files aside");
         Ok(Some(target))
     }
+}
+
+/// Removes the temporary snapshot files in `dir` (`.<name>.tmp` when `dotted`, as
+/// older versions wrote them into `snapshots/`, else `<name>.tmp`); a missing `dir`
+/// has none.
+fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err(format!("cannot list {}", dir.display()), e)),
+    };
+    let mut n = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stem = if dotted {
+            name.strip_prefix('.')
+        } else {
+            Some(name)
+        };
+        let ours = stem
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .is_some_and(|n| parse_snapshot_name(n).is_some());
+        if ours {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| io_err(format!("cannot remove {}", entry.path().display()), e))?;
+            tracing::info!(file = %entry.path().display(), "removed an interrupted snapshot write");
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Lists the snapshots and WAL segments of the data directory `root` without

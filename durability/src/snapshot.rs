@@ -198,7 +198,7 @@ impl SnapshotWriter {
     ) -> Result<Self> {
         let name = snapshot_file_name(seq, commit_ts);
         let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let tmp = crate::dir::temporary_snapshot_path(dir, &name)?;
         // A temporary file a crash left behind is ours to replace.
         match std::fs::remove_file(&tmp) {
             Ok(()) => {}
@@ -493,6 +493,11 @@ impl SnapshotWriter {
         })?;
         if let Some(dir) = self.path.parent() {
             sync_dir(dir)?;
+        }
+        if let Some(from) = self.tmp.parent()
+            && Some(from) != self.path.parent()
+        {
+            sync_dir(from)?;
         }
         Ok(SnapshotInfo {
             path: self.path,

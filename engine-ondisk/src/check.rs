@@ -128,7 +128,9 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
                 check.part(
                     rdir.clone(),
                     "RocksDB",
-                    found.map(|n| format!("column family {family}: {n} records read, checksums verified")),
+                    found.map(|n| {
+                        format!("column family {family}: {n} records read, checksums verified")
+                    }),
                 );
             }
         }
@@ -156,7 +158,8 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
     let rdir = root.join(ROCKSDB_DIR);
     let config = Config::new(root);
     let (opts, _) = rocks_options(&config, root, false, false, true);
-    let present = DB::list_cf(&opts, &rdir).map_err(|e| as_corrupt(rocks("cannot read RocksDB's MANIFEST", e)))?;
+    let present = DB::list_cf(&opts, &rdir)
+        .map_err(|e| as_corrupt(rocks("cannot read RocksDB's MANIFEST", e)))?;
     // Opening asks for every family and adds the ones an older format lacks; it
     // fails on one it does not know.
     for name in &present {
@@ -228,8 +231,9 @@ fn check_family(
 ) -> Result<u64> {
     let mut n = 0u64;
     for item in iter {
-        let (key, value) = item
-            .map_err(|e| as_corrupt(rocks(&format!("cannot read the column family {family}"), e)))?;
+        let (key, value) = item.map_err(|e| {
+            as_corrupt(rocks(&format!("cannot read the column family {family}"), e))
+        })?;
         check_record(family, &key, &value)?;
         n += 1;
     }

@@ -115,7 +115,7 @@ pub(crate) fn used_entries(dir: &Path) -> Result<Vec<String>> {
     for e in entries {
         let name = e.map_err(|e| io("list", dir, e))?.file_name();
         let name = name.to_string_lossy();
-        if name != ".backup" && name != ".lock" {
+        if name != ".backup" && name != ".lock" && name != durability::dir::IN_PROGRESS {
             used.push(name.into_owned());
         }
     }

@@ -313,8 +313,8 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         let mut f = CheckedFile::new(s.path.clone(), "WAL segment");
         let read = match read_segment(&s.path, i + 1 == count) {
             Ok(SegmentRead::TornHeader) => {
-                f.detail = "a header cut short by a crash (no records; opening removes it)"
-                    .to_string();
+                f.detail =
+                    "a header cut short by a crash (no records; opening removes it)".to_string();
                 Ok(SegRead::TornHeader)
             }
             Ok(SegmentRead::Read {

@@ -370,3 +370,76 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The documented plain-copy workflow: a recursive copy of `snapshots/` with any tool
+/// (here `cp -r`) while snapshots are being written meets only whole files. A
+/// snapshot in progress lives outside `snapshots/` until it is renamed in; with it
+/// inside, `cp` failed on a temporary file that vanished under it.
+#[test]
+fn a_plain_copy_of_snapshots_races_with_snapshot_creation() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Database::open(
+        Config::new()
+            .data_directory(&data)
+            .durability(engine_api::DurabilityConfig::default().snapshot_retention(2)),
+    )?;
+    let mut t = db.begin(TxnOptions::new())?;
+    for i in 0..5_000i64 {
+        t.create_vertex_with(
+            &["Item"],
+            &[("n", i.into()), ("pad", "x".repeat(32).into())],
+        )?;
+    }
+    t.commit()?;
+    // The documented workflow: deletions wait while the directory is locked.
+    db.lock_data_directory()?;
+    let stop = AtomicBool::new(false);
+    let written = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && n < 100 {
+                db.create_snapshot().expect("a snapshot");
+                n += 1;
+            }
+            n
+        });
+        let mut failures = Vec::new();
+        for i in 0..100 {
+            let out = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(data.join("snapshots"))
+                .arg(root.path().join(format!("copy-{i}")))
+                .output()
+                .expect("cp runs");
+            if !out.status.success() {
+                failures.push(String::from_utf8_lossy(&out.stderr).to_string());
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let n = writer.join().expect("the writer");
+        assert!(
+            failures.is_empty(),
+            "{} copies failed: {failures:?}",
+            failures.len()
+        );
+        n
+    });
+    assert!(
+        written > 3,
+        "snapshots were written during the copies ({written})"
+    );
+    db.unlock_data_directory()?;
+    // Every copy holds whole snapshots only.
+    let copy = root.path().join("copy-99");
+    for entry in std::fs::read_dir(&copy)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.ends_with(".tmp"),
+            "a file in progress was copied: {name}"
+        );
+        durability::snapshot::read_snapshot_header(&entry.path())?;
+    }
+    db.close()?;
+    Ok(())
+}

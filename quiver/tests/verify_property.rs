@@ -105,17 +105,35 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 enum Change {
     /// Copy a file to another name of the same kind (a segment to another sequence
     /// number, a snapshot to another sequence number and timestamp).
-    Copy { file: usize, shift: i8 },
+    Copy {
+        file: usize,
+        shift: i8,
+    },
     /// The same, moving it.
-    Rename { file: usize, shift: i8 },
+    Rename {
+        file: usize,
+        shift: i8,
+    },
     /// Cut a file at a fraction of its length.
-    Truncate { file: usize, at: u16 },
+    Truncate {
+        file: usize,
+        at: u16,
+    },
     /// Flip bits of one byte.
-    Flip { file: usize, at: u16, mask: u8 },
-    Delete { file: usize },
+    Flip {
+        file: usize,
+        at: u16,
+        mask: u8,
+    },
+    Delete {
+        file: usize,
+    },
     /// Add a file: another database's file of the same kind under the next name of
     /// ours, garbage under a name of ours, or a file with a name that is not ours.
-    Add { what: u8, file: usize },
+    Add {
+        what: u8,
+        file: usize,
+    },
 }
 
 fn change() -> impl Strategy<Value = Change> {
@@ -123,8 +141,11 @@ fn change() -> impl Strategy<Value = Change> {
         (any::<usize>(), -2i8..=3).prop_map(|(file, shift)| Change::Copy { file, shift }),
         (any::<usize>(), -2i8..=3).prop_map(|(file, shift)| Change::Rename { file, shift }),
         (any::<usize>(), any::<u16>()).prop_map(|(file, at)| Change::Truncate { file, at }),
-        (any::<usize>(), any::<u16>(), 1u8..=255)
-            .prop_map(|(file, at, mask)| Change::Flip { file, at, mask }),
+        (any::<usize>(), any::<u16>(), 1u8..=255).prop_map(|(file, at, mask)| Change::Flip {
+            file,
+            at,
+            mask
+        }),
         any::<usize>().prop_map(|file| Change::Delete { file }),
         (0u8..3, any::<usize>()).prop_map(|(what, file)| Change::Add { what, file }),
     ]
@@ -139,7 +160,10 @@ fn renamed(path: &Path, shift: i8) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let moved = |n: u64| n.saturating_add_signed(i64::from(shift));
-    let new = if let Some(seq) = name.strip_suffix(".wal").and_then(|s| s.parse::<u64>().ok()) {
+    let new = if let Some(seq) = name
+        .strip_suffix(".wal")
+        .and_then(|s| s.parse::<u64>().ok())
+    {
         durability::dir::segment_file_name(moved(seq))
     } else if let Some((seq, ts)) = name
         .strip_suffix(".snapshot")
@@ -162,7 +186,10 @@ fn housekeeping(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.parent().is_some_and(|p| p.ends_with("rocksdb"))
-        && (name.starts_with("OPTIONS") || name.starts_with("LOG") || name == "LOCK" || name == "IDENTITY")
+        && (name.starts_with("OPTIONS")
+            || name.starts_with("LOG")
+            || name == "LOCK"
+            || name == "IDENTITY")
 }
 
 /// Makes the change; returns what it did, for the failure message.
@@ -284,7 +311,9 @@ fn describe(report: &quiver::VerifyReport) -> String {
             "  {} {}: {}{}\n",
             f.kind,
             f.path.display(),
-            f.damage.as_deref().map_or(String::new(), |d| format!("DAMAGED {d}")),
+            f.damage
+                .as_deref()
+                .map_or(String::new(), |d| format!("DAMAGED {d}")),
             f.passed_over
                 .as_deref()
                 .map_or(String::new(), |d| format!("PASSED {d}"))
@@ -317,41 +346,46 @@ fn verify_says_damaged_exactly_when_opening_fails() -> Result<()> {
                 ..RunnerConfig::default()
             });
             let n = std::cell::Cell::new(0u32);
-            let outcome = runner.run(
-                &proptest::collection::vec(change(), 1..=2),
-                |changes| {
-                    n.set(n.get() + 1);
-                    let case = root.path().join(format!("{tag}-{}-{}", kind.replace(' ', "-"), n.get()));
-                    copy_dir(template, &case).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    let mut done = Vec::new();
-                    for c in &changes {
-                        // A change that cannot be made (a name already taken) is no
-                        // change.
-                        done.push(apply(&case, &stranger, c).unwrap_or_else(|e| format!("nothing ({e})")));
-                    }
-                    let report = quiver::verify(&case, &quiet)
-                        .map_err(|e| TestCaseError::fail(format!("verify failed: {e}")))?;
-                    let opened = if kind == "backup" {
-                        restores_and_opens(&case, &case.with_extension("restored"))
-                    } else {
-                        opens(&case)
-                    };
-                    prop_assert_eq!(
-                        report.is_sound(),
-                        opened.is_ok(),
-                        "{} {:?}, {:?}: verify says {} but opening gives {:?}\n{}",
-                        kind,
-                        mode,
-                        done,
-                        if report.is_sound() { "sound" } else { "damaged" },
-                        opened,
-                        describe(&report)
+            let outcome = runner.run(&proptest::collection::vec(change(), 1..=2), |changes| {
+                n.set(n.get() + 1);
+                let case =
+                    root.path()
+                        .join(format!("{tag}-{}-{}", kind.replace(' ', "-"), n.get()));
+                copy_dir(template, &case).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut done = Vec::new();
+                for c in &changes {
+                    // A change that cannot be made (a name already taken) is no
+                    // change.
+                    done.push(
+                        apply(&case, &stranger, c).unwrap_or_else(|e| format!("nothing ({e})")),
                     );
-                    let _ = std::fs::remove_dir_all(&case);
-                    let _ = std::fs::remove_dir_all(case.with_extension("restored"));
-                    Ok(())
-                },
-            );
+                }
+                let report = quiver::verify(&case, &quiet)
+                    .map_err(|e| TestCaseError::fail(format!("verify failed: {e}")))?;
+                let opened = if kind == "backup" {
+                    restores_and_opens(&case, &case.with_extension("restored"))
+                } else {
+                    opens(&case)
+                };
+                prop_assert_eq!(
+                    report.is_sound(),
+                    opened.is_ok(),
+                    "{} {:?}, {:?}: verify says {} but opening gives {:?}\n{}",
+                    kind,
+                    mode,
+                    done,
+                    if report.is_sound() {
+                        "sound"
+                    } else {
+                        "damaged"
+                    },
+                    opened,
+                    describe(&report)
+                );
+                let _ = std::fs::remove_dir_all(&case);
+                let _ = std::fs::remove_dir_all(case.with_extension("restored"));
+                Ok(())
+            });
             if let Err(e) = outcome {
                 panic!("{e}");
             }

@@ -90,11 +90,9 @@ fn is_new(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => Ok(entries.next().is_none()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(Error::new(
-            ErrorKind::Io,
-            format!("cannot read {}: {e}", dir.display()),
-        )
-        .with_source(e)),
+        Err(e) => Err(
+            Error::new(ErrorKind::Io, format!("cannot read {}: {e}", dir.display())).with_source(e),
+        ),
     }
 }
 

@@ -249,7 +249,6 @@ fn main() -> ExitCode {
 
 type Outcome = Result<ExitCode, Error>;
 
-
 /// Ends the process quietly when `e` says standard output was closed; otherwise
 /// (a full disk under a redirect) says so and exits with 1.
 fn quit_on_closed_output(e: &std::io::Error) -> ! {
@@ -449,7 +448,8 @@ fn run(command: Command) -> Outcome {
                     let mut w = BufWriter::new(std::io::stdout().lock());
                     let summary = dump::write_dump(&db, &mut w, options)?;
                     w.flush().map_err(|e| {
-                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}")).with_source(e)
+                        Error::new(ErrorKind::Io, format!("cannot write the dump: {e}"))
+                            .with_source(e)
                     })?;
                     summary
                 }

@@ -58,18 +58,23 @@ fn a_backup_with_a_gap_in_its_wal_does_not_verify_and_the_restore_refuses_it() -
     let first = segments(&backup)[0].clone();
     std::fs::copy(
         &first,
-        backup.join("wal").join(durability::dir::segment_file_name(9)),
+        backup
+            .join("wal")
+            .join(durability::dir::segment_file_name(9)),
     )?;
     let (out, err) = expect(&["verify", p(&backup)], 3);
-    assert!(out.contains("WAL segment 2 is missing (found 9 after 1)"), "{out}");
-    assert!(err.contains("--snapshot-only"), "the hint names a command: {err}");
+    assert!(
+        out.contains("WAL segment 2 is missing (found 9 after 1)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("--snapshot-only"),
+        "the hint names a command: {err}"
+    );
     let target = root.path().join("restored");
     expect(&["restore", p(&backup), p(&target)], 5);
     // The hint is true: the snapshot alone restores and opens.
-    expect(
-        &["restore", p(&backup), p(&target), "--snapshot-only"],
-        0,
-    );
+    expect(&["restore", p(&backup), p(&target), "--snapshot-only"], 0);
     expect(&["info", p(&target)], 0);
     // The same gap in a data directory: verify says what opening says.
     let copy = root.path().join("copy");
@@ -78,7 +83,8 @@ fn a_backup_with_a_gap_in_its_wal_does_not_verify_and_the_restore_refuses_it() -
     for seq in [1, 3] {
         std::fs::copy(
             &first,
-            copy.join("wal").join(durability::dir::segment_file_name(seq)),
+            copy.join("wal")
+                .join(durability::dir::segment_file_name(seq)),
         )?;
     }
     let (out, _) = expect(&["verify", p(&copy)], 3);
@@ -116,12 +122,18 @@ fn verify_checks_an_on_disk_database_through_rocksdb() -> Result<()> {
     common::fill(&db)?;
     db.close()?;
     let (out, err) = expect(&["verify", p(&data)], 0);
-    assert!(!out.contains("foreign"), "RocksDB's log is not foreign: {out}");
+    assert!(
+        !out.contains("foreign"),
+        "RocksDB's log is not foreign: {out}"
+    );
     assert!(out.contains("column family vertices"), "{out}");
     assert!(out.contains("checksums verified"), "{out}");
     assert!(!err.contains("WARN"), "{err}");
     let (out, err) = expect(&["snapshot", "list", p(&data)], 0);
-    assert!(!out.contains("foreign") && !err.contains("not ours"), "{out}{err}");
+    assert!(
+        !out.contains("foreign") && !err.contains("not ours"),
+        "{out}{err}"
+    );
     // Damage inside an SST file's data is found.
     let sst = std::fs::read_dir(data.join("rocksdb"))?
         .flatten()
@@ -188,7 +200,10 @@ fn a_failed_load_writes_nothing() -> Result<()> {
     expect(&["dump", p(&source), "-o", p(&dump)], 0);
     let before = entries(root.path());
     // A missing file.
-    expect(&["load", p(&data), p(&root.path().join("missing.cypherl"))], 1);
+    expect(
+        &["load", p(&data), p(&root.path().join("missing.cypherl"))],
+        1,
+    );
     assert_eq!(entries(root.path()), before, "nothing created beside it");
     // A syntax error in the last statement.
     let mut text = std::fs::read_to_string(&dump)?;
@@ -211,7 +226,10 @@ fn a_failed_load_writes_nothing() -> Result<()> {
     let (out, _) = expect(&["load", p(&data), p(&dump), "--mode", "analytical"], 0);
     assert!(out.contains("a new database"), "{out}");
     // A load gives new ids: the dumps agree.
-    assert_eq!(expect(&["dump", p(&data)], 0), expect(&["dump", p(&source)], 0));
+    assert_eq!(
+        expect(&["dump", p(&data)], 0),
+        expect(&["dump", p(&source)], 0)
+    );
     Ok(())
 }
 
