@@ -201,7 +201,7 @@ impl Database {
         let mode = match (config.mode, persisted) {
             (Some(asked), Some(found)) if asked != found => {
                 return Err(Error::invalid_input(format!(
-                    "{} holds an {} database; open it in that mode (or switch it with set_storage_mode), not as {}",
+                    "{} holds an {} database; open it in that mode (or switch it: Database::set_storage_mode, on the command line `quiver mode set <dir> <mode>`), not as {}",
                     config
                         .data_directory
                         .as_deref()

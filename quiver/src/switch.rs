@@ -162,7 +162,7 @@ impl Database {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
                     format!(
-                        "IN_MEMORY_ANALYTICAL mode cannot enforce constraints, and {} exist; drop them first",
+                        "IN_MEMORY_ANALYTICAL mode cannot enforce constraints, and {} exist; drop them first (drop_constraint; on the command line `quiver mode set <dir> IN_MEMORY_ANALYTICAL --drop-constraints` drops them and switches)",
                         names.join(", ")
                     ),
                 ));
@@ -308,6 +308,73 @@ impl Database {
 /// folder, or `source` holds no database; `Unsupported` when going to
 /// IN_MEMORY_ANALYTICAL with constraints; whatever opening either side returns.
 pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved> {
+    migrate_with(source, target, mode, false)
+}
+
+/// [`migrate`], leaving the source's constraints out of the copy (the source keeps
+/// them): for a copy into IN_MEMORY_ANALYTICAL, which cannot enforce them.
+pub fn migrate_without_constraints(
+    source: &Path,
+    target: &Path,
+    mode: StorageMode,
+) -> Result<Moved> {
+    migrate_with(source, target, mode, true)
+}
+
+/// A sink that passes everything on but constraint definitions.
+struct WithoutConstraints<'s>(&'s mut dyn durability::SnapshotSink);
+
+impl durability::SnapshotSink for WithoutConstraints<'_> {
+    fn name(&mut self, kind: durability::NameKind, id: u32, name: &str) -> Result<()> {
+        self.0.name(kind, id, name)
+    }
+    fn schema(&mut self, definition: durability::SchemaOp) -> Result<()> {
+        match definition {
+            durability::SchemaOp::CreateConstraint(_) => Ok(()),
+            other => self.0.schema(other),
+        }
+    }
+    fn schema_all(&mut self, definitions: &[durability::SchemaOp]) -> Result<()> {
+        let kept: Vec<durability::SchemaOp> = definitions
+            .iter()
+            .filter(|d| !matches!(d, durability::SchemaOp::CreateConstraint(_)))
+            .cloned()
+            .collect();
+        self.0.schema_all(&kept)
+    }
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        self.0.counters(next_vertex, next_edge)
+    }
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        self.0.vertex(id, labels, props)
+    }
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
+        self.0.vertex_with_degree(id, labels, props, degree)
+    }
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()> {
+        self.0.edge(id, edge_type, source, target, props)
+    }
+}
+
+fn migrate_with(
+    source: &Path,
+    target: &Path,
+    mode: StorageMode,
+    drop_constraints: bool,
+) -> Result<Moved> {
     let started = Instant::now();
     if source
         .canonicalize()
@@ -335,13 +402,16 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
     }
     let db = Database::open(Config::new().data_directory(source))?;
     let from = db.storage_mode();
-    if mode == StorageMode::InMemoryAnalytical && from != StorageMode::InMemoryAnalytical {
+    if mode == StorageMode::InMemoryAnalytical
+        && from != StorageMode::InMemoryAnalytical
+        && !drop_constraints
+    {
         let constraints = db.constraints()?;
         if !constraints.is_empty() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "IN_MEMORY_ANALYTICAL mode cannot enforce constraints, and {} holds {} of them; drop them first",
+                    "IN_MEMORY_ANALYTICAL mode cannot enforce constraints, and {} holds {} of them; leave them out of the copy (quiver::migrate_without_constraints; on the command line `quiver migrate --drop-constraints`) or drop them in the source first",
                     source.display(),
                     constraints.len()
                 ),
@@ -360,10 +430,16 @@ pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved>
     // The image's commit timestamp is known only once it is taken: the writer starts
     // with 0, and `finish` writes the real one into the header and the file name.
     let mut w = durability::SnapshotWriter::create(&snapshots, 1, 0, database)?;
+    let mut filtered = WithoutConstraints(&mut w);
+    let sink: &mut dyn durability::SnapshotSink = if drop_constraints {
+        &mut filtered
+    } else {
+        filtered.0
+    };
     let exported = match &db.engine {
-        Engine::InMemoryTransactional(e) => e.export(&mut w),
-        Engine::InMemoryAnalytical(e) => e.export(&mut w),
-        Engine::OnDiskTransactional(e) => e.export(&mut w),
+        Engine::InMemoryTransactional(e) => e.export(sink),
+        Engine::InMemoryAnalytical(e) => e.export(sink),
+        Engine::OnDiskTransactional(e) => e.export(sink),
     };
     let ts = match exported {
         Ok(ts) => ts,

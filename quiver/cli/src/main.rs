@@ -159,6 +159,10 @@ enum Command {
         /// The mode of the copy.
         #[arg(long, value_parser = parse_mode_arg)]
         mode: StorageMode,
+        /// Leave the constraints out of the copy (the source keeps them), for
+        /// IN_MEMORY_ANALYTICAL, which cannot enforce them.
+        #[arg(long)]
+        drop_constraints: bool,
     },
     /// Run the benchmark comparison report (the main job).
     #[command(after_help = "Example:\n  quiver report --out bench-report")]
@@ -198,6 +202,10 @@ enum ModeCommand {
         /// The new mode.
         #[arg(value_parser = parse_mode_arg)]
         mode: StorageMode,
+        /// Drop the database's constraints, then switch (IN_MEMORY_ANALYTICAL cannot
+        /// enforce them).
+        #[arg(long)]
+        drop_constraints: bool,
     },
 }
 
@@ -318,7 +326,7 @@ fn run(command: Command) -> Outcome {
                 bar.set_length(total);
                 bar.set_position(done);
             })?;
-            bar.finish_and_clear();
+            bar.finish();
             db.close()?;
             say!(
                 "backed up {} ({}) into {}: {} files, commits up to {} (snapshot at {})",
@@ -389,12 +397,14 @@ fn run(command: Command) -> Outcome {
             if let Some(m) = mode {
                 options = options.mode(m);
             }
-            let bar = bytes_bar("restoring");
+            // Two passes over the bytes: verifying, then copying (then, into the
+            // on-disk mode, RocksDB is built from the snapshot).
+            let bar = bytes_bar("verifying, then restoring");
             let done = quiver::restore(&backup, &dir, &options, &|done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
             })?;
-            bar.finish_and_clear();
+            bar.finish();
             if let Some(aside) = &done.moved_aside {
                 say!(
                     "the earlier files of {} are in {}",
@@ -494,6 +504,14 @@ fn run(command: Command) -> Outcome {
                     );
                     Ok(ExitCode::from(7))
                 }
+                Err(load::Refusal::Other(e)) if e.kind() == ErrorKind::Unsupported => {
+                    eprintln!("error: {}", e.message());
+                    eprintln!(
+                        "hint: `--skip-unsupported` leaves out statements Quiver does not support, `--skip-constraints` the constraints of a mode that has none; {} was left as it was",
+                        args.dir.display()
+                    );
+                    Ok(ExitCode::from(6))
+                }
                 Err(load::Refusal::Other(e)) => Err(e),
             }
         }
@@ -510,8 +528,18 @@ fn run(command: Command) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mode(ModeCommand::Set { dir, mode }) => {
+        Command::Mode(ModeCommand::Set {
+            dir,
+            mode,
+            drop_constraints,
+        }) => {
             let mut db = open(&dir, None, false)?;
+            if drop_constraints && let Ok(constraints) = db.constraints() {
+                for c in &constraints {
+                    db.drop_constraint(c)?;
+                    say!("dropped the constraint {c}");
+                }
+            }
             let bar = spinner(&format!("switching to {}", mode_name(mode)));
             let moved = db.set_storage_mode(mode)?;
             bar.finish_and_clear();
@@ -533,9 +561,14 @@ fn run(command: Command) -> Outcome {
             source,
             target,
             mode,
+            drop_constraints,
         } => {
             let bar = spinner(&format!("migrating into {}", target.display()));
-            let moved = quiver::migrate(&source, &target, mode)?;
+            let moved = if drop_constraints {
+                quiver::migrate_without_constraints(&source, &target, mode)?
+            } else {
+                quiver::migrate(&source, &target, mode)?
+            };
             bar.finish_and_clear();
             say!(
                 "migrated {} ({}) into {} ({}): {}",
