@@ -8,7 +8,8 @@
 //! alone: they hold no data, and RocksDB's read-only open, which verify uses, treats
 //! some changes to them differently from its read-write open.
 //!
-//! `QUIVER_VERIFY_CASES=N` runs N cases per mode and kind (default 24).
+//! `QUIVER_VERIFY_CASES=N` runs N cases per mode and kind (default 24), the same ones
+//! on every run; `QUIVER_VERIFY_RANDOM=1` draws new ones.
 
 use std::path::{Path, PathBuf};
 
@@ -28,10 +29,12 @@ const ALL: [StorageMode; 3] = [
 
 fn quiet(_: u64, _: u64) {}
 
-/// A small WAL segment size, so the log has several segments.
+/// A small WAL segment size, so the log has several segments, and two snapshots
+/// kept, so retention has deleted the oldest segments.
 fn durability() -> DurabilityConfig {
     DurabilityConfig::default()
         .wal_segment_bytes(4096)
+        .snapshot_retention(2)
         .snapshot_on_exit(false)
 }
 
@@ -39,8 +42,9 @@ fn open(dir: &Path) -> Result<Database> {
     Database::open(Config::new().data_directory(dir).durability(durability()))
 }
 
-/// A data directory of `mode` with two snapshots, commits after them, and (in the
-/// transactional mode) a WAL of several segments; and a backup of it.
+/// A data directory of `mode` with two snapshots (a third deleted by retention),
+/// commits after them, and (in the transactional mode) a WAL of several segments
+/// whose oldest retention has deleted; and a backup of it.
 fn build(root: &Path, mode: StorageMode, name: &str) -> Result<(PathBuf, PathBuf)> {
     let data = root.join(format!("{name}-data"));
     let backup = root.join(format!("{name}-backup"));
@@ -52,13 +56,13 @@ fn build(root: &Path, mode: StorageMode, name: &str) -> Result<(PathBuf, PathBuf
     )?;
     fill(&db)?;
     db.create_snapshot()?;
-    for round in 0..3 {
+    for round in 0..5 {
         let mut t = db.begin(TxnOptions::new())?;
         for i in 0..20 {
             t.create_vertex_with(&["Later"], &[("n", (round * 100 + i).into())])?;
         }
         t.commit()?;
-        if round == 1 {
+        if round == 1 || round == 3 {
             db.create_snapshot()?;
         }
     }
@@ -335,16 +339,32 @@ fn verify_says_damaged_exactly_when_opening_fails() -> Result<()> {
     for mode in ALL {
         let tag = format!("{mode:?}");
         let (data, backup) = build(root.path(), mode, &tag)?;
-        let (stranger, _) = build(root.path(), mode, &format!("{tag}-other"))?;
+        // Another database, always with a WAL: its segments are added too.
+        let (stranger, _) = build(
+            root.path(),
+            StorageMode::InMemoryTransactional,
+            &format!("{tag}-other"),
+        )?;
         // Unchanged, both are sound and open.
         assert!(quiver::verify(&data, &quiet)?.is_sound());
         assert!(quiver::verify(&backup, &quiet)?.is_sound());
         for (kind, template) in [("data directory", &data), ("backup", &backup)] {
-            let mut runner = TestRunner::new(RunnerConfig {
+            let config = RunnerConfig {
                 cases: cases(),
                 failure_persistence: None,
                 ..RunnerConfig::default()
-            });
+            };
+            // The same cases on every run (CI), unless a long run asks for new ones.
+            let mut runner = if std::env::var_os("QUIVER_VERIFY_RANDOM").is_some() {
+                TestRunner::new(config)
+            } else {
+                TestRunner::new_with_rng(
+                    config,
+                    proptest::test_runner::TestRng::deterministic_rng(
+                        proptest::test_runner::RngAlgorithm::ChaCha,
+                    ),
+                )
+            };
             let n = std::cell::Cell::new(0u32);
             let outcome = runner.run(&proptest::collection::vec(change(), 1..=2), |changes| {
                 n.set(n.get() + 1);
@@ -391,5 +411,54 @@ fn verify_says_damaged_exactly_when_opening_fails() -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Asserts verify's verdict on the data directory `case` equals opening's.
+fn agrees(case: &Path, what: &str) -> std::result::Result<(), String> {
+    let report = quiver::verify(case, &quiet).map_err(|e| e.to_string())?;
+    let opened = opens(case);
+    if report.is_sound() == opened.is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: verify says {} but opening gives {opened:?}\n{}",
+            if report.is_sound() { "sound" } else { "damaged" },
+            describe(&report)
+        ))
+    }
+}
+
+/// Changes the random ones rarely draw, each of which must damage the directory:
+/// every snapshot gone while retention has trimmed the WAL (commits missing before
+/// the log's first), and the transactional mode's log, with commits after the
+/// snapshot, dropped into an analytical directory.
+#[test]
+fn verify_and_opening_agree_on_the_changes_that_break_continuity() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (txn, _) = build(root.path(), StorageMode::InMemoryTransactional, "txn")?;
+    let (analytical, _) = build(root.path(), StorageMode::InMemoryAnalytical, "analytical")?;
+    let case = root.path().join("no-snapshots");
+    copy_dir(&txn, &case)?;
+    let mut first = Vec::new();
+    files_under(&case.join("wal"), &mut first);
+    first.sort();
+    assert!(
+        !first[0].ends_with(durability::dir::segment_file_name(1)),
+        "retention trimmed the log: {first:?}"
+    );
+    std::fs::remove_dir_all(case.join("snapshots"))?;
+    agrees(&case, "every snapshot deleted").map_err(engine_api::Error::invalid_input)?;
+    assert!(!quiver::verify(&case, &quiet)?.is_sound());
+    let case = root.path().join("foreign-log");
+    copy_dir(&analytical, &case)?;
+    std::fs::create_dir_all(case.join("wal"))?;
+    for f in first.iter().rev().take(1) {
+        let name = f.file_name().map(PathBuf::from).unwrap_or_default();
+        std::fs::copy(txn.join("wal").join(&name), case.join("wal").join(&name))?;
+    }
+    agrees(&case, "a later log in an analytical directory")
+        .map_err(engine_api::Error::invalid_input)?;
+    assert!(!quiver::verify(&case, &quiet)?.is_sound());
     Ok(())
 }

@@ -93,6 +93,34 @@ fn a_backup_with_a_gap_in_its_wal_does_not_verify_and_the_restore_refuses_it() -
     Ok(())
 }
 
+/// Item 1: a file of ours that the manifest does not list was added to the backup
+/// after it was written: reported, and the restore refuses it.
+#[test]
+fn a_file_the_manifest_does_not_list_is_damage() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    filled_directory(&data)?;
+    expect(&["backup", p(&data), p(&backup)], 0);
+    let snapshot = std::fs::read_dir(backup.join("snapshots"))?
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .expect("the backup's snapshot");
+    // An older name: opening would not even read it.
+    let older = backup
+        .join("snapshots")
+        .join(durability::dir::snapshot_file_name(0, 0));
+    std::fs::copy(&snapshot, &older)?;
+    let (out, _) = expect(&["verify", p(&backup)], 3);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("DAMAGED"))
+        .expect("a DAMAGED line");
+    assert!(line.contains(p(&older)) && line.contains("not listed in the manifest"), "{line}");
+    expect(&["restore", p(&backup), p(&root.path().join("r"))], 5);
+    Ok(())
+}
+
 /// Item 1: a backup whose manifest is gone is checked as a data directory, and
 /// verify says so.
 #[test]
@@ -251,6 +279,7 @@ fn a_load_into_a_database_with_data_is_checked_whole_first() -> Result<()> {
     // Asked for: its index and trigger exist already, found before any write.
     let (_, err) = expect(&["load", p(&data), p(&dump), "--into-existing"], 6);
     assert!(err.contains("exists already"), "{err}");
+    assert!(err.contains("the index"), "the first definition that exists: {err}");
     assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(
         image(&Database::open(Config::new().data_directory(&data))?)?,
@@ -270,6 +299,7 @@ fn a_load_into_a_database_with_data_is_checked_whole_first() -> Result<()> {
     std::fs::write(&file, schema_free)?;
     let (_, err) = expect(&["load", p(&data), p(&file), "--into-existing"], 7);
     assert!(err.contains("123456"), "{err}");
+    assert!(err.contains("nothing was written"), "found by the check: {err}");
     assert_eq!(
         image(&Database::open(Config::new().data_directory(&data))?)?,
         state
