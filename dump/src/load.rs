@@ -13,6 +13,7 @@ pub struct LoadOptions<'a> {
     batch_size: usize,
     skip_unsupported: bool,
     skip_constraints: bool,
+    constraints_aside: Option<&'a mut Vec<engine_api::ConstraintSpec>>,
     progress: Option<ProgressFn<'a>>,
     every: u64,
 }
@@ -33,6 +34,7 @@ impl Default for LoadOptions<'_> {
             batch_size: 10_000,
             skip_unsupported: false,
             skip_constraints: false,
+            constraints_aside: None,
             progress: None,
             every: u64::MAX,
         }
@@ -66,6 +68,15 @@ impl<'a> LoadOptions<'a> {
     #[must_use]
     pub fn skip_constraints(mut self, skip: bool) -> Self {
         self.skip_constraints = skip;
+        self
+    }
+
+    /// Hands each constraint to `aside` instead of creating it (counted as schema):
+    /// for a caller that loads into a mode without constraints and creates them
+    /// afterwards in one that has them. Default: create them.
+    #[must_use]
+    pub fn constraints_aside(mut self, aside: &'a mut Vec<engine_api::ConstraintSpec>) -> Self {
+        self.constraints_aside = Some(aside);
         self
     }
 
@@ -191,7 +202,11 @@ fn apply<E: StorageEngine, R: BufRead>(
                 .and_then(|()| engine.create_index(&spec))
                 .map(|()| summary.schema += 1),
             StatementKind::Constraint(spec) => {
-                if !caps.constraints && options.skip_constraints {
+                if let Some(aside) = options.constraints_aside.as_mut() {
+                    aside.push(spec);
+                    summary.schema += 1;
+                    Ok(())
+                } else if !caps.constraints && options.skip_constraints {
                     summary.skipped += 1;
                     Ok(())
                 } else {

@@ -130,7 +130,9 @@ pub fn write_file_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()>
 /// `snapshots` itself.
 pub fn temporary_snapshot_path(snapshots: &Path, name: &str) -> Result<PathBuf> {
     let beside = || snapshots.join(format!(".{name}.tmp"));
-    if std::env::var_os("MUT").is_some() { return Ok(beside()); }
+    if std::env::var_os("MUT").is_some() {
+        return Ok(beside());
+    }
     let Some(root) = snapshots.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(beside());
     };

@@ -167,8 +167,55 @@ pub struct BulkLoader<'e, E: StorageEngine + 'e> {
     txn: Option<E::Txn<'e>>,
     in_batch: usize,
     committed: u64,
-    keys: std::collections::HashMap<i64, VertexId>,
+    keys: KeyMap,
     batch_keys: Vec<i64>,
+}
+
+/// The caller's keys to the vertices created for them. A dump numbers its vertices
+/// 0, 1, 2, ... in order, so keys that arrive densely go into a vector (one index per
+/// lookup, two per edge); any other key into a hash map.
+#[derive(Default)]
+struct KeyMap {
+    dense: Vec<Option<VertexId>>,
+    sparse: std::collections::HashMap<i64, VertexId>,
+}
+
+impl KeyMap {
+    fn slot(&self, key: i64) -> Option<usize> {
+        usize::try_from(key).ok().filter(|k| *k < self.dense.len())
+    }
+
+    fn get(&self, key: i64) -> Option<VertexId> {
+        match self.slot(key) {
+            Some(k) => self.dense[k],
+            None => self.sparse.get(&key).copied(),
+        }
+    }
+
+    fn insert(&mut self, key: i64, v: VertexId) {
+        match self.slot(key) {
+            Some(k) => self.dense[k] = Some(v),
+            None if usize::try_from(key).is_ok_and(|k| k == self.dense.len()) => {
+                self.dense.push(Some(v));
+            }
+            None => {
+                self.sparse.insert(key, v);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: i64) {
+        match self.slot(key) {
+            Some(k) => self.dense[k] = None,
+            None => {
+                self.sparse.remove(&key);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.dense.iter().filter(|v| v.is_some()).count() + self.sparse.len()
+    }
 }
 
 impl<E: StorageEngine> std::fmt::Debug for BulkLoader<'_, E> {
@@ -191,7 +238,7 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
             txn: None,
             in_batch: 0,
             committed: 0,
-            keys: std::collections::HashMap::new(),
+            keys: KeyMap::default(),
             batch_keys: Vec::new(),
         }
     }
@@ -203,7 +250,7 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
 
     /// The vertex created for `key`, if any.
     pub fn vertex_of(&self, key: i64) -> Option<VertexId> {
-        self.keys.get(&key).copied()
+        self.keys.get(key)
     }
 
     fn txn(&mut self) -> Result<&mut E::Txn<'e>> {
@@ -222,7 +269,7 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
             t.rollback();
         }
         for k in self.batch_keys.drain(..) {
-            self.keys.remove(&k);
+            self.keys.remove(k);
         }
         self.in_batch = 0;
         let undone = if self.engine.capabilities().rollback {
@@ -272,7 +319,7 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
         labels: &[&str],
         properties: &[(&str, crate::PropertyValue)],
     ) -> Result<VertexId> {
-        if self.keys.contains_key(&key) {
+        if self.keys.get(key).is_some() {
             let e = Error::new(
                 ErrorKind::AlreadyExists,
                 format!("a vertex with key {key} was created before"),
@@ -324,5 +371,35 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
     pub fn finish(mut self) -> Result<u64> {
         self.commit_batch()?;
         Ok(self.committed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyMap;
+    use crate::VertexId;
+
+    /// Dense keys, keys out of order, negative and huge keys, removal and reuse all
+    /// map as a plain map would.
+    #[test]
+    fn the_key_map_answers_like_a_hash_map() {
+        let mut m = KeyMap::default();
+        let mut model = std::collections::HashMap::new();
+        let keys = [0i64, 1, 2, 5, -3, 3, 4, i64::MAX, 6, 7, 100];
+        for (i, k) in keys.iter().enumerate() {
+            m.insert(*k, VertexId(i as u64));
+            model.insert(*k, VertexId(i as u64));
+        }
+        for k in [2i64, 5, -3, 100] {
+            m.remove(k);
+            model.remove(&k);
+        }
+        m.insert(5, VertexId(50));
+        model.insert(5, VertexId(50));
+        for k in -5i64..120 {
+            assert_eq!(m.get(k), model.get(&k).copied(), "key {k}");
+        }
+        assert_eq!(m.get(i64::MAX), model.get(&i64::MAX).copied());
+        assert_eq!(m.len(), model.len());
     }
 }

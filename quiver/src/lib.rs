@@ -35,6 +35,6 @@ mod verify;
 pub use backup::{Progress, RestoreOptions, Restored, backup, read_manifest, restore};
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
-pub use mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
+pub use mode::{MODE_FILE, mode_name, parse_mode, persist_mode, persisted_mode};
 pub use switch::{Moved, migrate, migrate_without_constraints};
 pub use verify::{CheckedFile, VerifyReport, holds_database, no_database, verify};

@@ -423,7 +423,11 @@ fn agrees(case: &Path, what: &str) -> std::result::Result<(), String> {
     } else {
         Err(format!(
             "{what}: verify says {} but opening gives {opened:?}\n{}",
-            if report.is_sound() { "sound" } else { "damaged" },
+            if report.is_sound() {
+                "sound"
+            } else {
+                "damaged"
+            },
             describe(&report)
         ))
     }

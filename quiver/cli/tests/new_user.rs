@@ -116,7 +116,10 @@ fn a_file_the_manifest_does_not_list_is_damage() -> Result<()> {
         .lines()
         .find(|l| l.starts_with("DAMAGED"))
         .expect("a DAMAGED line");
-    assert!(line.contains(p(&older)) && line.contains("not listed in the manifest"), "{line}");
+    assert!(
+        line.contains(p(&older)) && line.contains("not listed in the manifest"),
+        "{line}"
+    );
     expect(&["restore", p(&backup), p(&root.path().join("r"))], 5);
     Ok(())
 }
@@ -279,7 +282,10 @@ fn a_load_into_a_database_with_data_is_checked_whole_first() -> Result<()> {
     // Asked for: its index and trigger exist already, found before any write.
     let (_, err) = expect(&["load", p(&data), p(&dump), "--into-existing"], 6);
     assert!(err.contains("exists already"), "{err}");
-    assert!(err.contains("the index"), "the first definition that exists: {err}");
+    assert!(
+        err.contains("the index"),
+        "the first definition that exists: {err}"
+    );
     assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(
         image(&Database::open(Config::new().data_directory(&data))?)?,
@@ -299,7 +305,10 @@ fn a_load_into_a_database_with_data_is_checked_whole_first() -> Result<()> {
     std::fs::write(&file, schema_free)?;
     let (_, err) = expect(&["load", p(&data), p(&file), "--into-existing"], 7);
     assert!(err.contains("123456"), "{err}");
-    assert!(err.contains("nothing was written"), "found by the check: {err}");
+    assert!(
+        err.contains("nothing was written"),
+        "found by the check: {err}"
+    );
     assert_eq!(
         image(&Database::open(Config::new().data_directory(&data))?)?,
         state
