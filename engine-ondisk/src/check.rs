@@ -19,7 +19,7 @@ use crate::keys::{
     ALL_CFS, EDGES, EdgeValue, IN, INDEX, LABELS, META, OUT, StoredCatalog, VERTICES, VertexRecord,
     corrupt, decode_adjacency_key, decode_id_key, decode_label_key, entry_object, rocks,
 };
-use crate::metadata::{FORMAT_VERSION, KEY_DATABASE, KEY_READY, META_FILE, read_meta_file};
+use crate::metadata::{FORMAT_VERSION, META_FILE, database_state, read_meta_file};
 
 /// One thing [`check_files`] looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,18 +181,7 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
     let mcf = db
         .cf_handle(META)
         .ok_or_else(|| Error::corrupt("the column family meta is missing: opening fails"))?;
-    let stored = db
-        .get_cf(mcf, KEY_DATABASE)
-        .map_err(|e| rocks("cannot read the database id", e))?;
-    let ready = db
-        .get_cf(mcf, KEY_READY)
-        .map_err(|e| rocks("cannot read the database state", e))?
-        .is_some();
-    if (ready || stored.is_some()) && stored.as_deref() != Some(&id.0[..]) {
-        return Err(Error::corrupt(format!(
-            "RocksDB's files belong to another database than {META_FILE} ({id})"
-        )));
-    }
+    let ready = database_state(&rdir, id, |key| db.get_cf(mcf, key))?;
     if !ready {
         return Ok(Read::NotReady);
     }

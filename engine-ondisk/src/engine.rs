@@ -23,7 +23,7 @@ use crate::counts::Counts;
 use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
 use crate::metadata::{
     Dictionary, FORMAT_VERSION, IdAllocator, IdKind, KEY_DATABASE, KEY_READY, META_FILE, NameKind,
-    read_meta_file, write_meta_file,
+    database_state, read_meta_file, write_meta_file,
 };
 use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
@@ -289,22 +289,7 @@ impl OnDiskEngine {
                     // Version 1 lacks the `index` column family; it is added here.
                     let (db, opts) = open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
                     let mcf = cf(&db, META)?;
-                    let stored = db
-                        .get_cf(mcf, KEY_DATABASE)
-                        .map_err(|e| rocks("cannot read the database id", e))?;
-                    let ready = db
-                        .get_cf(mcf, KEY_READY)
-                        .map_err(|e| rocks("cannot read the database state", e))?
-                        .is_some();
-                    if (ready || stored.is_some()) && stored.as_deref() != Some(&id.0[..]) {
-                        return Err(Error::new(
-                            ErrorKind::Corrupt,
-                            format!(
-                                "the RocksDB files in {} belong to another database than {META_FILE} ({id})",
-                                rdir.display()
-                            ),
-                        ));
-                    }
+                    let ready = database_state(&rdir, id, |key| db.get_cf(mcf, key))?;
                     if ready {
                         if version < FORMAT_VERSION {
                             // Versions before 3 kept no counts: one scan, then kept.

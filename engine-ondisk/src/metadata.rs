@@ -78,6 +78,32 @@ pub(crate) fn read_meta_file(dir: &Path) -> Result<Option<(DatabaseId, u16)>> {
     }
 }
 
+/// Whether the database in `rdir` finished its creation (its `ready` key), after
+/// checking that RocksDB's files carry `id`, the id of the metadata file. `get`
+/// reads a key of the `meta` family (of an open database, or one opened read-only).
+///
+/// Errors: `Corrupt` when the files belong to another database.
+pub(crate) fn database_state(
+    rdir: &Path,
+    id: DatabaseId,
+    get: impl Fn(&[u8]) -> std::result::Result<Option<Vec<u8>>, rocksdb::Error>,
+) -> Result<bool> {
+    let stored = get(KEY_DATABASE).map_err(|e| rocks("cannot read the database id", e))?;
+    let ready = get(KEY_READY)
+        .map_err(|e| rocks("cannot read the database state", e))?
+        .is_some();
+    if (ready || stored.is_some()) && stored.as_deref() != Some(&id.0[..]) {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "the RocksDB files in {} belong to another database than {META_FILE} ({id})",
+                rdir.display()
+            ),
+        ));
+    }
+    Ok(ready)
+}
+
 /// Writes the metadata file atomically.
 pub(crate) fn write_meta_file(dir: &Path, database: DatabaseId) -> Result<()> {
     let micros = std::time::SystemTime::now()

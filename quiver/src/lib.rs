@@ -23,7 +23,9 @@
 //! # }
 //! ```
 //!
-//! Mode switching, backup/verify/restore and the CLI are issue 14's next steps.
+//! Beside the database: [`set_storage_mode`](Database::set_storage_mode) and
+//! [`migrate`] move between modes; [`backup`], [`verify`] and [`restore`] keep
+//! copies (verify says a directory is damaged exactly when opening it would fail).
 #![deny(missing_docs)]
 
 mod backup;
