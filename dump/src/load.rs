@@ -309,6 +309,11 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
     } else {
         Vec::new()
     };
+    // The engine's own constraints, checked against every vertex of the dump as it
+    // comes (the dump's constraints come after its data and are checked then).
+    let existing = constraints.clone();
+    let mut unique_seen: Vec<std::collections::HashSet<Vec<u8>>> =
+        vec![std::collections::HashSet::new(); existing.len()];
     let mut triggers: Vec<String> = if caps.triggers {
         engine.triggers()?.into_iter().map(|t| t.name).collect()
     } else {
@@ -347,6 +352,9 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                     return Err(exists(format!("the vertex with __mg_id__ {key}")));
                 }
                 check.vertices += 1;
+                for (c, seen) in existing.iter().zip(unique_seen.iter_mut()) {
+                    breaks_existing(c, &names, &properties, seen, line)?;
+                }
                 for l in names {
                     let facts = labels.entry(l).or_default();
                     facts.vertices += 1;
@@ -414,6 +422,77 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
             StatementKind::Helper => {}
         }
         check.statements += 1;
+    }
+}
+
+/// `ConstraintViolation` if the vertex of `line` (its `labels` and `properties`)
+/// breaks the engine's constraint `spec`: a missing property, one of another type,
+/// or values a vertex earlier in the dump has (`seen` keeps them, for a uniqueness
+/// constraint). Against the data the engine holds already, uniqueness is checked
+/// when the vertex is created.
+fn breaks_existing(
+    spec: &engine_api::ConstraintSpec,
+    labels: &[Name],
+    properties: &[(Name, PropertyValue)],
+    seen: &mut std::collections::HashSet<Vec<u8>>,
+    line: u64,
+) -> Result<()> {
+    use engine_api::ConstraintSpec;
+    let label = match spec {
+        ConstraintSpec::Exists { label, .. }
+        | ConstraintSpec::Unique { label, .. }
+        | ConstraintSpec::Type { label, .. } => label,
+    };
+    if !labels.iter().any(|l| **l == **label) {
+        return Ok(());
+    }
+    let value = |key: &str| {
+        properties
+            .iter()
+            .find(|(k, _)| **k == *key)
+            .map(|(_, v)| v)
+            .filter(|v| !matches!(v, PropertyValue::Null))
+    };
+    let broken = |why: String| {
+        Err(Error::new(
+            ErrorKind::ConstraintViolation,
+            format!(
+                "line {line}: the vertex breaks the constraint {spec} of the database: {why}; nothing was written"
+            ),
+        ))
+    };
+    match spec {
+        ConstraintSpec::Exists { property, .. } if value(property).is_none() => {
+            broken(format!("it has no {property}"))
+        }
+        ConstraintSpec::Type {
+            property,
+            value_type,
+            ..
+        } => match value(property).and_then(engine_api::ValueType::of) {
+            Some(t) if t != *value_type => {
+                broken(format!("its {property} is a {t:?}, not a {value_type:?}"))
+            }
+            _ => Ok(()),
+        },
+        ConstraintSpec::Unique {
+            properties: keys, ..
+        } => {
+            let mut tuple = Vec::new();
+            for k in keys {
+                match value(k) {
+                    // A vertex without one of the properties is not constrained.
+                    None => return Ok(()),
+                    Some(v) => engine_api::codec::encode_sort_key(v, &mut tuple),
+                }
+            }
+            if seen.insert(tuple) {
+                Ok(())
+            } else {
+                broken("a vertex earlier in the dump has the same values".to_string())
+            }
+        }
+        _ => Ok(()),
     }
 }
 

@@ -79,7 +79,7 @@ pub fn segment_file_name(seq: u64) -> String {
     format!("{seq:020}.wal")
 }
 
-fn parse_snapshot_name(name: &str) -> Option<(u64, u64)> {
+pub(crate) fn parse_snapshot_name(name: &str) -> Option<(u64, u64)> {
     let stem = name.strip_suffix(".snapshot")?;
     let (seq, ts) = stem.split_once('_')?;
     if seq.len() != 20 || ts.len() != 20 {
@@ -355,6 +355,51 @@ impl DataDir {
     }
 }
 
+/// Refuses a data directory holding files of two databases: every snapshot and WAL
+/// segment whose header reads must carry the same database id. The directory's
+/// database is that of its first WAL segment if it has one, else that of its oldest
+/// snapshot; a file of another is `Corrupt`, naming it first. (Without this, another
+/// database's snapshot under a newer name was loaded in place of the directory's
+/// own.) Files whose headers do not read are left to the checks of their own.
+pub fn one_database(listing: &Listing) -> Result<()> {
+    match strangers(listing).into_iter().next() {
+        None => Ok(()),
+        Some((path, why)) => Err(Error::corrupt(format!("{}: {why}", path.display()))),
+    }
+}
+
+/// The files [`one_database`] refuses, each with why: for a checker that reports
+/// every one.
+pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
+    let mut ids: Vec<(crate::DatabaseId, &Path)> = Vec::new();
+    let count = listing.segments.len();
+    for (i, s) in listing.segments.iter().enumerate() {
+        if let Ok(Some(h)) = crate::wal::read_live_segment_header(&s.path, i + 1 == count) {
+            ids.push((h.database, &s.path));
+        }
+    }
+    for s in &listing.snapshots {
+        if let Ok(h) = crate::snapshot::read_snapshot_header(&s.path) {
+            ids.push((h.database, &s.path));
+        }
+    }
+    let Some((ours, reference)) = ids.first().copied() else {
+        return Vec::new();
+    };
+    ids.iter()
+        .filter(|(id, _)| *id != ours)
+        .map(|(theirs, stranger)| {
+            (
+                stranger.to_path_buf(),
+                format!(
+                    "belongs to database {theirs}, but {} (and the directory's other files) belong to {ours}: a file of another database; move it out of the data directory",
+                    reference.display()
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Removes the temporary snapshot files in `dir` (`.<name>.tmp` when `dotted`, as
 /// older versions wrote them into `snapshots/`, else `<name>.tmp`); a missing `dir`
 /// has none.
@@ -384,6 +429,23 @@ fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Whether `root` holds a file named as one of ours: a snapshot in `snapshots/`, a
+/// WAL segment (or, for the on-disk mode, a RocksDB log) in `wal/`. Other files
+/// there do not make a directory a database.
+pub fn has_our_files(root: &Path) -> bool {
+    let any = |sub: &str, ours: &dyn Fn(&str) -> bool| {
+        std::fs::read_dir(root.join(sub)).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_str().is_some_and(ours))
+        })
+    };
+    any(SNAPSHOTS, &|n| parse_snapshot_name(n).is_some())
+        || any(WAL, &|n| {
+            parse_segment_name(n).is_some() || n.ends_with(".log")
+        })
 }
 
 /// Lists the snapshots and WAL segments of the data directory `root` without

@@ -762,6 +762,20 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
     let what = path.display().to_string();
     let head = read_header_bytes(path, &what)?;
     let h = decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)?;
+    // The name says which commit the file holds, and recovery orders snapshots by
+    // name: a copy of an older snapshot under a newer name would roll the database
+    // back without a word. (Found by a hostile-user run.)
+    if let Some((_, named)) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(crate::dir::parse_snapshot_name)
+        && named != h.a
+    {
+        return Err(engine_api::Error::corrupt(format!(
+            "{what}: named as the snapshot of commit {named}, but it holds commit {}: a copy under another name; move it out of snapshots/",
+            h.a
+        )));
+    }
     Ok(SnapshotSummary {
         database: h.database,
         commit_ts: h.a,

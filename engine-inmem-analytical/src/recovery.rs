@@ -249,6 +249,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
     let mut report = RecoveryReport::default();
     let mut loaded = None;
     if settings.recovers_on_startup() {
+        durability::dir::one_database(&listing)?;
         for s in listing.snapshots.iter().rev() {
             match load(config, &s.path) {
                 Ok(found) => {

@@ -103,6 +103,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let started = Instant::now();
     let caps = capabilities(config);
     let listing = dir.list()?;
+    durability::dir::one_database(&listing)?;
     let next_snapshot_seq = listing.snapshots.last().map_or(1, |s| s.seq + 1);
     let mut next_wal_seq = listing.segments.last().map_or(1, |s| s.seq + 1);
 

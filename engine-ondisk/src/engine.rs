@@ -352,6 +352,7 @@ impl OnDiskEngine {
                 }
             }
         }
+        durability::dir::one_database(&listing)?;
         let restore = crate::snapshot::newest_snapshot(&listing.snapshots)?;
         let database = match &restore {
             Some((_, summary)) => summary.database,

@@ -365,6 +365,12 @@ pub fn restore(
     }
     let backup_mode = report.mode;
     let mode = options.mode.unwrap_or(backup_mode);
+    // The analytical mode cannot hold constraints: refused before anything is
+    // written (the WAL after the snapshot may define more; the staged restore below
+    // checks those before the target is touched).
+    if mode == StorageMode::InMemoryAnalytical && report.snapshot_constraints() > 0 {
+        return Err(refuse_constraints(backup, report.snapshot_constraints()));
+    }
     // A WAL is only the transactional mode's; another mode gets its commits through
     // a snapshot of the replayed state.
     let with_wal = !options.snapshot_only && !listing.segments.is_empty();
@@ -383,6 +389,14 @@ pub fn restore(
                 .force(false),
             progress,
         )?;
+        if mode == StorageMode::InMemoryAnalytical {
+            let db = Database::open(crate::Config::new().data_directory(&staged))?;
+            let constraints = db.constraints()?.len() as u64;
+            db.engine.close_without_snapshot()?;
+            if constraints > 0 {
+                return Err(refuse_constraints(backup, constraints));
+            }
+        }
         let moved_aside = prepare_target(data, options.force)?;
         crate::switch::migrate(&staged, data, mode)?;
         return Ok(Restored {
@@ -437,9 +451,31 @@ pub fn restore(
     })
 }
 
+fn refuse_constraints(backup: &Path, n: u64) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "{} holds {n} constraint(s), which IN_MEMORY_ANALYTICAL mode cannot hold; nothing was restored: restore it in IN_MEMORY_TRANSACTIONAL mode, then switch with `quiver mode set <dir> IN_MEMORY_ANALYTICAL --drop-constraints`",
+            backup.display()
+        ),
+    )
+}
+
 /// Makes `data` an empty directory to restore into: created if missing; if it holds
 /// anything, refused, or with `force` its entries moved into `.backup/` inside it.
 fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
+    // Only the target itself is created: a mistyped parent is an error, not a tree.
+    if let Some(parent) = data.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{} does not exist: create it first, or restore into a directory whose parent exists",
+                parent.display()
+            ),
+        ));
+    }
     create_dir(data)?;
     let entries = used_entries(data)?;
     if entries.is_empty() {

@@ -31,7 +31,7 @@ use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
 
 use crate::database::{Config, Database, Engine, analytical_durability};
-use crate::mode::{mode_name, persist_mode, persisted_mode};
+use crate::mode::{mode_name, persist_mode};
 
 /// What [`Database::set_storage_mode`] or [`migrate`] moved.
 #[derive(Debug, Clone, PartialEq)]
@@ -387,11 +387,8 @@ fn migrate_with(
             source.display()
         )));
     }
-    if persisted_mode(source)?.is_none() && !source.join("snapshots").exists() {
-        return Err(Error::invalid_input(format!(
-            "{} holds no database",
-            source.display()
-        )));
+    if !crate::verify::holds_database(source) {
+        return Err(crate::verify::no_database(source));
     }
     // A target restore prepared holds only its lock file and what it moved aside.
     if !crate::backup::used_entries(target)?.is_empty() {

@@ -74,6 +74,7 @@ pub struct VerifyReport {
     pub notes: Vec<String>,
     /// The snapshot opening loads (the one a restore copies), if any.
     pub(crate) snapshot: Option<PathBuf>,
+    snapshot_constraints: u64,
 }
 
 impl VerifyReport {
@@ -93,6 +94,11 @@ impl VerifyReport {
         self.snapshot.as_deref()
     }
 
+    /// How many constraints the snapshot opening loads holds.
+    pub fn snapshot_constraints(&self) -> u64 {
+        self.snapshot_constraints
+    }
+
     /// Damaged files that opening passes over.
     pub fn passed_over(&self) -> impl Iterator<Item = &CheckedFile> {
         self.files.iter().filter(|f| f.passed_over.is_some())
@@ -100,18 +106,14 @@ impl VerifyReport {
 }
 
 /// Whether `dir` holds a database of ours (or a backup of one): a mode file, a
-/// manifest, `rocksdb/`, or a non-empty `snapshots/` or `wal/`. Commands that only
+/// manifest, `rocksdb/`, or a file named as ours in `snapshots/` or `wal/`. Commands that only
 /// read refuse anything else, so a mistyped path never reads as a healthy (empty)
 /// database.
 pub fn holds_database(dir: &Path) -> bool {
-    let non_empty = |sub: &str| {
-        std::fs::read_dir(dir.join(sub)).is_ok_and(|mut entries| entries.next().is_some())
-    };
     dir.join(MODE_FILE).is_file()
         || dir.join(MANIFEST_FILE).is_file()
         || dir.join("rocksdb").is_dir()
-        || non_empty("snapshots")
-        || non_empty("wal")
+        || durability::dir::has_our_files(dir)
 }
 
 /// The error for a path that holds no database, as every command gives it.
@@ -129,14 +131,18 @@ pub fn no_database(dir: &Path) -> Error {
 #[derive(Default)]
 struct Counter {
     schema: u64,
+    constraints: u64,
 }
 
 impl SnapshotSink for Counter {
     fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
         Ok(())
     }
-    fn schema(&mut self, _: SchemaOp) -> Result<()> {
+    fn schema(&mut self, op: SchemaOp) -> Result<()> {
         self.schema += 1;
+        if matches!(op, SchemaOp::CreateConstraint(_)) {
+            self.constraints += 1;
+        }
         Ok(())
     }
     fn counters(&mut self, _: u64, _: u64) -> Result<()> {
@@ -156,6 +162,8 @@ struct Snap {
     /// Index into the report's files.
     at: usize,
     read: std::result::Result<(DatabaseId, u64), String>,
+    /// Constraints it holds (IN_MEMORY_ANALYTICAL cannot load them).
+    constraints: u64,
 }
 
 /// A WAL segment as read.
@@ -194,13 +202,7 @@ fn without_path(message: &str, path: &Path) -> String {
 /// Errors: `NotFound` when `dir` is not a directory or holds no database; `Io` when
 /// it cannot be listed. Damage is in the report.
 pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<VerifyReport> {
-    if !dir.is_dir() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("{} is not a directory", dir.display()),
-        ));
-    }
-    if !holds_database(dir) {
+    if !dir.is_dir() || !holds_database(dir) {
         return Err(no_database(dir));
     }
     let mut files: Vec<CheckedFile> = Vec::new();
@@ -265,7 +267,29 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     }
     let rocks = dir.join("rocksdb");
     let on_disk_data = mode == StorageMode::OnDiskTransactional && rocks.exists();
-    let mut listing = durability::dir::list_files(dir)?;
+    let mut listing = match durability::dir::list_files(dir) {
+        Ok(l) => l,
+        // A name of ours on something that is no file (a folder, a link to
+        // nothing): the listing, and opening, stop there.
+        Err(e) if e.kind() == ErrorKind::Corrupt => {
+            let path = e
+                .message()
+                .split_once(": ")
+                .map_or_else(|| dir.to_path_buf(), |(p, _)| PathBuf::from(p));
+            let mut f = CheckedFile::new(path.clone(), "entry");
+            f.damage = Some(without_path(e.message(), &path));
+            files.push(f);
+            return Ok(VerifyReport {
+                manifest,
+                mode,
+                files,
+                notes,
+                snapshot: None,
+                snapshot_constraints: 0,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     if on_disk_data {
         // In an on-disk data directory, `wal/` holds RocksDB's log: it is RocksDB's
         // to check, not foreign.
@@ -302,6 +326,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             name: s.clone(),
             at: files.len(),
             read,
+            constraints: counter.constraints,
         });
         files.push(f);
         done += std::fs::metadata(&s.path).map_or(0, |m| m.len());
@@ -371,8 +396,43 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         files,
         snapshot: None,
     };
-    if on_disk_data {
-        check.on_disk_data(dir, &snaps, &segs);
+    // Every snapshot's header is read by the snapshot listing (`snapshots()`, info,
+    // backup), so one that does not read fails those even where opening passes over
+    // the file.
+    for s in &snaps {
+        if let Err(e) = durability::snapshot::read_snapshot_header(&s.name.path) {
+            check.damage(
+                s.at,
+                format!(
+                    "{}; its header does not read, so listing the snapshots (info, backup, snapshots()) fails",
+                    without_path(e.message(), &s.name.path)
+                ),
+            );
+        }
+    }
+    // Opening an in-memory mode, or creating an on-disk database from a snapshot,
+    // refuses files of two databases.
+    let rocks_check = on_disk_data.then(|| engine_ondisk::check_files(dir));
+    let recreates = rocks_check
+        .as_ref()
+        .is_some_and(|c| c.as_ref().is_ok_and(|c| c.recreates_from_snapshot));
+    if !on_disk_data || recreates {
+        for (path, why) in durability::dir::strangers(&listing) {
+            if let Some(at) = check.files.iter().position(|f| f.path == path) {
+                check.damage(at, why);
+            }
+        }
+    }
+    if mode != StorageMode::OnDiskTransactional && rocks.exists() {
+        let mut c = CheckedFile::new(rocks.clone(), "RocksDB");
+        c.damage = Some(format!(
+            "an on-disk database's folder in a directory recorded as {}: the in-memory modes refuse to open it",
+            mode_name(mode)
+        ));
+        check.files.push(c);
+    }
+    if let Some(rocks_check) = rocks_check {
+        check.on_disk_data(dir, rocks_check, &snaps, &segs);
     } else {
         match mode {
             StorageMode::InMemoryTransactional => check.transactional(&snaps, &segs),
@@ -383,12 +443,17 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     if backup {
         check.against_manifest(dir, manifest.as_ref(), &mut listed, &snaps);
     }
+    let snapshot_constraints = snaps
+        .iter()
+        .find(|s| Some(&s.name.path) == check.snapshot.as_ref())
+        .map_or(0, |s| s.constraints);
     Ok(VerifyReport {
         manifest,
         mode,
         files: check.files,
         notes,
         snapshot: check.snapshot,
+        snapshot_constraints,
     })
 }
 
@@ -602,6 +667,15 @@ impl Check {
                     ),
                 );
                 let ts = older.read.as_ref().map_or(0, |(_, ts)| *ts);
+                if older.constraints > 0 {
+                    self.damage(
+                        older.at,
+                        format!(
+                            "holds {} constraint(s), which IN_MEMORY_ANALYTICAL mode cannot hold, so opening refuses it: restore or open it in IN_MEMORY_TRANSACTIONAL mode, then `quiver mode set <dir> IN_MEMORY_ANALYTICAL --drop-constraints`",
+                            older.constraints
+                        ),
+                    );
+                }
                 for f in &snaps[i + 1..] {
                     let why = f.read.as_ref().err().cloned().unwrap_or_default();
                     self.pass_over(
@@ -673,23 +747,41 @@ impl Check {
     /// RocksDB logs in `wal/` without a database: a new on-disk database refuses to
     /// replay them.
     fn rocksdb_logs(&mut self, dir: &Path) {
-        for f in self.files.iter_mut().filter(|f| {
-            f.kind == "foreign"
-                && f.path.starts_with(dir.join("wal"))
-                && f.path.extension().is_some_and(|e| e == "log")
-        }) {
-            f.kind = "RocksDB log";
-            f.damage = Some(
+        let Ok(entries) = std::fs::read_dir(dir.join("wal")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != "log") {
+                continue;
+            }
+            let why =
                 "a RocksDB log without a database: opening refuses to replay it into a new one"
-                    .to_string(),
-            );
+                    .to_string();
+            match self.files.iter().position(|f| f.path == path) {
+                Some(at) => {
+                    self.files[at].kind = "RocksDB log";
+                    self.damage(at, why);
+                }
+                None => {
+                    let mut c = CheckedFile::new(path, "RocksDB log");
+                    c.damage = Some(why);
+                    self.files.push(c);
+                }
+            }
         }
     }
 
     /// ON_DISK_TRANSACTIONAL with `rocksdb/`: RocksDB's files and our metadata;
     /// snapshots are exports opening does not read.
-    fn on_disk_data(&mut self, dir: &Path, snaps: &[Snap], segs: &[Seg]) {
-        match engine_ondisk::check_files(dir) {
+    fn on_disk_data(
+        &mut self,
+        dir: &Path,
+        rocks_check: Result<engine_ondisk::FileCheck>,
+        snaps: &[Snap],
+        segs: &[Seg],
+    ) {
+        match rocks_check {
             Ok(check) => {
                 for f in check.parts {
                     let mut c = CheckedFile::new(f.path, f.kind);

@@ -286,9 +286,11 @@ fn apply(dir: &Path, stranger: &Path, c: &Change) -> std::io::Result<String> {
     })
 }
 
-/// Opens `dir` as the CLI does and reads every record: the error, if any.
+/// Opens `dir` as the CLI does, lists its snapshots (as `info` and a backup do) and
+/// reads every record: the error, if any.
 fn opens(dir: &Path) -> std::result::Result<(), String> {
     let db = open(dir).map_err(|e| e.to_string())?;
+    db.snapshots().map_err(|e| e.to_string())?;
     if let Engine::OnDiskTransactional(e) = db.engine() {
         e.check_data().map_err(|e| e.to_string())?;
     }

@@ -58,7 +58,11 @@ fn classify(e: Error) -> Refusal {
         {
             Refusal::Input(e)
         }
-        ErrorKind::AlreadyExists if e.message().contains("__mg_id__") => Refusal::Input(e),
+        ErrorKind::AlreadyExists
+            if e.message().contains("__mg_id__") || e.message().contains("a vertex with key") =>
+        {
+            Refusal::Input(e)
+        }
         _ => Refusal::Other(e),
     }
 }
@@ -87,6 +91,15 @@ fn open_input(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
 
 /// Whether `dir` is missing or an empty directory.
 fn is_new(dir: &Path) -> Result<bool> {
+    if std::fs::symlink_metadata(dir).is_ok() && !dir.exists() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{} is a link to nothing; load into a new directory",
+                dir.display()
+            ),
+        ));
+    }
     match std::fs::read_dir(dir) {
         Ok(mut entries) => Ok(entries.next().is_none()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
@@ -100,10 +113,10 @@ fn is_new(dir: &Path) -> Result<bool> {
 pub fn load(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
     // The input first: a missing or unreadable dump changes nothing.
     if args.file.is_dir() {
-        return Err(Refusal::Other(Error::invalid_input(format!(
-            "{} is a directory, not a dump file",
-            args.file.display()
-        ))));
+        return Err(Refusal::Other(Error::new(
+            ErrorKind::Io,
+            format!("{} is a directory, not a dump file", args.file.display()),
+        )));
     }
     open_input(&args.file)?;
     let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
@@ -188,10 +201,16 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
     }
     let summary = dump::load_dump(&db, open_input(&args.file)?, load_options).map_err(|e| {
         // What the batches committed was in the staging directory, which goes.
+        // The loader's accounting of batches (committed, rolled back or kept)
+        // speaks of the staging engine, which is thrown away: cut it.
         let message = e.message();
-        let message = message
-            .rfind(" (")
-            .filter(|_| message.ends_with("statements were applied before it)"))
+        let message = [" (0 operations were committed", " ("]
+            .iter()
+            .find_map(|cut| {
+                message
+                    .find(cut)
+                    .filter(|at| message[*at..].contains("before it"))
+            })
             .map_or(message, |at| &message[..at]);
         classify(Error::new(
             e.kind(),
@@ -230,7 +249,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
     // The staging directory holds a whole database: it takes the target's place in
     // one rename (over an empty directory, too), and the parent is synced.
     let staged = staging.keep();
-    if let Err(e) = std::fs::rename(&staged, target) {
+    if let Err(e) = move_into_place(&staged, target) {
         let _ = std::fs::remove_dir_all(&staged);
         return Err(Refusal::Other(
             Error::new(
@@ -251,12 +270,40 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
     })
 }
 
+/// Moves the loaded database in `staged` to `target`: one rename where `target`
+/// does not exist; into an existing empty directory (`.` included, which cannot be
+/// renamed over) entry by entry, the mode file last, so the directory counts as a
+/// database only once everything else is in it. `staged` is removed.
+fn move_into_place(staged: &Path, target: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return std::fs::rename(staged, target);
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    let mut entries: Vec<std::ffi::OsString> = std::fs::read_dir(staged)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    // The lock file of the staging engine stays behind.
+    entries.retain(|n| n != ".lock");
+    entries.sort_by_key(|n| n == quiver::MODE_FILE);
+    for name in entries {
+        std::fs::rename(staged.join(&name), target.join(&name))?;
+    }
+    std::fs::File::open(target)?.sync_all()?;
+    std::fs::remove_dir_all(staged)
+}
+
 /// Into a database that exists: refused while it holds data unless asked; then a
 /// check pass over the whole dump before anything is written.
 fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
+    // No snapshot on exit: a refused load leaves the directory as it was (a snapshot
+    // there would also let retention rotate an older one out); a load that went
+    // through writes one below.
     let mut config = Config::new()
         .data_directory(&args.dir)
-        .durability(DurabilityConfig::default().snapshot_on_exit(true));
+        .durability(DurabilityConfig::default().snapshot_on_exit(false));
     if let Some(m) = args.mode {
         config = config.mode(m);
     }
@@ -290,8 +337,14 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
         open_input(&args.file)?,
         options(args).progress(100_000, &mut tick),
     );
+    // The analytical mode keeps what it loaded only in a snapshot (it has no WAL).
+    let snapshot = match &summary {
+        Ok(_) if mode != StorageMode::OnDiskTransactional => db.create_snapshot().map(|_| ()),
+        _ => Ok(()),
+    };
     let closed = db.close();
     let summary = summary.map_err(classify)?;
+    snapshot?;
     closed?;
     Ok(Loaded {
         summary,

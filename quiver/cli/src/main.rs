@@ -533,8 +533,23 @@ fn run(command: Command) -> Outcome {
             mode,
             drop_constraints,
         }) => {
+            if drop_constraints && mode != StorageMode::InMemoryAnalytical {
+                return Err(Error::invalid_input(
+                    "--drop-constraints is for a switch into IN_MEMORY_ANALYTICAL, the mode without constraints; nothing was changed",
+                ));
+            }
             let mut db = open(&dir, None, false)?;
-            if drop_constraints && let Ok(constraints) = db.constraints() {
+            // Dropped only where the switch then goes ahead: into the analytical mode
+            // from another in-memory one (from the on-disk mode only while empty, which
+            // the switch checks first).
+            let from = db.storage_mode();
+            let stats = db.stats()?;
+            let switch_allowed = from == StorageMode::InMemoryTransactional
+                || (from == StorageMode::OnDiskTransactional && stats.vertices + stats.edges == 0);
+            if drop_constraints
+                && switch_allowed
+                && let Ok(constraints) = db.constraints()
+            {
                 for c in &constraints {
                     db.drop_constraint(c)?;
                     say!("dropped the constraint {c}");
@@ -614,6 +629,13 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             "only the WAL is damaged, and the snapshot {} is sound: `quiver restore {} <new directory> --snapshot-only` restores the state it holds; commits after it are lost",
             snapshot.display(),
             dir.display(),
+        );
+    }
+    if report.damaged().any(|f| f.kind == "manifest") {
+        return format!(
+            "the manifest is damaged: restore from another backup; to check the files themselves, move {}/{} aside and verify again (without it, a missing file cannot be told from one never written)",
+            dir.display(),
+            quiver::MANIFEST_FILE
         );
     }
     if report.manifest.is_some() {

@@ -106,10 +106,20 @@ fn a_file_the_manifest_does_not_list_is_damage() -> Result<()> {
         .map(|e| e.path())
         .next()
         .expect("the backup's snapshot");
-    // An older name: opening would not even read it.
+    // An older sequence number, the same commit: opening would not even read it.
+    let name = snapshot
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a name")
+        .to_string();
+    let commit: u64 = name
+        .trim_end_matches(".snapshot")
+        .split_once('_')
+        .and_then(|(_, ts)| ts.parse().ok())
+        .expect("a snapshot name");
     let older = backup
         .join("snapshots")
-        .join(durability::dir::snapshot_file_name(0, 0));
+        .join(durability::dir::snapshot_file_name(0, commit));
     std::fs::copy(&snapshot, &older)?;
     let (out, _) = expect(&["verify", p(&backup)], 3);
     let line = out
@@ -438,5 +448,204 @@ fn a_new_transactional_load_keeps_and_checks_its_constraints() -> Result<()> {
     let (_, err) = expect(&["load", p(&target), p(&broken)], 7);
     assert!(err.contains("breaks its constraint"), "{err}");
     assert!(!target.exists());
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+const SMALL: &str = "CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `name`: \"a\"});\nCREATE (:__mg_vertex__:`Person` {__mg_id__: 1, `name`: \"b\"});\nMATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = 0 AND v.__mg_id__ = 1 CREATE (u)-[:`KNOWS`]->(v);\nCREATE CONSTRAINT ON (u:`Person`) ASSERT EXISTS (u.`name`);\n";
+
+/// What a hostile-user run found after the first fixes: a load into a database
+/// with a constraint half-applied; --drop-constraints dropped before a refused
+/// switch; a refused load wrote a snapshot.
+#[test]
+fn refusals_change_nothing() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let small = root.path().join("small.cypherl");
+    write(&small, SMALL)?;
+    expect(&["load", p(&data), p(&small)], 0);
+    let snapshots = |d: &Path| entries(&d.join("snapshots"));
+    let before = snapshots(&data);
+    // A dump whose last vertex lacks the database's required property.
+    let more = root.path().join("more.cypherl");
+    write(
+        &more,
+        "CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `name`: \"c\"});\nCREATE (:__mg_vertex__:`Person` {__mg_id__: 1});\n",
+    )?;
+    let (_, err) = expect(&["load", p(&data), p(&more), "--into-existing"], 7);
+    assert!(
+        err.contains("line 2") && err.contains("nothing was written"),
+        "{err}"
+    );
+    // Refused twice more: no snapshot appears, none is rotated out.
+    expect(&["load", p(&data), p(&more)], 6);
+    assert_eq!(
+        snapshots(&data),
+        before,
+        "a refused load writes no snapshot"
+    );
+    let (out, _) = expect(&["info", p(&data)], 0);
+    assert!(out.contains("vertices        2"), "{out}");
+    // --drop-constraints only where the switch goes ahead.
+    expect(
+        &["mode", "set", p(&data), "ondisk", "--drop-constraints"],
+        6,
+    );
+    expect(&["mode", "set", p(&data), "txn", "--drop-constraints"], 6);
+    let (out, _) = expect(&["info", p(&data)], 0);
+    assert!(out.contains("constraints     1"), "kept: {out}");
+    expect(
+        &["mode", "set", p(&data), "analytical", "--drop-constraints"],
+        0,
+    );
+    Ok(())
+}
+
+/// A snapshot copied under a newer name (an older commit), or another database's
+/// snapshot dropped in, is never loaded in place of the directory's own.
+#[test]
+fn a_renamed_or_foreign_snapshot_is_not_loaded_silently() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let small = root.path().join("small.cypherl");
+    // Without the constraint: the analytical mode holds this one too.
+    let unconstrained: String = SMALL
+        .lines()
+        .filter(|l| !l.starts_with("CREATE CONSTRAINT"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(&small, &unconstrained)?;
+    for mode in ["analytical", "txn"] {
+        let data = root.path().join(format!("data-{mode}"));
+        expect(&["load", p(&data), p(&small), "--mode", mode], 0);
+        expect(&["snapshot", "create", p(&data)], 0);
+        let mut names = entries(&data.join("snapshots"));
+        names.sort();
+        // The oldest under a newer name than any.
+        let copy = data
+            .join("snapshots")
+            .join(durability::dir::snapshot_file_name(99, 999));
+        std::fs::copy(data.join("snapshots").join(&names[0]), &copy)?;
+        let (out, _) = expect(&["verify", p(&data)], 3);
+        assert!(
+            out.contains("named as the snapshot of commit 999"),
+            "{mode}: {out}"
+        );
+        std::fs::remove_file(&copy)?;
+        // Another database's snapshot.
+        let other = root.path().join(format!("other-{mode}"));
+        expect(&["load", p(&other), p(&small), "--mode", mode], 0);
+        let theirs = entries(&other.join("snapshots"));
+        let name = durability::dir::snapshot_file_name(99, {
+            let n = &theirs[0];
+            n.trim_end_matches(".snapshot")
+                .split_once('_')
+                .and_then(|(_, t)| t.parse().ok())
+                .expect("a name")
+        });
+        std::fs::copy(
+            other.join("snapshots").join(&theirs[0]),
+            data.join("snapshots").join(&name),
+        )?;
+        let (out, _) = expect(&["verify", p(&data)], 3);
+        assert!(out.contains("another database"), "{mode}: {out}");
+        let (_, err) = expect(&["info", p(&data)], 5);
+        assert!(
+            err.contains(&name) && err.contains("another database"),
+            "{mode}: {err}"
+        );
+    }
+    Ok(())
+}
+
+/// A restore into the analytical mode of a backup with constraints is refused
+/// before anything is written; an in-memory directory with a stray `rocksdb/` and a
+/// folder named like a snapshot are damage verify reports (exit 3).
+#[test]
+fn restores_and_layouts_that_would_not_open() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    let small = root.path().join("small.cypherl");
+    write(&small, SMALL)?;
+    expect(&["load", p(&data), p(&small)], 0);
+    expect(&["backup", p(&data), p(&backup)], 0);
+    let target = root.path().join("target");
+    let (_, err) = expect(
+        &["restore", p(&backup), p(&target), "--mode", "analytical"],
+        6,
+    );
+    assert!(err.contains("--drop-constraints"), "{err}");
+    assert!(!target.exists(), "nothing created");
+    expect(
+        &[
+            "restore",
+            p(&backup),
+            p(&root.path().join("no/such/parent")),
+            "--mode",
+            "txn",
+        ],
+        1,
+    );
+    assert!(!root.path().join("no").exists());
+    let copy = root.path().join("copy");
+    expect(&["restore", p(&backup), p(&copy)], 0);
+    std::fs::create_dir_all(copy.join("rocksdb"))?;
+    let (out, _) = expect(&["verify", p(&copy)], 3);
+    assert!(out.contains("rocksdb"), "{out}");
+    std::fs::remove_dir_all(copy.join("rocksdb"))?;
+    std::fs::create_dir_all(
+        copy.join("snapshots")
+            .join(durability::dir::snapshot_file_name(7, 7)),
+    )?;
+    let (out, _) = expect(&["verify", p(&copy)], 3);
+    assert!(out.contains("DAMAGED"), "{out}");
+    Ok(())
+}
+
+/// Loads: a key given twice is invalid input (7) with a message that does not
+/// speak of batches; `.` and an existing empty directory take a load; a folder with
+/// only a stranger's file in `snapshots/` is no database.
+#[test]
+fn load_details() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let dup = root.path().join("dup.cypherl");
+    write(
+        &dup,
+        "CREATE (:__mg_vertex__ {__mg_id__: 0});\nCREATE (:__mg_vertex__ {__mg_id__: 0});\n",
+    )?;
+    for mode in ["txn", "analytical", "ondisk"] {
+        let (_, err) = expect(
+            &["load", p(&root.path().join("d")), p(&dup), "--mode", mode],
+            7,
+        );
+        assert!(
+            !err.contains("rolled back") && !err.contains("stays in"),
+            "{err}"
+        );
+    }
+    let small = root.path().join("small.cypherl");
+    write(&small, SMALL)?;
+    let here = root.path().join("here");
+    std::fs::create_dir_all(&here)?;
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["load", ".", p(&small)])
+        .current_dir(&here)
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect(&["info", p(&here)], 0);
+    assert!(!entries(&here).iter().any(|n| n.starts_with(".quiver-load")));
+    let stranger = root.path().join("stranger");
+    std::fs::create_dir_all(stranger.join("snapshots"))?;
+    write(&stranger.join("snapshots").join("readme.txt"), "notes")?;
+    let (_, err) = expect(&["info", p(&stranger)], 1);
+    assert!(err.contains("holds no Quiver database"), "{err}");
+    assert_eq!(entries(&stranger), vec!["snapshots".to_string()]);
     Ok(())
 }
