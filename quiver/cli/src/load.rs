@@ -203,15 +203,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         // What the batches committed was in the staging directory, which goes.
         // The loader's accounting of batches (committed, rolled back or kept)
         // speaks of the staging engine, which is thrown away: cut it.
-        let message = e.message();
-        let message = [" (0 operations were committed", " ("]
-            .iter()
-            .find_map(|cut| {
-                message
-                    .find(cut)
-                    .filter(|at| message[*at..].contains("before it"))
-            })
-            .map_or(message, |at| &message[..at]);
+        let message = without_batch_accounting(e.message());
         classify(Error::new(
             e.kind(),
             format!("{message}; nothing was written"),
@@ -268,6 +260,22 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         mode,
         new: true,
     })
+}
+
+/// `message` up to the loader's accounting of batches: " (N operations were
+/// committed before it; …)" or " (N statements were applied before it)".
+fn without_batch_accounting(message: &str) -> &str {
+    let accounting = |rest: &str| {
+        let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        digits.len() < rest.len()
+            && (digits.starts_with(" operations were committed before it")
+                || digits.starts_with(" statements were applied before it"))
+    };
+    message
+        .match_indices(" (")
+        .map(|(at, _)| at)
+        .find(|at| accounting(&message[at + 2..]))
+        .map_or(message, |at| &message[..at])
 }
 
 /// Moves the loaded database in `staged` to `target`: one rename where `target`
@@ -370,4 +378,29 @@ pub fn done_line(args: &LoadArgs, loaded: &Loaded) -> String {
         mode_name(loaded.mode),
         if loaded.new { ", a new database" } else { "" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_batch_accounting;
+
+    #[test]
+    fn only_the_batch_accounting_is_cut() {
+        assert_eq!(
+            without_batch_accounting(
+                "line 3: constraint ON (u:`P`) ASSERT EXISTS (u.`n`) is violated (2 operations were committed before it; its batch of 1 was rolled back) (4 statements were applied before it)"
+            ),
+            "line 3: constraint ON (u:`P`) ASSERT EXISTS (u.`n`) is violated"
+        );
+        assert_eq!(
+            without_batch_accounting(
+                "line 5, column 42: expected a value (1 statements were applied before it)"
+            ),
+            "line 5, column 42: expected a value"
+        );
+        assert_eq!(
+            without_batch_accounting("plain (no numbers)"),
+            "plain (no numbers)"
+        );
+    }
 }

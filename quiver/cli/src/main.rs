@@ -499,7 +499,7 @@ fn run(command: Command) -> Outcome {
                 Err(load::Refusal::Input(e)) => {
                     eprintln!("error: {}", e.message());
                     eprintln!(
-                        "hint: the dump itself is wrong at that line; {} was left as it was",
+                        "hint: the dump itself is wrong (the message says where); {} was left as it was",
                         args.dir.display()
                     );
                     Ok(ExitCode::from(7))
