@@ -158,6 +158,7 @@ fn apply<E: StorageEngine, R: BufRead>(
     let mut pending_helpers = 0u64;
     let caps = engine.capabilities().clone();
     let mut seen = 0u64;
+    let mut last_line = 0u64;
     loop {
         let applied = loader.committed() + summary.schema + pending_helpers;
         let statement = match reader.next_statement() {
@@ -170,6 +171,7 @@ fn apply<E: StorageEngine, R: BufRead>(
             Err(e) => return Err(explain(e, 0, applied)),
         };
         let line = statement.line;
+        last_line = line;
         let outcome = match statement.kind {
             StatementKind::Vertex {
                 key,
@@ -236,7 +238,12 @@ fn apply<E: StorageEngine, R: BufRead>(
             });
         }
     }
-    let committed = loader.finish()?;
+    // The last batch commits here: a refusal at commit (a uniqueness constraint
+    // against the data already there) is explained like one at its statement.
+    let last_applied = loader.committed() + summary.schema + pending_helpers;
+    let committed = loader
+        .finish()
+        .map_err(|e| explain(e, last_line, last_applied))?;
     summary.statements = committed + summary.schema + pending_helpers;
     summary.bytes = reader.bytes();
     if let Some(p) = options.progress.as_mut() {

@@ -183,6 +183,21 @@ impl DataDir {
     /// [`ErrorKind::Io`] if it cannot be created or read.
     pub fn open(root: &Path) -> Result<DataDir> {
         for sub in [SNAPSHOTS, WAL] {
+            let path = root.join(sub);
+            if std::fs::symlink_metadata(&path).is_ok() && !path.is_dir() {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "{} is {}: the data directory cannot be opened until it is a directory again (an unmounted disk?)",
+                        path.display(),
+                        if path.exists() {
+                            "not a directory"
+                        } else {
+                            "a link to nothing"
+                        }
+                    ),
+                ));
+            }
             std::fs::create_dir_all(root.join(sub))
                 .map_err(|e| io_err(format!("cannot create {}", root.join(sub).display()), e))?;
         }
@@ -357,8 +372,8 @@ impl DataDir {
 
 /// Refuses a data directory holding files of two databases: every snapshot and WAL
 /// segment whose header reads must carry the same database id. The directory's
-/// database is that of its first WAL segment if it has one, else that of its oldest
-/// snapshot; a file of another is `Corrupt`, naming it first. (Without this, another
+/// database is the one most of these files carry (on a tie, its first WAL segment's,
+/// else its oldest snapshot's); a file of another is `Corrupt`, naming it first. (Without this, another
 /// database's snapshot under a newer name was loaded in place of the directory's
 /// own.) Files whose headers do not read are left to the checks of their own.
 pub fn one_database(listing: &Listing) -> Result<()> {
@@ -383,7 +398,23 @@ pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
             ids.push((h.database, &s.path));
         }
     }
-    let Some((ours, reference)) = ids.first().copied() else {
+    // The directory's database is the one most of its files carry; on a tie, the
+    // WAL's (listed first). A stranger copied in under the first segment's name is
+    // then still the stranger. (Found by a hostile-user run: the first segment's id
+    // alone made the directory's own files the strangers.)
+    let mut votes: Vec<(crate::DatabaseId, usize, &Path)> = Vec::new();
+    for (id, path) in &ids {
+        match votes.iter_mut().find(|(v, _, _)| v == id) {
+            Some(v) => v.1 += 1,
+            None => votes.push((*id, 1, path)),
+        }
+    }
+    let Some(&(ours, _, reference)) = votes
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (_, n, _))| (*n, std::cmp::Reverse(*i)))
+        .map(|(_, v)| v)
+    else {
         return Vec::new();
     };
     ids.iter()

@@ -267,6 +267,33 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     }
     let rocks = dir.join("rocksdb");
     let on_disk_data = mode == StorageMode::OnDiskTransactional && rocks.exists();
+    // `snapshots/` and `wal/` may be links (to another disk): one to nothing, or
+    // anything but a directory, stops opening.
+    for sub in ["snapshots", "wal"] {
+        let path = dir.join(sub);
+        if std::fs::symlink_metadata(&path).is_ok() && !path.is_dir() {
+            let mut f = CheckedFile::new(path.clone(), "folder");
+            f.damage = Some(format!(
+                "{}: opening fails until it is a directory again (an unmounted disk?)",
+                if path.exists() {
+                    "not a directory"
+                } else {
+                    "a link to nothing"
+                }
+            ));
+            files.push(f);
+        }
+    }
+    if files.iter().any(|f| f.kind == "folder") {
+        return Ok(VerifyReport {
+            manifest,
+            mode,
+            files,
+            notes,
+            snapshot: None,
+            snapshot_constraints: 0,
+        });
+    }
     let mut listing = match durability::dir::list_files(dir) {
         Ok(l) => l,
         // A name of ours on something that is no file (a folder, a link to
@@ -395,6 +422,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     let mut check = Check {
         files,
         snapshot: None,
+        strangers: false,
     };
     // Every snapshot's header is read by the snapshot listing (`snapshots()`, info,
     // backup), so one that does not read fails those even where opening passes over
@@ -420,6 +448,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         for (path, why) in durability::dir::strangers(&listing) {
             if let Some(at) = check.files.iter().position(|f| f.path == path) {
                 check.damage(at, why);
+                check.strangers = true;
             }
         }
     }
@@ -461,6 +490,9 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
 struct Check {
     files: Vec<CheckedFile>,
     snapshot: Option<PathBuf>,
+    /// Files of another database were found (opening refuses them first; the
+    /// checks across files then leave database ids alone).
+    strangers: bool,
 }
 
 impl Check {
@@ -554,6 +586,11 @@ impl Check {
                 break;
             }
             match database {
+                Some((db, _)) if db != seg_db && self.strangers => {
+                    // Reported already, on the stranger.
+                    stopped = true;
+                    break;
+                }
                 Some((db, from)) if db != seg_db => {
                     let other = self.files[from].path.clone();
                     // The loaded snapshot set the id: when the log disagrees from
@@ -862,6 +899,16 @@ impl Check {
             if let Some(why) = found {
                 f.damage.get_or_insert(why);
             }
+        }
+        // A backup holds snapshots, WAL and the mode file: a RocksDB folder was added
+        // later, and makes the restore take it for a live on-disk database.
+        let rocks = dir.join("rocksdb");
+        if rocks.exists() {
+            let mut c = CheckedFile::new(rocks, "RocksDB");
+            c.damage = Some(
+                "not part of a backup (a backup holds snapshots, WAL and the mode file): added after it was written".to_string(),
+            );
+            self.files.push(c);
         }
         if let Some(m) = manifest {
             for s in snaps {

@@ -649,3 +649,80 @@ fn load_details() -> Result<()> {
     assert_eq!(entries(&stranger), vec!["snapshots".to_string()]);
     Ok(())
 }
+
+/// From the second hostile-user run: another database's WAL segment under the
+/// first segment's name is the stranger (not the directory's own files); a `wal/`
+/// link to nothing and a RocksDB folder added to a backup are damage; a dump vertex
+/// that breaks a uniqueness constraint against the data already there is invalid
+/// input naming a line.
+#[test]
+fn strangers_links_and_unique_values() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    filled_directory(&a)?;
+    filled_directory(&b)?;
+    // b's first segment in place of a's, a's moved to a later name.
+    let ours = segments(&a);
+    let theirs = segments(&b);
+    let first = ours[0].clone();
+    std::fs::rename(
+        &first,
+        first.with_file_name(durability::dir::segment_file_name(50)),
+    )?;
+    std::fs::copy(&theirs[0], &first)?;
+    let (out, _) = expect(&["verify", p(&a)], 3);
+    let damaged: Vec<&str> = out.lines().filter(|l| l.starts_with("DAMAGED")).collect();
+    assert!(
+        damaged
+            .iter()
+            .any(|l| l.contains(p(&first)) && l.contains("another database")),
+        "{out}"
+    );
+    assert!(
+        !damaged
+            .iter()
+            .any(|l| l.contains("snapshots/") && l.contains("another database")),
+        "the directory's own snapshots are not the strangers: {out}"
+    );
+    let (_, err) = expect(&["info", p(&a)], 5);
+    assert!(
+        err.starts_with(&format!("error: {}", first.display())),
+        "{err}"
+    );
+
+    // A wal/ link to nothing (an unmounted disk).
+    let c = root.path().join("c");
+    filled_directory(&c)?;
+    std::fs::rename(c.join("wal"), root.path().join("elsewhere"))?;
+    std::os::unix::fs::symlink(root.path().join("gone"), c.join("wal"))?;
+    let (out, _) = expect(&["verify", p(&c)], 3);
+    assert!(out.contains("a link to nothing"), "{out}");
+    let (_, err) = expect(&["info", p(&c)], 1);
+    assert!(err.contains("a link to nothing"), "{err}");
+
+    // A RocksDB folder added to a backup.
+    let backup = root.path().join("backup");
+    expect(&["backup", p(&b), p(&backup)], 0);
+    std::fs::create_dir_all(backup.join("rocksdb"))?;
+    let (out, _) = expect(&["verify", p(&backup)], 3);
+    assert!(out.contains("not part of a backup"), "{out}");
+
+    // Uniqueness against the data already there.
+    let d = root.path().join("d");
+    let unique = root.path().join("unique.cypherl");
+    write(
+        &unique,
+        "CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `name`: \"a\"});\nCREATE CONSTRAINT ON (u:`Person`) ASSERT u.`name` IS UNIQUE;\n",
+    )?;
+    expect(&["load", p(&d), p(&unique)], 0);
+    let again = root.path().join("again.cypherl");
+    write(
+        &again,
+        "CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `name`: \"a\", `age`: 2});\n",
+    )?;
+    let (_, err) = expect(&["load", p(&d), p(&again), "--into-existing"], 7);
+    assert!(err.contains("line 1"), "{err}");
+    let (out, _) = expect(&["info", p(&d)], 0);
+    assert!(out.contains("vertices        1"), "{out}");
+    Ok(())
+}
