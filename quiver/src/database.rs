@@ -49,6 +49,8 @@ pub struct Config {
     pub(crate) mode: Option<StorageMode>,
     pub(crate) data_directory: Option<PathBuf>,
     pub(crate) durability: Option<DurabilityConfig>,
+    /// Opening leaves the mode file alone (see [`Config::record_mode`]).
+    pub(crate) skip_mode_record: bool,
 }
 
 impl Config {
@@ -71,6 +73,16 @@ impl Config {
     #[must_use]
     pub fn data_directory(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_directory = Some(dir.into());
+        self
+    }
+
+    /// Whether opening writes the mode file (`quiver.mode`) into a directory that
+    /// has none (default: yes, so a reopen gets the mode the data was written in).
+    /// A tool that only reads turns it off, so inspecting a directory writes no mode
+    /// into it.
+    #[must_use]
+    pub fn record_mode(mut self, record: bool) -> Self {
+        self.skip_mode_record = !record;
         self
     }
 
@@ -217,6 +229,7 @@ impl Database {
         let engine = Engine::open(mode, &config)?;
         if let Some(dir) = &config.data_directory
             && persisted != Some(mode)
+            && !config.skip_mode_record
         {
             persist_mode(dir, mode)?;
         }

@@ -611,7 +611,8 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
     }
     let mut config = Config::new()
         .data_directory(dir)
-        .durability(DurabilityConfig::default().snapshot_on_exit(writes));
+        .durability(DurabilityConfig::default().snapshot_on_exit(writes))
+        .record_mode(writes);
     if let Some(m) = mode {
         config = config.mode(m);
     }

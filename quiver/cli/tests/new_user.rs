@@ -726,3 +726,29 @@ fn strangers_links_and_unique_values() -> Result<()> {
     assert!(out.contains("vertices        1"), "{out}");
     Ok(())
 }
+
+/// Commands that only read record no mode: `info` on a directory without a mode
+/// file leaves it without one (it used to write IN_MEMORY_TRANSACTIONAL into an
+/// analytical directory).
+#[test]
+fn reading_records_no_mode() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let small = root.path().join("small.cypherl");
+    write(
+        &small,
+        "CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `name`: \"a\"});\n",
+    )?;
+    expect(&["load", p(&data), p(&small), "--mode", "analytical"], 0);
+    std::fs::remove_file(data.join(quiver::MODE_FILE))?;
+    for args in [&["info"][..], &["dump"], &["verify"]] {
+        let mut full = args.to_vec();
+        full.push(p(&data));
+        expect(&full, 0);
+        assert!(
+            !data.join(quiver::MODE_FILE).exists(),
+            "{args:?} wrote a mode"
+        );
+    }
+    Ok(())
+}
