@@ -107,13 +107,13 @@ pub struct LoadSummary {
     pub bytes: u64,
 }
 
-/// Splits owned pairs into their keys and the values, moved (never cloned).
-fn split(props: Vec<(Name, PropertyValue)>) -> (Vec<Name>, Vec<PropertyValue>) {
-    props.into_iter().unzip()
-}
-
-fn pairs(keys: &[Name], values: Vec<PropertyValue>) -> Vec<(&str, PropertyValue)> {
-    keys.iter().map(|k| &**k).zip(values).collect()
+/// The pairs as the loader takes them: each key borrowed, each value moved out
+/// (never cloned), in one vector.
+fn pairs(props: &mut [(Name, PropertyValue)]) -> Vec<(&str, PropertyValue)> {
+    props
+        .iter_mut()
+        .map(|(k, v)| (&**k, std::mem::replace(v, PropertyValue::Null)))
+        .collect()
 }
 
 fn explain(e: Error, line: u64, applied: u64) -> Error {
@@ -179,9 +179,9 @@ fn apply<E: StorageEngine, R: BufRead>(
                 properties,
             } => {
                 let labels: Vec<&str> = labels.iter().map(|l| &**l).collect();
-                let (keys, values) = split(properties);
+                let mut properties = properties;
                 loader
-                    .vertex(key, &labels, &pairs(&keys, values))
+                    .vertex(key, &labels, &pairs(&mut properties))
                     .map(|_| summary.vertices += 1)
             }
             StatementKind::Edge {
@@ -190,9 +190,9 @@ fn apply<E: StorageEngine, R: BufRead>(
                 edge_type,
                 properties,
             } => {
-                let (keys, values) = split(properties);
+                let mut properties = properties;
                 loader
-                    .edge(source, target, &edge_type, &pairs(&keys, values))
+                    .edge(source, target, &edge_type, &pairs(&mut properties))
                     .map(|()| summary.edges += 1)
             }
             StatementKind::Helper => {
