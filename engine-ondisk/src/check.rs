@@ -49,6 +49,18 @@ pub struct FileCheck {
 }
 
 impl FileCheck {
+    /// A creation that never finished: opening removes RocksDB's files and creates
+    /// the database again from the newest snapshot.
+    fn interrupted_creation(&mut self, rdir: &Path) {
+        self.part(
+            rdir.to_path_buf(),
+            "RocksDB",
+            Ok("an interrupted creation: opening starts it again".to_string()),
+        );
+        self.recreates_from_snapshot = true;
+        self.removes_rocksdb_first = true;
+    }
+
     fn part(&mut self, path: PathBuf, kind: &'static str, found: Result<String>) {
         let (detail, damage) = match found {
             Ok(d) => (d, None),
@@ -70,13 +82,7 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
     let mut check = FileCheck::default();
     let rdir = root.join(ROCKSDB_DIR);
     if rdir.join(CREATING).exists() {
-        check.part(
-            rdir.clone(),
-            "RocksDB",
-            Ok("an interrupted creation: opening starts it again".to_string()),
-        );
-        check.recreates_from_snapshot = true;
-        check.removes_rocksdb_first = true;
+        check.interrupted_creation(&rdir);
         return Ok(check);
     }
     let meta = rdir.join(META_FILE);
@@ -134,15 +140,7 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
                 );
             }
         }
-        Ok(Read::NotReady) => {
-            check.part(
-                rdir.clone(),
-                "RocksDB",
-                Ok("an interrupted creation: opening starts it again".to_string()),
-            );
-            check.recreates_from_snapshot = true;
-            check.removes_rocksdb_first = true;
-        }
+        Ok(Read::NotReady) => check.interrupted_creation(&rdir),
         Err(e) => check.part(rdir.clone(), "RocksDB", Err(e)),
     }
     Ok(check)

@@ -284,15 +284,19 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             files.push(f);
         }
     }
-    if files.iter().any(|f| f.kind == "folder") {
-        return Ok(VerifyReport {
+    // Where the listing cannot be made, opening stops too: the report ends there.
+    let stopped = |files, manifest, notes| {
+        Ok(VerifyReport {
             manifest,
             mode,
             files,
             notes,
             snapshot: None,
             snapshot_constraints: 0,
-        });
+        })
+    };
+    if files.iter().any(|f| f.kind == "folder") {
+        return stopped(files, manifest, notes);
     }
     let mut listing = match durability::dir::list_files(dir) {
         Ok(l) => l,
@@ -306,14 +310,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             let mut f = CheckedFile::new(path.clone(), "entry");
             f.damage = Some(without_path(e.message(), &path));
             files.push(f);
-            return Ok(VerifyReport {
-                manifest,
-                mode,
-                files,
-                notes,
-                snapshot: None,
-                snapshot_constraints: 0,
-            });
+            return stopped(files, manifest, notes);
         }
         Err(e) => return Err(e),
     };
