@@ -89,14 +89,19 @@ fn at(line: u64, column: u64, kind: ErrorKind, msg: &str) -> Error {
 
 /// Moves a line/column position past `bytes` (columns count characters).
 fn advance_over(line: &mut u64, column: &mut u64, bytes: &[u8]) {
-    // One pass without branches per byte (the compiler vectorizes it).
-    let chars = |b: &[u8]| b.iter().map(|b| u64::from(*b & 0xC0 != 0x80)).sum::<u64>();
-    let newlines = bytes.iter().map(|b| u64::from(*b == b'\n')).sum::<u64>();
-    if newlines == 0 {
-        *column += chars(bytes);
-    } else if let Some(last) = bytes.iter().rposition(|b| *b == b'\n') {
-        *line += newlines;
-        *column = 1 + chars(&bytes[last + 1..]);
+    let chars = |b: &[u8]| {
+        if b.is_ascii() {
+            b.len() as u64
+        } else {
+            b.iter().filter(|b| **b & 0xC0 != 0x80).count() as u64
+        }
+    };
+    match memchr::memrchr(b'\n', bytes) {
+        None => *column += chars(bytes),
+        Some(last) => {
+            *line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            *column = 1 + chars(&bytes[last + 1..]);
+        }
     }
 }
 
@@ -176,11 +181,15 @@ impl<R: BufRead> StatementReader<R> {
                 }
                 let rest = &buf[pos..];
                 let found = match quote {
-                    None => rest
-                        .iter()
-                        .position(|b| matches!(b, b';' | b'"' | b'\'' | b'`')),
-                    Some(b'`') => rest.iter().position(|b| *b == b'`'),
-                    Some(q) => rest.iter().position(|b| *b == q || *b == b'\\'),
+                    None => {
+                        // Four bytes open a quote or end the statement: the first
+                        // of three, then a single quote before it.
+                        let first = memchr::memchr3(b';', b'"', b'`', rest);
+                        let upto = first.unwrap_or(rest.len());
+                        memchr::memchr(b'\'', &rest[..upto]).or(first)
+                    }
+                    Some(b'`') => memchr::memchr(b'`', rest),
+                    Some(q) => memchr::memchr2(q, b'\\', rest),
                 };
                 let Some(n) = found else {
                     pos = buf.len();

@@ -172,31 +172,47 @@ pub struct BulkLoader<'e, E: StorageEngine + 'e> {
 }
 
 /// The caller's keys to the vertices created for them. A dump numbers its vertices
-/// 0, 1, 2, ... in order, so keys that arrive densely go into a vector (one index per
-/// lookup, two per edge); any other key into a hash map.
+/// 0, 1, 2, ... in order, so keys that arrive densely go into a vector of raw ids
+/// (8 bytes a key, one index per lookup, two per edge; [`KeyMap::NONE`] marks a
+/// hole); any other key, and an id equal to the marker, into a hash map.
 #[derive(Default)]
 struct KeyMap {
-    dense: Vec<Option<VertexId>>,
+    dense: Vec<u64>,
     sparse: std::collections::HashMap<i64, VertexId>,
 }
 
 impl KeyMap {
+    /// No vertex for this key in `dense`.
+    const NONE: u64 = u64::MAX;
+
     fn slot(&self, key: i64) -> Option<usize> {
         usize::try_from(key).ok().filter(|k| *k < self.dense.len())
     }
 
     fn get(&self, key: i64) -> Option<VertexId> {
         match self.slot(key) {
-            Some(k) => self.dense[k],
-            None => self.sparse.get(&key).copied(),
+            Some(k) if self.dense[k] != Self::NONE => Some(VertexId(self.dense[k])),
+            _ => self.sparse.get(&key).copied(),
         }
     }
 
     fn insert(&mut self, key: i64, v: VertexId) {
+        if v.0 == Self::NONE {
+            if let Some(k) = self.slot(key) {
+                self.dense[k] = Self::NONE;
+            }
+            self.sparse.insert(key, v);
+            return;
+        }
         match self.slot(key) {
-            Some(k) => self.dense[k] = Some(v),
+            Some(k) => {
+                self.dense[k] = v.0;
+                if !self.sparse.is_empty() {
+                    self.sparse.remove(&key);
+                }
+            }
             None if usize::try_from(key).is_ok_and(|k| k == self.dense.len()) => {
-                self.dense.push(Some(v));
+                self.dense.push(v.0);
             }
             None => {
                 self.sparse.insert(key, v);
@@ -205,16 +221,14 @@ impl KeyMap {
     }
 
     fn remove(&mut self, key: i64) {
-        match self.slot(key) {
-            Some(k) => self.dense[k] = None,
-            None => {
-                self.sparse.remove(&key);
-            }
+        if let Some(k) = self.slot(key) {
+            self.dense[k] = Self::NONE;
         }
+        self.sparse.remove(&key);
     }
 
     fn len(&self) -> usize {
-        self.dense.iter().filter(|v| v.is_some()).count() + self.sparse.len()
+        self.dense.iter().filter(|v| **v != Self::NONE).count() + self.sparse.len()
     }
 }
 
@@ -390,12 +404,22 @@ mod tests {
             m.insert(*k, VertexId(i as u64));
             model.insert(*k, VertexId(i as u64));
         }
+        // The id that marks a hole in the vector is an id like any other.
+        for (k, v) in [(8i64, u64::MAX), (2, u64::MAX), (101, u64::MAX)] {
+            m.insert(k, VertexId(v));
+            model.insert(k, VertexId(v));
+        }
+        assert_eq!(m.get(8), Some(VertexId(u64::MAX)));
+        assert_eq!(m.get(2), Some(VertexId(u64::MAX)));
+        assert_eq!(m.len(), model.len());
         for k in [2i64, 5, -3, 100] {
             m.remove(k);
             model.remove(&k);
         }
         m.insert(5, VertexId(50));
         model.insert(5, VertexId(50));
+        m.insert(8, VertexId(80));
+        model.insert(8, VertexId(80));
         for k in -5i64..120 {
             assert_eq!(m.get(k), model.get(&k).copied(), "key {k}");
         }
