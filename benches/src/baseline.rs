@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use engine_api::{Error, PropertyValue, Result};
 use parking_lot::RwLock;
 
-use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
 
 #[derive(Debug, Default)]
 struct Vertex {
@@ -130,37 +130,40 @@ impl Subject for HandRolledBaseline {
         Ok(())
     }
 
-    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let g = self.graph.read();
-        let Some(&key) = g.names.get("name") else {
-            return Ok(0);
-        };
-        Ok(ids
-            .iter()
-            .filter(|&&id| {
-                g.vertices
-                    .get(id as usize)
-                    .is_some_and(|v| v.props.iter().any(|(k, _)| *k == key))
-            })
-            .count())
+        let mut fold = Fold::default();
+        let key = g.names.get("name").copied();
+        for id in ids {
+            if let Some(name) = g
+                .vertices
+                .get(*id as usize)
+                .and_then(|v| prop(&v.props, key))
+            {
+                fold.add_value(name);
+            }
+        }
+        Ok(fold)
     }
 
-    fn label_scan(&self, label: &str) -> Result<usize> {
+    fn label_scan(&self, label: &str) -> Result<Fold> {
         let g = self.graph.read();
+        let mut fold = Fold::default();
         let Some(ids) = g.names.get(label).and_then(|&l| g.by_label.get(l as usize)) else {
-            return Ok(0);
+            return Ok(fold);
         };
-        // Visits every vertex of the label, as a scan that hands each one to its caller
-        // must (its length alone would not be a scan).
-        Ok(ids
-            .iter()
-            .filter(|&&id| g.vertices.get(id as usize).is_some())
-            .count())
+        // Hands each vertex of the label to its caller, as a scan must.
+        for id in ids {
+            if g.vertices.get(*id as usize).is_some() {
+                fold.add(*id);
+            }
+        }
+        Ok(fold)
     }
 
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let g = self.graph.read();
-        let mut reached = 0;
+        let mut reached = Fold::default();
         let (mut frontier, mut next) = (Vec::new(), Vec::new());
         for s in starts {
             frontier.clear();
@@ -174,7 +177,9 @@ impl Subject for HandRolledBaseline {
                 }
                 std::mem::swap(&mut frontier, &mut next);
             }
-            reached += frontier.len();
+            for v in &frontier {
+                reached.add(*v);
+            }
         }
         Ok(reached)
     }
@@ -199,10 +204,14 @@ impl Subject for HandRolledBaseline {
         Ok(())
     }
 
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
         // A hand-rolled store without property indexes; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
+    }
+
+    fn id_key(&self, id: u64) -> Result<u64> {
+        Ok(id)
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {

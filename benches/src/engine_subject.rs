@@ -5,7 +5,7 @@ use engine_api::{
     TxnOptions, VertexId,
 };
 
-use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
 
 /// A backend under test.
 #[derive(Debug)]
@@ -36,30 +36,29 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         Ok(())
     }
 
-    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let t = self.0.begin(TxnOptions::new().read_only())?;
-        let mut found = 0;
+        let mut fold = Fold::default();
         for id in ids {
-            if t.vertex_property(VertexId(*id), "name")?.is_some() {
-                found += 1;
+            if let Some(name) = t.vertex_property(VertexId(*id), "name")? {
+                fold.add_value(&name);
             }
         }
-        Ok(found)
+        Ok(fold)
     }
 
-    fn label_scan(&self, label: &str) -> Result<usize> {
+    fn label_scan(&self, label: &str) -> Result<Fold> {
         let t = self.0.begin(TxnOptions::new().read_only())?;
-        let mut n = 0;
+        let mut fold = Fold::default();
         for v in t.vertices_with_label(label)? {
-            v?;
-            n += 1;
+            fold.add(v?.0);
         }
-        Ok(n)
+        Ok(fold)
     }
 
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let t = self.0.begin(TxnOptions::new().read_only())?;
-        let mut reached = 0;
+        let mut reached = Fold::default();
         let mut frontier: Vec<VertexId> = Vec::new();
         for s in starts {
             frontier.clear();
@@ -73,7 +72,9 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
                 }
                 frontier = next;
             }
-            reached += frontier.len();
+            for v in &frontier {
+                reached.add(v.0);
+            }
         }
         Ok(reached)
     }
@@ -86,16 +87,19 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         Ok(())
     }
 
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
         let t = self.0.begin(TxnOptions::new().read_only())?;
-        let mut n = 0;
+        let mut fold = Fold::default();
         for value in values {
             for v in t.vertices_with_property(label, key, &PropertyBounds::equal(value.clone()))? {
-                v?;
-                n += 1;
+                fold.add(v?.0);
             }
         }
-        Ok(Some(n))
+        Ok(Some(fold))
+    }
+
+    fn id_key(&self, id: u64) -> Result<u64> {
+        Ok(id)
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {

@@ -49,7 +49,7 @@ pub fn run(
                 heap,
                 String::new(),
                 String::new(),
-                repeats,
+                report::Rounds::new(repeats).without_warm_up(),
                 only,
             )
         })

@@ -20,7 +20,13 @@ use indradb::{
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
+
+/// What a read folds for a vertex: its UUID's two halves combined.
+fn uuid_key(id: Uuid) -> u64 {
+    let (hi, lo) = id.as_u64_pair();
+    hi ^ lo
+}
 
 fn indra(e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("indradb: {e}"))
@@ -137,7 +143,7 @@ impl Subject for IndraDbPeer {
         self.db.bulk_insert(items).map_err(indra)
     }
 
-    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let uuids = ids
             .iter()
             .map(|id| self.uuid(*id))
@@ -146,29 +152,36 @@ impl Subject for IndraDbPeer {
             .properties()
             .map_err(indra)?
             .name(ident("name")?);
-        let mut found = 0;
+        let mut fold = Fold::default();
         for value in self.db.get(q).map_err(indra)? {
             if let QueryOutputValue::VertexProperties(props) = value {
-                found += props.iter().filter(|p| !p.props.is_empty()).count();
+                for p in props.iter().flat_map(|p| &p.props) {
+                    match p.value.as_str() {
+                        Some(text) => fold.add_text(text.as_bytes()),
+                        None => fold.add_text(p.value.to_string().as_bytes()),
+                    }
+                }
             }
         }
-        Ok(found)
+        Ok(fold)
     }
 
-    fn label_scan(&self, label: &str) -> Result<usize> {
+    fn label_scan(&self, label: &str) -> Result<Fold> {
         let q =
             VertexWithPropertyValueQuery::new(ident("role")?, Json::new(serde_json::json!(label)));
-        let mut n = 0;
+        let mut fold = Fold::default();
         for value in self.db.get(q).map_err(indra)? {
-            if let QueryOutputValue::Vertices(v) = value {
-                n += v.len();
+            if let QueryOutputValue::Vertices(vs) = value {
+                for v in vs {
+                    fold.add(uuid_key(v.id));
+                }
             }
         }
-        Ok(n)
+        Ok(fold)
     }
 
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
-        let mut reached = 0;
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
+        let mut reached = Fold::default();
         for s in starts {
             let mut frontier = vec![self.uuid(*s)?];
             for _ in 0..hops {
@@ -178,7 +191,9 @@ impl Subject for IndraDbPeer {
                 }
                 frontier = next;
             }
-            reached += frontier.len();
+            for v in frontier {
+                reached.add(uuid_key(v));
+            }
         }
         Ok(reached)
     }
@@ -213,10 +228,14 @@ impl Subject for IndraDbPeer {
             .map_err(indra)
     }
 
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
         // Its property index has no label; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
+    }
+
+    fn id_key(&self, id: u64) -> Result<u64> {
+        self.uuid(id).map(uuid_key)
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {

@@ -14,7 +14,7 @@ use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableGraph};
 
 use crate::baseline::prop;
-use crate::workload::{Digest, EdgeSpec, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
 
 #[derive(Debug)]
 struct Node {
@@ -124,33 +124,40 @@ impl Subject for PetgraphPeer {
         Ok(())
     }
 
-    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let g = self.graph.read();
-        let Some(&key) = g.names.get("name") else {
-            return Ok(0);
-        };
-        Ok(ids
-            .iter()
-            .filter(|&&id| {
-                g.node(id)
-                    .ok()
-                    .and_then(|ix| g.g.node_weight(ix))
-                    .is_some_and(|n| n.props.iter().any(|(k, _)| *k == key))
-            })
-            .count())
+        let mut fold = Fold::default();
+        let key = g.names.get("name").copied();
+        for id in ids {
+            let name = g
+                .node(*id)
+                .ok()
+                .and_then(|ix| g.g.node_weight(ix))
+                .and_then(|n| prop(&n.props, key));
+            if let Some(name) = name {
+                fold.add_value(name);
+            }
+        }
+        Ok(fold)
     }
 
-    fn label_scan(&self, label: &str) -> Result<usize> {
+    fn label_scan(&self, label: &str) -> Result<Fold> {
         let g = self.graph.read();
+        let mut fold = Fold::default();
         let Some(ixs) = g.names.get(label).and_then(|&l| g.by_label.get(l as usize)) else {
-            return Ok(0);
+            return Ok(fold);
         };
-        Ok(ixs.iter().filter(|ix| g.g.contains_node(**ix)).count())
+        for ix in ixs {
+            if g.g.contains_node(*ix) {
+                fold.add(ix.index() as u64);
+            }
+        }
+        Ok(fold)
     }
 
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let g = self.graph.read();
-        let mut reached = 0;
+        let mut reached = Fold::default();
         let (mut frontier, mut next): (Vec<NodeIndex>, Vec<NodeIndex>) = (Vec::new(), Vec::new());
         for s in starts {
             frontier.clear();
@@ -162,7 +169,9 @@ impl Subject for PetgraphPeer {
                 }
                 std::mem::swap(&mut frontier, &mut next);
             }
-            reached += frontier.len();
+            for ix in &frontier {
+                reached.add(ix.index() as u64);
+            }
         }
         Ok(reached)
     }
@@ -187,10 +196,14 @@ impl Subject for PetgraphPeer {
         Ok(())
     }
 
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
         // No property indexes in the library; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
+    }
+
+    fn id_key(&self, id: u64) -> Result<u64> {
+        Ok(id)
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {

@@ -5,7 +5,7 @@ use std::time::Instant;
 use engine_api::{ErrorKind, PropertyValue, Result};
 use serde::Serialize;
 
-use crate::workload::{ROLES, Rng, Subject, Workload, WorkloadSize, updated_score};
+use crate::workload::{Fold, ROLES, Rng, Subject, Workload, WorkloadSize, mix, updated_score};
 
 /// Makes a fresh subject.
 pub type SubjectFactory = Box<dyn Fn() -> Result<Box<dyn Subject>>>;
@@ -224,58 +224,73 @@ pub fn run_subject(
         out.push(m);
     }
 
+    // What each read must fold, computed from the workload outside the timed parts:
+    // the subject's key of each imported vertex, in import order.
+    let truth = Truth::new(s, w, &ids)?;
     let mut rng = Rng::new(7);
     if only.wants("reads") {
-        let reads: Vec<u64> = (0..size.reads).map(|_| ids[rng.below(ids.len())]).collect();
-        let (found, t) = timed(|| {
-            let mut found = 0;
+        let picks: Vec<usize> = (0..size.reads).map(|_| rng.below(ids.len())).collect();
+        let reads: Vec<u64> = picks.iter().map(|i| ids[*i]).collect();
+        let (got, t) = timed(|| {
+            let mut fold = Fold::default();
             for chunk in reads.chunks(1000) {
-                found += s.read_names(chunk)?;
+                fold = fold.merge(s.read_names(chunk)?);
             }
-            Ok(found)
+            Ok(fold)
         })?;
+        let row = "point read by id";
+        let want = truth.names(picks.iter().copied());
+        check_fold(name, row, got, want)?;
         out.push(fig(
-            "point read by id",
+            row,
             name,
             reads.len() as u64,
             t,
             "reads/s",
-            found as u64,
+            want.checksum(),
         ));
     }
     if only.wants("scan") {
-        let (n, t) = timed(|| {
-            let mut n = 0;
+        let label = ROLES[2];
+        let (got, t) = timed(|| {
+            let mut fold = Fold::default();
             for _ in 0..5 {
-                n += s.label_scan(ROLES[2])?;
+                fold = fold.merge(s.label_scan(label)?);
             }
-            Ok(n)
+            Ok(fold)
         })?;
-        out.push(fig("label scan", name, n as u64, t, "vertices/s", n as u64));
+        let row = "label scan";
+        let with_label = (0..w.vertices.len()).filter(|i| w.vertices[*i].labels.contains(&label));
+        let (want, canonical) = truth.keys(with_label.cycle().take(5 * truth.labelled(label)));
+        check_fold(name, row, got, want)?;
+        out.push(fig(
+            row,
+            name,
+            got.count,
+            t,
+            "vertices/s",
+            canonical.checksum(),
+        ));
     }
     if only.wants("expand") {
-        let starts: Vec<u64> = (0..size.expansions)
-            .map(|_| ids[rng.below(ids.len())])
-            .collect();
-        let (n, t) = timed(|| s.expand(&starts, 1))?;
-        out.push(fig(
-            "1-hop expansion",
-            name,
-            starts.len() as u64,
-            t,
-            "starts/s",
-            n as u64,
-        ));
-        let starts2 = &starts[..starts.len() / 10];
-        let (n, t) = timed(|| s.expand(starts2, 2))?;
-        out.push(fig(
-            "2-hop expansion",
-            name,
-            starts2.len() as u64,
-            t,
-            "starts/s",
-            n as u64,
-        ));
+        let picks: Vec<usize> = (0..size.expansions).map(|_| rng.below(ids.len())).collect();
+        let starts: Vec<u64> = picks.iter().map(|i| ids[*i]).collect();
+        for (hops, row, count) in [
+            (1, "1-hop expansion", starts.len()),
+            (2, "2-hop expansion", starts.len() / 10),
+        ] {
+            let (got, t) = timed(|| s.expand(&starts[..count], hops))?;
+            let (want, canonical) = truth.keys(truth.reached(&picks[..count], hops));
+            check_fold(name, row, got, want)?;
+            out.push(fig(
+                row,
+                name,
+                count as u64,
+                t,
+                "starts/s",
+                canonical.checksum(),
+            ));
+        }
     }
     if only.wants("writes") {
         let targets: Vec<u64> = (0..size.small_writes)
@@ -333,15 +348,21 @@ pub fn run_subject(
     let mut conflicts = 0;
     if only.wants("mixed") {
         for (threads, row) in MIXED {
-            let (retried, t) = timed(|| mixed(s, &ids, threads, size.mixed_ops))?;
+            let plans: Vec<Vec<(usize, bool)>> = (0..threads)
+                .map(|thread| mixed_plan(thread, ids.len(), size.mixed_ops))
+                .collect();
+            let ((retried, got), t) = timed(|| mixed(s, &ids, &plans))?;
             conflicts += retried;
+            let reads = plans.iter().flatten().filter(|(_, write)| !write);
+            let want = truth.names(reads.map(|(i, _)| *i));
+            check_fold(name, row, got, want)?;
             out.push(fig(
                 row,
                 name,
                 threads * size.mixed_ops as u64,
                 t,
                 "ops/s",
-                s.digest()?.checksum(),
+                mix(s.digest()?.checksum() ^ want.checksum()) | 1,
             ));
         }
     }
@@ -361,14 +382,23 @@ pub fn run_subject(
     let scans = &values[..(LOOKUP_SCAN_VISITS / size.vertices.max(1))
         .clamp(2, 100)
         .min(values.len())];
-    if let (Some(found), t) = timed(|| s.lookup("Person", "id", scans))? {
+    // Every looked-up `id` is one imported vertex's (the small writes' are -1).
+    let looked_up = |values: &[PropertyValue]| {
+        truth.keys(values.iter().map(|v| match v {
+            PropertyValue::Int(k) => *k as usize,
+            _ => usize::MAX,
+        }))
+    };
+    if let (Some(got), t) = timed(|| s.lookup("Person", "id", scans))? {
+        let (want, canonical) = looked_up(scans);
+        check_fold(name, LOOKUP_SCAN, got, want)?;
         out.push(fig(
             LOOKUP_SCAN,
             name,
             scans.len() as u64,
             t,
             "lookups/s",
-            found as u64,
+            canonical.checksum(),
         ));
     }
     let heap_before = heap();
@@ -389,14 +419,16 @@ pub fn run_subject(
             m.value = (h1 - h0) as f64 / size.vertices.max(1) as f64;
             out.push(m);
         }
-        if let (Some(found), t) = timed(|| s.lookup("Person", "id", &values))? {
+        if let (Some(got), t) = timed(|| s.lookup("Person", "id", &values))? {
+            let (want, canonical) = looked_up(&values);
+            check_fold(name, LOOKUP_INDEX, got, want)?;
             out.push(fig(
                 LOOKUP_INDEX,
                 name,
                 values.len() as u64,
                 t,
                 "lookups/s",
-                found as u64,
+                canonical.checksum(),
             ));
         }
     }
@@ -410,21 +442,33 @@ pub const MIXED: [(u64, &str); 3] = [
     (4, "mixed 90% read / 10% write, 4 threads"),
 ];
 
-/// `threads` threads each do `ops` operations on random vertices of `ids`: 9 in 10
-/// read a vertex's name, 1 in 10 sets its score (to a value that depends on the
-/// vertex only, so the final state does not depend on the order), retrying
-/// conflicts. Returns the conflicts retried.
-fn mixed(s: &dyn Subject, ids: &[u64], threads: u64, ops: usize) -> Result<u64> {
+/// One thread's operations in the mixed workload: (vertex index, whether it writes),
+/// 9 in 10 reads, drawn from a generator seeded by the thread.
+fn mixed_plan(thread: u64, vertices: usize, ops: usize) -> Vec<(usize, bool)> {
+    let mut rng = Rng::new(100 + thread);
+    (0..ops)
+        .map(|_| {
+            let index = rng.below(vertices);
+            (index, rng.below(10) == 0)
+        })
+        .collect()
+}
+
+/// One thread per plan runs its operations on vertices of `ids`: a read reads the
+/// vertex's name, a write sets its score (to a value that depends on the vertex
+/// only, so the final state does not depend on the order), retrying conflicts.
+/// Returns the conflicts retried and the fold of every name read.
+fn mixed(s: &dyn Subject, ids: &[u64], plans: &[Vec<(usize, bool)>]) -> Result<(u64, Fold)> {
     std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..threads)
-            .map(|thread| {
-                sc.spawn(move || -> Result<u64> {
-                    let mut rng = Rng::new(100 + thread);
+        let handles: Vec<_> = plans
+            .iter()
+            .map(|plan| {
+                sc.spawn(move || -> Result<(u64, Fold)> {
                     let mut conflicts = 0;
-                    for _ in 0..ops {
-                        let index = rng.below(ids.len());
+                    let mut read = Fold::default();
+                    for &(index, write) in plan {
                         let v = ids[index];
-                        if rng.below(10) == 0 {
+                        if write {
                             loop {
                                 match s.update_score(v, updated_score(index)) {
                                     Ok(()) => break,
@@ -433,24 +477,102 @@ fn mixed(s: &dyn Subject, ids: &[u64], threads: u64, ops: usize) -> Result<u64> 
                                 }
                             }
                         } else {
-                            s.read_names(&[v])?;
+                            read = read.merge(s.read_names(&[v])?);
                         }
                     }
-                    Ok(conflicts)
+                    Ok((conflicts, read))
                 })
             })
             .collect();
-        let mut total = 0;
+        let mut total = (0, Fold::default());
         for h in handles {
-            total += h.join().unwrap_or_else(|_| {
+            let (c, f) = h.join().unwrap_or_else(|_| {
                 Err(engine_api::Error::new(
                     ErrorKind::Io,
                     "mixed thread panicked",
                 ))
             })?;
+            total = (total.0 + c, total.1.merge(f));
         }
         Ok(total)
     })
+}
+
+/// What the reads of one subject must fold, from the workload it imported: the
+/// subject's key of each imported vertex and each vertex's out-neighbours, by
+/// import index.
+struct Truth<'w> {
+    w: &'w Workload,
+    keys: Vec<u64>,
+    out: Vec<Vec<usize>>,
+}
+
+impl<'w> Truth<'w> {
+    fn new(s: &dyn Subject, w: &'w Workload, ids: &[u64]) -> Result<Self> {
+        let keys = ids.iter().map(|id| s.id_key(*id)).collect::<Result<_>>()?;
+        let mut out = vec![Vec::new(); w.vertices.len()];
+        for e in &w.edges {
+            out[e.source].push(e.target);
+        }
+        Ok(Truth { w, keys, out })
+    }
+
+    /// The names of these vertices, folded.
+    fn names(&self, indices: impl Iterator<Item = usize>) -> Fold {
+        let mut fold = Fold::default();
+        for i in indices {
+            if let Some((_, name)) = self.w.vertices[i].props.iter().find(|(k, _)| *k == "name") {
+                fold.add_value(name);
+            }
+        }
+        fold
+    }
+
+    /// These vertices folded by the subject's keys, and by their import index (the
+    /// same for every subject). An index past the import folds a key no vertex has.
+    fn keys(&self, indices: impl Iterator<Item = usize>) -> (Fold, Fold) {
+        let (mut by_key, mut by_index) = (Fold::default(), Fold::default());
+        for i in indices {
+            by_key.add(self.keys.get(i).copied().unwrap_or(u64::MAX));
+            by_index.add(i as u64);
+        }
+        (by_key, by_index)
+    }
+
+    /// How many imported vertices have `label`.
+    fn labelled(&self, label: &str) -> usize {
+        self.w
+            .vertices
+            .iter()
+            .filter(|v| v.labels.contains(&label))
+            .count()
+    }
+
+    /// The vertices `hops` outgoing steps from each start, once per path.
+    fn reached(&self, starts: &[usize], hops: usize) -> impl Iterator<Item = usize> {
+        let mut frontier = starts.to_vec();
+        for _ in 0..hops {
+            frontier = frontier
+                .iter()
+                .flat_map(|v| self.out[*v].iter().copied())
+                .collect();
+        }
+        frontier.into_iter()
+    }
+}
+
+/// Refuses a read whose fold is not what the subject must have read.
+fn check_fold(subject: &str, row: &str, got: Fold, want: Fold) -> Result<()> {
+    if got == want {
+        return Ok(());
+    }
+    Err(engine_api::Error::new(
+        ErrorKind::Corrupt,
+        format!(
+            "{subject} read other data than it holds in '{row}': {} items folding to {:#x}, where the workload gives {} folding to {:#x}; refusing to write a report",
+            got.count, got.sum, want.count, want.sum
+        ),
+    ))
 }
 
 /// Vertex visits the lookups without an index make together (see `run_subject`).
@@ -494,61 +616,120 @@ fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
     }
 }
 
-/// Runs every subject (each fresh, one after the other) `repeats` times (at least
-/// once; all subjects once, then all again, so a drift of the machine spreads over
-/// every subject) and checks that they agree on every checksum, in every
-/// repetition, and that no checksum but a memory row's is 0 (a subject that did no
-/// work makes the run fail rather than write a report). Each figure is the median
-/// of its repetitions; all of them are kept in [`Figure::samples`].
+/// How many rounds of every subject a run makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Rounds {
+    /// Measured rounds (at least 1): each figure is their median.
+    pub repeats: usize,
+    /// A discarded first round on a tenth of the graph, so that no subject meets a
+    /// cold process (code, allocator, page cache) alone.
+    pub warm_up: bool,
+}
+
+impl Rounds {
+    /// `repeats` measured rounds after a discarded warm-up round.
+    pub fn new(repeats: usize) -> Self {
+        Rounds {
+            repeats: repeats.max(1),
+            warm_up: true,
+        }
+    }
+
+    /// Without the warm-up round (a process that has run the workloads already).
+    #[must_use]
+    pub fn without_warm_up(mut self) -> Self {
+        self.warm_up = false;
+        self
+    }
+}
+
+/// One subject's figures of one round and the conflicts its mixed workload retried.
+fn run_one(
+    entry: &SubjectEntry,
+    w: &Workload,
+    heap: &dyn Fn() -> Option<i64>,
+    only: &Selection,
+) -> Result<(Vec<Figure>, u64, bool)> {
+    let subject = (entry.make)()?;
+    let (mut figures, conflicts) = run_subject(&entry.name, subject.as_ref(), w, heap, only)?;
+    drop(subject);
+    let indexed = if only.wants("index") {
+        let fresh = (entry.make)()?;
+        let indexed = run_indexed_import(&entry.name, fresh.as_ref(), w)?;
+        drop(fresh);
+        indexed
+    } else {
+        None
+    };
+    let has_index = indexed.is_some();
+    figures.extend(indexed);
+    Ok((figures, conflicts, has_index))
+}
+
+/// Runs every subject (each fresh, one after the other) in `rounds` (after the
+/// warm-up round, if asked: all subjects once, then all again, each round starting
+/// one subject later, so neither a drift of the machine nor running first favours a
+/// subject) and checks that they agree on every checksum, in every round, and that
+/// no checksum but a memory row's is 0 (a subject that did no work makes the run
+/// fail rather than write a report). Each figure is the median of its rounds; all
+/// of them are kept in [`Figure::samples`], in round order.
 pub fn run(
     size: WorkloadSize,
     subjects: &[SubjectEntry],
     heap: &dyn Fn() -> Option<i64>,
     machine: String,
     commit: String,
-    repeats: usize,
+    rounds: Rounds,
     only: &Selection,
 ) -> Result<Report> {
     let w = Workload::generate(size);
-    let repeats = repeats.max(1);
+    let repeats = rounds.repeats.max(1);
     let names: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
     let mut conflicts: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), 0)).collect();
     let mut runs: Vec<Vec<Figure>> = Vec::with_capacity(repeats);
     let mut not_applicable = Vec::new();
     let started = Instant::now();
+    if rounds.warm_up && !subjects.is_empty() {
+        let tenth = Workload::generate(WorkloadSize {
+            vertices: (size.vertices / 10).max(1),
+            edges: size.edges / 10,
+            reads: size.reads / 10,
+            expansions: size.expansions / 10,
+            small_writes: size.small_writes / 10,
+            mixed_ops: size.mixed_ops / 10,
+            ..size
+        });
+        eprintln!("warming up: every subject on a tenth of the graph (not measured)");
+        for entry in subjects {
+            run_one(entry, &tenth, heap, only)?;
+        }
+    }
     for rep in 1..=repeats {
-        let mut figures = Vec::new();
-        for (SubjectEntry { name, make, .. }, (_, total)) in
-            subjects.iter().zip(conflicts.iter_mut())
-        {
+        let mut per_subject: Vec<Vec<Figure>> = vec![Vec::new(); subjects.len()];
+        for k in 0..subjects.len() {
+            let at = (k + rep - 1) % subjects.len();
+            let entry = &subjects[at];
             eprintln!(
-                "[{rep}/{repeats}] {name}: import, reads, scans, expansions, writes, mixed, index ({:.0} s so far)",
+                "[{rep}/{repeats}] {}: import, reads, scans, expansions, writes, mixed, index ({:.0} s so far)",
+                entry.name,
                 started.elapsed().as_secs_f64()
             );
-            let subject = make()?;
-            let (f, c) = run_subject(name, subject.as_ref(), &w, heap, only)?;
-            drop(subject);
-            figures.extend(f);
-            let indexed = if only.wants("index") {
-                let fresh = make()?;
-                let indexed = run_indexed_import(name, fresh.as_ref(), &w)?;
-                drop(fresh);
-                indexed
-            } else {
-                None
-            };
-            if indexed.is_none() && rep == 1 && only.wants("index") {
+            let (figures, c, has_index) = run_one(entry, &w, heap, only)?;
+            if !has_index && rep == 1 && only.wants("index") {
                 not_applicable.push((
-                    name.clone(),
+                    entry.name.clone(),
                     "has no property indexes (the label+property rows)".to_string(),
                 ));
             }
-            figures.extend(indexed);
-            *total += c;
+            conflicts[at].1 += c;
+            per_subject[at] = figures;
         }
+        // Rows in column order, whatever order the subjects ran in.
+        let figures: Vec<Figure> = per_subject.into_iter().flatten().collect();
         check_agreement(&figures)?;
         runs.push(figures);
     }
+    not_applicable.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
     Ok(Report {
         machine,
         commit,

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::durability::{TempDir, tempfile_dir};
-use crate::workload::{Digest, EdgeSpec, Rng, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Rng, Subject, VertexSpec};
 
 fn rocks(e: rocksdb::Error) -> Error {
     let kind = match e.kind() {
@@ -191,6 +191,14 @@ fn label_key(label: u32, id: u64) -> [u8; 12] {
     k
 }
 
+/// The big-endian id at `at` in a key (0 if the key is too short: such a key is no
+/// key of ours, and its fold then disagrees with the expected one).
+fn id_at(key: &[u8], at: usize) -> u64 {
+    key.get(at..at + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
 fn prefix_scan(db: &DB, cf: &ColumnFamily, prefix: &[u8], mut f: impl FnMut(&[u8])) -> Result<()> {
     let mut ro = ReadOptions::default();
     // The smallest key past the prefix: increment the last byte that is not 0xff.
@@ -248,38 +256,37 @@ impl Subject for RawRocks {
         self.write(b)
     }
 
-    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let key = self.name("name");
         let cf = self.cf("vertices")?;
-        let mut found = 0;
+        let mut fold = Fold::default();
         for id in ids {
             if let Some(v) = self.db.get_pinned_cf(cf, id.to_be_bytes()).map_err(rocks)? {
                 let (_, props) = Self::split_vertex(&v)?;
-                if find_property(props, key)
-                    .map_err(|e| e.into_corrupt("raw", 0))?
-                    .is_some()
+                if let Some(name) =
+                    find_property(props, key).map_err(|e| e.into_corrupt("raw", 0))?
                 {
-                    found += 1;
+                    fold.add_value(&name);
                 }
             }
         }
-        Ok(found)
+        Ok(fold)
     }
 
-    fn label_scan(&self, label: &str) -> Result<usize> {
-        let mut n = 0;
+    fn label_scan(&self, label: &str) -> Result<Fold> {
+        let mut fold = Fold::default();
         prefix_scan(
             &self.db,
             self.cf("labels")?,
             &self.name(label).to_be_bytes(),
-            |_| n += 1,
+            |k| fold.add(id_at(k, 4)),
         )?;
-        Ok(n)
+        Ok(fold)
     }
 
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let cf = self.cf("out")?;
-        let mut reached = 0;
+        let mut reached = Fold::default();
         let (mut frontier, mut next) = (Vec::new(), Vec::new());
         for s in starts {
             frontier.clear();
@@ -287,15 +294,13 @@ impl Subject for RawRocks {
             for _ in 0..hops {
                 next.clear();
                 for v in &frontier {
-                    prefix_scan(&self.db, cf, &v.to_be_bytes(), |k| {
-                        let mut a = [0u8; 8];
-                        a.copy_from_slice(&k[12..20]);
-                        next.push(u64::from_be_bytes(a));
-                    })?;
+                    prefix_scan(&self.db, cf, &v.to_be_bytes(), |k| next.push(id_at(k, 12)))?;
                 }
                 std::mem::swap(&mut frontier, &mut next);
             }
-            reached += frontier.len();
+            for v in &frontier {
+                reached.add(*v);
+            }
         }
         Ok(reached)
     }
@@ -331,10 +336,14 @@ impl Subject for RawRocks {
         self.db.put_cf(cf, vertex.to_be_bytes(), new).map_err(rocks)
     }
 
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
         // A key-value peer has no property lookups; the report shows n/a.
         let _ = (label, key, values);
         Ok(None)
+    }
+
+    fn id_key(&self, id: u64) -> Result<u64> {
+        Ok(id)
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
@@ -611,13 +620,13 @@ impl Subject for OnDiskSubject {
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
         self.engine.import_edges(batch, ids)
     }
-    fn read_names(&self, ids: &[u64]) -> Result<usize> {
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         self.engine.read_names(ids)
     }
-    fn label_scan(&self, label: &str) -> Result<usize> {
+    fn label_scan(&self, label: &str) -> Result<Fold> {
         self.engine.label_scan(label)
     }
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize> {
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         self.engine.expand(starts, hops)
     }
     fn small_write(&self, target: u64) -> Result<()> {
@@ -626,8 +635,11 @@ impl Subject for OnDiskSubject {
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
         self.engine.update_score(vertex, value)
     }
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>> {
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
         self.engine.lookup(label, key, values)
+    }
+    fn id_key(&self, id: u64) -> Result<u64> {
+        self.engine.id_key(id)
     }
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         self.engine.create_index(label, key)

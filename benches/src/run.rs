@@ -294,7 +294,15 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         repeat
     );
     let heap = crate::alloc::live;
-    let report = report::run(size, &subjects, &heap, machine(), commit(), repeat, &only)?;
+    let report = report::run(
+        size,
+        &subjects,
+        &heap,
+        machine(),
+        commit(),
+        report::Rounds::new(repeat),
+        &only,
+    )?;
     let growth = if args.no_growth {
         Vec::new()
     } else {

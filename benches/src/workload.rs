@@ -143,21 +143,27 @@ pub trait Subject: Sync {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>>;
     /// Imports one batch of edges in one transaction; `ids` maps import index to id.
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()>;
-    /// Reads the `name` property of each vertex, in one read transaction; returns
-    /// how many had one.
-    fn read_names(&self, ids: &[u64]) -> Result<usize>;
-    /// Counts the vertices with `label`.
-    fn label_scan(&self, label: &str) -> Result<usize>;
-    /// Counts the vertices reached by `hops` outgoing steps from each start.
-    fn expand(&self, starts: &[u64], hops: usize) -> Result<usize>;
+    /// Reads the `name` property of each vertex, in one read transaction, and folds
+    /// each value's bytes ([`Fold::add_text`]); a vertex without one adds nothing.
+    fn read_names(&self, ids: &[u64]) -> Result<Fold>;
+    /// Visits the vertices with `label` and folds each one's [`Subject::id_key`].
+    fn label_scan(&self, label: &str) -> Result<Fold>;
+    /// Folds the [`Subject::id_key`] of every vertex reached by `hops` outgoing
+    /// steps from each start (once per path).
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold>;
     /// One transaction: create a vertex and an edge from it to `target`.
     fn small_write(&self, target: u64) -> Result<()>;
     /// One transaction: set `score` of `vertex`. May fail with a retryable Conflict.
     fn update_score(&self, vertex: u64, value: f64) -> Result<()>;
-    /// Counts, in one read transaction, the vertices with `label` whose `key` equals
-    /// each of `values`; `None` for a subject without property lookups. (Required, not
-    /// defaulted: an adapter that forgot it would silently drop the rows.)
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<usize>>;
+    /// Folds, in one read transaction, the [`Subject::id_key`] of the vertices with
+    /// `label` whose `key` equals each of `values`; `None` for a subject without
+    /// property lookups. (Required, not defaulted: an adapter that forgot it would
+    /// silently drop the rows.)
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>>;
+    /// What a read folds for the vertex the subject gave id `id` (the id itself,
+    /// unless the subject's reads return another handle, as IndraDB's UUIDs). The
+    /// report computes, outside the timed part, what each read must fold.
+    fn id_key(&self, id: u64) -> Result<u64>;
     /// Creates an index on `label`(`key`) and returns how many entries the subject
     /// says it holds; `None` for a subject without indexes.
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>>;
@@ -167,6 +173,71 @@ pub trait Subject: Sync {
     /// Reads the whole graph back from the subject's own state (not from what the
     /// workload fed it), so the report can check that every subject did the same work.
     fn digest(&self) -> Result<Digest>;
+}
+
+/// What a reading workload read, folded so that the report can check it against
+/// what the subject must have read: how many items, and an order-independent sum of
+/// a mix of each (a value's bytes, a vertex's key). Counting alone would let a
+/// subject that reads nothing pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Fold {
+    /// Items folded.
+    pub count: u64,
+    /// The wrapping sum of [`mix`] of each item.
+    pub sum: u64,
+}
+
+/// A 64-bit mixer (SplitMix64's finalizer): every input bit changes about half of
+/// the output bits, so a wrong item does not cancel out in a sum.
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Fold {
+    /// Folds one item given as a number (a vertex's key).
+    pub fn add(&mut self, x: u64) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(mix(x));
+    }
+
+    /// Folds one text value by its bytes (FNV-1a, then mixed).
+    pub fn add_text(&mut self, text: &[u8]) {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.add(h);
+    }
+
+    /// Folds a property value read: a string by its bytes; any other value as the
+    /// bytes of its debug form (the workloads read strings).
+    pub fn add_value(&mut self, v: &PropertyValue) {
+        match v {
+            PropertyValue::String(s) => self.add_text(s.as_bytes()),
+            other => self.add_text(format!("{other:?}").as_bytes()),
+        }
+    }
+
+    /// Both folds together.
+    #[must_use]
+    pub fn merge(self, other: Fold) -> Fold {
+        Fold {
+            count: self.count + other.count,
+            sum: self.sum.wrapping_add(other.sum),
+        }
+    }
+
+    /// One number for a checksum column: 0 only for an empty fold.
+    pub fn checksum(&self) -> u64 {
+        if self.count == 0 {
+            0
+        } else {
+            mix(self.count ^ mix(self.sum)) | 1
+        }
+    }
 }
 
 /// What a subject holds after a workload, read back from its own state: counts and

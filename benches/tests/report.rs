@@ -2,6 +2,7 @@
 //! count (the runner refuses to write a report otherwise).
 
 use quiver_benches::report::{self, SubjectEntry};
+use quiver_benches::workload::Fold;
 use quiver_benches::{HandRolledBaseline, WorkloadSize};
 
 #[test]
@@ -22,7 +23,7 @@ fn report_runs_and_subjects_agree() {
         &|| None,
         "test".into(),
         "test".into(),
-        2,
+        report::Rounds::new(2),
         &report::Selection::all(),
     )
     .expect("report runs");
@@ -35,13 +36,19 @@ fn report_runs_and_subjects_agree() {
     assert!(md.contains("ran 2 times") && md.contains(" ±"), "{md}");
     assert!(md.contains("| point read by id | reads/s |"), "{md}");
     assert!(md.contains("inmem-txn / hand-rolled"), "{md}");
+    // Every subject read the same names (the report checked each against the
+    // workload before writing the figure).
     let reads = r
         .figures
         .iter()
         .filter(|f| f.workload == "point read by id")
-        .map(|f| f.checksum)
+        .map(|f| (f.checksum, f.operations))
         .collect::<Vec<_>>();
-    assert_eq!(reads, vec![3000; 5], "every read found its vertex");
+    assert_eq!(reads.len(), 5);
+    assert!(
+        reads.iter().all(|r| *r == reads[0] && r.0 != 0),
+        "{reads:?}"
+    );
     assert!(md.contains("IndraDB memory / hand-rolled"), "{md}");
     // The mixed workload on 1, 2 and 4 threads, for every subject.
     for (_, row) in report::MIXED {
@@ -85,12 +92,17 @@ fn report_runs_and_subjects_agree() {
             .find(|f| f.workload == name && f.subject == "inmem-txn")
             .unwrap_or_else(|| panic!("no {name} row for inmem-txn"))
     };
-    // Each looked-up id exists once: scans and index lookups find one vertex each.
-    let scan = row("label+property lookup, no index");
-    assert_eq!(scan.checksum, scan.operations);
+    // Each looked-up id exists once: scans and index lookups find one vertex each
+    // (checked by the report against the workload), and both analytical and
+    // transactional engines found the same ones.
     let index = row("label+property lookup, index");
-    assert_eq!(index.checksum, index.operations);
     assert_eq!(index.operations, 150);
+    let analytical = r
+        .figures
+        .iter()
+        .find(|f| f.workload == index.workload && f.subject == "inmem-analytical")
+        .expect("the analytical engine looked up too");
+    assert_eq!(analytical.checksum, index.checksum);
     // Read back from the subject: 2000 vertices, 2 labels each, the scores of
     // vertices 0..2000 (i % 1000 tenths), no edges.
     let imported = quiver_benches::workload::Digest {
@@ -116,9 +128,10 @@ fn report_runs_and_subjects_agree() {
     );
 }
 
-/// Skips its small writes (and, unless `.1`, every write) but says they succeeded; reads
-/// what the hand-rolled graph inside it holds.
-struct Idle(HandRolledBaseline, bool);
+/// Skips its small writes (and, unless `.1`, every write) but says they succeeded;
+/// reads what the hand-rolled graph inside it holds, unless `.2` is false: then its
+/// reads return the right counts without reading anything.
+struct Idle(HandRolledBaseline, bool, bool);
 
 impl quiver_benches::Subject for Idle {
     fn import_vertices(
@@ -140,14 +153,17 @@ impl quiver_benches::Subject for Idle {
         }
         Ok(())
     }
-    fn read_names(&self, ids: &[u64]) -> engine_api::Result<usize> {
-        Ok(ids.len())
+    fn read_names(&self, ids: &[u64]) -> engine_api::Result<Fold> {
+        let real = self.0.read_names(ids)?;
+        Ok(if self.2 { real } else { counted(real.count) })
     }
-    fn label_scan(&self, label: &str) -> engine_api::Result<usize> {
-        self.0.label_scan(label)
+    fn label_scan(&self, label: &str) -> engine_api::Result<Fold> {
+        let real = self.0.label_scan(label)?;
+        Ok(if self.2 { real } else { counted(real.count) })
     }
-    fn expand(&self, starts: &[u64], hops: usize) -> engine_api::Result<usize> {
-        self.0.expand(starts, hops)
+    fn expand(&self, starts: &[u64], hops: usize) -> engine_api::Result<Fold> {
+        let real = self.0.expand(starts, hops)?;
+        Ok(if self.2 { real } else { counted(real.count) })
     }
     fn small_write(&self, _target: u64) -> engine_api::Result<()> {
         // The work a report must notice was skipped.
@@ -164,8 +180,11 @@ impl quiver_benches::Subject for Idle {
         label: &str,
         key: &str,
         values: &[engine_api::PropertyValue],
-    ) -> engine_api::Result<Option<usize>> {
+    ) -> engine_api::Result<Option<Fold>> {
         self.0.lookup(label, key, values)
+    }
+    fn id_key(&self, id: u64) -> engine_api::Result<u64> {
+        self.0.id_key(id)
     }
     fn create_index(&self, label: &str, key: &str) -> engine_api::Result<Option<u64>> {
         self.0.create_index(label, key)
@@ -176,6 +195,15 @@ impl quiver_benches::Subject for Idle {
     fn digest(&self) -> engine_api::Result<quiver_benches::workload::Digest> {
         self.0.digest()
     }
+}
+
+/// A fold of `n` items that says nothing of what they were.
+fn counted(n: u64) -> Fold {
+    let mut f = Fold::default();
+    for _ in 0..n {
+        f.add(0);
+    }
+    f
 }
 
 fn tiny() -> WorkloadSize {
@@ -201,7 +229,7 @@ fn run_tiny(
         &|| None,
         "test".into(),
         "test".into(),
-        1,
+        report::Rounds::new(1).without_warm_up(),
         only,
     )
 }
@@ -215,7 +243,7 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
             Ok(Box::new(HandRolledBaseline::default()) as _)
         }),
         SubjectEntry::new("idle", "skips writes", || {
-            Ok(Box::new(Idle(HandRolledBaseline::default(), true)) as _)
+            Ok(Box::new(Idle(HandRolledBaseline::default(), true, true)) as _)
         }),
     ];
     let err = run_tiny(&subjects, &report::Selection::all())
@@ -231,10 +259,45 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
 #[test]
 fn a_run_where_nothing_was_done_is_refused() {
     let subjects = vec![SubjectEntry::new("idle", "does nothing", || {
-        Ok(Box::new(Idle(HandRolledBaseline::default(), false)) as _)
+        Ok(Box::new(Idle(HandRolledBaseline::default(), false, true)) as _)
     })];
-    let err = run_tiny(&subjects, &report::Selection::all()).expect_err("nothing was imported");
+    // Only the writing groups: with the reads, the first read's check refuses it.
+    let only = report::Selection::of(&["writes".into()]).expect("a group");
+    let err = run_tiny(&subjects, &only).expect_err("nothing was imported");
     assert!(err.to_string().contains("did no work"), "{err}");
+    let err = run_tiny(&subjects, &report::Selection::all()).expect_err("nothing was read");
+    assert!(err.to_string().contains("idle read other data"), "{err}");
+}
+
+/// A subject whose reads return the right counts without reading (the names, the
+/// scanned and the reached vertices) is refused, though it runs alone: each read is
+/// checked against the workload, not only against the other subjects.
+#[test]
+fn a_subject_that_reads_nothing_makes_the_report_refuse() {
+    let subjects = vec![SubjectEntry::new("lazy", "counts without reading", || {
+        Ok(Box::new(Idle(HandRolledBaseline::default(), true, false)) as _)
+    })];
+    for (group, row) in [
+        ("reads", "point read by id"),
+        ("scan", "label scan"),
+        ("expand", "1-hop expansion"),
+        ("mixed", "mixed 90% read / 10% write, 1 thread"),
+    ] {
+        let only = report::Selection::of(&[group.to_string()]).expect("a group");
+        let err = run_tiny(&subjects, &only).expect_err("reads that read nothing");
+        assert!(
+            err.to_string()
+                .contains(&format!("lazy read other data than it holds in '{row}'")),
+            "{group}: {err}"
+        );
+    }
+    // The same subject reading for real passes alone.
+    let honest = vec![SubjectEntry::new("honest", "reads", || {
+        Ok(Box::new(Idle(HandRolledBaseline::default(), true, true)) as _)
+    })];
+    let only =
+        report::Selection::of(&["reads".into(), "scan".into(), "expand".into()]).expect("groups");
+    run_tiny(&honest, &only).expect("an honest reader passes");
 }
 
 #[test]
