@@ -120,28 +120,32 @@ fn throughput_rows(report: &Report) -> Vec<&str> {
 }
 
 fn ratios(report: &Report, path: &Path) -> Result<bool> {
-    // Rows the first column has (the others have no ratio).
+    // Our backends, each against its yardstick (the report's paired ratios), on the
+    // rows where one of them has a ratio.
+    let others: Vec<(usize, &String)> = report
+        .subjects
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| report.kind(s).is_some_and(|k| !k.is_peer()))
+        .collect();
     let rows: Vec<&str> = throughput_rows(report)
         .into_iter()
-        .filter(|r| value(report, r, &report.baseline).is_some())
+        .filter(|r| others.iter().any(|(_, s)| report.ratio(r, s).is_some()))
         .collect();
-    let others: Vec<(usize, &String)> = report.subjects.iter().enumerate().skip(1).collect();
-    let mut points: Vec<(usize, usize, f64)> = Vec::new();
+    // (row, subject column, median, low, high)
+    let mut points: Vec<(usize, usize, f64, f64, f64)> = Vec::new();
     for (r, row) in rows.iter().enumerate() {
-        let Some(base) = value(report, row, &report.baseline) else {
-            continue;
-        };
         for (i, s) in &others {
-            if let Some(v) = value(report, row, s) {
-                points.push((r, *i, v / base));
+            if let Some((p, _)) = report.ratio(row, s) {
+                points.push((r, *i, p.median, p.low, p.high));
             }
         }
     }
     if points.is_empty() {
         return Ok(false);
     }
-    let lo = points.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
-    let hi = points.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
+    let lo = points.iter().map(|p| p.3).fold(f64::INFINITY, f64::min);
+    let hi = points.iter().map(|p| p.4).fold(f64::NEG_INFINITY, f64::max);
     let (lo, hi) = ((lo / 2.0).min(0.5), (hi * 2.0).max(2.0));
     // Room above the rows for the legend.
     let legend_room = others.len() as f64 * 0.7 + 0.5;
@@ -152,10 +156,7 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
     let n = rows.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!(
-                "Throughput relative to {} (log scale; right is faster)",
-                report.baseline
-            ),
+            "Each backend's throughput relative to its yardstick: the best in-memory peer of the row, or RocksDB raw (log scale; right is faster; bars: lowest to highest round)",
             ("sans-serif", 18),
         )
         .margin(12)
@@ -177,7 +178,7 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
                 String::new()
             }
         })
-        .x_desc(format!("ratio to {}", report.baseline))
+        .x_desc("ratio to the yardstick, round by round")
         .draw()
         .map_err(draw)?;
     chart
@@ -186,17 +187,19 @@ fn ratios(report: &Report, path: &Path) -> Result<bool> {
             BLACK.mix(0.5),
         ))
         .map_err(draw)?;
-    for (i, s) in &others {
+    for (k, (i, s)) in others.iter().enumerate() {
         let c = colour(*i);
         // Subjects sit side by side within a row.
-        let offset = (*i as f64 - 1.0 - (others.len() as f64 - 1.0) / 2.0) * 0.15;
+        let offset = (k as f64 - (others.len() as f64 - 1.0) / 2.0) * 0.15;
+        let mine = || points.iter().filter(|p| p.1 == *i);
+        for p in mine() {
+            let y = p.0 as f64 + offset;
+            chart
+                .draw_series(LineSeries::new([(p.3, y), (p.4, y)], c.stroke_width(2)))
+                .map_err(draw)?;
+        }
         chart
-            .draw_series(
-                points
-                    .iter()
-                    .filter(|p| p.1 == *i)
-                    .map(|p| Circle::new((p.2, p.0 as f64 + offset), 5, c.filled())),
-            )
+            .draw_series(mine().map(|p| Circle::new((p.2, p.0 as f64 + offset), 5, c.filled())))
             .map_err(draw)?
             .label(s.as_str())
             .legend(move |(x, y)| Circle::new((x, y), 5, c.filled()));
@@ -461,7 +464,7 @@ pub fn markdown(paths: &[PathBuf]) -> String {
 mod tests {
     use super::*;
     use crate::WorkloadSize;
-    use crate::report::Figure;
+    use crate::report::{Figure, Kind};
 
     fn figure(workload: &str, subject: &str, value: f64, unit: &str) -> Figure {
         Figure {
@@ -478,7 +481,7 @@ mod tests {
 
     #[test]
     fn charts_are_svg_files_naming_every_subject_and_row() {
-        let subjects = ["hand-rolled", "inmem-txn", "ondisk"];
+        let subjects = ["hand-rolled", "inmem-txn", "RocksDB raw", "ondisk"];
         let mut figures = Vec::new();
         for (k, s) in subjects.iter().enumerate() {
             let scale = 1.0 / (k as f64 + 1.0);
@@ -497,8 +500,13 @@ mod tests {
             commit: "test".into(),
             size: WorkloadSize::default(),
             repeats: 1,
-            baseline: "hand-rolled".into(),
             subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            kinds: vec![
+                Kind::InMemoryPeer,
+                Kind::InMemory,
+                Kind::OnDiskPeer,
+                Kind::OnDisk,
+            ],
             settings: Vec::new(),
             figures,
             conflicts: Vec::new(),
@@ -510,12 +518,20 @@ mod tests {
         for p in &paths {
             let svg = std::fs::read_to_string(p).expect("written");
             assert!(svg.starts_with("<svg"), "{}", p.display());
-            for s in &subjects[1..] {
-                assert!(svg.contains(s), "{} names {s}", p.display());
+            // The ratio chart shows our backends; the others every subject.
+            let ratio_chart = p.ends_with("ratios.svg");
+            for (s, k) in subjects.iter().zip(&report.kinds) {
+                if !ratio_chart || !k.is_peer() {
+                    assert!(svg.contains(s), "{} names {s}", p.display());
+                }
             }
         }
         let ratios = std::fs::read_to_string(dir.path().join("ratios.svg")).expect("written");
         assert!(ratios.contains("point read by id") && ratios.contains("label scan"));
+        assert!(
+            !ratios.contains("hand-rolled"),
+            "peers have no ratio of their own"
+        );
         let scaling = std::fs::read_to_string(dir.path().join("scaling.svg")).expect("written");
         assert!(
             scaling.contains("Small write transactions") && scaling.contains("Mixed 90%"),

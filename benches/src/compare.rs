@@ -128,8 +128,8 @@ mod tests {
             commit: "c".into(),
             size: WorkloadSize::default(),
             repeats: 3,
-            baseline: "inmem-txn".into(),
             subjects: vec!["inmem-txn".into()],
+            kinds: vec![crate::report::Kind::InMemory],
             settings: Vec::new(),
             figures: vec![
                 figure("slower, overlapping", "ops/s", &[90.0, 95.0, 100.0]),

@@ -232,8 +232,11 @@ mod tests {
                 ..WorkloadSize::default()
             },
             repeats: 1,
-            baseline: "a".into(),
             subjects: vec!["a".into(), "b".into()],
+            kinds: vec![
+                crate::report::Kind::InMemoryPeer,
+                crate::report::Kind::InMemory,
+            ],
             settings: Vec::new(),
             figures: vec![
                 figure("point read by id", "a", ns),

@@ -227,17 +227,17 @@ impl ModeFigures {
         let mut md = String::from(
             "\n## Mode switch, migrate and backup (the durability section's graph, through the `quiver` facade; one run)\n\n",
         );
-        md.push_str("| move | objects | seconds | objects/s | reference switch (0.75M/s, 12 cores) | ratio |\n|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("| move | objects | seconds | objects/s |\n|---|---:|---:|---:|\n");
         for m in &self.moves {
             md.push_str(&format!(
-                "| {} | {} | {:.2} | {:.2}M | 0.75M | {:.2}x |\n",
+                "| {} | {} | {:.2} | {:.2}M |\n",
                 m.what,
                 m.objects,
                 m.seconds,
                 m.rate() / 1e6,
-                m.rate() / REFERENCE_SWITCH_RATE
             ));
         }
+        md.push_str(&format!("\nFor reference only (another machine, not a ratio): the reference database publishes a mode switch of about {:.2} M objects/s on 12 cores.\n", REFERENCE_SWITCH_RATE / 1e6));
         md.push_str("\nA memory-only switch streams one engine's image into the other (no file); with a data directory it goes through a fresh snapshot (written, then loaded), so the WAL of the transactional mode starts after a complete image. Migrate writes the image as a snapshot into the new directory; the on-disk mode then imports it into RocksDB, an in-memory mode loads it on first open (not timed here).\n\n");
         md.push_str("| backup while 2 writers commit | objects | seconds | backup MB | writer commits/s without | during | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for b in &self.backups {

@@ -8,7 +8,7 @@ use engine_inmem_txn::{Config, InMemoryEngine};
 
 use crate::indradb_peer::IndraDbPeer;
 use crate::petgraph_peer::PetgraphPeer;
-use crate::report::{self, SubjectEntry};
+use crate::report::{self, Kind, SubjectEntry};
 use crate::rocks::{OnDiskSubject, RawRocks};
 use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
 
@@ -26,10 +26,11 @@ pub struct ReportArgs {
     /// Edges to import (default: the scale's).
     #[arg(long)]
     pub edges: Option<usize>,
-    /// Only these subjects, comma-separated, in this order (the first is the one
-    /// ratios are taken against): hand-rolled, petgraph, "IndraDB memory", inmem-txn,
-    /// inmem-analytical,
-    /// "RocksDB raw", ondisk. Default: all.
+    /// Only these subjects, comma-separated, in this order: hand-rolled, petgraph,
+    /// "IndraDB memory", inmem-txn, inmem-analytical, "RocksDB raw", ondisk. A
+    /// backend's ratios are taken against the best in-memory peer of each row (for
+    /// the in-memory backends) or RocksDB raw (for ondisk), among those selected.
+    /// Default: all.
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
     /// Only these workload groups of the main table, comma-separated: reads, scan,
@@ -195,6 +196,7 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
     vec![
         SubjectEntry::new(
             "hand-rolled",
+            Kind::InMemoryPeer,
             "the in-memory ceiling, written for these workloads: vertices and edges in \
              dense `Vec`s indexed by id, label, type and key names interned in a `HashMap` \
              (a known name costs one lookup, no allocation), a label index of ascending id \
@@ -204,6 +206,7 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
         ),
         SubjectEntry::new(
             "petgraph",
+            Kind::InMemoryPeer,
             "petgraph 0.8.3 `StableGraph` (per-vertex linked edge lists; indexes stay valid \
              across removals, as ids must), names interned, a label index beside the graph \
              (petgraph has none), the whole graph behind one `parking_lot::RwLock`. No \
@@ -212,6 +215,7 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
         ),
         SubjectEntry::new(
             "IndraDB memory",
+            Kind::InMemoryPeer,
             "indradb-lib 5.0.0 `MemoryDatastore`, default features off (its RocksDB \
              datastore would link a second librocksdb-sys beside ours), no persistence \
              file; imports through `bulk_insert`, reads and traversals through its queries, \
@@ -222,6 +226,7 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
         ),
         SubjectEntry::new(
             "inmem-txn",
+            Kind::InMemory,
             "`engine_inmem_txn::Config::default()`: memory only (no data directory, so no \
              WAL and no snapshots), snapshot isolation, write-write conflicts detected, \
              versions collected at each commit and by a background thread every second.",
@@ -229,6 +234,7 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
         ),
         SubjectEntry::new(
             "inmem-analytical",
+            Kind::InMemory,
             "`engine_inmem_analytical::Config::default()`: memory only, no isolation and no \
              conflict detection (the mode's contract), writes in place.",
             || {
@@ -246,6 +252,7 @@ pub fn on_disk_subjects() -> Vec<SubjectEntry> {
     vec![
         SubjectEntry::new(
             "RocksDB raw",
+            Kind::OnDiskPeer,
             "rocksdb 0.25.0 (RocksDB 11.8.1, built from the crate's bundled source) as a \
              plain `DB` with engine-ondisk's column families, key layout and options (one \
              256 MiB LRU block cache, 64 MiB write buffers, LZ4, bloom filters on vertices \
@@ -255,6 +262,7 @@ pub fn on_disk_subjects() -> Vec<SubjectEntry> {
         ),
         SubjectEntry::new(
             "ondisk",
+            Kind::OnDisk,
             "`engine_ondisk::Config::new(dir)` with sync mode Off (RocksDB's WAL is \
              written, not synced, as no in-memory subject's commit is durable either): a \
              pessimistic `TransactionDB` with the raw peer's options plus memtable \

@@ -1,7 +1,7 @@
 //! The report runs end to end on a tiny workload, and every subject agrees on every
 //! count (the runner refuses to write a report otherwise).
 
-use quiver_benches::report::{self, SubjectEntry};
+use quiver_benches::report::{self, Kind, SubjectEntry};
 use quiver_benches::workload::Fold;
 use quiver_benches::{HandRolledBaseline, WorkloadSize};
 
@@ -35,7 +35,7 @@ fn report_runs_and_subjects_agree() {
     );
     assert!(md.contains("ran 2 times") && md.contains(" ±"), "{md}");
     assert!(md.contains("| point read by id | reads/s |"), "{md}");
-    assert!(md.contains("inmem-txn / hand-rolled"), "{md}");
+    assert!(md.contains("inmem-txn / yardstick"), "{md}");
     // Every subject read the same names (the report checked each against the
     // workload before writing the figure).
     let reads = r
@@ -49,7 +49,8 @@ fn report_runs_and_subjects_agree() {
         reads.iter().all(|r| *r == reads[0] && r.0 != 0),
         "{reads:?}"
     );
-    assert!(md.contains("IndraDB memory / hand-rolled"), "{md}");
+    // Peers are yardsticks: no ratio column of their own.
+    assert!(!md.contains("IndraDB memory / yardstick"), "{md}");
     // The mixed workload on 1, 2 and 4 threads, for every subject.
     for (_, row) in report::MIXED {
         let n = r.figures.iter().filter(|f| f.workload == row).count();
@@ -68,7 +69,8 @@ fn report_runs_and_subjects_agree() {
     }
     assert!(settings.contains("`MemoryDatastore`"), "{settings}");
     // The petgraph peer did every workload the others did, with the same results.
-    assert!(md.contains("petgraph / hand-rolled"), "{md}");
+    let rows_of = |s: &str| r.figures.iter().filter(|f| f.subject == s).count();
+    assert_eq!(rows_of("petgraph"), rows_of("hand-rolled"));
     // Peers without indexes say so instead of leaving the index rows blank.
     assert!(md.contains("n/a: petgraph has no property indexes"), "{md}");
     let index_row = md
@@ -79,7 +81,22 @@ fn report_runs_and_subjects_agree() {
         index_row.starts_with("| label+property lookup, index | lookups/s | n/a | n/a | n/a |"),
         "{index_row}"
     );
-    assert!(md.contains("inmem-analytical / hand-rolled"), "{md}");
+    assert!(md.contains("inmem-analytical / yardstick"), "{md}");
+    // Each backend's ratio names the best in-memory peer of the row, paired by round.
+    let (paired, peer) = r
+        .ratio("point read by id", "inmem-txn")
+        .expect("a ratio against a peer");
+    let best = ["hand-rolled", "petgraph", "IndraDB memory"]
+        .into_iter()
+        .max_by(|a, b| {
+            let v = |s| r.figure("point read by id", s).map_or(0.0, |f| f.value);
+            v(*a).total_cmp(&v(*b))
+        })
+        .expect("peers");
+    assert_eq!(peer, best);
+    assert!(paired.low <= paired.median && paired.median <= paired.high);
+    // The tiny graph is not the one the targets were set for.
+    assert!(md.contains("so none is judged"), "{md}");
     let hop = r
         .figures
         .iter()
@@ -119,7 +136,6 @@ fn report_runs_and_subjects_agree() {
     // One entry per Person: the 2000 imported and the 3 × 300 the small writes made
     // (on 1, 2 and 4 threads).
     assert_eq!(row("index build: label+property").checksum, 2900);
-    assert!(md.contains("label+property lookup, index: "), "{md}");
     assert!(
         !r.figures
             .iter()
@@ -239,10 +255,10 @@ fn run_tiny(
 #[test]
 fn a_subject_that_skips_writes_makes_the_report_refuse() {
     let subjects = vec![
-        SubjectEntry::new("hand-rolled", "the peer", || {
+        SubjectEntry::new("hand-rolled", Kind::InMemoryPeer, "the peer", || {
             Ok(Box::new(HandRolledBaseline::default()) as _)
         }),
-        SubjectEntry::new("idle", "skips writes", || {
+        SubjectEntry::new("idle", Kind::InMemory, "skips writes", || {
             Ok(Box::new(Idle(HandRolledBaseline::default(), true, true)) as _)
         }),
     ];
@@ -258,9 +274,12 @@ fn a_subject_that_skips_writes_makes_the_report_refuse() {
 /// disagrees with it.
 #[test]
 fn a_run_where_nothing_was_done_is_refused() {
-    let subjects = vec![SubjectEntry::new("idle", "does nothing", || {
-        Ok(Box::new(Idle(HandRolledBaseline::default(), false, true)) as _)
-    })];
+    let subjects = vec![SubjectEntry::new(
+        "idle",
+        Kind::InMemory,
+        "does nothing",
+        || Ok(Box::new(Idle(HandRolledBaseline::default(), false, true)) as _),
+    )];
     // Only the writing groups: with the reads, the first read's check refuses it.
     let only = report::Selection::of(&["writes".into()]).expect("a group");
     let err = run_tiny(&subjects, &only).expect_err("nothing was imported");
@@ -274,9 +293,12 @@ fn a_run_where_nothing_was_done_is_refused() {
 /// checked against the workload, not only against the other subjects.
 #[test]
 fn a_subject_that_reads_nothing_makes_the_report_refuse() {
-    let subjects = vec![SubjectEntry::new("lazy", "counts without reading", || {
-        Ok(Box::new(Idle(HandRolledBaseline::default(), true, false)) as _)
-    })];
+    let subjects = vec![SubjectEntry::new(
+        "lazy",
+        Kind::InMemory,
+        "counts without reading",
+        || Ok(Box::new(Idle(HandRolledBaseline::default(), true, false)) as _),
+    )];
     for (group, row) in [
         ("reads", "point read by id"),
         ("scan", "label scan"),
@@ -292,7 +314,7 @@ fn a_subject_that_reads_nothing_makes_the_report_refuse() {
         );
     }
     // The same subject reading for real passes alone.
-    let honest = vec![SubjectEntry::new("honest", "reads", || {
+    let honest = vec![SubjectEntry::new("honest", Kind::InMemory, "reads", || {
         Ok(Box::new(Idle(HandRolledBaseline::default(), true, true)) as _)
     })];
     let only =
