@@ -9,13 +9,15 @@
 //! adapter maps to the workload's dense ids; an edge is identified by (source, type,
 //! target), so the workload never repeats one (see `Workload::generate`); values are
 //! JSON. Every call is its own datastore transaction: a small write is two calls, not
-//! atomic. No label+property lookups (its property index has no label), so those
-//! rows are n/a.
+//! atomic. Label+property lookups use its property index (which has no label: the
+//! vertex type is checked on what it returns); without the index (its value queries
+//! refuse an unindexed property) every vertex's property is read and compared.
 
 use engine_api::{Error, ErrorKind, PropertyValue, Result};
 use indradb::{
-    BulkInsertItem, Database, Edge, Identifier, Json, MemoryDatastore, QueryExt, QueryOutputValue,
-    SpecificVertexQuery, Vertex, VertexWithPropertyValueQuery,
+    AllVertexQuery, BulkInsertItem, Database, Edge, Identifier, Json, MemoryDatastore, QueryExt,
+    QueryOutputValue, SpecificVertexQuery, Vertex, VertexWithPropertyPresenceQuery,
+    VertexWithPropertyValueQuery,
 };
 use parking_lot::RwLock;
 use uuid::Uuid;
@@ -46,11 +48,59 @@ fn json(v: &PropertyValue) -> Json {
     })
 }
 
+/// The identifiers the workloads use, made once (each costs a validation and a
+/// global interner lock).
+struct Names {
+    person: Identifier,
+    role: Identifier,
+    name: Identifier,
+    weight: Identifier,
+    score: Identifier,
+    id: Identifier,
+    knows: Identifier,
+    /// Any other name the workload gives, by its text.
+    others: Vec<(String, Identifier)>,
+}
+
+impl Names {
+    fn new() -> Result<Self> {
+        let mut others = Vec::new();
+        for n in crate::workload::EDGE_TYPES
+            .iter()
+            .chain(crate::workload::ROLES.iter())
+            .chain(["id", "name", "score", "weight", "Person", "role"].iter())
+        {
+            others.push((n.to_string(), ident(n)?));
+        }
+        Ok(Names {
+            person: ident("Person")?,
+            role: ident("role")?,
+            name: ident("name")?,
+            weight: ident("weight")?,
+            score: ident("score")?,
+            id: ident("id")?,
+            knows: ident("KNOWS")?,
+            others,
+        })
+    }
+
+    /// The identifier of `text` (made on the spot for a name the workloads never use).
+    fn of(&self, text: &str) -> Result<Identifier> {
+        match self.others.iter().find(|(n, _)| n == text) {
+            Some((_, i)) => Ok(*i),
+            None => ident(text),
+        }
+    }
+}
+
 /// The IndraDB peer.
 pub struct IndraDbPeer {
     db: Database<MemoryDatastore>,
+    names: Names,
     /// UUID of each workload id, in the order they were handed out.
     ids: RwLock<Vec<Uuid>>,
+    /// The property its index was asked for (`create_index`).
+    indexed: RwLock<Option<Identifier>>,
 }
 
 impl std::fmt::Debug for IndraDbPeer {
@@ -63,10 +113,13 @@ impl IndraDbPeer {
     /// An empty memory datastore, with `role` indexed (the second label).
     pub fn open() -> Result<Self> {
         let db = MemoryDatastore::new_db();
-        db.index_property(ident("role")?).map_err(indra)?;
+        let names = Names::new()?;
+        db.index_property(names.role).map_err(indra)?;
         Ok(IndraDbPeer {
             db,
+            names,
             ids: RwLock::new(Vec::new()),
+            indexed: RwLock::new(None),
         })
     }
 
@@ -78,22 +131,32 @@ impl IndraDbPeer {
             .ok_or_else(|| Error::not_found("no such vertex"))
     }
 
-    /// The outbound neighbours of `v`, one per edge.
-    fn out(&self, v: Uuid) -> Result<Vec<Uuid>> {
+    /// Appends the outbound neighbours of `v` to `out`, one per edge.
+    fn out(&self, v: Uuid, out: &mut Vec<Uuid>) -> Result<()> {
         let q = SpecificVertexQuery::single(v).outbound().map_err(indra)?;
-        let mut out = Vec::new();
         for value in self.db.get(q).map_err(indra)? {
             if let QueryOutputValue::Edges(edges) = value {
                 out.extend(edges.iter().map(|e| e.inbound_id));
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Folds the vertices of type `label` among `values` (a query's output).
+    fn fold_vertices(values: Vec<QueryOutputValue>, label: Identifier, fold: &mut Fold) {
+        for value in values {
+            if let QueryOutputValue::Vertices(vs) = value {
+                for v in vs.iter().filter(|v| v.t == label) {
+                    fold.add(uuid_key(v.id));
+                }
+            }
+        }
     }
 }
 
 impl Subject for IndraDbPeer {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
-        let (person, role) = (ident("Person")?, ident("role")?);
+        let (person, role) = (self.names.person, self.names.role);
         let mut items = Vec::with_capacity(batch.len() * 5);
         let mut fresh = Vec::with_capacity(batch.len());
         for v in batch {
@@ -107,7 +170,7 @@ impl Subject for IndraDbPeer {
             for (k, p) in &v.props {
                 items.push(BulkInsertItem::VertexProperty(
                     vertex.id,
-                    ident(k)?,
+                    self.names.of(k)?,
                     json(p),
                 ));
             }
@@ -124,7 +187,7 @@ impl Subject for IndraDbPeer {
     }
 
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
-        let weight = ident("weight")?;
+        let weight = self.names.weight;
         let mut items = Vec::with_capacity(batch.len() * 2);
         {
             let uuids = self.ids.read();
@@ -135,7 +198,7 @@ impl Subject for IndraDbPeer {
                     .ok_or_else(|| Error::not_found("no such vertex"))
             };
             for e in batch {
-                let edge = Edge::new(at(e.source)?, ident(e.edge_type)?, at(e.target)?);
+                let edge = Edge::new(at(e.source)?, self.names.of(e.edge_type)?, at(e.target)?);
                 items.push(BulkInsertItem::Edge(edge.clone()));
                 items.push(BulkInsertItem::EdgeProperty(edge, weight, json(&e.weight)));
             }
@@ -144,14 +207,21 @@ impl Subject for IndraDbPeer {
     }
 
     fn read_names(&self, ids: &[u64]) -> Result<Fold> {
-        let uuids = ids
-            .iter()
-            .map(|id| self.uuid(*id))
-            .collect::<Result<Vec<_>>>()?;
+        let uuids = {
+            let known = self.ids.read();
+            ids.iter()
+                .map(|id| {
+                    known
+                        .get(*id as usize)
+                        .copied()
+                        .ok_or_else(|| Error::not_found("no such vertex"))
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
         let q = SpecificVertexQuery::new(uuids)
             .properties()
             .map_err(indra)?
-            .name(ident("name")?);
+            .name(self.names.name);
         let mut fold = Fold::default();
         for value in self.db.get(q).map_err(indra)? {
             if let QueryOutputValue::VertexProperties(props) = value {
@@ -168,7 +238,7 @@ impl Subject for IndraDbPeer {
 
     fn label_scan(&self, label: &str) -> Result<Fold> {
         let q =
-            VertexWithPropertyValueQuery::new(ident("role")?, Json::new(serde_json::json!(label)));
+            VertexWithPropertyValueQuery::new(self.names.role, Json::new(serde_json::json!(label)));
         let mut fold = Fold::default();
         for value in self.db.get(q).map_err(indra)? {
             if let QueryOutputValue::Vertices(vs) = value {
@@ -182,17 +252,19 @@ impl Subject for IndraDbPeer {
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let mut reached = Fold::default();
+        let (mut frontier, mut next) = (Vec::new(), Vec::new());
         for s in starts {
-            let mut frontier = vec![self.uuid(*s)?];
+            frontier.clear();
+            frontier.push(self.uuid(*s)?);
             for _ in 0..hops {
-                let mut next = Vec::new();
+                next.clear();
                 for v in &frontier {
-                    next.extend(self.out(*v)?);
+                    self.out(*v, &mut next)?;
                 }
-                frontier = next;
+                std::mem::swap(&mut frontier, &mut next);
             }
-            for v in frontier {
-                reached.add(uuid_key(v));
+            for v in &frontier {
+                reached.add(uuid_key(*v));
             }
         }
         Ok(reached)
@@ -200,19 +272,19 @@ impl Subject for IndraDbPeer {
 
     fn small_write(&self, target: u64) -> Result<()> {
         let target = self.uuid(target)?;
-        let v = Vertex::new(ident("Person")?);
+        let v = Vertex::new(self.names.person);
         if !self.db.create_vertex(&v).map_err(indra)? {
             return Err(indra("a new vertex's UUID was taken"));
         }
         self.db
             .set_properties(
                 SpecificVertexQuery::single(v.id),
-                ident("id")?,
+                self.names.id,
                 &Json::new(serde_json::json!(-1)),
             )
             .map_err(indra)?;
         self.db
-            .create_edge(&Edge::new(v.id, ident("KNOWS")?, target))
+            .create_edge(&Edge::new(v.id, self.names.knows, target))
             .map_err(indra)?;
         self.ids.write().push(v.id);
         Ok(())
@@ -222,16 +294,41 @@ impl Subject for IndraDbPeer {
         self.db
             .set_properties(
                 SpecificVertexQuery::single(self.uuid(vertex)?),
-                ident("score")?,
+                self.names.score,
                 &Json::new(serde_json::json!(value)),
             )
             .map_err(indra)
     }
 
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
-        // Its property index has no label; the report shows n/a.
-        let _ = (label, key, values);
-        Ok(None)
+        let (label, key) = (self.names.of(label)?, self.names.of(key)?);
+        let indexed = *self.indexed.read() == Some(key);
+        let mut fold = Fold::default();
+        for value in values {
+            if indexed {
+                // Its index holds the property over every type: the type is checked.
+                let found = self
+                    .db
+                    .get(VertexWithPropertyValueQuery::new(key, json(value)))
+                    .map_err(indra)?;
+                Self::fold_vertices(found, label, &mut fold);
+                continue;
+            }
+            // No index (its value queries refuse an unindexed property): every
+            // vertex's property read and compared.
+            let want = json(value);
+            let q = AllVertexQuery.properties().map_err(indra)?.name(key);
+            for out in self.db.get(q).map_err(indra)? {
+                if let QueryOutputValue::VertexProperties(vs) = out {
+                    for v in vs.iter().filter(|v| v.vertex.t == label) {
+                        if v.props.iter().any(|p| p.value == want) {
+                            fold.add(uuid_key(v.vertex.id));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(fold))
     }
 
     fn id_key(&self, id: u64) -> Result<u64> {
@@ -239,8 +336,17 @@ impl Subject for IndraDbPeer {
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
-        let _ = (label, key);
-        Ok(None)
+        let (label, key) = (self.names.of(label)?, self.names.of(key)?);
+        self.db.index_property(key).map_err(indra)?;
+        *self.indexed.write() = Some(key);
+        // The entries the index holds for the label: what its query by presence finds.
+        let mut entries = Fold::default();
+        let found = self
+            .db
+            .get(VertexWithPropertyPresenceQuery::new(key))
+            .map_err(indra)?;
+        Self::fold_vertices(found, label, &mut entries);
+        Ok(Some(entries.count))
     }
 
     fn heap_counted(&self) -> bool {

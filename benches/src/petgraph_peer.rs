@@ -52,9 +52,9 @@ impl Graph {
             .iter()
             .map(|(k, p)| (self.intern(k), p.clone()))
             .collect();
-        let labels_of = labels.clone();
         let ix = self.g.add_node(Node { labels, props });
-        for l in labels_of {
+        let labels = &self.g[ix].labels;
+        for &l in labels {
             let l = l as usize;
             if self.by_label.len() <= l {
                 self.by_label.resize_with(l + 1, Vec::new);

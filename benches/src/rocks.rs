@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use engine_api::codec::{encode_properties, find_property, put_uvarint};
+use engine_api::codec::{encode_properties, encode_sort_key, find_property, put_uvarint};
 use engine_api::{Error, ErrorKind, PropertyValue, Result};
 use engine_ondisk::Config;
 use engine_ondisk::rocksdb::{
     self, ColumnFamily, DB, OptimisticTransactionDB, OptimisticTransactionOptions, ReadOptions,
     TransactionDB, TransactionDBOptions, TransactionOptions, WriteBatch, WriteOptions,
 };
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::durability::{TempDir, tempfile_dir};
@@ -33,7 +33,12 @@ fn rocks(e: rocksdb::Error) -> Error {
 /// Plain RocksDB holding the same records under engine-ondisk's key layout.
 pub struct RawRocks {
     db: DB,
-    names: Mutex<HashMap<String, u32>>,
+    /// Name ids: looked up under a shared read lock (as the engines do), written
+    /// once per new name.
+    names: RwLock<HashMap<String, u32>>,
+    /// The label+property index once created: (label id, key id). Its entries live
+    /// in the `index` column family as engine-ondisk lays them out.
+    index: RwLock<Option<(u32, u32)>>,
     next_vertex: AtomicU64,
     next_edge: AtomicU64,
     _dir: TempDir,
@@ -53,7 +58,8 @@ impl RawRocks {
         let db = DB::open_cf_descriptors(&opts, dir.path().join("rocksdb"), cfs).map_err(rocks)?;
         Ok(RawRocks {
             db,
-            names: Mutex::new(HashMap::new()),
+            names: RwLock::new(HashMap::new()),
+            index: RwLock::new(None),
             next_vertex: AtomicU64::new(0),
             next_edge: AtomicU64::new(0),
             _dir: dir,
@@ -66,15 +72,86 @@ impl RawRocks {
             .ok_or_else(|| Error::new(ErrorKind::Io, format!("no column family {name}")))
     }
 
-    /// A name's id; a known name costs one lookup and no allocation.
+    /// A name's id; a known name costs one lookup under a shared lock and no
+    /// allocation.
     fn name(&self, name: &str) -> u32 {
-        let mut names = self.names.lock();
+        if let Some(&id) = self.names.read().get(name) {
+            return id;
+        }
+        let mut names = self.names.write();
         if let Some(&id) = names.get(name) {
             return id;
         }
         let id = names.len() as u32;
         names.insert(name.to_string(), id);
         id
+    }
+
+    /// The index entry of `vertex` with `value` (engine-ondisk's layout: index id,
+    /// the value's sort key, the vertex id; this peer's one index has id 0).
+    fn index_entry(value: &PropertyValue, vertex: u64, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&0u32.to_be_bytes());
+        encode_sort_key(value, out);
+        out.extend_from_slice(&vertex.to_be_bytes());
+    }
+
+    /// Adds the index entry of a vertex being written, if the index covers it.
+    fn put_index_entry(
+        &self,
+        index: Option<(u32, u32)>,
+        b: &mut WriteBatch,
+        labels: &[&str],
+        props: &[(&str, PropertyValue)],
+        vertex: u64,
+        entry: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some((label, key)) = index else {
+            return Ok(());
+        };
+        if !labels.iter().any(|l| self.name(l) == label) {
+            return Ok(());
+        }
+        if let Some((_, v)) = props.iter().find(|(k, _)| self.name(k) == key) {
+            Self::index_entry(v, vertex, entry);
+            b.put_cf(self.cf("index")?, &entry[..], []);
+        }
+        Ok(())
+    }
+
+    /// The vertices with label id `label`, by a scan of the label family.
+    fn with_label(&self, label: u32) -> Result<Vec<u64>> {
+        let mut ids = Vec::new();
+        prefix_scan(&self.db, self.cf("labels")?, &label.to_be_bytes(), |e| {
+            ids.push(id_at(e, 4));
+        })?;
+        Ok(ids)
+    }
+
+    /// Calls `f` with each of `ids` that exists and the value of its property
+    /// `key` (read in batches through multi-get).
+    fn property_of_each(
+        &self,
+        ids: &[u64],
+        key: u32,
+        mut f: impl FnMut(u64, Option<PropertyValue>),
+    ) -> Result<()> {
+        let vertices = self.cf("vertices")?;
+        let ro = ReadOptions::default();
+        for chunk in ids.chunks(10_000) {
+            let keys: Vec<[u8; 8]> = chunk.iter().map(|id| id.to_be_bytes()).collect();
+            let values = self.db.batched_multi_get_cf_opt(vertices, &keys, true, &ro);
+            for (id, v) in chunk.iter().zip(values) {
+                if let Some(v) = v.map_err(rocks)? {
+                    let (_, props) = Self::split_vertex(&v)?;
+                    f(
+                        *id,
+                        find_property(props, key).map_err(|e| e.into_corrupt("raw", 0))?,
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Encodes a vertex record into `out` (cleared first), reusing its buffer; the
@@ -222,9 +299,10 @@ fn prefix_scan(db: &DB, cf: &ColumnFamily, prefix: &[u8], mut f: impl FnMut(&[u8
 impl Subject for RawRocks {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
         let cfs = self.cfs()?;
+        let index = *self.index.read();
         let mut b = WriteBatch::default();
         let mut ids = Vec::with_capacity(batch.len());
-        let mut value = Vec::new();
+        let (mut value, mut entry) = (Vec::new(), Vec::new());
         for v in batch {
             let id = self.next_vertex.fetch_add(1, Ordering::Relaxed);
             self.vertex_value(&v.labels, &v.props, &mut value)?;
@@ -232,6 +310,7 @@ impl Subject for RawRocks {
             for l in v.labels {
                 b.put_cf(cfs.labels, label_key(self.name(l), id), []);
             }
+            self.put_index_entry(index, &mut b, &v.labels, &v.props, id, &mut entry)?;
             ids.push(id);
         }
         self.write(b)?;
@@ -259,9 +338,16 @@ impl Subject for RawRocks {
     fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let key = self.name("name");
         let cf = self.cf("vertices")?;
+        // One `ReadOptions` for the call. Gets one by one: RocksDB's batched
+        // multi-get read 0.61x as fast on this workload (same run, 3 rounds).
+        let ro = ReadOptions::default();
         let mut fold = Fold::default();
         for id in ids {
-            if let Some(v) = self.db.get_pinned_cf(cf, id.to_be_bytes()).map_err(rocks)? {
+            if let Some(v) = self
+                .db
+                .get_pinned_cf_opt(cf, id.to_be_bytes(), &ro)
+                .map_err(rocks)?
+            {
                 let (_, props) = Self::split_vertex(&v)?;
                 if let Some(name) =
                     find_property(props, key).map_err(|e| e.into_corrupt("raw", 0))?
@@ -310,9 +396,12 @@ impl Subject for RawRocks {
         let mut b = WriteBatch::default();
         let id = self.next_vertex.fetch_add(1, Ordering::Relaxed);
         let mut value = Vec::new();
-        self.vertex_value(&["Person"], &[("id", PropertyValue::Int(-1))], &mut value)?;
+        let (labels, props) = (["Person"], [("id", PropertyValue::Int(-1))]);
+        self.vertex_value(&labels, &props, &mut value)?;
         b.put_cf(cfs.vertices, id.to_be_bytes(), &value[..]);
         b.put_cf(cfs.labels, label_key(self.name("Person"), id), []);
+        let mut entry = Vec::new();
+        self.put_index_entry(*self.index.read(), &mut b, &labels, &props, id, &mut entry)?;
         self.put_edge(&cfs, &mut b, &mut value, id, target, "KNOWS", None);
         self.write(b)
     }
@@ -337,9 +426,34 @@ impl Subject for RawRocks {
     }
 
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
-        // A key-value peer has no property lookups; the report shows n/a.
-        let _ = (label, key, values);
-        Ok(None)
+        let (l, k) = (self.name(label), self.name(key));
+        let mut fold = Fold::default();
+        if *self.index.read() == Some((l, k)) {
+            // Through the index: one prefix scan per value.
+            let cf = self.cf("index")?;
+            let mut prefix = Vec::new();
+            for value in values {
+                prefix.clear();
+                prefix.extend_from_slice(&0u32.to_be_bytes());
+                encode_sort_key(value, &mut prefix);
+                prefix_scan(&self.db, cf, &prefix, |entry| {
+                    if entry.len() == prefix.len() + 8 {
+                        fold.add(id_at(entry, prefix.len()));
+                    }
+                })?;
+            }
+            return Ok(Some(fold));
+        }
+        // Without it: every vertex of the label read and compared, per value.
+        for value in values {
+            let ids = self.with_label(l)?;
+            self.property_of_each(&ids, k, |id, v| {
+                if v.as_ref() == Some(value) {
+                    fold.add(id);
+                }
+            })?;
+        }
+        Ok(Some(fold))
     }
 
     fn id_key(&self, id: u64) -> Result<u64> {
@@ -347,8 +461,24 @@ impl Subject for RawRocks {
     }
 
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
-        let _ = (label, key);
-        Ok(None)
+        let (l, k) = (self.name(label), self.name(key));
+        // Writers from now on add entries; the build covers what is there (the
+        // report builds the index with no writer running).
+        *self.index.write() = Some((l, k));
+        let index = self.cf("index")?;
+        let mut entries = 0u64;
+        let mut entry = Vec::new();
+        let mut b = WriteBatch::default();
+        let ids = self.with_label(l)?;
+        self.property_of_each(&ids, k, |id, v| {
+            if let Some(v) = v {
+                Self::index_entry(&v, id, &mut entry);
+                b.put_cf(index, &entry[..], []);
+                entries += 1;
+            }
+        })?;
+        self.write(b)?;
+        Ok(Some(entries))
     }
 
     fn heap_counted(&self) -> bool {

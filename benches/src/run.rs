@@ -201,7 +201,8 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
              dense `Vec`s indexed by id, label, type and key names interned in a `HashMap` \
              (a known name costs one lookup, no allocation), a label index of ascending id \
              lists, adjacency `Vec`s per vertex, the whole graph behind one \
-             `parking_lot::RwLock`. No versions, isolation, rollback or durability.",
+             `parking_lot::RwLock`. No versions, isolation, rollback or durability. One lock: \
+             a ceiling for one thread, not for writers on several (they take turns).",
             || Ok(Box::new(HandRolledBaseline::default()) as _),
         ),
         SubjectEntry::new(
@@ -209,8 +210,9 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
             Kind::InMemoryPeer,
             "petgraph 0.8.3 `StableGraph` (per-vertex linked edge lists; indexes stay valid \
              across removals, as ids must), names interned, a label index beside the graph \
-             (petgraph has none), the whole graph behind one `parking_lot::RwLock`. No \
-             transactions, durability or property indexes.",
+             (petgraph has none), the whole graph behind one `parking_lot::RwLock` (writers \
+             on several threads take turns). No transactions, durability or property \
+             indexes.",
             || Ok(Box::new(PetgraphPeer::default()) as _),
         ),
         SubjectEntry::new(
@@ -219,9 +221,11 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
             "indradb-lib 5.0.0 `MemoryDatastore`, default features off (its RocksDB \
              datastore would link a second librocksdb-sys beside ours), no persistence \
              file; imports through `bulk_insert`, reads and traversals through its queries, \
-             each call its own datastore transaction. One type per vertex, so the second \
-             label is a `role` property with `index_property`; UUIDs mapped to the \
-             workload's ids.",
+             each call its own datastore transaction, identifiers made once. One type per \
+             vertex, so the second label is a `role` property with `index_property`; UUIDs \
+             mapped to the workload's ids (one lock per call); label+property lookups \
+             through `index_property` on the key (the vertex type checked on the result), \
+             without it every vertex's property read and compared.",
             || Ok(Box::new(IndraDbPeer::open()?) as _),
         ),
         SubjectEntry::new(
@@ -257,7 +261,10 @@ pub fn on_disk_subjects() -> Vec<SubjectEntry> {
              plain `DB` with engine-ondisk's column families, key layout and options (one \
              256 MiB LRU block cache, 64 MiB write buffers, LZ4, bloom filters on vertices \
              and edges, 2 background jobs), one `WriteBatch` per transaction, WAL on and \
-             not synced. No transactions, conflict checks or endpoint locks.",
+             not synced; names resolved under a shared read lock, one `ReadOptions` per \
+             call (batched multi-get read slower here), a label+property index as entries \
+             in the `index` family (engine-ondisk's layout). No transactions, conflict checks or endpoint \
+             locks.",
             || Ok(Box::new(RawRocks::open()?) as _),
         ),
         SubjectEntry::new(

@@ -78,8 +78,18 @@ fn report_runs_and_subjects_agree() {
         .find(|l| l.starts_with("| label+property lookup, index |"))
         .unwrap_or_default();
     assert!(
-        index_row.starts_with("| label+property lookup, index | lookups/s | n/a | n/a | n/a |"),
+        index_row.starts_with("| label+property lookup, index | lookups/s | n/a | n/a | "),
         "{index_row}"
+    );
+    // IndraDB runs the index rows through its property index, and the in-memory
+    // backends' index ratios are against it (the only peer with the row).
+    assert!(
+        r.figure("label+property lookup, index", "IndraDB memory")
+            .is_some()
+    );
+    assert!(
+        r.ratio("label+property lookup, index", "inmem-txn")
+            .is_some_and(|(_, peer)| peer == "IndraDB memory")
     );
     assert!(md.contains("inmem-analytical / yardstick"), "{md}");
     // Each backend's ratio names the best in-memory peer of the row, paired by round.
@@ -401,4 +411,26 @@ fn the_durability_section_runs_as_often_as_asked() {
     );
     let md = d.markdown();
     assert!(md.contains("The section ran 2 times"), "{md}");
+}
+
+/// Both on-disk subjects run the index rows (RocksDB raw through its own index
+/// family), and every lookup's fold matches the workload.
+#[test]
+fn the_on_disk_subjects_run_the_index_rows() {
+    let subjects = quiver_benches::run::on_disk_subjects();
+    let only = report::Selection::of(&["index".into()]).expect("a group");
+    let r = run_tiny(&subjects, &only).expect("both agree with the workload");
+    for s in ["RocksDB raw", "ondisk"] {
+        for row in [
+            "label+property lookup, no index",
+            "label+property lookup, index",
+            "import: vertices, label+property index present",
+        ] {
+            assert!(r.figure(row, s).is_some(), "{s}: {row}");
+        }
+    }
+    let (_, peer) = r
+        .ratio("label+property lookup, index", "ondisk")
+        .expect("a ratio");
+    assert_eq!(peer, "RocksDB raw");
 }
