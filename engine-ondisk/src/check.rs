@@ -155,7 +155,7 @@ enum Read {
 fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Result<Read> {
     let rdir = root.join(ROCKSDB_DIR);
     let config = Config::new(root);
-    let (opts, _) = rocks_options(&config, root, false, false, true);
+    let (opts, _, _) = rocks_options(&config, root, false, false, true);
     let present = DB::list_cf(&opts, &rdir)
         .map_err(|e| as_corrupt(rocks("cannot read RocksDB's MANIFEST", e)))?;
     // Opening asks for every family and adds the ones an older format lacks; it

@@ -65,6 +65,8 @@ pub struct OnDiskEngine {
     recovery: RecoveryReport,
     /// The options RocksDB was opened with; they hold its statistics.
     options: Options,
+    /// The block cache every column family shares.
+    cache: Cache,
     dir: DataDir,
 }
 
@@ -111,7 +113,8 @@ fn capabilities() -> Capabilities {
 /// a tool or benchmark peer that wants to open RocksDB the same way (the report's
 /// transaction-kind peers do). The WAL goes to `<data dir>/wal`.
 pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    rocks_options(config, config.data_dir(), true, true, true)
+    let (opts, cfs, _) = rocks_options(config, config.data_dir(), true, true, true);
+    (opts, cfs)
 }
 
 /// [`rocksdb_options`] without what serves only transactions: the memtable Bloom
@@ -121,6 +124,14 @@ pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>
 /// without them (edge import 265k/s without, 204k/s with, on 2 cores), so the
 /// report's raw-RocksDB peer opens with these.
 pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
+    let (opts, cfs, _) = plain_rocksdb_setup(config);
+    (opts, cfs)
+}
+
+/// [`plain_rocksdb_options`] and the block cache its column families share (to read
+/// its usage or change its capacity, as [`OnDiskEngine::set_block_cache_capacity`]
+/// does for the engine).
+pub fn plain_rocksdb_setup(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>, Cache) {
     rocks_options(config, config.data_dir(), true, true, false)
 }
 
@@ -130,7 +141,7 @@ pub(crate) fn rocks_options(
     create: bool,
     add_column_families: bool,
     transactional: bool,
-) -> (Options, Vec<ColumnFamilyDescriptor>) {
+) -> (Options, Vec<ColumnFamilyDescriptor>, Cache) {
     let mut db = Options::default();
     db.create_if_missing(create);
     db.create_missing_column_families(create || add_column_families);
@@ -181,7 +192,7 @@ pub(crate) fn rocks_options(
             ColumnFamilyDescriptor::new(*name, o)
         })
         .collect();
-    (db, cfs)
+    (db, cfs, cache)
 }
 
 fn open_rocks(
@@ -189,8 +200,8 @@ fn open_rocks(
     root: &Path,
     create: bool,
     add_column_families: bool,
-) -> Result<(TransactionDB, Options)> {
-    let (opts, cfs) = rocks_options(config, root, create, add_column_families, true);
+) -> Result<(TransactionDB, Options, Cache)> {
+    let (opts, cfs, cache) = rocks_options(config, root, create, add_column_families, true);
     let txn_opts = TransactionDBOptions::default();
     let db = TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs)
         .map_err(|e| {
@@ -201,7 +212,7 @@ fn open_rocks(
             }
             err
         })?;
-    Ok((db, opts))
+    Ok((db, opts, cache))
 }
 
 /// Files RocksDB wrote into `rocksdb/` (anything but our metadata file).
@@ -228,7 +239,7 @@ pub(crate) fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// again: the data directory keeps its layout. (Regression: after a kill during
 /// creation, the next open failed with "cannot list <dir>/wal".)
 fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
-    let (opts, _) = rocks_options(config, root, false, false, true);
+    let (opts, _, _) = rocks_options(config, root, false, false, true);
     TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, root.join(ROCKSDB_DIR))
         .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
     let wal = root.join("wal");
@@ -240,7 +251,7 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -287,7 +298,8 @@ impl OnDiskEngine {
             Some((id, version)) => {
                 if rdir.join("CURRENT").exists() {
                     // Version 1 lacks the `index` column family; it is added here.
-                    let (db, opts) = open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
+                    let (db, opts, cache) =
+                        open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
                     let mcf = cf(&db, META)?;
                     let ready = database_state(&rdir, id, |key| db.get_cf(mcf, key))?;
                     if ready {
@@ -297,7 +309,7 @@ impl OnDiskEngine {
                             write_meta_file(&rdir, id)?;
                             tracing::info!(dir = %rdir.display(), from = version, to = FORMAT_VERSION, "upgraded the on-disk format");
                         }
-                        return Self::finish_open(db, opts, config, dir, id);
+                        return Self::finish_open(db, (opts, cache), config, dir, id);
                     }
                     // Creation (or the restore of a snapshot) was interrupted: nothing
                     // in this database was ever acknowledged. Start it again.
@@ -365,7 +377,7 @@ impl OnDiskEngine {
             .map_err(|e| io(&marker, e))?;
         durability::dir::sync_dir(&rdir)?;
         write_meta_file(&rdir, database)?;
-        let (db, opts) = open_rocks(&config, &root, true, true)?;
+        let (db, opts, cache) = open_rocks(&config, &root, true, true)?;
         let mcf = cf(&db, META)?;
         db.put_cf(mcf, KEY_DATABASE, database.0)
             .map_err(|e| rocks("cannot store the database id", e))?;
@@ -386,7 +398,7 @@ impl OnDiskEngine {
             }
             tracing::info!(snapshot = %path.display(), "restored the database from a snapshot");
         }
-        let mut engine = Self::finish_open(db, opts, config, dir, database)?;
+        let mut engine = Self::finish_open(db, (opts, cache), config, dir, database)?;
         engine.recovery.snapshot = restore.map(|(path, _)| path);
         // Indexes and constraints are built on the restored data before the database
         // is marked ready: a crash before that redoes the whole restore.
@@ -404,7 +416,7 @@ impl OnDiskEngine {
 
     fn finish_open(
         db: TransactionDB,
-        options: Options,
+        (options, cache): (Options, Cache),
         config: Config,
         dir: DataDir,
         database: DatabaseId,
@@ -432,6 +444,7 @@ impl OnDiskEngine {
             gate: DeletionGate::new(),
             recovery: RecoveryReport::default(),
             options,
+            cache,
             dir,
         };
         engine.finish_interrupted_builds()?;
@@ -480,6 +493,43 @@ impl OnDiskEngine {
             .flush_wal(true)
             .map_err(|e| rocks("cannot sync the WAL on close", e))?;
         Ok(())
+    }
+
+    /// Writes every column family's memtable to SST files and waits for the
+    /// flushes: reads afterwards come from SST files through the block cache, as most
+    /// of a long-running database's reads do (compactions RocksDB schedules after the
+    /// flushes run in the background, as they always do). For maintenance and
+    /// measurement; writers may go on (their writes fill the memtables again).
+    ///
+    /// Errors: `Io` from RocksDB.
+    pub fn flush(&self) -> Result<()> {
+        for name in ALL_CFS {
+            self.db
+                .flush_cf(self.cf(name)?)
+                .map_err(|e| rocks("cannot flush a column family", e))?;
+        }
+        Ok(())
+    }
+
+    /// Sets the block cache's capacity in bytes (shrinking evicts blocks at once);
+    /// the configured size ([`Config::block_cache`]) holds until then and again after
+    /// a reopen.
+    pub fn set_block_cache_capacity(&self, bytes: usize) {
+        let mut cache = self.cache.clone();
+        cache.set_capacity(bytes);
+    }
+
+    /// RocksDB's memory and files now (see [`crate::StorageUsage`]).
+    ///
+    /// Errors: `Io` when RocksDB cannot report its memory.
+    pub fn storage_usage(&self) -> Result<crate::StorageUsage> {
+        crate::usage::measure_usage(
+            |b| {
+                b.add_tx_db(&self.db);
+                b.add_cache(&self.cache);
+            },
+            self.dir.root(),
+        )
     }
 
     /// The database's id (adopted from the snapshot it was restored from, if any).

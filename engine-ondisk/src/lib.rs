@@ -124,13 +124,15 @@ mod schema;
 mod snapshot;
 #[cfg(feature = "storage")]
 mod txn;
+#[cfg(feature = "storage")]
+mod usage;
 
 #[cfg(feature = "storage")]
 pub use check::{CheckedPart, FileCheck, check_files};
 #[cfg(feature = "storage")]
 pub use config::Config;
 #[cfg(feature = "storage")]
-pub use engine::{OnDiskEngine, plain_rocksdb_options, rocksdb_options};
+pub use engine::{OnDiskEngine, plain_rocksdb_options, plain_rocksdb_setup, rocksdb_options};
 #[cfg(feature = "storage")]
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
@@ -138,3 +140,5 @@ pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 pub use rocksdb;
 #[cfg(feature = "storage")]
 pub use txn::{EdgeIter, OnDiskTxn, VertexIter};
+#[cfg(feature = "storage")]
+pub use usage::{StorageUsage, measure_usage};

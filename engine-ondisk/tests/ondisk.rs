@@ -561,3 +561,46 @@ fn a_damaged_count_record_is_corrupt() {
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
     assert!(err.message().contains("count"), "{err}");
 }
+
+/// `flush` moves the memtables into SST files, `storage_usage` sees RocksDB's memory
+/// and files move accordingly, and a block cache shrunk to nothing holds (almost)
+/// nothing.
+#[test]
+fn flush_usage_and_block_cache_capacity() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+    let mut ids = Vec::new();
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    for i in 0..5000i64 {
+        ids.push(
+            t.create_vertex_with(&["P"], &[("name", format!("vertex number {i}").into())])
+                .expect("vertex"),
+        );
+    }
+    t.commit().expect("commit");
+    let before = db.storage_usage().expect("usage");
+    assert!(before.memtables > 100_000, "{before:?}");
+    assert!(before.wal_files > 100_000, "{before:?}");
+    assert_eq!(before.sst_files, 0, "nothing flushed yet: {before:?}");
+    db.flush().expect("flush");
+    let flushed = db.storage_usage().expect("usage");
+    assert!(flushed.sst_files > 10_000, "{flushed:?}");
+    assert!(flushed.memtables < before.memtables, "{before:?} then {flushed:?}");
+    // Reads now come from the SST files, through the block cache.
+    let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+    for v in &ids {
+        assert!(t.vertex_property(*v, "name").expect("read").is_some());
+    }
+    drop(t);
+    let read = db.storage_usage().expect("usage");
+    assert!(read.block_cache > 0, "{read:?}");
+    assert_eq!(read.memory(), read.memtables + read.table_readers + read.block_cache);
+    assert_eq!(read.disk(), read.sst_files + read.wal_files);
+    db.set_block_cache_capacity(0);
+    // Nothing but the cache's own bookkeeping (tens of bytes) is left.
+    let emptied = db.storage_usage().expect("usage").block_cache;
+    assert!(emptied < 1024 && emptied < read.block_cache, "{emptied} of {read:?}");
+    // Reads still work with no cache.
+    let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+    assert!(t.vertex_property(ids[7], "name").expect("read").is_some());
+}
