@@ -1,5 +1,7 @@
 //! A global allocator that counts live bytes (and, while asked, their peak), for
-//! the report's memory rows. A binary installs it:
+//! the report's memory rows: the bytes the system allocator hands out for each
+//! request (its usable size, so rounding up to its size classes counts; on other
+//! systems than Linux with glibc, the bytes requested). A binary installs it:
 //! `#[global_allocator] static A: CountingAllocator = CountingAllocator;`
 #![allow(unsafe_code)]
 
@@ -86,6 +88,28 @@ fn grew(by: i64) {
     }
 }
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    /// glibc: the bytes usable in the block at `ptr` (at least those requested).
+    fn malloc_usable_size(ptr: *mut std::ffi::c_void) -> usize;
+}
+
+/// The bytes the block at `ptr` (live, from the system allocator, for `requested`
+/// bytes) takes from the allocator.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn usable(ptr: *mut u8, requested: usize) -> i64 {
+    // SAFETY: `ptr` is a live block the system allocator (glibc's malloc family:
+    // `malloc`, `realloc`, `posix_memalign`) returned and that is not freed yet, which
+    // is all `malloc_usable_size` requires.
+    let n = unsafe { malloc_usable_size(ptr.cast()) };
+    n.max(requested) as i64
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn usable(_ptr: *mut u8, requested: usize) -> i64 {
+    requested as i64
+}
+
 // SAFETY: every method forwards to the system allocator with the caller's arguments
 // unchanged, so it upholds GlobalAlloc's contract as `System` does; it only adds an
 // atomic count of live bytes and of their peak (read by the memory rows of the report).
@@ -98,20 +122,23 @@ unsafe impl GlobalAlloc for CountingAllocator {
             if !INSTALLED.load(Ordering::Relaxed) {
                 INSTALLED.store(true, Ordering::Relaxed);
             }
-            grew(layout.size() as i64);
+            grew(usable(p, layout.size()));
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // Measured while the block is still live.
+        let size = usable(ptr, layout.size());
         // SAFETY: forwarded unchanged.
         unsafe { System.dealloc(ptr, layout) };
-        grew(-(layout.size() as i64));
+        grew(-size);
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = usable(ptr, layout.size());
         // SAFETY: forwarded unchanged.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            grew(new_size as i64 - layout.size() as i64);
+            grew(usable(p, new_size) - old);
         }
         p
     }

@@ -219,8 +219,16 @@ impl Subject for HandRolledBaseline {
         Ok(None)
     }
 
-    fn heap_counted(&self) -> bool {
-        true
+    fn settle(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
+        Ok(None)
+    }
+
+    fn cold(&self, _cache: Option<usize>) -> Result<Option<String>> {
+        Ok(None)
     }
 
     fn digest(&self) -> Result<Digest> {

@@ -476,6 +476,7 @@ mod tests {
             operations: 1,
             seconds: 1.0,
             checksum: 1,
+            note: None,
         }
     }
 

@@ -139,9 +139,18 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         Ok(d)
     }
 
-    fn heap_counted(&self) -> bool {
-        // A Rust engine; engine-ondisk's adapter wraps this one and says otherwise.
-        true
+    // A Rust engine on the Rust heap; engine-ondisk's adapter wraps this one and
+    // answers these itself.
+    fn settle(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
+        Ok(None)
+    }
+
+    fn cold(&self, _cache: Option<usize>) -> Result<Option<String>> {
+        Ok(None)
     }
 
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {

@@ -94,6 +94,10 @@ pub struct Figure {
     /// writing workload, the count the operations returned for a reading one, the
     /// entries the subject reports for an index build; 0 only for memory rows.
     pub checksum: u64,
+    /// What state the subject was in, where the row says (the cold rows: the block
+    /// cache's size, whether the page cache was dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The whole report.
@@ -137,6 +141,7 @@ fn fig(workload: &str, subject: &str, ops: u64, seconds: f64, unit: &str, checks
         operations: ops,
         seconds,
         checksum,
+        note: None,
     }
 }
 
@@ -194,25 +199,29 @@ pub fn run_subject(
     let size = w.size;
     let mut out = Vec::new();
     let mut ids: Vec<u64> = Vec::with_capacity(size.vertices);
-    // An uncounted subject's memory rows are 0, shown as "not counted".
-    let counted = s.heap_counted();
-    let heap = || if counted { heap() } else { Some(0) };
+    // Memory: the Rust heap (if the process counts it) plus, for a subject built on
+    // RocksDB, RocksDB's own memory; disk: RocksDB's files.
+    let usage = || -> Result<(Option<i64>, Option<i64>)> {
+        let native = s.storage()?;
+        let memory = heap().map(|h| h + native.map_or(0, |u| u.memory() as i64));
+        Ok((memory, native.map(|u| u.disk() as i64)))
+    };
 
-    let heap0 = heap();
+    let (heap0, disk0) = usage()?;
     let ((), tv) = timed(|| {
         for batch in w.vertices.chunks(size.batch.max(1)) {
             ids.extend(s.import_vertices(batch)?);
         }
         Ok(())
     })?;
-    let heap1 = heap();
+    let (heap1, disk1) = usage()?;
     let ((), te) = timed(|| {
         for batch in w.edges.chunks(size.batch.max(1)) {
             s.import_edges(batch, &ids)?;
         }
         Ok(())
     })?;
-    let heap2 = heap();
+    let (heap2, disk2) = usage()?;
     let (v, e) = (size.vertices as u64, size.edges as u64);
     // Read back outside the timed part; the digest after the edges covers both
     // imports, the vertex count alone the vertex import.
@@ -249,13 +258,29 @@ pub fn run_subject(
         m.value = (h2 - h1) as f64 / e.max(1) as f64;
         out.push(m);
     }
+    if let (Some(d0), Some(d1), Some(d2)) = (disk0, disk1, disk2) {
+        let mut m = fig(DISK_VERTEX, name, 0, 0.0, "B", 0);
+        m.value = (d1 - d0) as f64 / v.max(1) as f64;
+        out.push(m);
+        let mut m = fig(DISK_EDGE, name, 0, 0.0, "B", 0);
+        m.value = (d2 - d1) as f64 / e.max(1) as f64;
+        out.push(m);
+    }
+    // The reads meet the data in the state reads usually meet it: on disk, flushed
+    // to SST files.
+    s.settle()?;
+    let flushed = s.storage()?;
+    if let (Some(u), Some(d0)) = (flushed, disk0) {
+        let mut m = fig(DISK_FLUSHED, name, 0, 0.0, "B", 0);
+        m.value = (u.disk() as i64 - d0) as f64 / (v + e).max(1) as f64;
+        out.push(m);
+    }
 
     // What each read must fold, computed from the workload outside the timed parts:
     // the subject's key of each imported vertex, in import order.
     let truth = Truth::new(s, w, &ids)?;
     let mut rng = Rng::new(7);
-    if only.wants("reads") {
-        let picks: Vec<usize> = (0..size.reads).map(|_| rng.below(ids.len())).collect();
+    let read_names = |picks: &[usize], row: &str| -> Result<Figure> {
         let reads: Vec<u64> = picks.iter().map(|i| ids[*i]).collect();
         let (got, t) = timed(|| {
             let mut fold = Fold::default();
@@ -264,17 +289,36 @@ pub fn run_subject(
             }
             Ok(fold)
         })?;
-        let row = "point read by id";
         let want = truth.names(picks.iter().copied());
         check_fold(name, row, got, want)?;
-        out.push(fig(
+        Ok(fig(
             row,
             name,
             reads.len() as u64,
             t,
             "reads/s",
             want.checksum(),
-        ));
+        ))
+    };
+    let expand = |picks: &[usize], hops: usize, row: &str| -> Result<Figure> {
+        let starts: Vec<u64> = picks.iter().map(|i| ids[*i]).collect();
+        let (got, t) = timed(|| s.expand(&starts, hops))?;
+        let (want, canonical) = truth.keys(truth.reached(picks, hops));
+        check_fold(name, row, got, want)?;
+        Ok(fig(
+            row,
+            name,
+            starts.len() as u64,
+            t,
+            "starts/s",
+            canonical.checksum(),
+        ))
+    };
+    let mut read_picks = None;
+    if only.wants("reads") {
+        let picks: Vec<usize> = (0..size.reads).map(|_| rng.below(ids.len())).collect();
+        out.push(read_names(&picks, "point read by id")?);
+        read_picks = Some(picks);
     }
     if only.wants("scan") {
         let label = ROLES[2];
@@ -298,24 +342,36 @@ pub fn run_subject(
             canonical.checksum(),
         ));
     }
+    let mut expand_picks = None;
     if only.wants("expand") {
         let picks: Vec<usize> = (0..size.expansions).map(|_| rng.below(ids.len())).collect();
-        let starts: Vec<u64> = picks.iter().map(|i| ids[*i]).collect();
-        for (hops, row, count) in [
-            (1, "1-hop expansion", starts.len()),
-            (2, "2-hop expansion", starts.len() / 10),
-        ] {
-            let (got, t) = timed(|| s.expand(&starts[..count], hops))?;
-            let (want, canonical) = truth.keys(truth.reached(&picks[..count], hops));
-            check_fold(name, row, got, want)?;
-            out.push(fig(
-                row,
-                name,
-                count as u64,
-                t,
-                "starts/s",
-                canonical.checksum(),
-            ));
+        out.push(expand(&picks, 1, "1-hop expansion")?);
+        out.push(expand(&picks[..picks.len() / 10], 2, "2-hop expansion")?);
+        expand_picks = Some(picks);
+    }
+    // The same reads again with a block cache an eighth of the SST files and the
+    // subject's files evicted from the page cache, for a subject with a block cache.
+    if let Some(files) = flushed
+        && (read_picks.is_some() || expand_picks.is_some())
+    {
+        let bytes = usize::try_from(files.sst_files / 8).unwrap_or(usize::MAX);
+        if let Some(done) = s.cold(Some(bytes))? {
+            let note = format!(
+                "block cache {:.1} MiB (an eighth of {:.1} MiB of SST files), {done}",
+                bytes as f64 / (1 << 20) as f64,
+                files.sst_files as f64 / (1 << 20) as f64
+            );
+            let noted = |mut f: Figure| {
+                f.note = Some(note.clone());
+                f
+            };
+            if let Some(picks) = &read_picks {
+                out.push(noted(read_names(picks, READ_COLD)?));
+            }
+            if let Some(picks) = &expand_picks {
+                out.push(noted(expand(picks, 1, EXPAND_COLD)?));
+            }
+            s.cold(None)?;
         }
     }
     if only.wants("writes") {
@@ -605,6 +661,11 @@ fn check_fold(subject: &str, row: &str, got: Fold, want: Fold) -> Result<()> {
 const LOOKUP_SCAN_VISITS: usize = 2_000_000;
 
 const INDEX_MEMORY: &str = "memory: bytes per label+property index entry";
+const DISK_VERTEX: &str = "disk: bytes per vertex, as written";
+const DISK_EDGE: &str = "disk: bytes per edge, as written";
+const DISK_FLUSHED: &str = "disk: bytes per record, flushed";
+const READ_COLD: &str = "point read by id, cold";
+const EXPAND_COLD: &str = "1-hop expansion, cold";
 const LOOKUP_SCAN: &str = "label+property lookup, no index";
 const LOOKUP_INDEX: &str = "label+property lookup, index";
 const IMPORT_VERTICES: &str = "import: vertices";
@@ -983,10 +1044,6 @@ impl Report {
             .find(|f| f.workload == workload && f.subject == subject)
     }
 
-    fn value(&self, workload: &str, subject: &str) -> Option<f64> {
-        self.figure(workload, subject).map(|f| f.value)
-    }
-
     /// What `subject` is (`None` for a subject the report does not list).
     pub fn kind(&self, subject: &str) -> Option<Kind> {
         let at = self.subjects.iter().position(|s| s == subject)?;
@@ -1080,17 +1137,12 @@ impl Report {
                 .unwrap_or_default();
             md.push_str(&format!("| {row} | {unit} |"));
             for s in &self.subjects {
-                // RocksDB allocates in C++, outside the counting allocator.
-                let uncounted = row.starts_with("memory") && self.value(row, s) == Some(0.0);
-                let cell = if uncounted {
-                    "not counted".into()
-                } else {
+                let cell =
                     self.figure(row, s)
                         .map_or(self.missing_cell(s), |f| match spread_percent(f) {
                             Some(p) => format!("{} ±{p:.0}%", human(f.value)),
                             None => human(f.value),
-                        })
-                };
+                        });
                 md.push_str(&format!(" {cell} |"));
             }
             for s in &ours {
@@ -1105,16 +1157,9 @@ impl Report {
         for (s, why) in &self.not_applicable {
             md.push_str(&format!("\nn/a: {s} {why}."));
         }
-        if rows.iter().any(|r| r.starts_with("memory"))
-            && self.subjects.iter().any(|s| {
-                rows.iter()
-                    .any(|r| r.starts_with("memory") && self.value(r, s) == Some(0.0))
-            })
-        {
-            md.push_str("\nnot counted: the subject allocates in C++ (RocksDB), outside the allocator the report counts.");
-        }
         md.push('\n');
-        md.push_str("\nMemory rows are live heap bytes added by the import divided by the count (lower is better); our rows include 2 labels and 3 properties per vertex and 1 property per edge. The index row is the heap the label+property index build added, per vertex indexed (an integer key). For reference only (another machine, no properties): the well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge.\n");
+        md.push_str("\nMemory rows are the memory the import added divided by the count (lower is better): live heap blocks as the allocator hands them out (its usable size, so its rounding counts), plus, for the subjects built on RocksDB, RocksDB's own memtables, table readers and block cache (RocksDB's accounting over every column family). Disk rows are RocksDB's SST and log files: as the import wrote them, and per record after the memtables were flushed. Our rows include 2 labels and 3 properties per vertex and 1 property per edge. The index row is the memory the label+property index build added, per vertex indexed (an integer key). For reference only (another machine, no properties): the well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge.\n");
+        md.push_str(&self.states_markdown(&rows));
         if !self.settings.is_empty() {
             md.push_str("\n## Subjects and their settings\n\n");
             for (s, settings) in &self.settings {
@@ -1127,6 +1172,76 @@ impl Report {
                 "- {subject}: {c} conflicts retried in the mixed workload.\n"
             ));
         }
+        md
+    }
+
+    /// What state the on-disk subjects' data was in for each row, if any on-disk
+    /// subject ran.
+    fn states_markdown(&self, rows: &[&str]) -> String {
+        let on_disk: Vec<&String> = self
+            .subjects
+            .iter()
+            .filter(|s| matches!(self.kind(s), Some(Kind::OnDisk | Kind::OnDiskPeer)))
+            .collect();
+        if on_disk.is_empty() {
+            return String::new();
+        }
+        let mut md = String::from(
+            "\n**On-disk state of each row** (RocksDB subjects; one `flush` after the import, the same for both):\n\n| rows | state |\n|---|---|\n",
+        );
+        type Group<'a> = (&'a str, &'a dyn Fn(&str) -> bool, &'a str);
+        let groups: [Group<'_>; 4] = [
+            (
+                "imports, memory, disk as written",
+                &|r| {
+                    r.starts_with("import")
+                        || r.starts_with("memory: bytes per v")
+                        || r.starts_with("memory: bytes per e")
+                        || r.ends_with("as written")
+                },
+                "memtables and log as the import left them (flushes where RocksDB made them)",
+            ),
+            (
+                "disk flushed, point reads, label scan, expansions",
+                &|r| {
+                    r == DISK_FLUSHED
+                        || r == "point read by id"
+                        || r == "label scan"
+                        || r.ends_with("hop expansion")
+                },
+                "flushed: every memtable written to SST files; reads go through the bloom filters and the block cache, warm from the rows before",
+            ),
+            (
+                "the cold rows",
+                &|r| r == READ_COLD || r == EXPAND_COLD,
+                "as flushed, with a block cache of an eighth of the SST files (see below); the configured cache is back afterwards",
+            ),
+            (
+                "small writes, mixed, index",
+                &|r| {
+                    r.starts_with("small write")
+                        || r.starts_with("mixed")
+                        || r.contains("label+property")
+                },
+                "the flushed data plus the memtables these writes fill",
+            ),
+        ];
+        for (what, matches, state) in groups {
+            if rows.iter().any(|r| matches(r)) {
+                md.push_str(&format!("| {what} | {state} |\n"));
+            }
+        }
+        for s in on_disk {
+            if let Some(note) = self
+                .figures
+                .iter()
+                .find(|f| f.subject == *s && f.note.is_some())
+                .and_then(|f| f.note.as_ref())
+            {
+                md.push_str(&format!("\nCold rows, {s}: {note}."));
+            }
+        }
+        md.push('\n');
         md
     }
 

@@ -11,8 +11,8 @@ use engine_api::codec::{encode_properties, encode_sort_key, find_property, put_u
 use engine_api::{Error, ErrorKind, PropertyValue, Result};
 use engine_ondisk::Config;
 use engine_ondisk::rocksdb::{
-    self, ColumnFamily, DB, OptimisticTransactionDB, OptimisticTransactionOptions, ReadOptions,
-    TransactionDB, TransactionDBOptions, TransactionOptions, WriteBatch, WriteOptions,
+    self, Cache, ColumnFamily, DB, OptimisticTransactionDB, OptimisticTransactionOptions,
+    ReadOptions, TransactionDB, TransactionDBOptions, TransactionOptions, WriteBatch, WriteOptions,
 };
 use parking_lot::RwLock;
 use serde::Serialize;
@@ -41,7 +41,10 @@ pub struct RawRocks {
     index: RwLock<Option<(u32, u32)>>,
     next_vertex: AtomicU64,
     next_edge: AtomicU64,
-    _dir: TempDir,
+    /// The block cache the families share, and its configured size.
+    cache: Cache,
+    cache_bytes: usize,
+    dir: TempDir,
 }
 
 impl std::fmt::Debug for RawRocks {
@@ -54,7 +57,8 @@ impl RawRocks {
     /// A fresh database in a temporary directory (see `QUIVER_BENCH_DIR`).
     pub fn open() -> Result<Self> {
         let dir = tempfile_dir()?;
-        let (opts, cfs) = engine_ondisk::plain_rocksdb_options(&Config::new(dir.path()));
+        let config = Config::new(dir.path());
+        let (opts, cfs, cache) = engine_ondisk::plain_rocksdb_setup(&config);
         let db = DB::open_cf_descriptors(&opts, dir.path().join("rocksdb"), cfs).map_err(rocks)?;
         Ok(RawRocks {
             db,
@@ -62,7 +66,9 @@ impl RawRocks {
             index: RwLock::new(None),
             next_vertex: AtomicU64::new(0),
             next_edge: AtomicU64::new(0),
-            _dir: dir,
+            cache,
+            cache_bytes: config.block_cache(),
+            dir,
         })
     }
 
@@ -266,6 +272,33 @@ fn label_key(label: u32, id: u64) -> [u8; 12] {
     k[..4].copy_from_slice(&label.to_be_bytes());
     k[4..].copy_from_slice(&id.to_be_bytes());
     k
+}
+
+/// Asks the kernel to drop the cached pages of every file under `dir` (files
+/// RocksDB has synced are clean, so they go), and says how that went.
+fn evict_page_cache(dir: &std::path::Path) -> String {
+    fn each(dir: &std::path::Path, files: &mut u64, failed: &mut Option<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                each(&path, files, failed);
+            } else if let Ok(f) = std::fs::File::open(&path) {
+                match rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed) {
+                    Ok(()) => *files += 1,
+                    Err(e) => *failed = Some(format!("{}: {e}", path.display())),
+                }
+            }
+        }
+    }
+    let (mut files, mut failed) = (0, None);
+    each(dir, &mut files, &mut failed);
+    match failed {
+        None => format!("its {files} files evicted from the page cache"),
+        Some(why) => format!("page cache not fully evicted ({why})"),
+    }
 }
 
 /// The big-endian id at `at` in a key (0 if the key is too short: such a key is no
@@ -481,8 +514,30 @@ impl Subject for RawRocks {
         Ok(Some(entries))
     }
 
-    fn heap_counted(&self) -> bool {
-        false
+    fn settle(&self) -> Result<()> {
+        // As engine-ondisk's `flush`: every family's memtable to SST files.
+        for name in engine_ondisk::keys::ALL_CFS {
+            self.db.flush_cf(self.cf(name)?).map_err(rocks)?;
+        }
+        Ok(())
+    }
+
+    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
+        engine_ondisk::measure_usage(
+            |b| {
+                b.add_db(&self.db);
+                b.add_cache(&self.cache);
+            },
+            self.dir.path(),
+        )
+        .map(Some)
+    }
+
+    fn cold(&self, cache: Option<usize>) -> Result<Option<String>> {
+        self.cache
+            .clone()
+            .set_capacity(cache.unwrap_or(self.cache_bytes));
+        Ok(cache.map(|_| evict_page_cache(self.dir.path())))
     }
 
     fn digest(&self) -> Result<Digest> {
@@ -774,9 +829,18 @@ impl Subject for OnDiskSubject {
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         self.engine.create_index(label, key)
     }
-    fn heap_counted(&self) -> bool {
-        // RocksDB allocates in C++.
-        false
+    fn settle(&self) -> Result<()> {
+        self.engine().flush()
+    }
+    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
+        self.engine().storage_usage().map(Some)
+    }
+    fn cold(&self, cache: Option<usize>) -> Result<Option<String>> {
+        let dir = self.engine().data_dir();
+        let configured = Config::new(dir).block_cache();
+        self.engine()
+            .set_block_cache_capacity(cache.unwrap_or(configured));
+        Ok(cache.map(|_| evict_page_cache(dir)))
     }
     fn digest(&self) -> Result<Digest> {
         self.engine.digest()

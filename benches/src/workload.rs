@@ -167,9 +167,19 @@ pub trait Subject: Sync {
     /// Creates an index on `label`(`key`) and returns how many entries the subject
     /// says it holds; `None` for a subject without indexes.
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>>;
-    /// Whether the subject keeps its data on the Rust heap the report counts (false
-    /// for one that allocates in C++, whose memory rows read "not counted").
-    fn heap_counted(&self) -> bool;
+    /// Brings the data into the state the reads are measured in: an on-disk subject
+    /// writes its memtables to SST files (so reads meet the files, the block cache
+    /// and the filters); an in-memory subject has nothing to do.
+    fn settle(&self) -> Result<()>;
+    /// RocksDB's memory and files, for a subject built on it (its memory is outside
+    /// the Rust heap the report counts); `None` for one that keeps everything on the
+    /// Rust heap.
+    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>>;
+    /// The cold rows: with `Some(bytes)`, shrinks the block cache to `bytes` and
+    /// evicts the subject's files from the page cache, and says what it did; with
+    /// `None`, gives the cache its configured size back. `None` (and nothing done)
+    /// for a subject without a block cache.
+    fn cold(&self, cache: Option<usize>) -> Result<Option<String>>;
     /// Reads the whole graph back from the subject's own state (not from what the
     /// workload fed it), so the report can check that every subject did the same work.
     fn digest(&self) -> Result<Digest>;

@@ -215,8 +215,14 @@ impl quiver_benches::Subject for Idle {
     fn create_index(&self, label: &str, key: &str) -> engine_api::Result<Option<u64>> {
         self.0.create_index(label, key)
     }
-    fn heap_counted(&self) -> bool {
-        true
+    fn settle(&self) -> engine_api::Result<()> {
+        self.0.settle()
+    }
+    fn storage(&self) -> engine_api::Result<Option<engine_ondisk::StorageUsage>> {
+        self.0.storage()
+    }
+    fn cold(&self, cache: Option<usize>) -> engine_api::Result<Option<String>> {
+        self.0.cold(cache)
     }
     fn digest(&self) -> engine_api::Result<quiver_benches::workload::Digest> {
         self.0.digest()
@@ -433,4 +439,47 @@ fn the_on_disk_subjects_run_the_index_rows() {
         .ratio("label+property lookup, index", "ondisk")
         .expect("a ratio");
     assert_eq!(peer, "RocksDB raw");
+}
+
+/// The on-disk subjects' memory rows count RocksDB's own memory, their disk rows its
+/// files, their reads run on flushed data, and the cold rows run with a block cache
+/// an eighth of the SST files; the report says which state each row measured.
+#[test]
+fn on_disk_rows_count_rocksdb_and_say_their_state() {
+    let subjects = quiver_benches::run::on_disk_subjects();
+    // A heap meter that sees nothing: what the memory rows show is RocksDB's.
+    let r = report::run(
+        tiny(),
+        &subjects,
+        &|| Some(0),
+        "test".into(),
+        "test".into(),
+        report::Rounds::new(1).without_warm_up(),
+        &report::Selection::all(),
+    )
+    .expect("runs");
+    for s in ["RocksDB raw", "ondisk"] {
+        for row in [
+            "memory: bytes per vertex",
+            "memory: bytes per edge",
+            "disk: bytes per vertex, as written",
+            "disk: bytes per edge, as written",
+            "disk: bytes per record, flushed",
+        ] {
+            let f = r.figure(row, s).unwrap_or_else(|| panic!("{s}: {row}"));
+            assert!(f.value > 0.0, "{s} {row}: {}", f.value);
+        }
+        for row in ["point read by id, cold", "1-hop expansion, cold"] {
+            let f = r.figure(row, s).unwrap_or_else(|| panic!("{s}: {row}"));
+            let note = f.note.as_deref().unwrap_or_default();
+            assert!(
+                note.contains("block cache") && note.contains("evicted from the page cache"),
+                "{note}"
+            );
+        }
+    }
+    let md = r.markdown();
+    assert!(md.contains("**On-disk state of each row**"), "{md}");
+    assert!(md.contains("Cold rows, ondisk: block cache"), "{md}");
+    assert!(!md.contains("not counted"), "{md}");
 }

@@ -585,7 +585,10 @@ fn flush_usage_and_block_cache_capacity() {
     db.flush().expect("flush");
     let flushed = db.storage_usage().expect("usage");
     assert!(flushed.sst_files > 10_000, "{flushed:?}");
-    assert!(flushed.memtables < before.memtables, "{before:?} then {flushed:?}");
+    assert!(
+        flushed.memtables < before.memtables,
+        "{before:?} then {flushed:?}"
+    );
     // Reads now come from the SST files, through the block cache.
     let t = db.begin(TxnOptions::new().read_only()).expect("begin");
     for v in &ids {
@@ -594,12 +597,18 @@ fn flush_usage_and_block_cache_capacity() {
     drop(t);
     let read = db.storage_usage().expect("usage");
     assert!(read.block_cache > 0, "{read:?}");
-    assert_eq!(read.memory(), read.memtables + read.table_readers + read.block_cache);
+    assert_eq!(
+        read.memory(),
+        read.memtables + read.table_readers + read.block_cache
+    );
     assert_eq!(read.disk(), read.sst_files + read.wal_files);
     db.set_block_cache_capacity(0);
     // Nothing but the cache's own bookkeeping (tens of bytes) is left.
     let emptied = db.storage_usage().expect("usage").block_cache;
-    assert!(emptied < 1024 && emptied < read.block_cache, "{emptied} of {read:?}");
+    assert!(
+        emptied < 1024 && emptied < read.block_cache,
+        "{emptied} of {read:?}"
+    );
     // Reads still work with no cache.
     let t = db.begin(TxnOptions::new().read_only()).expect("begin");
     assert!(t.vertex_property(ids[7], "name").expect("read").is_some());
