@@ -386,20 +386,28 @@ pub fn write_durable_chart(d: &DurabilityFigures, dir: &Path) -> Result<Option<P
         return Ok(None);
     }
     let limit = 1.0 / d.fdatasync_latency_s;
-    let bars = [
-        ("inmem-txn, 1 thread", d.durable_commits_1_thread),
-        ("inmem-txn, 4 threads", d.durable_commits_4_threads),
-        ("ondisk, 1 thread", d.ondisk_durable_commits_1_thread),
-        ("ondisk, 2 threads", d.ondisk_durable_commits_2_threads),
-    ];
+    let bars: Vec<(String, f64)> = d
+        .durable
+        .iter()
+        .map(|r| {
+            let threads = if r.threads == 1 { "thread" } else { "threads" };
+            (
+                format!("{}, {} {threads}", r.subject, r.threads),
+                r.commits_per_s,
+            )
+        })
+        .collect();
+    if bars.is_empty() {
+        return Ok(None);
+    }
     let top = bars.iter().map(|b| b.1).fold(limit, f64::max) * 1.2;
     let path = dir.join("durable.svg");
-    let root = SVGBackend::new(&path, (800, 480)).into_drawing_area();
+    let root = SVGBackend::new(&path, (1200, 480)).into_drawing_area();
     let draw = |e| chart_error("durable.svg", e);
     root.fill(&WHITE).map_err(draw)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Durable commits per second (sync every commit) against one committer's limit",
+            "Durable small writes per second (synced at every commit) against one committer's limit",
             ("sans-serif", 18),
         )
         .margin(12)

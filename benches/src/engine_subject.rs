@@ -160,3 +160,78 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         Ok(())
     }
 }
+
+/// inmem-txn with a data directory of its own (a temporary one under
+/// `QUIVER_BENCH_DIR`): commits go through the WAL, sync mode Off, no periodic
+/// snapshot, none on exit.
+#[derive(Debug)]
+pub struct WalSubject {
+    engine: EngineSubject<engine_inmem_txn::InMemoryEngine>,
+    _dir: crate::durability::TempDir,
+}
+
+impl WalSubject {
+    /// A fresh engine in a fresh directory.
+    pub fn open() -> Result<Self> {
+        let dir = crate::durability::tempfile_dir()?;
+        let engine = engine_inmem_txn::InMemoryEngine::open(
+            engine_inmem_txn::Config::default()
+                .data_directory(dir.path())
+                .durability(
+                    engine_api::DurabilityConfig::default()
+                        .sync_mode(engine_api::SyncMode::Off)
+                        .snapshot_interval(None)
+                        .snapshot_on_exit(false),
+                ),
+        )?;
+        Ok(WalSubject {
+            engine: EngineSubject(engine),
+            _dir: dir,
+        })
+    }
+}
+
+impl Subject for WalSubject {
+    fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
+        self.engine.import_vertices(batch)
+    }
+    fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
+        self.engine.import_edges(batch, ids)
+    }
+    fn read_names(&self, ids: &[u64]) -> Result<Fold> {
+        self.engine.read_names(ids)
+    }
+    fn label_scan(&self, label: &str) -> Result<Fold> {
+        self.engine.label_scan(label)
+    }
+    fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
+        self.engine.expand(starts, hops)
+    }
+    fn small_write(&self, target: u64) -> Result<()> {
+        self.engine.small_write(target)
+    }
+    fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
+        self.engine.update_score(vertex, value)
+    }
+    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
+        self.engine.lookup(label, key, values)
+    }
+    fn id_key(&self, id: u64) -> Result<u64> {
+        self.engine.id_key(id)
+    }
+    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
+        self.engine.create_index(label, key)
+    }
+    fn settle(&self) -> Result<()> {
+        self.engine.settle()
+    }
+    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
+        self.engine.storage()
+    }
+    fn cold(&self, cache: Option<usize>) -> Result<Option<String>> {
+        self.engine.cold(cache)
+    }
+    fn digest(&self) -> Result<Digest> {
+        self.engine.digest()
+    }
+}

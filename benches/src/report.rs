@@ -483,9 +483,10 @@ pub fn run_subject(
             canonical.checksum(),
         ));
     }
-    let heap_before = heap();
+    // The index's memory: heap, and RocksDB's for a subject built on it.
+    let (heap_before, _) = usage()?;
     let (indexed, t) = timed(|| s.create_index("Person", "id"))?;
-    let heap_after = heap();
+    let (heap_after, _) = usage()?;
     if let Some(entries) = indexed {
         out.push(fig(
             "index build: label+property",

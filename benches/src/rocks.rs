@@ -44,7 +44,11 @@ pub struct RawRocks {
     /// The block cache the families share, and its configured size.
     cache: Cache,
     cache_bytes: usize,
-    dir: TempDir,
+    /// Whether each write batch is synced (the durable rows).
+    sync: bool,
+    root: std::path::PathBuf,
+    /// The temporary directory `root` is, when the subject made it (dropped last).
+    _dir: Option<TempDir>,
 }
 
 impl std::fmt::Debug for RawRocks {
@@ -57,9 +61,17 @@ impl RawRocks {
     /// A fresh database in a temporary directory (see `QUIVER_BENCH_DIR`).
     pub fn open() -> Result<Self> {
         let dir = tempfile_dir()?;
-        let config = Config::new(dir.path());
+        let mut raw = Self::open_in(dir.path(), false)?;
+        raw._dir = Some(dir);
+        Ok(raw)
+    }
+
+    /// A fresh database in `root`; with `sync`, every write batch is synced
+    /// (`WriteOptions::set_sync`), the durable yardstick.
+    pub fn open_in(root: &std::path::Path, sync: bool) -> Result<Self> {
+        let config = Config::new(root);
         let (opts, cfs, cache) = engine_ondisk::plain_rocksdb_setup(&config);
-        let db = DB::open_cf_descriptors(&opts, dir.path().join("rocksdb"), cfs).map_err(rocks)?;
+        let db = DB::open_cf_descriptors(&opts, root.join("rocksdb"), cfs).map_err(rocks)?;
         Ok(RawRocks {
             db,
             names: RwLock::new(HashMap::new()),
@@ -68,7 +80,9 @@ impl RawRocks {
             next_edge: AtomicU64::new(0),
             cache,
             cache_bytes: config.block_cache(),
-            dir,
+            sync,
+            root: root.to_path_buf(),
+            _dir: None,
         })
     }
 
@@ -244,9 +258,9 @@ impl RawRocks {
     }
 
     fn write(&self, b: WriteBatch) -> Result<()> {
-        self.db
-            .write_opt(b, &WriteOptions::default())
-            .map_err(rocks)
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.sync);
+        self.db.write_opt(b, &wo).map_err(rocks)
     }
 }
 
@@ -528,7 +542,7 @@ impl Subject for RawRocks {
                 b.add_db(&self.db);
                 b.add_cache(&self.cache);
             },
-            self.dir.path(),
+            &self.root,
         )
         .map(Some)
     }
@@ -537,7 +551,7 @@ impl Subject for RawRocks {
         self.cache
             .clone()
             .set_capacity(cache.unwrap_or(self.cache_bytes));
-        Ok(cache.map(|_| evict_page_cache(self.dir.path())))
+        Ok(cache.map(|_| evict_page_cache(&self.root)))
     }
 
     fn digest(&self) -> Result<Digest> {
@@ -775,20 +789,27 @@ impl TxnKindFigures {
 #[derive(Debug)]
 pub struct OnDiskSubject {
     engine: crate::EngineSubject<engine_ondisk::OnDiskEngine>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl OnDiskSubject {
     /// A fresh engine.
     pub fn open() -> Result<Self> {
         let dir = tempfile_dir()?;
+        let mut subject = Self::open_in(dir.path(), engine_api::SyncMode::Off)?;
+        subject._dir = Some(dir);
+        Ok(subject)
+    }
+
+    /// A fresh engine in `root` with sync mode `sync` (the durable rows use
+    /// `EveryCommit`).
+    pub fn open_in(root: &std::path::Path, sync: engine_api::SyncMode) -> Result<Self> {
         let engine = engine_ondisk::OnDiskEngine::open(
-            Config::new(dir.path())
-                .durability(Config::default_durability().sync_mode(engine_api::SyncMode::Off)),
+            Config::new(root).durability(Config::default_durability().sync_mode(sync)),
         )?;
         Ok(OnDiskSubject {
             engine: crate::EngineSubject(engine),
-            _dir: dir,
+            _dir: None,
         })
     }
 

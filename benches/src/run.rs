@@ -27,7 +27,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub edges: Option<usize>,
     /// Only these subjects, comma-separated, in this order: hand-rolled, petgraph,
-    /// "IndraDB memory", inmem-txn, inmem-analytical, "RocksDB raw", ondisk. A
+    /// "IndraDB memory", inmem-txn, "inmem-txn WAL", inmem-analytical, "RocksDB raw",
+    /// ondisk. A
     /// backend's ratios are taken against the best in-memory peer of each row (for
     /// the in-memory backends) or RocksDB raw (for ondisk), among those selected.
     /// Default: all.
@@ -47,9 +48,13 @@ pub struct ReportArgs {
     /// Mixed operations per thread.
     #[arg(long, default_value_t = WorkloadSize::default().mixed_ops)]
     pub mixed_ops: usize,
-    /// Durable commits per thread configuration in the durability section.
+    /// Durable commits per subject and thread count in the durability section.
     #[arg(long, default_value_t = 2000)]
     pub durable_commits: usize,
+    /// Runs the durable-commit rows even when the benchmark directory is on a RAM
+    /// file system (tmpfs, ramfs), where a sync costs nothing; refused otherwise.
+    #[arg(long)]
+    pub durable_on_ram_disk: bool,
     /// Vertices of the graph the durability section snapshots and recovers
     /// (default: the main workload's).
     #[arg(long)]
@@ -237,6 +242,15 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
             || Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _),
         ),
         SubjectEntry::new(
+            "inmem-txn WAL",
+            Kind::InMemory,
+            "inmem-txn with a data directory (under `QUIVER_BENCH_DIR`): every commit \
+             appended to the WAL, sync mode Off (written, not synced, as no other subject's \
+             commit in this table is durable), no periodic snapshot. The WAL's cost is this \
+             column against inmem-txn.",
+            || Ok(Box::new(crate::engine_subject::WalSubject::open()?) as _),
+        ),
+        SubjectEntry::new(
             "inmem-analytical",
             Kind::InMemory,
             "`engine_inmem_analytical::Config::default()`: memory only, no isolation and no \
@@ -336,6 +350,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         &crate::Workload::generate(recovery_size),
         args.durable_commits.max(2),
         repeat,
+        args.durable_on_ram_disk,
     )?;
     phase("snapshotting the same graph in IN_MEMORY_ANALYTICAL mode...");
     let analytical = crate::analytical::run(&crate::Workload::generate(recovery_size))?;
