@@ -176,7 +176,15 @@ fn durable_rate(s: &dyn Subject, targets: &[u64], threads: usize, commits: usize
                 sc.spawn(move || -> Result<()> {
                     let mut rng = Rng::new(500 + t as u64);
                     for _ in 0..per_thread {
-                        s.small_write(targets[rng.below(targets.len())])?;
+                        let target = targets[rng.below(targets.len())];
+                        // Two writers may pick one target: a conflict is retried, as
+                        // in the main table.
+                        loop {
+                            match s.small_write(target) {
+                                Err(e) if e.is_retryable() => continue,
+                                other => break other?,
+                            }
+                        }
                     }
                     Ok(())
                 })
@@ -234,10 +242,24 @@ fn durable_rows(w: &Workload, dir: &Path, commits: usize) -> Result<Vec<DurableR
     Ok(rows)
 }
 
-/// Runs the durability workloads of the in-memory transactional engine on `w`. On
-/// a RAM file system the durable rows are refused unless `durable_on_ram_disk`.
+/// Runs the durability workloads of the in-memory transactional engine on `w`, in
+/// a fresh directory under `QUIVER_BENCH_DIR`. On a RAM file system the durable
+/// rows are refused unless `durable_on_ram_disk`.
 pub fn run(w: &Workload, commits: usize, durable_on_ram_disk: bool) -> Result<DurabilityFigures> {
-    let tmp = tempfile_dir()?;
+    run_in(&bench_base(), w, commits, durable_on_ram_disk)
+}
+
+/// [`run`] in a fresh directory under `base`.
+pub fn run_in(
+    base: &Path,
+    w: &Workload,
+    commits: usize,
+    durable_on_ram_disk: bool,
+) -> Result<DurabilityFigures> {
+    std::fs::create_dir_all(base)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("quiver-bench-")
+        .tempdir_in(base)?;
     let dir = tmp.path();
     let commit_dir = dir.join("commits");
     // In the directory the durable commits below write to, before the engine opens.

@@ -44,7 +44,11 @@ fn report_runs_and_subjects_agree() {
         .filter(|f| f.workload == "point read by id")
         .map(|f| (f.checksum, f.operations))
         .collect::<Vec<_>>();
-    assert_eq!(reads.len(), 6, "every in-memory subject, inmem-txn WAL included");
+    assert_eq!(
+        reads.len(),
+        6,
+        "every in-memory subject, inmem-txn WAL included"
+    );
     assert!(
         reads.iter().all(|r| *r == reads[0] && r.0 != 0),
         "{reads:?}"
@@ -492,4 +496,32 @@ fn on_disk_rows_count_rocksdb_and_say_their_state() {
     assert!(md.contains("**On-disk state of each row**"), "{md}");
     assert!(md.contains("Cold rows, ondisk: block cache"), "{md}");
     assert!(!md.contains("not counted"), "{md}");
+}
+
+/// On a RAM file system the durable rows are refused (a sync there costs nothing),
+/// and the report says why and how to run them anyway; asked, they run.
+#[test]
+fn durable_rows_on_a_ram_disk_are_refused_unless_asked() {
+    let shm = std::path::Path::new("/dev/shm");
+    let on_tmpfs = std::fs::read_to_string("/proc/mounts")
+        .is_ok_and(|m| m.lines().any(|l| l.starts_with("tmpfs /dev/shm ")));
+    if !on_tmpfs {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI machines have /dev/shm on tmpfs"
+        );
+        eprintln!("skipped: /dev/shm is not a tmpfs here");
+        return;
+    }
+    let w = quiver_benches::Workload::generate(tiny());
+    let refused = quiver_benches::durability::run_in(shm, &w, 4, false).expect("runs");
+    assert!(refused.durable.is_empty());
+    let why = refused.durable_refused.clone().expect("refused");
+    assert!(
+        why.contains("tmpfs") && why.contains("--durable-on-ram-disk"),
+        "{why}"
+    );
+    let asked = quiver_benches::durability::run_in(shm, &w, 4, true).expect("runs");
+    assert_eq!(asked.durable.len(), 9);
+    assert!(asked.durable_refused.is_none());
 }
