@@ -1031,9 +1031,11 @@ impl Paired {
 
 impl Report {
     /// What a cell without a figure says: "n/a" for a subject that cannot run the
-    /// row (the reason is listed under the table), "—" otherwise.
-    fn missing_cell(&self, subject: &str) -> String {
-        if self.not_applicable.iter().any(|(s, _)| s == subject) {
+    /// row (the reason is listed under the table), "—" for a row that does not apply
+    /// to it (the disk rows of an in-memory subject).
+    fn missing_cell(&self, row: &str, subject: &str) -> String {
+        // The one reason listed today: no property indexes, for the label+property rows.
+        if row.contains("label+property") && self.not_applicable.iter().any(|(s, _)| s == subject) {
             "n/a".into()
         } else {
             "—".into()
@@ -1141,11 +1143,13 @@ impl Report {
             md.push_str(&format!("| {row} | {unit} |"));
             for s in &self.subjects {
                 let cell =
-                    self.figure(row, s)
-                        .map_or(self.missing_cell(s), |f| match spread_percent(f) {
+                    self.figure(row, s).map_or(
+                        self.missing_cell(row, s),
+                        |f| match spread_percent(f) {
                             Some(p) => format!("{} ±{p:.0}%", human(f.value)),
                             None => human(f.value),
-                        });
+                        },
+                    );
                 md.push_str(&format!(" {cell} |"));
             }
             for s in &ours {
