@@ -219,7 +219,7 @@ impl Subject for HandRolledBaseline {
         Ok(None)
     }
 
-    fn settle(&self) -> Result<()> {
+    fn settle(&mut self) -> Result<()> {
         Ok(())
     }
 

@@ -137,8 +137,8 @@ pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
         let fresh = OnDiskSubject::open()?;
         out.push(measure(
             "ondisk",
-            source.engine(),
-            fresh.engine(),
+            source.engine()?,
+            fresh.engine()?,
             heap,
             false,
         )?);

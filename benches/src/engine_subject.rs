@@ -141,7 +141,7 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
 
     // A Rust engine on the Rust heap; engine-ondisk's adapter wraps this one and
     // answers these itself.
-    fn settle(&self) -> Result<()> {
+    fn settle(&mut self) -> Result<()> {
         Ok(())
     }
 
@@ -222,7 +222,7 @@ impl Subject for WalSubject {
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
         self.engine.create_index(label, key)
     }
-    fn settle(&self) -> Result<()> {
+    fn settle(&mut self) -> Result<()> {
         self.engine.settle()
     }
     fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {

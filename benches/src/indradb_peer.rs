@@ -349,7 +349,7 @@ impl Subject for IndraDbPeer {
         Ok(Some(entries.count))
     }
 
-    fn settle(&self) -> Result<()> {
+    fn settle(&mut self) -> Result<()> {
         Ok(())
     }
 

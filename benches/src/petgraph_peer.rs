@@ -211,7 +211,7 @@ impl Subject for PetgraphPeer {
         Ok(None)
     }
 
-    fn settle(&self) -> Result<()> {
+    fn settle(&mut self) -> Result<()> {
         Ok(())
     }
 

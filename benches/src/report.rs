@@ -191,7 +191,7 @@ impl Selection {
 /// the later ones see the same way for every subject.
 pub fn run_subject(
     name: &str,
-    s: &dyn Subject,
+    subject: &mut dyn Subject,
     w: &Workload,
     heap: &dyn Fn() -> Option<i64>,
     only: &Selection,
@@ -201,27 +201,31 @@ pub fn run_subject(
     let mut ids: Vec<u64> = Vec::with_capacity(size.vertices);
     // Memory: the Rust heap (if the process counts it) plus, for a subject built on
     // RocksDB, RocksDB's own memory; disk: RocksDB's files.
-    let usage = || -> Result<(Option<i64>, Option<i64>)> {
+    fn usage(
+        s: &dyn Subject,
+        heap: &dyn Fn() -> Option<i64>,
+    ) -> Result<(Option<i64>, Option<i64>)> {
         let native = s.storage()?;
         let memory = heap().map(|h| h + native.map_or(0, |u| u.memory() as i64));
         Ok((memory, native.map(|u| u.disk() as i64)))
-    };
+    }
+    let s: &dyn Subject = subject;
 
-    let (heap0, disk0) = usage()?;
+    let (heap0, disk0) = usage(s, heap)?;
     let ((), tv) = timed(|| {
         for batch in w.vertices.chunks(size.batch.max(1)) {
             ids.extend(s.import_vertices(batch)?);
         }
         Ok(())
     })?;
-    let (heap1, disk1) = usage()?;
+    let (heap1, disk1) = usage(s, heap)?;
     let ((), te) = timed(|| {
         for batch in w.edges.chunks(size.batch.max(1)) {
             s.import_edges(batch, &ids)?;
         }
         Ok(())
     })?;
-    let (heap2, disk2) = usage()?;
+    let (heap2, disk2) = usage(s, heap)?;
     let (v, e) = (size.vertices as u64, size.edges as u64);
     // Read back outside the timed part; the digest after the edges covers both
     // imports, the vertex count alone the vertex import.
@@ -268,7 +272,8 @@ pub fn run_subject(
     }
     // The reads meet the data in the state reads usually meet it: on disk, flushed
     // to SST files.
-    s.settle()?;
+    subject.settle()?;
+    let s: &dyn Subject = subject;
     let flushed = s.storage()?;
     if let (Some(u), Some(d0)) = (flushed, disk0) {
         let mut m = fig(DISK_FLUSHED, name, 0, 0.0, "B", 0);
@@ -486,9 +491,9 @@ pub fn run_subject(
         ));
     }
     // The index's memory: heap, and RocksDB's for a subject built on it.
-    let (heap_before, _) = usage()?;
+    let (heap_before, _) = usage(s, heap)?;
     let (indexed, t) = timed(|| s.create_index("Person", "id"))?;
-    let (heap_after, _) = usage()?;
+    let (heap_after, _) = usage(s, heap)?;
     if let Some(entries) = indexed {
         out.push(fig(
             "index build: label+property",
@@ -741,7 +746,8 @@ fn run_one(
     only: &Selection,
 ) -> Result<(Vec<Figure>, u64, bool)> {
     let subject = (entry.make)()?;
-    let (mut figures, conflicts) = run_subject(&entry.name, subject.as_ref(), w, heap, only)?;
+    let mut subject = subject;
+    let (mut figures, conflicts) = run_subject(&entry.name, subject.as_mut(), w, heap, only)?;
     drop(subject);
     let indexed = if only.wants("index") {
         let fresh = (entry.make)()?;

@@ -528,10 +528,12 @@ impl Subject for RawRocks {
         Ok(Some(entries))
     }
 
-    fn settle(&self) -> Result<()> {
-        // As engine-ondisk's `flush`: every family's memtable to SST files.
+    fn settle(&mut self) -> Result<()> {
+        // As the on-disk subject: every family flushed, then compacted.
         for name in engine_ondisk::keys::ALL_CFS {
-            self.db.flush_cf(self.cf(name)?).map_err(rocks)?;
+            let cf = self.cf(name)?;
+            self.db.flush_cf(cf).map_err(rocks)?;
+            self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
         }
         Ok(())
     }
@@ -788,7 +790,9 @@ impl TxnKindFigures {
 /// commits are not durable either), through the `StorageEngine` contract.
 #[derive(Debug)]
 pub struct OnDiskSubject {
-    engine: crate::EngineSubject<engine_ondisk::OnDiskEngine>,
+    /// `None` only while `settle` has it closed to compact its files.
+    engine: Option<crate::EngineSubject<engine_ondisk::OnDiskEngine>>,
+    config: Config,
     _dir: Option<TempDir>,
 }
 
@@ -804,66 +808,81 @@ impl OnDiskSubject {
     /// A fresh engine in `root` with sync mode `sync` (the durable rows use
     /// `EveryCommit`).
     pub fn open_in(root: &std::path::Path, sync: engine_api::SyncMode) -> Result<Self> {
-        let engine = engine_ondisk::OnDiskEngine::open(
-            Config::new(root).durability(Config::default_durability().sync_mode(sync)),
-        )?;
+        let config = Config::new(root).durability(Config::default_durability().sync_mode(sync));
+        let engine = engine_ondisk::OnDiskEngine::open(config.clone())?;
         Ok(OnDiskSubject {
-            engine: crate::EngineSubject(engine),
+            engine: Some(crate::EngineSubject(engine)),
+            config,
             _dir: None,
         })
     }
 
-    /// The engine itself.
-    pub fn engine(&self) -> &engine_ondisk::OnDiskEngine {
-        &self.engine.0
+    fn subject(&self) -> Result<&crate::EngineSubject<engine_ondisk::OnDiskEngine>> {
+        self.engine
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Io, "the engine did not reopen after compaction"))
+    }
+
+    /// The engine itself. Errors: the engine failed to reopen after `settle`.
+    pub fn engine(&self) -> Result<&engine_ondisk::OnDiskEngine> {
+        self.subject().map(|s| &s.0)
     }
 }
 
 impl Subject for OnDiskSubject {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
-        self.engine.import_vertices(batch)
+        self.subject()?.import_vertices(batch)
     }
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
-        self.engine.import_edges(batch, ids)
+        self.subject()?.import_edges(batch, ids)
     }
     fn read_names(&self, ids: &[u64]) -> Result<Fold> {
-        self.engine.read_names(ids)
+        self.subject()?.read_names(ids)
     }
     fn label_scan(&self, label: &str) -> Result<Fold> {
-        self.engine.label_scan(label)
+        self.subject()?.label_scan(label)
     }
     fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
-        self.engine.expand(starts, hops)
+        self.subject()?.expand(starts, hops)
     }
     fn small_write(&self, target: u64) -> Result<()> {
-        self.engine.small_write(target)
+        self.subject()?.small_write(target)
     }
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
-        self.engine.update_score(vertex, value)
+        self.subject()?.update_score(vertex, value)
     }
     fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
-        self.engine.lookup(label, key, values)
+        self.subject()?.lookup(label, key, values)
     }
     fn id_key(&self, id: u64) -> Result<u64> {
-        self.engine.id_key(id)
+        self.subject()?.id_key(id)
     }
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
-        self.engine.create_index(label, key)
+        self.subject()?.create_index(label, key)
     }
-    fn settle(&self) -> Result<()> {
-        self.engine().flush()
+    fn settle(&mut self) -> Result<()> {
+        // Flushed, then compacted with the engine closed (RocksDB's TransactionDB has
+        // no compaction on demand), then opened again: the raw peer's state.
+        let engine = self.engine.take().ok_or_else(|| {
+            Error::new(ErrorKind::Io, "the engine did not reopen after compaction")
+        })?;
+        // Closing flushes every family and syncs the log.
+        engine.0.close_without_snapshot()?;
+        engine_ondisk::compact_closed(&self.config)?;
+        self.engine = Some(crate::EngineSubject(engine_ondisk::OnDiskEngine::open(
+            self.config.clone(),
+        )?));
+        Ok(())
     }
     fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
-        self.engine().storage_usage().map(Some)
+        self.engine()?.storage_usage().map(Some)
     }
     fn cold(&self, cache: Option<usize>) -> Result<Option<String>> {
-        let dir = self.engine().data_dir();
-        let configured = Config::new(dir).block_cache();
-        self.engine()
-            .set_block_cache_capacity(cache.unwrap_or(configured));
-        Ok(cache.map(|_| evict_page_cache(dir)))
+        let engine = self.engine()?;
+        engine.set_block_cache_capacity(cache.unwrap_or(self.config.block_cache()));
+        Ok(cache.map(|_| evict_page_cache(engine.data_dir())))
     }
     fn digest(&self) -> Result<Digest> {
-        self.engine.digest()
+        self.subject()?.digest()
     }
 }

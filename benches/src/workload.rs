@@ -168,9 +168,9 @@ pub trait Subject: Sync {
     /// says it holds; `None` for a subject without indexes.
     fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>>;
     /// Brings the data into the state the reads are measured in: an on-disk subject
-    /// writes its memtables to SST files (so reads meet the files, the block cache
-    /// and the filters); an in-memory subject has nothing to do.
-    fn settle(&self) -> Result<()>;
+    /// writes its memtables to SST files and compacts them (so reads meet the files,
+    /// the block cache and the filters); an in-memory subject has nothing to do.
+    fn settle(&mut self) -> Result<()>;
     /// RocksDB's memory and files, for a subject built on it (its memory is outside
     /// the Rust heap the report counts); `None` for one that keeps everything on the
     /// Rust heap.

@@ -219,7 +219,7 @@ impl quiver_benches::Subject for Idle {
     fn create_index(&self, label: &str, key: &str) -> engine_api::Result<Option<u64>> {
         self.0.create_index(label, key)
     }
-    fn settle(&self) -> engine_api::Result<()> {
+    fn settle(&mut self) -> engine_api::Result<()> {
         self.0.settle()
     }
     fn storage(&self) -> engine_api::Result<Option<engine_ondisk::StorageUsage>> {

@@ -251,6 +251,37 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
 }
 
+/// Compacts the files of the database in `config`'s data directory while no engine
+/// has it open: every column family's SST files rewritten into RocksDB's levels
+/// (`compact_range` over the whole key space), as RocksDB's `TransactionDB` offers no
+/// compaction on demand. Takes the directory's lock for the time it runs. For
+/// maintenance, and for measurements that read compacted files.
+///
+/// Errors: [`ErrorKind::Locked`] if an engine has the directory open;
+/// [`ErrorKind::NotFound`] if it holds no on-disk database; `Io` from RocksDB.
+pub fn compact_closed(config: &Config) -> Result<()> {
+    let dir = DataDir::open(config.data_dir())?;
+    let root = dir.root().to_path_buf();
+    if !root.join(ROCKSDB_DIR).join("CURRENT").exists() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} holds no on-disk database", root.display()),
+        ));
+    }
+    let (opts, cfs, _) = rocks_options(config, &root, false, false, false);
+    let db = rocksdb::DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs)
+        .map_err(|e| rocks("cannot open RocksDB to compact it", e))?;
+    for name in ALL_CFS {
+        let cf = db
+            .cf_handle(name)
+            .ok_or_else(|| Error::corrupt(format!("no column family {name}")))?;
+        db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+    }
+    drop(db);
+    drop(dir);
+    Ok(())
+}
+
 pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;

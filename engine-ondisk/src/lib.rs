@@ -132,7 +132,9 @@ pub use check::{CheckedPart, FileCheck, check_files};
 #[cfg(feature = "storage")]
 pub use config::Config;
 #[cfg(feature = "storage")]
-pub use engine::{OnDiskEngine, plain_rocksdb_options, plain_rocksdb_setup, rocksdb_options};
+pub use engine::{
+    OnDiskEngine, compact_closed, plain_rocksdb_options, plain_rocksdb_setup, rocksdb_options,
+};
 #[cfg(feature = "storage")]
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].

@@ -613,3 +613,52 @@ fn flush_usage_and_block_cache_capacity() {
     let t = db.begin(TxnOptions::new().read_only()).expect("begin");
     assert!(t.vertex_property(ids[7], "name").expect("read").is_some());
 }
+
+/// `compact_closed` rewrites a closed database's files and keeps every record; it
+/// refuses a directory an engine has open and one without a database.
+#[test]
+fn compact_closed_keeps_the_data_and_respects_the_lock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config::new(dir.path());
+    let db = OnDiskEngine::open(config.clone()).expect("open");
+    let mut ids = Vec::new();
+    // Three flushes: below RocksDB's trigger of four level-0 files, so they stay.
+    for batch in 0..3 {
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        for i in 0..2000i64 {
+            ids.push(
+                t.create_vertex_with(&["P"], &[("n", (batch * 10_000 + i).into())])
+                    .expect("vertex"),
+            );
+        }
+        t.commit().expect("commit");
+        db.flush().expect("flush");
+    }
+    let err = engine_ondisk::compact_closed(&config).expect_err("open elsewhere");
+    assert_eq!(err.kind(), ErrorKind::Locked, "{err}");
+    let sst_files = || {
+        std::fs::read_dir(dir.path().join("rocksdb"))
+            .expect("rocksdb/")
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "sst"))
+            .count()
+    };
+    let before = sst_files();
+    db.close().expect("close");
+    engine_ondisk::compact_closed(&config).expect("compacts");
+    let after = sst_files();
+    assert!(after > 0 && after < before, "{before} files -> {after}");
+    let db = OnDiskEngine::open(config).expect("reopens");
+    let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+    for (k, v) in ids.iter().enumerate() {
+        let want = (k as i64 / 2000) * 10_000 + k as i64 % 2000;
+        assert_eq!(
+            t.vertex_property(*v, "n").expect("read"),
+            Some(want.into()),
+            "vertex {k}"
+        );
+    }
+    let empty = tempfile::tempdir().expect("temp dir");
+    let err = engine_ondisk::compact_closed(&Config::new(empty.path())).expect_err("nothing");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+}
