@@ -271,7 +271,7 @@ pub fn run_subject(
         out.push(m);
     }
     // The reads meet the data in the state reads usually meet it: on disk, flushed
-    // to SST files.
+    // to SST files and compacted.
     subject.settle()?;
     let s: &dyn Subject = subject;
     let flushed = s.storage()?;
@@ -671,7 +671,7 @@ const LOOKUP_SCAN_VISITS: usize = 600_000;
 const INDEX_MEMORY: &str = "memory: bytes per label+property index entry";
 const DISK_VERTEX: &str = "disk: bytes per vertex, as written";
 const DISK_EDGE: &str = "disk: bytes per edge, as written";
-const DISK_FLUSHED: &str = "disk: bytes per record, flushed";
+const DISK_FLUSHED: &str = "disk: bytes per record, compacted";
 const READ_COLD: &str = "point read by id, cold";
 const EXPAND_COLD: &str = "1-hop expansion, cold";
 const LOOKUP_SCAN: &str = "label+property lookup, no index";
@@ -1171,7 +1171,7 @@ impl Report {
             md.push_str(&format!("\nn/a: {s} {why}."));
         }
         md.push('\n');
-        md.push_str("\nMemory rows are the memory the import added divided by the count (lower is better): live heap blocks as the allocator hands them out (its usable size, so its rounding counts), plus, for the subjects built on RocksDB, RocksDB's own memtables, table readers and block cache (RocksDB's accounting over every column family). Disk rows are RocksDB's SST and log files: as the import wrote them, and per record after the memtables were flushed. Our rows include 2 labels and 3 properties per vertex and 1 property per edge. The index row is the memory the label+property index build added, per vertex indexed (an integer key). For reference only (another machine, no properties): the well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge.\n");
+        md.push_str("\nMemory rows are the memory the import added divided by the count (lower is better): live heap blocks as the allocator hands them out (its usable size, so its rounding counts), plus, for the subjects built on RocksDB, RocksDB's own memtables, table readers and block cache (RocksDB's accounting over every column family). Disk rows are RocksDB's SST and log files: as the import wrote them, and per record after flush and compaction. Our rows include 2 labels and 3 properties per vertex and 1 property per edge. The index row is the memory the label+property index build added, per vertex indexed (an integer key). For reference only (another machine, no properties): the well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge.\n");
         md.push_str(&self.states_markdown(&rows));
         if !self.settings.is_empty() {
             md.push_str("\n## Subjects and their settings\n\n");
@@ -1200,7 +1200,7 @@ impl Report {
             return String::new();
         }
         let mut md = String::from(
-            "\n**On-disk state of each row** (RocksDB subjects; one `flush` after the import, the same for both):\n\n| rows | state |\n|---|---|\n",
+            "\n**On-disk state of each row** (RocksDB subjects; after the import both flush and compact every column family):\n\n| rows | state |\n|---|---|\n",
         );
         type Group<'a> = (&'a str, &'a dyn Fn(&str) -> bool, &'a str);
         let groups: [Group<'_>; 4] = [
@@ -1215,19 +1215,19 @@ impl Report {
                 "memtables and log as the import left them (flushes where RocksDB made them)",
             ),
             (
-                "disk flushed, point reads, label scan, expansions",
+                "disk compacted, point reads, label scan, expansions",
                 &|r| {
                     r == DISK_FLUSHED
                         || r == "point read by id"
                         || r == "label scan"
                         || r.ends_with("hop expansion")
                 },
-                "flushed: every memtable written to SST files; reads go through the bloom filters and the block cache, warm from the rows before",
+                "compacted: every memtable written to SST files and every family compacted; reads go through the bloom filters and the block cache, warm from the rows before",
             ),
             (
                 "the cold rows",
                 &|r| r == READ_COLD || r == EXPAND_COLD,
-                "as flushed, with a block cache of an eighth of the SST files (see below); the configured cache is back afterwards",
+                "as compacted, with a block cache of an eighth of the SST files (see below); the configured cache is back afterwards",
             ),
             (
                 "small writes, mixed, index",
@@ -1236,7 +1236,7 @@ impl Report {
                         || r.starts_with("mixed")
                         || r.contains("label+property")
                 },
-                "the flushed data plus the memtables these writes fill",
+                "the compacted data plus the memtables these writes fill",
             ),
         ];
         for (what, matches, state) in groups {

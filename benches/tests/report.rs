@@ -478,7 +478,7 @@ fn on_disk_rows_count_rocksdb_and_say_their_state() {
             "memory: bytes per edge",
             "disk: bytes per vertex, as written",
             "disk: bytes per edge, as written",
-            "disk: bytes per record, flushed",
+            "disk: bytes per record, compacted",
         ] {
             let f = r.figure(row, s).unwrap_or_else(|| panic!("{s}: {row}"));
             assert!(f.value > 0.0, "{s} {row}: {}", f.value);
