@@ -181,7 +181,7 @@ fn durable_rate(s: &dyn Subject, targets: &[u64], threads: usize, commits: usize
                         // in the main table.
                         loop {
                             match s.small_write(target) {
-                                Err(e) if e.is_retryable() => continue,
+                                Err(e) if e.is_retryable() => std::thread::yield_now(),
                                 other => break other?,
                             }
                         }

@@ -562,7 +562,12 @@ fn mixed(s: &dyn Subject, ids: &[u64], plans: &[Vec<(usize, bool)>]) -> Result<(
                             loop {
                                 match s.update_score(v, updated_score(index)) {
                                     Ok(()) => break,
-                                    Err(e) if e.is_retryable() => conflicts += 1,
+                                    Err(e) if e.is_retryable() => {
+                                        conflicts += 1;
+                                        // The other writer may be off the CPU: let it
+                                        // finish instead of spinning against it.
+                                        std::thread::yield_now();
+                                    }
                                     Err(e) => return Err(e),
                                 }
                             }
@@ -705,7 +710,7 @@ fn run_indexed_import(name: &str, s: &dyn Subject, w: &Workload) -> Result<Optio
 fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
     loop {
         match f() {
-            Err(e) if e.is_retryable() => continue,
+            Err(e) if e.is_retryable() => std::thread::yield_now(),
             other => return other,
         }
     }
