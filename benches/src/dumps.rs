@@ -149,7 +149,7 @@ pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
 /// The figures as a Markdown section.
 pub fn markdown(figures: &[DumpFigures]) -> String {
     let mut md = String::from(
-        "\n## Dump and load (the durability section's graph; load into a fresh engine of the same backend; one run)\n\n",
+        "\n## Dump and load (the durability section's graph; load into a fresh engine of the same backend; every backend, whatever `--backends` selects; one run)\n\n",
     );
     md.push_str("| backend | entities | dump entities/s | load entities/s | bytes per entity | peak heap added by the dump |\n|---|---:|---:|---:|---:|---:|\n");
     for f in figures {

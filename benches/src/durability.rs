@@ -601,7 +601,7 @@ impl Durability {
         let limit = 1.0 / d.fdatasync_latency_s;
         let bw = d.snapshot_bytes as f64 / d.snapshot_seconds.max(1e-9);
         let mut md = String::from(
-            "\n## Durability (inmem-txn with a data directory; ondisk rows say so)\n\n",
+            "\n## Durability (inmem-txn with a data directory; ondisk rows say so; every backend, whatever `--backends` selects)\n\n",
         );
         if self.runs.len() > 1 {
             md.push_str(&format!(

@@ -41,9 +41,10 @@ pub fn run(
             // Operations shrink with the graph (time per operation is what is
             // compared): with the full counts this section took longer than the
             // main table.
+            let vertices = (size.vertices / div).max(1);
             let smaller = WorkloadSize {
-                vertices: (size.vertices / div).max(1),
-                edges: size.edges / div,
+                vertices,
+                edges: (size.edges / div).min(vertices.saturating_mul(vertices)),
                 reads: (size.reads / div).max(1000),
                 expansions: (size.expansions / div).max(100),
                 small_writes: (size.small_writes / div).max(100),

@@ -225,7 +225,7 @@ impl ModeFigures {
     /// The figures as a Markdown section.
     pub fn markdown(&self) -> String {
         let mut md = String::from(
-            "\n## Mode switch, migrate and backup (the durability section's graph, through the `quiver` facade; one run)\n\n",
+            "\n## Mode switch, migrate and backup (the durability section's graph, through the `quiver` facade; one run; not limited by `--backends`)\n\n",
         );
         md.push_str("| move | objects | seconds | objects/s |\n|---|---:|---:|---:|\n");
         for m in &self.moves {

@@ -791,9 +791,11 @@ pub fn run(
     let mut not_applicable = Vec::new();
     let started = Instant::now();
     if rounds.warm_up && !subjects.is_empty() {
+        let vertices = (size.vertices / 20).max(1);
         let tenth = Workload::generate(WorkloadSize {
-            vertices: (size.vertices / 20).max(1),
-            edges: size.edges / 20,
+            vertices,
+            // No (source, type, target) twice, as in the measured rounds.
+            edges: (size.edges / 20).min(vertices.saturating_mul(vertices)),
             reads: size.reads / 20,
             expansions: size.expansions / 20,
             small_writes: size.small_writes / 20,
@@ -819,7 +821,8 @@ pub fn run(
             if !has_index && rep == 1 && only.wants("index") {
                 not_applicable.push((
                     entry.name.clone(),
-                    "has no property indexes (the label+property rows)".to_string(),
+                    "has no label+property lookups or indexes (the label+property rows)"
+                        .to_string(),
                 ));
             }
             conflicts[at].1 += c;
@@ -1112,11 +1115,12 @@ impl Report {
                 rows.push(&f.workload);
             }
         }
-        let ours: Vec<&String> = self
+        // A backend gets a ratio column when a yardstick of its kind ran.
+        let (ours, unmatched): (Vec<&String>, Vec<&String>) = self
             .subjects
             .iter()
             .filter(|s| self.kind(s).is_some_and(|k| !k.is_peer()))
-            .collect();
+            .partition(|s| rows.iter().any(|r| self.ratio(r, s).is_some()));
         let mut md = String::new();
         md.push_str("# Quiver backend comparison\n\n");
         md.push_str(&format!(
@@ -1174,6 +1178,15 @@ impl Report {
         }
         for (s, why) in &self.not_applicable {
             md.push_str(&format!("\nn/a: {s} {why}."));
+        }
+        for s in &unmatched {
+            let peer = match self.kind(s) {
+                Some(Kind::OnDisk) => "RocksDB raw",
+                _ => "an in-memory peer",
+            };
+            md.push_str(&format!(
+                "\nNo ratio for {s}: its yardstick ({peer}) is not among the subjects of this run (`--backends`)."
+            ));
         }
         md.push('\n');
         md.push_str("\nMemory rows are the memory the import added divided by the count (lower is better): live heap blocks as the allocator hands them out (its usable size, so its rounding counts), plus, for the subjects built on RocksDB, RocksDB's own memtables, table readers and block cache (RocksDB's accounting over every column family). Disk rows are RocksDB's SST and log files: as the import wrote them, and per record after flush and compaction. Our rows include 2 labels and 3 properties per vertex and 1 property per edge. The index row is the memory the label+property index build added, per vertex indexed (an integer key). For reference only (another machine, no properties): the well-known in-memory graph database publishes about 204 B per vertex and 154 B per edge.\n");
@@ -1394,6 +1407,25 @@ mod tests {
         assert!(md.contains("| reads | reads/s |"), "{md}");
         assert!(md.contains("0.50x (0.25–1.00) fast peer"), "{md}");
         assert!(!md.contains("fast peer / yardstick"), "{md}");
+    }
+
+    /// A backend whose yardstick did not run gets no ratio column, and the report
+    /// says why.
+    #[test]
+    fn a_backend_without_its_yardstick_is_said_so() {
+        let r = report(
+            &[("inmem", Kind::InMemory), ("RocksDB raw", Kind::OnDiskPeer)],
+            vec![
+                rounds("reads", "inmem", "reads/s", &[1.0, 1.0, 1.0]),
+                rounds("reads", "RocksDB raw", "reads/s", &[1.0, 1.0, 1.0]),
+            ],
+        );
+        let md = r.markdown();
+        assert!(!md.contains("inmem / yardstick"), "{md}");
+        assert!(
+            md.contains("No ratio for inmem: its yardstick (an in-memory peer) is not among"),
+            "{md}"
+        );
     }
 
     /// Targets are judged on the graph they were set for, on paired ratios, naming

@@ -21,10 +21,10 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
     /// Vertices to import (default: the scale's).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub vertices: Option<usize>,
     /// Edges to import (default: the scale's).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub edges: Option<usize>,
     /// Only these subjects, comma-separated, in this order: hand-rolled, petgraph,
     /// "IndraDB memory", inmem-txn, "inmem-txn WAL", inmem-analytical, "RocksDB raw",
@@ -40,16 +40,16 @@ pub struct ReportArgs {
     #[arg(long, value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// Point reads.
-    #[arg(long, default_value_t = WorkloadSize::default().reads)]
+    #[arg(long, default_value_t = WorkloadSize::default().reads, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub reads: usize,
     /// Small write transactions.
-    #[arg(long, default_value_t = WorkloadSize::default().small_writes)]
+    #[arg(long, default_value_t = WorkloadSize::default().small_writes, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub small_writes: usize,
     /// Mixed operations per thread.
-    #[arg(long, default_value_t = WorkloadSize::default().mixed_ops)]
+    #[arg(long, default_value_t = WorkloadSize::default().mixed_ops, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub mixed_ops: usize,
     /// Durable commits per subject and thread count in the durability section.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub durable_commits: usize,
     /// Runs the durable-commit rows even when the benchmark directory is on a RAM
     /// file system (tmpfs, ramfs), where a sync costs nothing; refused otherwise.
@@ -65,7 +65,7 @@ pub struct ReportArgs {
     /// How many times the main workloads and the durability section run (each
     /// figure is the median; the tables show the spread). Default 3, and 1 at
     /// `--scale large`, whose single run takes about half an hour on 2 cores.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub repeat: Option<usize>,
     /// Skips the runs on graphs of a tenth and a third of the size (the section on
     /// how cost grows).
@@ -79,6 +79,20 @@ pub struct ReportArgs {
     #[arg(long, default_value = "bench-report")]
     pub out: PathBuf,
 }
+
+/// A command line the report cannot run (an unknown or repeated subject or group,
+/// more edges than the vertices can hold): the binaries exit with 2 for it, as for
+/// a flag clap refuses.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Graph sizes of [`ReportArgs::scale`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -122,8 +136,11 @@ pub fn select_subjects(
         return Ok(subjects);
     }
     let known: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
-    let mut out = Vec::with_capacity(names.len());
+    let mut out: Vec<SubjectEntry> = Vec::with_capacity(names.len());
     for name in names {
+        if out.iter().any(|s| s.name == name.trim()) {
+            return Err(format!("{:?} is named twice", name.trim()));
+        }
         let Some(i) = subjects.iter().position(|s| s.name == name.trim()) else {
             return Err(format!(
                 "no subject {name:?} (subjects: {})",
@@ -307,8 +324,26 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut subjects = in_memory_subjects();
     subjects.extend(on_disk_subjects());
-    let subjects = select_subjects(subjects, &args.backends)?;
-    let only = report::Selection::of(&args.workloads)?;
+    let subjects = select_subjects(subjects, &args.backends).map_err(UsageError)?;
+    // Every distinct (source, type, target) the generator needs must exist: a
+    // subject that keeps one edge per triple (IndraDB) would hold fewer.
+    let (v, e) = (size.vertices, size.edges);
+    if e > v.saturating_mul(v) {
+        return Err(UsageError(format!(
+            "{e} edges do not fit {v} vertices without repeating a (source, type, target): give at most {} edges or more vertices",
+            v.saturating_mul(v)
+        ))
+        .into());
+    }
+    let only =
+        report::Selection::of(&args.workloads).map_err(|e| UsageError(e.message().to_string()))?;
+    // The output directory first: a file in its way fails now, not after the run.
+    std::fs::create_dir_all(&args.out).map_err(|err| {
+        format!(
+            "cannot use {} as the report's directory: {err}",
+            args.out.display()
+        )
+    })?;
     let repeat = args.repeat.unwrap_or(args.scale.default_repeat()).max(1);
     let started = std::time::Instant::now();
     let phase = |what: &str| {
@@ -458,6 +493,66 @@ mod tests {
                 "no subject's settings say {words}"
             );
         }
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ReportArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<ReportArgs, clap::Error> {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("report").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    /// Values that cannot make a report are refused before anything runs, naming
+    /// the flag or the path (a hostile-user run found them failing after the
+    /// benchmarks, blaming a subject).
+    #[test]
+    fn impossible_arguments_are_refused_up_front() {
+        for flag in [
+            "--reads",
+            "--small-writes",
+            "--mixed-ops",
+            "--vertices",
+            "--edges",
+            "--repeat",
+            "--durable-commits",
+        ] {
+            let err = parse(&[flag, "0"])
+                .err()
+                .unwrap_or_else(|| panic!("{flag} 0 accepted"));
+            assert!(err.to_string().contains(flag), "{flag}: {err}");
+        }
+        let err = select_subjects(
+            in_memory_subjects(),
+            &["petgraph".into(), "petgraph".into()],
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(err.contains("named twice"), "{err}");
+        for (argv, says) in [
+            (
+                &["--vertices", "2", "--edges", "5"][..],
+                "do not fit 2 vertices",
+            ),
+            (&["--backends", "nosuch"][..], "no subject"),
+            (&["--workloads", "bogus"][..], "no workload group"),
+        ] {
+            let err = run_report(&parse(argv).expect("parses")).err();
+            let err = err.expect("refused");
+            assert!(err.is::<UsageError>(), "{argv:?}: {err}");
+            assert!(err.to_string().contains(says), "{argv:?}: {err}");
+        }
+        let file = tempfile::NamedTempFile::new().expect("a file");
+        let path = file.path().display().to_string();
+        let args = parse(&["--vertices", "10", "--edges", "20", "--out", &path]).expect("parses");
+        let err = run_report(&args)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(&path), "{err}");
     }
 
     #[test]

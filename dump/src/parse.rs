@@ -8,8 +8,8 @@ use std::io::BufRead;
 
 use engine_api::{
     ConstraintSpec, Date, Duration, Error, ErrorKind, IndexSpec, LocalDateTime, LocalTime,
-    MICROS_PER_DAY, Name, Point, PropertyValue, Result, TriggerEvent, TriggerPhase,
-    TriggerSecurity, TriggerSpec, ValueType, ZonedDateTime,
+    MAX_NESTING_DEPTH, MICROS_PER_DAY, Name, Point, PropertyValue, Result, TriggerEvent,
+    TriggerPhase, TriggerSecurity, TriggerSpec, ValueType, ZonedDateTime,
 };
 
 use crate::write::{HELPER_ID, HELPER_LABEL};
@@ -144,6 +144,13 @@ impl<R: BufRead> StatementReader<R> {
                     .with_source(e));
                 }
             };
+            // A byte-order mark before the first statement (some editors write one)
+            // is no text of the dump.
+            if self.bytes == 0 && buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                self.input.consume(3);
+                self.bytes = 3;
+                continue;
+            }
             if buf.is_empty() {
                 if !started {
                     return Ok(None);
@@ -238,6 +245,7 @@ impl<R: BufRead> StatementReader<R> {
             line,
             column,
             names: &mut self.names,
+            depth: 0,
         };
         let kind = p.statement()?;
         Ok(Some(Statement { line, column, kind }))
@@ -280,7 +288,17 @@ struct Parser<'a> {
     line: u64,
     column: u64,
     names: &'a mut NameCache,
+    /// Lists and maps open at the current position.
+    depth: usize,
 }
+
+/// Words a Cypher statement can start with: a statement that starts with another
+/// is malformed, not merely unsupported.
+const CYPHER_CLAUSES: [&str; 22] = [
+    "CREATE", "MATCH", "OPTIONAL", "MERGE", "DROP", "DELETE", "DETACH", "SET", "REMOVE", "WITH",
+    "UNWIND", "CALL", "RETURN", "LOAD", "FOREACH", "SHOW", "USING", "ALTER", "ANALYZE", "STORAGE",
+    "FREE", "EXPLAIN",
+];
 
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
@@ -515,7 +533,19 @@ impl<'a> Parser<'a> {
             }
             StatementKind::Helper
         } else {
-            return Err(self.unsupported("a statement this loader does not know"));
+            // A Cypher statement of another kind is unsupported (and may be skipped
+            // on request); anything else is not a statement at all.
+            self.skip_ws();
+            let start = self.i;
+            while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+                self.i += 1;
+            }
+            let word = self.t.get(start..self.i).unwrap_or("");
+            self.i = start;
+            if CYPHER_CLAUSES.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+                return Err(self.unsupported("a statement this loader does not know"));
+            }
+            return Err(self.err("expected a statement (CREATE, MATCH or DROP)"));
         };
         self.end()?;
         Ok(kind)
@@ -841,7 +871,16 @@ impl<'a> Parser<'a> {
             return Ok(PropertyValue::Float(f));
         }
         let parsed = if word.contains(['.', 'e', 'E']) {
-            text.parse::<f64>().ok().map(PropertyValue::Float)
+            // Out of range is refused as an integer is, not rounded to infinity or 0.
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| {
+                    let mantissa = word.split(['e', 'E']).next().unwrap_or(word);
+                    let underflow =
+                        *f == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+                    f.is_finite() && !underflow
+                })
+                .map(PropertyValue::Float)
         } else {
             text.parse::<i64>().ok().map(PropertyValue::Int)
         };
@@ -935,11 +974,24 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    /// Opens one more list or map level; refused past what a value may hold, before
+    /// the parser goes deeper (a hostile dump must not exhaust the stack).
+    fn enter(&mut self) -> Result<()> {
+        if self.depth >= MAX_NESTING_DEPTH {
+            return Err(self.err(&format!(
+                "a value nests more than {MAX_NESTING_DEPTH} lists and maps deep"
+            )));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn single_value(&mut self) -> Result<PropertyValue> {
         self.skip_ws();
         match self.peek() {
             Some('"' | '\'') => return self.string().map(PropertyValue::String),
             Some('[') => {
+                self.enter()?;
                 self.i += 1;
                 let mut items = Vec::new();
                 if !self.eat("]") {
@@ -951,11 +1003,14 @@ impl<'a> Parser<'a> {
                         self.require(",")?;
                     }
                 }
+                self.depth -= 1;
                 return Ok(PropertyValue::List(items));
             }
             Some('{') => {
+                self.enter()?;
                 self.i += 1;
                 let entries = self.entries()?;
+                self.depth -= 1;
                 return Ok(PropertyValue::Map(
                     entries.into_iter().collect::<BTreeMap<_, _>>(),
                 ));
@@ -1331,6 +1386,53 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// Hostile shapes: nesting deeper than a value may hold is refused while
+    /// parsing (100 000 levels once overflowed the stack), text that is no Cypher
+    /// statement is malformed rather than unsupported (so `--skip-unsupported`
+    /// cannot skip it), numbers out of range are refused, a byte-order mark is
+    /// skipped.
+    #[test]
+    fn hostile_shapes_are_refused_as_malformed() {
+        let deep = format!(
+            "CREATE (:__mg_vertex__ {{__mg_id__: 0, l: {}1{}}});",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = parse_all(&deep).expect_err("too deep");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.message().contains("more than 128"), "{e}");
+        let ok = format!(
+            "CREATE (:__mg_vertex__ {{__mg_id__: 0, l: {}1{}}});",
+            "[".repeat(128),
+            "]".repeat(128)
+        );
+        assert!(parse_all(&ok).is_ok(), "128 levels are allowed");
+        for garbage in [
+            "BOGUS garbage here;",
+            "hello world\n;",
+            "\0CREATE (:__mg_vertex__ {__mg_id__: 1});",
+        ] {
+            let e = parse_all(garbage).expect_err("garbage");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{garbage:?}: {e}");
+        }
+        let e = parse_all("CREATE TEXT INDEX idx ON :L(p);").expect_err("unsupported");
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        let e = parse_all("MERGE (n:L);").expect_err("unsupported");
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        for number in ["1e400", "-1e400", "1e-400"] {
+            let text = format!("CREATE (:__mg_vertex__ {{__mg_id__: 0, n: {number}}});");
+            let e = parse_all(&text).expect_err("out of range");
+            assert!(e.message().contains("bad number"), "{number}: {e}");
+        }
+        let zero = parse_all("CREATE (:__mg_vertex__ {__mg_id__: 0, n: 0.0e5});").expect("zero");
+        assert!(
+            matches!(&zero[0], StatementKind::Vertex { properties, .. } if properties[0].1 == PropertyValue::Float(0.0))
+        );
+        let bom =
+            parse_all("\u{feff}CREATE (:__mg_vertex__ {__mg_id__: 0});").expect("a BOM is skipped");
+        assert_eq!(bom.len(), 1);
     }
 
     #[test]

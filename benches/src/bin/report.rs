@@ -1,9 +1,11 @@
 //! The comparison report, Quiver's main job: every workload on every backend and
 //! peer, one process, one run. Writes `report.md` and `report.json` to `--out`.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use quiver_benches::alloc::CountingAllocator;
-use quiver_benches::run::{ReportArgs, run_report};
+use quiver_benches::run::{ReportArgs, UsageError, run_report};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -15,6 +17,13 @@ struct Cli {
     args: ReportArgs,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    run_report(&Cli::parse().args)
+/// Exits with 2 for a command line the report cannot run, 1 for any other failure.
+fn main() -> ExitCode {
+    match run_report(&Cli::parse().args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is::<UsageError>() { 2 } else { 1 })
+        }
+    }
 }

@@ -595,10 +595,15 @@ fn run(command: Command) -> Outcome {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report(args) => {
-            run_report(&args).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Report(args) => match run_report(&args) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            // The command line is wrong, as clap's own refusals.
+            Err(e) if e.is::<quiver_benches::run::UsageError>() => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(2))
+            }
+            Err(e) => Err(Error::new(ErrorKind::Io, e.to_string())),
+        },
     }
 }
 

@@ -752,3 +752,58 @@ fn reading_records_no_mode() -> Result<()> {
     }
     Ok(())
 }
+
+/// The third hostile-user run: a list nested 100 000 deep aborted the process on a
+/// stack overflow and left a staging directory; text that is no statement was
+/// "unsupported" (exit 6, and `--skip-unsupported` dropped it and the data after a
+/// byte-order mark); a report command line it cannot run exited 1 after the run.
+#[test]
+fn hostile_dumps_and_report_arguments_are_refused_cleanly() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let target = root.path().join("db");
+    let deep = root.path().join("deep.cypherl");
+    std::fs::write(
+        &deep,
+        format!(
+            "CREATE (:__mg_vertex__ {{__mg_id__: 0, l: {}1{}}});\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    )?;
+    let (_, stderr) = expect(&["load", p(&target), p(&deep)], 7);
+    assert!(stderr.contains("more than 128"), "{stderr}");
+    let garbage = root.path().join("garbage.cypherl");
+    std::fs::write(
+        &garbage,
+        "CREATE (:__mg_vertex__ {__mg_id__: 0});\nBOGUS garbage here;\n",
+    )?;
+    for args in [
+        vec!["load", p(&target), p(&garbage)],
+        vec!["load", p(&target), p(&garbage), "--skip-unsupported"],
+    ] {
+        let (_, stderr) = expect(&args, 7);
+        assert!(
+            stderr.contains("line 2, column 1: expected a statement"),
+            "{stderr}"
+        );
+    }
+    let bom = root.path().join("bom.cypherl");
+    std::fs::write(
+        &bom,
+        "\u{feff}CREATE (:__mg_vertex__:`P` {__mg_id__: 0});\nCREATE (:__mg_vertex__:`P` {__mg_id__: 1});\n",
+    )?;
+    let (stdout, _) = expect(&["load", p(&target), p(&bom)], 0);
+    assert!(stdout.contains("loaded 2 vertices"), "{stdout}");
+    // Nothing of the refused loads is left beside the target.
+    let left: Vec<_> = std::fs::read_dir(root.path())?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".quiver-load-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let (_, stderr) = expect(&["report", "--backends", "nosuch"], 2);
+    assert!(stderr.contains("no subject \"nosuch\""), "{stderr}");
+    let (_, stderr) = expect(&["report", "--reads", "0"], 2);
+    assert!(stderr.contains("--reads"), "{stderr}");
+    Ok(())
+}
