@@ -157,8 +157,9 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             ),
         )));
     }
+    remove_abandoned_staging(&parent);
     let staging = tempfile::Builder::new()
-        .prefix(".quiver-load-")
+        .prefix(STAGING_PREFIX)
         .tempdir_in(&parent)
         .map_err(|e| {
             Error::new(
@@ -170,6 +171,15 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             )
             .with_source(e)
         })?;
+    // Held until the staging directory is moved into place: a later load removes
+    // staging directories whose mark nobody holds (a load that was killed).
+    let in_use = mark_in_use(staging.path()).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot mark {} as in use: {e}", staging.path().display()),
+        )
+        .with_source(e)
+    })?;
     // No WAL: the load is one unit, written out as one snapshot at the end (the
     // on-disk mode keeps RocksDB's log, synced once per batch). Both in-memory modes
     // read the same snapshot format, so a load for either goes through the
@@ -240,6 +250,14 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
     }
     // The staging directory holds a whole database: it takes the target's place in
     // one rename (over an empty directory, too), and the parent is synced.
+    drop(in_use);
+    std::fs::remove_file(staging.path().join(IN_USE)).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot finish {}: {e}", staging.path().display()),
+        )
+        .with_source(e)
+    })?;
     let staged = staging.keep();
     if let Err(e) = move_into_place(&staged, target) {
         let _ = std::fs::remove_dir_all(&staged);
@@ -260,6 +278,55 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         mode,
         new: true,
     })
+}
+
+/// The names of staging directories: `.quiver-load-` and a random suffix.
+const STAGING_PREFIX: &str = ".quiver-load-";
+/// The file inside a staging directory that its load holds locked while it runs.
+const IN_USE: &str = ".in-use";
+
+/// Creates the in-use mark of `staging`, locked: made under a temporary name and
+/// renamed once locked, so no one sees the mark unlocked while its load runs.
+fn mark_in_use(staging: &Path) -> std::io::Result<std::fs::File> {
+    let fresh = staging.join(".in-use.new");
+    let file = std::fs::File::create(&fresh)?;
+    file.try_lock().map_err(std::io::Error::other)?;
+    std::fs::rename(&fresh, staging.join(IN_USE))?;
+    Ok(file)
+}
+
+/// Removes the staging directories in `parent` whose load is gone: their in-use
+/// mark exists and nobody holds its lock. A directory without a mark (being set
+/// up by another load this instant) is left alone; failures are only logged (they
+/// cost room, not data).
+fn remove_abandoned_staging(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let staging = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(STAGING_PREFIX));
+        if !staging || !path.is_dir() {
+            continue;
+        }
+        let Ok(mark) = std::fs::File::open(path.join(IN_USE)) else {
+            continue;
+        };
+        if mark.try_lock().is_ok() {
+            drop(mark);
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => {
+                    tracing::info!(dir = %path.display(), "removed the staging directory of a load that did not finish")
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %path.display(), error = %e, "cannot remove the staging directory of a load that did not finish")
+                }
+            }
+        }
+    }
 }
 
 /// `message` up to the loader's accounting of batches: " (N operations were

@@ -807,3 +807,36 @@ fn hostile_dumps_and_report_arguments_are_refused_cleanly() -> Result<()> {
     assert!(stderr.contains("--reads"), "{stderr}");
     Ok(())
 }
+
+/// A load that was killed leaves its staging directory; the next load into the same
+/// parent removes it, and leaves alone one whose load still runs (its mark locked)
+/// or that another load is setting up (no mark yet).
+#[test]
+fn a_killed_loads_staging_directory_is_removed_by_the_next_load() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (abandoned, running, starting) = (
+        root.path().join(".quiver-load-abandoned"),
+        root.path().join(".quiver-load-running"),
+        root.path().join(".quiver-load-starting"),
+    );
+    for d in [&abandoned, &running, &starting] {
+        std::fs::create_dir_all(d.join("snapshots"))?;
+    }
+    std::fs::write(abandoned.join(".in-use"), "")?;
+    let held = std::fs::File::create(running.join(".in-use"))?;
+    held.try_lock().map_err(std::io::Error::other)?;
+    let dump = root.path().join("one.cypherl");
+    std::fs::write(&dump, "CREATE (:__mg_vertex__:`P` {__mg_id__: 0});\n")?;
+    let target = root.path().join("db");
+    let (stdout, _) = expect(&["load", p(&target), p(&dump)], 0);
+    assert!(stdout.contains("loaded 1 vertices"), "{stdout}");
+    assert!(
+        !abandoned.exists(),
+        "the abandoned staging directory is gone"
+    );
+    assert!(running.exists() && starting.exists(), "the others stay");
+    // The loaded directory holds no mark of its staging.
+    assert!(!target.join(".in-use").exists());
+    drop(held);
+    Ok(())
+}
