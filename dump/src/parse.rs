@@ -311,8 +311,13 @@ fn is_ident(c: char) -> bool {
 impl<'a> Parser<'a> {
     /// Line and column of the current position.
     fn here(&self) -> (u64, u64) {
+        self.position_of(self.i)
+    }
+
+    /// Line and column of byte `at` of the statement.
+    fn position_of(&self, at: usize) -> (u64, u64) {
         let (mut line, mut column) = (self.line, self.column);
-        for b in &self.s[..self.i.min(self.s.len())] {
+        for b in &self.s[..at.min(self.s.len())] {
             if *b == b'\n' {
                 line += 1;
                 column = 1;
@@ -330,7 +335,12 @@ impl<'a> Parser<'a> {
     }
 
     fn err(&self, msg: &str) -> Error {
-        let (l, c) = self.here();
+        self.err_at(self.i, msg)
+    }
+
+    /// An error naming the place of byte `pos` (where the bad token starts).
+    fn err_at(&self, pos: usize, msg: &str) -> Error {
+        let (l, c) = self.position_of(pos);
         at(l, c, ErrorKind::InvalidInput, msg)
     }
 
@@ -884,7 +894,7 @@ impl<'a> Parser<'a> {
         } else {
             text.parse::<i64>().ok().map(PropertyValue::Int)
         };
-        parsed.ok_or_else(|| self.err(&format!("bad number {text}")))
+        parsed.ok_or_else(|| self.err_at(start, &format!("bad number {text}")))
     }
 
     fn string(&mut self) -> Result<String> {
@@ -920,6 +930,7 @@ impl<'a> Parser<'a> {
                 out.push(b);
                 continue;
             }
+            let slash = self.i - 1;
             let Some(&e) = self.s.get(self.i) else {
                 return Err(self.err("a string ends in an escape"));
             };
@@ -945,12 +956,14 @@ impl<'a> Parser<'a> {
                     let c = u32::from_str_radix(hex, 16)
                         .ok()
                         .and_then(char::from_u32)
-                        .ok_or_else(|| self.err(&format!("bad escape \\{}{hex}", e as char)))?;
+                        .ok_or_else(|| {
+                            self.err_at(slash, &format!("bad escape \\{}{hex}", e as char))
+                        })?;
                     self.i += n;
                     push(c);
                 }
                 other => {
-                    return Err(self.err(&format!("unknown escape \\{}", other as char)));
+                    return Err(self.err_at(slash, &format!("unknown escape \\{}", other as char)));
                 }
             }
         }
@@ -1433,6 +1446,36 @@ mod tests {
         let bom =
             parse_all("\u{feff}CREATE (:__mg_vertex__ {__mg_id__: 0});").expect("a BOM is skipped");
         assert_eq!(bom.len(), 1);
+    }
+
+    /// A bad number or escape is named where it starts (they were named where the
+    /// parser stood after them).
+    #[test]
+    fn bad_tokens_are_named_where_they_start() {
+        for (text, column, says) in [
+            (
+                "CREATE (:__mg_vertex__ {__mg_id__: 0, n: 12x4});",
+                42,
+                "bad number 12x4",
+            ),
+            (
+                "CREATE (:__mg_vertex__ {__mg_id__: 0, s: \"ab\\q\"});",
+                45,
+                "unknown escape \\q",
+            ),
+            (
+                "CREATE (:__mg_vertex__ {__mg_id__: 0, s: \"\\ud800\"});",
+                43,
+                "bad escape \\ud800",
+            ),
+        ] {
+            let e = parse_all(text).expect_err("bad token");
+            assert!(
+                e.message()
+                    .starts_with(&format!("line 1, column {column}: {says}")),
+                "{text}: {e}"
+            );
+        }
     }
 
     #[test]
