@@ -139,19 +139,8 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
         Ok(d)
     }
 
-    // A Rust engine on the Rust heap; engine-ondisk's adapter wraps this one and
-    // answers these itself.
-    fn settle(&mut self) -> Result<()> {
-        Ok(())
-    }
-
-    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
-        Ok(None)
-    }
-
-    fn cold(&self, _cache: Option<usize>) -> Result<Option<String>> {
-        Ok(None)
-    }
+    // A Rust engine; engine-ondisk's adapter wraps this one and answers these itself.
+    crate::workload::all_on_the_rust_heap!();
 
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
         let mut t = self.0.begin(TxnOptions::new())?;

@@ -349,17 +349,7 @@ impl Subject for IndraDbPeer {
         Ok(Some(entries.count))
     }
 
-    fn settle(&mut self) -> Result<()> {
-        Ok(())
-    }
-
-    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
-        Ok(None)
-    }
-
-    fn cold(&self, _cache: Option<usize>) -> Result<Option<String>> {
-        Ok(None)
-    }
+    crate::workload::all_on_the_rust_heap!();
 
     fn digest(&self) -> Result<Digest> {
         // Counted from the vertices and edges themselves; a property query lists only

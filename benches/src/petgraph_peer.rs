@@ -211,17 +211,7 @@ impl Subject for PetgraphPeer {
         Ok(None)
     }
 
-    fn settle(&mut self) -> Result<()> {
-        Ok(())
-    }
-
-    fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
-        Ok(None)
-    }
-
-    fn cold(&self, _cache: Option<usize>) -> Result<Option<String>> {
-        Ok(None)
-    }
+    crate::workload::all_on_the_rust_heap!();
 
     fn digest(&self) -> Result<Digest> {
         let g = self.graph.read();

@@ -185,6 +185,27 @@ pub trait Subject: Sync {
     fn digest(&self) -> Result<Digest>;
 }
 
+/// The [`Subject`] methods of a subject that keeps everything on the Rust heap: no
+/// files to settle, no storage of its own to report, no block cache to make cold.
+/// Written out in the adapter (`all_on_the_rust_heap!();`) rather than defaulted in
+/// the trait, so an adapter built on RocksDB cannot forget them silently.
+macro_rules! all_on_the_rust_heap {
+    () => {
+        fn settle(&mut self) -> engine_api::Result<()> {
+            Ok(())
+        }
+
+        fn storage(&self) -> engine_api::Result<Option<engine_ondisk::StorageUsage>> {
+            Ok(None)
+        }
+
+        fn cold(&self, _cache: Option<usize>) -> engine_api::Result<Option<String>> {
+            Ok(None)
+        }
+    };
+}
+pub(crate) use all_on_the_rust_heap;
+
 /// What a reading workload read, folded so that the report can check it against
 /// what the subject must have read: how many items, and an order-independent sum of
 /// a mix of each (a value's bytes, a vertex's key). Counting alone would let a
