@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use engine_api::Result;
 use parking_lot::Mutex;
 use rocksdb::{
-    ReadOptions, SnapshotWithThreadMode, TransactionDB, WriteBatchWithTransaction, WriteOptions,
+    ReadOptions, SnapshotWithThreadMode, DB, WriteBatch, WriteOptions,
 };
 
 use crate::keys::{META, corrupt, rocks};
@@ -94,8 +94,8 @@ fn change_key(seq: u64) -> [u8; 9] {
 /// The base and the change records `snapshot` (or the latest state) sees, summed; and
 /// the records' keys.
 fn read(
-    db: &TransactionDB,
-    snapshot: Option<&SnapshotWithThreadMode<'_, TransactionDB>>,
+    db: &DB,
+    snapshot: Option<&SnapshotWithThreadMode<'_, DB>>,
 ) -> Result<(i64, i64, Vec<Vec<u8>>)> {
     let cf = crate::engine::cf(db, META)?;
     let options = || {
@@ -137,9 +137,9 @@ fn read(
 }
 
 /// Replaces the base with `(v, e)` and deletes `keys`, in one write.
-fn write_fold(db: &TransactionDB, v: i64, e: i64, keys: &[Vec<u8>], sync: bool) -> Result<()> {
+fn write_fold(db: &DB, v: i64, e: i64, keys: &[Vec<u8>], sync: bool) -> Result<()> {
     let cf = crate::engine::cf(db, META)?;
-    let mut batch = WriteBatchWithTransaction::<true>::default();
+    let mut batch = WriteBatch::default();
     batch.put_cf(
         cf,
         KEY_COUNTS,
@@ -157,7 +157,7 @@ fn write_fold(db: &TransactionDB, v: i64, e: i64, keys: &[Vec<u8>], sync: bool) 
 impl Counts {
     /// Loads the counts of an open database, folding every change record into the
     /// base (synced, before any transaction begins).
-    pub(crate) fn load(db: &TransactionDB) -> Result<Self> {
+    pub(crate) fn load(db: &DB) -> Result<Self> {
         let (v, e, keys) = read(db, None)?;
         if v < 0 || e < 0 {
             return Err(corrupt(META, KEY_COUNTS, "the counts add up below zero"));
@@ -176,7 +176,7 @@ impl Counts {
 
     /// Counts every vertex and edge by a scan and stores the result as the base (the
     /// upgrade of a database written before counts were kept).
-    pub(crate) fn count_and_store(db: &TransactionDB) -> Result<()> {
+    pub(crate) fn count_and_store(db: &DB) -> Result<()> {
         let count = |name: &str| -> Result<u64> {
             let mut ro = ReadOptions::default();
             ro.fill_cache(false);
@@ -200,7 +200,7 @@ impl Counts {
 
     /// Stores `vertices` and `edges` as the base (synced), for a database with no
     /// change records (a new one, a restored one, an upgraded one).
-    pub(crate) fn store(db: &TransactionDB, vertices: u64, edges: u64) -> Result<()> {
+    pub(crate) fn store(db: &DB, vertices: u64, edges: u64) -> Result<()> {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         db.put_cf_opt(
@@ -226,7 +226,7 @@ impl Counts {
     }
 
     /// Counts `change` once its commit is durable; folds now and then.
-    pub(crate) fn committed(&self, db: &TransactionDB, change: CountChange) -> Result<()> {
+    pub(crate) fn committed(&self, db: &DB, change: CountChange) -> Result<()> {
         self.vertices.fetch_add(change.vertices, Ordering::AcqRel);
         self.edges.fetch_add(change.edges, Ordering::AcqRel);
         if self.since_fold.fetch_add(1, Ordering::Relaxed) + 1 < FOLD_EVERY {

@@ -14,7 +14,7 @@ use engine_api::{
 use parking_lot::Mutex;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
-    DBRecoveryMode, Options, TransactionDB, TransactionDBOptions, TransactionOptions, WriteOptions,
+    DB, DBRecoveryMode, Options, WriteOptions,
     statistics::{StatsLevel, Ticker},
 };
 
@@ -34,8 +34,6 @@ pub(crate) const ROCKSDB_DIR: &str = "rocksdb";
 /// kill may come before RocksDB's CURRENT file exists, when the files alone cannot be
 /// told from a database that lost it).
 pub(crate) const CREATING: &str = ".quiver.creating";
-/// How long a write waits for a key another transaction has locked, in ms.
-pub(crate) const LOCK_WAIT_MS: i64 = 1;
 
 /// The ON_DISK_TRANSACTIONAL engine: the graph in RocksDB, snapshot isolation through
 /// RocksDB's pessimistic transactions.
@@ -44,7 +42,9 @@ pub(crate) const LOCK_WAIT_MS: i64 = 1;
 /// goes: every commit acknowledged under the configured sync mode survives it.
 pub struct OnDiskEngine {
     // Declared first so it is dropped (closed) before the directory lock is released.
-    pub(crate) db: TransactionDB,
+    pub(crate) db: DB,
+    /// Which transaction writes which object (see [`crate::txn::locks`]).
+    pub(crate) locks: crate::txn::locks::LockTable,
     pub(crate) names: Dictionary,
     pub(crate) ids: IdAllocator,
     pub(crate) schema: Schema,
@@ -80,7 +80,7 @@ impl std::fmt::Debug for OnDiskEngine {
 }
 
 /// A column family handle; every one is opened with the database.
-pub(crate) fn cf<'d>(db: &'d TransactionDB, name: &str) -> Result<&'d ColumnFamily> {
+pub(crate) fn cf<'d>(db: &'d DB, name: &str) -> Result<&'d ColumnFamily> {
     db.cf_handle(name).ok_or_else(|| {
         Error::new(
             ErrorKind::Corrupt,
@@ -200,10 +200,9 @@ fn open_rocks(
     root: &Path,
     create: bool,
     add_column_families: bool,
-) -> Result<(TransactionDB, Options, Cache)> {
-    let (opts, cfs, cache) = rocks_options(config, root, create, add_column_families, true);
-    let txn_opts = TransactionDBOptions::default();
-    let db = TransactionDB::open_cf_descriptors(&opts, &txn_opts, root.join(ROCKSDB_DIR), cfs)
+) -> Result<(DB, Options, Cache)> {
+    let (opts, cfs, cache) = rocks_options(config, root, create, add_column_families, false);
+    let db = DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs)
         .map_err(|e| {
             let mut err = rocks("cannot open RocksDB", e);
             if !create && err.kind() == ErrorKind::InvalidInput {
@@ -240,7 +239,7 @@ pub(crate) fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// creation, the next open failed with "cannot list <dir>/wal".)
 fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
     let (opts, _, _) = rocks_options(config, root, false, false, true);
-    TransactionDB::<rocksdb::SingleThreaded>::destroy(&opts, root.join(ROCKSDB_DIR))
+    DB::destroy(&opts, root.join(ROCKSDB_DIR))
         .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
     let wal = root.join("wal");
     std::fs::create_dir_all(&wal).map_err(|e| io(&wal, e))?;
@@ -446,7 +445,7 @@ impl OnDiskEngine {
     }
 
     fn finish_open(
-        db: TransactionDB,
+        db: DB,
         (options, cache): (Options, Cache),
         config: Config,
         dir: DataDir,
@@ -459,6 +458,7 @@ impl OnDiskEngine {
         let clock = db.snapshot().sequence_number();
         let engine = OnDiskEngine {
             db,
+            locks: Default::default(),
             names,
             ids,
             schema,
@@ -556,7 +556,7 @@ impl OnDiskEngine {
     pub fn storage_usage(&self) -> Result<crate::StorageUsage> {
         crate::usage::measure_usage(
             |b| {
-                b.add_tx_db(&self.db);
+                b.add_db(&self.db);
                 b.add_cache(&self.cache);
             },
             self.dir.root(),
@@ -677,32 +677,24 @@ impl StorageEngine for OnDiskEngine {
                 "a durable write failed earlier; reopen the engine to write again",
             ));
         }
-        let mut to = TransactionOptions::default();
-        // The conflict-check point is the transaction's start; a lock another
-        // transaction holds fails after LOCK_WAIT_MS (first writer wins) instead of
-        // waiting for it. Not zero: RocksDB then also fails when it merely cannot
-        // take the lock table's stripe mutex at once, which two writers of
-        // unrelated keys hit (the concurrency tests did).
-        to.set_snapshot(true);
-        to.set_lock_timeout(LOCK_WAIT_MS);
         let ts = self.now();
         let catalog = self.schema.current();
-        // A read-only transaction reads through its RocksDB snapshot alone: no
-        // RocksDB transaction, no write batch, no lock tracking.
-        let txn =
-            (!options.is_read_only()).then(|| self.db.transaction_opt(&self.write_options(), &to));
-        // Taken after the transaction's own snapshot, so reads never see an older
-        // state than the one writes are checked against (a write of a key changed
-        // in between conflicts rather than silently overwriting it).
-        let snapshot = self.db.snapshot();
-        Ok(OnDiskTxn::new(
-            self,
-            txn,
-            snapshot,
-            catalog,
-            options.is_read_only(),
-            ts,
-        ))
+        // A writer's snapshot is taken as it registers among running writers (whose
+        // oldest start bounds what the lock table keeps); a reader only takes one.
+        let (snapshot, writer) = if options.is_read_only() {
+            (self.db.snapshot(), None)
+        } else {
+            let (snapshot, writer) = self.locks.register(|| {
+                let snapshot = self.db.snapshot();
+                let seq = snapshot.sequence_number();
+                (snapshot, seq)
+            });
+            (
+                snapshot,
+                Some(crate::txn::locks::WriterGuard::new(&self.locks, writer)),
+            )
+        };
+        Ok(OnDiskTxn::new(self, writer, snapshot, catalog, ts))
     }
 
     fn stats(&self) -> Result<EngineStats> {

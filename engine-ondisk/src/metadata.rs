@@ -36,7 +36,7 @@ use durability::DatabaseId;
 use durability::format::{Header, HeaderError, decode_header, encode_header, read_header_bytes};
 use engine_api::{Error, ErrorKind, Name, Result};
 use parking_lot::{Mutex, RwLock};
-use rocksdb::{TransactionDB, WriteOptions};
+use rocksdb::{DB, WriteOptions};
 
 use crate::keys::{META, rocks};
 
@@ -197,7 +197,7 @@ pub(crate) struct Dictionary {
 
 impl Dictionary {
     /// Loads every name from `meta`.
-    pub(crate) fn load(db: &TransactionDB) -> Result<Self> {
+    pub(crate) fn load(db: &DB) -> Result<Self> {
         let dict = Dictionary::default();
         let cf = crate::engine::cf(db, META)?;
         let iter = db.prefix_iterator_cf(cf, [NAME_PREFIX]);
@@ -249,7 +249,7 @@ impl Dictionary {
     }
 
     /// The id of `name`, giving it one (persisted in `meta`) if it has none.
-    pub(crate) fn intern(&self, db: &TransactionDB, kind: NameKind, name: &str) -> Result<u32> {
+    pub(crate) fn intern(&self, db: &DB, kind: NameKind, name: &str) -> Result<u32> {
         if let Some(id) = self.id(kind, name) {
             return Ok(id);
         }
@@ -321,7 +321,7 @@ pub(crate) fn encode_bounds(vertex: u64, edge: u64) -> [u8; 16] {
 
 impl IdAllocator {
     /// Starts at the stored bounds (nothing at or above them was ever handed out).
-    pub(crate) fn load(db: &TransactionDB) -> Result<Self> {
+    pub(crate) fn load(db: &DB) -> Result<Self> {
         let cf = crate::engine::cf(db, META)?;
         let (v, e) = match db
             .get_cf(cf, KEY_IDS)
@@ -351,7 +351,7 @@ impl IdAllocator {
     }
 
     /// The next id of `kind`.
-    pub(crate) fn next(&self, db: &TransactionDB, kind: IdKind) -> Result<u64> {
+    pub(crate) fn next(&self, db: &DB, kind: IdKind) -> Result<u64> {
         let i = kind as usize;
         let id = self.next[i].fetch_add(1, Ordering::Relaxed);
         if id < self.bound[i].load(Ordering::Acquire) {

@@ -51,7 +51,9 @@ use engine_api::{
     TriggerSpec, VertexId,
 };
 use parking_lot::{Mutex, RwLock};
-use rocksdb::{TransactionDB, WriteBatchWithTransaction};
+use rocksdb::{DB, WriteBatch};
+
+use crate::txn::locks::{LockKey, Mode, WriterGuard};
 
 use crate::engine::{OnDiskEngine, cf};
 pub(crate) use crate::keys::entry_object;
@@ -193,7 +195,7 @@ impl Catalog {
         .encode()
     }
 
-    fn decode(bytes: &[u8], db: &TransactionDB, names: &Dictionary) -> Result<Self> {
+    fn decode(bytes: &[u8], db: &DB, names: &Dictionary) -> Result<Self> {
         let stored = StoredCatalog::decode(bytes)?;
         let mut c = Catalog {
             next_id: stored.next_id,
@@ -246,7 +248,7 @@ fn rule_id(rule: &Rule) -> Option<u32> {
     }
 }
 
-fn resolve_index(spec: &IndexSpec, db: &TransactionDB, names: &Dictionary) -> Result<Target> {
+fn resolve_index(spec: &IndexSpec, db: &DB, names: &Dictionary) -> Result<Target> {
     Ok(match spec {
         IndexSpec::Label(l) => Target::Label(names.intern(db, NameKind::Label, l)?),
         IndexSpec::LabelProperties { label, properties } => Target::Vertex {
@@ -273,7 +275,7 @@ fn resolve_index(spec: &IndexSpec, db: &TransactionDB, names: &Dictionary) -> Re
 fn resolve_constraint(
     spec: &ConstraintSpec,
     id: u32,
-    db: &TransactionDB,
+    db: &DB,
     names: &Dictionary,
 ) -> Result<Constraint> {
     let label = names.intern(db, NameKind::Label, spec.label())?;
@@ -431,7 +433,7 @@ pub(crate) struct Schema {
 }
 
 impl Schema {
-    pub(crate) fn load(db: &TransactionDB, names: &Dictionary) -> Result<Self> {
+    pub(crate) fn load(db: &DB, names: &Dictionary) -> Result<Self> {
         let bytes = db
             .get_cf(cf(db, META)?, KEY_SCHEMA)
             .map_err(|e| rocks("cannot read the schema catalogue", e))?;
@@ -472,7 +474,7 @@ impl OnDiskEngine {
         Ok(())
     }
 
-    fn write_batch(&self, batch: WriteBatchWithTransaction<true>) -> Result<()> {
+    fn write_batch(&self, batch: WriteBatch) -> Result<()> {
         self.db
             .write_opt(batch, &self.write_options())
             .map_err(|e| self.poison(rocks("cannot write index entries", e)))
@@ -484,7 +486,7 @@ impl OnDiskEngine {
         let prefix = id.to_be_bytes();
         let mut it = self.db.raw_iterator_cf(icf);
         it.seek(prefix);
-        let mut batch = WriteBatchWithTransaction::<true>::default();
+        let mut batch = WriteBatch::default();
         while let Some(key) = it.key() {
             if !key.starts_with(&prefix) {
                 break;
@@ -504,12 +506,12 @@ impl OnDiskEngine {
     fn build(
         &self,
         index: &Index,
-        snapshot: &rocksdb::SnapshotWithThreadMode<'_, TransactionDB>,
+        snapshot: &rocksdb::SnapshotWithThreadMode<'_, DB>,
     ) -> Result<()> {
         let icf = self.cf(INDEX)?;
         let mut ro = rocksdb::ReadOptions::default();
         ro.set_snapshot(snapshot);
-        let mut batch = WriteBatchWithTransaction::<true>::default();
+        let mut batch = WriteBatch::default();
         match &index.target {
             Target::Label(_) => {}
             Target::Vertex { label, keys } => {
@@ -654,11 +656,15 @@ impl OnDiskEngine {
         };
         let object = entry_object(&leftover.key)?;
         let key = crate::keys::id_key(object);
-        let mut to = rocksdb::TransactionOptions::default();
-        to.set_lock_timeout(crate::engine::LOCK_WAIT_MS);
-        let txn = self.db.transaction_opt(&self.write_options(), &to);
-        let value = txn
-            .get_for_update_cf(self.cf(objects)?, key, true)
+        let lock = match index.target {
+            Target::Vertex { .. } => LockKey::Vertex(object),
+            _ => LockKey::Edge(object),
+        };
+        let mut writer = WriterGuard::new(&self.locks, self.locks.maintenance());
+        writer.lock(lock, Mode::Exclusive)?;
+        let value = self
+            .db
+            .get_cf(self.cf(objects)?, key)
             .map_err(|e| rocks("cannot read an indexed object", e))?;
         let current = match (&index.target, value) {
             (_, None) | (Target::Label(_), _) => None,
@@ -676,11 +682,11 @@ impl OnDiskEngine {
             }
         };
         if current.as_deref() != Some(&leftover.key[..]) {
-            txn.delete_cf(self.cf(INDEX)?, &leftover.key)
+            self.db
+                .delete_cf_opt(self.cf(INDEX)?, &leftover.key, &self.write_options())
                 .map_err(|e| rocks("cannot delete a stale index entry", e))?;
         }
-        txn.commit()
-            .map_err(|e| rocks("cannot delete a stale index entry", e))
+        Ok(())
     }
 
     pub(crate) fn drop_index_impl(&self, spec: &IndexSpec) -> Result<()> {
@@ -753,7 +759,7 @@ impl OnDiskEngine {
         it.status().map_err(|e| rocks("cannot scan a label", e))?;
         if !holders.is_empty() {
             let icf = self.cf(INDEX)?;
-            let mut batch = WriteBatchWithTransaction::<true>::default();
+            let mut batch = WriteBatch::default();
             for (k, v) in holders {
                 batch.put_cf(icf, k, v.to_be_bytes());
                 if batch.len() >= 10_000 {

@@ -15,7 +15,7 @@ use durability::snapshot::{read_snapshot, read_snapshot_header};
 use durability::{SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
 use engine_api::{Error, ErrorKind, Result, SnapshotInfo};
 use rocksdb::{
-    ReadOptions, SnapshotWithThreadMode, TransactionDB, WriteBatchWithTransaction, WriteOptions,
+    ReadOptions, SnapshotWithThreadMode, DB, WriteBatch, WriteOptions,
 };
 
 use crate::engine::{OnDiskEngine, cf};
@@ -45,7 +45,7 @@ pub(crate) fn list(snapshots: &[SnapshotName]) -> Result<Vec<SnapshotInfo>> {
 /// Writes the state `snapshot` sees to a new snapshot file.
 pub(crate) fn export(
     engine: &OnDiskEngine,
-    snapshot: &SnapshotWithThreadMode<'_, TransactionDB>,
+    snapshot: &SnapshotWithThreadMode<'_, DB>,
     dir: &Path,
     seq: u64,
     commit_ts: u64,
@@ -63,7 +63,7 @@ pub(crate) fn export(
 /// Hands the state `snapshot` sees to `w` in snapshot order.
 pub(crate) fn write_contents(
     engine: &OnDiskEngine,
-    snapshot: &SnapshotWithThreadMode<'_, TransactionDB>,
+    snapshot: &SnapshotWithThreadMode<'_, DB>,
     w: &mut dyn SnapshotSink,
 ) -> Result<()> {
     for kind in NameKind::ALL {
@@ -104,11 +104,11 @@ pub(crate) fn write_contents(
 /// that the next open redoes.
 /// Loads a snapshot into an empty database (and stores its counts); returns its schema
 /// definitions, for the caller to build once the data is in.
-pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
+pub(crate) fn import(db: &DB, path: &Path) -> Result<Vec<SchemaOp>> {
     let mut sink = Importer {
         definitions: Vec::new(),
         db,
-        batch: WriteBatchWithTransaction::default(),
+        batch: WriteBatch::default(),
         vertices: HashSet::new(),
         last_vertex: None,
         last_edge: None,
@@ -133,8 +133,8 @@ pub(crate) fn import(db: &TransactionDB, path: &Path) -> Result<Vec<SchemaOp>> {
 
 struct Importer<'d> {
     definitions: Vec<SchemaOp>,
-    db: &'d TransactionDB,
-    batch: WriteBatchWithTransaction<true>,
+    db: &'d DB,
+    batch: WriteBatch,
     vertices: HashSet<u64>,
     last_vertex: Option<u64>,
     last_edge: Option<u64>,

@@ -23,7 +23,7 @@ pub(super) enum VertexSource {
 /// filtered by a property.
 pub struct VertexIter<'t, 'e> {
     pub(super) txn: &'t OnDiskTxn<'e>,
-    pub(super) raw: Option<RawIter<'t, 'e>>,
+    pub(super) raw: Option<RawIter<'t>>,
     pub(super) end: Option<Vec<u8>>,
     pub(super) source: VertexSource,
     pub(super) filters: Vec<(u32, PropertyBounds)>,
@@ -126,7 +126,7 @@ impl Iterator for VertexIter<'_, '_> {
 /// The edges of one vertex, from prefix scans of `out` and then `in`.
 pub struct EdgeIter<'t, 'e> {
     pub(super) txn: &'t OnDiskTxn<'e>,
-    pub(super) raw: Option<RawIter<'t, 'e>>,
+    pub(super) raw: Option<RawIter<'t>>,
     pub(super) end: Option<Vec<u8>>,
     pub(super) outgoing: bool,
     // The `in` scan still to run after `out` (for Direction::Both).

@@ -32,7 +32,7 @@ use engine_api::{
     IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
     Transaction, VertexId,
 };
-use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, TransactionDB};
+use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode};
 
 use crate::counts::CountChange;
 use crate::engine::OnDiskEngine;
@@ -44,63 +44,25 @@ use crate::metadata::{IdKind, NameKind};
 use crate::schema::{Catalog, Leftover, Target, entry_object, vertex_range};
 
 mod iter;
+pub(crate) mod locks;
 mod upkeep;
+mod writes;
 
 use iter::VertexSource;
 pub use iter::{EdgeIter, VertexIter};
-
-type RTxn<'e> = rocksdb::Transaction<'e, TransactionDB>;
-
-/// A raw iterator of a read-write transaction (its own writes merged in) or of a
-/// read-only one (the snapshot alone).
-pub(crate) enum RawIter<'t, 'e> {
-    Txn(DBRawIteratorWithThreadMode<'t, RTxn<'e>>),
-    Snapshot(DBRawIteratorWithThreadMode<'t, TransactionDB>),
-}
-
-impl RawIter<'_, '_> {
-    pub(crate) fn key(&self) -> Option<&[u8]> {
-        match self {
-            RawIter::Txn(it) => it.key(),
-            RawIter::Snapshot(it) => it.key(),
-        }
-    }
-
-    pub(crate) fn value(&self) -> Option<&[u8]> {
-        match self {
-            RawIter::Txn(it) => it.value(),
-            RawIter::Snapshot(it) => it.value(),
-        }
-    }
-
-    pub(crate) fn next(&mut self) {
-        match self {
-            RawIter::Txn(it) => it.next(),
-            RawIter::Snapshot(it) => it.next(),
-        }
-    }
-
-    pub(crate) fn seek(&mut self, key: &[u8]) {
-        match self {
-            RawIter::Txn(it) => it.seek(key),
-            RawIter::Snapshot(it) => it.seek(key),
-        }
-    }
-
-    pub(crate) fn status(&self) -> std::result::Result<(), rocksdb::Error> {
-        match self {
-            RawIter::Txn(it) => it.status(),
-            RawIter::Snapshot(it) => it.status(),
-        }
-    }
-}
+use locks::{LockKey, Mode, WriterGuard};
+pub(crate) use writes::RawIter;
+use writes::{Writes, family};
 
 /// A transaction of an [`OnDiskEngine`], at snapshot isolation.
 pub struct OnDiskTxn<'e> {
     engine: &'e OnDiskEngine,
-    /// `None` for a read-only transaction.
-    txn: Option<RTxn<'e>>,
-    snapshot: SnapshotWithThreadMode<'e, TransactionDB>,
+    /// Its locks and place among running writers; `None` for a read-only transaction.
+    writer: Option<WriterGuard<'e>>,
+    /// Its own writes, which commit writes as one batch.
+    writes: Writes,
+    /// Reads see this snapshot (dropped at commit, once nothing reads any more).
+    snapshot: Option<SnapshotWithThreadMode<'e, DB>>,
     read: ReadOptions,
     read_only: bool,
     aborted: bool,
@@ -148,18 +110,19 @@ fn corrupt_props(what: &str) -> impl Fn(engine_api::codec::DecodeError) -> Error
 impl<'e> OnDiskTxn<'e> {
     pub(crate) fn new(
         engine: &'e OnDiskEngine,
-        txn: Option<RTxn<'e>>,
-        snapshot: SnapshotWithThreadMode<'e, TransactionDB>,
+        writer: Option<WriterGuard<'e>>,
+        snapshot: SnapshotWithThreadMode<'e, DB>,
         catalog: Arc<Catalog>,
-        read_only: bool,
         start_ts: u64,
     ) -> Self {
         let mut read = ReadOptions::default();
         read.set_snapshot(&snapshot);
+        let read_only = writer.is_none();
         OnDiskTxn {
             engine,
-            txn,
-            snapshot,
+            writer,
+            writes: Writes::default(),
+            snapshot: Some(snapshot),
             read,
             read_only,
             aborted: false,
@@ -242,71 +205,110 @@ impl<'e> OnDiskTxn<'e> {
     }
 
     /// After a conflict the transaction is rolled back at once, releasing its locks.
+    /// After a conflict the transaction is rolled back at once: its writes dropped,
+    /// its locks released.
     fn fail(&mut self, e: Error) -> Error {
         if e.kind() == ErrorKind::Conflict {
-            if let Some(t) = &self.txn {
-                let _ = t.rollback();
+            self.writes.clear();
+            if let Some(w) = &mut self.writer {
+                w.release(None);
             }
             self.aborted = true;
         }
         e
     }
 
+    /// `key` in this transaction's view: its own write, else its snapshot.
     fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check()?;
-        let handle = self.engine.cf(cf)?;
-        match &self.txn {
-            Some(t) => t.get_cf_opt(handle, key, &self.read),
-            None => self.engine.db.get_cf_opt(handle, key, &self.read),
+        if let Some(own) = self.writes.get(family(cf)?, key) {
+            return Ok(own.map(<[u8]>::to_vec));
         }
-        .map_err(|e| rocks(&format!("cannot read {cf}"), e))
+        self.at_start(cf, key)
     }
 
-    /// The RocksDB transaction of a read-write transaction (`ReadOnly` otherwise).
-    fn writer(&self) -> Result<&RTxn<'e>> {
-        self.txn
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::ReadOnly, "the transaction is read-only"))
-    }
-
-    /// A raw iterator over `cf` with `ro`, through the transaction if it writes.
-    fn raw_iter(&self, cf: &str, ro: ReadOptions) -> Result<RawIter<'_, 'e>> {
+    /// A raw iterator over `cf` with `ro`, this transaction's writes merged in.
+    /// `ro`'s bounds must be `lower` and `upper`.
+    fn raw_iter(
+        &self,
+        cf: &str,
+        mut ro: ReadOptions,
+        lower: &[u8],
+        upper: Option<Vec<u8>>,
+    ) -> Result<RawIter<'_>> {
         let handle = self.engine.cf(cf)?;
-        Ok(match &self.txn {
-            Some(t) => RawIter::Txn(t.raw_iterator_cf_opt(handle, ro)),
-            None => RawIter::Snapshot(self.engine.db.raw_iterator_cf_opt(handle, ro)),
-        })
+        if !lower.is_empty() {
+            ro.set_iterate_lower_bound(lower.to_vec());
+        }
+        if let Some(upper) = &upper {
+            ro.set_iterate_upper_bound(upper.clone());
+        }
+        let mut raw = self.engine.db.raw_iterator_cf_opt(handle, ro);
+        raw.seek(lower);
+        let own = (!self.read_only)
+            .then(|| family(cf))
+            .transpose()?
+            .map(|f| self.writes.range(f, lower, upper.as_deref()));
+        Ok(RawIter::new(raw, own))
     }
 
-    /// Reads `key` and locks it for this transaction (Conflict if another holds it or
-    /// changed it since this transaction began).
-    fn get_for_update(&mut self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let handle = self.engine.cf(cf)?;
-        let r = self
-            .writer()?
-            .get_for_update_cf_opt(handle, key, true, &self.read)
-            .map_err(|e| rocks(&format!("cannot lock {cf}"), e));
+    /// Locks `key` in `mode` for this transaction: Conflict (and the transaction
+    /// rolled back) if another transaction holds it, or a commit changed it after
+    /// this transaction began.
+    fn lock(&mut self, key: LockKey, mode: Mode) -> Result<()> {
+        self.check_write()?;
+        let Some(w) = self.writer.as_mut() else {
+            return Err(Error::new(
+                ErrorKind::ReadOnly,
+                "the transaction is read-only",
+            ));
+        };
+        let r = w.lock(key, mode);
         r.map_err(|e| self.fail(e))
+    }
+
+    /// Reads a uniqueness record of `index` and locks it for this transaction. A
+    /// record that changed since this transaction began (a commit, or the creation of
+    /// its constraint) is a Conflict, as for objects.
+    fn entry_for_update(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.lock(LockKey::Entry(key.into()), Mode::Exclusive)?;
+        if let Some(own) = self.writes.get(family(INDEX)?, key) {
+            return Ok(own.map(<[u8]>::to_vec));
+        }
+        let handle = self.engine.cf(INDEX)?;
+        let latest = self
+            .engine
+            .db
+            .get_cf(handle, key)
+            .map_err(|e| rocks("cannot read index", e))?;
+        if latest != self.at_start(INDEX, key)? {
+            return Err(self.fail(Error::new(
+                ErrorKind::Conflict,
+                "a uniqueness record changed after this transaction began",
+            )));
+        }
+        Ok(latest)
     }
 
     fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
-        let handle = self.engine.cf(cf)?;
-        let r = self
-            .writer()?
-            .put_cf(handle, key, value)
-            .map_err(|e| rocks(&format!("cannot write {cf}"), e));
+        self.check_write()?;
+        self.writes.put(family(cf)?, key, value);
         self.wrote = true;
-        r.map_err(|e| self.fail(e))
+        Ok(())
     }
 
     fn delete(&mut self, cf: &str, key: &[u8]) -> Result<()> {
-        let handle = self.engine.cf(cf)?;
-        let r = self
-            .writer()?
-            .delete_cf(handle, key)
-            .map_err(|e| rocks(&format!("cannot write {cf}"), e));
+        self.check_write()?;
+        self.writes.delete(family(cf)?, key);
         self.wrote = true;
-        r.map_err(|e| self.fail(e))
+        Ok(())
+    }
+
+    /// Whether this transaction created vertex `v` (no other can name it yet, so
+    /// it takes no lock).
+    fn created_vertex(&self, v: u64) -> bool {
+        // Ids are handed out ascending, so the list is sorted.
+        self.created_vertices.binary_search(&v).is_ok()
     }
 
     fn vertex_record(&self, v: VertexId) -> Result<VertexRecord> {
@@ -319,8 +321,11 @@ impl<'e> OnDiskTxn<'e> {
 
     fn vertex_for_update(&mut self, v: VertexId) -> Result<VertexRecord> {
         self.check_write()?;
+        if !self.created_vertex(v.0) {
+            self.lock(LockKey::Vertex(v.0), Mode::Exclusive)?;
+        }
         let key = id_key(v.0);
-        match self.get_for_update(VERTICES, &key)? {
+        match self.get(VERTICES, &key)? {
             Some(value) => VertexRecord::decode(&key, &value),
             None => Err(Error::not_found(format!("vertex {v}"))),
         }
@@ -336,8 +341,11 @@ impl<'e> OnDiskTxn<'e> {
 
     fn edge_for_update(&mut self, e: EdgeId) -> Result<EdgeValue> {
         self.check_write()?;
+        if self.created_edges.binary_search(&e.0).is_err() {
+            self.lock(LockKey::Edge(e.0), Mode::Exclusive)?;
+        }
         let key = id_key(e.0);
-        match self.get_for_update(EDGES, &key)? {
+        match self.get(EDGES, &key)? {
             Some(value) => EdgeValue::decode(&key, &value),
             None => Err(Error::not_found(format!("edge {e}"))),
         }
@@ -351,33 +359,26 @@ impl<'e> OnDiskTxn<'e> {
         Ok(map)
     }
 
-    fn iter(&self, cf: &str, prefix: &[u8]) -> Result<RawIter<'_, 'e>> {
-        self.check()?;
+    /// A snapshot's ReadOptions for a scan.
+    fn scan_options(&self) -> Result<ReadOptions> {
         let mut ro = ReadOptions::default();
-        ro.set_snapshot(&self.snapshot);
-        if !prefix.is_empty() {
-            ro.set_iterate_lower_bound(prefix.to_vec());
-        }
-        if let Some(end) = prefix_end(prefix) {
-            ro.set_iterate_upper_bound(end);
-        }
-        let mut it = self.raw_iter(cf, ro)?;
-        it.seek(prefix);
-        Ok(it)
+        let snapshot = self.snapshot.as_ref().ok_or_else(|| {
+            Error::new(ErrorKind::Aborted, "the transaction has finished")
+        })?;
+        ro.set_snapshot(snapshot);
+        Ok(ro)
+    }
+
+    fn iter(&self, cf: &str, prefix: &[u8]) -> Result<RawIter<'_>> {
+        self.check()?;
+        self.raw_iter(cf, self.scan_options()?, prefix, prefix_end(prefix))
     }
 
     /// The object ids at the end of the `index` keys in [start, end), as of the
     /// transaction's snapshot.
     fn index_scan(&self, start: &[u8], end: Option<Vec<u8>>) -> Result<Vec<u64>> {
         self.check()?;
-        let mut ro = ReadOptions::default();
-        ro.set_snapshot(&self.snapshot);
-        ro.set_iterate_lower_bound(start.to_vec());
-        if let Some(end) = end {
-            ro.set_iterate_upper_bound(end);
-        }
-        let mut it = self.raw_iter(INDEX, ro)?;
-        it.seek(start);
+        let mut it = self.raw_iter(INDEX, self.scan_options()?, start, end)?;
         let mut out = Vec::new();
         while let Some(key) = it.key() {
             out.push(entry_object(key)?);
@@ -486,7 +487,12 @@ impl<'e> OnDiskTxn<'e> {
         if self.locked_vertices.contains(&v.0) {
             return Ok(());
         }
-        self.vertex_for_update(v)?;
+        if !self.created_vertex(v.0) {
+            self.lock(LockKey::Vertex(v.0), Mode::Shared)?;
+        }
+        if !self.contains_vertex(v)? {
+            return Err(Error::not_found(format!("vertex {v}")));
+        }
         self.locked_vertices.insert(v.0);
         Ok(())
     }
@@ -498,13 +504,8 @@ impl<'e> OnDiskTxn<'e> {
         let mut ids = Vec::new();
         let prefix = v.0.to_be_bytes();
         for cf in [OUT, IN] {
-            let mut ro = ReadOptions::default();
-            ro.set_iterate_lower_bound(prefix.to_vec());
-            if let Some(end) = prefix_end(&prefix) {
-                ro.set_iterate_upper_bound(end);
-            }
-            let mut it = self.raw_iter(cf, ro)?;
-            it.seek(&prefix);
+            // No snapshot: the latest committed state.
+            let mut it = self.raw_iter(cf, ReadOptions::default(), &prefix, prefix_end(&prefix))?;
             while let Some(key) = it.key() {
                 ids.push(crate::keys::decode_adjacency_key(cf, key)?.3);
                 it.next();
@@ -563,19 +564,26 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.check()?;
         let k = self.engine.names.id(NameKind::PropertyKey, key);
         let id = id_key(vertex.0);
+        let not_found = || Error::not_found(format!("vertex {vertex}"));
+        let find = |value: &[u8]| -> Result<Option<PropertyValue>> {
+            let Some(k) = k else {
+                return Ok(None);
+            };
+            let props = crate::keys::vertex_props(&id, value)?;
+            find_property(props, k).map_err(corrupt_props("vertex property record"))
+        };
+        if let Some(own) = self.writes.get(family(VERTICES)?, &id) {
+            return find(own.ok_or_else(not_found)?);
+        }
         // Pinned, and the property found in place: no copy of the record.
         let handle = self.engine.cf(VERTICES)?;
-        let value = match &self.txn {
-            Some(t) => t.get_pinned_cf_opt(handle, id, &self.read),
-            None => self.engine.db.get_pinned_cf_opt(handle, id, &self.read),
-        }
-        .map_err(|e| rocks("cannot read vertices", e))?
-        .ok_or_else(|| Error::not_found(format!("vertex {vertex}")))?;
-        let Some(k) = k else {
-            return Ok(None);
-        };
-        let props = crate::keys::vertex_props(&id, &value)?;
-        find_property(props, k).map_err(corrupt_props("vertex property record"))
+        let value = self
+            .engine
+            .db
+            .get_pinned_cf_opt(handle, id, &self.read)
+            .map_err(|e| rocks("cannot read vertices", e))?
+            .ok_or_else(not_found)?;
+        find(&value)
     }
 
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
@@ -1091,24 +1099,23 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             let (key, value) = engine.counts.record(counted);
             self.put(META, &key, &value)?;
         }
-        let OnDiskTxn {
-            txn,
-            read,
-            snapshot,
-            leftovers,
-            ..
-        } = self;
-        drop(read);
-        drop(snapshot);
-        // A transaction that wrote has a RocksDB transaction (writes go through it).
-        let Some(txn) = txn else {
-            return Err(Error::new(
-                ErrorKind::ReadOnly,
-                "the transaction is read-only",
-            ));
-        };
-        txn.commit()
+        // Nothing reads any more: the snapshot goes before the write.
+        self.snapshot = None;
+        let batch = std::mem::take(&mut self.writes).into_batch(&engine.db)?;
+        engine
+            .db
+            .write_opt(batch, &engine.write_options())
             .map_err(|e| engine.poison(rocks("commit failed", e)))?;
+        // The objects' locks are released marked changed at the newest sequence
+        // number now: later than any snapshot that does not hold this write, and no
+        // later than any snapshot taken after the release (so a transaction that
+        // sees the write may write the object again).
+        let changed_at = engine.db.latest_sequence_number();
+        if let Some(w) = &mut self.writer {
+            w.release(Some(changed_at));
+        }
+        let leftovers = std::mem::take(&mut self.leftovers);
+        drop(self);
         let ts = engine.committed()?;
         if !counted.is_empty()
             && let Err(e) = engine.counts.committed(&engine.db, counted)
@@ -1143,8 +1150,6 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     }
 
     fn rollback(self) {
-        if let Some(t) = &self.txn {
-            let _ = t.rollback();
-        }
+        // Dropping the writer guard releases the locks; the writes were never written.
     }
 }

@@ -144,14 +144,14 @@ impl OnDiskTxn<'_> {
         }
         let me = v.to_be_bytes();
         if let Some(o) = o
-            && self.get_for_update(INDEX, &o)?.as_deref() == Some(&me[..])
+            && self.entry_for_update(&o)?.as_deref() == Some(&me[..])
         {
             self.delete(INDEX, &o)?;
         }
         let Some(n) = n else {
             return Ok(());
         };
-        match self.get_for_update(INDEX, &n)? {
+        match self.entry_for_update(&n)? {
             Some(holder) if holder.as_slice() == me => Ok(()),
             Some(holder) => {
                 let w = <[u8; 8]>::try_from(holder.as_slice())
