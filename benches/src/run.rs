@@ -303,8 +303,8 @@ pub fn on_disk_subjects() -> Vec<SubjectEntry> {
             Kind::OnDisk,
             "`engine_ondisk::Config::new(dir)` with sync mode Off (RocksDB's WAL is \
              written, not synced, as no in-memory subject's commit is durable either): a \
-             pessimistic `TransactionDB` with the raw peer's options plus memtable \
-             filters on the families a conflict check reads.",
+             plain `DB` with the raw peer's options, the engine's own object locks \
+             and a per-transaction write overlay, one `WriteBatch` per commit.",
             || Ok(Box::new(OnDiskSubject::open()?) as _),
         ),
     ]

@@ -23,9 +23,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use engine_api::Result;
 use parking_lot::Mutex;
-use rocksdb::{
-    ReadOptions, SnapshotWithThreadMode, DB, WriteBatch, WriteOptions,
-};
+use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch, WriteOptions};
 
 use crate::keys::{META, corrupt, rocks};
 
@@ -44,8 +42,9 @@ pub(crate) struct Counts {
     next: AtomicU64,
     /// Commits counted since the last fold.
     since_fold: AtomicU64,
-    /// Serialises folds (the base has one writer at a time).
-    fold: Mutex<()>,
+    /// Serialises folds (the base has one writer at a time), and holds the sequence
+    /// below which every change record is folded.
+    fold: Mutex<u64>,
 }
 
 /// A transaction's net change of the counts.
@@ -91,11 +90,12 @@ fn change_key(seq: u64) -> [u8; 9] {
     k
 }
 
-/// The base and the change records `snapshot` (or the latest state) sees, summed; and
-/// the records' keys.
+/// The base and the change records from sequence `from` on that `snapshot` (or the
+/// latest state) sees, summed; and the records' keys.
 fn read(
     db: &DB,
     snapshot: Option<&SnapshotWithThreadMode<'_, DB>>,
+    from: u64,
 ) -> Result<(i64, i64, Vec<Vec<u8>>)> {
     let cf = crate::engine::cf(db, META)?;
     let options = || {
@@ -116,8 +116,13 @@ fn read(
         None => return Err(corrupt(META, KEY_COUNTS, "the counts are missing")),
     };
     let mut keys = Vec::new();
-    let mut it = db.raw_iterator_cf_opt(cf, options());
-    it.seek([CHANGE_PREFIX]);
+    // From `from` on: the deletions of records folded earlier lie before it, and a
+    // scan from the prefix would step over every one of them (measured: a fold
+    // every 4096 small commits took a fifth of their time after 200k of them).
+    let mut ro = options();
+    ro.set_iterate_upper_bound([CHANGE_PREFIX + 1]);
+    let mut it = db.raw_iterator_cf_opt(cf, ro);
+    it.seek(change_key(from));
     while let (Some(key), Some(value)) = (it.key(), it.value()) {
         if key.first() != Some(&CHANGE_PREFIX) {
             break;
@@ -158,7 +163,7 @@ impl Counts {
     /// Loads the counts of an open database, folding every change record into the
     /// base (synced, before any transaction begins).
     pub(crate) fn load(db: &DB) -> Result<Self> {
-        let (v, e, keys) = read(db, None)?;
+        let (v, e, keys) = read(db, None, 0)?;
         if v < 0 || e < 0 {
             return Err(corrupt(META, KEY_COUNTS, "the counts add up below zero"));
         }
@@ -170,7 +175,7 @@ impl Counts {
             edges: AtomicI64::new(e),
             next: AtomicU64::new(0),
             since_fold: AtomicU64::new(0),
-            fold: Mutex::new(()),
+            fold: Mutex::new(0),
         })
     }
 
@@ -232,21 +237,66 @@ impl Counts {
         if self.since_fold.fetch_add(1, Ordering::Relaxed) + 1 < FOLD_EVERY {
             return Ok(());
         }
-        let Some(_one) = self.fold.try_lock() else {
+        self.fold(db)
+    }
+
+    /// Folds the change records committed so far into the base (unless a fold runs).
+    fn fold(&self, db: &DB) -> Result<()> {
+        let Some(mut folded_below) = self.fold.try_lock() else {
             return Ok(());
         };
         self.since_fold.store(0, Ordering::Relaxed);
         let snapshot = db.snapshot();
-        let (v, e, keys) = read(db, Some(&snapshot))?;
+        let (v, e, keys) = read(db, Some(&snapshot), *folded_below)?;
         // Not synced: losing the fold in a crash loses nothing (the records it
         // deleted come back with it).
-        write_fold(db, v, e, &keys, false)
+        write_fold(db, v, e, &keys, false)?;
+        // Records are read in sequence order; the first sequence missing (a commit
+        // still under way) is where the next fold starts.
+        for key in &keys {
+            let seq = u64::from_be_bytes(key[1..9].try_into().unwrap_or_default());
+            if seq != *folded_below {
+                break;
+            }
+            *folded_below += 1;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fold_starts_at_the_first_record_not_yet_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let db = DB::open_cf(&opts, dir.path(), [META]).unwrap();
+        Counts::store(&db, 10, 20).unwrap();
+        let counts = Counts::load(&db).unwrap();
+        let commit = |(key, value): ([u8; 9], [u8; 16])| {
+            db.put_cf(db.cf_handle(META).unwrap(), key, value).unwrap();
+        };
+        let one = CountChange {
+            vertices: 1,
+            edges: 2,
+        };
+        // Three commits take sequences 0, 1, 2; the second is still under way.
+        let (a, b, c) = (counts.record(one), counts.record(one), counts.record(one));
+        commit(a);
+        commit(c);
+        counts.fold(&db).unwrap();
+        assert_eq!(*counts.fold.lock(), 1, "sequence 1 is not folded yet");
+        commit(b);
+        counts.fold(&db).unwrap();
+        assert_eq!(*counts.fold.lock(), 2);
+        let (v, e, keys) = read(&db, None, 0).unwrap();
+        assert_eq!((v, e), (13, 26), "every change counted once");
+        assert!(keys.is_empty(), "every record folded: {keys:?}");
+    }
 
     #[test]
     fn change_records_sort_after_every_other_meta_key_prefix_they_could_meet() {

@@ -13,8 +13,8 @@ use engine_api::{
 };
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
-    DB, DBRecoveryMode, Options, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
+    DBRecoveryMode, Options, WriteOptions,
     statistics::{StatsLevel, Ticker},
 };
 
@@ -36,7 +36,7 @@ pub(crate) const ROCKSDB_DIR: &str = "rocksdb";
 pub(crate) const CREATING: &str = ".quiver.creating";
 
 /// The ON_DISK_TRANSACTIONAL engine: the graph in RocksDB, snapshot isolation through
-/// RocksDB's pessimistic transactions.
+/// the engine's own lock table over a plain RocksDB `DB` (see the crate docs).
 ///
 /// Dropping it without [`StorageEngine::close`] is a crash as far as durability
 /// goes: every commit acknowledged under the configured sync mode survives it.
@@ -110,19 +110,24 @@ fn capabilities() -> Capabilities {
 }
 
 /// The RocksDB options and column families this backend opens its database with, for
-/// a tool or benchmark peer that wants to open RocksDB the same way (the report's
-/// transaction-kind peers do). The WAL goes to `<data dir>/wal`.
+/// a tool that wants to open RocksDB the same way. The WAL goes to `<data dir>/wal`.
 pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
+    let (opts, cfs, _) = rocks_options(config, config.data_dir(), true, true, false);
+    (opts, cfs)
+}
+
+/// [`rocksdb_options`] plus what serves RocksDB's own transactions (which this
+/// backend does not use; the report's peers of RocksDB's two transaction kinds open
+/// with these): memtable Bloom filters on every data family but `vertices`, which
+/// let a RocksDB transaction's conflict check of a key the memtable does not hold
+/// (every new edge and adjacency key) skip the memtable search, but cost every insert
+/// a filter update (edge import without them 265k/s, with them 204k/s, on 2 cores).
+pub fn transaction_db_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
     let (opts, cfs, _) = rocks_options(config, config.data_dir(), true, true, true);
     (opts, cfs)
 }
 
-/// [`rocksdb_options`] without what serves only transactions: the memtable Bloom
-/// filters (of every data family but `vertices`), which let a transaction's conflict
-/// check of a key the memtable does not hold (every new edge and adjacency key) skip
-/// the memtable search, but cost every insert a filter update. A plain RocksDB writer never runs that check and is faster
-/// without them (edge import 265k/s without, 204k/s with, on 2 cores), so the
-/// report's raw-RocksDB peer opens with these.
+/// The options of [`rocksdb_options`], for the report's raw-RocksDB peer.
 pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
     let (opts, cfs, _) = plain_rocksdb_setup(config);
     (opts, cfs)
@@ -202,15 +207,14 @@ fn open_rocks(
     add_column_families: bool,
 ) -> Result<(DB, Options, Cache)> {
     let (opts, cfs, cache) = rocks_options(config, root, create, add_column_families, false);
-    let db = DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs)
-        .map_err(|e| {
-            let mut err = rocks("cannot open RocksDB", e);
-            if !create && err.kind() == ErrorKind::InvalidInput {
-                // An existing database whose files do not match what we created.
-                err = Error::new(ErrorKind::Corrupt, err.message().to_string());
-            }
-            err
-        })?;
+    let db = DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs).map_err(|e| {
+        let mut err = rocks("cannot open RocksDB", e);
+        if !create && err.kind() == ErrorKind::InvalidInput {
+            // An existing database whose files do not match what we created.
+            err = Error::new(ErrorKind::Corrupt, err.message().to_string());
+        }
+        err
+    })?;
     Ok((db, opts, cache))
 }
 
@@ -252,8 +256,7 @@ fn io(path: &Path, e: std::io::Error) -> Error {
 
 /// Compacts the files of the database in `config`'s data directory while no engine
 /// has it open: every column family's SST files rewritten into RocksDB's levels
-/// (`compact_range` over the whole key space), as RocksDB's `TransactionDB` offers no
-/// compaction on demand. Takes the directory's lock for the time it runs. For
+/// (`compact_range` over the whole key space). Takes the directory's lock for the time it runs. For
 /// maintenance, and for measurements that read compacted files.
 ///
 /// Errors: [`ErrorKind::Locked`] if an engine has the directory open;
@@ -590,7 +593,7 @@ impl OnDiskEngine {
                     .map_err(|e| self.poison(rocks("cannot sync the WAL", e)))?;
             }
         }
-        let seq = self.db.snapshot().sequence_number();
+        let seq = self.db.latest_sequence_number();
         let prev = self
             .clock
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
@@ -691,7 +694,10 @@ impl StorageEngine for OnDiskEngine {
             });
             (
                 snapshot,
-                Some(crate::txn::locks::WriterGuard::new(&self.locks, writer)),
+                Some(Box::new(crate::txn::locks::WriterGuard::new(
+                    &self.locks,
+                    writer,
+                ))),
             )
         };
         Ok(OnDiskTxn::new(self, writer, snapshot, catalog, ts))

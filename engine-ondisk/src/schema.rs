@@ -32,10 +32,10 @@
 //!   the index and takes a RocksDB snapshot (microseconds); from then on commits
 //!   maintain it, and the build writes the entries of the snapshot's objects with
 //!   readers and writers going on. The index is used once the build finished.
-//!   A transaction that began before then cannot delete an entry the build wrote
-//!   (RocksDB would report a conflict with the build): its commit leaves it as a
-//!   [`Leftover`], deleted once the build is done if the object's latest version
-//!   does not have it (lookups check records, so results are exact meanwhile).
+//!   A transaction that began before then does not delete an entry the build wrote
+//!   (newer than its snapshot): its commit leaves it as a [`Leftover`], deleted
+//!   once the build is done if the object's latest version does not have it, under
+//!   the object's lock (lookups check records, so results are exact meanwhile).
 //! - **Creating a constraint** holds the commit gate exclusively while it checks the
 //!   committed data and writes a uniqueness constraint's records: commits of writing
 //!   transactions wait that long (reads and uncommitted writes go on).

@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use durability::snapshot::{read_snapshot, read_snapshot_header};
 use durability::{SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
 use engine_api::{Error, ErrorKind, Result, SnapshotInfo};
-use rocksdb::{
-    ReadOptions, SnapshotWithThreadMode, DB, WriteBatch, WriteOptions,
-};
+use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch, WriteOptions};
 
 use crate::engine::{OnDiskEngine, cf};
 use crate::keys::{

@@ -36,7 +36,7 @@ impl StorageUsage {
 /// Measures a database laid out as this backend lays it out (`rocksdb/` and `wal/`
 /// under `root`): memory through RocksDB's own accounting, summed over every column
 /// family, from the builder `add` filled with the database and its block cache
-/// (`add_db` for a plain `DB`, `add_tx_db` for a `TransactionDB`, `add_cache`), and
+/// (`add_db` for a plain `DB`, `add_cache`), and
 /// the files' sizes from the file system.
 ///
 /// Errors: `Io` when RocksDB cannot report its memory.

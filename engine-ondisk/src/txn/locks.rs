@@ -269,7 +269,6 @@ pub(crate) struct Writer {
     held: Vec<(LockKey, Mode)>,
 }
 
-
 /// A [`Writer`] of a table, finished when dropped (whatever path its transaction
 /// ends by: commit, rollback, an error, or a drop).
 #[derive(Debug)]
@@ -313,14 +312,18 @@ mod tests {
         let t = LockTable::default();
         let (mut a, mut b) = (writer(&t, 10), writer(&t, 10));
         t.lock(&mut a, LockKey::Vertex(1), Mode::Exclusive).unwrap();
-        let e = t.lock(&mut b, LockKey::Vertex(1), Mode::Exclusive).unwrap_err();
+        let e = t
+            .lock(&mut b, LockKey::Vertex(1), Mode::Exclusive)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict);
         // Another object is free; the holder may take its own lock again.
         t.lock(&mut b, LockKey::Vertex(2), Mode::Exclusive).unwrap();
         t.lock(&mut a, LockKey::Vertex(1), Mode::Exclusive).unwrap();
         // A commit of `a` after `b` began: `b` still fails once the lock is free.
         t.release(&mut a, Some(11));
-        let e = t.lock(&mut b, LockKey::Vertex(1), Mode::Exclusive).unwrap_err();
+        let e = t
+            .lock(&mut b, LockKey::Vertex(1), Mode::Exclusive)
+            .unwrap_err();
         assert!(e.message().contains("committed after"), "{e}");
         // A writer that began after that commit may write it.
         let mut c = writer(&t, 11);
@@ -336,12 +339,16 @@ mod tests {
         let (mut a, mut b, mut d) = (writer(&t, 5), writer(&t, 5), writer(&t, 5));
         t.lock(&mut a, LockKey::Vertex(7), Mode::Shared).unwrap();
         t.lock(&mut b, LockKey::Vertex(7), Mode::Shared).unwrap();
-        let e = t.lock(&mut d, LockKey::Vertex(7), Mode::Exclusive).unwrap_err();
+        let e = t
+            .lock(&mut d, LockKey::Vertex(7), Mode::Exclusive)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict);
         // The only shared holder may upgrade; a writer excludes new sharers.
         t.finish(&mut b);
         t.lock(&mut a, LockKey::Vertex(7), Mode::Exclusive).unwrap();
-        let e = t.lock(&mut d, LockKey::Vertex(7), Mode::Shared).unwrap_err();
+        let e = t
+            .lock(&mut d, LockKey::Vertex(7), Mode::Shared)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict);
         // A rollback marks nothing changed.
         t.finish(&mut a);
@@ -363,7 +370,10 @@ mod tests {
         // The old writer must still see every one of those commits.
         let kept = t.len();
         assert_eq!(kept, MIN_SWEEP * SHARDS);
-        assert!(t.lock(&mut old, LockKey::Edge(17), Mode::Exclusive).is_err());
+        assert!(
+            t.lock(&mut old, LockKey::Edge(17), Mode::Exclusive)
+                .is_err()
+        );
         t.finish(&mut old);
         let n = MIN_SWEEP as u64 * SHARDS as u64;
         for i in n..2 * n {

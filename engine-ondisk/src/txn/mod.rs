@@ -1,28 +1,31 @@
-//! Transactions: reads through the transaction's RocksDB snapshot (plus its own
-//! writes), writes through a RocksDB pessimistic transaction.
+//! Transactions: reads through the transaction's RocksDB snapshot plus its own writes
+//! (`writes`), conflicts found at the write through the engine's lock table
+//! (`locks`), the commit one RocksDB `WriteBatch`.
 //!
-//! Which keys a write takes (every `put`/`delete` and `get_for_update` locks its key
-//! and checks that nobody committed a change to it after this transaction began):
+//! Which locks a write takes (a lock fails if another transaction holds it, or a
+//! commit after this transaction began changed the object):
 //!
-//! | operation | keys written |
-//! |---|---|
-//! | create vertex | the vertex |
-//! | add / remove label | the vertex, its label-index entry |
-//! | set vertex property | the vertex |
-//! | delete vertex | the vertex, its label entries, and (detach) each edge below |
-//! | create edge | the edge, both adjacency entries; both endpoint vertices are locked, not written |
-//! | set edge property | the edge |
-//! | delete edge | the edge, both adjacency entries |
+//! | operation | keys written | lock |
+//! |---|---|---|
+//! | create vertex | the vertex, its label entries | none (a new id) |
+//! | add / remove label | the vertex, its label-index entry | the vertex, exclusive |
+//! | set vertex property | the vertex | the vertex, exclusive |
+//! | delete vertex | the vertex, its label entries, and (detach) each edge below | the vertex and each edge, exclusive |
+//! | create edge | the edge, both adjacency entries | both endpoints, shared (none for one it created) |
+//! | set edge property | the edge | the edge, exclusive |
+//! | delete edge | the edge, both adjacency entries | the edge, exclusive |
+//! | a uniqueness record changes holder | the record | the record, exclusive |
 //!
 //! Create-edge and delete-vertex exclude each other through the endpoint's lock, not
 //! by writing it (a rewrite per edge would leave a version of the vertex record per
-//! edge for every later read to skip): an edge creator holds both endpoints' locks
-//! until it commits, and a vertex delete, once it holds its vertex's lock (so no new
-//! edge can commit to it any more), reads the vertex's *latest committed* adjacency;
-//! an edge there that its snapshot does not show was committed after the delete
-//! began, and the delete fails with a retryable `Conflict` instead of leaving that
-//! edge dangling. A creator that waited for a delete's lock finds the vertex key
-//! written after its snapshot and gets `Conflict` from RocksDB's validation.
+//! edge for every later read to skip): an edge creator holds both endpoints' shared
+//! locks until it commits, and a vertex delete, once it holds its vertex's exclusive
+//! lock (so no new edge can commit to it any more), reads the vertex's *latest
+//! committed* adjacency; an edge there that its snapshot does not show was committed
+//! after the delete began, and the delete fails with a retryable `Conflict` instead of
+//! leaving that edge dangling. A creator that comes after a delete committed finds
+//! the vertex's lock marked changed after its start (or the vertex gone from its
+//! snapshot) and gets `Conflict` (or `NotFound`).
 
 use std::sync::Arc;
 
@@ -58,9 +61,10 @@ use writes::{Writes, family};
 pub struct OnDiskTxn<'e> {
     engine: &'e OnDiskEngine,
     /// Its locks and place among running writers; `None` for a read-only transaction.
-    writer: Option<WriterGuard<'e>>,
-    /// Its own writes, which commit writes as one batch.
-    writes: Writes,
+    writer: Option<Box<WriterGuard<'e>>>,
+    /// Its own writes, which commit writes as one batch (boxed: a transaction is
+    /// moved around by value, and a reader never writes).
+    writes: Box<Writes>,
     /// Reads see this snapshot (dropped at commit, once nothing reads any more).
     snapshot: Option<SnapshotWithThreadMode<'e, DB>>,
     read: ReadOptions,
@@ -110,7 +114,7 @@ fn corrupt_props(what: &str) -> impl Fn(engine_api::codec::DecodeError) -> Error
 impl<'e> OnDiskTxn<'e> {
     pub(crate) fn new(
         engine: &'e OnDiskEngine,
-        writer: Option<WriterGuard<'e>>,
+        writer: Option<Box<WriterGuard<'e>>>,
         snapshot: SnapshotWithThreadMode<'e, DB>,
         catalog: Arc<Catalog>,
         start_ts: u64,
@@ -121,7 +125,7 @@ impl<'e> OnDiskTxn<'e> {
         OnDiskTxn {
             engine,
             writer,
-            writes: Writes::default(),
+            writes: Box::default(),
             snapshot: Some(snapshot),
             read,
             read_only,
@@ -225,6 +229,20 @@ impl<'e> OnDiskTxn<'e> {
             return Ok(own.map(<[u8]>::to_vec));
         }
         self.at_start(cf, key)
+    }
+
+    /// Whether `key` exists in this transaction's view (the value pinned, not copied).
+    fn exists(&self, cf: &str, key: &[u8]) -> Result<bool> {
+        self.check()?;
+        if let Some(own) = self.writes.get(family(cf)?, key) {
+            return Ok(own.is_some());
+        }
+        Ok(self
+            .engine
+            .db
+            .get_pinned_cf_opt(self.engine.cf(cf)?, key, &self.read)
+            .map_err(|e| rocks(&format!("cannot read {cf}"), e))?
+            .is_some())
     }
 
     /// A raw iterator over `cf` with `ro`, this transaction's writes merged in.
@@ -362,9 +380,10 @@ impl<'e> OnDiskTxn<'e> {
     /// A snapshot's ReadOptions for a scan.
     fn scan_options(&self) -> Result<ReadOptions> {
         let mut ro = ReadOptions::default();
-        let snapshot = self.snapshot.as_ref().ok_or_else(|| {
-            Error::new(ErrorKind::Aborted, "the transaction has finished")
-        })?;
+        let snapshot = self
+            .snapshot
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Aborted, "the transaction has finished"))?;
         ro.set_snapshot(snapshot);
         Ok(ro)
     }
@@ -480,8 +499,9 @@ impl<'e> OnDiskTxn<'e> {
         Ok(Some((props, old)))
     }
 
-    /// Locks an existing vertex for this transaction without writing it (NotFound if
-    /// it does not exist in this transaction's view; Conflict as `get_for_update`).
+    /// Takes an existing vertex's shared lock for this transaction without writing it
+    /// (NotFound if it does not exist in this transaction's view; Conflict as
+    /// [`OnDiskTxn::lock`]).
     /// A vertex this transaction locked here already is not read again.
     fn lock_vertex(&mut self, v: VertexId) -> Result<()> {
         if self.locked_vertices.contains(&v.0) {
@@ -540,7 +560,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     }
 
     fn contains_vertex(&self, vertex: VertexId) -> Result<bool> {
-        Ok(self.get(VERTICES, &id_key(vertex.0))?.is_some())
+        self.exists(VERTICES, &id_key(vertex.0))
     }
 
     fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>> {
@@ -780,7 +800,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     }
 
     fn contains_edge(&self, edge: EdgeId) -> Result<bool> {
-        Ok(self.get(EDGES, &id_key(edge.0))?.is_some())
+        self.exists(EDGES, &id_key(edge.0))
     }
 
     fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
@@ -1097,7 +1117,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let counted = self.counted;
         if !counted.is_empty() {
             let (key, value) = engine.counts.record(counted);
-            self.put(META, &key, &value)?;
+            self.writes.put_unread(engine.cf(META)?, &key, &value);
         }
         // Nothing reads any more: the snapshot goes before the write.
         self.snapshot = None;

@@ -23,7 +23,7 @@ impl OnDiskTxn<'_> {
         es.sort_unstable();
         es.dedup();
         // An index built after this transaction began has entries newer than its
-        // snapshot; deleting one would conflict with the build. Such an entry is left
+        // snapshot, which it does not delete: such an entry is left
         // for later (lookups check records meanwhile); new entries never clash with
         // the build's.
         let built_before = |spec: &IndexSpec, index: &crate::schema::Index| {

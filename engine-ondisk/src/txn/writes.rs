@@ -6,7 +6,7 @@ use std::collections::btree_map::Range;
 use std::ops::Bound;
 
 use engine_api::{Error, Result};
-use rocksdb::{DB, DBRawIteratorWithThreadMode, WriteBatch};
+use rocksdb::{ColumnFamily, DB, DBRawIteratorWithThreadMode, WriteBatch};
 
 use crate::keys::ALL_CFS;
 
@@ -18,19 +18,40 @@ pub(crate) fn family(cf: &str) -> Result<usize> {
         .ok_or_else(|| Error::corrupt(format!("no column family {cf}")))
 }
 
-/// Keys written (`Some(value)`) or deleted (`None`), per column family.
-#[derive(Debug, Default)]
+/// Keys written (`Some(value)`) or deleted (`None`), per column family, and writes
+/// never read back (already in batch form).
+///
+/// The batch is built at commit from the ordered maps rather than as writes come:
+/// RocksDB inserts a batch's keys into its memtables faster in key order (measured
+/// on an import of 200k edges in transactions of 10k: 156k edges/s from the ordered
+/// maps, 130k from a batch in the order of the writes).
+#[derive(Default)]
 pub(crate) struct Writes {
     families: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; ALL_CFS.len()],
+    batch: WriteBatch,
+}
+
+impl std::fmt::Debug for Writes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writes")
+            .field("batch", &self.batch.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Writes {
+    /// Writes `key` of family `cf`.
     pub(crate) fn put(&mut self, cf: usize, key: &[u8], value: &[u8]) {
         self.families[cf].insert(key.to_vec(), Some(value.to_vec()));
     }
 
     pub(crate) fn delete(&mut self, cf: usize, key: &[u8]) {
         self.families[cf].insert(key.to_vec(), None);
+    }
+
+    /// Writes `key` into the batch only: a key this transaction never reads back.
+    pub(crate) fn put_unread(&mut self, handle: &ColumnFamily, key: &[u8], value: &[u8]) {
+        self.batch.put_cf(handle, key, value);
     }
 
     /// `None` if this transaction did not write `key`; `Some(None)` if it deleted it.
@@ -42,6 +63,7 @@ impl Writes {
         for f in &mut self.families {
             f.clear();
         }
+        self.batch.clear();
     }
 
     /// The writes in [lower, upper) of `cf`, in key order.
@@ -60,7 +82,7 @@ impl Writes {
 
     /// The writes as one batch for `db`.
     pub(crate) fn into_batch(self, db: &DB) -> Result<WriteBatch> {
-        let mut batch = WriteBatch::default();
+        let mut batch = self.batch;
         for (name, family) in ALL_CFS.iter().zip(self.families) {
             if family.is_empty() {
                 continue;
@@ -84,24 +106,31 @@ type Entry<'t> = (&'t Vec<u8>, &'t Option<Vec<u8>>);
 /// hiding RocksDB's entry of the same key and a delete hiding it altogether.
 pub(crate) struct RawIter<'t> {
     db: DBRawIteratorWithThreadMode<'t, DB>,
-    own: Option<Range<'t, Vec<u8>, Option<Vec<u8>>>>,
-    /// The next own write not yet passed.
-    pending: Option<Entry<'t>>,
-    /// Whether the current entry is `pending`.
+    /// A writer's own writes in the range, and the next one not yet passed (boxed:
+    /// a reader's scans, which have none, stay small).
+    own: Option<Box<Own<'t>>>,
+    /// Whether the current entry is the pending own write.
     on_own: bool,
+}
+
+struct Own<'t> {
+    range: Range<'t, Vec<u8>, Option<Vec<u8>>>,
+    pending: Option<Entry<'t>>,
 }
 
 impl<'t> RawIter<'t> {
     /// `db` positioned at its first entry of the range, `own` the range's writes.
     pub(crate) fn new(
         db: DBRawIteratorWithThreadMode<'t, DB>,
-        mut own: Option<Range<'t, Vec<u8>, Option<Vec<u8>>>>,
+        own: Option<Range<'t, Vec<u8>, Option<Vec<u8>>>>,
     ) -> Self {
-        let pending = own.as_mut().and_then(Iterator::next);
+        let own = own.map(|mut range| {
+            let pending = range.next();
+            Box::new(Own { range, pending })
+        });
         let mut it = RawIter {
             db,
             own,
-            pending,
             on_own: false,
         };
         it.settle();
@@ -111,7 +140,7 @@ impl<'t> RawIter<'t> {
     /// Moves past own deletes to the next visible entry.
     fn settle(&mut self) {
         loop {
-            let Some((key, value)) = self.pending else {
+            let Some((key, value)) = self.pending() else {
                 self.on_own = false;
                 return;
             };
@@ -137,19 +166,25 @@ impl<'t> RawIter<'t> {
         }
     }
 
+    fn pending(&self) -> Option<Entry<'t>> {
+        self.own.as_ref().and_then(|o| o.pending)
+    }
+
     fn advance_own(&mut self) {
-        self.pending = self.own.as_mut().and_then(Iterator::next);
+        if let Some(own) = self.own.as_mut() {
+            own.pending = own.range.next();
+        }
     }
 
     pub(crate) fn key(&self) -> Option<&[u8]> {
-        match self.pending {
+        match self.pending() {
             Some((k, _)) if self.on_own => Some(k.as_slice()),
             _ => self.db.key(),
         }
     }
 
     pub(crate) fn value(&self) -> Option<&[u8]> {
-        match self.pending {
+        match self.pending() {
             Some((_, v)) if self.on_own => v.as_deref(),
             _ => self.db.value(),
         }
@@ -157,7 +192,7 @@ impl<'t> RawIter<'t> {
 
     pub(crate) fn next(&mut self) {
         if self.on_own {
-            if let Some((key, _)) = self.pending
+            if let Some((key, _)) = self.pending()
                 && self.db.key() == Some(key.as_slice())
             {
                 self.db.next();
@@ -191,12 +226,14 @@ mod tests {
         }
         let mut w = Writes::default();
         let out = family("out").unwrap();
-        w.put(out, b"b", b"own"); // between
+        w.put(out, b"b", b"old");
+        w.put(out, b"b", b"own"); // between, written twice
         w.put(out, b"c", b"own"); // over a db entry
         w.delete(out, b"e"); // hides one
         w.delete(out, b"f"); // deletes nothing there
         w.put(out, b"h", b"own"); // after the last
         w.put(out, b"z", b"own"); // outside the range
+        w.put_unread(db.cf_handle("meta").unwrap(), b"m", b"unread");
         let scan = |lower: &[u8], upper: Option<&[u8]>| {
             let mut ro = rocksdb::ReadOptions::default();
             ro.set_iterate_lower_bound(lower.to_vec());
@@ -223,6 +260,9 @@ mod tests {
         assert_eq!(scan(b"d", Some(b"g")), Vec::<String>::new());
         assert_eq!(scan(b"e", None), ["g=db", "h=own", "z=own"]);
         let batch = w.into_batch(&db).unwrap();
-        assert_eq!(batch.len(), 6);
+        assert_eq!(batch.len(), 7);
+        db.write(batch).unwrap();
+        assert_eq!(db.get_cf(cf, b"b").unwrap().as_deref(), Some(&b"own"[..]));
+        assert_eq!(db.get_cf(cf, b"e").unwrap(), None);
     }
 }
