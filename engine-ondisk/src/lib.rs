@@ -115,6 +115,8 @@
 //! into `snapshots/` of an empty data directory and open it.
 
 #[cfg(feature = "storage")]
+mod bulk;
+#[cfg(feature = "storage")]
 mod check;
 #[cfg(feature = "storage")]
 mod config;

@@ -8,20 +8,16 @@
 //! a directory of hard links that only RocksDB can read and that needs the same file
 //! system. The cost is that an export reads and writes the whole graph.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use durability::snapshot::{read_snapshot, read_snapshot_header};
+use durability::snapshot::read_snapshot_header;
 use durability::{SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
-use engine_api::{Error, ErrorKind, Result, SnapshotInfo};
-use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch, WriteOptions};
+use engine_api::{Result, SnapshotInfo};
+use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode};
 
 use crate::engine::{OnDiskEngine, cf};
-use crate::keys::{
-    EDGES, EdgeValue, IN, LABELS, META, OUT, VERTICES, VertexRecord, adjacency_key, decode_id_key,
-    id_key, label_key, rocks,
-};
-use crate::metadata::{KEY_IDS, NameKind, encode_bounds, name_key};
+use crate::keys::{EDGES, EdgeValue, VERTICES, VertexRecord, decode_id_key, rocks};
+use crate::metadata::NameKind;
 
 /// The newest snapshot in `snapshots` and its header. A damaged one (its magic
 /// included: the name makes it ours) is Corrupt: restoring an older snapshot instead
@@ -97,148 +93,26 @@ pub(crate) fn write_contents(
     Ok(())
 }
 
-/// Loads a snapshot into a new, empty database. Writes bypass the WAL and are flushed
-/// at the end: until the caller marks the database ready, a crash leaves a creation
-/// that the next open redoes.
-/// Loads a snapshot into an empty database (and stores its counts); returns its schema
-/// definitions, for the caller to build once the data is in.
-pub(crate) fn import(db: &DB, path: &Path) -> Result<Vec<SchemaOp>> {
-    let mut sink = Importer {
-        definitions: Vec::new(),
-        db,
-        batch: WriteBatch::default(),
-        vertices: HashSet::new(),
-        last_vertex: None,
-        last_edge: None,
-        edges: 0,
-        counters: None,
-        what: path.display().to_string(),
-    };
-    read_snapshot(path, &mut sink)?;
-    sink.flush()?;
-    let (v, e) = sink.counters.unwrap_or((0, 0));
-    let v = v.max(sink.last_vertex.map_or(0, |x| x + 1));
-    let e = e.max(sink.last_edge.map_or(0, |x| x + 1));
-    db.put_cf(cf(db, META)?, KEY_IDS, encode_bounds(v, e))
-        .map_err(|e| rocks("cannot store the id counters", e))?;
-    crate::counts::Counts::store(db, sink.vertices.len() as u64, sink.edges)?;
-    for name in crate::keys::ALL_CFS {
-        db.flush_cf(cf(db, name)?)
-            .map_err(|e| rocks("cannot flush the restored data", e))?;
-    }
-    Ok(sink.definitions)
-}
-
-struct Importer<'d> {
-    definitions: Vec<SchemaOp>,
-    db: &'d DB,
-    batch: WriteBatch,
-    vertices: HashSet<u64>,
-    last_vertex: Option<u64>,
-    last_edge: Option<u64>,
-    edges: u64,
-    counters: Option<(u64, u64)>,
+/// Loads an image (what `image` hands its sink, in snapshot order) into a new, empty
+/// database through the bulk path (sorted SST files, ingested), with its names, id
+/// bounds and counts; returns its schema definitions, for the caller to build once
+/// the data is in. `what` names the image in errors. Until the caller marks the
+/// database ready, a crash leaves a creation that the next open redoes.
+pub(crate) fn import_image(
+    db: &DB,
+    image: &mut dyn FnMut(&mut dyn durability::SnapshotSink) -> Result<()>,
     what: String,
-}
-
-impl Importer<'_> {
-    fn bad(&self, reason: String) -> Error {
-        Error::new(ErrorKind::Corrupt, format!("{}: {reason}", self.what))
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        let mut wo = WriteOptions::default();
-        wo.disable_wal(true);
-        let batch = std::mem::take(&mut self.batch);
-        self.db
-            .write_opt(batch, &wo)
-            .map_err(|e| rocks("cannot write restored data", e))
-    }
-
-    fn maybe_flush(&mut self) -> Result<()> {
-        if self.batch.len() >= 64 * 1024 {
-            self.flush()?;
-        }
-        Ok(())
-    }
-}
-
-impl SnapshotSink for Importer<'_> {
-    fn name(&mut self, kind: durability::NameKind, id: u32, name: &str) -> Result<()> {
-        let kind = NameKind::from_snapshot(kind);
-        self.batch
-            .put_cf(cf(self.db, META)?, name_key(kind, id), name.as_bytes());
-        self.maybe_flush()
-    }
-
-    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
-        self.definitions.push(definition);
-        Ok(())
-    }
-
-    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
-        self.counters = Some((next_vertex, next_edge));
-        Ok(())
-    }
-
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        if self.last_vertex.is_some_and(|l| l >= id) {
-            return Err(self.bad(format!("vertex {id} is out of order")));
-        }
-        self.last_vertex = Some(id);
-        self.vertices.insert(id);
-        let mut labels = labels.to_vec();
-        labels.sort_unstable();
-        labels.dedup();
-        for l in &labels {
-            self.batch
-                .put_cf(cf(self.db, LABELS)?, label_key(*l, id), []);
-        }
-        let record = VertexRecord {
-            labels,
-            props: props.to_vec(),
-        };
-        self.batch
-            .put_cf(cf(self.db, VERTICES)?, id_key(id), record.encode());
-        self.maybe_flush()
-    }
-
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()> {
-        if self.last_edge.is_some_and(|l| l >= id) {
-            return Err(self.bad(format!("edge {id} is out of order")));
-        }
-        self.last_edge = Some(id);
-        self.edges += 1;
-        for end in [source, target] {
-            if !self.vertices.contains(&end) {
-                return Err(self.bad(format!("edge {id} refers to missing vertex {end}")));
-            }
-        }
-        let value = EdgeValue {
-            edge_type,
-            source,
-            target,
-            props: props.to_vec(),
-        };
-        self.batch
-            .put_cf(cf(self.db, EDGES)?, id_key(id), value.encode());
-        self.batch.put_cf(
-            cf(self.db, OUT)?,
-            adjacency_key(source, edge_type, target, id),
-            [],
-        );
-        self.batch.put_cf(
-            cf(self.db, IN)?,
-            adjacency_key(target, edge_type, source, id),
-            [],
-        );
-        self.maybe_flush()
-    }
+    (config, cache, rocks_dir): (&crate::Config, &rocksdb::Cache, &Path),
+) -> Result<Vec<SchemaOp>> {
+    let options = crate::bulk::FamilyOptions::new(config, cache);
+    let mut sink = crate::bulk::Importer::new(rocks_dir, &options, what.clone())?;
+    image(&mut sink)?;
+    let loaded = sink.finish(db, &options)?;
+    tracing::info!(
+        image = %what,
+        vertices = loaded.vertices,
+        edges = loaded.edges,
+        "ingested the image's data"
+    );
+    Ok(loaded.definitions)
 }

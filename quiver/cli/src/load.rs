@@ -180,20 +180,18 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         )
         .with_source(e)
     })?;
-    // No WAL: the load is one unit, written out as one snapshot at the end (the
-    // on-disk mode keeps RocksDB's log, synced once per batch). Both in-memory modes
-    // read the same snapshot format, so a load for either goes through the
-    // analytical engine, which loads about twice as fast (no versions to keep); the
-    // constraints it cannot hold are set aside and created afterwards in the
-    // transactional mode, which checks them against the loaded data.
+    // No WAL: the load is one unit, written out as one snapshot at the end. Every
+    // mode reads the same snapshot format, so a load for any goes through the
+    // analytical engine, which loads fastest (no versions to keep, no RocksDB); the
+    // on-disk mode then builds RocksDB from that snapshot through its bulk path
+    // (sorted files, ingested). The constraints the analytical engine cannot hold
+    // are set aside and created afterwards in the target mode, which checks them
+    // against the loaded data.
     let durability = DurabilityConfig::default()
         .wal(false)
         .snapshot_interval(None)
         .snapshot_on_exit(false);
-    let staged_mode = match mode {
-        StorageMode::InMemoryTransactional => StorageMode::InMemoryAnalytical,
-        other => other,
-    };
+    let staged_mode = StorageMode::InMemoryAnalytical;
     let open_staged = |m: StorageMode, durability: DurabilityConfig| {
         Database::open(
             Config::new()
@@ -223,15 +221,22 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         "writing the snapshot ({} statements loaded)",
         summary.statements
     ));
-    if mode != StorageMode::OnDiskTransactional {
-        db.create_snapshot()?;
-    }
+    db.create_snapshot()?;
     db.close()?;
     if staged_mode != mode {
         quiver::persist_mode(staging.path(), mode)?;
+        if mode == StorageMode::OnDiskTransactional && aside.is_empty() {
+            // The first open builds RocksDB from the snapshot: done here, so the
+            // load's caller waits for it, not the next command.
+            bar.set_message("building RocksDB from the snapshot");
+            open_staged(mode, durability.clone())?.close()?;
+        }
         if !aside.is_empty() {
             bar.set_message(format!("checking {} constraints", aside.len()));
-            let db = open_staged(mode, durability.snapshot_on_exit(true))?;
+            // The in-memory target writes its snapshot again, with the constraints;
+            // the on-disk one keeps them in RocksDB.
+            let on_exit = mode != StorageMode::OnDiskTransactional;
+            let db = open_staged(mode, durability.snapshot_on_exit(on_exit))?;
             for spec in &aside {
                 // A violation is the dump's: its data breaks its own constraint.
                 db.create_constraint(spec).map_err(|e| match e.kind() {

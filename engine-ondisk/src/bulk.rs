@@ -1,0 +1,453 @@
+//! The bulk path: an image in snapshot order (a snapshot file, a migration's or a
+//! load's export) written into an empty database as sorted SST files, one per column
+//! family, which RocksDB then ingests — no memtable, no WAL, no compaction of what it
+//! wrote.
+//!
+//! Vertices and edges arrive in id order, which is their key order: their records go
+//! straight into their files. The label entries and both adjacency families are keyed
+//! by something else (label, source, target): their keys are collected in runs,
+//! each run sorted and, once it holds [`RUN_BYTES`], spilled to a file beside the
+//! data (`rocksdb/.quiver-bulk/`); at the end the runs are merged into the family's
+//! file, so an image larger than memory loads too.
+//!
+//! It runs while the database is being created (the `.quiver.creating` mark is in
+//! place, the data directory locked): a kill at any moment leaves a creation that
+//! the next open throws away and redoes, never part of the data.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use durability::SchemaOp;
+use engine_api::{Error, ErrorKind, Result};
+use rocksdb::{Cache, DB, IngestExternalFileOptions, Options, SstFileWriter, WriteBatch};
+
+use crate::config::Config;
+use crate::engine::{cf, family_options};
+use crate::keys::{
+    EDGES, EdgeValue, IN, LABELS, META, OUT, VERTICES, VertexRecord, adjacency_key, id_key,
+    label_key, rocks,
+};
+use crate::metadata::{KEY_IDS, NameKind, encode_bounds, name_key};
+
+/// Where the bulk path keeps its files while it runs, inside `rocksdb/`.
+pub(crate) const BULK_DIR: &str = ".quiver-bulk";
+
+/// Bytes of keys a family's run holds before it is sorted and spilled.
+const RUN_BYTES: usize = 64 << 20;
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
+}
+
+/// Removes the bulk path's files (of a run that finished or was interrupted).
+pub(crate) fn remove_files(rocks_dir: &Path) -> Result<()> {
+    let dir = rocks_dir.join(BULK_DIR);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&dir, e)),
+        _ => Ok(()),
+    }
+}
+
+/// An SST file written in key order, opened at its first key (RocksDB refuses to
+/// finish an empty one).
+struct Sorted<'o> {
+    opts: &'o Options,
+    path: PathBuf,
+    writer: Option<SstFileWriter<'o>>,
+}
+
+impl<'o> Sorted<'o> {
+    fn new(opts: &'o Options, path: PathBuf) -> Self {
+        Sorted {
+            opts,
+            path,
+            writer: None,
+        }
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if self.writer.is_none() {
+            let w = SstFileWriter::create(self.opts);
+            w.open(&self.path)
+                .map_err(|e| rocks("cannot create an SST file", e))?;
+            self.writer = Some(w);
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.put(key, value)
+                .map_err(|e| rocks("cannot write an SST file", e))?;
+        }
+        Ok(())
+    }
+
+    /// The finished file, if any key was written.
+    fn finish(self) -> Result<Option<PathBuf>> {
+        match self.writer {
+            Some(mut w) => {
+                w.finish()
+                    .map_err(|e| rocks("cannot finish an SST file", e))?;
+                Ok(Some(self.path))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// The fixed-size keys (values empty) of one family, in sorted runs.
+struct Runs<const N: usize> {
+    name: &'static str,
+    dir: PathBuf,
+    run: Vec<[u8; N]>,
+    spilled: Vec<PathBuf>,
+}
+
+impl<const N: usize> Runs<N> {
+    fn new(name: &'static str, dir: &Path) -> Self {
+        Runs {
+            name,
+            dir: dir.to_path_buf(),
+            run: Vec::new(),
+            spilled: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, key: [u8; N]) -> Result<()> {
+        self.run.push(key);
+        if self.run.len() * N >= RUN_BYTES {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        self.run.sort_unstable();
+        let path = self
+            .dir
+            .join(format!("{}-{}.run", self.name, self.spilled.len()));
+        let file = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        for k in &self.run {
+            w.write_all(k).map_err(|e| io(&path, e))?;
+        }
+        w.flush().map_err(|e| io(&path, e))?;
+        self.run.clear();
+        self.spilled.push(path);
+        Ok(())
+    }
+
+    /// Writes every key, in order, to `out`.
+    fn write(mut self, out: &mut Sorted<'_>) -> Result<()> {
+        if self.spilled.is_empty() {
+            self.run.sort_unstable();
+            for k in &self.run {
+                out.put(k, &[])?;
+            }
+            return Ok(());
+        }
+        if !self.run.is_empty() {
+            self.spill()?;
+        }
+        let mut readers = Vec::with_capacity(self.spilled.len());
+        for path in &self.spilled {
+            let f = std::fs::File::open(path).map_err(|e| io(path, e))?;
+            readers.push((BufReader::with_capacity(1 << 20, f), path));
+        }
+        let next = |r: &mut (BufReader<std::fs::File>, &PathBuf)| -> Result<Option<[u8; N]>> {
+            let mut k = [0u8; N];
+            match r.0.read_exact(&mut k) {
+                Ok(()) => Ok(Some(k)),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(io(r.1, e)),
+            }
+        };
+        let mut heap = BinaryHeap::new();
+        for (i, r) in readers.iter_mut().enumerate() {
+            if let Some(k) = next(r)? {
+                heap.push(Reverse((k, i)));
+            }
+        }
+        while let Some(Reverse((k, i))) = heap.pop() {
+            out.put(&k, &[])?;
+            if let Some(k) = next(&mut readers[i])? {
+                heap.push(Reverse((k, i)));
+            }
+        }
+        for path in &self.spilled {
+            std::fs::remove_file(path).map_err(|e| io(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// What an image brought besides its data.
+pub(crate) struct Loaded {
+    pub(crate) definitions: Vec<SchemaOp>,
+    pub(crate) vertices: u64,
+    pub(crate) edges: u64,
+}
+
+/// Receives an image and writes it as SST files; [`Importer::finish`] ingests them.
+pub(crate) struct Importer<'o> {
+    what: String,
+    dir: PathBuf,
+    definitions: Vec<SchemaOp>,
+    names: Vec<(Vec<u8>, Vec<u8>)>,
+    counters: Option<(u64, u64)>,
+    /// Every vertex id so far, ascending (the image's order): edges' endpoints are
+    /// checked against it.
+    vertices: Vec<u64>,
+    last_edge: Option<u64>,
+    edges: u64,
+    vertex_file: Sorted<'o>,
+    edge_file: Sorted<'o>,
+    labels: Runs<12>,
+    out: Runs<28>,
+    ins: Runs<28>,
+}
+
+/// The options of every data family, for the SST files.
+pub(crate) struct FamilyOptions {
+    options: Vec<(&'static str, Options)>,
+}
+
+impl FamilyOptions {
+    pub(crate) fn new(config: &Config, cache: &Cache) -> Self {
+        FamilyOptions {
+            options: [VERTICES, EDGES, OUT, IN, LABELS]
+                .into_iter()
+                .map(|n| (n, family_options(n, config, cache, false)))
+                .collect(),
+        }
+    }
+
+    fn of(&self, name: &str) -> &Options {
+        // Every data family is in the list; META is never written as a file.
+        &self
+            .options
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or(&self.options[0])
+            .1
+    }
+}
+
+impl<'o> Importer<'o> {
+    /// An importer writing its files under `rocks_dir` (the database's `rocksdb/`),
+    /// naming the image `what` in errors.
+    pub(crate) fn new(rocks_dir: &Path, options: &'o FamilyOptions, what: String) -> Result<Self> {
+        let dir = rocks_dir.join(BULK_DIR);
+        remove_files(rocks_dir)?;
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        Ok(Importer {
+            what,
+            vertex_file: Sorted::new(options.of(VERTICES), dir.join("vertices.sst")),
+            edge_file: Sorted::new(options.of(EDGES), dir.join("edges.sst")),
+            labels: Runs::new(LABELS, &dir),
+            out: Runs::new(OUT, &dir),
+            ins: Runs::new(IN, &dir),
+            dir,
+            definitions: Vec::new(),
+            names: Vec::new(),
+            counters: None,
+            vertices: Vec::new(),
+            last_edge: None,
+            edges: 0,
+        })
+    }
+
+    fn bad(&self, reason: String) -> Error {
+        Error::new(ErrorKind::Corrupt, format!("{}: {reason}", self.what))
+    }
+
+    /// Writes the sorted families' files, ingests every file into `db` and writes
+    /// the names, id bounds and counts. The caller builds the schema afterwards.
+    pub(crate) fn finish(self, db: &DB, options: &'o FamilyOptions) -> Result<Loaded> {
+        let Importer {
+            dir,
+            definitions,
+            names,
+            counters,
+            vertices,
+            last_edge,
+            edges,
+            vertex_file,
+            edge_file,
+            labels,
+            out,
+            ins,
+            ..
+        } = self;
+        let mut files: Vec<(&str, Option<PathBuf>)> = vec![
+            (VERTICES, vertex_file.finish()?),
+            (EDGES, edge_file.finish()?),
+        ];
+        // The three sorts and files are independent: two run at a time on two cores.
+        let sorted = |runs_dir: &Path, name: &'static str| {
+            Sorted::new(options.of(name), runs_dir.join(format!("{name}.sst")))
+        };
+        let (l, o, i) = std::thread::scope(|s| {
+            let l = s.spawn(|| -> Result<Option<PathBuf>> {
+                let mut f = sorted(&dir, LABELS);
+                labels.write(&mut f)?;
+                f.finish()
+            });
+            let o = s.spawn(|| -> Result<Option<PathBuf>> {
+                let mut f = sorted(&dir, OUT);
+                out.write(&mut f)?;
+                f.finish()
+            });
+            let mut f = sorted(&dir, IN);
+            let i = ins.write(&mut f).and_then(|()| f.finish());
+            let join = |h: std::thread::ScopedJoinHandle<'_, Result<Option<PathBuf>>>| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "a sort thread panicked")))
+            };
+            (join(l), join(o), i)
+        });
+        files.push((LABELS, l?));
+        files.push((OUT, o?));
+        files.push((IN, i?));
+        let mut ingest = IngestExternalFileOptions::default();
+        // Moved (linked) into RocksDB's directory rather than copied.
+        ingest.set_move_files(true);
+        for (name, file) in files {
+            if let Some(path) = file {
+                db.ingest_external_file_cf_opts(cf(db, name)?, &ingest, vec![path])
+                    .map_err(|e| rocks(&format!("cannot ingest the {name} file"), e))?;
+            }
+        }
+        let meta = cf(db, META)?;
+        let mut batch = WriteBatch::default();
+        for (k, v) in &names {
+            batch.put_cf(meta, k, v);
+        }
+        let (v, e) = counters.unwrap_or((0, 0));
+        let v = v.max(vertices.last().map_or(0, |x| x + 1));
+        let e = e.max(last_edge.map_or(0, |x| x + 1));
+        batch.put_cf(meta, KEY_IDS, encode_bounds(v, e));
+        batch.put_cf(
+            meta,
+            crate::counts::KEY_COUNTS,
+            crate::counts::encode_base(vertices.len() as u64, edges),
+        );
+        db.write(batch)
+            .map_err(|e| rocks("cannot store the names and counters", e))?;
+        if let Some(rocks_dir) = dir.parent() {
+            remove_files(rocks_dir)?;
+        }
+        Ok(Loaded {
+            definitions,
+            vertices: vertices.len() as u64,
+            edges,
+        })
+    }
+}
+
+impl durability::SnapshotSink for Importer<'_> {
+    fn name(&mut self, kind: durability::NameKind, id: u32, name: &str) -> Result<()> {
+        let kind = NameKind::from_snapshot(kind);
+        self.names
+            .push((name_key(kind, id).to_vec(), name.as_bytes().to_vec()));
+        Ok(())
+    }
+
+    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+        self.definitions.push(definition);
+        Ok(())
+    }
+
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        self.counters = Some((next_vertex, next_edge));
+        Ok(())
+    }
+
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        if self.vertices.last().is_some_and(|l| *l >= id) {
+            return Err(self.bad(format!("vertex {id} is out of order")));
+        }
+        self.vertices.push(id);
+        let mut labels = labels.to_vec();
+        labels.sort_unstable();
+        labels.dedup();
+        for l in &labels {
+            self.labels.push(label_key(*l, id))?;
+        }
+        let record = VertexRecord {
+            labels,
+            props: props.to_vec(),
+        };
+        self.vertex_file.put(&id_key(id), &record.encode())
+    }
+
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()> {
+        if self.last_edge.is_some_and(|l| l >= id) {
+            return Err(self.bad(format!("edge {id} is out of order")));
+        }
+        self.last_edge = Some(id);
+        self.edges += 1;
+        for end in [source, target] {
+            if self.vertices.binary_search(&end).is_err() {
+                return Err(self.bad(format!("edge {id} refers to missing vertex {end}")));
+            }
+        }
+        let value = EdgeValue {
+            edge_type,
+            source,
+            target,
+            props: props.to_vec(),
+        };
+        self.edge_file.put(&id_key(id), &value.encode())?;
+        self.out
+            .push(adjacency_key(source, edge_type, target, id))?;
+        self.ins.push(adjacency_key(target, edge_type, source, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spilled_runs_merge_into_one_sorted_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::default();
+        let mut runs: Runs<8> = Runs::new("t", dir.path());
+        // Three spilled runs and a rest in memory, keys interleaved between them.
+        for round in 0..4u64 {
+            for i in 0..1000u64 {
+                runs.push((i * 4 + (3 - round)).to_be_bytes()).unwrap();
+            }
+            if round < 3 {
+                runs.spill().unwrap();
+            }
+        }
+        let path = dir.path().join("out.sst");
+        let mut out = Sorted::new(&opts, path.clone());
+        runs.write(&mut out).unwrap();
+        assert_eq!(out.finish().unwrap(), Some(path.clone()));
+        let db_dir = tempfile::tempdir().unwrap();
+        let mut o = Options::default();
+        o.create_if_missing(true);
+        let db = DB::open(&o, db_dir.path()).unwrap();
+        db.ingest_external_file(vec![&path]).unwrap();
+        let keys: Vec<u64> = db
+            .iterator(rocksdb::IteratorMode::Start)
+            .map(|kv| u64::from_be_bytes(kv.unwrap().0[..].try_into().unwrap()))
+            .collect();
+        assert_eq!(keys, (0..4000).collect::<Vec<_>>());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".run"))
+            .collect();
+        assert!(left.is_empty(), "spilled runs are removed: {left:?}");
+    }
+}
