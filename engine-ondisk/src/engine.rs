@@ -403,10 +403,7 @@ impl OnDiskEngine {
     /// snapshot already (open it instead); `Corrupt` if the image breaks its order
     /// or has an edge to a vertex it lacks; whatever `image` returns; `Locked`, `Io`
     /// as [`OnDiskEngine::open`].
-    pub fn create_from_image(
-        config: Config,
-        image: &mut dyn FnMut(&mut dyn durability::SnapshotSink) -> Result<()>,
-    ) -> Result<Self> {
+    pub fn create_from_image(config: Config, image: crate::Image<'_>) -> Result<Self> {
         config.check()?;
         let dir = DataDir::open(config.data_dir())?;
         dir.remove_interrupted_writes()?;
@@ -427,11 +424,7 @@ impl OnDiskEngine {
 
     /// Creates a new database from `image` if given, else from the newest snapshot
     /// if there is one, else empty.
-    fn create_with(
-        config: Config,
-        dir: DataDir,
-        image: Option<&mut dyn FnMut(&mut dyn durability::SnapshotSink) -> Result<()>>,
-    ) -> Result<Self> {
+    fn create_with(config: Config, dir: DataDir, image: Option<crate::Image<'_>>) -> Result<Self> {
         let root = dir.root().to_path_buf();
         let rdir = root.join(ROCKSDB_DIR);
         let listing = dir.list()?;

@@ -155,5 +155,10 @@ pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 pub use rocksdb;
 #[cfg(feature = "storage")]
 pub use txn::{EdgeIter, OnDiskTxn, VertexIter};
+
+/// An image for [`OnDiskEngine::create_from_image`]: hands the image to the sink it
+/// is given, in snapshot order (an engine's `export` does).
+#[cfg(feature = "storage")]
+pub type Image<'a> = &'a mut dyn FnMut(&mut dyn durability::SnapshotSink) -> engine_api::Result<()>;
 #[cfg(feature = "storage")]
 pub use usage::{StorageUsage, measure_usage};

@@ -100,7 +100,7 @@ pub(crate) fn write_contents(
 /// database ready, a crash leaves a creation that the next open redoes.
 pub(crate) fn import_image(
     db: &DB,
-    image: &mut dyn FnMut(&mut dyn durability::SnapshotSink) -> Result<()>,
+    image: crate::Image<'_>,
     what: String,
     (config, cache, rocks_dir): (&crate::Config, &rocksdb::Cache, &Path),
 ) -> Result<Vec<SchemaOp>> {

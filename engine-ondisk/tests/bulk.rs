@@ -29,10 +29,12 @@ fn config(dir: &Path) -> Config {
 /// The source: vertices with labels and properties, edges with a property, an
 /// index, a uniqueness constraint, and a deleted vertex (so ids have a hole).
 fn build_source(dir: &Path) {
-    let e = OnDiskEngine::open(config(dir)).unwrap();
+    let e = OnDiskEngine::open(config(dir)).expect("bulk test: an engine or file call failed");
     let mut ids = Vec::new();
     for chunk in 0..(VERTICES / 10_000) {
-        let mut t = e.begin(TxnOptions::new()).unwrap();
+        let mut t = e
+            .begin(TxnOptions::new())
+            .expect("bulk test: an engine or file call failed");
         for i in chunk * 10_000..(chunk + 1) * 10_000 {
             let labels: &[&str] = if i % 2 == 0 {
                 &["Person", "Admin"]
@@ -43,60 +45,88 @@ fn build_source(dir: &Path) {
                 ("id", PropertyValue::Int(i as i64)),
                 ("name", PropertyValue::String(format!("p{i}"))),
             ];
-            ids.push(t.create_vertex_with(labels, &props).unwrap());
+            ids.push(
+                t.create_vertex_with(labels, &props)
+                    .expect("bulk test: an engine or file call failed"),
+            );
         }
-        t.commit().unwrap();
+        t.commit()
+            .expect("bulk test: an engine or file call failed");
     }
     for chunk in 0..(EDGES / 10_000) {
-        let mut t = e.begin(TxnOptions::new()).unwrap();
+        let mut t = e
+            .begin(TxnOptions::new())
+            .expect("bulk test: an engine or file call failed");
         for j in chunk * 10_000..(chunk + 1) * 10_000 {
             let s = ids[(j * 7919 % VERTICES) as usize];
             let d = ids[(j * 104_729 % VERTICES) as usize];
             t.create_edge_with(s, d, "KNOWS", &[("w", PropertyValue::Int(j as i64))])
-                .unwrap();
+                .expect("bulk test: an engine or file call failed");
         }
-        t.commit().unwrap();
+        t.commit()
+            .expect("bulk test: an engine or file call failed");
     }
-    let mut t = e.begin(TxnOptions::new()).unwrap();
+    let mut t = e
+        .begin(TxnOptions::new())
+        .expect("bulk test: an engine or file call failed");
     t.delete_vertex(ids[1], engine_api::DeleteMode::Detach)
-        .unwrap();
-    t.commit().unwrap();
+        .expect("bulk test: an engine or file call failed");
+    t.commit()
+        .expect("bulk test: an engine or file call failed");
     e.create_index(&IndexSpec::LabelProperties {
         label: "Person".into(),
         properties: vec!["id".into()],
     })
-    .unwrap();
+    .expect("bulk test: an engine or file call failed");
     e.create_constraint(&ConstraintSpec::Unique {
         label: "Person".into(),
         properties: vec!["id".into()],
     })
-    .unwrap();
-    e.close().unwrap();
+    .expect("bulk test: an engine or file call failed");
+    e.close().expect("bulk test: an engine or file call failed");
 }
 
 /// Everything a reader can see of a database, as comparable text: counts, schema,
 /// every vertex with labels and properties, every edge from both ends' adjacency.
 fn contents(e: &OnDiskEngine) -> Vec<String> {
-    let t = e.begin(TxnOptions::new().read_only()).unwrap();
-    let stats = e.stats().unwrap();
+    let t = e
+        .begin(TxnOptions::new().read_only())
+        .expect("bulk test: an engine or file call failed");
+    let stats = e.stats().expect("bulk test: an engine or file call failed");
     let mut out = vec![format!("counts {} {}", stats.vertices, stats.edges)];
-    out.push(format!("indexes {:?}", e.indexes().unwrap()));
-    out.push(format!("constraints {:?}", e.constraints().unwrap()));
-    for v in t.vertices().unwrap() {
-        let v = v.unwrap();
-        let mut labels = t.vertex_labels(v).unwrap();
+    out.push(format!(
+        "indexes {:?}",
+        e.indexes()
+            .expect("bulk test: an engine or file call failed")
+    ));
+    out.push(format!(
+        "constraints {:?}",
+        e.constraints()
+            .expect("bulk test: an engine or file call failed")
+    ));
+    for v in t
+        .vertices()
+        .expect("bulk test: an engine or file call failed")
+    {
+        let v = v.expect("bulk test: an engine or file call failed");
+        let mut labels = t
+            .vertex_labels(v)
+            .expect("bulk test: an engine or file call failed");
         labels.sort();
         out.push(format!(
             "v {v} {labels:?} {:?}",
-            t.vertex_properties(v).unwrap()
+            t.vertex_properties(v)
+                .expect("bulk test: an engine or file call failed")
         ));
         for dir in [Direction::Out, Direction::In] {
             let mut es: Vec<String> = t
                 .edges(v, dir, None)
-                .unwrap()
+                .expect("bulk test: an engine or file call failed")
                 .map(|e| {
-                    let e = e.unwrap();
-                    let w = t.edge_property(e.id, "w").unwrap();
+                    let e = e.expect("bulk test: an engine or file call failed");
+                    let w = t
+                        .edge_property(e.id, "w")
+                        .expect("bulk test: an engine or file call failed");
                     format!("{} {}->{} {} {w:?}", e.id, e.source, e.target, e.edge_type)
                 })
                 .collect();
@@ -117,12 +147,14 @@ fn first_difference(got: &[String], want: &[String]) -> Option<String> {
 }
 
 fn child(source: &Path, target: &Path) {
-    let src = OnDiskEngine::open(config(source)).unwrap();
+    let src = OnDiskEngine::open(config(source)).expect("bulk test: an engine or file call failed");
     let copy =
         OnDiskEngine::create_from_image(config(target), &mut |sink| src.export(sink).map(|_| ()))
-            .unwrap();
-    copy.close().unwrap();
-    src.close().unwrap();
+            .expect("bulk test: an engine or file call failed");
+    copy.close()
+        .expect("bulk test: an engine or file call failed");
+    src.close()
+        .expect("bulk test: an engine or file call failed");
 }
 
 /// The steps a kill is aimed at, each named by what the target directory shows.
@@ -155,47 +187,58 @@ fn main() {
         child(Path::new(&source), Path::new(&target));
         return;
     }
-    let work = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().expect("bulk test: an engine or file call failed");
     let source = work.path().join("source");
     build_source(&source);
     let expected = {
-        let e = OnDiskEngine::open(config(&source)).unwrap();
+        let e =
+            OnDiskEngine::open(config(&source)).expect("bulk test: an engine or file call failed");
         let c = contents(&e);
-        e.close().unwrap();
+        e.close().expect("bulk test: an engine or file call failed");
         c
     };
     // Unkilled: the copy is the source, and new ids continue after the source's.
     let whole = work.path().join("whole");
     child(&source, &whole);
     {
-        let e = OnDiskEngine::open(config(&whole)).unwrap();
+        let e =
+            OnDiskEngine::open(config(&whole)).expect("bulk test: an engine or file call failed");
         if let Some(d) = first_difference(&contents(&e), &expected) {
             panic!("the bulk copy differs from its source: {d}");
         }
-        let t = e.begin(TxnOptions::new().read_only()).unwrap();
+        let t = e
+            .begin(TxnOptions::new().read_only())
+            .expect("bulk test: an engine or file call failed");
         let found: Vec<VertexId> = t
             .vertices_with_property(
                 "Person",
                 "id",
                 &PropertyBounds::equal(PropertyValue::Int(4)),
             )
-            .unwrap()
-            .map(|v| v.unwrap())
+            .expect("bulk test: an engine or file call failed")
+            .map(|v| v.expect("bulk test: an engine or file call failed"))
             .collect();
         assert_eq!(found.len(), 1, "the index finds the vertex");
         drop(t);
-        let mut t = e.begin(TxnOptions::new()).unwrap();
+        let mut t = e
+            .begin(TxnOptions::new())
+            .expect("bulk test: an engine or file call failed");
         let dup = t
             .create_vertex_with(&["Person"], &[("id", PropertyValue::Int(4))])
             .and_then(|_| t.commit().map(|_| ()));
         assert!(dup.is_err(), "the uniqueness constraint holds in the copy");
-        let mut t = e.begin(TxnOptions::new()).unwrap();
-        let v = t.create_vertex().unwrap();
+        let mut t = e
+            .begin(TxnOptions::new())
+            .expect("bulk test: an engine or file call failed");
+        let v = t
+            .create_vertex()
+            .expect("bulk test: an engine or file call failed");
         assert!(v.0 >= VERTICES, "new ids follow the source's ({v})");
-        t.commit().unwrap();
-        e.close().unwrap();
+        t.commit()
+            .expect("bulk test: an engine or file call failed");
+        e.close().expect("bulk test: an engine or file call failed");
     }
-    let exe = std::env::current_exe().unwrap();
+    let exe = std::env::current_exe().expect("bulk test: an engine or file call failed");
     let mut hit = Vec::new();
     for (step, name) in STEPS.iter().enumerate() {
         let target: PathBuf = work.path().join(format!("kill-{step}"));
@@ -203,25 +246,33 @@ fn main() {
             .env(CHILD, &source)
             .env("QUIVER_BULK_TARGET", &target)
             .spawn()
-            .unwrap();
+            .expect("bulk test: an engine or file call failed");
         let started = Instant::now();
         let mut alive_at_step = false;
         loop {
             if at_step(&target, step) {
-                alive_at_step = c.try_wait().unwrap().is_none();
+                alive_at_step = c
+                    .try_wait()
+                    .expect("bulk test: an engine or file call failed")
+                    .is_none();
                 break;
             }
-            if c.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(120) {
+            if c.try_wait()
+                .expect("bulk test: an engine or file call failed")
+                .is_some()
+                || started.elapsed() > Duration::from_secs(120)
+            {
                 break;
             }
             std::thread::sleep(Duration::from_micros(200));
         }
         let _ = c.kill();
-        let status = c.wait().unwrap();
+        let status = c.wait().expect("bulk test: an engine or file call failed");
         if alive_at_step {
             hit.push(*name);
         }
-        let e = OnDiskEngine::open(config(&target)).unwrap();
+        let e =
+            OnDiskEngine::open(config(&target)).expect("bulk test: an engine or file call failed");
         let got = contents(&e);
         let empty = got[0] == "counts 0 0" && got.len() == 3 && got[1] == "indexes []";
         if !empty && let Some(d) = first_difference(&got, &expected) {
@@ -231,7 +282,7 @@ fn main() {
             "bulk: killed at {name:?} (child alive there: {alive_at_step}): {}",
             if empty { "empty" } else { "whole" }
         );
-        e.close().unwrap();
+        e.close().expect("bulk test: an engine or file call failed");
     }
     assert!(
         hit.len() >= 3,
