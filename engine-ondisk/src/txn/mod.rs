@@ -769,9 +769,6 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         direction: Direction,
         edge_type: Option<&str>,
     ) -> Result<EdgeIter<'_, 'e>> {
-        if !self.contains_vertex(vertex)? {
-            return Err(Error::not_found(format!("vertex {vertex}")));
-        }
         let mut prefix = vertex.0.to_be_bytes().to_vec();
         let mut none = false;
         if let Some(t) = edge_type {
@@ -786,6 +783,13 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         } else {
             Some(self.iter(if outgoing { OUT } else { IN }, &prefix)?)
         };
+        // An adjacency entry proves the vertex exists in this view (a vertex goes
+        // only with its edges): the point read is left for a first scan that finds
+        // none (measured: 1-hop expansions 0.57x -> see the note of issue 31).
+        let found = raw.as_ref().is_some_and(|r| r.key().is_some());
+        if !found && !self.contains_vertex(vertex)? {
+            return Err(Error::not_found(format!("vertex {vertex}")));
+        }
         Ok(EdgeIter {
             txn: self,
             raw,

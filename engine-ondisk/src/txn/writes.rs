@@ -138,7 +138,12 @@ impl<'t> RawIter<'t> {
     }
 
     /// Moves past own deletes to the next visible entry.
+    #[inline]
     fn settle(&mut self) {
+        if self.own.is_none() {
+            // A reader's scan: RocksDB's entries only.
+            return;
+        }
         loop {
             let Some((key, value)) = self.pending() else {
                 self.on_own = false;
@@ -166,16 +171,19 @@ impl<'t> RawIter<'t> {
         }
     }
 
+    #[inline]
     fn pending(&self) -> Option<Entry<'t>> {
         self.own.as_ref().and_then(|o| o.pending)
     }
 
+    #[inline]
     fn advance_own(&mut self) {
         if let Some(own) = self.own.as_mut() {
             own.pending = own.range.next();
         }
     }
 
+    #[inline]
     pub(crate) fn key(&self) -> Option<&[u8]> {
         match self.pending() {
             Some((k, _)) if self.on_own => Some(k.as_slice()),
@@ -183,6 +191,7 @@ impl<'t> RawIter<'t> {
         }
     }
 
+    #[inline]
     pub(crate) fn value(&self) -> Option<&[u8]> {
         match self.pending() {
             Some((_, v)) if self.on_own => v.as_deref(),
@@ -190,6 +199,7 @@ impl<'t> RawIter<'t> {
         }
     }
 
+    #[inline]
     pub(crate) fn next(&mut self) {
         if self.on_own {
             if let Some((key, _)) = self.pending()
