@@ -244,8 +244,20 @@ fn check_record(family: &str, key: &[u8], value: &[u8]) -> Result<()> {
         LABELS => {
             decode_label_key(key)?;
         }
-        INDEX => {
+        // Two kinds of record: an index entry (index id, sort key, object id; no
+        // value) and a uniqueness record (constraint id, sort key; the holding
+        // vertex's id as value), whose key is as short as 5 bytes for a short value.
+        INDEX if value.is_empty() => {
             entry_object(key)?;
+        }
+        INDEX => {
+            if value.len() != 8 || key.len() < 5 {
+                return Err(corrupt(
+                    INDEX,
+                    key,
+                    "a uniqueness record is not a constraint id and values holding one vertex id",
+                ));
+            }
         }
         META if key == crate::schema::KEY_SCHEMA => {
             StoredCatalog::decode(value)?;

@@ -662,3 +662,40 @@ fn compact_closed_keeps_the_data_and_respects_the_lock() {
     let err = engine_ondisk::compact_closed(&Config::new(empty.path())).expect_err("nothing");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
+
+/// Regression: the file check took a uniqueness record of a short value (a one-byte
+/// string, a boolean, an empty list) for a truncated index entry and called a
+/// healthy database damaged.
+#[test]
+fn uniqueness_records_of_short_values_check_as_sound() {
+    use engine_api::{ConstraintSpec, PropertyValue};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+    for (key, value) in [
+        ("s", PropertyValue::String("a".into())),
+        ("b", PropertyValue::Bool(true)),
+        ("l", PropertyValue::List(Vec::new())),
+    ] {
+        db.create_constraint(&ConstraintSpec::Unique {
+            label: "M".into(),
+            properties: vec![key.into()],
+        })
+        .expect("constraint");
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        t.create_vertex_with(&["M"], &[(key, value)])
+            .expect("vertex");
+        t.commit().expect("commit");
+    }
+    db.check_data().expect("the open database reads as sound");
+    db.close().expect("close");
+    let check = engine_ondisk::check_files(dir.path()).expect("check");
+    let damage: Vec<_> = check
+        .parts
+        .iter()
+        .filter_map(|p| p.damage.clone())
+        .collect();
+    assert!(
+        damage.is_empty(),
+        "a healthy database called damaged: {damage:?}"
+    );
+}
