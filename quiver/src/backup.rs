@@ -112,14 +112,37 @@ pub(crate) fn used_entries(dir: &Path) -> Result<Vec<String>> {
         Err(e) => return Err(io("list", dir, e)),
     };
     let mut used = Vec::new();
+    let mut only_leftovers = true;
     for e in entries {
-        let name = e.map_err(|e| io("list", dir, e))?.file_name();
+        let e = e.map_err(|e| io("list", dir, e))?;
+        let name = e.file_name();
         let name = name.to_string_lossy();
-        if name != ".backup" && name != ".lock" && name != durability::dir::IN_PROGRESS {
-            used.push(name.into_owned());
+        if name == ".backup" || name == ".lock" || name == durability::dir::IN_PROGRESS {
+            continue;
         }
+        // What a migrate or restore killed before its data landed leaves: the mode
+        // file (written first), our temporary files, `snapshots/` and `wal/` with
+        // nothing but temporary files in them. None of it holds data: a target with
+        // nothing else still counts as new, and a retry goes ahead.
+        let leftover = name == crate::MODE_FILE
+            || (name.starts_with('.') && name.ends_with(".tmp"))
+            || ((name == "snapshots" || name == "wal") && !holds_files(&e.path()));
+        only_leftovers &= leftover;
+        used.push(name.into_owned());
+    }
+    if only_leftovers {
+        used.clear();
     }
     Ok(used)
+}
+
+/// Whether `dir` holds an entry other than a temporary file of ours (dotted).
+fn holds_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map_or(true, |entries| {
+        entries
+            .flatten()
+            .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
+    })
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
@@ -421,6 +444,9 @@ pub fn restore(
         done.set(done.get() + n);
         progress(done.get(), total);
     };
+    // The mode first: a kill after the snapshot is in place then leaves a database
+    // of the mode asked for, not one the next open takes for the default mode.
+    persist_mode(data, mode)?;
     create_dir(&data.join("snapshots"))?;
     create_dir(&data.join("wal"))?;
     for (from, sub) in &sources {
@@ -432,7 +458,6 @@ pub fn restore(
     for sub in ["snapshots", "wal"] {
         durability::dir::sync_dir(&data.join(sub))?;
     }
-    persist_mode(data, mode)?;
     if mode == StorageMode::OnDiskTransactional {
         // The on-disk mode builds RocksDB from the snapshot when first opened: done
         // here, so the restore's caller waits for it, not the next command.

@@ -415,6 +415,16 @@ fn migrate_with(
             ));
         }
     }
+    // The mode first: a kill after the image is in place then leaves a database of
+    // the mode asked for, not one the next open takes for the default mode.
+    std::fs::create_dir_all(target).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot create {}: {e}", target.display()),
+        )
+        .with_source(e)
+    })?;
+    persist_mode(target, mode)?;
     let snapshots = target.join("snapshots");
     std::fs::create_dir_all(&snapshots).map_err(|e| {
         Error::new(
@@ -450,7 +460,6 @@ fn migrate_with(
     let written = w.finish()?;
     db.engine.close_without_snapshot()?;
     tracing::info!(snapshot = %written.path.display(), commit_ts = ts, "image written");
-    persist_mode(target, mode)?;
     if mode == StorageMode::OnDiskTransactional {
         // RocksDB is filled from the snapshot now; an in-memory mode loads it on
         // its first open (the snapshot is that mode's whole database).
