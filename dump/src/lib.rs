@@ -30,7 +30,10 @@ mod load;
 mod parse;
 mod write;
 
-pub use load::{DumpCheck, LoadOptions, LoadSummary, check_dump, load_dump, load_dump_file};
+pub use load::{
+    DumpCheck, LoadOptions, LoadSummary, check_dump, check_dump_uniqueness, load_dump,
+    load_dump_file,
+};
 
 pub use parse::{Statement, StatementKind, StatementReader};
 

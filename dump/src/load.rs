@@ -3,7 +3,9 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use engine_api::{BulkLoader, Error, ErrorKind, Name, PropertyValue, Result, StorageEngine};
+use engine_api::{
+    BulkLoader, Error, ErrorKind, Name, PropertyValue, Result, StorageEngine, Transaction,
+};
 
 use crate::parse::{StatementKind, StatementReader};
 use crate::write::{Progress, ProgressFn};
@@ -257,7 +259,7 @@ fn apply<E: StorageEngine, R: BufRead>(
 }
 
 /// What [`check_dump`] found: the statements a load would apply and skip.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DumpCheck {
     /// Statements a load applies.
     pub statements: u64,
@@ -267,6 +269,10 @@ pub struct DumpCheck {
     pub vertices: u64,
     /// Edge statements.
     pub edges: u64,
+    /// The uniqueness constraints the dump creates, with their lines: whether the
+    /// dump's vertices and the engine's keep them needs a second read of the dump
+    /// ([`check_dump_uniqueness`]), as they come after the data.
+    pub creates_unique: Vec<(engine_api::ConstraintSpec, u64)>,
 }
 
 /// What the loaded vertices of one label all have: the property keys every one of
@@ -291,11 +297,15 @@ struct LabelFacts {
 ///   statement creates (`NotFound`);
 /// - an index, constraint or trigger that exists already in `engine` or earlier in
 ///   the dump (`AlreadyExists`);
-/// - an existence or type constraint that the dump's own vertices break
-///   (`ConstraintViolation`). (Uniqueness, and constraints against what `engine`
-///   holds already, are checked by the engine when the constraint is created.)
+/// - an existence or type constraint that the dump's own vertices break, a vertex
+///   that breaks a constraint of `engine`, or values of a uniqueness constraint of
+///   `engine` that two of the dump's vertices, or one of them and a vertex `engine`
+///   holds, share (`ConstraintViolation`; the last needs one scan of the label's
+///   vertices in `engine` per such constraint). A uniqueness constraint the dump
+///   creates is in [`DumpCheck::creates_unique`], for [`check_dump_uniqueness`].
 ///
-/// Memory: the set of vertex keys, and per label the keys and value types seen.
+/// Memory: the set of vertex keys, per label the keys and value types seen, and the
+/// values of `engine`'s uniqueness constraints the dump's vertices have.
 pub fn check_dump<E: StorageEngine, R: BufRead>(
     engine: &E,
     input: R,
@@ -319,8 +329,7 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
     // The engine's own constraints, checked against every vertex of the dump as it
     // comes (the dump's constraints come after its data and are checked then).
     let existing = constraints.clone();
-    let mut unique_seen: Vec<std::collections::HashSet<Vec<u8>>> =
-        vec![std::collections::HashSet::new(); existing.len()];
+    let mut unique_seen: Vec<Seen> = vec![Seen::new(); existing.len()];
     let mut triggers: Vec<String> = if caps.triggers {
         engine.triggers()?.into_iter().map(|t| t.name).collect()
     } else {
@@ -329,7 +338,19 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
     loop {
         let statement = match reader.next_statement() {
             Ok(Some(s)) => s,
-            Ok(None) => return Ok(check),
+            Ok(None) => {
+                for (spec, seen) in existing.iter().zip(&unique_seen) {
+                    if let Some((line, v)) = held_already(engine, spec, seen)? {
+                        return Err(Error::new(
+                            ErrorKind::ConstraintViolation,
+                            format!(
+                                "line {line}: the vertex has the values vertex {v} of the database has, under its constraint {spec}; nothing was written"
+                            ),
+                        ));
+                    }
+                }
+                return Ok(check);
+            }
             Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
                 check.skipped += 1;
                 continue;
@@ -418,6 +439,9 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                     return Err(exists(format!("the constraint {spec}")));
                 }
                 broken_by_the_dump(&spec, &labels, line)?;
+                if matches!(spec, engine_api::ConstraintSpec::Unique { .. }) {
+                    check.creates_unique.push((spec.clone(), line));
+                }
                 constraints.push(spec);
             }
             StatementKind::Trigger(spec) => {
@@ -441,7 +465,7 @@ fn breaks_existing(
     spec: &engine_api::ConstraintSpec,
     labels: &[Name],
     properties: &[(Name, PropertyValue)],
-    seen: &mut std::collections::HashSet<Vec<u8>>,
+    seen: &mut Seen,
     line: u64,
 ) -> Result<()> {
     use engine_api::ConstraintSpec;
@@ -485,22 +509,178 @@ fn breaks_existing(
         ConstraintSpec::Unique {
             properties: keys, ..
         } => {
-            let mut tuple = Vec::new();
-            for k in keys {
-                match value(k) {
-                    // A vertex without one of the properties is not constrained.
-                    None => return Ok(()),
-                    Some(v) => engine_api::codec::encode_sort_key(v, &mut tuple),
+            // A vertex without one of the properties is not constrained.
+            let Some(tuple) = unique_tuple(keys, |k| Ok(value(k).cloned()))? else {
+                return Ok(());
+            };
+            match seen.entry(tuple) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(line);
+                    Ok(())
                 }
-            }
-            if seen.insert(tuple) {
-                Ok(())
-            } else {
-                broken("a vertex earlier in the dump has the same values".to_string())
+                std::collections::hash_map::Entry::Occupied(e) => broken(format!(
+                    "the vertex of line {} has the same values",
+                    e.get()
+                )),
             }
         }
         _ => Ok(()),
     }
+}
+
+/// The values of a uniqueness constraint seen, each with the line of its vertex.
+type Seen = std::collections::HashMap<Vec<u8>, u64>;
+
+/// The encoded values of `keys` (as the engines order them), or `None` if a key has
+/// no value (such a vertex is not constrained).
+fn unique_tuple(
+    keys: &[String],
+    mut value: impl FnMut(&str) -> Result<Option<PropertyValue>>,
+) -> Result<Option<Vec<u8>>> {
+    let mut tuple = Vec::new();
+    for k in keys {
+        match value(k)? {
+            Some(v) if !matches!(v, PropertyValue::Null) => {
+                engine_api::codec::encode_sort_key(&v, &mut tuple)
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(tuple))
+}
+
+/// The first of `seen` (line, and the engine's vertex) whose values a vertex of
+/// `engine` has under the uniqueness constraint `spec`: one scan of its label.
+fn held_already<E: StorageEngine>(
+    engine: &E,
+    spec: &engine_api::ConstraintSpec,
+    seen: &Seen,
+) -> Result<Option<(u64, engine_api::VertexId)>> {
+    let engine_api::ConstraintSpec::Unique {
+        label,
+        properties: keys,
+    } = spec
+    else {
+        return Ok(None);
+    };
+    if seen.is_empty() {
+        return Ok(None);
+    }
+    let t = engine.begin(engine_api::TxnOptions::new().read_only())?;
+    for v in t.vertices_with_label(label)? {
+        let v = v?;
+        let tuple = unique_tuple(keys, |k| t.vertex_property(v, k))?;
+        if let Some(line) = tuple.and_then(|t| seen.get(&t)) {
+            return Ok(Some((*line, v)));
+        }
+    }
+    Ok(None)
+}
+
+/// Checks the uniqueness constraints a dump creates ([`DumpCheck::creates_unique`],
+/// from [`check_dump`] on the same dump) before anything is written: reads the dump
+/// again (`input`) for the values its vertices have, and scans each constraint's
+/// label in `engine` once. `ConstraintViolation`, naming the constraint's line, if
+/// two of the dump's vertices, one of them and a vertex of `engine`, or two vertices
+/// of `engine` share values.
+pub fn check_dump_uniqueness<E: StorageEngine, R: BufRead>(
+    engine: &E,
+    input: R,
+    check: &DumpCheck,
+) -> Result<()> {
+    if check.creates_unique.is_empty() {
+        return Ok(());
+    }
+    let mut seen: Vec<Seen> = vec![Seen::new(); check.creates_unique.len()];
+    let broken = |spec: &engine_api::ConstraintSpec, line: u64, why: String| {
+        Error::new(
+            ErrorKind::ConstraintViolation,
+            format!("line {line}: the constraint {spec} does not hold: {why}; nothing was written"),
+        )
+    };
+    let mut reader = StatementReader::new(input);
+    loop {
+        let statement = match reader.next_statement() {
+            Ok(Some(s)) => s,
+            Ok(None) => break,
+            // `check_dump` read the same dump: what it let pass (skipped as asked) is
+            // no vertex.
+            Err(_) => continue,
+        };
+        let StatementKind::Vertex {
+            labels, properties, ..
+        } = statement.kind
+        else {
+            continue;
+        };
+        for ((spec, at), seen) in check.creates_unique.iter().zip(seen.iter_mut()) {
+            let engine_api::ConstraintSpec::Unique {
+                label,
+                properties: keys,
+            } = spec
+            else {
+                continue;
+            };
+            if !labels.iter().any(|l| **l == **label) {
+                continue;
+            }
+            let value = |key: &str| {
+                Ok(properties
+                    .iter()
+                    .find(|(k, _)| **k == *key)
+                    .map(|(_, v)| v.clone()))
+            };
+            let Some(tuple) = unique_tuple(keys, value)? else {
+                continue;
+            };
+            if let Some(first) = seen.insert(tuple, statement.line) {
+                return Err(broken(
+                    spec,
+                    *at,
+                    format!(
+                        "the vertices of lines {first} and {} have the same values",
+                        statement.line
+                    ),
+                ));
+            }
+        }
+    }
+    for ((spec, at), seen) in check.creates_unique.iter().zip(&seen) {
+        let engine_api::ConstraintSpec::Unique {
+            label,
+            properties: keys,
+        } = spec
+        else {
+            continue;
+        };
+        // The engine's own vertices, against the dump's and each other.
+        let mut held: std::collections::HashMap<Vec<u8>, engine_api::VertexId> =
+            std::collections::HashMap::new();
+        let t = engine.begin(engine_api::TxnOptions::new().read_only())?;
+        for v in t.vertices_with_label(label)? {
+            let v = v?;
+            let Some(tuple) = unique_tuple(keys, |k| t.vertex_property(v, k))? else {
+                continue;
+            };
+            if let Some(line) = seen.get(&tuple) {
+                return Err(broken(
+                    spec,
+                    *at,
+                    format!(
+                        "the vertex of line {line} has the values vertex {v} of the database has"
+                    ),
+                ));
+            }
+            if let Some(w) = held.insert(tuple, v) {
+                return Err(broken(
+                    spec,
+                    *at,
+                    format!("vertices {w} and {v} of the database have the same values"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `ConstraintViolation` if the dump's own vertices break `spec` (existence and type
@@ -569,6 +749,7 @@ pub fn load_dump_file<E: StorageEngine>(
                 .with_source(e)
             })
     };
-    check_dump(engine, open()?, &options)?;
+    let check = check_dump(engine, open()?, &options)?;
+    check_dump_uniqueness(engine, open()?, &check)?;
     load_dump(engine, open()?, options)
 }

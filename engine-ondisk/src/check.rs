@@ -250,14 +250,12 @@ fn check_record(family: &str, key: &[u8], value: &[u8]) -> Result<()> {
         INDEX if value.is_empty() => {
             entry_object(key)?;
         }
-        INDEX => {
-            if value.len() != 8 || key.len() < 5 {
-                return Err(corrupt(
-                    INDEX,
-                    key,
-                    "a uniqueness record is not a constraint id and values holding one vertex id",
-                ));
-            }
+        INDEX if value.len() != 8 || key.len() < 5 => {
+            return Err(corrupt(
+                INDEX,
+                key,
+                "a uniqueness record is not a constraint id and values holding one vertex id",
+            ));
         }
         META if key == crate::schema::KEY_SCHEMA => {
             StoredCatalog::decode(value)?;

@@ -42,6 +42,9 @@ pub enum Refusal {
     /// Anything else (the mode cannot hold it, the target holds data, a definition
     /// exists already, I/O).
     Other(Error),
+    /// A load into an existing database failed after its check passed, so the
+    /// statements before the failure were applied (the message says how many).
+    Partial(Error),
 }
 
 impl From<Error> for Refusal {
@@ -406,7 +409,10 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
     }
     let mode = db.storage_mode();
     bar.set_message("checking the dump");
-    let checked = dump::check_dump(&db, open_input(&args.file)?, &options(args));
+    let checked = dump::check_dump(&db, open_input(&args.file)?, &options(args)).and_then(|c| {
+        // The dump's own uniqueness constraints come after its data: a second read.
+        dump::check_dump_uniqueness(&db, open_input(&args.file)?, &c)
+    });
     if let Err(e) = checked {
         let _ = db.close();
         return Err(classify(e));
@@ -423,7 +429,8 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
         _ => Ok(()),
     };
     let closed = db.close();
-    let summary = summary.map_err(classify)?;
+    // The check passed, so a failure now (I/O, a full disk) comes after writes.
+    let summary = summary.map_err(Refusal::Partial)?;
     snapshot?;
     closed?;
     Ok(Loaded {

@@ -499,10 +499,18 @@ fn run(command: Command) -> Outcome {
                 Err(load::Refusal::Input(e)) => {
                     eprintln!("error: {}", e.message());
                     eprintln!(
-                        "hint: the dump itself is wrong (the message says where); {} was left as it was",
+                        "hint: the dump is wrong, or does not fit the data the directory holds (the message says where); {} was left as it was",
                         args.dir.display()
                     );
                     Ok(ExitCode::from(7))
+                }
+                Err(load::Refusal::Partial(e)) => {
+                    eprintln!("error: {}", e.message());
+                    eprintln!(
+                        "hint: the dump passed its check, and the statements before this error were applied to {}; the rest were not",
+                        args.dir.display()
+                    );
+                    Ok(ExitCode::from(1))
                 }
                 Err(load::Refusal::Other(e)) if e.kind() == ErrorKind::Unsupported => {
                     eprintln!("error: {}", e.message());

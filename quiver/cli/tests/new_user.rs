@@ -840,3 +840,94 @@ fn a_killed_loads_staging_directory_is_removed_by_the_next_load() -> Result<()> 
     drop(held);
     Ok(())
 }
+
+/// A hostile-user run found `load --into-existing` committing the part of a dump
+/// before a vertex that clashed with the database's data under a uniqueness
+/// constraint (60 000 vertices), then saying the directory was left as it was. The
+/// check now covers uniqueness against the database's data, for its constraints and
+/// for those the dump creates, in every mode that has constraints.
+#[test]
+fn a_load_into_existing_data_is_checked_for_uniqueness_before_any_write() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let file = |name: &str, text: String| -> std::io::Result<String> {
+        let path = root.path().join(name);
+        std::fs::write(&path, text)?;
+        Ok(p(&path).to_string())
+    };
+    let vertices = |label: &str, key: &str, n: u64, last: &str| {
+        let mut text: String = (0..n)
+            .map(|i| format!("CREATE (:__mg_vertex__:{label} {{__mg_id__: {i}, {key}: {i}}});\n"))
+            .collect();
+        text.push_str(last);
+        text.push_str("MATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n");
+        text
+    };
+    let base = file(
+        "base.cypherl",
+        "CREATE CONSTRAINT ON (n:M) ASSERT n.v IS UNIQUE;\nCREATE (:__mg_vertex__:M {__mg_id__: 0, v: \"a\"});\nCREATE (:__mg_vertex__:K {__mg_id__: 1, z: 7});\nMATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n".into(),
+    )?;
+    // A vertex with the values of one the database holds, under its constraint.
+    let clash = file(
+        "clash.cypherl",
+        vertices(
+            "N",
+            "x",
+            100,
+            "CREATE (:__mg_vertex__:M {__mg_id__: 500, v: \"a\"});\n",
+        ),
+    )?;
+    // Two of the dump's vertices share values of a constraint the dump creates.
+    let own = file(
+        "own.cypherl",
+        vertices(
+            "K",
+            "z",
+            100,
+            "CREATE (:__mg_vertex__:K {__mg_id__: 500, z: 8});\nCREATE CONSTRAINT ON (n:K) ASSERT n.z IS UNIQUE;\n",
+        ),
+    )?;
+    // A dump vertex shares values with one of the database's, under the dump's
+    // new constraint.
+    let against = file(
+        "against.cypherl",
+        vertices(
+            "K",
+            "z",
+            100,
+            "CREATE CONSTRAINT ON (n:K) ASSERT n.z IS UNIQUE;\n",
+        )
+        .replace("z: 7}", "z: 700}")
+        .replacen("z: 0}", "z: 7}", 1),
+    )?;
+    let fine = file(
+        "fine.cypherl",
+        vertices(
+            "K",
+            "z",
+            100,
+            "CREATE CONSTRAINT ON (n:K) ASSERT n.z IS UNIQUE;\n",
+        )
+        .replace("z: 7}", "z: 700}"),
+    )?;
+    for mode in ["ON_DISK_TRANSACTIONAL", "IN_MEMORY_TRANSACTIONAL"] {
+        let data = root.path().join(mode);
+        expect(&["load", p(&data), &base, "--mode", mode], 0);
+        let state = image(&Database::open(Config::new().data_directory(&data))?)?;
+        for (dump, says) in [
+            (&clash, "vertex v0 of the database"),
+            (&own, "the vertices of lines 9 and 101"),
+            (&against, "of the database has"),
+        ] {
+            let (_, err) = expect(&["load", p(&data), dump, "--into-existing"], 7);
+            assert!(err.contains(says), "{mode}, {dump}: {err}");
+            assert!(err.contains("nothing was written"), "{err}");
+            assert_eq!(
+                image(&Database::open(Config::new().data_directory(&data))?)?,
+                state,
+                "{mode}, {dump}: refused, so nothing changed"
+            );
+        }
+        expect(&["load", p(&data), &fine, "--into-existing"], 0);
+    }
+    Ok(())
+}
