@@ -785,7 +785,8 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         };
         // An adjacency entry proves the vertex exists in this view (a vertex goes
         // only with its edges): the point read is left for a first scan that finds
-        // none (measured: 1-hop expansions 0.57x -> see the note of issue 31).
+        // none (measured on the report's graph: 1-hop expansions 0.57x -> 0.80x of
+        // RocksDB raw, cold ones 0.63x -> 0.93x).
         let found = raw.as_ref().is_some_and(|r| r.key().is_some());
         if !found && !self.contains_vertex(vertex)? {
             return Err(Error::not_found(format!("vertex {vertex}")));
