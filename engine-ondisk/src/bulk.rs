@@ -31,6 +31,42 @@ use crate::keys::{
 };
 use crate::metadata::{KEY_IDS, NameKind, encode_bounds, name_key};
 
+/// How far a bulk build has come: objects (vertices and edges) written of the
+/// objects the image holds (0 while unknown: an image from `export` does not say).
+/// Shared with another thread through [`crate::Config::build_progress`], which
+/// reads it while `open` or `create_from_image` runs.
+#[derive(Debug, Default)]
+pub struct BuildProgress {
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl BuildProgress {
+    /// A new counter at (0, 0), to share.
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::default()
+    }
+
+    /// (objects written, objects in the image; 0 if unknown).
+    pub fn get(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.done.load(Relaxed), self.total.load(Relaxed))
+    }
+
+    pub(crate) fn start(&self, total: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.done.store(0, Relaxed);
+        self.total.store(total, Relaxed);
+    }
+
+    fn add(&self, n: u64) {
+        self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Objects counted locally between updates of a shared [`BuildProgress`].
+const PROGRESS_EVERY: u64 = 4096;
+
 /// Where the bulk path keeps its files while it runs, inside `rocksdb/`.
 pub(crate) const BULK_DIR: &str = ".quiver-bulk";
 
@@ -239,6 +275,9 @@ pub(crate) struct Loaded {
 /// Receives an image and writes it as SST files; [`Importer::finish`] ingests them.
 pub(crate) struct Importer<'o> {
     what: String,
+    progress: Option<std::sync::Arc<BuildProgress>>,
+    /// Objects not yet added to `progress`.
+    unreported: u64,
     dir: PathBuf,
     definitions: Vec<SchemaOp>,
     names: Vec<(Vec<u8>, Vec<u8>)>,
@@ -286,12 +325,19 @@ impl FamilyOptions {
 impl<'o> Importer<'o> {
     /// An importer writing its files under `rocks_dir` (the database's `rocksdb/`),
     /// naming the image `what` in errors.
-    pub(crate) fn new(rocks_dir: &Path, options: &'o FamilyOptions, what: String) -> Result<Self> {
+    pub(crate) fn new(
+        rocks_dir: &Path,
+        options: &'o FamilyOptions,
+        what: String,
+        progress: Option<std::sync::Arc<BuildProgress>>,
+    ) -> Result<Self> {
         let dir = rocks_dir.join(BULK_DIR);
         remove_files(rocks_dir)?;
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         Ok(Importer {
             what,
+            progress,
+            unreported: 0,
             vertex_file: Sorted::new(options.of(VERTICES), dir.join("vertices.sst")),
             edge_file: Sorted::new(options.of(EDGES), dir.join("edges.sst")),
             labels: Runs::new(LABELS, &dir),
@@ -308,6 +354,17 @@ impl<'o> Importer<'o> {
         })
     }
 
+    /// Counts one object written, telling `progress` every few thousand.
+    fn count(&mut self) {
+        self.unreported += 1;
+        if self.unreported == PROGRESS_EVERY {
+            if let Some(p) = &self.progress {
+                p.add(self.unreported);
+            }
+            self.unreported = 0;
+        }
+    }
+
     fn bad(&self, reason: String) -> Error {
         Error::new(ErrorKind::Corrupt, format!("{}: {reason}", self.what))
     }
@@ -315,6 +372,9 @@ impl<'o> Importer<'o> {
     /// Writes the sorted families' files, ingests every file into `db` and writes
     /// the names, id bounds and counts. The caller builds the schema afterwards.
     pub(crate) fn finish(self, db: &DB, options: &'o FamilyOptions) -> Result<Loaded> {
+        if let Some(p) = &self.progress {
+            p.add(self.unreported);
+        }
         let Importer {
             dir,
             definitions,
@@ -432,6 +492,7 @@ impl durability::SnapshotSink for Importer<'_> {
             labels,
             props: props.to_vec(),
         };
+        self.count();
         self.vertex_file.put(&id_key(id), &record.encode())
     }
 
@@ -459,6 +520,7 @@ impl durability::SnapshotSink for Importer<'_> {
             target,
             props: props.to_vec(),
         };
+        self.count();
         self.edge_file.put(&id_key(id), &value.encode())?;
         self.out.push((source, edge_type, target, id))?;
         self.ins.push((target, edge_type, source, id))

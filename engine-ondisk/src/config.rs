@@ -25,6 +25,7 @@ pub struct Config {
     block_cache_bytes: usize,
     write_buffer_bytes: usize,
     statistics: bool,
+    progress: Option<std::sync::Arc<crate::BuildProgress>>,
 }
 
 impl Config {
@@ -37,6 +38,7 @@ impl Config {
             block_cache_bytes: 256 << 20,
             write_buffer_bytes: 64 << 20,
             statistics: false,
+            progress: None,
         }
     }
 
@@ -101,6 +103,20 @@ impl Config {
     pub fn statistics(mut self, enabled: bool) -> Self {
         self.statistics = enabled;
         self
+    }
+
+    /// A counter the bulk path advances while `open` restores a snapshot into a new
+    /// database (its total is the snapshot's object count) or `create_from_image`
+    /// runs (total 0: unknown), for another thread to show progress from. Default
+    /// none. The count is updated every few thousand objects.
+    #[must_use]
+    pub fn build_progress(mut self, progress: std::sync::Arc<crate::BuildProgress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    pub(crate) fn progress(&self) -> Option<&std::sync::Arc<crate::BuildProgress>> {
+        self.progress.as_ref()
     }
 
     /// Whether statistics are counted.

@@ -140,6 +140,8 @@ mod txn;
 mod usage;
 
 #[cfg(feature = "storage")]
+pub use bulk::BuildProgress;
+#[cfg(feature = "storage")]
 pub use check::{CheckedPart, FileCheck, check_files};
 #[cfg(feature = "storage")]
 pub use config::Config;

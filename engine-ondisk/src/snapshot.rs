@@ -105,7 +105,12 @@ pub(crate) fn import_image(
     (config, cache, rocks_dir): (&crate::Config, &rocksdb::Cache, &Path),
 ) -> Result<Vec<SchemaOp>> {
     let options = crate::bulk::FamilyOptions::new(config, cache);
-    let mut sink = crate::bulk::Importer::new(rocks_dir, &options, what.clone())?;
+    let mut sink = crate::bulk::Importer::new(
+        rocks_dir,
+        &options,
+        what.clone(),
+        config.progress().cloned(),
+    )?;
     image(&mut sink)?;
     let loaded = sink.finish(db, &options)?;
     tracing::info!(

@@ -699,3 +699,36 @@ fn uniqueness_records_of_short_values_check_as_sound() {
         "a healthy database called damaged: {damage:?}"
     );
 }
+
+/// Restoring a snapshot at open counts the objects it builds on a shared counter,
+/// against the snapshot's object count.
+#[test]
+fn a_restore_at_open_counts_its_objects_for_a_progress_display() {
+    let src = tempfile::tempdir().expect("temp dir");
+    let db = OnDiskEngine::open(Config::new(src.path())).expect("open");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let mut last = t.create_vertex().expect("vertex");
+    for _ in 0..9999 {
+        let v = t.create_vertex().expect("vertex");
+        t.create_edge(last, v, "NEXT").expect("edge");
+        last = v;
+    }
+    t.commit().expect("commit");
+    let snapshot = db.create_snapshot().expect("snapshot");
+    db.close().expect("close");
+    let dst = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dst.path().join("snapshots")).expect("snapshots/");
+    std::fs::copy(
+        &snapshot.path,
+        dst.path()
+            .join("snapshots")
+            .join(snapshot.path.file_name().expect("a name")),
+    )
+    .expect("copy");
+    let counter = engine_ondisk::BuildProgress::new();
+    assert_eq!(counter.get(), (0, 0));
+    let restored =
+        OnDiskEngine::open(Config::new(dst.path()).build_progress(counter.clone())).expect("open");
+    assert_eq!(counter.get(), (19_999, 19_999), "every object counted");
+    restored.close().expect("close");
+}

@@ -154,6 +154,36 @@ fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Opens the on-disk database in `data`, which builds RocksDB from its snapshot,
+/// reporting the build to `progress` every 100 ms as (bytes, `bytes`) in
+/// proportion to the objects built.
+fn open_showing_build(data: &Path, bytes: u64, progress: Progress<'_>) -> Result<Database> {
+    let counter = engine_ondisk::BuildProgress::new();
+    let config = crate::Config::new()
+        .data_directory(data)
+        .build_progress(counter.clone());
+    // The leg starts at zero, after the copy's leg ended whole.
+    progress(0, bytes);
+    std::thread::scope(|s| {
+        let opening = s.spawn(|| Database::open(config));
+        while !opening.is_finished() {
+            let (done, total) = counter.get();
+            if total > 0 {
+                let part = (bytes as u128 * done.min(total) as u128 / total as u128) as u64;
+                progress(part, bytes);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        progress(bytes, bytes);
+        opening.join().unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorKind::Io,
+                "the thread opening the restored database panicked",
+            ))
+        })
+    })
+}
+
 /// Progress of a long operation, for a progress bar: bytes done of bytes to do.
 pub type Progress<'a> = &'a dyn Fn(u64, u64);
 
@@ -335,8 +365,11 @@ pub struct Restored {
 }
 
 /// Restores the backup (or copied data directory) `backup` into `data`: verifies
-/// it first, refuses a non-empty `data` unless forced, copies the files, and writes
-/// the mode. Opening `data` afterwards gives exactly the backed-up state.
+/// it first, refuses a non-empty `data` unless forced, writes the mode, copies the
+/// files, and, into the on-disk mode, builds RocksDB from the snapshot. Opening
+/// `data` afterwards gives exactly the backed-up state. `progress` gets (done,
+/// total) bytes of each leg in turn: verifying, copying, and the on-disk build (the
+/// snapshot's bytes, in proportion to the objects built).
 ///
 /// Errors: `Corrupt` naming every damaged file when verification fails (nothing is
 /// written); `InvalidInput` for a non-empty target without `force`, or a backup
@@ -460,9 +493,17 @@ pub fn restore(
     }
     if mode == StorageMode::OnDiskTransactional {
         // The on-disk mode builds RocksDB from the snapshot when first opened: done
-        // here, so the restore's caller waits for it, not the next command.
+        // here, so the restore's caller waits for it, not the next command. Its
+        // progress is the third leg: the snapshot's bytes, in proportion to the
+        // objects built.
         let started = Instant::now();
-        let db = Database::open(crate::Config::new().data_directory(data))?;
+        let snapshot_bytes = sources
+            .iter()
+            .filter(|(_, sub)| *sub == "snapshots")
+            .filter_map(|(p, _)| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum::<u64>();
+        let db = open_showing_build(data, snapshot_bytes, progress)?;
         db.engine.close_without_snapshot()?;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),

@@ -51,6 +51,8 @@ pub struct Config {
     pub(crate) durability: Option<DurabilityConfig>,
     /// Opening leaves the mode file alone (see [`Config::record_mode`]).
     pub(crate) skip_mode_record: bool,
+    /// Advanced by the on-disk mode's bulk build (see [`Config::build_progress`]).
+    pub(crate) build_progress: Option<std::sync::Arc<engine_ondisk::BuildProgress>>,
 }
 
 impl Config {
@@ -95,6 +97,20 @@ impl Config {
     #[must_use]
     pub fn durability(mut self, durability: DurabilityConfig) -> Self {
         self.durability = Some(durability);
+        self
+    }
+
+    /// A counter the on-disk mode advances while opening builds RocksDB from a
+    /// snapshot (a restore's or a migration's first open): objects written of the
+    /// snapshot's objects, for another thread to show progress from
+    /// (`engine_ondisk::BuildProgress::get`). Default none; the other modes leave it
+    /// alone.
+    #[must_use]
+    pub fn build_progress(
+        mut self,
+        progress: std::sync::Arc<engine_ondisk::BuildProgress>,
+    ) -> Self {
+        self.build_progress = Some(progress);
         self
     }
 }
@@ -164,6 +180,9 @@ impl Engine {
                 let mut c = engine_ondisk::Config::new(dir);
                 if let Some(d) = &config.durability {
                     c = c.durability(on_disk_durability(d));
+                }
+                if let Some(p) = &config.build_progress {
+                    c = c.build_progress(p.clone());
                 }
                 Engine::OnDiskTransactional(OnDiskEngine::open(c)?)
             }

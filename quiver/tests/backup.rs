@@ -443,3 +443,41 @@ fn a_plain_copy_of_snapshots_races_with_snapshot_creation() -> Result<()> {
     db.close()?;
     Ok(())
 }
+
+/// A restore into the on-disk mode reports its RocksDB build as a third leg of its
+/// progress: the snapshot's bytes, ending at (bytes, bytes), after the copy's.
+#[test]
+fn a_restore_into_on_disk_shows_the_build_as_progress() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Database::open(
+        Config::new()
+            .data_directory(&data)
+            .mode(StorageMode::OnDiskTransactional),
+    )?;
+    fill(&db)?;
+    backup(&db, &root.path().join("backup"), &quiet)?;
+    db.close()?;
+    let snapshot_bytes: u64 = std::fs::read_dir(root.path().join("backup/snapshots"))?
+        .flatten()
+        .map(|e| e.metadata().map_or(0, |m| m.len()))
+        .sum();
+    let calls = std::sync::Mutex::new(Vec::new());
+    restore(
+        &root.path().join("backup"),
+        &root.path().join("restored"),
+        &RestoreOptions::new(),
+        &|done, total| calls.lock().expect("calls").push((done, total)),
+    )?;
+    let calls = calls.into_inner().expect("calls");
+    let whole = (snapshot_bytes, snapshot_bytes);
+    assert_eq!(calls.last(), Some(&whole), "the progress ends whole");
+    // The build's leg starts at zero after the copy's ended whole (the legs of an
+    // on-disk backup, its snapshot alone, have the same length).
+    let start = calls.iter().rposition(|c| *c == (0, snapshot_bytes));
+    assert!(
+        start.is_some_and(|i| i > 0 && calls[i - 1] == whole),
+        "no build leg after the copy: {calls:?}"
+    );
+    Ok(())
+}

@@ -28,13 +28,15 @@ pub(crate) fn family(cf: &str) -> Result<usize> {
 #[derive(Default)]
 pub(crate) struct Writes {
     families: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; ALL_CFS.len()],
-    batch: WriteBatch,
+    /// Made at the first unread write (a RocksDB batch is a C allocation, which a
+    /// reader should not pay for).
+    batch: Option<WriteBatch>,
 }
 
 impl std::fmt::Debug for Writes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writes")
-            .field("batch", &self.batch.len())
+            .field("batch", &self.batch.as_ref().map_or(0, WriteBatch::len))
             .finish_non_exhaustive()
     }
 }
@@ -51,7 +53,9 @@ impl Writes {
 
     /// Writes `key` into the batch only: a key this transaction never reads back.
     pub(crate) fn put_unread(&mut self, handle: &ColumnFamily, key: &[u8], value: &[u8]) {
-        self.batch.put_cf(handle, key, value);
+        self.batch
+            .get_or_insert_with(WriteBatch::default)
+            .put_cf(handle, key, value);
     }
 
     /// `None` if this transaction did not write `key`; `Some(None)` if it deleted it.
@@ -63,7 +67,7 @@ impl Writes {
         for f in &mut self.families {
             f.clear();
         }
-        self.batch.clear();
+        self.batch = None;
     }
 
     /// The writes in [lower, upper) of `cf`, in key order.
@@ -82,7 +86,7 @@ impl Writes {
 
     /// The writes as one batch for `db`.
     pub(crate) fn into_batch(self, db: &DB) -> Result<WriteBatch> {
-        let mut batch = self.batch;
+        let mut batch = self.batch.unwrap_or_default();
         for (name, family) in ALL_CFS.iter().zip(self.families) {
             if family.is_empty() {
                 continue;

@@ -397,9 +397,9 @@ fn run(command: Command) -> Outcome {
             if let Some(m) = mode {
                 options = options.mode(m);
             }
-            // Two passes over the bytes: verifying, then copying (then, into the
-            // on-disk mode, RocksDB is built from the snapshot).
-            let bar = bytes_bar("verifying, then restoring");
+            // Two passes over the bytes: verifying, then copying; then, into the
+            // on-disk mode, a third as RocksDB is built from the snapshot.
+            let bar = bytes_bar("verifying, copying (on-disk: then building RocksDB)");
             let done = quiver::restore(&backup, &dir, &options, &|done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
