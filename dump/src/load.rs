@@ -439,6 +439,7 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                     return Err(exists(format!("the constraint {spec}")));
                 }
                 broken_by_the_dump(&spec, &labels, line)?;
+                broken_by_the_engine(engine, &spec, line)?;
                 if matches!(spec, engine_api::ConstraintSpec::Unique { .. }) {
                     check.creates_unique.push((spec.clone(), line));
                 }
@@ -727,6 +728,51 @@ fn broken_by_the_dump(
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// `ConstraintViolation` if a vertex `engine` holds already breaks the existence or
+/// type constraint `spec` the dump creates at `line` (one scan of its label; the
+/// dump's own vertices are [`broken_by_the_dump`]'s, uniqueness is
+/// [`check_dump_uniqueness`]'s).
+fn broken_by_the_engine<E: StorageEngine>(
+    engine: &E,
+    spec: &engine_api::ConstraintSpec,
+    line: u64,
+) -> Result<()> {
+    use engine_api::ConstraintSpec;
+    let (label, property) = match spec {
+        ConstraintSpec::Exists { label, property }
+        | ConstraintSpec::Type {
+            label, property, ..
+        } => (label, property),
+        ConstraintSpec::Unique { .. } => return Ok(()),
+    };
+    let t = engine.begin(engine_api::TxnOptions::new().read_only())?;
+    for v in t.vertices_with_label(label)? {
+        let v = v?;
+        let value = t
+            .vertex_property(v, property)?
+            .filter(|v| !matches!(v, PropertyValue::Null));
+        let why = match (spec, value) {
+            (ConstraintSpec::Exists { .. }, None) => {
+                format!("vertex {v} of the database has no {property}")
+            }
+            (ConstraintSpec::Type { value_type, .. }, Some(value)) => {
+                match engine_api::ValueType::of(&value) {
+                    Some(t) if t != *value_type => format!(
+                        "vertex {v} of the database has a {t:?} {property}, not a {value_type:?}"
+                    ),
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        return Err(Error::new(
+            ErrorKind::ConstraintViolation,
+            format!("line {line}: the constraint {spec} does not hold: {why}; nothing was written"),
+        ));
     }
     Ok(())
 }

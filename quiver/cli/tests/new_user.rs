@@ -899,6 +899,26 @@ fn a_load_into_existing_data_is_checked_for_uniqueness_before_any_write() -> Res
         .replace("z: 7}", "z: 700}")
         .replacen("z: 0}", "z: 7}", 1),
     )?;
+    // Existence and type constraints the dump creates, which a vertex the database
+    // holds breaks (the same run found these applied in part).
+    let exists = file(
+        "exists.cypherl",
+        vertices(
+            "N",
+            "x",
+            100,
+            "CREATE CONSTRAINT ON (n:K) ASSERT EXISTS (n.q);\n",
+        ),
+    )?;
+    let typed = file(
+        "typed.cypherl",
+        vertices(
+            "N",
+            "x",
+            100,
+            "CREATE CONSTRAINT ON (n:M) ASSERT n.v IS TYPED INTEGER;\n",
+        ),
+    )?;
     let fine = file(
         "fine.cypherl",
         vertices(
@@ -917,6 +937,8 @@ fn a_load_into_existing_data_is_checked_for_uniqueness_before_any_write() -> Res
             (&clash, "vertex v0 of the database"),
             (&own, "the vertices of lines 9 and 101"),
             (&against, "of the database has"),
+            (&exists, "of the database has no q"),
+            (&typed, "of the database has a String v"),
         ] {
             let (_, err) = expect(&["load", p(&data), dump, "--into-existing"], 7);
             assert!(err.contains(says), "{mode}, {dump}: {err}");
