@@ -816,6 +816,32 @@ pub fn snapshot_infos(snapshots: &[crate::dir::SnapshotName]) -> Result<Vec<Snap
     Ok(out)
 }
 
+/// Reads the whole snapshot at `path`, every block checked, keeping nothing: its
+/// summary with the vertex and edge counts (the header alone does not hold them).
+///
+/// Errors: as [`read_snapshot`].
+pub fn read_snapshot_counts(path: &Path) -> Result<SnapshotSummary> {
+    struct Nothing;
+    impl SnapshotSink for Nothing {
+        fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
+            Ok(())
+        }
+        fn schema(&mut self, _: SchemaOp) -> Result<()> {
+            Ok(())
+        }
+        fn counters(&mut self, _: u64, _: u64) -> Result<()> {
+            Ok(())
+        }
+        fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+            Ok(())
+        }
+        fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+            Ok(())
+        }
+    }
+    read_snapshot(path, &mut Nothing)
+}
+
 /// Reads and verifies a whole snapshot, handing its contents to `sink`.
 pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<SnapshotSummary> {
     let what = path.display().to_string();

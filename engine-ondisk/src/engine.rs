@@ -259,27 +259,6 @@ fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
     durability::dir::sync_dir(root)
 }
 
-/// A sink that keeps nothing, for reading a snapshot's counts.
-struct Counting;
-
-impl durability::SnapshotSink for Counting {
-    fn name(&mut self, _: durability::NameKind, _: u32, _: &str) -> Result<()> {
-        Ok(())
-    }
-    fn schema(&mut self, _: durability::SchemaOp) -> Result<()> {
-        Ok(())
-    }
-    fn counters(&mut self, _: u64, _: u64) -> Result<()> {
-        Ok(())
-    }
-    fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
-        Ok(())
-    }
-    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
-        Ok(())
-    }
-}
-
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
 }
@@ -499,7 +478,7 @@ impl OnDiskEngine {
                 if let Some(p) = config.progress() {
                     // The header does not hold the counts: a first read (with every
                     // block's checksum, about a tenth of the build) finds them.
-                    let counts = durability::snapshot::read_snapshot(path, &mut Counting)?;
+                    let counts = durability::snapshot::read_snapshot_counts(path)?;
                     p.start(counts.vertices + counts.edges);
                 }
                 crate::snapshot::import_image(
