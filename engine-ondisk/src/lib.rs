@@ -98,8 +98,9 @@
 //! are folded into one base record at open and every few thousand commits.
 //!
 //! # Durability
-//! RocksDB's WAL, recovered to the longest consistent prefix (point-in-time
-//! recovery). [`engine_api::SyncMode::EveryCommit`] commits with a synced write;
+//! RocksDB's WAL, replayed whole at open: an incomplete last record (a crash during
+//! its write) is dropped, damage anywhere before it refuses the open with `Corrupt`
+//! rather than dropping the commits after it. [`engine_api::SyncMode::EveryCommit`] commits with a synced write;
 //! RocksDB's write thread groups concurrent commits so that they share one WAL write
 //! and one fdatasync. `EveryNCommits(n)` syncs the WAL after every n-th commit;
 //! `Off` never syncs. Ids are reserved in blocks with a synced write before they are
