@@ -762,6 +762,12 @@ fn damage_in_the_middle_of_the_log_refuses_the_open() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x5a;
     std::fs::write(&log, &bytes).expect("write");
+    // The file check (what `quiver verify` runs) finds it too, without writing.
+    let check = engine_ondisk::check_files(dir.path()).expect("check");
+    assert!(
+        check.parts.iter().any(|p| p.damage.is_some()),
+        "the check passed a damaged log: {check:?}"
+    );
     let err = OnDiskEngine::open(Config::new(dir.path())).expect_err("damaged log");
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
 }
