@@ -1122,7 +1122,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let counted = self.counted;
         if !counted.is_empty() {
             let (key, value) = engine.counts.record(counted);
-            self.writes.put_unread(engine.cf(META)?, &key, &value);
+            self.put(META, &key, &value)?;
         }
         // Nothing reads any more: the snapshot goes before the write.
         self.snapshot = None;

@@ -6,7 +6,7 @@ use std::collections::btree_map::Range;
 use std::ops::Bound;
 
 use engine_api::{Error, Result};
-use rocksdb::{ColumnFamily, DB, DBRawIteratorWithThreadMode, WriteBatch};
+use rocksdb::{DB, DBRawIteratorWithThreadMode, WriteBatch};
 
 use crate::keys::ALL_CFS;
 
@@ -18,27 +18,15 @@ pub(crate) fn family(cf: &str) -> Result<usize> {
         .ok_or_else(|| Error::corrupt(format!("no column family {cf}")))
 }
 
-/// Keys written (`Some(value)`) or deleted (`None`), per column family, and writes
-/// never read back (already in batch form).
+/// Keys written (`Some(value)`) or deleted (`None`), per column family.
 ///
 /// The batch is built at commit from the ordered maps rather than as writes come:
 /// RocksDB inserts a batch's keys into its memtables faster in key order (measured
 /// on an import of 200k edges in transactions of 10k: 156k edges/s from the ordered
 /// maps, 130k from a batch in the order of the writes).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Writes {
     families: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; ALL_CFS.len()],
-    /// Made at the first unread write (a RocksDB batch is a C allocation, which a
-    /// reader should not pay for).
-    batch: Option<WriteBatch>,
-}
-
-impl std::fmt::Debug for Writes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writes")
-            .field("batch", &self.batch.as_ref().map_or(0, WriteBatch::len))
-            .finish_non_exhaustive()
-    }
 }
 
 impl Writes {
@@ -51,13 +39,6 @@ impl Writes {
         self.families[cf].insert(key.to_vec(), None);
     }
 
-    /// Writes `key` into the batch only: a key this transaction never reads back.
-    pub(crate) fn put_unread(&mut self, handle: &ColumnFamily, key: &[u8], value: &[u8]) {
-        self.batch
-            .get_or_insert_with(WriteBatch::default)
-            .put_cf(handle, key, value);
-    }
-
     /// `None` if this transaction did not write `key`; `Some(None)` if it deleted it.
     pub(crate) fn get(&self, cf: usize, key: &[u8]) -> Option<Option<&[u8]>> {
         self.families[cf].get(key).map(|v| v.as_deref())
@@ -67,7 +48,6 @@ impl Writes {
         for f in &mut self.families {
             f.clear();
         }
-        self.batch = None;
     }
 
     /// The writes in [lower, upper) of `cf`, in key order.
@@ -86,7 +66,7 @@ impl Writes {
 
     /// The writes as one batch for `db`.
     pub(crate) fn into_batch(self, db: &DB) -> Result<WriteBatch> {
-        let mut batch = self.batch.unwrap_or_default();
+        let mut batch = WriteBatch::default();
         for (name, family) in ALL_CFS.iter().zip(self.families) {
             if family.is_empty() {
                 continue;
@@ -247,7 +227,7 @@ mod tests {
         w.delete(out, b"f"); // deletes nothing there
         w.put(out, b"h", b"own"); // after the last
         w.put(out, b"z", b"own"); // outside the range
-        w.put_unread(db.cf_handle("meta").unwrap(), b"m", b"unread");
+        w.put(family("meta").unwrap(), b"m", b"meta");
         let scan = |lower: &[u8], upper: Option<&[u8]>| {
             let mut ro = rocksdb::ReadOptions::default();
             ro.set_iterate_lower_bound(lower.to_vec());
