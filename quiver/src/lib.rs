@@ -39,4 +39,7 @@ pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persist_mode, persisted_mode};
 pub use switch::{Moved, migrate, migrate_without_constraints};
-pub use verify::{CheckedFile, VerifyReport, holds_database, no_database, verify};
+pub use verify::{
+    CheckedFile, VerifyReport, holds_database, holds_only_leftovers, no_database, only_leftovers,
+    verify,
+};

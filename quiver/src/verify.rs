@@ -116,6 +116,28 @@ pub fn holds_database(dir: &Path) -> bool {
         || durability::dir::has_our_files(dir)
 }
 
+/// Whether `dir` holds nothing but what a migrate or restore killed before its data
+/// landed leaves behind (the mode file, temporary files, empty `snapshots/` and
+/// `wal/`): no data, and a retry of that migrate or restore goes ahead. Commands that
+/// only read refuse such a directory rather than open it, since opening would create
+/// an empty database there and the retry would then find the target in use.
+///
+/// Errors: `Io` when `dir` cannot be listed.
+pub fn holds_only_leftovers(dir: &Path) -> Result<bool> {
+    Ok(dir.join(MODE_FILE).is_file() && crate::backup::used_entries(dir)?.is_empty())
+}
+
+/// The error for a directory [`holds_only_leftovers`] describes.
+pub fn only_leftovers(dir: &Path) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "{} holds no data: only the mode file (and empty directories) that an interrupted migrate or restore leaves; run that migrate or restore into it again",
+            dir.display()
+        ),
+    )
+}
+
 /// The error for a path that holds no database, as every command gives it.
 pub fn no_database(dir: &Path) -> Error {
     Error::new(

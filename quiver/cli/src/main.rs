@@ -622,6 +622,9 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
     if !writes && !quiver::holds_database(dir) {
         return Err(quiver::no_database(dir));
     }
+    if !writes && quiver::holds_only_leftovers(dir)? {
+        return Err(quiver::only_leftovers(dir));
+    }
     let mut config = Config::new()
         .data_directory(dir)
         .durability(DurabilityConfig::default().snapshot_on_exit(writes))

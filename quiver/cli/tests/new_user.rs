@@ -953,3 +953,38 @@ fn a_load_into_existing_data_is_checked_for_uniqueness_before_any_write() -> Res
     }
     Ok(())
 }
+
+/// A migrate killed before its data landed leaves the mode file alone in the target.
+/// The commands that only read refuse that directory and change nothing in it (they
+/// used to open it, which created an empty on-disk database, and the retry of the
+/// migrate then found the target in use).
+#[test]
+fn reading_commands_leave_an_interrupted_migrate_target_as_it_is() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let source = root.path().join("source");
+    let state = filled_directory(&source)?;
+    for mode in ["ON_DISK_TRANSACTIONAL", "IN_MEMORY_TRANSACTIONAL"] {
+        let target = root.path().join(format!("target-{mode}"));
+        std::fs::create_dir_all(&target)?;
+        std::fs::write(target.join(quiver::MODE_FILE), format!("{mode}\n"))?;
+        let before = entries(&target);
+        let backup = root.path().join(format!("backup-{mode}"));
+        for args in [
+            vec!["info", p(&target)],
+            vec!["dump", p(&target)],
+            vec!["backup", p(&target), p(&backup)],
+        ] {
+            let (_, err) = expect(&args, 1);
+            assert!(
+                err.contains("interrupted migrate or restore"),
+                "{args:?}: {err}"
+            );
+            assert_eq!(entries(&target), before, "{args:?} changed the target");
+        }
+        expect(&["migrate", p(&source), p(&target), "--mode", mode], 0);
+        let db = Database::open(Config::new().data_directory(&target))?;
+        assert_eq!(image(&db)?, state, "{mode}");
+        db.close()?;
+    }
+    Ok(())
+}
