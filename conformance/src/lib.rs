@@ -175,6 +175,7 @@ macro_rules! __for_each_test {
                 create_edge_conflicts_with_delete_of_endpoint,
                 delete_endpoint_conflicts_with_create_edge,
                 delete_that_began_before_an_edge_commit_leaves_no_dangling_edge,
+                endpoints_are_checked_again_after_delete_rollback_and_creation,
                 writers_of_different_objects_do_not_conflict,
                 retry_after_conflict_succeeds,
             ],

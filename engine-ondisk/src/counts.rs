@@ -1,50 +1,37 @@
-//! Vertex and edge counts kept with the data (format version 3), so `stats()` reads
-//! two numbers instead of scanning both column families.
+//! Vertex and edge counts kept with the data, so `stats()` reads two numbers instead
+//! of scanning both column families.
 //!
-//! Keys of the `meta` column family:
+//! The `counts` key of the `meta` column family holds vertices and edges (two u64
+//! LE). A transaction that created or deleted vertices or edges adds its net change
+//! (two i64 LE) to it with a RocksDB merge in the same write as its data (format
+//! version 4), so the counts are exactly as durable as the data (a crash keeps both
+//! or neither), and writers never conflict over the key: RocksDB keeps the changes
+//! as operands and adds them up when it reads the key or compacts it.
 //!
-//! | key | value |
-//! |---|---|
-//! | `counts` | the base: vertices (u64 LE), edges (u64 LE) |
-//! | 0x01, sequence (u64 BE) | one commit's net change: vertices (i64 LE), edges (i64 LE) |
-//!
-//! A transaction that created or deleted vertices or edges puts its net change under a
-//! key of its own in the same RocksDB commit as the data, so the counts are exactly as
-//! durable as the data (a crash keeps both or neither), and no two writers ever touch
-//! the same counter key (a shared counter would make every pair of concurrent writers
-//! conflict). The true count is the base plus every change record. Opening the
-//! database folds all records into the base in one write; a running engine folds the
-//! records it can see every [`FOLD_EVERY`] records, so they never pile up. A fold reads
-//! the base and the records through one RocksDB snapshot and writes the new base and
-//! the deletion of exactly the records it read in one batch: a record committed after
-//! that snapshot stays for the next fold.
+//! Format version 3 wrote each commit's change under a key of its own instead
+//! (0x01, sequence u64 BE), folded into `counts` now and then; a version 3 database
+//! can hold such records, and opening folds them into the base once (opening reads
+//! the counts anyway). The per-commit record cost a memtable insert, its deletion
+//! another and the fold a scan: a tenth of a small write transaction's time.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use engine_api::Result;
-use parking_lot::Mutex;
-use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch, WriteOptions};
+use rocksdb::{DB, MergeOperands, ReadOptions, WriteBatch, WriteOptions};
 
 use crate::keys::{META, corrupt, rocks};
 
 pub(crate) const KEY_COUNTS: &[u8] = b"counts";
+/// The prefix of format version 3's change records.
 const CHANGE_PREFIX: u8 = 0x01;
-/// CountChange records a running engine lets accumulate before it folds them.
-pub(crate) const FOLD_EVERY: u64 = 4096;
+/// The name RocksDB records for the merge operator of the `meta` column family.
+pub(crate) const MERGE_OPERATOR: &str = "quiver.counts.v1";
 
 /// The counts of a running engine.
 #[derive(Debug)]
 pub(crate) struct Counts {
     vertices: AtomicI64,
     edges: AtomicI64,
-    /// The sequence of the next change record (every record of an earlier run was
-    /// folded and deleted at open, so sequences restart at 0).
-    next: AtomicU64,
-    /// Commits counted since the last fold.
-    since_fold: AtomicU64,
-    /// Serialises folds (the base has one writer at a time), and holds the sequence
-    /// below which every change record is folded.
-    fold: Mutex<u64>,
 }
 
 /// A transaction's net change of the counts.
@@ -83,6 +70,7 @@ pub(crate) fn encode_base(vertices: u64, edges: u64) -> [u8; 16] {
     crate::metadata::encode_bounds(vertices, edges)
 }
 
+#[cfg(test)]
 fn change_key(seq: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = CHANGE_PREFIX;
@@ -90,23 +78,12 @@ fn change_key(seq: u64) -> [u8; 9] {
     k
 }
 
-/// The base and the change records from sequence `from` on that `snapshot` (or the
-/// latest state) sees, summed; and the records' keys.
-fn read(
-    db: &DB,
-    snapshot: Option<&SnapshotWithThreadMode<'_, DB>>,
-    from: u64,
-) -> Result<(i64, i64, Vec<Vec<u8>>)> {
+/// The counts as stored (the base with every merged change) plus format version 3's
+/// change records, summed; and those records' keys.
+fn read(db: &DB) -> Result<(i64, i64, Vec<Vec<u8>>)> {
     let cf = crate::engine::cf(db, META)?;
-    let options = || {
-        let mut ro = ReadOptions::default();
-        if let Some(s) = snapshot {
-            ro.set_snapshot(s);
-        }
-        ro
-    };
     let base = db
-        .get_cf_opt(cf, KEY_COUNTS, &options())
+        .get_cf(cf, KEY_COUNTS)
         .map_err(|e| rocks("cannot read the counts", e))?;
     let (mut v, mut e) = match base {
         Some(b) => {
@@ -116,13 +93,10 @@ fn read(
         None => return Err(corrupt(META, KEY_COUNTS, "the counts are missing")),
     };
     let mut keys = Vec::new();
-    // From `from` on: the deletions of records folded earlier lie before it, and a
-    // scan from the prefix would step over every one of them (measured: a fold
-    // every 4096 small commits took a fifth of their time after 200k of them).
-    let mut ro = options();
+    let mut ro = ReadOptions::default();
     ro.set_iterate_upper_bound([CHANGE_PREFIX + 1]);
     let mut it = db.raw_iterator_cf_opt(cf, ro);
-    it.seek(change_key(from));
+    it.seek([CHANGE_PREFIX]);
     while let (Some(key), Some(value)) = (it.key(), it.value()) {
         if key.first() != Some(&CHANGE_PREFIX) {
             break;
@@ -139,6 +113,52 @@ fn read(
     it.status()
         .map_err(|e| rocks("cannot read the count changes", e))?;
     Ok((v, e, keys))
+}
+
+/// Adds `operands` (changes) to `base`, both as stored; `None` (RocksDB then reports
+/// corruption) for a value of the wrong length.
+fn add_up(base: [u8; 16], operands: &MergeOperands) -> Option<Vec<u8>> {
+    let mut sum = [0i64; 2];
+    for (i, half) in base.chunks_exact(8).enumerate() {
+        sum[i] = i64::from_le_bytes(half.try_into().ok()?);
+    }
+    for op in operands {
+        if op.len() != 16 {
+            return None;
+        }
+        for (i, half) in op.chunks_exact(8).enumerate() {
+            sum[i] = sum[i].wrapping_add(i64::from_le_bytes(half.try_into().ok()?));
+        }
+    }
+    let mut out = Vec::with_capacity(16);
+    out.extend_from_slice(&sum[0].to_le_bytes());
+    out.extend_from_slice(&sum[1].to_le_bytes());
+    Some(out)
+}
+
+/// The merge of changes into the stored counts. Without a stored value (the base is
+/// always written when the database is made, so it was lost) the merge fails and
+/// reading the counts reports corruption, as it did before changes were merges.
+pub(crate) fn full_merge(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &MergeOperands,
+) -> Option<Vec<u8>> {
+    add_up(existing?.try_into().ok()?, operands)
+}
+
+/// The merge of changes with each other (RocksDB combines operands before it meets
+/// the base).
+pub(crate) fn partial_merge(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &MergeOperands,
+) -> Option<Vec<u8>> {
+    let start = match existing {
+        Some(v) => v.try_into().ok()?,
+        None => [0u8; 16],
+    };
+    add_up(start, operands)
 }
 
 /// Replaces the base with `(v, e)` and deletes `keys`, in one write.
@@ -160,10 +180,10 @@ fn write_fold(db: &DB, v: i64, e: i64, keys: &[Vec<u8>], sync: bool) -> Result<(
 }
 
 impl Counts {
-    /// Loads the counts of an open database, folding every change record into the
-    /// base (synced, before any transaction begins).
+    /// Loads the counts of an open database, folding format version 3's change
+    /// records into the base (synced, before any transaction begins).
     pub(crate) fn load(db: &DB) -> Result<Self> {
-        let (v, e, keys) = read(db, None, 0)?;
+        let (v, e, keys) = read(db)?;
         if v < 0 || e < 0 {
             return Err(corrupt(META, KEY_COUNTS, "the counts add up below zero"));
         }
@@ -173,9 +193,6 @@ impl Counts {
         Ok(Counts {
             vertices: AtomicI64::new(v),
             edges: AtomicI64::new(e),
-            next: AtomicU64::new(0),
-            since_fold: AtomicU64::new(0),
-            fold: Mutex::new(0),
         })
     }
 
@@ -224,43 +241,15 @@ impl Counts {
         (v, e)
     }
 
-    /// The key and value a transaction with `change` writes into its commit.
-    pub(crate) fn record(&self, change: CountChange) -> ([u8; 9], [u8; 16]) {
-        let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        (change_key(seq), change.encode())
+    /// What a transaction with `change` merges into the counts key in its commit.
+    pub(crate) fn change(change: CountChange) -> [u8; 16] {
+        change.encode()
     }
 
-    /// Counts `change` once its commit is durable; folds now and then.
-    pub(crate) fn committed(&self, db: &DB, change: CountChange) -> Result<()> {
+    /// Counts `change` once its commit is written.
+    pub(crate) fn committed(&self, change: CountChange) {
         self.vertices.fetch_add(change.vertices, Ordering::AcqRel);
         self.edges.fetch_add(change.edges, Ordering::AcqRel);
-        if self.since_fold.fetch_add(1, Ordering::Relaxed) + 1 < FOLD_EVERY {
-            return Ok(());
-        }
-        self.fold(db)
-    }
-
-    /// Folds the change records committed so far into the base (unless a fold runs).
-    fn fold(&self, db: &DB) -> Result<()> {
-        let Some(mut folded_below) = self.fold.try_lock() else {
-            return Ok(());
-        };
-        self.since_fold.store(0, Ordering::Relaxed);
-        let snapshot = db.snapshot();
-        let (v, e, keys) = read(db, Some(&snapshot), *folded_below)?;
-        // Not synced: losing the fold in a crash loses nothing (the records it
-        // deleted come back with it).
-        write_fold(db, v, e, &keys, false)?;
-        // Records are read in sequence order; the first sequence missing (a commit
-        // still under way) is where the next fold starts.
-        for key in &keys {
-            let seq = u64::from_be_bytes(key[1..9].try_into().unwrap_or_default());
-            if seq != *folded_below {
-                break;
-            }
-            *folded_below += 1;
-        }
-        Ok(())
     }
 }
 
@@ -268,40 +257,93 @@ impl Counts {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_fold_starts_at_the_first_record_not_yet_folded() {
-        let dir = tempfile::tempdir().unwrap();
+    fn open(dir: &std::path::Path) -> DB {
         let mut opts = rocksdb::Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let db = DB::open_cf(&opts, dir.path(), [META]).unwrap();
+        let mut meta = rocksdb::Options::default();
+        meta.set_merge_operator(MERGE_OPERATOR, full_merge, partial_merge);
+        DB::open_cf_descriptors(
+            &opts,
+            dir,
+            [rocksdb::ColumnFamilyDescriptor::new(META, meta)],
+        )
+        .unwrap()
+    }
+
+    fn merge(db: &DB, vertices: i64, edges: i64) {
+        let cf = db.cf_handle(META).unwrap();
+        db.merge_cf(
+            cf,
+            KEY_COUNTS,
+            Counts::change(CountChange { vertices, edges }),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn changes_merge_into_the_base_through_flushes_and_compactions() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = open(dir.path());
+            Counts::store(&db, 10, 20).unwrap();
+            merge(&db, 1, 2);
+            db.flush_cf(db.cf_handle(META).unwrap()).unwrap();
+            merge(&db, 3, -1);
+            merge(&db, -2, 5);
+            db.flush_cf(db.cf_handle(META).unwrap()).unwrap();
+            merge(&db, 1, 1);
+            let counts = Counts::load(&db).unwrap();
+            assert_eq!(counts.get(), (13, 27));
+            db.compact_range_cf(db.cf_handle(META).unwrap(), None::<&[u8]>, None::<&[u8]>);
+            assert_eq!(Counts::load(&db).unwrap().get(), (13, 27));
+        }
+        // Reopened: the operands still in the log are replayed.
+        let db = open(dir.path());
+        assert_eq!(Counts::load(&db).unwrap().get(), (13, 27));
+    }
+
+    #[test]
+    fn a_lost_base_or_a_bad_change_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        merge(&db, 1, 2);
+        assert!(Counts::load(&db).is_err(), "changes without a base");
         Counts::store(&db, 10, 20).unwrap();
-        let counts = Counts::load(&db).unwrap();
-        let commit = |(key, value): ([u8; 9], [u8; 16])| {
-            db.put_cf(db.cf_handle(META).unwrap(), key, value).unwrap();
-        };
-        let one = CountChange {
-            vertices: 1,
-            edges: 2,
-        };
-        // Three commits take sequences 0, 1, 2; the second is still under way.
-        let (a, b, c) = (counts.record(one), counts.record(one), counts.record(one));
-        commit(a);
-        commit(c);
-        counts.fold(&db).unwrap();
-        assert_eq!(*counts.fold.lock(), 1, "sequence 1 is not folded yet");
-        commit(b);
-        counts.fold(&db).unwrap();
-        assert_eq!(*counts.fold.lock(), 2);
-        let (v, e, keys) = read(&db, None, 0).unwrap();
-        assert_eq!((v, e), (13, 26), "every change counted once");
-        assert!(keys.is_empty(), "every record folded: {keys:?}");
+        let cf = db.cf_handle(META).unwrap();
+        db.merge_cf(cf, KEY_COUNTS, [1u8; 15]).unwrap();
+        assert!(Counts::load(&db).is_err(), "a change of 15 bytes");
+    }
+
+    #[test]
+    fn version_3_change_records_are_folded_once_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        Counts::store(&db, 10, 20).unwrap();
+        let cf = db.cf_handle(META).unwrap();
+        for seq in [0u64, 1, 5] {
+            db.put_cf(
+                cf,
+                change_key(seq),
+                CountChange {
+                    vertices: 1,
+                    edges: 2,
+                }
+                .encode(),
+            )
+            .unwrap();
+        }
+        merge(&db, 1, 0);
+        assert_eq!(Counts::load(&db).unwrap().get(), (14, 26));
+        let (_, _, keys) = read(&db).unwrap();
+        assert!(keys.is_empty(), "the records are gone: {keys:?}");
+        assert_eq!(Counts::load(&db).unwrap().get(), (14, 26), "counted once");
     }
 
     #[test]
     fn change_records_sort_after_every_other_meta_key_prefix_they_could_meet() {
-        // The fold's scan stops at the first key without the prefix; no other key of
-        // the meta column family starts with it.
+        // The scan for version 3's records stops at the first key without the
+        // prefix; no other key of the meta column family starts with it.
         for other in [
             &b"database"[..],
             b"ready",

@@ -45,6 +45,8 @@ pub struct OnDiskEngine {
     pub(crate) db: DB,
     /// Which transaction writes which object (see [`crate::txn::locks`]).
     pub(crate) locks: crate::txn::locks::LockTable,
+    /// Vertices known to exist, for new edges' endpoint checks.
+    pub(crate) known: crate::txn::known::KnownVertices,
     pub(crate) names: Dictionary,
     pub(crate) ids: IdAllocator,
     pub(crate) schema: Schema,
@@ -201,6 +203,13 @@ pub(crate) fn family_options(
         o.set_memtable_prefix_bloom_ratio(0.1);
         o.set_memtable_whole_key_filtering(true);
     }
+    if name == META {
+        o.set_merge_operator(
+            crate::counts::MERGE_OPERATOR,
+            crate::counts::full_merge,
+            crate::counts::partial_merge,
+        );
+    }
     o.set_block_based_table_factory(&table);
     o.set_compression_type(DBCompressionType::Lz4);
     o.set_level_compaction_dynamic_level_bytes(true);
@@ -284,11 +293,15 @@ pub fn compact_closed(config: &Config) -> Result<()> {
     let (opts, cfs, _) = rocks_options(config, &root, false, false, false);
     let db = rocksdb::DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs)
         .map_err(|e| rocks("cannot open RocksDB to compact it", e))?;
+    // Rewritten, not moved: files whose key ranges do not overlap would otherwise
+    // only move down a level, as they are.
+    let mut rewrite = rocksdb::CompactOptions::default();
+    rewrite.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
     for name in ALL_CFS {
         let cf = db
             .cf_handle(name)
             .ok_or_else(|| Error::corrupt(format!("no column family {name}")))?;
-        db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+        db.compact_range_cf_opt(cf, None::<&[u8]>, None::<&[u8]>, &rewrite);
     }
     drop(db);
     drop(dir);
@@ -349,7 +362,10 @@ impl OnDiskEngine {
                     if ready {
                         if version < FORMAT_VERSION {
                             // Versions before 3 kept no counts: one scan, then kept.
-                            Counts::count_and_store(&db)?;
+                            // (Version 3's change records are folded by every open.)
+                            if version < 3 {
+                                Counts::count_and_store(&db)?;
+                            }
                             write_meta_file(&rdir, id)?;
                             tracing::info!(dir = %rdir.display(), from = version, to = FORMAT_VERSION, "upgraded the on-disk format");
                         }
@@ -537,6 +553,7 @@ impl OnDiskEngine {
         let engine = OnDiskEngine {
             db,
             locks: Default::default(),
+            known: Default::default(),
             names,
             ids,
             schema,

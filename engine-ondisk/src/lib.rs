@@ -40,7 +40,7 @@
 //! | `out` | source (8), type id (4), target (8), edge id (8) | empty |
 //! | `in` | target (8), type id (4), source (8), edge id (8) | empty |
 //! | `labels` | label id (4), vertex id (8) | empty |
-//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers; `counts` and 0x01, sequence: the vertex and edge counts (see below) | |
+//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers; `counts`: the vertex and edge counts, every commit's change merged in (module `counts`; version 3 kept changes under 0x01, sequence) | |
 //! | `index` | index or constraint id (4), then per kind (see below) | empty, or a uniqueness record's holder |
 //!
 //! `rocksdb/quiver.meta` (48 bytes: magic `QVONDSK1`, format version, value codec
@@ -60,8 +60,9 @@
 //! constraints, for the objects they wrote, against the catalogue current at commit;
 //! lookups scan a key range of an index that was complete when the transaction began,
 //! add the transaction's own writes, and check every candidate against its record.
-//! Format version 2 added `index` and the catalogue, version 3 the kept counts; an
-//! older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
+//! Format version 2 added `index` and the catalogue, version 3 the kept counts,
+//! version 4 keeps count changes as RocksDB merges (an older build cannot read them);
+//! an older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
 //!
 //! # Transactions
 //! A plain RocksDB `DB` with the engine's own concurrency control (module

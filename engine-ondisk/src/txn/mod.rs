@@ -37,7 +37,7 @@ use engine_api::{
 };
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode};
 
-use crate::counts::CountChange;
+use crate::counts::{CountChange, Counts};
 use crate::engine::OnDiskEngine;
 use crate::keys::{
     EDGES, EdgeValue, IN, INDEX, LABELS, META, OUT, VERTICES, VertexRecord, adjacency_key, id_key,
@@ -47,6 +47,7 @@ use crate::metadata::{IdKind, NameKind};
 use crate::schema::{Catalog, Leftover, Target, entry_object, vertex_range};
 
 mod iter;
+pub(crate) mod known;
 pub(crate) mod locks;
 mod upkeep;
 mod writes;
@@ -68,6 +69,8 @@ pub struct OnDiskTxn<'e> {
     /// Reads see this snapshot (dropped at commit, once nothing reads any more).
     snapshot: Option<SnapshotWithThreadMode<'e, DB>>,
     read: ReadOptions,
+    /// The snapshot's sequence number.
+    snapshot_seq: u64,
     read_only: bool,
     aborted: bool,
     wrote: bool,
@@ -121,6 +124,7 @@ impl<'e> OnDiskTxn<'e> {
     ) -> Self {
         let mut read = ReadOptions::default();
         read.set_snapshot(&snapshot);
+        let snapshot_seq = snapshot.sequence_number();
         let read_only = writer.is_none();
         OnDiskTxn {
             engine,
@@ -128,6 +132,7 @@ impl<'e> OnDiskTxn<'e> {
             writes: Box::default(),
             snapshot: Some(snapshot),
             read,
+            snapshot_seq,
             read_only,
             aborted: false,
             wrote: false,
@@ -507,10 +512,25 @@ impl<'e> OnDiskTxn<'e> {
         if self.locked_vertices.contains(&v.0) {
             return Ok(());
         }
-        if !self.created_vertex(v.0) {
+        let created = self.created_vertex(v.0);
+        if !created {
             self.lock(LockKey::Vertex(v.0), Mode::Shared)?;
         }
-        if !self.contains_vertex(v)? {
+        let key = id_key(v.0);
+        // Its own writes first (it may have deleted the vertex), then what the
+        // engine knows (module `known`), then the snapshot.
+        let exists = match self.writes.get(family(VERTICES)?, &key) {
+            Some(own) => own.is_some(),
+            None if self.engine.known.exists_at(v.0, self.snapshot_seq) => true,
+            None => {
+                let found = self.exists(VERTICES, &key)?;
+                if found && !created {
+                    self.engine.known.found(v.0, self.snapshot_seq);
+                }
+                found
+            }
+        };
+        if !exists {
             return Err(Error::not_found(format!("vertex {v}")));
         }
         self.locked_vertices.insert(v.0);
@@ -957,6 +977,8 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             self.delete(LABELS, &label_key(*l, vertex.0))?;
         }
         self.delete(VERTICES, &id_key(vertex.0))?;
+        // Holding its exclusive lock (see module `known`).
+        self.engine.known.forget(vertex.0);
         self.locked_vertices.remove(&vertex.0);
         self.counted.vertices -= 1;
         self.touched_vertices.push(vertex.0);
@@ -1120,13 +1142,13 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             _ => None,
         };
         let counted = self.counted;
-        if !counted.is_empty() {
-            let (key, value) = engine.counts.record(counted);
-            self.put(META, &key, &value)?;
-        }
         // Nothing reads any more: the snapshot goes before the write.
         self.snapshot = None;
-        let batch = std::mem::take(&mut self.writes).into_batch(&engine.db)?;
+        let mut batch = std::mem::take(&mut self.writes).into_batch(&engine.db)?;
+        if !counted.is_empty() {
+            let meta = crate::engine::cf(&engine.db, META)?;
+            batch.merge_cf(meta, crate::counts::KEY_COUNTS, Counts::change(counted));
+        }
         engine
             .db
             .write_opt(batch, &engine.write_options())
@@ -1142,12 +1164,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let leftovers = std::mem::take(&mut self.leftovers);
         drop(self);
         let ts = engine.committed()?;
-        if !counted.is_empty()
-            && let Err(e) = engine.counts.committed(&engine.db, counted)
-        {
-            // The commit and its count record stand; the fold runs again later.
-            tracing::warn!(error = %e, "the count records could not be folded");
-        }
+        engine.counts.committed(counted);
         // Leftovers of a finished build go now; those of a running one wait for it
         // (queued before the gate is released, so before the build can finish).
         let (now, later): (Vec<_>, Vec<_>) = leftovers
