@@ -345,6 +345,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 92);
+        assert_eq!(ALL_TESTS.len(), 93);
     }
 }

@@ -155,7 +155,7 @@ enum Read {
 fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Result<Read> {
     let rdir = root.join(ROCKSDB_DIR);
     let config = Config::new(root);
-    let (opts, _, _) = rocks_options(&config, root, false, false, true);
+    let (opts, _, cache) = rocks_options(&config, root, false, false, true);
     let present = DB::list_cf(&opts, &rdir)
         .map_err(|e| as_corrupt(rocks("cannot read RocksDB's MANIFEST", e)))?;
     // Opening asks for every family and adds the ones an older format lacks; it
@@ -174,7 +174,17 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
             "the column family {missing} is missing: opening fails"
         )));
     }
-    let db = DB::open_cf_for_read_only(&opts, &rdir, &present, false)
+    // Each family with the options the engine gives it (the `meta` family's merge
+    // operator replays the counts' changes in the log).
+    let families = present.iter().map(|name| {
+        let options = if name == "default" {
+            rocksdb::Options::default()
+        } else {
+            crate::engine::family_options(name, &config, &cache, true)
+        };
+        rocksdb::ColumnFamilyDescriptor::new(name, options)
+    });
+    let db = DB::open_cf_descriptors_read_only(&opts, &rdir, families, false)
         .map_err(|e| as_corrupt(rocks("cannot open RocksDB", e)))?;
     let mcf = db
         .cf_handle(META)
