@@ -17,7 +17,10 @@
 //! - a snapshot taken before the remembered one may predate the vertex's creation,
 //!   so it reads as before.
 //!
-//! A cache, so bounded: a shard that fills up is emptied (the next edge to one of its
+//! Kept compact, as a bitmap: a word of 64 vertex ids and the latest snapshot at
+//! which any of its vertices was found, which stands for all of them (a snapshot at
+//! or after it is at or after each one's). A million dense ids take 16k words. A
+//! cache, so bounded: a shard that fills up is emptied (the next edge to one of its
 //! vertices reads it again).
 
 use std::collections::HashMap;
@@ -25,13 +28,21 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 const SHARDS: usize = 16;
-/// Entries per shard before it is emptied (16 bytes each, 1 MiB in all at most).
-const SHARD_CAPACITY: usize = 4096;
+/// Words per shard before it is emptied: 16 shards of 16k words cover 16M dense
+/// vertex ids in about 8 MiB.
+const SHARD_CAPACITY: usize = 16 * 1024;
+
+/// 64 vertices: which are known to exist, and from which snapshot on.
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    bits: u64,
+    since: u64,
+}
 
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct KnownVertices {
-    shards: [Mutex<HashMap<u64, u64>>; SHARDS],
+    shards: [Mutex<HashMap<u64, Word>>; SHARDS],
 }
 
 impl Default for KnownVertices {
@@ -42,36 +53,48 @@ impl Default for KnownVertices {
     }
 }
 
+/// The word of `vertex`, and its bit in it.
+fn place(vertex: u64) -> (u64, u64) {
+    (vertex >> 6, 1 << (vertex & 63))
+}
+
 impl KnownVertices {
-    fn shard(&self, vertex: u64) -> &Mutex<HashMap<u64, u64>> {
-        // Ids are dense: the low bits spread them.
-        &self.shards[(vertex as usize) % SHARDS]
+    fn shard(&self, word: u64) -> &Mutex<HashMap<u64, Word>> {
+        &self.shards[(word as usize) % SHARDS]
     }
 
     /// Whether `vertex` is known to exist at `snapshot` (a sequence number). The
     /// caller holds the vertex's lock.
     pub(crate) fn exists_at(&self, vertex: u64, snapshot: u64) -> bool {
-        self.shard(vertex)
+        let (word, bit) = place(vertex);
+        self.shard(word)
             .lock()
-            .get(&vertex)
-            .is_some_and(|seen| *seen <= snapshot)
+            .get(&word)
+            .is_some_and(|w| w.bits & bit != 0 && w.since <= snapshot)
     }
 
     /// Remembers that `vertex` exists at `snapshot`. The caller holds the vertex's
     /// lock and found the vertex in that snapshot.
     pub(crate) fn found(&self, vertex: u64, snapshot: u64) {
-        let mut shard = self.shard(vertex).lock();
-        if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&vertex) {
+        let (word, bit) = place(vertex);
+        let mut shard = self.shard(word).lock();
+        if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&word) {
             shard.clear();
         }
-        let seen = shard.entry(vertex).or_insert(snapshot);
-        // The earliest snapshot known serves the most readers.
-        *seen = (*seen).min(snapshot);
+        let w = shard.entry(word).or_insert(Word {
+            bits: 0,
+            since: snapshot,
+        });
+        w.bits |= bit;
+        w.since = w.since.max(snapshot);
     }
 
     /// Forgets `vertex`: its deleter calls this holding its exclusive lock.
     pub(crate) fn forget(&self, vertex: u64) {
-        self.shard(vertex).lock().remove(&vertex);
+        let (word, bit) = place(vertex);
+        if let Some(w) = self.shard(word).lock().get_mut(&word) {
+            w.bits &= !bit;
+        }
     }
 }
 
@@ -90,23 +113,30 @@ mod tests {
             !known.exists_at(7, 49),
             "an earlier snapshot may predate it"
         );
-        known.found(7, 40);
         assert!(
-            known.exists_at(7, 45),
-            "the earliest snapshot found is kept"
+            !known.exists_at(8, 100),
+            "its neighbour in the word is not known"
         );
+        known.found(8, 60);
+        assert!(
+            !known.exists_at(7, 55),
+            "the word's latest snapshot stands for every vertex in it"
+        );
+        assert!(known.exists_at(7, 60) && known.exists_at(8, 60));
         known.forget(7);
         assert!(!known.exists_at(7, 100));
+        assert!(known.exists_at(8, 100));
     }
 
     #[test]
     fn a_full_shard_is_emptied_not_grown() {
         let known = KnownVertices::default();
-        for v in 0..(SHARD_CAPACITY as u64 + 1) {
-            known.found(v * SHARDS as u64, 1);
+        let stride = 64 * SHARDS as u64;
+        for i in 0..(SHARD_CAPACITY as u64 + 1) {
+            known.found(i * stride, 1);
         }
         let len = known.shards[0].lock().len();
-        assert!(len <= SHARD_CAPACITY, "{len} entries");
-        assert!(known.exists_at(SHARD_CAPACITY as u64 * SHARDS as u64, 1));
+        assert!(len <= SHARD_CAPACITY, "{len} words");
+        assert!(known.exists_at(SHARD_CAPACITY as u64 * stride, 1));
     }
 }
