@@ -79,7 +79,9 @@
 //! Objects a transaction creates take no lock: their ids are new. Creating an edge
 //! takes both endpoints' shared locks (edge creators share an endpoint; a delete of
 //! it excludes them), and deleting a vertex reads its latest adjacency after locking
-//! it, so no interleaving leaves a dangling edge. Uniqueness records are locked as
+//! it, so no interleaving leaves a dangling edge. An endpoint's existence is read
+//! once and then remembered while it stays undeleted (module `txn::known`, whose docs
+//! give the argument), so most new edges read nothing. Uniqueness records are locked as
 //! keys of their own. After a conflict the transaction is rolled back at once and
 //! later calls return `Aborted`. Only snapshot isolation is offered: `begin` refuses
 //! the other levels with `Unsupported`. Reads take no locks, so write skew occurs, as
@@ -94,9 +96,10 @@
 //!
 //! # Counts
 //! `stats()` reads the vertex and edge counts, not the data: each commit that creates
-//! or deletes objects writes its net change under a key of its own in the same
-//! RocksDB write (exact after a crash, and no key two writers share), and the changes
-//! are folded into one base record at open and every few thousand commits.
+//! or deletes objects merges its net change into the `counts` key in the same RocksDB
+//! write (exact after a crash; a merge is no conflict between writers; RocksDB adds
+//! the changes up as it compacts). Format version 3 wrote each change under a key of
+//! its own and folded them now and then; opening such a database folds them once.
 //!
 //! # Durability
 //! RocksDB's WAL, replayed whole at open: an incomplete last record (a crash during
