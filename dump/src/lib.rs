@@ -25,6 +25,7 @@
 //! [`load_dump`] applies a dump to any backend, streaming, in batched transactions.
 #![deny(missing_docs)]
 
+mod image;
 mod literal;
 mod load;
 mod parse;
@@ -34,6 +35,8 @@ pub use load::{
     DumpCheck, LoadOptions, LoadSummary, check_dump, check_dump_uniqueness, load_dump,
     load_dump_file,
 };
+
+pub use image::dump_to_image;
 
 pub use parse::{Statement, StatementKind, StatementReader};
 

@@ -13,11 +13,11 @@ use crate::write::{Progress, ProgressFn};
 /// Options of [`load_dump`].
 pub struct LoadOptions<'a> {
     batch_size: usize,
-    skip_unsupported: bool,
+    pub(crate) skip_unsupported: bool,
     skip_constraints: bool,
-    constraints_aside: Option<&'a mut Vec<engine_api::ConstraintSpec>>,
-    progress: Option<ProgressFn<'a>>,
-    every: u64,
+    pub(crate) constraints_aside: Option<&'a mut Vec<engine_api::ConstraintSpec>>,
+    pub(crate) progress: Option<ProgressFn<'a>>,
+    pub(crate) every: u64,
 }
 
 impl std::fmt::Debug for LoadOptions<'_> {

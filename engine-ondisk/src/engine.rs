@@ -270,6 +270,23 @@ fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
     durability::dir::sync_dir(root)
 }
 
+/// Removes a creation that failed before the database was ready, `rocksdb/` and
+/// all: RocksDB's files first, then the metadata file, then the creation marker (a
+/// crash in between leaves the marker, and the next open redoes the creation).
+fn discard_creation(config: &Config, root: &Path) -> Result<()> {
+    destroy_rocks(config, root)?;
+    let rdir = root.join(ROCKSDB_DIR);
+    for file in [META_FILE, CREATING] {
+        let path = rdir.join(file);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path, e)),
+            _ => {}
+        }
+    }
+    std::fs::remove_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
+    durability::dir::sync_dir(root)
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
 }
@@ -443,6 +460,9 @@ impl OnDiskEngine {
     /// Creates a new database from `image` if given, else from the newest snapshot
     /// if there is one, else empty.
     fn create_with(config: Config, dir: DataDir, image: Option<crate::Image<'_>>) -> Result<Self> {
+        // A failed creation from an image leaves the directory as it found it (so the
+        // caller can try again); one from a snapshot is redone by the next open.
+        let from_image = image.is_some();
         let root = dir.root().to_path_buf();
         let rdir = root.join(ROCKSDB_DIR);
         let listing = dir.list()?;
@@ -515,7 +535,12 @@ impl OnDiskEngine {
             Some(Ok(d)) => definitions = d,
             Some(Err(e)) => {
                 drop(db);
-                if let Err(cleanup) = destroy_rocks(&config, &root) {
+                let cleanup = if from_image {
+                    discard_creation(&config, &root)
+                } else {
+                    destroy_rocks(&config, &root)
+                };
+                if let Err(cleanup) = cleanup {
                     tracing::error!(error = %cleanup, "cannot remove a failed restore; the next open redoes it");
                 }
                 return Err(e);
@@ -526,7 +551,19 @@ impl OnDiskEngine {
         engine.recovery.snapshot = restore.map(|(path, _)| path);
         // Indexes and constraints are built on the restored data before the database
         // is marked ready: a crash before that redoes the whole restore.
-        engine.restore_schema(definitions)?;
+        if let Err(e) = engine.restore_schema(definitions) {
+            if from_image {
+                // Taken apart so RocksDB closes while the directory stays locked.
+                let OnDiskEngine {
+                    db, config, dir, ..
+                } = engine;
+                drop(db);
+                if let Err(cleanup) = discard_creation(&config, dir.root()) {
+                    tracing::error!(error = %cleanup, "cannot remove a failed creation; the next open redoes it");
+                }
+            }
+            return Err(e);
+        }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         engine

@@ -172,22 +172,27 @@ impl Engine {
                 Engine::InMemoryAnalytical(AnalyticalEngine::open(c)?)
             }
             StorageMode::OnDiskTransactional => {
-                let Some(dir) = &config.data_directory else {
-                    return Err(Error::invalid_input(
-                        "ON_DISK_TRANSACTIONAL needs a data directory (Config::data_directory)",
-                    ));
-                };
-                let mut c = engine_ondisk::Config::new(dir);
-                if let Some(d) = &config.durability {
-                    c = c.durability(on_disk_durability(d));
-                }
-                if let Some(p) = &config.build_progress {
-                    c = c.build_progress(p.clone());
-                }
-                Engine::OnDiskTransactional(OnDiskEngine::open(c)?)
+                Engine::OnDiskTransactional(OnDiskEngine::open(on_disk_config(config)?)?)
             }
         })
     }
+}
+
+/// The on-disk engine's config for `config`.
+fn on_disk_config(config: &Config) -> Result<engine_ondisk::Config> {
+    let Some(dir) = &config.data_directory else {
+        return Err(Error::invalid_input(
+            "ON_DISK_TRANSACTIONAL needs a data directory (Config::data_directory)",
+        ));
+    };
+    let mut c = engine_ondisk::Config::new(dir);
+    if let Some(d) = &config.durability {
+        c = c.durability(on_disk_durability(d));
+    }
+    if let Some(p) = &config.build_progress {
+        c = c.build_progress(p.clone());
+    }
+    Ok(c)
 }
 
 /// The analytical mode's share of a durability config: it has no WAL and no periodic
@@ -255,6 +260,64 @@ impl Database {
         Ok(Database {
             engine,
             config,
+            detached: None,
+        })
+    }
+
+    /// Creates a new ON_DISK_TRANSACTIONAL database in `config`'s data directory from
+    /// `image`, through the on-disk engine's bulk path
+    /// ([`OnDiskEngine::create_from_image`]: sorted files ingested into RocksDB, the
+    /// schema built on the data, all or nothing across a crash), and records the mode.
+    /// An image may come from another engine's `export`, or from a dump:
+    ///
+    /// ```no_run
+    /// # fn main() -> engine_api::Result<()> {
+    /// let config = quiver::Config::new().data_directory("./graph");
+    /// let input = std::io::BufReader::new(std::fs::File::open("graph.cypherl")?);
+    /// let mut input = Some(input);
+    /// let db = quiver::Database::create_on_disk_from_image(config, &mut |sink| {
+    ///     let input = input.take().ok_or_else(|| engine_api::Error::invalid_input("read once"))?;
+    ///     dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(drop)
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Errors: `InvalidInput` without a data directory, for a config or directory of
+    /// another mode, or a directory that holds a database or a snapshot already;
+    /// whatever the image or the build returns (nothing is left of the database then).
+    pub fn create_on_disk_from_image(
+        config: Config,
+        image: engine_ondisk::Image<'_>,
+    ) -> Result<Database> {
+        let mode = StorageMode::OnDiskTransactional;
+        if let Some(asked) = config.mode.filter(|m| *m != mode) {
+            return Err(Error::invalid_input(format!(
+                "a database is created from an image in ON_DISK_TRANSACTIONAL mode only, not {}",
+                mode_name(asked)
+            )));
+        }
+        let c = on_disk_config(&config)?;
+        let persisted = match &config.data_directory {
+            Some(dir) => persisted_mode(dir)?,
+            None => None,
+        };
+        if let Some(found) = persisted.filter(|m| *m != mode) {
+            return Err(Error::invalid_input(format!(
+                "{} is a directory of an {} database; a database is created from an image only in an empty one",
+                c.data_dir().display(),
+                mode_name(found)
+            )));
+        }
+        let engine = Engine::OnDiskTransactional(OnDiskEngine::create_from_image(c, image)?);
+        if let Some(dir) = &config.data_directory
+            && persisted.is_none()
+            && !config.skip_mode_record
+        {
+            persist_mode(dir, mode)?;
+        }
+        Ok(Database {
+            engine,
+            config: config.mode(mode),
             detached: None,
         })
     }

@@ -183,18 +183,16 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         )
         .with_source(e)
     })?;
-    // No WAL: the load is one unit, written out as one snapshot at the end. Every
-    // mode reads the same snapshot format, so a load for any goes through the
-    // analytical engine, which loads fastest (no versions to keep, no RocksDB); the
-    // on-disk mode then builds RocksDB from that snapshot through its bulk path
-    // (sorted files, ingested). The constraints the analytical engine cannot hold
-    // are set aside and created afterwards in the target mode, which checks them
-    // against the loaded data.
+    // No WAL: the load is one unit. Into the in-memory modes it goes through the
+    // analytical engine, which loads fastest (no versions to keep), and is written
+    // out as one snapshot, which every in-memory mode reads. Into the on-disk mode the
+    // dump streams into RocksDB's bulk path as an image (sorted files, ingested; no
+    // transaction, no staging engine). The constraints go aside and are created
+    // afterwards in the target mode, which checks them against the loaded data.
     let durability = DurabilityConfig::default()
         .wal(false)
         .snapshot_interval(None)
         .snapshot_on_exit(false);
-    let staged_mode = StorageMode::InMemoryAnalytical;
     let open_staged = |m: StorageMode, durability: DurabilityConfig| {
         Database::open(
             Config::new()
@@ -203,14 +201,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
                 .durability(durability),
         )
     };
-    let db = open_staged(staged_mode, durability.clone())?;
-    let mut aside = Vec::new();
-    let mut tick = progress(bar);
-    let mut load_options = options(args).progress(100_000, &mut tick);
-    if staged_mode != mode {
-        load_options = load_options.constraints_aside(&mut aside);
-    }
-    let summary = dump::load_dump(&db, open_input(&args.file)?, load_options).map_err(|e| {
+    let failed = |e: Error| {
         // What the batches committed was in the staging directory, which goes.
         // The loader's accounting of batches (committed, rolled back or kept)
         // speaks of the staging engine, which is thrown away: cut it.
@@ -219,42 +210,80 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             e.kind(),
             format!("{message}; nothing was written"),
         ))
-    })?;
-    bar.set_message(format!(
-        "writing the snapshot ({} statements loaded)",
-        summary.statements
-    ));
-    db.create_snapshot()?;
-    db.close()?;
-    if staged_mode != mode {
-        quiver::persist_mode(staging.path(), mode)?;
-        if mode == StorageMode::OnDiskTransactional && aside.is_empty() {
-            // The first open builds RocksDB from the snapshot: done here, so the
-            // load's caller waits for it, not the next command.
-            bar.set_message("building RocksDB from the snapshot");
-            open_staged(mode, durability.clone())?.close()?;
+    };
+    let mut aside = Vec::new();
+    let mut tick = progress(bar);
+    let (summary, db) = if mode == StorageMode::OnDiskTransactional {
+        let mut input = Some(open_input(&args.file)?);
+        let mut summary = None;
+        let db = Database::create_on_disk_from_image(
+            Config::new()
+                .data_directory(staging.path())
+                .mode(mode)
+                .durability(durability.clone()),
+            &mut |sink| {
+                let input = input
+                    .take()
+                    .ok_or_else(|| Error::invalid_input("the dump is read once"))?;
+                let options = options(args)
+                    .progress(100_000, &mut tick)
+                    .constraints_aside(&mut aside);
+                let loaded = dump::dump_to_image(input, sink, options)?;
+                bar.set_message(format!(
+                    "sorting and ingesting into RocksDB ({} statements read)",
+                    loaded.statements
+                ));
+                summary = Some(loaded);
+                Ok(())
+            },
+        )
+        .map_err(failed)?;
+        let summary = summary.ok_or_else(|| Error::invalid_input("the dump was not read"))?;
+        (summary, Some(db))
+    } else {
+        let staged_mode = StorageMode::InMemoryAnalytical;
+        let db = open_staged(staged_mode, durability.clone())?;
+        let mut load_options = options(args).progress(100_000, &mut tick);
+        if staged_mode != mode {
+            load_options = load_options.constraints_aside(&mut aside);
         }
+        let summary =
+            dump::load_dump(&db, open_input(&args.file)?, load_options).map_err(failed)?;
+        bar.set_message(format!(
+            "writing the snapshot ({} statements loaded)",
+            summary.statements
+        ));
+        db.create_snapshot()?;
+        db.close()?;
+        if staged_mode != mode {
+            quiver::persist_mode(staging.path(), mode)?;
+        }
+        if aside.is_empty() {
+            (summary, None)
+        } else {
+            // The in-memory target writes its snapshot again, with the constraints.
+            let db = open_staged(mode, durability.snapshot_on_exit(true))?;
+            (summary, Some(db))
+        }
+    };
+    if let Some(db) = db {
         if !aside.is_empty() {
             bar.set_message(format!("checking {} constraints", aside.len()));
-            // The in-memory target writes its snapshot again, with the constraints;
-            // the on-disk one keeps them in RocksDB.
-            let on_exit = mode != StorageMode::OnDiskTransactional;
-            let db = open_staged(mode, durability.snapshot_on_exit(on_exit))?;
-            for spec in &aside {
-                // A violation is the dump's: its data breaks its own constraint.
-                db.create_constraint(spec).map_err(|e| match e.kind() {
-                    ErrorKind::ConstraintViolation => Refusal::Input(Error::new(
-                        e.kind(),
-                        format!(
-                            "the dump's data breaks its constraint {spec}: {}; nothing was written",
-                            e.message()
-                        ),
-                    )),
-                    _ => Refusal::Other(e),
-                })?;
-            }
-            db.close()?;
         }
+        for spec in &aside {
+            // A violation is the dump's: its data breaks its own constraint.
+            db.create_constraint(spec).map_err(|e| match e.kind() {
+                ErrorKind::ConstraintViolation => Refusal::Input(Error::new(
+                    e.kind(),
+                    format!(
+                        "the dump's data breaks its constraint {spec}: {}; nothing was written",
+                        e.message()
+                    ),
+                )),
+                _ => Refusal::Other(e),
+            })?;
+        }
+        db.close()?;
     }
     // The staging directory holds a whole database: it takes the target's place in
     // one rename (over an empty directory, too), and the parent is synced.
