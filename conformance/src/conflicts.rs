@@ -230,9 +230,10 @@ pub fn delete_that_began_before_an_edge_commit_leaves_no_dangling_edge<F: Engine
 
 /// An endpoint found by one edge's creation is checked again for the next: after its
 /// delete commits, a new edge to it is refused; after a delete that rolled back, it
-/// is allowed; and a snapshot from before its creation does not see it although a
-/// later transaction linked it (backends that cache endpoint checks must get all
-/// three right).
+/// is allowed; a snapshot from before its creation does not see it although a
+/// later transaction linked it; and a vertex deleted by the transaction that created
+/// it, or by the next one, is refused (backends that cache endpoint checks must get
+/// all of these right).
 pub fn endpoints_are_checked_again_after_delete_rollback_and_creation<F: EngineFactory>(
     f: &F,
 ) -> Result<()> {
@@ -282,6 +283,30 @@ pub fn endpoints_are_checked_again_after_delete_rollback_and_creation<F: EngineF
         r?;
         early.commit()?;
     }
+    // A vertex created and deleted by one transaction is not linkable after it;
+    // nor is one created by one transaction and deleted by the next.
+    let mut t = rw(&*db)?;
+    let gone = t.create_vertex()?;
+    let kept = t.create_vertex()?;
+    t.delete_vertex(gone, DeleteMode::Plain)?;
+    t.commit()?;
+    let mut t = rw(&*db)?;
+    let short = t.create_vertex()?;
+    t.commit()?;
+    let mut t = rw(&*db)?;
+    t.delete_vertex(short, DeleteMode::Plain)?;
+    t.commit()?;
+    for v in [gone, short] {
+        let mut t = rw(&*db)?;
+        expect_kind(
+            t.create_edge(a, v, "T"),
+            ErrorKind::NotFound,
+            "edge to a vertex deleted after its creation",
+        );
+    }
+    let mut t = rw(&*db)?;
+    t.create_edge(a, kept, "T")?;
+    t.commit()?;
     assert_no_dangling_edges(&*db)
 }
 

@@ -80,8 +80,9 @@
 //! takes both endpoints' shared locks (edge creators share an endpoint; a delete of
 //! it excludes them), and deleting a vertex reads its latest adjacency after locking
 //! it, so no interleaving leaves a dangling edge. An endpoint's existence is read
-//! once and then remembered while it stays undeleted (module `txn::known`, whose docs
-//! give the argument), so most new edges read nothing. Uniqueness records are locked as
+//! once and then remembered while it stays undeleted, and a commit that creates
+//! vertices remembers them from its write on (module `txn::known`, whose docs give
+//! the argument), so most new edges read nothing. Uniqueness records are locked as
 //! keys of their own. After a conflict the transaction is rolled back at once and
 //! later calls return `Aborted`. Only snapshot isolation is offered: `begin` refuses
 //! the other levels with `Unsupported`. Reads take no locks, so write skew occurs, as

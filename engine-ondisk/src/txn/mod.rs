@@ -978,7 +978,13 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         }
         self.delete(VERTICES, &id_key(vertex.0))?;
         // Holding its exclusive lock (see module `known`).
-        self.engine.known.forget(vertex.0);
+        self.engine
+            .known
+            .forget(vertex.0, self.engine.db.latest_sequence_number());
+        if let Ok(at) = self.created_vertices.binary_search(&vertex.0) {
+            // Not added to the known vertices at the commit.
+            self.created_vertices.remove(at);
+        }
         self.locked_vertices.remove(&vertex.0);
         self.counted.vertices -= 1;
         self.touched_vertices.push(vertex.0);
@@ -1149,6 +1155,8 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             let meta = crate::engine::cf(&engine.db, META)?;
             batch.merge_cf(meta, crate::counts::KEY_COUNTS, Counts::change(counted));
         }
+        // Read before the write, for the known vertices (see module `known`).
+        let before = engine.db.latest_sequence_number();
         engine
             .db
             .write_opt(batch, &engine.write_options())
@@ -1158,6 +1166,9 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         // later than any snapshot taken after the release (so a transaction that
         // sees the write may write the object again).
         let changed_at = engine.db.latest_sequence_number();
+        engine
+            .known
+            .created(&self.created_vertices, before, changed_at);
         if let Some(w) = &mut self.writer {
             w.release(Some(changed_at));
         }

@@ -92,6 +92,8 @@ impl OnDiskTxn<'_> {
                 self.replace_entry(index.id, *known, o, n)?;
             }
         }
+        // The commit adds the created vertices to the known ones.
+        self.created_vertices = created_v;
         Ok(())
     }
 
