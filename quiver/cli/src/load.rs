@@ -3,7 +3,8 @@
 //!
 //! Into a new (or empty) directory, the dump is loaded into a staging directory
 //! beside it (`.quiver-load-…`) without a WAL, written out as one snapshot (the
-//! on-disk mode: RocksDB, synced), and the staging directory is renamed into place:
+//! on-disk mode: streamed into RocksDB's bulk path, synced), and the staging
+//! directory is renamed into place:
 //! a failure or a kill leaves the target as it was (no directory, or the empty one),
 //! never half a database. Into a database that holds data, a check pass reads the
 //! whole dump first and refuses what the database would refuse; the load itself
