@@ -5,13 +5,100 @@ use engine_api::{
     TxnOptions, VertexId,
 };
 
+use engine_api::codec::find_property;
+
 use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
 
 /// A backend under test.
 #[derive(Debug)]
 pub struct EngineSubject<E>(pub E);
 
-impl<E: StorageEngine> Subject for EngineSubject<E> {
+/// A backend that reads its whole state out as one image (its `export`): the
+/// subject's digest reads that, as RocksDB raw's digest reads its families in key
+/// order. Point reads per vertex and edge through a transaction took 20 to 28 s per
+/// digest on disk at 1M vertices + 5M edges, seven times per run. The image is the
+/// committed state the transactions' reads see.
+pub trait Exported {
+    /// Hands the whole committed state to `sink`.
+    fn export_image(&self, sink: &mut dyn ::durability::SnapshotSink) -> Result<()>;
+}
+
+impl Exported for engine_inmem_txn::InMemoryEngine {
+    fn export_image(&self, sink: &mut dyn ::durability::SnapshotSink) -> Result<()> {
+        self.export(sink).map(drop)
+    }
+}
+
+impl Exported for engine_inmem_analytical::AnalyticalEngine {
+    fn export_image(&self, sink: &mut dyn ::durability::SnapshotSink) -> Result<()> {
+        self.export(sink).map(drop)
+    }
+}
+
+impl Exported for engine_ondisk::OnDiskEngine {
+    fn export_image(&self, sink: &mut dyn ::durability::SnapshotSink) -> Result<()> {
+        self.export(sink).map(drop)
+    }
+}
+
+impl Exported for quiver::Database {
+    fn export_image(&self, sink: &mut dyn ::durability::SnapshotSink) -> Result<()> {
+        match self.engine() {
+            quiver::Engine::InMemoryTransactional(e) => e.export_image(sink),
+            quiver::Engine::InMemoryAnalytical(e) => e.export_image(sink),
+            quiver::Engine::OnDiskTransactional(e) => e.export_image(sink),
+        }
+    }
+}
+
+/// Folds an exported image into a [`Digest`].
+#[derive(Default)]
+struct DigestSink {
+    digest: Digest,
+    /// The ids of the property keys `score` and `weight`, once named.
+    score: Option<u32>,
+    weight: Option<u32>,
+}
+
+impl DigestSink {
+    fn property(props: &[u8], key: Option<u32>) -> Result<Option<PropertyValue>> {
+        match key {
+            Some(k) => find_property(props, k).map_err(|e| e.into_corrupt("exported record", 0)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl ::durability::SnapshotSink for DigestSink {
+    fn name(&mut self, kind: ::durability::NameKind, id: u32, name: &str) -> Result<()> {
+        if kind == ::durability::NameKind::PropertyKey {
+            match name {
+                "score" => self.score = Some(id),
+                "weight" => self.weight = Some(id),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    fn schema(&mut self, _: ::durability::SchemaOp) -> Result<()> {
+        Ok(())
+    }
+    fn counters(&mut self, _: u64, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn vertex(&mut self, _: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        let score = Self::property(props, self.score)?;
+        self.digest.add_vertex(labels.len(), score.as_ref());
+        Ok(())
+    }
+    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, props: &[u8]) -> Result<()> {
+        let weight = Self::property(props, self.weight)?;
+        self.digest.add_edge(weight.as_ref());
+        Ok(())
+    }
+}
+
+impl<E: StorageEngine + Exported> Subject for EngineSubject<E> {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
         let mut t = self.0.begin(TxnOptions::new())?;
         let mut ids = Vec::with_capacity(batch.len());
@@ -124,19 +211,9 @@ impl<E: StorageEngine> Subject for EngineSubject<E> {
     }
 
     fn digest(&self) -> Result<Digest> {
-        let t = self.0.begin(TxnOptions::new().read_only())?;
-        let mut d = Digest::default();
-        for v in t.vertices()? {
-            let v = v?;
-            d.add_vertex(
-                t.vertex_labels(v)?.len(),
-                t.vertex_property(v, "score")?.as_ref(),
-            );
-            for e in t.edges(v, Direction::Out, None)? {
-                d.add_edge(t.edge_property(e?.id, "weight")?.as_ref());
-            }
-        }
-        Ok(d)
+        let mut sink = DigestSink::default();
+        self.0.export_image(&mut sink)?;
+        Ok(sink.digest)
     }
 
     // A Rust engine; engine-ondisk's adapter wraps this one and answers these itself.
