@@ -16,7 +16,7 @@ use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
     /// Graph size: small = 100k vertices / 500k edges, medium = 300k / 1.5M, large =
-    /// 1M / 5M (4 GiB at its peak; 29 minutes on 2 cores, one run per figure). `--vertices` and
+    /// 1M / 5M (4 GiB at its peak; 14 minutes on 2 cores, one run per figure). `--vertices` and
     /// `--edges` override it.
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
@@ -64,7 +64,7 @@ pub struct ReportArgs {
     pub recovery_edges: Option<usize>,
     /// How many times the main workloads and the durability section run (each
     /// figure is the median; the tables show the spread). Default 3, and 1 at
-    /// `--scale large`, whose single run takes about half an hour on 2 cores.
+    /// `--scale large`, whose single run takes about a quarter of an hour on 2 cores.
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub repeat: Option<usize>,
     /// Skips the runs on graphs of a tenth and a third of the size (the section on
