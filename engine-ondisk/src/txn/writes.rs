@@ -66,7 +66,15 @@ impl Writes {
 
     /// The writes as one batch for `db`.
     pub(crate) fn into_batch(self, db: &DB) -> Result<WriteBatch> {
-        let mut batch = WriteBatch::default();
+        // Sized once: a record is a tag, the family's id and both lengths as varints
+        // (at most 16 bytes) besides the key and value; the batch's header is 12.
+        let bytes = self
+            .families
+            .iter()
+            .flat_map(|f| f.iter())
+            .map(|(k, v)| 16 + k.len() + v.as_ref().map_or(0, Vec::len))
+            .sum::<usize>();
+        let mut batch = WriteBatch::with_capacity_bytes(12 + bytes);
         for (name, family) in ALL_CFS.iter().zip(self.families) {
             if family.is_empty() {
                 continue;
