@@ -14,7 +14,7 @@ use engine_api::{
 use parking_lot::Mutex;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
-    DBRecoveryMode, Options, WriteOptions,
+    DBRecoveryMode, Options, ReadOptions, WriteOptions,
     statistics::{StatsLevel, Ticker},
 };
 
@@ -610,8 +610,46 @@ impl OnDiskEngine {
             cache,
             dir,
         };
+        engine.load_known_vertices()?;
         engine.finish_interrupted_builds()?;
         Ok(engine)
+    }
+
+    /// Fills the table of vertices known to exist (module `txn::known`) with up to
+    /// `Config::known_vertices_at_open` vertices, from one snapshot, before any
+    /// transaction can exist.
+    fn load_known_vertices(&self) -> Result<()> {
+        let limit = self.config.known_vertices_limit();
+        if limit == 0 {
+            return Ok(());
+        }
+        let snapshot = self.db.snapshot();
+        let seq = snapshot.sequence_number();
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+        // Read once, in order: keep the cache for the working set.
+        ro.fill_cache(false);
+        ro.set_readahead_size(2 << 20);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(VERTICES)?, ro);
+        it.seek_to_first();
+        let mut batch = Vec::with_capacity(4096);
+        let mut read = 0u64;
+        while let Some(key) = it.key() {
+            if read == limit {
+                break;
+            }
+            batch.push(crate::keys::decode_id_key(VERTICES, key)?);
+            read += 1;
+            if batch.len() == batch.capacity() {
+                self.known.load(&batch, seq);
+                batch.clear();
+            }
+            it.next();
+        }
+        it.status()
+            .map_err(|e| rocks("cannot read the vertices at open", e))?;
+        self.known.load(&batch, seq);
+        Ok(())
     }
 
     /// How many times RocksDB has synced its WAL since this engine opened (the
@@ -622,6 +660,16 @@ impl OnDiskEngine {
         self.config
             .statistics_enabled()
             .then(|| self.options.get_ticker_count(Ticker::WalFileSynced))
+    }
+
+    /// How many keys RocksDB has read by point lookup since this engine opened (the
+    /// `rocksdb.number.keys.read` ticker): record reads by id, and the endpoint
+    /// reads of new edges that the table of known vertices does not spare. `None`
+    /// unless [`Config::statistics`] is on.
+    pub fn point_reads(&self) -> Option<u64> {
+        self.config
+            .statistics_enabled()
+            .then(|| self.options.get_ticker_count(Ticker::NumberKeysRead))
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use engine_api::{ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions};
+use engine_api::{DeleteMode, ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId};
 use engine_ondisk::{Config, OnDiskEngine};
 
 fn fill(dir: &Path) -> u64 {
@@ -154,6 +154,67 @@ fn each_sync_mode_syncs_the_wal_as_documented() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
     assert_eq!(db.wal_syncs(), None, "statistics are off by default");
+}
+
+#[test]
+fn the_open_knows_the_vertices_so_new_edges_read_no_endpoint() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let old: Vec<VertexId> = (0..200)
+        .map(|_| t.create_vertex_with(&["P"], &[]).expect("vertex"))
+        .collect();
+    // Deleted before an open, and one deleted after each open.
+    let spare: Vec<VertexId> = (0..4)
+        .map(|_| t.create_vertex().expect("vertex"))
+        .collect();
+    t.commit().expect("commit");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    t.delete_vertex(spare[0], DeleteMode::Plain).expect("delete");
+    t.commit().expect("commit");
+    db.close().expect("close");
+    // Each new edge goes to another vertex the database held before the open.
+    for (round, (limit, reads_expected)) in [(None, false), (Some(0), true), (Some(100), true)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut config = Config::new(dir.path()).statistics(true);
+        if let Some(limit) = limit {
+            config = config.known_vertices_at_open(limit);
+        }
+        let db = OnDiskEngine::open(config).expect("open");
+        let before = db.point_reads().expect("statistics are on");
+        for v in &old {
+            let mut t = db.begin(TxnOptions::new()).expect("begin");
+            let n = t.create_vertex().expect("vertex");
+            t.create_edge(n, *v, "TO").expect("edge");
+            t.commit().expect("commit");
+        }
+        let reads = db.point_reads().expect("statistics are on") - before;
+        assert_eq!(
+            reads > 0,
+            reads_expected,
+            "limit {limit:?}: {reads} point reads for 200 new edges"
+        );
+        // The deleted vertex was not among them: an edge to it is refused.
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        let n = t.create_vertex().expect("vertex");
+        let err = t.create_edge(n, spare[0], "TO").expect_err("a deleted endpoint");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        t.rollback();
+        // Nor is a vertex deleted after the open.
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        t.delete_vertex(spare[round + 1], DeleteMode::Plain).expect("delete");
+        t.commit().expect("commit");
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        let n = t.create_vertex().expect("vertex");
+        let err = t
+            .create_edge(n, spare[round + 1], "TO")
+            .expect_err("a deleted endpoint");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        t.rollback();
+        db.close().expect("close");
+    }
 }
 
 #[test]

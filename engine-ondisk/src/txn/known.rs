@@ -27,6 +27,10 @@
 //! or the deleter's mark is there to see. A vertex the transaction itself created
 //! and deleted is not added.
 //!
+//! The open fills the table with the vertices the database holds (up to
+//! `Config::known_vertices_at_open`), before any transaction exists: a database
+//! opened again does not pay one point read per endpoint until each has been seen.
+//!
 //! Kept compact, as a bitmap: a word of 64 vertex ids and the latest snapshot at
 //! which any of its vertices was found, which stands for all of them (a snapshot at
 //! or after it is at or after each one's). A million dense ids take 16k words. A
@@ -146,6 +150,13 @@ impl KnownVertices {
             w.bits |= bits;
             w.since = w.since.max(after);
         }
+    }
+
+    /// Remembers the vertices of the snapshot at sequence number `seq` (ascending)
+    /// as existing from `seq` on. Only for an engine that no transaction has used
+    /// yet (the open): no deleter can have forgotten any of them.
+    pub(crate) fn load(&self, vertices: &[u64], seq: u64) {
+        self.created(vertices, seq, seq);
     }
 
     /// Forgets `vertex`: its deleter calls this holding its exclusive lock, with the
