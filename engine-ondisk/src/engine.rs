@@ -69,6 +69,8 @@ pub struct OnDiskEngine {
     options: Options,
     /// The block cache every column family shares.
     cache: Cache,
+    /// Commits' write options: synced as the sync mode says.
+    write: WriteOptions,
     dir: DataDir,
 }
 
@@ -587,6 +589,8 @@ impl OnDiskEngine {
         let schema = Schema::load(&db, &names)?;
         let counts = Counts::load(&db)?;
         let clock = db.snapshot().sequence_number();
+        let mut write = WriteOptions::default();
+        write.set_sync(config.sync() == SyncMode::EveryCommit);
         let engine = OnDiskEngine {
             db,
             locks: Default::default(),
@@ -608,6 +612,7 @@ impl OnDiskEngine {
             recovery: RecoveryReport::default(),
             options,
             cache,
+            write,
             dir,
         };
         engine.load_known_vertices()?;
@@ -821,10 +826,9 @@ impl OnDiskEngine {
         .with_source(e)
     }
 
-    pub(crate) fn write_options(&self) -> WriteOptions {
-        let mut wo = WriteOptions::default();
-        wo.set_sync(self.config.sync() == SyncMode::EveryCommit);
-        wo
+    /// The options of every commit's write (made once: RocksDB allocates them).
+    pub(crate) fn write_options(&self) -> &WriteOptions {
+        &self.write
     }
 
     fn snapshots_dir(&self) -> PathBuf {

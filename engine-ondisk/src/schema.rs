@@ -476,7 +476,7 @@ impl OnDiskEngine {
 
     fn write_batch(&self, batch: WriteBatch) -> Result<()> {
         self.db
-            .write_opt(batch, &self.write_options())
+            .write_opt(batch, self.write_options())
             .map_err(|e| self.poison(rocks("cannot write index entries", e)))
     }
 
@@ -683,7 +683,7 @@ impl OnDiskEngine {
         };
         if current.as_deref() != Some(&leftover.key[..]) {
             self.db
-                .delete_cf_opt(self.cf(INDEX)?, &leftover.key, &self.write_options())
+                .delete_cf_opt(self.cf(INDEX)?, &leftover.key, self.write_options())
                 .map_err(|e| rocks("cannot delete a stale index entry", e))?;
         }
         Ok(())

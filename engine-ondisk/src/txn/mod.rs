@@ -313,7 +313,7 @@ impl<'e> OnDiskTxn<'e> {
         Ok(latest)
     }
 
-    fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
+    fn put(&mut self, cf: &str, key: &[u8], value: Vec<u8>) -> Result<()> {
         self.check_write()?;
         self.writes.put(family(cf)?, key, value);
         self.wrote = true;
@@ -446,9 +446,9 @@ impl<'e> OnDiskTxn<'e> {
             target: target.0,
             props,
         };
-        self.put(EDGES, &id_key(id), &value.encode())?;
-        self.put(OUT, &adjacency_key(source.0, ty, target.0, id), &[])?;
-        self.put(IN, &adjacency_key(target.0, ty, source.0, id), &[])?;
+        self.put(EDGES, &id_key(id), value.encode())?;
+        self.put(OUT, &adjacency_key(source.0, ty, target.0, id), Vec::new())?;
+        self.put(IN, &adjacency_key(target.0, ty, source.0, id), Vec::new())?;
         self.touched_edges.push(id);
         self.created_edges.push(id);
         self.counted.edges += 1;
@@ -557,7 +557,7 @@ impl<'e> OnDiskTxn<'e> {
     }
 
     fn set_vertex_record(&mut self, v: VertexId, record: &VertexRecord) -> Result<()> {
-        self.put(VERTICES, &id_key(v.0), &record.encode())
+        self.put(VERTICES, &id_key(v.0), record.encode())
     }
 }
 
@@ -854,7 +854,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
     fn create_vertex(&mut self) -> Result<VertexId> {
         self.check_write()?;
         let id = self.engine.next_id(IdKind::Vertex)?;
-        self.put(VERTICES, &id_key(id), &VertexRecord::default().encode())?;
+        self.put(VERTICES, &id_key(id), VertexRecord::default().encode())?;
         self.touched_vertices.push(id);
         self.created_vertices.push(id);
         self.counted.vertices += 1;
@@ -876,7 +876,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         };
         record.labels.insert(at, l);
         self.set_vertex_record(vertex, &record)?;
-        self.put(LABELS, &label_key(l, vertex.0), &[])?;
+        self.put(LABELS, &label_key(l, vertex.0), Vec::new())?;
         self.touched_vertices.push(vertex.0);
         self.record(|| Change::LabelAdded {
             vertex,
@@ -1032,7 +1032,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             return Ok(None);
         };
         e.props = props;
-        self.put(EDGES, &id_key(edge.0), &e.encode())?;
+        self.put(EDGES, &id_key(edge.0), e.encode())?;
         self.touched_edges.push(edge.0);
         if self.observing() {
             let (old, new) = (old.clone(), value);
@@ -1080,10 +1080,10 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let props = self.record_of(properties)?;
         let id = self.engine.next_id(IdKind::Vertex)?;
         for l in &ls {
-            self.put(LABELS, &label_key(*l, id), &[])?;
+            self.put(LABELS, &label_key(*l, id), Vec::new())?;
         }
         let record = VertexRecord { labels: ls, props };
-        self.put(VERTICES, &id_key(id), &record.encode())?;
+        self.put(VERTICES, &id_key(id), record.encode())?;
         self.touched_vertices.push(id);
         self.created_vertices.push(id);
         self.counted.vertices += 1;
@@ -1159,7 +1159,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let before = engine.db.latest_sequence_number();
         engine
             .db
-            .write_opt(batch, &engine.write_options())
+            .write_opt(batch, engine.write_options())
             .map_err(|e| engine.poison(rocks("commit failed", e)))?;
         // The objects' locks are released marked changed at the newest sequence
         // number now: later than any snapshot that does not hold this write, and no

@@ -116,7 +116,7 @@ impl OnDiskTxn<'_> {
             None => {}
         }
         match new {
-            Some(n) => self.put(INDEX, &n, &[]),
+            Some(n) => self.put(INDEX, &n, Vec::new()),
             None => Ok(()),
         }
     }
@@ -166,9 +166,9 @@ impl OnDiskTxn<'_> {
                 if still {
                     return Err(c.spec.duplicate(VertexId(v), VertexId(w)));
                 }
-                self.put(INDEX, &n, &me)
+                self.put(INDEX, &n, me.to_vec())
             }
-            None => self.put(INDEX, &n, &me),
+            None => self.put(INDEX, &n, me.to_vec()),
         }
     }
 }

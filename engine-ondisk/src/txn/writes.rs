@@ -1,6 +1,7 @@
 //! A transaction's own writes: kept in order per column family until commit writes
 //! them as one RocksDB `WriteBatch`, and merged into its reads and scans meanwhile.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Range;
 use std::ops::Bound;
@@ -18,36 +19,104 @@ pub(crate) fn family(cf: &str) -> Result<usize> {
         .ok_or_else(|| Error::corrupt(format!("no column family {cf}")))
 }
 
-/// Keys written (`Some(value)`) or deleted (`None`), per column family.
+/// Keys up to this long are kept inline: every key but an index entry's (the
+/// longest, an adjacency key, has 28 bytes).
+const INLINE: usize = 30;
+
+/// A written key: its column family's position in [`ALL_CFS`] and its bytes, kept
+/// inline when short (a small transaction allocates no key). Ordered by family,
+/// then bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Key {
+    cf: u8,
+    bytes: KeyBytes,
+}
+
+#[derive(Debug, Clone)]
+enum KeyBytes {
+    Inline { len: u8, data: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(cf: usize, key: &[u8]) -> Self {
+        // `family` positions are below ALL_CFS.len(), a handful.
+        let cf = cf as u8;
+        let bytes = if key.len() <= INLINE {
+            let mut data = [0; INLINE];
+            data[..key.len()].copy_from_slice(key);
+            KeyBytes::Inline {
+                len: key.len() as u8,
+                data,
+            }
+        } else {
+            KeyBytes::Heap(key.into())
+        };
+        Key { cf, bytes }
+    }
+
+    /// The key's bytes (without its family).
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match &self.bytes {
+            KeyBytes::Inline { len, data } => &data[..usize::from(*len)],
+            KeyBytes::Heap(b) => b,
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.cf
+            .cmp(&other.cf)
+            .then_with(|| self.as_slice().cmp(other.as_slice()))
+    }
+}
+
+/// Keys written (`Some(value)`) or deleted (`None`), in order of column family and
+/// key: one map for every family, so a small transaction fills one tree node.
 ///
-/// The batch is built at commit from the ordered maps rather than as writes come:
+/// The batch is built at commit from the ordered map rather than as writes come:
 /// RocksDB inserts a batch's keys into its memtables faster in key order (measured
-/// on an import of 200k edges in transactions of 10k: 156k edges/s from the ordered
+/// on an import of 200k edges in transactions of 10k: 156k edges/s from ordered
 /// maps, 130k from a batch in the order of the writes).
 #[derive(Debug, Default)]
 pub(crate) struct Writes {
-    families: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; ALL_CFS.len()],
+    entries: BTreeMap<Key, Option<Vec<u8>>>,
 }
 
 impl Writes {
     /// Writes `key` of family `cf`.
-    pub(crate) fn put(&mut self, cf: usize, key: &[u8], value: &[u8]) {
-        self.families[cf].insert(key.to_vec(), Some(value.to_vec()));
+    pub(crate) fn put(&mut self, cf: usize, key: &[u8], value: Vec<u8>) {
+        self.entries.insert(Key::new(cf, key), Some(value));
     }
 
     pub(crate) fn delete(&mut self, cf: usize, key: &[u8]) {
-        self.families[cf].insert(key.to_vec(), None);
+        self.entries.insert(Key::new(cf, key), None);
     }
 
     /// `None` if this transaction did not write `key`; `Some(None)` if it deleted it.
     pub(crate) fn get(&self, cf: usize, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.families[cf].get(key).map(|v| v.as_deref())
+        self.entries.get(&Key::new(cf, key)).map(|v| v.as_deref())
     }
 
     pub(crate) fn clear(&mut self) {
-        for f in &mut self.families {
-            f.clear();
-        }
+        self.entries.clear();
     }
 
     /// The writes in [lower, upper) of `cf`, in key order.
@@ -56,12 +125,14 @@ impl Writes {
         cf: usize,
         lower: &[u8],
         upper: Option<&[u8]>,
-    ) -> Range<'w, Vec<u8>, Option<Vec<u8>>> {
+    ) -> Range<'w, Key, Option<Vec<u8>>> {
         let upper = match upper {
-            Some(u) => Bound::Excluded(u),
-            None => Bound::Unbounded,
+            Some(u) => Key::new(cf, u),
+            // The first key of the next family.
+            None => Key::new(cf + 1, &[]),
         };
-        self.families[cf].range::<[u8], _>((Bound::Included(lower), upper))
+        self.entries
+            .range((Bound::Included(Key::new(cf, lower)), Bound::Excluded(upper)))
     }
 
     /// The writes as one batch for `db`.
@@ -69,29 +140,34 @@ impl Writes {
         // Sized once: a record is a tag, the family's id and both lengths as varints
         // (at most 16 bytes) besides the key and value; the batch's header is 12.
         let bytes = self
-            .families
+            .entries
             .iter()
-            .flat_map(|f| f.iter())
-            .map(|(k, v)| 16 + k.len() + v.as_ref().map_or(0, Vec::len))
+            .map(|(k, v)| 16 + k.as_slice().len() + v.as_ref().map_or(0, Vec::len))
             .sum::<usize>();
         let mut batch = WriteBatch::with_capacity_bytes(12 + bytes);
-        for (name, family) in ALL_CFS.iter().zip(self.families) {
-            if family.is_empty() {
-                continue;
-            }
-            let handle = crate::engine::cf(db, name)?;
-            for (key, value) in family {
-                match value {
-                    Some(v) => batch.put_cf(handle, key, v),
-                    None => batch.delete_cf(handle, key),
+        let mut handle = None;
+        for (key, value) in &self.entries {
+            let cf = match handle {
+                Some((cf, h)) if cf == key.cf => h,
+                _ => {
+                    let name = ALL_CFS.get(usize::from(key.cf)).ok_or_else(|| {
+                        Error::corrupt(format!("no column family at {}", key.cf))
+                    })?;
+                    let h = crate::engine::cf(db, name)?;
+                    handle = Some((key.cf, h));
+                    h
                 }
+            };
+            match value {
+                Some(v) => batch.put_cf(cf, key.as_slice(), v),
+                None => batch.delete_cf(cf, key.as_slice()),
             }
         }
         Ok(batch)
     }
 }
 
-type Entry<'t> = (&'t Vec<u8>, &'t Option<Vec<u8>>);
+type Entry<'t> = (&'t Key, &'t Option<Vec<u8>>);
 
 /// A raw iterator over one column family: RocksDB's (at the transaction's snapshot,
 /// or at the latest state) with the transaction's own writes merged in, a write
@@ -106,7 +182,7 @@ pub(crate) struct RawIter<'t> {
 }
 
 struct Own<'t> {
-    range: Range<'t, Vec<u8>, Option<Vec<u8>>>,
+    range: Range<'t, Key, Option<Vec<u8>>>,
     pending: Option<Entry<'t>>,
 }
 
@@ -114,7 +190,7 @@ impl<'t> RawIter<'t> {
     /// `db` positioned at its first entry of the range, `own` the range's writes.
     pub(crate) fn new(
         db: DBRawIteratorWithThreadMode<'t, DB>,
-        own: Option<Range<'t, Vec<u8>, Option<Vec<u8>>>>,
+        own: Option<Range<'t, Key, Option<Vec<u8>>>>,
     ) -> Self {
         let own = own.map(|mut range| {
             let pending = range.next();
@@ -228,14 +304,14 @@ mod tests {
         }
         let mut w = Writes::default();
         let out = family("out").unwrap();
-        w.put(out, b"b", b"old");
-        w.put(out, b"b", b"own"); // between, written twice
-        w.put(out, b"c", b"own"); // over a db entry
+        w.put(out, b"b", b"old".to_vec());
+        w.put(out, b"b", b"own".to_vec()); // between, written twice
+        w.put(out, b"c", b"own".to_vec()); // over a db entry
         w.delete(out, b"e"); // hides one
         w.delete(out, b"f"); // deletes nothing there
-        w.put(out, b"h", b"own"); // after the last
-        w.put(out, b"z", b"own"); // outside the range
-        w.put(family("meta").unwrap(), b"m", b"meta");
+        w.put(out, b"h", b"own".to_vec()); // after the last
+        w.put(out, b"z", b"own".to_vec()); // outside the range
+        w.put(family("meta").unwrap(), b"m", b"meta".to_vec());
         let scan = |lower: &[u8], upper: Option<&[u8]>| {
             let mut ro = rocksdb::ReadOptions::default();
             ro.set_iterate_lower_bound(lower.to_vec());
