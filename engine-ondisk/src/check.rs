@@ -19,7 +19,7 @@ use crate::keys::{
     ALL_CFS, EDGES, EdgeValue, IN, INDEX, LABELS, META, OUT, StoredCatalog, VERTICES, VertexRecord,
     corrupt, decode_adjacency_key, decode_id_key, decode_label_key, entry_object, rocks,
 };
-use crate::metadata::{FORMAT_VERSION, META_FILE, database_state, read_meta_file};
+use crate::metadata::{META_FILE, database_state, read_meta_file};
 
 /// One thing [`check_files`] looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +167,8 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
             )));
         }
     }
-    if version >= FORMAT_VERSION
+    // Version 1 lacks `index`; every later one has every family.
+    if version >= 2
         && let Some(missing) = ALL_CFS.iter().find(|n| !present.iter().any(|p| p == *n))
     {
         return Err(Error::corrupt(format!(

@@ -2,17 +2,25 @@
 //! of scanning both column families.
 //!
 //! The `counts` key of the `meta` column family holds vertices and edges (two u64
-//! LE). A transaction that created or deleted vertices or edges adds its net change
-//! (two i64 LE) to it with a RocksDB merge in the same write as its data (format
-//! version 4), so the counts are exactly as durable as the data (a crash keeps both
-//! or neither), and writers never conflict over the key: RocksDB keeps the changes
-//! as operands and adds them up when it reads the key or compacts it.
+//! LE), and `counted_below` two ids (u64 LE): the counts cover every vertex below the
+//! first and every edge below the second (format version 5). Every open, before any
+//! transaction, adds the objects at or above those ids by scanning the keys from
+//! there (after a clean close there are none; after a crash, those created since the
+//! previous open), then writes the totals and the id bounds it starts from, in one
+//! synced write; a clean close writes them too. Ids are handed out ascending from
+//! the stored bound, so everything a running engine creates lies above the
+//! `counted_below` of its open and needs no record at all: a small write transaction
+//! writes its data and nothing else. A transaction that deletes objects below those
+//! ids adds its net change (two i64 LE) with a RocksDB merge in the same write as its
+//! data, so the counts stay exactly as durable as the data (a crash keeps both or
+//! neither), and writers never conflict over the key: RocksDB keeps the changes as
+//! operands and adds them up when it reads the key or compacts it.
 //!
-//! Format version 3 wrote each commit's change under a key of its own instead
-//! (0x01, sequence u64 BE), folded into `counts` now and then; a version 3 database
-//! can hold such records, and opening folds them into the base once (opening reads
-//! the counts anyway). The per-commit record cost a memtable insert, its deletion
-//! another and the fold a scan: a tenth of a small write transaction's time.
+//! Version 4 merged every transaction's change, creations too (one more memtable
+//! insert per commit: a tenth of a small write transaction's time); its counts lack
+//! `counted_below` and cover everything. Format version 3 wrote each commit's change
+//! under a key of its own instead (0x01, sequence u64 BE); a version 3 database can
+//! hold such records, and opening folds them into the base once.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -22,6 +30,8 @@ use rocksdb::{DB, MergeOperands, ReadOptions, WriteBatch, WriteOptions};
 use crate::keys::{META, corrupt, rocks};
 
 pub(crate) const KEY_COUNTS: &[u8] = b"counts";
+/// The ids below which `counts` covers the objects (absent before version 5: all).
+pub(crate) const KEY_COUNTED_BELOW: &[u8] = b"counted_below";
 /// The prefix of format version 3's change records.
 const CHANGE_PREFIX: u8 = 0x01;
 /// The name RocksDB records for the merge operator of the `meta` column family.
@@ -32,6 +42,9 @@ pub(crate) const MERGE_OPERATOR: &str = "quiver.counts.v1";
 pub(crate) struct Counts {
     vertices: AtomicI64,
     edges: AtomicI64,
+    /// The stored counts cover the vertices and edges below these ids (the id
+    /// bounds at the open): only deletions below them are written with a commit.
+    below: [u64; 2],
 }
 
 /// A transaction's net change of the counts.
@@ -161,8 +174,9 @@ pub(crate) fn partial_merge(
     add_up(start, operands)
 }
 
-/// Replaces the base with `(v, e)` and deletes `keys`, in one write.
-fn write_fold(db: &DB, v: i64, e: i64, keys: &[Vec<u8>], sync: bool) -> Result<()> {
+/// Replaces the base with `(v, e)` covering the objects below `below`, and deletes
+/// `keys` (format version 3's change records), in one synced write.
+fn write_checkpoint(db: &DB, v: i64, e: i64, below: [u64; 2], keys: &[Vec<u8>]) -> Result<()> {
     let cf = crate::engine::cf(db, META)?;
     let mut batch = WriteBatch::default();
     batch.put_cf(
@@ -170,53 +184,86 @@ fn write_fold(db: &DB, v: i64, e: i64, keys: &[Vec<u8>], sync: bool) -> Result<(
         KEY_COUNTS,
         encode_base(v.max(0) as u64, e.max(0) as u64),
     );
+    batch.put_cf(cf, KEY_COUNTED_BELOW, encode_base(below[0], below[1]));
     for k in keys {
         batch.delete_cf(cf, k);
     }
     let mut wo = WriteOptions::default();
-    wo.set_sync(sync);
+    wo.set_sync(true);
     db.write_opt(batch, &wo)
-        .map_err(|e| rocks("cannot fold the count changes", e))
+        .map_err(|e| rocks("cannot store the counts", e))
+}
+
+/// How many keys family `name` holds from `from` on (all of them with `None`).
+fn count_keys(db: &DB, name: &str, from: Option<&[u8]>) -> Result<u64> {
+    let mut ro = ReadOptions::default();
+    ro.fill_cache(false);
+    let mut it = db.raw_iterator_cf_opt(crate::engine::cf(db, name)?, ro);
+    match from {
+        Some(k) => it.seek(k),
+        None => it.seek_to_first(),
+    }
+    let mut n = 0;
+    while it.valid() {
+        n += 1;
+        it.next();
+    }
+    it.status()
+        .map_err(|e| rocks(&format!("cannot count {name}"), e))?;
+    Ok(n)
 }
 
 impl Counts {
-    /// Loads the counts of an open database, folding format version 3's change
-    /// records into the base (synced, before any transaction begins).
-    pub(crate) fn load(db: &DB) -> Result<Self> {
-        let (v, e, keys) = read(db)?;
+    /// Loads the counts of an open database before any transaction begins: the
+    /// stored ones, format version 3's change records folded in, plus the objects
+    /// at or above `counted_below` (the crash case); then stores them as covering
+    /// everything below `bounds` (the id bounds this run starts from).
+    pub(crate) fn load(db: &DB, bounds: (u64, u64)) -> Result<Self> {
+        let (mut v, mut e, keys) = read(db)?;
         if v < 0 || e < 0 {
             return Err(corrupt(META, KEY_COUNTS, "the counts add up below zero"));
         }
-        if !keys.is_empty() {
-            write_fold(db, v, e, &keys, true)?;
+        let cf = crate::engine::cf(db, META)?;
+        if let Some(b) = db
+            .get_cf(cf, KEY_COUNTED_BELOW)
+            .map_err(|e| rocks("cannot read the counts", e))?
+        {
+            let [bv, be] = pair(KEY_COUNTED_BELOW, &b)?;
+            let above = |name: &str, id: u64| -> Result<i64> {
+                Ok(count_keys(db, name, Some(&crate::keys::id_key(id)))? as i64)
+            };
+            v += above(crate::keys::VERTICES, bv)?;
+            e += above(crate::keys::EDGES, be)?;
         }
+        let below = [bounds.0, bounds.1];
+        write_checkpoint(db, v, e, below, &keys)?;
         Ok(Counts {
             vertices: AtomicI64::new(v),
             edges: AtomicI64::new(e),
+            below,
         })
+    }
+
+    /// Stores the counts as covering every object below `bounds` (a clean close:
+    /// the next open then scans nothing).
+    pub(crate) fn checkpoint(&self, db: &DB, bounds: (u64, u64)) -> Result<()> {
+        let (v, e) = self.get();
+        write_checkpoint(db, v as i64, e as i64, [bounds.0, bounds.1], &[])
+    }
+
+    /// Whether a deletion of vertex (`vertex`) or edge id `id` changes the stored
+    /// counts (objects created since the open are not in them).
+    pub(crate) fn stored(&self, vertex: bool, id: u64) -> bool {
+        id < self.below[usize::from(!vertex)]
     }
 
     /// Counts every vertex and edge by a scan and stores the result as the base (the
     /// upgrade of a database written before counts were kept).
     pub(crate) fn count_and_store(db: &DB) -> Result<()> {
-        let count = |name: &str| -> Result<u64> {
-            let mut ro = ReadOptions::default();
-            ro.fill_cache(false);
-            let mut it = db.raw_iterator_cf_opt(crate::engine::cf(db, name)?, ro);
-            it.seek_to_first();
-            let mut n = 0;
-            while it.valid() {
-                n += 1;
-                it.next();
-            }
-            it.status()
-                .map_err(|e| rocks(&format!("cannot count {name}"), e))?;
-            Ok(n)
-        };
         Self::store(
             db,
-            count(crate::keys::VERTICES)?,
-            count(crate::keys::EDGES)?,
+            count_keys(db, crate::keys::VERTICES, None)?,
+            count_keys(db, crate::keys::EDGES, None)?,
         )
     }
 
@@ -241,7 +288,8 @@ impl Counts {
         (v, e)
     }
 
-    /// What a transaction with `change` merges into the counts key in its commit.
+    /// What a transaction merges into the counts key in its commit: the change of
+    /// its deletions of stored objects (see [`Counts::stored`]).
     pub(crate) fn change(change: CountChange) -> [u8; 16] {
         change.encode()
     }
@@ -261,14 +309,14 @@ mod tests {
         let mut opts = rocksdb::Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let mut meta = rocksdb::Options::default();
-        meta.set_merge_operator(MERGE_OPERATOR, full_merge, partial_merge);
-        DB::open_cf_descriptors(
-            &opts,
-            dir,
-            [rocksdb::ColumnFamilyDescriptor::new(META, meta)],
-        )
-        .unwrap()
+        let families = crate::keys::ALL_CFS.iter().map(|name| {
+            let mut o = rocksdb::Options::default();
+            if *name == META {
+                o.set_merge_operator(MERGE_OPERATOR, full_merge, partial_merge);
+            }
+            rocksdb::ColumnFamilyDescriptor::new(*name, o)
+        });
+        DB::open_cf_descriptors(&opts, dir, families).unwrap()
     }
 
     fn merge(db: &DB, vertices: i64, edges: i64) {
@@ -293,14 +341,14 @@ mod tests {
             merge(&db, -2, 5);
             db.flush_cf(db.cf_handle(META).unwrap()).unwrap();
             merge(&db, 1, 1);
-            let counts = Counts::load(&db).unwrap();
+            let counts = Counts::load(&db, (0, 0)).unwrap();
             assert_eq!(counts.get(), (13, 27));
             db.compact_range_cf(db.cf_handle(META).unwrap(), None::<&[u8]>, None::<&[u8]>);
-            assert_eq!(Counts::load(&db).unwrap().get(), (13, 27));
+            assert_eq!(Counts::load(&db, (0, 0)).unwrap().get(), (13, 27));
         }
         // Reopened: the operands still in the log are replayed.
         let db = open(dir.path());
-        assert_eq!(Counts::load(&db).unwrap().get(), (13, 27));
+        assert_eq!(Counts::load(&db, (0, 0)).unwrap().get(), (13, 27));
     }
 
     #[test]
@@ -308,11 +356,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = open(dir.path());
         merge(&db, 1, 2);
-        assert!(Counts::load(&db).is_err(), "changes without a base");
+        assert!(Counts::load(&db, (0, 0)).is_err(), "changes without a base");
         Counts::store(&db, 10, 20).unwrap();
         let cf = db.cf_handle(META).unwrap();
         db.merge_cf(cf, KEY_COUNTS, [1u8; 15]).unwrap();
-        assert!(Counts::load(&db).is_err(), "a change of 15 bytes");
+        assert!(Counts::load(&db, (0, 0)).is_err(), "a change of 15 bytes");
+    }
+
+    #[test]
+    fn objects_at_or_above_counted_below_are_counted_by_the_next_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        Counts::store(&db, 10, 20).unwrap();
+        // Version 4: no `counted_below`, the stored counts cover everything.
+        let put = |name: &str, id: u64| {
+            let cf = db.cf_handle(name).unwrap();
+            db.put_cf(cf, crate::keys::id_key(id), b"").unwrap();
+        };
+        put(crate::keys::VERTICES, 5);
+        assert_eq!(Counts::load(&db, (100, 50)).unwrap().get(), (10, 20));
+        // Created after that load (ids from its bounds on), then a crash.
+        put(crate::keys::VERTICES, 100);
+        put(crate::keys::VERTICES, 101);
+        put(crate::keys::EDGES, 50);
+        let counts = Counts::load(&db, (102, 51)).unwrap();
+        assert_eq!(counts.get(), (12, 21));
+        assert!(counts.stored(true, 101) && !counts.stored(true, 102));
+        assert!(counts.stored(false, 50) && !counts.stored(false, 51));
+        // That load stored them as covering everything below its bounds: once.
+        assert_eq!(Counts::load(&db, (102, 51)).unwrap().get(), (12, 21));
+        let counts = Counts::load(&db, (102, 51)).unwrap();
+        put(crate::keys::VERTICES, 102);
+        counts.committed(CountChange {
+            vertices: 1,
+            edges: 0,
+        });
+        counts.checkpoint(&db, (103, 51)).unwrap();
+        assert_eq!(Counts::load(&db, (103, 51)).unwrap().get(), (13, 21));
     }
 
     #[test]
@@ -334,10 +414,14 @@ mod tests {
             .unwrap();
         }
         merge(&db, 1, 0);
-        assert_eq!(Counts::load(&db).unwrap().get(), (14, 26));
+        assert_eq!(Counts::load(&db, (0, 0)).unwrap().get(), (14, 26));
         let (_, _, keys) = read(&db).unwrap();
         assert!(keys.is_empty(), "the records are gone: {keys:?}");
-        assert_eq!(Counts::load(&db).unwrap().get(), (14, 26), "counted once");
+        assert_eq!(
+            Counts::load(&db, (0, 0)).unwrap().get(),
+            (14, 26),
+            "counted once"
+        );
     }
 
     #[test]

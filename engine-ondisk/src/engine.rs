@@ -587,7 +587,7 @@ impl OnDiskEngine {
         let names = Dictionary::load(&db)?;
         let ids = IdAllocator::load(&db)?;
         let schema = Schema::load(&db, &names)?;
-        let counts = Counts::load(&db)?;
+        let counts = Counts::load(&db, ids.bounds())?;
         let clock = db.snapshot().sequence_number();
         let mut write = WriteOptions::default();
         write.set_sync(config.sync() == SyncMode::EveryCommit);
@@ -700,6 +700,9 @@ impl OnDiskEngine {
     /// (for a caller that has just written one): flushes every column family and
     /// syncs RocksDB's WAL, as `close` does.
     pub fn close_without_snapshot(self) -> Result<()> {
+        // No transaction is left (each borrows the engine): the counts cover every
+        // object, and the next open scans none.
+        self.counts.checkpoint(&self.db, self.ids.bounds())?;
         for name in ALL_CFS {
             self.db
                 .flush_cf(self.cf(name)?)

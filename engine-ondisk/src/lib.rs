@@ -40,7 +40,7 @@
 //! | `out` | source (8), type id (4), target (8), edge id (8) | empty |
 //! | `in` | target (8), type id (4), source (8), edge id (8) | empty |
 //! | `labels` | label id (4), vertex id (8) | empty |
-//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers; `counts`: the vertex and edge counts, every commit's change merged in (module `counts`; version 3 kept changes under 0x01, sequence) | |
+//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers; `counts`: the vertex and edge counts of the objects below `counted_below` (two ids), deletions' changes merged in (module `counts`; version 3 kept changes under 0x01, sequence) | |
 //! | `index` | index or constraint id (4), then per kind (see below) | empty, or a uniqueness record's holder |
 //!
 //! `rocksdb/quiver.meta` (48 bytes: magic `QVONDSK1`, format version, value codec
@@ -61,8 +61,9 @@
 //! lookups scan a key range of an index that was complete when the transaction began,
 //! add the transaction's own writes, and check every candidate against its record.
 //! Format version 2 added `index` and the catalogue, version 3 the kept counts,
-//! version 4 keeps count changes as RocksDB merges (an older build cannot read them);
-//! an older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
+//! version 4 keeps count changes as RocksDB merges (an older build cannot read them),
+//! version 5 merges only deletions of objects from before the open and counts newer
+//! objects at the next open; an older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
 //!
 //! # Transactions
 //! A plain RocksDB `DB` with the engine's own concurrency control (module
@@ -96,11 +97,17 @@
 //! section "RocksDB transaction kinds" keeps measuring the two kinds).
 //!
 //! # Counts
-//! `stats()` reads the vertex and edge counts, not the data: each commit that creates
-//! or deletes objects merges its net change into the `counts` key in the same RocksDB
-//! write (exact after a crash; a merge is no conflict between writers; RocksDB adds
-//! the changes up as it compacts). Format version 3 wrote each change under a key of
-//! its own and folded them now and then; opening such a database folds them once.
+//! `stats()` reads the vertex and edge counts, not the data. The stored counts cover
+//! the objects below two ids, `counted_below`, which every open and every clean close
+//! set to the id bounds (after counting, at open, the objects at or above the
+//! previous ones: none after a clean close, those created since the last open after
+//! a crash). Ids are handed out ascending from the bounds, so a commit that only
+//! creates writes no count record; one that deletes objects from before the open
+//! merges that change into the `counts` key in the same RocksDB write (exact after a
+//! crash; a merge is no conflict between writers; RocksDB adds the changes up as it
+//! compacts). Format version 4 merged every commit's change (a tenth of a small write
+//! transaction's time); version 3 wrote each change under a key of its own, which
+//! opening folds once.
 //!
 //! # Durability
 //! RocksDB's WAL, replayed whole at open: an incomplete last record (a crash during

@@ -42,14 +42,16 @@ use crate::keys::{META, rocks};
 
 const MAGIC: &[u8; 8] = b"QVONDSK1";
 /// The on-disk format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// The oldest format version this build opens: version 1 lacks the `index` column
 /// family and the schema catalogue, versions 1 and 2 lack the kept vertex and edge
 /// counts, version 3 keeps count changes as records of their own (version 4 merges
-/// them into the counts key, which an older build cannot read); opening one adds what
-/// it lacks (the counts by one scan) and rewrites the
-/// metadata file as the current version (so an older build then refuses it rather
-/// than ignore indexes or leave the counts behind).
+/// them into the counts key, which an older build cannot read), and version 4 merges
+/// every transaction's change, where version 5 merges deletions of objects below
+/// `counted_below` only and counts the objects above it at open (module `counts`; a
+/// version 4 build would miss those after a crash). Opening one adds what it lacks
+/// (the counts by one scan) and rewrites the metadata file as the current version
+/// (so an older build then refuses it rather than ignore indexes or miscount).
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 pub(crate) const META_FILE: &str = "quiver.meta";
 

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use engine_api::{DeleteMode, ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId};
+use engine_api::{
+    DeleteMode, ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId,
+};
 use engine_ondisk::{Config, OnDiskEngine};
 
 fn fill(dir: &Path) -> u64 {
@@ -165,12 +167,11 @@ fn the_open_knows_the_vertices_so_new_edges_read_no_endpoint() {
         .map(|_| t.create_vertex_with(&["P"], &[]).expect("vertex"))
         .collect();
     // Deleted before an open, and one deleted after each open.
-    let spare: Vec<VertexId> = (0..4)
-        .map(|_| t.create_vertex().expect("vertex"))
-        .collect();
+    let spare: Vec<VertexId> = (0..4).map(|_| t.create_vertex().expect("vertex")).collect();
     t.commit().expect("commit");
     let mut t = db.begin(TxnOptions::new()).expect("begin");
-    t.delete_vertex(spare[0], DeleteMode::Plain).expect("delete");
+    t.delete_vertex(spare[0], DeleteMode::Plain)
+        .expect("delete");
     t.commit().expect("commit");
     db.close().expect("close");
     // Each new edge goes to another vertex the database held before the open.
@@ -199,12 +200,15 @@ fn the_open_knows_the_vertices_so_new_edges_read_no_endpoint() {
         // The deleted vertex was not among them: an edge to it is refused.
         let mut t = db.begin(TxnOptions::new()).expect("begin");
         let n = t.create_vertex().expect("vertex");
-        let err = t.create_edge(n, spare[0], "TO").expect_err("a deleted endpoint");
+        let err = t
+            .create_edge(n, spare[0], "TO")
+            .expect_err("a deleted endpoint");
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         t.rollback();
         // Nor is a vertex deleted after the open.
         let mut t = db.begin(TxnOptions::new()).expect("begin");
-        t.delete_vertex(spare[round + 1], DeleteMode::Plain).expect("delete");
+        t.delete_vertex(spare[round + 1], DeleteMode::Plain)
+            .expect("delete");
         t.commit().expect("commit");
         let mut t = db.begin(TxnOptions::new()).expect("begin");
         let n = t.create_vertex().expect("vertex");
@@ -295,9 +299,52 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A database written by format version 4 (`tests/fixtures/v4`, written by commit
+/// 9d720e1: five commits, a close, then three commits and a detach delete left in
+/// the log by a crash; every commit merged its count change) opens with its counts
+/// right and is upgraded to version 5, whose counts then survive a crash of their
+/// own.
+#[test]
+fn format_version_4_counts_stay_right_through_the_upgrade_and_a_crash() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v4");
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_dir(&fixture, dir.path());
+    let meta = dir.path().join("rocksdb/quiver.meta");
+    let version = |p: &Path| {
+        let b = std::fs::read(p).expect("meta");
+        u16::from_le_bytes([b[8], b[9]])
+    };
+    assert_eq!(version(&meta), 4, "the fixture is of version 4");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("a version 4 database opens");
+    assert_eq!(version(&meta), engine_ondisk::FORMAT_VERSION);
+    let counts = |db: &OnDiskEngine| {
+        let stats = db.stats().expect("stats");
+        let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+        let scan = (
+            t.vertex_count().expect("count"),
+            t.edge_count().expect("count"),
+        );
+        assert_eq!(
+            (stats.vertices, stats.edges),
+            scan,
+            "kept counts equal a scan"
+        );
+        scan
+    };
+    assert_eq!(counts(&db), (7, 6));
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let v = t.create_vertex().expect("vertex");
+    t.create_edge(v, v, "SELF").expect("edge");
+    t.commit().expect("commit");
+    drop(db);
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen after a crash");
+    assert_eq!(counts(&db), (8, 7));
+    db.close().expect("close");
+}
+
 /// A database written by format version 3 (`tests/fixtures/v3`, written by commit
 /// e4803e2: 13 commits, each leaving its count change as a record of its own, none
-/// folded yet) opens with its counts right, is upgraded to version 4 (changes
+/// folded yet) opens with its counts right, is upgraded to the current version (changes
 /// merged into one key), and keeps counting across reopenings.
 #[test]
 fn format_version_3_count_records_are_folded_at_the_upgrade() {
@@ -638,6 +685,35 @@ fn stats_are_kept_with_the_data_and_equal_a_scan() {
     let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen");
     assert_eq!(kept(&db), (5009, 2500), "the counts survive a reopen");
     assert_eq!(kept(&db), scan(&db));
+
+    // A crash (dropped without close) after creations, deletions of objects from
+    // before the open and of objects created since: the next open counts them.
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    let new: Vec<_> = (0..7).map(|_| t.create_vertex().expect("vertex")).collect();
+    t.create_edge(new[0], new[1], "E").expect("edge");
+    t.create_edge(new[1], vs[9], "E").expect("edge");
+    t.commit().expect("commit");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    t.delete_vertex(vs[8], DeleteMode::Plain)
+        .expect("an old vertex");
+    t.delete_vertex(new[2], DeleteMode::Plain)
+        .expect("a new vertex");
+    t.delete_vertex(new[1], DeleteMode::Detach)
+        .expect("a new vertex and 2 edges");
+    t.commit().expect("commit");
+    assert_eq!(kept(&db), (5009 + 7 - 3, 2500));
+    assert_eq!(kept(&db), scan(&db));
+    drop(db);
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen");
+    assert_eq!(kept(&db), (5013, 2500), "the counts survive a crash");
+    assert_eq!(kept(&db), scan(&db));
+    drop(db);
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("reopen");
+    assert_eq!(
+        kept(&db),
+        (5013, 2500),
+        "and a second open counts nothing twice"
+    );
 }
 
 /// A damaged count record is ours and damaged: opening is `Corrupt` naming it, and

@@ -88,10 +88,15 @@ pub struct OnDiskTxn<'e> {
     /// 0.68-0.74x of without).
     created_vertices: Vec<u64>,
     created_edges: Vec<u64>,
-    /// Its net change of the vertex and edge counts (written with its commit).
+    /// Its net change of the vertex and edge counts.
     counted: CountChange,
+    /// The part of it the stored counts take, written with its commit: deletions of
+    /// objects from before the engine's open (see module `counts`).
+    stored_change: CountChange,
     /// The observers registered when the transaction began, and its changes for them.
-    observed: Option<(Arc<Observers>, Vec<Change>)>,
+    /// (Boxed: most transactions have no observers, and a transaction is moved by
+    /// value.)
+    observed: Option<Box<(Arc<Observers>, Vec<Change>)>>,
     /// The catalogue when the transaction began (read before its snapshot was taken):
     /// lookups use the indexes that were complete then, whose entries the snapshot
     /// holds.
@@ -143,12 +148,13 @@ impl<'e> OnDiskTxn<'e> {
             created_vertices: Vec::new(),
             created_edges: Vec::new(),
             counted: CountChange::default(),
+            stored_change: CountChange::default(),
             catalog,
             leftovers: Vec::new(),
             observed: if read_only {
                 None
             } else {
-                engine.observers.current().map(|o| (o, Vec::new()))
+                engine.observers.current().map(|o| Box::new((o, Vec::new())))
             },
         }
     }
@@ -158,8 +164,8 @@ impl<'e> OnDiskTxn<'e> {
     }
 
     fn record(&mut self, change: impl FnOnce() -> Change) {
-        if let Some((_, changes)) = &mut self.observed {
-            changes.push(change());
+        if let Some(observed) = &mut self.observed {
+            observed.1.push(change());
         }
     }
 
@@ -213,7 +219,6 @@ impl<'e> OnDiskTxn<'e> {
         Ok(())
     }
 
-    /// After a conflict the transaction is rolled back at once, releasing its locks.
     /// After a conflict the transaction is rolled back at once: its writes dropped,
     /// its locks released.
     fn fail(&mut self, e: Error) -> Error {
@@ -419,6 +424,9 @@ impl<'e> OnDiskTxn<'e> {
     fn remove_edge(&mut self, id: u64, e: &EdgeValue) -> Result<()> {
         self.touched_edges.push(id);
         self.counted.edges -= 1;
+        if self.engine.counts.stored(false, id) {
+            self.stored_change.edges -= 1;
+        }
         self.delete(EDGES, &id_key(id))?;
         self.delete(OUT, &adjacency_key(e.source, e.edge_type, e.target, id))?;
         self.delete(IN, &adjacency_key(e.target, e.edge_type, e.source, id))
@@ -987,6 +995,9 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         }
         self.locked_vertices.remove(&vertex.0);
         self.counted.vertices -= 1;
+        if self.engine.counts.stored(true, vertex.0) {
+            self.stored_change.vertices -= 1;
+        }
         self.touched_vertices.push(vertex.0);
         if self.observing() {
             let labels = record
@@ -1125,7 +1136,7 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         }
         let engine = self.engine;
         // Before-commit observers see the changes first and may veto.
-        let observed = match self.observed.take() {
+        let observed = match self.observed.take().map(|o| *o) {
             Some((observers, changes)) => {
                 let set = ChangeSet {
                     commit_timestamp: None,
@@ -1147,13 +1158,17 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             Some((o, _)) if o.has_after() => Some(engine.delivery.lock()),
             _ => None,
         };
-        let counted = self.counted;
+        let (counted, stored_change) = (self.counted, self.stored_change);
         // Nothing reads any more: the snapshot goes before the write.
         self.snapshot = None;
         let mut batch = std::mem::take(&mut self.writes).into_batch(&engine.db)?;
-        if !counted.is_empty() {
+        if !stored_change.is_empty() {
             let meta = crate::engine::cf(&engine.db, META)?;
-            batch.merge_cf(meta, crate::counts::KEY_COUNTS, Counts::change(counted));
+            batch.merge_cf(
+                meta,
+                crate::counts::KEY_COUNTS,
+                Counts::change(stored_change),
+            );
         }
         // Read before the write, for the known vertices (see module `known`).
         let before = engine.db.latest_sequence_number();

@@ -150,9 +150,9 @@ impl Writes {
             let cf = match handle {
                 Some((cf, h)) if cf == key.cf => h,
                 _ => {
-                    let name = ALL_CFS.get(usize::from(key.cf)).ok_or_else(|| {
-                        Error::corrupt(format!("no column family at {}", key.cf))
-                    })?;
+                    let name = ALL_CFS
+                        .get(usize::from(key.cf))
+                        .ok_or_else(|| Error::corrupt(format!("no column family at {}", key.cf)))?;
                     let h = crate::engine::cf(db, name)?;
                     handle = Some((key.cf, h));
                     h
