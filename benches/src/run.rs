@@ -16,7 +16,7 @@ use crate::{EngineSubject, HandRolledBaseline, WorkloadSize};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
     /// Graph size: small = 100k vertices / 500k edges, medium = 300k / 1.5M, large =
-    /// 1M / 5M (4 GiB at its peak; 13 minutes on 2 cores, one run per figure). `--vertices` and
+    /// 1M / 5M (4 GiB at its peak; 13 to 16 minutes on 2 cores, one run per figure). `--vertices` and
     /// `--edges` override it.
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
