@@ -154,7 +154,10 @@ impl<'e> OnDiskTxn<'e> {
             observed: if read_only {
                 None
             } else {
-                engine.observers.current().map(|o| Box::new((o, Vec::new())))
+                engine
+                    .observers
+                    .current()
+                    .map(|o| Box::new((o, Vec::new())))
             },
         }
     }
