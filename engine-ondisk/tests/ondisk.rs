@@ -287,6 +287,12 @@ fn snapshot_on_exit_and_restore_into_an_empty_directory() {
     assert!(t.create_vertex().expect("v") > b);
 }
 
+/// The format version in a `quiver.meta` file.
+fn meta_version(p: &Path) -> u16 {
+    let b = std::fs::read(p).expect("meta");
+    u16::from_le_bytes([b[8], b[9]])
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("list").flatten() {
@@ -310,13 +316,9 @@ fn format_version_4_counts_stay_right_through_the_upgrade_and_a_crash() {
     let dir = tempfile::tempdir().expect("tmp");
     copy_dir(&fixture, dir.path());
     let meta = dir.path().join("rocksdb/quiver.meta");
-    let version = |p: &Path| {
-        let b = std::fs::read(p).expect("meta");
-        u16::from_le_bytes([b[8], b[9]])
-    };
-    assert_eq!(version(&meta), 4, "the fixture is of version 4");
+    assert_eq!(meta_version(&meta), 4, "the fixture is of version 4");
     let db = OnDiskEngine::open(Config::new(dir.path())).expect("a version 4 database opens");
-    assert_eq!(version(&meta), engine_ondisk::FORMAT_VERSION);
+    assert_eq!(meta_version(&meta), engine_ondisk::FORMAT_VERSION);
     let counts = |db: &OnDiskEngine| {
         let stats = db.stats().expect("stats");
         let t = db.begin(TxnOptions::new().read_only()).expect("begin");
@@ -352,13 +354,9 @@ fn format_version_3_count_records_are_folded_at_the_upgrade() {
     let dir = tempfile::tempdir().expect("tmp");
     copy_dir(&fixture, dir.path());
     let meta = dir.path().join("rocksdb/quiver.meta");
-    let version = |p: &Path| {
-        let b = std::fs::read(p).expect("meta");
-        u16::from_le_bytes([b[8], b[9]])
-    };
-    assert_eq!(version(&meta), 3, "the fixture is of version 3");
+    assert_eq!(meta_version(&meta), 3, "the fixture is of version 3");
     let db = OnDiskEngine::open(Config::new(dir.path())).expect("a version 3 database opens");
-    assert_eq!(version(&meta), engine_ondisk::FORMAT_VERSION);
+    assert_eq!(meta_version(&meta), engine_ondisk::FORMAT_VERSION);
     let stats = db.stats().expect("stats");
     assert_eq!((stats.vertices, stats.edges), (11, 10));
     let mut t = db.begin(TxnOptions::new()).expect("begin");
@@ -387,13 +385,9 @@ fn format_version_1_opens_and_is_upgraded() {
     let dir = tempfile::tempdir().expect("tmp");
     copy_dir(&fixture, dir.path());
     let meta = dir.path().join("rocksdb/quiver.meta");
-    let version = |p: &Path| {
-        let b = std::fs::read(p).expect("meta");
-        u16::from_le_bytes([b[8], b[9]])
-    };
-    assert_eq!(version(&meta), 1, "the fixture is of version 1");
+    assert_eq!(meta_version(&meta), 1, "the fixture is of version 1");
     let db = OnDiskEngine::open(Config::new(dir.path())).expect("a version 1 database opens");
-    assert_eq!(version(&meta), engine_ondisk::FORMAT_VERSION);
+    assert_eq!(meta_version(&meta), engine_ondisk::FORMAT_VERSION);
     let stats = db.stats().expect("stats");
     assert_eq!(
         (stats.vertices, stats.edges),
