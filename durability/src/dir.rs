@@ -166,6 +166,109 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| io_err(format!("cannot sync directory {}", dir.display()), e))
 }
 
+/// Who opened the data directory at `root` last, as its lock file shows: the
+/// process id written in it and the file's modification time. Every open rewrites
+/// both, so two equal stamps taken apart mean no process opened the directory in
+/// between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenStamp {
+    holder: String,
+    modified: std::time::SystemTime,
+}
+
+/// Reads the [`OpenStamp`] of the data directory at `root`.
+///
+/// Errors: `Io` if its lock file cannot be read (a directory never opened has none).
+pub fn open_stamp(root: &Path) -> Result<OpenStamp> {
+    let path = root.join(LOCK_FILE);
+    let read = || -> std::io::Result<OpenStamp> {
+        let modified = std::fs::metadata(&path)?.modified()?;
+        let holder = std::fs::read_to_string(&path)?;
+        Ok(OpenStamp { holder, modified })
+    };
+    read().map_err(|e| io_err(format!("cannot read {}", path.display()), e))
+}
+
+/// The process lock of a data directory, taken without opening the directory: no
+/// file is created or written. Held while the value lives.
+#[derive(Debug)]
+pub struct HeldLock {
+    _file: File,
+}
+
+/// Takes the process lock of the data directory at `root` if no process holds it
+/// and no process opened the directory since `stamp` was read (the lock freed for
+/// a moment is not enough: an open between the two would have changed the data).
+///
+/// Errors: `Locked` if another process holds the lock or opened the directory
+/// since `stamp`; `Io` if the lock file cannot be opened.
+pub fn hold_lock_since(root: &Path, stamp: &OpenStamp) -> Result<HeldLock> {
+    let path = root.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .open(&path)
+        .map_err(|e| io_err(format!("cannot open {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!("the data directory {} is in use", root.display()),
+            ));
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(io_err(format!("cannot lock {}", path.display()), e));
+        }
+    }
+    if open_stamp(root)? != *stamp {
+        return Err(Error::new(
+            ErrorKind::Locked,
+            format!(
+                "another process opened the data directory {} meanwhile",
+                root.display()
+            ),
+        ));
+    }
+    Ok(HeldLock { _file: file })
+}
+
+/// Exchanges the directories `a` and `b` in one step: a crash leaves both names
+/// as they were or both swapped. Both must exist, on one file system; the parents
+/// are synced, so the exchange is durable when this returns.
+///
+/// Errors: `Io` (with the system's reason) if the exchange cannot be made, for
+/// example across file systems, for a mount point, or on a file system without
+/// the operation; `Unsupported` off Linux.
+pub fn exchange_dirs(a: &Path, b: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(|e| {
+            io_err(
+                format!("cannot exchange {} and {}", a.display(), b.display()),
+                std::io::Error::from(e),
+            )
+        })?;
+        let parent = |p: &Path| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        sync_dir(&parent(a))?;
+        sync_dir(&parent(b))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "exchanging {} and {} in one step needs Linux",
+                a.display(),
+                b.display()
+            ),
+        ))
+    }
+}
+
 /// Whether the lock file names this process as its holder.
 fn holder_is_us(lock: &mut File) -> bool {
     let mut holder = String::new();
@@ -685,6 +788,44 @@ mod tests {
         );
         drop(first);
         DataDir::open(tmp.path()).expect("open after release");
+    }
+
+    #[test]
+    fn the_lock_is_held_again_only_if_nobody_opened_the_directory_meanwhile() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let open = DataDir::open(tmp.path()).expect("open");
+        let stamp = open_stamp(tmp.path()).expect("stamp");
+        let e = hold_lock_since(tmp.path(), &stamp).expect_err("held by the open");
+        assert_eq!(e.kind(), ErrorKind::Locked);
+        drop(open);
+        let held = hold_lock_since(tmp.path(), &stamp).expect("nobody opened it since");
+        let e = DataDir::open(tmp.path()).expect_err("the held lock refuses an open");
+        assert_eq!(e.kind(), ErrorKind::Locked);
+        drop(held);
+        // An open and a close in between: the stamp tells, though the lock is free.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        drop(DataDir::open(tmp.path()).expect("open"));
+        std::fs::write(tmp.path().join(LOCK_FILE), stamp.holder.as_bytes()).expect("write");
+        let e = hold_lock_since(tmp.path(), &stamp).expect_err("opened meanwhile");
+        assert_eq!(e.kind(), ErrorKind::Locked);
+        assert!(e.message().contains("meanwhile"), "{e}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn exchanged_directories_swap_their_contents() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for (d, f) in [(&a, "in-a"), (&b, "in-b")] {
+            std::fs::create_dir(d).expect("mkdir");
+            std::fs::write(d.join(f), b"x").expect("write");
+        }
+        exchange_dirs(&a, &b).expect("exchange");
+        assert!(a.join("in-b").exists() && b.join("in-a").exists());
+        assert!(!a.join("in-a").exists() && !b.join("in-b").exists());
+        let e = exchange_dirs(&a, &tmp.path().join("missing")).expect_err("one is missing");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.message().contains("missing"), "{e}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! a failure or a kill leaves the target as it was (no directory, or the empty one),
 //! never half a database. Into a database that holds data, a check pass reads the
 //! whole dump first and refuses what the database would refuse; the load itself
-//! then commits in batches.
+//! then goes into a copy of the database beside it, which takes its place in one
+//! exchange of names: all or nothing too.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,9 @@ pub struct Loaded {
     pub mode: StorageMode,
     /// The directory was new: the load was all or nothing.
     pub new: bool,
+    /// Into existing data: the database as it was before the load, to be removed
+    /// once the load is reported.
+    pub replaced: Option<Replaced>,
 }
 
 /// Why a load was refused, for the exit code: the dump itself is wrong, or the
@@ -43,9 +47,6 @@ pub enum Refusal {
     /// Anything else (the mode cannot hold it, the target holds data, a definition
     /// exists already, I/O).
     Other(Error),
-    /// A load into an existing database failed after its check passed, so the
-    /// statements before the failure were applied (the message says how many).
-    Partial(Error),
 }
 
 impl From<Error> for Refusal {
@@ -161,29 +162,10 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             ),
         )));
     }
-    remove_abandoned_staging(&parent);
-    let staging = tempfile::Builder::new()
-        .prefix(STAGING_PREFIX)
-        .tempdir_in(&parent)
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot create a staging directory in {}: {e}",
-                    parent.display()
-                ),
-            )
-            .with_source(e)
-        })?;
-    // Held until the staging directory is moved into place: a later load removes
-    // staging directories whose mark nobody holds (a load that was killed).
-    let in_use = mark_in_use(staging.path()).map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot mark {} as in use: {e}", staging.path().display()),
-        )
-        .with_source(e)
-    })?;
+    // The mark is held until the staging directory is moved into place: a later
+    // load removes staging directories whose mark nobody holds (a load that was
+    // killed).
+    let (staging, in_use) = stage_in(&parent)?;
     // No WAL: the load is one unit. Into the in-memory modes it goes through the
     // analytical engine, which loads fastest (no versions to keep), and is written
     // out as one snapshot, which every in-memory mode reads. Into the on-disk mode the
@@ -315,6 +297,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         summary,
         mode,
         new: true,
+        replaced: None,
     })
 }
 
@@ -322,6 +305,33 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
 const STAGING_PREFIX: &str = ".quiver-load-";
 /// The file inside a staging directory that its load holds locked while it runs.
 const IN_USE: &str = ".in-use";
+
+/// Removes abandoned staging directories in `parent` and makes a new one there,
+/// marked in use (the returned file holds the mark's lock).
+fn stage_in(parent: &Path) -> Result<(tempfile::TempDir, std::fs::File)> {
+    remove_abandoned_staging(parent);
+    let staging = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
+        .tempdir_in(parent)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot create a staging directory in {}: {e}",
+                    parent.display()
+                ),
+            )
+            .with_source(e)
+        })?;
+    let in_use = mark_in_use(staging.path()).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot mark {} as in use: {e}", staging.path().display()),
+        )
+        .with_source(e)
+    })?;
+    Ok((staging, in_use))
+}
 
 /// Creates the in-use mark of `staging`, locked: made under a temporary name and
 /// renamed once locked, so no one sees the mark unlocked while its load runs.
@@ -409,11 +419,18 @@ fn move_into_place(staged: &Path, target: &Path) -> std::io::Result<()> {
 }
 
 /// Into a database that exists: refused while it holds data unless asked; then a
-/// check pass over the whole dump before anything is written.
+/// check pass over the whole dump before anything is written, and the load itself
+/// into a copy beside the database, swapped in whole.
+///
+/// The database stays open (locked) while its copy is made (a backup restored into
+/// `.quiver-load-…/db`, so the copy keeps the database id and id bounds) and the
+/// dump is loaded into the copy; then it is closed, its lock taken again only if no
+/// process opened it meanwhile, and the copy and the database exchange names in one
+/// step. A kill before that step leaves the database as it was (the next load
+/// removes the staging directory); after it, the database holds the whole dump.
 fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
     // No snapshot on exit: a refused load leaves the directory as it was (a snapshot
-    // there would also let retention rotate an older one out); a load that went
-    // through writes one below.
+    // there would also let retention rotate an older one out).
     let mut config = Config::new()
         .data_directory(&args.dir)
         .durability(DurabilityConfig::default().snapshot_on_exit(false));
@@ -447,26 +464,188 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
         let _ = db.close();
         return Err(classify(e));
     }
+    let staged = match load_beside(args, &db, mode, bar) {
+        Ok(staged) => staged,
+        Err(e) => {
+            let _ = db.close();
+            return Err(e);
+        }
+    };
+    // The swap: the database closed, its lock taken back unless someone opened it
+    // in between, and the names exchanged.
+    let stamp = durability::dir::open_stamp(&staged.target)?;
+    db.close()?;
+    let held = durability::dir::hold_lock_since(&staged.target, &stamp).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("{}; nothing was written, load again", e.message()),
+        )
+    })?;
+    durability::dir::exchange_dirs(&staged.db, &staged.target)
+        .map_err(|e| Error::new(e.kind(), format!("{}; nothing was written", e.message())))?;
+    drop(held);
+    Ok(Loaded {
+        summary: staged.summary,
+        mode,
+        new: false,
+        replaced: Some(staged.cleanup),
+    })
+}
+
+/// A database loaded beside its original, ready to take its place.
+struct Staged {
+    summary: dump::LoadSummary,
+    /// The loaded copy (`<staging>/db`).
+    db: PathBuf,
+    /// The original's real path.
+    target: PathBuf,
+    cleanup: Replaced,
+}
+
+/// The staging directory of a load into existing data; after the swap it holds the
+/// database as it was before the load, removed by [`Replaced::remove`] (or by the
+/// next load, if this one is killed first).
+pub struct Replaced {
+    staging: tempfile::TempDir,
+    in_use: std::fs::File,
+}
+
+impl Replaced {
+    /// Removes the database the load replaced: its files first, the staging
+    /// directory's in-use mark last, so a kill midway leaves a directory the next
+    /// load recognises as abandoned.
+    pub fn remove(self) {
+        let db = self.staging.path().join("db");
+        if let Err(e) = std::fs::remove_dir_all(&db) {
+            tracing::warn!(dir = %db.display(), error = %e, "cannot remove the database a load replaced");
+            return;
+        }
+        drop(self.in_use);
+        drop(self.staging);
+    }
+}
+
+/// Copies the open database `db` into a staging directory beside it and loads the
+/// dump into the copy. Fails (and removes the staging directory) before anything
+/// of the original changes; the messages say so.
+fn load_beside(
+    args: &LoadArgs,
+    db: &Database,
+    mode: StorageMode,
+    bar: &ProgressBar,
+) -> std::result::Result<Staged, Refusal> {
+    let target = std::fs::canonicalize(&args.dir).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot resolve {}: {e}", args.dir.display()),
+        )
+        .with_source(e)
+    })?;
+    let Some(parent) = target.parent().map(Path::to_path_buf) else {
+        return Err(Refusal::Other(Error::invalid_input(format!(
+            "{} is the root directory; a load into existing data builds its result beside the database",
+            target.display()
+        ))));
+    };
+    {
+        use std::os::unix::fs::MetadataExt;
+        let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev());
+        if dev(&target).ok() != dev(&parent).ok() {
+            return Err(Refusal::Other(Error::invalid_input(format!(
+                "{} is a mount point: a load into existing data builds the result beside the database in {} and swaps it in with one rename, which cannot cross file systems; back the database up, restore it into a directory under the mount point and load into that",
+                target.display(),
+                parent.display()
+            ))));
+        }
+    }
+    let (staging, in_use) = stage_in(&parent)?;
+    let nothing_written = |e: Error| {
+        let message = without_batch_accounting(e.message());
+        Error::new(
+            e.kind(),
+            format!("{message}; {} was left as it was", args.dir.display()),
+        )
+    };
+    // The exchange at the end is tried first on two empty directories, so a file
+    // system without it fails the load before the work.
+    let (a, b) = (
+        staging.path().join("probe-a"),
+        staging.path().join("probe-b"),
+    );
+    let probe = std::fs::create_dir(&a)
+        .and_then(|()| std::fs::create_dir(&b))
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create {}: {e}", a.display())))
+        .and_then(|()| durability::dir::exchange_dirs(&a, &b))
+        .and_then(|()| {
+            std::fs::remove_dir(&a)
+                .and_then(|()| std::fs::remove_dir(&b))
+                .map_err(|e| {
+                    Error::new(ErrorKind::Io, format!("cannot remove {}: {e}", a.display()))
+                })
+        });
+    probe.map_err(nothing_written)?;
+    bar.set_message("copying the database aside");
+    let backup = staging.path().join("backup");
+    let copy = staging.path().join("db");
+    quiver::backup(db, &backup, &|_, _| {})
+        .and_then(|_| {
+            quiver::restore(
+                &backup,
+                &copy,
+                &quiver::RestoreOptions::new().mode(mode),
+                &|_, _| {},
+            )
+        })
+        .map_err(nothing_written)?;
+    std::fs::remove_dir_all(&backup).map_err(|e| {
+        nothing_written(
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot remove {}: {e}", backup.display()),
+            )
+            .with_source(e),
+        )
+    })?;
+    // The copy needs no WAL: it is written out whole (one snapshot in memory, a
+    // synced close on disk) before it takes the database's place.
+    let copied = Database::open(
+        Config::new().data_directory(&copy).mode(mode).durability(
+            DurabilityConfig::default()
+                .wal(false)
+                .snapshot_interval(None)
+                .snapshot_on_exit(false),
+        ),
+    )
+    .map_err(nothing_written)?;
     let mut tick = progress(bar);
-    let summary = dump::load_dump(
-        &db,
+    let loaded = dump::load_dump(
+        &copied,
         open_input(&args.file)?,
         options(args).progress(100_000, &mut tick),
     );
-    // The analytical mode keeps what it loaded only in a snapshot (it has no WAL).
-    let snapshot = match &summary {
-        Ok(_) if mode != StorageMode::OnDiskTransactional => db.create_snapshot().map(|_| ()),
-        _ => Ok(()),
+    let summary = match loaded {
+        Ok(summary) => summary,
+        Err(e) => {
+            let _ = copied.close();
+            return Err(classify(nothing_written(e)));
+        }
     };
-    let closed = db.close();
-    // The check passed, so a failure now (I/O, a full disk) comes after writes.
-    let summary = summary.map_err(Refusal::Partial)?;
-    snapshot?;
-    closed?;
-    Ok(Loaded {
+    bar.set_message(format!(
+        "writing the result ({} statements loaded)",
+        summary.statements
+    ));
+    let written = if mode == StorageMode::OnDiskTransactional {
+        Ok(())
+    } else {
+        copied.create_snapshot().map(|_| ())
+    };
+    let closed = copied.close();
+    written.and(closed).map_err(nothing_written)?;
+    Ok(Staged {
         summary,
-        mode,
-        new: false,
+        db: copy,
+        target,
+        cleanup: Replaced { staging, in_use },
     })
 }
 

@@ -117,9 +117,10 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Load a dump. Into a new directory it is all or nothing (loaded beside it,
-    /// then moved into place); into a database that holds data, only with
-    /// --into-existing, after the whole dump is checked against it.
+    /// Load a dump, all or nothing. Into a new directory: loaded beside it, then
+    /// moved into place; into a database that holds data, only with
+    /// --into-existing: the whole dump is checked against it, loaded into a copy
+    /// beside it, and the copy takes its place in one step.
     #[command(
         after_help = "Examples:\n  quiver load ./data graph.cypherl --mode IN_MEMORY_ANALYTICAL\n  quiver load ./data more.cypherl --into-existing"
     )]
@@ -494,6 +495,11 @@ fn run(command: Command) -> Outcome {
             match loaded {
                 Ok(loaded) => {
                     say!("{}", load::done_line(&args, &loaded));
+                    // The database a load into existing data replaced goes once the
+                    // load is reported: a kill now cannot make it look unfinished.
+                    if let Some(replaced) = loaded.replaced {
+                        replaced.remove();
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(load::Refusal::Input(e)) => {
@@ -503,14 +509,6 @@ fn run(command: Command) -> Outcome {
                         args.dir.display()
                     );
                     Ok(ExitCode::from(7))
-                }
-                Err(load::Refusal::Partial(e)) => {
-                    eprintln!("error: {}", e.message());
-                    eprintln!(
-                        "hint: the dump passed its check, and the statements before this error were applied to {}; the rest were not",
-                        args.dir.display()
-                    );
-                    Ok(ExitCode::from(1))
                 }
                 Err(load::Refusal::Other(e)) if e.kind() == ErrorKind::Unsupported => {
                     eprintln!("error: {}", e.message());

@@ -988,3 +988,128 @@ fn reading_commands_leave_an_interrupted_migrate_target_as_it_is() -> Result<()>
     }
     Ok(())
 }
+
+/// The names in `dir` that start with the staging prefix of a load.
+fn staging_dirs(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(".quiver-load-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A hostile-user run killed `load --into-existing` after 340,000 of 2,000,000
+/// vertices and ran it again: 340,000 duplicates. The load now goes into a copy
+/// beside the database that takes its place in one exchange of names, so a kill at
+/// any moment leaves the database as it was or holding the whole dump, and a rerun
+/// after a kill that left it as it was loads the dump exactly once.
+#[test]
+fn a_load_into_existing_data_killed_at_any_moment_leaves_it_whole_or_as_it_was() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let base_dump = root.path().join("base.cypherl");
+    std::fs::write(
+        &base_dump,
+        "CREATE INDEX ON :P(n);\nCREATE (:__mg_vertex__:B {__mg_id__: 0, n: 1});\nCREATE (:__mg_vertex__:B {__mg_id__: 1, n: 2});\nMATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = 0 AND v.__mg_id__ = 1 CREATE (u)-[:E]->(v);\nMATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n",
+    )?;
+    let n = 12_000;
+    let mut more = String::new();
+    for i in 0..n {
+        more.push_str(&format!(
+            "CREATE (:__mg_vertex__:P {{__mg_id__: {i}, n: {i}, s: \"v{i}\"}});\n"
+        ));
+    }
+    for i in 1..n {
+        more.push_str(&format!(
+            "MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = {} AND v.__mg_id__ = {i} CREATE (u)-[:F {{w: {i}}}]->(v);\n",
+            i - 1
+        ));
+    }
+    more.push_str("MATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n");
+    let more_dump = root.path().join("more.cypherl");
+    std::fs::write(&more_dump, more)?;
+    for mode in ["IN_MEMORY_TRANSACTIONAL", "ON_DISK_TRANSACTIONAL"] {
+        let work = root.path().join(mode);
+        std::fs::create_dir_all(&work)?;
+        let base = work.join("base");
+        expect(&["load", p(&base), p(&base_dump), "--mode", mode], 0);
+        let (before, _) = expect(&["dump", p(&base)], 0);
+        let copy_of_base = |name: &str| -> std::io::Result<std::path::PathBuf> {
+            let dir = work.join(name);
+            let status = Command::new("cp")
+                .args(["-a", p(&base), p(&dir)])
+                .status()?;
+            assert!(status.success());
+            Ok(dir)
+        };
+        // Unkilled: the whole result, and how long it takes.
+        let whole = copy_of_base("whole")?;
+        let started = std::time::Instant::now();
+        let args = |dir: &Path| {
+            vec![
+                "load".to_string(),
+                p(dir).to_string(),
+                p(&more_dump).to_string(),
+                "--into-existing".to_string(),
+            ]
+        };
+        let (stdout, _) = expect(
+            &args(&whole).iter().map(String::as_str).collect::<Vec<_>>(),
+            0,
+        );
+        let took = started.elapsed();
+        assert!(stdout.contains(&format!("loaded {n} vertices")), "{stdout}");
+        let (after, _) = expect(&["dump", p(&whole)], 0);
+        assert_ne!(before, after);
+        assert!(staging_dirs(&work).is_empty(), "{:?}", staging_dirs(&work));
+        let mut seen = (0, 0, 0);
+        for k in 0..10u32 {
+            let dir = copy_of_base(&format!("kill-{k}"))?;
+            let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+                .args(args(&dir))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?;
+            std::thread::sleep(took * k / 8);
+            let _ = child.kill();
+            child.wait()?;
+            let staged = staging_dirs(&work)
+                .iter()
+                .any(|s| work.join(s).join("db").exists());
+            let (now, _) = expect(&["dump", p(&dir)], 0);
+            if now == after {
+                seen.2 += 1;
+                continue;
+            }
+            assert!(
+                now == before,
+                "{mode}: killed after {:?} of {took:?}: the database is neither as it was nor whole",
+                took * k / 8
+            );
+            if staged {
+                seen.1 += 1;
+            } else {
+                seen.0 += 1;
+            }
+            // Again: the dump once, and no staging directory left.
+            expect(
+                &args(&dir).iter().map(String::as_str).collect::<Vec<_>>(),
+                0,
+            );
+            let (again, _) = expect(&["dump", p(&dir)], 0);
+            assert!(again == after, "{mode}: the rerun after a kill differs");
+            assert!(staging_dirs(&work).is_empty(), "{:?}", staging_dirs(&work));
+        }
+        println!(
+            "{mode}: load --into-existing took {took:?}; kills left the database as it was {} times before its copy was made, {} times with the copy being loaded, whole {} times",
+            seen.0, seen.1, seen.2
+        );
+        assert!(
+            seen.1 >= 2,
+            "{mode}: too few kills during the load ({seen:?})"
+        );
+    }
+    Ok(())
+}
