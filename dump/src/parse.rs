@@ -59,8 +59,24 @@ pub enum StatementKind {
     Trigger(TriggerSpec),
 }
 
+/// Where the reader is between two statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    /// In whitespace.
+    Space,
+    /// After a `/` that may open a comment.
+    Slash,
+    /// In a `//` comment, up to the end of its line.
+    Line,
+    /// In a `/* */` comment.
+    Block,
+    /// In a `/* */` comment, right after a `*`.
+    BlockStar,
+}
+
 /// Splits a stream into statements (text up to a `;` outside quotes), tracking
-/// lines and columns. Scans the input's buffer in place and copies each statement
+/// lines and columns; comments between statements (`// …` to the end of the line,
+/// `/* … */`) are passed over. Scans the input's buffer in place and copies each statement
 /// once into a buffer that is reused (quotes and `;` are ASCII, so they never sit
 /// inside a multi-byte character); each statement is checked to be UTF-8 once.
 pub struct StatementReader<R: BufRead> {
@@ -132,6 +148,10 @@ impl<R: BufRead> StatementReader<R> {
         let mut started = false;
         let mut quote: Option<u8> = None;
         let mut escaped = false;
+        // Between statements: whitespace, `// …` to the end of the line, `/* … */`.
+        let mut gap = Gap::Space;
+        // Where the comment (or the lone `/`) being read began.
+        let mut gap_at = (line, column);
         loop {
             let buf = match self.input.fill_buf() {
                 Ok(buf) => buf,
@@ -153,7 +173,21 @@ impl<R: BufRead> StatementReader<R> {
             }
             if buf.is_empty() {
                 if !started {
-                    return Ok(None);
+                    return match gap {
+                        Gap::Space | Gap::Line => Ok(None),
+                        Gap::Slash => Err(at(
+                            gap_at.0,
+                            gap_at.1,
+                            ErrorKind::InvalidInput,
+                            "expected a statement (CREATE, MATCH or DROP) or a comment",
+                        )),
+                        Gap::Block | Gap::BlockStar => Err(at(
+                            gap_at.0,
+                            gap_at.1,
+                            ErrorKind::InvalidInput,
+                            "a comment opened with /* is not closed",
+                        )),
+                    };
                 }
                 let msg = match quote {
                     Some(q) => format!("the statement ends inside a {}-quoted text", q as char),
@@ -163,8 +197,34 @@ impl<R: BufRead> StatementReader<R> {
             }
             let mut pos = 0;
             if !started {
-                // Whitespace before a statement; its first character is its start.
-                while pos < buf.len() && buf[pos].is_ascii_whitespace() {
+                // Whitespace and comments before a statement; its first other
+                // character is its start.
+                while pos < buf.len() {
+                    let b = buf[pos];
+                    gap = match (gap, b) {
+                        (Gap::Space, b'/') => {
+                            gap_at = (self.line, self.column);
+                            advance_over(&mut gap_at.0, &mut gap_at.1, &buf[..pos]);
+                            Gap::Slash
+                        }
+                        (Gap::Space, b) if b.is_ascii_whitespace() => Gap::Space,
+                        (Gap::Space, _) => break,
+                        (Gap::Slash, b'/') => Gap::Line,
+                        (Gap::Slash, b'*') => Gap::Block,
+                        (Gap::Slash, _) => {
+                            return Err(at(
+                                gap_at.0,
+                                gap_at.1,
+                                ErrorKind::InvalidInput,
+                                "expected a statement (CREATE, MATCH or DROP) or a comment",
+                            ));
+                        }
+                        (Gap::Line, b'\n') => Gap::Space,
+                        (Gap::Line, _) => Gap::Line,
+                        (Gap::Block | Gap::BlockStar, b'*') => Gap::BlockStar,
+                        (Gap::BlockStar, b'/') => Gap::Space,
+                        (Gap::Block | Gap::BlockStar, _) => Gap::Block,
+                    };
                     pos += 1;
                 }
                 advance_over(&mut self.line, &mut self.column, &buf[..pos]);
@@ -1372,6 +1432,48 @@ mod tests {
         assert_eq!(properties[1].1, PropertyValue::from("x;y"));
         for capacity in [1, 2, 3, 5, 7, 64] {
             assert_eq!(all(capacity), whole, "capacity {capacity}");
+        }
+    }
+
+    /// Comments between statements are passed over at any buffer size; one left
+    /// open, or a lone `/`, is an error at its place; a file of only comments holds
+    /// no statement.
+    #[test]
+    fn comments_between_statements_are_passed_over() {
+        let text = "// a dump\n/* written by hand;\n ** still a comment */ CREATE (:__mg_vertex__ {__mg_id__: 1}); // one\n/**/CREATE (:__mg_vertex__ {__mg_id__: 2});\n// the end";
+        let read = |text: &str, capacity: usize| -> Result<Vec<(u64, u64)>> {
+            let mut r =
+                StatementReader::new(std::io::BufReader::with_capacity(capacity, text.as_bytes()));
+            let mut out = Vec::new();
+            while let Some(s) = r.next_statement()? {
+                out.push((s.line, s.column));
+            }
+            Ok(out)
+        };
+        for capacity in [1, 2, 3, 5, 64, 1 << 20] {
+            assert_eq!(
+                read(text, capacity).expect("parses"),
+                vec![(3, 24), (4, 5)],
+                "capacity {capacity}"
+            );
+            assert_eq!(
+                read("// only\n/* comments */\n", capacity).expect("empty"),
+                vec![]
+            );
+            let e = read(
+                "CREATE (:__mg_vertex__ {__mg_id__: 1});\n  /* open",
+                capacity,
+            )
+            .expect_err("open");
+            assert!(
+                e.message().starts_with("line 2, column 3: a comment"),
+                "{e}"
+            );
+            let e = read("\n /CREATE (:__mg_vertex__ {__mg_id__: 1});", capacity)
+                .expect_err("a lone slash");
+            assert!(e.message().starts_with("line 2, column 2: expected"), "{e}");
+            let e = read(" /", capacity).expect_err("a lone slash at the end");
+            assert!(e.message().starts_with("line 1, column 2: expected"), "{e}");
         }
     }
 

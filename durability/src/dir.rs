@@ -189,6 +189,43 @@ pub fn open_stamp(root: &Path) -> Result<OpenStamp> {
     read().map_err(|e| io_err(format!("cannot read {}", path.display()), e))
 }
 
+/// Whether a process has the data directory at `root` open: its lock is held. The
+/// answer names the holder when its lock file does. Nothing is written (the lock
+/// is tried and let go at once); a directory without a lock file is not open.
+///
+/// Errors: `Io` if the lock file exists but cannot be opened or tried (a folder
+/// under its name, for one: opening the directory fails the same way).
+pub fn holder(root: &Path) -> Result<Option<String>> {
+    let path = root.join(LOCK_FILE);
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(format!("cannot open {}", path.display()), e)),
+    };
+    if !file
+        .metadata()
+        .map_err(|e| io_err(format!("cannot read {}", path.display()), e))?
+        .is_file()
+    {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "{} is not a file: the directory cannot be opened",
+                path.display()
+            ),
+        ));
+    }
+    match file.try_lock() {
+        Ok(()) => Ok(None),
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Ok(Some(holder.trim().to_string()))
+        }
+        Err(TryLockError::Error(e)) => Err(io_err(format!("cannot lock {}", path.display()), e)),
+    }
+}
+
 /// The process lock of a data directory, taken without opening the directory: no
 /// file is created or written. Held while the value lives.
 #[derive(Debug)]
@@ -809,6 +846,31 @@ mod tests {
         let e = hold_lock_since(tmp.path(), &stamp).expect_err("opened meanwhile");
         assert_eq!(e.kind(), ErrorKind::Locked);
         assert!(e.message().contains("meanwhile"), "{e}");
+    }
+
+    #[test]
+    fn the_holder_of_an_open_directory_is_named_without_a_write() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        assert_eq!(holder(tmp.path()).expect("no lock file"), None);
+        let open = DataDir::open(tmp.path()).expect("open");
+        let stamp = open_stamp(tmp.path()).expect("stamp");
+        assert_eq!(
+            holder(tmp.path()).expect("held"),
+            Some(std::process::id().to_string())
+        );
+        drop(open);
+        assert_eq!(holder(tmp.path()).expect("let go"), None);
+        assert_eq!(
+            open_stamp(tmp.path()).expect("stamp"),
+            stamp,
+            "nothing written"
+        );
+        std::fs::remove_file(tmp.path().join(LOCK_FILE)).expect("remove");
+        std::fs::create_dir(tmp.path().join(LOCK_FILE)).expect("a folder");
+        let e = holder(tmp.path()).expect_err("a folder");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        let e = DataDir::open(tmp.path()).expect_err("opening fails too");
+        assert_eq!(e.kind(), ErrorKind::Io);
     }
 
     #[cfg(target_os = "linux")]

@@ -407,8 +407,10 @@ impl OnDiskEngine {
             }
             None => {
                 if !rocks_files(&rdir)?.is_empty() {
-                    return Err(Error::invalid_input(format!(
-                        "{} holds files but no {META_FILE}: not a Quiver on-disk database; refusing to touch it",
+                    // Damage, like a metadata file that is not ours: the
+                    // file was lost, or the folder is not a Quiver database.
+                    return Err(Error::corrupt(format!(
+                        "{} holds files but no {META_FILE} (lost, or not a Quiver on-disk database); refusing to touch it",
                         rdir.display()
                     )));
                 }

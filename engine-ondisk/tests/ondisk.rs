@@ -83,7 +83,7 @@ fn rocksdb_files_without_our_metadata_are_refused_and_left_alone() {
     std::fs::remove_file(dir.path().join("rocksdb/quiver.meta")).expect("remove");
     let before = listing(dir.path());
     let err = OnDiskEngine::open(Config::new(dir.path())).expect_err("foreign");
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
     assert_eq!(listing(dir.path()), before);
 }
 

@@ -228,6 +228,31 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         return Err(no_database(dir));
     }
     let mut files: Vec<CheckedFile> = Vec::new();
+    // A directory a process has open changes while it is read, and opening it now
+    // fails: refused like an open. A lock file opening cannot use is damage.
+    match durability::dir::holder(dir) {
+        Ok(Some(holder)) => {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "the data directory {} is in use{}: its files change while they are read, so verify checks a directory no process has open; close that process first, or back the database up (`quiver backup`) and verify the backup",
+                    dir.display(),
+                    if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" by process {holder}")
+                    }
+                ),
+            ));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let path = dir.join(".lock");
+            let mut f = CheckedFile::new(path.clone(), "lock file");
+            f.damage = Some(format!("opening fails: {}", e.message()));
+            files.push(f);
+        }
+    }
     let mut notes = Vec::new();
     let manifest_path = dir.join(MANIFEST_FILE);
     let mut listed: BTreeMap<String, ManifestFile> = BTreeMap::new();

@@ -1113,3 +1113,52 @@ fn a_load_into_existing_data_killed_at_any_moment_leaves_it_whole_or_as_it_was()
     }
     Ok(())
 }
+
+/// A hostile-user run: `verify` called a directory healthy (exit 0) while another
+/// process had it open (opening it then fails), and while its `.lock` was a folder
+/// (`info` failed); a lost `quiver.meta` made opening exit 6 ("not allowed") where
+/// verify said damaged. Verify now refuses an open directory like opening does (4),
+/// calls an unusable lock file damage (3), and the lost metadata is damaged data (5).
+#[test]
+fn verify_agrees_with_opening_about_locks_and_lost_metadata() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    filled_directory(&data)?;
+    expect(&["verify", p(&data)], 0);
+    let db = Database::open(Config::new().data_directory(&data))?;
+    let (_, err) = expect(&["verify", p(&data)], 4);
+    assert!(
+        err.contains(&format!("in use by process {}", std::process::id())),
+        "{err}"
+    );
+    expect(&["info", p(&data)], 4);
+    db.close()?;
+    expect(&["verify", p(&data)], 0);
+    std::fs::remove_file(data.join(".lock"))?;
+    std::fs::create_dir(data.join(".lock"))?;
+    let (out, _) = expect(&["verify", p(&data)], 3);
+    assert!(out.contains(".lock"), "{out}");
+    expect(&["info", p(&data)], 1);
+    std::fs::remove_dir(data.join(".lock"))?;
+    expect(&["verify", p(&data)], 0);
+
+    let dump = root.path().join("one.cypherl");
+    std::fs::write(&dump, "CREATE (:__mg_vertex__:`P` {__mg_id__: 0});\n")?;
+    let disk = root.path().join("disk");
+    expect(
+        &[
+            "load",
+            p(&disk),
+            p(&dump),
+            "--mode",
+            "ON_DISK_TRANSACTIONAL",
+        ],
+        0,
+    );
+    std::fs::remove_file(disk.join("rocksdb").join("quiver.meta"))?;
+    let (out, _) = expect(&["verify", p(&disk)], 3);
+    assert!(out.contains("quiver.meta"), "{out}");
+    let (_, err) = expect(&["info", p(&disk)], 5);
+    assert!(err.contains("quiver.meta"), "{err}");
+    Ok(())
+}
