@@ -185,8 +185,16 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
         };
         rocksdb::ColumnFamilyDescriptor::new(name, options)
     });
-    let db = DB::open_cf_descriptors_read_only(&opts, &rdir, families, false)
-        .map_err(|e| as_corrupt(rocks("cannot open RocksDB", e)))?;
+    let db = DB::open_cf_descriptors_read_only(&opts, &rdir, families, false).map_err(|e| {
+        as_corrupt(rocks(
+            &format!(
+                "cannot open RocksDB (tables in {}, log in {})",
+                rdir.display(),
+                root.join("wal").display()
+            ),
+            e,
+        ))
+    })?;
     let mcf = db
         .cf_handle(META)
         .ok_or_else(|| Error::corrupt("the column family meta is missing: opening fails"))?;

@@ -229,7 +229,16 @@ fn open_rocks(
 ) -> Result<(DB, Options, Cache)> {
     let (opts, cfs, cache) = rocks_options(config, root, create, add_column_families, false);
     let db = DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs).map_err(|e| {
-        let mut err = rocks("cannot open RocksDB", e);
+        // RocksDB's message names a file by number only ("log #12"): where its
+        // files are is said here.
+        let mut err = rocks(
+            &format!(
+                "cannot open RocksDB (tables in {}, log in {})",
+                root.join(ROCKSDB_DIR).display(),
+                root.join("wal").display()
+            ),
+            e,
+        );
         if !create && err.kind() == ErrorKind::InvalidInput {
             // An existing database whose files do not match what we created.
             err = Error::new(ErrorKind::Corrupt, err.message().to_string());

@@ -281,6 +281,14 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
     let staged = staging.keep();
     if let Err(e) = move_into_place(&staged, target) {
         let _ = std::fs::remove_dir_all(&staged);
+        // Another process (a second load, say) filled the target meanwhile: the
+        // same refusal as a target that was not empty at the start.
+        if !is_new(target).unwrap_or(false) {
+            return Err(Refusal::Other(Error::invalid_input(format!(
+                "{} was filled by another process while this load ran ({e}); this load wrote nothing there",
+                target.display()
+            ))));
+        }
         return Err(Refusal::Other(
             Error::new(
                 ErrorKind::Io,
@@ -405,6 +413,16 @@ fn move_into_place(staged: &Path, target: &Path) -> std::io::Result<()> {
         Err(e) => return Err(e),
         Ok(_) => {}
     }
+    // Two loads into one empty directory move one at a time (the directory's own
+    // lock), and the second finds it filled: no mix of two databases' files.
+    let held = std::fs::File::open(target)?;
+    held.lock()?;
+    if std::fs::read_dir(target)?.next().is_some() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::DirectoryNotEmpty,
+            "filled meanwhile",
+        ));
+    }
     let mut entries: Vec<std::ffi::OsString> = std::fs::read_dir(staged)?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<std::io::Result<_>>()?;
@@ -414,7 +432,8 @@ fn move_into_place(staged: &Path, target: &Path) -> std::io::Result<()> {
     for name in entries {
         std::fs::rename(staged.join(&name), target.join(&name))?;
     }
-    std::fs::File::open(target)?.sync_all()?;
+    held.sync_all()?;
+    drop(held);
     std::fs::remove_dir_all(staged)
 }
 
@@ -670,7 +689,41 @@ pub fn done_line(args: &LoadArgs, loaded: &Loaded) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_batch_accounting;
+    use super::{move_into_place, without_batch_accounting};
+
+    /// Two loads finishing into one empty directory at once: the second waits for
+    /// the first's move and then finds the directory filled; nothing of it is
+    /// moved in.
+    #[test]
+    fn a_second_move_into_one_empty_directory_waits_and_is_refused() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let target = root.path().join("target");
+        let (first, second) = (root.path().join("first"), root.path().join("second"));
+        for (dir, file) in [
+            (&target, None),
+            (&first, Some("one")),
+            (&second, Some("two")),
+        ] {
+            std::fs::create_dir(dir).expect("mkdir");
+            if let Some(f) = file {
+                std::fs::write(dir.join(f), f).expect("write");
+            }
+        }
+        // The first move holds the directory's lock while it moves its files.
+        let held = std::fs::File::open(&target).expect("open");
+        held.lock().expect("lock");
+        let mover = {
+            let (second, target) = (second.clone(), target.clone());
+            std::thread::spawn(move || move_into_place(&second, &target))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!mover.is_finished(), "the second move waits for the lock");
+        std::fs::rename(first.join("one"), target.join("one")).expect("move");
+        drop(held);
+        let e = mover.join().expect("joined").expect_err("filled meanwhile");
+        assert_eq!(e.kind(), std::io::ErrorKind::DirectoryNotEmpty);
+        assert!(!target.join("two").exists() && second.join("two").exists());
+    }
 
     #[test]
     fn only_the_batch_accounting_is_cut() {
