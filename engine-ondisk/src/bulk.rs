@@ -133,7 +133,7 @@ impl<'o> Sorted<'o> {
 /// A key of a family whose keys the bulk path sorts: held as integers (compared as
 /// integers, several times faster than comparing the key bytes), written as the
 /// family's key bytes, whose order is the same (big-endian fields in tuple order).
-trait RunKey: Ord + Copy + Send {
+trait RunKey: Ord + Copy + Send + 'static {
     /// The key's length in bytes.
     const LEN: usize;
     fn write_to(&self, out: &mut [u8]);
@@ -180,6 +180,30 @@ struct Runs<K: RunKey> {
     dir: PathBuf,
     run: Vec<K>,
     spilled: Vec<PathBuf>,
+    /// The run being sorted and written on a thread of its own, while the image
+    /// goes on arriving (at most one per family: two runs in memory at the peak).
+    spilling: Option<std::thread::JoinHandle<Result<PathBuf>>>,
+}
+
+impl<K: RunKey> Drop for Runs<K> {
+    fn drop(&mut self) {
+        // A failed load still waits for its spill: no thread writes into the bulk
+        // folder once it is removed.
+        let _ = self.wait();
+    }
+}
+
+/// Sorts `run` and writes it to `path`, key after key.
+fn write_run<K: RunKey>(mut run: Vec<K>, path: &Path) -> Result<()> {
+    run.sort_unstable();
+    let file = std::fs::File::create(path).map_err(|e| io(path, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut buf = [0u8; 32];
+    for k in &run {
+        k.write_to(&mut buf);
+        w.write_all(&buf[..K::LEN]).map_err(|e| io(path, e))?;
+    }
+    w.flush().map_err(|e| io(path, e))
 }
 
 impl<K: RunKey> Runs<K> {
@@ -189,7 +213,19 @@ impl<K: RunKey> Runs<K> {
             dir: dir.to_path_buf(),
             run: Vec::new(),
             spilled: Vec::new(),
+            spilling: None,
         }
+    }
+
+    /// Waits for the run being spilled, if any; its file joins the spilled ones.
+    fn wait(&mut self) -> Result<()> {
+        if let Some(h) = self.spilling.take() {
+            let path = h
+                .join()
+                .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "a spill thread panicked")))?;
+            self.spilled.push(path);
+        }
+        Ok(())
     }
 
     fn push(&mut self, key: K) -> Result<()> {
@@ -200,27 +236,23 @@ impl<K: RunKey> Runs<K> {
         Ok(())
     }
 
+    /// Hands the current run to a thread that sorts and writes it (after the one
+    /// before it is done).
     fn spill(&mut self) -> Result<()> {
-        self.run.sort_unstable();
-        let path = self
-            .dir
-            .join(format!("{}-{}.run", self.name, self.spilled.len()));
-        let file = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        let mut buf = [0u8; 32];
-        for k in &self.run {
-            k.write_to(&mut buf);
-            w.write_all(&buf[..K::LEN]).map_err(|e| io(&path, e))?;
-        }
-        w.flush().map_err(|e| io(&path, e))?;
-        self.run.clear();
-        self.spilled.push(path);
+        self.wait()?;
+        let n = self.spilled.len();
+        let path = self.dir.join(format!("{}-{n}.run", self.name));
+        let run = std::mem::replace(&mut self.run, Vec::with_capacity(RUN_BYTES / K::LEN));
+        self.spilling = Some(std::thread::spawn(move || {
+            write_run(run, &path).map(|()| path)
+        }));
         Ok(())
     }
 
     /// Writes every key, in order, to `out`.
     fn write(mut self, out: &mut Sorted<'_>) -> Result<()> {
         let mut buf = [0u8; 32];
+        self.wait()?;
         if self.spilled.is_empty() {
             self.run.sort_unstable();
             for k in &self.run {
@@ -232,6 +264,7 @@ impl<K: RunKey> Runs<K> {
         if !self.run.is_empty() {
             self.spill()?;
         }
+        self.wait()?;
         let mut readers = Vec::with_capacity(self.spilled.len());
         for path in &self.spilled {
             let f = std::fs::File::open(path).map_err(|e| io(path, e))?;
@@ -294,6 +327,9 @@ pub(crate) struct Importer<'o> {
     labels: Runs<(u32, u64)>,
     out: Runs<(u64, u32, u64, u64)>,
     ins: Runs<(u64, u32, u64, u64)>,
+    /// Reused: a vertex's label ids, an object's value bytes.
+    label_ids: Vec<u32>,
+    value: Vec<u8>,
 }
 
 /// The options of every data family, for the SST files.
@@ -343,6 +379,8 @@ impl<'o> Importer<'o> {
             labels: Runs::new(LABELS, &dir),
             out: Runs::new(OUT, &dir),
             ins: Runs::new(IN, &dir),
+            label_ids: Vec::new(),
+            value: Vec::new(),
             dir,
             definitions: Vec::new(),
             names: Vec::new(),
@@ -482,18 +520,18 @@ impl durability::SnapshotSink for Importer<'_> {
         self.last_vertex = Some(id);
         // Ascending, so an append.
         self.vertices.push(id);
-        let mut labels = labels.to_vec();
-        labels.sort_unstable();
-        labels.dedup();
-        for l in &labels {
+        // Into reused buffers: no allocation per object.
+        self.label_ids.clear();
+        self.label_ids.extend_from_slice(labels);
+        self.label_ids.sort_unstable();
+        self.label_ids.dedup();
+        for l in &self.label_ids {
             self.labels.push((*l, id))?;
         }
-        let record = VertexRecord {
-            labels,
-            props: props.to_vec(),
-        };
+        self.value.clear();
+        VertexRecord::encode_parts(&self.label_ids, props, &mut self.value);
         self.count();
-        self.vertex_file.put(&id_key(id), &record.encode())
+        self.vertex_file.put(&id_key(id), &self.value)
     }
 
     fn edge(
@@ -514,14 +552,10 @@ impl durability::SnapshotSink for Importer<'_> {
                 return Err(self.bad(format!("edge {id} refers to missing vertex {end}")));
             }
         }
-        let value = EdgeValue {
-            edge_type,
-            source,
-            target,
-            props: props.to_vec(),
-        };
+        self.value.clear();
+        EdgeValue::encode_parts(edge_type, source, target, props, &mut self.value);
         self.count();
-        self.edge_file.put(&id_key(id), &value.encode())?;
+        self.edge_file.put(&id_key(id), &self.value)?;
         self.out.push((source, edge_type, target, id))?;
         self.ins.push((target, edge_type, source, id))
     }
@@ -569,5 +603,28 @@ mod tests {
             .filter(|n| n.to_string_lossy().ends_with(".run"))
             .collect();
         assert!(left.is_empty(), "spilled runs are removed: {left:?}");
+    }
+
+    /// A run still being spilled when the family is written (the only one, with
+    /// nothing after it) is waited for and merged, not lost.
+    #[test]
+    fn a_run_spilled_last_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::default();
+        let mut runs: Runs<(u32, u64)> = Runs::new("t", dir.path());
+        for i in (0..50_000u64).rev() {
+            runs.push((1, i)).unwrap();
+        }
+        runs.spill().unwrap();
+        let path = dir.path().join("out.sst");
+        let mut out = Sorted::new(&opts, path.clone());
+        runs.write(&mut out).unwrap();
+        assert_eq!(out.finish().unwrap(), Some(path.clone()));
+        let mut o = Options::default();
+        o.create_if_missing(true);
+        let db_dir = tempfile::tempdir().unwrap();
+        let db = DB::open(&o, db_dir.path()).unwrap();
+        db.ingest_external_file(vec![&path]).unwrap();
+        assert_eq!(db.iterator(rocksdb::IteratorMode::Start).count(), 50_000);
     }
 }

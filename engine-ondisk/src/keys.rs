@@ -128,12 +128,18 @@ impl VertexRecord {
     /// The value bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + self.labels.len() * 2 + self.props.len());
-        put_uvarint(&mut out, self.labels.len() as u64);
-        for l in &self.labels {
-            put_uvarint(&mut out, u64::from(*l));
-        }
-        out.extend_from_slice(&self.props);
+        Self::encode_parts(&self.labels, &self.props, &mut out);
         out
+    }
+
+    /// The value bytes of a record with `labels` (ascending) and `props`, appended
+    /// to `out` (the bulk path reuses one buffer).
+    pub fn encode_parts(labels: &[u32], props: &[u8], out: &mut Vec<u8>) {
+        put_uvarint(out, labels.len() as u64);
+        for l in labels {
+            put_uvarint(out, u64::from(*l));
+        }
+        out.extend_from_slice(props);
     }
 
     /// Parses a value; `key` names it in errors.
@@ -193,11 +199,23 @@ impl EdgeValue {
     /// The value bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(12 + self.props.len());
-        put_uvarint(&mut out, u64::from(self.edge_type));
-        put_uvarint(&mut out, self.source);
-        put_uvarint(&mut out, self.target);
-        out.extend_from_slice(&self.props);
+        Self::encode_parts(
+            self.edge_type,
+            self.source,
+            self.target,
+            &self.props,
+            &mut out,
+        );
         out
+    }
+
+    /// The value bytes of an edge, appended to `out` (the bulk path reuses one
+    /// buffer).
+    pub fn encode_parts(edge_type: u32, source: u64, target: u64, props: &[u8], out: &mut Vec<u8>) {
+        put_uvarint(out, u64::from(edge_type));
+        put_uvarint(out, source);
+        put_uvarint(out, target);
+        out.extend_from_slice(props);
     }
 
     /// Parses a value; `key` names it in errors.
