@@ -1240,7 +1240,7 @@ impl Report {
                         || r == "label scan"
                         || r.ends_with("hop expansion")
                 },
-                "compacted: every memtable written to SST files and every family compacted; reads go through the bloom filters and the block cache, warm from the rows before",
+                "compacted: every memtable written to SST files and every family rewritten into its bottommost level, in place (both on-disk subjects alike, neither reopened); reads go through the bloom filters and the block cache, warm from the rows before",
             ),
             (
                 "the cold rows",

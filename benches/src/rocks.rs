@@ -529,11 +529,17 @@ impl Subject for RawRocks {
     }
 
     fn settle(&mut self) -> Result<()> {
-        // As the on-disk subject: every family flushed, then compacted.
+        // As the on-disk subject: every family flushed, then rewritten into its
+        // bottommost level.
         for name in engine_ondisk::keys::ALL_CFS {
             let cf = self.cf(name)?;
             self.db.flush_cf(cf).map_err(rocks)?;
-            self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+            self.db.compact_range_cf_opt(
+                cf,
+                None::<&[u8]>,
+                None::<&[u8]>,
+                &engine_ondisk::rewrite_everything(),
+            );
         }
         Ok(())
     }
@@ -862,18 +868,9 @@ impl Subject for OnDiskSubject {
         self.subject()?.create_index(label, key)
     }
     fn settle(&mut self) -> Result<()> {
-        // Flushed, then compacted with the engine closed (RocksDB's TransactionDB has
-        // no compaction on demand), then opened again: the raw peer's state.
-        let engine = self.engine.take().ok_or_else(|| {
-            Error::new(ErrorKind::Io, "the engine did not reopen after compaction")
-        })?;
-        // Closing flushes every family and syncs the log.
-        engine.0.close_without_snapshot()?;
-        engine_ondisk::compact_closed(&self.config)?;
-        self.engine = Some(crate::EngineSubject(engine_ondisk::OnDiskEngine::open(
-            self.config.clone(),
-        )?));
-        Ok(())
+        // As the raw peer: every family flushed, then rewritten into its bottommost
+        // level, in place (no reopen: both meet the reads in the same state).
+        self.engine()?.compact()
     }
     fn storage(&self) -> Result<Option<engine_ondisk::StorageUsage>> {
         self.engine()?.storage_usage().map(Some)

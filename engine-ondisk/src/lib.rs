@@ -160,8 +160,8 @@ pub use check::{CheckedPart, FileCheck, check_files};
 pub use config::Config;
 #[cfg(feature = "storage")]
 pub use engine::{
-    OnDiskEngine, compact_closed, plain_rocksdb_options, plain_rocksdb_setup, rocksdb_options,
-    transaction_db_options,
+    OnDiskEngine, compact_closed, plain_rocksdb_options, plain_rocksdb_setup, rewrite_everything,
+    rocksdb_options, transaction_db_options,
 };
 #[cfg(feature = "storage")]
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};

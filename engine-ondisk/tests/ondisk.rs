@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use engine_api::{
-    DeleteMode, ErrorKind, StorageEngine, SyncMode, Transaction, TxnOptions, VertexId,
+    DeleteMode, ErrorKind, PropertyValue, StorageEngine, SyncMode, Transaction, TxnOptions,
+    VertexId,
 };
 use engine_ondisk::{Config, OnDiskEngine};
 
@@ -1030,4 +1031,47 @@ fn read_everything(dir: &Path, n: u64) -> Result<(), engine_api::Error> {
         )));
     }
     Ok(())
+}
+
+/// `compact` leaves every family in fewer table files and the data as it was.
+#[test]
+fn compact_merges_the_flushed_files_and_keeps_the_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = OnDiskEngine::open(Config::new(dir.path())).expect("open");
+    let tables = || {
+        std::fs::read_dir(dir.path().join("rocksdb"))
+            .expect("list")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".sst"))
+            .count()
+    };
+    let mut ids = Vec::new();
+    for round in 0..4i64 {
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        for i in 0..50 {
+            let v = t
+                .create_vertex_with(&["P"], &[("n", PropertyValue::Int(round * 100 + i))])
+                .expect("vertex");
+            if let Some(prev) = ids.last() {
+                t.create_edge(*prev, v, "E").expect("edge");
+            }
+            ids.push(v);
+        }
+        t.commit().expect("commit");
+        db.flush().expect("flush");
+    }
+    let flushed = tables();
+    db.compact().expect("compact");
+    let compacted = tables();
+    assert!(
+        compacted < flushed,
+        "{flushed} table files after the flushes, {compacted} after compact"
+    );
+    let t = db.begin(TxnOptions::new().read_only()).expect("begin");
+    for (i, v) in ids.iter().enumerate() {
+        let n = t.vertex_property(*v, "n").expect("read");
+        assert_eq!(n, Some(PropertyValue::Int((i / 50 * 100 + i % 50) as i64)));
+    }
+    drop(t);
+    assert_eq!(db.stats().expect("stats").edges, ids.len() as u64 - 1);
 }
