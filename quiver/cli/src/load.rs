@@ -417,7 +417,13 @@ fn move_into_place(staged: &Path, target: &Path) -> std::io::Result<()> {
     // lock), and the second finds it filled: no mix of two databases' files.
     let held = std::fs::File::open(target)?;
     held.lock()?;
-    if std::fs::read_dir(target)?.next().is_some() {
+    // Staging directories are no content (a load into `.` stages inside it).
+    let mut entries_now = std::fs::read_dir(target)?;
+    if entries_now.any(|e| {
+        e.map_or(true, |e| {
+            !e.file_name().to_string_lossy().starts_with(STAGING_PREFIX)
+        })
+    }) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::DirectoryNotEmpty,
             "filled meanwhile",
