@@ -659,15 +659,11 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             Some(l) => Some(self.iter(LABELS, &l.to_be_bytes())?),
             None => None,
         };
-        let end = self
-            .engine
-            .names
-            .id(NameKind::Label, label)
-            .and_then(|l| prefix_end(&l.to_be_bytes()));
         Ok(VertexIter {
             txn: self,
             raw,
-            end,
+            // The scan's upper bound (RocksDB's, and the own writes' range) ends it.
+            end: None,
             source: VertexSource::Label,
             filters: Vec::new(),
             candidates: None,
