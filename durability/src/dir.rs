@@ -199,7 +199,24 @@ pub fn holder(root: &Path) -> Result<Option<String>> {
     let path = root.join(LOCK_FILE);
     let mut file = match File::open(&path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Opening creates a missing lock file, through a link too, unless the
+            // link points into a folder that does not exist.
+            if let Ok(target) = std::fs::read_link(&path) {
+                let target = root.join(target);
+                if target.parent().is_some_and(|p| !p.is_dir()) {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!(
+                            "{} is a link to {}, whose folder does not exist: the directory cannot be opened",
+                            path.display(),
+                            target.display()
+                        ),
+                    ));
+                }
+            }
+            return Ok(None);
+        }
         Err(e) => return Err(io_err(format!("cannot open {}", path.display()), e)),
     };
     if !file
@@ -871,6 +888,16 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Io);
         let e = DataDir::open(tmp.path()).expect_err("opening fails too");
         assert_eq!(e.kind(), ErrorKind::Io);
+        std::fs::remove_dir(tmp.path().join(LOCK_FILE)).expect("remove");
+        // A link into a missing folder: opening cannot create the file.
+        std::os::unix::fs::symlink("nowhere/lock", tmp.path().join(LOCK_FILE)).expect("link");
+        let e = holder(tmp.path()).expect_err("a link into nothing");
+        assert!(e.message().contains("does not exist"), "{e}");
+        DataDir::open(tmp.path()).expect_err("opening fails too");
+        // A link to a missing file in a folder that exists: opening creates it.
+        std::fs::create_dir(tmp.path().join("nowhere")).expect("mkdir");
+        assert_eq!(holder(tmp.path()).expect("creatable"), None);
+        drop(DataDir::open(tmp.path()).expect("opening creates the file"));
     }
 
     #[cfg(target_os = "linux")]
