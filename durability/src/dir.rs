@@ -181,64 +181,100 @@ pub struct OpenStamp {
 /// Errors: `Io` if its lock file cannot be read (a directory never opened has none).
 pub fn open_stamp(root: &Path) -> Result<OpenStamp> {
     let path = root.join(LOCK_FILE);
-    let read = || -> std::io::Result<OpenStamp> {
-        let modified = std::fs::metadata(&path)?.modified()?;
-        let holder = std::fs::read_to_string(&path)?;
+    let mut file = open_lock_file(&path, LockOpen::Read)?.ok_or_else(|| {
+        io_err(
+            format!("cannot open {}", path.display()),
+            std::io::ErrorKind::NotFound.into(),
+        )
+    })?;
+    let mut read = || -> std::io::Result<OpenStamp> {
+        let modified = file.metadata()?.modified()?;
+        let mut holder = String::new();
+        file.read_to_string(&mut holder)?;
         Ok(OpenStamp { holder, modified })
     };
     read().map_err(|e| io_err(format!("cannot read {}", path.display()), e))
+}
+
+/// How [`open_lock_file`] opens the lock file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LockOpen {
+    /// Read only; a missing file is `NotFound`.
+    Read,
+    /// Read and write, created if missing.
+    Create,
+}
+
+/// Opens the lock file at `path` without following a symbolic link (writing our
+/// process id through one would overwrite whatever it points at, and creating
+/// through a dangling one would create a file anywhere) and without blocking (a
+/// named pipe under its name would hang the open). Only a regular file is
+/// accepted.
+///
+/// `None` if there is no file under its name (only when reading).
+///
+/// Errors: `Io` naming the path if it is a link, not a regular file, or cannot be
+/// opened.
+fn open_lock_file(path: &Path, how: LockOpen) -> Result<Option<File>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if how == LockOpen::Create {
+        options.write(true).create(true).truncate(false);
+    }
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        // The flag bits fit an i32 (the C type of open's flags).
+        options.custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32);
+    }
+    let refuse = |what: &str| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{} is {what}: the lock file must be a regular file in the data directory; the directory cannot be opened until it is one (or is removed)",
+                path.display()
+            ),
+        )
+    };
+    let file = match options.open(path) {
+        Ok(f) => f,
+        Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(refuse("a symbolic link"));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && how == LockOpen::Read => {
+            return Ok(None);
+        }
+        Err(e) => return Err(io_err(format!("cannot open {}", path.display()), e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| io_err(format!("cannot read {}", path.display()), e))?;
+    if !meta.is_file() {
+        return Err(refuse(if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file"
+        }));
+    }
+    Ok(Some(file))
 }
 
 /// Whether a process has the data directory at `root` open: its lock is held. The
 /// answer names the holder when its lock file does. Nothing is written (the lock
 /// is tried and let go at once); a directory without a lock file is not open.
 ///
-/// Errors: `Io` if the lock file exists but cannot be opened or tried (a folder
-/// under its name, for one: opening the directory fails the same way).
+/// Errors: `Io` if the lock file exists but cannot be opened or tried, or is no
+/// regular file (a folder, a named pipe or a symbolic link under its name: opening
+/// the directory fails the same way).
 pub fn holder(root: &Path) -> Result<Option<String>> {
     let path = root.join(LOCK_FILE);
-    let mut file = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // Opening creates a missing lock file, through a link too, unless the
-            // link points into a folder that does not exist.
-            if let Ok(target) = std::fs::read_link(&path) {
-                let target = root.join(target);
-                if target.parent().is_some_and(|p| !p.is_dir()) {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        format!(
-                            "{} is a link to {}, whose folder does not exist: the directory cannot be opened",
-                            path.display(),
-                            target.display()
-                        ),
-                    ));
-                }
-            }
-            return Ok(None);
-        }
-        Err(e) => return Err(io_err(format!("cannot open {}", path.display()), e)),
+    let Some(mut file) = open_lock_file(&path, LockOpen::Read)? else {
+        return Ok(None);
     };
-    if !file
-        .metadata()
-        .map_err(|e| io_err(format!("cannot read {}", path.display()), e))?
-        .is_file()
-    {
-        return Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "{} is not a file: the directory cannot be opened",
-                path.display()
-            ),
-        ));
-    }
     match file.try_lock() {
         Ok(()) => Ok(None),
-        Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            Ok(Some(holder.trim().to_string()))
-        }
+        Err(TryLockError::WouldBlock) => Ok(Some(read_holder(&mut file))),
         Err(TryLockError::Error(e)) => Err(io_err(format!("cannot lock {}", path.display()), e)),
     }
 }
@@ -258,10 +294,12 @@ pub struct HeldLock {
 /// since `stamp`; `Io` if the lock file cannot be opened.
 pub fn hold_lock_since(root: &Path, stamp: &OpenStamp) -> Result<HeldLock> {
     let path = root.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .open(&path)
-        .map_err(|e| io_err(format!("cannot open {}", path.display()), e))?;
+    let file = open_lock_file(&path, LockOpen::Read)?.ok_or_else(|| {
+        io_err(
+            format!("cannot open {}", path.display()),
+            std::io::ErrorKind::NotFound.into(),
+        )
+    })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -323,6 +361,24 @@ pub fn exchange_dirs(a: &Path, b: &Path) -> Result<()> {
     }
 }
 
+/// The process id a held lock file names. The holder writes it just after it took
+/// the lock, so an empty file is read again for up to about 50 ms; after that
+/// (a holder that died between the two steps) the answer is empty.
+fn read_holder(lock: &mut File) -> String {
+    let mut holder = String::new();
+    for _ in 0..25 {
+        holder.clear();
+        if lock.seek(SeekFrom::Start(0)).is_ok()
+            && lock.read_to_string(&mut holder).is_ok()
+            && !holder.trim().is_empty()
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    holder.trim().to_string()
+}
+
 /// Whether the lock file names this process as its holder.
 fn holder_is_us(lock: &mut File) -> bool {
     let mut holder = String::new();
@@ -359,13 +415,12 @@ impl DataDir {
                 .map_err(|e| io_err(format!("cannot create {}", root.join(sub).display()), e))?;
         }
         let lock_path = root.join(LOCK_FILE);
-        let mut lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| io_err(format!("cannot open {}", lock_path.display()), e))?;
+        let mut lock = open_lock_file(&lock_path, LockOpen::Create)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot create {}", lock_path.display()),
+            )
+        })?;
         // A lock our own process holds may be held only by a child being spawned:
         // between fork and exec it shares our descriptors, and the lock with them,
         // for a moment after we closed ours (a test saw exactly that). Such a lock
@@ -384,10 +439,7 @@ impl DataDir {
         match locked {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = lock.seek(SeekFrom::Start(0));
-                let _ = lock.read_to_string(&mut holder);
-                let holder = holder.trim();
+                let holder = read_holder(&mut lock);
                 return Err(Error::new(
                     ErrorKind::Locked,
                     format!(
@@ -889,15 +941,41 @@ mod tests {
         let e = DataDir::open(tmp.path()).expect_err("opening fails too");
         assert_eq!(e.kind(), ErrorKind::Io);
         std::fs::remove_dir(tmp.path().join(LOCK_FILE)).expect("remove");
-        // A link into a missing folder: opening cannot create the file.
-        std::os::unix::fs::symlink("nowhere/lock", tmp.path().join(LOCK_FILE)).expect("link");
+        // A link, dangling or not, is refused by both, and its target is neither
+        // created nor written.
+        let lock = tmp.path().join(LOCK_FILE);
+        std::os::unix::fs::symlink("nowhere/lock", &lock).expect("link");
         let e = holder(tmp.path()).expect_err("a link into nothing");
-        assert!(e.message().contains("does not exist"), "{e}");
+        assert!(e.message().contains("symbolic link"), "{e}");
         DataDir::open(tmp.path()).expect_err("opening fails too");
-        // A link to a missing file in a folder that exists: opening creates it.
         std::fs::create_dir(tmp.path().join("nowhere")).expect("mkdir");
-        assert_eq!(holder(tmp.path()).expect("creatable"), None);
-        drop(DataDir::open(tmp.path()).expect("opening creates the file"));
+        DataDir::open(tmp.path()).expect_err("a dangling link");
+        assert!(!tmp.path().join("nowhere/lock").exists(), "not created");
+        std::fs::write(tmp.path().join("nowhere/lock"), "precious").expect("write");
+        holder(tmp.path()).expect_err("a link to a file");
+        open_stamp(tmp.path()).expect_err("a link to a file");
+        let e = DataDir::open(tmp.path()).expect_err("a link to a file");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("nowhere/lock")).expect("read"),
+            "precious",
+            "the target is not written"
+        );
+        std::fs::remove_file(&lock).expect("remove");
+        // A named pipe: refused at once, no open blocks waiting for a writer.
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &lock,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        let e = holder(tmp.path()).expect_err("a pipe");
+        assert!(e.message().contains("not a regular file"), "{e}");
+        DataDir::open(tmp.path()).expect_err("a pipe");
+        std::fs::remove_file(&lock).expect("remove");
+        drop(DataDir::open(tmp.path()).expect("a file again"));
     }
 
     #[cfg(target_os = "linux")]

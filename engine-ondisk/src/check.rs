@@ -282,6 +282,9 @@ fn check_record(family: &str, key: &[u8], value: &[u8]) -> Result<()> {
         META if key == crate::metadata::KEY_IDS && value.len() != 16 => {
             return Err(corrupt(META, key, "the id counters are not 16 bytes"));
         }
+        META if key == crate::metadata::KEY_CLOCK && value.len() != 8 => {
+            return Err(corrupt(META, key, "the clock offset is not 8 bytes"));
+        }
         _ => {}
     }
     Ok(())

@@ -22,8 +22,8 @@ use crate::config::Config;
 use crate::counts::Counts;
 use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
 use crate::metadata::{
-    Dictionary, FORMAT_VERSION, IdAllocator, IdKind, KEY_DATABASE, KEY_READY, META_FILE, NameKind,
-    database_state, read_meta_file, write_meta_file,
+    Dictionary, FORMAT_VERSION, IdAllocator, IdKind, KEY_CLOCK, KEY_DATABASE, KEY_READY, META_FILE,
+    NameKind, database_state, read_meta_file, write_meta_file,
 };
 use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
@@ -56,6 +56,8 @@ pub struct OnDiskEngine {
     /// observers see commits in commit order.
     pub(crate) delivery: Mutex<()>,
     clock: AtomicU64,
+    /// What commit timestamps add to RocksDB's sequence numbers (meta key `clock`).
+    clock_offset: u64,
     commits: AtomicU64,
     poisoned: AtomicBool,
     config: Config,
@@ -566,6 +568,10 @@ impl OnDiskEngine {
             None => {}
         }
         let mut engine = Self::finish_open(db, (opts, cache), config, dir, database)?;
+        let restored_ts = match (from_image, &restore) {
+            (false, Some((_, summary))) => Some(summary.commit_ts),
+            _ => None,
+        };
         engine.recovery.snapshot = restore.map(|(path, _)| path);
         // Indexes and constraints are built on the restored data before the database
         // is marked ready: a crash before that redoes the whole restore.
@@ -584,6 +590,20 @@ impl OnDiskEngine {
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
+        if let Some(ts) = restored_ts {
+            // Commits go on after the snapshot's: the clock offset makes the sequence
+            // number RocksDB has now read as that timestamp.
+            let offset = ts.saturating_sub(engine.db.latest_sequence_number());
+            engine
+                .db
+                .put_cf_opt(engine.cf(META)?, KEY_CLOCK, offset.to_le_bytes(), &wo)
+                .map_err(|e| rocks("cannot store the clock offset", e))?;
+            engine.clock_offset = offset;
+            engine.clock.store(
+                engine.timestamp(engine.db.latest_sequence_number()),
+                Ordering::Release,
+            );
+        }
         engine
             .db
             .put_cf_opt(engine.cf(META)?, KEY_READY, [], &wo)
@@ -604,7 +624,23 @@ impl OnDiskEngine {
         let ids = IdAllocator::load(&db)?;
         let schema = Schema::load(&db, &names)?;
         let counts = Counts::load(&db, ids.bounds())?;
-        let clock = db.snapshot().sequence_number();
+        let clock_offset = match db
+            .get_cf(cf(&db, META)?, KEY_CLOCK)
+            .map_err(|e| rocks("cannot read the clock offset", e))?
+        {
+            None => 0,
+            Some(v) => u64::from_le_bytes(v.as_slice().try_into().map_err(|_| {
+                Error::new(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "the clock offset in {} is {} bytes, not 8",
+                        dir.root().join(ROCKSDB_DIR).display(),
+                        v.len()
+                    ),
+                )
+            })?),
+        };
+        let clock = db.snapshot().sequence_number().saturating_add(clock_offset);
         let mut write = WriteOptions::default();
         write.set_sync(config.sync() == SyncMode::EveryCommit);
         let engine = OnDiskEngine {
@@ -618,6 +654,7 @@ impl OnDiskEngine {
             observers: ObserverRegistry::new(),
             delivery: Mutex::new(()),
             clock: AtomicU64::new(clock),
+            clock_offset,
             commits: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
             config,
@@ -707,7 +744,7 @@ impl OnDiskEngine {
     /// commit timestamp: one consistent RocksDB snapshot, writers going on meanwhile.
     pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
         let snapshot = self.db.snapshot();
-        let ts = self.now().max(snapshot.sequence_number());
+        let ts = self.now().max(self.timestamp(snapshot.sequence_number()));
         crate::snapshot::write_contents(self, &snapshot, sink)?;
         Ok(ts)
     }
@@ -802,10 +839,16 @@ impl OnDiskEngine {
         self.clock.load(Ordering::Acquire)
     }
 
+    /// The commit timestamp of RocksDB sequence number `seq`.
+    fn timestamp(&self, seq: u64) -> u64 {
+        seq.saturating_add(self.clock_offset)
+    }
+
     /// Called after RocksDB committed a transaction that wrote: applies the sync
     /// mode and hands out the commit timestamp. Timestamps are RocksDB sequence
-    /// numbers made strictly increasing: each commit advances the sequence by at
-    /// least one, so the clock never passes it and restarts from it after a reopen.
+    /// numbers (plus the database's clock offset) made strictly increasing: each
+    /// commit advances the sequence by at least one, so the clock never passes it
+    /// and restarts from it after a reopen.
     pub(crate) fn committed(&self) -> Result<u64> {
         if let SyncMode::EveryNCommits(n) = self.config.sync() {
             let c = self.commits.fetch_add(1, Ordering::AcqRel) + 1;
@@ -815,7 +858,7 @@ impl OnDiskEngine {
                     .map_err(|e| self.poison(rocks("cannot sync the WAL", e)))?;
             }
         }
-        let seq = self.db.latest_sequence_number();
+        let seq = self.timestamp(self.db.latest_sequence_number());
         let prev = self
             .clock
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
@@ -944,7 +987,7 @@ impl StorageEngine for OnDiskEngine {
         let _one_at_a_time = self.snapshot_lock.lock();
         let seq = self.dir.list_snapshots()?.last().map_or(1, |s| s.seq + 1);
         let snapshot = self.db.snapshot();
-        let ts = self.now().max(snapshot.sequence_number());
+        let ts = self.now().max(self.timestamp(snapshot.sequence_number()));
         let info = crate::snapshot::export(self, &snapshot, &self.snapshots_dir(), seq, ts)?;
         let snapshots = self.dir.list_snapshots()?;
         let keep = self

@@ -58,6 +58,11 @@ pub(crate) const META_FILE: &str = "quiver.meta";
 pub(crate) const KEY_DATABASE: &[u8] = b"database";
 pub(crate) const KEY_READY: &[u8] = b"ready";
 pub(crate) const KEY_IDS: &[u8] = b"ids";
+/// What commit timestamps add to RocksDB's sequence numbers (8 bytes, little
+/// endian; missing means 0): set when a database is restored from a snapshot, so
+/// its commits go on after the snapshot's commit timestamp (a new RocksDB starts
+/// its sequence numbers near 0) and its snapshots never go back in time.
+pub(crate) const KEY_CLOCK: &[u8] = b"clock";
 const NAME_PREFIX: u8 = b'n';
 
 /// How many ids one reservation covers.

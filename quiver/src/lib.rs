@@ -39,6 +39,19 @@ pub use database::{Config, Database, Edges, Engine, Txn, Vertices};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persist_mode, persisted_mode};
 pub use switch::{Moved, migrate, migrate_without_constraints};
+/// With the `crash-points` feature, aborts the process when the environment variable
+/// `QUIVER_CRASH_AT` names `step` (for the crash tests of this crate and of the
+/// commands built on it); otherwise nothing.
+#[doc(hidden)]
+pub fn crash_point(step: &str) {
+    #[cfg(feature = "crash-points")]
+    if std::env::var("QUIVER_CRASH_AT").is_ok_and(|s| s == step) {
+        std::process::abort();
+    }
+    #[cfg(not(feature = "crash-points"))]
+    let _ = step;
+}
+
 pub use verify::{
     CheckedFile, VerifyReport, holds_database, holds_only_leftovers, no_database, only_leftovers,
     verify,

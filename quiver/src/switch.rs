@@ -89,12 +89,7 @@ pub(crate) enum Step {
 /// With the `crash-points` feature, aborts the process at the step named by the
 /// environment variable `QUIVER_CRASH_AT` (for the crash tests); otherwise nothing.
 fn crash_point(step: Step) {
-    #[cfg(feature = "crash-points")]
-    if std::env::var("QUIVER_CRASH_AT").is_ok_and(|s| s == format!("{step:?}")) {
-        std::process::abort();
-    }
-    #[cfg(not(feature = "crash-points"))]
-    let _ = step;
+    crate::crash_point(&format!("{step:?}"));
 }
 
 fn involves_on_disk(a: StorageMode, b: StorageMode) -> bool {

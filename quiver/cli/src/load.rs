@@ -356,9 +356,26 @@ fn mark_in_use(staging: &Path) -> std::io::Result<std::fs::File> {
 /// up by another load this instant) is left alone; failures are only logged (they
 /// cost room, not data).
 fn remove_abandoned_staging(parent: &Path) {
+    for (path, mark) in abandoned_staging(parent) {
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                tracing::info!(dir = %path.display(), "removed the staging directory of a load that did not finish")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %path.display(), error = %e, "cannot remove the staging directory of a load that did not finish")
+            }
+        }
+        drop(mark);
+    }
+}
+
+/// The staging directories in `parent` whose load is gone, each with its in-use
+/// mark, locked by us while the value lives.
+fn abandoned_staging(parent: &Path) -> Vec<(PathBuf, std::fs::File)> {
     let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
+        return Vec::new();
     };
+    let mut gone = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         let staging = entry
@@ -372,16 +389,76 @@ fn remove_abandoned_staging(parent: &Path) {
             continue;
         };
         if mark.try_lock().is_ok() {
-            drop(mark);
-            match std::fs::remove_dir_all(&path) {
-                Ok(()) => {
-                    tracing::info!(dir = %path.display(), "removed the staging directory of a load that did not finish")
-                }
-                Err(e) => {
-                    tracing::warn!(dir = %path.display(), error = %e, "cannot remove the staging directory of a load that did not finish")
-                }
-            }
+            gone.push((path, mark));
         }
+    }
+    gone
+}
+
+/// The record a load into existing data writes (synced) into its staging directory
+/// just before the exchange of names: the directory that takes the database's
+/// place, and the dump it holds, by file identity. A load killed after the exchange
+/// but before it said so leaves it behind; the next load of the same dump into
+/// that database learns from it that the dump is in already.
+const SWAP_RECORD: &str = "swap";
+
+/// A file's identity: device, inode, and for the dump its length and modification
+/// time, so an edited dump is another dump.
+fn file_identity(path: &Path, with_contents: bool) -> std::io::Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path)?;
+    Ok(if with_contents {
+        format!(
+            "{}:{} {} {}.{}",
+            m.dev(),
+            m.ino(),
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec()
+        )
+    } else {
+        format!("{}:{}", m.dev(), m.ino())
+    })
+}
+
+fn swap_record(db: &Path, dump: &str) -> std::io::Result<String> {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(format!(
+        "quiver load swap 1\ndb {}\ndump {dump}\nat {at}\n",
+        file_identity(db, false)?
+    ))
+}
+
+/// A killed load of the dump with identity `dump` into `target` that took effect:
+/// the staging directory it left behind and how long ago it swapped.
+fn applied_before(target: &Path, dump: &str) -> Option<(PathBuf, u64)> {
+    let target_id = file_identity(target, false).ok()?;
+    let parent = std::fs::canonicalize(target).ok()?.parent()?.to_path_buf();
+    abandoned_staging(&parent)
+        .into_iter()
+        .find_map(|(path, _mark)| {
+            let record = std::fs::read_to_string(path.join(SWAP_RECORD)).ok()?;
+            let mut lines = record.lines();
+            let applied = lines.next() == Some("quiver load swap 1")
+                && lines.next()?.strip_prefix("db ")? == target_id
+                && lines.next()?.strip_prefix("dump ")? == dump;
+            let at: u64 = lines.next()?.strip_prefix("at ")?.parse().ok()?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            applied.then(|| (path, now.saturating_sub(at)))
+        })
+}
+
+/// `seconds` for a person: "42 s", "7 min", "3 h", "2 days".
+fn ago(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
     }
 }
 
@@ -479,6 +556,39 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
             args.file.display()
         ))));
     }
+    // A load of this dump killed after it took effect but before it said so: loading
+    // it again would add it twice.
+    let dump = file_identity(&args.file, true).map_err(|e| {
+        Error::new(
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Io
+            },
+            format!("cannot open the dump {}: {e}", args.file.display()),
+        )
+        .with_source(e)
+    });
+    let dump = match dump {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = db.close();
+            return Err(Refusal::Other(e));
+        }
+    };
+    if let Some((staging, seconds)) = applied_before(&args.dir, &dump) {
+        let _ = db.close();
+        return Err(Refusal::Other(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "{} is in {} already: a load of it was killed {} ago after it had taken effect, before it could say so; loading it again would add it twice, so nothing was written. {} holds the database as it was before that load; remove it to add the dump again anyway",
+                args.file.display(),
+                args.dir.display(),
+                ago(seconds),
+                staging.display()
+            ),
+        )));
+    }
     let mode = db.storage_mode();
     bar.set_message("checking the dump");
     let checked = dump::check_dump(&db, open_input(&args.file)?, &options(args)).and_then(|c| {
@@ -506,8 +616,26 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
             format!("{}; nothing was written, load again", e.message()),
         )
     })?;
+    let record = swap_record(&staged.db, &dump).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot read {}: {e}; nothing was written",
+                staged.db.display()
+            ),
+        )
+        .with_source(e)
+    })?;
+    durability::dir::write_file_atomically(
+        staged.cleanup.staging.path(),
+        SWAP_RECORD,
+        record.as_bytes(),
+    )
+    .map_err(|e| Error::new(e.kind(), format!("{}; nothing was written", e.message())))?;
+    quiver::crash_point("LoadRecorded");
     durability::dir::exchange_dirs(&staged.db, &staged.target)
         .map_err(|e| Error::new(e.kind(), format!("{}; nothing was written", e.message())))?;
+    quiver::crash_point("LoadSwapped");
     drop(held);
     Ok(Loaded {
         summary: staged.summary,

@@ -489,12 +489,27 @@ fn run(command: Command) -> Outcome {
                 skip_constraints,
                 skip_unsupported,
             };
+            // A load into existing data swaps a copy in under the database's name: a
+            // shell working inside the database is left in the old copy.
+            let canonical = std::fs::canonicalize(&args.dir).ok();
+            let works_inside = std::env::current_dir()
+                .ok()
+                .zip(canonical.as_ref())
+                .is_some_and(|(cwd, dir)| cwd.starts_with(dir));
             let bar = bytes_bar("loading");
             let loaded = load::load(&args, &bar);
             bar.finish_and_clear();
             match loaded {
                 Ok(loaded) => {
                     say!("{}", load::done_line(&args, &loaded));
+                    if let Some(dir) =
+                        canonical.filter(|_| works_inside && loaded.replaced.is_some())
+                    {
+                        eprintln!(
+                            "note: the working directory was inside the database, whose old copy the load replaced and removes now; `cd {}` again to see the loaded one",
+                            dir.display()
+                        );
+                    }
                     // The database a load into existing data replaced goes once the
                     // load is reported: a kill now cannot make it look unfinished.
                     if let Some(replaced) = loaded.replaced {

@@ -641,6 +641,26 @@ fn load_details() -> Result<()> {
     );
     expect(&["info", p(&here)], 0);
     assert!(!entries(&here).iter().any(|n| n.starts_with(".quiver-load")));
+    // Into existing data from inside: the copy swapped in leaves this working
+    // directory in the removed old one, and the command says where to go.
+    let data_only = root.path().join("data-only.cypherl");
+    write(
+        &data_only,
+        "CREATE (:__mg_vertex__:P {__mg_id__: 0});\nMATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n",
+    )?;
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["load", ".", p(&data_only), "--into-existing"])
+        .current_dir(&here)
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`cd {}` again",
+            std::fs::canonicalize(&here)?.display()
+        )),
+        "{err}"
+    );
     let stranger = root.path().join("stranger");
     std::fs::create_dir_all(stranger.join("snapshots"))?;
     write(&stranger.join("snapshots").join("readme.txt"), "notes")?;
@@ -1114,6 +1134,80 @@ fn a_load_into_existing_data_killed_at_any_moment_leaves_it_whole_or_as_it_was()
     Ok(())
 }
 
+/// A hostile-user run killed `load --into-existing` after it had swapped the loaded
+/// copy in but before it printed its line: the dump was in, and nothing told the
+/// user, so a rerun added it twice. The load now records the swap in its staging
+/// directory first; a rerun of the same dump learns from it and refuses (exit 6),
+/// naming the directory to remove to add the dump again anyway.
+#[test]
+fn a_load_killed_after_it_took_effect_is_not_added_twice_by_a_rerun() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let base_dump = root.path().join("base.cypherl");
+    std::fs::write(
+        &base_dump,
+        "CREATE (:__mg_vertex__:B {__mg_id__: 0, n: 1});\nMATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n",
+    )?;
+    let more_dump = root.path().join("more.cypherl");
+    std::fs::write(
+        &more_dump,
+        "CREATE (:__mg_vertex__:P {__mg_id__: 0, n: 7});\nMATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n",
+    )?;
+    for mode in ["IN_MEMORY_TRANSACTIONAL", "ON_DISK_TRANSACTIONAL"] {
+        let work = root.path().join(mode);
+        std::fs::create_dir_all(&work)?;
+        let dir = work.join("db");
+        expect(&["load", p(&dir), p(&base_dump), "--mode", mode], 0);
+        let vertices = |dir: &Path| -> usize {
+            let (out, _) = expect(&["dump", p(dir)], 0);
+            out.matches("CREATE (:__mg_vertex__").count()
+        };
+        let load = |crash: &str| {
+            Command::new(env!("CARGO_BIN_EXE_quiver"))
+                .args(["load", p(&dir), p(&more_dump), "--into-existing"])
+                .env("QUIVER_CRASH_AT", crash)
+                .output()
+        };
+        // Killed with the record written, before the swap: as it was; a rerun loads.
+        let out = load("LoadRecorded")?;
+        assert!(
+            !out.status.success(),
+            "{mode}: the crash point did not fire"
+        );
+        assert_eq!(vertices(&dir), 1, "{mode}");
+        let (out, _) = expect(&["load", p(&dir), p(&more_dump), "--into-existing"], 0);
+        assert!(out.contains("loaded 1 vertices"), "{out}");
+        assert_eq!(vertices(&dir), 2, "{mode}");
+        assert!(staging_dirs(&work).is_empty(), "{:?}", staging_dirs(&work));
+        // Killed right after the swap: the dump is in, and a rerun says so.
+        let out = load("LoadSwapped")?;
+        assert!(
+            !out.status.success(),
+            "{mode}: the crash point did not fire"
+        );
+        assert_eq!(vertices(&dir), 3, "{mode}: the swap took effect");
+        let (_, err) = expect(&["load", p(&dir), p(&more_dump), "--into-existing"], 6);
+        assert!(err.contains("already") && err.contains("twice"), "{err}");
+        assert_eq!(vertices(&dir), 3, "{mode}: nothing written");
+        let left = staging_dirs(&work);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(err.contains(&left[0]), "names the staging directory: {err}");
+        // Another dump goes in (and the abandoned staging directory goes)...
+        expect(&["load", p(&dir), p(&base_dump), "--into-existing"], 0);
+        assert_eq!(vertices(&dir), 4, "{mode}");
+        assert!(staging_dirs(&work).is_empty(), "{:?}", staging_dirs(&work));
+        // ...and after the same kill, removing the named directory lets the same
+        // dump in again, as asked.
+        assert!(!load("LoadSwapped")?.status.success());
+        expect(&["load", p(&dir), p(&more_dump), "--into-existing"], 6);
+        for s in staging_dirs(&work) {
+            std::fs::remove_dir_all(work.join(s))?;
+        }
+        expect(&["load", p(&dir), p(&more_dump), "--into-existing"], 0);
+        assert_eq!(vertices(&dir), 6, "{mode}");
+    }
+    Ok(())
+}
+
 /// A hostile-user run: `verify` called a directory healthy (exit 0) while another
 /// process had it open (opening it then fails), and while its `.lock` was a folder
 /// (`info` failed); a lost `quiver.meta` made opening exit 6 ("not allowed") where
@@ -1140,6 +1234,36 @@ fn verify_agrees_with_opening_about_locks_and_lost_metadata() -> Result<()> {
     assert!(out.contains(".lock"), "{out}");
     expect(&["info", p(&data)], 1);
     std::fs::remove_dir(data.join(".lock"))?;
+    expect(&["verify", p(&data)], 0);
+    // A link under the lock file's name is never followed: its target is neither
+    // written nor created, and verify calls it damage like opening does.
+    let precious = root.path().join("precious.txt");
+    std::fs::write(&precious, "keep me")?;
+    std::os::unix::fs::symlink(&precious, data.join(".lock"))?;
+    let (out, _) = expect(&["verify", p(&data)], 3);
+    assert!(out.contains("symbolic link"), "{out}");
+    let (_, err) = expect(&["info", p(&data)], 1);
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&precious)?, "keep me");
+    std::fs::remove_file(data.join(".lock"))?;
+    std::os::unix::fs::symlink(root.path().join("created-by-us"), data.join(".lock"))?;
+    expect(&["verify", p(&data)], 3);
+    expect(&["info", p(&data)], 1);
+    assert!(!root.path().join("created-by-us").exists());
+    // A named pipe: both answer at once instead of waiting for a writer.
+    std::fs::remove_file(data.join(".lock"))?;
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        data.join(".lock"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .map_err(std::io::Error::from)?;
+    let (out, _) = expect(&["verify", p(&data)], 3);
+    assert!(out.contains("not a regular file"), "{out}");
+    expect(&["info", p(&data)], 1);
+    std::fs::remove_file(data.join(".lock"))?;
     expect(&["verify", p(&data)], 0);
 
     let dump = root.path().join("one.cypherl");
