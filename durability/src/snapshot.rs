@@ -785,6 +785,135 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
     })
 }
 
+/// The schema definitions of the snapshot at `path` (its create-operations), read
+/// from the blocks before its id counters: the rest of the file is not read.
+///
+/// Errors: as [`read_snapshot`] for the part it reads.
+pub fn read_snapshot_schema(path: &Path) -> Result<Vec<SchemaOp>> {
+    /// Collects the schema and stops the read at the first block after it.
+    struct SchemaOnly {
+        ops: Vec<SchemaOp>,
+        stopped: bool,
+    }
+    impl SchemaOnly {
+        fn stop(&mut self) -> Result<()> {
+            self.stopped = true;
+            Err(engine_api::Error::new(
+                engine_api::ErrorKind::Aborted,
+                "the schema is read",
+            ))
+        }
+    }
+    impl SnapshotSink for SchemaOnly {
+        fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
+            Ok(())
+        }
+        fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+            self.ops.push(definition);
+            Ok(())
+        }
+        fn counters(&mut self, _: u64, _: u64) -> Result<()> {
+            self.stop()
+        }
+        fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+            self.stop()
+        }
+        fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+            self.stop()
+        }
+    }
+    let mut sink = SchemaOnly {
+        ops: Vec::new(),
+        stopped: false,
+    };
+    match read_snapshot(path, &mut sink) {
+        Ok(_) => Ok(sink.ops),
+        Err(_) if sink.stopped => Ok(sink.ops),
+        Err(e) => Err(e),
+    }
+}
+
+/// Copies the snapshot at `src` into `dir` as snapshot `seq` of the database
+/// `database`: the same state and commit timestamp under another database's name.
+/// The body is copied byte for byte (every block carries its own checksum and the
+/// footer its counts; the one who opens the copy reads and checks them); the header,
+/// the only part naming the database, is written anew, keeping its format version.
+/// Written like any snapshot: under a temporary name, synced, renamed, its directory
+/// synced, so a crash leaves no file or the whole one.
+///
+/// Errors: `Corrupt` if `src`'s header does not verify; `Io` naming the file.
+pub fn copy_snapshot(
+    src: &Path,
+    dir: &Path,
+    seq: u64,
+    database: DatabaseId,
+) -> Result<SnapshotInfo> {
+    let summary = read_snapshot_header(src)?;
+    let what = src.display().to_string();
+    let old = decode_named_header(
+        MAGIC,
+        SNAPSHOT_VERSIONS,
+        &what,
+        "snapshot",
+        &read_header_bytes(src, &what)?,
+    )?;
+    let created = SystemTime::now();
+    let micros = created
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let header = encode_header(
+        MAGIC,
+        old.version,
+        &Header {
+            version: old.version,
+            database,
+            a: summary.commit_ts,
+            b: micros,
+        },
+    );
+    let name = snapshot_file_name(seq, summary.commit_ts);
+    let path = dir.join(&name);
+    let tmp = crate::dir::temporary_snapshot_path(dir, &name)?;
+    let copied = (|| -> std::io::Result<u64> {
+        let mut from = File::open(src)?;
+        std::io::Seek::seek(&mut from, std::io::SeekFrom::Start(HEADER_LEN as u64))?;
+        let mut to = File::create(&tmp)?;
+        to.write_all(&header)?;
+        let body = std::io::copy(&mut from, &mut to)?;
+        to.sync_data()?;
+        Ok(HEADER_LEN as u64 + body)
+    })();
+    let size_bytes = match copied {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_error(
+                &format!("cannot copy {what} to {}", tmp.display()),
+                e,
+            ));
+        }
+    };
+    if let Err(e) = std::fs::rename(&tmp, &path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(
+            &format!("cannot rename {} into place", tmp.display()),
+            e,
+        ));
+    }
+    sync_dir(dir)?;
+    if let Some(from) = tmp.parent()
+        && from != dir
+    {
+        sync_dir(from)?;
+    }
+    Ok(SnapshotInfo {
+        path,
+        commit_timestamp: summary.commit_ts,
+        created_at: created,
+        size_bytes,
+    })
+}
+
 /// What the `snapshots()` listing of an engine reports for these files, oldest
 /// first. A snapshot whose header does not verify fails the listing with `Corrupt`,
 /// naming it: leaving it out would hide the damage from a backup tool.

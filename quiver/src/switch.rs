@@ -46,6 +46,10 @@ pub struct Moved {
     pub edges: u64,
     /// Wall-clock time the move took.
     pub elapsed: Duration,
+    /// For a [`migrate`] from a closed in-memory database into the on-disk mode:
+    /// the source's snapshot that was copied as it is (its WAL held nothing after
+    /// it), instead of loading the source into memory and exporting it.
+    pub copied_snapshot: Option<std::path::PathBuf>,
 }
 
 impl Moved {
@@ -126,6 +130,7 @@ impl Database {
             vertices: 0,
             edges: 0,
             elapsed: Duration::ZERO,
+            copied_snapshot: None,
         };
         if from == mode {
             return Ok(moved);
@@ -392,6 +397,10 @@ fn migrate_with(
             target.display()
         )));
     }
+    if let Some(moved) = migrate_from_snapshot(source, target, mode, drop_constraints, started)? {
+        moved.log("migrated");
+        return Ok(moved);
+    }
     let db = Database::open(Config::new().data_directory(source))?;
     let from = db.storage_mode();
     if mode == StorageMode::InMemoryAnalytical
@@ -467,7 +476,106 @@ fn migrate_with(
         vertices,
         edges,
         elapsed: started.elapsed(),
+        copied_snapshot: None,
     };
     moved.log("migrated");
     Ok(moved)
+}
+
+/// The short way from a closed in-memory database into the on-disk mode: when its
+/// newest snapshot alone is the database (the WAL holds nothing after it, as after
+/// a close that wrote one), that file is copied into `target` under the new
+/// database id and imported, without loading the source into memory and exporting
+/// it again. The source stays locked while the file is copied. `None` when that
+/// does not hold, so the caller takes the general way; so does a copy that does
+/// not import (a damaged snapshot: recovery may fall back to an older one), after
+/// what it put into `target` is removed again.
+fn migrate_from_snapshot(
+    source: &Path,
+    target: &Path,
+    mode: StorageMode,
+    drop_constraints: bool,
+    started: Instant,
+) -> Result<Option<Moved>> {
+    if mode != StorageMode::OnDiskTransactional || drop_constraints {
+        return Ok(None);
+    }
+    let from = match crate::mode::persisted_mode(source)? {
+        Some(m @ (StorageMode::InMemoryTransactional | StorageMode::InMemoryAnalytical)) => m,
+        _ => return Ok(None),
+    };
+    let dir = durability::DataDir::open(source)?;
+    let listing = dir.list()?;
+    let Some(newest) = listing.snapshots.last() else {
+        return Ok(None);
+    };
+    let Ok(summary) = durability::snapshot::read_snapshot_header(&newest.path) else {
+        return Ok(None);
+    };
+    let whole = durability::dir::one_database(&listing).is_ok()
+        && match from {
+            // The analytical mode keeps no WAL: segments there are another story.
+            StorageMode::InMemoryAnalytical => listing.segments.is_empty(),
+            _ => durability::snapshot::read_snapshot_schema(&newest.path).is_ok_and(|schema| {
+                durability::wal::nothing_after(
+                    &listing.segments,
+                    summary.commit_ts,
+                    summary.database,
+                    &schema,
+                )
+            }),
+        };
+    if !whole {
+        return Ok(None);
+    }
+    // As the general way: the mode first, so a kill after the image landed leaves
+    // an on-disk database, and one before it a target a retry accepts.
+    let create = |d: &Path| {
+        std::fs::create_dir_all(d).map_err(|e| {
+            Error::new(ErrorKind::Io, format!("cannot create {}: {e}", d.display())).with_source(e)
+        })
+    };
+    create(target)?;
+    persist_mode(target, mode)?;
+    let snapshots = target.join("snapshots");
+    create(&snapshots)?;
+    let copy = durability::snapshot::copy_snapshot(
+        &newest.path,
+        &snapshots,
+        1,
+        durability::DatabaseId::random(),
+    )?;
+    drop(dir);
+    tracing::info!(from = %newest.path.display(), to = %copy.path.display(), "snapshot copied");
+    match Database::open(Config::new().data_directory(target)) {
+        Ok(copy) => {
+            let stats = copy.stats()?;
+            copy.engine.close_without_snapshot()?;
+            Ok(Some(Moved {
+                from,
+                to: mode,
+                vertices: stats.vertices,
+                edges: stats.edges,
+                elapsed: started.elapsed(),
+                copied_snapshot: Some(newest.path.clone()),
+            }))
+        }
+        Err(e) if e.kind() == ErrorKind::Corrupt => {
+            tracing::warn!(error = %e, "the copied snapshot does not import; loading the source instead");
+            for sub in ["rocksdb", "snapshots", "wal"] {
+                let path = target.join(sub);
+                if let Err(e) = std::fs::remove_dir_all(&path)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("cannot remove {}: {e}", path.display()),
+                    )
+                    .with_source(e));
+                }
+            }
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -232,6 +232,96 @@ fn migrate_copies_a_whole_database_into_each_other_mode_with_ids() -> Result<()>
     Ok(())
 }
 
+/// Into the on-disk mode, a closed in-memory database whose newest snapshot is the
+/// whole database is migrated by copying that file (not by loading the source);
+/// with commits in the WAL after it, or a snapshot that does not import, by the
+/// general way. Either way the copy holds exactly the source's data and schema.
+#[test]
+fn migrate_copies_the_newest_snapshot_only_when_it_is_the_whole_database() -> Result<()> {
+    use engine_api::DurabilityConfig;
+    let root = tempfile::tempdir()?;
+    for from in [TXN, ANALYTICAL] {
+        let source = root.path().join(format!("{from:?}"));
+        let db = Database::open(Config::new().data_directory(&source).mode(from))?;
+        fill(&db)?;
+        db.create_index(&IndexSpec::Label("Item".into()))?;
+        let state = image(&db)?;
+        let indexes = db.indexes()?.len();
+        db.close()?;
+        let target = root.path().join(format!("{from:?}-on-disk"));
+        let moved = migrate(&source, &target, ON_DISK)?;
+        assert!(moved.copied_snapshot.is_some(), "{from:?}: the short way");
+        assert_eq!((moved.from, moved.vertices), (from, 49));
+        let db = open(&target)?;
+        assert_eq!(image(&db)?, state, "{from:?}");
+        assert_eq!(db.indexes()?.len(), indexes);
+        new_vertex(&db)?;
+        db.close()?;
+        let db = open(&source)?;
+        assert_eq!(image(&db)?, state, "{from:?}: the source is unchanged");
+        db.close()?;
+    }
+    // Commits after the newest snapshot, in the WAL only: the general way.
+    let source = root.path().join("wal-after");
+    let config = Config::new()
+        .data_directory(&source)
+        .durability(DurabilityConfig::default().snapshot_on_exit(false));
+    let db = Database::open(config.clone())?;
+    fill(&db)?;
+    db.create_snapshot()?;
+    new_vertex(&db)?;
+    let state = image(&db)?;
+    let indexes = db.indexes()?.len();
+    db.close()?;
+    let target = root.path().join("wal-after-on-disk");
+    let moved = migrate(&source, &target, ON_DISK)?;
+    assert!(moved.copied_snapshot.is_none(), "the WAL holds more");
+    let db = open(&target)?;
+    assert_eq!(image(&db)?, state);
+    assert_eq!(db.indexes()?.len(), indexes);
+    db.close()?;
+    // A schema change logged after the newest snapshot with no commit after it: the
+    // snapshot does not show it, so the general way, which keeps it.
+    let source = root.path().join("schema-after");
+    let db = Database::open(config.clone().data_directory(&source))?;
+    fill(&db)?;
+    db.create_snapshot()?;
+    db.create_index(&IndexSpec::Label("Late".into()))?;
+    let indexes = db.indexes()?.len();
+    db.close()?;
+    let target = root.path().join("schema-after-on-disk");
+    let moved = migrate(&source, &target, ON_DISK)?;
+    assert!(moved.copied_snapshot.is_none(), "the WAL holds an index");
+    let db = open(&target)?;
+    assert_eq!(db.indexes()?.len(), indexes);
+    db.close()?;
+    // A newest snapshot damaged in its body (its header reads): the copy does not
+    // import and is removed, and the general way recovers as opening does (here
+    // from the WAL, which holds every commit).
+    let source = root.path().join("damaged");
+    let db = open(&source)?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    let newest = std::fs::read_dir(source.join("snapshots"))?
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a snapshot");
+    let mut bytes = std::fs::read(&newest)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&newest, bytes)?;
+    let target = root.path().join("damaged-on-disk");
+    let moved = migrate(&source, &target, ON_DISK)?;
+    assert!(moved.copied_snapshot.is_none(), "{moved:?}");
+    let db = open(&target)?;
+    assert_eq!(image(&db)?, state);
+    assert_eq!(db.snapshots()?.len(), 1, "only the general way's snapshot");
+    db.close()?;
+    Ok(())
+}
+
 /// A switch killed at each of its steps: the directory opens (in whichever mode
 /// `quiver.mode` names) with exactly the data before the switch.
 #[test]

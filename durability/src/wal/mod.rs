@@ -40,8 +40,8 @@ mod writer;
 
 pub use format::{CommitRecord, WalOp, encode_ops};
 pub use reader::{
-    SegmentHeader, SegmentRead, read_live_segment_header, read_segment, read_segment_header,
-    truncate_segment,
+    SegmentHeader, SegmentRead, nothing_after, read_live_segment_header, read_segment,
+    read_segment_header, truncate_segment,
 };
 pub use writer::{Arrival, Ticket, WalWriter};
 

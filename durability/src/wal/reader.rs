@@ -227,3 +227,81 @@ pub fn truncate_segment(path: &Path, len: u64) -> Result<()> {
         .and_then(|()| f.sync_all())
         .map_err(|e| io_error(&format!("cannot truncate {what}"), e))
 }
+
+/// Whether recovering from a snapshot of `database` at commit `snap_ts`, whose
+/// schema is `snapshot_schema` (its create-operations), would take nothing from the
+/// WAL `segments` (lowest sequence first): they are gapless, all of `database`,
+/// whole (no torn tail or header), every commit in them is at or before `snap_ts`,
+/// and so is every schema change, but for those logged after commit `snap_ts` that
+/// the snapshot already shows (a change logged then may have come before the
+/// snapshot was taken or after it: a create must be in `snapshot_schema`, a drop
+/// must not). Then that snapshot alone is the database. A segment the next one
+/// starts at or before `snap_ts` is only checked by its header: nothing in it can
+/// be later. Any doubt, damage included, answers false: recovery, which reads
+/// everything, then decides (and reports the damage).
+pub fn nothing_after(
+    segments: &[crate::dir::SegmentName],
+    snap_ts: u64,
+    database: DatabaseId,
+    snapshot_schema: &[SchemaOp],
+) -> bool {
+    let shown = |op: &SchemaOp| match op {
+        SchemaOp::CreateIndex(_) | SchemaOp::CreateConstraint(_) | SchemaOp::CreateTrigger(_) => {
+            snapshot_schema.contains(op)
+        }
+        SchemaOp::DropIndex(spec) => {
+            !snapshot_schema.contains(&SchemaOp::CreateIndex(spec.clone()))
+        }
+        SchemaOp::DropConstraint(spec) => {
+            !snapshot_schema.contains(&SchemaOp::CreateConstraint(spec.clone()))
+        }
+        SchemaOp::DropTrigger(name) => !snapshot_schema
+            .iter()
+            .any(|d| matches!(d, SchemaOp::CreateTrigger(t) if t.name == *name)),
+    };
+    let headers = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| read_live_segment_header(&s.path, i + 1 == segments.len()))
+        .collect::<Result<Vec<_>>>();
+    let Ok(headers) = headers else {
+        return false;
+    };
+    for (i, (segment, header)) in segments.iter().zip(&headers).enumerate() {
+        // A torn header (the newest segment's, after a crash): recovery decides.
+        let Some(header) = header else {
+            return false;
+        };
+        if header.database != database
+            || header.seq != segment.seq
+            || (i > 0 && segments[i - 1].seq + 1 != segment.seq)
+        {
+            return false;
+        }
+        let next_starts = headers.get(i + 1).and_then(|h| h.map(|h| h.first_ts));
+        if next_starts.is_some_and(|first| first <= snap_ts) {
+            continue;
+        }
+        let last = i + 1 == segments.len();
+        match read_segment(&segment.path, last) {
+            Ok(SegmentRead::Read {
+                records,
+                schema,
+                valid_len,
+                file_len,
+                ..
+            }) => {
+                if valid_len < file_len
+                    || records.iter().any(|r| r.commit_ts > snap_ts)
+                    || schema
+                        .iter()
+                        .any(|(ts, op)| *ts > snap_ts + 1 || (*ts == snap_ts + 1 && !shown(op)))
+                {
+                    return false;
+                }
+            }
+            Ok(SegmentRead::TornHeader) | Err(_) => return false,
+        }
+    }
+    true
+}
