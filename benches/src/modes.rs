@@ -136,10 +136,17 @@ pub fn run(w: &Workload) -> Result<ModeFigures> {
     )?;
     db.close()?;
     let on_disk = tmp.path().join("migrated-on-disk");
+    // The source was closed with a snapshot: migrate copies that file and imports it.
+    let mut copied = false;
     timed(
         "migrate IN_MEMORY_TRANSACTIONAL → ON_DISK_TRANSACTIONAL (new directory)",
         n,
-        &mut || quiver::migrate(&dir, &on_disk, StorageMode::OnDiskTransactional).map(drop),
+        &mut || {
+            copied = quiver::migrate(&dir, &on_disk, StorageMode::OnDiskTransactional)?
+                .copied_snapshot
+                .is_some();
+            Ok(())
+        },
     )?;
     let analytical = tmp.path().join("migrated-analytical");
     timed(
@@ -180,6 +187,13 @@ pub fn run(w: &Workload) -> Result<ModeFigures> {
             .map(drop)
         },
     )?;
+    if copied
+        && let Some(row) = moves
+            .iter_mut()
+            .find(|r| r.what.starts_with("migrate IN_MEMORY_TRANSACTIONAL"))
+    {
+        row.what = "migrate IN_MEMORY_TRANSACTIONAL → ON_DISK_TRANSACTIONAL (new directory; the closed source's newest snapshot copied and imported)".to_string();
+    }
     // Counted afterwards: the backup holds the writers' ticks too.
     let db = Database::open(Config::new().data_directory(&restored))?;
     let restored_objects = objects(&db)?;

@@ -46,6 +46,9 @@ pub struct FileCheck {
     /// When it does, whether it removes RocksDB's files (its log in `wal/`
     /// included) first; otherwise a RocksDB log there makes opening refuse.
     pub removes_rocksdb_first: bool,
+    /// What does not keep the database from opening but is not as it should be
+    /// (stored counts that differ from the records).
+    pub notes: Vec<String>,
 }
 
 impl FileCheck {
@@ -129,7 +132,37 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
         return Ok(check);
     }
     match read_rocksdb(root, id) {
-        Ok(Read::Ready(parts)) => {
+        Ok(Read::Ready(parts, metadata)) => {
+            let records = |name: &str| {
+                parts
+                    .iter()
+                    .find(|(f, _)| *f == name)
+                    .and_then(|(_, n)| n.as_ref().ok().copied())
+            };
+            let (vertices, edges) = (records(VERTICES), records(EDGES));
+            check.part(
+                rdir.clone(),
+                "metadata",
+                metadata
+                    .as_ref()
+                    .map(|counts| match counts {
+                        Some((v, e)) => format!(
+                            "names, id bounds, schema and counts load as opening loads them ({v} vertices, {e} edges)"
+                        ),
+                        None => "names, id bounds and schema load as opening loads them (counts: opening counts the records)".to_string(),
+                    })
+                    .map_err(|e| {
+                        Error::new(e.kind(), format!("opening fails: {}", e.message()))
+                    }),
+            );
+            if let (Ok(Some((v, e))), Some(rv), Some(re)) = (&metadata, vertices, edges)
+                && (*v, *e) != (rv, re)
+            {
+                check.notes.push(format!(
+                    "the stored counts say {v} vertices and {e} edges, but {} holds {rv} vertex and {re} edge records: the database opens, and `stats()` (and `quiver info`) report the stored counts; a dump and load into a new directory counts anew",
+                    rdir.display()
+                ));
+            }
             for (family, found) in parts {
                 check.part(
                     rdir.clone(),
@@ -147,8 +180,9 @@ pub fn check_files(root: &Path) -> Result<FileCheck> {
 }
 
 enum Read {
-    /// Each column family and what reading it found.
-    Ready(Vec<(&'static str, Result<u64>)>),
+    /// Each column family and what reading it found, and what loading the metadata
+    /// as opening does found (the counts it starts from).
+    Ready(Vec<(&'static str, Result<u64>)>, Result<Option<(u64, u64)>>),
     NotReady,
 }
 
@@ -211,7 +245,23 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
         let iter = db.iterator_cf_opt(handle, scan_options(), IteratorMode::Start);
         parts.push((family, check_family(family, iter)));
     }
-    Ok(Read::Ready(parts))
+    Ok(Read::Ready(parts, load_metadata(&db, version)))
+}
+
+/// What an open of a ready database of format `version` loads from `meta` before
+/// any transaction, loaded the same way without writing: names, id bounds, schema
+/// catalogue, counts, clock offset. Returns the counts the open starts from (`None`
+/// for a version before 3, which kept none: the open counts the records).
+fn load_metadata(db: &DB, version: u16) -> Result<Option<(u64, u64)>> {
+    let names = crate::metadata::Dictionary::load(db)?;
+    crate::metadata::IdAllocator::load(db)?;
+    crate::schema::Schema::load(db, &names)?;
+    crate::engine::read_clock_offset(db)?;
+    if version < 3 {
+        return Ok(None);
+    }
+    let (v, e, _) = crate::counts::Counts::at_open(db)?;
+    Ok(Some((v as u64, e as u64)))
 }
 
 /// RocksDB's "cannot open" for files that are there: damage, not bad input.

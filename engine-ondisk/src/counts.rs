@@ -219,6 +219,22 @@ impl Counts {
     /// at or above `counted_below` (the crash case); then stores them as covering
     /// everything below `bounds` (the id bounds this run starts from).
     pub(crate) fn load(db: &DB, bounds: (u64, u64)) -> Result<Self> {
+        let (v, e, keys) = Self::at_open(db)?;
+        let below = [bounds.0, bounds.1];
+        write_checkpoint(db, v, e, below, &keys)?;
+        Ok(Counts {
+            vertices: AtomicI64::new(v),
+            edges: AtomicI64::new(e),
+            below,
+        })
+    }
+
+    /// The counts an open starts from, read without writing (a read-only database
+    /// will do): the stored ones plus the objects above the ids they cover; and the
+    /// keys of a version 3 database's change records, which the open folds in.
+    ///
+    /// Errors: `Corrupt` for a missing or damaged count record, or counts below zero.
+    pub(crate) fn at_open(db: &DB) -> Result<(i64, i64, Vec<Vec<u8>>)> {
         let (mut v, mut e, keys) = read(db)?;
         if v < 0 || e < 0 {
             return Err(corrupt(META, KEY_COUNTS, "the counts add up below zero"));
@@ -235,13 +251,7 @@ impl Counts {
             v += above(crate::keys::VERTICES, bv)?;
             e += above(crate::keys::EDGES, be)?;
         }
-        let below = [bounds.0, bounds.1];
-        write_checkpoint(db, v, e, below, &keys)?;
-        Ok(Counts {
-            vertices: AtomicI64::new(v),
-            edges: AtomicI64::new(e),
-            below,
-        })
+        Ok((v, e, keys))
     }
 
     /// Stores the counts as covering every object below `bounds` (a clean close:

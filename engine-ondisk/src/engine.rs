@@ -223,6 +223,22 @@ pub(crate) fn family_options(
     o
 }
 
+/// The clock offset in `meta` (see [`crate::metadata::KEY_CLOCK`]); 0 if there is
+/// none.
+///
+/// Errors: `Corrupt` for a value that is not 8 bytes.
+pub(crate) fn read_clock_offset(db: &DB) -> Result<u64> {
+    match db
+        .get_cf(cf(db, META)?, KEY_CLOCK)
+        .map_err(|e| rocks("cannot read the clock offset", e))?
+    {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_le_bytes(v.as_slice().try_into().map_err(
+            |_| crate::keys::corrupt(META, KEY_CLOCK, "the clock offset is not 8 bytes"),
+        )?)),
+    }
+}
+
 fn open_rocks(
     config: &Config,
     root: &Path,
@@ -624,22 +640,7 @@ impl OnDiskEngine {
         let ids = IdAllocator::load(&db)?;
         let schema = Schema::load(&db, &names)?;
         let counts = Counts::load(&db, ids.bounds())?;
-        let clock_offset = match db
-            .get_cf(cf(&db, META)?, KEY_CLOCK)
-            .map_err(|e| rocks("cannot read the clock offset", e))?
-        {
-            None => 0,
-            Some(v) => u64::from_le_bytes(v.as_slice().try_into().map_err(|_| {
-                Error::new(
-                    ErrorKind::Corrupt,
-                    format!(
-                        "the clock offset in {} is {} bytes, not 8",
-                        dir.root().join(ROCKSDB_DIR).display(),
-                        v.len()
-                    ),
-                )
-            })?),
-        };
+        let clock_offset = read_clock_offset(&db)?;
         let clock = db.snapshot().sequence_number().saturating_add(clock_offset);
         let mut write = WriteOptions::default();
         write.set_sync(config.sync() == SyncMode::EveryCommit);

@@ -729,6 +729,90 @@ fn a_damaged_count_record_is_corrupt() {
     assert!(err.message().contains("count"), "{err}");
 }
 
+/// The file check loads `meta` as opening does: a damaged or missing count record,
+/// a name that is not UTF-8, a damaged clock offset are damage ("opening fails"),
+/// as opening is `Corrupt`; well-formed counts that differ from the records open,
+/// and the check notes the difference. (A hostile-user run: verify called such
+/// directories healthy because every record decoded on its own.)
+#[test]
+fn the_file_check_loads_the_metadata_as_opening_does() {
+    let sound = tempfile::tempdir().expect("tmp");
+    fill(sound.path());
+    let check = engine_ondisk::check_files(sound.path()).expect("check");
+    assert!(check.parts.iter().all(|p| p.damage.is_none()), "{check:?}");
+    assert!(
+        check
+            .parts
+            .iter()
+            .any(|p| p.kind == "metadata" && p.detail.contains("(1 vertices, 1 edges)")),
+        "{check:?}"
+    );
+    assert!(check.notes.is_empty(), "{check:?}");
+    type Damage = fn(&rocksdb::TransactionDB, &rocksdb::ColumnFamily);
+    let damages: [(&str, Damage); 4] = [
+        ("a short count record", |db, meta| {
+            db.put_cf(meta, b"counts", [1u8, 2, 3]).expect("put")
+        }),
+        ("no count record", |db, meta| {
+            db.delete_cf(meta, b"counts").expect("delete")
+        }),
+        ("a name that is not UTF-8", |db, meta| {
+            db.put_cf(meta, b"n\x00\x00\x00\x00\x00", [0xffu8, 0xfe])
+                .expect("put")
+        }),
+        ("a short clock offset", |db, meta| {
+            db.put_cf(meta, b"clock", [1u8]).expect("put")
+        }),
+    ];
+    for (what, damage) in damages {
+        let dir = tempfile::tempdir().expect("tmp");
+        fill(dir.path());
+        let config = Config::new(dir.path());
+        {
+            let db = raw_open(&config);
+            let meta = db.cf_handle("meta").expect("meta column family");
+            damage(&db, meta);
+            db.flush_wal(true).expect("sync");
+        }
+        let check = engine_ondisk::check_files(dir.path()).expect("check");
+        assert!(
+            check.parts.iter().any(|p| p
+                .damage
+                .as_deref()
+                .is_some_and(|d| d.contains("opening fails"))),
+            "{what}: {check:?}"
+        );
+        let err = OnDiskEngine::open(config).expect_err(what);
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{what}: {err}");
+    }
+    // Counts that read but are wrong: the database opens with them; the check says.
+    let dir = tempfile::tempdir().expect("tmp");
+    fill(dir.path());
+    let config = Config::new(dir.path());
+    {
+        let db = raw_open(&config);
+        let meta = db.cf_handle("meta").expect("meta column family");
+        let mut wrong = [0u8; 16];
+        wrong[..8].copy_from_slice(&5u64.to_le_bytes());
+        wrong[8..].copy_from_slice(&7u64.to_le_bytes());
+        db.put_cf(meta, b"counts", wrong).expect("put");
+        db.flush_wal(true).expect("sync");
+    }
+    let check = engine_ondisk::check_files(dir.path()).expect("check");
+    assert!(check.parts.iter().all(|p| p.damage.is_none()), "{check:?}");
+    assert!(
+        check
+            .notes
+            .iter()
+            .any(|n| n.contains("5 vertices and 7 edges")
+                && n.contains("1 vertex and 1 edge records")),
+        "{check:?}"
+    );
+    let db = OnDiskEngine::open(config).expect("opens");
+    let stats = db.stats().expect("stats");
+    assert_eq!((stats.vertices, stats.edges), (5, 7));
+}
+
 /// `flush` moves the memtables into SST files, `storage_usage` sees RocksDB's memory
 /// and files move accordingly, and a block cache shrunk to nothing holds (almost)
 /// nothing.

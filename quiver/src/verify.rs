@@ -467,6 +467,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         files,
         snapshot: None,
         strangers: false,
+        notes: Vec::new(),
     };
     // Every snapshot's header is read by the snapshot listing (`snapshots()`, info,
     // backup), so one that does not read fails those even where opening passes over
@@ -520,6 +521,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         .iter()
         .find(|s| Some(&s.name.path) == check.snapshot.as_ref())
         .map_or(0, |s| s.constraints);
+    notes.append(&mut check.notes);
     Ok(VerifyReport {
         manifest,
         mode,
@@ -537,6 +539,8 @@ struct Check {
     /// Files of another database were found (opening refuses them first; the
     /// checks across files then leave database ids alone).
     strangers: bool,
+    /// Notes from the checks, for the report's.
+    notes: Vec<String>,
 }
 
 impl Check {
@@ -870,6 +874,7 @@ impl Check {
                     c.damage = f.damage;
                     self.files.push(c);
                 }
+                self.notes.extend(check.notes);
                 if check.recreates_from_snapshot {
                     self.new_on_disk(dir, snaps, segs, !check.removes_rocksdb_first);
                     return;
