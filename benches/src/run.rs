@@ -1,5 +1,5 @@
 //! The comparison report's driver: every workload on every backend and peer, one
-//! process, one run (the `report` binary and `quiver report` call it).
+//! process, one run (the `report` binary calls it; `scripts/report.sh` runs that).
 
 use std::path::PathBuf;
 

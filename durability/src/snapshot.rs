@@ -704,9 +704,9 @@ pub trait SnapshotSink {
 /// table id.
 pub fn export_name_tables(
     sink: &mut dyn SnapshotSink,
-    labels: &engine_api::NameTable,
-    edge_types: &engine_api::NameTable,
-    keys: &engine_api::NameTable,
+    labels: &engine_api::kit::NameTable,
+    edge_types: &engine_api::kit::NameTable,
+    keys: &engine_api::kit::NameTable,
 ) -> Result<()> {
     for (kind, table) in [
         (NameKind::Label, labels),
@@ -725,7 +725,7 @@ pub fn export_name_tables(
 /// for an invalid name or one listed twice or out of order.
 pub fn define_name(
     what: &str,
-    tables: [&engine_api::NameTable; 3],
+    tables: [&engine_api::kit::NameTable; 3],
     kind: NameKind,
     id: u32,
     name: &str,

@@ -25,7 +25,12 @@ pub enum IsolationLevel {
 
 /// What a backend offers. Each field says where its promise is tested: most by the
 /// conformance suite on every backend; the rest are descriptive, and say so.
+///
+/// A backend starts from [`Capabilities::none`] and sets what it offers: a field
+/// added later (the struct is `#[non_exhaustive]`) then reads as not offered by a
+/// backend that predates it, and the backend still builds.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// The storage mode (descriptive: which of the three modes the backend implements).
     pub storage_mode: StorageMode,
@@ -73,6 +78,30 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// A backend of `storage_mode` that offers nothing: no isolation level (the
+    /// default level is then meaningless and set to snapshot isolation), no rollback,
+    /// no conflict detection, no WAL, no snapshots, no persistence, no directory
+    /// lock, no indexes, constraints or triggers.
+    pub fn none(storage_mode: StorageMode) -> Self {
+        Capabilities {
+            storage_mode,
+            isolation_levels: Vec::new(),
+            default_isolation: IsolationLevel::SnapshotIsolation,
+            rollback: false,
+            write_conflict_detection: false,
+            wal: false,
+            periodic_snapshots: false,
+            manual_snapshots: false,
+            snapshot_blocks_new_transactions: false,
+            data_on_disk: false,
+            persistent: false,
+            data_directory_lock: false,
+            indexes: false,
+            constraints: false,
+            triggers: false,
+        }
+    }
+
     /// True if `level` is accepted by `begin`.
     pub fn supports_isolation(&self, level: IsolationLevel) -> bool {
         self.isolation_levels.contains(&level)

@@ -38,6 +38,7 @@ mod durability;
 mod engine;
 mod error;
 mod ids;
+pub mod kit;
 mod names;
 mod observers;
 mod schema;
@@ -55,14 +56,12 @@ pub use durability::{
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
-pub use names::NameTable;
-pub use observers::{ObserverRegistry, Observers};
+pub use observers::Observers;
 pub use schema::{
     Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,
     SharedObserver, TriggerEvent, TriggerPhase, TriggerSecurity, TriggerSpec, ValueType,
     best_prefix_index,
 };
-pub use slots::{CAPACITY as SLOT_CAPACITY, SlotArray};
 pub use txn::{CommitInfo, TxnOptions};
 pub use value::{
     Date, Duration, LocalDateTime, LocalTime, MAX_NESTING_DEPTH, MAX_UTC_OFFSET_SECONDS,

@@ -2,11 +2,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use engine_api::kit::{NameTable, ObserverRegistry};
 use engine_api::{
     Capabilities, ConstraintSpec, DataDirectoryLease, EngineStats, Error, IndexInfo, IndexSpec,
-    IsolationLevel, LockChange, LockStatus, NameTable, ObserverId, ObserverRegistry,
-    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, TriggerPhase,
-    TriggerSpec, TxnOptions,
+    IsolationLevel, LockChange, LockStatus, ObserverId, RecoveryReport, Result, SharedObserver,
+    SnapshotInfo, StorageEngine, StorageMode, TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::Mutex;
 
@@ -59,23 +59,22 @@ impl std::fmt::Debug for AnalyticalEngine {
 }
 
 pub(crate) fn capabilities(persistent: bool) -> Capabilities {
-    Capabilities {
-        storage_mode: StorageMode::InMemoryAnalytical,
-        isolation_levels: Vec::new(),
-        default_isolation: IsolationLevel::ReadUncommitted,
-        rollback: false,
-        write_conflict_detection: false,
-        wal: false,
-        periodic_snapshots: false,
-        manual_snapshots: persistent,
-        snapshot_blocks_new_transactions: persistent,
-        data_on_disk: false,
-        persistent,
-        data_directory_lock: persistent,
-        indexes: true,
-        constraints: false,
-        triggers: true,
-    }
+    let mut c = Capabilities::none(StorageMode::InMemoryAnalytical);
+    c.isolation_levels = Vec::new();
+    c.default_isolation = IsolationLevel::ReadUncommitted;
+    c.rollback = false;
+    c.write_conflict_detection = false;
+    c.wal = false;
+    c.periodic_snapshots = false;
+    c.manual_snapshots = persistent;
+    c.snapshot_blocks_new_transactions = persistent;
+    c.data_on_disk = false;
+    c.persistent = persistent;
+    c.data_directory_lock = persistent;
+    c.indexes = true;
+    c.constraints = false;
+    c.triggers = true;
+    c
 }
 
 impl Inner {

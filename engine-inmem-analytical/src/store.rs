@@ -9,7 +9,8 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use engine_api::{Error, Result, SlotArray};
+use engine_api::kit::SlotArray;
+use engine_api::{Error, Result};
 use parking_lot::RwLock;
 
 /// One adjacency entry: the edge, the vertex at its other end, and its type (kept here
@@ -177,7 +178,7 @@ pub(crate) struct Store {
 fn full(what: &str) -> Error {
     Error::invalid_input(format!(
         "no {what} id left: the store holds at most {} per kind",
-        engine_api::SLOT_CAPACITY
+        engine_api::kit::SLOT_CAPACITY
     ))
 }
 

@@ -88,7 +88,7 @@ struct NameCache {
 impl NameCache {
     const SIZE: usize = 16;
 
-    fn id(&mut self, table: &engine_api::NameTable, name: &str) -> Result<u32> {
+    fn id(&mut self, table: &engine_api::kit::NameTable, name: &str) -> Result<u32> {
         if let Some((_, id)) = self.entries.iter().find(|(n, _)| &**n == name) {
             return Ok(*id);
         }
@@ -197,7 +197,7 @@ impl<'e> AnalyticalTxn<'e> {
         Ok(out)
     }
 
-    fn names(&self, table: &engine_api::NameTable, ids: &[u32]) -> Result<Vec<Name>> {
+    fn names(&self, table: &engine_api::kit::NameTable, ids: &[u32]) -> Result<Vec<Name>> {
         ids.iter().map(|id| table.name(*id)).collect()
     }
 

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use engine_api::{
     Capabilities, ChangeSet, ConstraintSpec, DataDirectoryLease, EngineStats, Error, ErrorKind,
-    IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry,
-    Observers, RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode,
-    TriggerPhase, TriggerSpec, TxnOptions,
+    IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, Observers,
+    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, TriggerPhase,
+    TriggerSpec, TxnOptions,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 
@@ -20,8 +20,7 @@ use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::running::Running;
 use crate::schema::Schema;
 use crate::txn::InMemoryTxn;
-use engine_api::NameTable;
-use engine_api::SlotArray;
+use engine_api::kit::{NameTable, ObserverRegistry, SlotArray};
 
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
 pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
@@ -373,27 +372,26 @@ impl std::fmt::Debug for InMemoryEngine {
 pub(crate) fn capabilities(config: &Config) -> Capabilities {
     let durable = config.data_dir().is_some();
     let d = config.durability_config();
-    Capabilities {
-        storage_mode: StorageMode::InMemoryTransactional,
-        isolation_levels: vec![
-            IsolationLevel::ReadUncommitted,
-            IsolationLevel::ReadCommitted,
-            IsolationLevel::SnapshotIsolation,
-        ],
-        default_isolation: IsolationLevel::SnapshotIsolation,
-        rollback: true,
-        write_conflict_detection: true,
-        wal: durable && d.wal_enabled(),
-        periodic_snapshots: durable && d.snapshot_every().is_some(),
-        manual_snapshots: durable,
-        snapshot_blocks_new_transactions: false,
-        data_on_disk: false,
-        persistent: durable,
-        data_directory_lock: durable,
-        indexes: true,
-        constraints: true,
-        triggers: true,
-    }
+    let mut c = Capabilities::none(StorageMode::InMemoryTransactional);
+    c.isolation_levels = vec![
+        IsolationLevel::ReadUncommitted,
+        IsolationLevel::ReadCommitted,
+        IsolationLevel::SnapshotIsolation,
+    ];
+    c.default_isolation = IsolationLevel::SnapshotIsolation;
+    c.rollback = true;
+    c.write_conflict_detection = true;
+    c.wal = durable && d.wal_enabled();
+    c.periodic_snapshots = durable && d.snapshot_every().is_some();
+    c.manual_snapshots = durable;
+    c.snapshot_blocks_new_transactions = false;
+    c.data_on_disk = false;
+    c.persistent = durable;
+    c.data_directory_lock = durable;
+    c.indexes = true;
+    c.constraints = true;
+    c.triggers = true;
+    c
 }
 
 impl InMemoryEngine {

@@ -635,7 +635,7 @@ pub(crate) fn keys_for_edge(
 /// every shard, and reads merge the shards in id order without repeats.
 #[derive(Debug, Default)]
 pub(crate) struct LabelIndex {
-    labels: engine_api::SlotArray<std::sync::OnceLock<Box<[LabelShard]>>>,
+    labels: engine_api::kit::SlotArray<std::sync::OnceLock<Box<[LabelShard]>>>,
 }
 
 #[repr(align(128))]

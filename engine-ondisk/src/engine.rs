@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use durability::{DataDir, DatabaseId, DeletionGate};
+use engine_api::kit::ObserverRegistry;
 use engine_api::{
     Capabilities, ConstraintSpec, DataDirectoryLease, EngineStats, Error, ErrorKind, IndexInfo,
-    IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, ObserverRegistry,
-    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, SyncMode,
-    TriggerPhase, TriggerSpec, TxnOptions,
+    IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, RecoveryReport, Result,
+    SharedObserver, SnapshotInfo, StorageEngine, StorageMode, SyncMode, TriggerPhase, TriggerSpec,
+    TxnOptions,
 };
 use parking_lot::Mutex;
 use rocksdb::{
@@ -96,23 +97,22 @@ pub(crate) fn cf<'d>(db: &'d DB, name: &str) -> Result<&'d ColumnFamily> {
 }
 
 fn capabilities() -> Capabilities {
-    Capabilities {
-        storage_mode: StorageMode::OnDiskTransactional,
-        isolation_levels: vec![IsolationLevel::SnapshotIsolation],
-        default_isolation: IsolationLevel::SnapshotIsolation,
-        rollback: true,
-        write_conflict_detection: true,
-        wal: true,
-        periodic_snapshots: false,
-        manual_snapshots: true,
-        snapshot_blocks_new_transactions: false,
-        data_on_disk: true,
-        persistent: true,
-        data_directory_lock: true,
-        indexes: true,
-        constraints: true,
-        triggers: true,
-    }
+    let mut c = Capabilities::none(StorageMode::OnDiskTransactional);
+    c.isolation_levels = vec![IsolationLevel::SnapshotIsolation];
+    c.default_isolation = IsolationLevel::SnapshotIsolation;
+    c.rollback = true;
+    c.write_conflict_detection = true;
+    c.wal = true;
+    c.periodic_snapshots = false;
+    c.manual_snapshots = true;
+    c.snapshot_blocks_new_transactions = false;
+    c.data_on_disk = true;
+    c.persistent = true;
+    c.data_directory_lock = true;
+    c.indexes = true;
+    c.constraints = true;
+    c.triggers = true;
+    c
 }
 
 /// The RocksDB options and column families this backend opens its database with, for

@@ -13,13 +13,6 @@ mod load;
 use engine_api::{DurabilityConfig, Error, ErrorKind, StorageEngine, StorageMode};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{Config, Database, RestoreOptions, mode_name};
-use quiver_benches::alloc::CountingAllocator;
-use quiver_benches::run::{ReportArgs, run_report};
-
-// The report's memory rows count live heap bytes; every other command pays one
-// relaxed atomic add per allocation for it.
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// `println!` for a reader that may go away: `quiver info d | head -1` closes
 /// standard output early, and a closed output ends the command quietly (exit 0), as
@@ -45,9 +38,12 @@ const EXIT_CODES: &str = "Exit codes:
   7  the input is invalid (a dump line that does not parse, or refers to a vertex
      no statement creates, or breaks the dump's own constraints)";
 
+// The benchmark report is `scripts/report.sh`, the `report` binary of
+// `quiver-benches`: this command links neither the benchmark crate nor its counting
+// allocator (which would cost every command an atomic add per allocation).
+
 /// Quiver's command line: inspect, snapshot, back up, verify, restore, dump, load,
-/// switch the storage mode of, and migrate a data directory; run the benchmark
-/// report.
+/// switch the storage mode of, and migrate a data directory.
 #[derive(Debug, Parser)]
 #[command(name = "quiver", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -165,9 +161,6 @@ enum Command {
         #[arg(long)]
         drop_constraints: bool,
     },
-    /// Run the benchmark comparison report (the main job).
-    #[command(after_help = "Example:\n  quiver report --out bench-report")]
-    Report(ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -616,15 +609,6 @@ fn run(command: Command) -> Outcome {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report(args) => match run_report(&args) {
-            Ok(()) => Ok(ExitCode::SUCCESS),
-            // The command line is wrong, as clap's own refusals.
-            Err(e) if e.is::<quiver_benches::run::UsageError>() => {
-                eprintln!("error: {e}");
-                Ok(ExitCode::from(2))
-            }
-            Err(e) => Err(Error::new(ErrorKind::Io, e.to_string())),
-        },
     }
 }
 
