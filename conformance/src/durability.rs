@@ -574,7 +574,7 @@ fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
 
 /// A byte changed in the middle of any file of the data directory, or the file cut
 /// in half: opening gives Corrupt or exactly the committed graph, never a panic and
-/// never different data. The one exception the durability spec makes: damage at the
+/// never different data. The one exception `docs/durability.md` makes: damage at the
 /// end of the newest WAL segment looks like a crash during a write, and recovery
 /// keeps the commits before it (an earlier committed state, never a mixed one).
 /// Files named as ours (`*.snapshot`, `*.wal`, `quiver.meta`) also get their magic

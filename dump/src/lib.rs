@@ -1,5 +1,5 @@
 //! Dumps: the whole database as Cypher statements in the dialect of the well-known
-//! in-memory graph database (`shared/spec/dump.md`), one statement per line, written
+//! in-memory graph database (the rules: `docs/dump.md`), one statement per line, written
 //! from any backend through engine-api's [`engine_api::dump_entities`] view.
 //!
 //! ```

@@ -315,7 +315,7 @@ impl<'a> DumpOptions<'a> {
 
 /// Writes the whole database as statements to `out`, streaming (memory: one
 /// statement and one `u64` per vertex), from one read transaction (see
-/// [`dump_entities`]). The order and forms are the spec's (`shared/spec/dump.md`).
+/// [`dump_entities`]). The order and forms are `docs/dump.md`'s.
 ///
 /// Errors: `Io` when `out` fails, and whatever reading the database returns.
 pub fn write_dump<E: StorageEngine, W: Write>(

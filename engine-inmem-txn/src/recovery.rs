@@ -1,5 +1,5 @@
 //! Opening a data directory: recovery from the newest valid snapshot plus the WAL
-//! after it, exactly as the durability spec says.
+//! after it, as `docs/durability.md` ("Recovery") says.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

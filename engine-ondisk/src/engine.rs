@@ -156,7 +156,7 @@ pub(crate) fn rocks_options(
     let mut db = Options::default();
     db.create_if_missing(create);
     db.create_missing_column_families(create || add_column_families);
-    // RocksDB's log lives where the durability spec puts a WAL.
+    // RocksDB's log lives where `docs/durability.md` puts a WAL (`wal/`).
     db.set_wal_dir(root.join("wal"));
     // An incomplete last record (a crash during its write) and zeroed preallocated
     // bytes are tolerated; damage anywhere else in the log refuses the open. (Point-

@@ -23,7 +23,7 @@
 //! # Data directory
 //! ```text
 //! <data>/
-//!   .lock              the process lock of the durability spec (a second opener gets Locked)
+//!   .lock              the process lock of `docs/durability.md` (a second opener gets Locked)
 //!   rocksdb/           RocksDB's SST files, MANIFEST, OPTIONS, info LOG
 //!   rocksdb/quiver.meta  our metadata file: format version and database id
 //!   wal/               RocksDB's write-ahead log (NNNNNN.log)

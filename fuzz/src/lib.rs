@@ -5,7 +5,8 @@
 //! reader stops there (correctly). To test what lies behind the checksums, a target
 //! reads its first byte as a mode: odd means "repair every checksum the framing
 //! allows, then read", even means "read the bytes as they are". The framing used by
-//! the repair is the one in `../shared/spec` (durability formats): a 48-byte header
+//! the repair is the one of `durability::format`, `durability::snapshot` and
+//! `durability::wal` (their module docs): a 48-byte header
 //! whose last 4 bytes are a CRC-32 of the 44 before them; snapshot blocks of kind
 //! (1 byte), length (u32 LE), CRC-32 (u32 LE) of kind, length and payload; WAL records
 //! of length (u32 LE), CRC-32 of the length, CRC-32 of the length and the payload.

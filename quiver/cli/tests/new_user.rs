@@ -778,7 +778,7 @@ fn reading_records_no_mode() -> Result<()> {
 /// "unsupported" (exit 6, and `--skip-unsupported` dropped it and the data after a
 /// byte-order mark); a report command line it cannot run exited 1 after the run.
 #[test]
-fn hostile_dumps_and_report_arguments_are_refused_cleanly() -> Result<()> {
+fn hostile_dumps_are_refused_cleanly() -> Result<()> {
     let root = tempfile::tempdir()?;
     let target = root.path().join("db");
     let deep = root.path().join("deep.cypherl");
@@ -821,10 +821,7 @@ fn hostile_dumps_and_report_arguments_are_refused_cleanly() -> Result<()> {
         .filter(|n| n.starts_with(".quiver-load-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    let (_, stderr) = expect(&["report", "--backends", "nosuch"], 2);
-    assert!(stderr.contains("no subject \"nosuch\""), "{stderr}");
-    let (_, stderr) = expect(&["report", "--reads", "0"], 2);
-    assert!(stderr.contains("--reads"), "{stderr}");
+    // (The report's own command line is tested with its binary, in quiver-benches.)
     Ok(())
 }
 
