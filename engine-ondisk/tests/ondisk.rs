@@ -811,6 +811,20 @@ fn the_file_check_loads_the_metadata_as_opening_does() {
     let db = OnDiskEngine::open(config).expect("opens");
     let stats = db.stats().expect("stats");
     assert_eq!((stats.vertices, stats.edges), (5, 7));
+    drop(db);
+    // A lost `wal/`: opening creates it; the check reads the tables and says so
+    // (it called the directory unopenable).
+    let dir = tempfile::tempdir().expect("tmp");
+    fill(dir.path());
+    std::fs::remove_dir_all(dir.path().join("wal")).expect("remove wal/");
+    let check = engine_ondisk::check_files(dir.path()).expect("check");
+    assert!(check.parts.iter().all(|p| p.damage.is_none()), "{check:?}");
+    assert!(
+        check.notes.iter().any(|n| n.contains("is missing")),
+        "{check:?}"
+    );
+    assert!(!dir.path().join("wal").exists(), "the check writes nothing");
+    OnDiskEngine::open(Config::new(dir.path())).expect("opens");
 }
 
 /// `flush` moves the memtables into SST files, `storage_usage` sees RocksDB's memory

@@ -376,16 +376,21 @@ fn migrate_with(
     drop_constraints: bool,
 ) -> Result<Moved> {
     let started = Instant::now();
-    if source
-        .canonicalize()
-        .ok()
-        .zip(target.canonicalize().ok())
-        .is_some_and(|(a, b)| a == b)
+    if let (Ok(from), Some(to)) = (source.canonicalize(), resolved(target))
+        && to.starts_with(&from)
     {
-        return Err(Error::invalid_input(format!(
-            "migrate needs a new target directory, not the source {}",
-            source.display()
-        )));
+        return Err(Error::invalid_input(if to == from {
+            format!(
+                "migrate needs a new target directory, not the source {}",
+                source.display()
+            )
+        } else {
+            format!(
+                "{} is inside the source {}: migrate writes into a new directory outside it",
+                target.display(),
+                source.display()
+            )
+        }));
     }
     if !crate::verify::holds_database(source) {
         return Err(crate::verify::no_database(source));
@@ -397,11 +402,79 @@ fn migrate_with(
             target.display()
         )));
     }
+    // A migrate that fails takes back what it wrote into the target (a kill leaves
+    // only what a retry accepts: see `holds_only_leftovers`).
+    let existed = std::fs::symlink_metadata(target).is_ok();
+    let moved = migrate_into(source, target, mode, drop_constraints, started);
+    if moved.is_err() {
+        take_back(target, existed);
+    }
+    moved
+}
+
+/// `path` with symbolic links and `..` resolved as far as it exists, the rest
+/// appended: where a directory not created yet would be.
+fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    let mut rest = Vec::new();
+    let mut at = path.to_path_buf();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |p, c| p.join(c)));
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+    }
+}
+
+/// Removes what a failed migrate wrote into `target`: the whole directory if the
+/// migrate made it, else the entries a migrate writes (the directory held none of
+/// them in use before: `used_entries` was empty). Failures are only logged.
+fn take_back(target: &Path, existed: bool) {
+    let remove = |path: &Path| {
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove what a failed migrate wrote")
+            }
+        }
+    };
+    if !existed {
+        remove(target);
+        return;
+    }
+    for name in [
+        crate::MODE_FILE,
+        "snapshots",
+        "wal",
+        "rocksdb",
+        durability::dir::IN_PROGRESS,
+    ] {
+        remove(&target.join(name));
+    }
+}
+
+fn migrate_into(
+    source: &Path,
+    target: &Path,
+    mode: StorageMode,
+    drop_constraints: bool,
+    started: Instant,
+) -> Result<Moved> {
     if let Some(moved) = migrate_from_snapshot(source, target, mode, drop_constraints, started)? {
         moved.log("migrated");
         return Ok(moved);
     }
-    let db = Database::open(Config::new().data_directory(source))?;
+    // The source is only read: no mode file is recorded into it.
+    let db = Database::open(Config::new().data_directory(source).record_mode(false))?;
     let from = db.storage_mode();
     if mode == StorageMode::InMemoryAnalytical
         && from != StorageMode::InMemoryAnalytical

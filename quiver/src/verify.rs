@@ -227,6 +227,10 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     if !dir.is_dir() || !holds_database(dir) {
         return Err(no_database(dir));
     }
+    // What a killed migrate or restore leaves opens as nothing: refused as by `info`.
+    if holds_only_leftovers(dir)? {
+        return Err(only_leftovers(dir));
+    }
     let mut files: Vec<CheckedFile> = Vec::new();
     // A directory a process has open changes while it is read, and opening it now
     // fails: refused like an open. A lock file opening cannot use is damage.

@@ -322,6 +322,67 @@ fn migrate_copies_the_newest_snapshot_only_when_it_is_the_whole_database() -> Re
     Ok(())
 }
 
+/// From a hostile-user run: a target inside the source (its own `wal/`, a new
+/// subfolder) was accepted and filled; migrating a source without a mode file wrote
+/// one into it; a migrate that failed on a damaged snapshot left the mode file and
+/// temporary folders in the target, which verify called healthy while info said it
+/// holds no data.
+#[test]
+fn migrate_leaves_the_source_alone_and_takes_back_a_failed_target() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let source = root.path().join("source");
+    let db = open(&source)?;
+    fill(&db)?;
+    db.close()?;
+    for inside in [
+        source.join("wal"),
+        source.join("sub"),
+        source.join("sub/deeper"),
+    ] {
+        let err = migrate(&source, &inside, ON_DISK).expect_err("inside the source");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.message().contains("inside the source"), "{err}");
+    }
+    assert!(!source.join("sub").exists());
+    // No mode file in the source: none is written into it (the general way opens
+    // it; a source without a mode file never takes the short way).
+    std::fs::remove_file(source.join(MODE_FILE))?;
+    migrate(&source, &root.path().join("copy"), ON_DISK)?;
+    assert!(!source.join(MODE_FILE).exists());
+    // A damaged only snapshot and no WAL: Corrupt, and the target is gone again.
+    let only = root.path().join("only");
+    let db = Database::open(Config::new().data_directory(&only).mode(ANALYTICAL))?;
+    fill(&db)?;
+    db.close()?;
+    let snapshot = std::fs::read_dir(only.join("snapshots"))?
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a snapshot");
+    let mut bytes = std::fs::read(&snapshot)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x10;
+    std::fs::write(&snapshot, bytes)?;
+    let target = root.path().join("failed");
+    let err = migrate(&only, &target, ON_DISK).expect_err("damaged");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    assert!(!target.exists(), "a target the migrate made is removed");
+    // Into an empty directory that existed: it stays, empty of what migrate wrote.
+    std::fs::create_dir_all(&target)?;
+    migrate(&only, &target, ON_DISK).expect_err("damaged");
+    let left: Vec<_> = std::fs::read_dir(&target)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n != ".lock")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // What a killed migrate leaves (the mode file alone) is no database to verify.
+    quiver::persist_mode(&target, ON_DISK)?;
+    let err = quiver::verify(&target, &|_, _| {}).expect_err("leftovers");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    Ok(())
+}
+
 /// A switch killed at each of its steps: the directory opens (in whichever mode
 /// `quiver.mode` names) with exactly the data before the switch.
 #[test]

@@ -421,34 +421,51 @@ fn file_identity(path: &Path, with_contents: bool) -> std::io::Result<String> {
     })
 }
 
-fn swap_record(db: &Path, dump: &str) -> std::io::Result<String> {
+fn swap_record(db: &Path, dump: &str, dump_path: &str) -> std::io::Result<String> {
     let at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     Ok(format!(
-        "quiver load swap 1\ndb {}\ndump {dump}\nat {at}\n",
+        "quiver load swap 2\ndb {}\ndump {dump}\npath {dump_path}\nat {at}\n",
         file_identity(db, false)?
     ))
 }
 
-/// A killed load of the dump with identity `dump` into `target` that took effect:
-/// the staging directory it left behind and how long ago it swapped.
-fn applied_before(target: &Path, dump: &str) -> Option<(PathBuf, u64)> {
+/// The dump's path as a record holds it: resolved, quoted (a newline in a name
+/// stays on its line).
+fn dump_path(file: &Path) -> String {
+    format!(
+        "{:?}",
+        std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
+    )
+}
+
+/// A killed load into `target` that took effect, of the dump with identity `dump`
+/// (or of the same file, or of one under the same path, edited since): the staging
+/// directory it left behind, how long ago it swapped, and whether the dump has
+/// changed since.
+fn applied_before(target: &Path, dump: &str, path: &str) -> Option<(PathBuf, u64, bool)> {
     let target_id = file_identity(target, false).ok()?;
     let parent = std::fs::canonicalize(target).ok()?.parent()?.to_path_buf();
+    let same_file = |a: &str, b: &str| a.split(' ').next() == b.split(' ').next();
     abandoned_staging(&parent)
         .into_iter()
-        .find_map(|(path, _mark)| {
-            let record = std::fs::read_to_string(path.join(SWAP_RECORD)).ok()?;
+        .find_map(|(staging, _mark)| {
+            let record = std::fs::read_to_string(staging.join(SWAP_RECORD)).ok()?;
             let mut lines = record.lines();
-            let applied = lines.next() == Some("quiver load swap 1")
-                && lines.next()?.strip_prefix("db ")? == target_id
-                && lines.next()?.strip_prefix("dump ")? == dump;
+            if lines.next() != Some("quiver load swap 2")
+                || lines.next()?.strip_prefix("db ")? != target_id
+            {
+                return None;
+            }
+            let loaded = lines.next()?.strip_prefix("dump ")?;
+            let loaded_path = lines.next()?.strip_prefix("path ")?;
             let at: u64 = lines.next()?.strip_prefix("at ")?.parse().ok()?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            applied.then(|| (path, now.saturating_sub(at)))
+            (loaded == dump || same_file(loaded, dump) || loaded_path == path)
+                .then(|| (staging, now.saturating_sub(at), loaded != dump))
         })
 }
 
@@ -576,13 +593,19 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
             return Err(Refusal::Other(e));
         }
     };
-    if let Some((staging, seconds)) = applied_before(&args.dir, &dump) {
+    let path = dump_path(&args.file);
+    if let Some((staging, seconds, changed)) = applied_before(&args.dir, &dump, &path) {
         let _ = db.close();
         return Err(Refusal::Other(Error::new(
             ErrorKind::AlreadyExists,
             format!(
-                "{} is in {} already: a load of it was killed {} ago after it had taken effect, before it could say so; loading it again would add it twice, so nothing was written. {} holds the database as it was before that load; remove it to add the dump again anyway",
+                "{}{} is in {} already: a load of it was killed {} ago after it had taken effect, before it could say so; loading it again would add it twice, so nothing was written. {} holds the database as it was before that load; remove it to add the dump again anyway",
                 args.file.display(),
+                if changed {
+                    " (as it was then: the file has changed since)"
+                } else {
+                    ""
+                },
                 args.dir.display(),
                 ago(seconds),
                 staging.display()
@@ -616,7 +639,7 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
             format!("{}; nothing was written, load again", e.message()),
         )
     })?;
-    let record = swap_record(&staged.db, &dump).map_err(|e| {
+    let record = swap_record(&staged.db, &dump, &path).map_err(|e| {
         Error::new(
             ErrorKind::Io,
             format!(

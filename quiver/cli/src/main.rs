@@ -360,9 +360,9 @@ fn run(command: Command) -> Outcome {
                     "{damaged} damaged file(s): {} does not {}",
                     dir.display(),
                     if report.manifest.is_some() {
-                        "restore"
+                        "restore whole"
                     } else {
-                        "open"
+                        "open, or its data does not read whole"
                     }
                 );
                 eprintln!("hint: {}", damage_hint(&dir, &report));
@@ -614,7 +614,8 @@ fn run(command: Command) -> Outcome {
 
 /// Opens `dir` for a command. A spinner shows while recovery runs. With `writes`
 /// (a load), closing writes the snapshot on exit as configured; otherwise the
-/// command writes none (a dump, a backup and the like leave the directory as it was).
+/// command writes none of its own (a dump, a backup and the like write no snapshot
+/// and no mode file; recovery still cuts a torn WAL tail, as every open does).
 fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database, Error> {
     if !writes && !quiver::holds_database(dir) {
         return Err(quiver::no_database(dir));

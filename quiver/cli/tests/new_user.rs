@@ -1188,6 +1188,14 @@ fn a_load_killed_after_it_took_effect_is_not_added_twice_by_a_rerun() -> Result<
         let left = staging_dirs(&work);
         assert_eq!(left.len(), 1, "{left:?}");
         assert!(err.contains(&left[0]), "names the staging directory: {err}");
+        // The same path edited since (a comment added) is still that dump.
+        let original = std::fs::read(&more_dump)?;
+        let mut edited = original.clone();
+        edited.extend_from_slice(b"// a comment\n");
+        std::fs::write(&more_dump, &edited)?;
+        let (_, err) = expect(&["load", p(&dir), p(&more_dump), "--into-existing"], 6);
+        assert!(err.contains("has changed since"), "{err}");
+        std::fs::write(&more_dump, &original)?;
         // Another dump goes in (and the abandoned staging directory goes)...
         expect(&["load", p(&dir), p(&base_dump), "--into-existing"], 0);
         assert_eq!(vertices(&dir), 4, "{mode}");
