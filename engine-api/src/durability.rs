@@ -93,7 +93,8 @@ pub struct RecoveryReport {
     /// Commits replayed from a write-ahead log of ours (0 where the backend's log is
     /// replayed by its storage library).
     pub replayed_commits: u64,
-    /// Bytes of a torn tail cut off the newest WAL segment (a crash during a write).
+    /// Bytes of a torn tail at the end of the newest WAL segment (a crash during a
+    /// write), read as cut off; the file is cut only by an engine that writes a WAL.
     pub truncated_wal_bytes: u64,
 }
 

@@ -141,6 +141,10 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
         None => (Inner::new(caps), 0, None, None),
     };
     let mut truncated_wal_bytes = 0;
+    // Files are repaired (a torn tail cut, a torn segment header removed) only when
+    // this engine writes a WAL after them; without one, a reading process (the
+    // `quiver` commands that only read, a migrate's source) changes nothing.
+    let repairs = config.durability_config().wal_enabled();
 
     let mut next_ts = snap_ts + 1;
     let mut prev_seq: Option<u64> = None;
@@ -160,6 +164,9 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
         }
         prev_seq = Some(seg.seq);
         match read_segment(&seg.path, last)? {
+            SegmentRead::TornHeader if !repairs => {
+                tracing::warn!(file = %what, "a WAL segment whose header was cut short by a crash holds nothing; left as it is (this engine writes no WAL)");
+            }
             SegmentRead::TornHeader => {
                 tracing::warn!(file = %what, "removing a WAL segment whose header was cut short by a crash");
                 std::fs::remove_file(&seg.path).map_err(|e| {
@@ -244,7 +251,11 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                     applied += 1;
                 }
                 if valid_len < file_len {
-                    truncate_segment(&seg.path, valid_len)?;
+                    // Cut only by an engine that will append to the log: one that
+                    // writes none reads the tail as cut and leaves the file alone.
+                    if repairs {
+                        truncate_segment(&seg.path, valid_len)?;
+                    }
                     truncated_wal_bytes += file_len - valid_len;
                 }
                 replayed += applied;

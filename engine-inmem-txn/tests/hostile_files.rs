@@ -218,3 +218,45 @@ fn symlinks_in_the_data_directory() {
     .expect("dir");
     assert_eq!(open_err(&dir).kind(), ErrorKind::Corrupt);
 }
+
+/// A torn tail (here: the last record's last byte flipped, its length intact) is
+/// read as cut off by every open; only an engine that writes a WAL after it cuts it
+/// from the file. One without a WAL (what a reading tool opens) leaves every byte as
+/// it was, and a later open that writes still recovers the same state and cuts it.
+/// (A hostile-user run found `quiver info` and `dump` shortening a WAL.)
+#[test]
+fn an_open_without_a_wal_leaves_a_torn_tail_on_disk() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    fill(tmp.path(), 5);
+    let (last, _) = last_segment(&tmp.path().join("wal"));
+    let mut bytes = std::fs::read(&last).expect("read");
+    let end = bytes.len() - 1;
+    bytes[end] ^= 0x55;
+    std::fs::write(&last, &bytes).expect("write");
+    let reading = config(tmp.path()).durability(
+        DurabilityConfig::default()
+            .wal(false)
+            .snapshot_interval(None)
+            .snapshot_on_exit(false),
+    );
+    let engine = InMemoryEngine::open(reading).expect("open without a WAL");
+    let report = engine.recovery_report().expect("report");
+    assert!(report.truncated_wal_bytes > 0, "{report:?}");
+    let seen = engine
+        .begin(TxnOptions::new().read_only())
+        .expect("begin")
+        .vertex_count()
+        .expect("count");
+    assert_eq!(seen, 4, "the torn last commit is not there");
+    engine.close().expect("close");
+    assert_eq!(
+        std::fs::read(&last).expect("read"),
+        bytes,
+        "not a byte changed"
+    );
+    assert_eq!(count(tmp.path()), 4, "an open that writes sees the same");
+    assert!(
+        std::fs::metadata(&last).expect("stat").len() < bytes.len() as u64,
+        "and cuts the tail"
+    );
+}

@@ -473,8 +473,19 @@ fn migrate_into(
         moved.log("migrated");
         return Ok(moved);
     }
-    // The source is only read: no mode file is recorded into it.
-    let db = Database::open(Config::new().data_directory(source).record_mode(false))?;
+    // The source is only read: no mode file is recorded into it, and without a WAL
+    // of its own the open leaves a torn log tail as it is.
+    let db = Database::open(
+        Config::new()
+            .data_directory(source)
+            .record_mode(false)
+            .durability(
+                engine_api::DurabilityConfig::default()
+                    .wal(false)
+                    .snapshot_interval(None)
+                    .snapshot_on_exit(false),
+            ),
+    )?;
     let from = db.storage_mode();
     if mode == StorageMode::InMemoryAnalytical
         && from != StorageMode::InMemoryAnalytical

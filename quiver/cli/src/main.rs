@@ -415,7 +415,7 @@ fn run(command: Command) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dump { dir, output } => {
-            let db = open(&dir, None, false)?;
+            let db = open_to_read(&dir)?;
             let bar = spinner("dumping");
             let mut tick = |p: dump::Progress| {
                 bar.set_message(format!("dumping: {} statements", p.statements))
@@ -614,9 +614,26 @@ fn run(command: Command) -> Outcome {
 
 /// Opens `dir` for a command. A spinner shows while recovery runs. With `writes`
 /// (a load), closing writes the snapshot on exit as configured; otherwise the
-/// command writes none of its own (a dump, a backup and the like write no snapshot
-/// and no mode file; recovery still cuts a torn WAL tail, as every open does).
+/// command writes none of its own (a backup and the like write no snapshot on exit
+/// and no mode file; their recovery cuts a torn WAL tail, as every writer's does:
+/// [`open_to_read`] does not).
 fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database, Error> {
+    open_with(dir, mode, writes, true)
+}
+
+/// [`open`] for a command that only reads: without a WAL of its own, the in-memory
+/// transactional mode's recovery leaves a torn log tail on disk (read as cut off)
+/// for the next open that writes.
+fn open_to_read(dir: &Path) -> Result<Database, Error> {
+    open_with(dir, None, false, false)
+}
+
+fn open_with(
+    dir: &Path,
+    mode: Option<StorageMode>,
+    writes: bool,
+    wal: bool,
+) -> Result<Database, Error> {
     if !writes && !quiver::holds_database(dir) {
         return Err(quiver::no_database(dir));
     }
@@ -625,7 +642,16 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
     }
     let mut config = Config::new()
         .data_directory(dir)
-        .durability(DurabilityConfig::default().snapshot_on_exit(writes))
+        .durability(
+            DurabilityConfig::default()
+                .snapshot_on_exit(writes)
+                .wal(wal)
+                .snapshot_interval(if wal {
+                    DurabilityConfig::default().snapshot_every()
+                } else {
+                    None
+                }),
+        )
         .record_mode(writes);
     if let Some(m) = mode {
         config = config.mode(m);
@@ -665,7 +691,7 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
 }
 
 fn info(dir: &Path) -> Outcome {
-    let db = open(dir, None, false)?;
+    let db = open_to_read(dir)?;
     let stats = db.stats()?;
     say!("data directory  {}", dir.display());
     say!("mode            {}", mode_name(db.storage_mode()));

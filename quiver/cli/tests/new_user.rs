@@ -1291,3 +1291,51 @@ fn verify_agrees_with_opening_about_locks_and_lost_metadata() -> Result<()> {
     assert!(err.contains("quiver.meta"), "{err}");
     Ok(())
 }
+
+/// A hostile-user run: `info`, `dump` and `migrate` shortened the source's WAL when
+/// its last record failed its checksum (recovery cut the "torn tail"). The reading
+/// commands and migrate's source open without a WAL of their own now, which leaves
+/// the file as it is; they still show the state without the torn record.
+#[test]
+fn reading_commands_and_migrate_leave_a_torn_wal_tail_on_disk() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Database::open(
+        Config::new().data_directory(&data).durability(
+            engine_api::DurabilityConfig::default()
+                .snapshot_interval(None)
+                .snapshot_on_exit(false),
+        ),
+    )?;
+    for i in 0..3i64 {
+        let mut t = db.begin(TxnOptions::new())?;
+        t.create_vertex_with(&["P"], &[("i", i.into())])?;
+        t.commit()?;
+    }
+    db.close()?;
+    let last = std::fs::read_dir(data.join("wal"))?
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a segment");
+    let mut bytes = std::fs::read(&last)?;
+    let end = bytes.len() - 1;
+    bytes[end] ^= 0x55;
+    std::fs::write(&last, &bytes)?;
+    let (out, _) = expect(&["info", p(&data)], 0);
+    assert!(out.contains("vertices        2"), "{out}");
+    let (dump, _) = expect(&["dump", p(&data)], 0);
+    assert_eq!(dump.matches("CREATE (:__mg_vertex__").count(), 2, "{dump}");
+    expect(
+        &[
+            "migrate",
+            p(&data),
+            p(&root.path().join("copy")),
+            "--mode",
+            "ON_DISK_TRANSACTIONAL",
+        ],
+        0,
+    );
+    assert_eq!(std::fs::read(&last)?, bytes, "the WAL is as it was");
+    Ok(())
+}
