@@ -181,12 +181,7 @@ pub struct OpenStamp {
 /// Errors: `Io` if its lock file cannot be read (a directory never opened has none).
 pub fn open_stamp(root: &Path) -> Result<OpenStamp> {
     let path = root.join(LOCK_FILE);
-    let mut file = open_lock_file(&path, LockOpen::Read)?.ok_or_else(|| {
-        io_err(
-            format!("cannot open {}", path.display()),
-            std::io::ErrorKind::NotFound.into(),
-        )
-    })?;
+    let mut file = open_lock_file(&path, LockOpen::Read)?;
     let mut read = || -> std::io::Result<OpenStamp> {
         let modified = file.metadata()?.modified()?;
         let mut holder = String::new();
@@ -199,7 +194,7 @@ pub fn open_stamp(root: &Path) -> Result<OpenStamp> {
 /// How [`open_lock_file`] opens the lock file.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum LockOpen {
-    /// Read only; a missing file is `NotFound`.
+    /// Read only; a missing file is an error.
     Read,
     /// Read and write, created if missing.
     Create,
@@ -211,11 +206,9 @@ enum LockOpen {
 /// named pipe under its name would hang the open). Only a regular file is
 /// accepted.
 ///
-/// `None` if there is no file under its name (only when reading).
-///
 /// Errors: `Io` naming the path if it is a link, not a regular file, or cannot be
-/// opened.
-fn open_lock_file(path: &Path, how: LockOpen) -> Result<Option<File>> {
+/// opened (missing, when reading).
+fn open_lock_file(path: &Path, how: LockOpen) -> Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     if how == LockOpen::Create {
@@ -242,9 +235,6 @@ fn open_lock_file(path: &Path, how: LockOpen) -> Result<Option<File>> {
         Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
             return Err(refuse("a symbolic link"));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && how == LockOpen::Read => {
-            return Ok(None);
-        }
         Err(e) => return Err(io_err(format!("cannot open {}", path.display()), e)),
     };
     let meta = file
@@ -257,7 +247,7 @@ fn open_lock_file(path: &Path, how: LockOpen) -> Result<Option<File>> {
             "not a regular file"
         }));
     }
-    Ok(Some(file))
+    Ok(file)
 }
 
 /// Whether a process has the data directory at `root` open: its lock is held. The
@@ -269,8 +259,16 @@ fn open_lock_file(path: &Path, how: LockOpen) -> Result<Option<File>> {
 /// the directory fails the same way).
 pub fn holder(root: &Path) -> Result<Option<String>> {
     let path = root.join(LOCK_FILE);
-    let Some(mut file) = open_lock_file(&path, LockOpen::Read)? else {
-        return Ok(None);
+    let mut file = match open_lock_file(&path, LockOpen::Read) {
+        Ok(f) => f,
+        // None there (or gone this instant): nobody holds it.
+        Err(_)
+            if std::fs::symlink_metadata(&path)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
     };
     match file.try_lock() {
         Ok(()) => Ok(None),
@@ -294,12 +292,7 @@ pub struct HeldLock {
 /// since `stamp`; `Io` if the lock file cannot be opened.
 pub fn hold_lock_since(root: &Path, stamp: &OpenStamp) -> Result<HeldLock> {
     let path = root.join(LOCK_FILE);
-    let file = open_lock_file(&path, LockOpen::Read)?.ok_or_else(|| {
-        io_err(
-            format!("cannot open {}", path.display()),
-            std::io::ErrorKind::NotFound.into(),
-        )
-    })?;
+    let file = open_lock_file(&path, LockOpen::Read)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -415,12 +408,7 @@ impl DataDir {
                 .map_err(|e| io_err(format!("cannot create {}", root.join(sub).display()), e))?;
         }
         let lock_path = root.join(LOCK_FILE);
-        let mut lock = open_lock_file(&lock_path, LockOpen::Create)?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot create {}", lock_path.display()),
-            )
-        })?;
+        let mut lock = open_lock_file(&lock_path, LockOpen::Create)?;
         // A lock our own process holds may be held only by a child being spawned:
         // between fork and exec it shares our descriptors, and the lock with them,
         // for a moment after we closed ours (a test saw exactly that). Such a lock

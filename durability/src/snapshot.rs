@@ -759,6 +759,23 @@ pub struct SnapshotSummary {
 /// Reads the header only. A file with a snapshot's name is ours: a wrong magic is
 /// Corrupt, like any other damage.
 pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
+    Ok(summary_of(&read_header(path)?))
+}
+
+/// What a header tells of its snapshot (the counts are the footer's: 0 here).
+fn summary_of(h: &Header) -> SnapshotSummary {
+    SnapshotSummary {
+        database: h.database,
+        commit_ts: h.a,
+        created_at: UNIX_EPOCH + Duration::from_micros(h.b),
+        vertices: 0,
+        edges: 0,
+    }
+}
+
+/// The verified header of the snapshot at `path`, its name checked against the
+/// commit it holds.
+fn read_header(path: &Path) -> Result<Header> {
     let what = path.display().to_string();
     let head = read_header_bytes(path, &what)?;
     let h = decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)?;
@@ -776,13 +793,7 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
             h.a
         )));
     }
-    Ok(SnapshotSummary {
-        database: h.database,
-        commit_ts: h.a,
-        created_at: UNIX_EPOCH + Duration::from_micros(h.b),
-        vertices: 0,
-        edges: 0,
-    })
+    Ok(h)
 }
 
 /// The schema definitions of the snapshot at `path` (its create-operations), read
@@ -848,15 +859,8 @@ pub fn copy_snapshot(
     seq: u64,
     database: DatabaseId,
 ) -> Result<SnapshotInfo> {
-    let summary = read_snapshot_header(src)?;
+    let old = read_header(src)?;
     let what = src.display().to_string();
-    let old = decode_named_header(
-        MAGIC,
-        SNAPSHOT_VERSIONS,
-        &what,
-        "snapshot",
-        &read_header_bytes(src, &what)?,
-    )?;
     let created = SystemTime::now();
     let micros = created
         .duration_since(UNIX_EPOCH)
@@ -867,11 +871,11 @@ pub fn copy_snapshot(
         &Header {
             version: old.version,
             database,
-            a: summary.commit_ts,
+            a: old.a,
             b: micros,
         },
     );
-    let name = snapshot_file_name(seq, summary.commit_ts);
+    let name = snapshot_file_name(seq, old.a);
     let path = dir.join(&name);
     let tmp = crate::dir::temporary_snapshot_path(dir, &name)?;
     let copied = (|| -> std::io::Result<u64> {
@@ -908,7 +912,7 @@ pub fn copy_snapshot(
     }
     Ok(SnapshotInfo {
         path,
-        commit_timestamp: summary.commit_ts,
+        commit_timestamp: old.a,
         created_at: created,
         size_bytes,
     })
@@ -974,9 +978,9 @@ pub fn read_snapshot_counts(path: &Path) -> Result<SnapshotSummary> {
 /// Reads and verifies a whole snapshot, handing its contents to `sink`.
 pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<SnapshotSummary> {
     let what = path.display().to_string();
-    let head = read_header_bytes(path, &what)?;
-    let version = decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)?.version;
-    let mut summary = read_snapshot_header(path)?;
+    let header = read_header(path)?;
+    let version = header.version;
+    let mut summary = summary_of(&header);
     let file = File::open(path).map_err(|e| io_error(&format!("cannot open {what}"), e))?;
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut skip = [0u8; HEADER_LEN];

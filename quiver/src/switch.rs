@@ -406,10 +406,28 @@ fn migrate_with(
     // only what a retry accepts: see `holds_only_leftovers`).
     let existed = std::fs::symlink_metadata(target).is_ok();
     let moved = migrate_into(source, target, mode, drop_constraints, started);
-    if moved.is_err() {
-        take_back(target, existed);
+    if moved.is_err()
+        && let Err(e) = take_back(target, existed)
+    {
+        tracing::warn!(error = %e, "cannot remove what a failed migrate wrote");
     }
     moved
+}
+
+/// Creates `target` with the mode file in it (first: a kill after the image is in
+/// place then leaves a database of the mode asked for, not one the next open takes
+/// for the default mode) and `snapshots/`, which it returns.
+fn prepare_target(target: &Path, mode: StorageMode) -> Result<std::path::PathBuf> {
+    let create = |d: &Path| {
+        std::fs::create_dir_all(d).map_err(|e| {
+            Error::new(ErrorKind::Io, format!("cannot create {}: {e}", d.display())).with_source(e)
+        })
+    };
+    create(target)?;
+    persist_mode(target, mode)?;
+    let snapshots = target.join("snapshots");
+    create(&snapshots)?;
+    Ok(snapshots)
 }
 
 /// `path` with symbolic links and `..` resolved as far as it exists, the rest
@@ -431,35 +449,39 @@ fn resolved(path: &Path) -> Option<std::path::PathBuf> {
 
 /// Removes what a failed migrate wrote into `target`: the whole directory if the
 /// migrate made it, else the entries a migrate writes (the directory held none of
-/// them in use before: `used_entries` was empty). Failures are only logged.
-fn take_back(target: &Path, existed: bool) {
-    let remove = |path: &Path| {
+/// them in use before: `used_entries` was empty).
+///
+/// Errors: `Io` naming the first entry that cannot be removed (the others are still
+/// tried).
+fn take_back(target: &Path, existed: bool) -> Result<()> {
+    let remove = |path: &Path| -> Result<()> {
         let result = if path.is_dir() {
             std::fs::remove_dir_all(path)
         } else {
             std::fs::remove_file(path)
         };
         match result {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot remove what a failed migrate wrote")
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot remove {}: {e}", path.display()),
+            )
+            .with_source(e)),
+            _ => Ok(()),
         }
     };
     if !existed {
-        remove(target);
-        return;
+        return remove(target);
     }
-    for name in [
+    [
         crate::MODE_FILE,
         "snapshots",
         "wal",
         "rocksdb",
         durability::dir::IN_PROGRESS,
-    ] {
-        remove(&target.join(name));
-    }
+    ]
+    .iter()
+    .map(|name| remove(&target.join(name)))
+    .fold(Ok(()), Result::and)
 }
 
 fn migrate_into(
@@ -503,24 +525,7 @@ fn migrate_into(
             ));
         }
     }
-    // The mode first: a kill after the image is in place then leaves a database of
-    // the mode asked for, not one the next open takes for the default mode.
-    std::fs::create_dir_all(target).map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot create {}: {e}", target.display()),
-        )
-        .with_source(e)
-    })?;
-    persist_mode(target, mode)?;
-    let snapshots = target.join("snapshots");
-    std::fs::create_dir_all(&snapshots).map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot create {}: {e}", snapshots.display()),
-        )
-        .with_source(e)
-    })?;
+    let snapshots = prepare_target(target, mode)?;
     let database = durability::DatabaseId::random();
     // The image's commit timestamp is known only once it is taken: the writer starts
     // with 0, and `finish` writes the real one into the header and the file name.
@@ -612,17 +617,7 @@ fn migrate_from_snapshot(
     if !whole {
         return Ok(None);
     }
-    // As the general way: the mode first, so a kill after the image landed leaves
-    // an on-disk database, and one before it a target a retry accepts.
-    let create = |d: &Path| {
-        std::fs::create_dir_all(d).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot create {}: {e}", d.display())).with_source(e)
-        })
-    };
-    create(target)?;
-    persist_mode(target, mode)?;
-    let snapshots = target.join("snapshots");
-    create(&snapshots)?;
+    let snapshots = prepare_target(target, mode)?;
     let copy = durability::snapshot::copy_snapshot(
         &newest.path,
         &snapshots,
@@ -646,18 +641,8 @@ fn migrate_from_snapshot(
         }
         Err(e) if e.kind() == ErrorKind::Corrupt => {
             tracing::warn!(error = %e, "the copied snapshot does not import; loading the source instead");
-            for sub in ["rocksdb", "snapshots", "wal"] {
-                let path = target.join(sub);
-                if let Err(e) = std::fs::remove_dir_all(&path)
-                    && e.kind() != std::io::ErrorKind::NotFound
-                {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        format!("cannot remove {}: {e}", path.display()),
-                    )
-                    .with_source(e));
-                }
-            }
+            // The general way writes the target anew: all of this way's files go.
+            take_back(target, true)?;
             Ok(None)
         }
         Err(e) => Err(e),

@@ -81,17 +81,20 @@ fn options<'a>(args: &LoadArgs) -> dump::LoadOptions<'a> {
 fn open_input(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
     std::fs::File::open(path)
         .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
-        .map_err(|e| {
-            Error::new(
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    ErrorKind::NotFound
-                } else {
-                    ErrorKind::Io
-                },
-                format!("cannot open the dump {}: {e}", path.display()),
-            )
-            .with_source(e)
-        })
+        .map_err(|e| dump_unreadable(path, e))
+}
+
+/// The error for a dump file that cannot be opened or looked at.
+fn dump_unreadable(path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Io
+        },
+        format!("cannot open the dump {}: {e}", path.display()),
+    )
+    .with_source(e)
 }
 
 /// Whether `dir` is missing or an empty directory.
@@ -402,70 +405,83 @@ fn abandoned_staging(parent: &Path) -> Vec<(PathBuf, std::fs::File)> {
 /// that database learns from it that the dump is in already.
 const SWAP_RECORD: &str = "swap";
 
-/// A file's identity: device, inode, and for the dump its length and modification
-/// time, so an edited dump is another dump.
-fn file_identity(path: &Path, with_contents: bool) -> std::io::Result<String> {
+/// Which file `path` is: device and inode.
+fn file_id(m: &std::fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path)?;
-    Ok(if with_contents {
-        format!(
-            "{}:{} {} {}.{}",
-            m.dev(),
-            m.ino(),
-            m.len(),
-            m.mtime(),
-            m.mtime_nsec()
-        )
-    } else {
-        format!("{}:{}", m.dev(), m.ino())
-    })
+    format!("{}:{}", m.dev(), m.ino())
 }
 
-fn swap_record(db: &Path, dump: &str, dump_path: &str) -> std::io::Result<String> {
-    let at = std::time::SystemTime::now()
+/// What a dump held when it was loaded, as far as its metadata tells: which file,
+/// its length and modification time (an edit changes them), and its resolved path
+/// (quoted: a newline in a name stays on its line).
+struct DumpIdentity {
+    file: String,
+    contents: String,
+    path: String,
+}
+
+impl DumpIdentity {
+    fn of(path: &Path) -> Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).map_err(|e| dump_unreadable(path, e))?;
+        Ok(DumpIdentity {
+            file: file_id(&m),
+            contents: format!("{} {}.{}", m.len(), m.mtime(), m.mtime_nsec()),
+            path: format!(
+                "{:?}",
+                std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+            ),
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The record of a load about to swap the copy at `db` in, of `dump`.
+fn swap_record(db: &Path, dump: &DumpIdentity) -> std::io::Result<String> {
     Ok(format!(
-        "quiver load swap 2\ndb {}\ndump {dump}\npath {dump_path}\nat {at}\n",
-        file_identity(db, false)?
+        "quiver load swap 3\ndb {}\nfile {}\ncontents {}\npath {}\nat {}\n",
+        file_id(&std::fs::metadata(db)?),
+        dump.file,
+        dump.contents,
+        dump.path,
+        unix_now()
     ))
 }
 
-/// The dump's path as a record holds it: resolved, quoted (a newline in a name
-/// stays on its line).
-fn dump_path(file: &Path) -> String {
-    format!(
-        "{:?}",
-        std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
-    )
-}
-
-/// A killed load into `target` that took effect, of the dump with identity `dump`
-/// (or of the same file, or of one under the same path, edited since): the staging
-/// directory it left behind, how long ago it swapped, and whether the dump has
-/// changed since.
-fn applied_before(target: &Path, dump: &str, path: &str) -> Option<(PathBuf, u64, bool)> {
-    let target_id = file_identity(target, false).ok()?;
+/// A killed load into `target` that took effect, of `dump`'s file or of a file
+/// under its path (edited since or not): the staging directory it left behind, how
+/// long ago it swapped, and whether the dump has changed since.
+fn applied_before(target: &Path, dump: &DumpIdentity) -> Option<(PathBuf, u64, bool)> {
+    let target_id = file_id(&std::fs::metadata(target).ok()?);
     let parent = std::fs::canonicalize(target).ok()?.parent()?.to_path_buf();
-    let same_file = |a: &str, b: &str| a.split(' ').next() == b.split(' ').next();
     abandoned_staging(&parent)
         .into_iter()
         .find_map(|(staging, _mark)| {
             let record = std::fs::read_to_string(staging.join(SWAP_RECORD)).ok()?;
             let mut lines = record.lines();
-            if lines.next() != Some("quiver load swap 2")
-                || lines.next()?.strip_prefix("db ")? != target_id
-            {
+            if lines.next() != Some("quiver load swap 3") {
                 return None;
             }
-            let loaded = lines.next()?.strip_prefix("dump ")?;
-            let loaded_path = lines.next()?.strip_prefix("path ")?;
-            let at: u64 = lines.next()?.strip_prefix("at ")?.parse().ok()?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            (loaded == dump || same_file(loaded, dump) || loaded_path == path)
-                .then(|| (staging, now.saturating_sub(at), loaded != dump))
+            let mut field = |name: &str| lines.next()?.strip_prefix(name)?.strip_prefix(' ');
+            let (db, file, contents, path) = (
+                field("db")?,
+                field("file")?,
+                field("contents")?,
+                field("path")?,
+            );
+            let at: u64 = field("at")?.parse().ok()?;
+            (db == target_id && (file == dump.file || path == dump.path)).then(|| {
+                (
+                    staging,
+                    unix_now().saturating_sub(at),
+                    contents != dump.contents,
+                )
+            })
         })
 }
 
@@ -575,26 +591,14 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
     }
     // A load of this dump killed after it took effect but before it said so: loading
     // it again would add it twice.
-    let dump = file_identity(&args.file, true).map_err(|e| {
-        Error::new(
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ErrorKind::NotFound
-            } else {
-                ErrorKind::Io
-            },
-            format!("cannot open the dump {}: {e}", args.file.display()),
-        )
-        .with_source(e)
-    });
-    let dump = match dump {
+    let dump = match DumpIdentity::of(&args.file) {
         Ok(d) => d,
         Err(e) => {
             let _ = db.close();
             return Err(Refusal::Other(e));
         }
     };
-    let path = dump_path(&args.file);
-    if let Some((staging, seconds, changed)) = applied_before(&args.dir, &dump, &path) {
+    if let Some((staging, seconds, changed)) = applied_before(&args.dir, &dump) {
         let _ = db.close();
         return Err(Refusal::Other(Error::new(
             ErrorKind::AlreadyExists,
@@ -639,7 +643,7 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
             format!("{}; nothing was written, load again", e.message()),
         )
     })?;
-    let record = swap_record(&staged.db, &dump, &path).map_err(|e| {
+    let record = swap_record(&staged.db, &dump).map_err(|e| {
         Error::new(
             ErrorKind::Io,
             format!(
