@@ -1,7 +1,8 @@
 //! Quiver's durability files, shared by the backends that write them: the snapshot
 //! and WAL formats (see [`snapshot`] and [`wal`] for the byte layouts), the data
 //! directory (layout, process lock, naming, moving files aside), retention, the
-//! deletion gate behind `lock_data_directory`, and the edge linker the in-memory
+//! deletion gate behind `lock_data_directory`, the durable part both in-memory
+//! engines share ([`durable`]), and the edge linker the in-memory
 //! loaders share ([`link`]).
 //!
 //! Every file starts with a 48-byte header: an 8-byte magic, the format version, the
@@ -11,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod dir;
+pub mod durable;
 pub mod file;
 pub mod format;
 pub mod link;
@@ -21,6 +23,7 @@ pub mod snapshot;
 pub mod wal;
 
 pub use dir::{DataDir, Listing, SegmentName, SnapshotName};
+pub use durable::{Durable, ImageSource, SnapshotWriting};
 pub use file::{DurableFile, FailingFiles, FileLayer, StdFiles};
 pub use format::DatabaseId;
 pub use retention::{DeletionGate, Lease};

@@ -11,12 +11,12 @@ use engine_api::{
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::durable::Durable;
 use crate::gate::{BeginWaits, Gate};
 use crate::index::LabelIndex;
 use crate::schema::Schema;
 use crate::store::Store;
 use crate::txn::AnalyticalTxn;
+use durability::Durable;
 
 pub(crate) struct Inner {
     pub(crate) capabilities: Capabilities,
@@ -52,7 +52,7 @@ impl std::fmt::Debug for AnalyticalEngine {
                     .inner
                     .durable
                     .as_ref()
-                    .map(|d| d.dir.root().to_path_buf()),
+                    .map(|d| d.dir().root().to_path_buf()),
             )
             .finish_non_exhaustive()
     }
@@ -165,7 +165,7 @@ impl AnalyticalEngine {
     /// The database's id, which every file in its data directory carries; `None`
     /// for a memory-only engine.
     pub fn database_id(&self) -> Option<durability::DatabaseId> {
-        self.inner.durable.as_ref().map(|d| d.database)
+        self.inner.durable.as_ref().map(Durable::database)
     }
 
     /// Closes without the snapshot `close` writes when snapshots on exit are on
@@ -279,29 +279,27 @@ impl StorageEngine for AnalyticalEngine {
     }
 
     fn recovery_report(&self) -> Result<RecoveryReport> {
-        Ok(self.inner.durable()?.recovery.clone())
+        Ok(self.inner.durable()?.recovery().clone())
     }
 
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        self.inner.durable()?.list_snapshots()
+        self.inner.durable()?.snapshots()
     }
 
     fn lock_data_directory(&self) -> Result<LockChange> {
-        Ok(self.inner.durable()?.deletions.lock())
+        Ok(self.inner.durable()?.lock())
     }
 
     fn unlock_data_directory(&self) -> Result<LockChange> {
-        self.inner.durable()?.deletions.unlock()
+        self.inner.durable()?.unlock()
     }
 
     fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
-        Ok(DataDirectoryLease::new(
-            self.inner.durable()?.deletions.lease(),
-        ))
+        Ok(self.inner.durable()?.lease())
     }
 
     fn data_directory_lock_status(&self) -> Result<LockStatus> {
-        Ok(self.inner.durable()?.deletions.status())
+        Ok(self.inner.durable()?.lock_status())
     }
 }
 

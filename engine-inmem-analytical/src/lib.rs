@@ -66,7 +66,6 @@
 #![deny(missing_docs)]
 
 mod config;
-mod durable;
 mod engine;
 mod gate;
 mod index;

@@ -9,34 +9,25 @@
 //! snapshot, opening is refused rather than silently dropping them.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use durability::link::{EdgeLinker, End, Link};
 use durability::snapshot::read_snapshot;
+use durability::snapshot::{Checked, ImageLoader, Rejected};
 use durability::wal::{SegmentRead, read_segment};
-use durability::{DataDir, DatabaseId, DeletionGate, NameKind, SchemaOp, SnapshotSink};
+use durability::{DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink, SnapshotWriting};
 use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
 
 use crate::config::Config;
-use crate::durable::Durable;
 use crate::engine::Inner;
 use crate::store::{Adj, Edge, Vertex};
 
+/// Stores a checked image (see [`Checked`]) in an empty engine state.
 struct Loader<'a, 's, F> {
     inner: &'a Inner,
-    what: String,
     schema: Vec<SchemaOp>,
     counters: (u64, u64),
     links: EdgeLinker<'s, 'a, F>,
-    /// An edge came: no vertex may follow (every endpoint is loaded before its edges
-    /// are linked).
-    edges_began: bool,
-}
-
-impl<F> Loader<'_, '_, F> {
-    fn bad(&self, reason: String) -> Error {
-        Error::corrupt(format!("{}: {reason}", self.what))
-    }
 }
 
 /// Appends one end of a loaded edge to its vertex's adjacency.
@@ -66,52 +57,42 @@ fn link_end(inner: &Inner, l: &Link, end: End) -> std::result::Result<(), String
     Ok(())
 }
 
-impl<F> SnapshotSink for Loader<'_, '_, F>
+impl<F> ImageLoader for Loader<'_, '_, F>
 where
     F: Fn(&Link, End) -> std::result::Result<(), String> + Sync,
 {
-    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<(), Rejected> {
         let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
-        durability::snapshot::define_name(&self.what, tables, kind, id, name)
+        durability::snapshot::define_name(tables, kind, id, name)
     }
 
-    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+    fn schema(&mut self, definition: SchemaOp) -> Result<(), Rejected> {
         self.schema.push(definition);
         Ok(())
     }
 
-    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected> {
         self.counters = (next_vertex, next_edge);
         Ok(())
     }
 
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        self.vertex_with_degree(id, labels, props, (0, 0))
-    }
-
-    fn vertex_with_degree(
+    fn vertex(
         &mut self,
         id: u64,
         labels: &[u32],
         props: &[u8],
         degree: (u32, u32),
-    ) -> Result<()> {
-        if self.edges_began {
-            return Err(self.bad(format!("vertex {id} follows edges")));
-        }
-        let mut labels = labels.to_vec();
-        labels.sort_unstable();
-        labels.dedup();
-        for l in &labels {
+    ) -> Result<(), Rejected> {
+        for l in labels {
             self.inner.label_index.insert(*l, id);
         }
-        let mut v = Vertex::new(labels.into_boxed_slice(), props.into());
+        let mut v = Vertex::new(labels.into(), props.into());
         // A hint from whoever produced the image: capped, beyond that lists grow.
         v.reserve_adjacency((degree.0.saturating_add(degree.1)).min(1 << 16) as usize);
         self.inner
             .store
             .load_vertex(id, v)
-            .map_err(|e| self.bad(e.message().to_string()))
+            .map_err(|e| Rejected::Bad(e.message().to_string()))
     }
 
     fn edge(
@@ -121,8 +102,7 @@ where
         source: u64,
         target: u64,
         props: &[u8],
-    ) -> Result<()> {
-        self.edges_began = true;
+    ) -> Result<(), Rejected> {
         self.inner
             .store
             .load_edge(
@@ -134,14 +114,14 @@ where
                     props: props.into(),
                 },
             )
-            .map_err(|e| self.bad(e.message().to_string()))?;
+            .map_err(|e| Rejected::Bad(e.message().to_string()))?;
         let link = Link {
             edge: id,
             edge_type,
             source,
             target,
         };
-        self.links.link(link).map_err(|r| self.bad(r))
+        self.links.link(link).map_err(Rejected::Bad)
     }
 }
 
@@ -168,19 +148,28 @@ pub(crate) fn load_image(
     let inner = Inner::new(config);
     let link = |l: &Link, end: End| link_end(&inner, l, end);
     let (commit_ts, schema, (next_vertex, next_edge)) = std::thread::scope(|scope| {
-        let mut loader = Loader {
-            inner: &inner,
-            what: what.to_string(),
-            schema: Vec::new(),
-            counters: (0, 0),
-            links: EdgeLinker::start(scope, config.snapshot_thread_count(), &link),
-            edges_began: false,
-        };
+        let mut loader = Checked::new(
+            what,
+            Loader {
+                inner: &inner,
+                schema: Vec::new(),
+                counters: (0, 0),
+                links: EdgeLinker::start(scope, config.snapshot_thread_count(), &link),
+            },
+        );
         let produced = produce(&mut loader);
+        let Loader {
+            mut links,
+            schema,
+            counters,
+            ..
+        } = loader.into_inner();
         // A linking thread's error comes first: the read may have failed only
         // because that thread stopped taking edges.
-        loader.links.finish().map_err(|r| loader.bad(r))?;
-        Ok::<_, Error>((produced?, loader.schema, loader.counters))
+        links
+            .finish()
+            .map_err(|r| Error::corrupt(format!("{what}: {r}")))?;
+        Ok::<_, Error>((produced?, schema, counters))
     })?;
     inner
         .store
@@ -300,17 +289,18 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
         edges = inner.store.live_edges(),
         "opened"
     );
-    inner.durable = Some(Durable {
-        recovery: report,
+    inner.durable = Some(Durable::new(
         dir,
-        config: settings,
+        settings,
         database,
-        deletions: DeletionGate::new(),
-        snapshot_seq: AtomicU64::new(next_seq),
-        snapshot_midpoint: config.midpoint(),
-        snapshot_threads: config.snapshot_thread_count(),
-        files: config.files(),
-    });
+        report,
+        next_seq,
+        SnapshotWriting {
+            threads: config.snapshot_thread_count(),
+            midpoint: config.midpoint(),
+            files: config.files(),
+        },
+    ));
     Ok(inner)
 }
 

@@ -3,13 +3,12 @@
 
 use std::sync::atomic::Ordering;
 
-use durability::{Items, SchemaOp, SnapshotSink, SnapshotWriter};
+use std::ops::Range;
+
+use durability::{BlockEncoder, ImageSource, SchemaOp, SnapshotSink};
 use engine_api::{IndexSpec, Result, SnapshotInfo};
 
 use crate::engine::Inner;
-
-/// Ids per range a snapshot thread encodes at once.
-const PART: u64 = 16 * 1024;
 
 /// A vertex's (outgoing, incoming) degree, the snapshot's loading hint.
 fn degree(v: &crate::store::Vertex) -> (u32, u32) {
@@ -59,52 +58,6 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes the whole state to a snapshot file, encoding vertices and edges on
-    /// `threads` threads (id ranges of [`PART`] ids each). The caller holds the gate
-    /// closed.
-    fn write_file(
-        &self,
-        w: &mut SnapshotWriter,
-        threads: usize,
-        midpoint: Option<&(dyn Fn() + Send + Sync)>,
-    ) -> Result<()> {
-        let (vertex_end, edge_end) = self.write_preamble(w)?;
-        let range = |part: u64, end: u64| part * PART..end.min((part + 1) * PART);
-        w.write_parallel(
-            Items::Vertices,
-            vertex_end.div_ceil(PART),
-            threads,
-            |part, enc| {
-                for id in range(part, vertex_end) {
-                    if let Some(slot) = self.store.vertex(id)
-                        && let Some(v) = &*slot.read()
-                    {
-                        enc.vertex(id, &v.labels, &v.props, degree(v));
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        if let Some(hook) = midpoint {
-            hook();
-        }
-        w.write_parallel(
-            Items::Edges,
-            edge_end.div_ceil(PART),
-            threads,
-            |part, enc| {
-                for id in range(part, edge_end) {
-                    if let Some(slot) = self.store.edge(id)
-                        && let Some(e) = &*slot.read()
-                    {
-                        enc.edge(id, e.edge_type, e.source, e.target, &e.props);
-                    }
-                }
-                Ok(())
-            },
-        )
-    }
-
     /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
     /// edge id bounds.
     fn write_preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
@@ -129,27 +82,45 @@ impl Inner {
     /// `Config::begin_wait`); it first waits for running transactions to end.
     pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
         let d = self.durable()?;
-        let closed = self.gate.close()?;
+        let _one = d.one_snapshot();
         let started = std::time::Instant::now();
+        let closed = self.gate.close()?;
         let ts = self.last_commit.load(Ordering::Acquire);
-        let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
-        let mut w =
-            SnapshotWriter::create_with(&*d.files, &d.dir.snapshots_dir(), seq, ts, d.database)?;
-        let written = self.write_file(&mut w, d.snapshot_threads, d.snapshot_midpoint.as_deref());
-        if let Err(e) = written {
-            w.abandon();
-            return Err(e);
-        }
-        let info = w.finish()?;
+        let info = d.write_snapshot(ts, &Still(self))?;
         drop(closed);
-        tracing::info!(
-            path = %info.path.display(),
-            commit_ts = ts,
-            bytes = info.size_bytes,
-            seconds = started.elapsed().as_secs_f64(),
-            "snapshot written"
-        );
-        d.apply_retention()?;
+        d.snapshot_written(&info, started)?;
         Ok(info)
+    }
+}
+
+/// What a snapshot writes: the whole state, while the gate holds it still (no
+/// transaction runs, so the read locks taken are never contended).
+struct Still<'a>(&'a Inner);
+
+impl ImageSource for Still<'_> {
+    fn preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
+        self.0.write_preamble(sink)
+    }
+
+    fn vertices(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {
+        for id in ids {
+            if let Some(slot) = self.0.store.vertex(id)
+                && let Some(v) = &*slot.read()
+            {
+                enc.vertex(id, &v.labels, &v.props, degree(v));
+            }
+        }
+        Ok(())
+    }
+
+    fn edges(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {
+        for id in ids {
+            if let Some(slot) = self.0.store.edge(id)
+                && let Some(e) = &*slot.read()
+            {
+                enc.edge(id, e.edge_type, e.source, e.target, &e.props);
+            }
+        }
+        Ok(())
     }
 }

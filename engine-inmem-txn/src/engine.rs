@@ -13,13 +13,13 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::background::Periodic;
 use crate::config::Config;
-use crate::durable::Durable;
 use crate::gc::{GcEntry, GcReport};
 use crate::index::LabelIndex;
 use crate::mvcc::{EdgeState, TXN_ID_BASE, TxnShared, VertexState};
 use crate::running::Running;
 use crate::schema::Schema;
 use crate::txn::InMemoryTxn;
+use durability::{Durable, WalWriter};
 use engine_api::kit::{NameTable, ObserverRegistry, SlotArray};
 
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
@@ -127,6 +127,8 @@ pub(crate) struct Inner {
     pub(crate) committed_vertices: AtomicI64,
     pub(crate) committed_edges: AtomicI64,
     pub(crate) durable: Option<Durable>,
+    /// The WAL writer: with a data directory whose settings keep a WAL.
+    pub(crate) wal: Option<WalWriter>,
     /// Ids below these bounds may be handed out without logging; past them, a
     /// reservation record goes to the WAL first, so that no id handed to a
     /// transaction is ever reused after a crash. `u64::MAX` without a WAL.
@@ -135,6 +137,14 @@ pub(crate) struct Inner {
     reserve_lock: Mutex<()>,
     pub(crate) schema: Schema,
     pub(crate) observers: ObserverRegistry,
+}
+
+impl Inner {
+    pub(crate) fn durable(&self) -> Result<&Durable> {
+        self.durable.as_ref().ok_or_else(|| {
+            Error::unsupported("a durability operation on an engine without a data directory")
+        })
+    }
 }
 
 /// How many ids one reservation record covers.
@@ -160,6 +170,7 @@ impl Inner {
             committed_vertices: AtomicI64::new(0),
             committed_edges: AtomicI64::new(0),
             durable: None,
+            wal: None,
             reserved_vertices: AtomicU64::new(u64::MAX),
             reserved_edges: AtomicU64::new(u64::MAX),
             reserve_lock: Mutex::new(()),
@@ -177,7 +188,7 @@ impl Inner {
         if covered(vertex, &self.reserved_vertices) && covered(edge, &self.reserved_edges) {
             return Ok(());
         }
-        let Some(wal) = self.durable.as_ref().and_then(|d| d.wal.as_ref()) else {
+        let Some(wal) = &self.wal else {
             return Ok(());
         };
         let _one = self.reserve_lock.lock();
@@ -235,7 +246,7 @@ impl Inner {
 
     /// The error to refuse writes with once the WAL failed.
     pub(crate) fn poisoned(&self) -> Option<Error> {
-        let reason = self.durable.as_ref()?.wal.as_ref()?.poisoned()?;
+        let reason = self.wal.as_ref()?.poisoned()?;
         Some(Error::new(
             ErrorKind::Poisoned,
             format!(
@@ -363,7 +374,7 @@ impl std::fmt::Debug for InMemoryEngine {
             .field("objects", &self.inner.counts())
             .field(
                 "data_directory",
-                &self.inner.durable.as_ref().map(|d| d.dir.root()),
+                &self.inner.durable.as_ref().map(|d| d.dir().root()),
             )
             .finish_non_exhaustive()
     }
@@ -440,15 +451,13 @@ impl InMemoryEngine {
     /// The database's id, which every file in its data directory carries; `None`
     /// for a memory-only engine.
     pub fn database_id(&self) -> Option<durability::DatabaseId> {
-        self.inner.durable.as_ref().map(|d| d.database)
+        self.inner.durable.as_ref().map(Durable::database)
     }
 
     /// Closes without the snapshot `close` writes when snapshots on exit are on
     /// (for a caller that has just written one); the WAL is flushed as by `close`.
     pub fn close_without_snapshot(self) -> Result<()> {
-        if let Some(d) = &self.inner.durable
-            && let Some(wal) = &d.wal
-        {
+        if let Some(wal) = &self.inner.wal {
             wal.flush()?;
         }
         Ok(())
@@ -510,13 +519,14 @@ impl StorageEngine for InMemoryEngine {
     }
 
     fn close(self) -> Result<()> {
-        if let Some(d) = &self.inner.durable {
-            if d.config.snapshots_on_exit() && self.inner.poisoned().is_none() {
-                self.inner.create_snapshot()?;
-            }
-            if let Some(wal) = &d.wal {
-                wal.flush()?;
-            }
+        if let Some(d) = &self.inner.durable
+            && d.config().snapshots_on_exit()
+            && self.inner.poisoned().is_none()
+        {
+            self.inner.create_snapshot()?;
+        }
+        if let Some(wal) = &self.inner.wal {
+            wal.flush()?;
         }
         Ok(())
     }
@@ -582,26 +592,26 @@ impl StorageEngine for InMemoryEngine {
     }
 
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        self.inner.durable()?.list_snapshots()
+        self.inner.durable()?.snapshots()
     }
 
     fn recovery_report(&self) -> Result<RecoveryReport> {
-        Ok(self.inner.durable()?.recovery.clone())
+        Ok(self.inner.durable()?.recovery().clone())
     }
 
     fn lock_data_directory(&self) -> Result<LockChange> {
-        Ok(self.inner.durable()?.gate.lock())
+        Ok(self.inner.durable()?.lock())
     }
 
     fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
-        Ok(DataDirectoryLease::new(self.inner.durable()?.gate.lease()))
+        Ok(self.inner.durable()?.lease())
     }
 
     fn unlock_data_directory(&self) -> Result<LockChange> {
-        self.inner.durable()?.gate.unlock()
+        self.inner.durable()?.unlock()
     }
 
     fn data_directory_lock_status(&self) -> Result<LockStatus> {
-        Ok(self.inner.durable()?.gate.status())
+        Ok(self.inner.durable()?.lock_status())
     }
 }

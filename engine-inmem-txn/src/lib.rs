@@ -126,7 +126,6 @@
 mod background;
 mod config;
 mod constraints;
-mod durable;
 mod engine;
 mod gc;
 mod index;

@@ -2,20 +2,19 @@
 //! after it, as `docs/durability.md` ("Recovery") says.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use durability::link::{EdgeLinker, End, Link};
-use durability::snapshot::read_snapshot;
+use durability::snapshot::{Checked, ImageLoader, Rejected, read_snapshot};
 use durability::wal::{SegmentRead, read_segment, truncate_segment};
 use durability::{
-    DataDir, DatabaseId, DeletionGate, NameKind, SchemaOp, SnapshotSink, WalOp, WalWriter,
+    DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink, SnapshotWriting, WalOp,
+    WalWriter,
 };
 use engine_api::{DamagedFile, Error, PropertyValue, RecoveryReport, Result};
-use parking_lot::Mutex;
 
 use crate::config::{Config, RecoveryProgress};
-use crate::durable::Durable;
 use crate::engine::{Inner, capabilities};
 use crate::mvcc::{Adj, EdgeState, VertexState, remove_adj};
 use crate::props;
@@ -66,7 +65,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
             .reserved_edges
             .store(inner.next_edge.load(Ordering::Relaxed), Ordering::Relaxed);
     }
-    let wal = d.wal_enabled().then(|| {
+    inner.wal = d.wal_enabled().then(|| {
         WalWriter::new(
             dir.wal_dir(),
             r.database,
@@ -76,19 +75,18 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
             config.files(),
         )
     });
-    inner.durable = Some(Durable {
-        recovery: r.report,
+    inner.durable = Some(Durable::new(
         dir,
-        config: d.clone(),
-        database: r.database,
-        wal,
-        gate: DeletionGate::new(),
-        snapshot_seq: AtomicU64::new(r.next_snapshot_seq),
-        snapshot_lock: Mutex::new(()),
-        snapshot_midpoint: config.midpoint(),
-        snapshot_threads: config.snapshot_thread_count(),
-        files: config.files(),
-    });
+        d.clone(),
+        r.database,
+        r.report,
+        r.next_snapshot_seq,
+        SnapshotWriting {
+            threads: config.snapshot_thread_count(),
+            midpoint: config.midpoint(),
+            files: config.files(),
+        },
+    ));
     Ok(inner)
 }
 
@@ -369,36 +367,32 @@ fn load_with<T>(
 ) -> Result<(T, RecoveredSchema)> {
     let link = |l: &Link, end: End| link_end(inner, l, end);
     std::thread::scope(|scope| {
-        let mut loader = Loader {
-            inner,
-            what,
-            schema: RecoveredSchema::default(),
-            links: EdgeLinker::start(scope, threads, &link),
-            edges_began: false,
-        };
+        let mut loader = Checked::new(
+            what.clone(),
+            Loader {
+                inner,
+                schema: RecoveredSchema::default(),
+                links: EdgeLinker::start(scope, threads, &link),
+            },
+        );
         let read = read(&mut loader);
+        let Loader {
+            mut links, schema, ..
+        } = loader.into_inner();
         // A linking thread's error comes first: the read may have failed only
         // because that thread stopped taking edges.
-        loader.links.finish().map_err(|r| loader.bad(r))?;
-        Ok((read?, loader.schema))
+        links
+            .finish()
+            .map_err(|r| Error::corrupt(format!("{what}: {r}")))?;
+        Ok((read?, schema))
     })
 }
 
-/// Loads a snapshot's contents into an empty engine state.
+/// Stores a checked image (see [`Checked`]) in an empty engine state.
 struct Loader<'a, 's, F> {
     inner: &'a Inner,
-    what: String,
     schema: RecoveredSchema,
     links: EdgeLinker<'s, 'a, F>,
-    /// An edge came: no vertex may follow (every endpoint is loaded before its edges
-    /// are linked).
-    edges_began: bool,
-}
-
-impl<F> Loader<'_, '_, F> {
-    fn bad(&self, reason: String) -> Error {
-        Error::corrupt(format!("{}: {reason}", self.what))
-    }
 }
 
 /// Appends one end of a loaded edge to its vertex's adjacency.
@@ -422,21 +416,21 @@ fn link_end(inner: &Inner, l: &Link, end: End) -> Result<(), String> {
     .map_err(|_| format!("edge {} references missing vertex {v}", l.edge))
 }
 
-impl<F> SnapshotSink for Loader<'_, '_, F>
+impl<F> ImageLoader for Loader<'_, '_, F>
 where
     F: Fn(&Link, End) -> Result<(), String> + Sync,
 {
-    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<(), Rejected> {
         let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
-        durability::snapshot::define_name(&self.what, tables, kind, id, name)
+        durability::snapshot::define_name(tables, kind, id, name)
     }
 
-    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+    fn schema(&mut self, definition: SchemaOp) -> Result<(), Rejected> {
         self.schema.apply(definition);
         Ok(())
     }
 
-    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected> {
         self.inner
             .next_vertex
             .fetch_max(next_vertex, Ordering::Relaxed);
@@ -444,36 +438,38 @@ where
         Ok(())
     }
 
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        self.vertex_with_degree(id, labels, props, (0, 0))
-    }
-
-    fn vertex_with_degree(
+    fn vertex(
         &mut self,
         id: u64,
         labels: &[u32],
         props: &[u8],
         degree: (u32, u32),
-    ) -> Result<()> {
-        if self.edges_began {
-            return Err(self.bad(format!("vertex {id} follows edges")));
-        }
-        let mut labels = labels.to_vec();
-        labels.sort_unstable();
-        labels.dedup();
-        insert_vertex(self.inner, id, labels, props.into(), degree).map_err(|r| self.bad(r))
+    ) -> Result<(), Rejected> {
+        Ok(insert_vertex(
+            self.inner,
+            id,
+            labels.to_vec(),
+            props.into(),
+            degree,
+        )?)
     }
 
-    fn edge(&mut self, id: u64, t: u32, source: u64, target: u64, props: &[u8]) -> Result<()> {
-        self.edges_began = true;
-        store_edge(self.inner, id, t, source, target, props.into()).map_err(|r| self.bad(r))?;
+    fn edge(
+        &mut self,
+        id: u64,
+        t: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<(), Rejected> {
+        store_edge(self.inner, id, t, source, target, props.into())?;
         let link = Link {
             edge: id,
             edge_type: t,
             source,
             target,
         };
-        self.links.link(link).map_err(|r| self.bad(r))
+        Ok(self.links.link(link)?)
     }
 }
 

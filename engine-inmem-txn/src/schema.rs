@@ -500,7 +500,7 @@ impl Inner {
         check: impl FnOnce() -> Result<()>,
         apply: impl FnOnce(),
     ) -> Result<()> {
-        let wal = self.durable.as_ref().and_then(|d| d.wal.as_ref());
+        let wal = self.wal.as_ref();
         let ticket = {
             let next = self.commit_order.lock();
             check()?;

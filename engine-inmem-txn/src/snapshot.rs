@@ -2,15 +2,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use durability::{Items, SnapshotSink, SnapshotWriter};
+use std::ops::Range;
+
+use durability::{BlockEncoder, ImageSource, SnapshotSink};
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::engine::Inner;
 use crate::txn::InMemoryTxn;
-
-/// Ids per range a snapshot thread encodes at once (the file holds ranges in order;
-/// a thread runs at most two ranges ahead of it).
-const PART: u64 = 16 * 1024;
 
 impl Inner {
     /// Hands the state `txn` sees to `sink` in snapshot order.
@@ -55,52 +53,6 @@ impl Inner {
             }
         }
         Ok(())
-    }
-
-    /// Writes the state `txn` sees to a snapshot file, encoding vertices and edges on
-    /// `threads` threads (id ranges of [`PART`] ids each).
-    fn write_file(
-        &self,
-        txn: &InMemoryTxn<'_>,
-        w: &mut SnapshotWriter,
-        threads: usize,
-        midpoint: Option<&(dyn Fn() + Send + Sync)>,
-    ) -> Result<()> {
-        let (vertex_end, edge_end) = self.write_preamble(w)?;
-        let range = |part: u64, end: u64| part * PART..end.min((part + 1) * PART);
-        w.write_parallel(
-            Items::Vertices,
-            vertex_end.div_ceil(PART),
-            threads,
-            |part, enc| {
-                // Encoded under each object's read lock, with no copy in between
-                // (the encoder only appends to memory).
-                let (mut labels, mut blob) = (Vec::new(), Vec::new());
-                for id in range(part, vertex_end) {
-                    txn.snapshot_vertex_with(VertexId(id), &mut labels, &mut blob, |l, p, d| {
-                        enc.vertex(id, l, p, d);
-                    })?;
-                }
-                Ok(())
-            },
-        )?;
-        if let Some(hook) = midpoint {
-            hook();
-        }
-        w.write_parallel(
-            Items::Edges,
-            edge_end.div_ceil(PART),
-            threads,
-            |part, enc| {
-                let mut blob = Vec::new();
-                for id in range(part, edge_end) {
-                    txn.snapshot_edge_with(EdgeId(id), &mut blob, |t, source, target, p| {
-                        enc.edge(id, t, source.0, target.0, p);
-                    })?;
-                }
-                Ok(())
-            },
-        )
     }
 
     /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
@@ -152,40 +104,61 @@ impl Inner {
     /// request waits for the running one and then writes its own.
     pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
         let d = self.durable()?;
-        let _one = d.snapshot_lock.lock();
+        let _one = d.one_snapshot();
+        let started = std::time::Instant::now();
         let txn = self.begin(
             TxnOptions::new()
                 .isolation(IsolationLevel::SnapshotIsolation)
                 .read_only(),
         )?;
-        let ts = txn.start_ts();
-        let seq = d.snapshot_seq.fetch_add(1, Ordering::Relaxed);
-        let started = std::time::Instant::now();
-        let mut w =
-            SnapshotWriter::create_with(&*d.files, &d.dir.snapshots_dir(), seq, ts, d.database)?;
-        let written = self.write_file(
-            &txn,
-            &mut w,
-            d.snapshot_threads,
-            d.snapshot_midpoint.as_deref(),
-        );
-        if let Err(e) = written {
-            w.abandon();
-            return Err(e);
-        }
-        let info = w.finish()?;
+        let info = d.write_snapshot(
+            txn.start_ts(),
+            &View {
+                inner: self,
+                txn: &txn,
+            },
+        )?;
         drop(txn);
-        tracing::info!(
-            path = %info.path.display(),
-            commit_ts = ts,
-            bytes = info.size_bytes,
-            seconds = started.elapsed().as_secs_f64(),
-            "snapshot written"
-        );
-        if let Some(wal) = &d.wal {
+        if let Some(wal) = &self.wal {
             wal.rotate();
         }
-        d.apply_retention()?;
+        d.snapshot_written(&info, started)?;
         Ok(info)
+    }
+}
+
+/// What a snapshot writes: the state one read transaction sees.
+struct View<'a, 't> {
+    inner: &'a Inner,
+    txn: &'a InMemoryTxn<'t>,
+}
+
+impl ImageSource for View<'_, '_> {
+    fn preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
+        self.inner.write_preamble(sink)
+    }
+
+    fn vertices(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {
+        // Encoded under each object's read lock, with no copy in between (the
+        // encoder only appends to memory).
+        let (mut labels, mut blob) = (Vec::new(), Vec::new());
+        for id in ids {
+            self.txn
+                .snapshot_vertex_with(VertexId(id), &mut labels, &mut blob, |l, p, d| {
+                    enc.vertex(id, l, p, d);
+                })?;
+        }
+        Ok(())
+    }
+
+    fn edges(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {
+        let mut blob = Vec::new();
+        for id in ids {
+            self.txn
+                .snapshot_edge_with(EdgeId(id), &mut blob, |t, source, target, p| {
+                    enc.edge(id, t, source.0, target.0, p);
+                })?;
+        }
+        Ok(())
     }
 }

@@ -104,15 +104,11 @@ impl<'e> InMemoryTxn<'e> {
             vertex_balance: 0,
             edge_balance: 0,
             redo: Vec::new(),
-            logging: inner.durable.as_ref().is_some_and(|d| d.wal.is_some()),
+            logging: inner.wal.is_some(),
             arrival: if read_only {
                 None
             } else {
-                inner
-                    .durable
-                    .as_ref()
-                    .and_then(|d| d.wal.as_ref())
-                    .map(|w| w.announce())
+                inner.wal.as_ref().map(|w| w.announce())
             },
             observed: if read_only {
                 None
@@ -1343,7 +1339,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             }
             None => None,
         };
-        let wal = inner.durable.as_ref().and_then(|d| d.wal.as_ref());
+        let wal = inner.wal.as_ref();
         let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
         let arrival = self.arrival.take();
         let has_after = matches!(&observed, Some((o, _)) if o.has_after());

@@ -20,6 +20,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use durability::SchemaOp;
+use durability::snapshot::{ImageLoader, Rejected};
 use engine_api::{Error, ErrorKind, Result};
 use rocksdb::{Cache, DB, IngestExternalFileOptions, Options, SstFileWriter, WriteBatch};
 
@@ -307,7 +308,6 @@ pub(crate) struct Loaded {
 
 /// Receives an image and writes it as SST files; [`Importer::finish`] ingests them.
 pub(crate) struct Importer<'o> {
-    what: String,
     progress: Option<std::sync::Arc<BuildProgress>>,
     /// Objects not yet added to `progress`.
     unreported: u64,
@@ -319,16 +319,16 @@ pub(crate) struct Importer<'o> {
     /// checked against it (a sorted list searched twice per edge took a third of
     /// the time of a 1M-vertex image).
     vertices: roaring::RoaringTreemap,
-    last_vertex: Option<u64>,
-    last_edge: Option<u64>,
+    /// Past the highest vertex and edge id so far.
+    next_vertex: u64,
+    next_edge: u64,
     edges: u64,
     vertex_file: Sorted<'o>,
     edge_file: Sorted<'o>,
     labels: Runs<(u32, u64)>,
     out: Runs<(u64, u32, u64, u64)>,
     ins: Runs<(u64, u32, u64, u64)>,
-    /// Reused: a vertex's label ids, an object's value bytes.
-    label_ids: Vec<u32>,
+    /// Reused: an object's value bytes.
     value: Vec<u8>,
 }
 
@@ -360,18 +360,17 @@ impl FamilyOptions {
 
 impl<'o> Importer<'o> {
     /// An importer writing its files under `rocks_dir` (the database's `rocksdb/`),
-    /// naming the image `what` in errors.
+    /// fed through [`durability::snapshot::Checked`], which checks the image's order
+    /// and names it in errors.
     pub(crate) fn new(
         rocks_dir: &Path,
         options: &'o FamilyOptions,
-        what: String,
         progress: Option<std::sync::Arc<BuildProgress>>,
     ) -> Result<Self> {
         let dir = rocks_dir.join(BULK_DIR);
         remove_files(rocks_dir)?;
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         Ok(Importer {
-            what,
             progress,
             unreported: 0,
             vertex_file: Sorted::new(options.of(VERTICES), dir.join("vertices.sst")),
@@ -379,15 +378,14 @@ impl<'o> Importer<'o> {
             labels: Runs::new(LABELS, &dir),
             out: Runs::new(OUT, &dir),
             ins: Runs::new(IN, &dir),
-            label_ids: Vec::new(),
             value: Vec::new(),
             dir,
             definitions: Vec::new(),
             names: Vec::new(),
             counters: None,
             vertices: roaring::RoaringTreemap::new(),
-            last_vertex: None,
-            last_edge: None,
+            next_vertex: 0,
+            next_edge: 0,
             edges: 0,
         })
     }
@@ -403,10 +401,6 @@ impl<'o> Importer<'o> {
         }
     }
 
-    fn bad(&self, reason: String) -> Error {
-        Error::new(ErrorKind::Corrupt, format!("{}: {reason}", self.what))
-    }
-
     /// Writes the sorted families' files, ingests every file into `db` and writes
     /// the names, id bounds and counts. The caller builds the schema afterwards.
     pub(crate) fn finish(self, db: &DB, options: &'o FamilyOptions) -> Result<Loaded> {
@@ -419,8 +413,8 @@ impl<'o> Importer<'o> {
             names,
             counters,
             vertices,
-            last_vertex,
-            last_edge,
+            next_vertex,
+            next_edge,
             edges,
             vertex_file,
             edge_file,
@@ -474,8 +468,7 @@ impl<'o> Importer<'o> {
             batch.put_cf(meta, k, v);
         }
         let (v, e) = counters.unwrap_or((0, 0));
-        let v = v.max(last_vertex.map_or(0, |x| x + 1));
-        let e = e.max(last_edge.map_or(0, |x| x + 1));
+        let (v, e) = (v.max(next_vertex), e.max(next_edge));
         batch.put_cf(meta, KEY_IDS, encode_bounds(v, e));
         batch.put_cf(
             meta,
@@ -495,43 +488,45 @@ impl<'o> Importer<'o> {
     }
 }
 
-impl durability::SnapshotSink for Importer<'_> {
-    fn name(&mut self, kind: durability::NameKind, id: u32, name: &str) -> Result<()> {
+impl ImageLoader for Importer<'_> {
+    /// Every edge's endpoints are checked against the vertices before it.
+    const VERTICES_AFTER_EDGES: bool = true;
+
+    fn name(&mut self, kind: durability::NameKind, id: u32, name: &str) -> Result<(), Rejected> {
         let kind = NameKind::from_snapshot(kind);
         self.names
             .push((name_key(kind, id).to_vec(), name.as_bytes().to_vec()));
         Ok(())
     }
 
-    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+    fn schema(&mut self, definition: SchemaOp) -> Result<(), Rejected> {
         self.definitions.push(definition);
         Ok(())
     }
 
-    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected> {
         self.counters = Some((next_vertex, next_edge));
         Ok(())
     }
 
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        if self.last_vertex.is_some_and(|l| l >= id) {
-            return Err(self.bad(format!("vertex {id} is out of order")));
-        }
-        self.last_vertex = Some(id);
+    fn vertex(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        _degree: (u32, u32),
+    ) -> Result<(), Rejected> {
+        self.next_vertex = id + 1;
         // Ascending, so an append.
         self.vertices.push(id);
-        // Into reused buffers: no allocation per object.
-        self.label_ids.clear();
-        self.label_ids.extend_from_slice(labels);
-        self.label_ids.sort_unstable();
-        self.label_ids.dedup();
-        for l in &self.label_ids {
+        for l in labels {
             self.labels.push((*l, id))?;
         }
+        // Into a reused buffer: no allocation per object.
         self.value.clear();
-        VertexRecord::encode_parts(&self.label_ids, props, &mut self.value);
+        VertexRecord::encode_parts(labels, props, &mut self.value);
         self.count();
-        self.vertex_file.put(&id_key(id), &self.value)
+        Ok(self.vertex_file.put(&id_key(id), &self.value)?)
     }
 
     fn edge(
@@ -541,15 +536,14 @@ impl durability::SnapshotSink for Importer<'_> {
         source: u64,
         target: u64,
         props: &[u8],
-    ) -> Result<()> {
-        if self.last_edge.is_some_and(|l| l >= id) {
-            return Err(self.bad(format!("edge {id} is out of order")));
-        }
-        self.last_edge = Some(id);
+    ) -> Result<(), Rejected> {
+        self.next_edge = id + 1;
         self.edges += 1;
         for end in [source, target] {
             if !self.vertices.contains(end) {
-                return Err(self.bad(format!("edge {id} refers to missing vertex {end}")));
+                return Err(Rejected::Bad(format!(
+                    "edge {id} refers to missing vertex {end}"
+                )));
             }
         }
         self.value.clear();
@@ -557,7 +551,7 @@ impl durability::SnapshotSink for Importer<'_> {
         self.count();
         self.edge_file.put(&id_key(id), &self.value)?;
         self.out.push((source, edge_type, target, id))?;
-        self.ins.push((target, edge_type, source, id))
+        Ok(self.ins.push((target, edge_type, source, id))?)
     }
 }
 

@@ -105,14 +105,10 @@ pub(crate) fn import_image(
     (config, cache, rocks_dir): (&crate::Config, &rocksdb::Cache, &Path),
 ) -> Result<Vec<SchemaOp>> {
     let options = crate::bulk::FamilyOptions::new(config, cache);
-    let mut sink = crate::bulk::Importer::new(
-        rocks_dir,
-        &options,
-        what.clone(),
-        config.progress().cloned(),
-    )?;
+    let importer = crate::bulk::Importer::new(rocks_dir, &options, config.progress().cloned())?;
+    let mut sink = durability::snapshot::Checked::new(what.clone(), importer);
     image(&mut sink)?;
-    let loaded = sink.finish(db, &options)?;
+    let loaded = sink.into_inner().finish(db, &options)?;
     tracing::info!(
         image = %what,
         vertices = loaded.vertices,

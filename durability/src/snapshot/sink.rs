@@ -1,0 +1,265 @@
+//! The image contract: [`SnapshotSink`] receives a database in snapshot order
+//! (snapshot readers and engine exports hand one over), and the helpers the
+//! in-memory engines share to give and take their name dictionaries.
+
+use engine_api::Result;
+
+use super::format::NameKind;
+use crate::schema::SchemaOp;
+
+/// Receives a database image, in snapshot order: dictionaries, schema, counters,
+/// vertices in id order, edges in id order. Snapshot readers hand over a file's
+/// contents (every id checked against the dictionaries, every property record
+/// checked to decode); engines export into one (a [`SnapshotWriter`] is one), which is
+/// also how a database moves between in-memory modes without a file.
+pub trait SnapshotSink {
+    /// One dictionary entry.
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()>;
+    /// One schema definition (a create-operation), in file order.
+    fn schema(&mut self, definition: SchemaOp) -> Result<()>;
+    /// Every schema definition at once (a writer puts them in one block).
+    fn schema_all(&mut self, definitions: &[SchemaOp]) -> Result<()> {
+        for d in definitions {
+            self.schema(d.clone())?;
+        }
+        Ok(())
+    }
+    /// The id counters.
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
+    /// One vertex.
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()>;
+    /// One vertex, with how many (outgoing, incoming) edges it has in this image: an
+    /// exporter that knows it passes it, so a loader sizes the vertex's adjacency
+    /// once instead of growing it edge by edge. A hint only: it need not be exact,
+    /// and the file format does not carry it. Default: [`SnapshotSink::vertex`].
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
+        let _ = degree;
+        self.vertex(id, labels, props)
+    }
+    /// One edge.
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()>;
+}
+
+/// Hands an in-memory engine's three dictionaries to `sink`, each name under its
+/// table id.
+pub fn export_name_tables(
+    sink: &mut dyn SnapshotSink,
+    labels: &engine_api::kit::NameTable,
+    edge_types: &engine_api::kit::NameTable,
+    keys: &engine_api::kit::NameTable,
+) -> Result<()> {
+    for (kind, table) in [
+        (NameKind::Label, labels),
+        (NameKind::EdgeType, edge_types),
+        (NameKind::PropertyKey, keys),
+    ] {
+        for (i, n) in table.all().iter().enumerate() {
+            sink.name(kind, i as u32, n)?;
+        }
+    }
+    Ok(())
+}
+
+/// Defines an image's dictionary entry in an in-memory engine's three tables (the
+/// [`ImageLoader::name`] of both in-memory loaders). An invalid name, or one listed
+/// twice or out of order, is [`Rejected::Bad`].
+pub fn define_name(
+    tables: [&engine_api::kit::NameTable; 3],
+    kind: NameKind,
+    id: u32,
+    name: &str,
+) -> Result<(), Rejected> {
+    let [labels, edge_types, keys] = tables;
+    let table = match kind {
+        NameKind::Label => labels,
+        NameKind::EdgeType => edge_types,
+        NameKind::PropertyKey => keys,
+    };
+    table
+        .intern_as(id, name)
+        .map_err(|e| Rejected::Bad(format!("bad name: {}", e.message())))
+}
+
+/// Why an [`ImageLoader`] refused part of an image.
+#[derive(Debug)]
+pub enum Rejected {
+    /// The image contradicts itself or the loader's state (a vertex listed twice, an
+    /// edge to a vertex it does not hold): [`Checked`] returns it as `Corrupt`,
+    /// naming the image.
+    Bad(String),
+    /// Storing failed for another reason (a full disk), returned as it is.
+    Failed(engine_api::Error),
+}
+
+impl From<engine_api::Error> for Rejected {
+    fn from(e: engine_api::Error) -> Self {
+        Rejected::Failed(e)
+    }
+}
+
+impl From<String> for Rejected {
+    fn from(reason: String) -> Self {
+        Rejected::Bad(reason)
+    }
+}
+
+/// What a loader does with an image once [`Checked`] has vetted its order: each
+/// backend's loader implements this instead of [`SnapshotSink`], so the checks every
+/// image gets are written once.
+pub trait ImageLoader {
+    /// Whether a vertex may come after edges: a loader that checks each edge's
+    /// endpoints against the vertices before it takes an interleaved image (a dump
+    /// may be one); one that links edges as they come needs every vertex first.
+    const VERTICES_AFTER_EDGES: bool = false;
+
+    /// One dictionary entry.
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<(), Rejected>;
+    /// One schema definition (a create-operation), in image order.
+    fn schema(&mut self, definition: SchemaOp) -> Result<(), Rejected>;
+    /// The id counters (they may come anywhere in the image).
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected>;
+    /// One vertex: its id is above every vertex id before it and no edge came yet;
+    /// `labels` is ascending, without duplicates; `degree` is the exporter's hint.
+    fn vertex(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<(), Rejected>;
+    /// One edge: its id is above every edge id before it. Whether its endpoints
+    /// exist is the loader's to check (each looks them up in its own structure).
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<(), Rejected>;
+}
+
+/// The checks every loader applies to an image, in front of its [`ImageLoader`]:
+/// vertices before edges (unless [`ImageLoader::VERTICES_AFTER_EDGES`]), vertex ids
+/// and edge ids ascending (each listed once), a
+/// vertex's labels sorted and deduplicated. A violation, or a [`Rejected::Bad`] from
+/// the loader, is `Corrupt` naming the image.
+#[derive(Debug)]
+pub struct Checked<L> {
+    loader: L,
+    what: String,
+    /// The last vertex and edge id handed over.
+    last_vertex: Option<u64>,
+    last_edge: Option<u64>,
+    /// Reused for a vertex's label ids.
+    labels: Vec<u32>,
+}
+
+impl<L: ImageLoader> Checked<L> {
+    /// `loader` behind the checks; `what` names the image in errors.
+    pub fn new(what: impl Into<String>, loader: L) -> Self {
+        Checked {
+            loader,
+            what: what.into(),
+            last_vertex: None,
+            last_edge: None,
+            labels: Vec::new(),
+        }
+    }
+
+    /// The image's name, as errors give it.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// A `Corrupt` error naming the image.
+    pub fn bad(&self, reason: impl std::fmt::Display) -> engine_api::Error {
+        engine_api::Error::corrupt(format!("{}: {reason}", self.what))
+    }
+
+    /// The loader, once the image is in.
+    pub fn into_inner(self) -> L {
+        self.loader
+    }
+
+    fn fail(&self, r: Rejected) -> engine_api::Error {
+        match r {
+            Rejected::Bad(reason) => self.bad(reason),
+            Rejected::Failed(e) => e,
+        }
+    }
+}
+
+impl<L: ImageLoader> SnapshotSink for Checked<L> {
+    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()> {
+        self.loader.name(kind, id, name).map_err(|r| self.fail(r))
+    }
+
+    fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+        self.loader.schema(definition).map_err(|r| self.fail(r))
+    }
+
+    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
+        self.loader
+            .counters(next_vertex, next_edge)
+            .map_err(|r| self.fail(r))
+    }
+
+    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
+        self.vertex_with_degree(id, labels, props, (0, 0))
+    }
+
+    fn vertex_with_degree(
+        &mut self,
+        id: u64,
+        labels: &[u32],
+        props: &[u8],
+        degree: (u32, u32),
+    ) -> Result<()> {
+        if !L::VERTICES_AFTER_EDGES && self.last_edge.is_some() {
+            return Err(self.bad(format!("vertex {id} follows edges")));
+        }
+        if self.last_vertex.is_some_and(|last| last >= id) {
+            return Err(self.bad(format!("vertex {id} appears twice or out of order")));
+        }
+        self.last_vertex = Some(id);
+        let mut sorted = std::mem::take(&mut self.labels);
+        sorted.clear();
+        sorted.extend_from_slice(labels);
+        sorted.sort_unstable();
+        sorted.dedup();
+        let stored = self.loader.vertex(id, &sorted, props, degree);
+        self.labels = sorted;
+        stored.map_err(|r| self.fail(r))
+    }
+
+    fn edge(
+        &mut self,
+        id: u64,
+        edge_type: u32,
+        source: u64,
+        target: u64,
+        props: &[u8],
+    ) -> Result<()> {
+        if self.last_edge.is_some_and(|last| last >= id) {
+            return Err(self.bad(format!("edge {id} appears twice or out of order")));
+        }
+        self.last_edge = Some(id);
+        self.loader
+            .edge(id, edge_type, source, target, props)
+            .map_err(|r| self.fail(r))
+    }
+}
