@@ -5,6 +5,7 @@ use engine_api::{
     TxnOptions, VertexId,
 };
 
+use engine_api::ImageEngine;
 use engine_api::codec::find_property;
 
 use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};

@@ -4,23 +4,7 @@
 use engine_api::codec::VALUE_CODEC_VERSION;
 use engine_api::{Error, ErrorKind, Result};
 
-/// A database's id: chosen at creation, written into every file, so a file of one
-/// database is never applied to another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DatabaseId(pub [u8; 16]);
-
-impl DatabaseId {
-    /// A new random id.
-    pub fn random() -> Self {
-        DatabaseId(*uuid::Uuid::new_v4().as_bytes())
-    }
-}
-
-impl std::fmt::Display for DatabaseId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", uuid::Uuid::from_bytes(self.0))
-    }
-}
+pub use engine_api::image::DatabaseId;
 
 /// Common header fields: magic (8 bytes), format version (u16), value codec version
 /// (u16), database id (16 bytes), two u64 fields whose meaning depends on the file,

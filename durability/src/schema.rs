@@ -24,22 +24,7 @@ use engine_api::{
 
 use crate::format::put_str;
 
-/// One schema change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SchemaOp {
-    /// An index was created.
-    CreateIndex(IndexSpec),
-    /// An index was dropped.
-    DropIndex(IndexSpec),
-    /// A constraint was created (it held on the data at that point).
-    CreateConstraint(ConstraintSpec),
-    /// A constraint was dropped.
-    DropConstraint(ConstraintSpec),
-    /// A trigger was stored.
-    CreateTrigger(TriggerSpec),
-    /// A trigger was removed, by name.
-    DropTrigger(String),
-}
+pub use engine_api::image::SchemaOp;
 
 fn put_names(out: &mut Vec<u8>, names: &[String]) {
     engine_api::codec::put_uvarint(out, names.len() as u64);

@@ -38,6 +38,7 @@ mod durability;
 mod engine;
 mod error;
 mod ids;
+pub mod image;
 pub mod kit;
 mod names;
 mod observers;
@@ -56,6 +57,7 @@ pub use durability::{
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
+pub use image::{DatabaseId, ImageEngine, SnapshotSink};
 pub use observers::Observers;
 pub use schema::{
     Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,

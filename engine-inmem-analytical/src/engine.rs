@@ -4,9 +4,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine_api::kit::{NameTable, ObserverRegistry};
 use engine_api::{
-    Capabilities, ConstraintSpec, DataDirectoryLease, EngineStats, Error, IndexInfo, IndexSpec,
-    IsolationLevel, LockChange, LockStatus, ObserverId, RecoveryReport, Result, SharedObserver,
-    SnapshotInfo, StorageEngine, StorageMode, TriggerPhase, TriggerSpec, TxnOptions,
+    Capabilities, ConstraintSpec, DataDirectoryLease, DatabaseId, EngineStats, Error, ImageEngine,
+    IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, RecoveryReport,
+    Result, SharedObserver, SnapshotInfo, SnapshotSink, StorageEngine, StorageMode, TriggerPhase,
+    TriggerSpec, TxnOptions,
 };
 use parking_lot::Mutex;
 
@@ -126,6 +127,17 @@ impl AnalyticalEngine {
         })
     }
 
+    /// How long `begin` waited for snapshots since the engine opened.
+    pub fn begin_waits(&self) -> BeginWaits {
+        self.inner.gate.waits()
+    }
+}
+
+/// Imports are memory-only (`Config::data_directory` unset): a database with a
+/// data directory starts from a snapshot in it instead.
+impl ImageEngine for AnalyticalEngine {
+    type Config = Config;
+
     /// Builds a memory-only engine from a database image: `produce` hands the image
     /// to the sink it is given (for example another engine's `export`, or
     /// `durability::snapshot::read_snapshot`) and returns the image's commit
@@ -135,9 +147,9 @@ impl AnalyticalEngine {
     /// Errors: `InvalidInput` if `config` names a data directory (open that with
     /// [`AnalyticalEngine::open`]); `Unsupported` for an image holding constraints;
     /// whatever `produce` returns; `Corrupt` for an image that contradicts itself.
-    pub fn import(
+    fn import(
         config: Config,
-        produce: impl FnOnce(&mut dyn durability::SnapshotSink) -> Result<u64>,
+        produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
     ) -> Result<Self> {
         config.check()?;
         if let Some(dir) = config.data_dir() {
@@ -158,25 +170,20 @@ impl AnalyticalEngine {
     /// timestamp. Like a snapshot it holds new transactions back and waits for
     /// running ones (so it fails with `Blocked` while one runs longer than
     /// `Config::begin_wait`).
-    pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
+    fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
         self.inner.export(sink)
     }
 
     /// The database's id, which every file in its data directory carries; `None`
     /// for a memory-only engine.
-    pub fn database_id(&self) -> Option<durability::DatabaseId> {
+    fn database_id(&self) -> Option<DatabaseId> {
         self.inner.durable.as_ref().map(Durable::database)
     }
 
     /// Closes without the snapshot `close` writes when snapshots on exit are on
     /// (for a caller that has just written one).
-    pub fn close_without_snapshot(self) -> Result<()> {
+    fn close_without_snapshot(self) -> Result<()> {
         Ok(())
-    }
-
-    /// How long `begin` waited for snapshots since the engine opened.
-    pub fn begin_waits(&self) -> BeginWaits {
-        self.inner.gate.waits()
     }
 }
 

@@ -306,7 +306,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
 
 #[cfg(test)]
 mod tests {
-    use engine_api::{StorageEngine, Transaction, TxnOptions};
+    use engine_api::{ImageEngine, StorageEngine, Transaction, TxnOptions};
 
     use crate::{AnalyticalEngine, Config};
 

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use engine_api::{
-    Capabilities, ChangeSet, ConstraintSpec, DataDirectoryLease, EngineStats, Error, ErrorKind,
-    IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, Observers,
-    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, TriggerPhase,
-    TriggerSpec, TxnOptions,
+    Capabilities, ChangeSet, ConstraintSpec, DataDirectoryLease, DatabaseId, EngineStats, Error,
+    ErrorKind, ImageEngine, IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus,
+    ObserverId, Observers, RecoveryReport, Result, SharedObserver, SnapshotInfo, SnapshotSink,
+    StorageEngine, StorageMode, TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 
@@ -416,53 +416,6 @@ impl InMemoryEngine {
         Self::start(inner, &config)
     }
 
-    /// Builds a memory-only engine from a database image: `produce` hands the image
-    /// to the sink it is given (for example another engine's `export`, or
-    /// `durability::snapshot::read_snapshot`) and returns the image's commit
-    /// timestamp, which this engine's commits continue from. Ids, names, indexes,
-    /// constraints and triggers are kept as the image has them. This is how a
-    /// database switches into this mode without a file.
-    ///
-    /// Errors: `InvalidInput` if `config` names a data directory (open that with
-    /// [`InMemoryEngine::open`]); whatever `produce` returns; `Corrupt` for an image
-    /// that contradicts itself; `ConstraintViolation` if the data breaks one of its
-    /// constraints.
-    pub fn import(
-        config: Config,
-        produce: impl FnOnce(&mut dyn durability::SnapshotSink) -> Result<u64>,
-    ) -> Result<Self> {
-        if let Some(dir) = config.data_dir() {
-            return Err(Error::invalid_input(format!(
-                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
-                dir.display()
-            )));
-        }
-        let inner = crate::recovery::load_image(&config, produce)?;
-        Self::start(inner, &config)
-    }
-
-    /// Hands the newest committed state to `sink` as an image in snapshot order
-    /// (names, schema, id counters, vertices, edges; ids as they are) and returns its
-    /// commit timestamp. Writers go on meanwhile; the image is one consistent view.
-    pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
-        self.inner.export(sink)
-    }
-
-    /// The database's id, which every file in its data directory carries; `None`
-    /// for a memory-only engine.
-    pub fn database_id(&self) -> Option<durability::DatabaseId> {
-        self.inner.durable.as_ref().map(Durable::database)
-    }
-
-    /// Closes without the snapshot `close` writes when snapshots on exit are on
-    /// (for a caller that has just written one); the WAL is flushed as by `close`.
-    pub fn close_without_snapshot(self) -> Result<()> {
-        if let Some(wal) = &self.inner.wal {
-            wal.flush()?;
-        }
-        Ok(())
-    }
-
     fn start(inner: Inner, config: &Config) -> Result<Self> {
         let inner = Arc::new(inner);
         let gc = match config.gc_every() {
@@ -493,6 +446,59 @@ impl InMemoryEngine {
     /// return memory at once (for example after a long reader ended).
     pub fn collect_garbage(&self) -> GcReport {
         self.inner.collect()
+    }
+}
+
+/// Imports are memory-only (`Config::data_directory` unset): a database with a
+/// data directory starts from a snapshot in it instead.
+impl ImageEngine for InMemoryEngine {
+    type Config = Config;
+
+    /// Builds a memory-only engine from a database image: `produce` hands the image
+    /// to the sink it is given (for example another engine's `export`, or
+    /// `durability::snapshot::read_snapshot`) and returns the image's commit
+    /// timestamp, which this engine's commits continue from. Ids, names, indexes,
+    /// constraints and triggers are kept as the image has them. This is how a
+    /// database switches into this mode without a file.
+    ///
+    /// Errors: `InvalidInput` if `config` names a data directory (open that with
+    /// [`InMemoryEngine::open`]); whatever `produce` returns; `Corrupt` for an image
+    /// that contradicts itself; `ConstraintViolation` if the data breaks one of its
+    /// constraints.
+    fn import(
+        config: Config,
+        produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
+    ) -> Result<Self> {
+        if let Some(dir) = config.data_dir() {
+            return Err(Error::invalid_input(format!(
+                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
+                dir.display()
+            )));
+        }
+        let inner = crate::recovery::load_image(&config, produce)?;
+        InMemoryEngine::start(inner, &config)
+    }
+
+    /// Hands the newest committed state to `sink` as an image in snapshot order
+    /// (names, schema, id counters, vertices, edges; ids as they are) and returns its
+    /// commit timestamp. Writers go on meanwhile; the image is one consistent view.
+    fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
+        self.inner.export(sink)
+    }
+
+    /// The database's id, which every file in its data directory carries; `None`
+    /// for a memory-only engine.
+    fn database_id(&self) -> Option<DatabaseId> {
+        self.inner.durable.as_ref().map(Durable::database)
+    }
+
+    /// Closes without the snapshot `close` writes when snapshots on exit are on
+    /// (for a caller that has just written one); the WAL is flushed as by `close`.
+    fn close_without_snapshot(self) -> Result<()> {
+        if let Some(wal) = &self.inner.wal {
+            wal.flush()?;
+        }
+        Ok(())
     }
 }
 

@@ -66,7 +66,7 @@
 //! the README).
 //! - **Commit.** A read-write transaction records redo operations as it writes. At
 //!   commit it takes its timestamp and queues its WAL record under one mutex, so the
-//!   log is in timestamp order; then it waits for durability (module `durable`'s
+//!   log is in timestamp order; then it waits for durability (the `durability` crate's WAL
 //!   writer batches concurrent committers into one write and one fdatasync, and a
 //!   syncing committer waits up to half a sync for transactions that announced
 //!   themselves at `begin`); then it is published strictly in timestamp order, so a

@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use durability::{DataDir, DatabaseId, DeletionGate};
+use durability::{DataDir, DeletionGate};
 use engine_api::kit::ObserverRegistry;
 use engine_api::{
-    Capabilities, ConstraintSpec, DataDirectoryLease, EngineStats, Error, ErrorKind, IndexInfo,
-    IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, RecoveryReport, Result,
-    SharedObserver, SnapshotInfo, StorageEngine, StorageMode, SyncMode, TriggerPhase, TriggerSpec,
-    TxnOptions,
+    Capabilities, ConstraintSpec, DataDirectoryLease, DatabaseId, EngineStats, Error, ErrorKind,
+    ImageEngine, IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId,
+    RecoveryReport, Result, SharedObserver, SnapshotInfo, SnapshotSink, StorageEngine, StorageMode,
+    SyncMode, TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::Mutex;
 use rocksdb::{
@@ -63,7 +63,7 @@ pub struct OnDiskEngine {
     poisoned: AtomicBool,
     config: Config,
     caps: Capabilities,
-    database: DatabaseId,
+    pub(crate) database: DatabaseId,
     snapshot_lock: Mutex<()>,
     gate: DeletionGate,
     /// What the open did: the snapshot a new database was restored from, if any.
@@ -557,7 +557,9 @@ impl OnDiskEngine {
                 }
                 crate::snapshot::import_image(
                     &db,
-                    &mut |sink| durability::snapshot::read_snapshot(path, sink).map(|_| ()),
+                    &mut |sink| {
+                        durability::snapshot::read_snapshot(path, sink).map(|s| s.commit_ts)
+                    },
                     path.display().to_string(),
                     (&config, &cache, &rdir),
                 )
@@ -567,8 +569,13 @@ impl OnDiskEngine {
                 None
             }
         };
+        let mut restored_ts = None;
         match imported {
-            Some(Ok(d)) => definitions = d,
+            Some(Ok((d, ts))) => {
+                definitions = d;
+                // A dump has no commit timestamp: RocksDB's sequence numbers serve.
+                restored_ts = Some(ts).filter(|ts| *ts > 0);
+            }
             Some(Err(e)) => {
                 drop(db);
                 let cleanup = if from_image {
@@ -584,10 +591,6 @@ impl OnDiskEngine {
             None => {}
         }
         let mut engine = Self::finish_open(db, (opts, cache), config, dir, database)?;
-        let restored_ts = match (from_image, &restore) {
-            (false, Some((_, summary))) => Some(summary.commit_ts),
-            _ => None,
-        };
         engine.recovery.snapshot = restore.map(|(path, _)| path);
         // Indexes and constraints are built on the restored data before the database
         // is marked ready: a crash before that redoes the whole restore.
@@ -740,34 +743,6 @@ impl OnDiskEngine {
         self.dir.root()
     }
 
-    /// Hands the newest committed state to `sink` as an image in snapshot order
-    /// (names, schema, id counters, vertices, edges; ids as they are) and returns its
-    /// commit timestamp: one consistent RocksDB snapshot, writers going on meanwhile.
-    pub fn export(&self, sink: &mut dyn durability::SnapshotSink) -> Result<u64> {
-        let snapshot = self.db.snapshot();
-        let ts = self.now().max(self.timestamp(snapshot.sequence_number()));
-        crate::snapshot::write_contents(self, &snapshot, sink)?;
-        Ok(ts)
-    }
-
-    /// Closes without the snapshot `close` exports when snapshots on exit are on
-    /// (for a caller that has just written one): flushes every column family and
-    /// syncs RocksDB's WAL, as `close` does.
-    pub fn close_without_snapshot(self) -> Result<()> {
-        // No transaction is left (each borrows the engine): the counts cover every
-        // object, and the next open scans none.
-        self.counts.checkpoint(&self.db, self.ids.bounds())?;
-        for name in ALL_CFS {
-            self.db
-                .flush_cf(self.cf(name)?)
-                .map_err(|e| rocks("cannot flush on close", e))?;
-        }
-        self.db
-            .flush_wal(true)
-            .map_err(|e| rocks("cannot sync the WAL on close", e))?;
-        Ok(())
-    }
-
     /// Writes every column family's memtable to SST files and waits for the
     /// flushes: reads afterwards come from SST files through the block cache, as most
     /// of a long-running database's reads do (compactions RocksDB schedules after the
@@ -824,11 +799,6 @@ impl OnDiskEngine {
             },
             self.dir.root(),
         )
-    }
-
-    /// The database's id (adopted from the snapshot it was restored from, if any).
-    pub fn database_id(&self) -> DatabaseId {
-        self.database
     }
 
     pub(crate) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
@@ -917,6 +887,56 @@ impl OnDiskEngine {
 
     fn snapshots_dir(&self) -> PathBuf {
         self.dir.snapshots_dir()
+    }
+}
+
+/// Imports go into the empty data directory `Config` names, through the bulk path
+/// ([`OnDiskEngine::create_from_image`]).
+impl ImageEngine for OnDiskEngine {
+    type Config = Config;
+
+    fn import(
+        config: Config,
+        produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
+    ) -> Result<Self> {
+        let mut produce = Some(produce);
+        OnDiskEngine::create_from_image(config, &mut |sink| match produce.take() {
+            Some(p) => p(sink),
+            None => Err(Error::invalid_input("an image is handed over once")),
+        })
+    }
+
+    /// Hands the newest committed state to `sink` as an image in snapshot order
+    /// (names, schema, id counters, vertices, edges; ids as they are) and returns its
+    /// commit timestamp: one consistent RocksDB snapshot, writers going on meanwhile.
+    fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
+        let snapshot = self.db.snapshot();
+        let ts = self.now().max(self.timestamp(snapshot.sequence_number()));
+        crate::snapshot::write_contents(self, &snapshot, sink)?;
+        Ok(ts)
+    }
+
+    /// Closes without the snapshot `close` exports when snapshots on exit are on
+    /// (for a caller that has just written one): flushes every column family and
+    /// syncs RocksDB's WAL, as `close` does.
+    fn close_without_snapshot(self) -> Result<()> {
+        // No transaction is left (each borrows the engine): the counts cover every
+        // object, and the next open scans none.
+        self.counts.checkpoint(&self.db, self.ids.bounds())?;
+        for name in ALL_CFS {
+            self.db
+                .flush_cf(self.cf(name)?)
+                .map_err(|e| rocks("cannot flush on close", e))?;
+        }
+        self.db
+            .flush_wal(true)
+            .map_err(|e| rocks("cannot sync the WAL on close", e))?;
+        Ok(())
+    }
+
+    /// The database's id (adopted from the snapshot it was restored from, if any).
+    fn database_id(&self) -> Option<DatabaseId> {
+        Some(self.database)
     }
 }
 

@@ -172,8 +172,11 @@ pub use rocksdb;
 pub use txn::{EdgeIter, OnDiskTxn, VertexIter};
 
 /// An image for [`OnDiskEngine::create_from_image`]: hands the image to the sink it
-/// is given, in snapshot order (an engine's `export` does).
+/// is given, in snapshot order (an engine's `export` does), and returns its commit
+/// timestamp (0 if it has none, as a dump): the new database's commits continue
+/// after it.
 #[cfg(feature = "storage")]
-pub type Image<'a> = &'a mut dyn FnMut(&mut dyn durability::SnapshotSink) -> engine_api::Result<()>;
+pub type Image<'a> =
+    &'a mut dyn FnMut(&mut dyn durability::SnapshotSink) -> engine_api::Result<u64>;
 #[cfg(feature = "storage")]
 pub use usage::{StorageUsage, measure_usage};

@@ -44,7 +44,7 @@ pub(crate) fn export(
     seq: u64,
     commit_ts: u64,
 ) -> Result<SnapshotInfo> {
-    let mut w = SnapshotWriter::create(dir, seq, commit_ts, engine.database_id())?;
+    let mut w = SnapshotWriter::create(dir, seq, commit_ts, engine.database)?;
     match write_contents(engine, snapshot, &mut w) {
         Ok(()) => w.finish(),
         Err(e) => {
@@ -96,18 +96,18 @@ pub(crate) fn write_contents(
 /// Loads an image (what `image` hands its sink, in snapshot order) into a new, empty
 /// database through the bulk path (sorted SST files, ingested), with its names, id
 /// bounds and counts; returns its schema definitions, for the caller to build once
-/// the data is in. `what` names the image in errors. Until the caller marks the
+/// the data is in, and its commit timestamp. `what` names the image in errors. Until the caller marks the
 /// database ready, a crash leaves a creation that the next open redoes.
 pub(crate) fn import_image(
     db: &DB,
     image: crate::Image<'_>,
     what: String,
     (config, cache, rocks_dir): (&crate::Config, &rocksdb::Cache, &Path),
-) -> Result<Vec<SchemaOp>> {
+) -> Result<(Vec<SchemaOp>, u64)> {
     let options = crate::bulk::FamilyOptions::new(config, cache);
     let importer = crate::bulk::Importer::new(rocks_dir, &options, config.progress().cloned())?;
     let mut sink = durability::snapshot::Checked::new(what.clone(), importer);
-    image(&mut sink)?;
+    let ts = image(&mut sink)?;
     let loaded = sink.into_inner().finish(db, &options)?;
     tracing::info!(
         image = %what,
@@ -115,5 +115,5 @@ pub(crate) fn import_image(
         edges = loaded.edges,
         "ingested the image's data"
     );
-    Ok(loaded.definitions)
+    Ok((loaded.definitions, ts))
 }

@@ -8,6 +8,7 @@
 //! families being written, the files ingested but the database not yet marked
 //! ready, done), kills the child with SIGKILL there, and opens what is left.
 
+use engine_api::ImageEngine;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -148,9 +149,8 @@ fn first_difference(got: &[String], want: &[String]) -> Option<String> {
 
 fn child(source: &Path, target: &Path) {
     let src = OnDiskEngine::open(config(source)).expect("bulk test: an engine or file call failed");
-    let copy =
-        OnDiskEngine::create_from_image(config(target), &mut |sink| src.export(sink).map(|_| ()))
-            .expect("bulk test: an engine or file call failed");
+    let copy = OnDiskEngine::create_from_image(config(target), &mut |sink| src.export(sink))
+        .expect("bulk test: an engine or file call failed");
     copy.close()
         .expect("bulk test: an engine or file call failed");
     src.close()

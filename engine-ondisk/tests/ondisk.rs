@@ -1,6 +1,7 @@
 //! What only the on-disk backend has: its metadata file, refusing directories that are
 //! not its own, and its sync modes.
 
+use engine_api::ImageEngine;
 use std::path::Path;
 
 use engine_api::{

@@ -9,11 +9,11 @@
 use std::path::PathBuf;
 
 use engine_api::{
-    Capabilities, CommitInfo, ConstraintSpec, DataDirectoryLease, DeleteMode, Direction,
-    DurabilityConfig, EdgeId, EdgeRecord, EngineStats, Error, IndexInfo, IndexSpec, IsolationLevel,
-    LockChange, LockStatus, Name, ObserverId, PropertyBounds, PropertyMap, PropertyValue,
-    RecoveryReport, Result, SharedObserver, SnapshotInfo, StorageEngine, StorageMode, Transaction,
-    TriggerPhase, TriggerSpec, TxnOptions, VertexId,
+    Capabilities, CommitInfo, ConstraintSpec, DataDirectoryLease, DatabaseId, DeleteMode,
+    Direction, DurabilityConfig, EdgeId, EdgeRecord, EngineStats, Error, ImageEngine, IndexInfo,
+    IndexSpec, IsolationLevel, LockChange, LockStatus, Name, ObserverId, PropertyBounds,
+    PropertyMap, PropertyValue, RecoveryReport, Result, SharedObserver, SnapshotInfo, SnapshotSink,
+    StorageEngine, StorageMode, Transaction, TriggerPhase, TriggerSpec, TxnOptions, VertexId,
 };
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
@@ -141,11 +141,12 @@ impl Engine {
 
     /// Closes without the snapshot on exit (the caller has just written one).
     pub(crate) fn close_without_snapshot(self) -> Result<()> {
-        match self {
-            Engine::InMemoryTransactional(e) => e.close_without_snapshot(),
-            Engine::InMemoryAnalytical(e) => e.close_without_snapshot(),
-            Engine::OnDiskTransactional(e) => e.close_without_snapshot(),
-        }
+        each!(self, Engine, e => e.close_without_snapshot())
+    }
+
+    /// The backend's [`ImageEngine::export`].
+    pub(crate) fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
+        each!(self, Engine, e => e.export(sink))
     }
 
     /// Opens `mode`'s backend as `config` says (its mode is not looked at).
@@ -277,7 +278,8 @@ impl Database {
     /// let mut input = Some(input);
     /// let db = quiver::Database::create_on_disk_from_image(config, &mut |sink| {
     ///     let input = input.take().ok_or_else(|| engine_api::Error::invalid_input("read once"))?;
-    ///     dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(drop)
+    ///     // A dump has no commit timestamp: 0.
+    ///     dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(|_| 0)
     /// })?;
     /// # Ok(()) }
     /// ```
@@ -334,12 +336,8 @@ impl Database {
 
     /// The database's id, which every file in its data directory carries; `None`
     /// for a memory-only database.
-    pub fn database_id(&self) -> Option<durability::DatabaseId> {
-        match &self.engine {
-            Engine::InMemoryTransactional(e) => e.database_id(),
-            Engine::InMemoryAnalytical(e) => e.database_id(),
-            Engine::OnDiskTransactional(e) => Some(e.database_id()),
-        }
+    pub fn database_id(&self) -> Option<DatabaseId> {
+        each!(&self.engine, Engine, e => e.database_id())
     }
 
     /// The data directory, if the database has one.

@@ -26,7 +26,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
+use engine_api::{Error, ErrorKind, ImageEngine, Result, StorageEngine, StorageMode};
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
 
@@ -536,11 +536,7 @@ fn migrate_into(
     } else {
         filtered.0
     };
-    let exported = match &db.engine {
-        Engine::InMemoryTransactional(e) => e.export(sink),
-        Engine::InMemoryAnalytical(e) => e.export(sink),
-        Engine::OnDiskTransactional(e) => e.export(sink),
-    };
+    let exported = db.engine.export(sink);
     let ts = match exported {
         Ok(ts) => ts,
         Err(e) => {

@@ -89,7 +89,7 @@ fn both(text: &str) -> Result<[(String, String); 2]> {
     let mut input = Some(text.as_bytes());
     let db = Database::create_on_disk_from_image(on_disk(b.path()), &mut |sink| {
         let input = input.take().expect("read once");
-        dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(drop)
+        dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(|_| 0)
     })?;
     let bulk = describe(&db)?;
     db.close()?;
@@ -139,7 +139,7 @@ fn create(dir: &std::path::Path, text: &str) -> Result<Database> {
     let mut input = Some(text.as_bytes());
     Database::create_on_disk_from_image(Config::new().data_directory(dir), &mut |sink| {
         let input = input.take().expect("read once");
-        dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(drop)
+        dump::dump_to_image(input, sink, dump::LoadOptions::new()).map(|_| 0)
     })
 }
 
@@ -214,7 +214,7 @@ fn only_an_empty_directory_is_created_from_an_image() -> Result<()> {
         Config::new()
             .data_directory(other.path())
             .mode(StorageMode::InMemoryTransactional),
-        &mut |_| Ok(()),
+        &mut |_| Ok(0),
     )
     .expect_err("another mode");
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");

@@ -23,16 +23,7 @@ pub(super) const BLOCK_TARGET: usize = 64 * 1024;
 /// A block longer than this is refused as corrupt (the writer never makes one).
 pub(super) const BLOCK_MAX: usize = 64 * 1024 * 1024;
 
-/// Which dictionary a name belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NameKind {
-    /// Labels.
-    Label = 0,
-    /// Edge types.
-    EdgeType = 1,
-    /// Property keys.
-    PropertyKey = 2,
-}
+pub use engine_api::image::NameKind;
 
 /// What a snapshot's header and footer say.
 #[derive(Debug, Clone, PartialEq, Eq)]

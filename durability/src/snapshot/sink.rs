@@ -1,57 +1,10 @@
-//! The image contract: [`SnapshotSink`] receives a database in snapshot order
-//! (snapshot readers and engine exports hand one over), and the helpers the
-//! in-memory engines share to give and take their name dictionaries.
+//! Taking images in: [`Checked`], the checks every loader applies in front of its
+//! [`ImageLoader`], and the helpers the in-memory engines share to give and take
+//! their name dictionaries. The contract itself ([`SnapshotSink`]) is engine-api's.
 
 use engine_api::Result;
-
-use super::format::NameKind;
-use crate::schema::SchemaOp;
-
-/// Receives a database image, in snapshot order: dictionaries, schema, counters,
-/// vertices in id order, edges in id order. Snapshot readers hand over a file's
-/// contents (every id checked against the dictionaries, every property record
-/// checked to decode); engines export into one (a [`SnapshotWriter`] is one), which is
-/// also how a database moves between in-memory modes without a file.
-pub trait SnapshotSink {
-    /// One dictionary entry.
-    fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<()>;
-    /// One schema definition (a create-operation), in file order.
-    fn schema(&mut self, definition: SchemaOp) -> Result<()>;
-    /// Every schema definition at once (a writer puts them in one block).
-    fn schema_all(&mut self, definitions: &[SchemaOp]) -> Result<()> {
-        for d in definitions {
-            self.schema(d.clone())?;
-        }
-        Ok(())
-    }
-    /// The id counters.
-    fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
-    /// One vertex.
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()>;
-    /// One vertex, with how many (outgoing, incoming) edges it has in this image: an
-    /// exporter that knows it passes it, so a loader sizes the vertex's adjacency
-    /// once instead of growing it edge by edge. A hint only: it need not be exact,
-    /// and the file format does not carry it. Default: [`SnapshotSink::vertex`].
-    fn vertex_with_degree(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<()> {
-        let _ = degree;
-        self.vertex(id, labels, props)
-    }
-    /// One edge.
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()>;
-}
+pub use engine_api::image::SnapshotSink;
+use engine_api::image::{NameKind, SchemaOp};
 
 /// Hands an in-memory engine's three dictionaries to `sink`, each name under its
 /// table id.

@@ -220,7 +220,8 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
                     loaded.statements
                 ));
                 summary = Some(loaded);
-                Ok(())
+                // A dump has no commit timestamp: the database's own clock serves.
+                Ok(0)
             },
         )
         .map_err(failed)?;
