@@ -79,7 +79,7 @@ impl RawRocks {
             next_vertex: AtomicU64::new(0),
             next_edge: AtomicU64::new(0),
             cache,
-            cache_bytes: config.block_cache(),
+            cache_bytes: config.get_block_cache_bytes(),
             sync,
             root: root.to_path_buf(),
             _dir: None,
@@ -877,7 +877,7 @@ impl Subject for OnDiskSubject {
     }
     fn cold(&self, cache: Option<usize>) -> Result<Option<String>> {
         let engine = self.engine()?;
-        engine.set_block_cache_capacity(cache.unwrap_or(self.config.block_cache()));
+        engine.set_block_cache_capacity(cache.unwrap_or(self.config.get_block_cache_bytes()));
         Ok(cache.map(|_| evict_page_cache(engine.data_dir())))
     }
     fn digest(&self) -> Result<Digest> {

@@ -1,4 +1,4 @@
-//! Triggers in the catalogue, and the commit observers an embedder runs them with:
+//! Triggers in the catalog, and the commit observers an embedder runs them with:
 //! after-commit observers see every change in commit order, before-commit ones can
 //! veto. A backend whose capabilities declare no triggers is checked to refuse them with
 //! `Unsupported`.

@@ -145,7 +145,7 @@ impl Durable {
         crate::retention::apply(
             &self.dir,
             &self.deletions,
-            self.config.snapshot_retention_count(),
+            self.config.get_snapshot_retention(),
         )
     }
 

@@ -18,13 +18,16 @@ pub enum SyncMode {
     Off,
 }
 
+/// The smallest WAL segment size [`DurabilityConfig::check`] accepts.
+pub const MIN_SEGMENT_BYTES: u64 = 4096;
+
 /// Durability settings of a backend that writes a WAL and snapshots. Defaults mirror
 /// the well-known in-memory graph database's.
 ///
 /// ```
 /// use engine_api::{DurabilityConfig, SyncMode};
 /// let cfg = DurabilityConfig::default().sync_mode(SyncMode::Off).snapshot_retention(5);
-/// assert_eq!(cfg.snapshot_retention_count(), 5);
+/// assert_eq!(cfg.get_snapshot_retention(), 5);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurabilityConfig {
@@ -107,38 +110,57 @@ impl DurabilityConfig {
     }
 
     /// The sync mode.
-    pub fn sync(&self) -> SyncMode {
+    pub fn get_sync_mode(&self) -> SyncMode {
         self.sync_mode
     }
 
     /// Whether the WAL is on.
-    pub fn wal_enabled(&self) -> bool {
+    pub fn get_wal(&self) -> bool {
         self.wal_enabled
     }
 
     /// The WAL segment size.
-    pub fn segment_bytes(&self) -> u64 {
+    pub fn get_wal_segment_bytes(&self) -> u64 {
         self.wal_segment_bytes
     }
 
     /// The periodic snapshot interval.
-    pub fn snapshot_every(&self) -> Option<Duration> {
+    pub fn get_snapshot_interval(&self) -> Option<Duration> {
         self.snapshot_interval
     }
 
     /// How many snapshots are kept.
-    pub fn snapshot_retention_count(&self) -> usize {
+    pub fn get_snapshot_retention(&self) -> usize {
         self.snapshot_retention
     }
 
     /// Whether close writes a snapshot.
-    pub fn snapshots_on_exit(&self) -> bool {
+    pub fn get_snapshot_on_exit(&self) -> bool {
         self.snapshot_on_exit
     }
 
     /// Whether open recovers.
-    pub fn recovers_on_startup(&self) -> bool {
+    pub fn get_recover_on_startup(&self) -> bool {
         self.recover_on_startup
+    }
+
+    /// Refuses settings no backend can run with (`InvalidInput`): a periodic
+    /// snapshot interval of zero (a snapshot loop with no pause), and WAL segments
+    /// under 4 KiB (a segment would hold its header and hardly a record). Each
+    /// backend's `Config::check` calls it before its own mode's checks.
+    pub fn check(&self) -> crate::Result<()> {
+        if self.snapshot_interval == Some(Duration::ZERO) {
+            return Err(crate::Error::invalid_input(
+                "a snapshot interval of zero; use None for no periodic snapshots",
+            ));
+        }
+        if self.wal_segment_bytes < MIN_SEGMENT_BYTES {
+            return Err(crate::Error::invalid_input(format!(
+                "WAL segments of {} bytes; the smallest is {MIN_SEGMENT_BYTES}",
+                self.wal_segment_bytes
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -149,12 +171,26 @@ mod tests {
     #[test]
     fn defaults_mirror_the_documented_ones() {
         let c = DurabilityConfig::default();
-        assert_eq!(c.sync(), SyncMode::EveryCommit);
-        assert!(c.wal_enabled());
-        assert_eq!(c.segment_bytes(), 20 * 1024 * 1024);
-        assert_eq!(c.snapshot_every(), Some(Duration::from_secs(300)));
-        assert_eq!(c.snapshot_retention_count(), 3);
-        assert!(c.snapshots_on_exit());
-        assert!(c.recovers_on_startup());
+        assert_eq!(c.get_sync_mode(), SyncMode::EveryCommit);
+        assert!(c.get_wal());
+        assert_eq!(c.get_wal_segment_bytes(), 20 * 1024 * 1024);
+        assert_eq!(c.get_snapshot_interval(), Some(Duration::from_secs(300)));
+        assert_eq!(c.get_snapshot_retention(), 3);
+        assert!(c.get_snapshot_on_exit());
+        assert!(c.get_recover_on_startup());
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn settings_no_backend_runs_with_are_refused() {
+        let zero = DurabilityConfig::default().snapshot_interval(Some(Duration::ZERO));
+        assert_eq!(
+            zero.check().map_err(|e| e.kind()),
+            Err(crate::ErrorKind::InvalidInput)
+        );
+        let tiny = DurabilityConfig::default().wal_segment_bytes(MIN_SEGMENT_BYTES - 1);
+        assert!(tiny.check().is_err());
+        let smallest = DurabilityConfig::default().wal_segment_bytes(MIN_SEGMENT_BYTES);
+        assert!(smallest.check().is_ok());
     }
 }

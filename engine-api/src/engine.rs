@@ -85,7 +85,7 @@ pub trait StorageEngine: Send + Sync + Sized {
         Err(Error::unsupported("constraints"))
     }
 
-    /// Stores a trigger in the catalogue (the engine never runs it; see
+    /// Stores a trigger in the catalog (the engine never runs it; see
     /// [`crate::CommitObserver`]). Errors: `AlreadyExists` for a trigger of the same
     /// name, `InvalidInput` for an empty name or statement.
     fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {

@@ -413,7 +413,7 @@ pub enum TriggerSecurity {
     Definer,
 }
 
-/// A stored trigger: the engine keeps it in its catalogue; an embedder runs it, for
+/// A stored trigger: the engine keeps it in its catalog; an embedder runs it, for
 /// example from a [`CommitObserver`] registered for its phase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TriggerSpec {

@@ -14,6 +14,10 @@ use engine_api::{DurabilityConfig, Error, Result, SyncMode};
 /// close, and opening loads the newest snapshot that verifies. There is no log:
 /// whatever was written after the newest snapshot is lost in a crash.
 ///
+/// Every setting has a builder method named for it (its docs give the default and
+/// the trade-off) and a getter `get_<setting>`; [`Config::check`] refuses settings
+/// this mode cannot honour, and opening calls it.
+///
 /// ```
 /// use std::time::Duration;
 /// use engine_inmem_analytical::Config;
@@ -22,7 +26,7 @@ use engine_api::{DurabilityConfig, Error, Result, SyncMode};
 ///     .data_directory(&dir)
 ///     .durability(Config::default_durability().snapshot_retention(5))
 ///     .begin_wait(Duration::from_secs(2));
-/// assert_eq!(config.data_dir(), Some(dir.as_path()));
+/// assert_eq!(config.get_data_directory(), Some(dir.as_path()));
 /// assert!(config.check().is_ok());
 /// ```
 #[derive(Clone)]
@@ -132,36 +136,38 @@ impl Config {
     }
 
     /// The threads snapshots are written and loaded with.
-    pub fn snapshot_thread_count(&self) -> usize {
+    pub fn get_snapshot_threads(&self) -> usize {
         self.snapshot_threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         })
     }
 
     /// The data directory, if any.
-    pub fn data_dir(&self) -> Option<&Path> {
+    pub fn get_data_directory(&self) -> Option<&Path> {
         self.data_directory.as_deref()
     }
 
     /// The durability settings.
-    pub fn durability_config(&self) -> &DurabilityConfig {
+    pub fn get_durability(&self) -> &DurabilityConfig {
         &self.durability
     }
 
     /// The bound on waits in `begin` and in a snapshot.
-    pub fn begin_wait_bound(&self) -> Duration {
+    pub fn get_begin_wait(&self) -> Duration {
         self.begin_wait
     }
 
     /// Refuses settings this mode cannot honour: a WAL or periodic snapshots
-    /// (`Unsupported`).
+    /// (`Unsupported`), and what [`DurabilityConfig::check`] refuses. Opening and
+    /// importing call it.
     pub fn check(&self) -> Result<()> {
-        if self.durability.wal_enabled() {
+        self.durability.check()?;
+        if self.durability.get_wal() {
             return Err(Error::unsupported(
                 "a WAL in IN_MEMORY_ANALYTICAL mode (use Config::default_durability(), or engine-inmem-txn for a logged database)",
             ));
         }
-        if self.durability.snapshot_every().is_some() {
+        if self.durability.get_snapshot_interval().is_some() {
             return Err(Error::unsupported(
                 "periodic snapshots in IN_MEMORY_ANALYTICAL mode (call create_snapshot instead)",
             ));

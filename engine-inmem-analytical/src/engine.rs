@@ -12,8 +12,8 @@ use engine_api::{
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::gate::{BeginWaits, Gate};
 use crate::index::LabelIndex;
+use crate::pause::{BeginWaits, Pause};
 use crate::schema::Schema;
 use crate::store::Store;
 use crate::txn::AnalyticalTxn;
@@ -32,7 +32,7 @@ pub(crate) struct Inner {
     pub(crate) last_commit: AtomicU64,
     /// Held while after-commit observers run, so they see commits in order.
     pub(crate) delivery: Mutex<()>,
-    pub(crate) gate: Gate,
+    pub(crate) pause: Pause,
     pub(crate) durable: Option<Durable>,
 }
 
@@ -81,7 +81,7 @@ pub(crate) fn capabilities(persistent: bool) -> Capabilities {
 impl Inner {
     pub(crate) fn new(config: &Config) -> Self {
         Inner {
-            capabilities: capabilities(config.data_dir().is_some()),
+            capabilities: capabilities(config.get_data_directory().is_some()),
             store: Store::default(),
             labels: NameTable::new("label"),
             edge_types: NameTable::new("edge type"),
@@ -91,7 +91,7 @@ impl Inner {
             observers: ObserverRegistry::new(),
             last_commit: AtomicU64::new(0),
             delivery: Mutex::new(()),
-            gate: Gate::new(config.begin_wait_bound()),
+            pause: Pause::new(config.get_begin_wait()),
             durable: None,
         }
     }
@@ -116,20 +116,20 @@ impl AnalyticalEngine {
     /// `Corrupt` when no snapshot verifies, naming each.
     pub fn open(config: Config) -> Result<Self> {
         config.check()?;
-        let inner = match config.data_dir() {
+        let inner = match config.get_data_directory() {
             Some(dir) => crate::recovery::recover(&config, dir)?,
             None => Inner::new(&config),
         };
         Ok(AnalyticalEngine {
             inner,
-            snapshot_on_close: config.data_dir().is_some()
-                && config.durability_config().snapshots_on_exit(),
+            snapshot_on_close: config.get_data_directory().is_some()
+                && config.get_durability().get_snapshot_on_exit(),
         })
     }
 
     /// How long `begin` waited for snapshots since the engine opened.
     pub fn begin_waits(&self) -> BeginWaits {
-        self.inner.gate.waits()
+        self.inner.pause.waits()
     }
 }
 
@@ -152,7 +152,7 @@ impl ImageEngine for AnalyticalEngine {
         produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
     ) -> Result<Self> {
         config.check()?;
-        if let Some(dir) = config.data_dir() {
+        if let Some(dir) = config.get_data_directory() {
             return Err(Error::invalid_input(format!(
                 "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
                 dir.display()
@@ -200,7 +200,7 @@ impl StorageEngine for AnalyticalEngine {
                 "isolation level {level:?} in IN_MEMORY_ANALYTICAL mode (it gives no isolation: every write is visible at once)"
             )));
         }
-        let pass = self.inner.gate.enter()?;
+        let pass = self.inner.pause.enter()?;
         Ok(AnalyticalTxn::new(
             &self.inner,
             options.is_read_only(),

@@ -55,9 +55,9 @@
 //!   commit timestamp.
 //!
 //! # Snapshots and the data directory
-//! With [`Config::data_directory`], `create_snapshot` closes a gate (module `gate`):
+//! With [`Config::data_directory`], `create_snapshot` pauses the engine (module `pause`):
 //! new transactions wait in `begin`, the snapshot waits for the running ones to end,
-//! writes the graph (the `durability` crate's format) and opens the gate again. Both
+//! writes the graph (the `durability` crate's format) and resumes. Both
 //! waits are bounded by [`Config::begin_wait`] and end in `Blocked`;
 //! [`AnalyticalEngine::begin_waits`] tells how long `begin` waited. Retention,
 //! `snapshots()`, lock/unlock of the directory and a snapshot on close work as in the
@@ -67,9 +67,9 @@
 
 mod config;
 mod engine;
-mod gate;
 mod index;
 mod iter;
+mod pause;
 mod recovery;
 mod schema;
 mod snapshot;
@@ -78,6 +78,6 @@ mod txn;
 
 pub use config::Config;
 pub use engine::AnalyticalEngine;
-pub use gate::BeginWaits;
 pub use iter::{EdgeIter, VertexIter};
+pub use pause::BeginWaits;
 pub use txn::AnalyticalTxn;

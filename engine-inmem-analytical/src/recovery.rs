@@ -154,7 +154,7 @@ pub(crate) fn load_image(
                 inner: &inner,
                 schema: Vec::new(),
                 counters: (0, 0),
-                links: EdgeLinker::start(scope, config.snapshot_thread_count(), &link),
+                links: EdgeLinker::start(scope, config.get_snapshot_threads(), &link),
             },
         );
         let produced = produce(&mut loader);
@@ -232,12 +232,12 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
     let dir = DataDir::open(root)?;
     dir.refuse_on_disk_database("IN_MEMORY_ANALYTICAL")?;
     dir.remove_interrupted_writes()?;
-    let settings = config.durability_config().clone();
+    let settings = config.get_durability().clone();
     let listing = dir.list()?;
     let next_seq = listing.snapshots.last().map_or(0, |s| s.seq + 1);
     let mut report = RecoveryReport::default();
     let mut loaded = None;
-    if settings.recovers_on_startup() {
+    if settings.get_recover_on_startup() {
         durability::dir::one_database(&listing)?;
         for s in listing.snapshots.iter().rev() {
             match load(config, &s.path) {
@@ -296,7 +296,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
         report,
         next_seq,
         SnapshotWriting {
-            threads: config.snapshot_thread_count(),
+            threads: config.get_snapshot_threads(),
             midpoint: config.midpoint(),
             files: config.files(),
         },

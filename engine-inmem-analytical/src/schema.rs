@@ -1,6 +1,6 @@
-//! The schema catalogue (indexes and stored triggers) and index builds.
+//! The schema catalog (indexes and stored triggers) and index builds.
 //!
-//! Every write runs its whole step under a read lock of the catalogue and maintains
+//! Every write runs its whole step under a read lock of the catalog and maintains
 //! the indexes it finds there. Creating an index publishes it under the write lock
 //! (waiting only for the write steps already running, each one object's worth), then
 //! fills it from the existing objects while writers go on: an object written after
@@ -19,11 +19,11 @@ use crate::index::{KeySet, Target};
 
 /// The indexes in force.
 #[derive(Debug, Default)]
-pub(crate) struct Catalogue {
+pub(crate) struct Catalog {
     pub(crate) sets: Vec<Arc<KeySet>>,
 }
 
-impl Catalogue {
+impl Catalog {
     pub(crate) fn vertex_sets(&self) -> impl Iterator<Item = &Arc<KeySet>> {
         self.sets
             .iter()
@@ -39,7 +39,7 @@ impl Catalogue {
 
 #[derive(Debug, Default)]
 pub(crate) struct Schema {
-    catalogue: RwLock<Arc<Catalogue>>,
+    catalog: RwLock<Arc<Catalog>>,
     /// Label indexes are declared only: the label bitmaps always exist.
     triggers: Mutex<BTreeMap<String, TriggerSpec>>,
     /// Schema operations run one at a time.
@@ -56,13 +56,13 @@ pub(crate) fn prop(blob: &[u8], key: u32) -> Result<Option<PropertyValue>> {
 }
 
 impl Schema {
-    /// The catalogue, read-locked for one write step.
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Arc<Catalogue>> {
-        self.catalogue.read()
+    /// The catalog, read-locked for one write step.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Arc<Catalog>> {
+        self.catalog.read()
     }
 
-    pub(crate) fn current(&self) -> Arc<Catalogue> {
-        self.catalogue.read().clone()
+    pub(crate) fn current(&self) -> Arc<Catalog> {
+        self.catalog.read().clone()
     }
 
     pub(crate) fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
@@ -151,10 +151,10 @@ impl Inner {
         let target = self.target_of(spec)?;
         let set = Arc::new(KeySet::new(spec.clone(), target.unwrap_or(Target::Label)));
         {
-            let mut cat = self.schema.catalogue.write();
+            let mut cat = self.schema.catalog.write();
             let mut sets = cat.sets.clone();
             sets.push(set.clone());
-            *cat = Arc::new(Catalogue { sets });
+            *cat = Arc::new(Catalog { sets });
         }
         self.fill(&set)
     }
@@ -196,7 +196,7 @@ impl Inner {
     pub(crate) fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
         spec.validate()?;
         let _one = self.schema.change.lock();
-        let mut cat = self.schema.catalogue.write();
+        let mut cat = self.schema.catalog.write();
         if !cat.sets.iter().any(|s| &s.spec == spec) {
             return Err(Error::not_found(format!("no index {spec}")));
         }
@@ -206,7 +206,7 @@ impl Inner {
             .filter(|s| &s.spec != spec)
             .cloned()
             .collect();
-        *cat = Arc::new(Catalogue { sets });
+        *cat = Arc::new(Catalog { sets });
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Writing a snapshot: the gate holds new transactions back and waits for the
+//! Writing a snapshot: a pause holds new transactions back and waits for the
 //! running ones, so the graph stands still while it is written without any lock.
 
 use std::sync::atomic::Ordering;
@@ -37,8 +37,8 @@ impl Inner {
         ops
     }
 
-    /// Hands the whole state to `sink` in snapshot order. The caller holds the gate
-    /// closed (no transaction runs), so the read locks taken are never contended.
+    /// Hands the whole state to `sink` in snapshot order. The caller holds the engine
+    /// paused (no transaction runs), so the read locks taken are never contended.
     pub(crate) fn write_image(&self, sink: &mut dyn SnapshotSink) -> Result<()> {
         let (vertex_end, edge_end) = self.write_preamble(sink)?;
         for id in 0..vertex_end {
@@ -71,10 +71,10 @@ impl Inner {
     /// Hands the current state to `sink` (see [`crate::AnalyticalEngine::export`]);
     /// returns its commit timestamp.
     pub(crate) fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
-        let closed = self.gate.close()?;
+        let paused = self.pause.pause()?;
         let ts = self.last_commit.load(Ordering::Acquire);
         self.write_image(sink)?;
-        drop(closed);
+        drop(paused);
         Ok(ts)
     }
 
@@ -84,16 +84,16 @@ impl Inner {
         let d = self.durable()?;
         let _one = d.one_snapshot();
         let started = std::time::Instant::now();
-        let closed = self.gate.close()?;
+        let paused = self.pause.pause()?;
         let ts = self.last_commit.load(Ordering::Acquire);
         let info = d.write_snapshot(ts, &Still(self))?;
-        drop(closed);
+        drop(paused);
         d.snapshot_written(&info, started)?;
         Ok(info)
     }
 }
 
-/// What a snapshot writes: the whole state, while the gate holds it still (no
+/// What a snapshot writes: the whole state, while a pause holds it still (no
 /// transaction runs, so the read locks taken are never contended).
 struct Still<'a>(&'a Inner);
 

@@ -1,6 +1,6 @@
 //! Transactions: reads and writes straight on the shared graph.
 //!
-//! A write takes the catalogue's read lock (so an index published meanwhile is
+//! A write takes the catalog's read lock (so an index published meanwhile is
 //! either maintained by it or fills from its result), then the locks of the objects
 //! it changes: vertices in ascending id order, then an edge, then index internals.
 //! Each write is one step under those locks, so concurrent writers never see half of
@@ -16,10 +16,10 @@ use engine_api::{
 };
 
 use crate::engine::Inner;
-use crate::gate::Pass;
 use crate::index::{KeySet, Target};
 use crate::iter::{EdgeIter, VertexIter};
-use crate::schema::{Catalogue, decode_err, prop};
+use crate::pause::Pass;
+use crate::schema::{Catalog, decode_err, prop};
 use crate::store::{Adj, Edge, Vertex, VertexGuard};
 
 /// A transaction of the analytical engine. Its writes are visible to everyone as
@@ -223,7 +223,7 @@ impl<'e> AnalyticalTxn<'e> {
     /// deleted). Only sets that `watches` accepts are looked at.
     fn reindex_vertex(
         &self,
-        cat: &Catalogue,
+        cat: &Catalog,
         id: u64,
         before: Option<(&[u32], &[u8])>,
         after: Option<(&[u32], &[u8])>,
@@ -245,7 +245,7 @@ impl<'e> AnalyticalTxn<'e> {
 
     fn reindex_edge(
         &self,
-        cat: &Catalogue,
+        cat: &Catalog,
         id: u64,
         edge_type: u32,
         before: Option<&[u8]>,
@@ -269,7 +269,7 @@ impl<'e> AnalyticalTxn<'e> {
     /// entries (the endpoints' guards are in `locked`).
     fn unlink_edge(
         &mut self,
-        cat: &Catalogue,
+        cat: &Catalog,
         id: u64,
         locked: &mut [(u64, VertexGuard<'e>)],
     ) -> Result<()> {
@@ -306,7 +306,7 @@ impl<'e> AnalyticalTxn<'e> {
     }
 
     /// Removes a locked vertex with no edges left: label and index entries, slot.
-    fn unlink_vertex(&mut self, cat: &Catalogue, id: u64, g: &mut VertexGuard<'e>) -> Result<()> {
+    fn unlink_vertex(&mut self, cat: &Catalog, id: u64, g: &mut VertexGuard<'e>) -> Result<()> {
         let Some(v) = g.take() else {
             return Err(vertex_missing(VertexId(id)));
         };
@@ -345,7 +345,7 @@ impl<'e> AnalyticalTxn<'e> {
 
     fn vertex_set<'c>(
         &self,
-        cat: &'c Catalogue,
+        cat: &'c Catalog,
         label: u32,
         keys: &[u32],
     ) -> Option<&'c Arc<KeySet>> {
@@ -360,7 +360,7 @@ impl<'e> AnalyticalTxn<'e> {
 
     fn edge_set<'c>(
         &self,
-        cat: &'c Catalogue,
+        cat: &'c Catalog,
         edge_type: u32,
         key: Option<u32>,
     ) -> Option<&'c Arc<KeySet>> {
@@ -736,7 +736,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
                 DeleteMode::Detach => self.with_vertex(vertex, |v| Ok(neighbours(v)))?,
             };
             let guard = inner.schema.read();
-            let cat: &Catalogue = &guard;
+            let cat: &Catalog = &guard;
             let mut locked = self.lock_vertices(&wanted)?;
             let me = locked
                 .iter()
@@ -928,7 +928,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         if !current {
             return Err(edge_missing(edge));
         }
-        let cat_ref: &Catalogue = &cat;
+        let cat_ref: &Catalog = &cat;
         self.unlink_edge(cat_ref, edge.0, &mut locked)
     }
 

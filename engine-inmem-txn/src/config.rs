@@ -42,6 +42,10 @@ pub type ProgressCallback = Arc<dyn Fn(RecoveryProgress) + Send + Sync>;
 /// With one, commits go to a write-ahead log, snapshots are written periodically, on
 /// request and on close, and opening recovers from the newest snapshot plus the log.
 ///
+/// Every setting has a builder method named for it (its docs give the default and
+/// the trade-off) and a getter `get_<setting>`; [`Config::check`] refuses settings
+/// this mode cannot honour, and opening calls it.
+///
 /// ```
 /// use std::time::Duration;
 /// use engine_api::{DurabilityConfig, SyncMode};
@@ -51,7 +55,7 @@ pub type ProgressCallback = Arc<dyn Fn(RecoveryProgress) + Send + Sync>;
 ///     .data_directory(&dir)
 ///     .durability(DurabilityConfig::default().sync_mode(SyncMode::EveryCommit))
 ///     .gc_interval(Some(Duration::from_millis(200)));
-/// assert_eq!(config.data_dir(), Some(dir.as_path()));
+/// assert_eq!(config.get_data_directory(), Some(dir.as_path()));
 /// ```
 #[derive(Clone)]
 pub struct Config {
@@ -100,6 +104,19 @@ impl Config {
         Self::default()
     }
 
+    /// This mode's default durability, [`DurabilityConfig::default`]: a WAL with a
+    /// sync per commit in 20 MiB segments, a snapshot every 300 s and on close, 3
+    /// snapshots kept, recovery on open. This mode honours every durability setting.
+    pub fn default_durability() -> DurabilityConfig {
+        DurabilityConfig::default()
+    }
+
+    /// Refuses settings this mode cannot run with: the ones
+    /// [`DurabilityConfig::check`] refuses (`InvalidInput`). Opening calls it.
+    pub fn check(&self) -> engine_api::Result<()> {
+        self.durability.check()
+    }
+
     /// How often a background thread collects versions no transaction can see any
     /// more; `None` for no background thread. Default 1 s.
     ///
@@ -123,7 +140,7 @@ impl Config {
     }
 
     /// WAL, snapshot and recovery settings (used with a data directory). Default:
-    /// [`DurabilityConfig::default`] — WAL on with a sync per commit, a snapshot every
+    /// [`Config::default_durability`] — WAL on with a sync per commit, a snapshot every
     /// 300 s and on close, 3 snapshots kept, recovery on.
     #[must_use]
     pub fn durability(mut self, durability: DurabilityConfig) -> Self {
@@ -144,7 +161,7 @@ impl Config {
     }
 
     /// The threads recovery loads edges and rebuilds indexes with.
-    pub fn recovery_thread_count(&self) -> usize {
+    pub fn get_recovery_threads(&self) -> usize {
         self.recovery_threads.unwrap_or_else(machine_threads)
     }
 
@@ -159,7 +176,7 @@ impl Config {
     }
 
     /// The threads a snapshot is encoded with.
-    pub fn snapshot_thread_count(&self) -> usize {
+    pub fn get_snapshot_threads(&self) -> usize {
         self.snapshot_threads.unwrap_or_else(machine_threads)
     }
 
@@ -189,17 +206,17 @@ impl Config {
     }
 
     /// The background collection interval.
-    pub fn gc_every(&self) -> Option<Duration> {
+    pub fn get_gc_interval(&self) -> Option<Duration> {
         self.gc_interval
     }
 
     /// The data directory, if durable.
-    pub fn data_dir(&self) -> Option<&Path> {
+    pub fn get_data_directory(&self) -> Option<&Path> {
         self.data_directory.as_deref()
     }
 
     /// The durability settings.
-    pub fn durability_config(&self) -> &DurabilityConfig {
+    pub fn get_durability(&self) -> &DurabilityConfig {
         &self.durability
     }
 

@@ -87,7 +87,7 @@ impl Clock {
 
 /// A value on cache lines of its own. Every commit writes the newest commit, the
 /// clock and the commit order; sharing a line with them, a field that transactions
-/// only read (the id reservation bounds, the name tables, the catalogue) would be a
+/// only read (the id reservation bounds, the name tables, the catalog) would be a
 /// cache miss on the other core after every commit.
 #[repr(align(128))]
 #[derive(Debug, Default)]
@@ -381,8 +381,8 @@ impl std::fmt::Debug for InMemoryEngine {
 }
 
 pub(crate) fn capabilities(config: &Config) -> Capabilities {
-    let durable = config.data_dir().is_some();
-    let d = config.durability_config();
+    let durable = config.get_data_directory().is_some();
+    let d = config.get_durability();
     let mut c = Capabilities::none(StorageMode::InMemoryTransactional);
     c.isolation_levels = vec![
         IsolationLevel::ReadUncommitted,
@@ -392,8 +392,8 @@ pub(crate) fn capabilities(config: &Config) -> Capabilities {
     c.default_isolation = IsolationLevel::SnapshotIsolation;
     c.rollback = true;
     c.write_conflict_detection = true;
-    c.wal = durable && d.wal_enabled();
-    c.periodic_snapshots = durable && d.snapshot_every().is_some();
+    c.wal = durable && d.get_wal();
+    c.periodic_snapshots = durable && d.get_snapshot_interval().is_some();
     c.manual_snapshots = durable;
     c.snapshot_blocks_new_transactions = false;
     c.data_on_disk = false;
@@ -409,22 +409,27 @@ impl InMemoryEngine {
     /// Opens an engine: empty and memory-only without a data directory; with one,
     /// recovered from its snapshots and WAL (see the crate docs).
     ///
-    /// Errors: `Locked` if the data directory is in use, `Corrupt` if its files cannot
-    /// be recovered (naming file and offset), `Io` for operating-system failures.
+    /// Errors: `InvalidInput` for settings [`Config::check`] refuses, `Locked` if the
+    /// data directory is in use, `Corrupt` if its files cannot be recovered (naming
+    /// file and offset), `Io` for operating-system failures.
     pub fn open(config: Config) -> Result<Self> {
+        config.check()?;
         let inner = crate::recovery::open_inner(&config)?;
         Self::start(inner, &config)
     }
 
     fn start(inner: Inner, config: &Config) -> Result<Self> {
         let inner = Arc::new(inner);
-        let gc = match config.gc_every() {
+        let gc = match config.get_gc_interval() {
             Some(interval) => Some(Periodic::spawn("quiver-gc", &inner, interval, |i| {
                 i.collect();
             })?),
             None => None,
         };
-        let snapshots = match (&inner.durable, config.durability_config().snapshot_every()) {
+        let snapshots = match (
+            &inner.durable,
+            config.get_durability().get_snapshot_interval(),
+        ) {
             (Some(_), Some(interval)) => {
                 Some(Periodic::spawn("quiver-snapshot", &inner, interval, |i| {
                     if let Err(e) = i.create_snapshot() {
@@ -469,7 +474,8 @@ impl ImageEngine for InMemoryEngine {
         config: Config,
         produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
     ) -> Result<Self> {
-        if let Some(dir) = config.data_dir() {
+        config.check()?;
+        if let Some(dir) = config.get_data_directory() {
             return Err(Error::invalid_input(format!(
                 "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
                 dir.display()
@@ -526,7 +532,7 @@ impl StorageEngine for InMemoryEngine {
 
     fn close(self) -> Result<()> {
         if let Some(d) = &self.inner.durable
-            && d.config().snapshots_on_exit()
+            && d.config().get_snapshot_on_exit()
             && self.inner.poisoned().is_none()
         {
             self.inner.create_snapshot()?;

@@ -584,7 +584,7 @@ pub(crate) fn remove_stale_edge_keys<'u>(
     Ok(())
 }
 
-/// Keys of one vertex version for the catalogue's vertex sets that `wanted` selects,
+/// Keys of one vertex version for the catalog's vertex sets that `wanted` selects,
 /// with the set's position: computed before a write changes the state, inserted
 /// (under the same vertex lock) once it did.
 pub(crate) fn keys_for_vertex(

@@ -107,7 +107,7 @@
 //!   to merge the entries it collected (about 20 ms per million entries measured).
 //!   While a build collects, a `Mutex` beside it records removals (taken inside the
 //!   `RwLock`).
-//! - The schema catalogue: read without a lock (replaced whole); schema operations run
+//! - The schema catalog: read without a lock (replaced whole); schema operations run
 //!   one at a time under their own `Mutex`, and a constraint's check of existing data
 //!   holds the commit order.
 //! - The name dictionaries: resolved without a lock from a published copy; a `Mutex`

@@ -32,14 +32,14 @@ struct Recovered {
 /// with old files moved aside) with one.
 pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
     let caps = capabilities(config);
-    let Some(path) = config.data_dir() else {
+    let Some(path) = config.get_data_directory() else {
         return Ok(Inner::new(caps));
     };
     let dir = DataDir::open(path)?;
     dir.refuse_on_disk_database("IN_MEMORY_TRANSACTIONAL")?;
     dir.remove_interrupted_writes()?;
-    let d = config.durability_config();
-    let (mut inner, r) = if d.recovers_on_startup() {
+    let d = config.get_durability();
+    let (mut inner, r) = if d.get_recover_on_startup() {
         recover(&dir, config)?
     } else {
         dir.move_aside()?;
@@ -56,7 +56,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         )
     };
     inner.set_last_commit(r.last_ts);
-    if d.wal_enabled() {
+    if d.get_wal() {
         // The first id handed out in this run logs a reservation.
         inner
             .reserved_vertices
@@ -65,12 +65,12 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
             .reserved_edges
             .store(inner.next_edge.load(Ordering::Relaxed), Ordering::Relaxed);
     }
-    inner.wal = d.wal_enabled().then(|| {
+    inner.wal = d.get_wal().then(|| {
         WalWriter::new(
             dir.wal_dir(),
             r.database,
-            d.sync(),
-            d.segment_bytes(),
+            d.get_sync_mode(),
+            d.get_wal_segment_bytes(),
             r.next_wal_seq,
             config.files(),
         )
@@ -82,7 +82,7 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
         r.report,
         r.next_snapshot_seq,
         SnapshotWriting {
-            threads: config.snapshot_thread_count(),
+            threads: config.get_snapshot_threads(),
             midpoint: config.midpoint(),
             files: config.files(),
         },
@@ -108,7 +108,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let mut failed: Vec<(u64, PathBuf, Error)> = Vec::new();
     let mut loaded = None;
     let mut schema = RecoveredSchema::default();
-    let threads = config.recovery_thread_count();
+    let threads = config.get_recovery_threads();
     for s in listing.snapshots.iter().rev() {
         let inner = Inner::new(caps.clone());
         let loaded_snapshot = load_with(&inner, s.path.display().to_string(), threads, |sink| {
@@ -142,7 +142,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     // Files are repaired (a torn tail cut, a torn segment header removed) only when
     // this engine writes a WAL after them; without one, a reading process (the
     // `quiver` commands that only read, a migrate's source) changes nothing.
-    let repairs = config.durability_config().wal_enabled();
+    let repairs = config.get_durability().get_wal();
 
     let mut next_ts = snap_ts + 1;
     let mut prev_seq: Option<u64> = None;
@@ -283,7 +283,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     }
     if !schema.is_empty() {
         let t = Instant::now();
-        let threads = config.recovery_thread_count();
+        let threads = config.get_recovery_threads();
         inner.install_schema(schema, threads)?;
         tracing::info!(
             seconds = t.elapsed().as_secs_f64(),
@@ -348,10 +348,10 @@ pub(crate) fn load_image(
     produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
 ) -> Result<Inner> {
     let inner = Inner::new(capabilities(config));
-    let threads = config.recovery_thread_count();
+    let threads = config.get_recovery_threads();
     let (ts, schema) = load_with(&inner, "the imported image".to_string(), threads, produce)?;
     if !schema.is_empty() {
-        inner.install_schema(schema, config.recovery_thread_count())?;
+        inner.install_schema(schema, config.get_recovery_threads())?;
     }
     inner.set_last_commit(ts);
     Ok(inner)

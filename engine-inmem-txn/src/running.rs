@@ -222,8 +222,8 @@ impl Running {
     /// The next id of `kind` for this thread, from its shard's block (taking a new
     /// block from `counter` when it ran out). The counter stays past every id handed
     /// out. SeqCst: an index build that reads the counter after publishing its key
-    /// set must see every id whose creator may have read the catalogue before it —
-    /// a creator reads the catalogue after taking the id, so after the increment
+    /// set must see every id whose creator may have read the catalog before it —
+    /// a creator reads the catalog after taking the id, so after the increment
     /// that made its block.
     pub(crate) fn take_id(&self, kind: IdKind, counter: &AtomicU64) -> u64 {
         let mut blocks = self.shards[this_threads_shard()].pending.1.lock();

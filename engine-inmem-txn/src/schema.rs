@@ -1,7 +1,7 @@
-//! The schema catalogue: indexes, constraints and triggers, and the operations that
+//! The schema catalog: indexes, constraints and triggers, and the operations that
 //! change it.
 //!
-//! The catalogue is immutable and replaced whole on every change ([`ArcSwap`]), so
+//! The catalog is immutable and replaced whole on every change ([`ArcSwap`]), so
 //! writers read it without a lock, under the lock of the object they write. Schema
 //! operations run one at a time (`schema_lock`).
 //!
@@ -20,7 +20,7 @@
 //!   then holds the commit order while it checks the committed data: commits of
 //!   writing transactions wait for the check (reads and uncommitted writes go on).
 //!   Every commit after that is checked against it.
-//! - Dropping anything and trigger operations only replace the catalogue.
+//! - Dropping anything and trigger operations only replace the catalog.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,10 +38,10 @@ use crate::index::{
     EdgeKeySet, VertexKey, VertexKeySet, chain, edge_version_keys, vertex_version_keys,
 };
 
-/// An index as the catalogue holds it.
+/// An index as the catalog holds it.
 #[derive(Debug, Clone)]
 pub(crate) enum IndexEntry {
-    /// Served by the label sets every engine keeps; the entry is the catalogue's.
+    /// Served by the label sets every engine keeps; the entry is the catalog's.
     Label(u32),
     Vertex(Arc<VertexKeySet>),
     Edge(Arc<EdgeKeySet>),
@@ -132,7 +132,7 @@ impl Catalog {
     }
 }
 
-/// The catalogue and the lock that orders schema operations.
+/// The catalog and the lock that orders schema operations.
 pub(crate) struct Schema {
     pub(crate) catalog: ArcSwap<Catalog>,
     pub(crate) lock: Mutex<()>,
@@ -398,7 +398,7 @@ impl Inner {
             }
         };
         // Commits wait from here until the constraint is in force, so none slips
-        // between the check and the catalogue change.
+        // between the check and the catalog change.
         let r = self.log_schema_checked(
             &SchemaOp::CreateConstraint(spec.clone()),
             || self.check_existing(&constraint),
@@ -609,7 +609,7 @@ impl Inner {
         Ok(())
     }
 
-    /// Fills every set of a catalogue nobody uses yet, on up to `threads` threads,
+    /// Fills every set of a catalog nobody uses yet, on up to `threads` threads,
     /// each taking a range of ids.
     fn fill_all(&self, catalog: &Catalog, threads: usize) -> Result<()> {
         use std::sync::atomic::Ordering::Acquire;

@@ -971,7 +971,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             for l in &state.labels {
                 inner.label_index_insert(*l, id)?;
             }
-            // The catalogue is read after the label entries went in: an index build
+            // The catalog is read after the label entries went in: an index build
             // that missed them in the label sets published its key set before.
             let catalog = inner.schema.catalog.load();
             let keys =
@@ -1347,7 +1347,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let (ts, ticket, published) = {
             let mut next = inner.commit_order.lock();
             // Read under the commit order: a constraint created concurrently is
-            // either in this catalogue or was checked against this transaction's
+            // either in this catalog or was checked against this transaction's
             // writes (as validated below) before it came into force.
             let catalog = inner.schema.catalog.load();
             if !catalog.constraints.is_empty() {

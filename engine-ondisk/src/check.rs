@@ -261,7 +261,7 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
 
 /// What an open of a ready database of format `version` loads from `meta` before
 /// any transaction, loaded the same way without writing: names, id bounds, schema
-/// catalogue, counts, clock offset. Returns the counts the open starts from (`None`
+/// catalog, counts, clock offset. Returns the counts the open starts from (`None`
 /// for a version before 3, which kept none: the open counts the records).
 fn load_metadata(db: &DB, version: u16) -> Result<Option<(u64, u64)>> {
     let names = crate::metadata::Dictionary::load(db)?;

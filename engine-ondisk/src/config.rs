@@ -2,13 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use engine_api::{DurabilityConfig, Error, Result, SyncMode};
+use engine_api::{DurabilityConfig, Error, Result};
 
 /// How an [`crate::OnDiskEngine`] is opened.
 ///
 /// The durability settings are the shared [`DurabilityConfig`] every backend takes
 /// (see [`Config::durability`] for which of them apply to this backend); the rest are
-/// RocksDB's.
+/// RocksDB's. The data directory is required, so it is [`Config::new`]'s argument.
+///
+/// Every setting has a builder method named for it (its docs give the default and
+/// the trade-off) and a getter `get_<setting>`; [`Config::check`] refuses settings
+/// this mode cannot honour, and opening calls it.
 ///
 /// ```
 /// use engine_api::{DurabilityConfig, SyncMode};
@@ -16,7 +20,7 @@ use engine_api::{DurabilityConfig, Error, Result, SyncMode};
 /// let cfg = Config::new("/tmp/graph")
 ///     .durability(Config::default_durability().sync_mode(SyncMode::Off))
 ///     .block_cache_bytes(64 << 20);
-/// assert_eq!(cfg.sync(), SyncMode::Off);
+/// assert_eq!(cfg.get_durability().get_sync_mode(), SyncMode::Off);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -58,13 +62,13 @@ impl Config {
 
     /// The durability settings. Default [`Config::default_durability`]. What they mean
     /// here:
-    /// - `sync_mode`: default [`SyncMode::EveryCommit`], the commit is in RocksDB's
-    ///   WAL and fdatasync'ed before `commit` returns; RocksDB lets concurrent
-    ///   committers share one write and one sync (its write-thread group).
-    ///   [`SyncMode::EveryNCommits`] syncs the WAL after every n-th commit and on
-    ///   close; [`SyncMode::Off`] never syncs (a process crash loses nothing, because
-    ///   every commit is written to the WAL before it returns; an OS crash or power
-    ///   loss may lose any commit since the last sync).
+    /// - `sync_mode`: default [`engine_api::SyncMode::EveryCommit`], the commit is in
+    ///   RocksDB's WAL and fdatasync'ed before `commit` returns; RocksDB lets
+    ///   concurrent committers share one write and one sync (its write-thread group).
+    ///   `EveryNCommits(n)` syncs the WAL after every n-th commit and on close; `Off`
+    ///   never syncs (a process crash loses nothing, because every commit is written
+    ///   to the WAL before it returns; an OS crash or power loss may lose any commit
+    ///   since the last sync).
     /// - `snapshot_retention`: how many snapshot exports `create_snapshot` keeps
     ///   (older ones are deleted once a new one is complete, deferred while the data
     ///   directory is locked; 0 is treated as 1).
@@ -136,61 +140,59 @@ impl Config {
     }
 
     /// Whether statistics are counted.
-    pub fn statistics_enabled(&self) -> bool {
+    pub fn get_statistics(&self) -> bool {
         self.statistics
     }
 
     /// The data directory.
-    pub fn data_dir(&self) -> &Path {
+    pub fn get_data_directory(&self) -> &Path {
         &self.dir
     }
 
-    /// The sync mode.
-    pub fn sync(&self) -> SyncMode {
-        self.durability.sync()
-    }
-
     /// The durability settings.
-    pub fn durability_config(&self) -> &DurabilityConfig {
+    pub fn get_durability(&self) -> &DurabilityConfig {
         &self.durability
     }
 
-    /// Fails with `Unsupported` for durability settings this backend cannot honour.
-    pub(crate) fn check(&self) -> Result<()> {
+    /// Refuses durability settings this backend cannot honour (`Unsupported`; see
+    /// [`Config::durability`]), and what [`DurabilityConfig::check`] refuses.
+    /// Opening calls it.
+    pub fn check(&self) -> Result<()> {
         let d = &self.durability;
+        d.check()?;
         let refuse = |what: &str| {
             Err(Error::new(
                 engine_api::ErrorKind::Unsupported,
                 format!("engine-ondisk does not support {what}"),
             ))
         };
-        if !d.wal_enabled() {
+        if !d.get_wal() {
             return refuse("turning the WAL off (RocksDB's log is how commits survive a crash)");
         }
-        if let Some(every) = d.snapshot_every() {
+        if let Some(every) = d.get_snapshot_interval() {
             return refuse(&format!(
                 "periodic snapshots (every {every:?}): the data is on disk; call create_snapshot for an export, or set snapshot_interval(None)"
             ));
         }
-        if !d.recovers_on_startup() {
+        if !d.get_recover_on_startup() {
             return refuse("opening without recovery (RocksDB always recovers its log)");
         }
         Ok(())
     }
 
     /// The block cache size.
-    pub fn block_cache(&self) -> usize {
+    pub fn get_block_cache_bytes(&self) -> usize {
         self.block_cache_bytes
     }
 
     /// The memtable size.
-    pub fn write_buffer(&self) -> usize {
+    pub fn get_write_buffer_bytes(&self) -> usize {
         self.write_buffer_bytes
     }
 
     /// How many vertices the open reads into its table of known vertices (see
     /// [`Config::known_vertices_at_open`]).
-    pub fn known_vertices_limit(&self) -> u64 {
+    pub fn get_known_vertices_at_open(&self) -> u64 {
         self.known_at_open
     }
 }

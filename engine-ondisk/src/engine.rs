@@ -65,7 +65,7 @@ pub struct OnDiskEngine {
     caps: Capabilities,
     pub(crate) database: DatabaseId,
     snapshot_lock: Mutex<()>,
-    gate: DeletionGate,
+    deletions: DeletionGate,
     /// What the open did: the snapshot a new database was restored from, if any.
     recovery: RecoveryReport,
     /// The options RocksDB was opened with; they hold its statistics.
@@ -118,7 +118,7 @@ fn capabilities() -> Capabilities {
 /// The RocksDB options and column families this backend opens its database with, for
 /// a tool that wants to open RocksDB the same way. The WAL goes to `<data dir>/wal`.
 pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    let (opts, cfs, _) = rocks_options(config, config.data_dir(), true, true, false);
+    let (opts, cfs, _) = rocks_options(config, config.get_data_directory(), true, true, false);
     (opts, cfs)
 }
 
@@ -129,7 +129,7 @@ pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>
 /// (every new edge and adjacency key) skip the memtable search, but cost every insert
 /// a filter update (edge import without them 265k/s, with them 204k/s, on 2 cores).
 pub fn transaction_db_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    let (opts, cfs, _) = rocks_options(config, config.data_dir(), true, true, true);
+    let (opts, cfs, _) = rocks_options(config, config.get_data_directory(), true, true, true);
     (opts, cfs)
 }
 
@@ -143,7 +143,7 @@ pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescr
 /// its usage or change its capacity, as [`OnDiskEngine::set_block_cache_capacity`]
 /// does for the engine).
 pub fn plain_rocksdb_setup(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>, Cache) {
-    rocks_options(config, config.data_dir(), true, true, false)
+    rocks_options(config, config.get_data_directory(), true, true, false)
 }
 
 pub(crate) fn rocks_options(
@@ -165,15 +165,15 @@ pub(crate) fn rocks_options(
     db.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
     db.set_paranoid_checks(true);
     db.set_max_background_jobs(2);
-    if config.statistics_enabled() {
+    if config.get_statistics() {
         db.enable_statistics();
         db.set_statistics_level(StatsLevel::ExceptHistogramOrTimers);
     }
     db.set_keep_log_file_num(2);
     db.set_max_log_file_size(
-        usize::try_from(config.durability_config().segment_bytes()).unwrap_or(usize::MAX),
+        usize::try_from(config.get_durability().get_wal_segment_bytes()).unwrap_or(usize::MAX),
     );
-    let cache = Cache::new_lru_cache(config.block_cache());
+    let cache = Cache::new_lru_cache(config.get_block_cache_bytes());
     let cfs = ALL_CFS
         .iter()
         .map(|name| {
@@ -218,7 +218,7 @@ pub(crate) fn family_options(
     o.set_compression_type(DBCompressionType::Lz4);
     o.set_level_compaction_dynamic_level_bytes(true);
     if name != META {
-        o.set_write_buffer_size(config.write_buffer());
+        o.set_write_buffer_size(config.get_write_buffer_bytes());
     }
     o
 }
@@ -336,7 +336,7 @@ pub fn rewrite_everything() -> rocksdb::CompactOptions {
 /// Errors: [`ErrorKind::Locked`] if an engine has the directory open;
 /// [`ErrorKind::NotFound`] if it holds no on-disk database; `Io` from RocksDB.
 pub fn compact_closed(config: &Config) -> Result<()> {
-    let dir = DataDir::open(config.data_dir())?;
+    let dir = DataDir::open(config.get_data_directory())?;
     let root = dir.root().to_path_buf();
     if !root.join(ROCKSDB_DIR).join("CURRENT").exists() {
         return Err(Error::new(
@@ -389,7 +389,7 @@ impl OnDiskEngine {
     /// [`ErrorKind::Io`] for I/O failures.
     pub fn open(config: Config) -> Result<Self> {
         config.check()?;
-        let dir = DataDir::open(config.data_dir())?;
+        let dir = DataDir::open(config.get_data_directory())?;
         dir.remove_interrupted_writes()?;
         let root = dir.root().to_path_buf();
         let rdir = root.join(ROCKSDB_DIR);
@@ -476,7 +476,7 @@ impl OnDiskEngine {
     /// as [`OnDiskEngine::open`].
     pub fn create_from_image(config: Config, image: crate::Image<'_>) -> Result<Self> {
         config.check()?;
-        let dir = DataDir::open(config.data_dir())?;
+        let dir = DataDir::open(config.get_data_directory())?;
         dir.remove_interrupted_writes()?;
         let rdir = dir.root().join(ROCKSDB_DIR);
         let listing = dir.list()?;
@@ -646,7 +646,7 @@ impl OnDiskEngine {
         let clock_offset = read_clock_offset(&db)?;
         let clock = db.snapshot().sequence_number().saturating_add(clock_offset);
         let mut write = WriteOptions::default();
-        write.set_sync(config.sync() == SyncMode::EveryCommit);
+        write.set_sync(config.get_durability().get_sync_mode() == SyncMode::EveryCommit);
         let engine = OnDiskEngine {
             db,
             locks: Default::default(),
@@ -665,7 +665,7 @@ impl OnDiskEngine {
             caps: capabilities(),
             database,
             snapshot_lock: Mutex::new(()),
-            gate: DeletionGate::new(),
+            deletions: DeletionGate::new(),
             recovery: RecoveryReport::default(),
             options,
             cache,
@@ -681,7 +681,7 @@ impl OnDiskEngine {
     /// `Config::known_vertices_at_open` vertices, from one snapshot, before any
     /// transaction can exist.
     fn load_known_vertices(&self) -> Result<()> {
-        let limit = self.config.known_vertices_limit();
+        let limit = self.config.get_known_vertices_at_open();
         if limit == 0 {
             return Ok(());
         }
@@ -720,7 +720,7 @@ impl OnDiskEngine {
     /// unless [`Config::statistics`] is on.
     pub fn wal_syncs(&self) -> Option<u64> {
         self.config
-            .statistics_enabled()
+            .get_statistics()
             .then(|| self.options.get_ticker_count(Ticker::WalFileSynced))
     }
 
@@ -730,7 +730,7 @@ impl OnDiskEngine {
     /// unless [`Config::statistics`] is on.
     pub fn point_reads(&self) -> Option<u64> {
         self.config
-            .statistics_enabled()
+            .get_statistics()
             .then(|| self.options.get_ticker_count(Ticker::NumberKeysRead))
     }
 
@@ -821,7 +821,7 @@ impl OnDiskEngine {
     /// commit advances the sequence by at least one, so the clock never passes it
     /// and restarts from it after a reopen.
     pub(crate) fn committed(&self) -> Result<u64> {
-        if let SyncMode::EveryNCommits(n) = self.config.sync() {
+        if let SyncMode::EveryNCommits(n) = self.config.get_durability().get_sync_mode() {
             let c = self.commits.fetch_add(1, Ordering::AcqRel) + 1;
             if c.is_multiple_of(u64::from(n.max(1))) {
                 self.db
@@ -998,7 +998,7 @@ impl StorageEngine for OnDiskEngine {
     }
 
     fn close(self) -> Result<()> {
-        if self.config.durability_config().snapshots_on_exit() {
+        if self.config.get_durability().get_snapshot_on_exit() {
             self.create_snapshot()?;
         }
         self.close_without_snapshot()
@@ -1011,18 +1011,14 @@ impl StorageEngine for OnDiskEngine {
         let ts = self.now().max(self.timestamp(snapshot.sequence_number()));
         let info = crate::snapshot::export(self, &snapshot, &self.snapshots_dir(), seq, ts)?;
         let snapshots = self.dir.list_snapshots()?;
-        let keep = self
-            .config
-            .durability_config()
-            .snapshot_retention_count()
-            .max(1);
+        let keep = self.config.get_durability().get_snapshot_retention().max(1);
         let surplus = snapshots.len().saturating_sub(keep);
         let doomed = snapshots
             .into_iter()
             .take(surplus)
             .map(|s| s.path)
             .collect();
-        self.gate.delete(doomed)?;
+        self.deletions.delete(doomed)?;
         Ok(info)
     }
 
@@ -1091,18 +1087,18 @@ impl StorageEngine for OnDiskEngine {
     }
 
     fn lock_data_directory(&self) -> Result<LockChange> {
-        Ok(self.gate.lock())
+        Ok(self.deletions.lock())
     }
 
     fn data_directory_lease(&self) -> Result<DataDirectoryLease> {
-        Ok(DataDirectoryLease::new(self.gate.lease()))
+        Ok(DataDirectoryLease::new(self.deletions.lease()))
     }
 
     fn unlock_data_directory(&self) -> Result<LockChange> {
-        self.gate.unlock()
+        self.deletions.unlock()
     }
 
     fn data_directory_lock_status(&self) -> Result<LockStatus> {
-        Ok(self.gate.status())
+        Ok(self.deletions.status())
     }
 }

@@ -269,7 +269,7 @@ pub fn entry_object(key: &[u8]) -> Result<u64> {
     Ok(be_u64(&key[n - 8..]))
 }
 
-/// One definition of the schema catalogue (the `schema` value in `meta`), as stored:
+/// One definition of the schema catalog (the `schema` value in `meta`), as stored:
 /// names, not yet resolved to the dictionaries' ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CatalogEntry {
@@ -293,7 +293,7 @@ pub enum CatalogEntry {
     Trigger(TriggerSpec),
 }
 
-/// The stored schema catalogue: the next schema id and every definition.
+/// The stored schema catalog: the next schema id and every definition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredCatalog {
     /// The id the next index or constraint gets.
@@ -307,7 +307,7 @@ fn small_id(v: u64) -> Result<u32> {
 }
 
 impl StoredCatalog {
-    /// The catalogue's bytes: the next id, the number of entries, then each entry
+    /// The catalog's bytes: the next id, the number of entries, then each entry
     /// as a tag (1 index, 2 constraint, 3 trigger) and its fields.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -335,12 +335,12 @@ impl StoredCatalog {
         out
     }
 
-    /// Parses the catalogue's bytes: any damage is `Corrupt`.
+    /// Parses the catalog's bytes: any damage is `Corrupt`.
     pub fn decode(bytes: &[u8]) -> Result<StoredCatalog> {
         let bad = |e: engine_api::codec::DecodeError| {
             Error::new(
                 ErrorKind::Corrupt,
-                format!("the schema catalogue in meta does not parse: {e}"),
+                format!("the schema catalog in meta does not parse: {e}"),
             )
         };
         let mut d = Decoder::new(bytes);
@@ -348,7 +348,7 @@ impl StoredCatalog {
             .map_err(|_| Error::corrupt("schema id counter out of range"))?;
         let n = d.uvarint().map_err(bad)?;
         if n > bytes.len() as u64 {
-            return Err(Error::corrupt("schema catalogue entry count out of range"));
+            return Err(Error::corrupt("schema catalog entry count out of range"));
         }
         let mut entries = Vec::with_capacity(n as usize);
         for _ in 0..n {
@@ -369,11 +369,11 @@ impl StoredCatalog {
                     CatalogEntry::Constraint { id, spec }
                 }
                 3 => CatalogEntry::Trigger(decode_trigger(&mut d).map_err(bad)?),
-                _ => return Err(Error::corrupt("unknown entry in the schema catalogue")),
+                _ => return Err(Error::corrupt("unknown entry in the schema catalog")),
             });
         }
         if !d.is_empty() {
-            return Err(Error::corrupt("trailing bytes in the schema catalogue"));
+            return Err(Error::corrupt("trailing bytes in the schema catalog"));
         }
         Ok(StoredCatalog { next_id, entries })
     }
@@ -425,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn the_catalogue_round_trips_and_damage_is_corrupt() {
+    fn the_catalog_round_trips_and_damage_is_corrupt() {
         let catalog = StoredCatalog {
             next_id: 9,
             entries: vec![

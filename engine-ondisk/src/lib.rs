@@ -40,7 +40,7 @@
 //! | `out` | source (8), type id (4), target (8), edge id (8) | empty |
 //! | `in` | target (8), type id (4), source (8), edge id (8) | empty |
 //! | `labels` | label id (4), vertex id (8) | empty |
-//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalogue of indexes, constraints, triggers; `counts`: the vertex and edge counts of the objects below `counted_below` (two ids), deletions' changes merged in (module `counts`; version 3 kept changes under 0x01, sequence) | |
+//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalog of indexes, constraints, triggers; `counts`: the vertex and edge counts of the objects below `counted_below` (two ids), deletions' changes merged in (module `counts`; version 3 kept changes under 0x01, sequence) | |
 //! | `index` | index or constraint id (4), then per kind (see below) | empty, or a uniqueness record's holder |
 //!
 //! `rocksdb/quiver.meta` (48 bytes: magic `QVONDSK1`, format version, value codec
@@ -57,10 +57,10 @@
 //! Index entries and uniqueness records live in `index`, keyed by the index's id and
 //! the sort keys of the values (engine-api's `encode_sort_key`: byte order is the
 //! total order of values), then the object id. Commits keep them, and check
-//! constraints, for the objects they wrote, against the catalogue current at commit;
+//! constraints, for the objects they wrote, against the catalog current at commit;
 //! lookups scan a key range of an index that was complete when the transaction began,
 //! add the transaction's own writes, and check every candidate against its record.
-//! Format version 2 added `index` and the catalogue, version 3 the kept counts,
+//! Format version 2 added `index` and the catalog, version 3 the kept counts,
 //! version 4 keeps count changes as RocksDB merges (an older build cannot read them),
 //! version 5 merges only deletions of objects from before the open and counts newer
 //! objects at the next open; an older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
@@ -137,6 +137,8 @@ mod config;
 mod counts;
 #[cfg(feature = "storage")]
 mod engine;
+#[cfg(feature = "storage")]
+mod iter;
 /// The byte layout of keys and values, public for the fuzz targets (not part of the
 /// API). It is the whole crate without the `storage` feature.
 #[doc(hidden)]
@@ -164,12 +166,14 @@ pub use engine::{
     rocksdb_options, transaction_db_options,
 };
 #[cfg(feature = "storage")]
+pub use iter::{EdgeIter, VertexIter};
+#[cfg(feature = "storage")]
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
 #[cfg(feature = "storage")]
 pub use rocksdb;
 #[cfg(feature = "storage")]
-pub use txn::{EdgeIter, OnDiskTxn, VertexIter};
+pub use txn::OnDiskTxn;
 
 /// An image for [`OnDiskEngine::create_from_image`]: hands the image to the sink it
 /// is given, in snapshot order (an engine's `export` does), and returns its commit

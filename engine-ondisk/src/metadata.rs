@@ -44,7 +44,7 @@ const MAGIC: &[u8; 8] = b"QVONDSK1";
 /// The on-disk format version this build writes and reads.
 pub const FORMAT_VERSION: u16 = 5;
 /// The oldest format version this build opens: version 1 lacks the `index` column
-/// family and the schema catalogue, versions 1 and 2 lack the kept vertex and edge
+/// family and the schema catalog, versions 1 and 2 lack the kept vertex and edge
 /// counts, version 3 keeps count changes as records of their own (version 4 merges
 /// them into the counts key, which an older build cannot read), and version 4 merges
 /// every transaction's change, where version 5 merges deletions of objects below

@@ -1,9 +1,9 @@
-//! Indexes, constraints and triggers: the catalogue, its persistence in the `meta`
+//! Indexes, constraints and triggers: the catalog, its persistence in the `meta`
 //! column family, the entries in the `index` column family, and the work commits do
 //! to keep them.
 //!
 //! # Layout
-//! The catalogue is one `meta` value (`schema`): the next schema id, then each
+//! The catalog is one `meta` value (`schema`): the next schema id, then each
 //! definition with its id (and, for an index, whether its build finished), in the
 //! durability crate's schema format. Entries in `index`, all keys starting with the
 //! big-endian id of their index or constraint:
@@ -19,8 +19,8 @@
 //! the total order of values, so a range of values is a range of keys.
 //!
 //! # Upkeep
-//! Commits keep entries and check constraints, against the catalogue current at
-//! commit (under the shared side of the commit gate): for every vertex and edge the
+//! Commits keep entries and check constraints, against the catalog current at
+//! commit (under the shared side of the commit lock, `Schema::commits`): for every vertex and edge the
 //! transaction wrote, the entries of its version at the transaction's start are
 //! replaced by those of its new version, in the same RocksDB transaction. A
 //! transaction's own uncommitted writes are not in `index`, so lookups add the
@@ -28,7 +28,7 @@
 //! against its record.
 //!
 //! # What waits, and for how long
-//! - **Creating an index** holds the commit gate exclusively only while it publishes
+//! - **Creating an index** holds the commit lock exclusively only while it publishes
 //!   the index and takes a RocksDB snapshot (microseconds); from then on commits
 //!   maintain it, and the build writes the entries of the snapshot's objects with
 //!   readers and writers going on. The index is used once the build finished.
@@ -36,10 +36,10 @@
 //!   (newer than its snapshot): its commit leaves it as a [`Leftover`], deleted
 //!   once the build is done if the object's latest version does not have it, under
 //!   the object's lock (lookups check records, so results are exact meanwhile).
-//! - **Creating a constraint** holds the commit gate exclusively while it checks the
+//! - **Creating a constraint** holds the commit lock exclusively while it checks the
 //!   committed data and writes a uniqueness constraint's records: commits of writing
 //!   transactions wait that long (reads and uncommitted writes go on).
-//! - Dropping deletes the entries, holding the gate exclusively while it does.
+//! - Dropping deletes the entries, holding the commit lock exclusively while it does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -426,7 +426,7 @@ pub(crate) struct Schema {
     pub(crate) lock: Mutex<()>,
     /// Commits hold it shared while they keep entries and commit; schema operations
     /// hold it exclusively to change what commits must do.
-    pub(crate) gate: RwLock<()>,
+    pub(crate) commits: RwLock<()>,
     /// Leftovers of commits that saw an index still being built; the build removes
     /// them when it is done.
     pub(crate) leftovers: Mutex<Vec<Leftover>>,
@@ -436,7 +436,7 @@ impl Schema {
     pub(crate) fn load(db: &DB, names: &Dictionary) -> Result<Self> {
         let bytes = db
             .get_cf(cf(db, META)?, KEY_SCHEMA)
-            .map_err(|e| rocks("cannot read the schema catalogue", e))?;
+            .map_err(|e| rocks("cannot read the schema catalog", e))?;
         let catalog = match bytes {
             Some(b) => Catalog::decode(&b, db, names)?,
             None => Catalog::default(),
@@ -444,7 +444,7 @@ impl Schema {
         Ok(Schema {
             catalog: RwLock::new(Arc::new(catalog)),
             lock: Mutex::new(()),
-            gate: RwLock::new(()),
+            commits: RwLock::new(()),
             leftovers: Mutex::new(Vec::new()),
         })
     }
@@ -464,10 +464,10 @@ impl OnDiskEngine {
         wo.set_sync(true);
         self.db
             .put_cf_opt(self.cf(META)?, KEY_SCHEMA, catalog.encode(), &wo)
-            .map_err(|e| self.poison(rocks("cannot store the schema catalogue", e)))
+            .map_err(|e| self.poison(rocks("cannot store the schema catalog", e)))
     }
 
-    /// Persists and publishes a new catalogue (the caller holds the schema lock).
+    /// Persists and publishes a new catalog (the caller holds the schema lock).
     fn install(&self, catalog: Catalog) -> Result<()> {
         self.persist(&catalog)?;
         *self.schema.catalog.write() = Arc::new(catalog);
@@ -582,10 +582,10 @@ impl OnDiskEngine {
         let ready = matches!(target, Target::Label(_));
         let index = Index { id, target, ready };
         next.indexes.insert(spec.clone(), index.clone());
-        // Published with the snapshot taken under the exclusive gate: every commit
+        // Published with the snapshot taken under the exclusive commit lock: every commit
         // is either in the snapshot or keeps the index itself.
         let snapshot = {
-            let _no_commits = self.schema.gate.write();
+            let _no_commits = self.schema.commits.write();
             self.install(next.clone())?;
             self.db.snapshot()
         };
@@ -594,7 +594,7 @@ impl OnDiskEngine {
             // Leave no half index: forget it and its entries.
             let mut back = next.clone();
             back.indexes.remove(spec);
-            let _no_commits = self.schema.gate.write();
+            let _no_commits = self.schema.commits.write();
             self.install(back)?;
             self.schema.leftovers.lock().retain(|l| l.index != id);
             self.delete_entries(id)?;
@@ -607,7 +607,7 @@ impl OnDiskEngine {
         {
             // Commits that saw the index unfinished have queued their leftovers
             // once this is taken.
-            let _no_commits = self.schema.gate.write();
+            let _no_commits = self.schema.commits.write();
             self.install(next.clone())?;
         }
         let leftovers = std::mem::take(&mut *self.schema.leftovers.lock());
@@ -696,7 +696,7 @@ impl OnDiskEngine {
         let Some(index) = next.indexes.remove(spec) else {
             return Err(Error::not_found(format!("there is no index {spec}")));
         };
-        let _no_commits = self.schema.gate.write();
+        let _no_commits = self.schema.commits.write();
         self.install(next)?;
         self.delete_entries(index.id)
     }
@@ -785,7 +785,7 @@ impl OnDiskEngine {
         let id = next.next_id;
         next.next_id = id.checked_add(1).ok_or_else(too_many)?;
         let c = resolve_constraint(spec, id, &self.db, &self.names)?;
-        let _no_commits = self.schema.gate.write();
+        let _no_commits = self.schema.commits.write();
         if let Err(e) = self.establish(&c) {
             if rule_id(&c.rule).is_some() {
                 self.delete_entries(id)?;
@@ -804,7 +804,7 @@ impl OnDiskEngine {
             return Err(Error::not_found(format!("there is no constraint {spec}")));
         };
         let c = next.constraints.remove(at);
-        let _no_commits = self.schema.gate.write();
+        let _no_commits = self.schema.commits.write();
         self.install(next)?;
         if let Some(id) = rule_id(&c.rule) {
             self.delete_entries(id)?;
@@ -928,7 +928,7 @@ mod tests {
             .entries
     }
 
-    /// A crash during a build leaves the index in the catalogue, not ready, with some
+    /// A crash during a build leaves the index in the catalog, not ready, with some
     /// of its entries (and maybe entries of objects since deleted): the next open
     /// rebuilds it from scratch.
     #[test]
@@ -948,7 +948,7 @@ mod tests {
             // The state a crash in the middle of the build leaves.
             let _one = db.schema.lock.lock();
             let mut next = Catalog::clone(&db.schema.current());
-            let index = next.indexes.get_mut(&spec()).expect("in the catalogue");
+            let index = next.indexes.get_mut(&spec()).expect("in the catalog");
             index.ready = false;
             let id = index.id;
             db.install(next).expect("install");

@@ -378,7 +378,7 @@ fn format_version_3_count_records_are_folded_at_the_upgrade() {
 }
 
 /// A database written by format version 1 (before the `index` column family and the
-/// schema catalogue; `tests/fixtures/v1`, written by commit 4016d11) opens with its
+/// schema catalog; `tests/fixtures/v1`, written by commit 4016d11) opens with its
 /// data intact, is upgraded to the current version, and takes indexes afterwards.
 #[test]
 fn format_version_1_opens_and_is_upgraded() {
@@ -481,7 +481,7 @@ fn raw_open(config: &Config) -> rocksdb::TransactionDB {
     rocksdb::TransactionDB::open_cf_descriptors(
         &opts,
         &rocksdb::TransactionDBOptions::default(),
-        config.data_dir().join("rocksdb"),
+        config.get_data_directory().join("rocksdb"),
         cfs,
     )
     .expect("raw open")

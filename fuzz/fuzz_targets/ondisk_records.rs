@@ -1,6 +1,6 @@
 //! engine-ondisk's keys and values as read back from RocksDB: the first byte picks
 //! the decoder (vertex record, edge record, id key, adjacency key, label key, index
-//! entry key, schema catalogue), the rest is its input. Built without RocksDB
+//! entry key, schema catalog), the rest is its input. Built without RocksDB
 //! (engine-ondisk without its `storage` feature). What decodes must re-encode to
 //! bytes that decode to the same thing; a vertex record's labels are ascending.
 #![no_main]

@@ -48,7 +48,9 @@ macro_rules! each_into {
 pub struct Config {
     pub(crate) mode: Option<StorageMode>,
     pub(crate) data_directory: Option<PathBuf>,
-    pub(crate) durability: Option<DurabilityConfig>,
+    /// Each mode's durability settings, by [`mode_index`]; `None`: the backend's
+    /// default ([`default_durability`]).
+    pub(crate) durability: [Option<DurabilityConfig>; 3],
     /// Opening leaves the mode file alone (see [`Config::record_mode`]).
     pub(crate) skip_mode_record: bool,
     /// Advanced by the on-disk mode's bulk build (see [`Config::build_progress`]).
@@ -88,16 +90,46 @@ impl Config {
         self
     }
 
-    /// Durability settings. Default: each mode's own default (the transactional
-    /// mode's WAL with a sync per commit; no WAL in the analytical mode; RocksDB's
-    /// WAL for on-disk). One config serves every mode a database may be switched
-    /// to, so what a mode cannot have is left out for it: the analytical mode
-    /// ignores the WAL and periodic snapshot settings, the on-disk mode always logs
-    /// and writes no periodic snapshots.
+    /// The same durability settings for every mode. Default: each mode's own
+    /// ([`default_durability`]). A mode that cannot honour them refuses them when
+    /// the database opens in it or switches to it (`Unsupported`, as its backend's
+    /// `Config::check` does: a WAL or periodic snapshots in IN_MEMORY_ANALYTICAL, no
+    /// WAL or periodic snapshots in ON_DISK_TRANSACTIONAL); nothing is rewritten
+    /// behind the caller's back. For settings that differ by mode use
+    /// [`Config::durability_for`] or [`Config::durability_by_mode`].
     #[must_use]
     pub fn durability(mut self, durability: DurabilityConfig) -> Self {
-        self.durability = Some(durability);
+        self.durability = std::array::from_fn(|_| Some(durability.clone()));
         self
+    }
+
+    /// `mode`'s durability settings (the other modes keep theirs). Default: the
+    /// mode's own ([`default_durability`]).
+    #[must_use]
+    pub fn durability_for(mut self, mode: StorageMode, durability: DurabilityConfig) -> Self {
+        self.durability[mode_index(mode)] = Some(durability);
+        self
+    }
+
+    /// Every mode's durability settings, each made by `settings` from the mode and
+    /// its default ([`default_durability`]): for a change that applies to every
+    /// mode, such as `|_, d| d.snapshot_on_exit(false)`.
+    #[must_use]
+    pub fn durability_by_mode(
+        mut self,
+        settings: impl Fn(StorageMode, DurabilityConfig) -> DurabilityConfig,
+    ) -> Self {
+        for mode in MODES {
+            self.durability[mode_index(mode)] = Some(settings(mode, default_durability(mode)));
+        }
+        self
+    }
+
+    /// The durability settings `mode` opens with.
+    pub fn get_durability(&self, mode: StorageMode) -> DurabilityConfig {
+        self.durability[mode_index(mode)]
+            .clone()
+            .unwrap_or_else(|| default_durability(mode))
     }
 
     /// A counter the on-disk mode advances while opening builds RocksDB from a
@@ -112,6 +144,34 @@ impl Config {
     ) -> Self {
         self.build_progress = Some(progress);
         self
+    }
+}
+
+/// The three modes, in [`mode_index`] order.
+const MODES: [StorageMode; 3] = [
+    StorageMode::InMemoryTransactional,
+    StorageMode::InMemoryAnalytical,
+    StorageMode::OnDiskTransactional,
+];
+
+fn mode_index(mode: StorageMode) -> usize {
+    match mode {
+        StorageMode::InMemoryTransactional => 0,
+        StorageMode::InMemoryAnalytical => 1,
+        StorageMode::OnDiskTransactional => 2,
+    }
+}
+
+/// A mode's default durability settings: its backend's `Config::default_durability`
+/// (IN_MEMORY_TRANSACTIONAL: a WAL synced per commit, a snapshot every 300 s and on
+/// close; IN_MEMORY_ANALYTICAL: no WAL, no periodic snapshots, a snapshot on close;
+/// ON_DISK_TRANSACTIONAL: RocksDB's WAL synced per commit in 4 MiB files, no
+/// periodic snapshot, none on close; 3 snapshots kept and recovery on open in all).
+pub fn default_durability(mode: StorageMode) -> DurabilityConfig {
+    match mode {
+        StorageMode::InMemoryTransactional => engine_inmem_txn::Config::default_durability(),
+        StorageMode::InMemoryAnalytical => engine_inmem_analytical::Config::default_durability(),
+        StorageMode::OnDiskTransactional => engine_ondisk::Config::default_durability(),
     }
 }
 
@@ -153,23 +213,20 @@ impl Engine {
     pub(crate) fn open(mode: StorageMode, config: &Config) -> Result<Engine> {
         Ok(match mode {
             StorageMode::InMemoryTransactional => {
-                let mut c = engine_inmem_txn::Config::new();
+                let mut c = engine_inmem_txn::Config::new().durability(config.get_durability(mode));
                 if let Some(dir) = &config.data_directory {
                     c = c.data_directory(dir);
                 }
-                if let Some(d) = &config.durability {
-                    c = c.durability(d.clone());
-                }
+                c.check().map_err(|e| refused(mode, e))?;
                 Engine::InMemoryTransactional(InMemoryEngine::open(c)?)
             }
             StorageMode::InMemoryAnalytical => {
-                let mut c = engine_inmem_analytical::Config::new();
+                let mut c =
+                    engine_inmem_analytical::Config::new().durability(config.get_durability(mode));
                 if let Some(dir) = &config.data_directory {
                     c = c.data_directory(dir);
                 }
-                if let Some(d) = &config.durability {
-                    c = c.durability(analytical_durability(d));
-                }
+                c.check().map_err(|e| refused(mode, e))?;
                 Engine::InMemoryAnalytical(AnalyticalEngine::open(c)?)
             }
             StorageMode::OnDiskTransactional => {
@@ -186,28 +243,25 @@ fn on_disk_config(config: &Config) -> Result<engine_ondisk::Config> {
             "ON_DISK_TRANSACTIONAL needs a data directory (Config::data_directory)",
         ));
     };
-    let mut c = engine_ondisk::Config::new(dir);
-    if let Some(d) = &config.durability {
-        c = c.durability(on_disk_durability(d));
-    }
+    let mode = StorageMode::OnDiskTransactional;
+    let mut c = engine_ondisk::Config::new(dir).durability(config.get_durability(mode));
     if let Some(p) = &config.build_progress {
         c = c.build_progress(p.clone());
     }
+    c.check().map_err(|e| refused(mode, e))?;
     Ok(c)
 }
 
-/// The analytical mode's share of a durability config: it has no WAL and no periodic
-/// snapshots, so those two settings are left out (retention, snapshot on exit and
-/// recovery on open are kept).
-pub(crate) fn analytical_durability(d: &DurabilityConfig) -> DurabilityConfig {
-    d.clone().wal(false).snapshot_interval(None)
-}
-
-/// The on-disk mode's share of a durability config: RocksDB always logs, and the
-/// data is on disk already, so the WAL switch and periodic snapshots are left out
-/// (the sync mode, segment size, retention, snapshot on exit and recovery are kept).
-pub(crate) fn on_disk_durability(d: &DurabilityConfig) -> DurabilityConfig {
-    d.clone().wal(true).snapshot_interval(None)
+/// A backend's refusal of durability settings, pointing at the facade's setters.
+pub(crate) fn refused(mode: StorageMode, e: Error) -> Error {
+    Error::new(
+        e.kind(),
+        format!(
+            "{} (the durability settings of {}: quiver::Config::durability_for sets one mode's, durability_by_mode each mode's from its default)",
+            e.message(),
+            mode_name(mode)
+        ),
+    )
 }
 
 /// A database in one of the three storage modes, chosen at run time (see the crate
@@ -223,13 +277,13 @@ pub struct Database {
 
 impl Database {
     /// Opens the database `config` describes. With a data directory, the mode is
-    /// the one persisted there (written on the first open). In
-    /// IN_MEMORY_ANALYTICAL mode the durability config's WAL and periodic snapshot
-    /// settings do not apply (that mode has neither).
+    /// the one persisted there (written on the first open). The mode runs with its
+    /// own durability settings ([`Config::get_durability`]).
     ///
     /// Errors: `InvalidInput` when the config names a mode other than the
-    /// directory's, or ON_DISK_TRANSACTIONAL without a data directory; `Corrupt` for
-    /// a damaged mode file; whatever the backend's open returns.
+    /// directory's, or ON_DISK_TRANSACTIONAL without a data directory; `Unsupported`
+    /// for durability settings the mode cannot honour; `Corrupt` for a damaged mode
+    /// file; whatever the backend's open returns.
     pub fn open(config: Config) -> Result<Database> {
         let persisted = match &config.data_directory {
             Some(dir) => persisted_mode(dir)?,
@@ -306,7 +360,7 @@ impl Database {
         if let Some(found) = persisted.filter(|m| *m != mode) {
             return Err(Error::invalid_input(format!(
                 "{} is a directory of an {} database; a database is created from an image only in an empty one",
-                c.data_dir().display(),
+                c.get_data_directory().display(),
                 mode_name(found)
             )));
         }

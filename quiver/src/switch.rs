@@ -30,7 +30,7 @@ use engine_api::{Error, ErrorKind, ImageEngine, Result, StorageEngine, StorageMo
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
 
-use crate::database::{Config, Database, Engine, analytical_durability};
+use crate::database::{Config, Database, Engine, refused};
 use crate::mode::{mode_name, persist_mode};
 
 /// What [`Database::set_storage_mode`] or [`migrate`] moved.
@@ -181,17 +181,15 @@ impl Database {
     fn switch_in_memory(&mut self, mode: StorageMode) -> Result<()> {
         let new = match (&self.engine, mode) {
             (Engine::InMemoryTransactional(old), StorageMode::InMemoryAnalytical) => {
-                let mut c = engine_inmem_analytical::Config::new();
-                if let Some(d) = &self.config.durability {
-                    c = c.durability(analytical_durability(d));
-                }
+                let c = engine_inmem_analytical::Config::new()
+                    .durability(self.config.get_durability(mode));
+                c.check().map_err(|e| refused(mode, e))?;
                 Engine::InMemoryAnalytical(AnalyticalEngine::import(c, |sink| old.export(sink))?)
             }
             (Engine::InMemoryAnalytical(old), StorageMode::InMemoryTransactional) => {
-                let mut c = engine_inmem_txn::Config::new();
-                if let Some(d) = &self.config.durability {
-                    c = c.durability(d.clone());
-                }
+                let c =
+                    engine_inmem_txn::Config::new().durability(self.config.get_durability(mode));
+                c.check().map_err(|e| refused(mode, e))?;
                 Engine::InMemoryTransactional(InMemoryEngine::import(c, |sink| old.export(sink))?)
             }
             (_, mode) => {
@@ -266,7 +264,9 @@ impl Database {
     /// whatever the config says about recovery on open.
     fn recovering_config(&self) -> Config {
         let mut c = self.config.clone();
-        c.durability = c.durability.map(|d| d.recover_on_startup(true));
+        for d in c.durability.iter_mut().flatten() {
+            *d = d.clone().recover_on_startup(true);
+        }
         c
     }
 
@@ -501,12 +501,13 @@ fn migrate_into(
         Config::new()
             .data_directory(source)
             .record_mode(false)
-            .durability(
-                engine_api::DurabilityConfig::default()
-                    .wal(false)
-                    .snapshot_interval(None)
-                    .snapshot_on_exit(false),
-            ),
+            .durability_by_mode(|mode, d| {
+                let d = d.snapshot_on_exit(false);
+                match mode {
+                    StorageMode::InMemoryTransactional => d.wal(false).snapshot_interval(None),
+                    _ => d,
+                }
+            }),
     )?;
     let from = db.storage_mode();
     if mode == StorageMode::InMemoryAnalytical

@@ -8,21 +8,21 @@
 
 use std::path::{Path, PathBuf};
 
-use engine_api::{
-    DurabilityConfig, ErrorKind, StorageEngine, StorageMode, SyncMode, Transaction, TxnOptions,
-};
+use engine_api::{ErrorKind, StorageEngine, StorageMode, SyncMode, Transaction, TxnOptions};
 use quiver::{Config, Database};
 
 mod common;
 use common::SmallDisk;
 
 fn config(dir: &Path, mode: StorageMode) -> Config {
-    Config::new().data_directory(dir).mode(mode).durability(
-        DurabilityConfig::default()
-            .sync_mode(SyncMode::EveryCommit)
-            .snapshot_interval(None)
-            .snapshot_on_exit(false),
-    )
+    Config::new()
+        .data_directory(dir)
+        .mode(mode)
+        .durability_by_mode(|_, d| {
+            d.sync_mode(SyncMode::EveryCommit)
+                .snapshot_interval(None)
+                .snapshot_on_exit(false)
+        })
 }
 
 /// Commits vertices of about 2 KiB until a commit fails or `max` are acknowledged;

@@ -139,3 +139,49 @@ fn the_on_disk_backend_refuses_a_directory_with_a_wal_of_ours() -> Result<()> {
     );
     Ok(())
 }
+
+/// The facade hands each mode its own durability settings and refuses what a mode
+/// cannot honour, as the backends do; without settings each mode runs its backend's
+/// default. (Mutation: the old silent rewrite of a WAL and periodic snapshots away for
+/// IN_MEMORY_ANALYTICAL → the first assertion fails.)
+#[test]
+fn durability_settings_are_each_modes_own_and_never_rewritten() -> Result<()> {
+    use engine_api::DurabilityConfig;
+    let root = tempfile::tempdir()?;
+    let analytical = StorageMode::InMemoryAnalytical;
+    let on_disk = StorageMode::OnDiskTransactional;
+    for (mode, name) in [(analytical, "a"), (on_disk, "b")] {
+        let e = Database::open(
+            Config::new()
+                .data_directory(root.path().join(name))
+                .mode(mode)
+                .durability(DurabilityConfig::default()),
+        )
+        .expect_err("a WAL-and-periodic-snapshot config where the mode cannot have both");
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        assert!(e.message().contains("durability_for"), "{e}");
+    }
+    // No settings: the on-disk backend's own default (no snapshot on close).
+    let dir = root.path().join("disk");
+    let db = Database::open(Config::new().data_directory(&dir).mode(on_disk))?;
+    assert_eq!(
+        Config::new().get_durability(on_disk),
+        engine_ondisk::Config::default_durability()
+    );
+    db.close()?;
+    assert_eq!(std::fs::read_dir(dir.join("snapshots"))?.count(), 0);
+    // Settings for one mode leave the others at their defaults: a transactional
+    // database with a WAL switches to the analytical mode, which runs without one.
+    let dir = root.path().join("switch");
+    let mut db = Database::open(Config::new().data_directory(&dir).durability_for(
+        StorageMode::InMemoryTransactional,
+        DurabilityConfig::default().snapshot_retention(1),
+    ))?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex()?;
+    t.commit()?;
+    db.set_storage_mode(analytical)?;
+    assert_eq!(db.stats()?.vertices, 1);
+    db.close()?;
+    Ok(())
+}

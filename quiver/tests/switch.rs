@@ -129,7 +129,7 @@ fn a_switch_recovers_its_snapshot_even_with_recovery_off() -> Result<()> {
     let mut db = Database::open(
         Config::new()
             .data_directory(dir.path())
-            .durability(engine_api::DurabilityConfig::default().recover_on_startup(false)),
+            .durability_by_mode(|_, d| d.recover_on_startup(false)),
     )?;
     fill(&db)?;
     let state = image(&db)?;

@@ -29,17 +29,20 @@ const ALL: [StorageMode; 3] = [
 
 fn quiet(_: u64, _: u64) {}
 
-/// A small WAL segment size, so the log has several segments, and two snapshots
-/// kept, so retention has deleted the oldest segments.
-fn durability() -> DurabilityConfig {
-    DurabilityConfig::default()
-        .wal_segment_bytes(4096)
+/// Each mode's defaults with a small WAL segment size, so the log has several
+/// segments, and two snapshots kept, so retention has deleted the oldest segments.
+fn durability(_: StorageMode, d: DurabilityConfig) -> DurabilityConfig {
+    d.wal_segment_bytes(4096)
         .snapshot_retention(2)
         .snapshot_on_exit(false)
 }
 
 fn open(dir: &Path) -> Result<Database> {
-    Database::open(Config::new().data_directory(dir).durability(durability()))
+    Database::open(
+        Config::new()
+            .data_directory(dir)
+            .durability_by_mode(durability),
+    )
 }
 
 /// A data directory of `mode` with two snapshots (a third deleted by retention),
@@ -52,7 +55,7 @@ fn build(root: &Path, mode: StorageMode, name: &str) -> Result<(PathBuf, PathBuf
         Config::new()
             .data_directory(&data)
             .mode(mode)
-            .durability(durability()),
+            .durability_by_mode(durability),
     )?;
     fill(&db)?;
     db.create_snapshot()?;

@@ -46,21 +46,19 @@ use crate::keys::{
 use crate::metadata::{IdKind, NameKind};
 use crate::schema::{Catalog, Leftover, Target, entry_object, vertex_range};
 
-mod iter;
 pub(crate) mod known;
 pub(crate) mod locks;
 mod upkeep;
 mod writes;
 
-use iter::VertexSource;
-pub use iter::{EdgeIter, VertexIter};
+use crate::iter::{EdgeIter, VertexIter, VertexSource};
 use locks::{LockKey, Mode, WriterGuard};
 pub(crate) use writes::RawIter;
 use writes::{Writes, family};
 
 /// A transaction of an [`OnDiskEngine`], at snapshot isolation.
 pub struct OnDiskTxn<'e> {
-    engine: &'e OnDiskEngine,
+    pub(crate) engine: &'e OnDiskEngine,
     /// Its locks and place among running writers; `None` for a read-only transaction.
     writer: Option<Box<WriterGuard<'e>>>,
     /// Its own writes, which commit writes as one batch (boxed: a transaction is
@@ -97,7 +95,7 @@ pub struct OnDiskTxn<'e> {
     /// (Boxed: most transactions have no observers, and a transaction is moved by
     /// value.)
     observed: Option<Box<(Arc<Observers>, Vec<Change>)>>,
-    /// The catalogue when the transaction began (read before its snapshot was taken):
+    /// The catalog when the transaction began (read before its snapshot was taken):
     /// lookups use the indexes that were complete then, whose entries the snapshot
     /// holds.
     catalog: Arc<Catalog>,
@@ -115,7 +113,7 @@ impl std::fmt::Debug for OnDiskTxn<'_> {
     }
 }
 
-fn corrupt_props(what: &str) -> impl Fn(engine_api::codec::DecodeError) -> Error + '_ {
+pub(crate) fn corrupt_props(what: &str) -> impl Fn(engine_api::codec::DecodeError) -> Error + '_ {
     move |e| e.into_corrupt(what, 0)
 }
 
@@ -181,7 +179,7 @@ impl<'e> OnDiskTxn<'e> {
             .map_err(|e| rocks(&format!("cannot read {cf}"), e))
     }
 
-    fn vertex_at(&self, id: u64, own: bool) -> Result<Option<VertexRecord>> {
+    pub(crate) fn vertex_at(&self, id: u64, own: bool) -> Result<Option<VertexRecord>> {
         let key = id_key(id);
         let value = if own {
             self.get(VERTICES, &key)?
@@ -191,7 +189,7 @@ impl<'e> OnDiskTxn<'e> {
         value.map(|v| VertexRecord::decode(&key, &v)).transpose()
     }
 
-    fn edge_at(&self, id: u64, own: bool) -> Result<Option<EdgeValue>> {
+    pub(crate) fn edge_at(&self, id: u64, own: bool) -> Result<Option<EdgeValue>> {
         let key = id_key(id);
         let value = if own {
             self.get(EDGES, &key)?
@@ -342,7 +340,7 @@ impl<'e> OnDiskTxn<'e> {
         self.created_vertices.binary_search(&v).is_ok()
     }
 
-    fn vertex_record(&self, v: VertexId) -> Result<VertexRecord> {
+    pub(crate) fn vertex_record(&self, v: VertexId) -> Result<VertexRecord> {
         let key = id_key(v.0);
         match self.get(VERTICES, &key)? {
             Some(value) => VertexRecord::decode(&key, &value),
@@ -401,7 +399,7 @@ impl<'e> OnDiskTxn<'e> {
         Ok(ro)
     }
 
-    fn iter(&self, cf: &str, prefix: &[u8]) -> Result<RawIter<'_>> {
+    pub(crate) fn iter(&self, cf: &str, prefix: &[u8]) -> Result<RawIter<'_>> {
         self.check()?;
         self.raw_iter(cf, self.scan_options()?, prefix, prefix_end(prefix))
     }
@@ -1146,9 +1144,9 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             }
             None => None,
         };
-        // Entries are kept, and constraints checked, against the catalogue current
+        // Entries are kept, and constraints checked, against the catalog current
         // now; a schema change waits until this commit is done.
-        let gate = engine.schema.gate.read();
+        let commits = engine.schema.commits.read();
         let catalog = engine.schema.current();
         if catalog.has_upkeep() {
             self.upkeep(&catalog)?;
@@ -1191,14 +1189,14 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         let ts = engine.committed()?;
         engine.counts.committed(counted);
         // Leftovers of a finished build go now; those of a running one wait for it
-        // (queued before the gate is released, so before the build can finish).
+        // (queued before the commit lock is released, so before the build can finish).
         let (now, later): (Vec<_>, Vec<_>) = leftovers
             .into_iter()
             .partition(|l| catalog.indexes.values().any(|i| i.id == l.index && i.ready));
         if !later.is_empty() {
             engine.schema.leftovers.lock().extend(later);
         }
-        drop(gate);
+        drop(commits);
         if !now.is_empty()
             && let Err(e) = engine.remove_leftovers(&catalog, now)
         {

@@ -1,6 +1,6 @@
 //! Index upkeep and constraint checks at commit: for every object the transaction
 //! wrote, its index entries are replaced and its constraints checked against the
-//! catalogue current at commit.
+//! catalog current at commit.
 
 use engine_api::{Error, IndexSpec, Result, VertexId};
 

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use engine_api::{DurabilityConfig, Error, ErrorKind, Result, StorageEngine, StorageMode};
+use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
 use indicatif::ProgressBar;
 use quiver::{Config, Database, mode_name};
 
@@ -175,16 +175,12 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
     // dump streams into RocksDB's bulk path as an image (sorted files, ingested; no
     // transaction, no staging engine). The constraints go aside and are created
     // afterwards in the target mode, which checks them against the loaded data.
-    let durability = DurabilityConfig::default()
-        .wal(false)
-        .snapshot_interval(None)
-        .snapshot_on_exit(false);
-    let open_staged = |m: StorageMode, durability: DurabilityConfig| {
+    let open_staged = |m: StorageMode, on_exit: bool| {
         Database::open(
             Config::new()
                 .data_directory(staging.path())
                 .mode(m)
-                .durability(durability),
+                .durability_by_mode(crate::unlogged(on_exit)),
         )
     };
     let failed = |e: Error| {
@@ -206,7 +202,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             Config::new()
                 .data_directory(staging.path())
                 .mode(mode)
-                .durability(durability.clone()),
+                .durability_by_mode(crate::unlogged(false)),
             &mut |sink| {
                 let input = input
                     .take()
@@ -229,7 +225,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         (summary, Some(db))
     } else {
         let staged_mode = StorageMode::InMemoryAnalytical;
-        let db = open_staged(staged_mode, durability.clone())?;
+        let db = open_staged(staged_mode, false)?;
         let mut load_options = options(args).progress(100_000, &mut tick);
         if staged_mode != mode {
             load_options = load_options.constraints_aside(&mut aside);
@@ -249,7 +245,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             (summary, None)
         } else {
             // The in-memory target writes its snapshot again, with the constraints.
-            let db = open_staged(mode, durability.snapshot_on_exit(true))?;
+            let db = open_staged(mode, true)?;
             (summary, Some(db))
         }
     };
@@ -569,7 +565,7 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
     // there would also let retention rotate an older one out).
     let mut config = Config::new()
         .data_directory(&args.dir)
-        .durability(DurabilityConfig::default().snapshot_on_exit(false));
+        .durability_by_mode(|_, d| d.snapshot_on_exit(false));
     if let Some(m) = args.mode {
         config = config.mode(m);
     }
@@ -790,12 +786,10 @@ fn load_beside(
     // The copy needs no WAL: it is written out whole (one snapshot in memory, a
     // synced close on disk) before it takes the database's place.
     let copied = Database::open(
-        Config::new().data_directory(&copy).mode(mode).durability(
-            DurabilityConfig::default()
-                .wal(false)
-                .snapshot_interval(None)
-                .snapshot_on_exit(false),
-        ),
+        Config::new()
+            .data_directory(&copy)
+            .mode(mode)
+            .durability_by_mode(crate::unlogged(false)),
     )
     .map_err(nothing_written)?;
     let mut tick = progress(bar);

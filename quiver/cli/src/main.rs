@@ -642,16 +642,15 @@ fn open_with(
     }
     let mut config = Config::new()
         .data_directory(dir)
-        .durability(
-            DurabilityConfig::default()
-                .snapshot_on_exit(writes)
-                .wal(wal)
-                .snapshot_interval(if wal {
-                    DurabilityConfig::default().snapshot_every()
-                } else {
-                    None
-                }),
-        )
+        .durability_by_mode(|mode, d| {
+            let d = d.snapshot_on_exit(writes);
+            if wal || mode == StorageMode::OnDiskTransactional {
+                d
+            } else {
+                // Reading only: no log of its own, so a torn tail stays as it is.
+                d.wal(false).snapshot_interval(None)
+            }
+        })
         .record_mode(writes);
     if let Some(m) = mode {
         config = config.mode(m);
@@ -804,4 +803,20 @@ fn write_dump_file(
     let file = w.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     Ok(summary)
+}
+
+/// Durability settings for a database written out whole (a staged load, a copy): no
+/// WAL where the mode can run without one (RocksDB always logs), no periodic
+/// snapshots, a snapshot on close only if `on_exit`.
+pub(crate) fn unlogged(
+    on_exit: bool,
+) -> impl Fn(StorageMode, DurabilityConfig) -> DurabilityConfig {
+    move |mode, d| {
+        let d = d.snapshot_on_exit(on_exit).snapshot_interval(None);
+        if mode == StorageMode::OnDiskTransactional {
+            d
+        } else {
+            d.wal(false)
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::keys::{
 };
 use crate::metadata::NameKind;
 
-use super::*;
+use crate::txn::{OnDiskTxn, RawIter, corrupt_props};
 
 /// Where a vertex iterator's ids come from.
 pub(super) enum VertexSource {

@@ -159,7 +159,7 @@ fn a_snapshot_gives_up_while_a_transaction_stays_open() -> Result<()> {
     let err = engine.create_snapshot().expect_err("a transaction is open");
     assert_eq!(err.kind(), ErrorKind::Blocked);
     assert!(err.message().contains("running transaction"), "{err}");
-    // The gate opened again: the open transaction and new ones go on.
+    // The pause ended: the open transaction and new ones go on.
     open.create_vertex()?;
     let other = engine.begin(TxnOptions::new())?;
     drop((open, other));

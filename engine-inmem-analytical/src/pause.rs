@@ -1,10 +1,10 @@
-//! The gate a snapshot closes: new transactions wait at `begin` while a snapshot is
+//! The pause a snapshot takes: new transactions wait at `begin` while a snapshot is
 //! written, and the snapshot waits for the running ones to end first. Both waits
 //! are bounded ([`crate::Config::begin_wait`]) and end in `Blocked`, never a hang.
 //!
 //! Transactions pass with one atomic update (a count of running transactions and a
-//! "closed" bit in one word); the mutex and condition variable are used only while
-//! the gate is closed or a snapshot waits for the count to reach zero.
+//! "paused" bit in one word); the mutex and condition variable are used only while
+//! a snapshot pauses the engine or waits for the count to reach zero.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,16 +12,16 @@ use std::time::{Duration, Instant};
 use engine_api::{Error, ErrorKind, Result};
 use parking_lot::{Condvar, Mutex};
 
-const CLOSED: u64 = 1 << 63;
+const PAUSED: u64 = 1 << 63;
 
 #[derive(Debug)]
-pub(crate) struct Gate {
-    /// Running transactions, plus `CLOSED` while a snapshot holds the gate.
+pub(crate) struct Pause {
+    /// Running transactions, plus `PAUSED` while a snapshot holds the pause.
     state: AtomicU64,
     lock: Mutex<()>,
     changed: Condvar,
     /// One snapshot at a time.
-    closer: Mutex<()>,
+    pauser: Mutex<()>,
     bound: Duration,
     waits: AtomicU64,
     longest_wait_nanos: AtomicU64,
@@ -30,7 +30,7 @@ pub(crate) struct Gate {
 /// What `begin` waited for snapshots since the engine opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BeginWaits {
-    /// Transactions that found the gate closed and waited.
+    /// Transactions that found a snapshot pausing the engine and waited.
     pub waited: u64,
     /// The longest of those waits.
     pub longest: Duration,
@@ -38,39 +38,39 @@ pub struct BeginWaits {
 
 /// A running transaction's pass; dropping it lets a waiting snapshot go on.
 #[derive(Debug)]
-pub(crate) struct Pass<'g>(&'g Gate);
+pub(crate) struct Pass<'g>(&'g Pause);
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
         let before = self.0.state.fetch_sub(1, Ordering::AcqRel);
-        if before == CLOSED | 1 {
-            // The last running transaction of a closed gate: wake the snapshot.
+        if before == PAUSED | 1 {
+            // The last running transaction of a pause: wake the snapshot.
             let _l = self.0.lock.lock();
             self.0.changed.notify_all();
         }
     }
 }
 
-/// The closed gate, held while a snapshot is written; dropping it reopens the gate.
+/// A pause, held while a snapshot is written; dropping it lets transactions begin again.
 #[derive(Debug)]
-pub(crate) struct Closed<'g> {
-    gate: &'g Gate,
+pub(crate) struct Paused<'g> {
+    pause: &'g Pause,
     _one: parking_lot::MutexGuard<'g, ()>,
 }
 
-impl Drop for Closed<'_> {
+impl Drop for Paused<'_> {
     fn drop(&mut self) {
-        self.gate.reopen();
+        self.pause.resume();
     }
 }
 
-impl Gate {
+impl Pause {
     pub(crate) fn new(bound: Duration) -> Self {
-        Gate {
+        Pause {
             state: AtomicU64::new(0),
             lock: Mutex::new(()),
             changed: Condvar::new(),
-            closer: Mutex::new(()),
+            pauser: Mutex::new(()),
             bound,
             waits: AtomicU64::new(0),
             longest_wait_nanos: AtomicU64::new(0),
@@ -79,7 +79,7 @@ impl Gate {
 
     fn try_pass(&self) -> bool {
         let mut s = self.state.load(Ordering::Acquire);
-        while s & CLOSED == 0 {
+        while s & PAUSED == 0 {
             match self
                 .state
                 .compare_exchange_weak(s, s + 1, Ordering::AcqRel, Ordering::Acquire)
@@ -104,7 +104,7 @@ impl Gate {
                 break false;
             }
             if self.changed.wait_until(&mut l, deadline).timed_out() {
-                // A last look: the gate may have opened just then.
+                // A last look: the pause may have opened just then.
                 break !self.try_pass();
             }
         };
@@ -127,10 +127,10 @@ impl Gate {
         Ok(Pass(self))
     }
 
-    /// Closes the gate to new transactions and waits for the running ones to end.
-    /// `Blocked` if they do not end within the bound (the gate is open again then).
-    pub(crate) fn close(&self) -> Result<Closed<'_>> {
-        let one = match self.closer.try_lock_for(self.bound) {
+    /// Holds new transactions back and waits for the running ones to end.
+    /// `Blocked` if they do not end within the bound (transactions may begin again then).
+    pub(crate) fn pause(&self) -> Result<Paused<'_>> {
+        let one = match self.pauser.try_lock_for(self.bound) {
             Some(g) => g,
             None => {
                 return Err(Error::new(
@@ -141,14 +141,14 @@ impl Gate {
         };
         let deadline = Instant::now() + self.bound;
         let mut l = self.lock.lock();
-        self.state.fetch_or(CLOSED, Ordering::AcqRel);
-        while self.state.load(Ordering::Acquire) != CLOSED {
+        self.state.fetch_or(PAUSED, Ordering::AcqRel);
+        while self.state.load(Ordering::Acquire) != PAUSED {
             if self.changed.wait_until(&mut l, deadline).timed_out()
-                && self.state.load(Ordering::Acquire) != CLOSED
+                && self.state.load(Ordering::Acquire) != PAUSED
             {
-                let running = self.state.load(Ordering::Acquire) & !CLOSED;
+                let running = self.state.load(Ordering::Acquire) & !PAUSED;
                 drop(l);
-                self.reopen();
+                self.resume();
                 return Err(Error::new(
                     ErrorKind::Blocked,
                     format!(
@@ -158,19 +158,19 @@ impl Gate {
                 ));
             }
         }
-        Ok(Closed {
-            gate: self,
+        Ok(Paused {
+            pause: self,
             _one: one,
         })
     }
 
-    fn reopen(&self) {
+    fn resume(&self) {
         let _l = self.lock.lock();
-        self.state.fetch_and(!CLOSED, Ordering::AcqRel);
+        self.state.fetch_and(!PAUSED, Ordering::AcqRel);
         self.changed.notify_all();
     }
 
-    /// True while no transaction runs (and no snapshot holds the gate).
+    /// True while no transaction runs (and no snapshot holds the pause).
     #[cfg(test)]
     pub(crate) fn idle(&self) -> bool {
         self.state.load(Ordering::Acquire) == 0
@@ -189,33 +189,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_closed_gate_holds_begin_and_reopens() {
-        let gate = Gate::new(Duration::from_millis(50));
-        let closed = gate.close().expect("no one runs");
-        let err = gate.enter().expect_err("closed");
+    fn a_pause_holds_begin_and_ends() {
+        let pause = Pause::new(Duration::from_millis(50));
+        let paused = pause.pause().expect("no one runs");
+        let err = pause.enter().expect_err("paused");
         assert_eq!(err.kind(), ErrorKind::Blocked);
-        drop(closed);
-        let pass = gate.enter().expect("open again");
-        assert!(!gate.idle());
+        drop(paused);
+        let pass = pause.enter().expect("open again");
+        assert!(!pause.idle());
         drop(pass);
-        assert!(gate.idle());
+        assert!(pause.idle());
     }
 
     #[test]
-    fn close_waits_for_running_transactions_or_gives_up() {
-        let gate = Gate::new(Duration::from_millis(50));
-        let pass = gate.enter().expect("open");
+    fn a_pause_waits_for_running_transactions_or_gives_up() {
+        let pause = Pause::new(Duration::from_millis(50));
+        let pass = pause.enter().expect("open");
         assert_eq!(
-            gate.close().map(|_| ()).map_err(|e| e.kind()),
+            pause.pause().map(|_| ()).map_err(|e| e.kind()),
             Err(ErrorKind::Blocked)
         );
-        // The failed close reopened the gate.
-        let second = gate.enter().expect("open after a failed close");
+        // The failed pause let transactions begin again.
+        let second = pause.enter().expect("open after a failed pause");
         drop((pass, second));
-        let gate = std::sync::Arc::new(Gate::new(Duration::from_secs(10)));
-        let pass = gate.enter().expect("open");
-        let g = gate.clone();
-        let closer = std::thread::spawn(move || g.close().map(|_| ()).map_err(|e| e.kind()));
+        let pause = std::sync::Arc::new(Pause::new(Duration::from_secs(10)));
+        let pass = pause.enter().expect("open");
+        let g = pause.clone();
+        let closer = std::thread::spawn(move || g.pause().map(|_| ()).map_err(|e| e.kind()));
         std::thread::sleep(Duration::from_millis(30));
         drop(pass);
         assert_eq!(closer.join().expect("no panic"), Ok(()));
@@ -223,14 +223,14 @@ mod tests {
 
     #[test]
     fn a_waiting_begin_passes_when_the_snapshot_ends_and_is_counted() {
-        let gate = std::sync::Arc::new(Gate::new(Duration::from_secs(10)));
-        let closed = gate.close().expect("close");
-        let g = gate.clone();
+        let pause = std::sync::Arc::new(Pause::new(Duration::from_secs(10)));
+        let paused = pause.pause().expect("pause");
+        let g = pause.clone();
         let waiter = std::thread::spawn(move || g.enter().map(|_| ()).map_err(|e| e.kind()));
         std::thread::sleep(Duration::from_millis(30));
-        drop(closed);
+        drop(paused);
         assert_eq!(waiter.join().expect("no panic"), Ok(()));
-        let w = gate.waits();
+        let w = pause.waits();
         assert_eq!(w.waited, 1);
         assert!(w.longest >= Duration::from_millis(20), "{w:?}");
     }
