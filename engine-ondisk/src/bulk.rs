@@ -25,12 +25,13 @@ use engine_api::{Error, ErrorKind, Result};
 use rocksdb::{Cache, DB, IngestExternalFileOptions, Options, SstFileWriter, WriteBatch};
 
 use crate::config::Config;
-use crate::engine::{cf, family_options};
+use crate::engine::cf;
 use crate::keys::{
     EDGES, EdgeValue, IN, LABELS, META, OUT, VERTICES, VertexRecord, adjacency_key, id_key,
     label_key, rocks,
 };
 use crate::metadata::{KEY_IDS, NameKind, encode_bounds, name_key};
+use crate::rocks::family_options;
 
 /// How far a bulk build has come: objects (vertices and edges) written of the
 /// objects the image holds (0 while unknown: an image from `export` does not say).

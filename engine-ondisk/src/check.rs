@@ -14,12 +14,13 @@ use engine_api::{Error, ErrorKind, Result};
 use rocksdb::{DB, IteratorMode, ReadOptions};
 
 use crate::config::Config;
-use crate::engine::{CREATING, OnDiskEngine, ROCKSDB_DIR, cf, rocks_files, rocks_options};
+use crate::engine::{CREATING, OnDiskEngine, ROCKSDB_DIR, cf};
 use crate::keys::{
     ALL_CFS, EDGES, EdgeValue, IN, INDEX, LABELS, META, OUT, StoredCatalog, VERTICES, VertexRecord,
     corrupt, decode_adjacency_key, decode_id_key, decode_label_key, entry_object, rocks,
 };
 use crate::metadata::{META_FILE, database_state, read_meta_file};
+use crate::rocks::{rocks_files, rocks_options};
 
 /// One thing [`check_files`] looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +227,7 @@ fn read_rocksdb(root: &Path, (id, version): (durability::DatabaseId, u16)) -> Re
         let options = if name == "default" {
             rocksdb::Options::default()
         } else {
-            crate::engine::family_options(name, &config, &cache, true)
+            crate::rocks::family_options(name, &config, &cache, true)
         };
         rocksdb::ColumnFamilyDescriptor::new(name, options)
     });
@@ -267,7 +268,7 @@ fn load_metadata(db: &DB, version: u16) -> Result<Option<(u64, u64)>> {
     let names = crate::metadata::Dictionary::load(db)?;
     crate::metadata::IdAllocator::load(db)?;
     crate::schema::Schema::load(db, &names)?;
-    crate::engine::read_clock_offset(db)?;
+    crate::metadata::read_clock_offset(db)?;
     if version < 3 {
         return Ok(None);
     }

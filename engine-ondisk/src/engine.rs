@@ -1,5 +1,6 @@
-//! The engine: opening (and creating, and restoring from a snapshot), RocksDB's
-//! options, transactions' start, commit timestamps, and the durability operations.
+//! The engine: its state, transactions' start, commit timestamps, and the
+//! durability operations (opening is module `recovery`, RocksDB's options module
+//! `rocks`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,19 +14,13 @@ use engine_api::{
     SyncMode, TriggerPhase, TriggerSpec, TxnOptions,
 };
 use parking_lot::Mutex;
-use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
-    DBRecoveryMode, Options, ReadOptions, WriteOptions,
-    statistics::{StatsLevel, Ticker},
-};
+use rocksdb::{Cache, ColumnFamily, DB, Options, WriteOptions, statistics::Ticker};
 
 use crate::config::Config;
 use crate::counts::Counts;
-use crate::keys::{ALL_CFS, EDGES, META, VERTICES, rocks};
-use crate::metadata::{
-    Dictionary, FORMAT_VERSION, IdAllocator, IdKind, KEY_CLOCK, KEY_DATABASE, KEY_READY, META_FILE,
-    NameKind, database_state, read_meta_file, write_meta_file,
-};
+use crate::keys::{ALL_CFS, rocks};
+use crate::metadata::{Dictionary, IdAllocator, IdKind, NameKind};
+use crate::rocks::{dir_bytes, rewrite_everything};
 use crate::schema::Schema;
 use crate::txn::OnDiskTxn;
 
@@ -56,25 +51,25 @@ pub struct OnDiskEngine {
     /// Held by commits with after-commit observers from commit to delivery, so those
     /// observers see commits in commit order.
     pub(crate) delivery: Mutex<()>,
-    clock: AtomicU64,
+    pub(crate) clock: AtomicU64,
     /// What commit timestamps add to RocksDB's sequence numbers (meta key `clock`).
-    clock_offset: u64,
-    commits: AtomicU64,
-    poisoned: AtomicBool,
-    config: Config,
-    caps: Capabilities,
+    pub(crate) clock_offset: u64,
+    pub(crate) commits: AtomicU64,
+    pub(crate) poisoned: AtomicBool,
+    pub(crate) config: Config,
+    pub(crate) caps: Capabilities,
     pub(crate) database: DatabaseId,
-    snapshot_lock: Mutex<()>,
-    deletions: DeletionGate,
+    pub(crate) snapshot_lock: Mutex<()>,
+    pub(crate) deletions: DeletionGate,
     /// What the open did: the snapshot a new database was restored from, if any.
-    recovery: RecoveryReport,
+    pub(crate) recovery: RecoveryReport,
     /// The options RocksDB was opened with; they hold its statistics.
-    options: Options,
+    pub(crate) options: Options,
     /// The block cache every column family shares.
-    cache: Cache,
+    pub(crate) cache: Cache,
     /// Commits' write options: synced as the sync mode says.
-    write: WriteOptions,
-    dir: DataDir,
+    pub(crate) write: WriteOptions,
+    pub(crate) dir: DataDir,
 }
 
 impl std::fmt::Debug for OnDiskEngine {
@@ -96,7 +91,7 @@ pub(crate) fn cf<'d>(db: &'d DB, name: &str) -> Result<&'d ColumnFamily> {
     })
 }
 
-fn capabilities() -> Capabilities {
+pub(crate) fn capabilities() -> Capabilities {
     let mut c = Capabilities::none(StorageMode::OnDiskTransactional);
     c.isolation_levels = vec![IsolationLevel::SnapshotIsolation];
     c.default_isolation = IsolationLevel::SnapshotIsolation;
@@ -115,605 +110,7 @@ fn capabilities() -> Capabilities {
     c
 }
 
-/// The RocksDB options and column families this backend opens its database with, for
-/// a tool that wants to open RocksDB the same way. The WAL goes to `<data dir>/wal`.
-pub fn rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    let (opts, cfs, _) = rocks_options(config, config.get_data_directory(), true, true, false);
-    (opts, cfs)
-}
-
-/// [`rocksdb_options`] plus what serves RocksDB's own transactions (which this
-/// backend does not use; the report's peers of RocksDB's two transaction kinds open
-/// with these): memtable Bloom filters on every data family but `vertices`, which
-/// let a RocksDB transaction's conflict check of a key the memtable does not hold
-/// (every new edge and adjacency key) skip the memtable search, but cost every insert
-/// a filter update (edge import without them 265k/s, with them 204k/s, on 2 cores).
-pub fn transaction_db_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    let (opts, cfs, _) = rocks_options(config, config.get_data_directory(), true, true, true);
-    (opts, cfs)
-}
-
-/// The options of [`rocksdb_options`], for the report's raw-RocksDB peer.
-pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>) {
-    let (opts, cfs, _) = plain_rocksdb_setup(config);
-    (opts, cfs)
-}
-
-/// [`plain_rocksdb_options`] and the block cache its column families share (to read
-/// its usage or change its capacity, as [`OnDiskEngine::set_block_cache_capacity`]
-/// does for the engine).
-pub fn plain_rocksdb_setup(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>, Cache) {
-    rocks_options(config, config.get_data_directory(), true, true, false)
-}
-
-pub(crate) fn rocks_options(
-    config: &Config,
-    root: &Path,
-    create: bool,
-    add_column_families: bool,
-    transactional: bool,
-) -> (Options, Vec<ColumnFamilyDescriptor>, Cache) {
-    let mut db = Options::default();
-    db.create_if_missing(create);
-    db.create_missing_column_families(create || add_column_families);
-    // RocksDB's log lives where `docs/durability.md` puts a WAL (`wal/`).
-    db.set_wal_dir(root.join("wal"));
-    // An incomplete last record (a crash during its write) and zeroed preallocated
-    // bytes are tolerated; damage anywhere else in the log refuses the open. (Point-
-    // in-time recovery stopped at the damage and opened without every commit after
-    // it, acknowledged ones included, without a word: found by a hostile-user run.)
-    db.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
-    db.set_paranoid_checks(true);
-    db.set_max_background_jobs(2);
-    if config.get_statistics() {
-        db.enable_statistics();
-        db.set_statistics_level(StatsLevel::ExceptHistogramOrTimers);
-    }
-    db.set_keep_log_file_num(2);
-    db.set_max_log_file_size(
-        usize::try_from(config.get_durability().get_wal_segment_bytes()).unwrap_or(usize::MAX),
-    );
-    let cache = Cache::new_lru_cache(config.get_block_cache_bytes());
-    let cfs = ALL_CFS
-        .iter()
-        .map(|name| {
-            ColumnFamilyDescriptor::new(*name, family_options(name, config, &cache, transactional))
-        })
-        .collect();
-    (db, cfs, cache)
-}
-
-/// The options of column family `name` (the bulk path writes its SST files with
-/// them too, so ingested files are as the family's own).
-pub(crate) fn family_options(
-    name: &str,
-    config: &Config,
-    cache: &Cache,
-    transactional: bool,
-) -> Options {
-    let mut o = Options::default();
-    let mut table = BlockBasedOptions::default();
-    table.set_block_cache(cache);
-    if name == VERTICES || name == EDGES {
-        // Point reads by id of ids that may not exist (contains_vertex).
-        table.set_bloom_filter(10.0, false);
-    }
-    if transactional && name != META && name != VERTICES {
-        // A RocksDB transaction's conflict check looks its key up in the memtable;
-        // for a new key (most of an import's) the filter answers instead of a
-        // skiplist search. Measured on the report's edge import: 41k -> 50k edges/s.
-        // Not for `vertices`: its reads are mostly of keys that exist, which the
-        // filter only slows (point reads 1.15M -> 1.5M/s without it).
-        o.set_memtable_prefix_bloom_ratio(0.1);
-        o.set_memtable_whole_key_filtering(true);
-    }
-    if name == META {
-        o.set_merge_operator(
-            crate::counts::MERGE_OPERATOR,
-            crate::counts::full_merge,
-            crate::counts::partial_merge,
-        );
-    }
-    o.set_block_based_table_factory(&table);
-    o.set_compression_type(DBCompressionType::Lz4);
-    o.set_level_compaction_dynamic_level_bytes(true);
-    if name != META {
-        o.set_write_buffer_size(config.get_write_buffer_bytes());
-    }
-    o
-}
-
-/// The clock offset in `meta` (see [`crate::metadata::KEY_CLOCK`]); 0 if there is
-/// none.
-///
-/// Errors: `Corrupt` for a value that is not 8 bytes.
-pub(crate) fn read_clock_offset(db: &DB) -> Result<u64> {
-    match db
-        .get_cf(cf(db, META)?, KEY_CLOCK)
-        .map_err(|e| rocks("cannot read the clock offset", e))?
-    {
-        None => Ok(0),
-        Some(v) => Ok(u64::from_le_bytes(v.as_slice().try_into().map_err(
-            |_| crate::keys::corrupt(META, KEY_CLOCK, "the clock offset is not 8 bytes"),
-        )?)),
-    }
-}
-
-fn open_rocks(
-    config: &Config,
-    root: &Path,
-    create: bool,
-    add_column_families: bool,
-) -> Result<(DB, Options, Cache)> {
-    let (opts, cfs, cache) = rocks_options(config, root, create, add_column_families, false);
-    let db = DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs).map_err(|e| {
-        // RocksDB's message names a file by number only ("log #12"): where its
-        // files are is said here.
-        let mut err = rocks(
-            &format!(
-                "cannot open RocksDB (tables in {}, log in {})",
-                root.join(ROCKSDB_DIR).display(),
-                root.join("wal").display()
-            ),
-            e,
-        );
-        if !create && err.kind() == ErrorKind::InvalidInput {
-            // An existing database whose files do not match what we created.
-            err = Error::new(ErrorKind::Corrupt, err.message().to_string());
-        }
-        err
-    })?;
-    Ok((db, opts, cache))
-}
-
-/// Files RocksDB wrote into `rocksdb/` (anything but our metadata file).
-pub(crate) fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(io(dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| io(dir, e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name != META_FILE && name != CREATING && !name.starts_with(&format!(".{META_FILE}")) {
-            out.push(entry.path());
-        }
-    }
-    Ok(out)
-}
-
-/// Removes RocksDB's files of an interrupted creation. RocksDB's destroy removes the
-/// WAL directory too when it is not the database directory, so `wal/` is created
-/// again: the data directory keeps its layout. (Regression: after a kill during
-/// creation, the next open failed with "cannot list <dir>/wal".)
-fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
-    let (opts, _, _) = rocks_options(config, root, false, false, true);
-    DB::destroy(&opts, root.join(ROCKSDB_DIR))
-        .map_err(|e| rocks("cannot remove an interrupted creation", e))?;
-    crate::bulk::remove_files(&root.join(ROCKSDB_DIR))?;
-    let wal = root.join("wal");
-    std::fs::create_dir_all(&wal).map_err(|e| io(&wal, e))?;
-    durability::dir::sync_dir(root)
-}
-
-/// Removes a creation that failed before the database was ready, `rocksdb/` and
-/// all: RocksDB's files first, then the metadata file, then the creation marker (a
-/// crash in between leaves the marker, and the next open redoes the creation).
-fn discard_creation(config: &Config, root: &Path) -> Result<()> {
-    destroy_rocks(config, root)?;
-    let rdir = root.join(ROCKSDB_DIR);
-    for file in [META_FILE, CREATING] {
-        let path = rdir.join(file);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path, e)),
-            _ => {}
-        }
-    }
-    std::fs::remove_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
-    durability::dir::sync_dir(root)
-}
-
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display())).with_source(e)
-}
-
-/// Compaction options that rewrite the bottommost level too: files whose key
-/// ranges do not overlap would otherwise only move down a level, as they are.
-pub fn rewrite_everything() -> rocksdb::CompactOptions {
-    let mut rewrite = rocksdb::CompactOptions::default();
-    rewrite.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
-    rewrite
-}
-
-/// Compacts the files of the database in `config`'s data directory while no engine
-/// has it open: every column family's SST files rewritten into RocksDB's levels
-/// (`compact_range` over the whole key space). Takes the directory's lock for the time it runs. For
-/// maintenance, and for measurements that read compacted files.
-///
-/// Errors: [`ErrorKind::Locked`] if an engine has the directory open;
-/// [`ErrorKind::NotFound`] if it holds no on-disk database; `Io` from RocksDB.
-pub fn compact_closed(config: &Config) -> Result<()> {
-    let dir = DataDir::open(config.get_data_directory())?;
-    let root = dir.root().to_path_buf();
-    if !root.join(ROCKSDB_DIR).join("CURRENT").exists() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("{} holds no on-disk database", root.display()),
-        ));
-    }
-    let (opts, cfs, _) = rocks_options(config, &root, false, false, false);
-    let db = rocksdb::DB::open_cf_descriptors(&opts, root.join(ROCKSDB_DIR), cfs)
-        .map_err(|e| rocks("cannot open RocksDB to compact it", e))?;
-    let rewrite = rewrite_everything();
-    for name in ALL_CFS {
-        let cf = db
-            .cf_handle(name)
-            .ok_or_else(|| Error::corrupt(format!("no column family {name}")))?;
-        db.compact_range_cf_opt(cf, None::<&[u8]>, None::<&[u8]>, &rewrite);
-    }
-    drop(db);
-    drop(dir);
-    Ok(())
-}
-
-pub(crate) fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
-            Ok(_) => e.metadata().map_or(0, |m| m.len()),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 impl OnDiskEngine {
-    /// Opens the database in `config`'s data directory, creating it if the
-    /// directory holds none. A new database starts from the newest snapshot in
-    /// `snapshots/` if there is one (a snapshot-only restore).
-    ///
-    /// Errors: [`ErrorKind::Locked`] if another engine has the directory open;
-    /// [`ErrorKind::Corrupt`] if our metadata or RocksDB's files are damaged, of
-    /// another format version, or belong to another database, or the snapshot to
-    /// restore does not verify; [`ErrorKind::Unsupported`] if it holds another mode's
-    /// database (an in-memory backend's WAL, which this backend cannot replay), as
-    /// the in-memory backends refuse an on-disk directory;
-    /// [`ErrorKind::InvalidInput`] if it holds files that are no database of ours
-    /// (RocksDB files without our metadata, a RocksDB log without a database);
-    /// [`ErrorKind::Io`] for I/O failures.
-    pub fn open(config: Config) -> Result<Self> {
-        config.check()?;
-        let dir = DataDir::open(config.get_data_directory())?;
-        dir.remove_interrupted_writes()?;
-        let root = dir.root().to_path_buf();
-        let rdir = root.join(ROCKSDB_DIR);
-        // `rocksdb/` is made by `create`, after its checks: a refused open leaves
-        // nothing behind (an empty `rocksdb/` would make the in-memory backends take
-        // the directory for an on-disk database and refuse it in turn).
-        if rdir.join(CREATING).exists() {
-            // Nothing in a database that never became ready was acknowledged.
-            tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
-            destroy_rocks(&config, &root)?;
-            return Self::create(config, dir);
-        }
-        match read_meta_file(&rdir)? {
-            Some((id, version)) => {
-                if rdir.join("CURRENT").exists() {
-                    // Version 1 lacks the `index` column family; it is added here.
-                    let (db, opts, cache) =
-                        open_rocks(&config, &root, false, version < FORMAT_VERSION)?;
-                    let mcf = cf(&db, META)?;
-                    let ready = database_state(&rdir, id, |key| db.get_cf(mcf, key))?;
-                    if ready {
-                        if version < FORMAT_VERSION {
-                            // Versions before 3 kept no counts: one scan, then kept.
-                            // (Version 3's change records are folded by every open.)
-                            if version < 3 {
-                                Counts::count_and_store(&db)?;
-                            }
-                            write_meta_file(&rdir, id)?;
-                            tracing::info!(dir = %rdir.display(), from = version, to = FORMAT_VERSION, "upgraded the on-disk format");
-                        }
-                        return Self::finish_open(db, (opts, cache), config, dir, id);
-                    }
-                    // Creation (or the restore of a snapshot) was interrupted: nothing
-                    // in this database was ever acknowledged. Start it again.
-                    tracing::warn!(dir = %rdir.display(), "an interrupted creation of the database is redone");
-                    drop((db, opts));
-                    destroy_rocks(&config, &root)?;
-                } else if !rocks_files(&rdir)?.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::Corrupt,
-                        format!(
-                            "{} has RocksDB files but no CURRENT file; refusing to open it",
-                            rdir.display()
-                        ),
-                    ));
-                }
-            }
-            None => {
-                if !rocks_files(&rdir)?.is_empty() {
-                    // Damage, like a metadata file that is not ours: the
-                    // file was lost, or the folder is not a Quiver database.
-                    return Err(Error::corrupt(format!(
-                        "{} holds files but no {META_FILE} (lost, or not a Quiver on-disk database); refusing to touch it",
-                        rdir.display()
-                    )));
-                }
-            }
-        }
-        Self::create(config, dir)
-    }
-
-    /// Creates a new database, from the newest snapshot if there is one.
-    fn create(config: Config, dir: DataDir) -> Result<Self> {
-        Self::create_with(config, dir, None)
-    }
-
-    /// Creates a new database in `config`'s data directory from an image, through
-    /// the bulk path: `image` hands the image to the sink it is given in snapshot
-    /// order (names, schema, id counters, vertices by ascending id, edges by
-    /// ascending id; an engine's `export` does, and so does
-    /// `durability::snapshot::read_snapshot` for a snapshot file), the data is
-    /// written as sorted SST files per column family (keys of families in another
-    /// order than the image's sorted in runs that spill to files under `rocksdb/`, so
-    /// an image larger than memory loads), RocksDB ingests them, and the indexes,
-    /// constraints and triggers are built on the data. Ids, id bounds, names and
-    /// counts come out as the image has them. The directory is locked throughout;
-    /// a kill at any moment leaves a creation that the next open throws away (an
-    /// empty database), never part of the image. Some 3-4x faster than loading the
-    /// same objects through transactions (see the report's dump and mode sections).
-    ///
-    /// Errors: [`ErrorKind::InvalidInput`] if the directory holds a database or a
-    /// snapshot already (open it instead); `Corrupt` if the image breaks its order
-    /// or has an edge to a vertex it lacks; whatever `image` returns; `Locked`, `Io`
-    /// as [`OnDiskEngine::open`].
-    pub fn create_from_image(config: Config, image: crate::Image<'_>) -> Result<Self> {
-        config.check()?;
-        let dir = DataDir::open(config.get_data_directory())?;
-        dir.remove_interrupted_writes()?;
-        let rdir = dir.root().join(ROCKSDB_DIR);
-        let listing = dir.list()?;
-        if read_meta_file(&rdir)?.is_some()
-            || !rocks_files(&rdir)?.is_empty()
-            || !listing.snapshots.is_empty()
-            || !listing.segments.is_empty()
-        {
-            return Err(Error::invalid_input(format!(
-                "{} holds a database or a snapshot already; a database is created from an image only in an empty directory",
-                dir.root().display()
-            )));
-        }
-        Self::create_with(config, dir, Some(image))
-    }
-
-    /// Creates a new database from `image` if given, else from the newest snapshot
-    /// if there is one, else empty.
-    fn create_with(config: Config, dir: DataDir, image: Option<crate::Image<'_>>) -> Result<Self> {
-        // A failed creation from an image leaves the directory as it found it (so the
-        // caller can try again); one from a snapshot is redone by the next open.
-        let from_image = image.is_some();
-        let root = dir.root().to_path_buf();
-        let rdir = root.join(ROCKSDB_DIR);
-        let listing = dir.list()?;
-        if let Some(seg) = listing.segments.first() {
-            // Another mode's database, as an in-memory backend refuses ours: Unsupported.
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{} is a WAL segment of an in-memory database; the on-disk backend cannot replay it (restore from a snapshot alone, or open the directory in IN_MEMORY_TRANSACTIONAL mode)",
-                    seg.path.display()
-                ),
-            ));
-        }
-        let wal_dir = root.join("wal");
-        if let Ok(entries) = std::fs::read_dir(&wal_dir) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().ends_with(".log") {
-                    return Err(Error::invalid_input(format!(
-                        "{} is a RocksDB log without a database; refusing to replay it into a new one",
-                        e.path().display()
-                    )));
-                }
-            }
-        }
-        durability::dir::one_database(&listing)?;
-        let restore = crate::snapshot::newest_snapshot(&listing.snapshots)?;
-        let database = match &restore {
-            Some((_, summary)) => summary.database,
-            None => DatabaseId::random(),
-        };
-        std::fs::create_dir_all(&rdir).map_err(|e| io(&rdir, e))?;
-        let marker = rdir.join(CREATING);
-        std::fs::File::create(&marker)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| io(&marker, e))?;
-        durability::dir::sync_dir(&rdir)?;
-        write_meta_file(&rdir, database)?;
-        let (db, opts, cache) = open_rocks(&config, &root, true, true)?;
-        let mcf = cf(&db, META)?;
-        db.put_cf(mcf, KEY_DATABASE, database.0)
-            .map_err(|e| rocks("cannot store the database id", e))?;
-        let mut definitions = Vec::new();
-        let imported = match (image, &restore) {
-            (Some(image), _) => Some(crate::snapshot::import_image(
-                &db,
-                image,
-                "the image".into(),
-                (&config, &cache, &rdir),
-            )),
-            (None, Some((path, _))) => Some({
-                if let Some(p) = config.progress() {
-                    // The header does not hold the counts: a first read (with every
-                    // block's checksum, about a tenth of the build) finds them.
-                    let counts = durability::snapshot::read_snapshot_counts(path)?;
-                    p.start(counts.vertices + counts.edges);
-                }
-                crate::snapshot::import_image(
-                    &db,
-                    &mut |sink| {
-                        durability::snapshot::read_snapshot(path, sink).map(|s| s.commit_ts)
-                    },
-                    path.display().to_string(),
-                    (&config, &cache, &rdir),
-                )
-            }),
-            (None, None) => {
-                Counts::store(&db, 0, 0)?;
-                None
-            }
-        };
-        let mut restored_ts = None;
-        match imported {
-            Some(Ok((d, ts))) => {
-                definitions = d;
-                // A dump has no commit timestamp: RocksDB's sequence numbers serve.
-                restored_ts = Some(ts).filter(|ts| *ts > 0);
-            }
-            Some(Err(e)) => {
-                drop(db);
-                let cleanup = if from_image {
-                    discard_creation(&config, &root)
-                } else {
-                    destroy_rocks(&config, &root)
-                };
-                if let Err(cleanup) = cleanup {
-                    tracing::error!(error = %cleanup, "cannot remove a failed restore; the next open redoes it");
-                }
-                return Err(e);
-            }
-            None => {}
-        }
-        let mut engine = Self::finish_open(db, (opts, cache), config, dir, database)?;
-        engine.recovery.snapshot = restore.map(|(path, _)| path);
-        // Indexes and constraints are built on the restored data before the database
-        // is marked ready: a crash before that redoes the whole restore.
-        if let Err(e) = engine.restore_schema(definitions) {
-            if from_image {
-                // Taken apart so RocksDB closes while the directory stays locked.
-                let OnDiskEngine {
-                    db, config, dir, ..
-                } = engine;
-                drop(db);
-                if let Err(cleanup) = discard_creation(&config, dir.root()) {
-                    tracing::error!(error = %cleanup, "cannot remove a failed creation; the next open redoes it");
-                }
-            }
-            return Err(e);
-        }
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        if let Some(ts) = restored_ts {
-            // Commits go on after the snapshot's: the clock offset makes the sequence
-            // number RocksDB has now read as that timestamp.
-            let offset = ts.saturating_sub(engine.db.latest_sequence_number());
-            engine
-                .db
-                .put_cf_opt(engine.cf(META)?, KEY_CLOCK, offset.to_le_bytes(), &wo)
-                .map_err(|e| rocks("cannot store the clock offset", e))?;
-            engine.clock_offset = offset;
-            engine.clock.store(
-                engine.timestamp(engine.db.latest_sequence_number()),
-                Ordering::Release,
-            );
-        }
-        engine
-            .db
-            .put_cf_opt(engine.cf(META)?, KEY_READY, [], &wo)
-            .map_err(|e| rocks("cannot mark the database ready", e))?;
-        std::fs::remove_file(&marker).map_err(|e| io(&marker, e))?;
-        durability::dir::sync_dir(&rdir)?;
-        Ok(engine)
-    }
-
-    fn finish_open(
-        db: DB,
-        (options, cache): (Options, Cache),
-        config: Config,
-        dir: DataDir,
-        database: DatabaseId,
-    ) -> Result<Self> {
-        let names = Dictionary::load(&db)?;
-        let ids = IdAllocator::load(&db)?;
-        let schema = Schema::load(&db, &names)?;
-        let counts = Counts::load(&db, ids.bounds())?;
-        let clock_offset = read_clock_offset(&db)?;
-        let clock = db.snapshot().sequence_number().saturating_add(clock_offset);
-        let mut write = WriteOptions::default();
-        write.set_sync(config.get_durability().get_sync_mode() == SyncMode::EveryCommit);
-        let engine = OnDiskEngine {
-            db,
-            locks: Default::default(),
-            known: Default::default(),
-            names,
-            ids,
-            schema,
-            counts,
-            observers: ObserverRegistry::new(),
-            delivery: Mutex::new(()),
-            clock: AtomicU64::new(clock),
-            clock_offset,
-            commits: AtomicU64::new(0),
-            poisoned: AtomicBool::new(false),
-            config,
-            caps: capabilities(),
-            database,
-            snapshot_lock: Mutex::new(()),
-            deletions: DeletionGate::new(),
-            recovery: RecoveryReport::default(),
-            options,
-            cache,
-            write,
-            dir,
-        };
-        engine.load_known_vertices()?;
-        engine.finish_interrupted_builds()?;
-        Ok(engine)
-    }
-
-    /// Fills the table of vertices known to exist (module `txn::known`) with up to
-    /// `Config::known_vertices_at_open` vertices, from one snapshot, before any
-    /// transaction can exist.
-    fn load_known_vertices(&self) -> Result<()> {
-        let limit = self.config.get_known_vertices_at_open();
-        if limit == 0 {
-            return Ok(());
-        }
-        let snapshot = self.db.snapshot();
-        let seq = snapshot.sequence_number();
-        let mut ro = ReadOptions::default();
-        ro.set_snapshot(&snapshot);
-        // Read once, in order: keep the cache for the working set.
-        ro.fill_cache(false);
-        ro.set_readahead_size(2 << 20);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(VERTICES)?, ro);
-        it.seek_to_first();
-        let mut batch = Vec::with_capacity(4096);
-        let mut read = 0u64;
-        while let Some(key) = it.key() {
-            if read == limit {
-                break;
-            }
-            batch.push(crate::keys::decode_id_key(VERTICES, key)?);
-            read += 1;
-            if batch.len() == batch.capacity() {
-                self.known.load(&batch, seq);
-                batch.clear();
-            }
-            it.next();
-        }
-        it.status()
-            .map_err(|e| rocks("cannot read the vertices at open", e))?;
-        self.known.load(&batch, seq);
-        Ok(())
-    }
-
     /// How many times RocksDB has synced its WAL since this engine opened (the
     /// `rocksdb.wal.synced` ticker): one per group of concurrent `EveryCommit` commits,
     /// one per n commits with `EveryNCommits(n)`, none per commit with `Off`. `None`
@@ -811,7 +208,7 @@ impl OnDiskEngine {
     }
 
     /// The commit timestamp of RocksDB sequence number `seq`.
-    fn timestamp(&self, seq: u64) -> u64 {
+    pub(crate) fn timestamp(&self, seq: u64) -> u64 {
         seq.saturating_add(self.clock_offset)
     }
 

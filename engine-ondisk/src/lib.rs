@@ -146,6 +146,10 @@ pub mod keys;
 #[cfg(feature = "storage")]
 mod metadata;
 #[cfg(feature = "storage")]
+mod recovery;
+#[cfg(feature = "storage")]
+mod rocks;
+#[cfg(feature = "storage")]
 mod schema;
 #[cfg(feature = "storage")]
 mod snapshot;
@@ -161,14 +165,16 @@ pub use check::{CheckedPart, FileCheck, check_files};
 #[cfg(feature = "storage")]
 pub use config::Config;
 #[cfg(feature = "storage")]
-pub use engine::{
-    OnDiskEngine, compact_closed, plain_rocksdb_options, plain_rocksdb_setup, rewrite_everything,
-    rocksdb_options, transaction_db_options,
-};
+pub use engine::OnDiskEngine;
 #[cfg(feature = "storage")]
 pub use iter::{EdgeIter, VertexIter};
 #[cfg(feature = "storage")]
 pub use metadata::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
+#[cfg(feature = "storage")]
+pub use rocks::{
+    compact_closed, plain_rocksdb_options, plain_rocksdb_setup, rewrite_everything,
+    rocksdb_options, transaction_db_options,
+};
 /// The RocksDB crate this backend is built on, for callers of [`rocksdb_options`].
 #[cfg(feature = "storage")]
 pub use rocksdb;

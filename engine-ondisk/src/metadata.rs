@@ -394,3 +394,19 @@ impl IdAllocator {
         )
     }
 }
+
+/// The clock offset in `meta` (see [`crate::metadata::KEY_CLOCK`]); 0 if there is
+/// none.
+///
+/// Errors: `Corrupt` for a value that is not 8 bytes.
+pub(crate) fn read_clock_offset(db: &DB) -> Result<u64> {
+    match db
+        .get_cf(crate::engine::cf(db, META)?, KEY_CLOCK)
+        .map_err(|e| rocks("cannot read the clock offset", e))?
+    {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_le_bytes(v.as_slice().try_into().map_err(
+            |_| crate::keys::corrupt(META, KEY_CLOCK, "the clock offset is not 8 bytes"),
+        )?)),
+    }
+}

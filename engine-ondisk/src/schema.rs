@@ -45,10 +45,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use durability::SchemaOp;
-use engine_api::codec::{encode_sort_key, find_property};
+use engine_api::codec::find_property;
 use engine_api::{
-    ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, PropertyBounds, PropertyValue, Result,
-    TriggerSpec, VertexId,
+    ConstraintSpec, Error, ErrorKind, IndexInfo, IndexSpec, Result, TriggerSpec, VertexId,
 };
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{DB, WriteBatch};
@@ -56,10 +55,12 @@ use rocksdb::{DB, WriteBatch};
 use crate::txn::locks::{LockKey, Mode, WriterGuard};
 
 use crate::engine::{OnDiskEngine, cf};
-pub(crate) use crate::keys::entry_object;
 use crate::keys::{
     CatalogEntry, EDGES, EdgeValue, INDEX, LABELS, META, StoredCatalog, VERTICES, VertexRecord,
-    prefix_end, rocks,
+    rocks,
+};
+pub(crate) use crate::keys::{
+    edge_entry, entry_object, unique_key, vertex_entry, vertex_key, vertex_range,
 };
 use crate::metadata::{Dictionary, NameKind};
 
@@ -294,117 +295,6 @@ fn resolve_constraint(
         label,
         rule,
     })
-}
-
-/// The key values of a vertex version for a label+properties index: `None` if the
-/// version lacks the label or the first property.
-pub(crate) fn vertex_key(
-    record: &VertexRecord,
-    label: u32,
-    keys: &[u32],
-) -> Result<Option<Vec<Option<PropertyValue>>>> {
-    if record.labels.binary_search(&label).is_err() {
-        return Ok(None);
-    }
-    let mut values = Vec::with_capacity(keys.len());
-    for k in keys {
-        values.push(
-            find_property(&record.props, *k)
-                .map_err(|e| e.into_corrupt("vertex property record", 0))?,
-        );
-    }
-    if values.first().is_none_or(|v| v.is_none()) {
-        return Ok(None);
-    }
-    Ok(Some(values))
-}
-
-pub(crate) fn vertex_entry(id: u32, values: &[Option<PropertyValue>], vertex: u64) -> Vec<u8> {
-    let mut key = id.to_be_bytes().to_vec();
-    for v in values {
-        encode_sort_key(v.as_ref().unwrap_or(&PropertyValue::Null), &mut key);
-    }
-    key.extend_from_slice(&vertex.to_be_bytes());
-    key
-}
-
-/// The entry of an edge version in an edge index, if it has one.
-pub(crate) fn edge_entry(
-    id: u32,
-    key: Option<u32>,
-    e: &EdgeValue,
-    edge: u64,
-) -> Result<Option<Vec<u8>>> {
-    let mut out = id.to_be_bytes().to_vec();
-    if let Some(k) = key {
-        match find_property(&e.props, k).map_err(|e| e.into_corrupt("edge property record", 0))? {
-            Some(v) => encode_sort_key(&v, &mut out),
-            None => return Ok(None),
-        }
-    }
-    out.extend_from_slice(&edge.to_be_bytes());
-    Ok(Some(out))
-}
-
-/// The record key of a uniqueness constraint for a vertex that has every property.
-pub(crate) fn unique_key(
-    id: u32,
-    record: &VertexRecord,
-    label: u32,
-    keys: &[u32],
-) -> Result<Option<Vec<u8>>> {
-    if record.labels.binary_search(&label).is_err() {
-        return Ok(None);
-    }
-    let mut out = id.to_be_bytes().to_vec();
-    for k in keys {
-        match find_property(&record.props, *k)
-            .map_err(|e| e.into_corrupt("vertex property record", 0))?
-        {
-            Some(v) => encode_sort_key(&v, &mut out),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(out))
-}
-
-/// The key range of `index` worth scanning for the filters: the leading equalities
-/// fix a prefix, the next filtered property narrows its start (every candidate is
-/// still checked against its record).
-pub(crate) fn vertex_range(
-    id: u32,
-    keys: &[u32],
-    filters: &[(u32, PropertyBounds)],
-) -> (Vec<u8>, Option<Vec<u8>>) {
-    let mut prefix = id.to_be_bytes().to_vec();
-    for k in keys {
-        let Some((_, b)) = filters.iter().find(|(f, _)| f == k) else {
-            break;
-        };
-        match (&b.lower, &b.upper) {
-            (std::ops::Bound::Included(a), std::ops::Bound::Included(z))
-                if a.total_cmp(z) == std::cmp::Ordering::Equal && !a.is_null() =>
-            {
-                encode_sort_key(a, &mut prefix);
-            }
-            (lower, upper) => {
-                let end = prefix_end(&prefix);
-                let mut start = prefix.clone();
-                if let std::ops::Bound::Included(v) | std::ops::Bound::Excluded(v) = lower {
-                    encode_sort_key(v, &mut start);
-                }
-                let mut stop = end;
-                if let std::ops::Bound::Included(v) | std::ops::Bound::Excluded(v) = upper {
-                    let mut u = prefix.clone();
-                    encode_sort_key(v, &mut u);
-                    stop = prefix_end(&u);
-                }
-                return (start, stop);
-            }
-        }
-    }
-    let end = prefix_end(&prefix);
-    (prefix, end)
 }
 
 /// An entry a commit left in place: the object's version at the transaction's start
@@ -907,7 +797,8 @@ pub(crate) fn check_record(c: &Constraint, record: &VertexRecord, v: VertexId) -
 
 #[cfg(test)]
 mod tests {
-    use engine_api::{PropertyBounds, StorageEngine, Transaction, TxnOptions};
+    use engine_api::codec::encode_sort_key;
+    use engine_api::{PropertyBounds, PropertyValue, StorageEngine, Transaction, TxnOptions};
 
     use super::*;
     use crate::Config;

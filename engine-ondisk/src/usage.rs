@@ -67,6 +67,6 @@ pub fn measure_usage<'a>(
         table_readers: memory.approximate_mem_table_readers_total(),
         block_cache: memory.approximate_cache_total(),
         sst_files,
-        wal_files: crate::engine::dir_bytes(&root.join("wal")),
+        wal_files: crate::rocks::dir_bytes(&root.join("wal")),
     })
 }
