@@ -56,6 +56,9 @@ use locks::{LockKey, Mode, WriterGuard};
 pub(crate) use writes::RawIter;
 use writes::{Writes, family};
 
+mod commit;
+mod scan;
+
 /// A transaction of an [`OnDiskEngine`], at snapshot isolation.
 pub struct OnDiskTxn<'e> {
     pub(crate) engine: &'e OnDiskEngine,
@@ -672,120 +675,24 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         &self,
         label: &str,
         filters: &[(&str, PropertyBounds)],
-    ) -> Result<VertexIter<'_, 'e>> {
-        let mut it = self.vertices_with_label(label)?;
-        for (key, bounds) in filters {
-            match self.engine.names.id(NameKind::PropertyKey, key) {
-                Some(k) => it.filters.push((k, bounds.clone())),
-                None => it.raw = None,
-            }
-        }
-        let (Some(l), Some(_)) = (
-            self.engine.names.id(NameKind::Label, label),
-            it.raw.as_ref(),
-        ) else {
-            return Ok(it);
-        };
-        let keys: Vec<u32> = it.filters.iter().map(|(k, _)| *k).collect();
-        let catalog = self.catalog.clone();
-        let Some((_, index)) = catalog.vertex_index(l, &keys) else {
-            return Ok(it);
-        };
-        let Target::Vertex {
-            keys: index_keys, ..
-        } = &index.target
-        else {
-            return Ok(it);
-        };
-        let (start, end) = vertex_range(index.id, index_keys, &it.filters);
-        let mut ids = self.index_scan(&start, end)?;
-        ids.extend_from_slice(&self.touched_vertices);
-        ids.sort_unstable();
-        ids.dedup();
-        it.raw = None;
-        it.candidates = Some((l, ids.into_iter()));
-        Ok(it)
+    ) -> Result<Self::Vertices<'_>> {
+        self.scan_vertices_with_properties(label, filters)
     }
 
     fn edges_with_type(
         &self,
         edge_type: &str,
         filter: Option<(&str, &PropertyBounds)>,
-    ) -> Result<EdgeIter<'_, 'e>> {
-        self.check()?;
-        let t = self.engine.names.id(NameKind::EdgeType, edge_type);
-        let k = filter.and_then(|(key, bounds)| {
-            self.engine
-                .names
-                .id(NameKind::PropertyKey, key)
-                .map(|k| (k, bounds.clone()))
-        });
-        let none = t.is_none() || (filter.is_some() && k.is_none());
-        let mut candidates = None;
-        if let (false, Some(t)) = (none, t) {
-            let catalog = self.catalog.clone();
-            if let Some((_, index)) = catalog.edge_index(t, k.as_ref().map(|(k, _)| *k)) {
-                let (start, end) = match (&index.target, &k) {
-                    (Target::Edge { key: Some(ik), .. }, Some((fk, bounds))) if ik == fk => {
-                        vertex_range(index.id, &[*ik], &[(*fk, bounds.clone())])
-                    }
-                    _ => {
-                        let p = index.id.to_be_bytes().to_vec();
-                        let end = prefix_end(&p);
-                        (p, end)
-                    }
-                };
-                let mut ids = self.index_scan(&start, end)?;
-                ids.extend_from_slice(&self.touched_edges);
-                ids.sort_unstable();
-                ids.dedup();
-                candidates = Some(ids.into_iter());
-            }
-        }
-        Ok(EdgeIter {
-            txn: self,
-            raw: if none || candidates.is_some() {
-                None
-            } else {
-                Some(self.iter(EDGES, &[])?)
-            },
-            candidates,
-            end: None,
-            outgoing: true,
-            then_in: false,
-            both: false,
-            prefix: Vec::new(),
-            by_type: t.map(|t| (t, k)),
-        })
+    ) -> Result<Self::Edges<'_>> {
+        self.scan_edges_with_type(edge_type, filter)
     }
 
     fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
-        self.check()?;
-        let names = &self.engine.names;
-        let Some(l) = names.id(NameKind::Label, label) else {
-            return Ok(None);
-        };
-        let ids: Vec<u32> = keys
-            .iter()
-            .filter_map(|k| names.id(NameKind::PropertyKey, k))
-            .collect();
-        let catalog = &self.catalog;
-        if ids.len() == keys.len()
-            && let Some((spec, _)) = catalog.vertex_index(l, &ids)
-        {
-            return Ok(Some(spec.clone()));
-        }
-        Ok(catalog.label_index(l).cloned())
+        self.plan_vertex_lookup(label, keys)
     }
 
     fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
-        self.check()?;
-        let names = &self.engine.names;
-        let Some(t) = names.id(NameKind::EdgeType, edge_type) else {
-            return Ok(None);
-        };
-        let k = key.and_then(|k| names.id(NameKind::PropertyKey, k));
-        Ok(self.catalog.edge_index(t, k).map(|(spec, _)| spec.clone()))
+        self.plan_edge_lookup(edge_type, key)
     }
 
     fn edges(
@@ -1124,94 +1031,8 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         self.new_edge(source, target, edge_type, props)
     }
 
-    fn commit(mut self) -> Result<CommitInfo> {
-        self.check()?;
-        if !self.wrote {
-            return Ok(CommitInfo {
-                commit_timestamp: self.start_ts,
-            });
-        }
-        let engine = self.engine;
-        // Before-commit observers see the changes first and may veto.
-        let observed = match self.observed.take().map(|o| *o) {
-            Some((observers, changes)) => {
-                let set = ChangeSet {
-                    commit_timestamp: None,
-                    changes,
-                };
-                observers.before_commit(&set)?;
-                Some((observers, set))
-            }
-            None => None,
-        };
-        // Entries are kept, and constraints checked, against the catalog current
-        // now; a schema change waits until this commit is done.
-        let commits = engine.schema.commits.read();
-        let catalog = engine.schema.current();
-        if catalog.has_upkeep() {
-            self.upkeep(&catalog)?;
-        }
-        let delivery = match &observed {
-            Some((o, _)) if o.has_after() => Some(engine.delivery.lock()),
-            _ => None,
-        };
-        let (counted, stored_change) = (self.counted, self.stored_change);
-        // Nothing reads any more: the snapshot goes before the write.
-        self.snapshot = None;
-        let mut batch = std::mem::take(&mut self.writes).into_batch(&engine.db)?;
-        if !stored_change.is_empty() {
-            let meta = crate::engine::cf(&engine.db, META)?;
-            batch.merge_cf(
-                meta,
-                crate::counts::KEY_COUNTS,
-                Counts::change(stored_change),
-            );
-        }
-        // Read before the write, for the known vertices (see module `known`).
-        let before = engine.db.latest_sequence_number();
-        engine
-            .db
-            .write_opt(batch, engine.write_options())
-            .map_err(|e| engine.poison(rocks("commit failed", e)))?;
-        // The objects' locks are released marked changed at the newest sequence
-        // number now: later than any snapshot that does not hold this write, and no
-        // later than any snapshot taken after the release (so a transaction that
-        // sees the write may write the object again).
-        let changed_at = engine.db.latest_sequence_number();
-        engine
-            .known
-            .created(&self.created_vertices, before, changed_at);
-        if let Some(w) = &mut self.writer {
-            w.release(Some(changed_at));
-        }
-        let leftovers = std::mem::take(&mut self.leftovers);
-        drop(self);
-        let ts = engine.committed()?;
-        engine.counts.committed(counted);
-        // Leftovers of a finished build go now; those of a running one wait for it
-        // (queued before the commit lock is released, so before the build can finish).
-        let (now, later): (Vec<_>, Vec<_>) = leftovers
-            .into_iter()
-            .partition(|l| catalog.indexes.values().any(|i| i.id == l.index && i.ready));
-        if !later.is_empty() {
-            engine.schema.leftovers.lock().extend(later);
-        }
-        drop(commits);
-        if !now.is_empty()
-            && let Err(e) = engine.remove_leftovers(&catalog, now)
-        {
-            // The commit stands; a stale entry costs lookups a record check only.
-            tracing::warn!(error = %e, "a stale index entry could not be removed");
-        }
-        if let (Some((observers, mut set)), Some(_in_order)) = (observed, delivery) {
-            set.commit_timestamp = Some(ts);
-            for (id, e) in observers.after_commit(&set) {
-                tracing::warn!(observer = id.0, error = %e, "an after-commit observer failed");
-            }
-        }
-        Ok(CommitInfo {
-            commit_timestamp: ts,
-        })
+    fn commit(self) -> Result<CommitInfo> {
+        self.commit_now()
     }
 
     fn rollback(self) {

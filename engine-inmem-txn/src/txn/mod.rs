@@ -1,5 +1,6 @@
-//! Transactions: reads through a view, writes with first-writer-wins, commit and
-//! rollback.
+//! Transactions: reads through a view and writes with first-writer-wins (here), the
+//! commit protocol and rollback (module `commit`), scans and index lookup planning
+//! (module `scan`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ use crate::mvcc::{
 };
 use crate::props;
 use crate::running::{IdKind, Registration};
+
+mod commit;
+mod scan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -375,70 +379,6 @@ impl<'e> InMemoryTxn<'e> {
         .ok_or_else(|| vertex_not_found(v))
     }
 
-    /// Whether vertex `id` is visible, has `label` (if given) and properties selected
-    /// by every filter. Used by the scans.
-    pub(crate) fn vertex_matches(
-        &self,
-        id: u64,
-        label: Option<u32>,
-        filters: &[(u32, PropertyBounds)],
-    ) -> Result<bool> {
-        let found = self.read_vertex(VertexId(id), |state, view| {
-            if let Some(l) = label {
-                let mut has = state.labels.contains(&l);
-                for u in view.undos(&state.delta) {
-                    match u {
-                        Undo::AddLabel(x) if *x == l => has = true,
-                        Undo::RemoveLabel(x) if *x == l => has = false,
-                        _ => {}
-                    }
-                }
-                if !has {
-                    return Ok(false);
-                }
-            }
-            for (key, bounds) in filters {
-                let value = property_at_view(&state.props, &state.delta, view, *key)?;
-                if !value.is_some_and(|v| bounds.matches(&v)) {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        })?;
-        Ok(found.unwrap_or(false))
-    }
-
-    /// The record of edge `id` if it is visible, of `edge_type` and selected by the
-    /// filter. Used by the edge-type lookups.
-    fn edge_matching(
-        &self,
-        id: u64,
-        edge_type: u32,
-        filter: Option<&(u32, PropertyBounds)>,
-    ) -> Result<Option<EdgeRecord>> {
-        let found = self.read_edge(EdgeId(id), |state, view| {
-            if state.edge_type != edge_type {
-                return Ok(None);
-            }
-            if let Some((key, bounds)) = filter {
-                let value = property_at_view(&state.props, &state.delta, view, *key)?;
-                if !value.is_some_and(|v| bounds.matches(&v)) {
-                    return Ok(None);
-                }
-            }
-            Ok(Some((state.source, state.target)))
-        })?;
-        match found.flatten() {
-            Some((source, target)) => Ok(Some(EdgeRecord {
-                id: EdgeId(id),
-                edge_type: self.inner.edge_types.name(edge_type)?,
-                source,
-                target,
-            })),
-            None => Ok(None),
-        }
-    }
-
     fn edge_record(&self, a: &Adj, outgoing: bool, this: VertexId) -> Result<EdgeRecord> {
         let (source, target) = if outgoing {
             (this, a.other)
@@ -513,111 +453,6 @@ impl<'e> InMemoryTxn<'e> {
             Err(e) => Err(self.abort(e)),
         }
     }
-
-    /// Undoes every delta of this transaction, newest first.
-    fn rollback_writes(&mut self) {
-        let inner = self.inner;
-        let touched = std::mem::take(&mut self.touched);
-        let catalog = inner.schema.catalog.load();
-        for object in touched.into_iter().rev() {
-            match object {
-                Object::Vertex(id) => {
-                    let Some(slot) = inner.vertices.get(id) else {
-                        continue;
-                    };
-                    let mut guard = slot.write();
-                    let Some(state) = guard.as_mut() else {
-                        continue;
-                    };
-                    if !catalog.vertex_sets.is_empty() {
-                        let mine = own_deltas(&state.delta, &self.shared);
-                        // Entries are a superset: a failure here only leaves extras.
-                        let _ = remove_stale_vertex_keys(
-                            &catalog.vertex_sets,
-                            id,
-                            state,
-                            chain(&state.delta),
-                            |n| n < mine,
-                        );
-                    }
-                    let mut labels = Vec::new();
-                    while let Some(undo) = pop_own(&mut state.delta, &self.shared) {
-                        labels.extend(undo.label());
-                        undo_vertex(state, undo);
-                    }
-                    inner.settle_vertex(id, &mut guard, &labels);
-                }
-                Object::Edge(id) => {
-                    let Some(slot) = inner.edges.get(id) else {
-                        continue;
-                    };
-                    let mut guard = slot.write();
-                    let Some(state) = guard.as_mut() else {
-                        continue;
-                    };
-                    if !catalog.edge_sets.is_empty() {
-                        let mine = own_deltas(&state.delta, &self.shared);
-                        let _ = remove_stale_edge_keys(
-                            &catalog.edge_sets,
-                            id,
-                            state,
-                            chain(&state.delta),
-                            |n| n < mine,
-                        );
-                    }
-                    while let Some(undo) = pop_own(&mut state.delta, &self.shared) {
-                        undo_edge(state, undo);
-                    }
-                    settle_edge(&mut guard);
-                }
-            }
-        }
-    }
-
-    /// What publishing commit `ts` records: its objects for collection, its counts.
-    fn finished(&mut self, ts: u64) -> Finished {
-        Finished {
-            entry: GcEntry {
-                commit_ts: ts,
-                objects: std::mem::take(&mut self.touched),
-            },
-            vertices: self.vertex_balance,
-            edges: self.edge_balance,
-        }
-    }
-
-    /// Leaves the set of running transactions (once).
-    fn unregister(&mut self) {
-        self.leave_running();
-        self.status = Status::Finished;
-    }
-
-    /// Leaves the running transactions' registry (once).
-    fn leave_running(&mut self) {
-        if let Some(r) = self.registration.take() {
-            self.inner.running.leave(r);
-        }
-    }
-}
-
-/// How many deltas at the head of a chain belong to `me`.
-fn own_deltas(head: &Option<Box<Delta>>, me: &Arc<TxnShared>) -> usize {
-    let mut n = 0;
-    let mut cur = head.as_deref();
-    while let Some(d) = cur.filter(|d| Arc::ptr_eq(&d.txn, me)) {
-        n += 1;
-        cur = d.next.as_deref();
-    }
-    n
-}
-
-fn pop_own(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>) -> Option<Undo> {
-    if !head.as_deref().is_some_and(|d| Arc::ptr_eq(&d.txn, me)) {
-        return None;
-    }
-    let mut d = head.take()?;
-    *head = d.next.take();
-    Some(std::mem::replace(&mut d.undo, Undo::Uncreate))
 }
 
 /// The value of property `key` for a view.
@@ -756,27 +591,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         label: &str,
         filters: &[(&str, PropertyBounds)],
     ) -> Result<VertexIter<'_, 'e>> {
-        self.ensure_usable()?;
-        let Some(l) = self.inner.labels.lookup(label) else {
-            return Ok(VertexIter::empty(self));
-        };
-        let mut resolved = Vec::with_capacity(filters.len());
-        for (key, bounds) in filters {
-            match self.inner.keys.lookup(key) {
-                Some(k) => resolved.push((k, bounds.clone())),
-                // No vertex has ever had this property.
-                None => return Ok(VertexIter::empty(self)),
-            }
-        }
-        let keys: Vec<u32> = resolved.iter().map(|(k, _)| *k).collect();
-        let catalog = self.inner.schema.catalog.load();
-        Ok(match catalog.vertex_index(l, &keys) {
-            Some((_, set)) => {
-                let ids = set.candidates(&resolved);
-                VertexIter::candidates(self, l, ids, resolved)
-            }
-            None => VertexIter::label(self, l, resolved),
-        })
+        self.scan_vertices_with_properties(label, filters)
     }
 
     fn edges_with_type(
@@ -784,76 +599,15 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         edge_type: &str,
         filter: Option<(&str, &PropertyBounds)>,
     ) -> Result<EdgeIter> {
-        self.ensure_usable()?;
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
-            return Ok(EdgeIter::new(Vec::new()));
-        };
-        let filter = match filter {
-            None => None,
-            Some((key, bounds)) => match self.inner.keys.lookup(key) {
-                Some(k) => Some((k, bounds.clone())),
-                None => return Ok(EdgeIter::new(Vec::new())),
-            },
-        };
-        let catalog = self.inner.schema.catalog.load();
-        let mut records = Vec::new();
-        match catalog.edge_index(t, filter.as_ref().map(|(k, _)| *k)) {
-            Some((_, set)) => {
-                let bounds = filter
-                    .as_ref()
-                    .filter(|(k, _)| set.key == Some(*k))
-                    .map(|(_, b)| b);
-                for id in set.candidates(bounds) {
-                    if let Some(r) = self.edge_matching(id, t, filter.as_ref())? {
-                        records.push(r);
-                    }
-                }
-            }
-            None => {
-                // Every edge is the outgoing edge of exactly one visible vertex.
-                for v in VertexIter::all(self) {
-                    let (out, _) = self.visible_adjacency(v?)?;
-                    for a in out.iter().filter(|a| a.edge_type == t) {
-                        if let Some(r) = self.edge_matching(a.edge.0, t, filter.as_ref())? {
-                            records.push(r);
-                        }
-                    }
-                }
-                records.sort_unstable_by_key(|r| r.id);
-            }
-        }
-        Ok(EdgeIter::new(records))
+        self.scan_edges_with_type(edge_type, filter)
     }
 
     fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
-        self.ensure_usable()?;
-        let Some(l) = self.inner.labels.lookup(label) else {
-            return Ok(None);
-        };
-        let ids: Vec<u32> = keys
-            .iter()
-            .filter_map(|k| self.inner.keys.lookup(k))
-            .collect();
-        let catalog = self.inner.schema.catalog.load();
-        if ids.len() == keys.len()
-            && let Some((spec, _)) = catalog.vertex_index(l, &ids)
-        {
-            return Ok(Some(spec.clone()));
-        }
-        Ok(catalog.label_index(l).cloned())
+        self.plan_vertex_lookup(label, keys)
     }
 
     fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
-        self.ensure_usable()?;
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
-            return Ok(None);
-        };
-        let k = match key {
-            Some(k) => self.inner.keys.lookup(k),
-            None => None,
-        };
-        let catalog = self.inner.schema.catalog.load();
-        Ok(catalog.edge_index(t, k).map(|(spec, _)| spec.clone()))
+        self.plan_edge_lookup(edge_type, key)
     }
 
     fn edges(
@@ -1314,125 +1068,8 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         self.delete_edge_inner(edge)
     }
 
-    fn commit(mut self) -> Result<CommitInfo> {
-        self.ensure_usable()?;
-        if self.touched.is_empty() {
-            self.arrival = None;
-            self.unregister();
-            return Ok(CommitInfo {
-                commit_timestamp: self.start_ts,
-            });
-        }
-        let inner = self.inner;
-        // Before-commit observers see the changes first and may veto.
-        let observed = match self.observed.take() {
-            Some((observers, changes)) => {
-                let set = ChangeSet {
-                    commit_timestamp: None,
-                    changes,
-                };
-                if let Err(e) = observers.before_commit(&set) {
-                    self.arrival = None;
-                    return Err(self.abort(e));
-                }
-                Some((observers, set))
-            }
-            None => None,
-        };
-        let wal = inner.wal.as_ref();
-        let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
-        let arrival = self.arrival.take();
-        let has_after = matches!(&observed, Some((o, _)) if o.has_after());
-        // Constraint checks, timestamps and WAL records go in one order.
-        let (ts, ticket, published) = {
-            let mut next = inner.commit_order.lock();
-            // Read under the commit order: a constraint created concurrently is
-            // either in this catalog or was checked against this transaction's
-            // writes (as validated below) before it came into force.
-            let catalog = inner.schema.catalog.load();
-            if !catalog.constraints.is_empty() {
-                let vertices: Vec<u64> = self
-                    .touched
-                    .iter()
-                    .filter_map(|o| match o {
-                        Object::Vertex(id) => Some(*id),
-                        Object::Edge(_) => None,
-                    })
-                    .collect();
-                if let Err(e) = inner.check_commit(&catalog.constraints, &vertices, &self.shared) {
-                    drop(next);
-                    drop(arrival);
-                    return Err(self.abort(e));
-                }
-            }
-            self.shared.set_validated();
-            let ticket = match (wal, &payload) {
-                (Some(w), Some(p)) => match w.append(*next, p) {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        drop(next);
-                        drop(arrival);
-                        return Err(self.abort(e));
-                    }
-                },
-                _ => None,
-            };
-            let ts = *next;
-            *next += 1;
-            // Nothing to wait for before it is visible: publish while no later
-            // timestamp can be handed out.
-            let published = if wal.is_none() && !has_after {
-                self.leave_running();
-                let mut finished = Some(self.finished(ts));
-                let ready = inner.publish_if_next(ts, &self.shared, &mut finished);
-                if let Some(f) = finished {
-                    // Not published: the slow path below needs the objects back.
-                    self.touched = f.entry.objects;
-                }
-                ready
-            } else {
-                None
-            };
-            (ts, ticket, published)
-        };
-        drop(arrival);
-        let durable = match (wal, ticket) {
-            (Some(w), Some(t)) => w.wait(t),
-            _ => Ok(()),
-        };
-        if let Err(e) = durable {
-            // Not durable: never becomes visible. The clock still moves past `ts` so
-            // later commits are not held up (they fail the same way: poisoned).
-            self.leave_running();
-            inner.publish(ts, None, None, None);
-            self.rollback_writes();
-            self.unregister();
-            return Err(e);
-        }
-        let after = match observed {
-            Some((observers, mut set)) if observers.has_after() => {
-                set.commit_timestamp = Some(ts);
-                Some((observers, set))
-            }
-            _ => None,
-        };
-        match published {
-            Some(entry) => inner.retire(entry),
-            None => {
-                let finished = self.finished(ts);
-                self.leave_running();
-                inner.publish(
-                    ts,
-                    Some(&self.shared),
-                    after.as_ref().map(|(o, set)| (&**o, set)),
-                    Some(finished),
-                );
-            }
-        }
-        self.unregister();
-        Ok(CommitInfo {
-            commit_timestamp: ts,
-        })
+    fn commit(self) -> Result<CommitInfo> {
+        self.commit_now()
     }
 
     fn rollback(mut self) {

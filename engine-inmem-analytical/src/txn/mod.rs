@@ -22,6 +22,9 @@ use crate::pause::Pass;
 use crate::schema::{Catalog, decode_err, prop};
 use crate::store::{Adj, Edge, Vertex, VertexGuard};
 
+mod commit;
+mod scan;
+
 /// A transaction of the analytical engine. Its writes are visible to everyone as
 /// soon as each call returns; `rollback` (and dropping it) keeps them.
 pub struct AnalyticalTxn<'e> {
@@ -446,79 +449,24 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         &self,
         label: &str,
         filters: &[(&str, PropertyBounds)],
-    ) -> Result<VertexIter<'_>> {
-        let (Some(l), Some(filters)) = (
-            self.inner.labels.lookup(label),
-            self.resolve_filters(filters),
-        ) else {
-            return Ok(VertexIter::empty(self.inner));
-        };
-        let cat = self.inner.schema.current();
-        let keys: Vec<u32> = filters.iter().map(|(k, _)| *k).collect();
-        Ok(match self.vertex_set(&cat, l, &keys) {
-            Some(set) => {
-                let refs: Vec<(u32, &PropertyBounds)> =
-                    filters.iter().map(|(k, b)| (*k, b)).collect();
-                VertexIter::ids(self.inner, set.candidates(&refs), l, filters)
-            }
-            None => VertexIter::bitmap(self.inner, self.inner.label_index.members(l), l, filters),
-        })
+    ) -> Result<Self::Vertices<'_>> {
+        self.scan_vertices_with_properties(label, filters)
     }
 
     fn edges_with_type(
         &self,
         edge_type: &str,
         filter: Option<(&str, &PropertyBounds)>,
-    ) -> Result<EdgeIter<'_>> {
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
-            return Ok(EdgeIter::empty(self.inner));
-        };
-        let filter = match filter {
-            Some((k, b)) => match self.inner.keys.lookup(k) {
-                Some(k) => Some((k, b.clone())),
-                None => return Ok(EdgeIter::empty(self.inner)),
-            },
-            None => None,
-        };
-        let cat = self.inner.schema.current();
-        Ok(
-            match self.edge_set(&cat, t, filter.as_ref().map(|(k, _)| *k)) {
-                Some(set) => {
-                    let refs: Vec<(u32, &PropertyBounds)> =
-                        filter.iter().map(|(k, b)| (*k, b)).collect();
-                    EdgeIter::ids(self.inner, set.candidates(&refs), t, filter)
-                }
-                None => EdgeIter::scan(self.inner, 0..self.inner.store.edge_end(), t, filter),
-            },
-        )
+    ) -> Result<Self::Edges<'_>> {
+        self.scan_edges_with_type(edge_type, filter)
     }
 
     fn vertex_lookup_index(&self, label: &str, keys: &[&str]) -> Result<Option<IndexSpec>> {
-        let (Some(l), Some(keys)) = (
-            self.inner.labels.lookup(label),
-            keys.iter()
-                .map(|k| self.inner.keys.lookup(k))
-                .collect::<Option<Vec<u32>>>(),
-        ) else {
-            return Ok(None);
-        };
-        let cat = self.inner.schema.current();
-        Ok(self.vertex_set(&cat, l, &keys).map(|s| s.spec.clone()))
+        self.plan_vertex_lookup(label, keys)
     }
 
     fn edge_lookup_index(&self, edge_type: &str, key: Option<&str>) -> Result<Option<IndexSpec>> {
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
-            return Ok(None);
-        };
-        let key = match key {
-            Some(k) => match self.inner.keys.lookup(k) {
-                Some(k) => Some(k),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let cat = self.inner.schema.current();
-        Ok(self.edge_set(&cat, t, key).map(|s| s.spec.clone()))
+        self.plan_edge_lookup(edge_type, key)
     }
 
     fn edges(
@@ -932,37 +880,12 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         self.unlink_edge(cat_ref, edge.0, &mut locked)
     }
 
-    fn commit(mut self) -> Result<CommitInfo> {
-        let Some((observers, changes)) = self.observed.take() else {
-            return Ok(CommitInfo {
-                commit_timestamp: self.timestamp(),
-            });
-        };
-        let mut set = ChangeSet {
-            commit_timestamp: None,
-            changes,
-        };
-        // A veto fails the commit, but the writes are already in place (no rollback
-        // in this mode): the caller learns it through the error.
-        observers.before_commit(&set)?;
-        if !observers.has_after() || !self.wrote {
-            return Ok(CommitInfo {
-                commit_timestamp: self.timestamp(),
-            });
-        }
-        let _in_order = self.inner.delivery.lock();
-        let ts = self.inner.next_commit();
-        set.commit_timestamp = Some(ts);
-        for (id, e) in observers.after_commit(&set) {
-            tracing::warn!(observer = id.0, error = %e, "an after-commit observer failed");
-        }
-        Ok(CommitInfo {
-            commit_timestamp: ts,
-        })
-    }
-
     /// Ends the transaction. Its writes stay: this mode has no rollback
     /// (`Capabilities::rollback` is false).
+    fn commit(self) -> Result<CommitInfo> {
+        self.commit_now()
+    }
+
     fn rollback(self) {}
 }
 
