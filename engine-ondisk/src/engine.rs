@@ -159,7 +159,7 @@ impl OnDiskEngine {
     /// [`Self::flush`], then rewrites every column family over its whole key range
     /// into its bottommost level and waits for it (files whose key ranges do not
     /// overlap are rewritten too, not only moved down): reads afterwards meet each
-    /// family's data in as few files as RocksDB makes of it, as [`compact_closed`]
+    /// family's data in as few files as RocksDB makes of it, as [`crate::compact_closed`]
     /// leaves them, without a close. For maintenance and measurement; writers may go
     /// on.
     ///
@@ -178,7 +178,7 @@ impl OnDiskEngine {
     }
 
     /// Sets the block cache's capacity in bytes (shrinking evicts blocks at once);
-    /// the configured size ([`Config::block_cache`]) holds until then and again after
+    /// the configured size ([`Config::get_block_cache_bytes`]) holds until then and again after
     /// a reopen.
     pub fn set_block_cache_capacity(&self, bytes: usize) {
         let mut cache = self.cache.clone();

@@ -1,9 +1,32 @@
-//! Keys and values of the column families; the layout is in the crate docs.
+//! Keys and values of the column families, and their layout (below).
 //!
 //! Everything here is plain bytes in and out, with no RocksDB in sight, so the fuzz
 //! targets (`fuzz/`) build this module without RocksDB: the crate's `storage`
 //! feature (on by default) brings in the engine and RocksDB; without it, this module
 //! is all the crate has. Its items are public for those targets only.
+//!
+//! # Key layout
+//! Integers in keys are big-endian, so byte order is numeric order.
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `vertices` | vertex id (8) | label count, label ids (ascending), property record |
+//! | `edges` | edge id (8) | type id, source, target, property record |
+//! | `out` | source (8), type id (4), target (8), edge id (8) | empty |
+//! | `in` | target (8), type id (4), source (8), edge id (8) | empty |
+//! | `labels` | label id (4), vertex id (8) | empty |
+//! | `meta` | `database`: the database id; `ready`: creation finished; `ids`: id bounds; `n`, kind, id: a name; `schema`: the catalog of indexes, constraints, triggers; `counts`: the vertex and edge counts of the objects below `counted_below` (two ids), deletions' changes merged in (module `counts`; version 3 kept changes under 0x01, sequence) | |
+//! | `index` | index or constraint id (4), then per kind (module `schema`) | empty, or a uniqueness record's holder |
+//!
+//! `rocksdb/quiver.meta` (48 bytes: magic `QVONDSK1`, format version, value codec
+//! version, database id, creation time, CRC) is written before RocksDB is created and
+//! read before it is opened, so a directory of another format version, or of another
+//! database, is refused before anything in it is touched.
+//!
+//! "Edges of v" is one bounded scan of the prefix `v` in `out` or `in`, "edges of v
+//! of type t" of the prefix `v, t`; adjacency keys hold the whole edge record, so
+//! neither reads `edges`. Iterators are bounded by an upper bound, not by a prefix
+//! extractor (without one RocksDB's prefix iterators run past the prefix).
 
 use durability::schema::{
     decode_constraint, decode_index, decode_trigger, encode_constraint, encode_index,

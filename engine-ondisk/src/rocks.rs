@@ -41,7 +41,7 @@ pub fn plain_rocksdb_options(config: &Config) -> (Options, Vec<ColumnFamilyDescr
 }
 
 /// [`plain_rocksdb_options`] and the block cache its column families share (to read
-/// its usage or change its capacity, as [`OnDiskEngine::set_block_cache_capacity`]
+/// its usage or change its capacity, as [`crate::OnDiskEngine::set_block_cache_capacity`]
 /// does for the engine).
 pub fn plain_rocksdb_setup(config: &Config) -> (Options, Vec<ColumnFamilyDescriptor>, Cache) {
     rocks_options(config, config.get_data_directory(), true, true, false)

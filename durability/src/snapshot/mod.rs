@@ -33,9 +33,9 @@
 //!
 //! Versions 1 (no schema block) and 2 (no degrees) are read as well.
 //!
-//! The module parts: [`format`] (block kinds, the header, item encodings),
-//! [`writer`] (streaming and parallel writing, copying a snapshot under another
-//! database), [`reader`] (verifying reads, the header, the listing), [`sink`] (the
+//! The module parts: `format` (block kinds, the header, item encodings),
+//! `writer` (streaming and parallel writing, copying a snapshot under another
+//! database), `reader` (verifying reads, the header, the listing), `sink` (the
 //! image contract engines export into and loaders receive, and the checks every
 //! loader shares).
 
