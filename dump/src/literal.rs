@@ -198,6 +198,105 @@ pub(crate) fn value(out: &mut String, v: &PropertyValue) -> Result<()> {
     Ok(())
 }
 
+// Reading temporal literals back (the parser's side of the functions above).
+
+pub(crate) fn date_micros(d: Date) -> i64 {
+    i64::from(d.days_since_epoch()) * MICROS_PER_DAY
+}
+
+pub(crate) fn parse_date(s: &str) -> Option<Date> {
+    let (sign, body) = match s.strip_prefix('-') {
+        Some(b) => (-1, b),
+        None => (1, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let mut parts = body.splitn(3, '-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    Date::from_ymd(sign * y, m, d)
+}
+
+/// `HH:MM[:SS[.ffffff]]` as microseconds since midnight.
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    let mut parts = s.splitn(3, ':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let (sec, frac) = match parts.next() {
+        Some(rest) => match rest.split_once('.') {
+            Some((s, f)) => (s.parse::<i64>().ok()?, f),
+            None => (rest.parse::<i64>().ok()?, ""),
+        },
+        None => (0, ""),
+    };
+    if frac.len() > 9 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let micros = format!("{frac:0<6}")[..6].parse::<i64>().ok()?;
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
+        return None;
+    }
+    Some(((h * 60 + m) * 60 + sec) * 1_000_000 + micros)
+}
+
+/// `Z`, `+HH:MM` or `+HH:MM:SS` as seconds east of UTC.
+pub(crate) fn parse_offset(s: &str) -> Option<i32> {
+    if s == "Z" {
+        return Some(0);
+    }
+    let sign = match s.chars().next()? {
+        '+' => 1,
+        '-' => -1,
+        _ => return None,
+    };
+    let mut parts = s[1..].split(':');
+    let h: i32 = parts.next()?.parse().ok()?;
+    let m: i32 = parts.next().unwrap_or("0").parse().ok()?;
+    let sec: i32 = parts.next().unwrap_or("0").parse().ok()?;
+    Some(sign * (h * 3600 + m * 60 + sec))
+}
+
+/// `[-]P[nD][T[nH][nM][n[.f]S]]` as microseconds (days of 24 hours).
+pub(crate) fn parse_duration(s: &str) -> Option<i64> {
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let body = s.strip_prefix('P')?;
+    let (date, time) = body.split_once('T').unwrap_or((body, ""));
+    let mut total: i64 = 0;
+    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' || c == '-' {
+                num.push(c);
+                continue;
+            }
+            let unit = units.iter().find(|(u, _)| *u == c)?.1;
+            let micros = if let Some((whole, frac)) = num.split_once('.') {
+                let w: i64 = whole.parse().ok()?;
+                let f = format!("{frac:0<6}")[..6].parse::<i64>().ok()?;
+                w.checked_mul(unit)?
+                    .checked_add(if w < 0 || whole.starts_with('-') {
+                        -f
+                    } else {
+                        f
+                    })?
+            } else {
+                num.parse::<i64>().ok()?.checked_mul(unit)?
+            };
+            total = total.checked_add(micros)?;
+            num.clear();
+        }
+        num.is_empty().then_some(())
+    };
+    take(date, &[('D', MICROS_PER_DAY), ('W', 7 * MICROS_PER_DAY)])?;
+    take(
+        time,
+        &[('H', 3_600_000_000), ('M', 60_000_000), ('S', 1_000_000)],
+    )?;
+    Some(if negative { -total } else { total })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

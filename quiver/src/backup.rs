@@ -106,6 +106,12 @@ pub(crate) fn file_crc(path: &Path) -> Result<(u64, u32)> {
 /// The entries of `dir` other than its lock file and what was moved aside into
 /// `.backup/` (a missing directory has none): what makes a target "not empty".
 pub(crate) fn used_entries(dir: &Path) -> Result<Vec<String>> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::invalid_input(format!(
+            "{} is a file, not a directory: name a new (or empty) directory",
+            dir.display()
+        )));
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -380,6 +386,12 @@ pub fn restore(
     options: &RestoreOptions,
     progress: Progress<'_>,
 ) -> Result<Restored> {
+    if data.exists() && !data.is_dir() {
+        return Err(Error::invalid_input(format!(
+            "{} is a file, not a directory: restore into a new (or empty) directory",
+            data.display()
+        )));
+    }
     // Verified first: its reading shows as the first half of the progress.
     let report = verify(backup, progress)?;
     // A snapshot-only restore copies no WAL: damage there does not stop it.
@@ -409,7 +421,6 @@ pub fn restore(
         )));
     }
     let listing = durability::dir::list_files(backup)?;
-    // The snapshot opening would load: the newest that reads.
     // The snapshot opening would load (the newest that reads), if there is one:
     // what opening the backup in place would give, the restore gives.
     let snapshot = report.snapshot.clone();

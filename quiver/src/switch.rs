@@ -115,8 +115,10 @@ impl Database {
     ///   into a new directory of another mode). The on-disk mode needs a data
     ///   directory.
     ///
-    /// Errors: those above; the old engine's snapshot or close failing (the database
-    /// stays as it was, in its mode); the new engine's open failing (the database is
+    /// Errors: those above; `Corrupt` with a data directory whose snapshot listing
+    /// fails (a file under a snapshot's name whose header does not read; nothing is
+    /// changed); the old engine's snapshot or close failing (the database stays as
+    /// it was, in its mode); the new engine's open failing (the database is
     /// reopened in its old mode from the fresh snapshot and the error returned; if
     /// even that fails, this value is detached: `begin` fails, and the files in the
     /// data directory hold everything; open them again with [`Database::open`]).
@@ -167,6 +169,12 @@ impl Database {
                     ),
                 ));
             }
+        }
+        if self.config.data_directory.is_some() {
+            // A file under a snapshot's name whose header does not read fails the
+            // listing (info, backup) before and after a switch: refused here as
+            // there, with nothing changed, rather than carried into the new mode.
+            self.snapshots()?;
         }
         match self.config.data_directory.clone() {
             None => self.switch_in_memory(mode)?,

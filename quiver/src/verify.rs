@@ -75,6 +75,8 @@ pub struct VerifyReport {
     /// The snapshot opening loads (the one a restore copies), if any.
     pub(crate) snapshot: Option<PathBuf>,
     snapshot_constraints: u64,
+    /// Snapshots whose header does not read.
+    unlisted: Vec<PathBuf>,
 }
 
 impl VerifyReport {
@@ -87,6 +89,13 @@ impl VerifyReport {
     /// The damaged files: each one makes opening (or restoring) fail.
     pub fn damaged(&self) -> impl Iterator<Item = &CheckedFile> {
         self.files.iter().filter(|f| f.damage.is_some())
+    }
+
+    /// The files under a snapshot's name whose header does not read: the snapshot
+    /// listing (`snapshots()`, `quiver info`, a backup, a mode switch) fails on each,
+    /// even where opening passes over it.
+    pub fn unreadable_snapshots(&self) -> impl Iterator<Item = &Path> {
+        self.unlisted.iter().map(PathBuf::as_path)
     }
 
     /// The snapshot opening loads (the one a restore copies), if any snapshot reads.
@@ -344,6 +353,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             notes,
             snapshot: None,
             snapshot_constraints: 0,
+            unlisted: Vec::new(),
         })
     };
     if files.iter().any(|f| f.kind == "folder") {
@@ -476,8 +486,10 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     // Every snapshot's header is read by the snapshot listing (`snapshots()`, info,
     // backup), so one that does not read fails those even where opening passes over
     // the file.
+    let mut unlisted = Vec::new();
     for s in &snaps {
         if let Err(e) = durability::snapshot::read_snapshot_header(&s.name.path) {
+            unlisted.push(s.name.path.clone());
             check.damage(
                 s.at,
                 format!(
@@ -533,6 +545,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         notes,
         snapshot: check.snapshot,
         snapshot_constraints,
+        unlisted,
     })
 }
 

@@ -108,6 +108,12 @@ fn is_new(dir: &Path) -> Result<bool> {
             ),
         ));
     }
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::invalid_input(format!(
+            "{} is a file, not a directory: load into a new directory, or into a database with --into-existing",
+            dir.display()
+        )));
+    }
     match std::fs::read_dir(dir) {
         Ok(mut entries) => Ok(entries.next().is_none()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),

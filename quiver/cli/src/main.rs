@@ -236,7 +236,7 @@ fn main() -> ExitCode {
             eprintln!("error: {}", e.message());
             if e.kind() == ErrorKind::Locked {
                 eprintln!(
-                    "hint: commands work on a data directory no process holds; to back up a database that is open, call quiver::backup from the process that has it (an online backup, while writers go on)"
+                    "hint: another process has this data directory open (the message names it): run the command again once that process has closed the database. A program that keeps its database open backs it up online itself, with the library call quiver::backup"
                 );
             }
             ExitCode::from(match e.kind() {
@@ -356,15 +356,22 @@ fn run(command: Command) -> Outcome {
             }
             let damaged = report.damaged().count();
             if damaged > 0 {
-                eprintln!(
-                    "{damaged} damaged file(s): {} does not {}",
-                    dir.display(),
-                    if report.manifest.is_some() {
-                        "restore whole"
-                    } else {
-                        "open, or its data does not read whole"
-                    }
-                );
+                if unlisted_only(&report) {
+                    eprintln!(
+                        "{damaged} damaged file(s): listing the snapshots of {} fails (info, backup, mode set)",
+                        dir.display()
+                    );
+                } else {
+                    eprintln!(
+                        "{damaged} damaged file(s): {} does not {}",
+                        dir.display(),
+                        if report.manifest.is_some() {
+                            "restore whole"
+                        } else {
+                            "open, or its data does not read whole"
+                        }
+                    );
+                }
                 eprintln!("hint: {}", damage_hint(&dir, &report));
                 return Ok(ExitCode::from(3));
             }
@@ -513,16 +520,16 @@ fn run(command: Command) -> Outcome {
                 Err(load::Refusal::Input(e)) => {
                     eprintln!("error: {}", e.message());
                     eprintln!(
-                        "hint: the dump is wrong, or does not fit the data the directory holds (the message says where); {} was left as it was",
-                        args.dir.display()
+                        "hint: the dump is wrong, or does not fit the data the directory holds (the message says where); {}",
+                        untouched(&args.dir)
                     );
                     Ok(ExitCode::from(7))
                 }
                 Err(load::Refusal::Other(e)) if e.kind() == ErrorKind::Unsupported => {
                     eprintln!("error: {}", e.message());
                     eprintln!(
-                        "hint: `--skip-unsupported` leaves out statements Quiver does not support, `--skip-constraints` the constraints of a mode that has none; {} was left as it was",
-                        args.dir.display()
+                        "hint: `--skip-unsupported` leaves out statements Quiver does not support, `--skip-constraints` the constraints of a mode that has none; {}",
+                        untouched(&args.dir)
                     );
                     Ok(ExitCode::from(6))
                 }
@@ -661,8 +668,33 @@ fn open_with(
     db
 }
 
+/// What a refused load says of its target: nothing created, or left as it was.
+fn untouched(dir: &Path) -> String {
+    if std::fs::symlink_metadata(dir).is_ok() {
+        format!("{} was left as it was", dir.display())
+    } else {
+        format!("nothing was created at {}", dir.display())
+    }
+}
+
+/// Whether every damaged file is a snapshot whose header does not read (a file
+/// under a snapshot's name that is not one, or one cut short at its start).
+fn unlisted_only(report: &quiver::VerifyReport) -> bool {
+    let unlisted: Vec<&Path> = report.unreadable_snapshots().collect();
+    report
+        .damaged()
+        .all(|f| unlisted.contains(&f.path.as_path()))
+}
+
 /// What to do about the damage `report` found in `dir`: the commands that help.
 fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
+    if report.manifest.is_none() && unlisted_only(report) {
+        return format!(
+            "a file under a snapshot's name whose header does not read is not a snapshot this database wrote whole: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {} --force`)",
+            dir.display(),
+            dir.display()
+        );
+    }
     let only_wal = report.damaged().all(|f| f.kind == "WAL segment");
     if only_wal && let Some(snapshot) = report.snapshot() {
         return format!(

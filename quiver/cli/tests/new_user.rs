@@ -1339,3 +1339,74 @@ fn reading_commands_and_migrate_leave_a_torn_wal_tail_on_disk() -> Result<()> {
     assert_eq!(std::fs::read(&last)?, bytes, "the WAL is as it was");
     Ok(())
 }
+
+/// Hostile-user findings of issue 32's session: a file under a snapshot's name that
+/// is not one (an IN_MEMORY_ANALYTICAL directory opens past it, the listing does
+/// not): verify says the listing fails and how to clear it, and `mode set` refuses
+/// it with nothing changed instead of carrying it into the new mode; a target that
+/// is a file; a refused load into a path that did not exist.
+#[test]
+fn a_junk_snapshot_a_file_as_target_and_a_refused_new_load_are_named_for_what_they_are()
+-> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Database::open(
+        Config::new()
+            .data_directory(&data)
+            .mode(engine_api::StorageMode::InMemoryAnalytical),
+    )?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["A"], &[])?;
+    t.commit()?;
+    db.close()?;
+    let junk = data
+        .join("snapshots")
+        .join(durability::dir::snapshot_file_name(9, 5));
+    std::fs::write(&junk, b"hello")?;
+    let (_, err) = expect(&["verify", p(&data)], 3);
+    assert!(err.contains("listing the snapshots of"), "{err}");
+    assert!(err.contains("move it out of"), "{err}");
+    let before = std::fs::read_dir(data.join("snapshots"))?.count();
+    let (_, err) = expect(&["mode", "set", p(&data), "IN_MEMORY_TRANSACTIONAL"], 5);
+    assert!(err.contains("magic number is not ours"), "{err}");
+    assert_eq!(std::fs::read_dir(data.join("snapshots"))?.count(), before);
+    let (out, _) = expect(&["mode", "get", p(&data)], 0);
+    assert!(out.contains("IN_MEMORY_ANALYTICAL"), "{out}");
+    // The hint is true: without the junk the directory verifies and switches.
+    std::fs::remove_file(&junk)?;
+    expect(&["verify", p(&data)], 0);
+    expect(&["mode", "set", p(&data), "IN_MEMORY_TRANSACTIONAL"], 0);
+
+    let file = root.path().join("a-file");
+    std::fs::write(&file, b"not a directory")?;
+    let dump = root.path().join("graph.cypherl");
+    expect(&["dump", p(&data), "--output", p(&dump)], 0);
+    let (_, err) = expect(&["load", p(&file), p(&dump)], 6);
+    assert!(err.contains("is a file, not a directory"), "{err}");
+    let backup = root.path().join("backup");
+    expect(&["backup", p(&data), p(&backup)], 0);
+    let (_, err) = expect(&["restore", p(&backup), p(&file)], 6);
+    assert!(err.contains("is a file, not a directory"), "{err}");
+    assert_eq!(std::fs::read(&file)?, b"not a directory");
+
+    // A load refused into a path that did not exist says nothing was created.
+    let with_constraint = root.path().join("constraint.cypherl");
+    std::fs::write(
+        &with_constraint,
+        "CREATE CONSTRAINT ON (n:A) ASSERT EXISTS (n.x);\n",
+    )?;
+    let fresh = root.path().join("fresh");
+    let (_, err) = expect(
+        &[
+            "load",
+            p(&fresh),
+            p(&with_constraint),
+            "--mode",
+            "IN_MEMORY_ANALYTICAL",
+        ],
+        6,
+    );
+    assert!(err.contains("nothing was created at"), "{err}");
+    assert!(!fresh.exists());
+    Ok(())
+}
