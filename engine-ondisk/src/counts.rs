@@ -21,19 +21,6 @@
 //! `counted_below` and cover everything. Format version 3 wrote each commit's change
 //! under a key of its own instead (0x01, sequence u64 BE); a version 3 database can
 //! hold such records, and opening folds them into the base once.
-//!
-//! # In short
-//! `stats()` reads the vertex and edge counts, not the data. The stored counts cover
-//! the objects below two ids, `counted_below`, which every open and every clean close
-//! set to the id bounds (after counting, at open, the objects at or above the
-//! previous ones: none after a clean close, those created since the last open after
-//! a crash). Ids are handed out ascending from the bounds, so a commit that only
-//! creates writes no count record; one that deletes objects from before the open
-//! merges that change into the `counts` key in the same RocksDB write (exact after a
-//! crash; a merge is no conflict between writers; RocksDB adds the changes up as it
-//! compacts). Format version 4 merged every commit's change (a tenth of a small write
-//! transaction's time); version 3 wrote each change under a key of its own, which
-//! opening folds once.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

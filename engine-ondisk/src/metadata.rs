@@ -27,6 +27,13 @@
 //! reused, not even those of transactions that never committed, across a crash.
 //! A new name is written before the transaction that uses it can commit; RocksDB
 //! recovers a prefix of its WAL, so no committed record refers to a name that is lost.
+//!
+//! # Format versions
+//! Version 2 added the `index` column family and the schema catalog, version 3 the
+//! kept counts, version 4 keeps count changes as RocksDB merges (an older build
+//! cannot read them), version 5 merges only deletions of objects from before the open
+//! and counts newer objects at the next open (module `counts`); an older database is
+//! upgraded when opened.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -40,18 +40,6 @@
 //!   committed data and writes a uniqueness constraint's records: commits of writing
 //!   transactions wait that long (reads and uncommitted writes go on).
 //! - Dropping deletes the entries, holding the commit lock exclusively while it does.
-//!
-//! # In short
-//! Index entries and uniqueness records live in `index`, keyed by the index's id and
-//! the sort keys of the values (engine-api's `encode_sort_key`: byte order is the
-//! total order of values), then the object id. Commits keep them, and check
-//! constraints, for the objects they wrote, against the catalog current at commit;
-//! lookups scan a key range of an index that was complete when the transaction began,
-//! add the transaction's own writes, and check every candidate against its record.
-//! Format version 2 added `index` and the catalog, version 3 the kept counts,
-//! version 4 keeps count changes as RocksDB merges (an older build cannot read them),
-//! version 5 merges only deletions of objects from before the open and counts newer
-//! objects at the next open; an older database is upgraded when opened. The schema module's docs say what waits while the schema changes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
