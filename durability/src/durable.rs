@@ -170,7 +170,9 @@ impl Durable {
         self.deletions.status()
     }
 
-    /// Held while one snapshot is taken: a second one waits for it.
+    /// Held while one snapshot is taken: a second one waits for it. (A backend whose
+    /// snapshot already runs one at a time, under a bounded wait of its own, need
+    /// not take it: IN_MEMORY_ANALYTICAL's pause does.)
     pub fn one_snapshot(&self) -> MutexGuard<'_, ()> {
         self.one_snapshot.lock()
     }

@@ -82,7 +82,6 @@ impl Inner {
     /// `Config::begin_wait`); it first waits for running transactions to end.
     pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
         let d = self.durable()?;
-        let _one = d.one_snapshot();
         let started = std::time::Instant::now();
         let paused = self.pause.pause()?;
         let ts = self.last_commit.load(Ordering::Acquire);

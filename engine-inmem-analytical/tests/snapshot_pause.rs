@@ -120,6 +120,35 @@ fn begin_gives_up_with_blocked_after_the_bound() -> Result<()> {
     Ok(())
 }
 
+/// A second snapshot while one is written waits no longer than the bound either.
+/// (Mutation: take the durable part's unbounded one-snapshot lock before the pause →
+/// the second snapshot waits for the first and succeeds.)
+#[test]
+fn a_second_snapshot_gives_up_with_blocked_after_the_bound() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (hook, reached) = hook(Duration::from_millis(400));
+    let engine = seeded(
+        Config::new()
+            .data_directory(dir.path())
+            .begin_wait(Duration::from_millis(50))
+            .snapshot_midpoint(hook),
+    )?;
+    let engine = &engine;
+    let second = std::thread::scope(|s| -> Result<_> {
+        let other = s.spawn(move || {
+            reached
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the snapshot reaches its midpoint");
+            engine.create_snapshot().map(|_| ()).map_err(|e| e.kind())
+        });
+        engine.create_snapshot()?;
+        Ok(other.join().expect("the second snapshot does not panic"))
+    })?;
+    assert_eq!(second, Err(ErrorKind::Blocked));
+    assert_eq!(engine.snapshots()?.len(), 1);
+    Ok(())
+}
+
 #[test]
 fn a_snapshot_waits_for_running_transactions_and_includes_their_writes() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -517,7 +517,7 @@ impl ImageLoader for Importer<'_> {
         props: &[u8],
         _degree: (u32, u32),
     ) -> Result<(), Rejected> {
-        self.next_vertex = id + 1;
+        self.next_vertex = id.saturating_add(1);
         // Ascending, so an append.
         self.vertices.push(id);
         for l in labels {
@@ -538,7 +538,7 @@ impl ImageLoader for Importer<'_> {
         target: u64,
         props: &[u8],
     ) -> Result<(), Rejected> {
-        self.next_edge = id + 1;
+        self.next_edge = id.saturating_add(1);
         self.edges += 1;
         for end in [source, target] {
             if !self.vertices.contains(end) {
