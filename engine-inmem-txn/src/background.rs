@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::engine::Inner;
+use crate::inner::Inner;
 
 /// A thread running `task` every `interval`; stops when dropped (joining it) or when
 /// the engine is gone.

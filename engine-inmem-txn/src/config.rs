@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durability::{FileLayer, StdFiles};
-use engine_api::DurabilityConfig;
+use engine_api::{Capabilities, DurabilityConfig, IsolationLevel, StorageMode};
 
 /// Progress of recovery on open, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,4 +231,30 @@ impl Config {
     pub(crate) fn midpoint(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {
         self.snapshot_midpoint.clone()
     }
+}
+
+/// What an engine opened with `config` offers.
+pub(crate) fn capabilities(config: &Config) -> Capabilities {
+    let durable = config.get_data_directory().is_some();
+    let d = config.get_durability();
+    let mut c = Capabilities::none(StorageMode::InMemoryTransactional);
+    c.isolation_levels = vec![
+        IsolationLevel::ReadUncommitted,
+        IsolationLevel::ReadCommitted,
+        IsolationLevel::SnapshotIsolation,
+    ];
+    c.default_isolation = IsolationLevel::SnapshotIsolation;
+    c.rollback = true;
+    c.write_conflict_detection = true;
+    c.wal = durable && d.get_wal();
+    c.periodic_snapshots = durable && d.get_snapshot_interval().is_some();
+    c.manual_snapshots = durable;
+    c.snapshot_blocks_new_transactions = false;
+    c.data_on_disk = false;
+    c.persistent = durable;
+    c.data_directory_lock = durable;
+    c.indexes = true;
+    c.constraints = true;
+    c.triggers = true;
+    c
 }

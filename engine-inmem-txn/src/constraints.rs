@@ -8,13 +8,12 @@
 
 use std::sync::Arc;
 
-use engine_api::{PropertyValue, Result, VertexId};
+use engine_api::{ConstraintSpec, PropertyValue, Result, VertexId};
 
-use crate::engine::Inner;
+use crate::graph::Graph;
 use crate::index::VertexKeySet;
 use crate::mvcc::{TxnShared, Undo, VertexState};
 use crate::props;
-use crate::schema::{Constraint, Rule};
 
 /// A vertex's labels and the values of some keys, in one version; `None`: it does
 /// not exist in that version.
@@ -59,22 +58,55 @@ fn rule_keys(rule: &Rule) -> Vec<u32> {
     }
 }
 
-impl Inner {
-    fn latest_of(&self, id: u64, me: Option<&Arc<TxnShared>>, keys: &[u32]) -> Result<Version> {
-        let Some(slot) = self.vertices.get(id) else {
-            return Ok(None);
-        };
-        let guard = slot.read();
-        match guard.as_ref() {
-            Some(state) => latest(state, me, keys),
-            None => Ok(None),
+/// A constraint with its names resolved.
+#[derive(Debug, Clone)]
+pub(crate) enum Rule {
+    /// An existence or type rule on one property key, checked by
+    /// `ConstraintSpec::check_property`.
+    Property(u32),
+    Unique(Arc<VertexKeySet>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Constraint {
+    pub(crate) spec: ConstraintSpec,
+    pub(crate) label: u32,
+    pub(crate) rule: Rule,
+}
+
+/// The latest version of vertex `id` (see [`latest`]).
+fn latest_of(graph: &Graph, id: u64, me: Option<&Arc<TxnShared>>, keys: &[u32]) -> Result<Version> {
+    let Some(slot) = graph.vertices.get(id) else {
+        return Ok(None);
+    };
+    let guard = slot.read();
+    match guard.as_ref() {
+        Some(state) => latest(state, me, keys),
+        None => Ok(None),
+    }
+}
+
+/// Checks the vertices a committing transaction wrote. Runs under the commit order.
+pub(crate) fn check_commit(
+    graph: &Graph,
+    constraints: &[Constraint],
+    vertices: &[u64],
+    me: &Arc<TxnShared>,
+) -> Result<()> {
+    for id in vertices {
+        for c in constraints {
+            c.check_vertex(graph, *id, Some(me))?;
         }
     }
+    Ok(())
+}
 
-    /// Checks one vertex's latest version against one constraint.
-    fn check_vertex(&self, c: &Constraint, id: u64, me: Option<&Arc<TxnShared>>) -> Result<()> {
+impl Constraint {
+    /// Checks one vertex's latest version against this constraint.
+    fn check_vertex(&self, graph: &Graph, id: u64, me: Option<&Arc<TxnShared>>) -> Result<()> {
+        let c = self;
         let keys = rule_keys(&c.rule);
-        let Some((labels, values)) = self.latest_of(id, me, &keys)? else {
+        let Some((labels, values)) = latest_of(graph, id, me, &keys)? else {
             return Ok(());
         };
         if !labels.contains(&c.label) {
@@ -88,7 +120,7 @@ impl Inner {
                 let Some(key) = full_key(&values) else {
                     return Ok(());
                 };
-                self.check_unique(c, set, id, &key, me)?;
+                c.check_unique(graph, set, id, &key, me)?;
             }
         }
         Ok(())
@@ -97,18 +129,19 @@ impl Inner {
     /// Fails if another vertex's latest version has `key`.
     fn check_unique(
         &self,
-        c: &Constraint,
+        graph: &Graph,
         set: &VertexKeySet,
         id: u64,
         key: &[engine_api::OrderedValue],
         me: Option<&Arc<TxnShared>>,
     ) -> Result<()> {
+        let c = self;
         let key_of_set = crate::index::VertexKey::from(key.to_vec());
         for other in set.equal_to(&key_of_set) {
             if other == id {
                 continue;
             }
-            let Some((labels, values)) = self.latest_of(other, me, &set.keys)? else {
+            let Some((labels, values)) = latest_of(graph, other, me, &set.keys)? else {
                 continue;
             };
             if labels.contains(&c.label) && full_key(&values).is_some_and(|k| k[..] == key[..]) {
@@ -118,28 +151,14 @@ impl Inner {
         Ok(())
     }
 
-    /// Checks the vertices a committing transaction wrote. Runs under the commit order.
-    pub(crate) fn check_commit(
-        &self,
-        constraints: &[Constraint],
-        vertices: &[u64],
-        me: &Arc<TxnShared>,
-    ) -> Result<()> {
-        for id in vertices {
-            for c in constraints {
-                self.check_vertex(c, *id, Some(me))?;
-            }
-        }
-        Ok(())
-    }
-
     /// Checks the existing data against a new constraint. Runs under the commit order.
-    pub(crate) fn check_existing(&self, c: &Constraint) -> Result<()> {
+    pub(crate) fn check_existing(&self, graph: &Graph) -> Result<()> {
+        let c = self;
         match &c.rule {
             Rule::Unique(set) => set.for_each_duplicate(|key, ids| {
                 let mut holders = Vec::new();
                 for id in ids {
-                    if let Some((labels, values)) = self.latest_of(*id, None, &set.keys)?
+                    if let Some((labels, values)) = latest_of(graph, *id, None, &set.keys)?
                         && labels.contains(&c.label)
                         && full_key(&values).is_some_and(|k| k[..] == key[..])
                     {
@@ -152,9 +171,9 @@ impl Inner {
                 }
             }),
             Rule::Property(_) => {
-                let ids = self.label_index.members(c.label);
+                let ids = graph.label_index.members(c.label);
                 for id in ids {
-                    self.check_vertex(c, id, None)?;
+                    c.check_vertex(graph, id, None)?;
                 }
                 Ok(())
             }

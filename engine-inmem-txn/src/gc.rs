@@ -1,26 +1,11 @@
 //! Garbage collection: dropping deltas no running transaction can see, freeing
 //! deleted objects, and removing label-index entries nobody needs.
 
-use std::collections::VecDeque;
-
-use crate::engine::Inner;
+use crate::graph::{Graph, settle_edge};
 use crate::index::{chain, remove_stale_edge_keys, remove_stale_vertex_keys};
 use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, Undo, VertexState};
-
-/// An object a transaction wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Object {
-    Vertex(u64),
-    Edge(u64),
-}
-
-/// The objects one committed transaction wrote, collectable once no running
-/// transaction started before `commit_ts`.
-#[derive(Debug)]
-pub(crate) struct GcEntry {
-    pub(crate) commit_ts: u64,
-    pub(crate) objects: Vec<Object>,
-}
+use crate::running::{GcEntry, Object};
+use crate::schema::Schema;
 
 /// What one collection did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,154 +17,94 @@ pub struct GcReport {
     pub pending: usize,
 }
 
-pub(crate) type Queue = VecDeque<GcEntry>;
-
-impl Inner {
-    /// Collects what can be collected now (the background collector; every commit
-    /// collects what its publication made collectable).
-    pub(crate) fn collect(&self) -> GcReport {
-        let (ready, oldest) = self.running.collectable(&self.newest);
-        self.collect_entries(&ready, oldest);
-        GcReport {
-            transactions: ready.len(),
-            pending: self.running.gc_pending(),
-        }
-    }
-
-    /// Drops the versions older than `oldest` of every object `ready`'s commits
-    /// wrote. Collectors may run at once: each takes its own entries off the queue,
-    /// and an object's chain is cut under its lock.
-    pub(crate) fn collect_entries(&self, ready: &[GcEntry], oldest: u64) {
-        for entry in ready {
-            for object in &entry.objects {
-                match *object {
-                    Object::Vertex(id) => self.truncate_vertex(id, oldest),
-                    Object::Edge(id) => self.truncate_edge(id, oldest),
-                }
-            }
-        }
-    }
-
-    fn truncate_vertex(&self, id: u64, oldest: u64) {
-        let Some(slot) = self.vertices.get(id) else {
-            return;
-        };
-        let mut guard = slot.write();
-        let Some(state) = guard.as_mut() else {
-            return;
-        };
-        let cut = truncate_chain(&mut state.delta, oldest);
-        if cut.is_empty() {
-            return;
-        }
-        self.drop_stale_vertex_keys(id, state, &cut);
-        let labels: Vec<u32> = cut.iter().filter_map(Undo::label).collect();
-        self.settle_vertex(id, &mut guard, &labels);
-    }
-
-    fn truncate_edge(&self, id: u64, oldest: u64) {
-        let Some(slot) = self.edges.get(id) else {
-            return;
-        };
-        let mut guard = slot.write();
-        let Some(state) = guard.as_mut() else {
-            return;
-        };
-        let cut = truncate_chain(&mut state.delta, oldest);
-        if cut.is_empty() {
-            return;
-        }
-        self.drop_stale_edge_keys(id, state, &cut);
-        settle_edge(&mut guard);
-    }
-
-    /// Removes key-set entries only the versions before the `cut` undos had (the
-    /// versions after the vertex's remaining chain). Entries are a superset, so a
-    /// failure to decode (never expected of our own records) only leaves extra entries.
-    fn drop_stale_vertex_keys(&self, id: u64, state: &VertexState, cut: &[Undo]) {
-        let catalog = self.schema.catalog.load();
-        // Only a cut undo that changes a key (a property or label a set uses) or brings
-        // back a deleted version can leave a key no kept version has. Committed
-        // creations, the bulk of an import, cut only their `Uncreate`.
-        let relevant = cut.iter().any(|u| match u {
-            Undo::SetProperty(k, _) => catalog.vertex_sets.iter().any(|s| s.covers_key(*k)),
-            Undo::AddLabel(l) | Undo::RemoveLabel(l) => {
-                catalog.vertex_sets.iter().any(|s| s.label == *l)
-            }
-            Undo::Undelete => true,
-            _ => false,
-        });
-        if !relevant {
-            return;
-        }
-        let kept = chain(&state.delta).count();
-        let undos = chain(&state.delta).chain(cut.iter());
-        if let Err(e) =
-            remove_stale_vertex_keys(&catalog.vertex_sets, id, state, undos, |n| n > kept)
-        {
-            tracing::warn!(vertex = id, error = %e, "stale index entries kept");
-        }
-    }
-
-    fn drop_stale_edge_keys(&self, id: u64, state: &EdgeState, cut: &[Undo]) {
-        let catalog = self.schema.catalog.load();
-        let relevant = cut.iter().any(|u| match u {
-            Undo::SetProperty(k, _) => catalog.edge_sets.iter().any(|s| s.key == Some(*k)),
-            Undo::Undelete => true,
-            _ => false,
-        });
-        if !relevant {
-            return;
-        }
-        let kept = chain(&state.delta).count();
-        let undos = chain(&state.delta).chain(cut.iter());
-        if let Err(e) = remove_stale_edge_keys(&catalog.edge_sets, id, state, undos, |n| n > kept) {
-            tracing::warn!(edge = id, error = %e, "stale index entries kept");
-        }
-    }
-
-    /// After deltas were removed from a vertex (collection or rollback): frees it if it
-    /// is deleted with no versions left, and drops label-index entries for `labels`
-    /// that no version of the vertex has any more. Runs under the vertex's lock, so no
-    /// writer can add the label back in between.
-    pub(crate) fn settle_vertex(&self, id: u64, guard: &mut Option<VertexState>, labels: &[u32]) {
-        let Some(state) = guard.as_ref() else {
-            return;
-        };
-        if state.deleted && state.delta.is_none() {
-            for l in state.labels.iter().chain(labels) {
-                self.label_index_remove(*l, id);
-            }
-            *guard = None;
-            return;
-        }
-        for l in labels {
-            if !state.labels.contains(l) && !chain_mentions_label(&state.delta, *l) {
-                self.label_index_remove(*l, id);
+/// Drops the versions older than `oldest` of every object `ready`'s commits wrote.
+/// Collectors may run at once: each takes its own entries off the queue, and an
+/// object's chain is cut under its lock.
+pub(crate) fn collect_entries(graph: &Graph, schema: &Schema, ready: &[GcEntry], oldest: u64) {
+    for entry in ready {
+        for object in &entry.objects {
+            match *object {
+                Object::Vertex(id) => truncate_vertex(graph, schema, id, oldest),
+                Object::Edge(id) => truncate_edge(graph, schema, id, oldest),
             }
         }
     }
 }
 
-/// Frees an edge that is deleted with no versions left.
-pub(crate) fn settle_edge(guard: &mut Option<EdgeState>) {
-    if guard
-        .as_ref()
-        .is_some_and(|e| e.deleted && e.delta.is_none())
-    {
-        *guard = None;
+fn truncate_vertex(graph: &Graph, schema: &Schema, id: u64, oldest: u64) {
+    let Some(slot) = graph.vertices.get(id) else {
+        return;
+    };
+    let mut guard = slot.write();
+    let Some(state) = guard.as_mut() else {
+        return;
+    };
+    let cut = truncate_chain(&mut state.delta, oldest);
+    if cut.is_empty() {
+        return;
+    }
+    drop_stale_vertex_keys(schema, id, state, &cut);
+    let labels: Vec<u32> = cut.iter().filter_map(Undo::label).collect();
+    graph.settle_vertex(id, &mut guard, &labels);
+}
+
+fn truncate_edge(graph: &Graph, schema: &Schema, id: u64, oldest: u64) {
+    let Some(slot) = graph.edges.get(id) else {
+        return;
+    };
+    let mut guard = slot.write();
+    let Some(state) = guard.as_mut() else {
+        return;
+    };
+    let cut = truncate_chain(&mut state.delta, oldest);
+    if cut.is_empty() {
+        return;
+    }
+    drop_stale_edge_keys(schema, id, state, &cut);
+    settle_edge(&mut guard);
+}
+
+/// Removes key-set entries only the versions before the `cut` undos had (the
+/// versions after the vertex's remaining chain). Entries are a superset, so a
+/// failure to decode (never expected of our own records) only leaves extra entries.
+fn drop_stale_vertex_keys(schema: &Schema, id: u64, state: &VertexState, cut: &[Undo]) {
+    let catalog = schema.catalog.load();
+    // Only a cut undo that changes a key (a property or label a set uses) or brings
+    // back a deleted version can leave a key no kept version has. Committed
+    // creations, the bulk of an import, cut only their `Uncreate`.
+    let relevant = cut.iter().any(|u| match u {
+        Undo::SetProperty(k, _) => catalog.vertex_sets.iter().any(|s| s.covers_key(*k)),
+        Undo::AddLabel(l) | Undo::RemoveLabel(l) => {
+            catalog.vertex_sets.iter().any(|s| s.label == *l)
+        }
+        Undo::Undelete => true,
+        _ => false,
+    });
+    if !relevant {
+        return;
+    }
+    let kept = chain(&state.delta).count();
+    let undos = chain(&state.delta).chain(cut.iter());
+    if let Err(e) = remove_stale_vertex_keys(&catalog.vertex_sets, id, state, undos, |n| n > kept) {
+        tracing::warn!(vertex = id, error = %e, "stale index entries kept");
     }
 }
 
-fn chain_mentions_label(head: &Option<Box<Delta>>, label: u32) -> bool {
-    let mut cur = head.as_deref();
-    while let Some(d) = cur {
-        if d.undo.label() == Some(label) {
-            return true;
-        }
-        cur = d.next.as_deref();
+fn drop_stale_edge_keys(schema: &Schema, id: u64, state: &EdgeState, cut: &[Undo]) {
+    let catalog = schema.catalog.load();
+    let relevant = cut.iter().any(|u| match u {
+        Undo::SetProperty(k, _) => catalog.edge_sets.iter().any(|s| s.key == Some(*k)),
+        Undo::Undelete => true,
+        _ => false,
+    });
+    if !relevant {
+        return;
     }
-    false
+    let kept = chain(&state.delta).count();
+    let undos = chain(&state.delta).chain(cut.iter());
+    if let Err(e) = remove_stale_edge_keys(&catalog.edge_sets, id, state, undos, |n| n > kept) {
+        tracing::warn!(edge = id, error = %e, "stale index entries kept");
+    }
 }
 
 /// Cuts the chain at the first delta committed at or before `oldest` (every running

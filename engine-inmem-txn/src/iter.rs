@@ -2,7 +2,23 @@
 
 use engine_api::{EdgeRecord, PropertyBounds, Result, VertexId};
 
-use crate::txn::InMemoryTxn;
+use crate::graph::Graph;
+
+/// What a vertex scan asks of the transaction it runs in (implemented by
+/// [`crate::InMemoryTxn`]).
+pub(crate) trait ScanView {
+    /// The graph the scan walks.
+    fn graph(&self) -> &Graph;
+
+    /// Whether vertex `id` is visible to the transaction, has `label` (when given)
+    /// and passes every filter.
+    fn vertex_matches(
+        &self,
+        id: u64,
+        label: Option<u32>,
+        filters: &[(u32, PropertyBounds)],
+    ) -> Result<bool>;
+}
 
 /// How many label-index entries a scan copies per short read lock.
 const LABEL_BATCH: usize = 256;
@@ -29,7 +45,7 @@ enum Source {
 
 /// Vertex ids in ascending order, as a transaction sees them.
 pub struct VertexIter<'t, 'e> {
-    txn: &'t InMemoryTxn<'e>,
+    txn: &'t (dyn ScanView + 'e),
     source: Source,
     filters: Vec<(u32, PropertyBounds)>,
 }
@@ -41,7 +57,7 @@ impl std::fmt::Debug for VertexIter<'_, '_> {
 }
 
 impl<'t, 'e> VertexIter<'t, 'e> {
-    pub(crate) fn empty(txn: &'t InMemoryTxn<'e>) -> Self {
+    pub(crate) fn empty(txn: &'t (dyn ScanView + 'e)) -> Self {
         VertexIter {
             txn,
             source: Source::Empty,
@@ -49,9 +65,9 @@ impl<'t, 'e> VertexIter<'t, 'e> {
         }
     }
 
-    pub(crate) fn all(txn: &'t InMemoryTxn<'e>) -> Self {
+    pub(crate) fn all(txn: &'t (dyn ScanView + 'e)) -> Self {
         let end = txn
-            .inner()
+            .graph()
             .next_vertex
             .load(std::sync::atomic::Ordering::Acquire);
         VertexIter {
@@ -62,7 +78,7 @@ impl<'t, 'e> VertexIter<'t, 'e> {
     }
 
     pub(crate) fn label(
-        txn: &'t InMemoryTxn<'e>,
+        txn: &'t (dyn ScanView + 'e),
         label: u32,
         filters: Vec<(u32, PropertyBounds)>,
     ) -> Self {
@@ -81,7 +97,7 @@ impl<'t, 'e> VertexIter<'t, 'e> {
 
     /// Index candidates (ascending), checked against the label and the filters.
     pub(crate) fn candidates(
-        txn: &'t InMemoryTxn<'e>,
+        txn: &'t (dyn ScanView + 'e),
         label: u32,
         ids: Vec<u64>,
         filters: Vec<(u32, PropertyBounds)>,
@@ -122,7 +138,7 @@ impl<'t, 'e> VertexIter<'t, 'e> {
                     *pos = 0;
                     let more =
                         self.txn
-                            .inner()
+                            .graph()
                             .label_index
                             .batch(*label, *after, LABEL_BATCH, batch);
                     if !more {
@@ -200,7 +216,7 @@ mod tests {
         }
         t.commit().expect("commit");
         let r = engine.begin(TxnOptions::new()).expect("begin");
-        let rare = r.inner().labels.lookup("Rare").expect("interned");
+        let rare = r.graph().labels.lookup("Rare").expect("interned");
         let mut it = VertexIter::label(&r, rare, Vec::new());
         let mut candidates = 0;
         while it.next_candidate().is_some() {

@@ -22,7 +22,12 @@
 //! ```
 //!
 //! # Design
-//! - **Storage.** Vertices and edges live in arrays indexed by their id (ids are
+//! The modules stack without a cycle: the graph state (`graph`: slots, id counters,
+//! names, label index) and the commit clock (`clock`: commit order, WAL queueing,
+//! publication) are leaves that every other part takes as arguments; `inner` holds
+//! them with the schema and the running-transaction registry; transactions (`txn`),
+//! snapshots, recovery and the engine sit on top.
+//! - **Storage** (module `graph`). Vertices and edges live in arrays indexed by their id (ids are
 //!   engine-assigned, each thread taking them from blocks of 64, so one thread's new
 //!   objects are neighbours and two threads' are not), in chunks allocated on first
 //!   use; finding an object takes no lock. Each object holds its newest state and a chain of undo deltas, newest
@@ -64,7 +69,7 @@
 //! With [`Config::data_directory`] the engine keeps a WAL and snapshots in that
 //! directory (formats: the `durability` crate; operations and the backup workflow:
 //! the README).
-//! - **Commit.** A read-write transaction records redo operations as it writes. At
+//! - **Commit** (module `clock`; the transaction's side in `txn::commit`). A read-write transaction records redo operations as it writes. At
 //!   commit it takes its timestamp and queues its WAL record under one mutex, so the
 //!   log is in timestamp order; then it waits for durability (the `durability` crate's WAL
 //!   writer batches concurrent committers into one write and one fdatasync, and a
@@ -96,11 +101,14 @@
 #![deny(missing_docs)]
 
 mod background;
+mod clock;
 mod config;
 mod constraints;
 mod engine;
 mod gc;
+mod graph;
 mod index;
+mod inner;
 mod iter;
 mod mvcc;
 mod props;

@@ -14,8 +14,9 @@ use durability::{
 };
 use engine_api::{DamagedFile, Error, PropertyValue, RecoveryReport, Result};
 
+use crate::config::capabilities;
 use crate::config::{Config, RecoveryProgress};
-use crate::engine::{Inner, capabilities};
+use crate::inner::Inner;
 use crate::mvcc::{Adj, EdgeState, VertexState, remove_adj};
 use crate::props;
 use crate::schema::RecoveredSchema;
@@ -55,17 +56,19 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
             },
         )
     };
-    inner.set_last_commit(r.last_ts);
+    inner.clock.set_last_commit(r.last_ts);
     if d.get_wal() {
         // The first id handed out in this run logs a reservation.
-        inner
-            .reserved_vertices
-            .store(inner.next_vertex.load(Ordering::Relaxed), Ordering::Relaxed);
-        inner
-            .reserved_edges
-            .store(inner.next_edge.load(Ordering::Relaxed), Ordering::Relaxed);
+        inner.clock.reserved_vertices.store(
+            inner.graph.next_vertex.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        inner.clock.reserved_edges.store(
+            inner.graph.next_edge.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
     }
-    inner.wal = d.get_wal().then(|| {
+    inner.clock.wal = d.get_wal().then(|| {
         WalWriter::new(
             dir.wal_dir(),
             r.database,
@@ -188,8 +191,8 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 }
                 if let Some((v, e)) = reserved {
                     // Ids below a reservation may have been handed out.
-                    inner.next_vertex.fetch_max(v, Ordering::Relaxed);
-                    inner.next_edge.fetch_max(e, Ordering::Relaxed);
+                    inner.graph.next_vertex.fetch_max(v, Ordering::Relaxed);
+                    inner.graph.next_edge.fetch_max(e, Ordering::Relaxed);
                 }
                 if header.seq != seg.seq {
                     return Err(Error::corrupt(format!(
@@ -284,7 +287,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     if !schema.is_empty() {
         let t = Instant::now();
         let threads = config.get_recovery_threads();
-        inner.install_schema(schema, threads)?;
+        inner.schema.install(&inner.graph, schema, threads)?;
         tracing::info!(
             seconds = t.elapsed().as_secs_f64(),
             threads,
@@ -351,9 +354,11 @@ pub(crate) fn load_image(
     let threads = config.get_recovery_threads();
     let (ts, schema) = load_with(&inner, "the imported image".to_string(), threads, produce)?;
     if !schema.is_empty() {
-        inner.install_schema(schema, config.get_recovery_threads())?;
+        inner
+            .schema
+            .install(&inner.graph, schema, config.get_recovery_threads())?;
     }
-    inner.set_last_commit(ts);
+    inner.clock.set_last_commit(ts);
     Ok(inner)
 }
 
@@ -421,7 +426,11 @@ where
     F: Fn(&Link, End) -> Result<(), String> + Sync,
 {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<(), Rejected> {
-        let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
+        let tables = [
+            &self.inner.graph.labels,
+            &self.inner.graph.edge_types,
+            &self.inner.graph.keys,
+        ];
         durability::snapshot::define_name(tables, kind, id, name)
     }
 
@@ -432,9 +441,13 @@ where
 
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected> {
         self.inner
+            .graph
             .next_vertex
             .fetch_max(next_vertex, Ordering::Relaxed);
-        self.inner.next_edge.fetch_max(next_edge, Ordering::Relaxed);
+        self.inner
+            .graph
+            .next_edge
+            .fetch_max(next_edge, Ordering::Relaxed);
         Ok(())
     }
 
@@ -486,6 +499,7 @@ fn insert_vertex(
     degree: (u32, u32),
 ) -> Result<(), String> {
     let slot = inner
+        .graph
         .vertices
         .get_or_alloc(id)
         .ok_or_else(|| format!("vertex id {id} out of range"))?;
@@ -495,7 +509,9 @@ fn insert_vertex(
     }
     for l in &labels {
         inner
-            .label_index_insert(*l, id)
+            .graph
+            .label_index
+            .insert(*l, id)
             .map_err(|e| e.to_string())?;
     }
     *g = Some(VertexState {
@@ -505,8 +521,8 @@ fn insert_vertex(
         in_edges: Vec::with_capacity(degree.1.min(DEGREE_HINT_CAP) as usize),
         ..VertexState::default()
     });
-    inner.next_vertex.fetch_max(id + 1, Ordering::Relaxed);
-    inner.committed_vertices.fetch_add(1, Ordering::Relaxed);
+    inner.graph.next_vertex.fetch_max(id + 1, Ordering::Relaxed);
+    inner.graph.loaded_vertices.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
@@ -540,6 +556,7 @@ fn store_edge(
     props: Box<[u8]>,
 ) -> Result<(), String> {
     let slot = inner
+        .graph
         .edges
         .get_or_alloc(id)
         .ok_or_else(|| format!("edge id {id} out of range"))?;
@@ -555,8 +572,8 @@ fn store_edge(
         props,
         delta: None,
     });
-    inner.next_edge.fetch_max(id + 1, Ordering::Relaxed);
-    inner.committed_edges.fetch_add(1, Ordering::Relaxed);
+    inner.graph.next_edge.fetch_max(id + 1, Ordering::Relaxed);
+    inner.graph.loaded_edges.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
@@ -566,6 +583,7 @@ fn with_vertex<R>(
     f: impl FnOnce(&mut VertexState) -> Result<R, String>,
 ) -> Result<R, String> {
     let slot = inner
+        .graph
         .vertices
         .get(id)
         .ok_or_else(|| format!("vertex {id} does not exist"))?;
@@ -582,6 +600,7 @@ fn with_edge<R>(
     f: impl FnOnce(&mut EdgeState) -> Result<R, String>,
 ) -> Result<R, String> {
     let slot = inner
+        .graph
         .edges
         .get(id)
         .ok_or_else(|| format!("edge {id} does not exist"))?;
@@ -598,7 +617,7 @@ fn set_prop(
     key: &str,
     value: &PropertyValue,
 ) -> Result<(), String> {
-    let k = inner.keys.intern(key).map_err(|e| e.to_string())?;
+    let k = inner.graph.keys.intern(key).map_err(|e| e.to_string())?;
     let (b, _) = props::set(blob, k, Some(value)).map_err(|e| e.to_string())?;
     *blob = b;
     Ok(())
@@ -607,14 +626,17 @@ fn set_prop(
 fn build_props(inner: &Inner, properties: &[(String, PropertyValue)]) -> Result<Box<[u8]>, String> {
     let mut pairs = Vec::with_capacity(properties.len());
     for (k, v) in properties {
-        pairs.push((inner.keys.intern(k).map_err(|e| e.to_string())?, v.clone()));
+        pairs.push((
+            inner.graph.keys.intern(k).map_err(|e| e.to_string())?,
+            v.clone(),
+        ));
     }
     Ok(props::build(&mut pairs))
 }
 
 /// Applies one logged change to the recovered state.
 fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
-    let intern_label = |l: &str| inner.labels.intern(l).map_err(|e| e.to_string());
+    let intern_label = |l: &str| inner.graph.labels.intern(l).map_err(|e| e.to_string());
     match op {
         WalOp::CreateVertex {
             id,
@@ -637,7 +659,9 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
                     s.labels.push(l);
                 }
                 inner
-                    .label_index_insert(l, *vertex)
+                    .graph
+                    .label_index
+                    .insert(l, *vertex)
                     .map_err(|e| e.to_string())
             })
         }
@@ -645,7 +669,7 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
             let l = intern_label(label)?;
             with_vertex(inner, *vertex, |s| {
                 s.labels.retain(|x| *x != l);
-                inner.label_index_remove(l, *vertex);
+                inner.graph.label_index.remove(l, *vertex);
                 Ok(())
             })
         }
@@ -654,6 +678,7 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
         }),
         WalOp::DeleteVertex { vertex } => {
             let slot = inner
+                .graph
                 .vertices
                 .get(*vertex)
                 .ok_or_else(|| format!("vertex {vertex} does not exist"))?;
@@ -665,10 +690,10 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
                 return Err(format!("vertex {vertex} is deleted while it has edges"));
             }
             for l in &s.labels {
-                inner.label_index_remove(*l, *vertex);
+                inner.graph.label_index.remove(*l, *vertex);
             }
             *g = None;
-            inner.committed_vertices.fetch_sub(1, Ordering::Relaxed);
+            inner.graph.loaded_vertices.fetch_sub(1, Ordering::Relaxed);
             Ok(())
         }
         WalOp::CreateEdge {
@@ -679,6 +704,7 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
             properties,
         } => {
             let t = inner
+                .graph
                 .edge_types
                 .intern(edge_type)
                 .map_err(|e| e.to_string())?;
@@ -705,10 +731,10 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
                 remove_adj(&mut s.in_edges, e);
                 Ok(())
             })?;
-            if let Some(slot) = inner.edges.get(*edge) {
+            if let Some(slot) = inner.graph.edges.get(*edge) {
                 *slot.write() = None;
             }
-            inner.committed_edges.fetch_sub(1, Ordering::Relaxed);
+            inner.graph.loaded_edges.fetch_sub(1, Ordering::Relaxed);
             Ok(())
         }
     }

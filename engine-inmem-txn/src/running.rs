@@ -29,7 +29,22 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::gc::{GcEntry, Queue};
+/// An object a transaction wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Object {
+    Vertex(u64),
+    Edge(u64),
+}
+
+/// The objects one committed transaction wrote, collectable once no running
+/// transaction started before `commit_ts`.
+#[derive(Debug)]
+pub(crate) struct GcEntry {
+    pub(crate) commit_ts: u64,
+    pub(crate) objects: Vec<Object>,
+}
+
+pub(crate) type Queue = VecDeque<GcEntry>;
 
 /// Shards; more than the cores of the machines we run on, so threads rarely share.
 pub(crate) const SHARDS: usize = 16;

@@ -3,7 +3,7 @@
 //!
 //! The catalog is immutable and replaced whole on every change ([`ArcSwap`]), so
 //! writers read it without a lock, under the lock of the object they write. Schema
-//! operations run one at a time (`schema_lock`).
+//! operations run one at a time (`Schema::lock`).
 //!
 //! # What waits, and for how long
 //! - **Creating an index** publishes an empty key set that writers maintain from then
@@ -33,7 +33,9 @@ use engine_api::{
 };
 use parking_lot::Mutex;
 
-use crate::engine::Inner;
+use crate::clock::CommitClock;
+use crate::constraints::{Constraint, Rule};
+use crate::graph::Graph;
 use crate::index::{
     EdgeKeySet, VertexKey, VertexKeySet, chain, edge_version_keys, vertex_version_keys,
 };
@@ -45,22 +47,6 @@ pub(crate) enum IndexEntry {
     Label(u32),
     Vertex(Arc<VertexKeySet>),
     Edge(Arc<EdgeKeySet>),
-}
-
-/// A constraint with its names resolved.
-#[derive(Debug, Clone)]
-pub(crate) enum Rule {
-    /// An existence or type rule on one property key, checked by
-    /// `ConstraintSpec::check_property`.
-    Property(u32),
-    Unique(Arc<VertexKeySet>),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Constraint {
-    pub(crate) spec: ConstraintSpec,
-    pub(crate) label: u32,
-    pub(crate) rule: Rule,
 }
 
 /// One immutable state of the schema.
@@ -153,184 +139,88 @@ impl Schema {
     }
 }
 
-impl Inner {
-    /// Makes a key set for `spec`, interning its names.
-    fn index_entry(&self, spec: &IndexSpec) -> Result<IndexEntry> {
-        Ok(match spec {
-            IndexSpec::Label(l) => IndexEntry::Label(self.labels.intern(l)?),
-            IndexSpec::LabelProperties { label, properties } => {
-                let keys = properties
-                    .iter()
-                    .map(|p| self.keys.intern(p))
-                    .collect::<Result<Vec<_>>>()?;
-                IndexEntry::Vertex(Arc::new(VertexKeySet::new(
-                    self.labels.intern(label)?,
-                    keys,
-                )))
-            }
-            IndexSpec::EdgeType(t) => {
-                IndexEntry::Edge(Arc::new(EdgeKeySet::new(self.edge_types.intern(t)?, None)))
-            }
-            IndexSpec::EdgeTypeProperty {
-                edge_type,
-                property,
-            } => IndexEntry::Edge(Arc::new(EdgeKeySet::new(
-                self.edge_types.intern(edge_type)?,
-                Some(self.keys.intern(property)?),
-            ))),
-        })
-    }
-
-    /// Inserts the keys of every version of every vertex into `set`, one vertex lock
-    /// at a time. Writers maintain the set already, so a vertex written after its
-    /// visit has its new keys inserted by the writer. The keys are collected apart
-    /// and merged in at the end (see [`crate::index::Entries::merge_build`]); a key
-    /// removed meanwhile is removed again if no version of its vertex has it.
-    pub(crate) fn fill_vertex_set(&self, set: &Arc<VertexKeySet>) -> Result<()> {
-        let sets = std::slice::from_ref(set);
-        let end = self.next_vertex.load(std::sync::atomic::Ordering::Acquire);
-        let candidates = self.label_index.members(set.label);
-        // On an error the caller discards the set.
-        set.begin_build();
-        let mut built: Vec<(VertexKey, u64)> = Vec::new();
-        for id in candidates.into_iter().filter(|id| *id < end) {
-            let Some(slot) = self.vertices.get(id) else {
-                continue;
-            };
-            let guard = slot.read();
-            let Some(state) = guard.as_ref() else {
-                continue;
-            };
-            vertex_version_keys(sets, state, chain(&state.delta), |_, _, key| {
-                built.push((key, id));
-            })?;
-        }
-        let removed = set.merge_build(built.into_iter().collect());
-        for (key, id) in removed {
-            // Under the vertex's lock: no writer adds the key back meanwhile.
-            let Some(slot) = self.vertices.get(id) else {
-                continue;
-            };
-            let guard = slot.read();
-            let mut kept = false;
-            if let Some(state) = guard.as_ref() {
-                vertex_version_keys(sets, state, chain(&state.delta), |_, _, k| {
-                    kept |= k == key;
-                })?;
-            }
-            if !kept {
-                set.remove(key, id);
-            }
-        }
-        set.set_ready();
-        Ok(())
-    }
-
-    /// As [`Inner::fill_vertex_set`], for an edge set.
-    pub(crate) fn fill_edge_set(&self, set: &Arc<EdgeKeySet>) -> Result<()> {
-        let sets = std::slice::from_ref(set);
-        let end = self.next_edge.load(std::sync::atomic::Ordering::Acquire);
-        set.begin_build();
-        let mut built: Vec<(OrderedValue, u64)> = Vec::new();
-        for id in 0..end {
-            let Some(slot) = self.edges.get(id) else {
-                continue;
-            };
-            let guard = slot.read();
-            let Some(state) = guard.as_ref() else {
-                continue;
-            };
-            edge_version_keys(sets, state, chain(&state.delta), |_, _, key| {
-                built.push((key, id));
-            })?;
-        }
-        let removed = set.merge_build(built.into_iter().collect());
-        for (key, id) in removed {
-            let Some(slot) = self.edges.get(id) else {
-                continue;
-            };
-            let guard = slot.read();
-            let mut kept = false;
-            if let Some(state) = guard.as_ref() {
-                edge_version_keys(sets, state, chain(&state.delta), |_, _, k| {
-                    kept |= k == key;
-                })?;
-            }
-            if !kept {
-                set.remove(key, id);
-            }
-        }
-        set.set_ready();
-        Ok(())
-    }
-
-    pub(crate) fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+impl Schema {
+    pub(crate) fn create_index(
+        &self,
+        graph: &Graph,
+        clock: &CommitClock,
+        spec: &IndexSpec,
+    ) -> Result<()> {
         spec.validate()?;
-        self.refuse_when_poisoned()?;
-        let _one = self.schema.lock.lock();
-        if self.schema.catalog.load().indexes.contains_key(spec) {
+        clock.refuse_when_poisoned()?;
+        let _one = self.lock.lock();
+        if self.catalog.load().indexes.contains_key(spec) {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
                 format!("index {spec} exists already"),
             ));
         }
-        let entry = self.index_entry(spec)?;
+        let entry = index_entry(graph, spec)?;
         // Writers maintain the set from here on; then every existing object is visited.
         match &entry {
             IndexEntry::Label(_) => {}
             IndexEntry::Vertex(set) => {
-                self.schema.update(|c| c.vertex_sets.push(set.clone()));
-                if let Err(e) = self.fill_vertex_set(set) {
-                    self.schema.update(|c| c.without_vertex_set(set));
+                self.update(|c| c.vertex_sets.push(set.clone()));
+                if let Err(e) = fill_vertex_set(graph, set) {
+                    self.update(|c| c.without_vertex_set(set));
                     return Err(e);
                 }
             }
             IndexEntry::Edge(set) => {
-                self.schema.update(|c| c.edge_sets.push(set.clone()));
-                if let Err(e) = self.fill_edge_set(set) {
-                    self.schema.update(|c| c.without_edge_set(set));
+                self.update(|c| c.edge_sets.push(set.clone()));
+                if let Err(e) = fill_edge_set(graph, set) {
+                    self.update(|c| c.without_edge_set(set));
                     return Err(e);
                 }
             }
         }
-        self.log_schema(&SchemaOp::CreateIndex(spec.clone()), || {
-            self.schema.update(|c| {
-                c.indexes.insert(spec.clone(), entry.clone());
-            });
-        })
-        .inspect_err(|_| {
-            self.schema.update(|c| match &entry {
-                IndexEntry::Vertex(set) => c.without_vertex_set(set),
-                IndexEntry::Edge(set) => c.without_edge_set(set),
-                IndexEntry::Label(_) => {}
-            })
-        })
-    }
-
-    pub(crate) fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
-        self.refuse_when_poisoned()?;
-        let _one = self.schema.lock.lock();
-        let Some(entry) = self.schema.catalog.load().indexes.get(spec).cloned() else {
-            return Err(Error::not_found(format!("there is no index {spec}")));
-        };
-        self.log_schema(&SchemaOp::DropIndex(spec.clone()), || {
-            self.schema.update(|c| {
-                c.indexes.remove(spec);
-                match &entry {
+        clock
+            .log_schema(
+                &SchemaOp::CreateIndex(spec.clone()),
+                || Ok(()),
+                || {
+                    self.update(|c| {
+                        c.indexes.insert(spec.clone(), entry.clone());
+                    });
+                },
+            )
+            .inspect_err(|_| {
+                self.update(|c| match &entry {
                     IndexEntry::Vertex(set) => c.without_vertex_set(set),
                     IndexEntry::Edge(set) => c.without_edge_set(set),
                     IndexEntry::Label(_) => {}
-                }
-            });
-        })
+                })
+            })
     }
 
-    pub(crate) fn index_infos(&self) -> Result<Vec<IndexInfo>> {
-        let catalog = self.schema.catalog.load();
+    pub(crate) fn drop_index(&self, clock: &CommitClock, spec: &IndexSpec) -> Result<()> {
+        clock.refuse_when_poisoned()?;
+        let _one = self.lock.lock();
+        let Some(entry) = self.catalog.load().indexes.get(spec).cloned() else {
+            return Err(Error::not_found(format!("there is no index {spec}")));
+        };
+        clock.log_schema(
+            &SchemaOp::DropIndex(spec.clone()),
+            || Ok(()),
+            || {
+                self.update(|c| {
+                    c.indexes.remove(spec);
+                    match &entry {
+                        IndexEntry::Vertex(set) => c.without_vertex_set(set),
+                        IndexEntry::Edge(set) => c.without_edge_set(set),
+                        IndexEntry::Label(_) => {}
+                    }
+                });
+            },
+        )
+    }
+
+    pub(crate) fn index_infos(&self, graph: &Graph) -> Result<Vec<IndexInfo>> {
+        let catalog = self.catalog.load();
         let mut out = Vec::with_capacity(catalog.indexes.len());
         for (spec, entry) in &catalog.indexes {
             let entries = match entry {
-                IndexEntry::Label(l) => self.label_index.len(*l),
+                IndexEntry::Label(l) => graph.label_index.len(*l),
                 IndexEntry::Vertex(set) => set.len(),
                 IndexEntry::Edge(set) => set.len(),
             };
@@ -342,33 +232,16 @@ impl Inner {
         Ok(out)
     }
 
-    fn resolve_constraint(&self, spec: &ConstraintSpec) -> Result<Constraint> {
-        let label = self.labels.intern(spec.label())?;
-        let rule = match spec {
-            ConstraintSpec::Exists { property, .. } | ConstraintSpec::Type { property, .. } => {
-                Rule::Property(self.keys.intern(property)?)
-            }
-            ConstraintSpec::Unique { properties, .. } => {
-                let keys = properties
-                    .iter()
-                    .map(|p| self.keys.intern(p))
-                    .collect::<Result<Vec<_>>>()?;
-                Rule::Unique(Arc::new(VertexKeySet::new(label, keys)))
-            }
-        };
-        Ok(Constraint {
-            spec: spec.clone(),
-            label,
-            rule,
-        })
-    }
-
-    pub(crate) fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
+    pub(crate) fn create_constraint(
+        &self,
+        graph: &Graph,
+        clock: &CommitClock,
+        spec: &ConstraintSpec,
+    ) -> Result<()> {
         spec.validate()?;
-        self.refuse_when_poisoned()?;
-        let _one = self.schema.lock.lock();
+        clock.refuse_when_poisoned()?;
+        let _one = self.lock.lock();
         if let Some(c) = self
-            .schema
             .catalog
             .load()
             .constraints
@@ -380,31 +253,30 @@ impl Inner {
                 format!("constraint {} exists already", c.spec),
             ));
         }
-        let constraint = self.resolve_constraint(spec)?;
+        let constraint = resolve_constraint(graph, spec)?;
         let set = match &constraint.rule {
             Rule::Unique(set) => Some(set.clone()),
             _ => None,
         };
         if let Some(set) = &set {
-            self.schema.update(|c| c.vertex_sets.push(set.clone()));
-            if let Err(e) = self.fill_vertex_set(set) {
-                self.schema.update(|c| c.without_vertex_set(set));
+            self.update(|c| c.vertex_sets.push(set.clone()));
+            if let Err(e) = fill_vertex_set(graph, set) {
+                self.update(|c| c.without_vertex_set(set));
                 return Err(e);
             }
         }
         let forget_set = || {
             if let Some(set) = &set {
-                self.schema.update(|c| c.without_vertex_set(set));
+                self.update(|c| c.without_vertex_set(set));
             }
         };
         // Commits wait from here until the constraint is in force, so none slips
         // between the check and the catalog change.
-        let r = self.log_schema_checked(
+        let r = clock.log_schema(
             &SchemaOp::CreateConstraint(spec.clone()),
-            || self.check_existing(&constraint),
+            || constraint.check_existing(graph),
             || {
-                self.schema
-                    .update(|c| c.constraints.push(constraint.clone()));
+                self.update(|c| c.constraints.push(constraint.clone()));
             },
         );
         if r.is_err() {
@@ -413,11 +285,10 @@ impl Inner {
         r
     }
 
-    pub(crate) fn drop_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
-        self.refuse_when_poisoned()?;
-        let _one = self.schema.lock.lock();
+    pub(crate) fn drop_constraint(&self, clock: &CommitClock, spec: &ConstraintSpec) -> Result<()> {
+        clock.refuse_when_poisoned()?;
+        let _one = self.lock.lock();
         let Some(found) = self
-            .schema
             .catalog
             .load()
             .constraints
@@ -427,19 +298,22 @@ impl Inner {
         else {
             return Err(Error::not_found(format!("there is no constraint {spec}")));
         };
-        self.log_schema(&SchemaOp::DropConstraint(spec.clone()), || {
-            self.schema.update(|c| {
-                c.constraints.retain(|x| x.spec != *spec);
-                if let Rule::Unique(set) = &found.rule {
-                    c.without_vertex_set(set);
-                }
-            });
-        })
+        clock.log_schema(
+            &SchemaOp::DropConstraint(spec.clone()),
+            || Ok(()),
+            || {
+                self.update(|c| {
+                    c.constraints.retain(|x| x.spec != *spec);
+                    if let Rule::Unique(set) = &found.rule {
+                        c.without_vertex_set(set);
+                    }
+                });
+            },
+        )
     }
 
     pub(crate) fn constraint_specs(&self) -> Vec<ConstraintSpec> {
         let mut specs: Vec<ConstraintSpec> = self
-            .schema
             .catalog
             .load()
             .constraints
@@ -450,71 +324,42 @@ impl Inner {
         specs
     }
 
-    pub(crate) fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
+    pub(crate) fn create_trigger(&self, clock: &CommitClock, spec: &TriggerSpec) -> Result<()> {
         spec.validate()?;
-        self.refuse_when_poisoned()?;
-        let _one = self.schema.lock.lock();
-        if self.schema.catalog.load().triggers.contains_key(&spec.name) {
+        clock.refuse_when_poisoned()?;
+        let _one = self.lock.lock();
+        if self.catalog.load().triggers.contains_key(&spec.name) {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
                 format!("trigger {:?} exists already", spec.name),
             ));
         }
-        self.log_schema(&SchemaOp::CreateTrigger(spec.clone()), || {
-            self.schema.update(|c| {
-                c.triggers.insert(spec.name.clone(), spec.clone());
-            });
-        })
+        clock.log_schema(
+            &SchemaOp::CreateTrigger(spec.clone()),
+            || Ok(()),
+            || {
+                self.update(|c| {
+                    c.triggers.insert(spec.name.clone(), spec.clone());
+                });
+            },
+        )
     }
 
-    pub(crate) fn drop_trigger(&self, name: &str) -> Result<()> {
-        self.refuse_when_poisoned()?;
-        let _one = self.schema.lock.lock();
-        if !self.schema.catalog.load().triggers.contains_key(name) {
+    pub(crate) fn drop_trigger(&self, clock: &CommitClock, name: &str) -> Result<()> {
+        clock.refuse_when_poisoned()?;
+        let _one = self.lock.lock();
+        if !self.catalog.load().triggers.contains_key(name) {
             return Err(Error::not_found(format!("there is no trigger {name:?}")));
         }
-        self.log_schema(&SchemaOp::DropTrigger(name.to_string()), || {
-            self.schema.update(|c| {
-                c.triggers.remove(name);
-            });
-        })
-    }
-
-    fn refuse_when_poisoned(&self) -> Result<()> {
-        match self.poisoned() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    fn log_schema(&self, op: &SchemaOp, apply: impl FnOnce()) -> Result<()> {
-        self.log_schema_checked(op, || Ok(()), apply)
-    }
-
-    /// Under the commit order: runs `check`, logs `op` (with a WAL) and applies it, so
-    /// the change sits between the same commits in the log as in memory. Returns once
-    /// the record is durable per the sync mode.
-    fn log_schema_checked(
-        &self,
-        op: &SchemaOp,
-        check: impl FnOnce() -> Result<()>,
-        apply: impl FnOnce(),
-    ) -> Result<()> {
-        let wal = self.wal.as_ref();
-        let ticket = {
-            let next = self.commit_order.lock();
-            check()?;
-            let ticket = match wal {
-                Some(w) => Some(w.append_schema(*next, op)?),
-                None => None,
-            };
-            apply();
-            ticket
-        };
-        match (wal, ticket) {
-            (Some(w), Some(t)) => w.wait(t),
-            _ => Ok(()),
-        }
+        clock.log_schema(
+            &SchemaOp::DropTrigger(name.to_string()),
+            || Ok(()),
+            || {
+                self.update(|c| {
+                    c.triggers.remove(name);
+                });
+            },
+        )
     }
 }
 
@@ -556,10 +401,10 @@ impl RecoveredSchema {
     }
 }
 
-impl Inner {
+impl Schema {
     /// Every definition, as create-operations (for a snapshot).
     pub(crate) fn schema_definitions(&self) -> Vec<SchemaOp> {
-        let catalog = self.schema.catalog.load();
+        let catalog = self.catalog.load();
         let mut ops: Vec<SchemaOp> = catalog
             .indexes
             .keys()
@@ -585,10 +430,15 @@ impl Inner {
     /// Installs recovered definitions on the recovered data: fills every key set (the
     /// vertex sets in one pass over the vertices, split across threads) and puts the
     /// constraints in force without checking them (they held when they were made).
-    pub(crate) fn install_schema(&self, recovered: RecoveredSchema, threads: usize) -> Result<()> {
+    pub(crate) fn install(
+        &self,
+        graph: &Graph,
+        recovered: RecoveredSchema,
+        threads: usize,
+    ) -> Result<()> {
         let mut catalog = Catalog::default();
         for spec in recovered.indexes {
-            let entry = self.index_entry(&spec)?;
+            let entry = index_entry(graph, &spec)?;
             match &entry {
                 IndexEntry::Vertex(set) => catalog.vertex_sets.push(set.clone()),
                 IndexEntry::Edge(set) => catalog.edge_sets.push(set.clone()),
@@ -597,110 +447,240 @@ impl Inner {
             catalog.indexes.insert(spec, entry);
         }
         for spec in recovered.constraints {
-            let c = self.resolve_constraint(&spec)?;
+            let c = resolve_constraint(graph, &spec)?;
             if let Rule::Unique(set) = &c.rule {
                 catalog.vertex_sets.push(set.clone());
             }
             catalog.constraints.push(c);
         }
         catalog.triggers = recovered.triggers;
-        self.fill_all(&catalog, threads)?;
-        self.schema.catalog.store(Arc::new(catalog));
+        fill_all(graph, &catalog, threads)?;
+        self.catalog.store(Arc::new(catalog));
         Ok(())
     }
+}
 
-    /// Fills every set of a catalog nobody uses yet, on up to `threads` threads,
-    /// each taking a range of ids.
-    fn fill_all(&self, catalog: &Catalog, threads: usize) -> Result<()> {
-        use std::sync::atomic::Ordering::Acquire;
-        fn ranges(end: u64, n: usize) -> Vec<std::ops::Range<u64>> {
-            let n = n.max(1) as u64;
-            let step = end.div_ceil(n).max(1);
-            (0..n)
-                .map(|i| (i * step).min(end)..((i + 1) * step).min(end))
-                .filter(|r| !r.is_empty())
-                .collect()
+/// Makes a key set for `spec`, interning its names.
+fn index_entry(graph: &Graph, spec: &IndexSpec) -> Result<IndexEntry> {
+    Ok(match spec {
+        IndexSpec::Label(l) => IndexEntry::Label(graph.labels.intern(l)?),
+        IndexSpec::LabelProperties { label, properties } => {
+            let keys = properties
+                .iter()
+                .map(|p| graph.keys.intern(p))
+                .collect::<Result<Vec<_>>>()?;
+            IndexEntry::Vertex(Arc::new(VertexKeySet::new(
+                graph.labels.intern(label)?,
+                keys,
+            )))
         }
-        let vsets = &catalog.vertex_sets;
-        let esets = &catalog.edge_sets;
-        if !vsets.is_empty() {
-            let parts = std::thread::scope(|s| {
-                let workers: Vec<_> = ranges(self.next_vertex.load(Acquire), threads)
-                    .into_iter()
-                    .map(|r| {
-                        s.spawn(
-                            move || -> Result<Vec<Vec<(crate::index::VertexKey, u64)>>> {
-                                let mut out = vec![Vec::new(); vsets.len()];
-                                for id in r {
-                                    let Some(slot) = self.vertices.get(id) else {
-                                        continue;
-                                    };
-                                    let guard = slot.read();
-                                    let Some(state) = guard.as_ref() else {
-                                        continue;
-                                    };
-                                    vertex_version_keys(
-                                        vsets,
-                                        state,
-                                        chain(&state.delta),
-                                        |_, i, k| {
-                                            out[i].push((k, id));
-                                        },
-                                    )?;
-                                }
-                                Ok(out)
-                            },
-                        )
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| {
-                        w.join().unwrap_or_else(|_| {
-                            Err(Error::corrupt("an index build thread panicked"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })?;
-            // Per set: its entries from every range, then one sort and bulk build,
-            // the sets on their own threads. Measured, recovery of 1M vertices with
-            // two indexes on 2 cores: scanning alone in parallel gave 1.05x one
-            // thread; building the sets in parallel too gives 1.25-1.47x.
-            let mut per_set: Vec<Vec<(crate::index::VertexKey, u64)>> =
-                vsets.iter().map(|_| Vec::new()).collect();
-            for part in parts {
-                for (i, entries) in part.into_iter().enumerate() {
-                    per_set[i].extend(entries);
-                }
-            }
-            let mut jobs: Vec<_> = vsets.iter().zip(per_set).collect();
-            while !jobs.is_empty() {
-                let batch: Vec<_> = jobs.drain(..threads.clamp(1, jobs.len())).collect();
-                std::thread::scope(|s| {
-                    for (set, entries) in batch {
-                        s.spawn(move || set.fill(entries));
-                    }
-                });
-            }
+        IndexSpec::EdgeType(t) => {
+            IndexEntry::Edge(Arc::new(EdgeKeySet::new(graph.edge_types.intern(t)?, None)))
         }
-        if !esets.is_empty() {
-            let mut out = vec![Vec::new(); esets.len()];
-            for id in 0..self.next_edge.load(Acquire) {
-                let Some(slot) = self.edges.get(id) else {
-                    continue;
-                };
-                let guard = slot.read();
-                let Some(state) = guard.as_ref() else {
-                    continue;
-                };
-                edge_version_keys(esets, state, chain(&state.delta), |_, i, k| {
-                    out[i].push((k, id));
-                })?;
-            }
-            for (set, entries) in esets.iter().zip(out) {
-                set.fill(entries);
-            }
-        }
-        Ok(())
+        IndexSpec::EdgeTypeProperty {
+            edge_type,
+            property,
+        } => IndexEntry::Edge(Arc::new(EdgeKeySet::new(
+            graph.edge_types.intern(edge_type)?,
+            Some(graph.keys.intern(property)?),
+        ))),
+    })
+}
+
+/// Inserts the keys of every version of every vertex into `set`, one vertex lock
+/// at a time. Writers maintain the set already, so a vertex written after its
+/// visit has its new keys inserted by the writer. The keys are collected apart
+/// and merged in at the end (see [`crate::index::Entries::merge_build`]); a key
+/// removed meanwhile is removed again if no version of its vertex has it.
+pub(crate) fn fill_vertex_set(graph: &Graph, set: &Arc<VertexKeySet>) -> Result<()> {
+    let sets = std::slice::from_ref(set);
+    let end = graph.next_vertex.load(std::sync::atomic::Ordering::Acquire);
+    let candidates = graph.label_index.members(set.label);
+    // On an error the caller discards the set.
+    set.begin_build();
+    let mut built: Vec<(VertexKey, u64)> = Vec::new();
+    for id in candidates.into_iter().filter(|id| *id < end) {
+        let Some(slot) = graph.vertices.get(id) else {
+            continue;
+        };
+        let guard = slot.read();
+        let Some(state) = guard.as_ref() else {
+            continue;
+        };
+        vertex_version_keys(sets, state, chain(&state.delta), |_, _, key| {
+            built.push((key, id));
+        })?;
     }
+    let removed = set.merge_build(built.into_iter().collect());
+    for (key, id) in removed {
+        // Under the vertex's lock: no writer adds the key back meanwhile.
+        let Some(slot) = graph.vertices.get(id) else {
+            continue;
+        };
+        let guard = slot.read();
+        let mut kept = false;
+        if let Some(state) = guard.as_ref() {
+            vertex_version_keys(sets, state, chain(&state.delta), |_, _, k| {
+                kept |= k == key;
+            })?;
+        }
+        if !kept {
+            set.remove(key, id);
+        }
+    }
+    set.set_ready();
+    Ok(())
+}
+
+/// As [`fill_vertex_set`], for an edge set.
+pub(crate) fn fill_edge_set(graph: &Graph, set: &Arc<EdgeKeySet>) -> Result<()> {
+    let sets = std::slice::from_ref(set);
+    let end = graph.next_edge.load(std::sync::atomic::Ordering::Acquire);
+    set.begin_build();
+    let mut built: Vec<(OrderedValue, u64)> = Vec::new();
+    for id in 0..end {
+        let Some(slot) = graph.edges.get(id) else {
+            continue;
+        };
+        let guard = slot.read();
+        let Some(state) = guard.as_ref() else {
+            continue;
+        };
+        edge_version_keys(sets, state, chain(&state.delta), |_, _, key| {
+            built.push((key, id));
+        })?;
+    }
+    let removed = set.merge_build(built.into_iter().collect());
+    for (key, id) in removed {
+        let Some(slot) = graph.edges.get(id) else {
+            continue;
+        };
+        let guard = slot.read();
+        let mut kept = false;
+        if let Some(state) = guard.as_ref() {
+            edge_version_keys(sets, state, chain(&state.delta), |_, _, k| {
+                kept |= k == key;
+            })?;
+        }
+        if !kept {
+            set.remove(key, id);
+        }
+    }
+    set.set_ready();
+    Ok(())
+}
+
+fn resolve_constraint(graph: &Graph, spec: &ConstraintSpec) -> Result<Constraint> {
+    let label = graph.labels.intern(spec.label())?;
+    let rule = match spec {
+        ConstraintSpec::Exists { property, .. } | ConstraintSpec::Type { property, .. } => {
+            Rule::Property(graph.keys.intern(property)?)
+        }
+        ConstraintSpec::Unique { properties, .. } => {
+            let keys = properties
+                .iter()
+                .map(|p| graph.keys.intern(p))
+                .collect::<Result<Vec<_>>>()?;
+            Rule::Unique(Arc::new(VertexKeySet::new(label, keys)))
+        }
+    };
+    Ok(Constraint {
+        spec: spec.clone(),
+        label,
+        rule,
+    })
+}
+
+/// Fills every set of a catalog nobody uses yet, on up to `threads` threads,
+/// each taking a range of ids.
+fn fill_all(graph: &Graph, catalog: &Catalog, threads: usize) -> Result<()> {
+    use std::sync::atomic::Ordering::Acquire;
+    fn ranges(end: u64, n: usize) -> Vec<std::ops::Range<u64>> {
+        let n = n.max(1) as u64;
+        let step = end.div_ceil(n).max(1);
+        (0..n)
+            .map(|i| (i * step).min(end)..((i + 1) * step).min(end))
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+    let vsets = &catalog.vertex_sets;
+    let esets = &catalog.edge_sets;
+    if !vsets.is_empty() {
+        let parts = std::thread::scope(|s| {
+            let workers: Vec<_> = ranges(graph.next_vertex.load(Acquire), threads)
+                .into_iter()
+                .map(|r| {
+                    s.spawn(
+                        move || -> Result<Vec<Vec<(crate::index::VertexKey, u64)>>> {
+                            let mut out = vec![Vec::new(); vsets.len()];
+                            for id in r {
+                                let Some(slot) = graph.vertices.get(id) else {
+                                    continue;
+                                };
+                                let guard = slot.read();
+                                let Some(state) = guard.as_ref() else {
+                                    continue;
+                                };
+                                vertex_version_keys(
+                                    vsets,
+                                    state,
+                                    chain(&state.delta),
+                                    |_, i, k| {
+                                        out[i].push((k, id));
+                                    },
+                                )?;
+                            }
+                            Ok(out)
+                        },
+                    )
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::corrupt("an index build thread panicked")))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        // Per set: its entries from every range, then one sort and bulk build,
+        // the sets on their own threads. Measured, recovery of 1M vertices with
+        // two indexes on 2 cores: scanning alone in parallel gave 1.05x one
+        // thread; building the sets in parallel too gives 1.25-1.47x.
+        let mut per_set: Vec<Vec<(crate::index::VertexKey, u64)>> =
+            vsets.iter().map(|_| Vec::new()).collect();
+        for part in parts {
+            for (i, entries) in part.into_iter().enumerate() {
+                per_set[i].extend(entries);
+            }
+        }
+        let mut jobs: Vec<_> = vsets.iter().zip(per_set).collect();
+        while !jobs.is_empty() {
+            let batch: Vec<_> = jobs.drain(..threads.clamp(1, jobs.len())).collect();
+            std::thread::scope(|s| {
+                for (set, entries) in batch {
+                    s.spawn(move || set.fill(entries));
+                }
+            });
+        }
+    }
+    if !esets.is_empty() {
+        let mut out = vec![Vec::new(); esets.len()];
+        for id in 0..graph.next_edge.load(Acquire) {
+            let Some(slot) = graph.edges.get(id) else {
+                continue;
+            };
+            let guard = slot.read();
+            let Some(state) = guard.as_ref() else {
+                continue;
+            };
+            edge_version_keys(esets, state, chain(&state.delta), |_, i, k| {
+                out[i].push((k, id));
+            })?;
+        }
+        for (set, entries) in esets.iter().zip(out) {
+            set.fill(entries);
+        }
+    }
+    Ok(())
 }

@@ -7,124 +7,118 @@ use std::ops::Range;
 use durability::{BlockEncoder, ImageSource, SnapshotSink};
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
-use crate::engine::Inner;
+use crate::inner::Inner;
 use crate::txn::InMemoryTxn;
 
-impl Inner {
-    /// Hands the state `txn` sees to `sink` in snapshot order.
-    pub(crate) fn write_image(
-        &self,
-        txn: &InMemoryTxn<'_>,
-        sink: &mut dyn SnapshotSink,
-    ) -> Result<()> {
-        let (vertex_end, edge_end) = self.write_preamble(sink)?;
-        // The sink may write or import: it gets copies, taken under each object's
-        // lock, and runs after the lock is released.
-        let (mut labels, mut copied) = (Vec::new(), Vec::new());
-        let (mut scratch_labels, mut blob) = (Vec::new(), Vec::new());
-        for id in 0..vertex_end {
-            let (l, b) = (&mut labels, &mut copied);
-            let degree = txn.snapshot_vertex_with(
-                VertexId(id),
-                &mut scratch_labels,
-                &mut blob,
-                |ls, props, degree| {
-                    l.clear();
-                    l.extend_from_slice(ls);
-                    b.clear();
-                    b.extend_from_slice(props);
-                    degree
-                },
-            )?;
-            if let Some(degree) = degree {
-                sink.vertex_with_degree(id, &labels, &copied, degree)?;
-            }
-        }
-        for id in 0..edge_end {
-            let b = &mut copied;
-            let found =
-                txn.snapshot_edge_with(EdgeId(id), &mut blob, |t, source, target, props| {
-                    b.clear();
-                    b.extend_from_slice(props);
-                    (t, source, target)
-                })?;
-            if let Some((t, source, target)) = found {
-                sink.edge(id, t, source.0, target.0, &copied)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
-    /// edge id bounds the image covers.
-    fn write_preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
-        // Every name an object visible to this view uses was interned before the
-        // object was committed, so the dictionaries read now cover them.
-        durability::snapshot::export_name_tables(sink, &self.labels, &self.edge_types, &self.keys)?;
-        sink.schema_all(&self.schema_definitions())?;
-        // The counters cover every id handed out so far and every id reservation
-        // made before this snapshot began (those may sit in WAL segments that
-        // retention deletes once this snapshot exists).
-        let bound = |next: &AtomicU64, reserved: &AtomicU64| {
-            let n = next.load(Ordering::Acquire);
-            match reserved.load(Ordering::Acquire) {
-                u64::MAX => n,
-                r => n.max(r),
-            }
-        };
-        sink.counters(
-            bound(&self.next_vertex, &self.reserved_vertices),
-            bound(&self.next_edge, &self.reserved_edges),
-        )?;
-        // Vertices first, so a reader can check every edge's endpoints; each pass
-        // walks its slot array in id order (sequential memory), copying each object
-        // under its lock into reused buffers and writing after the lock is released.
-        // An edge's own versions decide whether this view sees it, and they change
-        // in the same transactions as its endpoints' adjacency.
-        Ok((
-            self.next_vertex.load(Ordering::Acquire),
-            self.next_edge.load(Ordering::Acquire),
-        ))
-    }
-
-    /// Hands the newest published state to `sink` (see
-    /// [`crate::InMemoryEngine::export`]); returns its commit timestamp.
-    pub(crate) fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
-        let txn = self.begin(
-            TxnOptions::new()
-                .isolation(IsolationLevel::SnapshotIsolation)
-                .read_only(),
-        )?;
-        let ts = txn.start_ts();
-        self.write_image(&txn, sink)?;
-        Ok(ts)
-    }
-
-    /// Writes a snapshot of the newest published state. One runs at a time: a second
-    /// request waits for the running one and then writes its own.
-    pub(crate) fn create_snapshot(&self) -> Result<SnapshotInfo> {
-        let d = self.durable()?;
-        let _one = d.one_snapshot();
-        let started = std::time::Instant::now();
-        let txn = self.begin(
-            TxnOptions::new()
-                .isolation(IsolationLevel::SnapshotIsolation)
-                .read_only(),
-        )?;
-        let info = d.write_snapshot(
-            txn.start_ts(),
-            &View {
-                inner: self,
-                txn: &txn,
+/// Hands the state `txn` sees to `sink` in snapshot order.
+fn write_image(inner: &Inner, txn: &InMemoryTxn<'_>, sink: &mut dyn SnapshotSink) -> Result<()> {
+    let (vertex_end, edge_end) = write_preamble(inner, sink)?;
+    // The sink may write or import: it gets copies, taken under each object's
+    // lock, and runs after the lock is released.
+    let (mut labels, mut copied) = (Vec::new(), Vec::new());
+    let (mut scratch_labels, mut blob) = (Vec::new(), Vec::new());
+    for id in 0..vertex_end {
+        let (l, b) = (&mut labels, &mut copied);
+        let degree = txn.snapshot_vertex_with(
+            VertexId(id),
+            &mut scratch_labels,
+            &mut blob,
+            |ls, props, degree| {
+                l.clear();
+                l.extend_from_slice(ls);
+                b.clear();
+                b.extend_from_slice(props);
+                degree
             },
         )?;
-        drop(txn);
-        if let Some(wal) = &self.wal {
-            wal.rotate();
+        if let Some(degree) = degree {
+            sink.vertex_with_degree(id, &labels, &copied, degree)?;
         }
-        d.snapshot_written(&info, started)?;
-        Ok(info)
     }
+    for id in 0..edge_end {
+        let b = &mut copied;
+        let found = txn.snapshot_edge_with(EdgeId(id), &mut blob, |t, source, target, props| {
+            b.clear();
+            b.extend_from_slice(props);
+            (t, source, target)
+        })?;
+        if let Some((t, source, target)) = found {
+            sink.edge(id, t, source.0, target.0, &copied)?;
+        }
+    }
+    Ok(())
+}
+
+/// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
+/// edge id bounds the image covers.
+fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
+    // Every name an object visible to this view uses was interned before the
+    // object was committed, so the dictionaries read now cover them.
+    durability::snapshot::export_name_tables(
+        sink,
+        &inner.graph.labels,
+        &inner.graph.edge_types,
+        &inner.graph.keys,
+    )?;
+    sink.schema_all(&inner.schema.schema_definitions())?;
+    // The counters cover every id handed out so far and every id reservation
+    // made before this snapshot began (those may sit in WAL segments that
+    // retention deletes once this snapshot exists).
+    let bound = |next: &AtomicU64, reserved: &AtomicU64| {
+        let n = next.load(Ordering::Acquire);
+        match reserved.load(Ordering::Acquire) {
+            u64::MAX => n,
+            r => n.max(r),
+        }
+    };
+    sink.counters(
+        bound(&inner.graph.next_vertex, &inner.clock.reserved_vertices),
+        bound(&inner.graph.next_edge, &inner.clock.reserved_edges),
+    )?;
+    // Vertices first, so a reader can check every edge's endpoints; each pass
+    // walks its slot array in id order (sequential memory), copying each object
+    // under its lock into reused buffers and writing after the lock is released.
+    // An edge's own versions decide whether this view sees it, and they change
+    // in the same transactions as its endpoints' adjacency.
+    Ok((
+        inner.graph.next_vertex.load(Ordering::Acquire),
+        inner.graph.next_edge.load(Ordering::Acquire),
+    ))
+}
+
+/// Hands the newest published state to `sink` (see
+/// `ImageEngine::export` of [`crate::InMemoryEngine`]); returns its commit timestamp.
+pub(crate) fn export(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<u64> {
+    let txn = InMemoryTxn::begin(
+        inner,
+        TxnOptions::new()
+            .isolation(IsolationLevel::SnapshotIsolation)
+            .read_only(),
+    )?;
+    let ts = txn.start_ts();
+    write_image(inner, &txn, sink)?;
+    Ok(ts)
+}
+
+/// Writes a snapshot of the newest published state. One runs at a time: a second
+/// request waits for the running one and then writes its own.
+pub(crate) fn create(inner: &Inner) -> Result<SnapshotInfo> {
+    let d = inner.durable()?;
+    let _one = d.one_snapshot();
+    let started = std::time::Instant::now();
+    let txn = InMemoryTxn::begin(
+        inner,
+        TxnOptions::new()
+            .isolation(IsolationLevel::SnapshotIsolation)
+            .read_only(),
+    )?;
+    let info = d.write_snapshot(txn.start_ts(), &View { inner, txn: &txn })?;
+    drop(txn);
+    if let Some(wal) = &inner.clock.wal {
+        wal.rotate();
+    }
+    d.snapshot_written(&info, started)?;
+    Ok(info)
 }
 
 /// What a snapshot writes: the state one read transaction sees.
@@ -135,7 +129,7 @@ struct View<'a, 't> {
 
 impl ImageSource for View<'_, '_> {
     fn preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
-        self.inner.write_preamble(sink)
+        write_preamble(self.inner, sink)
     }
 
     fn vertices(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {

@@ -4,6 +4,7 @@
 //! and leaving the running-transaction registry.
 
 use super::*;
+use crate::constraints::check_commit;
 
 impl<'e> InMemoryTxn<'e> {
     /// Commits: constraint checks and the commit timestamp under the commit order,
@@ -34,13 +35,13 @@ impl<'e> InMemoryTxn<'e> {
             }
             None => None,
         };
-        let wal = inner.wal.as_ref();
+        let wal = inner.clock.wal.as_ref();
         let payload = wal.map(|_| durability::wal::encode_ops(&self.redo));
         let arrival = self.arrival.take();
         let has_after = matches!(&observed, Some((o, _)) if o.has_after());
         // Constraint checks, timestamps and WAL records go in one order.
         let (ts, ticket, published) = {
-            let mut next = inner.commit_order.lock();
+            let mut next = inner.clock.order.lock();
             // Read under the commit order: a constraint created concurrently is
             // either in this catalog or was checked against this transaction's
             // writes (as validated below) before it came into force.
@@ -54,7 +55,9 @@ impl<'e> InMemoryTxn<'e> {
                         Object::Edge(_) => None,
                     })
                     .collect();
-                if let Err(e) = inner.check_commit(&catalog.constraints, &vertices, &self.shared) {
+                if let Err(e) =
+                    check_commit(&inner.graph, &catalog.constraints, &vertices, &self.shared)
+                {
                     drop(next);
                     drop(arrival);
                     return Err(self.abort(e));
@@ -79,7 +82,7 @@ impl<'e> InMemoryTxn<'e> {
             let published = if wal.is_none() && !has_after {
                 self.leave_running();
                 let mut finished = Some(self.finished(ts));
-                let ready = inner.publish_if_next(ts, &self.shared, &mut finished);
+                let ready = inner.clock.publish_if_next(ts, &self.shared, &mut finished);
                 if let Some(f) = finished {
                     // Not published: the slow path below needs the objects back.
                     self.touched = f.entry.objects;
@@ -99,7 +102,7 @@ impl<'e> InMemoryTxn<'e> {
             // Not durable: never becomes visible. The clock still moves past `ts` so
             // later commits are not held up (they fail the same way: poisoned).
             self.leave_running();
-            inner.publish(ts, None, None, None);
+            inner.clock.publish(ts, None, None, None);
             self.rollback_writes();
             self.unregister();
             return Err(e);
@@ -116,12 +119,15 @@ impl<'e> InMemoryTxn<'e> {
             None => {
                 let finished = self.finished(ts);
                 self.leave_running();
-                inner.publish(
+                let entry = inner.clock.publish(
                     ts,
                     Some(&self.shared),
                     after.as_ref().map(|(o, set)| (&**o, set)),
                     Some(finished),
                 );
+                if let Some(entry) = entry {
+                    inner.retire(entry);
+                }
             }
         }
         self.unregister();
@@ -138,7 +144,7 @@ impl<'e> InMemoryTxn<'e> {
         for object in touched.into_iter().rev() {
             match object {
                 Object::Vertex(id) => {
-                    let Some(slot) = inner.vertices.get(id) else {
+                    let Some(slot) = inner.graph.vertices.get(id) else {
                         continue;
                     };
                     let mut guard = slot.write();
@@ -161,10 +167,10 @@ impl<'e> InMemoryTxn<'e> {
                         labels.extend(undo.label());
                         undo_vertex(state, undo);
                     }
-                    inner.settle_vertex(id, &mut guard, &labels);
+                    inner.graph.settle_vertex(id, &mut guard, &labels);
                 }
                 Object::Edge(id) => {
-                    let Some(slot) = inner.edges.get(id) else {
+                    let Some(slot) = inner.graph.edges.get(id) else {
                         continue;
                     };
                     let mut guard = slot.write();

@@ -4,28 +4,29 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
     IndexSpec, IsolationLevel, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
-    Transaction, VertexId,
+    Transaction, TxnOptions, VertexId,
 };
 
 use durability::WalOp;
 
-use crate::engine::Finished;
-use crate::engine::Inner;
-use crate::gc::{GcEntry, Object, settle_edge};
+use crate::clock::Finished;
+use crate::graph::settle_edge;
 use crate::index::{
     chain, keys_for_edge, keys_for_vertex, remove_stale_edge_keys, remove_stale_vertex_keys,
 };
-use crate::iter::{EdgeIter, VertexIter};
+use crate::inner::Inner;
+use crate::iter::{EdgeIter, ScanView, VertexIter};
 use crate::mvcc::{
-    Adj, Delta, EdgeState, TxnShared, Undo, VertexState, View, push_delta, remove_adj, undo_edge,
-    undo_vertex, visible_exists,
+    Adj, Delta, EdgeState, TXN_ID_BASE, TxnShared, Undo, VertexState, View, push_delta, remove_adj,
+    undo_edge, undo_vertex, visible_exists,
 };
 use crate::props;
-use crate::running::{IdKind, Registration};
+use crate::running::{GcEntry, IdKind, Object, Registration};
 
 mod commit;
 mod scan;
@@ -87,7 +88,57 @@ fn edge_not_found(e: EdgeId) -> Error {
     Error::not_found(format!("edge {} does not exist", e.0))
 }
 
+/// A transaction id: past [`TXN_ID_BASE`], unique in the process. Each thread takes
+/// a block of ids at a time, so beginning a transaction touches no shared counter.
+fn next_txn_id() -> u64 {
+    const BLOCK: u64 = 1024;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        ids.set((next + 1, end));
+        TXN_ID_BASE + next
+    })
+}
+
 impl<'e> InMemoryTxn<'e> {
+    /// Begins a transaction on `inner` (see [`engine_api::StorageEngine::begin`]).
+    pub(crate) fn begin(inner: &'e Inner, options: TxnOptions) -> Result<Self> {
+        let level = options
+            .requested_isolation()
+            .unwrap_or(inner.capabilities.default_isolation);
+        if !inner.capabilities.supports_isolation(level) {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("isolation level {level:?} is not supported"),
+            ));
+        }
+        if !options.is_read_only()
+            && let Some(e) = inner.clock.poisoned()
+        {
+            return Err(e);
+        }
+        // Registered no later than it starts (see the `running` module).
+        let registration = inner
+            .running
+            .enter(inner.clock.newest.load(Ordering::SeqCst));
+        let start_ts = inner.clock.newest.load(Ordering::SeqCst);
+        Ok(InMemoryTxn::new(
+            inner,
+            TxnShared::new(next_txn_id()),
+            start_ts,
+            registration,
+            level,
+            options.is_read_only(),
+        ))
+    }
+
     pub(crate) fn new(
         inner: &'e Inner,
         shared: Arc<TxnShared>,
@@ -108,11 +159,11 @@ impl<'e> InMemoryTxn<'e> {
             vertex_balance: 0,
             edge_balance: 0,
             redo: Vec::new(),
-            logging: inner.wal.is_some(),
+            logging: inner.clock.wal.is_some(),
             arrival: if read_only {
                 None
             } else {
-                inner.wal.as_ref().map(|w| w.announce())
+                inner.clock.wal.as_ref().map(|w| w.announce())
             },
             observed: if read_only {
                 None
@@ -215,10 +266,6 @@ impl<'e> InMemoryTxn<'e> {
         }
     }
 
-    pub(crate) fn inner(&self) -> &'e Inner {
-        self.inner
-    }
-
     fn ensure_usable(&self) -> Result<()> {
         match self.status {
             Status::Active => Ok(()),
@@ -265,7 +312,7 @@ impl<'e> InMemoryTxn<'e> {
         f: impl FnOnce(&VertexState, &View<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
         self.ensure_usable()?;
-        let Some(slot) = self.inner.vertices.get(v.0) else {
+        let Some(slot) = self.inner.graph.vertices.get(v.0) else {
             return Ok(None);
         };
         let guard = slot.read();
@@ -285,7 +332,7 @@ impl<'e> InMemoryTxn<'e> {
         f: impl FnOnce(&EdgeState, &View<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
         self.ensure_usable()?;
-        let Some(slot) = self.inner.edges.get(e.0) else {
+        let Some(slot) = self.inner.graph.edges.get(e.0) else {
             return Ok(None);
         };
         let guard = slot.read();
@@ -309,7 +356,11 @@ impl<'e> InMemoryTxn<'e> {
     ) -> Result<R> {
         self.ensure_writable()?;
         let inner = self.inner;
-        let slot = inner.vertices.get(v.0).ok_or_else(|| vertex_not_found(v))?;
+        let slot = inner
+            .graph
+            .vertices
+            .get(v.0)
+            .ok_or_else(|| vertex_not_found(v))?;
         let mut guard = slot.write();
         let state = guard.as_mut().ok_or_else(|| vertex_not_found(v))?;
         if let Err(e) = self.view().check_write(&state.delta, "the vertex") {
@@ -338,7 +389,11 @@ impl<'e> InMemoryTxn<'e> {
     ) -> Result<R> {
         self.ensure_writable()?;
         let inner = self.inner;
-        let slot = inner.edges.get(e.0).ok_or_else(|| edge_not_found(e))?;
+        let slot = inner
+            .graph
+            .edges
+            .get(e.0)
+            .ok_or_else(|| edge_not_found(e))?;
         let mut guard = slot.write();
         let state = guard.as_mut().ok_or_else(|| edge_not_found(e))?;
         if let Err(err) = self.view().check_write(&state.delta, "the edge") {
@@ -387,7 +442,7 @@ impl<'e> InMemoryTxn<'e> {
         };
         Ok(EdgeRecord {
             id: a.edge,
-            edge_type: self.inner.edge_types.name(a.edge_type)?,
+            edge_type: self.inner.graph.edge_types.name(a.edge_type)?,
             source,
             target,
         })
@@ -396,7 +451,7 @@ impl<'e> InMemoryTxn<'e> {
     fn names_to_map(&self, pairs: BTreeMap<u32, PropertyValue>) -> Result<PropertyMap> {
         let mut map = PropertyMap::new();
         for (k, v) in pairs {
-            map.insert(self.inner.keys.name(k)?, v);
+            map.insert(self.inner.graph.keys.name(k)?, v);
         }
         Ok(map)
     }
@@ -535,11 +590,13 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 Ok(labels)
             })?
             .ok_or_else(|| vertex_not_found(vertex))?;
-        ids.into_iter().map(|l| self.inner.labels.name(l)).collect()
+        ids.into_iter()
+            .map(|l| self.inner.graph.labels.name(l))
+            .collect()
     }
 
     fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool> {
-        let Some(l) = self.inner.labels.lookup(label) else {
+        let Some(l) = self.inner.graph.labels.lookup(label) else {
             return if self.contains_vertex(vertex)? {
                 Ok(false)
             } else {
@@ -556,7 +613,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     }
 
     fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
-        let k = self.inner.keys.lookup(key);
+        let k = self.inner.graph.keys.lookup(key);
         self.read_vertex(vertex, |state, view| match k {
             Some(k) => property_at_view(&state.props, &state.delta, view, k),
             None => Ok(None),
@@ -580,7 +637,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
 
     fn vertices_with_label(&self, label: &str) -> Result<VertexIter<'_, 'e>> {
         self.ensure_usable()?;
-        Ok(match self.inner.labels.lookup(label) {
+        Ok(match self.inner.graph.labels.lookup(label) {
             Some(l) => VertexIter::label(self, l, Vec::new()),
             None => VertexIter::empty(self),
         })
@@ -617,7 +674,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         edge_type: Option<&str>,
     ) -> Result<EdgeIter> {
         let type_id = match edge_type {
-            Some(name) => match self.inner.edge_types.lookup(name) {
+            Some(name) => match self.inner.graph.edge_types.lookup(name) {
                 Some(t) => Some(t),
                 None => {
                     // Still NotFound for a missing vertex.
@@ -661,14 +718,14 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             .ok_or_else(|| edge_not_found(edge))?;
         Ok(EdgeRecord {
             id: edge,
-            edge_type: self.inner.edge_types.name(t)?,
+            edge_type: self.inner.graph.edge_types.name(t)?,
             source,
             target,
         })
     }
 
     fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
-        let k = self.inner.keys.lookup(key);
+        let k = self.inner.graph.keys.lookup(key);
         self.read_edge(edge, |state, view| match k {
             Some(k) => property_at_view(&state.props, &state.delta, view, k),
             None => Ok(None),
@@ -698,7 +755,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let inner = self.inner;
         let mut label_ids = Vec::with_capacity(labels.len());
         for l in labels {
-            let id = inner.labels.intern(l)?;
+            let id = inner.graph.labels.intern(l)?;
             if !label_ids.contains(&id) {
                 label_ids.push(id);
             }
@@ -706,11 +763,14 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let mut pairs = Vec::with_capacity(properties.len());
         for (k, v) in properties {
             v.validate()?;
-            pairs.push((inner.keys.intern(k)?, v.clone()));
+            pairs.push((inner.graph.keys.intern(k)?, v.clone()));
         }
-        let id = inner.running.take_id(IdKind::Vertex, &inner.next_vertex);
-        inner.ensure_reserved(Some(id), None)?;
+        let id = inner
+            .running
+            .take_id(IdKind::Vertex, &inner.graph.next_vertex);
+        inner.clock.ensure_reserved(Some(id), None)?;
         let slot = inner
+            .graph
             .vertices
             .get_or_alloc(id)
             .ok_or_else(|| Error::invalid_input("the vertex id space is exhausted"))?;
@@ -723,7 +783,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         {
             let mut guard = slot.write();
             for l in &state.labels {
-                inner.label_index_insert(*l, id)?;
+                inner.graph.label_index.insert(*l, id)?;
             }
             // The catalog is read after the label entries went in: an index build
             // that missed them in the label sets published its key set before.
@@ -760,12 +820,12 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         self.ensure_writable()?;
         let inner = self.inner;
-        let l = inner.labels.intern(label)?;
+        let l = inner.graph.labels.intern(label)?;
         let added = self.write_vertex(vertex, |state| {
             if state.labels.contains(&l) {
                 return Ok((false, Vec::new()));
             }
-            inner.label_index_insert(l, vertex.0)?;
+            inner.graph.label_index.insert(l, vertex.0)?;
             let catalog = inner.schema.catalog.load();
             let mut labels = state.labels.clone();
             labels.push(l);
@@ -792,7 +852,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     }
 
     fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
-        let l = self.inner.labels.lookup(label);
+        let l = self.inner.graph.labels.lookup(label);
         let removed = self.write_vertex(vertex, |state| {
             let Some(l) = l.filter(|l| state.labels.contains(l)) else {
                 return Ok((false, Vec::new()));
@@ -821,7 +881,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.ensure_writable()?;
         value.validate()?;
-        let k = self.inner.keys.intern(key)?;
+        let k = self.inner.graph.keys.intern(key)?;
         let changed = !value.is_null();
         let inner = self.inner;
         let old = self.write_vertex(vertex, |state| {
@@ -934,11 +994,11 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     ) -> Result<EdgeId> {
         self.ensure_writable()?;
         let inner = self.inner;
-        let t = inner.edge_types.intern(edge_type)?;
+        let t = inner.graph.edge_types.intern(edge_type)?;
         let mut pairs = Vec::with_capacity(properties.len());
         for (k, v) in properties {
             v.validate()?;
-            pairs.push((inner.keys.intern(k)?, v.clone()));
+            pairs.push((inner.graph.keys.intern(k)?, v.clone()));
         }
         // Fail cleanly (without aborting) when an endpoint is missing.
         for v in [source, target] {
@@ -946,9 +1006,10 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 return Err(vertex_not_found(v));
             }
         }
-        let id = inner.running.take_id(IdKind::Edge, &inner.next_edge);
-        inner.ensure_reserved(None, Some(id))?;
+        let id = inner.running.take_id(IdKind::Edge, &inner.graph.next_edge);
+        inner.clock.ensure_reserved(None, Some(id))?;
         let slot = inner
+            .graph
             .edges
             .get_or_alloc(id)
             .ok_or_else(|| Error::invalid_input("the edge id space is exhausted"))?;
@@ -999,7 +1060,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         if self.observing() {
             let edge = EdgeRecord {
                 id: e,
-                edge_type: inner.edge_types.name(t)?,
+                edge_type: inner.graph.edge_types.name(t)?,
                 source,
                 target,
             };
@@ -1026,7 +1087,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.ensure_writable()?;
         value.validate()?;
-        let k = self.inner.keys.intern(key)?;
+        let k = self.inner.graph.keys.intern(key)?;
         let changed = !value.is_null();
         let inner = self.inner;
         let old = self.write_edge(edge, |state| {

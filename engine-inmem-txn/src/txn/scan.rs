@@ -2,6 +2,7 @@
 //! or edge-type scan, and the visibility checks of its candidates.
 
 use super::*;
+use crate::graph::Graph;
 
 impl<'e> InMemoryTxn<'e> {
     pub(super) fn scan_vertices_with_properties(
@@ -10,12 +11,12 @@ impl<'e> InMemoryTxn<'e> {
         filters: &[(&str, PropertyBounds)],
     ) -> Result<VertexIter<'_, 'e>> {
         self.ensure_usable()?;
-        let Some(l) = self.inner.labels.lookup(label) else {
+        let Some(l) = self.inner.graph.labels.lookup(label) else {
             return Ok(VertexIter::empty(self));
         };
         let mut resolved = Vec::with_capacity(filters.len());
         for (key, bounds) in filters {
-            match self.inner.keys.lookup(key) {
+            match self.inner.graph.keys.lookup(key) {
                 Some(k) => resolved.push((k, bounds.clone())),
                 // No vertex has ever had this property.
                 None => return Ok(VertexIter::empty(self)),
@@ -38,12 +39,12 @@ impl<'e> InMemoryTxn<'e> {
         filter: Option<(&str, &PropertyBounds)>,
     ) -> Result<EdgeIter> {
         self.ensure_usable()?;
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+        let Some(t) = self.inner.graph.edge_types.lookup(edge_type) else {
             return Ok(EdgeIter::new(Vec::new()));
         };
         let filter = match filter {
             None => None,
-            Some((key, bounds)) => match self.inner.keys.lookup(key) {
+            Some((key, bounds)) => match self.inner.graph.keys.lookup(key) {
                 Some(k) => Some((k, bounds.clone())),
                 None => return Ok(EdgeIter::new(Vec::new())),
             },
@@ -84,12 +85,12 @@ impl<'e> InMemoryTxn<'e> {
         keys: &[&str],
     ) -> Result<Option<IndexSpec>> {
         self.ensure_usable()?;
-        let Some(l) = self.inner.labels.lookup(label) else {
+        let Some(l) = self.inner.graph.labels.lookup(label) else {
             return Ok(None);
         };
         let ids: Vec<u32> = keys
             .iter()
-            .filter_map(|k| self.inner.keys.lookup(k))
+            .filter_map(|k| self.inner.graph.keys.lookup(k))
             .collect();
         let catalog = self.inner.schema.catalog.load();
         if ids.len() == keys.len()
@@ -106,20 +107,57 @@ impl<'e> InMemoryTxn<'e> {
         key: Option<&str>,
     ) -> Result<Option<IndexSpec>> {
         self.ensure_usable()?;
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+        let Some(t) = self.inner.graph.edge_types.lookup(edge_type) else {
             return Ok(None);
         };
         let k = match key {
-            Some(k) => self.inner.keys.lookup(k),
+            Some(k) => self.inner.graph.keys.lookup(k),
             None => None,
         };
         let catalog = self.inner.schema.catalog.load();
         Ok(catalog.edge_index(t, k).map(|(spec, _)| spec.clone()))
     }
 
+    /// The record of edge `id` if it is visible, of `edge_type` and selected by the
+    /// filter. Used by the edge-type lookups.
+    pub(super) fn edge_matching(
+        &self,
+        id: u64,
+        edge_type: u32,
+        filter: Option<&(u32, PropertyBounds)>,
+    ) -> Result<Option<EdgeRecord>> {
+        let found = self.read_edge(EdgeId(id), |state, view| {
+            if state.edge_type != edge_type {
+                return Ok(None);
+            }
+            if let Some((key, bounds)) = filter {
+                let value = property_at_view(&state.props, &state.delta, view, *key)?;
+                if !value.is_some_and(|v| bounds.matches(&v)) {
+                    return Ok(None);
+                }
+            }
+            Ok(Some((state.source, state.target)))
+        })?;
+        match found.flatten() {
+            Some((source, target)) => Ok(Some(EdgeRecord {
+                id: EdgeId(id),
+                edge_type: self.inner.graph.edge_types.name(edge_type)?,
+                source,
+                target,
+            })),
+            None => Ok(None),
+        }
+    }
+}
+
+impl ScanView for InMemoryTxn<'_> {
+    fn graph(&self) -> &Graph {
+        &self.inner.graph
+    }
+
     /// Whether vertex `id` is visible, has `label` (if given) and properties selected
     /// by every filter. Used by the scans.
-    pub(crate) fn vertex_matches(
+    fn vertex_matches(
         &self,
         id: u64,
         label: Option<u32>,
@@ -148,36 +186,5 @@ impl<'e> InMemoryTxn<'e> {
             Ok(true)
         })?;
         Ok(found.unwrap_or(false))
-    }
-
-    /// The record of edge `id` if it is visible, of `edge_type` and selected by the
-    /// filter. Used by the edge-type lookups.
-    pub(super) fn edge_matching(
-        &self,
-        id: u64,
-        edge_type: u32,
-        filter: Option<&(u32, PropertyBounds)>,
-    ) -> Result<Option<EdgeRecord>> {
-        let found = self.read_edge(EdgeId(id), |state, view| {
-            if state.edge_type != edge_type {
-                return Ok(None);
-            }
-            if let Some((key, bounds)) = filter {
-                let value = property_at_view(&state.props, &state.delta, view, *key)?;
-                if !value.is_some_and(|v| bounds.matches(&v)) {
-                    return Ok(None);
-                }
-            }
-            Ok(Some((state.source, state.target)))
-        })?;
-        match found.flatten() {
-            Some((source, target)) => Ok(Some(EdgeRecord {
-                id: EdgeId(id),
-                edge_type: self.inner.edge_types.name(edge_type)?,
-                source,
-                target,
-            })),
-            None => Ok(None),
-        }
     }
 }

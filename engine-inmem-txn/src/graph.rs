@@ -1,0 +1,95 @@
+//! The graph state: every vertex and edge slot with its delta chain, the id
+//! counters, the name dictionaries and the label index. A leaf: transactions,
+//! collection, schema operations, constraint checks, recovery and snapshots take a
+//! `&Graph` as an argument, and nothing here knows about commits or schema.
+
+use std::sync::atomic::AtomicI64;
+use std::sync::atomic::AtomicU64;
+
+use engine_api::kit::{NameTable, SlotArray};
+use parking_lot::RwLock;
+
+use crate::index::LabelIndex;
+use crate::mvcc::{Delta, EdgeState, VertexState};
+
+pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
+pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
+
+/// The vertices, edges and names of one engine.
+pub(crate) struct Graph {
+    pub(crate) vertices: SlotArray<VertexSlot>,
+    pub(crate) edges: SlotArray<EdgeSlot>,
+    pub(crate) next_vertex: AtomicU64,
+    pub(crate) next_edge: AtomicU64,
+    pub(crate) labels: NameTable,
+    pub(crate) edge_types: NameTable,
+    pub(crate) keys: NameTable,
+    /// Per label id: every vertex that has the label in some version still visible to
+    /// someone (a superset; scans check visibility).
+    pub(crate) label_index: LabelIndex,
+    /// The vertices and edges recovery loaded and replayed (commits count theirs in
+    /// the commit clock).
+    pub(crate) loaded_vertices: AtomicI64,
+    pub(crate) loaded_edges: AtomicI64,
+}
+
+impl Graph {
+    pub(crate) fn new() -> Self {
+        Graph {
+            vertices: SlotArray::new(),
+            edges: SlotArray::new(),
+            next_vertex: AtomicU64::new(0),
+            next_edge: AtomicU64::new(0),
+            labels: NameTable::new("label"),
+            edge_types: NameTable::new("edge type"),
+            keys: NameTable::new("property key"),
+            label_index: LabelIndex::default(),
+            loaded_vertices: AtomicI64::new(0),
+            loaded_edges: AtomicI64::new(0),
+        }
+    }
+
+    /// After deltas were removed from a vertex (collection or rollback): frees it if it
+    /// is deleted with no versions left, and drops label-index entries for `labels`
+    /// that no version of the vertex has any more. Runs under the vertex's lock, so no
+    /// writer can add the label back in between.
+    pub(crate) fn settle_vertex(&self, id: u64, guard: &mut Option<VertexState>, labels: &[u32]) {
+        let Some(state) = guard.as_ref() else {
+            return;
+        };
+        if state.deleted && state.delta.is_none() {
+            for l in state.labels.iter().chain(labels) {
+                self.label_index.remove(*l, id);
+            }
+            *guard = None;
+            return;
+        }
+        for l in labels {
+            if !state.labels.contains(l) && !chain_mentions_label(&state.delta, *l) {
+                self.label_index.remove(*l, id);
+            }
+        }
+    }
+}
+
+/// Frees an edge that is deleted with no versions left.
+pub(crate) fn settle_edge(guard: &mut Option<EdgeState>) {
+    if guard
+        .as_ref()
+        .is_some_and(|e| e.deleted && e.delta.is_none())
+    {
+        *guard = None;
+    }
+}
+
+/// Whether a delta of the chain undoes a change of `label`.
+fn chain_mentions_label(head: &Option<Box<Delta>>, label: u32) -> bool {
+    let mut cur = head.as_deref();
+    while let Some(d) = cur {
+        if d.undo.label() == Some(label) {
+            return true;
+        }
+        cur = d.next.as_deref();
+    }
+    false
+}
