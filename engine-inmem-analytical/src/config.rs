@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durability::{FileLayer, StdFiles};
-use engine_api::{DurabilityConfig, Error, Result, SyncMode};
+use engine_api::{
+    Capabilities, DurabilityConfig, Error, IsolationLevel, Result, StorageMode, SyncMode,
+};
 
 /// How an [`crate::AnalyticalEngine`] runs.
 ///
@@ -182,6 +184,26 @@ impl Config {
     pub(crate) fn files(&self) -> Arc<dyn FileLayer> {
         self.files.clone()
     }
+}
+
+/// What an engine opened with a data directory (`persistent`) or without offers.
+pub(crate) fn capabilities(persistent: bool) -> Capabilities {
+    let mut c = Capabilities::none(StorageMode::InMemoryAnalytical);
+    c.isolation_levels = Vec::new();
+    c.default_isolation = IsolationLevel::ReadUncommitted;
+    c.rollback = false;
+    c.write_conflict_detection = false;
+    c.wal = false;
+    c.periodic_snapshots = false;
+    c.manual_snapshots = persistent;
+    c.snapshot_blocks_new_transactions = persistent;
+    c.data_on_disk = false;
+    c.persistent = persistent;
+    c.data_directory_lock = persistent;
+    c.indexes = true;
+    c.constraints = false;
+    c.triggers = true;
+    c
 }
 
 #[cfg(test)]

@@ -1,40 +1,18 @@
-//! The engine: shared state, `begin`, statistics, and the `StorageEngine` contract.
+//! The engine: `begin`, statistics, and the `StorageEngine` contract over the shared
+//! state (module `inner`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use engine_api::kit::{NameTable, ObserverRegistry};
 use engine_api::{
     Capabilities, ConstraintSpec, DataDirectoryLease, DatabaseId, EngineStats, Error, ImageEngine,
-    IndexInfo, IndexSpec, IsolationLevel, LockChange, LockStatus, ObserverId, RecoveryReport,
-    Result, SharedObserver, SnapshotInfo, SnapshotSink, StorageEngine, StorageMode, TriggerPhase,
-    TriggerSpec, TxnOptions,
+    IndexInfo, IndexSpec, LockChange, LockStatus, ObserverId, RecoveryReport, Result,
+    SharedObserver, SnapshotInfo, SnapshotSink, StorageEngine, TriggerPhase, TriggerSpec,
+    TxnOptions,
 };
-use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::index::LabelIndex;
-use crate::pause::{BeginWaits, Pause};
-use crate::schema::Schema;
-use crate::store::Store;
+use crate::inner::Inner;
+use crate::pause::BeginWaits;
 use crate::txn::AnalyticalTxn;
 use durability::Durable;
-
-pub(crate) struct Inner {
-    pub(crate) capabilities: Capabilities,
-    pub(crate) store: Store,
-    pub(crate) labels: NameTable,
-    pub(crate) edge_types: NameTable,
-    pub(crate) keys: NameTable,
-    pub(crate) label_index: LabelIndex,
-    pub(crate) schema: Schema,
-    pub(crate) observers: ObserverRegistry,
-    /// The newest commit timestamp handed out.
-    pub(crate) last_commit: AtomicU64,
-    /// Held while after-commit observers run, so they see commits in order.
-    pub(crate) delivery: Mutex<()>,
-    pub(crate) pause: Pause,
-    pub(crate) durable: Option<Durable>,
-}
 
 /// Quiver's IN_MEMORY_ANALYTICAL engine (see the crate docs for what it gives up).
 pub struct AnalyticalEngine {
@@ -45,8 +23,8 @@ pub struct AnalyticalEngine {
 impl std::fmt::Debug for AnalyticalEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnalyticalEngine")
-            .field("vertices", &self.inner.store.live_vertices())
-            .field("edges", &self.inner.store.live_edges())
+            .field("vertices", &self.inner.graph.live_vertices())
+            .field("edges", &self.inner.graph.live_edges())
             .field(
                 "data_directory",
                 &self
@@ -56,50 +34,6 @@ impl std::fmt::Debug for AnalyticalEngine {
                     .map(|d| d.dir().root().to_path_buf()),
             )
             .finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn capabilities(persistent: bool) -> Capabilities {
-    let mut c = Capabilities::none(StorageMode::InMemoryAnalytical);
-    c.isolation_levels = Vec::new();
-    c.default_isolation = IsolationLevel::ReadUncommitted;
-    c.rollback = false;
-    c.write_conflict_detection = false;
-    c.wal = false;
-    c.periodic_snapshots = false;
-    c.manual_snapshots = persistent;
-    c.snapshot_blocks_new_transactions = persistent;
-    c.data_on_disk = false;
-    c.persistent = persistent;
-    c.data_directory_lock = persistent;
-    c.indexes = true;
-    c.constraints = false;
-    c.triggers = true;
-    c
-}
-
-impl Inner {
-    pub(crate) fn new(config: &Config) -> Self {
-        Inner {
-            capabilities: capabilities(config.get_data_directory().is_some()),
-            store: Store::default(),
-            labels: NameTable::new("label"),
-            edge_types: NameTable::new("edge type"),
-            keys: NameTable::new("property key"),
-            label_index: LabelIndex::default(),
-            schema: Schema::default(),
-            observers: ObserverRegistry::new(),
-            last_commit: AtomicU64::new(0),
-            delivery: Mutex::new(()),
-            pause: Pause::new(config.get_begin_wait()),
-            durable: None,
-        }
-    }
-
-    pub(crate) fn durable(&self) -> Result<&Durable> {
-        self.durable.as_ref().ok_or_else(|| {
-            Error::unsupported("a durability operation on an engine without a data directory")
-        })
     }
 }
 
@@ -171,7 +105,7 @@ impl ImageEngine for AnalyticalEngine {
     /// running ones (so it fails with `Blocked` while one runs longer than
     /// `Config::begin_wait`).
     fn export(&self, sink: &mut dyn SnapshotSink) -> Result<u64> {
-        self.inner.export(sink)
+        crate::snapshot::export(&self.inner, sink)
     }
 
     /// The database's id, which every file in its data directory carries; `None`
@@ -210,8 +144,8 @@ impl StorageEngine for AnalyticalEngine {
 
     fn stats(&self) -> Result<EngineStats> {
         Ok(EngineStats {
-            vertices: self.inner.store.live_vertices(),
-            edges: self.inner.store.live_edges(),
+            vertices: self.inner.graph.live_vertices(),
+            edges: self.inner.graph.live_edges(),
             disk_bytes: match &self.inner.durable {
                 Some(d) => Some(d.disk_bytes()?),
                 None => None,
@@ -221,21 +155,21 @@ impl StorageEngine for AnalyticalEngine {
 
     fn close(self) -> Result<()> {
         if self.snapshot_on_close {
-            self.inner.create_snapshot()?;
+            crate::snapshot::create(&self.inner)?;
         }
         Ok(())
     }
 
     fn create_index(&self, spec: &IndexSpec) -> Result<()> {
-        self.inner.create_index(spec)
+        self.inner.schema.create_index(&self.inner.graph, spec)
     }
 
     fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
-        self.inner.drop_index(spec)
+        self.inner.schema.drop_index(spec)
     }
 
     fn indexes(&self) -> Result<Vec<IndexInfo>> {
-        Ok(self.inner.index_infos())
+        Ok(self.inner.schema.index_infos(&self.inner.graph))
     }
 
     fn create_constraint(&self, spec: &ConstraintSpec) -> Result<()> {
@@ -282,7 +216,7 @@ impl StorageEngine for AnalyticalEngine {
     }
 
     fn create_snapshot(&self) -> Result<SnapshotInfo> {
-        self.inner.create_snapshot()
+        crate::snapshot::create(&self.inner)
     }
 
     fn recovery_report(&self) -> Result<RecoveryReport> {
@@ -307,12 +241,5 @@ impl StorageEngine for AnalyticalEngine {
 
     fn data_directory_lock_status(&self) -> Result<LockStatus> {
         Ok(self.inner.durable()?.lock_status())
-    }
-}
-
-impl Inner {
-    /// Takes the next commit timestamp.
-    pub(crate) fn next_commit(&self) -> u64 {
-        self.last_commit.fetch_add(1, Ordering::AcqRel) + 1
     }
 }

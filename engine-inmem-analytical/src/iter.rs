@@ -7,9 +7,9 @@ use std::ops::Range;
 use engine_api::{EdgeId, EdgeRecord, Name, PropertyBounds, Result, VertexId};
 use roaring::RoaringTreemap;
 
-use crate::engine::Inner;
+use crate::graph::Adj;
+use crate::inner::Inner;
 use crate::schema::prop;
-use crate::store::Adj;
 
 enum Ids {
     Range(Range<u64>),
@@ -90,7 +90,7 @@ impl<'t> VertexIter<'t> {
 
     /// Whether vertex `id` exists and passes the filters now.
     fn selected(&self, id: u64) -> Result<bool> {
-        let Some(slot) = self.inner.store.vertex(id) else {
+        let Some(slot) = self.inner.graph.vertex(id) else {
             return Ok(false);
         };
         let g = slot.read();
@@ -207,7 +207,7 @@ impl<'t> EdgeIter<'t> {
         {
             return Ok(name.clone());
         }
-        let name = self.inner.edge_types.name(t)?;
+        let name = self.inner.graph.edge_types.name(t)?;
         self.type_name = Some((t, name.clone()));
         Ok(name)
     }
@@ -224,7 +224,7 @@ impl<'t> EdgeIter<'t> {
         };
         loop {
             let id = ids.next()?;
-            let Some(slot) = self.inner.store.edge(id) else {
+            let Some(slot) = self.inner.graph.edge(id) else {
                 continue;
             };
             let g = slot.read();

@@ -31,7 +31,11 @@
 //! ```
 //!
 //! # Design
-//! - **Storage** (module `store`). Vertices and edges live in append-only arrays
+//! The modules stack without a cycle, as in the transactional mode: the graph state
+//! (`graph`) and the commit clock (`clock`) are leaves the other parts take as
+//! arguments; `inner` holds them with the schema, the pause and the data directory;
+//! transactions (`txn`), snapshots, recovery and the engine sit on top.
+//! - **Storage** (module `graph`). Vertices and edges live in append-only arrays
 //!   indexed by id; the append hands out the id. Each object has its own
 //!   reader-writer lock over its only state: a vertex holds its label ids (sorted),
 //!   its properties encoded in the codec's property-record form, and its outgoing and
@@ -50,7 +54,7 @@
 //!   ordered (sort key, id) sets for label+properties and edge indexes, kept exact by
 //!   the writers. An index build publishes the index first and then fills it while
 //!   writers go on.
-//! - **Commit** only delivers the change set to commit observers (a vetoing
+//! - **Commit** (modules `txn::commit`, `clock`) only delivers the change set to commit observers (a vetoing
 //!   before-commit observer fails the commit, but cannot undo its writes) and takes a
 //!   commit timestamp.
 //!
@@ -65,15 +69,17 @@
 //! `recovery`).
 #![deny(missing_docs)]
 
+mod clock;
 mod config;
 mod engine;
+mod graph;
 mod index;
+mod inner;
 mod iter;
 mod pause;
 mod recovery;
 mod schema;
 mod snapshot;
-mod store;
 mod txn;
 
 pub use config::Config;

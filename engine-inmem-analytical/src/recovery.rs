@@ -9,7 +9,6 @@
 //! snapshot, opening is refused rather than silently dropping them.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use durability::link::{EdgeLinker, End, Link};
 use durability::snapshot::read_snapshot;
@@ -19,8 +18,8 @@ use durability::{DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink,
 use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
 
 use crate::config::Config;
-use crate::engine::Inner;
-use crate::store::{Adj, Edge, Vertex};
+use crate::graph::{Adj, Edge, Vertex};
+use crate::inner::Inner;
 
 /// Stores a checked image (see [`Checked`]) in an empty engine state.
 struct Loader<'a, 's, F> {
@@ -37,7 +36,7 @@ fn link_end(inner: &Inner, l: &Link, end: End) -> std::result::Result<(), String
         End::Target => (l.target, "target"),
     };
     let missing = || format!("edge {} has a missing {name} vertex {v}", l.edge);
-    let slot = inner.store.vertex(v).ok_or_else(missing)?;
+    let slot = inner.graph.vertex(v).ok_or_else(missing)?;
     let mut g = slot.write();
     let x = g.as_mut().ok_or_else(missing)?;
     let adj = |other| Adj {
@@ -62,7 +61,11 @@ where
     F: Fn(&Link, End) -> std::result::Result<(), String> + Sync,
 {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<(), Rejected> {
-        let tables = [&self.inner.labels, &self.inner.edge_types, &self.inner.keys];
+        let tables = [
+            &self.inner.graph.labels,
+            &self.inner.graph.edge_types,
+            &self.inner.graph.keys,
+        ];
         durability::snapshot::define_name(tables, kind, id, name)
     }
 
@@ -84,13 +87,13 @@ where
         degree: (u32, u32),
     ) -> Result<(), Rejected> {
         for l in labels {
-            self.inner.label_index.insert(*l, id);
+            self.inner.graph.label_index.insert(*l, id);
         }
         let mut v = Vertex::new(labels.into(), props.into());
         // A hint from whoever produced the image: capped, beyond that lists grow.
         v.reserve_adjacency((degree.0.saturating_add(degree.1)).min(1 << 16) as usize);
         self.inner
-            .store
+            .graph
             .load_vertex(id, v)
             .map_err(|e| Rejected::Bad(e.message().to_string()))
     }
@@ -104,7 +107,7 @@ where
         props: &[u8],
     ) -> Result<(), Rejected> {
         self.inner
-            .store
+            .graph
             .load_edge(
                 id,
                 Edge {
@@ -172,12 +175,12 @@ pub(crate) fn load_image(
         Ok::<_, Error>((produced?, schema, counters))
     })?;
     inner
-        .store
-        .pad_vertices(next_vertex.max(inner.store.vertex_end()))?;
-    inner.store.pad_edges(next_edge);
+        .graph
+        .pad_vertices(next_vertex.max(inner.graph.vertex_end()))?;
+    inner.graph.pad_edges(next_edge);
     for op in schema {
         match op {
-            SchemaOp::CreateIndex(spec) => inner.create_index(&spec)?,
+            SchemaOp::CreateIndex(spec) => inner.schema.create_index(&inner.graph, &spec)?,
             SchemaOp::CreateTrigger(spec) => inner.schema.create_trigger(&spec)?,
             SchemaOp::CreateConstraint(spec) => {
                 return Err(Error::new(
@@ -194,7 +197,7 @@ pub(crate) fn load_image(
             }
         }
     }
-    inner.last_commit.store(commit_ts, Ordering::Release);
+    inner.clock.set_last(commit_ts);
     Ok((inner, commit_ts))
 }
 
@@ -285,8 +288,8 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
     tracing::info!(
         root = %root.display(),
         snapshot = ?report.snapshot,
-        vertices = inner.store.live_vertices(),
-        edges = inner.store.live_edges(),
+        vertices = inner.graph.live_vertices(),
+        edges = inner.graph.live_edges(),
         "opened"
     );
     inner.durable = Some(Durable::new(
@@ -324,7 +327,7 @@ mod tests {
         }
         t.commit()?;
         let copy = AnalyticalEngine::import(Config::new(), |sink| source.export(sink))?;
-        let slot = copy.inner.store.vertex(hub.0).expect("the hub's slot");
+        let slot = copy.inner.graph.vertex(hub.0).expect("the hub's slot");
         let guard = slot.read();
         let v = guard.as_ref().expect("the hub");
         assert_eq!((v.out().len(), v.adj_len()), (7, 14));

@@ -10,11 +10,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use durability::SchemaOp;
 use engine_api::codec::find_property;
 use engine_api::{Error, IndexInfo, IndexSpec, PropertyValue, Result, TriggerSpec};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
-use crate::engine::Inner;
+use crate::graph::Graph;
 use crate::index::{KeySet, Target};
 
 /// The indexes in force.
@@ -91,20 +92,20 @@ impl Schema {
     }
 }
 
-impl Inner {
+impl Schema {
     /// The indexes and their entry counts, in definition order.
-    pub(crate) fn index_infos(&self) -> Vec<IndexInfo> {
-        let cat = self.schema.current();
+    pub(crate) fn index_infos(&self, graph: &Graph) -> Vec<IndexInfo> {
+        let cat = self.current();
         let mut out: Vec<IndexInfo> = cat
             .sets
             .iter()
             .map(|s| IndexInfo {
                 spec: s.spec.clone(),
                 entries: match &s.spec {
-                    IndexSpec::Label(l) => self
+                    IndexSpec::Label(l) => graph
                         .labels
                         .lookup(l)
-                        .map_or(0, |id| self.label_index.count(id)),
+                        .map_or(0, |id| graph.label_index.count(id)),
                     _ => s.len(),
                 },
             })
@@ -113,90 +114,31 @@ impl Inner {
         out
     }
 
-    fn target_of(&self, spec: &IndexSpec) -> Result<Option<Target>> {
-        Ok(match spec {
-            IndexSpec::Label(_) => None,
-            IndexSpec::LabelProperties { label, properties } => Some(Target::Vertices {
-                label: self.labels.intern(label)?,
-                keys: properties
-                    .iter()
-                    .map(|p| self.keys.intern(p))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_boxed_slice(),
-            }),
-            IndexSpec::EdgeType(t) => Some(Target::Edges {
-                edge_type: self.edge_types.intern(t)?,
-                key: None,
-            }),
-            IndexSpec::EdgeTypeProperty {
-                edge_type,
-                property,
-            } => Some(Target::Edges {
-                edge_type: self.edge_types.intern(edge_type)?,
-                key: Some(self.keys.intern(property)?),
-            }),
-        })
-    }
-
     /// Publishes an index and fills it from the existing objects.
-    pub(crate) fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+    pub(crate) fn create_index(&self, graph: &Graph, spec: &IndexSpec) -> Result<()> {
         spec.validate()?;
-        let _one = self.schema.change.lock();
-        if self.schema.current().sets.iter().any(|s| &s.spec == spec) {
+        let _one = self.change.lock();
+        if self.current().sets.iter().any(|s| &s.spec == spec) {
             return Err(Error::new(
                 engine_api::ErrorKind::AlreadyExists,
                 format!("the index {spec} exists"),
             ));
         }
-        let target = self.target_of(spec)?;
+        let target = target_of(graph, spec)?;
         let set = Arc::new(KeySet::new(spec.clone(), target.unwrap_or(Target::Label)));
         {
-            let mut cat = self.schema.catalog.write();
+            let mut cat = self.catalog.write();
             let mut sets = cat.sets.clone();
             sets.push(set.clone());
             *cat = Arc::new(Catalog { sets });
         }
-        self.fill(&set)
-    }
-
-    /// Adds every existing object's entry to a published set. Each entry goes in
-    /// under its object's lock: added after the lock is released, an entry could land
-    /// after a writer replaced it and stay behind, stale (the stress test caught that).
-    pub(crate) fn fill(&self, set: &KeySet) -> Result<()> {
-        match &set.target {
-            Target::Label => {}
-            Target::Vertices { .. } => {
-                for id in 0..self.store.vertex_end() {
-                    let Some(slot) = self.store.vertex(id) else {
-                        continue;
-                    };
-                    let g = slot.read();
-                    if let Some(v) = &*g {
-                        let key = set.vertex_key(&v.labels, |k| prop(&v.props, k))?;
-                        set.update(id, None, key);
-                    }
-                }
-            }
-            Target::Edges { .. } => {
-                for id in 0..self.store.edge_end() {
-                    let Some(slot) = self.store.edge(id) else {
-                        continue;
-                    };
-                    let g = slot.read();
-                    if let Some(e) = &*g {
-                        let key = set.edge_key(e.edge_type, |k| prop(&e.props, k))?;
-                        set.update(id, None, key);
-                    }
-                }
-            }
-        }
-        Ok(())
+        fill(graph, &set)
     }
 
     pub(crate) fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
         spec.validate()?;
-        let _one = self.schema.change.lock();
-        let mut cat = self.schema.catalog.write();
+        let _one = self.change.lock();
+        let mut cat = self.catalog.write();
         if !cat.sets.iter().any(|s| &s.spec == spec) {
             return Err(Error::not_found(format!("no index {spec}")));
         }
@@ -209,4 +151,73 @@ impl Inner {
         *cat = Arc::new(Catalog { sets });
         Ok(())
     }
+
+    /// The schema in the snapshot's form: indexes, then triggers.
+    pub(crate) fn schema_definitions(&self) -> Vec<SchemaOp> {
+        let mut specs: Vec<IndexSpec> =
+            self.current().sets.iter().map(|s| s.spec.clone()).collect();
+        specs.sort();
+        let mut ops: Vec<SchemaOp> = specs.into_iter().map(SchemaOp::CreateIndex).collect();
+        ops.extend(self.triggers().into_iter().map(SchemaOp::CreateTrigger));
+        ops
+    }
+}
+
+fn target_of(graph: &Graph, spec: &IndexSpec) -> Result<Option<Target>> {
+    Ok(match spec {
+        IndexSpec::Label(_) => None,
+        IndexSpec::LabelProperties { label, properties } => Some(Target::Vertices {
+            label: graph.labels.intern(label)?,
+            keys: properties
+                .iter()
+                .map(|p| graph.keys.intern(p))
+                .collect::<Result<Vec<_>>>()?
+                .into_boxed_slice(),
+        }),
+        IndexSpec::EdgeType(t) => Some(Target::Edges {
+            edge_type: graph.edge_types.intern(t)?,
+            key: None,
+        }),
+        IndexSpec::EdgeTypeProperty {
+            edge_type,
+            property,
+        } => Some(Target::Edges {
+            edge_type: graph.edge_types.intern(edge_type)?,
+            key: Some(graph.keys.intern(property)?),
+        }),
+    })
+}
+
+/// Adds every existing object's entry to a published set. Each entry goes in
+/// under its object's lock: added after the lock is released, an entry could land
+/// after a writer replaced it and stay behind, stale (the stress test caught that).
+pub(crate) fn fill(graph: &Graph, set: &KeySet) -> Result<()> {
+    match &set.target {
+        Target::Label => {}
+        Target::Vertices { .. } => {
+            for id in 0..graph.vertex_end() {
+                let Some(slot) = graph.vertex(id) else {
+                    continue;
+                };
+                let g = slot.read();
+                if let Some(v) = &*g {
+                    let key = set.vertex_key(&v.labels, |k| prop(&v.props, k))?;
+                    set.update(id, None, key);
+                }
+            }
+        }
+        Target::Edges { .. } => {
+            for id in 0..graph.edge_end() {
+                let Some(slot) = graph.edge(id) else {
+                    continue;
+                };
+                let g = slot.read();
+                if let Some(e) = &*g {
+                    let key = set.edge_key(e.edge_type, |k| prop(&e.props, k))?;
+                    set.update(id, None, key);
+                }
+            }
+        }
+    }
+    Ok(())
 }

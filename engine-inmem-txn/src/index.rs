@@ -5,7 +5,7 @@
 //! A write inserts the key of the version it makes, under the object's lock. Nothing
 //! is removed on write: an older version may still be visible to a running reader.
 //! Rollback and garbage collection remove the keys of the versions they drop that no
-//! remaining version has ([`stale_vertex_keys`], [`stale_edge_keys`]).
+//! remaining version has ([`remove_stale_vertex_keys`], [`remove_stale_edge_keys`]).
 
 use std::collections::BTreeSet;
 use std::ops::Bound;

@@ -25,8 +25,8 @@ impl<'e> AnalyticalTxn<'e> {
                 commit_timestamp: self.timestamp(),
             });
         }
-        let _in_order = self.inner.delivery.lock();
-        let ts = self.inner.next_commit();
+        let _in_order = self.inner.clock.in_order();
+        let ts = self.inner.clock.next();
         set.commit_timestamp = Some(ts);
         for (id, e) in observers.after_commit(&set) {
             tracing::warn!(observer = id.0, error = %e, "an after-commit observer failed");

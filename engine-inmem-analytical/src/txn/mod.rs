@@ -15,12 +15,12 @@ use engine_api::{
     Transaction, VertexId, best_prefix_index,
 };
 
-use crate::engine::Inner;
+use crate::graph::{Adj, Edge, Vertex, VertexGuard};
 use crate::index::{KeySet, Target};
+use crate::inner::Inner;
 use crate::iter::{EdgeIter, VertexIter};
 use crate::pause::Pass;
 use crate::schema::{Catalog, decode_err, prop};
-use crate::store::{Adj, Edge, Vertex, VertexGuard};
 
 mod commit;
 mod scan;
@@ -127,7 +127,7 @@ impl<'e> AnalyticalTxn<'e> {
         self.keyed.clear();
         for (i, (k, v)) in properties.iter().enumerate() {
             v.validate()?;
-            let id = self.keys.id(&self.inner.keys, k)?;
+            let id = self.keys.id(&self.inner.graph.keys, k)?;
             self.keyed.push((id, i));
         }
         Ok(record_of(&mut self.keyed, properties, &mut self.scratch))
@@ -159,7 +159,7 @@ impl<'e> AnalyticalTxn<'e> {
     fn with_vertex<R>(&self, v: VertexId, f: impl FnOnce(&Vertex) -> Result<R>) -> Result<R> {
         let slot = self
             .inner
-            .store
+            .graph
             .vertex(v.0)
             .ok_or_else(|| vertex_missing(v))?;
         let g = slot.read();
@@ -170,7 +170,7 @@ impl<'e> AnalyticalTxn<'e> {
     }
 
     fn with_edge<R>(&self, e: EdgeId, f: impl FnOnce(&Edge) -> Result<R>) -> Result<R> {
-        let slot = self.inner.store.edge(e.0).ok_or_else(|| edge_missing(e))?;
+        let slot = self.inner.graph.edge(e.0).ok_or_else(|| edge_missing(e))?;
         let g = slot.read();
         match &*g {
             Some(x) => f(x),
@@ -181,7 +181,7 @@ impl<'e> AnalyticalTxn<'e> {
     fn write_vertex(&self, v: VertexId) -> Result<VertexGuard<'e>> {
         let slot = self
             .inner
-            .store
+            .graph
             .vertex(v.0)
             .ok_or_else(|| vertex_missing(v))?;
         let g = slot.write();
@@ -207,7 +207,7 @@ impl<'e> AnalyticalTxn<'e> {
     fn property_map(&self, blob: &[u8]) -> Result<PropertyMap> {
         let mut map = PropertyMap::new();
         for (k, v) in decode_properties(blob).map_err(decode_err)? {
-            map.insert(self.inner.keys.name(k)?, v);
+            map.insert(self.inner.graph.keys.name(k)?, v);
         }
         Ok(map)
     }
@@ -215,7 +215,7 @@ impl<'e> AnalyticalTxn<'e> {
     fn edge_record(&self, id: u64, e: &Edge) -> Result<EdgeRecord> {
         Ok(EdgeRecord {
             id: EdgeId(id),
-            edge_type: self.inner.edge_types.name(e.edge_type)?,
+            edge_type: self.inner.graph.edge_types.name(e.edge_type)?,
             source: VertexId(e.source),
             target: VertexId(e.target),
         })
@@ -278,13 +278,13 @@ impl<'e> AnalyticalTxn<'e> {
     ) -> Result<()> {
         let slot = self
             .inner
-            .store
+            .graph
             .edge(id)
             .ok_or_else(|| edge_missing(EdgeId(id)))?;
         let Some(edge) = slot.write().take() else {
             return Err(edge_missing(EdgeId(id)));
         };
-        self.inner.store.edge_deleted();
+        self.inner.graph.edge_deleted();
         self.reindex_edge(cat, id, edge.edge_type, Some(&edge.props), None)?;
         for (vid, g) in locked.iter_mut() {
             let Some(v) = g.as_mut() else { continue };
@@ -313,14 +313,14 @@ impl<'e> AnalyticalTxn<'e> {
         let Some(v) = g.take() else {
             return Err(vertex_missing(VertexId(id)));
         };
-        self.inner.store.vertex_deleted();
+        self.inner.graph.vertex_deleted();
         for l in v.labels.iter() {
-            self.inner.label_index.remove(*l, id);
+            self.inner.graph.label_index.remove(*l, id);
         }
         self.reindex_vertex(cat, id, Some((&v.labels, &v.props)), None, |_| true)?;
         if self.observing() {
             let labels = self
-                .names(&self.inner.labels, &v.labels)?
+                .names(&self.inner.graph.labels, &v.labels)?
                 .iter()
                 .map(|n| n.to_string())
                 .collect();
@@ -342,7 +342,7 @@ impl<'e> AnalyticalTxn<'e> {
     ) -> Option<Vec<(u32, PropertyBounds)>> {
         filters
             .iter()
-            .map(|(k, b)| self.inner.keys.lookup(k).map(|id| (id, b.clone())))
+            .map(|(k, b)| self.inner.graph.keys.lookup(k).map(|id| (id, b.clone())))
             .collect()
     }
 
@@ -401,23 +401,23 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     fn contains_vertex(&self, vertex: VertexId) -> Result<bool> {
         Ok(self
             .inner
-            .store
+            .graph
             .vertex(vertex.0)
             .is_some_and(|s| s.read().is_some()))
     }
 
     fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>> {
         let ids = self.with_vertex(vertex, |v| Ok(v.labels.to_vec()))?;
-        self.names(&self.inner.labels, &ids)
+        self.names(&self.inner.graph.labels, &ids)
     }
 
     fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool> {
-        let l = self.inner.labels.lookup(label);
+        let l = self.inner.graph.labels.lookup(label);
         self.with_vertex(vertex, |v| Ok(l.is_some_and(|l| v.has_label(l))))
     }
 
     fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
-        let k = self.inner.keys.lookup(key);
+        let k = self.inner.graph.keys.lookup(key);
         self.with_vertex(vertex, |v| match k {
             Some(k) => prop(&v.props, k),
             None => Ok(None),
@@ -432,15 +432,18 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     fn vertices(&self) -> Result<VertexIter<'_>> {
         Ok(VertexIter::range(
             self.inner,
-            0..self.inner.store.vertex_end(),
+            0..self.inner.graph.vertex_end(),
         ))
     }
 
     fn vertices_with_label(&self, label: &str) -> Result<VertexIter<'_>> {
-        Ok(match self.inner.labels.lookup(label) {
-            Some(l) => {
-                VertexIter::bitmap(self.inner, self.inner.label_index.members(l), l, Vec::new())
-            }
+        Ok(match self.inner.graph.labels.lookup(label) {
+            Some(l) => VertexIter::bitmap(
+                self.inner,
+                self.inner.graph.label_index.members(l),
+                l,
+                Vec::new(),
+            ),
             None => VertexIter::empty(self.inner),
         })
     }
@@ -476,7 +479,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         edge_type: Option<&str>,
     ) -> Result<EdgeIter<'_>> {
         let wanted = match edge_type {
-            Some(t) => match self.inner.edge_types.lookup(t) {
+            Some(t) => match self.inner.graph.edge_types.lookup(t) {
                 Some(t) => Some(t),
                 None => {
                     self.with_vertex(vertex, |_| Ok(()))?;
@@ -510,7 +513,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     fn contains_edge(&self, edge: EdgeId) -> Result<bool> {
         Ok(self
             .inner
-            .store
+            .graph
             .edge(edge.0)
             .is_some_and(|s| s.read().is_some()))
     }
@@ -520,7 +523,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     }
 
     fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
-        let k = self.inner.keys.lookup(key);
+        let k = self.inner.graph.keys.lookup(key);
         self.with_edge(edge, |e| match k {
             Some(k) => prop(&e.props, k),
             None => Ok(None),
@@ -544,7 +547,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         self.writable()?;
         let mut label_ids = Vec::with_capacity(labels.len());
         for l in labels {
-            label_ids.push(self.labels.id(&self.inner.labels, l)?);
+            label_ids.push(self.labels.id(&self.inner.graph.labels, l)?);
         }
         label_ids.sort_unstable();
         label_ids.dedup();
@@ -554,11 +557,11 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         // writer who learns the id early (a guess) waits for the entries to exist.
         let (id, g) = self
             .inner
-            .store
+            .graph
             .push_vertex(Vertex::new(label_ids.into_boxed_slice(), props))?;
         if let Some(v) = &*g {
             for l in v.labels.iter() {
-                self.inner.label_index.insert(*l, id);
+                self.inner.graph.label_index.insert(*l, id);
             }
             if !v.labels.is_empty() {
                 self.reindex_vertex(&cat, id, None, Some((&v.labels, &v.props)), |_| true)?;
@@ -572,7 +575,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
 
     fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         self.writable()?;
-        let l = self.labels.id(&self.inner.labels, label)?;
+        let l = self.labels.id(&self.inner.graph.labels, label)?;
         let cat = self.inner.schema.read();
         let mut g = self.write_vertex(vertex)?;
         let Some(v) = g.as_mut() else {
@@ -581,7 +584,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         if !v.add_label(l) {
             return Ok(false);
         }
-        self.inner.label_index.insert(l, vertex.0);
+        self.inner.graph.label_index.insert(l, vertex.0);
         let watches =
             |s: &KeySet| matches!(&s.target, Target::Vertices { label, .. } if *label == l);
         self.reindex_vertex(&cat, vertex.0, None, Some((&v.labels, &v.props)), watches)?;
@@ -598,7 +601,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
 
     fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         self.writable()?;
-        let Some(l) = self.inner.labels.lookup(label) else {
+        let Some(l) = self.inner.graph.labels.lookup(label) else {
             self.with_vertex(vertex, |_| Ok(()))?;
             return Ok(false);
         };
@@ -614,7 +617,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             |s: &KeySet| matches!(&s.target, Target::Vertices { label, .. } if *label == l);
         self.reindex_vertex(&cat, vertex.0, Some((&v.labels, &v.props)), None, watches)?;
         v.remove_label(l);
-        self.inner.label_index.remove(l, vertex.0);
+        self.inner.graph.label_index.remove(l, vertex.0);
         drop(g);
         drop(cat);
         self.record(|| {
@@ -634,7 +637,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.writable()?;
         value.validate()?;
-        let k = self.keys.id(&self.inner.keys, key)?;
+        let k = self.keys.id(&self.inner.graph.keys, key)?;
         let cat = self.inner.schema.read();
         let mut g = self.write_vertex(vertex)?;
         let Some(v) = g.as_mut() else {
@@ -736,7 +739,9 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         properties: &[(&str, PropertyValue)],
     ) -> Result<EdgeId> {
         self.writable()?;
-        let t = self.edge_types.id(&self.inner.edge_types, edge_type)?;
+        let t = self
+            .edge_types
+            .id(&self.inner.graph.edge_types, edge_type)?;
         let props = self.property_record(properties)?;
         let cat = self.inner.schema.read();
         // Both endpoints locked, lower id first, for the whole step: neither can be
@@ -764,7 +769,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
                 "vertex {source} holds the most outgoing edges a vertex can (2^32 - 1)"
             )));
         }
-        let id = self.inner.store.push_edge(Edge {
+        let id = self.inner.graph.push_edge(Edge {
             source: source.0,
             target: target.0,
             edge_type: t,
@@ -799,7 +804,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         if cat.edge_sets().next().is_some() {
             let slot = self
                 .inner
-                .store
+                .graph
                 .edge(id)
                 .ok_or_else(|| edge_missing(EdgeId(id)))?;
             let g = slot.read();
@@ -812,7 +817,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         if self.observing() {
             let record = EdgeRecord {
                 id: EdgeId(id),
-                edge_type: self.inner.edge_types.name(t)?,
+                edge_type: self.inner.graph.edge_types.name(t)?,
                 source,
                 target,
             };
@@ -829,11 +834,11 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.writable()?;
         value.validate()?;
-        let k = self.keys.id(&self.inner.keys, key)?;
+        let k = self.keys.id(&self.inner.graph.keys, key)?;
         let cat = self.inner.schema.read();
         let slot = self
             .inner
-            .store
+            .graph
             .edge(edge.0)
             .ok_or_else(|| edge_missing(edge))?;
         let mut g = slot.write();
@@ -870,7 +875,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         let mut locked = self.lock_vertices(&ids).map_err(|_| edge_missing(edge))?;
         let current = self
             .inner
-            .store
+            .graph
             .edge(edge.0)
             .is_some_and(|s| s.read().is_some());
         if !current {
@@ -892,11 +897,9 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
 impl AnalyticalTxn<'_> {
     fn timestamp(&self) -> u64 {
         if self.wrote {
-            self.inner.next_commit()
+            self.inner.clock.next()
         } else {
-            self.inner
-                .last_commit
-                .load(std::sync::atomic::Ordering::Acquire)
+            self.inner.clock.last()
         }
     }
 }

@@ -10,7 +10,7 @@ impl<'e> AnalyticalTxn<'e> {
         filters: &[(&str, PropertyBounds)],
     ) -> Result<VertexIter<'_>> {
         let (Some(l), Some(filters)) = (
-            self.inner.labels.lookup(label),
+            self.inner.graph.labels.lookup(label),
             self.resolve_filters(filters),
         ) else {
             return Ok(VertexIter::empty(self.inner));
@@ -23,7 +23,12 @@ impl<'e> AnalyticalTxn<'e> {
                     filters.iter().map(|(k, b)| (*k, b)).collect();
                 VertexIter::ids(self.inner, set.candidates(&refs), l, filters)
             }
-            None => VertexIter::bitmap(self.inner, self.inner.label_index.members(l), l, filters),
+            None => VertexIter::bitmap(
+                self.inner,
+                self.inner.graph.label_index.members(l),
+                l,
+                filters,
+            ),
         })
     }
 
@@ -32,11 +37,11 @@ impl<'e> AnalyticalTxn<'e> {
         edge_type: &str,
         filter: Option<(&str, &PropertyBounds)>,
     ) -> Result<EdgeIter<'_>> {
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+        let Some(t) = self.inner.graph.edge_types.lookup(edge_type) else {
             return Ok(EdgeIter::empty(self.inner));
         };
         let filter = match filter {
-            Some((k, b)) => match self.inner.keys.lookup(k) {
+            Some((k, b)) => match self.inner.graph.keys.lookup(k) {
                 Some(k) => Some((k, b.clone())),
                 None => return Ok(EdgeIter::empty(self.inner)),
             },
@@ -50,7 +55,7 @@ impl<'e> AnalyticalTxn<'e> {
                         filter.iter().map(|(k, b)| (*k, b)).collect();
                     EdgeIter::ids(self.inner, set.candidates(&refs), t, filter)
                 }
-                None => EdgeIter::scan(self.inner, 0..self.inner.store.edge_end(), t, filter),
+                None => EdgeIter::scan(self.inner, 0..self.inner.graph.edge_end(), t, filter),
             },
         )
     }
@@ -61,9 +66,9 @@ impl<'e> AnalyticalTxn<'e> {
         keys: &[&str],
     ) -> Result<Option<IndexSpec>> {
         let (Some(l), Some(keys)) = (
-            self.inner.labels.lookup(label),
+            self.inner.graph.labels.lookup(label),
             keys.iter()
-                .map(|k| self.inner.keys.lookup(k))
+                .map(|k| self.inner.graph.keys.lookup(k))
                 .collect::<Option<Vec<u32>>>(),
         ) else {
             return Ok(None);
@@ -77,11 +82,11 @@ impl<'e> AnalyticalTxn<'e> {
         edge_type: &str,
         key: Option<&str>,
     ) -> Result<Option<IndexSpec>> {
-        let Some(t) = self.inner.edge_types.lookup(edge_type) else {
+        let Some(t) = self.inner.graph.edge_types.lookup(edge_type) else {
             return Ok(None);
         };
         let key = match key {
-            Some(k) => match self.inner.keys.lookup(k) {
+            Some(k) => match self.inner.graph.keys.lookup(k) {
                 Some(k) => Some(k),
                 None => return Ok(None),
             },

@@ -1,5 +1,7 @@
-//! The graph itself: vertices and edges in append-only arrays indexed by id, each
-//! object behind its own lock, holding its current (and only) state.
+//! The graph state: vertices and edges in append-only arrays indexed by id, each
+//! object behind its own lock, holding its current (and only) state; the name
+//! dictionaries and the label index. A leaf: transactions, schema operations,
+//! recovery and snapshots take a `&Graph` as an argument.
 //!
 //! Ids come from a counter per kind, so they are dense and never reused; a deleted
 //! object leaves an empty slot. The arrays (engine-api's `SlotArray`) grow in chunks
@@ -9,9 +11,11 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use engine_api::kit::SlotArray;
+use engine_api::kit::{NameTable, SlotArray};
 use engine_api::{Error, Result};
 use parking_lot::RwLock;
+
+use crate::index::LabelIndex;
 
 /// One adjacency entry: the edge, the vertex at its other end, and its type (kept here
 /// so an expansion filtered by type never visits the edge). Packed to 20 bytes (24
@@ -164,15 +168,19 @@ pub(crate) type VertexSlot = RwLock<Option<Vertex>>;
 pub(crate) type VertexGuard<'a> = parking_lot::RwLockWriteGuard<'a, Option<Vertex>>;
 pub(crate) type EdgeSlot = RwLock<Option<Edge>>;
 
-/// Both arrays, the id counters and the live counts.
-#[derive(Debug, Default)]
-pub(crate) struct Store {
+/// Both arrays, the id counters, the live counts, the names and the label index.
+#[derive(Debug)]
+pub(crate) struct Graph {
     vertices: SlotArray<VertexSlot>,
     edges: SlotArray<EdgeSlot>,
     next_vertex: AtomicU64,
     next_edge: AtomicU64,
     live_vertices: AtomicI64,
     live_edges: AtomicI64,
+    pub(crate) labels: NameTable,
+    pub(crate) edge_types: NameTable,
+    pub(crate) keys: NameTable,
+    pub(crate) label_index: LabelIndex,
 }
 
 fn full(what: &str) -> Error {
@@ -182,7 +190,22 @@ fn full(what: &str) -> Error {
     ))
 }
 
-impl Store {
+impl Graph {
+    pub(crate) fn new() -> Self {
+        Graph {
+            vertices: SlotArray::new(),
+            edges: SlotArray::new(),
+            next_vertex: AtomicU64::new(0),
+            next_edge: AtomicU64::new(0),
+            live_vertices: AtomicI64::new(0),
+            live_edges: AtomicI64::new(0),
+            labels: NameTable::new("label"),
+            edge_types: NameTable::new("edge type"),
+            keys: NameTable::new("property key"),
+            label_index: LabelIndex::default(),
+        }
+    }
+
     /// The slot of vertex `id` (empty while deleted, or while its creator is still
     /// filling it in).
     pub(crate) fn vertex(&self, id: u64) -> Option<&VertexSlot> {
@@ -321,7 +344,7 @@ mod tests {
 
     #[test]
     fn loading_pads_gaps_and_refuses_going_back() {
-        let s = Store::default();
+        let s = Graph::new();
         s.load_vertex(3, Vertex::default()).expect("load");
         assert_eq!(s.vertex_end(), 4);
         assert!(s.vertex(1).is_some_and(|slot| slot.read().is_none()));
