@@ -5,8 +5,8 @@ use engine_api::{
     TxnOptions, VertexId,
 };
 
-use engine_api::ImageEngine;
 use engine_api::codec::find_property;
+use engine_api::{ImageEdge, ImageEngine, ImageVertex};
 
 use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
 
@@ -87,13 +87,13 @@ impl ::durability::SnapshotSink for DigestSink {
     fn counters(&mut self, _: u64, _: u64) -> Result<()> {
         Ok(())
     }
-    fn vertex(&mut self, _: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        let score = Self::property(props, self.score)?;
-        self.digest.add_vertex(labels.len(), score.as_ref());
+    fn vertex(&mut self, v: ImageVertex<'_>) -> Result<()> {
+        let score = Self::property(v.props, self.score)?;
+        self.digest.add_vertex(v.labels.len(), score.as_ref());
         Ok(())
     }
-    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, props: &[u8]) -> Result<()> {
-        let weight = Self::property(props, self.weight)?;
+    fn edge(&mut self, e: ImageEdge<'_>) -> Result<()> {
+        let weight = Self::property(e.props, self.weight)?;
         self.digest.add_edge(weight.as_ref());
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::time::Instant;
 
-use durability::{NameKind, SchemaOp, SnapshotSink};
+use durability::{ImageEdge, ImageVertex, NameKind, SchemaOp, SnapshotSink};
 use engine_api::{Error, ErrorKind, Name, PropertyValue, Result};
 
 use crate::load::{LoadOptions, LoadSummary};
@@ -178,7 +178,8 @@ impl Builder<'_> {
         self.label_ids.sort_unstable();
         self.label_ids.dedup();
         self.record(properties)?;
-        self.sink.vertex(id, &self.label_ids, &self.record)?;
+        self.sink
+            .vertex(ImageVertex::new(id, &self.label_ids, &self.record))?;
         self.vertex_keys.insert(key, id);
         self.next_vertex += 1;
         Ok(())
@@ -204,8 +205,13 @@ impl Builder<'_> {
         };
         let edge_type = self.edge_types.id(edge_type, &mut *self.sink)?;
         self.record(properties)?;
-        self.sink
-            .edge(self.next_edge, edge_type, s, t, &self.record)?;
+        self.sink.edge(ImageEdge::new(
+            self.next_edge,
+            edge_type,
+            s,
+            t,
+            &self.record,
+        ))?;
         self.next_edge += 1;
         Ok(())
     }

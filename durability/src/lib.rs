@@ -28,5 +28,8 @@ pub use file::{DurableFile, FailingFiles, FileLayer, StdFiles};
 pub use format::DatabaseId;
 pub use retention::{DeletionGate, Lease};
 pub use schema::SchemaOp;
-pub use snapshot::{BlockEncoder, Items, NameKind, SnapshotSink, SnapshotSummary, SnapshotWriter};
+pub use snapshot::{
+    BlockEncoder, ImageEdge, ImageVertex, Items, NameKind, SnapshotSink, SnapshotSummary,
+    SnapshotWriter,
+};
 pub use wal::{Arrival, CommitRecord, Ticket, WalOp, WalWriter};

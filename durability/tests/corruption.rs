@@ -9,7 +9,8 @@ use std::sync::Arc;
 use durability::snapshot::read_snapshot;
 use durability::wal::{SegmentRead, encode_ops, read_segment};
 use durability::{
-    DatabaseId, NameKind, SchemaOp, SnapshotSink, SnapshotWriter, StdFiles, WalOp, WalWriter,
+    DatabaseId, ImageEdge, ImageVertex, NameKind, SchemaOp, SnapshotSink, SnapshotWriter, StdFiles,
+    WalOp, WalWriter,
 };
 use engine_api::{
     ConstraintSpec, ErrorKind, IndexSpec, PropertyValue, Result, SyncMode, TriggerEvent,
@@ -38,12 +39,14 @@ impl SnapshotSink for Collected {
         self.counters.push((v, e));
         Ok(())
     }
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        self.vertices.push((id, labels.to_vec(), props.to_vec()));
+    fn vertex(&mut self, v: ImageVertex<'_>) -> Result<()> {
+        self.vertices
+            .push((v.id, v.labels.to_vec(), v.props.to_vec()));
         Ok(())
     }
-    fn edge(&mut self, id: u64, t: u32, s: u64, d: u64, props: &[u8]) -> Result<()> {
-        self.edges.push((id, t, s, d, props.to_vec()));
+    fn edge(&mut self, e: ImageEdge<'_>) -> Result<()> {
+        self.edges
+            .push((e.id, e.edge_type, e.source, e.target, e.props.to_vec()));
         Ok(())
     }
 }
@@ -85,10 +88,10 @@ fn write_small_snapshot(dir: &Path) -> (std::path::PathBuf, Collected) {
     w.counters(3, 2).expect("counters");
     let p0 = props(&[(0, "Ann".into()), (1, 42.into())]);
     let p1 = props(&[(0, "Bob".into())]);
-    w.vertex(0, &[0, 1], &p0).expect("v");
-    w.vertex(2, &[0], &p1).expect("v");
+    w.vertex(ImageVertex::new(0, &[0, 1], &p0)).expect("v");
+    w.vertex(ImageVertex::new(2, &[0], &p1)).expect("v");
     let pe = props(&[(1, PropertyValue::Float(1.5))]);
-    w.edge(1, 0, 0, 2, &pe).expect("e");
+    w.edge(ImageEdge::new(1, 0, 0, 2, &pe)).expect("e");
     let info = w.finish().expect("finish");
     let mut expected = Collected::default();
     read_snapshot(&info.path, &mut expected)

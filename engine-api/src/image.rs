@@ -76,30 +76,70 @@ pub trait SnapshotSink {
     /// The id counters.
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()>;
     /// One vertex.
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()>;
-    /// One vertex, with how many (outgoing, incoming) edges it has in this image: an
-    /// exporter that knows it passes it, so a loader sizes the vertex's adjacency
-    /// once instead of growing it edge by edge. A hint only: it need not be exact,
-    /// and the file format does not carry it. Default: [`SnapshotSink::vertex`].
-    fn vertex_with_degree(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<()> {
-        let _ = degree;
-        self.vertex(id, labels, props)
-    }
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<()>;
     /// One edge.
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()>;
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<()>;
+}
+
+/// One vertex of an image, borrowed from whoever hands it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageVertex<'a> {
+    /// Its id.
+    pub id: u64,
+    /// Its label ids, ascending and without duplicates.
+    pub labels: &'a [u32],
+    /// Its properties in the codec's property-record form.
+    pub props: &'a [u8],
+    /// How many (outgoing, incoming) edges it has in the image: an exporter that
+    /// knows passes it, so a loader sizes the vertex's adjacency once instead of
+    /// growing it edge by edge. A hint only: it need not be exact, `(0, 0)` when
+    /// unknown, and the file format does not carry it.
+    pub degree: (u32, u32),
+}
+
+impl<'a> ImageVertex<'a> {
+    /// A vertex whose degree is unknown (`(0, 0)`).
+    pub fn new(id: u64, labels: &'a [u32], props: &'a [u8]) -> Self {
+        ImageVertex {
+            id,
+            labels,
+            props,
+            degree: (0, 0),
+        }
+    }
+
+    /// The same vertex with its (outgoing, incoming) degree hint.
+    pub fn with_degree(self, degree: (u32, u32)) -> Self {
+        ImageVertex { degree, ..self }
+    }
+}
+
+/// One edge of an image, borrowed from whoever hands it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageEdge<'a> {
+    /// Its id.
+    pub id: u64,
+    /// Its edge type id.
+    pub edge_type: u32,
+    /// The vertex it leaves.
+    pub source: u64,
+    /// The vertex it enters.
+    pub target: u64,
+    /// Its properties in the codec's property-record form.
+    pub props: &'a [u8],
+}
+
+impl<'a> ImageEdge<'a> {
+    /// An edge from `source` to `target`.
+    pub fn new(id: u64, edge_type: u32, source: u64, target: u64, props: &'a [u8]) -> Self {
+        ImageEdge {
+            id,
+            edge_type,
+            source,
+            target,
+            props,
+        }
+    }
 }
 
 /// The image contract: what a backend offers besides [`StorageEngine`] so that a

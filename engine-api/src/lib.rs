@@ -57,7 +57,7 @@ pub use durability::{
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
-pub use image::{DatabaseId, ImageEngine, SnapshotSink};
+pub use image::{DatabaseId, ImageEdge, ImageEngine, ImageVertex, SnapshotSink};
 pub use observers::Observers;
 pub use schema::{
     Change, ChangeSet, CommitObserver, ConstraintSpec, IndexInfo, IndexSpec, ObserverId,

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use durability::link::{EdgeLinker, End, Link};
 use durability::snapshot::read_snapshot;
-use durability::snapshot::{Checked, ImageLoader, Rejected};
+use durability::snapshot::{Checked, ImageEdge, ImageLoader, ImageVertex, Rejected};
 use durability::wal::{SegmentRead, read_segment};
 use durability::{DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink, SnapshotWriting};
 use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
@@ -79,13 +79,13 @@ where
         Ok(())
     }
 
-    fn vertex(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<(), Rejected> {
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<(), Rejected> {
+        let ImageVertex {
+            id,
+            labels,
+            props,
+            degree,
+        } = vertex;
         for l in labels {
             self.inner.graph.label_index.insert(*l, id);
         }
@@ -98,14 +98,14 @@ where
             .map_err(|e| Rejected::Bad(e.message().to_string()))
     }
 
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<(), Rejected> {
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<(), Rejected> {
+        let ImageEdge {
+            id,
+            edge_type,
+            source,
+            target,
+            props,
+        } = edge;
         self.inner
             .graph
             .load_edge(

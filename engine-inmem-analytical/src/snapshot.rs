@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use durability::{BlockEncoder, ImageSource, SnapshotSink};
+use durability::{BlockEncoder, ImageEdge, ImageSource, ImageVertex, SnapshotSink};
 use engine_api::{Result, SnapshotInfo};
 
 use crate::inner::Inner;
@@ -22,14 +22,20 @@ fn write_image(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<()> {
         if let Some(slot) = inner.graph.vertex(id)
             && let Some(v) = &*slot.read()
         {
-            sink.vertex_with_degree(id, &v.labels, &v.props, degree(v))?;
+            sink.vertex(ImageVertex::new(id, &v.labels, &v.props).with_degree(degree(v)))?;
         }
     }
     for id in 0..edge_end {
         if let Some(slot) = inner.graph.edge(id)
             && let Some(e) = &*slot.read()
         {
-            sink.edge(id, e.edge_type, e.source, e.target, &e.props)?;
+            sink.edge(ImageEdge::new(
+                id,
+                e.edge_type,
+                e.source,
+                e.target,
+                &e.props,
+            ))?;
         }
     }
     Ok(())

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use conformance::images::{thread_counts_give_one_image, views, wide_graph};
-use durability::{DatabaseId, SnapshotWriter};
+use durability::{DatabaseId, ImageEdge, ImageVertex, SnapshotWriter};
 use engine_api::{ErrorKind, StorageEngine};
 use engine_inmem_analytical::{AnalyticalEngine, Config};
 
@@ -47,9 +47,9 @@ fn refused(bad: impl Fn(&mut SnapshotWriter), expect: &str) {
             .expect("names");
         w.counters(200, 2).expect("counters");
         for id in 0..100 {
-            w.vertex(id, &[], &[]).expect("vertex");
+            w.vertex(ImageVertex::new(id, &[], &[])).expect("vertex");
         }
-        w.edge(0, 0, 1, 2, &[]).expect("edge");
+        w.edge(ImageEdge::new(0, 0, 1, 2, &[])).expect("edge");
         bad(&mut w);
         w.finish().expect("finish");
         let err = AnalyticalEngine::open(config(dir.path()).snapshot_threads(threads))
@@ -63,7 +63,7 @@ fn refused(bad: impl Fn(&mut SnapshotWriter), expect: &str) {
 fn an_edge_to_a_missing_vertex_is_corrupt_on_every_load_path() {
     // Vertex 150 is owned by another linking thread than vertices 1 and 2.
     refused(
-        |w| w.edge(1, 0, 3, 150, &[]).expect("edge"),
+        |w| w.edge(ImageEdge::new(1, 0, 3, 150, &[])).expect("edge"),
         "edge 1 has a missing target vertex 150",
     );
 }
@@ -74,8 +74,8 @@ fn a_vertex_after_the_edges_is_corrupt_on_every_load_path() {
     // must refuse the order.
     refused(
         |w| {
-            w.edge(1, 0, 3, 150, &[]).expect("edge");
-            w.vertex(150, &[], &[]).expect("vertex");
+            w.edge(ImageEdge::new(1, 0, 3, 150, &[])).expect("edge");
+            w.vertex(ImageVertex::new(150, &[], &[])).expect("vertex");
         },
         "",
     );

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use durability::link::{EdgeLinker, End, Link};
-use durability::snapshot::{Checked, ImageLoader, Rejected, read_snapshot};
+use durability::snapshot::{Checked, ImageEdge, ImageLoader, ImageVertex, Rejected, read_snapshot};
 use durability::wal::{SegmentRead, read_segment, truncate_segment};
 use durability::{
     DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink, SnapshotWriting, WalOp,
@@ -451,37 +451,19 @@ where
         Ok(())
     }
 
-    fn vertex(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<(), Rejected> {
-        Ok(insert_vertex(
-            self.inner,
-            id,
-            labels.to_vec(),
-            props.into(),
-            degree,
-        )?)
+    fn vertex(&mut self, v: ImageVertex<'_>) -> Result<(), Rejected> {
+        let (id, labels, props) = (v.id, v.labels.to_vec(), v.props.into());
+        Ok(insert_vertex(self.inner, id, labels, props, v.degree)?)
     }
 
-    fn edge(
-        &mut self,
-        id: u64,
-        t: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<(), Rejected> {
-        store_edge(self.inner, id, t, source, target, props.into())?;
+    fn edge(&mut self, e: ImageEdge<'_>) -> Result<(), Rejected> {
         let link = Link {
-            edge: id,
-            edge_type: t,
-            source,
-            target,
+            edge: e.id,
+            edge_type: e.edge_type,
+            source: e.source,
+            target: e.target,
         };
+        store_edge(self.inner, &link, e.props.into())?;
         Ok(self.links.link(link)?)
     }
 }
@@ -526,35 +508,16 @@ fn insert_vertex(
     Ok(())
 }
 
-fn insert_edge(
-    inner: &Inner,
-    id: u64,
-    edge_type: u32,
-    source: u64,
-    target: u64,
-    props: Box<[u8]>,
-) -> Result<(), String> {
+fn insert_edge(inner: &Inner, link: Link, props: Box<[u8]>) -> Result<(), String> {
     // A missing endpoint fails the link below, and with it the recovery.
-    store_edge(inner, id, edge_type, source, target, props)?;
-    let link = Link {
-        edge: id,
-        edge_type,
-        source,
-        target,
-    };
+    store_edge(inner, &link, props)?;
     link_end(inner, &link, End::Source)?;
     link_end(inner, &link, End::Target)
 }
 
 /// Stores an edge's own record (not its endpoints' adjacency).
-fn store_edge(
-    inner: &Inner,
-    id: u64,
-    edge_type: u32,
-    source: u64,
-    target: u64,
-    props: Box<[u8]>,
-) -> Result<(), String> {
+fn store_edge(inner: &Inner, link: &Link, props: Box<[u8]>) -> Result<(), String> {
+    let id = link.edge;
     let slot = inner
         .graph
         .edges
@@ -566,9 +529,9 @@ fn store_edge(
     }
     *g = Some(EdgeState {
         deleted: false,
-        edge_type,
-        source: engine_api::VertexId(source),
-        target: engine_api::VertexId(target),
+        edge_type: link.edge_type,
+        source: engine_api::VertexId(link.source),
+        target: engine_api::VertexId(link.target),
         props,
         delta: None,
     });
@@ -708,14 +671,13 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
                 .edge_types
                 .intern(edge_type)
                 .map_err(|e| e.to_string())?;
-            insert_edge(
-                inner,
-                *id,
-                t,
-                *source,
-                *target,
-                build_props(inner, properties)?,
-            )
+            let link = Link {
+                edge: *id,
+                edge_type: t,
+                source: *source,
+                target: *target,
+            };
+            insert_edge(inner, link, build_props(inner, properties)?)
         }
         WalOp::SetEdgeProperty { edge, key, value } => {
             with_edge(inner, *edge, |e| set_prop(&mut e.props, inner, key, value))

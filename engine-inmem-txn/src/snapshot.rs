@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::ops::Range;
 
-use durability::{BlockEncoder, ImageSource, SnapshotSink};
+use durability::{BlockEncoder, ImageEdge, ImageSource, ImageVertex, SnapshotSink};
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::inner::Inner;
@@ -32,7 +32,7 @@ fn write_image(inner: &Inner, txn: &InMemoryTxn<'_>, sink: &mut dyn SnapshotSink
             },
         )?;
         if let Some(degree) = degree {
-            sink.vertex_with_degree(id, &labels, &copied, degree)?;
+            sink.vertex(ImageVertex::new(id, &labels, &copied).with_degree(degree))?;
         }
     }
     for id in 0..edge_end {
@@ -43,7 +43,7 @@ fn write_image(inner: &Inner, txn: &InMemoryTxn<'_>, sink: &mut dyn SnapshotSink
             (t, source, target)
         })?;
         if let Some((t, source, target)) = found {
-            sink.edge(id, t, source.0, target.0, &copied)?;
+            sink.edge(ImageEdge::new(id, t, source.0, target.0, &copied))?;
         }
     }
     Ok(())

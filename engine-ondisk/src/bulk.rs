@@ -20,7 +20,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use durability::SchemaOp;
-use durability::snapshot::{ImageLoader, Rejected};
+use durability::snapshot::{ImageEdge, ImageLoader, ImageVertex, Rejected};
 use engine_api::{Error, ErrorKind, Result};
 use rocksdb::{Cache, DB, IngestExternalFileOptions, Options, SstFileWriter, WriteBatch};
 
@@ -510,13 +510,10 @@ impl ImageLoader for Importer<'_> {
         Ok(())
     }
 
-    fn vertex(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        _degree: (u32, u32),
-    ) -> Result<(), Rejected> {
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<(), Rejected> {
+        let ImageVertex {
+            id, labels, props, ..
+        } = vertex;
         self.next_vertex = id.saturating_add(1);
         // Ascending, so an append.
         self.vertices.push(id);
@@ -530,14 +527,14 @@ impl ImageLoader for Importer<'_> {
         Ok(self.vertex_file.put(&id_key(id), &self.value)?)
     }
 
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<(), Rejected> {
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<(), Rejected> {
+        let ImageEdge {
+            id,
+            edge_type,
+            source,
+            target,
+            props,
+        } = edge;
         self.next_edge = id.saturating_add(1);
         self.edges += 1;
         for end in [source, target] {

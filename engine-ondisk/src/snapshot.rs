@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use durability::snapshot::read_snapshot_header;
-use durability::{SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter};
+use durability::{
+    ImageEdge, ImageVertex, SchemaOp, SnapshotName, SnapshotSink, SnapshotSummary, SnapshotWriter,
+};
 use engine_api::{Result, SnapshotInfo};
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode};
 
@@ -80,10 +82,16 @@ pub(crate) fn write_contents(
             let id = decode_id_key(name, key)?;
             if is_vertex {
                 let v = VertexRecord::decode(key, value)?;
-                w.vertex(id, &v.labels, &v.props)?;
+                w.vertex(ImageVertex::new(id, &v.labels, &v.props))?;
             } else {
                 let e = EdgeValue::decode(key, value)?;
-                w.edge(id, e.edge_type, e.source, e.target, &e.props)?;
+                w.edge(ImageEdge::new(
+                    id,
+                    e.edge_type,
+                    e.source,
+                    e.target,
+                    &e.props,
+                ))?;
             }
             it.next();
         }

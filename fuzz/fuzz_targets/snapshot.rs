@@ -4,7 +4,7 @@
 #![no_main]
 
 use durability::snapshot::{NameKind, read_snapshot, read_snapshot_header};
-use durability::{SchemaOp, SnapshotSink};
+use durability::{ImageEdge, ImageVertex, SchemaOp, SnapshotSink};
 use engine_api::codec::decode_properties;
 use libfuzzer_sys::fuzz_target;
 use quiver_fuzz::{moded, repair_snapshot, scratch_file};
@@ -27,20 +27,13 @@ impl SnapshotSink for Sink {
     fn counters(&mut self, _next_vertex: u64, _next_edge: u64) -> engine_api::Result<()> {
         Ok(())
     }
-    fn vertex(&mut self, _id: u64, _labels: &[u32], props: &[u8]) -> engine_api::Result<()> {
-        decode_properties(props).map_err(|e| e.into_corrupt("vertex", 0))?;
+    fn vertex(&mut self, v: ImageVertex<'_>) -> engine_api::Result<()> {
+        decode_properties(v.props).map_err(|e| e.into_corrupt("vertex", 0))?;
         self.vertices += 1;
         Ok(())
     }
-    fn edge(
-        &mut self,
-        _id: u64,
-        _edge_type: u32,
-        _source: u64,
-        _target: u64,
-        props: &[u8],
-    ) -> engine_api::Result<()> {
-        decode_properties(props).map_err(|e| e.into_corrupt("edge", 0))?;
+    fn edge(&mut self, e: ImageEdge<'_>) -> engine_api::Result<()> {
+        decode_properties(e.props).map_err(|e| e.into_corrupt("edge", 0))?;
         self.edges += 1;
         Ok(())
     }

@@ -26,7 +26,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use engine_api::{Error, ErrorKind, ImageEngine, Result, StorageEngine, StorageMode};
+use engine_api::{
+    Error, ErrorKind, ImageEdge, ImageEngine, ImageVertex, Result, StorageEngine, StorageMode,
+};
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
 
@@ -353,27 +355,11 @@ impl durability::SnapshotSink for WithoutConstraints<'_> {
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<()> {
         self.0.counters(next_vertex, next_edge)
     }
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        self.0.vertex(id, labels, props)
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<()> {
+        self.0.vertex(vertex)
     }
-    fn vertex_with_degree(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<()> {
-        self.0.vertex_with_degree(id, labels, props, degree)
-    }
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()> {
-        self.0.edge(id, edge_type, source, target, props)
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<()> {
+        self.0.edge(edge)
     }
 }
 

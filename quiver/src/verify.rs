@@ -25,7 +25,7 @@ use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
 use durability::snapshot::read_snapshot;
 use durability::wal::{SegmentRead, read_segment};
 use durability::{DatabaseId, NameKind, SchemaOp, SegmentName, SnapshotName, SnapshotSink};
-use engine_api::{Error, ErrorKind, Result, StorageMode};
+use engine_api::{Error, ErrorKind, ImageEdge, ImageVertex, Result, StorageMode};
 
 use crate::backup::{file_crc, read_manifest};
 use crate::mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
@@ -179,10 +179,10 @@ impl SnapshotSink for Counter {
     fn counters(&mut self, _: u64, _: u64) -> Result<()> {
         Ok(())
     }
-    fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+    fn vertex(&mut self, _: ImageVertex<'_>) -> Result<()> {
         Ok(())
     }
-    fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+    fn edge(&mut self, _: ImageEdge<'_>) -> Result<()> {
         Ok(())
     }
 }

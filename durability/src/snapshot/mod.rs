@@ -46,6 +46,7 @@ mod sink;
 mod tests;
 mod writer;
 
+pub use engine_api::{ImageEdge, ImageVertex};
 pub use format::{NameKind, SNAPSHOT_VERSION, SnapshotSummary};
 pub use reader::{
     read_snapshot, read_snapshot_counts, read_snapshot_header, read_snapshot_schema, snapshot_infos,

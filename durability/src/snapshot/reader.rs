@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use engine_api::codec::Decoder;
-use engine_api::{Result, SnapshotInfo};
+use engine_api::{ImageEdge, ImageVertex, Result, SnapshotInfo};
 
 use super::format::*;
 use super::sink::SnapshotSink;
@@ -86,10 +86,10 @@ pub fn read_snapshot_schema(path: &Path) -> Result<Vec<SchemaOp>> {
         fn counters(&mut self, _: u64, _: u64) -> Result<()> {
             self.stop()
         }
-        fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+        fn vertex(&mut self, _: ImageVertex<'_>) -> Result<()> {
             self.stop()
         }
-        fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+        fn edge(&mut self, _: ImageEdge<'_>) -> Result<()> {
             self.stop()
         }
     }
@@ -151,10 +151,10 @@ pub fn read_snapshot_counts(path: &Path) -> Result<SnapshotSummary> {
         fn counters(&mut self, _: u64, _: u64) -> Result<()> {
             Ok(())
         }
-        fn vertex(&mut self, _: u64, _: &[u32], _: &[u8]) -> Result<()> {
+        fn vertex(&mut self, _: ImageVertex<'_>) -> Result<()> {
             Ok(())
         }
-        fn edge(&mut self, _: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<()> {
+        fn edge(&mut self, _: ImageEdge<'_>) -> Result<()> {
             Ok(())
         }
     }
@@ -311,7 +311,7 @@ pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<Snapsho
                         (0, 0)
                     };
                     let props = props_record(&mut d, &dict_sizes, &what, base)?;
-                    sink.vertex_with_degree(id, &labels, props, degree)?;
+                    sink.vertex(ImageVertex::new(id, &labels, props).with_degree(degree))?;
                     vertices += 1;
                 }
             }
@@ -327,7 +327,7 @@ pub fn read_snapshot(path: &Path, sink: &mut dyn SnapshotSink) -> Result<Snapsho
                     let s = d.uvarint().map_err(bad)?;
                     let tg = d.uvarint().map_err(bad)?;
                     let props = props_record(&mut d, &dict_sizes, &what, base)?;
-                    sink.edge(id, t as u32, s, tg, props)?;
+                    sink.edge(ImageEdge::new(id, t as u32, s, tg, props))?;
                     edges += 1;
                 }
             }

@@ -4,7 +4,7 @@
 
 use engine_api::Result;
 pub use engine_api::image::SnapshotSink;
-use engine_api::image::{NameKind, SchemaOp};
+use engine_api::image::{ImageEdge, ImageVertex, NameKind, SchemaOp};
 
 /// Hands an in-memory engine's three dictionaries to `sink`, each name under its
 /// table id.
@@ -85,24 +85,11 @@ pub trait ImageLoader {
     /// The id counters (they may come anywhere in the image).
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected>;
     /// One vertex: its id is above every vertex id before it and no edge came yet;
-    /// `labels` is ascending, without duplicates; `degree` is the exporter's hint.
-    fn vertex(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<(), Rejected>;
+    /// its labels are ascending, without duplicates.
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<(), Rejected>;
     /// One edge: its id is above every edge id before it. Whether its endpoints
     /// exist is the loader's to check (each looks them up in its own structure).
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<(), Rejected>;
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<(), Rejected>;
 }
 
 /// The checks every loader applies to an image, in front of its [`ImageLoader`]:
@@ -171,17 +158,8 @@ impl<L: ImageLoader> SnapshotSink for Checked<L> {
             .map_err(|r| self.fail(r))
     }
 
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        self.vertex_with_degree(id, labels, props, (0, 0))
-    }
-
-    fn vertex_with_degree(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<()> {
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<()> {
+        let id = vertex.id;
         if !L::VERTICES_AFTER_EDGES && self.last_edge.is_some() {
             return Err(self.bad(format!("vertex {id} follows edges")));
         }
@@ -191,28 +169,23 @@ impl<L: ImageLoader> SnapshotSink for Checked<L> {
         self.last_vertex = Some(id);
         let mut sorted = std::mem::take(&mut self.labels);
         sorted.clear();
-        sorted.extend_from_slice(labels);
+        sorted.extend_from_slice(vertex.labels);
         sorted.sort_unstable();
         sorted.dedup();
-        let stored = self.loader.vertex(id, &sorted, props, degree);
+        let stored = self.loader.vertex(ImageVertex {
+            labels: &sorted,
+            ..vertex
+        });
         self.labels = sorted;
         stored.map_err(|r| self.fail(r))
     }
 
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()> {
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<()> {
+        let id = edge.id;
         if self.last_edge.is_some_and(|last| last >= id) {
             return Err(self.bad(format!("edge {id} appears twice or out of order")));
         }
         self.last_edge = Some(id);
-        self.loader
-            .edge(id, edge_type, source, target, props)
-            .map_err(|r| self.fail(r))
+        self.loader.edge(edge).map_err(|r| self.fail(r))
     }
 }

@@ -82,15 +82,15 @@ impl ImageLoader for Recorder {
     fn counters(&mut self, _: u64, _: u64) -> Result<(), Rejected> {
         Ok(())
     }
-    fn vertex(&mut self, id: u64, labels: &[u32], _: &[u8], _: (u32, u32)) -> Result<(), Rejected> {
-        self.vertices.push((id, labels.to_vec()));
+    fn vertex(&mut self, v: ImageVertex<'_>) -> Result<(), Rejected> {
+        self.vertices.push((v.id, v.labels.to_vec()));
         Ok(())
     }
-    fn edge(&mut self, id: u64, _: u32, _: u64, _: u64, _: &[u8]) -> Result<(), Rejected> {
+    fn edge(&mut self, e: ImageEdge<'_>) -> Result<(), Rejected> {
         match self.refuse_edge.take() {
             Some(r) => Err(r),
             None => {
-                self.edges.push(id);
+                self.edges.push(e.id);
                 Ok(())
             }
         }
@@ -108,16 +108,27 @@ fn checked_images_keep_their_order_and_name_the_image() {
         assert!(e.message().contains(says), "{e}");
     };
     let mut c = Checked::new("img", Recorder::default());
-    c.vertex(1, &[3, 1, 3, 2], &[]).expect("a first vertex");
-    corrupt(c.vertex(1, &[], &[]), "vertex 1 appears twice");
+    c.vertex(ImageVertex::new(1, &[3, 1, 3, 2], &[]))
+        .expect("a first vertex");
     corrupt(
-        c.vertex(0, &[], &[]),
+        c.vertex(ImageVertex::new(1, &[], &[])),
+        "vertex 1 appears twice",
+    );
+    corrupt(
+        c.vertex(ImageVertex::new(0, &[], &[])),
         "vertex 0 appears twice or out of order",
     );
-    c.vertex(5, &[], &[]).expect("a higher id");
-    c.edge(2, 0, 1, 5, &[]).expect("an edge");
-    corrupt(c.edge(2, 0, 1, 5, &[]), "edge 2 appears twice");
-    corrupt(c.vertex(9, &[], &[]), "vertex 9 follows edges");
+    c.vertex(ImageVertex::new(5, &[], &[]))
+        .expect("a higher id");
+    c.edge(ImageEdge::new(2, 0, 1, 5, &[])).expect("an edge");
+    corrupt(
+        c.edge(ImageEdge::new(2, 0, 1, 5, &[])),
+        "edge 2 appears twice",
+    );
+    corrupt(
+        c.vertex(ImageVertex::new(9, &[], &[])),
+        "vertex 9 follows edges",
+    );
     let r = c.into_inner();
     assert_eq!(r.vertices, vec![(1, vec![1, 2, 3]), (5, vec![])]);
     assert_eq!(r.edges, vec![2]);
@@ -129,7 +140,10 @@ fn checked_images_keep_their_order_and_name_the_image() {
             ..Recorder::default()
         },
     );
-    corrupt(c.edge(0, 0, 7, 7, &[]), "edge 0 refers to missing vertex 7");
+    corrupt(
+        c.edge(ImageEdge::new(0, 0, 7, 7, &[])),
+        "edge 0 refers to missing vertex 7",
+    );
     let mut c = Checked::new(
         "img",
         Recorder {
@@ -140,7 +154,9 @@ fn checked_images_keep_their_order_and_name_the_image() {
             ..Recorder::default()
         },
     );
-    let e = c.edge(0, 0, 7, 7, &[]).expect_err("a failure");
+    let e = c
+        .edge(ImageEdge::new(0, 0, 7, 7, &[]))
+        .expect_err("a failure");
     assert_eq!(
         (e.kind(), e.message()),
         (engine_api::ErrorKind::Io, "disk full")

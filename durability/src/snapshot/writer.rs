@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use engine_api::codec::put_uvarint;
-use engine_api::{Result, SnapshotInfo};
+use engine_api::{ImageEdge, ImageVertex, Result, SnapshotInfo};
 
 use super::format::*;
 use super::reader::read_header;
@@ -198,36 +198,25 @@ impl SnapshotWriter {
         self.write_block(BLOCK_COUNTERS, &payload)
     }
 
-    /// Writes one vertex: its labels' ids and its property record (degrees unknown).
-    pub fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        self.vertex_with_degree(id, labels, props, (0, 0))
-    }
-
-    /// Writes one vertex with its (outgoing, incoming) degree.
-    pub fn vertex_with_degree(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<()> {
+    /// Writes one vertex: its labels' ids, its property record and its degree.
+    pub fn vertex(&mut self, v: ImageVertex<'_>) -> Result<()> {
         self.item(BLOCK_VERTICES)?;
-        encode_vertex(&mut self.block, id, labels, props, degree);
+        encode_vertex(&mut self.block, v.id, v.labels, v.props, v.degree);
         self.vertices += 1;
         Ok(())
     }
 
     /// Writes one edge.
-    pub fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()> {
+    pub fn edge(&mut self, e: ImageEdge<'_>) -> Result<()> {
         self.item(BLOCK_EDGES)?;
-        encode_edge(&mut self.block, id, edge_type, source, target, props);
+        encode_edge(
+            &mut self.block,
+            e.id,
+            e.edge_type,
+            e.source,
+            e.target,
+            e.props,
+        );
         self.edges += 1;
         Ok(())
     }
@@ -500,29 +489,12 @@ impl SnapshotSink for SnapshotWriter {
         SnapshotWriter::counters(self, next_vertex, next_edge)
     }
 
-    fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8]) -> Result<()> {
-        SnapshotWriter::vertex(self, id, labels, props)
+    fn vertex(&mut self, vertex: ImageVertex<'_>) -> Result<()> {
+        SnapshotWriter::vertex(self, vertex)
     }
 
-    fn vertex_with_degree(
-        &mut self,
-        id: u64,
-        labels: &[u32],
-        props: &[u8],
-        degree: (u32, u32),
-    ) -> Result<()> {
-        SnapshotWriter::vertex_with_degree(self, id, labels, props, degree)
-    }
-
-    fn edge(
-        &mut self,
-        id: u64,
-        edge_type: u32,
-        source: u64,
-        target: u64,
-        props: &[u8],
-    ) -> Result<()> {
-        SnapshotWriter::edge(self, id, edge_type, source, target, props)
+    fn edge(&mut self, edge: ImageEdge<'_>) -> Result<()> {
+        SnapshotWriter::edge(self, edge)
     }
 }
 
