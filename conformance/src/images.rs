@@ -128,3 +128,63 @@ pub fn thread_counts_give_one_image<E: StorageEngine>(
     }
     Ok(())
 }
+
+/// Opens, with `load(dir, n)` on one and on two load threads, a data directory whose
+/// only snapshot holds 100 vertices and one good edge followed by what `bad` writes;
+/// each open must fail with `Corrupt` and a message holding `expect`.
+pub fn damaged_snapshot_is_refused<E>(
+    load: impl Fn(&std::path::Path, usize) -> Result<E>,
+    bad: impl Fn(&mut durability::SnapshotWriter) -> Result<()>,
+    expect: &str,
+) -> Result<()> {
+    use durability::{ImageEdge, ImageVertex, NameKind};
+    for threads in [1, 2] {
+        let dir = tempfile::tempdir()?;
+        let snapshots = dir.path().join("snapshots");
+        std::fs::create_dir_all(&snapshots)?;
+        let database = durability::DatabaseId::random();
+        let mut w = durability::SnapshotWriter::create(&snapshots, 1, 5, database)?;
+        w.names(NameKind::EdgeType, [(0, "E")])?;
+        w.counters(200, 2)?;
+        for id in 0..100 {
+            w.vertex(ImageVertex::new(id, &[], &[]))?;
+        }
+        w.edge(ImageEdge::new(0, 0, 1, 2, &[]))?;
+        bad(&mut w)?;
+        w.finish()?;
+        let Err(err) = load(dir.path(), threads) else {
+            panic!("{threads} thread(s): a damaged snapshot opened");
+        };
+        assert_eq!(
+            err.kind(),
+            engine_api::ErrorKind::Corrupt,
+            "{threads} thread(s): {err}"
+        );
+        assert!(err.message().contains(expect), "{threads} thread(s): {err}");
+    }
+    Ok(())
+}
+
+/// A snapshot with an edge to a missing vertex is refused (vertex 150 is owned by
+/// another linking thread than vertices 1 and 2); the backend's message holds
+/// `missing`.
+pub fn an_edge_to_a_missing_vertex_is_refused<E>(
+    load: impl Fn(&std::path::Path, usize) -> Result<E>,
+    missing: &str,
+) -> Result<()> {
+    let dangling =
+        |w: &mut durability::SnapshotWriter| w.edge(durability::ImageEdge::new(1, 0, 3, 150, &[]));
+    damaged_snapshot_is_refused(load, dangling, missing)
+}
+
+/// A snapshot with a vertex after the edges is refused: a linking thread may not
+/// have reached the edge to it yet, so the loader itself must refuse the order.
+pub fn a_vertex_after_the_edges_is_refused<E>(
+    load: impl Fn(&std::path::Path, usize) -> Result<E>,
+) -> Result<()> {
+    let late_vertex = |w: &mut durability::SnapshotWriter| {
+        w.edge(durability::ImageEdge::new(1, 0, 3, 150, &[]))?;
+        w.vertex(durability::ImageVertex::new(150, &[], &[]))
+    };
+    damaged_snapshot_is_refused(load, late_vertex, "")
+}

@@ -85,6 +85,19 @@ impl std::fmt::Debug for Durable {
 }
 
 impl Durable {
+    /// `Ok` when an in-memory engine's import may go ahead: an import builds a
+    /// memory-only engine, so a configured data directory is `InvalidInput` (a
+    /// database with one starts from a snapshot in it instead).
+    pub fn refuse_import_into(data_directory: Option<&std::path::Path>) -> Result<()> {
+        match data_directory {
+            Some(dir) => Err(engine_api::Error::invalid_input(format!(
+                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
+                dir.display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The durable part of an engine that opened `dir` (holding its process lock) as
     /// database `database`, recovering what `recovery` says; its next snapshot is
     /// number `next_snapshot_seq`.

@@ -86,12 +86,7 @@ impl ImageEngine for AnalyticalEngine {
         produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
     ) -> Result<Self> {
         config.check()?;
-        if let Some(dir) = config.get_data_directory() {
-            return Err(Error::invalid_input(format!(
-                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
-                dir.display()
-            )));
-        }
+        Durable::refuse_import_into(config.get_data_directory())?;
         let (inner, _) = crate::recovery::load_image(&config, "the imported image", produce)?;
         Ok(AnalyticalEngine {
             inner,

@@ -206,6 +206,11 @@ impl Graph {
         }
     }
 
+    /// The name dictionaries: labels, edge types, property keys (image order).
+    pub(crate) fn names(&self) -> [&NameTable; 3] {
+        [&self.labels, &self.edge_types, &self.keys]
+    }
+
     /// The slot of vertex `id` (empty while deleted, or while its creator is still
     /// filling it in).
     pub(crate) fn vertex(&self, id: u64) -> Option<&VertexSlot> {

@@ -61,12 +61,7 @@ where
     F: Fn(&Link, End) -> std::result::Result<(), String> + Sync,
 {
     fn name(&mut self, kind: NameKind, id: u32, name: &str) -> Result<(), Rejected> {
-        let tables = [
-            &self.inner.graph.labels,
-            &self.inner.graph.edge_types,
-            &self.inner.graph.keys,
-        ];
-        durability::snapshot::define_name(tables, kind, id, name)
+        durability::snapshot::define_name(self.inner.graph.names(), kind, id, name)
     }
 
     fn schema(&mut self, definition: SchemaOp) -> Result<(), Rejected> {

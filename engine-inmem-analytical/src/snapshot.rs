@@ -29,13 +29,8 @@ fn write_image(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<()> {
         if let Some(slot) = inner.graph.edge(id)
             && let Some(e) = &*slot.read()
         {
-            sink.edge(ImageEdge::new(
-                id,
-                e.edge_type,
-                e.source,
-                e.target,
-                &e.props,
-            ))?;
+            let edge = ImageEdge::new(id, e.edge_type, e.source, e.target, &e.props);
+            sink.edge(edge)?;
         }
     }
     Ok(())
@@ -44,16 +39,10 @@ fn write_image(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<()> {
 /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
 /// edge id bounds.
 fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
-    durability::snapshot::export_name_tables(
-        sink,
-        &inner.graph.labels,
-        &inner.graph.edge_types,
-        &inner.graph.keys,
-    )?;
-    sink.schema_all(&inner.schema.schema_definitions())?;
-    let (vertex_end, edge_end) = (inner.graph.vertex_end(), inner.graph.edge_end());
-    sink.counters(vertex_end, edge_end)?;
-    Ok((vertex_end, edge_end))
+    let ends = (inner.graph.vertex_end(), inner.graph.edge_end());
+    let schema = inner.schema.schema_definitions();
+    durability::snapshot::export_preamble(sink, inner.graph.names(), &schema, ends)?;
+    Ok(ends)
 }
 
 /// Hands the current state to `sink` (see `ImageEngine::export` of [`crate::AnalyticalEngine`]);

@@ -5,9 +5,11 @@
 
 use std::path::Path;
 
-use conformance::images::{thread_counts_give_one_image, views, wide_graph};
-use durability::{DatabaseId, ImageEdge, ImageVertex, SnapshotWriter};
-use engine_api::{ErrorKind, StorageEngine};
+use conformance::images::{
+    a_vertex_after_the_edges_is_refused, an_edge_to_a_missing_vertex_is_refused,
+    thread_counts_give_one_image, views, wide_graph,
+};
+use engine_api::StorageEngine;
 use engine_inmem_analytical::{AnalyticalEngine, Config};
 
 fn config(dir: &Path) -> Config {
@@ -36,47 +38,17 @@ fn several_threads_write_and_load_the_image_one_thread_does() {
     .expect("images");
 }
 
-/// A snapshot of two edges, the second of them bad in the way `bad` writes it.
-fn refused(bad: impl Fn(&mut SnapshotWriter), expect: &str) {
-    for threads in [1, 2] {
-        let dir = tempfile::tempdir().expect("tmp");
-        let snapshots = dir.path().join("snapshots");
-        std::fs::create_dir_all(&snapshots).expect("mkdir");
-        let mut w = SnapshotWriter::create(&snapshots, 1, 5, DatabaseId::random()).expect("create");
-        w.names(durability::NameKind::EdgeType, [(0, "E")])
-            .expect("names");
-        w.counters(200, 2).expect("counters");
-        for id in 0..100 {
-            w.vertex(ImageVertex::new(id, &[], &[])).expect("vertex");
-        }
-        w.edge(ImageEdge::new(0, 0, 1, 2, &[])).expect("edge");
-        bad(&mut w);
-        w.finish().expect("finish");
-        let err = AnalyticalEngine::open(config(dir.path()).snapshot_threads(threads))
-            .expect_err("a bad snapshot");
-        assert_eq!(err.kind(), ErrorKind::Corrupt, "{threads} thread(s): {err}");
-        assert!(err.message().contains(expect), "{threads} thread(s): {err}");
-    }
+fn load(dir: &Path, threads: usize) -> engine_api::Result<AnalyticalEngine> {
+    AnalyticalEngine::open(config(dir).snapshot_threads(threads))
 }
 
 #[test]
 fn an_edge_to_a_missing_vertex_is_corrupt_on_every_load_path() {
-    // Vertex 150 is owned by another linking thread than vertices 1 and 2.
-    refused(
-        |w| w.edge(ImageEdge::new(1, 0, 3, 150, &[])).expect("edge"),
-        "edge 1 has a missing target vertex 150",
-    );
+    an_edge_to_a_missing_vertex_is_refused(load, "edge 1 has a missing target vertex 150")
+        .expect("checked");
 }
 
 #[test]
 fn a_vertex_after_the_edges_is_corrupt_on_every_load_path() {
-    // A linking thread may not have reached the edge to it yet: the loader itself
-    // must refuse the order.
-    refused(
-        |w| {
-            w.edge(ImageEdge::new(1, 0, 3, 150, &[])).expect("edge");
-            w.vertex(ImageVertex::new(150, &[], &[])).expect("vertex");
-        },
-        "",
-    );
+    a_vertex_after_the_edges_is_refused(load).expect("checked");
 }

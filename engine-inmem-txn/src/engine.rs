@@ -35,7 +35,7 @@
 use std::sync::Arc;
 
 use engine_api::{
-    Capabilities, ConstraintSpec, DataDirectoryLease, DatabaseId, EngineStats, Error, ImageEngine,
+    Capabilities, ConstraintSpec, DataDirectoryLease, DatabaseId, EngineStats, ImageEngine,
     IndexInfo, IndexSpec, LockChange, LockStatus, ObserverId, RecoveryReport, Result,
     SharedObserver, SnapshotInfo, SnapshotSink, StorageEngine, TriggerPhase, TriggerSpec,
     TxnOptions,
@@ -138,12 +138,7 @@ impl ImageEngine for InMemoryEngine {
         produce: impl FnOnce(&mut dyn SnapshotSink) -> Result<u64>,
     ) -> Result<Self> {
         config.check()?;
-        if let Some(dir) = config.get_data_directory() {
-            return Err(Error::invalid_input(format!(
-                "import builds a memory-only engine; {} is a data directory: put a snapshot into it and open it instead",
-                dir.display()
-            )));
-        }
+        Durable::refuse_import_into(config.get_data_directory())?;
         let inner = crate::recovery::load_image(&config, produce)?;
         InMemoryEngine::start(inner, &config)
     }

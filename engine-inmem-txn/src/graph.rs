@@ -49,6 +49,11 @@ impl Graph {
         }
     }
 
+    /// The name dictionaries: labels, edge types, property keys (image order).
+    pub(crate) fn names(&self) -> [&NameTable; 3] {
+        [&self.labels, &self.edge_types, &self.keys]
+    }
+
     /// After deltas were removed from a vertex (collection or rollback): frees it if it
     /// is deleted with no versions left, and drops label-index entries for `labels`
     /// that no version of the vertex has any more. Runs under the vertex's lock, so no

@@ -54,13 +54,7 @@ fn write_image(inner: &Inner, txn: &InMemoryTxn<'_>, sink: &mut dyn SnapshotSink
 fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
     // Every name an object visible to this view uses was interned before the
     // object was committed, so the dictionaries read now cover them.
-    durability::snapshot::export_name_tables(
-        sink,
-        &inner.graph.labels,
-        &inner.graph.edge_types,
-        &inner.graph.keys,
-    )?;
-    sink.schema_all(&inner.schema.schema_definitions())?;
+    let schema = inner.schema.schema_definitions();
     // The counters cover every id handed out so far and every id reservation
     // made before this snapshot began (those may sit in WAL segments that
     // retention deletes once this snapshot exists).
@@ -71,10 +65,11 @@ fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u6
             r => n.max(r),
         }
     };
-    sink.counters(
+    let counters = (
         bound(&inner.graph.next_vertex, &inner.clock.reserved_vertices),
         bound(&inner.graph.next_edge, &inner.clock.reserved_edges),
-    )?;
+    );
+    durability::snapshot::export_preamble(sink, inner.graph.names(), &schema, counters)?;
     // Vertices first, so a reader can check every edge's endpoints; each pass
     // walks its slot array in id order (sequential memory), copying each object
     // under its lock into reused buffers and writing after the lock is released.

@@ -201,7 +201,7 @@ impl OnDiskEngine {
                 if let Some(p) = config.progress() {
                     // The header does not hold the counts: a first read (with every
                     // block's checksum, about a tenth of the build) finds them.
-                    let counts = durability::snapshot::read_snapshot_counts(path)?;
+                    let (counts, _) = durability::snapshot::read_snapshot_counts(path)?;
                     p.start(counts.vertices + counts.edges);
                 }
                 crate::snapshot::import_image(

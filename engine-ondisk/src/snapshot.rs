@@ -85,13 +85,8 @@ pub(crate) fn write_contents(
                 w.vertex(ImageVertex::new(id, &v.labels, &v.props))?;
             } else {
                 let e = EdgeValue::decode(key, value)?;
-                w.edge(ImageEdge::new(
-                    id,
-                    e.edge_type,
-                    e.source,
-                    e.target,
-                    &e.props,
-                ))?;
+                let edge = ImageEdge::new(id, e.edge_type, e.source, e.target, &e.props);
+                w.edge(edge)?;
             }
             it.next();
         }

@@ -22,10 +22,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
-use durability::snapshot::read_snapshot;
+use durability::snapshot::read_snapshot_counts;
 use durability::wal::{SegmentRead, read_segment};
-use durability::{DatabaseId, NameKind, SchemaOp, SegmentName, SnapshotName, SnapshotSink};
-use engine_api::{Error, ErrorKind, ImageEdge, ImageVertex, Result, StorageMode};
+use durability::{DatabaseId, SchemaOp, SegmentName, SnapshotName};
+use engine_api::{Error, ErrorKind, Result, StorageMode};
 
 use crate::backup::{file_crc, read_manifest};
 use crate::mode::{MODE_FILE, mode_name, parse_mode, persisted_mode};
@@ -156,35 +156,6 @@ pub fn no_database(dir: &Path) -> Error {
             dir.display()
         ),
     )
-}
-
-/// Counts what a snapshot holds, checking it as it is read.
-#[derive(Default)]
-struct Counter {
-    schema: u64,
-    constraints: u64,
-}
-
-impl SnapshotSink for Counter {
-    fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
-        Ok(())
-    }
-    fn schema(&mut self, op: SchemaOp) -> Result<()> {
-        self.schema += 1;
-        if matches!(op, SchemaOp::CreateConstraint(_)) {
-            self.constraints += 1;
-        }
-        Ok(())
-    }
-    fn counters(&mut self, _: u64, _: u64) -> Result<()> {
-        Ok(())
-    }
-    fn vertex(&mut self, _: ImageVertex<'_>) -> Result<()> {
-        Ok(())
-    }
-    fn edge(&mut self, _: ImageEdge<'_>) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// A snapshot as read: its name and what it holds, or why it does not read.
@@ -396,13 +367,20 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     let mut snaps = Vec::new();
     for s in &listing.snapshots {
         let mut f = CheckedFile::new(s.path.clone(), "snapshot");
-        let mut counter = Counter::default();
-        let read = match read_snapshot(&s.path, &mut counter) {
-            Ok(summary) => {
+        let mut constraints = 0;
+        let read = match read_snapshot_counts(&s.path) {
+            Ok((summary, schema)) => {
                 f.detail = format!(
                     "commit {}, {} vertices, {} edges, {} schema definitions",
-                    summary.commit_ts, summary.vertices, summary.edges, counter.schema
+                    summary.commit_ts,
+                    summary.vertices,
+                    summary.edges,
+                    schema.len()
                 );
+                constraints = schema
+                    .iter()
+                    .filter(|op| matches!(op, SchemaOp::CreateConstraint(_)))
+                    .count() as u64;
                 Ok((summary.database, summary.commit_ts))
             }
             Err(e) => Err(without_path(e.message(), &s.path)),
@@ -411,7 +389,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             name: s.clone(),
             at: files.len(),
             read,
-            constraints: counter.constraints,
+            constraints,
         });
         files.push(f);
         done += std::fs::metadata(&s.path).map_or(0, |m| m.len());

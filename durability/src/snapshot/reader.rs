@@ -135,17 +135,19 @@ pub fn snapshot_infos(snapshots: &[crate::dir::SnapshotName]) -> Result<Vec<Snap
     Ok(out)
 }
 
-/// Reads the whole snapshot at `path`, every block checked, keeping nothing: its
-/// summary with the vertex and edge counts (the header alone does not hold them).
+/// Reads the whole snapshot at `path`, every block checked, keeping only its schema:
+/// its summary with the vertex and edge counts (the header alone does not hold them)
+/// and its schema definitions.
 ///
 /// Errors: as [`read_snapshot`].
-pub fn read_snapshot_counts(path: &Path) -> Result<SnapshotSummary> {
-    struct Nothing;
-    impl SnapshotSink for Nothing {
+pub fn read_snapshot_counts(path: &Path) -> Result<(SnapshotSummary, Vec<SchemaOp>)> {
+    struct SchemaKept(Vec<SchemaOp>);
+    impl SnapshotSink for SchemaKept {
         fn name(&mut self, _: NameKind, _: u32, _: &str) -> Result<()> {
             Ok(())
         }
-        fn schema(&mut self, _: SchemaOp) -> Result<()> {
+        fn schema(&mut self, definition: SchemaOp) -> Result<()> {
+            self.0.push(definition);
             Ok(())
         }
         fn counters(&mut self, _: u64, _: u64) -> Result<()> {
@@ -158,7 +160,9 @@ pub fn read_snapshot_counts(path: &Path) -> Result<SnapshotSummary> {
             Ok(())
         }
     }
-    read_snapshot(path, &mut Nothing)
+    let mut kept = SchemaKept(Vec::new());
+    let summary = read_snapshot(path, &mut kept)?;
+    Ok((summary, kept.0))
 }
 
 /// Reads and verifies a whole snapshot, handing its contents to `sink`.

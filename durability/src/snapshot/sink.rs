@@ -6,24 +6,23 @@ use engine_api::Result;
 pub use engine_api::image::SnapshotSink;
 use engine_api::image::{ImageEdge, ImageVertex, NameKind, SchemaOp};
 
-/// Hands an in-memory engine's three dictionaries to `sink`, each name under its
-/// table id.
-pub fn export_name_tables(
+/// Hands the part of an in-memory engine's image that comes before its objects to
+/// `sink`: the three dictionaries (labels, edge types, property keys; each name
+/// under its table id), the schema definitions, and the id counters.
+pub fn export_preamble(
     sink: &mut dyn SnapshotSink,
-    labels: &engine_api::kit::NameTable,
-    edge_types: &engine_api::kit::NameTable,
-    keys: &engine_api::kit::NameTable,
+    tables: [&engine_api::kit::NameTable; 3],
+    schema: &[SchemaOp],
+    (next_vertex, next_edge): (u64, u64),
 ) -> Result<()> {
-    for (kind, table) in [
-        (NameKind::Label, labels),
-        (NameKind::EdgeType, edge_types),
-        (NameKind::PropertyKey, keys),
-    ] {
+    let kinds = [NameKind::Label, NameKind::EdgeType, NameKind::PropertyKey];
+    for (kind, table) in kinds.into_iter().zip(tables) {
         for (i, n) in table.all().iter().enumerate() {
             sink.name(kind, i as u32, n)?;
         }
     }
-    Ok(())
+    sink.schema_all(schema)?;
+    sink.counters(next_vertex, next_edge)
 }
 
 /// Defines an image's dictionary entry in an in-memory engine's three tables (the
