@@ -33,7 +33,8 @@
 //! # Design
 //! Each module's docs give its part: `keys` the column families and the byte layout
 //! of every key and value (and `rocksdb/quiver.meta`), `schema` how indexes,
-//! constraints and triggers are kept and what waits while the schema changes, `txn`
+//! constraints and triggers are kept and what waits while the schema changes, `index`
+//! how an index's entries are built while commits go on, `txn`
 //! the concurrency control (and why not RocksDB's own transactions), `counts` how
 //! `stats()` stays exact without a scan, `recovery` what opening does, `rocks` the
 //! options RocksDB runs with.
@@ -66,6 +67,8 @@ mod config;
 mod counts;
 #[cfg(feature = "storage")]
 mod engine;
+#[cfg(feature = "storage")]
+mod index;
 #[cfg(feature = "storage")]
 mod iter;
 /// The byte layout of keys and values, public for the fuzz targets (not part of the

@@ -173,7 +173,7 @@ pub(crate) fn rocks_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Removes RocksDB's files of an interrupted creation. RocksDB's destroy removes the
 /// WAL directory too when it is not the database directory, so `wal/` is created
 /// again: the data directory keeps its layout. (Regression: after a kill during
-/// creation, the next open failed with "cannot list <dir>/wal".)
+/// creation, the next open failed with "cannot list `<dir>/wal`".)
 pub(crate) fn destroy_rocks(config: &Config, root: &Path) -> Result<()> {
     let (opts, _, _) = rocks_options(config, root, false, false, true);
     DB::destroy(&opts, root.join(ROCKSDB_DIR))

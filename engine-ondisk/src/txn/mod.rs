@@ -70,12 +70,13 @@ use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode};
 
 use crate::counts::{CountChange, Counts};
 use crate::engine::OnDiskEngine;
+use crate::index::Leftover;
 use crate::keys::{
     EDGES, EdgeValue, IN, INDEX, LABELS, META, OUT, VERTICES, VertexRecord, adjacency_key, id_key,
     label_key, prefix_end, rocks,
 };
 use crate::metadata::{IdKind, NameKind};
-use crate::schema::{Catalog, Leftover, Target, entry_object, vertex_range};
+use crate::schema::{Catalog, Target, entry_object, vertex_range};
 
 pub(crate) mod known;
 pub(crate) mod locks;

@@ -4,10 +4,11 @@
 
 use engine_api::{Error, IndexSpec, Result, VertexId};
 
+use crate::index::Leftover;
 use crate::keys::{EdgeValue, INDEX, VertexRecord};
 use crate::schema::{
-    Catalog, Constraint, Leftover, Rule, Target, check_record, edge_entry, unique_key,
-    vertex_entry, vertex_key,
+    Catalog, Constraint, Rule, Target, check_record, edge_entry, unique_key, vertex_entry,
+    vertex_key,
 };
 
 use super::*;
