@@ -1,7 +1,7 @@
 //! Garbage collection: dropping deltas no running transaction can see, freeing
 //! deleted objects, and removing label-index entries nobody needs.
 
-use crate::graph::{Graph, settle_edge};
+use crate::graph::{Graph, Versioned, settle_edge};
 use crate::index::{chain, remove_stale_edge_keys, remove_stale_vertex_keys};
 use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, Undo, VertexState};
 use crate::running::{GcEntry, Object};
@@ -31,37 +31,44 @@ pub(crate) fn collect_entries(graph: &Graph, schema: &Schema, ready: &[GcEntry],
     }
 }
 
-fn truncate_vertex(graph: &Graph, schema: &Schema, id: u64, oldest: u64) {
-    let Some(slot) = graph.vertices.get(id) else {
+/// Cuts object `id`'s chain at `oldest` under its lock, and hands the slot and the
+/// cut undos to `settle` when something was cut.
+fn truncate<S: Versioned>(
+    graph: &Graph,
+    id: u64,
+    oldest: u64,
+    settle: impl FnOnce(&mut Option<S>, &[Undo]),
+) {
+    let Some(slot) = S::slots(graph).get(id) else {
         return;
     };
     let mut guard = slot.write();
     let Some(state) = guard.as_mut() else {
         return;
     };
-    let cut = truncate_chain(&mut state.delta, oldest);
-    if cut.is_empty() {
-        return;
+    let cut = truncate_chain(state.delta_mut(), oldest);
+    if !cut.is_empty() {
+        settle(&mut guard, &cut);
     }
-    drop_stale_vertex_keys(schema, id, state, &cut);
-    let labels: Vec<u32> = cut.iter().filter_map(Undo::label).collect();
-    graph.settle_vertex(id, &mut guard, &labels);
+}
+
+fn truncate_vertex(graph: &Graph, schema: &Schema, id: u64, oldest: u64) {
+    truncate(graph, id, oldest, |guard: &mut Option<VertexState>, cut| {
+        if let Some(state) = guard.as_ref() {
+            drop_stale_vertex_keys(schema, id, state, cut);
+        }
+        let labels: Vec<u32> = cut.iter().filter_map(Undo::label).collect();
+        graph.settle_vertex(id, guard, &labels);
+    });
 }
 
 fn truncate_edge(graph: &Graph, schema: &Schema, id: u64, oldest: u64) {
-    let Some(slot) = graph.edges.get(id) else {
-        return;
-    };
-    let mut guard = slot.write();
-    let Some(state) = guard.as_mut() else {
-        return;
-    };
-    let cut = truncate_chain(&mut state.delta, oldest);
-    if cut.is_empty() {
-        return;
-    }
-    drop_stale_edge_keys(schema, id, state, &cut);
-    settle_edge(&mut guard);
+    truncate(graph, id, oldest, |guard: &mut Option<EdgeState>, cut| {
+        if let Some(state) = guard.as_ref() {
+            drop_stale_edge_keys(schema, id, state, cut);
+        }
+        settle_edge(guard);
+    });
 }
 
 /// Removes key-set entries only the versions before the `cut` undos had (the

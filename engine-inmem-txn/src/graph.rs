@@ -9,8 +9,11 @@ use std::sync::atomic::AtomicU64;
 use engine_api::kit::{NameTable, SlotArray};
 use parking_lot::RwLock;
 
+use engine_api::Error;
+
 use crate::index::LabelIndex;
 use crate::mvcc::{Delta, EdgeState, VertexState};
+use crate::running::Object;
 
 pub(crate) type VertexSlot = RwLock<Option<VertexState>>;
 pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
@@ -98,3 +101,62 @@ fn chain_mentions_label(head: &Option<Box<Delta>>, label: u32) -> bool {
     }
     false
 }
+
+/// What a vertex and an edge share: a newest state that may be deleted, its property
+/// record, and the chain of undo deltas before it; so reads and writes of either go
+/// through one path.
+pub(crate) trait Versioned: Sized {
+    /// How a conflict names it.
+    const WHAT: &'static str;
+    /// Its slots in the graph.
+    fn slots(graph: &Graph) -> &SlotArray<RwLock<Option<Self>>>;
+    /// What a transaction records having written.
+    fn object(id: u64) -> Object;
+    /// `NotFound` for object `id`.
+    fn not_found(id: u64) -> Error;
+    fn deleted(&self) -> bool;
+    fn props(&self) -> &[u8];
+    fn delta(&self) -> &Option<Box<Delta>>;
+    fn delta_mut(&mut self) -> &mut Option<Box<Delta>>;
+}
+
+/// `Versioned` for a state type whose fields are named alike: its slots in
+/// `Graph::$slots`, recorded as `Object::$object`, named `$what` in errors.
+macro_rules! versioned {
+    ($state:ty, $slots:ident, $object:ident, $what:literal) => {
+        impl Versioned for $state {
+            const WHAT: &'static str = concat!("the ", $what);
+
+            fn slots(graph: &Graph) -> &SlotArray<RwLock<Option<Self>>> {
+                &graph.$slots
+            }
+
+            fn object(id: u64) -> Object {
+                Object::$object(id)
+            }
+
+            fn not_found(id: u64) -> Error {
+                Error::not_found(format!(concat!($what, " {} does not exist"), id))
+            }
+
+            fn deleted(&self) -> bool {
+                self.deleted
+            }
+
+            fn props(&self) -> &[u8] {
+                &self.props
+            }
+
+            fn delta(&self) -> &Option<Box<Delta>> {
+                &self.delta
+            }
+
+            fn delta_mut(&mut self) -> &mut Option<Box<Delta>> {
+                &mut self.delta
+            }
+        }
+    };
+}
+
+versioned!(VertexState, vertices, Vertex, "vertex");
+versioned!(EdgeState, edges, Edge, "edge");

@@ -16,6 +16,7 @@ use engine_api::{DamagedFile, Error, PropertyValue, RecoveryReport, Result};
 
 use crate::config::capabilities;
 use crate::config::{Config, RecoveryProgress};
+use crate::graph::Versioned;
 use crate::inner::Inner;
 use crate::mvcc::{Adj, EdgeState, VertexState, remove_adj};
 use crate::props;
@@ -406,7 +407,7 @@ fn link_end(inner: &Inner, l: &Link, end: End) -> Result<(), String> {
         End::Source => (l.source, l.target),
         End::Target => (l.target, l.source),
     };
-    with_vertex(inner, v, |s| {
+    with_object(inner, v, |s: &mut VertexState| {
         let adj = Adj {
             edge_type: l.edge_type,
             other: engine_api::VertexId(other),
@@ -535,37 +536,19 @@ fn store_edge(inner: &Inner, link: &Link, props: Box<[u8]>) -> Result<(), String
     Ok(())
 }
 
-fn with_vertex<R>(
+/// Runs `f` on object `id`'s state under its lock.
+fn with_object<S: Versioned, R>(
     inner: &Inner,
     id: u64,
-    f: impl FnOnce(&mut VertexState) -> Result<R, String>,
+    f: impl FnOnce(&mut S) -> Result<R, String>,
 ) -> Result<R, String> {
-    let slot = inner
-        .graph
-        .vertices
-        .get(id)
-        .ok_or_else(|| format!("vertex {id} does not exist"))?;
-    let mut g = slot.write();
+    let slot = S::slots(&inner.graph).get(id);
+    let mut g = slot
+        .ok_or_else(|| S::not_found(id).message().to_string())?
+        .write();
     let state = g
         .as_mut()
-        .ok_or_else(|| format!("vertex {id} does not exist"))?;
-    f(state)
-}
-
-fn with_edge<R>(
-    inner: &Inner,
-    id: u64,
-    f: impl FnOnce(&mut EdgeState) -> Result<R, String>,
-) -> Result<R, String> {
-    let slot = inner
-        .graph
-        .edges
-        .get(id)
-        .ok_or_else(|| format!("edge {id} does not exist"))?;
-    let mut g = slot.write();
-    let state = g
-        .as_mut()
-        .ok_or_else(|| format!("edge {id} does not exist"))?;
+        .ok_or_else(|| S::not_found(id).message().to_string())?;
     f(state)
 }
 
@@ -612,7 +595,7 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
         }
         WalOp::AddLabel { vertex, label } => {
             let l = intern_label(label)?;
-            with_vertex(inner, *vertex, |s| {
+            with_object(inner, *vertex, |s: &mut VertexState| {
                 if !s.labels.contains(&l) {
                     s.labels.push(l);
                 }
@@ -625,15 +608,17 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
         }
         WalOp::RemoveLabel { vertex, label } => {
             let l = intern_label(label)?;
-            with_vertex(inner, *vertex, |s| {
+            with_object(inner, *vertex, |s: &mut VertexState| {
                 s.labels.retain(|x| *x != l);
                 inner.graph.label_index.remove(l, *vertex);
                 Ok(())
             })
         }
-        WalOp::SetVertexProperty { vertex, key, value } => with_vertex(inner, *vertex, |s| {
-            set_prop(&mut s.props, inner, key, value)
-        }),
+        WalOp::SetVertexProperty { vertex, key, value } => {
+            with_object(inner, *vertex, |s: &mut VertexState| {
+                set_prop(&mut s.props, inner, key, value)
+            })
+        }
         WalOp::DeleteVertex { vertex } => {
             let slot = inner
                 .graph
@@ -675,16 +660,19 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
             insert_edge(inner, link, build_props(inner, properties)?)
         }
         WalOp::SetEdgeProperty { edge, key, value } => {
-            with_edge(inner, *edge, |e| set_prop(&mut e.props, inner, key, value))
+            with_object(inner, *edge, |e: &mut EdgeState| {
+                set_prop(&mut e.props, inner, key, value)
+            })
         }
         WalOp::DeleteEdge { edge } => {
-            let (source, target) = with_edge(inner, *edge, |e| Ok((e.source, e.target)))?;
+            let (source, target) =
+                with_object(inner, *edge, |e: &mut EdgeState| Ok((e.source, e.target)))?;
             let e = engine_api::EdgeId(*edge);
-            with_vertex(inner, source.0, |s| {
+            with_object(inner, source.0, |s: &mut VertexState| {
                 remove_adj(&mut s.out_edges, e);
                 Ok(())
             })?;
-            with_vertex(inner, target.0, |s| {
+            with_object(inner, target.0, |s: &mut VertexState| {
                 remove_adj(&mut s.in_edges, e);
                 Ok(())
             })?;

@@ -15,7 +15,7 @@ use engine_api::{
 use durability::WalOp;
 
 use crate::clock::Finished;
-use crate::graph::settle_edge;
+use crate::graph::{Versioned, settle_edge};
 use crate::index::{
     chain, keys_for_edge, keys_for_vertex, remove_stale_edge_keys, remove_stale_vertex_keys,
 };
@@ -81,11 +81,11 @@ impl std::fmt::Debug for InMemoryTxn<'_> {
 }
 
 fn vertex_not_found(v: VertexId) -> Error {
-    Error::not_found(format!("vertex {} does not exist", v.0))
+    VertexState::not_found(v.0)
 }
 
 fn edge_not_found(e: EdgeId) -> Error {
-    Error::not_found(format!("edge {} does not exist", e.0))
+    EdgeState::not_found(e.0)
 }
 
 /// A transaction id: past [`TXN_ID_BASE`], unique in the process. Each thread takes
@@ -305,14 +305,14 @@ impl<'e> InMemoryTxn<'e> {
         err
     }
 
-    /// Runs a read against a vertex visible to this transaction.
-    pub(crate) fn read_vertex<R>(
+    /// Runs a read against a vertex or an edge visible to this transaction.
+    fn read_object<S: Versioned, R>(
         &self,
-        v: VertexId,
-        f: impl FnOnce(&VertexState, &View<'_>) -> Result<R>,
+        id: u64,
+        f: impl FnOnce(&S, &View<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
         self.ensure_usable()?;
-        let Some(slot) = self.inner.graph.vertices.get(v.0) else {
+        let Some(slot) = S::slots(&self.inner.graph).get(id) else {
             return Ok(None);
         };
         let guard = slot.read();
@@ -320,10 +320,19 @@ impl<'e> InMemoryTxn<'e> {
             return Ok(None);
         };
         let view = self.view();
-        if !visible_exists(state.deleted, view.undos(&state.delta)) {
+        if !visible_exists(state.deleted(), view.undos(state.delta())) {
             return Ok(None);
         }
         f(state, &view).map(Some)
+    }
+
+    /// Runs a read against a vertex visible to this transaction.
+    pub(crate) fn read_vertex<R>(
+        &self,
+        v: VertexId,
+        f: impl FnOnce(&VertexState, &View<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.read_object(v.0, f)
     }
 
     fn read_edge<R>(
@@ -331,55 +340,69 @@ impl<'e> InMemoryTxn<'e> {
         e: EdgeId,
         f: impl FnOnce(&EdgeState, &View<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        self.ensure_usable()?;
-        let Some(slot) = self.inner.graph.edges.get(e.0) else {
-            return Ok(None);
-        };
-        let guard = slot.read();
-        let Some(state) = guard.as_ref() else {
-            return Ok(None);
-        };
-        let view = self.view();
-        if !visible_exists(state.deleted, view.undos(&state.delta)) {
-            return Ok(None);
-        }
-        f(state, &view).map(Some)
+        self.read_object(e.0, f)
     }
 
-    /// Runs a write against a vertex: checks for a conflict (aborting on one), checks
-    /// the vertex exists, then lets `f` change the state and return the undos to
-    /// record. `f` must not change anything when it returns an error.
+    /// The value of `key` on object `id` as this transaction sees it.
+    fn property_of<S: Versioned>(&self, id: u64, key: &str) -> Result<Option<PropertyValue>> {
+        let k = self.inner.graph.keys.lookup(key);
+        self.read_object(id, |state: &S, view| match k {
+            Some(k) => property_at_view(state.props(), state.delta(), view, k),
+            None => Ok(None),
+        })?
+        .ok_or_else(|| S::not_found(id))
+    }
+
+    /// Every property of object `id` as this transaction sees it.
+    fn properties_of<S: Versioned>(&self, id: u64) -> Result<PropertyMap> {
+        let pairs = self
+            .read_object(id, |state: &S, view| {
+                properties_at_view(state.props(), state.delta(), view)
+            })?
+            .ok_or_else(|| S::not_found(id))?;
+        self.names_to_map(pairs)
+    }
+
+    /// Runs a write against a vertex or an edge: checks for a conflict (aborting on
+    /// one), checks the object exists, then lets `f` change the state and return the
+    /// undos to record. `f` must not change anything when it returns an error.
+    fn write_object<S: Versioned, R>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut S) -> Result<(R, Vec<Undo>)>,
+    ) -> Result<R> {
+        self.ensure_writable()?;
+        let inner = self.inner;
+        let slot = S::slots(&inner.graph)
+            .get(id)
+            .ok_or_else(|| S::not_found(id))?;
+        let mut guard = slot.write();
+        let state = guard.as_mut().ok_or_else(|| S::not_found(id))?;
+        if let Err(e) = self.view().check_write(state.delta(), S::WHAT) {
+            drop(guard);
+            return Err(self.abort(e));
+        }
+        if state.deleted() {
+            return Err(S::not_found(id));
+        }
+        let (r, undos) = f(state)?;
+        let mut first = false;
+        for u in undos {
+            first |= push_delta(state.delta_mut(), &self.shared, u);
+        }
+        drop(guard);
+        if first {
+            self.touched.push(S::object(id));
+        }
+        Ok(r)
+    }
+
     fn write_vertex<R>(
         &mut self,
         v: VertexId,
         f: impl FnOnce(&mut VertexState) -> Result<(R, Vec<Undo>)>,
     ) -> Result<R> {
-        self.ensure_writable()?;
-        let inner = self.inner;
-        let slot = inner
-            .graph
-            .vertices
-            .get(v.0)
-            .ok_or_else(|| vertex_not_found(v))?;
-        let mut guard = slot.write();
-        let state = guard.as_mut().ok_or_else(|| vertex_not_found(v))?;
-        if let Err(e) = self.view().check_write(&state.delta, "the vertex") {
-            drop(guard);
-            return Err(self.abort(e));
-        }
-        if state.deleted {
-            return Err(vertex_not_found(v));
-        }
-        let (r, undos) = f(state)?;
-        let mut first = false;
-        for u in undos {
-            first |= push_delta(&mut state.delta, &self.shared, u);
-        }
-        drop(guard);
-        if first {
-            self.touched.push(Object::Vertex(v.0));
-        }
-        Ok(r)
+        self.write_object(v.0, f)
     }
 
     fn write_edge<R>(
@@ -387,32 +410,7 @@ impl<'e> InMemoryTxn<'e> {
         e: EdgeId,
         f: impl FnOnce(&mut EdgeState) -> Result<(R, Vec<Undo>)>,
     ) -> Result<R> {
-        self.ensure_writable()?;
-        let inner = self.inner;
-        let slot = inner
-            .graph
-            .edges
-            .get(e.0)
-            .ok_or_else(|| edge_not_found(e))?;
-        let mut guard = slot.write();
-        let state = guard.as_mut().ok_or_else(|| edge_not_found(e))?;
-        if let Err(err) = self.view().check_write(&state.delta, "the edge") {
-            drop(guard);
-            return Err(self.abort(err));
-        }
-        if state.deleted {
-            return Err(edge_not_found(e));
-        }
-        let (r, undos) = f(state)?;
-        let mut first = false;
-        for u in undos {
-            first |= push_delta(&mut state.delta, &self.shared, u);
-        }
-        drop(guard);
-        if first {
-            self.touched.push(Object::Edge(e.0));
-        }
-        Ok(r)
+        self.write_object(e.0, f)
     }
 
     /// The adjacency this transaction sees: (outgoing, incoming).
@@ -613,21 +611,11 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     }
 
     fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
-        let k = self.inner.graph.keys.lookup(key);
-        self.read_vertex(vertex, |state, view| match k {
-            Some(k) => property_at_view(&state.props, &state.delta, view, k),
-            None => Ok(None),
-        })?
-        .ok_or_else(|| vertex_not_found(vertex))
+        self.property_of::<VertexState>(vertex.0, key)
     }
 
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
-        let pairs = self
-            .read_vertex(vertex, |state, view| {
-                properties_at_view(&state.props, &state.delta, view)
-            })?
-            .ok_or_else(|| vertex_not_found(vertex))?;
-        self.names_to_map(pairs)
+        self.properties_of::<VertexState>(vertex.0)
     }
 
     fn vertices(&self) -> Result<VertexIter<'_, 'e>> {
@@ -725,21 +713,11 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     }
 
     fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
-        let k = self.inner.graph.keys.lookup(key);
-        self.read_edge(edge, |state, view| match k {
-            Some(k) => property_at_view(&state.props, &state.delta, view, k),
-            None => Ok(None),
-        })?
-        .ok_or_else(|| edge_not_found(edge))
+        self.property_of::<EdgeState>(edge.0, key)
     }
 
     fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
-        let pairs = self
-            .read_edge(edge, |state, view| {
-                properties_at_view(&state.props, &state.delta, view)
-            })?
-            .ok_or_else(|| edge_not_found(edge))?;
-        self.names_to_map(pairs)
+        self.properties_of::<EdgeState>(edge.0)
     }
 
     fn create_vertex(&mut self) -> Result<VertexId> {
