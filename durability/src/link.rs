@@ -30,6 +30,17 @@ pub struct Link {
     pub target: u64,
 }
 
+impl From<engine_api::ImageEdge<'_>> for Link {
+    fn from(e: engine_api::ImageEdge<'_>) -> Self {
+        Link {
+            edge: e.id,
+            edge_type: e.edge_type,
+            source: e.source,
+            target: e.target,
+        }
+    }
+}
+
 /// Which end of a [`Link`] a call links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {

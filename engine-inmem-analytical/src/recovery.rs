@@ -94,32 +94,17 @@ where
     }
 
     fn edge(&mut self, edge: ImageEdge<'_>) -> Result<(), Rejected> {
-        let ImageEdge {
-            id,
-            edge_type,
-            source,
-            target,
-            props,
-        } = edge;
+        let stored = Edge {
+            source: edge.source,
+            target: edge.target,
+            edge_type: edge.edge_type,
+            props: edge.props.into(),
+        };
         self.inner
             .graph
-            .load_edge(
-                id,
-                Edge {
-                    source,
-                    target,
-                    edge_type,
-                    props: props.into(),
-                },
-            )
+            .load_edge(edge.id, stored)
             .map_err(|e| Rejected::Bad(e.message().to_string()))?;
-        let link = Link {
-            edge: id,
-            edge_type,
-            source,
-            target,
-        };
-        self.links.link(link).map_err(Rejected::Bad)
+        self.links.link(Link::from(edge)).map_err(Rejected::Bad)
     }
 }
 

@@ -453,12 +453,7 @@ where
     }
 
     fn edge(&mut self, e: ImageEdge<'_>) -> Result<(), Rejected> {
-        let link = Link {
-            edge: e.id,
-            edge_type: e.edge_type,
-            source: e.source,
-            target: e.target,
-        };
+        let link = Link::from(e);
         store_edge(self.inner, &link, e.props.into())?;
         Ok(self.links.link(link)?)
     }
