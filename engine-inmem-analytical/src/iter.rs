@@ -9,7 +9,7 @@ use roaring::RoaringTreemap;
 
 use crate::graph::Adj;
 use crate::inner::Inner;
-use crate::schema::prop;
+use crate::props;
 
 enum Ids {
     Range(Range<u64>),
@@ -99,7 +99,7 @@ impl<'t> VertexIter<'t> {
             return Ok(false);
         }
         for (k, b) in &self.filters {
-            match prop(&v.props, *k)? {
+            match props::get(&v.props, *k)? {
                 Some(value) if b.matches(&value) => {}
                 _ => return Ok(false),
             }
@@ -233,7 +233,7 @@ impl<'t> EdgeIter<'t> {
                 continue;
             }
             if let Some((k, b)) = filter {
-                match prop(&e.props, *k) {
+                match props::get(&e.props, *k) {
                     Ok(Some(v)) if b.matches(&v) => {}
                     Ok(_) => continue,
                     Err(err) => return Some(Err(err)),

@@ -77,6 +77,7 @@ mod index;
 mod inner;
 mod iter;
 mod pause;
+mod props;
 mod recovery;
 mod schema;
 mod snapshot;

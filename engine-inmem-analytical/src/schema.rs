@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use durability::SchemaOp;
-use engine_api::codec::find_property;
-use engine_api::{Error, IndexInfo, IndexSpec, PropertyValue, Result, TriggerSpec};
+use engine_api::{Error, IndexInfo, IndexSpec, Result, TriggerSpec};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::graph::Graph;
 use crate::index::{KeySet, Target};
+use crate::props;
 
 /// The indexes in force.
 #[derive(Debug, Default)]
@@ -45,15 +45,6 @@ pub(crate) struct Schema {
     triggers: Mutex<BTreeMap<String, TriggerSpec>>,
     /// Schema operations run one at a time.
     change: Mutex<()>,
-}
-
-pub(crate) fn decode_err(e: engine_api::codec::DecodeError) -> Error {
-    e.into_corrupt("in-memory property record", 0)
-}
-
-/// The value of `key` in a property record.
-pub(crate) fn prop(blob: &[u8], key: u32) -> Result<Option<PropertyValue>> {
-    find_property(blob, key).map_err(decode_err)
 }
 
 impl Schema {
@@ -201,7 +192,7 @@ pub(crate) fn fill(graph: &Graph, set: &KeySet) -> Result<()> {
                 };
                 let g = slot.read();
                 if let Some(v) = &*g {
-                    let key = set.vertex_key(&v.labels, |k| prop(&v.props, k))?;
+                    let key = set.vertex_key(&v.labels, |k| props::get(&v.props, k))?;
                     set.update(id, None, key);
                 }
             }
@@ -213,7 +204,7 @@ pub(crate) fn fill(graph: &Graph, set: &KeySet) -> Result<()> {
                 };
                 let g = slot.read();
                 if let Some(e) = &*g {
-                    let key = set.edge_key(e.edge_type, |k| prop(&e.props, k))?;
+                    let key = set.edge_key(e.edge_type, |k| props::get(&e.props, k))?;
                     set.update(id, None, key);
                 }
             }

@@ -20,7 +20,8 @@ use crate::index::{KeySet, Target};
 use crate::inner::Inner;
 use crate::iter::{EdgeIter, VertexIter};
 use crate::pause::Pass;
-use crate::schema::{Catalog, decode_err, prop};
+use crate::props;
+use crate::schema::Catalog;
 
 mod commit;
 mod scan;
@@ -206,7 +207,7 @@ impl<'e> AnalyticalTxn<'e> {
 
     fn property_map(&self, blob: &[u8]) -> Result<PropertyMap> {
         let mut map = PropertyMap::new();
-        for (k, v) in decode_properties(blob).map_err(decode_err)? {
+        for (k, v) in decode_properties(blob).map_err(props::corrupt)? {
             map.insert(self.inner.graph.keys.name(k)?, v);
         }
         Ok(map)
@@ -234,11 +235,11 @@ impl<'e> AnalyticalTxn<'e> {
     ) -> Result<()> {
         for set in cat.vertex_sets().filter(|s| watches(s)) {
             let old = match before {
-                Some((l, p)) => set.vertex_key(l, |k| prop(p, k))?,
+                Some((l, p)) => set.vertex_key(l, |k| props::get(p, k))?,
                 None => None,
             };
             let new = match after {
-                Some((l, p)) => set.vertex_key(l, |k| prop(p, k))?,
+                Some((l, p)) => set.vertex_key(l, |k| props::get(p, k))?,
                 None => None,
             };
             set.update(id, old, new);
@@ -256,11 +257,11 @@ impl<'e> AnalyticalTxn<'e> {
     ) -> Result<()> {
         for set in cat.edge_sets().filter(|s| s.watches_edge(edge_type)) {
             let old = match before {
-                Some(p) => set.edge_key(edge_type, |k| prop(p, k))?,
+                Some(p) => set.edge_key(edge_type, |k| props::get(p, k))?,
                 None => None,
             };
             let new = match after {
-                Some(p) => set.edge_key(edge_type, |k| prop(p, k))?,
+                Some(p) => set.edge_key(edge_type, |k| props::get(p, k))?,
                 None => None,
             };
             set.update(id, old, new);
@@ -419,7 +420,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
         let k = self.inner.graph.keys.lookup(key);
         self.with_vertex(vertex, |v| match k {
-            Some(k) => prop(&v.props, k),
+            Some(k) => props::get(&v.props, k),
             None => Ok(None),
         })
     }
@@ -525,7 +526,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
         let k = self.inner.graph.keys.lookup(key);
         self.with_edge(edge, |e| match k {
-            Some(k) => prop(&e.props, k),
+            Some(k) => props::get(&e.props, k),
             None => Ok(None),
         })
     }
@@ -644,7 +645,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             return Err(vertex_missing(vertex));
         };
         let new_value = (!value.is_null()).then_some(&value);
-        let (props, old) = replace_property(&v.props, k, new_value).map_err(decode_err)?;
+        let (props, old) = replace_property(&v.props, k, new_value).map_err(props::corrupt)?;
         let props = props.into_boxed_slice();
         let watches = |s: &KeySet| s.watches_vertex(&v.labels, Some(k));
         self.reindex_vertex(
@@ -846,7 +847,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             return Err(edge_missing(edge));
         };
         let new_value = (!value.is_null()).then_some(&value);
-        let (props, old) = replace_property(&e.props, k, new_value).map_err(decode_err)?;
+        let (props, old) = replace_property(&e.props, k, new_value).map_err(props::corrupt)?;
         let props = props.into_boxed_slice();
         self.reindex_edge(&cat, edge.0, e.edge_type, Some(&e.props), Some(&props))?;
         e.props = props;
