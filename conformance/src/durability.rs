@@ -699,6 +699,47 @@ pub fn a_second_open_of_the_directory_is_locked<F: EngineFactory>(f: &F) -> Resu
     Ok(())
 }
 
+/// A snapshot holds the schema: a data directory holding only that snapshot opens
+/// with the same indexes, constraints and triggers (each where the backend offers
+/// it), the indexes used by lookups.
+pub fn a_snapshot_holds_the_schema<F: EngineFactory>(f: &F) -> Result<()> {
+    let db = fresh(f)?;
+    let caps = db.capabilities().clone();
+    if !caps.manual_snapshots {
+        return Ok(());
+    }
+    people(&*db)?;
+    let idx = label_prop("Person", &["age"]);
+    if caps.indexes {
+        db.create_index(&idx)?;
+        db.create_index(&IndexSpec::EdgeType("KNOWS".into()))?;
+    }
+    if caps.constraints {
+        db.create_constraint(&unique("Person", &["name"]))?;
+    }
+    if caps.triggers {
+        db.create_trigger(&trigger("audit", TriggerPhase::AfterCommit))?;
+    }
+    let info = db.create_snapshot()?;
+    let target = tempfile::tempdir()?;
+    let name = info.path.file_name().expect("snapshot file name");
+    std::fs::create_dir_all(target.path().join("snapshots"))?;
+    std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
+    let restored = f.open(target.path())?;
+    if caps.constraints {
+        assert_eq!(restored.constraints()?, db.constraints()?);
+    }
+    if caps.triggers {
+        assert_eq!(restored.triggers()?, db.triggers()?);
+    }
+    if caps.indexes {
+        assert_eq!(restored.indexes()?, db.indexes()?);
+        let r = rw(&restored)?;
+        assert_eq!(r.vertex_lookup_index("Person", &["age"])?, Some(idx));
+    }
+    Ok(())
+}
+
 /// Indexes, constraints and triggers survive a clean reopen and a crash (where the
 /// backend is persistent): listed the same, indexes used and correct, constraints
 /// enforced; a backend that is not persistent starts without them.

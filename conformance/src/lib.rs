@@ -224,6 +224,7 @@ macro_rules! __for_each_test {
                 garbage_after_the_log_keeps_the_last_commit,
                 a_second_open_of_the_directory_is_locked,
                 schema_survives_reopen_and_crash,
+                a_snapshot_holds_the_schema,
             ],
             dump: [
                 generated_graphs_survive_a_dump_and_load,
@@ -345,6 +346,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 93);
+        assert_eq!(ALL_TESTS.len(), 94);
     }
 }
