@@ -545,6 +545,12 @@ fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
     if let Some(parent) = data.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
+        if parent.exists() {
+            return Err(Error::invalid_input(format!(
+                "{} is a file, not a directory: restore into a directory whose parent is one",
+                parent.display()
+            )));
+        }
         return Err(Error::new(
             ErrorKind::NotFound,
             format!(

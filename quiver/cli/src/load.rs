@@ -162,6 +162,12 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if parent.exists() && !parent.is_dir() {
+        return Err(Refusal::Other(Error::invalid_input(format!(
+            "{} is a file, not a directory: load into a directory whose parent is one",
+            parent.display()
+        ))));
+    }
     if !parent.is_dir() {
         return Err(Refusal::Other(Error::new(
             ErrorKind::NotFound,

@@ -422,6 +422,12 @@ fn run(command: Command) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dump { dir, output } => {
+            if let Some(path) = output.as_deref().filter(|p| p.is_dir()) {
+                return Err(Error::invalid_input(format!(
+                    "{} is a directory: name the file the dump goes to",
+                    path.display()
+                )));
+            }
             let db = open_to_read(&dir)?;
             let bar = spinner("dumping");
             let mut tick = |p: dump::Progress| {
@@ -457,7 +463,7 @@ fn run(command: Command) -> Outcome {
                 }
                 None => {
                     let mut w = BufWriter::new(std::io::stdout().lock());
-                    let summary = dump::write_dump(&db, &mut w, options)?;
+                    let summary = dump::write_dump(&*db, &mut w, options)?;
                     w.flush().map_err(|e| {
                         Error::new(ErrorKind::Io, format!("cannot write the dump: {e}"))
                             .with_source(e)
@@ -628,11 +634,96 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
     open_with(dir, mode, writes, true)
 }
 
+/// A database opened by a command that only reads, and where its files are when
+/// they are not in the directory the user named (see [`open_to_read`]).
+struct Reading {
+    db: Database,
+    /// The copy opened instead of the directory, and the directory's path.
+    copy: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+impl std::ops::Deref for Reading {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        &self.db
+    }
+}
+
+impl Reading {
+    /// `path` as the user's directory holds it (a path in the copy is mapped back).
+    fn shown(&self, path: &Path) -> PathBuf {
+        match &self.copy {
+            Some((copy, dir)) => path
+                .strip_prefix(copy.path())
+                .map_or_else(|_| path.to_path_buf(), |rest| dir.join(rest)),
+            None => path.to_path_buf(),
+        }
+    }
+
+    fn close(self) -> Result<(), Error> {
+        self.db.close()
+    }
+}
+
 /// [`open`] for a command that only reads: without a WAL of its own, the in-memory
 /// transactional mode's recovery leaves a torn log tail on disk (read as cut off)
-/// for the next open that writes.
-fn open_to_read(dir: &Path) -> Result<Database, Error> {
-    open_with(dir, None, false, false)
+/// for the next open that writes. An on-disk directory that holds snapshots but no
+/// RocksDB database yet (a backup, a restore not yet opened) would be restored in
+/// place by opening it, which a read must not do (a backup would no longer verify):
+/// it is copied to a temporary directory and the copy is opened.
+fn open_to_read(dir: &Path) -> Result<Reading, Error> {
+    let unopened_on_disk = quiver::persisted_mode(dir).ok().flatten()
+        == Some(StorageMode::OnDiskTransactional)
+        && !dir.join("rocksdb").exists();
+    if !unopened_on_disk {
+        return Ok(Reading {
+            db: open_with(dir, None, false, false)?,
+            copy: None,
+        });
+    }
+    if !quiver::holds_database(dir) {
+        return Err(quiver::no_database(dir));
+    }
+    let copy = tempfile::Builder::new()
+        .prefix("quiver-read-")
+        .tempdir()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot make a directory to read {} in: {e}", dir.display()),
+            )
+            .with_source(e)
+        })?;
+    copy_tree(dir, copy.path())?;
+    let db = open_with(copy.path(), None, false, false)?;
+    Ok(Reading {
+        db,
+        copy: Some((copy, dir.to_path_buf())),
+    })
+}
+
+/// Copies the regular files and folders of `from` into `to`.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    let failed = |what: &Path, e: std::io::Error| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot copy {}: {e}", what.display()),
+        )
+        .with_source(e)
+    };
+    for entry in std::fs::read_dir(from).map_err(|e| failed(from, e))? {
+        let entry = entry.map_err(|e| failed(from, e))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(|e| failed(&source, e))?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target).map_err(|e| failed(&source, e))?;
+            copy_tree(&source, &target)?;
+        } else if kind.is_file() && entry.file_name() != ".lock" {
+            std::fs::copy(&source, &target).map_err(|e| failed(&source, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn open_with(
@@ -751,7 +842,7 @@ fn info(dir: &Path) -> Outcome {
     for s in &snapshots {
         say!(
             "  {}  commit {}  {} bytes",
-            s.path.display(),
+            db.shown(&s.path).display(),
             s.commit_timestamp,
             s.size_bytes
         );

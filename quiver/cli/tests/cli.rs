@@ -283,3 +283,49 @@ fn a_dump_onto_a_full_disk_leaves_no_file() -> Result<()> {
     assert!(left.is_empty(), "nothing left on the disk: {left:?}");
     Ok(())
 }
+
+/// `info` and `dump` only read: on an on-disk backup (snapshots, no RocksDB
+/// database yet) they read a copy, and the backup still verifies and restores
+/// afterwards; the snapshot paths `info` lists are the backup's own. A dump's `-o`
+/// naming a directory, and a restore under a file, are refused before any work.
+#[test]
+fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backup) = (root.path().join("data"), root.path().join("backup"));
+    let db = Database::open(
+        Config::new()
+            .data_directory(&data)
+            .mode(engine_api::StorageMode::OnDiskTransactional),
+    )?;
+    fill(&db)?;
+    let state = image(&db)?;
+    db.close()?;
+    expect(&["backup", p(&data), p(&backup)], 0);
+    let before: Vec<_> = std::fs::read_dir(&backup)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    let out = expect(&["info", p(&backup)], 0);
+    assert!(out.contains(p(&backup.join("snapshots"))), "{out}");
+    let dumped = expect(&["dump", p(&backup)], 0);
+    assert!(dumped.contains("CREATE"), "{dumped}");
+    let after: Vec<_> = std::fs::read_dir(&backup)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    assert_eq!(after, before, "a read added files to the backup");
+    expect(&["verify", p(&backup)], 0);
+    let restored = root.path().join("restored");
+    expect(&["restore", p(&backup), p(&restored)], 0);
+    assert_eq!(image(&open(&restored)?)?, state);
+
+    let out = quiver(&["dump", p(&data), "-o", p(root.path())]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    let file = root.path().join("afile");
+    std::fs::write(&file, "x")?;
+    let out = quiver(&["restore", p(&backup), p(&file.join("sub"))]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("is a file, not a directory"), "{stderr}");
+    Ok(())
+}
