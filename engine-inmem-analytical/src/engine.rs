@@ -156,11 +156,13 @@ impl StorageEngine for AnalyticalEngine {
     }
 
     fn create_index(&self, spec: &IndexSpec) -> Result<()> {
-        self.inner.schema.create_index(&self.inner.graph, spec)
+        let i = &self.inner;
+        i.change_schema(|| i.schema.create_index(&i.graph, spec))
     }
 
     fn drop_index(&self, spec: &IndexSpec) -> Result<()> {
-        self.inner.schema.drop_index(spec)
+        self.inner
+            .change_schema(|| self.inner.schema.drop_index(spec))
     }
 
     fn indexes(&self) -> Result<Vec<IndexInfo>> {
@@ -187,11 +189,13 @@ impl StorageEngine for AnalyticalEngine {
     }
 
     fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
-        self.inner.schema.create_trigger(spec)
+        self.inner
+            .change_schema(|| self.inner.schema.create_trigger(spec))
     }
 
     fn drop_trigger(&self, name: &str) -> Result<()> {
-        self.inner.schema.drop_trigger(name)
+        self.inner
+            .change_schema(|| self.inner.schema.drop_trigger(name))
     }
 
     fn triggers(&self) -> Result<Vec<TriggerSpec>> {

@@ -37,6 +37,24 @@ impl Inner {
         }
     }
 
+    /// Runs a schema change in the delivery order and gives it a commit timestamp of
+    /// its own: this mode's snapshots are the only record of the schema, and two
+    /// snapshots with one commit timestamp must hold one schema (else opening could
+    /// fall back from a damaged snapshot to an older one of the same timestamp that
+    /// lacks the change, and call nothing lost).
+    pub(crate) fn change_schema(&self, change: impl FnOnce() -> Result<()>) -> Result<()> {
+        let _in_order = self.clock.in_order();
+        change()?;
+        self.clock.next();
+        Ok(())
+    }
+
+    /// The newest commit timestamp and the schema as of it, read together.
+    pub(crate) fn schema_as_of_now(&self) -> (u64, Vec<durability::SchemaOp>) {
+        let _in_order = self.clock.in_order();
+        (self.clock.last(), self.schema.schema_definitions())
+    }
+
     pub(crate) fn durable(&self) -> Result<&Durable> {
         self.durable.as_ref().ok_or_else(|| {
             Error::unsupported("a durability operation on an engine without a data directory")

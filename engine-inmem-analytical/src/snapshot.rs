@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use durability::{BlockEncoder, ImageEdge, ImageSource, ImageVertex, SnapshotSink};
+use durability::{BlockEncoder, ImageEdge, ImageSource, ImageVertex, SchemaOp, SnapshotSink};
 use engine_api::{Result, SnapshotInfo};
 
 use crate::inner::Inner;
@@ -16,8 +16,8 @@ fn degree(v: &crate::graph::Vertex) -> (u32, u32) {
 
 /// Hands the whole state to `sink` in snapshot order. The caller holds the engine
 /// paused (no transaction runs), so the read locks taken are never contended.
-fn write_image(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<()> {
-    let (vertex_end, edge_end) = write_preamble(inner, sink)?;
+fn write_image(inner: &Inner, schema: &[SchemaOp], sink: &mut dyn SnapshotSink) -> Result<()> {
+    let (vertex_end, edge_end) = write_preamble(inner, schema, sink)?;
     for id in 0..vertex_end {
         if let Some(slot) = inner.graph.vertex(id)
             && let Some(v) = &*slot.read()
@@ -38,10 +38,13 @@ fn write_image(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<()> {
 
 /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
 /// edge id bounds.
-fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
+fn write_preamble(
+    inner: &Inner,
+    schema: &[SchemaOp],
+    sink: &mut dyn SnapshotSink,
+) -> Result<(u64, u64)> {
     let ends = (inner.graph.vertex_end(), inner.graph.edge_end());
-    let schema = inner.schema.schema_definitions();
-    durability::snapshot::export_preamble(sink, inner.graph.names(), &schema, ends)?;
+    durability::snapshot::export_preamble(sink, inner.graph.names(), schema, ends)?;
     Ok(ends)
 }
 
@@ -49,8 +52,8 @@ fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u6
 /// returns its commit timestamp.
 pub(crate) fn export(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<u64> {
     let paused = inner.pause.pause()?;
-    let ts = inner.clock.last();
-    write_image(inner, sink)?;
+    let (ts, schema) = inner.schema_as_of_now();
+    write_image(inner, &schema, sink)?;
     drop(paused);
     Ok(ts)
 }
@@ -61,8 +64,8 @@ pub(crate) fn create(inner: &Inner) -> Result<SnapshotInfo> {
     let d = inner.durable()?;
     let started = std::time::Instant::now();
     let paused = inner.pause.pause()?;
-    let ts = inner.clock.last();
-    let info = d.write_snapshot(ts, &Still(inner))?;
+    let (ts, schema) = inner.schema_as_of_now();
+    let info = d.write_snapshot(ts, &Still(inner, schema))?;
     drop(paused);
     d.snapshot_written(&info, started)?;
     Ok(info)
@@ -70,11 +73,11 @@ pub(crate) fn create(inner: &Inner) -> Result<SnapshotInfo> {
 
 /// What a snapshot writes: the whole state, while a pause holds it still (no
 /// transaction runs, so the read locks taken are never contended).
-struct Still<'a>(&'a Inner);
+struct Still<'a>(&'a Inner, Vec<SchemaOp>);
 
 impl ImageSource for Still<'_> {
     fn preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
-        write_preamble(self.0, sink)
+        write_preamble(self.0, &self.1, sink)
     }
 
     fn vertices(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {

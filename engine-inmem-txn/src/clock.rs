@@ -189,6 +189,13 @@ impl CommitClock {
     /// Under the commit order: runs `check`, logs `op` (with a WAL) and applies it, so
     /// the change sits between the same commits in the log as in memory. Returns once
     /// the record is durable per the sync mode.
+    ///
+    /// Without a WAL the change takes a commit timestamp of its own, published before
+    /// the commit order is released: snapshots are then the only record of the
+    /// schema, and two snapshots with one commit timestamp must hold one schema (else
+    /// opening could fall back from a damaged snapshot to an older one of the same
+    /// timestamp that lacks the change, and call nothing lost). With a WAL the record
+    /// keeps the change for every snapshot before it.
     pub(crate) fn log_schema(
         &self,
         op: &SchemaOp,
@@ -197,13 +204,19 @@ impl CommitClock {
     ) -> Result<()> {
         let wal = self.wal.as_ref();
         let ticket = {
-            let next = self.order.lock();
+            let mut next = self.order.lock();
             check()?;
             let ticket = match wal {
                 Some(w) => Some(w.append_schema(*next, op)?),
                 None => None,
             };
             apply();
+            if wal.is_none() {
+                let ts = *next;
+                *next += 1;
+                // Nothing is collected for a schema change: no objects.
+                let _ = self.publish(ts, None, None, None);
+            }
             ticket
         };
         match (wal, ticket) {

@@ -4,15 +4,36 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::ops::Range;
 
-use durability::{BlockEncoder, ImageEdge, ImageSource, ImageVertex, SnapshotSink};
+use durability::{BlockEncoder, ImageEdge, ImageSource, ImageVertex, SchemaOp, SnapshotSink};
 use engine_api::{EdgeId, IsolationLevel, Result, SnapshotInfo, TxnOptions, VertexId};
 
 use crate::inner::Inner;
 use crate::txn::InMemoryTxn;
 
-/// Hands the state `txn` sees to `sink` in snapshot order.
-fn write_image(inner: &Inner, txn: &InMemoryTxn<'_>, sink: &mut dyn SnapshotSink) -> Result<()> {
-    let (vertex_end, edge_end) = write_preamble(inner, sink)?;
+/// A snapshot-isolated read transaction and the schema as of its start, taken
+/// together under the commit order: a schema change runs under it too, so the two
+/// agree (with the schema read later, a snapshot could hold a change that came
+/// after its commit timestamp).
+fn begin_image(inner: &Inner) -> Result<(InMemoryTxn<'_>, Vec<SchemaOp>)> {
+    let _order = inner.clock.order.lock();
+    let txn = InMemoryTxn::begin(
+        inner,
+        TxnOptions::new()
+            .isolation(IsolationLevel::SnapshotIsolation)
+            .read_only(),
+    )?;
+    Ok((txn, inner.schema.schema_definitions()))
+}
+
+/// Hands the state `txn` sees (and `schema`, as of its start) to `sink` in
+/// snapshot order.
+fn write_image(
+    inner: &Inner,
+    txn: &InMemoryTxn<'_>,
+    schema: &[SchemaOp],
+    sink: &mut dyn SnapshotSink,
+) -> Result<()> {
+    let (vertex_end, edge_end) = write_preamble(inner, schema, sink)?;
     // The sink may write or import: it gets copies, taken under each object's
     // lock, and runs after the lock is released.
     let (mut labels, mut copied) = (Vec::new(), Vec::new());
@@ -51,10 +72,13 @@ fn write_image(inner: &Inner, txn: &InMemoryTxn<'_>, sink: &mut dyn SnapshotSink
 
 /// Hands dictionaries, schema and id counters to `sink`; returns the vertex and
 /// edge id bounds the image covers.
-fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
+fn write_preamble(
+    inner: &Inner,
+    schema: &[SchemaOp],
+    sink: &mut dyn SnapshotSink,
+) -> Result<(u64, u64)> {
     // Every name an object visible to this view uses was interned before the
     // object was committed, so the dictionaries read now cover them.
-    let schema = inner.schema.schema_definitions();
     // The counters cover every id handed out so far and every id reservation
     // made before this snapshot began (those may sit in WAL segments that
     // retention deletes once this snapshot exists).
@@ -69,7 +93,7 @@ fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u6
         bound(&inner.graph.next_vertex, &inner.clock.reserved_vertices),
         bound(&inner.graph.next_edge, &inner.clock.reserved_edges),
     );
-    durability::snapshot::export_preamble(sink, inner.graph.names(), &schema, counters)?;
+    durability::snapshot::export_preamble(sink, inner.graph.names(), schema, counters)?;
     // Vertices first, so a reader can check every edge's endpoints; each pass
     // walks its slot array in id order (sequential memory), copying each object
     // under its lock into reused buffers and writing after the lock is released.
@@ -84,14 +108,9 @@ fn write_preamble(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<(u64, u6
 /// Hands the newest published state to `sink` (see
 /// `ImageEngine::export` of [`crate::InMemoryEngine`]); returns its commit timestamp.
 pub(crate) fn export(inner: &Inner, sink: &mut dyn SnapshotSink) -> Result<u64> {
-    let txn = InMemoryTxn::begin(
-        inner,
-        TxnOptions::new()
-            .isolation(IsolationLevel::SnapshotIsolation)
-            .read_only(),
-    )?;
+    let (txn, schema) = begin_image(inner)?;
     let ts = txn.start_ts();
-    write_image(inner, &txn, sink)?;
+    write_image(inner, &txn, &schema, sink)?;
     Ok(ts)
 }
 
@@ -101,13 +120,14 @@ pub(crate) fn create(inner: &Inner) -> Result<SnapshotInfo> {
     let d = inner.durable()?;
     let _one = d.one_snapshot();
     let started = std::time::Instant::now();
-    let txn = InMemoryTxn::begin(
+    let (txn, schema) = begin_image(inner)?;
+    let view = View {
         inner,
-        TxnOptions::new()
-            .isolation(IsolationLevel::SnapshotIsolation)
-            .read_only(),
-    )?;
-    let info = d.write_snapshot(txn.start_ts(), &View { inner, txn: &txn })?;
+        txn: &txn,
+        schema,
+    };
+    let info = d.write_snapshot(txn.start_ts(), &view)?;
+    drop(view);
     drop(txn);
     if let Some(wal) = &inner.clock.wal {
         wal.rotate();
@@ -120,11 +140,13 @@ pub(crate) fn create(inner: &Inner) -> Result<SnapshotInfo> {
 struct View<'a, 't> {
     inner: &'a Inner,
     txn: &'a InMemoryTxn<'t>,
+    /// The schema as of the transaction's start (see [`begin_image`]).
+    schema: Vec<SchemaOp>,
 }
 
 impl ImageSource for View<'_, '_> {
     fn preamble(&self, sink: &mut dyn SnapshotSink) -> Result<(u64, u64)> {
-        write_preamble(self.inner, sink)
+        write_preamble(self.inner, &self.schema, sink)
     }
 
     fn vertices(&self, ids: Range<u64>, enc: &mut BlockEncoder) -> Result<()> {
