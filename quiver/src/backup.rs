@@ -545,10 +545,10 @@ fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
     if let Some(parent) = data.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
-        if parent.exists() {
+        if let Some(file) = parent.ancestors().find(|a| a.exists() && !a.is_dir()) {
             return Err(Error::invalid_input(format!(
                 "{} is a file, not a directory: restore into a directory whose parent is one",
-                parent.display()
+                file.display()
             )));
         }
         return Err(Error::new(

@@ -428,6 +428,19 @@ fn run(command: Command) -> Outcome {
                     path.display()
                 )));
             }
+            if let Some(parent) = output
+                .as_deref()
+                .and_then(Path::parent)
+                .filter(|p| !p.as_os_str().is_empty() && !p.is_dir())
+            {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{} is not a directory: the dump's file goes into one that exists",
+                        parent.display()
+                    ),
+                ));
+            }
             let db = open_to_read(&dir)?;
             let bar = spinner("dumping");
             let mut tick = |p: dump::Progress| {
@@ -696,7 +709,13 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
             .with_source(e)
         })?;
     copy_tree(dir, copy.path())?;
-    let db = open_with(copy.path(), None, false, false)?;
+    let db = open_with(copy.path(), None, false, false).map_err(|e| {
+        let shown = e.message().replace(
+            &copy.path().display().to_string(),
+            &dir.display().to_string(),
+        );
+        Error::new(e.kind(), shown)
+    })?;
     Ok(Reading {
         db,
         copy: Some((copy, dir.to_path_buf())),
@@ -756,7 +775,38 @@ fn open_with(
     let bar = spinner(&format!("opening {} (recovery)", dir.display()));
     let db = Database::open(config);
     bar.finish_and_clear();
+    if let Ok(db) = &db {
+        warn_of_a_fallback(db);
+    }
     db
+}
+
+/// Says on standard error which damaged snapshots the open passed over, and what
+/// that cost: nothing where the WAL holds every commit after the snapshot it loaded;
+/// in IN_MEMORY_ANALYTICAL mode (no WAL) whatever the damaged one held after it.
+fn warn_of_a_fallback(db: &Database) {
+    let Ok(report) = db.recovery_report() else {
+        return;
+    };
+    if !report.used_a_fallback() {
+        return;
+    }
+    let loaded = report
+        .snapshot
+        .as_ref()
+        .map_or_else(|| "no snapshot".to_string(), |p| p.display().to_string());
+    let cost = if db.storage_mode() == StorageMode::InMemoryAnalytical {
+        "this mode keeps no WAL: what the damaged snapshot held after that one is lost; move it out of snapshots/ to accept the loss, or restore a backup"
+    } else {
+        "the WAL holds every commit after it: nothing is lost"
+    };
+    for skipped in &report.skipped_snapshots {
+        eprintln!(
+            "warning: {} is damaged ({}); opened from {loaded} instead; {cost}",
+            skipped.path.display(),
+            skipped.reason
+        );
+    }
 }
 
 /// What a refused load says of its target: nothing created, or left as it was.
@@ -834,7 +884,13 @@ fn info(dir: &Path) -> Outcome {
     };
     say!("constraints     {constraints}");
     say!("triggers        {}", db.triggers()?.len());
-    if let Some(bytes) = stats.disk_bytes {
+    if db.copy.is_some() {
+        // Read from a copy: the directory itself holds only its snapshots so far.
+        say!(
+            "on disk         {} bytes (snapshots only: no RocksDB database yet)",
+            tree_bytes(dir)
+        );
+    } else if let Some(bytes) = stats.disk_bytes {
         say!("on disk         {bytes} bytes");
     }
     let snapshots = db.snapshots()?;
@@ -848,6 +904,7 @@ fn info(dir: &Path) -> Outcome {
         );
     }
     let on_disk = db.storage_mode() == StorageMode::OnDiskTransactional;
+    let unopened = db.copy.is_some();
     db.close()?;
     if !on_disk {
         let segments = durability::dir::list_files(dir)?.segments;
@@ -865,6 +922,8 @@ fn info(dir: &Path) -> Outcome {
             };
             say!("  {}  {range}", s.path.display());
         }
+    } else if unopened {
+        say!("WAL             none yet (RocksDB's own once opened)");
     } else {
         say!(
             "WAL             RocksDB's own, in {}",
@@ -872,6 +931,21 @@ fn info(dir: &Path) -> Outcome {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bytes of the regular files under `dir` (what could be read of it).
+fn tree_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn draws() -> bool {

@@ -312,7 +312,34 @@ fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
         .map(|e| e.map(|e| e.file_name()))
         .collect::<std::io::Result<_>>()?;
     assert_eq!(after, before, "a read added files to the backup");
+    assert!(out.contains("snapshots only"), "{out}");
     expect(&["verify", p(&backup)], 0);
+    // A damaged backup's error names the backup, not the copy read.
+    let damaged = root.path().join("damaged");
+    std::fs::create_dir(&damaged)?;
+    for entry in std::fs::read_dir(&backup)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir(damaged.join(entry.file_name()))?;
+            for inner in std::fs::read_dir(entry.path())? {
+                let inner = inner?;
+                let to = damaged.join(entry.file_name()).join(inner.file_name());
+                std::fs::copy(inner.path(), &to)?;
+                if entry.file_name() == "snapshots" {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&to)?
+                        .set_len(100)?;
+                }
+            }
+        } else {
+            std::fs::copy(entry.path(), damaged.join(entry.file_name()))?;
+        }
+    }
+    let out = quiver(&["info", p(&damaged)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains(p(&damaged.join("snapshots"))), "{stderr}");
     let restored = root.path().join("restored");
     expect(&["restore", p(&backup), p(&restored)], 0);
     assert_eq!(image(&open(&restored)?)?, state);
@@ -362,5 +389,37 @@ fn a_damaged_snapshot_that_alone_held_the_schema_is_not_passed_over() -> Result<
     assert!(stdout.contains("cannot be recovered"), "{stdout}");
     let out = quiver(&["info", p(&data)]);
     assert_eq!(out.status.code(), Some(5), "{:?}", text(&out));
+
+    // IN_MEMORY_ANALYTICAL keeps no WAL: opening goes back to the older snapshot,
+    // and a command says what that cost instead of passing over it quietly.
+    let small = root.path().join("small.cypherl");
+    std::fs::write(
+        &small,
+        "CREATE (:__mg_vertex__:`City` {__mg_id__: 0, `name`: \"Lyon\"});\n",
+    )?;
+    let index = root.path().join("index.cypherl");
+    std::fs::write(&index, "CREATE INDEX ON :`City`(`name`);\n")?;
+    let analytical = root.path().join("analytical");
+    expect(
+        &["load", p(&analytical), p(&small), "--mode", "analytical"],
+        0,
+    );
+    expect(&["load", p(&analytical), p(&index), "--into-existing"], 0);
+    let mut snapshots: Vec<_> = std::fs::read_dir(analytical.join("snapshots"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    snapshots.sort();
+    let newest = snapshots.last().expect("a snapshot");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(newest)?
+        .set_len(100)?;
+    let out = quiver(&["info", p(&analytical)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("is damaged") && stderr.contains("is lost"),
+        "{stderr}"
+    );
     Ok(())
 }
