@@ -722,7 +722,9 @@ pub fn a_snapshot_holds_the_schema<F: EngineFactory>(f: &F) -> Result<()> {
     }
     let info = db.create_snapshot()?;
     let target = tempfile::tempdir()?;
-    let name = info.path.file_name().expect("snapshot file name");
+    let name = info.path.file_name().ok_or_else(|| {
+        engine_api::Error::corrupt(format!("snapshot {} has no file name", info.path.display()))
+    })?;
     std::fs::create_dir_all(target.path().join("snapshots"))?;
     std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
     let restored = f.open(target.path())?;

@@ -538,27 +538,36 @@ fn refuse_constraints(backup: &Path, n: u64) -> Error {
     )
 }
 
+/// `Ok` when `target`'s parent is a directory (`target` itself may be made):
+/// `InvalidInput` naming a file in the way, `NotFound` naming a missing parent. `verb`
+/// says what the command does ("restore", "load").
+pub fn parent_is_a_directory(target: &Path, verb: &str) -> Result<()> {
+    let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    if let Some(file) = parent.ancestors().find(|a| a.exists() && !a.is_dir()) {
+        return Err(Error::invalid_input(format!(
+            "{} is a file, not a directory: {verb} into a directory whose parent is one",
+            file.display()
+        )));
+    }
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "{} does not exist: create it first, or {verb} into a directory whose parent exists",
+            parent.display()
+        ),
+    ))
+}
+
 /// Makes `data` an empty directory to restore into: created if missing; if it holds
 /// anything, refused, or with `force` its entries moved into `.backup/` inside it.
 fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
     // Only the target itself is created: a mistyped parent is an error, not a tree.
-    if let Some(parent) = data.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.is_dir()
-    {
-        if let Some(file) = parent.ancestors().find(|a| a.exists() && !a.is_dir()) {
-            return Err(Error::invalid_input(format!(
-                "{} is a file, not a directory: restore into a directory whose parent is one",
-                file.display()
-            )));
-        }
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "{} does not exist: create it first, or restore into a directory whose parent exists",
-                parent.display()
-            ),
-        ));
-    }
+    parent_is_a_directory(data, "restore")?;
     create_dir(data)?;
     let entries = used_entries(data)?;
     if entries.is_empty() {

@@ -34,7 +34,9 @@ mod mode;
 mod switch;
 mod verify;
 
-pub use backup::{Progress, RestoreOptions, Restored, backup, read_manifest, restore};
+pub use backup::{
+    Progress, RestoreOptions, Restored, backup, parent_is_a_directory, read_manifest, restore,
+};
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices, default_durability};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persist_mode, persisted_mode};

@@ -162,21 +162,7 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if parent.exists() && !parent.is_dir() {
-        return Err(Refusal::Other(Error::invalid_input(format!(
-            "{} is a file, not a directory: load into a directory whose parent is one",
-            parent.display()
-        ))));
-    }
-    if !parent.is_dir() {
-        return Err(Refusal::Other(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "{} does not exist: create it first, or load into a directory whose parent exists",
-                parent.display()
-            ),
-        )));
-    }
+    quiver::parent_is_a_directory(target, "load").map_err(Refusal::Other)?;
     // The mark is held until the staging directory is moved into place: a later
     // load removes staging directories whose mark nobody holds (a load that was
     // killed).

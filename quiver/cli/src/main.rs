@@ -884,16 +884,14 @@ fn info(dir: &Path) -> Outcome {
     };
     say!("constraints     {constraints}");
     say!("triggers        {}", db.triggers()?.len());
+    let snapshots = db.snapshots()?;
     if db.copy.is_some() {
         // Read from a copy: the directory itself holds only its snapshots so far.
-        say!(
-            "on disk         {} bytes (snapshots only: no RocksDB database yet)",
-            tree_bytes(dir)
-        );
+        let bytes: u64 = snapshots.iter().map(|s| s.size_bytes).sum();
+        say!("on disk         {bytes} bytes (snapshots only: no RocksDB database yet)");
     } else if let Some(bytes) = stats.disk_bytes {
         say!("on disk         {bytes} bytes");
     }
-    let snapshots = db.snapshots()?;
     say!("snapshots       {}", snapshots.len());
     for s in &snapshots {
         say!(
@@ -931,21 +929,6 @@ fn info(dir: &Path) -> Outcome {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The bytes of the regular files under `dir` (what could be read of it).
-fn tree_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
 }
 
 fn draws() -> bool {
