@@ -5,17 +5,16 @@
 //! lists, behind one `RwLock`. No versions, no isolation, no rollback: what a graph
 //! store costs at the least.
 
-use std::collections::HashMap;
-
 use engine_api::{Error, PropertyValue, Result};
 use parking_lot::RwLock;
 
-use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
+use crate::heap_graph::{HeapGraph, LabelIndex, Names, Props, prop, set_prop};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec, walk};
 
 #[derive(Debug, Default)]
 struct Vertex {
     labels: Vec<u32>,
-    props: Vec<(u32, PropertyValue)>,
+    props: Props,
     /// (edge, target)
     out: Vec<(u64, u64)>,
     /// (edge, source)
@@ -27,42 +26,28 @@ struct Edge {
     _source: u64,
     _target: u64,
     _edge_type: u32,
-    props: Vec<(u32, PropertyValue)>,
+    props: Props,
 }
 
 #[derive(Debug, Default)]
 struct Graph {
-    names: HashMap<String, u32>,
+    names: Names,
     vertices: Vec<Vertex>,
     edges: Vec<Edge>,
     /// Vertex ids per label id, ascending (ids are handed out in order).
-    by_label: Vec<Vec<u64>>,
+    by_label: LabelIndex<u64>,
 }
 
-impl Graph {
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.names.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.insert(name.to_string(), id);
-        id
+impl HeapGraph for Graph {
+    fn names(&mut self) -> &mut Names {
+        &mut self.names
     }
 
     fn add_vertex(&mut self, labels: &[&str], props: &[(&str, PropertyValue)]) -> u64 {
         let id = self.vertices.len() as u64;
-        let labels: Vec<u32> = labels.iter().map(|l| self.intern(l)).collect();
-        for &l in &labels {
-            let l = l as usize;
-            if self.by_label.len() <= l {
-                self.by_label.resize_with(l + 1, Vec::new);
-            }
-            self.by_label[l].push(id);
-        }
-        let props = props
-            .iter()
-            .map(|(k, p)| (self.intern(k), p.clone()))
-            .collect();
+        let labels: Vec<u32> = labels.iter().map(|l| self.names.intern(l)).collect();
+        self.by_label.add(&labels, id);
+        let props = self.names.props(props);
         self.vertices.push(Vertex {
             labels,
             props,
@@ -71,15 +56,9 @@ impl Graph {
         id
     }
 
-    fn add_edge(
-        &mut self,
-        s: u64,
-        t: u64,
-        ty: &str,
-        props: Vec<(u32, PropertyValue)>,
-    ) -> Result<()> {
+    fn add_edge(&mut self, s: u64, t: u64, ty: &str, props: Props) -> Result<()> {
         let id = self.edges.len() as u64;
-        let ty = self.intern(ty);
+        let ty = self.names.intern(ty);
         let missing = || Error::not_found("no such vertex");
         self.vertices
             .get_mut(s as usize)
@@ -109,31 +88,17 @@ pub struct HandRolledBaseline {
 
 impl Subject for HandRolledBaseline {
     fn import_vertices(&self, batch: &[VertexSpec]) -> Result<Vec<u64>> {
-        let mut g = self.graph.write();
-        Ok(batch
-            .iter()
-            .map(|v| g.add_vertex(&v.labels, &v.props))
-            .collect())
+        Ok(self.graph.write().import_vertices(batch))
     }
 
     fn import_edges(&self, batch: &[EdgeSpec], ids: &[u64]) -> Result<()> {
-        let mut g = self.graph.write();
-        let weight = g.intern("weight");
-        for e in batch {
-            g.add_edge(
-                ids[e.source],
-                ids[e.target],
-                e.edge_type,
-                vec![(weight, e.weight.clone())],
-            )?;
-        }
-        Ok(())
+        self.graph.write().import_edges(batch, ids)
     }
 
     fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let g = self.graph.read();
         let mut fold = Fold::default();
-        let key = g.names.get("name").copied();
+        let key = g.names.get("name");
         for id in ids {
             if let Some(name) = g
                 .vertices
@@ -149,11 +114,8 @@ impl Subject for HandRolledBaseline {
     fn label_scan(&self, label: &str) -> Result<Fold> {
         let g = self.graph.read();
         let mut fold = Fold::default();
-        let Some(ids) = g.names.get(label).and_then(|&l| g.by_label.get(l as usize)) else {
-            return Ok(fold);
-        };
         // Hands each vertex of the label to its caller, as a scan must.
-        for id in ids {
+        for id in g.by_label.members(g.names.get(label)) {
             if g.vertices.get(*id as usize).is_some() {
                 fold.add(*id);
             }
@@ -163,68 +125,38 @@ impl Subject for HandRolledBaseline {
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let g = self.graph.read();
-        let mut reached = Fold::default();
-        let (mut frontier, mut next) = (Vec::new(), Vec::new());
-        for s in starts {
-            frontier.clear();
-            frontier.push(*s);
-            for _ in 0..hops {
-                next.clear();
-                for v in &frontier {
-                    if let Some(v) = g.vertices.get(*v as usize) {
-                        next.extend(v.out.iter().map(|(_, t)| *t));
-                    }
-                }
-                std::mem::swap(&mut frontier, &mut next);
+        let out = |v: u64, next: &mut Vec<u64>| {
+            if let Some(v) = g.vertices.get(v as usize) {
+                next.extend(v.out.iter().map(|(_, t)| *t));
             }
-            for v in &frontier {
-                reached.add(*v);
-            }
-        }
-        Ok(reached)
+            Ok(())
+        };
+        walk(starts, hops, Ok, out, |v| v)
     }
 
     fn small_write(&self, target: u64) -> Result<()> {
-        let mut g = self.graph.write();
-        let v = g.add_vertex(&["Person"], &[("id", PropertyValue::Int(-1))]);
-        g.add_edge(v, target, "KNOWS", Vec::new())
+        self.graph.write().small_write(target)
     }
 
     fn update_score(&self, vertex: u64, value: f64) -> Result<()> {
         let mut g = self.graph.write();
-        let key = g.intern("score");
+        let key = g.names.intern("score");
         let v = g
             .vertices
             .get_mut(vertex as usize)
             .ok_or_else(|| Error::not_found("no such vertex"))?;
-        match v.props.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, p)) => *p = PropertyValue::Float(value),
-            None => v.props.push((key, PropertyValue::Float(value))),
-        }
+        set_prop(&mut v.props, key, PropertyValue::Float(value));
         Ok(())
     }
 
-    fn lookup(&self, label: &str, key: &str, values: &[PropertyValue]) -> Result<Option<Fold>> {
-        // A hand-rolled store without property indexes; the report shows n/a.
-        let _ = (label, key, values);
-        Ok(None)
-    }
-
-    fn id_key(&self, id: u64) -> Result<u64> {
-        Ok(id)
-    }
-
-    fn create_index(&self, label: &str, key: &str) -> Result<Option<u64>> {
-        let _ = (label, key);
-        Ok(None)
-    }
+    // A hand-rolled store without property indexes; the report shows n/a.
+    crate::workload::without_property_indexes!();
 
     crate::workload::all_on_the_rust_heap!();
 
     fn digest(&self) -> Result<Digest> {
         let g = self.graph.read();
-        let score = g.names.get("score").copied();
-        let weight = g.names.get("weight").copied();
+        let (score, weight) = (g.names.get("score"), g.names.get("weight"));
         let mut d = Digest::default();
         for v in &g.vertices {
             d.add_vertex(v.labels.len(), prop(&v.props, score));
@@ -234,11 +166,4 @@ impl Subject for HandRolledBaseline {
         }
         Ok(d)
     }
-}
-
-/// The value of `key` in a property list of interned keys (the in-memory peers'
-/// representation); `None` if the key was never interned or the list lacks it.
-pub(crate) fn prop(props: &[(u32, PropertyValue)], key: Option<u32>) -> Option<&PropertyValue> {
-    let key = key?;
-    props.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
 }

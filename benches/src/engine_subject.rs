@@ -8,7 +8,7 @@ use engine_api::{
 use engine_api::codec::find_property;
 use engine_api::{ImageEdge, ImageEngine, ImageVertex};
 
-use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec, walk};
 
 /// A backend under test.
 #[derive(Debug)]
@@ -146,25 +146,13 @@ impl<E: StorageEngine + Exported> Subject for EngineSubject<E> {
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let t = self.0.begin(TxnOptions::new().read_only())?;
-        let mut reached = Fold::default();
-        let mut frontier: Vec<VertexId> = Vec::new();
-        for s in starts {
-            frontier.clear();
-            frontier.push(VertexId(*s));
-            for _ in 0..hops {
-                let mut next = Vec::new();
-                for v in &frontier {
-                    for e in t.edges(*v, Direction::Out, None)? {
-                        next.push(e?.target);
-                    }
-                }
-                frontier = next;
+        let out = |v: VertexId, next: &mut Vec<VertexId>| {
+            for e in t.edges(v, Direction::Out, None)? {
+                next.push(e?.target);
             }
-            for v in &frontier {
-                reached.add(v.0);
-            }
-        }
-        Ok(reached)
+            Ok(())
+        };
+        walk(starts, hops, |s| Ok(VertexId(s)), out, |v| v.0)
     }
 
     fn small_write(&self, target: u64) -> Result<()> {

@@ -22,7 +22,7 @@ use indradb::{
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Subject, VertexSpec, walk};
 
 /// What a read folds for a vertex: its UUID's two halves combined.
 fn uuid_key(id: Uuid) -> u64 {
@@ -251,23 +251,8 @@ impl Subject for IndraDbPeer {
     }
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
-        let mut reached = Fold::default();
-        let (mut frontier, mut next) = (Vec::new(), Vec::new());
-        for s in starts {
-            frontier.clear();
-            frontier.push(self.uuid(*s)?);
-            for _ in 0..hops {
-                next.clear();
-                for v in &frontier {
-                    self.out(*v, &mut next)?;
-                }
-                std::mem::swap(&mut frontier, &mut next);
-            }
-            for v in &frontier {
-                reached.add(uuid_key(*v));
-            }
-        }
-        Ok(reached)
+        let out = |v, next: &mut Vec<_>| self.out(v, next);
+        walk(starts, hops, |s| self.uuid(s), out, uuid_key)
     }
 
     fn small_write(&self, target: u64) -> Result<()> {

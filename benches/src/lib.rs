@@ -15,6 +15,7 @@ pub mod dumps;
 pub mod durability;
 pub mod engine_subject;
 pub mod growth;
+mod heap_graph;
 pub mod indradb_peer;
 pub mod modes;
 pub mod petgraph_peer;

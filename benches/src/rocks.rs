@@ -18,7 +18,7 @@ use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::durability::{TempDir, tempfile_dir};
-use crate::workload::{Digest, EdgeSpec, Fold, Rng, Subject, VertexSpec};
+use crate::workload::{Digest, EdgeSpec, Fold, Rng, Subject, VertexSpec, walk};
 
 fn rocks(e: rocksdb::Error) -> Error {
     let kind = match e.kind() {
@@ -419,23 +419,10 @@ impl Subject for RawRocks {
 
     fn expand(&self, starts: &[u64], hops: usize) -> Result<Fold> {
         let cf = self.cf("out")?;
-        let mut reached = Fold::default();
-        let (mut frontier, mut next) = (Vec::new(), Vec::new());
-        for s in starts {
-            frontier.clear();
-            frontier.push(*s);
-            for _ in 0..hops {
-                next.clear();
-                for v in &frontier {
-                    prefix_scan(&self.db, cf, &v.to_be_bytes(), |k| next.push(id_at(k, 12)))?;
-                }
-                std::mem::swap(&mut frontier, &mut next);
-            }
-            for v in &frontier {
-                reached.add(*v);
-            }
-        }
-        Ok(reached)
+        let out = |v: u64, next: &mut Vec<u64>| {
+            prefix_scan(&self.db, cf, &v.to_be_bytes(), |k| next.push(id_at(k, 12)))
+        };
+        walk(starts, hops, Ok, out, |v| v)
     }
 
     fn small_write(&self, target: u64) -> Result<()> {

@@ -206,6 +206,31 @@ macro_rules! all_on_the_rust_heap {
 }
 pub(crate) use all_on_the_rust_heap;
 
+/// The [`Subject`] methods of a subject without property indexes (the report shows
+/// n/a for its lookups) whose vertex ids are their own keys. Written out in the
+/// adapter for the same reason as [`all_on_the_rust_heap`].
+macro_rules! without_property_indexes {
+    () => {
+        fn lookup(
+            &self,
+            _label: &str,
+            _key: &str,
+            _values: &[engine_api::PropertyValue],
+        ) -> engine_api::Result<Option<$crate::workload::Fold>> {
+            Ok(None)
+        }
+
+        fn id_key(&self, id: u64) -> engine_api::Result<u64> {
+            Ok(id)
+        }
+
+        fn create_index(&self, _label: &str, _key: &str) -> engine_api::Result<Option<u64>> {
+            Ok(None)
+        }
+    };
+}
+pub(crate) use without_property_indexes;
+
 /// What a reading workload read, folded so that the report can check it against
 /// what the subject must have read: how many items, and an order-independent sum of
 /// a mix of each (a value's bytes, a vertex's key). Counting alone would let a
@@ -225,6 +250,37 @@ pub fn mix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The expand workload's walk, the same in every subject: from each start, follow
+/// outgoing edges `hops` times (a vertex reached along two paths is walked twice) and
+/// fold in every vertex the last hop reaches. `start` turns a workload id into the
+/// subject's vertex handle, `out` appends a vertex's out-neighbours, `key` gives a
+/// handle's key for the fold.
+pub(crate) fn walk<V: Copy>(
+    starts: &[u64],
+    hops: usize,
+    start: impl Fn(u64) -> Result<V>,
+    mut out: impl FnMut(V, &mut Vec<V>) -> Result<()>,
+    key: impl Fn(V) -> u64,
+) -> Result<Fold> {
+    let mut reached = Fold::default();
+    let (mut frontier, mut next) = (Vec::new(), Vec::new());
+    for s in starts {
+        frontier.clear();
+        frontier.push(start(*s)?);
+        for _ in 0..hops {
+            next.clear();
+            for v in &frontier {
+                out(*v, &mut next)?;
+            }
+            std::mem::swap(&mut frontier, &mut next);
+        }
+        for v in &frontier {
+            reached.add(key(*v));
+        }
+    }
+    Ok(reached)
 }
 
 impl Fold {
