@@ -111,6 +111,46 @@ pub fn crash_keeps_every_committed_transaction<F: EngineFactory>(f: &F) -> Resul
     Ok(())
 }
 
+/// After a crash, the recovery report gives the wall-clock times of the oldest and
+/// newest commit in the engine's own write-ahead log, within the window the commits
+/// ran in. A backend without a log of its own (none, or its storage library's)
+/// reports none.
+pub fn the_recovery_report_gives_the_logs_commit_times<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    let caps = db.capabilities().clone();
+    if !caps.persistent {
+        return Ok(());
+    }
+    let before = std::time::SystemTime::now();
+    for i in 0..5 {
+        let mut t = rw(&*db)?;
+        t.create_vertex_with(&["Commit"], &[("i", i.into())])?;
+        t.commit()?;
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let after = std::time::SystemTime::now();
+    db.crash_and_reopen(f)?;
+    let report = db.recovery_report()?;
+    if !caps.wal || caps.data_on_disk {
+        assert_eq!(report.commit_times, None, "{report:?}");
+        return Ok(());
+    }
+    let Some(times) = report.commit_times else {
+        panic!("no commit times after five logged commits: {report:?}");
+    };
+    // Stored to the microsecond, so the first may read up to 1 µs before `before`.
+    let slack = std::time::Duration::from_micros(1);
+    assert!(times.first + slack >= before, "{times:?} before {before:?}");
+    assert!(times.last <= after, "{times:?} after {after:?}");
+    // Five commits 2 ms apart: the range is not one instant.
+    assert!(
+        times.last.duration_since(times.first).unwrap_or_default()
+            >= std::time::Duration::from_millis(6),
+        "{times:?}"
+    );
+    Ok(())
+}
+
 /// Ids keep growing after a reopen and after a crash: none is handed out twice, not
 /// even one that only a transaction that never committed had.
 pub fn ids_are_not_reused_after_reopen<F: EngineFactory>(f: &F) -> Result<()> {

@@ -220,6 +220,7 @@ macro_rules! __for_each_test {
                 a_snapshot_wider_than_one_encoding_range_restores_whole,
                 a_restored_snapshot_with_a_damaged_magic_is_corrupt,
                 a_damaged_newest_snapshot_is_reported_after_the_fallback,
+                the_recovery_report_gives_the_logs_commit_times,
                 damaged_files_give_corrupt_or_the_same_graph,
                 garbage_after_the_log_keeps_the_last_commit,
                 a_second_open_of_the_directory_is_locked,
@@ -346,6 +347,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 94);
+        assert_eq!(ALL_TESTS.len(), 95);
     }
 }

@@ -96,6 +96,43 @@ pub struct RecoveryReport {
     /// Bytes of a torn tail at the end of the newest WAL segment (a crash during a
     /// write), read as cut off; the file is cut only by an engine that writes a WAL.
     pub truncated_wal_bytes: u64,
+    /// The times of the oldest and newest commits the write-ahead log holds (replayed
+    /// or not); `None` without a log of ours or when its commits carry no time (a
+    /// log written before commit times were recorded).
+    pub commit_times: Option<CommitTimes>,
+}
+
+/// The wall-clock times of the oldest and the newest of a set of commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitTimes {
+    /// When the oldest was logged.
+    pub first: SystemTime,
+    /// When the newest was logged.
+    pub last: SystemTime,
+}
+
+impl CommitTimes {
+    /// The range of one commit time.
+    pub fn at(time: SystemTime) -> Self {
+        CommitTimes {
+            first: time,
+            last: time,
+        }
+    }
+
+    /// Widens the range to hold `time`.
+    pub fn include(&mut self, time: SystemTime) {
+        self.first = self.first.min(time);
+        self.last = self.last.max(time);
+    }
+
+    /// Widens an optional range to hold `time`.
+    pub fn extend(range: &mut Option<CommitTimes>, time: SystemTime) {
+        match range {
+            Some(r) => r.include(time),
+            None => *range = Some(CommitTimes::at(time)),
+        }
+    }
 }
 
 impl RecoveryReport {

@@ -12,7 +12,7 @@ use durability::{
     DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink, SnapshotWriting, WalOp,
     WalWriter,
 };
-use engine_api::{DamagedFile, Error, PropertyValue, RecoveryReport, Result};
+use engine_api::{CommitTimes, DamagedFile, Error, PropertyValue, RecoveryReport, Result};
 
 use crate::config::capabilities;
 use crate::config::{Config, RecoveryProgress};
@@ -151,6 +151,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let mut next_ts = snap_ts + 1;
     let mut prev_seq: Option<u64> = None;
     let mut replayed = 0u64;
+    let mut commit_times = None;
     let count = listing.segments.len();
     for (i, seg) in listing.segments.iter().enumerate() {
         let what = seg.path.display().to_string();
@@ -227,6 +228,9 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 }
                 let mut applied = 0;
                 for r in records {
+                    if let Some(time) = r.time {
+                        CommitTimes::extend(&mut commit_times, time);
+                    }
                     if r.commit_ts <= snap_ts {
                         continue;
                     }
@@ -321,6 +325,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                     .collect(),
                 replayed_commits: replayed,
                 truncated_wal_bytes,
+                commit_times,
             },
         },
     ))

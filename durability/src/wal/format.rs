@@ -1,5 +1,7 @@
 //! The bytes of a WAL record: logged operations, their encoding and the record frame.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use engine_api::PropertyValue;
 use engine_api::codec::{Decoder, encode_value, put_uvarint};
 
@@ -81,6 +83,9 @@ pub enum WalOp {
 pub struct CommitRecord {
     /// Its commit timestamp.
     pub commit_ts: u64,
+    /// The wall-clock time the commit was logged (to the microsecond); `None` in a
+    /// segment of format version 1 or 2, which did not record it.
+    pub time: Option<SystemTime>,
     /// Its changes, in order.
     pub ops: Vec<WalOp>,
 }
@@ -160,20 +165,36 @@ pub fn encode_ops(ops: &[WalOp]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn frame_record(kind: u8, commit_ts: u64, ops_payload: &[u8], out: &mut Vec<u8>) {
-    let len = (1 + 8 + ops_payload.len()) as u32;
+/// Appends one framed record: the kind, the timestamp, then `parts` as one payload.
+pub(crate) fn frame_record(kind: u8, commit_ts: u64, parts: &[&[u8]], out: &mut Vec<u8>) {
+    let payload_len: usize = parts.iter().map(|p| p.len()).sum();
+    let len = (1 + 8 + payload_len) as u32;
     let start = out.len();
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&len.to_le_bytes()).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     out.push(kind);
     out.extend_from_slice(&commit_ts.to_le_bytes());
-    out.extend_from_slice(ops_payload);
+    for part in parts {
+        out.extend_from_slice(part);
+    }
     let mut h = crc32fast::Hasher::new();
     h.update(&out[start..start + 4]);
     h.update(&out[start + RECORD_HEADER..]);
     let crc = h.finalize();
     out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A commit time as the log stores it: microseconds since the Unix epoch (a time
+/// before the epoch is stored as the epoch).
+pub(crate) fn time_to_micros(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The time a stored commit time stands for.
+pub(crate) fn micros_to_time(micros: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(micros)
 }
 
 pub(crate) fn decode_ops(payload: &[u8]) -> Result<Vec<WalOp>, engine_api::codec::DecodeError> {

@@ -1,7 +1,7 @@
 //! The write-ahead log: one checksummed record per committed transaction, in
 //! segments, written with group commit.
 //!
-//! # Format, version 2
+//! # Format, version 3
 //! ```text
 //! segment  header (48 bytes): magic "QVWAL001", version, codec version, database id,
 //!          segment sequence number (u64), commit timestamp of its first record (u64),
@@ -9,7 +9,8 @@
 //!          record*
 //! record   payload length (u32), CRC-32 of the length bytes (u32), CRC-32 of the
 //!          length bytes and the payload (u32), payload: kind (u8), timestamp (u64),
-//!          then by kind: 1 commit: op count, ops; 2 id reservation: the vertex and edge
+//!          then by kind: 1 commit: (version 3 on) the wall-clock time it was logged
+//!          (u64, microseconds since the Unix epoch), op count, ops; 2 id reservation: the vertex and edge
 //!          id bounds (u64 each) below which ids may have been handed out (its
 //!          timestamp is the next commit timestamp to be taken); 3 schema change
 //!          (version 2): one op of the `schema` module's format, timestamped like a
@@ -21,6 +22,8 @@
 //!          6 create edge (id, source, target, type, properties)
 //!          7 set edge property (edge, key, value)      8 delete edge (id)
 //! ```
+//! Commit times never decrease within one run of the writer (a clock set back is
+//! read as the previous commit's time); between runs they follow the system clock.
 //! Commit timestamps are consecutive across commit records and segments; segment
 //! sequence numbers are consecutive across files. A segment's header carries the
 //! timestamp of its first record of either kind.
@@ -46,9 +49,11 @@ pub use reader::{
 pub use writer::{Arrival, Ticket, WalWriter};
 
 pub(crate) const MAGIC: &[u8; 8] = b"QVWAL001";
-/// The WAL format version this build writes. It reads version 1 too (the same
-/// format without schema records).
-pub const WAL_VERSION: u16 = 2;
+/// The WAL format version this build writes. It reads versions 1 (without schema
+/// records) and 2 (without commit times) too, as they are: their commits have no
+/// time. A database opened by this build writes its new segments in version 3 and
+/// leaves older segments as they are until retention deletes them.
+pub const WAL_VERSION: u16 = 3;
 pub(crate) const WAL_VERSIONS: std::ops::RangeInclusive<u16> = 1..=WAL_VERSION;
 pub(crate) const RECORD_COMMIT: u8 = 1;
 pub(crate) const RECORD_RESERVE: u8 = 2;

@@ -11,7 +11,7 @@ use crate::format::{
 };
 use crate::schema::{SchemaOp, decode_schema_op};
 
-use super::format::{CommitRecord, decode_ops};
+use super::format::{CommitRecord, decode_ops, micros_to_time};
 use super::*;
 
 /// A segment's header.
@@ -108,7 +108,14 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
             return Err(e);
         }
     };
-    let Header { database, a, b, .. } = header;
+    let Header {
+        database,
+        a,
+        b,
+        version,
+    } = header;
+    // Version 3 on: a commit record carries its time before its ops.
+    let timed = version >= 3;
     let mut records = Vec::new();
     let mut reserved: Option<(u64, u64)> = None;
     let mut schema = Vec::new();
@@ -159,9 +166,25 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
         first_record_ts.get_or_insert(commit_ts);
         match payload[0] {
             RECORD_COMMIT => {
-                let ops = decode_ops(&payload[9..])
-                    .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64))?;
-                records.push(CommitRecord { commit_ts, ops });
+                let (time, ops_at) = if timed {
+                    if payload.len() < 17 {
+                        return Err(corrupt(
+                            &what,
+                            (at + RECORD_HEADER) as u64,
+                            "commit record too short for its time",
+                        ));
+                    }
+                    (Some(micros_to_time(u64_at(payload, 9))), 17)
+                } else {
+                    (None, 9)
+                };
+                let ops = decode_ops(&payload[ops_at..])
+                    .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + ops_at) as u64))?;
+                records.push(CommitRecord {
+                    commit_ts,
+                    time,
+                    ops,
+                });
             }
             RECORD_SCHEMA => {
                 let mut d = Decoder::new(&payload[9..]);

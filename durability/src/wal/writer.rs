@@ -11,7 +11,7 @@ use crate::file::{DurableFile, FileLayer};
 use crate::format::{DatabaseId, HEADER_LEN, Header, encode_header, io_error};
 use crate::schema::{SchemaOp, encode_schema_op};
 
-use super::format::frame_record;
+use super::format::{frame_record, time_to_micros};
 use super::*;
 
 /// A point in the log a committer waits for.
@@ -42,6 +42,9 @@ struct WriterState {
     last_sync: std::time::Duration,
     /// How many records the last synced batch held.
     last_batch: u64,
+    /// The time of the last commit record, in the log's microseconds: commit times
+    /// never decrease within one writer, even if the system clock is set back.
+    last_time: u64,
 }
 
 /// Appends commit records and makes them durable, batching concurrent committers into
@@ -120,6 +123,7 @@ impl WalWriter {
                 rotate_requested: false,
                 last_sync: std::time::Duration::ZERO,
                 last_batch: 0,
+                last_time: 0,
             }),
             cond: Condvar::new(),
             arriving: std::sync::atomic::AtomicUsize::new(0),
@@ -138,9 +142,11 @@ impl WalWriter {
         Arrival { writer: self }
     }
 
-    /// Queues the record of commit `commit_ts`. Callers append in timestamp order.
+    /// Queues the record of commit `commit_ts`, stamped with the wall-clock time
+    /// (never earlier than the previous commit's). Callers append in timestamp order.
     /// Errors: Poisoned after an earlier failure.
     pub fn append(&self, commit_ts: u64, ops_payload: &[u8]) -> Result<Ticket> {
+        let now = time_to_micros(std::time::SystemTime::now());
         let mut s = self.state.lock();
         if let Some(reason) = &s.poisoned {
             return Err(poisoned(reason));
@@ -148,7 +154,10 @@ impl WalWriter {
         if s.buffer_first_ts.is_none() {
             s.buffer_first_ts = Some(commit_ts);
         }
-        frame_record(RECORD_COMMIT, commit_ts, ops_payload, &mut s.buffer);
+        let time = now.max(s.last_time);
+        s.last_time = time;
+        let parts: [&[u8]; 2] = [&time.to_le_bytes(), ops_payload];
+        frame_record(RECORD_COMMIT, commit_ts, &parts, &mut s.buffer);
         s.appended += 1;
         Ok(Ticket(s.appended))
     }
@@ -167,7 +176,7 @@ impl WalWriter {
         let mut payload = Vec::with_capacity(16);
         payload.extend_from_slice(&vertices.to_le_bytes());
         payload.extend_from_slice(&edges.to_le_bytes());
-        frame_record(RECORD_RESERVE, next_ts, &payload, &mut s.buffer);
+        frame_record(RECORD_RESERVE, next_ts, &[&payload], &mut s.buffer);
         s.appended += 1;
         Ok(Ticket(s.appended))
     }
@@ -184,7 +193,7 @@ impl WalWriter {
         }
         let mut payload = Vec::with_capacity(64);
         encode_schema_op(op, &mut payload);
-        frame_record(RECORD_SCHEMA, next_ts, &payload, &mut s.buffer);
+        frame_record(RECORD_SCHEMA, next_ts, &[&payload], &mut s.buffer);
         s.appended += 1;
         Ok(Ticket(s.appended))
     }

@@ -901,26 +901,59 @@ fn info(dir: &Path) -> Outcome {
             s.size_bytes
         );
     }
-    let on_disk = db.storage_mode() == StorageMode::OnDiskTransactional;
+    let db_mode = db.storage_mode();
+    let on_disk = db_mode == StorageMode::OnDiskTransactional;
     let unopened = db.copy.is_some();
     db.close()?;
     if !on_disk {
         let segments = durability::dir::list_files(dir)?.segments;
         say!("WAL segments    {}", segments.len());
         let count = segments.len();
+        let mut times = None;
+        let mut lines = Vec::new();
         for (i, s) in segments.iter().enumerate() {
             let range = match durability::wal::read_segment(&s.path, i + 1 == count)? {
                 durability::wal::SegmentRead::Read { records, .. } => {
+                    for time in records.iter().filter_map(|r| r.time) {
+                        engine_api::CommitTimes::extend(&mut times, time);
+                    }
                     match (records.first(), records.last()) {
-                        (Some(a), Some(b)) => format!("commits {}..={}", a.commit_ts, b.commit_ts),
+                        (Some(a), Some(b)) => format!(
+                            "commits {}..={}{}",
+                            a.commit_ts,
+                            b.commit_ts,
+                            match (a.time, b.time) {
+                                (Some(x), Some(y)) =>
+                                    format!("  {} .. {}", shown_time(x), shown_time(y)),
+                                _ => "  (no commit times: an older format)".to_string(),
+                            }
+                        ),
                         _ => "no commits".to_string(),
                     }
                 }
                 durability::wal::SegmentRead::TornHeader => "no commits (torn header)".to_string(),
             };
-            say!("  {}  {range}", s.path.display());
+            lines.push(format!("  {}  {range}", s.path.display()));
         }
-    } else if unopened {
+        for line in lines {
+            say!("{line}");
+        }
+        match times {
+            Some(t) => say!(
+                "commit times    {} .. {} (the oldest and newest commit in the WAL)",
+                shown_time(t.first),
+                shown_time(t.last)
+            ),
+            None if db_mode == StorageMode::InMemoryAnalytical => {
+                say!("commit times    none (this mode keeps no WAL)")
+            }
+            None => {
+                say!("commit times    none recorded (no commits in a WAL of format v3 or later)")
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if unopened {
         say!("WAL             none yet (RocksDB's own once opened)");
     } else {
         say!(
@@ -928,7 +961,13 @@ fn info(dir: &Path) -> Outcome {
             dir.join("wal").display()
         );
     }
+    say!("commit times    not recorded (RocksDB keeps this mode's log)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A commit time as the CLI shows and reads it: RFC 3339 in UTC, to the microsecond.
+fn shown_time(time: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_micros(time).to_string()
 }
 
 fn draws() -> bool {

@@ -423,3 +423,42 @@ fn a_damaged_snapshot_that_alone_held_the_schema_is_not_passed_over() -> Result<
     );
     Ok(())
 }
+
+/// `info` gives the time of the oldest and newest commit in the WAL, per segment and
+/// for the directory, as RFC 3339 times inside the window the commits ran in.
+#[test]
+fn info_shows_the_commit_times_the_wal_holds() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let mode = engine_api::StorageMode::InMemoryTransactional;
+    let durability = quiver::default_durability(mode).snapshot_on_exit(false);
+    let db = Database::open(Config::new().data_directory(&data).durability(durability))?;
+    let before = std::time::SystemTime::now();
+    for i in 0..3 {
+        let mut t = db.begin(TxnOptions::new())?;
+        t.create_vertex_with(&["Timed"], &[("i", i.into())])?;
+        t.commit()?;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let after = std::time::SystemTime::now();
+    db.close()?;
+    let out = expect(&["info", p(&data)], 0);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("commit times"))
+        .unwrap_or_else(|| panic!("no commit times line: {out}"));
+    let times: Vec<std::time::SystemTime> = line
+        .split_whitespace()
+        .filter_map(|w| humantime::parse_rfc3339(w).ok())
+        .collect();
+    assert_eq!(times.len(), 2, "{line}");
+    let slack = std::time::Duration::from_micros(1);
+    assert!(times[0] + slack >= before && times[1] <= after, "{line}");
+    assert!(
+        times[1].duration_since(times[0]).unwrap_or_default()
+            >= std::time::Duration::from_millis(10),
+        "{line}"
+    );
+    assert!(out.contains("commits 1..=3  "), "{out}");
+    Ok(())
+}
