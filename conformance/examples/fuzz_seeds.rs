@@ -120,9 +120,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_default();
         write(out, "wal_segment", &name, &moded(&std::fs::read(&path)?))?;
         if let SegmentRead::Read { schema: ops, .. } = read_segment(&path, true)? {
-            for (_, op) in ops {
+            for record in ops {
                 let mut bytes = Vec::new();
-                durability::schema::encode_schema_op(&op, &mut bytes);
+                durability::schema::encode_schema_op(&record.op, &mut bytes);
                 write(out, "schema_op", &format!("op-{schema:02}"), &bytes)?;
                 schema += 1;
             }

@@ -196,6 +196,15 @@ impl Durable {
     /// snapshot's name. The caller releases its view afterwards and then calls
     /// [`Durable::snapshot_written`].
     pub fn write_snapshot(&self, commit_ts: u64, source: &dyn ImageSource) -> Result<SnapshotInfo> {
+        if let Some(point) = self.config.get_recover_until() {
+            // The directory's newest snapshots and log hold commits after the point:
+            // a snapshot of the earlier state among them would be loaded as the
+            // newest by the next open, and the later commits lost.
+            return Err(engine_api::Error::invalid_input(format!(
+                "this engine was recovered to {point} of {}, which holds later commits: it writes no snapshot there; export its state into another directory instead (quiver restore --until does)",
+                self.dir.root().display()
+            )));
+        }
         let seq = self.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let mut w = SnapshotWriter::create_with(
             &*self.writing.files,

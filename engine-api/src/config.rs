@@ -38,6 +38,7 @@ pub struct DurabilityConfig {
     snapshot_retention: usize,
     snapshot_on_exit: bool,
     recover_on_startup: bool,
+    recover_until: Option<crate::RecoveryPoint>,
 }
 
 impl Default for DurabilityConfig {
@@ -50,6 +51,7 @@ impl Default for DurabilityConfig {
             snapshot_retention: 3,
             snapshot_on_exit: true,
             recover_on_startup: true,
+            recover_until: None,
         }
     }
 }
@@ -144,6 +146,25 @@ impl DurabilityConfig {
         self.recover_on_startup
     }
 
+    /// Recovers the state at an earlier point of the log instead of the newest: the
+    /// newest snapshot at or before the point, then the WAL's commits up to it.
+    /// Default `None`: the newest state. For reading a past state out (a
+    /// point-in-time restore copies it into a new directory): the directory's log
+    /// holds commits after the point, so an engine recovered to it must not write
+    /// there, and [`DurabilityConfig::check`] refuses the point unless the WAL,
+    /// periodic snapshots and the snapshot on exit are off. Only a mode with a WAL of
+    /// its own offers it; the others refuse it with `Unsupported`.
+    #[must_use]
+    pub fn recover_until(mut self, point: Option<crate::RecoveryPoint>) -> Self {
+        self.recover_until = point;
+        self
+    }
+
+    /// The point recovery stops at, if not the newest state.
+    pub fn get_recover_until(&self) -> Option<crate::RecoveryPoint> {
+        self.recover_until
+    }
+
     /// Refuses settings no backend can run with (`InvalidInput`): a periodic
     /// snapshot interval of zero (a snapshot loop with no pause), and WAL segments
     /// under 4 KiB (a segment would hold its header and hardly a record). Each
@@ -159,6 +180,19 @@ impl DurabilityConfig {
                 "WAL segments of {} bytes; the smallest is {MIN_SEGMENT_BYTES}",
                 self.wal_segment_bytes
             )));
+        }
+        if let Some(point) = self.recover_until {
+            let writes = [
+                (self.wal_enabled, "the WAL"),
+                (self.snapshot_interval.is_some(), "periodic snapshots"),
+                (self.snapshot_on_exit, "the snapshot on exit"),
+                (!self.recover_on_startup, "recovery off"),
+            ];
+            if let Some((_, what)) = writes.iter().find(|(on, _)| *on) {
+                return Err(crate::Error::invalid_input(format!(
+                    "recovering to {point} with {what}: the directory holds commits after that point, so an engine recovered to it writes nothing there (turn the WAL, periodic snapshots and the snapshot on exit off, and recovery on)"
+                )));
+            }
         }
         Ok(())
     }
@@ -192,5 +226,23 @@ mod tests {
         assert!(tiny.check().is_err());
         let smallest = DurabilityConfig::default().wal_segment_bytes(MIN_SEGMENT_BYTES);
         assert!(smallest.check().is_ok());
+        let point = Some(crate::RecoveryPoint::Commit(7));
+        let reading = DurabilityConfig::default()
+            .wal(false)
+            .snapshot_interval(None)
+            .snapshot_on_exit(false)
+            .recover_until(point);
+        assert!(reading.check().is_ok());
+        for writing in [
+            reading.clone().wal(true),
+            reading
+                .clone()
+                .snapshot_interval(Some(Duration::from_secs(1))),
+            reading.clone().snapshot_on_exit(true),
+            reading.clone().recover_on_startup(false),
+        ] {
+            let e = writing.check().expect_err("a point with a writer");
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{e}");
+        }
     }
 }

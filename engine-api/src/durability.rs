@@ -100,6 +100,41 @@ pub struct RecoveryReport {
     /// or not); `None` without a log of ours or when its commits carry no time (a
     /// log written before commit times were recorded).
     pub commit_times: Option<CommitTimes>,
+    /// The newest commit the recovered state holds (the snapshot's, or the last one
+    /// replayed), with its time when the log recorded it; `None` for an empty
+    /// database or a backend whose storage library replays its own log.
+    pub last_commit: Option<CommitPoint>,
+}
+
+/// One commit of a database's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitPoint {
+    /// Its commit timestamp.
+    pub commit_ts: u64,
+    /// When it was logged, if the log recorded it (WAL format v3 on).
+    pub time: Option<SystemTime>,
+}
+
+/// A point in a database's history to recover to, instead of the newest state
+/// ([`crate::DurabilityConfig::recover_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryPoint {
+    /// Every commit up to and including the one with this timestamp, and the schema
+    /// changes made before the next commit: the state just before that next commit
+    /// (schema changes do not take a commit timestamp of their own in a WAL).
+    Commit(u64),
+    /// Every commit logged at or before this time: replay stops at the first commit
+    /// logged after it. Schema changes logged at or before it are applied too.
+    Time(SystemTime),
+}
+
+impl std::fmt::Display for RecoveryPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecoveryPoint::Commit(ts) => write!(f, "commit {ts}"),
+            RecoveryPoint::Time(t) => write!(f, "{}", humantime::format_rfc3339_micros(*t)),
+        }
+    }
 }
 
 /// The wall-clock times of the oldest and the newest of a set of commits.

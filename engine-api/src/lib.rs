@@ -51,8 +51,8 @@ pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
 pub use config::{DurabilityConfig, SyncMode};
 pub use dump::{BulkLoader, DumpCounts, DumpEntity, dump_entities};
 pub use durability::{
-    CommitTimes, DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus,
-    RecoveryReport, SnapshotInfo,
+    CommitPoint, CommitTimes, DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus,
+    RecoveryPoint, RecoveryReport, SnapshotInfo,
 };
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};

@@ -163,6 +163,16 @@ impl Config {
     /// (`Unsupported`), and what [`DurabilityConfig::check`] refuses. Opening and
     /// importing call it.
     pub fn check(&self) -> Result<()> {
+        // Before the shared checks, which refuse a point with a WAL as a setting
+        // this mode could correct; this mode cannot honour one at all.
+        if let Some(point) = self.durability.get_recover_until() {
+            return Err(Error::new(
+                engine_api::ErrorKind::Unsupported,
+                format!(
+                    "IN_MEMORY_ANALYTICAL mode cannot recover to {point}: it keeps no WAL, so the only states it can recover are its snapshots' (restore the backup or snapshot taken at the point you want)"
+                ),
+            ));
+        }
         self.durability.check()?;
         if self.durability.get_wal() {
             return Err(Error::unsupported(

@@ -191,7 +191,7 @@ fn check_log(dir: &DataDir, segments: &[durability::SegmentName], ts: u64) -> Re
             } => records
                 .iter()
                 .map(|r| r.commit_ts)
-                .chain(schema.iter().map(|(t, _)| t.saturating_sub(1)))
+                .chain(schema.iter().map(|r| r.next_ts.saturating_sub(1)))
                 .max(),
         };
         if let Some(newest) = newest

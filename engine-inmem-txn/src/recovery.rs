@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use durability::link::{EdgeLinker, End, Link};
 use durability::snapshot::{Checked, ImageEdge, ImageLoader, ImageVertex, Rejected, read_snapshot};
@@ -12,7 +12,10 @@ use durability::{
     DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink, SnapshotWriting, WalOp,
     WalWriter,
 };
-use engine_api::{CommitTimes, DamagedFile, Error, PropertyValue, RecoveryReport, Result};
+use engine_api::{
+    CommitPoint, CommitTimes, DamagedFile, Error, PropertyValue, RecoveryPoint, RecoveryReport,
+    Result,
+};
 
 use crate::config::capabilities;
 use crate::config::{Config, RecoveryProgress};
@@ -113,7 +116,16 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let mut loaded = None;
     let mut schema = RecoveredSchema::default();
     let threads = config.get_recovery_threads();
+    let until = config.get_durability().get_recover_until();
+    // Snapshots of states after the point are passed over (not damage).
+    let mut later_snapshots = 0usize;
     for s in listing.snapshots.iter().rev() {
+        if let Some(point) = until
+            && snapshot_is_past(point, s)
+        {
+            later_snapshots += 1;
+            continue;
+        }
         let inner = Inner::new(caps.clone());
         let loaded_snapshot = load_with(&inner, s.path.display().to_string(), threads, |sink| {
             read_snapshot(&s.path, sink)
@@ -152,8 +164,15 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let mut prev_seq: Option<u64> = None;
     let mut replayed = 0u64;
     let mut commit_times = None;
+    // The time of the newest commit the state holds, once known.
+    let mut last_time = None;
+    // Set once a commit past the recovery point is found: nothing after it is read.
+    let mut past_point = false;
     let count = listing.segments.len();
     for (i, seg) in listing.segments.iter().enumerate() {
+        if past_point {
+            break;
+        }
         let what = seg.path.display().to_string();
         let last = i + 1 == count;
         if let Some(p) = prev_seq
@@ -188,8 +207,16 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 valid_len,
                 file_len,
             } => {
-                for (_, op) in changes {
-                    schema.apply(op);
+                // Where replay stops in this segment: the first commit past the point.
+                let stop = match until {
+                    Some(point) => first_past(point, &records, snap_ts, &what)?,
+                    None => None,
+                };
+                past_point = stop.is_some();
+                for change in changes {
+                    if schema_in_range(until, &change, snap_ts, stop, &what)? {
+                        schema.apply(change.op);
+                    }
                 }
                 if let Some((v, e)) = reserved {
                     // Ids below a reservation may have been handed out.
@@ -228,15 +255,26 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 }
                 let mut applied = 0;
                 for r in records {
+                    if stop.is_some_and(|stop| r.commit_ts >= stop) {
+                        break;
+                    }
                     if let Some(time) = r.time {
                         CommitTimes::extend(&mut commit_times, time);
                     }
                     if r.commit_ts <= snap_ts {
+                        if r.commit_ts == snap_ts {
+                            last_time = r.time;
+                        }
                         continue;
                     }
                     if r.commit_ts != next_ts {
                         if let Some(e) = unrecoverable(&failed, next_ts - 1) {
                             return Err(e);
+                        }
+                        if let Some(point) = until
+                            && snap_ts == 0
+                        {
+                            return Err(before_the_oldest_state(point, &listing, later_snapshots));
                         }
                         return Err(Error::corrupt(format!(
                             "{what}: commit {} follows commit {}; commits {next_ts}..{} are missing",
@@ -253,6 +291,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                             ))
                         })?;
                     }
+                    last_time = r.time;
                     next_ts += 1;
                     applied += 1;
                 }
@@ -278,6 +317,12 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let last_ts = next_ts - 1;
     if let Some(e) = unrecoverable(&failed, last_ts) {
         return Err(e);
+    }
+    if let Some(point) = until {
+        if snap_ts == 0 && replayed == 0 && later_snapshots > 0 {
+            return Err(before_the_oldest_state(point, &listing, later_snapshots));
+        }
+        beyond_the_newest_commit(point, last_ts, last_time, past_point)?;
     }
     if snap_ts == 0
         && replayed == 0
@@ -326,8 +371,126 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 replayed_commits: replayed,
                 truncated_wal_bytes,
                 commit_times,
+                last_commit: (last_ts > 0).then_some(CommitPoint {
+                    commit_ts: last_ts,
+                    time: last_time,
+                }),
             },
         },
+    ))
+}
+
+/// Whether snapshot `s` holds a state after `point` (recovery to the point passes
+/// it over). For a time: written after it (its commit was logged before it was
+/// written, so one written at or before the time holds no later commit). A header
+/// that does not read is left to the load, which reports the damage.
+fn snapshot_is_past(point: RecoveryPoint, s: &durability::dir::SnapshotName) -> bool {
+    match point {
+        RecoveryPoint::Commit(ts) => s.commit_ts > ts,
+        RecoveryPoint::Time(t) => {
+            durability::snapshot::read_snapshot_header(&s.path).is_ok_and(|h| h.created_at > t)
+        }
+    }
+}
+
+/// The error for a commit without a time when recovering to a time.
+fn no_time(what: &str, ts: u64) -> Error {
+    Error::invalid_input(format!(
+        "{what}: commit {ts} carries no time (a WAL segment of format v1 or v2, written before commit times were recorded): recover to a commit timestamp instead"
+    ))
+}
+
+/// The timestamp of the first commit in `records` after the snapshot (at `snap_ts`)
+/// that lies past `point`, if one does.
+fn first_past(
+    point: RecoveryPoint,
+    records: &[durability::wal::CommitRecord],
+    snap_ts: u64,
+    what: &str,
+) -> Result<Option<u64>> {
+    for r in records.iter().filter(|r| r.commit_ts > snap_ts) {
+        let past = match point {
+            RecoveryPoint::Commit(ts) => r.commit_ts > ts,
+            RecoveryPoint::Time(t) => r.time.ok_or_else(|| no_time(what, r.commit_ts))? > t,
+        };
+        if past {
+            return Ok(Some(r.commit_ts));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a logged schema change belongs to the state at `until`: all do without a
+/// point; to commit X, those logged before commit X + 1 (a change carries the
+/// timestamp of the commit it precedes), so the state is the one just before the
+/// next commit, as a snapshot at X may already show it; to a time, those logged at
+/// or before it and not after the first commit past it. Changes the snapshot
+/// already holds are applied again as recovery always does (applying is
+/// idempotent).
+fn schema_in_range(
+    until: Option<RecoveryPoint>,
+    change: &durability::wal::SchemaRecord,
+    snap_ts: u64,
+    stop: Option<u64>,
+    what: &str,
+) -> Result<bool> {
+    match until {
+        None => Ok(true),
+        Some(RecoveryPoint::Commit(ts)) => Ok(change.next_ts <= ts.saturating_add(1)),
+        Some(RecoveryPoint::Time(_)) if change.next_ts <= snap_ts => Ok(true),
+        Some(RecoveryPoint::Time(_)) if stop.is_some_and(|stop| change.next_ts > stop) => Ok(false),
+        Some(RecoveryPoint::Time(t)) => match change.time {
+            Some(time) => Ok(time <= t),
+            None => Err(Error::invalid_input(format!(
+                "{what}: a schema change before commit {} carries no time (a WAL segment of format v1 or v2): recover to a commit timestamp instead",
+                change.next_ts
+            ))),
+        },
+    }
+}
+
+/// `InvalidInput` when `point` lies after the newest commit the directory holds
+/// (`last_ts`, logged at `last_time`); `past_point` says a later commit was seen.
+fn beyond_the_newest_commit(
+    point: RecoveryPoint,
+    last_ts: u64,
+    last_time: Option<SystemTime>,
+    past_point: bool,
+) -> Result<()> {
+    if past_point {
+        return Ok(());
+    }
+    let beyond = match point {
+        RecoveryPoint::Commit(ts) => ts > last_ts,
+        RecoveryPoint::Time(t) => last_time.is_none_or(|last| t > last),
+    };
+    if !beyond {
+        return Ok(());
+    }
+    let newest = match last_time {
+        Some(time) => format!("commit {last_ts}, logged at {}", RecoveryPoint::Time(time)),
+        None => format!("commit {last_ts}"),
+    };
+    Err(Error::invalid_input(format!(
+        "{point} is after the newest commit this directory holds ({newest}); pick a point up to it"
+    )))
+}
+
+/// `InvalidInput` for a point before the oldest state the directory can give: no
+/// snapshot at or before it, and a WAL that does not reach back to the first commit.
+fn before_the_oldest_state(
+    point: RecoveryPoint,
+    listing: &durability::dir::Listing,
+    later_snapshots: usize,
+) -> Error {
+    let oldest = listing
+        .snapshots
+        .first()
+        .map_or("no snapshot".to_string(), |s| {
+            format!("the oldest snapshot holds commit {}", s.commit_ts)
+        });
+    Error::invalid_input(format!(
+        "{point} is before the oldest state this directory can give ({oldest}, {later_snapshots} snapshot(s) hold later states, and the WAL does not reach back to the first commit); pick a point at or after the oldest snapshot"
     ))
 }
 

@@ -159,13 +159,20 @@ impl Config {
     /// Opening calls it.
     pub fn check(&self) -> Result<()> {
         let d = &self.durability;
-        d.check()?;
         let refuse = |what: &str| {
             Err(Error::new(
                 engine_api::ErrorKind::Unsupported,
                 format!("engine-ondisk does not support {what}"),
             ))
         };
+        // Before the shared checks, which refuse a point with a WAL as a setting
+        // this mode could correct; this mode cannot honour one at all.
+        if let Some(point) = d.get_recover_until() {
+            return refuse(&format!(
+                "recovering to an earlier point ({point}): RocksDB replays its whole log, and Quiver does not map RocksDB's sequence numbers to its commits, so ON_DISK_TRANSACTIONAL can only restore a backup's state (restore the backup taken closest before the point, or keep an IN_MEMORY_TRANSACTIONAL copy for point-in-time restores)"
+            ));
+        }
+        d.check()?;
         if !d.get_wal() {
             return refuse("turning the WAL off (RocksDB's log is how commits survive a crash)");
         }

@@ -20,7 +20,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use durability::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile};
 use durability::snapshot::read_snapshot_header;
 use durability::wal::{SegmentRead, read_live_segment_header, read_segment};
-use engine_api::{Error, ErrorKind, Result, StorageEngine, StorageMode};
+use engine_api::{
+    CommitPoint, Error, ErrorKind, RecoveryPoint, Result, StorageEngine, StorageMode,
+};
 
 use crate::database::Database;
 use crate::mode::{MODE_FILE, mode_name, persist_mode};
@@ -324,6 +326,7 @@ pub struct RestoreOptions {
     force: bool,
     snapshot_only: bool,
     mode: Option<StorageMode>,
+    until: Option<RecoveryPoint>,
 }
 
 impl RestoreOptions {
@@ -357,6 +360,19 @@ impl RestoreOptions {
         self.mode = Some(mode);
         self
     }
+
+    /// Restore the state at `point` instead of the newest: the newest snapshot at or
+    /// before it, then exactly the WAL's commits up to it (and the schema changes
+    /// logged before them). Default `None`: the newest state. The restored database
+    /// is a new history: it gets a new database id (backups of the original and of
+    /// the restored database never mix) and holds one snapshot at the point, no WAL.
+    /// Only an IN_MEMORY_TRANSACTIONAL backup or directory (the mode with a WAL of
+    /// its own) can be restored to a point; see [`restore`].
+    #[must_use]
+    pub fn until(mut self, point: Option<RecoveryPoint>) -> Self {
+        self.until = point;
+        self
+    }
 }
 
 /// What [`restore`] did.
@@ -368,6 +384,9 @@ pub struct Restored {
     pub moved_aside: Option<PathBuf>,
     /// Files copied.
     pub files: usize,
+    /// With [`RestoreOptions::until`]: the last commit the restored state holds, and
+    /// its time when the log recorded it.
+    pub last_commit: Option<CommitPoint>,
 }
 
 /// Restores the backup (or copied data directory) `backup` into `data`: verifies
@@ -420,6 +439,9 @@ pub fn restore(
             backup.display()
         )));
     }
+    if let Some(point) = options.until {
+        return restore_to_point(backup, data, options, point, report.mode, progress);
+    }
     let listing = durability::dir::list_files(backup)?;
     // The snapshot opening would load (the newest that reads), if there is one:
     // what opening the backup in place would give, the restore gives.
@@ -470,6 +492,7 @@ pub fn restore(
             mode,
             moved_aside,
             files: report.files.len(),
+            last_commit: None,
         });
     }
     let moved_aside = prepare_target(data, options.force)?;
@@ -525,6 +548,114 @@ pub fn restore(
         mode,
         moved_aside,
         files: sources.len(),
+        last_commit: None,
+    })
+}
+
+/// [`restore`] to a point: the backup's snapshots and WAL are copied into a staging
+/// directory beside `data` (the backup itself is only read), recovered there to
+/// `point`, and that state is written into `data` as one snapshot of a new database
+/// id, in the mode asked for.
+fn restore_to_point(
+    backup: &Path,
+    data: &Path,
+    options: &RestoreOptions,
+    point: RecoveryPoint,
+    backup_mode: StorageMode,
+    progress: Progress<'_>,
+) -> Result<Restored> {
+    let why = match backup_mode {
+        StorageMode::InMemoryTransactional => None,
+        StorageMode::InMemoryAnalytical => Some(
+            "that mode keeps no WAL, so a backup of it holds only its snapshot's state (restore it without a point)",
+        ),
+        StorageMode::OnDiskTransactional => Some(
+            "RocksDB replays its whole log and Quiver does not map RocksDB's sequence numbers to its commits, so a backup of that mode restores to the state it was taken at (restore the backup taken closest before the point)",
+        ),
+    };
+    if let Some(why) = why {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} is an {} backup, which cannot be restored to {point}: {why}",
+                backup.display(),
+                mode_name(backup_mode)
+            ),
+        ));
+    }
+    if options.snapshot_only {
+        return Err(Error::invalid_input(
+            "a restore to a point replays the WAL up to it; it cannot be snapshot-only",
+        ));
+    }
+    parent_is_a_directory(data, "restore")?;
+    let staging = tempfile::Builder::new()
+        .prefix(".quiver-restore-")
+        .tempdir_in(
+            data.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+        .map_err(|e| io("create a staging directory beside", data, e))?;
+    let staged = staging.path().join("db");
+    let listing = durability::dir::list_files(backup)?;
+    let sources: Vec<(PathBuf, &str)> = listing
+        .snapshots
+        .iter()
+        .map(|s| (s.path.clone(), "snapshots"))
+        .chain(listing.segments.iter().map(|s| (s.path.clone(), "wal")))
+        .collect();
+    let total: u64 = sources
+        .iter()
+        .filter_map(|(p, _)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let done = std::cell::Cell::new(0u64);
+    let tick = |n: u64| {
+        done.set(done.get() + n);
+        progress(done.get(), total);
+    };
+    create_dir(&staged)?;
+    persist_mode(&staged, StorageMode::InMemoryTransactional)?;
+    for sub in ["snapshots", "wal"] {
+        create_dir(&staged.join(sub))?;
+    }
+    for (from, sub) in &sources {
+        let Some(name) = from.file_name() else {
+            continue;
+        };
+        copy_file(from, &staged.join(sub).join(name), &tick)?;
+    }
+    let mode = options.mode.unwrap_or(backup_mode);
+    // Refused up front, before the recovery: a target that is in use.
+    if !options.force && !used_entries(data)?.is_empty() {
+        prepare_target(data, false)?;
+    }
+    // The state at the point is written beside the target first, so a point out of
+    // range (or any other failure) leaves the target as it was.
+    let out = staging.path().join("out");
+    let moved = crate::switch::migrate_with(&staged, &out, mode, false, Some(point))?;
+    let moved_aside = prepare_target(data, options.force)?;
+    // The mode first, as in every restore: a kill after the data is in place then
+    // leaves a database of the mode asked for.
+    for name in [MODE_FILE, "rocksdb", "snapshots", "wal"] {
+        let from = out.join(name);
+        if std::fs::symlink_metadata(&from).is_ok() {
+            let to = data.join(name);
+            std::fs::rename(&from, &to).map_err(|e| io("move the restored state into", &to, e))?;
+        }
+    }
+    durability::dir::sync_dir(data)?;
+    tracing::info!(
+        %point,
+        commit = moved.last_commit.map(|c| c.commit_ts),
+        "restored to a point"
+    );
+    Ok(Restored {
+        mode,
+        moved_aside,
+        files: sources.len(),
+        last_commit: moved.last_commit,
     })
 }
 

@@ -27,7 +27,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use engine_api::{
-    Error, ErrorKind, ImageEdge, ImageEngine, ImageVertex, Result, StorageEngine, StorageMode,
+    Error, ErrorKind, ImageEdge, ImageEngine, ImageVertex, RecoveryPoint, Result, StorageEngine,
+    StorageMode,
 };
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
@@ -52,6 +53,9 @@ pub struct Moved {
     /// the source's snapshot that was copied as it is (its WAL held nothing after
     /// it), instead of loading the source into memory and exporting it.
     pub copied_snapshot: Option<std::path::PathBuf>,
+    /// For a [`migrate`]: the newest commit the copy holds, with its time when the
+    /// source's log recorded it (`None` for a mode switch).
+    pub last_commit: Option<engine_api::CommitPoint>,
 }
 
 impl Moved {
@@ -135,6 +139,7 @@ impl Database {
             edges: 0,
             elapsed: Duration::ZERO,
             copied_snapshot: None,
+            last_commit: None,
         };
         if from == mode {
             return Ok(moved);
@@ -318,7 +323,7 @@ impl Database {
 /// folder, or `source` holds no database; `Unsupported` when going to
 /// IN_MEMORY_ANALYTICAL with constraints; whatever opening either side returns.
 pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved> {
-    migrate_with(source, target, mode, false)
+    migrate_with(source, target, mode, false, None)
 }
 
 /// [`migrate`], leaving the source's constraints out of the copy (the source keeps
@@ -328,7 +333,7 @@ pub fn migrate_without_constraints(
     target: &Path,
     mode: StorageMode,
 ) -> Result<Moved> {
-    migrate_with(source, target, mode, true)
+    migrate_with(source, target, mode, true, None)
 }
 
 /// A sink that passes everything on but constraint definitions.
@@ -363,11 +368,15 @@ impl durability::SnapshotSink for WithoutConstraints<'_> {
     }
 }
 
-fn migrate_with(
+/// [`migrate`] with the source recovered to `until` (its state at that point, not
+/// the newest: a point-in-time restore) and its constraints left out if
+/// `drop_constraints`.
+pub(crate) fn migrate_with(
     source: &Path,
     target: &Path,
     mode: StorageMode,
     drop_constraints: bool,
+    until: Option<RecoveryPoint>,
 ) -> Result<Moved> {
     let started = Instant::now();
     if let (Ok(from), Some(to)) = (source.canonicalize(), resolved(target))
@@ -399,7 +408,7 @@ fn migrate_with(
     // A migrate that fails takes back what it wrote into the target (a kill leaves
     // only what a retry accepts: see `holds_only_leftovers`).
     let existed = std::fs::symlink_metadata(target).is_ok();
-    let moved = migrate_into(source, target, mode, drop_constraints, started);
+    let moved = migrate_into(source, target, mode, drop_constraints, until, started);
     if moved.is_err()
         && let Err(e) = take_back(target, existed)
     {
@@ -483,9 +492,12 @@ fn migrate_into(
     target: &Path,
     mode: StorageMode,
     drop_constraints: bool,
+    until: Option<RecoveryPoint>,
     started: Instant,
 ) -> Result<Moved> {
-    if let Some(moved) = migrate_from_snapshot(source, target, mode, drop_constraints, started)? {
+    if until.is_none()
+        && let Some(moved) = migrate_from_snapshot(source, target, mode, drop_constraints, started)?
+    {
         moved.log("migrated");
         return Ok(moved);
     }
@@ -501,9 +513,11 @@ fn migrate_into(
                     StorageMode::InMemoryTransactional => d.wal(false).snapshot_interval(None),
                     _ => d,
                 }
+                .recover_until(until)
             }),
     )?;
     let from = db.storage_mode();
+    let last_commit = db.recovery_report()?.last_commit;
     if mode == StorageMode::InMemoryAnalytical
         && from != StorageMode::InMemoryAnalytical
         && !drop_constraints
@@ -557,6 +571,10 @@ fn migrate_into(
         edges,
         elapsed: started.elapsed(),
         copied_snapshot: None,
+        last_commit: Some(last_commit.unwrap_or(engine_api::CommitPoint {
+            commit_ts: ts,
+            time: None,
+        })),
     };
     moved.log("migrated");
     Ok(moved)
@@ -628,6 +646,10 @@ fn migrate_from_snapshot(
                 edges: stats.edges,
                 elapsed: started.elapsed(),
                 copied_snapshot: Some(newest.path.clone()),
+                last_commit: Some(engine_api::CommitPoint {
+                    commit_ts: summary.commit_ts,
+                    time: None,
+                }),
             }))
         }
         Err(e) if e.kind() == ErrorKind::Corrupt => {

@@ -429,7 +429,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
                 let newest = commits
                     .iter()
                     .copied()
-                    .chain(schema.iter().map(|(t, _)| t.saturating_sub(1)))
+                    .chain(schema.iter().map(|r| r.next_ts.saturating_sub(1)))
                     .max();
                 Ok(SegRead::Read {
                     database: header.database,

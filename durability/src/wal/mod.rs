@@ -14,7 +14,8 @@
 //!          id bounds (u64 each) below which ids may have been handed out (its
 //!          timestamp is the next commit timestamp to be taken); 3 schema change
 //!          (version 2): one op of the `schema` module's format, timestamped like a
-//!          reservation (it applies before the commit with that timestamp)
+//!          reservation (it applies before the commit with that timestamp); from
+//!          version 3 its time (as a commit's) comes before the op
 //! op       tag (u8) and fields; names are strings, values the value codec's:
 //!          1 create vertex (id, labels, properties)   2 add label (vertex, label)
 //!          3 remove label (vertex, label)              4 set vertex property
@@ -43,8 +44,8 @@ mod writer;
 
 pub use format::{CommitRecord, WalOp, encode_ops};
 pub use reader::{
-    SegmentHeader, SegmentRead, nothing_after, read_live_segment_header, read_segment,
-    read_segment_header, truncate_segment,
+    SchemaRecord, SegmentHeader, SegmentRead, nothing_after, read_live_segment_header,
+    read_segment, read_segment_header, truncate_segment,
 };
 pub use writer::{Arrival, Ticket, WalWriter};
 

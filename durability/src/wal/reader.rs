@@ -1,6 +1,7 @@
 //! Reading a segment back: header, records, torn tails and damage.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use engine_api::Result;
 use engine_api::codec::Decoder;
@@ -25,6 +26,17 @@ pub struct SegmentHeader {
     pub first_ts: u64,
 }
 
+/// A logged schema change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaRecord {
+    /// The timestamp of the commit it precedes (it applies before that commit).
+    pub next_ts: u64,
+    /// The wall-clock time it was logged; `None` in a segment of format version 2.
+    pub time: Option<SystemTime>,
+    /// The change.
+    pub op: SchemaOp,
+}
+
 /// What reading one segment found. A file with a segment's name is ours: a wrong
 /// magic is Corrupt (an error), never a reason to skip the file.
 #[derive(Debug)]
@@ -40,9 +52,8 @@ pub enum SegmentRead {
         records: Vec<CommitRecord>,
         /// The highest id reservation (vertex bound, edge bound), if any.
         reserved: Option<(u64, u64)>,
-        /// Schema changes, in log order, each with the timestamp of the commit it
-        /// precedes.
-        schema: Vec<(u64, SchemaOp)>,
+        /// Schema changes, in log order.
+        schema: Vec<SchemaRecord>,
         /// Length of the valid prefix; shorter than the file after a torn tail.
         valid_len: u64,
         /// The file's length.
@@ -114,8 +125,22 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
         b,
         version,
     } = header;
-    // Version 3 on: a commit record carries its time before its ops.
+    // Version 3 on: commit and schema records carry their time after the timestamp.
     let timed = version >= 3;
+    let timed_payload =
+        |payload: &[u8], at: usize, kind: &str| -> Result<(Option<SystemTime>, usize)> {
+            if !timed {
+                return Ok((None, 9));
+            }
+            if payload.len() < 17 {
+                return Err(corrupt(
+                    &what,
+                    (at + RECORD_HEADER) as u64,
+                    &format!("{kind} record too short for its time"),
+                ));
+            }
+            Ok((Some(micros_to_time(u64_at(payload, 9))), 17))
+        };
     let mut records = Vec::new();
     let mut reserved: Option<(u64, u64)> = None;
     let mut schema = Vec::new();
@@ -166,18 +191,7 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
         first_record_ts.get_or_insert(commit_ts);
         match payload[0] {
             RECORD_COMMIT => {
-                let (time, ops_at) = if timed {
-                    if payload.len() < 17 {
-                        return Err(corrupt(
-                            &what,
-                            (at + RECORD_HEADER) as u64,
-                            "commit record too short for its time",
-                        ));
-                    }
-                    (Some(micros_to_time(u64_at(payload, 9))), 17)
-                } else {
-                    (None, 9)
-                };
+                let (time, ops_at) = timed_payload(payload, at, "commit")?;
                 let ops = decode_ops(&payload[ops_at..])
                     .map_err(|e| e.into_corrupt(&what, (at + RECORD_HEADER + ops_at) as u64))?;
                 records.push(CommitRecord {
@@ -187,19 +201,24 @@ pub fn read_segment(path: &Path, last: bool) -> Result<SegmentRead> {
                 });
             }
             RECORD_SCHEMA => {
-                let mut d = Decoder::new(&payload[9..]);
+                let (time, op_at) = timed_payload(payload, at, "schema")?;
+                let mut d = Decoder::new(&payload[op_at..]);
                 let fail = |e: engine_api::codec::DecodeError| {
-                    e.into_corrupt(&what, (at + RECORD_HEADER + 9) as u64)
+                    e.into_corrupt(&what, (at + RECORD_HEADER + op_at) as u64)
                 };
                 let op = decode_schema_op(&mut d).map_err(fail)?;
                 if !d.is_empty() {
                     return Err(corrupt(
                         &what,
-                        (at + RECORD_HEADER + 9 + d.position()) as u64,
+                        (at + RECORD_HEADER + op_at + d.position()) as u64,
                         "trailing bytes in schema record",
                     ));
                 }
-                schema.push((commit_ts, op));
+                schema.push(SchemaRecord {
+                    next_ts: commit_ts,
+                    time,
+                    op,
+                });
             }
             RECORD_RESERVE if payload.len() == 25 => {
                 let (v, e) = (u64_at(payload, 9), u64_at(payload, 17));
@@ -316,9 +335,9 @@ pub fn nothing_after(
             }) => {
                 if valid_len < file_len
                     || records.iter().any(|r| r.commit_ts > snap_ts)
-                    || schema
-                        .iter()
-                        .any(|(ts, op)| *ts > snap_ts + 1 || (*ts == snap_ts + 1 && !shown(op)))
+                    || schema.iter().any(|r| {
+                        r.next_ts > snap_ts + 1 || (r.next_ts == snap_ts + 1 && !shown(&r.op))
+                    })
                 {
                     return false;
                 }

@@ -42,8 +42,8 @@ struct WriterState {
     last_sync: std::time::Duration,
     /// How many records the last synced batch held.
     last_batch: u64,
-    /// The time of the last commit record, in the log's microseconds: commit times
-    /// never decrease within one writer, even if the system clock is set back.
+    /// The time of the last commit or schema record, in the log's microseconds:
+    /// times never decrease within one writer, even if the system clock is set back.
     last_time: u64,
 }
 
@@ -182,8 +182,12 @@ impl WalWriter {
     }
 
     /// Queues a schema change, timestamped with `next_ts`, the next commit timestamp
-    /// to be taken (callers append in the same order as commits).
+    /// to be taken (callers append in the same order as commits), and stamped with
+    /// the wall-clock time as commits are.
     pub fn append_schema(&self, next_ts: u64, op: &SchemaOp) -> Result<Ticket> {
+        let mut payload = Vec::with_capacity(64);
+        encode_schema_op(op, &mut payload);
+        let now = time_to_micros(std::time::SystemTime::now());
         let mut s = self.state.lock();
         if let Some(reason) = &s.poisoned {
             return Err(poisoned(reason));
@@ -191,9 +195,14 @@ impl WalWriter {
         if s.buffer_first_ts.is_none() {
             s.buffer_first_ts = Some(next_ts);
         }
-        let mut payload = Vec::with_capacity(64);
-        encode_schema_op(op, &mut payload);
-        frame_record(RECORD_SCHEMA, next_ts, &[&payload], &mut s.buffer);
+        let time = now.max(s.last_time);
+        s.last_time = time;
+        frame_record(
+            RECORD_SCHEMA,
+            next_ts,
+            &[&time.to_le_bytes(), &payload],
+            &mut s.buffer,
+        );
         s.appended += 1;
         Ok(Ticket(s.appended))
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod load;
-use engine_api::{DurabilityConfig, Error, ErrorKind, StorageEngine, StorageMode};
+use engine_api::{DurabilityConfig, Error, ErrorKind, RecoveryPoint, StorageEngine, StorageMode};
 use indicatif::{ProgressBar, ProgressStyle};
 use quiver::{Config, Database, RestoreOptions, mode_name};
 
@@ -85,7 +85,7 @@ enum Command {
     },
     /// Restore a backup into a data directory (verified first).
     #[command(
-        after_help = "Examples:\n  quiver restore ./backups/monday ./data\n  quiver restore ./backups/monday ./data --force --mode IN_MEMORY_ANALYTICAL"
+        after_help = "Examples:\n  quiver restore ./backups/monday ./data\n  quiver restore ./backups/monday ./data --force --mode IN_MEMORY_ANALYTICAL\n  quiver restore ./backups/monday ./data --until 2026-12-04T10:00:00Z\n  quiver restore ./backups/monday ./data --until 1234"
     )]
     Restore {
         /// The backup (or a copied data directory).
@@ -101,6 +101,12 @@ enum Command {
         /// Restore into this mode instead of the backup's.
         #[arg(long, value_parser = parse_mode_arg)]
         mode: Option<StorageMode>,
+        /// Restore the state at this point instead of the newest: a commit
+        /// timestamp (1234) or an RFC 3339 time in UTC (2026-12-04T10:00:00Z; every
+        /// commit logged at or before it). IN_MEMORY_TRANSACTIONAL backups only; the
+        /// restored database gets a new database id.
+        #[arg(long, value_parser = parse_point_arg)]
+        until: Option<RecoveryPoint>,
     },
     /// Write the whole database as Cypher statements.
     #[command(
@@ -204,6 +210,18 @@ enum ModeCommand {
 }
 
 /// A mode by its name (any case) or a short name: txn, analytical, ondisk.
+/// A commit timestamp or an RFC 3339 time.
+fn parse_point_arg(s: &str) -> Result<RecoveryPoint, String> {
+    if let Ok(ts) = s.parse::<u64>() {
+        return Ok(RecoveryPoint::Commit(ts));
+    }
+    humantime::parse_rfc3339_weak(s)
+        .map(RecoveryPoint::Time)
+        .map_err(|e| {
+            format!("expected a commit timestamp (1234) or an RFC 3339 time such as 2026-12-04T10:00:00Z ({e})")
+        })
+}
+
 fn parse_mode_arg(s: &str) -> Result<StorageMode, String> {
     match s.to_ascii_lowercase().as_str() {
         "txn" | "transactional" => Ok(StorageMode::InMemoryTransactional),
@@ -391,10 +409,12 @@ fn run(command: Command) -> Outcome {
             force,
             snapshot_only,
             mode,
+            until,
         } => {
             let mut options = RestoreOptions::new()
                 .force(force)
-                .snapshot_only(snapshot_only);
+                .snapshot_only(snapshot_only)
+                .until(until);
             if let Some(m) = mode {
                 options = options.mode(m);
             }
@@ -419,6 +439,15 @@ fn run(command: Command) -> Outcome {
                 dir.display(),
                 mode_name(done.mode)
             );
+            if let Some(last) = done.last_commit {
+                say!(
+                    "the state at commit {}{} (a new database id: a new history from here)",
+                    last.commit_ts,
+                    last.time
+                        .map(|t| format!(", logged at {}", shown_time(t)))
+                        .unwrap_or_default()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Dump { dir, output } => {
