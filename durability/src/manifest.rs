@@ -11,14 +11,23 @@
 //!
 //! The outer CRC-32 is of the compact JSON encoding of `manifest`, so a damaged byte
 //! anywhere in it is found even where the JSON still parses.
+//!
+//! An incremental backup's manifest (format 2) adds `"parent": { "path": "../monday",
+//! "manifest_crc32": 456, "covered_commit_ts": 9 }`: the backup it continues (where
+//! it was, relative to this one; the checksum of its manifest; the newest commit it
+//! holds). Following the parents from the newest backup to one without a parent
+//! gives the chain. A full backup's manifest stays format 1.
 
 use engine_api::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
 /// The manifest's file name, directly in the backup directory.
 pub const MANIFEST_FILE: &str = "quiver-backup.json";
-/// The manifest format this build writes and reads.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// The newest manifest format this build writes (for an incremental backup; a full
+/// one writes format 1) and reads.
+pub const MANIFEST_FORMAT: u32 = 2;
+/// The manifest format of a full backup (no parent).
+pub const MANIFEST_FORMAT_FULL: u32 = 1;
 
 /// What a backup holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +47,22 @@ pub struct Manifest {
     pub created_unix_ms: u64,
     /// Every file, by path relative to the backup directory.
     pub files: Vec<ManifestFile>,
+    /// For an incremental backup: the backup it continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+}
+
+/// The backup an incremental backup continues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    /// Where the parent backup was when this one was taken: relative to this
+    /// backup's directory (`/`-separated) where both are on one tree, else absolute.
+    pub path: String,
+    /// The checksum of the parent's manifest ([`Manifest::checksum`]): a parent
+    /// replaced by another backup is found.
+    pub manifest_crc32: u32,
+    /// The newest commit the parent holds: this backup's WAL continues right after.
+    pub covered_commit_ts: u64,
 }
 
 /// One file of a backup.
@@ -81,13 +106,26 @@ impl Manifest {
                 "{what}: the manifest's checksum does not match its contents"
             )));
         }
-        if form.manifest.format != MANIFEST_FORMAT {
+        let format = form.manifest.format;
+        if !(MANIFEST_FORMAT_FULL..=MANIFEST_FORMAT).contains(&format)
+            || (format == MANIFEST_FORMAT_FULL && form.manifest.parent.is_some())
+        {
             return Err(Error::corrupt(format!(
-                "{what}: manifest format {} (this build reads {MANIFEST_FORMAT})",
-                form.manifest.format
+                "{what}: manifest format {format}{} (this build reads {MANIFEST_FORMAT_FULL} to {MANIFEST_FORMAT})",
+                if form.manifest.parent.is_some() {
+                    " with a parent"
+                } else {
+                    ""
+                }
             )));
         }
         Ok(form.manifest)
+    }
+
+    /// The manifest's checksum, as its file records it (an incremental backup names
+    /// its parent by it).
+    pub fn checksum(&self) -> Result<u32> {
+        self.crc()
     }
 
     fn crc(&self) -> Result<u32> {
@@ -114,6 +152,7 @@ mod tests {
                 size: 3,
                 crc32: 4,
             }],
+            parent: None,
         }
     }
 
@@ -133,9 +172,29 @@ mod tests {
     #[test]
     fn another_format_version_is_refused() -> Result<()> {
         let mut m = sample();
-        m.format = 2;
-        let e = Manifest::decode(&m.encode()?, "m").expect_err("format 2");
-        assert!(e.message().contains("manifest format 2"), "{e}");
+        m.format = 3;
+        let e = Manifest::decode(&m.encode()?, "m").expect_err("format 3");
+        assert!(e.message().contains("manifest format 3"), "{e}");
+        // A parent in a format-1 manifest is no manifest this build wrote.
+        let mut m = sample();
+        m.parent = Some(ParentLink {
+            path: "../full".into(),
+            manifest_crc32: 1,
+            covered_commit_ts: 9,
+        });
+        let e = Manifest::decode(&m.encode()?, "m").expect_err("a parent in format 1");
+        assert!(e.message().contains("with a parent"), "{e}");
+        m.format = MANIFEST_FORMAT;
+        assert_eq!(Manifest::decode(&m.encode()?, "m")?, m);
+        Ok(())
+    }
+
+    /// A full backup's manifest is written as before (format 1, no parent key), so
+    /// its checksum is the one an earlier build computed.
+    #[test]
+    fn a_full_manifest_has_no_parent_key() -> Result<()> {
+        let text = String::from_utf8(sample().encode()?).expect("UTF-8");
+        assert!(!text.contains("parent"), "{text}");
         Ok(())
     }
 }

@@ -35,10 +35,11 @@ mod switch;
 mod verify;
 
 pub use backup::{
-    Progress, RestoreOptions, Restored, backup, parent_is_a_directory, read_manifest, restore,
+    Progress, RestoreOptions, Restored, backup, backup_incremental, parent_is_a_directory,
+    read_chain, read_manifest, restore,
 };
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices, default_durability};
-pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile};
+pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile, ParentLink};
 pub use mode::{MODE_FILE, mode_name, parse_mode, persist_mode, persisted_mode};
 pub use switch::{Moved, migrate, migrate_without_constraints};
 /// With the `crash-points` feature, aborts the process when the environment variable

@@ -237,6 +237,12 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             files.push(f);
         }
     }
+    // The newest backup of a chain: checked with the backups it continues.
+    if let Ok(Some(m)) = read_manifest(dir)
+        && m.parent.is_some()
+    {
+        return verify_chain(dir, m, files, progress);
+    }
     let mut notes = Vec::new();
     let manifest_path = dir.join(MANIFEST_FILE);
     let mut listed: BTreeMap<String, ManifestFile> = BTreeMap::new();
@@ -525,6 +531,227 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         snapshot_constraints,
         unlisted,
     })
+}
+
+/// [`verify`] for the newest backup of a chain (`manifest` is its manifest, `files`
+/// what was found so far): the parents are followed back to the full backup (a
+/// missing one, or one that is not the backup the link was taken after, is damage
+/// of the link's manifest); each link's files are checked against its manifest (and
+/// a file of ours it does not list is damage); in the WAL mode each link must start
+/// where its parent ends (a gap is damage of the link's first segment); then the
+/// chain's snapshots and WAL, as a restore puts them together, are checked as one
+/// data directory, and the damage found there is reported on the backups' files.
+fn verify_chain(
+    newest: &Path,
+    manifest: Manifest,
+    mut files: Vec<CheckedFile>,
+    progress: crate::backup::Progress<'_>,
+) -> Result<VerifyReport> {
+    let mode = parse_mode(&manifest.mode).unwrap_or(StorageMode::InMemoryTransactional);
+    let mut chain = vec![(newest.to_path_buf(), manifest.clone())];
+    let mut broken = false;
+    while let Some((dir, m)) = chain.last() {
+        let named = dir.join(MANIFEST_FILE);
+        match crate::backup::parent_of(dir, m) {
+            Ok(Some(parent)) if chain.len() < crate::backup::CHAIN_MAX => chain.push(parent),
+            Ok(Some(_)) => {
+                let mut f = CheckedFile::new(named, "manifest");
+                f.damage = Some("a chain of too many backups (do its parents loop?)".to_string());
+                files.push(f);
+                broken = true;
+                break;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let mut f = CheckedFile::new(named.clone(), "manifest");
+                f.damage = Some(without_path(e.message(), &named));
+                files.push(f);
+                broken = true;
+                break;
+            }
+        }
+    }
+    chain.reverse();
+    let mut notes = vec![format!(
+        "a chain of {} backup(s), the full backup {} first: each checked against its manifest, then their snapshots and WAL together as a restore puts them",
+        chain.len(),
+        chain[0].0.display()
+    )];
+    let mut parent_covered: Option<u64> = None;
+    for (dir, m) in &chain {
+        let named = dir.join(MANIFEST_FILE);
+        if !files.iter().any(|f| f.path == named) {
+            let mut f = CheckedFile::new(named, "manifest");
+            f.detail = format!(
+                "{} backup of database {}, commits up to {}",
+                if m.parent.is_some() {
+                    "incremental"
+                } else {
+                    "full"
+                },
+                m.database,
+                m.covered_commit_ts
+            );
+            files.push(f);
+        }
+        let listed: BTreeMap<&str, &ManifestFile> =
+            m.files.iter().map(|f| (f.path.as_str(), f)).collect();
+        for lf in &m.files {
+            let path = dir.join(&lf.path);
+            let found = file_crc(&path);
+            if let Some(why) = match found {
+                Ok((size, crc)) if size == lf.size && crc == lf.crc32 => None,
+                Ok((size, crc)) => Some(format!(
+                    "{size} bytes with CRC-32 {crc:08x}, but the manifest lists {} bytes with {:08x}",
+                    lf.size, lf.crc32
+                )),
+                Err(e) => Some(format!(
+                    "listed in the manifest, but {}",
+                    without_path(e.message(), &path)
+                )),
+            } {
+                let mut f = CheckedFile::new(path, "listed file");
+                f.damage = Some(why);
+                files.push(f);
+            }
+        }
+        let listing = match durability::dir::list_files(dir) {
+            Ok(l) => l,
+            Err(e) => {
+                let mut f = CheckedFile::new(dir.to_path_buf(), "backup");
+                f.damage = Some(e.message().to_string());
+                files.push(f);
+                broken = true;
+                continue;
+            }
+        };
+        for path in listing
+            .snapshots
+            .iter()
+            .map(|s| &s.path)
+            .chain(listing.segments.iter().map(|s| &s.path))
+        {
+            let rel = path
+                .strip_prefix(dir)
+                .map(|r| r.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+                .unwrap_or_default();
+            if !listed.contains_key(rel.as_str()) {
+                let mut f = CheckedFile::new(path.clone(), "unlisted file");
+                f.damage = Some(
+                    "a file of ours that the backup's manifest does not list: a restore would use it".to_string(),
+                );
+                files.push(f);
+            }
+        }
+        // The WAL mode: each link starts where its parent ends.
+        if mode == StorageMode::InMemoryTransactional
+            && let Some(after) = parent_covered
+        {
+            let first = listing
+                .segments
+                .first()
+                .map(|s| (s, durability::wal::read_segment_header(&s.path)));
+            match first {
+                Some((s, Ok(h))) if h.first_ts > after + 1 => {
+                    let mut f = CheckedFile::new(s.path.clone(), "WAL segment");
+                    f.damage = Some(format!(
+                        "the link starts at commit {}, but its parent holds commits up to {after}: commits {}..{} are in no backup of the chain",
+                        h.first_ts,
+                        after + 1,
+                        h.first_ts - 1
+                    ));
+                    files.push(f);
+                }
+                None if m.covered_commit_ts > after => {
+                    let mut f = CheckedFile::new(named_of(dir), "manifest");
+                    f.damage = Some(format!(
+                        "the link holds commits up to {}, but no WAL segment after its parent's commit {after}",
+                        m.covered_commit_ts
+                    ));
+                    files.push(f);
+                }
+                _ => {}
+            }
+        }
+        parent_covered = Some(m.covered_commit_ts);
+    }
+    if broken {
+        return Ok(VerifyReport {
+            manifest: Some(manifest),
+            mode,
+            files,
+            notes,
+            snapshot: None,
+            snapshot_constraints: 0,
+            unlisted: Vec::new(),
+        });
+    }
+    // The chain as one directory: links to its files in a scratch directory.
+    let chain: Vec<(PathBuf, Option<Manifest>)> =
+        chain.into_iter().map(|(d, m)| (d, Some(m))).collect();
+    let together = crate::backup::chain_files(&chain)?;
+    let scratch = tempfile::tempdir().map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot create a scratch directory: {e}"),
+        )
+        .with_source(e)
+    })?;
+    let mut origin: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let link = |from: &Path, sub: &str| -> Result<PathBuf> {
+        let to = scratch
+            .path()
+            .join(sub)
+            .join(from.file_name().unwrap_or_default());
+        std::fs::create_dir_all(scratch.path().join(sub))
+            .and_then(|()| std::os::unix::fs::symlink(from, &to))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "cannot link {} into a scratch directory: {e}",
+                        from.display()
+                    ),
+                )
+            })?;
+        Ok(to)
+    };
+    for p in &together.snapshots {
+        origin.insert(link(p, "snapshots")?, p.clone());
+    }
+    for p in &together.segments {
+        origin.insert(link(p, "wal")?, p.clone());
+    }
+    crate::mode::persist_mode(scratch.path(), mode)?;
+    let merged = verify(scratch.path(), progress)?;
+    let back = |p: &Path| origin.get(p).cloned().unwrap_or_else(|| p.to_path_buf());
+    for mut f in merged.files {
+        if f.path == scratch.path().join(MODE_FILE) {
+            continue;
+        }
+        f.path = back(&f.path);
+        files.push(f);
+    }
+    notes.extend(
+        merged
+            .notes
+            .into_iter()
+            .filter(|n| !n.contains(MANIFEST_FILE))
+            .map(|n| n.replace(&scratch.path().display().to_string(), "the chain")),
+    );
+    Ok(VerifyReport {
+        manifest: Some(manifest),
+        mode,
+        files,
+        notes,
+        snapshot: merged.snapshot.as_deref().map(back),
+        snapshot_constraints: merged.snapshot_constraints,
+        unlisted: merged.unlisted.iter().map(|p| back(p)).collect(),
+    })
+}
+
+fn named_of(dir: &Path) -> PathBuf {
+    dir.join(MANIFEST_FILE)
 }
 
 /// The checks across files, as each mode's open makes them.

@@ -68,13 +68,22 @@ enum Command {
     Snapshot(SnapshotCommand),
     /// Back a data directory up into a new directory (snapshot, WAL after it,
     /// manifest with checksums). For a database a process has open, call
-    /// `quiver::backup` from that process (online, while writers go on).
-    #[command(after_help = "Example:\n  quiver backup ./data ./backups/monday")]
+    /// `quiver::backup` from that process (online, while writers go on). With
+    /// --incremental, only what was committed after the backup PARENT.
+    #[command(
+        after_help = "Examples:\n  quiver backup ./data ./backups/monday\n  quiver backup ./data ./backups/tuesday --incremental ./backups/monday\n  quiver restore ./backups/tuesday ./restored   (follows the chain back to monday)"
+    )]
     Backup {
         /// The data directory.
         dir: PathBuf,
         /// Where the backup goes (new or empty).
         dest: PathBuf,
+        /// Back up only what was committed after this backup (a full or incremental
+        /// one of the same database): IN_MEMORY_TRANSACTIONAL copies the WAL after
+        /// it, IN_MEMORY_ANALYTICAL writes a new snapshot. Verify and restore the
+        /// newest backup of the chain; they follow the parents.
+        #[arg(long, value_name = "PARENT")]
+        incremental: Option<PathBuf>,
     },
     /// Check a backup or a data directory without writing to it: manifest, sizes,
     /// checksums, every snapshot block and WAL record. Exits with 3 on damage.
@@ -331,15 +340,30 @@ fn run(command: Command) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { dir, dest } => {
+        Command::Backup {
+            dir,
+            dest,
+            incremental,
+        } => {
             let db = open(&dir, None, false)?;
             let bar = bytes_bar("backing up");
-            let m = quiver::backup(&db, &dest, &|done, total| {
+            let progress = |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
-            })?;
+            };
+            let m = match &incremental {
+                Some(parent) => quiver::backup_incremental(&db, parent, &dest, &progress)?,
+                None => quiver::backup(&db, &dest, &progress)?,
+            };
             bar.finish();
             db.close()?;
+            if let Some(parent) = &m.parent {
+                say!(
+                    "an incremental backup after {} (commits up to {})",
+                    parent.path,
+                    parent.covered_commit_ts
+                );
+            }
             say!(
                 "backed up {} ({}) into {}: {} files, commits up to {} (snapshot at {})",
                 dir.display(),

@@ -1,0 +1,324 @@
+//! Incremental backups: a full backup, then links that hold only what was committed
+//! after their parent; verify and restore follow the chain from its newest backup.
+
+use std::path::Path;
+
+use engine_api::{
+    ErrorKind, RecoveryPoint, Result, StorageEngine, StorageMode, Transaction, TxnOptions,
+};
+use quiver::{Config, Database, Manifest, RestoreOptions};
+
+mod common;
+
+fn logged(dir: &Path, mode: StorageMode) -> Result<Database> {
+    let mut durability = quiver::default_durability(mode).snapshot_on_exit(false);
+    if mode == StorageMode::InMemoryTransactional {
+        durability = durability.snapshot_interval(None).wal_segment_bytes(4096);
+    }
+    Database::open(
+        Config::new()
+            .data_directory(dir)
+            .mode(mode)
+            .durability(durability),
+    )
+}
+
+/// `n` commits of one vertex each, labelled `day`.
+fn work(db: &Database, day: &str, n: i64) -> Result<u64> {
+    let mut last = 0;
+    for i in 0..n {
+        let mut t = db.begin(TxnOptions::new())?;
+        t.create_vertex_with(&[day], &[("i", i.into()), ("pad", "x".repeat(200).into())])?;
+        last = t.commit()?.commit_timestamp;
+    }
+    Ok(last)
+}
+
+fn bytes(m: &Manifest) -> u64 {
+    m.files.iter().map(|f| f.size).sum()
+}
+
+fn restored_state(from: &Path, to: &Path, options: &RestoreOptions) -> Result<String> {
+    quiver::restore(from, to, options, &|_, _| {})?;
+    let db = Database::open(Config::new().data_directory(to))?;
+    let s = common::image(&db)?;
+    db.close()?;
+    Ok(s)
+}
+
+fn damaged(dir: &Path) -> Result<Vec<(String, String)>> {
+    let report = quiver::verify(dir, &|_, _| {})?;
+    Ok(report
+        .damaged()
+        .map(|f| {
+            (
+                f.path.display().to_string(),
+                f.damage.clone().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// Monday full, Tuesday and Wednesday incremental: each link holds only the WAL
+/// after its parent (far fewer bytes); the newest verifies as a chain and restores
+/// to the newest state, or to a point inside an incremental.
+#[test]
+fn a_chain_of_incrementals_verifies_and_restores() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "Monday", 200)?;
+    let monday = quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    let tuesday_mid = work(&db, "Tuesday", 20)?;
+    let at_tuesday_mid = common::image(&db)?;
+    work(&db, "Tuesday", 20)?;
+    let tuesday = quiver::backup_incremental(
+        &db,
+        &backups.join("monday"),
+        &backups.join("tuesday"),
+        &|_, _| {},
+    )?;
+    work(&db, "Wednesday", 30)?;
+    let wednesday = quiver::backup_incremental(
+        &db,
+        &backups.join("tuesday"),
+        &backups.join("wednesday"),
+        &|_, _| {},
+    )?;
+    let newest = common::image(&db)?;
+    db.close()?;
+
+    let parent = tuesday.parent.as_ref().expect("a parent");
+    assert_eq!(parent.path, "../monday");
+    assert_eq!(parent.covered_commit_ts, monday.covered_commit_ts);
+    assert_eq!(parent.manifest_crc32, monday.checksum()?);
+    assert_eq!(
+        wednesday.parent.as_ref().map(|p| p.covered_commit_ts),
+        Some(tuesday.covered_commit_ts)
+    );
+    assert!(
+        tuesday
+            .files
+            .iter()
+            .all(|f| !f.path.starts_with("snapshots/"))
+    );
+    assert!(
+        bytes(&tuesday) * 3 < bytes(&monday),
+        "tuesday {} bytes, monday {}",
+        bytes(&tuesday),
+        bytes(&monday)
+    );
+
+    let report = quiver::verify(&backups.join("wednesday"), &|_, _| {})?;
+    assert!(report.is_sound(), "{:?}", report.files);
+    assert!(
+        report
+            .snapshot()
+            .is_some_and(|s| s.starts_with(backups.join("monday"))),
+        "{:?}",
+        report.snapshot()
+    );
+    let chain = quiver::read_chain(&backups.join("wednesday"))?;
+    assert_eq!(chain.len(), 3);
+
+    let whole = restored_state(
+        &backups.join("wednesday"),
+        &root.path().join("whole"),
+        &RestoreOptions::new(),
+    )?;
+    assert_eq!(whole, newest);
+    let mid = restored_state(
+        &backups.join("wednesday"),
+        &root.path().join("mid"),
+        &RestoreOptions::new().until(Some(RecoveryPoint::Commit(tuesday_mid))),
+    )?;
+    assert_eq!(mid, at_tuesday_mid);
+    Ok(())
+}
+
+/// A missing link, a parent that is not the one a link was taken after, a gap
+/// between a link and its parent, and a file a link's manifest does not list are
+/// damage naming the file; restore refuses them.
+#[test]
+fn a_broken_chain_is_damage_naming_the_file() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "Monday", 50)?;
+    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    // Another full backup of the same database at the same commit: only the
+    // checksum tells it from Monday's.
+    quiver::backup(&db, &backups.join("other"), &|_, _| {})?;
+    work(&db, "Tuesday", 80)?;
+    quiver::backup_incremental(
+        &db,
+        &backups.join("monday"),
+        &backups.join("tuesday"),
+        &|_, _| {},
+    )?;
+    db.close()?;
+    let tuesday = backups.join("tuesday");
+    let manifest_of = |d: &Path| d.join(quiver::MANIFEST_FILE).display().to_string();
+    let refused = |what: &str| -> Result<()> {
+        let e = quiver::restore(
+            &tuesday,
+            &root.path().join(what),
+            &RestoreOptions::new(),
+            &|_, _| {},
+        )
+        .expect_err(what);
+        assert!(
+            matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::NotFound),
+            "{what}: {e}"
+        );
+        Ok(())
+    };
+
+    // A missing link.
+    std::fs::rename(backups.join("monday"), backups.join("monday-moved"))?;
+    let d = damaged(&tuesday)?;
+    assert!(
+        d.iter()
+            .any(|(p, why)| *p == manifest_of(&tuesday) && why.contains("missing")),
+        "{d:?}"
+    );
+    refused("missing")?;
+    // Another backup in the parent's place.
+    std::fs::rename(backups.join("other"), backups.join("monday"))?;
+    let d = damaged(&tuesday)?;
+    assert!(
+        d.iter()
+            .any(|(p, why)| *p == manifest_of(&tuesday) && why.contains("not the parent")),
+        "{d:?}"
+    );
+    refused("wrong")?;
+    std::fs::rename(backups.join("monday"), backups.join("other"))?;
+    std::fs::rename(backups.join("monday-moved"), backups.join("monday"))?;
+    assert!(damaged(&tuesday)?.is_empty(), "{:?}", damaged(&tuesday)?);
+
+    // A gap: the link's segments up to the one holding the first commit after its
+    // parent, and their lines in the manifest, gone.
+    let mut m = quiver::read_manifest(&tuesday)?.expect("a manifest");
+    let after = m.parent.as_ref().expect("a parent").covered_commit_ts;
+    let wal: Vec<String> = m
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("wal/"))
+        .map(|f| f.path.clone())
+        .collect();
+    let starts = |rel: &String| -> Result<u64> {
+        Ok(durability::wal::read_segment_header(&tuesday.join(rel))?.first_ts)
+    };
+    let mut gone = Vec::new();
+    for rel in &wal {
+        if starts(rel)? <= after + 1 {
+            gone.push(rel.clone());
+        }
+    }
+    assert!(!gone.is_empty() && gone.len() < wal.len(), "{wal:?}");
+    for rel in &gone {
+        std::fs::remove_file(tuesday.join(rel))?;
+    }
+    m.files.retain(|f| !gone.contains(&f.path));
+    std::fs::write(tuesday.join(quiver::MANIFEST_FILE), m.encode()?)?;
+    let d = damaged(&tuesday)?;
+    let next = tuesday.join(&wal[gone.len()]).display().to_string();
+    assert!(
+        d.iter()
+            .any(|(p, why)| *p == next && why.contains("in no backup of the chain")),
+        "{d:?}"
+    );
+    refused("gap")?;
+    // A file of ours the manifest does not list.
+    std::fs::write(tuesday.join(&gone[0]), b"")?;
+    let d = damaged(&tuesday)?;
+    let first = tuesday.join(&gone[0]).display().to_string();
+    assert!(
+        d.iter()
+            .any(|(p, why)| *p == first && why.contains("does not list")),
+        "{d:?}"
+    );
+    Ok(())
+}
+
+/// An incremental backup needs the WAL after its parent: once retention deleted it,
+/// it is refused (take a full backup). Another database's backup is no parent; an
+/// on-disk database has no incremental backups; the analytical mode's link is a
+/// new snapshot, and its chain restores.
+#[test]
+fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "A", 30)?;
+    quiver::backup(&db, &root.path().join("full"), &|_, _| {})?;
+    for _ in 0..4 {
+        work(&db, "B", 30)?;
+        db.create_snapshot()?;
+    }
+    let e = quiver::backup_incremental(
+        &db,
+        &root.path().join("full"),
+        &root.path().join("inc"),
+        &|_, _| {},
+    )
+    .expect_err("the WAL after the parent is gone");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.message().contains("take a full backup"), "{e}");
+    db.close()?;
+
+    let other = logged(
+        &root.path().join("other"),
+        StorageMode::InMemoryTransactional,
+    )?;
+    work(&other, "A", 1)?;
+    let e = quiver::backup_incremental(
+        &other,
+        &root.path().join("full"),
+        &root.path().join("inc2"),
+        &|_, _| {},
+    )
+    .expect_err("another database's backup");
+    assert!(e.message().contains("not of this one"), "{e}");
+    other.close()?;
+
+    let on_disk = logged(
+        &root.path().join("ondisk"),
+        StorageMode::OnDiskTransactional,
+    )?;
+    work(&on_disk, "A", 1)?;
+    quiver::backup(&on_disk, &root.path().join("ondisk-full"), &|_, _| {})?;
+    let e = quiver::backup_incremental(
+        &on_disk,
+        &root.path().join("ondisk-full"),
+        &root.path().join("ondisk-inc"),
+        &|_, _| {},
+    )
+    .expect_err("no on-disk incrementals");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    on_disk.close()?;
+
+    let analytical = logged(&root.path().join("an"), StorageMode::InMemoryAnalytical)?;
+    work(&analytical, "A", 5)?;
+    quiver::backup(&analytical, &root.path().join("an-full"), &|_, _| {})?;
+    work(&analytical, "B", 5)?;
+    let link = quiver::backup_incremental(
+        &analytical,
+        &root.path().join("an-full"),
+        &root.path().join("an-inc"),
+        &|_, _| {},
+    )?;
+    assert!(link.files.iter().any(|f| f.path.starts_with("snapshots/")));
+    let newest = common::image(&analytical)?;
+    analytical.close()?;
+    assert!(damaged(&root.path().join("an-inc"))?.is_empty());
+    let restored = restored_state(
+        &root.path().join("an-inc"),
+        &root.path().join("an-restored"),
+        &RestoreOptions::new(),
+    )?;
+    assert_eq!(restored, newest);
+    Ok(())
+}
