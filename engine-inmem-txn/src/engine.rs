@@ -115,6 +115,16 @@ impl InMemoryEngine {
     pub fn collect_garbage(&self) -> GcReport {
         self.inner.collect()
     }
+
+    /// Starts a new WAL segment with the next record (a snapshot does this too), so
+    /// the records from now on are in files of their own: an incremental backup
+    /// taken later copies those and not the older commits in the current segment.
+    /// Does nothing without a WAL.
+    pub fn start_a_new_wal_segment(&self) {
+        if let Some(wal) = &self.inner.clock.wal {
+            wal.rotate();
+        }
+    }
 }
 
 /// Imports are memory-only (`Config::data_directory` unset): a database with a

@@ -269,6 +269,19 @@ fn segments_after(data: &Path, after: u64) -> Result<(Vec<Source>, Option<u64>)>
     Ok((out, first))
 }
 
+/// Whether the (older, whole) WAL segment `path` holds a commit or a schema change
+/// after commit `after`.
+fn holds_after(path: &Path, after: u64) -> Result<bool> {
+    Ok(match read_segment(path, false)? {
+        SegmentRead::Read {
+            records, schema, ..
+        } => {
+            records.iter().any(|r| r.commit_ts > after) || schema.iter().any(|r| r.next_ts > after)
+        }
+        SegmentRead::TornHeader => false,
+    })
+}
+
 /// `to` as a path relative to `from` (both directories), `/`-separated, where both
 /// resolve on one tree; else `to` resolved.
 fn relative_path(from: &Path, to: &Path) -> Result<String> {
@@ -341,7 +354,25 @@ fn backup_with(
         }
     };
     if mode == StorageMode::InMemoryTransactional {
-        let (segments, first) = segments_after(&data, after)?;
+        // The commits after this backup go to new files, which the next incremental
+        // backup copies without this one's.
+        if let crate::Engine::InMemoryTransactional(e) = &db.engine {
+            e.start_a_new_wal_segment();
+        }
+        let (mut segments, mut first) = segments_after(&data, after)?;
+        // A link copies as little as it can: the segment the parent's newest commit
+        // is in holds nothing after it when the next one starts right after it and
+        // it holds no schema change logged after it (such a change carries the next
+        // commit's timestamp).
+        if parent.is_some()
+            && segments.len() > 1
+            && let Some(next) = read_live_segment_header(&segments[1].0, segments.len() == 2)?
+            && next.first_ts == after + 1
+            && !holds_after(&segments[0].0, after)?
+        {
+            segments.remove(0);
+            first = Some(next.first_ts);
+        }
         if let Some((p, pm)) = &parent
             && first.is_some_and(|first| first > pm.covered_commit_ts + 1)
         {
