@@ -542,7 +542,9 @@ pub(crate) fn parent_of(link: &Path, manifest: &Manifest) -> Result<Option<(Path
 /// directory with its manifest. A full backup (or a data directory) is a chain of
 /// one; a directory without a manifest is returned alone with `None`.
 ///
-/// Errors: those of [`parent_of`]; `Corrupt` for a loop of parents.
+/// Errors: `NotFound` for a missing parent; `Corrupt` for a damaged manifest, a parent
+/// that is not the backup a link was taken after (its manifest checksum, database,
+/// mode or newest commit differ from what the link recorded), or a loop of parents.
 pub fn read_chain(newest: &Path) -> Result<Vec<(PathBuf, Option<Manifest>)>> {
     let Some(manifest) = read_manifest(newest)? else {
         return Ok(vec![(newest.to_path_buf(), None)]);
