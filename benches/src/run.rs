@@ -420,7 +420,9 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     md.push_str(&durable.markdown());
     md.push_str(&analytical.markdown(durable.figures.snapshot_seconds));
     md.push_str(&crate::dumps::markdown(&dumps));
-    md.push_str(&modes.markdown());
+    md.push_str(&modes.markdown(
+        durable.figures.recovered_objects as f64 / durable.figures.recovery_seconds.max(1e-9),
+    ));
     md.push_str(&kinds.markdown());
     md.push_str(&crate::growth::markdown(&points));
     if let Some(previous) = &args.compare {

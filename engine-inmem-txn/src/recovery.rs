@@ -168,6 +168,8 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
     let mut last_time = None;
     // Set once a commit past the recovery point is found: nothing after it is read.
     let mut past_point = false;
+    // Whether the log reaches back to the first commit (the empty database).
+    let mut from_the_start = false;
     let count = listing.segments.len();
     for (i, seg) in listing.segments.iter().enumerate() {
         if past_point {
@@ -222,6 +224,9 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                     // Ids below a reservation may have been handed out.
                     inner.graph.next_vertex.fetch_max(v, Ordering::Relaxed);
                     inner.graph.next_edge.fetch_max(e, Ordering::Relaxed);
+                }
+                if i == 0 {
+                    from_the_start = header.first_ts <= 1;
                 }
                 if header.seq != seg.seq {
                     return Err(Error::corrupt(format!(
@@ -319,7 +324,7 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
         return Err(e);
     }
     if let Some(point) = until {
-        if snap_ts == 0 && replayed == 0 && later_snapshots > 0 {
+        if snap_ts == 0 && replayed == 0 && later_snapshots > 0 && !from_the_start {
             return Err(before_the_oldest_state(point, &listing, later_snapshots));
         }
         beyond_the_newest_commit(point, last_ts, last_time, past_point)?;

@@ -325,7 +325,10 @@ fn backup_with(
     }
     let mode = db.storage_mode();
     let parent = match parent {
-        Some(p) => Some((p, parent_manifest(db, mode, p)?)),
+        Some(p) => {
+            apart(p, dest, "back up into")?;
+            Some((p, parent_manifest(db, mode, p)?))
+        }
         None => None,
     };
     // Deletions are held from before the snapshot (or the listing), so retention can
@@ -595,12 +598,111 @@ pub(crate) fn chain_files(chain: &[(PathBuf, Option<Manifest>)]) -> Result<Chain
     })
 }
 
+/// A backup chain (or one backup) laid out as one data directory in a scratch
+/// directory: links to the snapshots and WAL segments a restore would put together,
+/// and the mode file. Reading it (opening it without a WAL of its own, verifying it)
+/// writes nothing into the backups. Removed when dropped.
+#[derive(Debug)]
+pub struct ChainView {
+    dir: tempfile::TempDir,
+    /// Each link in the view, and the file it stands for.
+    origin: std::collections::BTreeMap<PathBuf, PathBuf>,
+}
+
+impl ChainView {
+    /// The view of the chain that ends with the backup `newest`.
+    ///
+    /// Errors: those of [`read_chain`]; `Io` when the scratch directory cannot be
+    /// made.
+    pub fn new(newest: &Path) -> Result<ChainView> {
+        let chain = read_chain(newest)?;
+        let mode =
+            crate::mode::persisted_mode(newest)?.unwrap_or(StorageMode::InMemoryTransactional);
+        ChainView::of(&chain, mode)
+    }
+
+    pub(crate) fn of(
+        chain: &[(PathBuf, Option<Manifest>)],
+        mode: StorageMode,
+    ) -> Result<ChainView> {
+        let together = chain_files(chain)?;
+        let dir = tempfile::Builder::new()
+            .prefix("quiver-chain-")
+            .tempdir()
+            .map_err(|e| io("create a scratch directory for", &chain[0].0, e))?;
+        let mut origin = std::collections::BTreeMap::new();
+        for (files, sub) in [
+            (&together.snapshots, "snapshots"),
+            (&together.segments, "wal"),
+        ] {
+            create_dir(&dir.path().join(sub))?;
+            for from in files {
+                let to = dir
+                    .path()
+                    .join(sub)
+                    .join(from.file_name().unwrap_or_default());
+                // Linked by absolute path: the view is elsewhere.
+                let target = std::path::absolute(from).map_err(|e| io("resolve", from, e))?;
+                std::os::unix::fs::symlink(&target, &to).map_err(|e| io("link", from, e))?;
+                origin.insert(to, from.clone());
+            }
+        }
+        persist_mode(dir.path(), mode)?;
+        Ok(ChainView { dir, origin })
+    }
+
+    /// The scratch directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The backup file `path` (a file in the view) stands for; other paths as they
+    /// are.
+    pub fn original(&self, path: &Path) -> PathBuf {
+        self.origin
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| path.to_path_buf())
+    }
+}
+
+/// `InvalidInput` when `target` is `source`, lies inside it or holds it (`verb` says
+/// what was asked: "restore into").
+fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
+    let (Ok(from), Some(to)) = (source.canonicalize(), crate::switch::resolved(target)) else {
+        return Ok(());
+    };
+    let why = if to == from {
+        "is"
+    } else if to.starts_with(&from) {
+        "lies inside"
+    } else if from.starts_with(&to) {
+        "holds"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid_input(format!(
+        "cannot {verb} {}: it {why} the backup {}; name a directory apart from it",
+        target.display(),
+        source.display()
+    )))
+}
+
 /// The manifest of `parent`, checked as the parent of an incremental backup of `db`.
 fn parent_manifest(db: &Database, mode: StorageMode, parent: &Path) -> Result<Manifest> {
     if mode == StorageMode::OnDiskTransactional {
         return Err(Error::new(
             ErrorKind::Unsupported,
             "an incremental backup of an ON_DISK_TRANSACTIONAL database: its backups are exports of the whole database, so take a full one",
+        ));
+    }
+    if !parent.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "the parent backup {} does not exist (or is not a directory)",
+                parent.display()
+            ),
         ));
     }
     let manifest = read_manifest(parent)?.ok_or_else(|| {
@@ -719,6 +821,13 @@ pub fn restore(
             "{} is a file, not a directory: restore into a new (or empty) directory",
             data.display()
         )));
+    }
+    // A target that is (or holds, or lies in) a backup being restored: forcing it
+    // would move the backup's own files aside before they are copied.
+    if let Ok(chain) = read_chain(backup) {
+        for (dir, _) in &chain {
+            apart(dir, data, "restore into")?;
+        }
     }
     // Verified first: its reading shows as the first half of the progress.
     let report = verify(backup, progress)?;

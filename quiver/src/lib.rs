@@ -35,8 +35,8 @@ mod switch;
 mod verify;
 
 pub use backup::{
-    Progress, RestoreOptions, Restored, backup, backup_incremental, parent_is_a_directory,
-    read_chain, read_manifest, restore,
+    ChainView, Progress, RestoreOptions, Restored, backup, backup_incremental,
+    parent_is_a_directory, read_chain, read_manifest, restore,
 };
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices, default_durability};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile, ParentLink};

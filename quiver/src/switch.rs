@@ -435,7 +435,7 @@ fn prepare_target(target: &Path, mode: StorageMode) -> Result<std::path::PathBuf
 
 /// `path` with symbolic links and `..` resolved as far as it exists, the rest
 /// appended: where a directory not created yet would be.
-fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+pub(crate) fn resolved(path: &Path) -> Option<std::path::PathBuf> {
     let mut rest = Vec::new();
     let mut at = path.to_path_buf();
     loop {

@@ -572,11 +572,20 @@ fn verify_chain(
         }
     }
     chain.reverse();
-    let mut notes = vec![format!(
-        "a chain of {} backup(s), the full backup {} first: each checked against its manifest, then their snapshots and WAL together as a restore puts them",
-        chain.len(),
-        chain[0].0.display()
-    )];
+    let mut notes = vec![if broken {
+        format!(
+            "the chain of backups that ends with {} is broken at {} (see the damage): the {} backup(s) found are checked against their manifests",
+            newest.display(),
+            chain[0].0.display(),
+            chain.len()
+        )
+    } else {
+        format!(
+            "a chain of {} backups, the full backup {} first: each checked against its manifest, then their snapshots and WAL together as a restore puts them",
+            chain.len(),
+            chain[0].0.display()
+        )
+    }];
     let mut parent_covered: Option<u64> = None;
     for (dir, m) in &chain {
         let named = dir.join(MANIFEST_FILE);
@@ -689,44 +698,12 @@ fn verify_chain(
     // The chain as one directory: links to its files in a scratch directory.
     let chain: Vec<(PathBuf, Option<Manifest>)> =
         chain.into_iter().map(|(d, m)| (d, Some(m))).collect();
-    let together = crate::backup::chain_files(&chain)?;
-    let scratch = tempfile::tempdir().map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot create a scratch directory: {e}"),
-        )
-        .with_source(e)
-    })?;
-    let mut origin: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    let link = |from: &Path, sub: &str| -> Result<PathBuf> {
-        let to = scratch
-            .path()
-            .join(sub)
-            .join(from.file_name().unwrap_or_default());
-        std::fs::create_dir_all(scratch.path().join(sub))
-            .and_then(|()| std::os::unix::fs::symlink(from, &to))
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "cannot link {} into a scratch directory: {e}",
-                        from.display()
-                    ),
-                )
-            })?;
-        Ok(to)
-    };
-    for p in &together.snapshots {
-        origin.insert(link(p, "snapshots")?, p.clone());
-    }
-    for p in &together.segments {
-        origin.insert(link(p, "wal")?, p.clone());
-    }
-    crate::mode::persist_mode(scratch.path(), mode)?;
-    let merged = verify(scratch.path(), progress)?;
-    let back = |p: &Path| origin.get(p).cloned().unwrap_or_else(|| p.to_path_buf());
+    let view = crate::backup::ChainView::of(&chain, mode)?;
+    let scratch = view.path();
+    let merged = verify(scratch, progress)?;
+    let back = |p: &Path| view.original(p);
     for mut f in merged.files {
-        if f.path == scratch.path().join(MODE_FILE) {
+        if f.path == scratch.join(MODE_FILE) {
             continue;
         }
         f.path = back(&f.path);
@@ -737,7 +714,7 @@ fn verify_chain(
             .notes
             .into_iter()
             .filter(|n| !n.contains(MANIFEST_FILE))
-            .map(|n| n.replace(&scratch.path().display().to_string(), "the chain")),
+            .map(|n| n.replace(&scratch.display().to_string(), "the chain")),
     );
     Ok(VerifyReport {
         manifest: Some(manifest),

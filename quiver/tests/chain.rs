@@ -34,6 +34,40 @@ fn work(db: &Database, day: &str, n: i64) -> Result<u64> {
     Ok(last)
 }
 
+/// `path` relative to the working directory.
+fn relative_to_cwd(path: &Path) -> Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir()?.canonicalize()?;
+    let path = path.canonicalize()?;
+    let (a, b): (Vec<_>, Vec<_>) = (cwd.components().collect(), path.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn bytes(m: &Manifest) -> u64 {
     m.files.iter().map(|f| f.size).sum()
 }
@@ -121,9 +155,32 @@ fn a_chain_of_incrementals_verifies_and_restores() -> Result<()> {
     );
     let chain = quiver::read_chain(&backups.join("wednesday"))?;
     assert_eq!(chain.len(), 3);
+    // Named by a path relative to the working directory, as a user types it.
+    let relative = relative_to_cwd(&backups.join("wednesday"))?;
+    assert!(relative.is_relative());
+    let report = quiver::verify(&relative, &|_, _| {})?;
+    assert!(report.is_sound(), "{:?}", report.files);
+    let before = files(&backups);
+    // Restoring into the chain itself, forced, is refused before anything moves.
+    for inside in [
+        backups.join("wednesday"),
+        backups.join("monday"),
+        backups.join("tuesday/inner"),
+        backups.clone(),
+    ] {
+        let e = quiver::restore(
+            &relative,
+            &inside,
+            &RestoreOptions::new().force(true),
+            &|_, _| {},
+        )
+        .expect_err("a target in the chain");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    }
+    assert!(files(&backups) == before, "the chain was changed");
 
     let whole = restored_state(
-        &backups.join("wednesday"),
+        &relative,
         &root.path().join("whole"),
         &RestoreOptions::new(),
     )?;

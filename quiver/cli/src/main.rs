@@ -219,16 +219,69 @@ enum ModeCommand {
 }
 
 /// A mode by its name (any case) or a short name: txn, analytical, ondisk.
-/// A commit timestamp or an RFC 3339 time.
+/// A commit timestamp (digits only) or an RFC 3339 time with its zone.
 fn parse_point_arg(s: &str) -> Result<RecoveryPoint, String> {
-    if let Ok(ts) = s.parse::<u64>() {
-        return Ok(RecoveryPoint::Commit(ts));
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<u64>().map(RecoveryPoint::Commit).map_err(|_| {
+            format!(
+                "commit {s} is larger than any commit timestamp ({})",
+                u64::MAX
+            )
+        });
     }
-    humantime::parse_rfc3339_weak(s)
-        .map(RecoveryPoint::Time)
-        .map_err(|e| {
-            format!("expected a commit timestamp (1234) or an RFC 3339 time such as 2026-12-04T10:00:00Z ({e})")
-        })
+    parse_time(s).map(RecoveryPoint::Time)
+}
+
+/// An RFC 3339 time: date, `T`, time of day (fractions of a second allowed) and a
+/// zone, `Z` for UTC or an offset `+hh:mm` / `-hh:mm`, which is taken into account.
+fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
+    let hint = "expected a commit timestamp (1234) or an RFC 3339 time with its zone, such as 2026-12-04T10:00:00Z or 2026-12-04T11:00:00+01:00 (not before 1970)";
+    let bad = |why: &str| format!("{s}: {why}; {hint}");
+    let upper = s.trim().to_ascii_uppercase();
+    let (local, offset_secs) = if let Some(base) = upper.strip_suffix('Z') {
+        (base.to_string(), 0i64)
+    } else {
+        let split = upper
+            .len()
+            .checked_sub(6)
+            .filter(|i| upper.is_char_boundary(*i));
+        let Some((base, zone)) = split.map(|i| upper.split_at(i)) else {
+            return Err(bad("no zone"));
+        };
+        let z = zone.as_bytes();
+        let digits =
+            |r: std::ops::Range<usize>| -> Option<i64> { zone.get(r)?.parse::<i64>().ok() };
+        let sign = match z.first() {
+            Some(b'+') => 1,
+            Some(b'-') => -1,
+            _ => {
+                return Err(bad(
+                    "no zone (end it with Z for UTC, or an offset such as +01:00)",
+                ));
+            }
+        };
+        match (digits(1..3), z.get(3), digits(4..6)) {
+            (Some(h), Some(b':'), Some(m))
+                if h < 24
+                    && m < 60
+                    && zone[1..3].bytes().all(|b| b.is_ascii_digit())
+                    && zone[4..6].bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                (base.to_string(), sign * (h * 3600 + m * 60))
+            }
+            _ => return Err(bad("the zone offset is not +hh:mm or -hh:mm")),
+        }
+    };
+    let read = humantime::parse_rfc3339(&format!("{local}Z")).map_err(|e| bad(&e.to_string()))?;
+    // The clock read `local` at `offset` from UTC: UTC is that minus the offset.
+    let shift = std::time::Duration::from_secs(offset_secs.unsigned_abs());
+    let utc = if offset_secs >= 0 {
+        read.checked_sub(shift)
+    } else {
+        read.checked_add(shift)
+    };
+    utc.filter(|t| *t >= std::time::UNIX_EPOCH)
+        .ok_or_else(|| bad("out of range"))
 }
 
 fn parse_mode_arg(s: &str) -> Result<StorageMode, String> {
@@ -704,8 +757,17 @@ fn open(dir: &Path, mode: Option<StorageMode>, writes: bool) -> Result<Database,
 /// they are not in the directory the user named (see [`open_to_read`]).
 struct Reading {
     db: Database,
-    /// The copy opened instead of the directory, and the directory's path.
-    copy: Option<(tempfile::TempDir, PathBuf)>,
+    /// What was opened instead of the directory, if anything.
+    view: Option<View>,
+}
+
+/// What a command that only reads opens instead of the directory the user named.
+enum View {
+    /// A copy of the directory (an on-disk one without RocksDB yet), and its path.
+    Copy(tempfile::TempDir, PathBuf),
+    /// A backup, or a chain of them, laid out as one directory of links, and how
+    /// many backups the chain has.
+    Chain(quiver::ChainView, usize),
 }
 
 impl std::ops::Deref for Reading {
@@ -719,10 +781,11 @@ impl std::ops::Deref for Reading {
 impl Reading {
     /// `path` as the user's directory holds it (a path in the copy is mapped back).
     fn shown(&self, path: &Path) -> PathBuf {
-        match &self.copy {
-            Some((copy, dir)) => path
+        match &self.view {
+            Some(View::Copy(copy, dir)) => path
                 .strip_prefix(copy.path())
                 .map_or_else(|_| path.to_path_buf(), |rest| dir.join(rest)),
+            Some(View::Chain(view, _)) => view.original(path),
             None => path.to_path_buf(),
         }
     }
@@ -739,13 +802,33 @@ impl Reading {
 /// place by opening it, which a read must not do (a backup would no longer verify):
 /// it is copied to a temporary directory and the copy is opened.
 fn open_to_read(dir: &Path) -> Result<Reading, Error> {
-    let unopened_on_disk = quiver::persisted_mode(dir).ok().flatten()
-        == Some(StorageMode::OnDiskTransactional)
-        && !dir.join("rocksdb").exists();
+    let mode = quiver::persisted_mode(dir).ok().flatten();
+    let unopened_on_disk =
+        mode == Some(StorageMode::OnDiskTransactional) && !dir.join("rocksdb").exists();
+    // A backup of an in-memory mode (an incremental one with the chain behind it) is
+    // read through a view of links, so opening writes nothing into it.
+    if !unopened_on_disk
+        && mode != Some(StorageMode::OnDiskTransactional)
+        && let Ok(Some(_)) = quiver::read_manifest(dir)
+    {
+        let links = quiver::read_chain(dir)?.len();
+        let view = quiver::ChainView::new(dir)?;
+        let db = open_with(view.path(), None, false, false).map_err(|e| {
+            let shown = e.message().replace(
+                &view.path().display().to_string(),
+                &dir.display().to_string(),
+            );
+            Error::new(e.kind(), shown)
+        })?;
+        return Ok(Reading {
+            db,
+            view: Some(View::Chain(view, links)),
+        });
+    }
     if !unopened_on_disk {
         return Ok(Reading {
             db: open_with(dir, None, false, false)?,
-            copy: None,
+            view: None,
         });
     }
     if !quiver::holds_database(dir) {
@@ -771,7 +854,7 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
     })?;
     Ok(Reading {
         db,
-        copy: Some((copy, dir.to_path_buf())),
+        view: Some(View::Copy(copy, dir.to_path_buf())),
     })
 }
 
@@ -897,7 +980,20 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             dir.display(),
         );
     }
-    if report.damaged().any(|f| f.kind == "manifest") {
+    let named = dir.join(quiver::MANIFEST_FILE);
+    if let Some(link) = report
+        .damaged()
+        .find(|f| f.kind == "manifest" && f.damage.as_deref().is_some_and(|d| d.contains("parent")))
+    {
+        return format!(
+            "the backup chain is broken at {}: put the parent backup it names back in its place (the chain must stay together), or restore from a full backup",
+            link.path.display()
+        );
+    }
+    if report
+        .damaged()
+        .any(|f| f.kind == "manifest" && f.path == named)
+    {
         return format!(
             "the manifest is damaged: restore from another backup; to check the files themselves, move {}/{} aside and verify again (without it, a missing file cannot be told from one never written)",
             dir.display(),
@@ -938,12 +1034,27 @@ fn info(dir: &Path) -> Outcome {
     say!("constraints     {constraints}");
     say!("triggers        {}", db.triggers()?.len());
     let snapshots = db.snapshots()?;
-    if db.copy.is_some() {
+    match &db.view {
         // Read from a copy: the directory itself holds only its snapshots so far.
-        let bytes: u64 = snapshots.iter().map(|s| s.size_bytes).sum();
-        say!("on disk         {bytes} bytes (snapshots only: no RocksDB database yet)");
-    } else if let Some(bytes) = stats.disk_bytes {
-        say!("on disk         {bytes} bytes");
+        Some(View::Copy(..)) => {
+            let bytes: u64 = snapshots.iter().map(|s| s.size_bytes).sum();
+            say!("on disk         {bytes} bytes (snapshots only: no RocksDB database yet)");
+        }
+        Some(View::Chain(_, links)) => {
+            let bytes: u64 =
+                quiver::read_manifest(dir)?.map_or(0, |m| m.files.iter().map(|f| f.size).sum());
+            say!("on disk         {bytes} bytes (this backup's files)");
+            if *links > 1 {
+                say!(
+                    "backup chain    {links} backups, this one the newest: the counts above are the chain's state"
+                );
+            }
+        }
+        None => {
+            if let Some(bytes) = stats.disk_bytes {
+                say!("on disk         {bytes} bytes");
+            }
+        }
     }
     say!("snapshots       {}", snapshots.len());
     for s in &snapshots {
@@ -956,7 +1067,7 @@ fn info(dir: &Path) -> Outcome {
     }
     let db_mode = db.storage_mode();
     let on_disk = db_mode == StorageMode::OnDiskTransactional;
-    let unopened = db.copy.is_some();
+    let unopened = matches!(db.view, Some(View::Copy(..)));
     db.close()?;
     if !on_disk {
         let segments = durability::dir::list_files(dir)?.segments;
@@ -1089,6 +1200,61 @@ pub(crate) fn unlogged(
             d
         } else {
             d.wal(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn at(s: &str) -> Result<SystemTimeOrCommit, String> {
+        parse_point_arg(s).map(|p| match p {
+            RecoveryPoint::Time(t) => {
+                SystemTimeOrCommit::Time(t.duration_since(UNIX_EPOCH).unwrap_or_default())
+            }
+            RecoveryPoint::Commit(c) => SystemTimeOrCommit::Commit(c),
+        })
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum SystemTimeOrCommit {
+        Time(Duration),
+        Commit(u64),
+    }
+    use SystemTimeOrCommit::{Commit, Time};
+
+    /// A zone offset is taken into account (it was dropped once, restoring the state
+    /// an hour off); a time without a zone, a malformed offset, a sign before a commit
+    /// timestamp and a time before 1970 are refused.
+    #[test]
+    fn points_are_read_with_their_zone() {
+        let utc = Duration::from_secs(1_764_842_400); // 2025-12-04T10:00:00Z
+        assert_eq!(at("2025-12-04T10:00:00Z"), Ok(Time(utc)));
+        assert_eq!(at("2025-12-04t10:00:00z"), Ok(Time(utc)));
+        assert_eq!(at("2025-12-04T11:00:00+01:00"), Ok(Time(utc)));
+        assert_eq!(at("2025-12-04T08:30:00-01:30"), Ok(Time(utc)));
+        assert_eq!(at("2025-12-04T10:00:00-00:00"), Ok(Time(utc)));
+        assert_eq!(
+            at("2025-12-04T10:00:00.25Z"),
+            Ok(Time(utc + Duration::from_millis(250)))
+        );
+        assert_eq!(at("1234"), Ok(Commit(1234)));
+        for bad in [
+            "2025-12-04T10:00:00",
+            "2025-12-04 10:00:00Z",
+            "2025-12-04T10:00:00+0100",
+            "2025-12-04T10:00:00+25:00",
+            "+5",
+            "-1",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:30:00+01:00",
+            "99999999999999999999",
+            "",
+            "garbage",
+        ] {
+            assert!(at(bad).is_err(), "{bad:?} was accepted: {:?}", at(bad));
         }
     }
 }

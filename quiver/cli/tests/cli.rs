@@ -462,3 +462,61 @@ fn info_shows_the_commit_times_the_wal_holds() -> Result<()> {
     assert!(out.contains("commits 1..=3  "), "{out}");
     Ok(())
 }
+
+/// A backup chain on the command line, named as a user types it (relative to the
+/// working directory: verify once reported a sound chain as damaged that way); `info`
+/// on an incremental backup shows the chain's state and writes nothing into it.
+#[test]
+fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(backups.join("deeper/still"))?;
+    let mode = engine_api::StorageMode::InMemoryTransactional;
+    let durability = quiver::default_durability(mode).snapshot_on_exit(false);
+    let db = Database::open(Config::new().data_directory(&data).durability(durability))?;
+    fill(&db)?;
+    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Tuesday"], &[])?;
+    t.commit()?;
+    quiver::backup_incremental(
+        &db,
+        &backups.join("monday"),
+        &backups.join("tuesday"),
+        &|_, _| {},
+    )?;
+    let state = image(&db)?;
+    db.close()?;
+    let run = |args: &[&str], code: i32| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(args)
+            .current_dir(backups.join("deeper/still"))
+            .output()
+            .expect("the quiver binary runs");
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}\n{stdout}\n{stderr}"
+        );
+        stdout
+    };
+    let before = std::fs::read_dir(backups.join("tuesday"))?.count();
+    let out = run(&["verify", "../../tuesday"], 0);
+    assert!(out.contains("monday"), "{out}");
+    let out = run(&["info", "../../tuesday"], 0);
+    assert!(out.contains("backup chain    2 backups"), "{out}");
+    assert!(out.contains("vertices        50"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(backups.join("tuesday"))?.count(),
+        before,
+        "info wrote into the backup"
+    );
+    assert!(!backups.join("tuesday/.lock").exists());
+    run(&["restore", "../../tuesday", "../../../restored"], 0);
+    assert_eq!(image(&open(&root.path().join("restored"))?)?, state);
+    // Into the chain itself, forced: refused, nothing moved.
+    run(&["restore", "../../tuesday", "../../monday", "--force"], 6);
+    assert!(backups.join("monday").join(quiver::MANIFEST_FILE).exists());
+    Ok(())
+}
