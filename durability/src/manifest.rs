@@ -141,7 +141,7 @@ mod tests {
 
     fn sample() -> Manifest {
         Manifest {
-            format: MANIFEST_FORMAT,
+            format: MANIFEST_FORMAT_FULL,
             database: "d".into(),
             mode: "IN_MEMORY_TRANSACTIONAL".into(),
             snapshot_commit_ts: 7,
