@@ -78,6 +78,11 @@ fn props(pairs: &[(u32, PropertyValue)]) -> Vec<u8> {
 }
 
 fn write_small_snapshot(dir: &Path) -> (std::path::PathBuf, Collected) {
+    // In a folder of its own: the writer stages the file beside that folder, and two
+    // tests staging the same name in one shared folder (the system's temp folder)
+    // raced (one renamed the other's file away).
+    let dir = &dir.join("snapshots");
+    std::fs::create_dir_all(dir).expect("snapshots folder");
     let mut w = SnapshotWriter::create(dir, 1, 7, DatabaseId::random()).expect("create");
     w.names(NameKind::Label, [(0, "Person"), (1, "Admin")])
         .expect("names");

@@ -40,11 +40,15 @@ fn an_edge_head_encodes_as_separate_varints_would() {
 /// a concurrent snapshot's retention failed in the long stress run.)
 #[test]
 fn a_listed_snapshot_that_is_gone_is_left_out() -> Result<()> {
-    let dir = tempfile::tempdir()?;
+    let root = tempfile::tempdir()?;
+    // A folder of its own: the writer stages files beside it, not in the shared
+    // temp folder.
+    let dir = root.path().join("snapshots");
+    std::fs::create_dir_all(&dir)?;
     let db = DatabaseId::random();
     let mut names = Vec::new();
     for seq in 1..=2 {
-        let w = SnapshotWriter::create(dir.path(), seq, seq * 10, db)?;
+        let w = SnapshotWriter::create(&dir, seq, seq * 10, db)?;
         let info = w.finish()?;
         names.push(crate::dir::SnapshotName {
             seq,
