@@ -282,6 +282,24 @@ fn holds_after(path: &Path, after: u64) -> Result<bool> {
     })
 }
 
+/// Whether the WAL segment `later` continues `earlier`, a copy of the same segment
+/// taken before: the records `earlier` holds whole are the start of `later` (a tail
+/// cut short in the earlier copy, a write in progress then, is not compared).
+pub(crate) fn continues(earlier: &Path, later: &Path) -> Result<bool> {
+    let valid = match read_segment(earlier, true)? {
+        SegmentRead::Read { valid_len, .. } => valid_len,
+        SegmentRead::TornHeader => return Ok(true),
+    };
+    let prefix = |path: &Path| -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(valid).read_to_end(&mut bytes))
+            .map_err(|e| io("read", path, e))?;
+        Ok(bytes)
+    };
+    Ok(prefix(earlier)? == prefix(later)?)
+}
+
 /// `to` as a path relative to `from` (both directories), `/`-separated, where both
 /// resolve on one tree; else `to` resolved.
 fn relative_path(from: &Path, to: &Path) -> Result<String> {
@@ -327,6 +345,12 @@ fn backup_with(
     let parent = match parent {
         Some(p) => {
             apart(p, dest, "back up into")?;
+            // Nor into (or around) any backup of the chain behind it.
+            if let Ok(chain) = read_chain(p) {
+                for (dir, _) in &chain {
+                    apart(dir, dest, "back up into")?;
+                }
+            }
             Some((p, parent_manifest(db, mode, p)?))
         }
         None => None,
@@ -385,6 +409,25 @@ fn backup_with(
                 pm.covered_commit_ts + 1,
                 p.display()
             )));
+        }
+        // The log must continue the chain's copy of it: a database restored from an
+        // older backup keeps its id but writes another history from there.
+        if let Some((p, _)) = &parent {
+            let chain = chain_files(&read_chain(p)?)?;
+            for (from, _) in &segments {
+                let Some(name) = from.file_name() else {
+                    continue;
+                };
+                if let Some(earlier) = chain.segments.iter().find(|s| s.file_name() == Some(name))
+                    && !continues(earlier, from)?
+                {
+                    return Err(Error::invalid_input(format!(
+                        "{} does not continue the copy {} in the backup chain: this database's history differs from the chain's after it (restored from an older backup?); take a full backup",
+                        from.display(),
+                        earlier.display()
+                    )));
+                }
+            }
         }
         sources.extend(segments);
     }

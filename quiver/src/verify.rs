@@ -587,6 +587,8 @@ fn verify_chain(
         )
     }];
     let mut parent_covered: Option<u64> = None;
+    // The newest copy of each WAL segment in the links before.
+    let mut earlier: BTreeMap<u64, PathBuf> = BTreeMap::new();
     for (dir, m) in &chain {
         let named = dir.join(MANIFEST_FILE);
         if !files.iter().any(|f| f.path == named) {
@@ -651,6 +653,21 @@ fn verify_chain(
                 );
                 files.push(f);
             }
+        }
+        // A copy of a segment an earlier link holds must continue that copy: another
+        // history under the same name would replace the chain's.
+        for s in &listing.segments {
+            if let Some(before) = earlier.get(&s.seq)
+                && !crate::backup::continues(before, &s.path).unwrap_or(false)
+            {
+                let mut f = CheckedFile::new(s.path.clone(), "WAL segment");
+                f.damage = Some(format!(
+                    "does not continue the copy {} of the same segment in an earlier backup of the chain: the histories differ (a backup of a database restored from an older backup?)",
+                    before.display()
+                ));
+                files.push(f);
+            }
+            earlier.insert(s.seq, s.path.clone());
         }
         // The WAL mode: each link starts where its parent ends.
         if mode == StorageMode::InMemoryTransactional

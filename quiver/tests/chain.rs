@@ -379,3 +379,90 @@ fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
     assert_eq!(restored, newest);
     Ok(())
 }
+
+/// A database restored from an older backup keeps its id but writes another history
+/// from there: an incremental backup of it after a newer backup of the chain is
+/// refused, and a link made of such a log anyway (by hand) is damage, not a restore
+/// that mixes the two histories. A backup into a directory of the chain is refused.
+#[test]
+fn another_history_under_the_same_id_is_refused() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "A", 20)?;
+    quiver::backup(&db, &backups.join("b1"), &|_, _| {})?;
+    work(&db, "B", 20)?;
+    quiver::backup_incremental(&db, &backups.join("b1"), &backups.join("b2"), &|_, _| {})?;
+    work(&db, "C", 20)?;
+    quiver::backup_incremental(&db, &backups.join("b2"), &backups.join("b3"), &|_, _| {})?;
+    for inside in [backups.join("b1/sub"), backups.join("b2/wal/z")] {
+        let e = quiver::backup_incremental(&db, &backups.join("b3"), &inside, &|_, _| {})
+            .expect_err("a backup into the chain");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    }
+    db.close()?;
+    // Restored from b2 (same id), then other commits where b3 has its C.
+    let other = root.path().join("other");
+    quiver::restore(
+        &backups.join("b2"),
+        &other,
+        &RestoreOptions::new(),
+        &|_, _| {},
+    )?;
+    let db = logged(&other, StorageMode::InMemoryTransactional)?;
+    work(&db, "D", 30)?;
+    let e = quiver::backup_incremental(&db, &backups.join("b3"), &backups.join("b4"), &|_, _| {})
+        .expect_err("another history after b3");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.message().contains("does not continue"), "{e}");
+    db.close()?;
+    // The same link made by hand: its WAL copied, a manifest naming b3 as parent.
+    let b3 = quiver::read_manifest(&backups.join("b3"))?.expect("a manifest");
+    let b4 = backups.join("b4");
+    std::fs::create_dir_all(b4.join("wal"))?;
+    let mut files = Vec::new();
+    for s in durability::dir::list_files(&other)?.segments {
+        let name = s
+            .path
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .to_string();
+        let bytes = std::fs::read(&s.path)?;
+        std::fs::write(b4.join("wal").join(&name), &bytes)?;
+        files.push(quiver::ManifestFile {
+            path: format!("wal/{name}"),
+            size: bytes.len() as u64,
+            crc32: crc32fast::hash(&bytes),
+        });
+    }
+    let manifest = Manifest {
+        format: 2,
+        files,
+        covered_commit_ts: b3.covered_commit_ts + 10,
+        parent: Some(quiver::ParentLink {
+            path: "../b3".into(),
+            manifest_crc32: b3.checksum()?,
+            covered_commit_ts: b3.covered_commit_ts,
+        }),
+        ..b3.clone()
+    };
+    std::fs::write(b4.join(quiver::MANIFEST_FILE), manifest.encode()?)?;
+    let d = damaged(&b4)?;
+    assert!(
+        d.iter()
+            .any(|(p, why)| p.starts_with(&b4.display().to_string())
+                && why.contains("histories differ")),
+        "{d:?}"
+    );
+    let e = quiver::restore(
+        &b4,
+        &root.path().join("mixed"),
+        &RestoreOptions::new(),
+        &|_, _| {},
+    )
+    .expect_err("a mixed chain");
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    Ok(())
+}

@@ -111,9 +111,10 @@ enum Command {
         #[arg(long, value_parser = parse_mode_arg)]
         mode: Option<StorageMode>,
         /// Restore the state at this point instead of the newest: a commit
-        /// timestamp (1234) or an RFC 3339 time in UTC (2026-12-04T10:00:00Z; every
-        /// commit logged at or before it). IN_MEMORY_TRANSACTIONAL backups only; the
-        /// restored database gets a new database id.
+        /// timestamp (1234) or an RFC 3339 time with its zone (2026-12-04T10:00:00Z,
+        /// 2026-12-04T11:00:00+01:00; every commit logged at or before it).
+        /// IN_MEMORY_TRANSACTIONAL backups only; the restored database gets a new
+        /// database id.
         #[arg(long, value_parser = parse_point_arg)]
         until: Option<RecoveryPoint>,
     },
@@ -237,7 +238,11 @@ fn parse_point_arg(s: &str) -> Result<RecoveryPoint, String> {
 fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
     let hint = "expected a commit timestamp (1234) or an RFC 3339 time with its zone, such as 2026-12-04T10:00:00Z or 2026-12-04T11:00:00+01:00 (not before 1970)";
     let bad = |why: &str| format!("{s}: {why}; {hint}");
-    let upper = s.trim().to_ascii_uppercase();
+    let mut upper = s.trim().to_ascii_uppercase();
+    // RFC 3339 allows a space between date and time.
+    if upper.len() > 10 && upper.as_bytes()[10] == b' ' {
+        upper.replace_range(10..11, "T");
+    }
     let (local, offset_secs) = if let Some(base) = upper.strip_suffix('Z') {
         (base.to_string(), 0i64)
     } else {
@@ -246,7 +251,9 @@ fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
             .checked_sub(6)
             .filter(|i| upper.is_char_boundary(*i));
         let Some((base, zone)) = split.map(|i| upper.split_at(i)) else {
-            return Err(bad("no zone"));
+            return Err(bad(
+                "no zone (end it with Z for UTC, or an offset such as +01:00)",
+            ));
         };
         let z = zone.as_bytes();
         let digits =
@@ -254,6 +261,12 @@ fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
         let sign = match z.first() {
             Some(b'+') => 1,
             Some(b'-') => -1,
+            _ if upper
+                .get(upper.len().saturating_sub(8)..)
+                .is_some_and(|tail| tail.contains(['+', '-'])) =>
+            {
+                return Err(bad("the zone offset is not +hh:mm or -hh:mm"));
+            }
             _ => {
                 return Err(bad(
                     "no zone (end it with Z for UTC, or an offset such as +01:00)",
@@ -333,7 +346,23 @@ type Outcome = Result<ExitCode, Error>;
 
 /// Ends the process quietly when `e` says standard output was closed; otherwise
 /// (a full disk under a redirect) says so and exits with 1.
+/// Scratch directories a command made (a copy or a view of what it reads), removed
+/// when the command ends early by [`quit_on_closed_output`], which skips the
+/// destructors that remove them otherwise.
+static SCRATCH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn remove_on_early_exit(dir: &Path) {
+    if let Ok(mut dirs) = SCRATCH.lock() {
+        dirs.push(dir.to_path_buf());
+    }
+}
+
 fn quit_on_closed_output(e: &std::io::Error) -> ! {
+    if let Ok(dirs) = SCRATCH.lock() {
+        for dir in dirs.iter() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(0);
     }
@@ -813,6 +842,7 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
     {
         let links = quiver::read_chain(dir)?.len();
         let view = quiver::ChainView::new(dir)?;
+        remove_on_early_exit(view.path());
         let db = open_with(view.path(), None, false, false).map_err(|e| {
             let shown = e.message().replace(
                 &view.path().display().to_string(),
@@ -844,6 +874,7 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
             )
             .with_source(e)
         })?;
+    remove_on_early_exit(copy.path());
     copy_tree(dir, copy.path())?;
     let db = open_with(copy.path(), None, false, false).map_err(|e| {
         let shown = e.message().replace(
@@ -1240,10 +1271,10 @@ mod tests {
             at("2025-12-04T10:00:00.25Z"),
             Ok(Time(utc + Duration::from_millis(250)))
         );
+        assert_eq!(at("2025-12-04 10:00:00Z"), Ok(Time(utc)));
         assert_eq!(at("1234"), Ok(Commit(1234)));
         for bad in [
             "2025-12-04T10:00:00",
-            "2025-12-04 10:00:00Z",
             "2025-12-04T10:00:00+0100",
             "2025-12-04T10:00:00+25:00",
             "+5",
@@ -1253,6 +1284,9 @@ mod tests {
             "99999999999999999999",
             "",
             "garbage",
+            "2025-12-04T10:00:00ü",
+            "2025-12-04T10:00:00+01:0ü",
+            "ü2025-12-04T10:00:00Z",
         ] {
             assert!(at(bad).is_err(), "{bad:?} was accepted: {:?}", at(bad));
         }
