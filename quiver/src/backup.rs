@@ -901,7 +901,7 @@ pub fn restore(
         )));
     }
     if let Some(point) = options.until {
-        return restore_to_point(backup, data, options, point, report.mode, progress);
+        return restore_to_point(backup, data, options, point, &report, progress);
     }
     // A chain's files, as one directory holds them (one backup's own, otherwise).
     let together = chain_files(&read_chain(backup)?)?;
@@ -1023,9 +1023,10 @@ fn restore_to_point(
     data: &Path,
     options: &RestoreOptions,
     point: RecoveryPoint,
-    backup_mode: StorageMode,
+    report: &crate::verify::VerifyReport,
     progress: Progress<'_>,
 ) -> Result<Restored> {
+    let backup_mode = report.mode;
     let why = match backup_mode {
         StorageMode::InMemoryTransactional => None,
         StorageMode::InMemoryAnalytical => Some(
@@ -1061,42 +1062,150 @@ fn restore_to_point(
         .map_err(|e| io("create a staging directory beside", data, e))?;
     let staged = staging.path().join("db");
     let together = chain_files(&read_chain(backup)?)?;
-    let sources: Vec<(PathBuf, &str)> = together
-        .snapshots
+    // The newest snapshot at or before the point that verified.
+    let damaged: Vec<&Path> = report.damaged().map(|f| f.path.as_path()).collect();
+    let mut snapshot = None;
+    for s in together.snapshots.iter().rev() {
+        if damaged.contains(&s.as_path()) {
+            continue;
+        }
+        let header = read_snapshot_header(s)?;
+        let past = match point {
+            RecoveryPoint::Commit(ts) => header.commit_ts > ts,
+            // Written after the time: it may hold commits logged after it.
+            RecoveryPoint::Time(t) => header.created_at > t,
+        };
+        if !past {
+            snapshot = Some((s.clone(), header.commit_ts));
+            break;
+        }
+    }
+    let snap_ts = snapshot.as_ref().map_or(0, |(_, ts)| *ts);
+    let headers: Vec<durability::wal::SegmentHeader> = together
+        .segments
         .iter()
-        .map(|s| (s.clone(), "snapshots"))
-        .chain(together.segments.iter().map(|s| (s.clone(), "wal")))
-        .collect();
-    let total: u64 = sources
-        .iter()
-        .filter_map(|(p, _)| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let done = std::cell::Cell::new(0u64);
-    let tick = |n: u64| {
-        done.set(done.get() + n);
-        progress(done.get(), total);
-    };
+        .map(|p| durability::wal::read_segment_header(p))
+        .collect::<Result<_>>()?;
+    if snapshot.is_none() && headers.first().is_none_or(|h| h.first_ts > 1) {
+        let oldest = together
+            .snapshots
+            .first()
+            .and_then(|s| read_snapshot_header(s).ok())
+            .map_or("no snapshot".to_string(), |h| {
+                format!("its oldest snapshot holds commit {}", h.commit_ts)
+            });
+        return Err(Error::invalid_input(format!(
+            "{point} is before the oldest state {} can give ({oldest}, and its WAL does not reach back to the first commit); pick a point at or after the oldest snapshot",
+            backup.display()
+        )));
+    }
+    let database = durability::DatabaseId::random();
     create_dir(&staged)?;
     persist_mode(&staged, StorageMode::InMemoryTransactional)?;
     for sub in ["snapshots", "wal"] {
         create_dir(&staged.join(sub))?;
     }
-    for (from, sub) in &sources {
-        let Some(name) = from.file_name() else {
-            continue;
-        };
-        copy_file(from, &staged.join(sub).join(name), &tick)?;
+    let total: u64 = snapshot
+        .iter()
+        .map(|(p, _)| p)
+        .chain(&together.segments)
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if let Some((path, _)) = &snapshot {
+        durability::snapshot::copy_snapshot(path, &staged.join("snapshots"), 1, database)?;
+        progress(std::fs::metadata(path).map_or(0, |m| m.len()), total);
     }
+    // The log after the snapshot, each segment up to the first record past the
+    // point: what recovery then replays is exactly the state at the point.
+    let no_time = |ts: u64| {
+        Error::invalid_input(format!(
+            "commit {ts} carries no time (a WAL segment of format v1 or v2, written before commit times were recorded): restore to a commit timestamp instead"
+        ))
+    };
+    let past = |r: &durability::wal::RecordInfo| -> Result<bool> {
+        use durability::wal::RecordKind;
+        let after_snapshot = match r.kind {
+            RecordKind::Commit => r.ts > snap_ts,
+            // A change logged before the commit after the snapshot may be in it or
+            // not: its time decides, as for a commit.
+            RecordKind::Schema => r.ts > snap_ts,
+            RecordKind::Reservation => false,
+        };
+        if !after_snapshot {
+            return Ok(false);
+        }
+        Ok(match point {
+            RecoveryPoint::Commit(x) => match r.kind {
+                RecordKind::Commit => r.ts > x,
+                RecordKind::Schema => r.ts > x.saturating_add(1),
+                RecordKind::Reservation => false,
+            },
+            RecoveryPoint::Time(t) => r.time.ok_or_else(|| no_time(r.ts))? > t,
+        })
+    };
+    let mut last = (snap_ts, None);
+    let mut cut = false;
+    let mut done = std::fs::metadata(snapshot.as_ref().map_or(Path::new(""), |(p, _)| p))
+        .map_or(0, |m| m.len());
+    for (i, path) in together.segments.iter().enumerate() {
+        // A segment the next one starts at or before the snapshot holds nothing after it.
+        if headers
+            .get(i + 1)
+            .is_some_and(|next| next.first_ts <= snap_ts)
+        {
+            continue;
+        }
+        let copied =
+            durability::wal::copy_segment_until(path, &staged.join("wal"), database, |r| {
+                past(r).map(|p| !p)
+            })?;
+        for r in &copied.kept {
+            // The snapshot's own commit gives its time, when the log still holds it.
+            if r.kind == durability::wal::RecordKind::Commit && r.ts >= snap_ts && r.ts >= last.0 {
+                last = (r.ts, r.time);
+            }
+        }
+        done += std::fs::metadata(path).map_or(0, |m| m.len());
+        progress(done, total);
+        if copied.cut {
+            cut = true;
+            break;
+        }
+    }
+    if !cut {
+        let beyond = match point {
+            RecoveryPoint::Commit(x) => x > last.0,
+            RecoveryPoint::Time(t) => last.1.is_none_or(|lt| t > lt),
+        };
+        if beyond {
+            let newest = match last.1 {
+                Some(t) => format!("commit {}, logged at {}", last.0, RecoveryPoint::Time(t)),
+                None => format!("commit {}", last.0),
+            };
+            return Err(Error::invalid_input(format!(
+                "{point} is after the newest commit {} holds ({newest}); pick a point up to it",
+                backup.display()
+            )));
+        }
+    }
+    let last_commit = Some(CommitPoint {
+        commit_ts: last.0,
+        time: last.1,
+    });
     let mode = options.mode.unwrap_or(backup_mode);
-    // Refused up front, before the recovery: a target that is in use.
+    // Refused up front: a target in use without `force`.
     if !options.force && !used_entries(data)?.is_empty() {
         prepare_target(data, false)?;
     }
-    // The state at the point is written beside the target first, so a point out of
-    // range (or any other failure) leaves the target as it was.
-    let out = staging.path().join("out");
-    let moved = crate::switch::migrate_with(&staged, &out, mode, false, Some(point))?;
+    // Into another mode: the staged state copied through its image.
+    let out = if mode == StorageMode::InMemoryTransactional {
+        staged.clone()
+    } else {
+        let out = staging.path().join("out");
+        crate::switch::migrate(&staged, &out, mode)?;
+        out
+    };
     let moved_aside = prepare_target(data, options.force)?;
     // The mode first, as in every restore: a kill after the data is in place then
     // leaves a database of the mode asked for.
@@ -1108,16 +1217,12 @@ fn restore_to_point(
         }
     }
     durability::dir::sync_dir(data)?;
-    tracing::info!(
-        %point,
-        commit = moved.last_commit.map(|c| c.commit_ts),
-        "restored to a point"
-    );
+    tracing::info!(%point, commit = last.0, "restored to a point");
     Ok(Restored {
         mode,
         moved_aside,
-        files: sources.len(),
-        last_commit: moved.last_commit,
+        files: 1 + together.segments.len(),
+        last_commit,
     })
 }
 

@@ -27,8 +27,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use engine_api::{
-    Error, ErrorKind, ImageEdge, ImageEngine, ImageVertex, RecoveryPoint, Result, StorageEngine,
-    StorageMode,
+    Error, ErrorKind, ImageEdge, ImageEngine, ImageVertex, Result, StorageEngine, StorageMode,
 };
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
@@ -323,7 +322,7 @@ impl Database {
 /// folder, or `source` holds no database; `Unsupported` when going to
 /// IN_MEMORY_ANALYTICAL with constraints; whatever opening either side returns.
 pub fn migrate(source: &Path, target: &Path, mode: StorageMode) -> Result<Moved> {
-    migrate_with(source, target, mode, false, None)
+    migrate_with(source, target, mode, false)
 }
 
 /// [`migrate`], leaving the source's constraints out of the copy (the source keeps
@@ -333,7 +332,7 @@ pub fn migrate_without_constraints(
     target: &Path,
     mode: StorageMode,
 ) -> Result<Moved> {
-    migrate_with(source, target, mode, true, None)
+    migrate_with(source, target, mode, true)
 }
 
 /// A sink that passes everything on but constraint definitions.
@@ -368,15 +367,11 @@ impl durability::SnapshotSink for WithoutConstraints<'_> {
     }
 }
 
-/// [`migrate`] with the source recovered to `until` (its state at that point, not
-/// the newest: a point-in-time restore) and its constraints left out if
-/// `drop_constraints`.
-pub(crate) fn migrate_with(
+fn migrate_with(
     source: &Path,
     target: &Path,
     mode: StorageMode,
     drop_constraints: bool,
-    until: Option<RecoveryPoint>,
 ) -> Result<Moved> {
     let started = Instant::now();
     if let (Ok(from), Some(to)) = (source.canonicalize(), resolved(target))
@@ -408,7 +403,7 @@ pub(crate) fn migrate_with(
     // A migrate that fails takes back what it wrote into the target (a kill leaves
     // only what a retry accepts: see `holds_only_leftovers`).
     let existed = std::fs::symlink_metadata(target).is_ok();
-    let moved = migrate_into(source, target, mode, drop_constraints, until, started);
+    let moved = migrate_into(source, target, mode, drop_constraints, started);
     if moved.is_err()
         && let Err(e) = take_back(target, existed)
     {
@@ -492,12 +487,9 @@ fn migrate_into(
     target: &Path,
     mode: StorageMode,
     drop_constraints: bool,
-    until: Option<RecoveryPoint>,
     started: Instant,
 ) -> Result<Moved> {
-    if until.is_none()
-        && let Some(moved) = migrate_from_snapshot(source, target, mode, drop_constraints, started)?
-    {
+    if let Some(moved) = migrate_from_snapshot(source, target, mode, drop_constraints, started)? {
         moved.log("migrated");
         return Ok(moved);
     }
@@ -513,7 +505,6 @@ fn migrate_into(
                     StorageMode::InMemoryTransactional => d.wal(false).snapshot_interval(None),
                     _ => d,
                 }
-                .recover_until(until)
             }),
     )?;
     let from = db.storage_mode();

@@ -44,8 +44,9 @@ mod writer;
 
 pub use format::{CommitRecord, WalOp, encode_ops};
 pub use reader::{
-    SchemaRecord, SegmentHeader, SegmentRead, nothing_after, read_live_segment_header,
-    read_segment, read_segment_header, truncate_segment,
+    CopiedSegment, RecordInfo, RecordKind, SchemaRecord, SegmentHeader, SegmentRead,
+    copy_segment_until, nothing_after, read_live_segment_header, read_segment, read_segment_header,
+    truncate_segment,
 };
 pub use writer::{Arrival, Ticket, WalWriter};
 

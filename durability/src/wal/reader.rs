@@ -347,3 +347,134 @@ pub fn nothing_after(
     }
     true
 }
+
+/// What a record is, for [`copy_segment_until`]'s choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A commit: its timestamp.
+    Commit,
+    /// A schema change: the timestamp of the commit it precedes.
+    Schema,
+    /// An id reservation: the next commit timestamp when it was logged.
+    Reservation,
+}
+
+/// One record as [`copy_segment_until`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// Its kind.
+    pub kind: RecordKind,
+    /// Its timestamp (see [`RecordKind`]).
+    pub ts: u64,
+    /// When it was logged (commits and schema changes, format v3 on).
+    pub time: Option<SystemTime>,
+}
+
+/// What [`copy_segment_until`] kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedSegment {
+    /// The copy, if anything was kept (no file is written for nothing).
+    pub path: Option<std::path::PathBuf>,
+    /// Every record kept, in order.
+    pub kept: Vec<RecordInfo>,
+    /// Whether a record was refused (the copy ends before it).
+    pub cut: bool,
+}
+
+/// Copies the WAL segment `src` into `dir` as a segment of `database` (the same
+/// sequence number, first timestamp and format version), keeping its records up to
+/// the first one `keep` refuses: that record and every one after it are left out,
+/// and so is a torn tail. The copy is written under a temporary name, synced and
+/// renamed, and `dir` synced. `keep` may fail, which fails the copy.
+///
+/// Errors: those of [`read_segment`] for a damaged `src` (read as the newest
+/// segment: a torn tail is left out, not an error); `Io` naming the file.
+pub fn copy_segment_until(
+    src: &Path,
+    dir: &Path,
+    database: DatabaseId,
+    mut keep: impl FnMut(&RecordInfo) -> Result<bool>,
+) -> Result<CopiedSegment> {
+    // Read whole and checked first: the walk below trusts the lengths.
+    let valid = match read_segment(src, true)? {
+        SegmentRead::Read { valid_len, .. } => valid_len as usize,
+        SegmentRead::TornHeader => {
+            return Ok(CopiedSegment {
+                path: None,
+                kept: Vec::new(),
+                cut: false,
+            });
+        }
+    };
+    let what = src.display().to_string();
+    let bytes = std::fs::read(src).map_err(|e| io_error(&format!("cannot read {what}"), e))?;
+    let header = match decode_header(MAGIC, WAL_VERSIONS, &what, &bytes) {
+        Ok(h) => h,
+        Err(HeaderError::Bad(e)) => return Err(e),
+        Err(HeaderError::NotOurs) => return Err(corrupt(&what, 0, "not a WAL segment of ours")),
+    };
+    let timed = header.version >= 3;
+    let (mut at, mut kept, mut cut) = (HEADER_LEN, Vec::new(), false);
+    while at < valid {
+        let len = u32_at(&bytes, at) as usize;
+        let payload = &bytes[at + RECORD_HEADER..at + RECORD_HEADER + len];
+        let kind = match payload[0] {
+            RECORD_COMMIT => RecordKind::Commit,
+            RECORD_SCHEMA => RecordKind::Schema,
+            _ => RecordKind::Reservation,
+        };
+        let time = (timed && kind != RecordKind::Reservation)
+            .then(|| super::format::micros_to_time(u64_at(payload, 9)));
+        let info = RecordInfo {
+            kind,
+            ts: u64_at(payload, 1),
+            time,
+        };
+        if !keep(&info)? {
+            cut = true;
+            break;
+        }
+        kept.push(info);
+        at += RECORD_HEADER + len;
+    }
+    if kept.is_empty() {
+        return Ok(CopiedSegment {
+            path: None,
+            kept,
+            cut,
+        });
+    }
+    let name = src
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let head = crate::format::encode_header(
+        MAGIC,
+        header.version,
+        &Header {
+            version: header.version,
+            database,
+            a: header.a,
+            b: header.b,
+        },
+    );
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, &head)?;
+        std::io::Write::write_all(&mut f, &bytes[HEADER_LEN..at])?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(&format!("cannot write {}", path.display()), e));
+    }
+    crate::dir::sync_dir(dir)?;
+    Ok(CopiedSegment {
+        path: Some(path),
+        kept,
+        cut,
+    })
+}
