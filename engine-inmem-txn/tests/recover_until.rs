@@ -95,7 +95,9 @@ fn each_point_of_the_history_opens_as_it_was() -> Result<()> {
         let last = e.recovery_report()?.last_commit.map(|c| c.commit_ts);
         assert_eq!(last.unwrap_or(0), *ts);
         // It writes nothing where later commits are.
-        let refused = e.create_snapshot().expect_err("a snapshot among later ones");
+        let refused = e
+            .create_snapshot()
+            .expect_err("a snapshot among later ones");
         assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
         e.close()?;
         // The time after the newest commit is past what the log can vouch for.

@@ -375,11 +375,13 @@ fn a_backup_whose_wal_reaches_back_restores_every_earlier_point() -> Result<()> 
     let data = root.path().join("data");
     let db = logged(&data)?;
     let mut states = vec![state(&db)?];
+    let mut images = vec![common::image(&db)?];
     for i in 0..3i64 {
         let mut t = db.begin(TxnOptions::new())?;
         t.create_vertex_with(&["A"], &[("i", i.into())])?;
         t.commit()?;
         states.push(state(&db)?);
+        images.push(common::image(&db)?);
     }
     let backup = root.path().join("backup");
     quiver::backup(&db, &backup, &|_, _| {})?;
@@ -388,6 +390,21 @@ fn a_backup_whose_wal_reaches_back_restores_every_earlier_point() -> Result<()> 
         let target = root.path().join(format!("at-{ts}"));
         restore_to(&backup, &target, RecoveryPoint::Commit(ts as u64))?;
         assert_eq!(&opened_state(&target)?, expected, "commit {ts}");
+    }
+    // Into another mode: the state at the point, through its image.
+    for mode in [
+        StorageMode::InMemoryAnalytical,
+        StorageMode::OnDiskTransactional,
+    ] {
+        let target = root.path().join(format!("{mode:?}"));
+        let options = RestoreOptions::new()
+            .mode(mode)
+            .until(Some(RecoveryPoint::Commit(2)));
+        let restored = quiver::restore(&backup, &target, &options, &|_, _| {})?;
+        assert_eq!(restored.mode, mode);
+        let db = Database::open(Config::new().data_directory(&target))?;
+        assert_eq!(common::image(&db)?, images[2], "{mode:?}");
+        db.close()?;
     }
     Ok(())
 }
