@@ -69,10 +69,14 @@ pub struct ChainFigures {
     /// Its bytes.
     pub incremental_bytes: u64,
     /// Restoring the chain to the commit in the middle of the small ones (verified
-    /// first, staged, recovered to the point, written into a new directory).
+    /// first, then the snapshot and the WAL up to the point written into a new
+    /// directory).
     pub point_restore_seconds: f64,
     /// Vertices plus edges in the restored state.
     pub point_restore_objects: u64,
+    /// The restored directory's first open (the snapshot loaded, the WAL up to the
+    /// point replayed), seconds.
+    pub point_open_seconds: f64,
 }
 
 impl ChainFigures {
@@ -281,7 +285,9 @@ fn chain(data: &std::path::Path, tmp: &std::path::Path, commits: u64) -> Result<
         &|_, _| {},
     )?;
     let point_restore_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let restored = Database::open(Config::new().data_directory(&target))?;
+    let point_open_seconds = started.elapsed().as_secs_f64();
     let point_restore_objects = objects(&restored)?;
     restored.close()?;
     let bytes = |m: &quiver::Manifest| m.files.iter().map(|f| f.size).sum();
@@ -294,6 +300,7 @@ fn chain(data: &std::path::Path, tmp: &std::path::Path, commits: u64) -> Result<
         incremental_bytes: bytes(&inc_manifest),
         point_restore_seconds,
         point_restore_objects,
+        point_open_seconds,
     })
 }
 
@@ -414,7 +421,15 @@ impl ModeFigures {
             c.point_restore_rate() / recovery_rate.max(1e-9),
             recovery_rate / 1e6
         ));
-        md.push_str("\nThe incremental backup copies the WAL after the full one (no snapshot). The restore to a point verifies the chain, copies it into a staging directory, recovers the snapshot plus the WAL up to the point there, and writes that state into the new directory as one snapshot (under a new database id); the full recovery it is compared with loads a snapshot only.\n");
+        let with_open = c.point_restore_objects as f64
+            / (c.point_restore_seconds + c.point_open_seconds).max(1e-9);
+        md.push_str(&format!(
+            "| the same restore and the restored directory's first open | {:.3} | | {:.2}M objects/s = {:.2}x |\n",
+            c.point_restore_seconds + c.point_open_seconds,
+            with_open / 1e6,
+            with_open / recovery_rate.max(1e-9)
+        ));
+        md.push_str("\nThe incremental backup copies the WAL after the full one (no snapshot). The restore to a point verifies the chain (every block and record read and checked), then writes the snapshot under a new database id and the WAL up to the point into the new directory (the new directory's first open replays that WAL, not timed here); the full recovery it is compared with loads a snapshot.\n");
         md
     }
 }
