@@ -282,6 +282,31 @@ fn holds_after(path: &Path, after: u64) -> Result<bool> {
     })
 }
 
+/// Moves the finished directory `work` to `dest`, which does not exist or is an
+/// empty directory (one holding only what a database directory may hold unused:
+/// `.lock`, `.backup/`, then its entries are moved in, the manifest last), and
+/// syncs `dest`'s parent.
+fn move_into_place(work: &Path, dest: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dest).is_ok() && std::fs::remove_dir(dest).is_err() {
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(work)
+            .map_err(|e| io("list", work, e))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort_by_key(|n| n == MANIFEST_FILE);
+        for name in names {
+            let to = dest.join(&name);
+            std::fs::rename(work.join(&name), &to).map_err(|e| io("move into", &to, e))?;
+        }
+        return durability::dir::sync_dir(dest);
+    }
+    std::fs::rename(work, dest).map_err(|e| io("move the finished backup to", dest, e))?;
+    let parent = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    durability::dir::sync_dir(parent)
+}
+
 /// Whether the WAL segment `later` continues `earlier`, a copy of the same segment
 /// taken before: the records `earlier` holds whole are the start of `later` (a tail
 /// cut short in the earlier copy, a write in progress then, is not compared).
@@ -300,10 +325,11 @@ pub(crate) fn continues(earlier: &Path, later: &Path) -> Result<bool> {
     Ok(prefix(earlier)? == prefix(later)?)
 }
 
-/// `to` as a path relative to `from` (both directories), `/`-separated, where both
-/// resolve on one tree; else `to` resolved.
+/// `to` as a path relative to `from` (directories; `from` need not exist yet),
+/// `/`-separated, where both resolve on one tree; else `to` resolved.
 fn relative_path(from: &Path, to: &Path) -> Result<String> {
-    let from = from.canonicalize().map_err(|e| io("resolve", from, e))?;
+    let from = crate::switch::resolved(from)
+        .ok_or_else(|| Error::invalid_input(format!("cannot resolve {}", from.display())))?;
     let to = to.canonicalize().map_err(|e| io("resolve", to, e))?;
     let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
@@ -436,8 +462,20 @@ fn backup_with(
         .filter_map(|(p, _)| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    create_dir(&dest.join("snapshots"))?;
-    create_dir(&dest.join("wal"))?;
+    // Written beside `dest` and moved into place last: a kill leaves no backup
+    // under its real name, only a hidden staging directory.
+    parent_is_a_directory(dest, "back up into")?;
+    let staging = tempfile::Builder::new()
+        .prefix(".quiver-backup-")
+        .tempdir_in(
+            dest.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+        .map_err(|e| io("create a staging directory beside", dest, e))?;
+    let work = staging.path().join("backup");
+    create_dir(&work.join("snapshots"))?;
+    create_dir(&work.join("wal"))?;
     let done = std::cell::Cell::new(0u64);
     let tick = |n: u64| {
         done.set(done.get() + n);
@@ -445,7 +483,7 @@ fn backup_with(
     };
     let mut files = Vec::new();
     for (from, rel) in &sources {
-        let (size, crc32) = copy_file(from, &dest.join(rel), &tick)?;
+        let (size, crc32) = copy_file(from, &work.join(rel), &tick)?;
         files.push(ManifestFile {
             path: rel.clone(),
             size,
@@ -453,15 +491,15 @@ fn backup_with(
         });
     }
     drop(lease);
-    persist_mode(dest, mode)?;
-    let (size, crc32) = file_crc(&dest.join(MODE_FILE))?;
+    persist_mode(&work, mode)?;
+    let (size, crc32) = file_crc(&work.join(MODE_FILE))?;
     files.push(ManifestFile {
         path: MODE_FILE.to_string(),
         size,
         crc32,
     });
     for sub in ["snapshots", "wal"] {
-        durability::dir::sync_dir(&dest.join(sub))?;
+        durability::dir::sync_dir(&work.join(sub))?;
     }
     // The copied log, read back: the newest commit it holds (a torn tail of the last
     // segment, cut by the copy while a writer appended, ends it).
@@ -472,7 +510,7 @@ fn backup_with(
         .collect();
     for (i, f) in wal.iter().enumerate() {
         if let SegmentRead::Read { records, .. } =
-            read_segment(&dest.join(&f.path), i + 1 == wal.len())?
+            read_segment(&work.join(&f.path), i + 1 == wal.len())?
         {
             covered = records.iter().map(|r| r.commit_ts).fold(covered, u64::max);
         }
@@ -499,7 +537,9 @@ fn backup_with(
         files,
         parent,
     };
-    write_manifest(dest, &manifest)?;
+    write_manifest(&work, &manifest)?;
+    crate::crash_point("BackupStaged");
+    move_into_place(&work, dest)?;
     tracing::info!(
         dest = %dest.display(),
         files = manifest.files.len(),
@@ -771,6 +811,77 @@ fn parent_manifest(db: &Database, mode: StorageMode, parent: &Path) -> Result<Ma
             id.unwrap_or_default()
         )));
     }
+    Ok(manifest)
+}
+
+/// Folds the backup chain that ends with `newest` into one full backup in the new
+/// (or empty) directory `out`, equal to the chain's newest state, or to its state at
+/// `until`: the chain is verified and restored (to the point) into a staging
+/// directory beside `out`, backed up from there, and the backup verified; only then
+/// is it moved to `out`, so a kill leaves no backup under that name. A backup of the
+/// state at a point has a new database id (as a restore to a point has).
+///
+/// Errors: those of [`restore`] (`Corrupt` for a chain that does not verify; a
+/// point out of range); `InvalidInput` for an `out` that is not empty or lies in
+/// (or holds) a backup of the chain.
+pub fn aggregate(
+    newest: &Path,
+    out: &Path,
+    until: Option<RecoveryPoint>,
+    progress: Progress<'_>,
+) -> Result<Manifest> {
+    if !used_entries(out)?.is_empty() {
+        return Err(Error::invalid_input(format!(
+            "{} is not empty; an aggregate backup goes into a new or empty directory",
+            out.display()
+        )));
+    }
+    for (dir, _) in &read_chain(newest)? {
+        apart(dir, out, "aggregate into")?;
+    }
+    parent_is_a_directory(out, "aggregate into")?;
+    let staging = tempfile::Builder::new()
+        .prefix(".quiver-aggregate-")
+        .tempdir_in(
+            out.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+        .map_err(|e| io("create a staging directory beside", out, e))?;
+    let data = staging.path().join("db");
+    let restored = restore(newest, &data, &RestoreOptions::new().until(until), progress)?;
+    let durability = crate::default_durability(restored.mode)
+        .snapshot_on_exit(false)
+        .snapshot_interval(None);
+    let db = Database::open(
+        crate::Config::new()
+            .data_directory(&data)
+            .durability_for(restored.mode, durability),
+    )?;
+    let folded = staging.path().join("backup");
+    let manifest = backup(&db, &folded, progress)?;
+    db.engine.close_without_snapshot()?;
+    let report = verify(&folded, progress)?;
+    if !report.is_sound() {
+        let damage: Vec<String> = report
+            .damaged()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.path.display(),
+                    f.damage.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(Error::corrupt(format!(
+            "the folded backup does not verify, nothing was written to {}: {}",
+            out.display(),
+            damage.join("; ")
+        )));
+    }
+    crate::crash_point("AggregateStaged");
+    move_into_place(&folded, out)?;
+    tracing::info!(chain = %newest.display(), out = %out.display(), "chain folded");
     Ok(manifest)
 }
 
@@ -1206,6 +1317,7 @@ fn restore_to_point(
         crate::switch::migrate(&staged, &out, mode)?;
         out
     };
+    crate::crash_point("PointStaged");
     let moved_aside = prepare_target(data, options.force)?;
     // The mode first, as in every restore: a kill after the data is in place then
     // leaves a database of the mode asked for.

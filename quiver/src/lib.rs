@@ -35,7 +35,7 @@ mod switch;
 mod verify;
 
 pub use backup::{
-    ChainView, Progress, RestoreOptions, Restored, backup, backup_incremental,
+    ChainView, Progress, RestoreOptions, Restored, aggregate, backup, backup_incremental,
     parent_is_a_directory, read_chain, read_manifest, restore,
 };
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices, default_durability};

@@ -466,3 +466,56 @@ fn another_history_under_the_same_id_is_refused() -> Result<()> {
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
     Ok(())
 }
+
+/// A chain folds into one full backup equal to its newest state, or to its state at
+/// a point; the folded backup verifies alone and restores; it never goes into the
+/// chain.
+#[test]
+fn a_chain_folds_into_one_full_backup() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "Monday", 40)?;
+    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    let mid = work(&db, "Tuesday", 10)?;
+    let at_mid = common::image(&db)?;
+    work(&db, "Tuesday", 10)?;
+    quiver::backup_incremental(
+        &db,
+        &backups.join("monday"),
+        &backups.join("tuesday"),
+        &|_, _| {},
+    )?;
+    let newest = common::image(&db)?;
+    db.close()?;
+    let before = files(&backups);
+
+    let folded = root.path().join("folded");
+    let m = quiver::aggregate(&backups.join("tuesday"), &folded, None, &|_, _| {})?;
+    assert!(m.parent.is_none());
+    assert!(quiver::verify(&folded, &|_, _| {})?.is_sound());
+    let state = restored_state(&folded, &root.path().join("r1"), &RestoreOptions::new())?;
+    assert_eq!(state, newest);
+
+    let at = root.path().join("folded-at-mid");
+    quiver::aggregate(
+        &backups.join("tuesday"),
+        &at,
+        Some(RecoveryPoint::Commit(mid)),
+        &|_, _| {},
+    )?;
+    let state = restored_state(&at, &root.path().join("r2"), &RestoreOptions::new())?;
+    assert_eq!(state, at_mid);
+
+    let e = quiver::aggregate(
+        &backups.join("tuesday"),
+        &backups.join("monday/x"),
+        None,
+        &|_, _| {},
+    )
+    .expect_err("into the chain");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(files(&backups) == before, "the chain was changed");
+    Ok(())
+}

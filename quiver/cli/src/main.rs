@@ -69,21 +69,28 @@ enum Command {
     /// Back a data directory up into a new directory (snapshot, WAL after it,
     /// manifest with checksums). For a database a process has open, call
     /// `quiver::backup` from that process (online, while writers go on). With
-    /// --incremental, only what was committed after the backup PARENT.
+    /// --incremental, only what was committed after the backup PARENT. `quiver
+    /// backup aggregate CHAIN... OUT` folds a chain into one full backup.
     #[command(
-        after_help = "Examples:\n  quiver backup ./data ./backups/monday\n  quiver backup ./data ./backups/tuesday --incremental ./backups/monday\n  quiver restore ./backups/tuesday ./restored   (follows the chain back to monday)"
+        after_help = "Examples:\n  quiver backup ./data ./backups/monday\n  quiver backup ./data ./backups/tuesday --incremental ./backups/monday\n  quiver restore ./backups/tuesday ./restored   (follows the chain back to monday)\n  quiver backup aggregate ./backups/monday ./backups/tuesday ./backups/full-tuesday\n  quiver backup aggregate ./backups/tuesday ./backups/monday-noon --until 2026-12-01T12:00:00Z\n(a directory named \"aggregate\" is given as ./aggregate)"
     )]
     Backup {
-        /// The data directory.
-        dir: PathBuf,
-        /// Where the backup goes (new or empty).
-        dest: PathBuf,
+        /// DIR DEST: the data directory and where the backup goes (new or empty).
+        /// Or `aggregate CHAIN... OUT`: the backups of a chain (the newest last; the
+        /// newest alone is enough, the others must be the ones behind it) and where
+        /// the folded full backup goes.
+        #[arg(required = true, num_args = 2.., value_name = "DIR DEST | aggregate CHAIN... OUT")]
+        paths: Vec<PathBuf>,
         /// Back up only what was committed after this backup (a full or incremental
         /// one of the same database): IN_MEMORY_TRANSACTIONAL copies the WAL after
         /// it, IN_MEMORY_ANALYTICAL writes a new snapshot. Verify and restore the
         /// newest backup of the chain; they follow the parents.
         #[arg(long, value_name = "PARENT")]
         incremental: Option<PathBuf>,
+        /// With `aggregate`: fold the chain's state at this point (a commit
+        /// timestamp or an RFC 3339 time with its zone) instead of the newest.
+        #[arg(long, value_parser = parse_point_arg)]
+        until: Option<RecoveryPoint>,
     },
     /// Check a backup or a data directory without writing to it: manifest, sizes,
     /// checksums, every snapshot block and WAL record. Exits with 3 on damage.
@@ -220,6 +227,52 @@ enum ModeCommand {
 }
 
 /// A mode by its name (any case) or a short name: txn, analytical, ondisk.
+/// `quiver backup aggregate CHAIN... OUT`.
+fn aggregate(args: &[PathBuf], incremental: bool, until: Option<RecoveryPoint>) -> Outcome {
+    let (Some((out, chain)), false) = (args.split_last(), incremental) else {
+        return Err(Error::invalid_input(
+            "backup aggregate takes CHAIN... OUT (the chain's backups, the newest last, then the new directory), without --incremental",
+        ));
+    };
+    let Some(newest) = chain.last() else {
+        return Err(Error::invalid_input(
+            "backup aggregate takes CHAIN... OUT: name at least the newest backup of the chain",
+        ));
+    };
+    // The backups named must be the chain behind the newest, in order.
+    let found = quiver::read_chain(newest)?;
+    if chain.len() > 1 {
+        let resolve = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let named: Vec<PathBuf> = chain.iter().map(|p| resolve(p)).collect();
+        let actual: Vec<PathBuf> = found.iter().map(|(p, _)| resolve(p)).collect();
+        if !actual.ends_with(&named) {
+            return Err(Error::invalid_input(format!(
+                "the backups named are not the chain behind {}, which is, oldest first: {}",
+                newest.display(),
+                actual
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let bar = bytes_bar("verifying, restoring, backing up, verifying");
+    let m = quiver::aggregate(newest, out, until, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish();
+    say!(
+        "folded the chain of {} backup(s) ending with {} into {}: a full backup, commits up to {}",
+        found.len(),
+        newest.display(),
+        out.display(),
+        m.covered_commit_ts
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A commit timestamp (digits only) or an RFC 3339 time with its zone.
 fn parse_point_arg(s: &str) -> Result<RecoveryPoint, String> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -423,10 +476,19 @@ fn run(command: Command) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup {
-            dir,
-            dest,
+            paths,
             incremental,
+            until,
         } => {
+            if paths[0] == Path::new("aggregate") {
+                return aggregate(&paths[1..], incremental.is_some(), until);
+            }
+            if paths.len() != 2 || until.is_some() {
+                return Err(Error::invalid_input(
+                    "backup takes DIR DEST (--until only with `backup aggregate CHAIN... OUT`)",
+                ));
+            }
+            let (dir, dest) = (paths[0].clone(), paths[1].clone());
             let db = open(&dir, None, false)?;
             let bar = bytes_bar("backing up");
             let progress = |done, total| {

@@ -520,3 +520,143 @@ fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
     assert!(backups.join("monday").join(quiver::MANIFEST_FILE).exists());
     Ok(())
 }
+
+/// A kill before an incremental backup, a fold of a chain or a restore to a point
+/// is moved into place leaves nothing under the name it was going to (and the
+/// target of the restore as it was); the chain is never touched; running the same
+/// command again works.
+#[test]
+fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let mode = engine_api::StorageMode::InMemoryTransactional;
+    let durability = quiver::default_durability(mode).snapshot_on_exit(false);
+    let config = || {
+        Config::new()
+            .data_directory(&data)
+            .durability(durability.clone())
+    };
+    let db = Database::open(config())?;
+    fill(&db)?;
+    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Tuesday"], &[])?;
+    t.commit()?;
+    db.close()?;
+    let snapshot = |dir: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut v = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    v.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    let killed = |args: &[&str], step: &str| -> Result<()> {
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(args)
+            .env("QUIVER_CRASH_AT", step)
+            .output()?;
+        assert!(
+            !out.status.success(),
+            "{step}: the crash point did not fire"
+        );
+        Ok(())
+    };
+    let tuesday = backups.join("tuesday");
+    killed(
+        &[
+            "backup",
+            p(&data),
+            p(&tuesday),
+            "--incremental",
+            p(&backups.join("monday")),
+        ],
+        "BackupStaged",
+    )?;
+    assert!(
+        !tuesday.exists(),
+        "a killed backup left {}",
+        tuesday.display()
+    );
+    expect(
+        &[
+            "backup",
+            p(&data),
+            p(&tuesday),
+            "--incremental",
+            p(&backups.join("monday")),
+        ],
+        0,
+    );
+    let chain = snapshot(&backups);
+    let folded = root.path().join("folded");
+    killed(
+        &["backup", "aggregate", p(&tuesday), p(&folded)],
+        "AggregateStaged",
+    )?;
+    assert!(!folded.exists(), "a killed fold left {}", folded.display());
+    expect(
+        &[
+            "backup",
+            "aggregate",
+            p(&backups.join("monday")),
+            p(&tuesday),
+            p(&folded),
+        ],
+        0,
+    );
+    expect(&["verify", p(&folded)], 0);
+    // A restore to a point, forced into a database: killed before the move, the
+    // database is as it was.
+    let target = root.path().join("target");
+    filled_directory(&target)?;
+    let before = snapshot(&target);
+    killed(
+        &[
+            "restore",
+            p(&tuesday),
+            p(&target),
+            "--until",
+            "2",
+            "--force",
+        ],
+        "PointStaged",
+    )?;
+    assert!(
+        snapshot(&target) == before,
+        "a killed restore changed the target"
+    );
+    expect(
+        &[
+            "restore",
+            p(&tuesday),
+            p(&target),
+            "--until",
+            "2",
+            "--force",
+        ],
+        0,
+    );
+    assert!(snapshot(&backups) == chain, "the chain was changed");
+    // The chain named out of order is refused.
+    expect(
+        &[
+            "backup",
+            "aggregate",
+            p(&tuesday),
+            p(&backups.join("monday")),
+            p(&root.path().join("x")),
+        ],
+        6,
+    );
+    Ok(())
+}
