@@ -282,12 +282,90 @@ fn holds_after(path: &Path, after: u64) -> Result<bool> {
     })
 }
 
-/// Moves the finished directory `work` to `dest`, which does not exist or is an
-/// empty directory (one holding only what a database directory may hold unused:
-/// `.lock`, `.backup/`, then its entries are moved in, the manifest last), and
-/// syncs `dest`'s parent.
+/// A staging directory for writing `target` (a backup, a fold, a restored state)
+/// before it is moved into place, on the same file system as `target`: beside it,
+/// or, where `target` is a mount point (the only way onto its file system), inside
+/// it under `.in-progress/`, which the tools pass over. `prefix` names it.
+pub(crate) fn staging_for(target: &Path, prefix: &str) -> Result<Staging> {
+    let (place, inside) = if is_mount_point(target) {
+        let inside = target.join(durability::dir::IN_PROGRESS);
+        let made = !inside.exists();
+        create_dir(&inside)?;
+        (inside.clone(), made.then_some(inside))
+    } else {
+        let beside = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        (beside, None)
+    };
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&place)
+        .map_err(|e| io("create a staging directory for", target, e))?;
+    Ok(Staging {
+        dir: Some(dir),
+        made: inside,
+    })
+}
+
+/// Whether `dir` is a directory on another file system than its parent.
+fn is_mount_point(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::metadata(dir), std::fs::metadata(parent)) {
+        (Ok(d), Ok(p)) => d.is_dir() && d.dev() != p.dev(),
+        _ => false,
+    }
+}
+
+/// A staging directory (see [`staging_for`]): removed when dropped, and with it the
+/// `.in-progress/` folder it made in the target if that is empty then.
+pub(crate) struct Staging {
+    dir: Option<tempfile::TempDir>,
+    made: Option<PathBuf>,
+}
+
+impl Staging {
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        drop(self.dir.take());
+        if let Some(made) = &self.made {
+            let _ = std::fs::remove_dir(made);
+        }
+    }
+}
+
+/// Moves the finished directory `work` (made by [`staging_for`]) to `dest`: renamed
+/// in one step where `dest` does not exist or is an empty directory (the rename
+/// replaces it), else (a mount point, or a directory holding only what a database
+/// directory may hold unused) its entries moved in with the manifest last; the
+/// directory that changed is synced.
 fn move_into_place(work: &Path, dest: &Path) -> Result<()> {
-    if std::fs::symlink_metadata(dest).is_ok() && std::fs::remove_dir(dest).is_err() {
+    if std::fs::rename(work, dest).is_ok() {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        return durability::dir::sync_dir(parent);
+    }
+    if dest.is_dir() {
+        // Another writer may have filled it meanwhile: never mixed into it.
+        if !used_entries(dest)?.is_empty() {
+            return Err(Error::invalid_input(format!(
+                "{} is no longer empty (another backup went there meanwhile); nothing was moved into it",
+                dest.display()
+            )));
+        }
         let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(work)
             .map_err(|e| io("list", work, e))?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
@@ -368,6 +446,16 @@ fn backup_with(
         )));
     }
     let mode = db.storage_mode();
+    // Not into the data directory, nor into (or around) another backup.
+    apart(&data, dest, "back up into")?;
+    if let Some(resolved) = crate::switch::resolved(dest)
+        && let Some(backup) = resolved
+            .ancestors()
+            .skip(1)
+            .find(|a| a.join(MANIFEST_FILE).is_file())
+    {
+        apart(backup, dest, "back up into")?;
+    }
     let parent = match parent {
         Some(p) => {
             apart(p, dest, "back up into")?;
@@ -464,15 +552,8 @@ fn backup_with(
         .sum();
     // Written beside `dest` and moved into place last: a kill leaves no backup
     // under its real name, only a hidden staging directory.
-    parent_is_a_directory(dest, "back up into")?;
-    let staging = tempfile::Builder::new()
-        .prefix(".quiver-backup-")
-        .tempdir_in(
-            dest.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-        .map_err(|e| io("create a staging directory beside", dest, e))?;
+    parent_is_a_directory(dest, "back up")?;
+    let staging = staging_for(dest, ".quiver-backup-")?;
     let work = staging.path().join("backup");
     create_dir(&work.join("snapshots"))?;
     create_dir(&work.join("wal"))?;
@@ -765,7 +846,7 @@ fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
         return Ok(());
     };
     Err(Error::invalid_input(format!(
-        "cannot {verb} {}: it {why} the backup {}; name a directory apart from it",
+        "cannot {verb} {}: it {why} {}; name a directory apart from it",
         target.display(),
         source.display()
     )))
@@ -836,18 +917,14 @@ pub fn aggregate(
             out.display()
         )));
     }
-    for (dir, _) in &read_chain(newest)? {
-        apart(dir, out, "aggregate into")?;
+    // (A chain that does not read is refused by the restore's verification, as damage.)
+    if let Ok(chain) = read_chain(newest) {
+        for (dir, _) in &chain {
+            apart(dir, out, "aggregate into")?;
+        }
     }
-    parent_is_a_directory(out, "aggregate into")?;
-    let staging = tempfile::Builder::new()
-        .prefix(".quiver-aggregate-")
-        .tempdir_in(
-            out.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-        .map_err(|e| io("create a staging directory beside", out, e))?;
+    parent_is_a_directory(out, "aggregate")?;
+    let staging = staging_for(out, ".quiver-aggregate-")?;
     let data = staging.path().join("db");
     let restored = restore(newest, &data, &RestoreOptions::new().until(until), progress)?;
     let durability = crate::default_durability(restored.mode)
@@ -1163,14 +1240,11 @@ fn restore_to_point(
         ));
     }
     parent_is_a_directory(data, "restore")?;
-    let staging = tempfile::Builder::new()
-        .prefix(".quiver-restore-")
-        .tempdir_in(
-            data.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-        .map_err(|e| io("create a staging directory beside", data, e))?;
+    // Refused up front: a target in use without `force`.
+    if !options.force && !used_entries(data)?.is_empty() {
+        prepare_target(data, false)?;
+    }
+    let staging = staging_for(data, ".quiver-restore-")?;
     let staged = staging.path().join("db");
     let together = chain_files(&read_chain(backup)?)?;
     // The newest snapshot at or before the point that verified.
@@ -1305,10 +1379,6 @@ fn restore_to_point(
         time: last.1,
     });
     let mode = options.mode.unwrap_or(backup_mode);
-    // Refused up front: a target in use without `force`.
-    if !options.force && !used_entries(data)?.is_empty() {
-        prepare_target(data, false)?;
-    }
     // Into another mode: the staged state copied through its image.
     let out = if mode == StorageMode::InMemoryTransactional {
         staged.clone()

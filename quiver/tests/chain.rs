@@ -519,3 +519,50 @@ fn a_chain_folds_into_one_full_backup() -> Result<()> {
     assert!(files(&backups) == before, "the chain was changed");
     Ok(())
 }
+
+/// A freshly mounted disk is a directory the staging cannot sit beside: backups,
+/// folds and restores to a point into its mount point work (staged inside it) and
+/// leave nothing else there.
+#[test]
+fn a_mount_point_takes_backups_folds_and_restores() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "A", 20)?;
+    quiver::backup(&db, &backups.join("full"), &|_, _| {})?;
+    work(&db, "B", 5)?;
+    quiver::backup_incremental(&db, &backups.join("full"), &backups.join("inc"), &|_, _| {})?;
+    let newest = common::image(&db)?;
+    let disks: Vec<common::SmallDisk> = (0..3)
+        .filter_map(|_| common::SmallDisk::mount(64 << 20))
+        .collect();
+    let [backup_disk, fold_disk, restore_disk] = &disks[..] else {
+        db.close()?;
+        return Ok(());
+    };
+    quiver::backup(&db, &backup_disk.dir, &|_, _| {})?;
+    db.close()?;
+    assert!(quiver::verify(&backup_disk.dir, &|_, _| {})?.is_sound());
+    quiver::aggregate(&backups.join("inc"), &fold_disk.dir, None, &|_, _| {})?;
+    let state = restored_state(
+        &fold_disk.dir,
+        &root.path().join("r1"),
+        &RestoreOptions::new(),
+    )?;
+    assert_eq!(state, newest);
+    quiver::restore(
+        &backups.join("inc"),
+        &restore_disk.dir,
+        &RestoreOptions::new().until(Some(RecoveryPoint::Commit(20))),
+        &|_, _| {},
+    )?;
+    for disk in &disks {
+        assert!(
+            !disk.dir.join(durability::dir::IN_PROGRESS).exists(),
+            "staging left in {}",
+            disk.dir.display()
+        );
+    }
+    Ok(())
+}

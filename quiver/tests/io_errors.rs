@@ -1,10 +1,9 @@
 //! EIO while a backup is copied: a child process backs a database up with a small C
 //! library preloaded (`engine-ondisk/tests/support/eio.c`) that fails writes and
-//! syncs of files in the backup directory with EIO from the n-th call on. For each
-//! failure point the backup fails with `Io`, leaves no temporary file and no
-//! manifest (so it is incomplete, never mistaken for a backup), every file it left
-//! under a real name is a whole copy (a prefix of its source: a WAL segment may
-//! have grown since), and the database goes on. Needs `cc` and glibc; skipped with
+//! syncs of files in the backup's staging directory (beside the backup's name) with
+//! EIO from the n-th call on. For each failure point the backup fails with `Io`,
+//! leaves nothing under the backup's name and no staging directory, and the database
+//! goes on. Needs `cc` and glibc; skipped with
 //! a message otherwise.
 
 use std::path::{Path, PathBuf};
@@ -78,7 +77,11 @@ fn main() {
         let out = Command::new(std::env::current_exe().expect("own path"))
             .env(CHILD, format!("{}\n{}", data.display(), dest.display()))
             .env("LD_PRELOAD", &lib)
-            .env("QUIVER_EIO_MATCH", format!("{}/", dest.display()))
+            // The backup is written in a staging directory beside `dest`.
+            .env(
+                "QUIVER_EIO_MATCH",
+                format!("{}/.quiver-backup-", root.path().display()),
+            )
             .env("QUIVER_EIO_AFTER", after.to_string())
             .stderr(Stdio::inherit())
             .output()
@@ -103,6 +106,21 @@ fn main() {
         }
         failed += 1;
         assert!(text.contains("backup-failed Io"), "EIO gives Io: {text}");
+        // Nothing under the backup's name, and the staging directory gone.
+        assert!(
+            !dest.exists(),
+            "after {after}: a failed backup left {dest:?}"
+        );
+        let staged: Vec<_> = std::fs::read_dir(root.path())
+            .expect("list")
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".quiver-backup-")
+            })
+            .collect();
+        assert!(staged.is_empty(), "after {after}: staging left: {staged:?}");
         for f in files(&dest) {
             let name = f
                 .file_name()

@@ -227,17 +227,27 @@ enum ModeCommand {
 }
 
 /// A mode by its name (any case) or a short name: txn, analytical, ondisk.
+/// A command line clap accepted but the command cannot take: its message and exit
+/// code 2, as clap's own.
+fn usage(message: &str) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::WrongNumberOfValues, message)
+        .exit()
+}
+
 /// `quiver backup aggregate CHAIN... OUT`.
 fn aggregate(args: &[PathBuf], incremental: bool, until: Option<RecoveryPoint>) -> Outcome {
-    let (Some((out, chain)), false) = (args.split_last(), incremental) else {
-        return Err(Error::invalid_input(
-            "backup aggregate takes CHAIN... OUT (the chain's backups, the newest last, then the new directory), without --incremental",
-        ));
+    if incremental {
+        usage("backup aggregate takes no --incremental");
+    }
+    let Some((out, chain)) = args.split_last() else {
+        usage("backup aggregate takes CHAIN... OUT");
     };
     let Some(newest) = chain.last() else {
-        return Err(Error::invalid_input(
-            "backup aggregate takes CHAIN... OUT: name at least the newest backup of the chain",
-        ));
+        usage(
+            "backup aggregate takes CHAIN... OUT: name at least the newest backup of the chain, then the new directory",
+        );
     };
     // The backups named must be the chain behind the newest, in order.
     let found = quiver::read_chain(newest)?;
@@ -483,10 +493,11 @@ fn run(command: Command) -> Outcome {
             if paths[0] == Path::new("aggregate") {
                 return aggregate(&paths[1..], incremental.is_some(), until);
             }
-            if paths.len() != 2 || until.is_some() {
-                return Err(Error::invalid_input(
-                    "backup takes DIR DEST (--until only with `backup aggregate CHAIN... OUT`)",
-                ));
+            if paths.len() != 2 {
+                usage("backup takes DIR DEST, or `aggregate CHAIN... OUT`");
+            }
+            if until.is_some() {
+                usage("--until goes with `backup aggregate CHAIN... OUT`, not with a backup");
             }
             let (dir, dest) = (paths[0].clone(), paths[1].clone());
             let db = open(&dir, None, false)?;

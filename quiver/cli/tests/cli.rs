@@ -658,5 +658,26 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
         ],
         6,
     );
+    // Command lines it cannot take exit 2.
+    let x = root.path().join("x");
+    for bad in [
+        vec!["backup", p(&data), p(&x), p(&x)],
+        vec!["backup", p(&data), p(&x), "--until", "5"],
+        vec!["backup", "aggregate", p(&tuesday)],
+        vec![
+            "backup",
+            "aggregate",
+            p(&tuesday),
+            p(&x),
+            "--incremental",
+            p(&tuesday),
+        ],
+    ] {
+        expect(&bad, 2);
+    }
+    // Not into the data directory, nor into a backup.
+    expect(&["backup", p(&data), p(&data.join("b"))], 6);
+    expect(&["backup", p(&data), p(&tuesday.join("wal/b"))], 6);
+    assert!(!x.exists());
     Ok(())
 }
