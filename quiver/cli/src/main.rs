@@ -249,9 +249,10 @@ fn aggregate(args: &[PathBuf], incremental: bool, until: Option<RecoveryPoint>) 
             "backup aggregate takes CHAIN... OUT: name at least the newest backup of the chain, then the new directory",
         );
     };
-    // The backups named must be the chain behind the newest, in order.
-    let found = quiver::read_chain(newest)?;
-    if chain.len() > 1 {
+    // The backups named must be the chain behind the newest, in order. (A chain
+    // that does not read is damage, which the fold's verification reports.)
+    let found = quiver::read_chain(newest).unwrap_or_default();
+    if chain.len() > 1 && !found.is_empty() {
         let resolve = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
         let named: Vec<PathBuf> = chain.iter().map(|p| resolve(p)).collect();
         let actual: Vec<PathBuf> = found.iter().map(|(p, _)| resolve(p)).collect();

@@ -675,6 +675,10 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
     ] {
         expect(&bad, 2);
     }
+    // A missing link is damage: exit 5, nothing written.
+    std::fs::rename(backups.join("monday"), root.path().join("away"))?;
+    expect(&["backup", "aggregate", p(&tuesday), p(&x)], 5);
+    std::fs::rename(root.path().join("away"), backups.join("monday"))?;
     // Not into the data directory, nor into a backup.
     expect(&["backup", p(&data), p(&data.join("b"))], 6);
     expect(&["backup", p(&data), p(&tuesday.join("wal/b"))], 6);
