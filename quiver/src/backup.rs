@@ -458,13 +458,8 @@ fn backup_with(
     }
     let parent = match parent {
         Some(p) => {
-            apart(p, dest, "back up into")?;
             // Nor into (or around) any backup of the chain behind it.
-            if let Ok(chain) = read_chain(p) {
-                for (dir, _) in &chain {
-                    apart(dir, dest, "back up into")?;
-                }
-            }
+            apart_from_chain(p, dest, "back up into")?;
             Some((p, parent_manifest(db, mode, p)?))
         }
         None => None,
@@ -830,6 +825,18 @@ impl ChainView {
     }
 }
 
+/// [`apart`] from every backup of the chain that ends with `newest` (one that does
+/// not read is left to the caller's verification).
+fn apart_from_chain(newest: &Path, target: &Path, verb: &str) -> Result<()> {
+    apart(newest, target, verb)?;
+    match read_chain(newest) {
+        Ok(chain) => chain
+            .iter()
+            .try_for_each(|(dir, _)| apart(dir, target, verb)),
+        Err(_) => Ok(()),
+    }
+}
+
 /// `InvalidInput` when `target` is `source`, lies inside it or holds it (`verb` says
 /// what was asked: "restore into").
 fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
@@ -918,11 +925,7 @@ pub fn aggregate(
         )));
     }
     // (A chain that does not read is refused by the restore's verification, as damage.)
-    if let Ok(chain) = read_chain(newest) {
-        for (dir, _) in &chain {
-            apart(dir, out, "aggregate into")?;
-        }
-    }
+    apart_from_chain(newest, out, "aggregate into")?;
     parent_is_a_directory(out, "aggregate")?;
     let staging = staging_for(out, ".quiver-aggregate-")?;
     let data = staging.path().join("db");
@@ -1055,11 +1058,7 @@ pub fn restore(
     }
     // A target that is (or holds, or lies in) a backup being restored: forcing it
     // would move the backup's own files aside before they are copied.
-    if let Ok(chain) = read_chain(backup) {
-        for (dir, _) in &chain {
-            apart(dir, data, "restore into")?;
-        }
-    }
+    apart_from_chain(backup, data, "restore into")?;
     // Verified first: its reading shows as the first half of the progress.
     let report = verify(backup, progress)?;
     // A snapshot-only restore copies no WAL: damage there does not stop it.

@@ -80,6 +80,25 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// A report of checks that stopped before the files were read across (opening
+    /// stops there too): no snapshot found.
+    fn stopped(
+        manifest: Option<Manifest>,
+        mode: StorageMode,
+        files: Vec<CheckedFile>,
+        notes: Vec<String>,
+    ) -> Self {
+        VerifyReport {
+            manifest,
+            mode,
+            files,
+            notes,
+            snapshot: None,
+            snapshot_constraints: 0,
+            unlisted: Vec::new(),
+        }
+    }
+
     /// True if nothing is damaged: opening the directory (or restoring the backup,
     /// then opening it) succeeds.
     pub fn is_sound(&self) -> bool {
@@ -322,17 +341,7 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         }
     }
     // Where the listing cannot be made, opening stops too: the report ends there.
-    let stopped = |files, manifest, notes| {
-        Ok(VerifyReport {
-            manifest,
-            mode,
-            files,
-            notes,
-            snapshot: None,
-            snapshot_constraints: 0,
-            unlisted: Vec::new(),
-        })
-    };
+    let stopped = |files, manifest, notes| Ok(VerifyReport::stopped(manifest, mode, files, notes));
     if files.iter().any(|f| f.kind == "folder") {
         return stopped(files, manifest, notes);
     }
@@ -702,15 +711,7 @@ fn verify_chain(
         parent_covered = Some(m.covered_commit_ts);
     }
     if broken {
-        return Ok(VerifyReport {
-            manifest: Some(manifest),
-            mode,
-            files,
-            notes,
-            snapshot: None,
-            snapshot_constraints: 0,
-            unlisted: Vec::new(),
-        });
+        return Ok(VerifyReport::stopped(Some(manifest), mode, files, notes));
     }
     // The chain as one directory: links to its files in a scratch directory.
     let chain: Vec<(PathBuf, Option<Manifest>)> =

@@ -9,6 +9,7 @@ use engine_api::{
 use quiver::{Config, Database, Manifest, RestoreOptions};
 
 mod common;
+use common::files;
 
 fn logged(dir: &Path, mode: StorageMode) -> Result<Database> {
     let mut durability = quiver::default_durability(mode).snapshot_on_exit(false);
@@ -48,24 +49,6 @@ fn relative_to_cwd(path: &Path) -> Result<std::path::PathBuf> {
         out.push(c);
     }
     Ok(out)
-}
-
-/// Every file under `dir` with its bytes.
-fn files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn bytes(m: &Manifest) -> u64 {

@@ -1,7 +1,7 @@
 //! Restoring to a point (`RestoreOptions::until`): to a commit timestamp or a time,
 //! from a data directory's own snapshots and WAL; the modes that cannot refuse it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use engine_api::{
@@ -12,6 +12,7 @@ use proptest::prelude::*;
 use quiver::{Config, Database, RestoreOptions};
 
 mod common;
+use common::files;
 
 /// What the database holds, schema and constraints included.
 fn state(db: &Database) -> Result<String> {
@@ -48,25 +49,6 @@ fn opened_state(dir: &Path) -> Result<String> {
     let s = state(&db)?;
     db.close()?;
     Ok(s)
-}
-
-/// Every file under `dir` with its bytes.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap_or_default();
-                out.push((p, bytes));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[derive(Debug, Clone)]

@@ -544,22 +544,6 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
     t.create_vertex_with(&["Tuesday"], &[])?;
     t.commit()?;
     db.close()?;
-    let snapshot = |dir: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
-        let mut v = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    v.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
-                }
-            }
-        }
-        v.sort();
-        v
-    };
     let killed = |args: &[&str], step: &str| -> Result<()> {
         let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
             .args(args)
@@ -597,7 +581,7 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
         ],
         0,
     );
-    let chain = snapshot(&backups);
+    let chain = common::files(&backups);
     let folded = root.path().join("folded");
     killed(
         &["backup", "aggregate", p(&tuesday), p(&folded)],
@@ -619,7 +603,7 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
     // database is as it was.
     let target = root.path().join("target");
     filled_directory(&target)?;
-    let before = snapshot(&target);
+    let before = common::files(&target);
     killed(
         &[
             "restore",
@@ -632,7 +616,7 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
         "PointStaged",
     )?;
     assert!(
-        snapshot(&target) == before,
+        common::files(&target) == before,
         "a killed restore changed the target"
     );
     expect(
@@ -646,7 +630,7 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
         ],
         0,
     );
-    assert!(snapshot(&backups) == chain, "the chain was changed");
+    assert!(common::files(&backups) == chain, "the chain was changed");
     // The chain named out of order is refused.
     expect(
         &[
