@@ -459,12 +459,7 @@ pub fn a_snapshot_wider_than_one_encoding_range_restores_whole<F: EngineFactory>
     crate::images::wide_graph(&*db)?;
     let info = db.create_snapshot()?;
     let expected = state(&*db)?;
-    let target = tempfile::tempdir()?;
-    let name = info.path.file_name().ok_or_else(|| {
-        engine_api::Error::corrupt(format!("snapshot {} has no file name", info.path.display()))
-    })?;
-    std::fs::create_dir_all(target.path().join("snapshots"))?;
-    std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
+    let target = snapshot_alone(&info)?;
     let restored = f.open(target.path())?;
     assert!(state(&restored)? == expected, "the restored graph differs");
     Ok(())
@@ -510,6 +505,17 @@ pub fn a_restored_snapshot_with_a_damaged_magic_is_corrupt<F: EngineFactory>(f: 
         );
     }
     Ok(())
+}
+
+/// A new directory holding only the snapshot `info` (a snapshot-only restore).
+fn snapshot_alone(info: &engine_api::SnapshotInfo) -> Result<tempfile::TempDir> {
+    let target = tempfile::tempdir()?;
+    let name = info.path.file_name().ok_or_else(|| {
+        engine_api::Error::corrupt(format!("snapshot {} has no file name", info.path.display()))
+    })?;
+    std::fs::create_dir_all(target.path().join("snapshots"))?;
+    std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
+    Ok(target)
 }
 
 /// When the newest snapshot is damaged and an older one plus the WAL hold every
@@ -761,12 +767,7 @@ pub fn a_snapshot_holds_the_schema<F: EngineFactory>(f: &F) -> Result<()> {
         db.create_trigger(&trigger("audit", TriggerPhase::AfterCommit))?;
     }
     let info = db.create_snapshot()?;
-    let target = tempfile::tempdir()?;
-    let name = info.path.file_name().ok_or_else(|| {
-        engine_api::Error::corrupt(format!("snapshot {} has no file name", info.path.display()))
-    })?;
-    std::fs::create_dir_all(target.path().join("snapshots"))?;
-    std::fs::copy(&info.path, target.path().join("snapshots").join(name))?;
+    let target = snapshot_alone(&info)?;
     let restored = f.open(target.path())?;
     if caps.constraints {
         assert_eq!(restored.constraints()?, db.constraints()?);

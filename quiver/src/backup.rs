@@ -825,6 +825,26 @@ impl ChainView {
     }
 }
 
+/// The damage `report` found in the files `counts` keeps, as "path: damage; ...";
+/// empty when there is none.
+fn damage_of(
+    report: &crate::verify::VerifyReport,
+    counts: impl Fn(&crate::verify::CheckedFile) -> bool,
+) -> String {
+    report
+        .damaged()
+        .filter(|f| counts(f))
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f.path.display(),
+                f.damage.as_deref().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// [`apart`] from every backup of the chain that ends with `newest` (one that does
 /// not read is left to the caller's verification).
 fn apart_from_chain(newest: &Path, target: &Path, verb: &str) -> Result<()> {
@@ -941,22 +961,11 @@ pub fn aggregate(
     let folded = staging.path().join("backup");
     let manifest = backup(&db, &folded, progress)?;
     db.engine.close_without_snapshot()?;
-    let report = verify(&folded, progress)?;
-    if !report.is_sound() {
-        let damage: Vec<String> = report
-            .damaged()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.path.display(),
-                    f.damage.as_deref().unwrap_or_default()
-                )
-            })
-            .collect();
+    let damage = damage_of(&verify(&folded, progress)?, |_| true);
+    if !damage.is_empty() {
         return Err(Error::corrupt(format!(
-            "the folded backup does not verify, nothing was written to {}: {}",
-            out.display(),
-            damage.join("; ")
+            "the folded backup does not verify, nothing was written to {}: {damage}",
+            out.display()
         )));
     }
     crate::crash_point("AggregateStaged");
@@ -1062,22 +1071,13 @@ pub fn restore(
     // Verified first: its reading shows as the first half of the progress.
     let report = verify(backup, progress)?;
     // A snapshot-only restore copies no WAL: damage there does not stop it.
-    let blocking: Vec<String> = report
-        .damaged()
-        .filter(|f| !(options.snapshot_only && f.kind == "WAL segment"))
-        .map(|f| {
-            format!(
-                "{}: {}",
-                f.path.display(),
-                f.damage.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
+    let blocking = damage_of(&report, |f| {
+        !(options.snapshot_only && f.kind == "WAL segment")
+    });
     if !blocking.is_empty() {
         return Err(Error::corrupt(format!(
-            "the backup in {} does not verify, nothing was restored: {}",
-            backup.display(),
-            blocking.join("; ")
+            "the backup in {} does not verify, nothing was restored: {blocking}",
+            backup.display()
         )));
     }
     if report.mode == StorageMode::OnDiskTransactional && backup.join("rocksdb").exists() {
