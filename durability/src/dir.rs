@@ -7,6 +7,9 @@
 //!                it holds that process's id, for the error a second opener gets
 //!   snapshots/   <seq>_<commit-ts>.snapshot, zero-padded so names sort by age
 //!   wal/         <seq>.wal
+//!   archive/     {snapshots,wal}/: what retention let go, kept for a window when
+//!                the WAL archive is on (same names; `.<name>.tmp` while a copy
+//!                from another file system is written)
 //!   .backup/     <unix-time>/{snapshots,wal}: files moved aside when recovery is off
 //!   .in-progress/ <seq>_<commit-ts>.snapshot.tmp: a snapshot being written, renamed
 //!                into snapshots/ once synced (kept out of snapshots/, so a plain
@@ -25,6 +28,9 @@ const LOCK_FILE: &str = ".lock";
 const SNAPSHOTS: &str = "snapshots";
 const WAL: &str = "wal";
 const BACKUP: &str = ".backup";
+/// The WAL archive's folder in a data directory: `snapshots/` and `wal/` inside it,
+/// as in the data directory.
+pub const ARCHIVE: &str = "archive";
 /// Where snapshots are written before they are renamed into `snapshots/`, beside
 /// it, so a copy of `snapshots/` taken while one is written never meets a file that
 /// vanishes under it.
@@ -489,6 +495,11 @@ impl DataDir {
         self.root.join(WAL)
     }
 
+    /// `archive/`: the WAL archive (a data directory's layout), which may not exist.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.root.join(ARCHIVE)
+    }
+
     /// Bytes of our snapshots and WAL segments (foreign files are not counted).
     pub fn bytes_used(&self) -> Result<u64> {
         let l = self.list()?;
@@ -518,12 +529,16 @@ impl DataDir {
     }
 
     /// Removes temporary files an interrupted snapshot write left in `snapshots/`
-    /// (ours: a dot, a snapshot name, `.tmp`); returns how many.
+    /// (ours: a dot, a snapshot name, `.tmp`), and those an interrupted copy into the
+    /// WAL archive left there; returns how many.
     pub fn remove_interrupted_writes(&self) -> Result<usize> {
         let mut n = 0;
+        let archive = self.archive_dir();
         for (dir, dotted) in [
             (self.snapshots_dir(), true),
             (self.root.join(IN_PROGRESS), false),
+            (archive.join(SNAPSHOTS), true),
+            (archive.join(WAL), true),
         ] {
             n += remove_interrupted_in(&dir, dotted)?;
         }
@@ -535,7 +550,10 @@ impl DataDir {
     /// folder they went to, if any file was moved.
     pub fn move_aside(&self) -> Result<Option<PathBuf>> {
         let listing = self.list()?;
-        if listing.snapshots.is_empty() && listing.segments.is_empty() {
+        if listing.snapshots.is_empty()
+            && listing.segments.is_empty()
+            && !self.archive_dir().exists()
+        {
             return Ok(None);
         }
         let target = backup_folder(&self.root);
@@ -559,6 +577,18 @@ impl DataDir {
                     e,
                 )
             })?;
+        }
+        // The archive holds the old database's history: it goes with it.
+        let archive = self.archive_dir();
+        if archive.exists() {
+            let to = target.join(ARCHIVE);
+            std::fs::rename(&archive, &to).map_err(|e| {
+                io_err(
+                    format!("cannot move {} to {}", archive.display(), to.display()),
+                    e,
+                )
+            })?;
+            sync_dir(&self.root)?;
         }
         sync_dir(&self.snapshots_dir())?;
         sync_dir(&self.wal_dir())?;
@@ -648,7 +678,7 @@ fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
         };
         let ours = stem
             .and_then(|n| n.strip_suffix(".tmp"))
-            .is_some_and(|n| parse_snapshot_name(n).is_some());
+            .is_some_and(|n| parse_snapshot_name(n).is_some() || parse_segment_name(n).is_some());
         if ours {
             std::fs::remove_file(entry.path())
                 .map_err(|e| io_err(format!("cannot remove {}", entry.path().display()), e))?;

@@ -153,12 +153,14 @@ impl Durable {
     }
 
     /// Deletes (or, while the directory is locked, queues) the snapshots beyond the
-    /// retention count and the WAL segments the oldest kept snapshot covers.
+    /// retention count and the WAL segments the oldest kept snapshot covers; with
+    /// the WAL archive on, moves them into it and prunes it to its window.
     pub fn apply_retention(&self) -> Result<()> {
         crate::retention::apply(
             &self.dir,
             &self.deletions,
             self.config.get_snapshot_retention(),
+            self.config.get_wal_archive().as_ref(),
         )
     }
 

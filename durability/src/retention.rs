@@ -1,9 +1,10 @@
 //! Retention (which files may go) and the deletion gate (lock/unlock for backups).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use engine_api::{LockChange, LockStatus, Result};
+use engine_api::{LockChange, LockStatus, Result, WalArchive};
 use parking_lot::Mutex;
 
 use crate::dir::{SegmentName, SnapshotName};
@@ -47,8 +48,15 @@ pub fn plan(
 
 /// Deletes through `gate` (queued while the directory is locked) what [`plan`]
 /// wants gone from `dir`, keeping the newest `keep` snapshots. A WAL segment whose
-/// header does not read stops WAL deletion at that point.
-pub fn apply(dir: &crate::DataDir, gate: &DeletionGate, keep: usize) -> Result<()> {
+/// header does not read stops WAL deletion at that point. With `archive` set, what
+/// retention lets go moves into the WAL archive instead, and the archive then keeps
+/// what [`plan_archive`] leaves of it.
+pub fn apply(
+    dir: &crate::DataDir,
+    gate: &DeletionGate,
+    keep: usize,
+    archive: Option<&WalArchive>,
+) -> Result<()> {
     let listing = dir.list()?;
     let mut segments = Vec::new();
     for s in listing.segments {
@@ -57,14 +65,176 @@ pub fn apply(dir: &crate::DataDir, gate: &DeletionGate, keep: usize) -> Result<(
             Err(_) => break,
         }
     }
-    gate.delete(plan(&listing.snapshots, &segments, keep))
+    let doomed = plan(&listing.snapshots, &segments, keep);
+    let Some(window) = archive else {
+        return gate.delete(doomed);
+    };
+    let root = dir.archive_dir();
+    let wal = dir.wal_dir();
+    gate.archive(
+        doomed
+            .into_iter()
+            .map(|file| {
+                let sub = if file.starts_with(&wal) {
+                    "wal"
+                } else {
+                    "snapshots"
+                };
+                (file, root.join(sub))
+            })
+            .collect(),
+    )?;
+    prune_archive(&root, gate, window, SystemTime::now())
+}
+
+/// Removes through `gate` what [`plan_archive`] wants gone from the archive `root`
+/// at `now`. An archived file whose header does not read stops the pruning (with a
+/// warning): nothing is removed on a guess.
+fn prune_archive(
+    root: &Path,
+    gate: &DeletionGate,
+    window: &WalArchive,
+    now: SystemTime,
+) -> Result<()> {
+    let listing = crate::dir::list_files(root)?;
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut snapshots = Vec::new();
+    for s in &listing.snapshots {
+        match crate::snapshot::read_snapshot_header(&s.path) {
+            Ok(h) => snapshots.push(Archived {
+                path: s.path.clone(),
+                ts: s.commit_ts,
+                created: Some(h.created_at),
+                bytes: size(&s.path),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "the WAL archive is not pruned: a snapshot in it does not read");
+                return Ok(());
+            }
+        }
+    }
+    let mut segments = Vec::new();
+    for s in &listing.segments {
+        match crate::wal::read_segment_header(&s.path) {
+            Ok(h) => segments.push(Archived {
+                path: s.path.clone(),
+                ts: h.first_ts,
+                created: None,
+                bytes: size(&s.path),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "the WAL archive is not pruned: a segment in it does not read");
+                return Ok(());
+            }
+        }
+    }
+    gate.delete(plan_archive(&snapshots, &segments, window, now))
+}
+
+/// A file in the WAL archive, as [`plan_archive`] weighs it.
+#[derive(Debug, Clone)]
+pub struct Archived {
+    /// The file.
+    pub path: PathBuf,
+    /// A snapshot's commit timestamp; a segment's first timestamp.
+    pub ts: u64,
+    /// A snapshot's creation time.
+    pub created: Option<SystemTime>,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// The files the archive lets go (`snapshots` and `segments` oldest first). A point
+/// can be restored from a *base* (an archived snapshot, or the database's start when
+/// the archive's WAL reaches back to its first commit) and the WAL after it, so the
+/// archive is pruned a step at a time: everything before the base kept. By time,
+/// that base is the newest written at or before `now - keep_for` (every later point
+/// stays restorable); by size, later bases while the kept files exceed `keep_bytes`;
+/// when no base is left (or none was ever archived: WAL with no snapshot before it
+/// restores nothing), everything goes. The archive's newest segment is only removed
+/// with everything else (the one after it is in the data directory).
+pub fn plan_archive(
+    snapshots: &[Archived],
+    segments: &[Archived],
+    window: &WalArchive,
+    now: SystemTime,
+) -> Vec<PathBuf> {
+    // (commit timestamp, time written (None for the start), snapshots before it) of
+    // each base, oldest first.
+    let mut bases: Vec<(u64, Option<SystemTime>, usize)> = Vec::new();
+    if segments.first().is_some_and(|s| s.ts <= 1) {
+        bases.push((0, None, 0));
+    }
+    bases.extend(
+        snapshots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.ts, s.created, i)),
+    );
+    let cutoff = window.get_keep_for().and_then(|w| now.checked_sub(w));
+    let mut from = match cutoff {
+        Some(cutoff) => bases
+            .iter()
+            .rposition(|(_, t, _)| t.is_none_or(|t| t <= cutoff))
+            .unwrap_or(0),
+        None => 0,
+    };
+    // The files that go when the base at `from` is the oldest kept.
+    let doomed = |from: usize| -> Vec<&Archived> {
+        let Some(&(base_ts, _, before)) = bases.get(from) else {
+            return snapshots.iter().chain(segments).collect();
+        };
+        let mut out: Vec<&Archived> = snapshots[..before].iter().collect();
+        for pair in segments.windows(2) {
+            if pair[1].ts <= base_ts {
+                out.push(&pair[0]);
+            } else {
+                break;
+            }
+        }
+        out
+    };
+    let total: u64 = snapshots.iter().chain(segments).map(|f| f.bytes).sum();
+    if let Some(max) = window.get_keep_bytes() {
+        while from < bases.len() && total - doomed(from).iter().map(|f| f.bytes).sum::<u64>() > max
+        {
+            from += 1;
+        }
+    }
+    doomed(from).into_iter().map(|f| f.path.clone()).collect()
+}
+
+/// A file retention lets go, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Removal {
+    Delete(PathBuf),
+    /// Moved into the folder `to` (of the WAL archive).
+    Archive {
+        file: PathBuf,
+        to: PathBuf,
+    },
+}
+
+impl Removal {
+    fn file(&self) -> &Path {
+        match self {
+            Removal::Delete(file) | Removal::Archive { file, .. } => file,
+        }
+    }
+
+    fn carry_out(&self) -> Result<()> {
+        match self {
+            Removal::Delete(file) => remove(file),
+            Removal::Archive { file, to } => archive(file, to),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct GateState {
     locked: bool,
     leases: usize,
-    queue: Vec<PathBuf>,
+    queue: Vec<Removal>,
 }
 
 impl GateState {
@@ -73,9 +243,10 @@ impl GateState {
     }
 }
 
-/// Decides whether durability files may be deleted now. While the data directory is
-/// locked (by `lock` or by any lease), deletions are queued instead; unlocking runs
-/// the queue. Files are only ever deleted through the gate.
+/// Decides whether durability files may be deleted (or moved into the WAL archive)
+/// now. While the data directory is locked (by `lock` or by any lease), removals
+/// are queued instead; unlocking runs the queue. Files are only ever removed
+/// through the gate.
 #[derive(Debug, Clone, Default)]
 pub struct DeletionGate {
     state: Arc<Mutex<GateState>>,
@@ -99,15 +270,15 @@ impl Drop for Lease {
                 std::mem::take(&mut s.queue)
             }
         };
-        for path in run {
-            if let Err(e) = remove(&path) {
+        for r in run {
+            if let Err(e) = r.carry_out() {
                 tracing::warn!(error = %e, "deferred deletion failed");
             }
         }
     }
 }
 
-fn remove(path: &PathBuf) -> Result<()> {
+fn remove(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => {
             tracing::debug!(file = %path.display(), "deleted by retention");
@@ -118,6 +289,52 @@ fn remove(path: &PathBuf) -> Result<()> {
     }
 }
 
+/// Moves `file` into the folder `to` under its own name: one rename on the same
+/// file system; on another, a copy to `.<name>.tmp` there, synced and renamed, and
+/// only then the original removed (a crash in between leaves both copies, and the
+/// next pass moves the original again). A file already gone is not an error.
+fn archive(file: &Path, to: &Path) -> Result<()> {
+    let Some(name) = file.file_name() else {
+        return Ok(());
+    };
+    if !file.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to)
+        .map_err(|e| io_error(&format!("cannot create {}", to.display()), e))?;
+    let target = to.join(name);
+    let from_dir = file.parent().unwrap_or(Path::new("."));
+    match std::fs::rename(file, &target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let tmp = to.join(format!(".{}.tmp", name.to_string_lossy()));
+            let copied = std::fs::copy(file, &tmp)
+                .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, &target));
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io_error(
+                    &format!("cannot copy {} into {}", file.display(), to.display()),
+                    e,
+                ));
+            }
+            crate::dir::sync_dir(to)?;
+            remove(file)?;
+        }
+        Err(e) => {
+            return Err(io_error(
+                &format!("cannot move {} into {}", file.display(), to.display()),
+                e,
+            ));
+        }
+    }
+    crate::dir::sync_dir(to)?;
+    crate::dir::sync_dir(from_dir)?;
+    tracing::debug!(file = %target.display(), "moved into the WAL archive");
+    Ok(())
+}
+
 impl DeletionGate {
     /// A gate that is open.
     pub fn new() -> Self {
@@ -126,19 +343,34 @@ impl DeletionGate {
 
     /// Deletes `paths` now, or queues them while locked.
     pub fn delete(&self, paths: Vec<PathBuf>) -> Result<()> {
+        self.remove(paths.into_iter().map(Removal::Delete).collect())
+    }
+
+    /// Moves each `(file, folder)` of `moves` into its folder of the WAL archive
+    /// now, or queues the moves while locked.
+    pub fn archive(&self, moves: Vec<(PathBuf, PathBuf)>) -> Result<()> {
+        self.remove(
+            moves
+                .into_iter()
+                .map(|(file, to)| Removal::Archive { file, to })
+                .collect(),
+        )
+    }
+
+    fn remove(&self, removals: Vec<Removal>) -> Result<()> {
         {
             let mut s = self.state.lock();
             if s.closed() {
-                for p in paths {
-                    if !s.queue.contains(&p) {
-                        s.queue.push(p);
+                for r in removals {
+                    if !s.queue.iter().any(|q| q.file() == r.file()) {
+                        s.queue.push(r);
                     }
                 }
                 return Ok(());
             }
         }
-        for p in &paths {
-            remove(p)?;
+        for r in &removals {
+            r.carry_out()?;
         }
         Ok(())
     }
@@ -155,7 +387,7 @@ impl DeletionGate {
     }
 
     /// Releases the plain lock; if no lease holds the directory either, carries out
-    /// the deletions queued meanwhile (retention only ever adds to what it wants gone,
+    /// the removals queued meanwhile (retention only ever adds to what it wants gone,
     /// so they are still wanted).
     pub fn unlock(&self) -> Result<LockChange> {
         let run = {
@@ -170,8 +402,8 @@ impl DeletionGate {
                 std::mem::take(&mut s.queue)
             }
         };
-        for p in &run {
-            remove(p)?;
+        for r in &run {
+            r.carry_out()?;
         }
         Ok(LockChange::Changed)
     }
@@ -191,9 +423,14 @@ impl DeletionGate {
         }
     }
 
-    /// The deletions waiting for unlock.
+    /// The files waiting for unlock to be deleted or archived.
     pub fn queued(&self) -> Vec<PathBuf> {
-        self.state.lock().queue.clone()
+        self.state
+            .lock()
+            .queue
+            .iter()
+            .map(|r| r.file().to_path_buf())
+            .collect()
     }
 }
 
@@ -231,6 +468,101 @@ mod tests {
         assert_eq!(names, ["s1", "w1"]);
         assert!(plan(&snaps, &segs, 10).iter().all(|p| p.starts_with("w")));
         assert_eq!(plan(&[], &segs, 3), Vec::<PathBuf>::new());
+    }
+
+    fn archived(name: &str, ts: u64, created_s: Option<u64>, bytes: u64) -> Archived {
+        Archived {
+            path: PathBuf::from(name),
+            ts,
+            created: created_s.map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)),
+            bytes,
+        }
+    }
+
+    fn names(paths: Vec<PathBuf>) -> Vec<String> {
+        paths.iter().map(|p| p.display().to_string()).collect()
+    }
+
+    #[test]
+    fn the_archive_keeps_the_base_of_its_window_and_what_follows() {
+        use std::time::{Duration, UNIX_EPOCH};
+        // Snapshots of commits 10, 20, 30 written at 100 s, 200 s, 300 s; segments
+        // starting at commits 5, 12, 25, 31.
+        let snaps = [
+            archived("s10", 10, Some(100), 50),
+            archived("s20", 20, Some(200), 50),
+            archived("s30", 30, Some(300), 50),
+        ];
+        let segs = [
+            archived("w5", 5, None, 10),
+            archived("w12", 12, None, 10),
+            archived("w25", 25, None, 10),
+            archived("w31", 31, None, 10),
+        ];
+        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let hours = |h: u64| WalArchive::default().keep_for(Some(Duration::from_secs(h)));
+        // A window starting at 250 s: s20 is its base (written before it); s10 and
+        // the segments wholly before commit 20 go; w12 holds commits after 12, maybe
+        // after 20, so it stays.
+        assert_eq!(
+            names(plan_archive(&snaps, &segs, &hours(50), at(300))),
+            ["s10", "w5"]
+        );
+        // A window starting before every snapshot: the oldest snapshot is the base,
+        // and w5 holds commits after it (up to 11), so nothing goes.
+        assert!(plan_archive(&snaps, &segs, &hours(1000), at(300)).is_empty());
+        // A window past every snapshot: the newest is the base.
+        assert_eq!(
+            names(plan_archive(&snaps, &segs, &hours(10), at(1000))),
+            ["s10", "s20", "w5", "w12"]
+        );
+        // WAL reaching back to the first commit is a base of its own.
+        let from_start = [archived("w1", 1, None, 10), archived("w12", 12, None, 10)];
+        assert!(plan_archive(&snaps, &from_start, &hours(1000), at(300)).is_empty());
+        // No snapshot and no start: nothing restorable, everything goes.
+        assert_eq!(
+            names(plan_archive(&[], &segs[1..], &hours(1000), at(300))),
+            ["w12", "w25", "w31"]
+        );
+        // By size (190 bytes in all): steps go oldest first until the rest fits;
+        // when no step fits, everything goes.
+        let bytes = |b: u64| WalArchive::default().keep_for(None).keep_bytes(Some(b));
+        assert!(plan_archive(&snaps, &segs, &bytes(190), at(300)).is_empty());
+        assert_eq!(
+            names(plan_archive(&snaps, &segs, &bytes(130), at(300))),
+            ["s10", "w5"]
+        );
+        assert_eq!(
+            names(plan_archive(&snaps, &segs, &bytes(75), at(300))),
+            ["s10", "s20", "w5", "w12"]
+        );
+        assert_eq!(plan_archive(&snaps, &segs, &bytes(10), at(300)).len(), 7);
+        // Both windows: the stricter one decides.
+        let both = hours(1000).keep_bytes(Some(130));
+        assert_eq!(
+            names(plan_archive(&snaps, &segs, &both, at(300))),
+            ["s10", "w5"]
+        );
+    }
+
+    #[test]
+    fn a_locked_gate_queues_moves_into_the_archive() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("00000000000000000001.wal");
+        std::fs::write(&file, b"log").expect("write");
+        let to = tmp.path().join("archive").join("wal");
+        let gate = DeletionGate::new();
+        gate.lock();
+        gate.archive(vec![(file.clone(), to.clone())])
+            .expect("queued");
+        assert!(file.exists() && !to.exists(), "nothing moves while locked");
+        assert_eq!(gate.queued(), [file.clone()]);
+        gate.unlock().expect("unlock");
+        assert!(!file.exists());
+        assert_eq!(
+            std::fs::read(to.join("00000000000000000001.wal")).expect("moved"),
+            b"log"
+        );
     }
 
     #[test]

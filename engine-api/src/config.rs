@@ -39,6 +39,70 @@ pub struct DurabilityConfig {
     snapshot_on_exit: bool,
     recover_on_startup: bool,
     recover_until: Option<crate::RecoveryPoint>,
+    wal_archive: Option<WalArchive>,
+}
+
+/// How long the WAL archive keeps what retention lets go (see
+/// [`DurabilityConfig::wal_archive`]). Both limits may be set; whichever is reached
+/// first removes files. The archive always removes whole steps: a snapshot together
+/// with the WAL after it up to the next snapshot, oldest first, because WAL without
+/// the snapshot before it restores nothing.
+///
+/// ```
+/// use std::time::Duration;
+/// use engine_api::WalArchive;
+/// // Points up to a week back, in at most 20 GiB.
+/// let window = WalArchive::default()
+///     .keep_for(Some(Duration::from_secs(7 * 24 * 3600)))
+///     .keep_bytes(Some(20 << 30));
+/// assert_eq!(window.get_keep_bytes(), Some(20 << 30));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalArchive {
+    keep_for: Option<Duration>,
+    keep_bytes: Option<u64>,
+}
+
+impl Default for WalArchive {
+    fn default() -> Self {
+        WalArchive {
+            keep_for: Some(Duration::from_secs(24 * 3600)),
+            keep_bytes: None,
+        }
+    }
+}
+
+impl WalArchive {
+    /// The time window: every point from `now - window` on stays restorable. The
+    /// archive keeps the newest snapshot written at or before the window's start and
+    /// everything after it, so it holds up to one snapshot interval more than the
+    /// window. Default 24 hours; `None` for no time limit.
+    #[must_use]
+    pub fn keep_for(mut self, window: Option<Duration>) -> Self {
+        self.keep_for = window;
+        self
+    }
+
+    /// The size window: the archive's snapshots and WAL segments together stay at or
+    /// under this many bytes; the oldest steps go first, and when even the newest
+    /// step does not fit the archive is emptied. Default `None` (no size limit): set
+    /// one when the disk is shared with the data, since an archived snapshot is as
+    /// large as the graph.
+    #[must_use]
+    pub fn keep_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.keep_bytes = bytes;
+        self
+    }
+
+    /// The time window.
+    pub fn get_keep_for(&self) -> Option<Duration> {
+        self.keep_for
+    }
+
+    /// The size window.
+    pub fn get_keep_bytes(&self) -> Option<u64> {
+        self.keep_bytes
+    }
 }
 
 impl Default for DurabilityConfig {
@@ -52,6 +116,7 @@ impl Default for DurabilityConfig {
             snapshot_on_exit: true,
             recover_on_startup: true,
             recover_until: None,
+            wal_archive: None,
         }
     }
 }
@@ -160,6 +225,28 @@ impl DurabilityConfig {
         self
     }
 
+    /// Keeps what retention lets go (snapshots beyond the retention count, WAL
+    /// segments the oldest kept snapshot covers) in the data directory's `archive/`
+    /// (laid out like the data directory: `archive/snapshots/`, `archive/wal/`)
+    /// instead of deleting it, for the window given, so that a restore to a point
+    /// (`quiver restore DATA TARGET --until POINT`) reaches back past the oldest kept
+    /// snapshot without a backup. Moving into the archive and removing from it are
+    /// deletions like any other: while the directory is locked they wait for the
+    /// unlock. Default `None`: retention deletes. Only a mode with a WAL of its own
+    /// offers it; the others refuse it with `Unsupported`. `archive/` should be on
+    /// the data directory's file system (a move is then a rename); on another one
+    /// each file is copied, synced, and only then removed from the data directory.
+    #[must_use]
+    pub fn wal_archive(mut self, window: Option<WalArchive>) -> Self {
+        self.wal_archive = window;
+        self
+    }
+
+    /// The WAL archive's window, if the archive is on.
+    pub fn get_wal_archive(&self) -> Option<WalArchive> {
+        self.wal_archive
+    }
+
     /// The point recovery stops at, if not the newest state.
     pub fn get_recover_until(&self) -> Option<crate::RecoveryPoint> {
         self.recover_until
@@ -180,6 +267,11 @@ impl DurabilityConfig {
                 "WAL segments of {} bytes; the smallest is {MIN_SEGMENT_BYTES}",
                 self.wal_segment_bytes
             )));
+        }
+        if self.wal_archive.is_some() && !self.wal_enabled {
+            return Err(crate::Error::invalid_input(
+                "a WAL archive with the WAL off: there is no log to keep (turn the WAL on, or the archive off)",
+            ));
         }
         if let Some(point) = self.recover_until {
             let writes = [

@@ -48,7 +48,7 @@ mod txn;
 mod value;
 
 pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
-pub use config::{DurabilityConfig, SyncMode};
+pub use config::{DurabilityConfig, SyncMode, WalArchive};
 pub use dump::{BulkLoader, DumpCounts, DumpEntity, dump_entities};
 pub use durability::{
     CommitPoint, CommitTimes, DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus,

@@ -173,6 +173,11 @@ impl Config {
                 ),
             ));
         }
+        if self.durability.get_wal_archive().is_some() {
+            return Err(Error::unsupported(
+                "a WAL archive in IN_MEMORY_ANALYTICAL mode: it keeps no WAL, so no point between its snapshots can be restored (keep backups taken with `quiver backup` instead)",
+            ));
+        }
         self.durability.check()?;
         if self.durability.get_wal() {
             return Err(Error::unsupported(

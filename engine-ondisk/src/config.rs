@@ -172,6 +172,11 @@ impl Config {
                 "recovering to an earlier point ({point}): RocksDB replays its whole log, and Quiver does not map RocksDB's sequence numbers to its commits, so ON_DISK_TRANSACTIONAL can only restore a backup's state (restore the backup taken closest before the point, or keep an IN_MEMORY_TRANSACTIONAL copy for point-in-time restores)"
             ));
         }
+        if d.get_wal_archive().is_some() {
+            return refuse(
+                "a WAL archive: RocksDB keeps its own log, and Quiver does not map RocksDB's sequence numbers to its commits, so ON_DISK_TRANSACTIONAL cannot restore to a point (keep backups taken with `quiver backup` instead)",
+            );
+        }
         d.check()?;
         if !d.get_wal() {
             return refuse("turning the WAL off (RocksDB's log is how commits survive a crash)");

@@ -757,6 +757,20 @@ pub(crate) fn chain_files(chain: &[(PathBuf, Option<Manifest>)]) -> Result<Chain
     })
 }
 
+/// What a restore to a point may reach back into: the chain that ends with
+/// `source` and, when `source` is a data directory with a WAL archive, the archive
+/// before it.
+fn history(source: &Path) -> Result<Vec<(PathBuf, Option<Manifest>)>> {
+    let mut chain = read_chain(source)?;
+    let archive = source.join(durability::dir::ARCHIVE);
+    if let [(_, None)] = chain.as_slice()
+        && archive.is_dir()
+    {
+        chain.insert(0, (archive, None));
+    }
+    Ok(chain)
+}
+
 /// A backup chain (or one backup) laid out as one data directory in a scratch
 /// directory: links to the snapshots and WAL segments a restore would put together,
 /// and the mode file. Reading it (opening it without a WAL of its own, verifying it)
@@ -1070,9 +1084,14 @@ pub fn restore(
     apart_from_chain(backup, data, "restore into")?;
     // Verified first: its reading shows as the first half of the progress.
     let report = verify(backup, progress)?;
-    // A snapshot-only restore copies no WAL: damage there does not stop it.
+    // A snapshot-only restore copies no WAL: damage there does not stop it; nor
+    // does damage in a data directory's WAL archive stop a restore of its newest
+    // state.
+    let archive = backup.join(durability::dir::ARCHIVE);
     let blocking = damage_of(&report, |f| {
         !(options.snapshot_only && f.kind == "WAL segment")
+            && (options.until.is_some()
+                || !(f.path.starts_with(&archive) || f.kind == "WAL archive"))
     });
     if !blocking.is_empty() {
         return Err(Error::corrupt(format!(
@@ -1245,7 +1264,7 @@ fn restore_to_point(
     }
     let staging = staging_for(data, ".quiver-restore-")?;
     let staged = staging.path().join("db");
-    let together = chain_files(&read_chain(backup)?)?;
+    let together = chain_files(&history(backup)?)?;
     // The newest snapshot at or before the point that verified.
     let damaged: Vec<&Path> = report.damaged().map(|f| f.path.as_path()).collect();
     let mut snapshot = None;

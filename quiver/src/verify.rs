@@ -13,7 +13,13 @@
 //!   the loaded snapshot follow one another;
 //! - in a backup, that every file of ours is listed in its manifest;
 //! - for an ON_DISK_TRANSACTIONAL directory, RocksDB's files through RocksDB (every
-//!   block's checksum) and our metadata beside them.
+//!   block's checksum) and our metadata beside them;
+//! - for a data directory with a WAL archive (`archive/`), the archive's files and
+//!   the directory's together, as a restore to a point puts them: each file reads,
+//!   the segments follow each other from the archive into `wal/`, one database
+//!   throughout. Damage there is damage even though opening never reads the archive
+//!   (and a damaged archived snapshot is damage, not passed over): the points it
+//!   holds cannot be restored. A restore of the newest state passes over it.
 //!
 //! A damaged file that opening does not need (an older snapshot, or a newer one the
 //! WAL covers) is reported as passed over, not as damage: the directory opens.
@@ -223,6 +229,56 @@ fn without_path(message: &str, path: &Path) -> String {
 /// Errors: `NotFound` when `dir` is not a directory or holds no database; `Io` when
 /// it cannot be listed. Damage is in the report.
 pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<VerifyReport> {
+    let report = verify_one(dir, progress)?;
+    with_archive(dir, report, progress)
+}
+
+/// `report` (of the data directory `dir`) with its WAL archive checked, if it has
+/// one: the archive's files and the directory's, as one directory (as a restore to
+/// a point puts them together), are checked like a data directory; what is found in
+/// the archive's files, and damage across the two (a gap between the archive's WAL
+/// and the directory's, files of another database), is added.
+fn with_archive(
+    dir: &Path,
+    mut report: VerifyReport,
+    progress: crate::backup::Progress<'_>,
+) -> Result<VerifyReport> {
+    let archive = dir.join(durability::dir::ARCHIVE);
+    if report.manifest.is_some() || !archive.is_dir() {
+        return Ok(report);
+    }
+    let chain = [(archive.clone(), None), (dir.to_path_buf(), None)];
+    let view = crate::backup::ChainView::of(&chain, report.mode)?;
+    let merged = verify_one(view.path(), progress)?;
+    for mut f in merged.files {
+        let original = view.original(&f.path);
+        if original.starts_with(&archive) {
+            f.path = original;
+            if let Some(why) = f.passed_over.take() {
+                f.damage.get_or_insert(format!(
+                    "{why} (in the WAL archive, a restore to a point before the next snapshot needs it)"
+                ));
+            }
+            report.files.push(f);
+        } else if let Some(why) = f.damage
+            && !report.damaged().any(|g| g.path == original)
+        {
+            let mut g = CheckedFile::new(archive.clone(), "WAL archive");
+            g.damage = Some(format!(
+                "with the archive before it, {}: {why}",
+                original.display()
+            ));
+            report.files.push(g);
+        }
+    }
+    report.notes.push(format!(
+        "{} (the WAL archive) was checked with the directory's own snapshots and WAL, as a restore to a point puts them together",
+        archive.display()
+    ));
+    Ok(report)
+}
+
+fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<VerifyReport> {
     if !dir.is_dir() || !holds_database(dir) {
         return Err(no_database(dir));
     }

@@ -1,0 +1,305 @@
+//! The WAL archive (`DurabilityConfig::wal_archive`): what retention lets go is kept
+//! in the data directory's `archive/` for a window, so a restore to a point reaches
+//! back past the oldest kept snapshot; moves wait for the directory's unlock;
+//! `verify` checks the archive; the modes without a WAL of ours refuse the setting.
+
+use std::path::Path;
+use std::time::Duration;
+
+use engine_api::{
+    ErrorKind, RecoveryPoint, Result, StorageEngine, StorageMode, Transaction, TxnOptions,
+    WalArchive,
+};
+use quiver::{Config, Database, RestoreOptions};
+
+mod common;
+
+/// A transactional database keeping one snapshot, small WAL segments, and the
+/// archive with `window`.
+fn archived(dir: &Path, window: WalArchive) -> Result<Database> {
+    let durability = quiver::default_durability(StorageMode::InMemoryTransactional)
+        .snapshot_interval(None)
+        .snapshot_on_exit(false)
+        .snapshot_retention(1)
+        .wal_segment_bytes(4096)
+        .wal_archive(Some(window));
+    Database::open(Config::new().data_directory(dir).durability(durability))
+}
+
+/// `rounds` rounds of 30 commits (several WAL segments), each followed by a
+/// snapshot; returns each commit's timestamp and the state after it.
+fn history(db: &Database, rounds: usize) -> Result<Vec<(u64, String)>> {
+    let mut states = Vec::new();
+    for round in 0..rounds {
+        for i in 0..30i64 {
+            let mut t = db.begin(TxnOptions::new())?;
+            t.create_vertex_with(&["R"], &[("round", (round as i64).into()), ("i", i.into())])?;
+            let ts = t.commit()?.commit_timestamp;
+            states.push((ts, common::image(db)?));
+        }
+        db.create_snapshot()?;
+    }
+    Ok(states)
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn restore_to(from: &Path, to: &Path, ts: u64) -> Result<quiver::Restored> {
+    quiver::restore(
+        from,
+        to,
+        &RestoreOptions::new().until(Some(RecoveryPoint::Commit(ts))),
+        &|_, _| {},
+    )
+}
+
+fn opened_image(dir: &Path) -> Result<String> {
+    let db = Database::open(Config::new().data_directory(dir))?;
+    let image = common::image(&db)?;
+    db.close()?;
+    Ok(image)
+}
+
+/// With one snapshot kept, every commit since the first stays restorable through
+/// the archive; the same directory without its archive refuses the points before
+/// its snapshot. `verify` checks the archive with the directory.
+#[test]
+fn the_archive_restores_points_retention_let_go() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    let states = history(&db, 4)?;
+    db.close()?;
+    assert_eq!(
+        names(&data.join("snapshots")).len(),
+        1,
+        "retention keeps one"
+    );
+    assert_eq!(names(&data.join("archive/snapshots")).len(), 3);
+    assert!(
+        names(&data.join("archive/wal")).len() >= 3,
+        "segments archived"
+    );
+    let report = quiver::verify(&data, &|_, _| {})?;
+    assert!(report.is_sound(), "{report:?}");
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|f| f.path.starts_with(data.join("archive/wal"))),
+        "verify reads the archive"
+    );
+    // Every fifth commit and the first and last of each round.
+    for (i, (ts, expected)) in states.iter().enumerate() {
+        if i % 5 != 0 && i % 30 != 29 {
+            continue;
+        }
+        let target = root.path().join(format!("at-{ts}"));
+        let restored = restore_to(&data, &target, *ts)?;
+        assert_eq!(restored.last_commit.map(|c| c.commit_ts), Some(*ts));
+        assert_eq!(&opened_image(&target)?, expected, "commit {ts}");
+    }
+    // Without the archive, the first round is gone.
+    let bare = root.path().join("bare");
+    std::fs::create_dir_all(&bare)?;
+    for entry in std::fs::read_dir(&data)?.flatten() {
+        let name = entry.file_name();
+        if name == "archive" || name == ".lock" {
+            continue;
+        }
+        let to = bare.join(&name);
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&to)?;
+            for f in std::fs::read_dir(entry.path())?.flatten() {
+                std::fs::copy(f.path(), to.join(f.file_name()))?;
+            }
+        } else {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    let e = restore_to(&bare, &root.path().join("early"), states[3].0)
+        .expect_err("before the oldest snapshot");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    Ok(())
+}
+
+/// Moving into the archive is a deletion like any other: while the directory is
+/// locked nothing leaves `snapshots/` or `wal/`; the unlock moves it.
+#[test]
+fn moves_into_the_archive_wait_for_the_unlock() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    db.lock_data_directory()?;
+    history(&db, 3)?;
+    assert_eq!(
+        names(&data.join("snapshots")).len(),
+        3,
+        "nothing left while locked"
+    );
+    assert!(names(&data.join("archive/snapshots")).is_empty());
+    db.unlock_data_directory()?;
+    assert_eq!(names(&data.join("snapshots")).len(), 1);
+    assert_eq!(names(&data.join("archive/snapshots")).len(), 2);
+    db.close()?;
+    Ok(())
+}
+
+/// The time window keeps its base: with a window shorter than the pause between
+/// snapshots, the archive keeps only the newest snapshot written before the
+/// window's start and what follows; a point before that snapshot is refused, one
+/// after it restores.
+#[test]
+fn the_archive_keeps_its_window() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let window = WalArchive::default().keep_for(Some(Duration::from_millis(50)));
+    let db = archived(&data, window)?;
+    let mut states = Vec::new();
+    for _ in 0..4 {
+        states.extend(history(&db, 1)?);
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    // One more round: its snapshot prunes with the last pause behind it.
+    states.extend(history(&db, 1)?);
+    db.close()?;
+    let kept = names(&data.join("archive/snapshots"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let base: u64 = kept[0]
+        .trim_end_matches(".snapshot")
+        .split('_')
+        .nth(1)
+        .and_then(|ts| ts.parse().ok())
+        .expect("a snapshot name");
+    assert_eq!(base, 120, "the snapshot written before the last pause");
+    let e = restore_to(&data, &root.path().join("before"), base - 1).expect_err("pruned");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let (ts, expected) = &states[134];
+    restore_to(&data, &root.path().join("after"), *ts)?;
+    assert_eq!(&opened_image(&root.path().join("after"))?, expected);
+
+    // By size: a window smaller than any step empties the archive.
+    let small = root.path().join("small");
+    let db = archived(
+        &small,
+        WalArchive::default().keep_for(None).keep_bytes(Some(1)),
+    )?;
+    history(&db, 3)?;
+    db.close()?;
+    assert!(names(&small.join("archive/snapshots")).is_empty());
+    assert!(names(&small.join("archive/wal")).is_empty());
+    Ok(())
+}
+
+/// A damaged archived segment is damage (its points cannot be restored): `verify`
+/// names it and a restore to a point refuses, while a restore of the newest state
+/// goes ahead.
+#[test]
+fn damage_in_the_archive_is_found() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    let states = history(&db, 3)?;
+    db.close()?;
+    let victim = data
+        .join("archive/wal")
+        .join(&names(&data.join("archive/wal"))[1]);
+    let mut bytes = std::fs::read(&victim)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    std::fs::write(&victim, bytes)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    assert!(
+        report.damaged().any(|f| f.path == victim),
+        "{:?}",
+        report.files
+    );
+    let e = restore_to(&data, &root.path().join("point"), states[10].0).expect_err("damaged");
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    let newest = root.path().join("newest");
+    quiver::restore(&data, &newest, &RestoreOptions::new(), &|_, _| {})?;
+    assert_eq!(&opened_image(&newest)?, &states.last().expect("commits").1);
+    Ok(())
+}
+
+/// An archive on another file system (a disk mounted for it): each file is copied,
+/// synced, and only then removed from the data directory.
+#[test]
+fn an_archive_on_another_disk_is_copied_into() -> Result<()> {
+    let Some(disk) = common::SmallDisk::mount(64 << 20) else {
+        return Ok(());
+    };
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data)?;
+    std::os::unix::fs::symlink(&disk.dir, data.join("archive"))?;
+    let db = archived(&data, WalArchive::default())?;
+    let states = history(&db, 3)?;
+    db.close()?;
+    assert_eq!(names(&disk.dir.join("snapshots")).len(), 2);
+    assert!(
+        names(&disk.dir.join("wal"))
+            .iter()
+            .all(|n| !n.ends_with(".tmp"))
+    );
+    let target = root.path().join("t");
+    restore_to(&data, &target, states[5].0)?;
+    assert_eq!(&opened_image(&target)?, &states[5].1);
+    Ok(())
+}
+
+/// Opening without recovery starts a new database: the old one's archive moves
+/// aside with its files. The modes without a WAL of ours refuse the setting.
+#[test]
+fn the_archive_is_the_wal_modes_alone() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    history(&db, 2)?;
+    db.close()?;
+    assert!(data.join("archive").exists());
+    let fresh = quiver::default_durability(StorageMode::InMemoryTransactional)
+        .recover_on_startup(false)
+        .snapshot_on_exit(false);
+    let db = Database::open(Config::new().data_directory(&data).durability(fresh))?;
+    db.close()?;
+    assert!(
+        !data.join("archive").exists(),
+        "moved aside with the old files"
+    );
+    let aside = names(&data.join(".backup"));
+    assert_eq!(aside.len(), 1);
+    assert!(
+        data.join(".backup")
+            .join(&aside[0])
+            .join("archive/snapshots")
+            .is_dir()
+    );
+    for mode in [
+        StorageMode::InMemoryAnalytical,
+        StorageMode::OnDiskTransactional,
+    ] {
+        let config = Config::new()
+            .data_directory(root.path().join(format!("{mode:?}")))
+            .mode(mode)
+            .durability_for(
+                mode,
+                quiver::default_durability(mode).wal_archive(Some(WalArchive::default())),
+            );
+        let e = Database::open(config).expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{mode:?}: {e}");
+        assert!(e.message().contains("WAL archive"), "{mode:?}: {e}");
+    }
+    Ok(())
+}
