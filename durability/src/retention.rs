@@ -556,7 +556,7 @@ mod tests {
         gate.archive(vec![(file.clone(), to.clone())])
             .expect("queued");
         assert!(file.exists() && !to.exists(), "nothing moves while locked");
-        assert_eq!(gate.queued(), [file.clone()]);
+        assert_eq!(gate.queued(), std::slice::from_ref(&file));
         gate.unlock().expect("unlock");
         assert!(!file.exists());
         assert_eq!(

@@ -1173,6 +1173,7 @@ fn info(dir: &Path) -> Outcome {
     let db_mode = db.storage_mode();
     let on_disk = db_mode == StorageMode::OnDiskTransactional;
     let unopened = matches!(db.view, Some(View::Copy(..)));
+    let plain = db.view.is_none();
     db.close()?;
     if !on_disk {
         let segments = durability::dir::list_files(dir)?.segments;
@@ -1220,6 +1221,9 @@ fn info(dir: &Path) -> Outcome {
                 say!("commit times    none recorded (no commits in a WAL of format v3 or later)")
             }
         }
+        if plain {
+            archive_info(dir)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if unopened {
@@ -1232,6 +1236,49 @@ fn info(dir: &Path) -> Outcome {
     }
     say!("commit times    not recorded (RocksDB keeps this mode's log)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The WAL archive of the data directory `dir`, if it has one: what it holds and
+/// the oldest point a restore can reach through it.
+fn archive_info(dir: &Path) -> engine_api::Result<()> {
+    let archive = dir.join(durability::dir::ARCHIVE);
+    if !archive.is_dir() {
+        return Ok(());
+    }
+    let listing = durability::dir::list_files(&archive)?;
+    let bytes: u64 = listing
+        .snapshots
+        .iter()
+        .map(|s| &s.path)
+        .chain(listing.segments.iter().map(|s| &s.path))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    say!(
+        "WAL archive     {}: {} snapshots, {} WAL segments, {bytes} bytes",
+        archive.display(),
+        listing.snapshots.len(),
+        listing.segments.len()
+    );
+    let from_start = match listing.segments.first() {
+        Some(s) => durability::wal::read_segment_header(&s.path)?.first_ts <= 1,
+        None => false,
+    };
+    if from_start {
+        say!("  reaches back  to the first commit (restore --until any point since)");
+    } else if let Some(s) = listing.snapshots.first() {
+        let h = durability::snapshot::read_snapshot_header(&s.path)?;
+        say!(
+            "  reaches back  to commit {}, snapshot written {} (restore --until any point since)",
+            h.commit_ts,
+            shown_time(h.created_at)
+        );
+    } else {
+        say!(
+            "  reaches back  no further than the directory's own snapshots (no snapshot archived yet)"
+        );
+    }
+    Ok(())
 }
 
 /// A commit time as the CLI shows and reads it: RFC 3339 in UTC, to the microsecond.

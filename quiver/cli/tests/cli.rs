@@ -463,6 +463,52 @@ fn info_shows_the_commit_times_the_wal_holds() -> Result<()> {
     Ok(())
 }
 
+/// A data directory with a WAL archive: `info` says how far back it reaches, and
+/// `restore --until` reaches points retention let go through it.
+#[test]
+fn the_wal_archive_on_the_command_line() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let mode = engine_api::StorageMode::InMemoryTransactional;
+    let durability = quiver::default_durability(mode)
+        .snapshot_on_exit(false)
+        .snapshot_retention(1)
+        .wal_segment_bytes(4096)
+        .wal_archive(Some(engine_api::WalArchive::default()));
+    let db = Database::open(Config::new().data_directory(&data).durability(durability))?;
+    for round in 0..3i64 {
+        for i in 0..20i64 {
+            let mut t = db.begin(TxnOptions::new())?;
+            t.create_vertex_with(&["A"], &[("round", round.into()), ("i", i.into())])?;
+            t.commit()?;
+        }
+        db.create_snapshot()?;
+    }
+    db.close()?;
+    let out = expect(&["info", p(&data)], 0);
+    assert!(out.contains("WAL archive"), "{out}");
+    assert!(out.contains("2 snapshots"), "{out}");
+    assert!(out.contains("reaches back  to the first commit"), "{out}");
+    // Commits 5 and 25 are before the directory's only snapshot (commit 60).
+    for point in [5, 25] {
+        let target = root.path().join(format!("t{point}"));
+        expect(
+            &[
+                "restore",
+                p(&data),
+                p(&target),
+                "--until",
+                &point.to_string(),
+            ],
+            0,
+        );
+        let db = Database::open(Config::new().data_directory(&target))?;
+        assert_eq!(db.stats()?.vertices, point);
+        db.close()?;
+    }
+    Ok(())
+}
+
 /// A backup chain on the command line, named as a user types it (relative to the
 /// working directory: verify once reported a sound chain as damaged that way); `info`
 /// on an incremental backup shows the chain's state and writes nothing into it.
