@@ -62,6 +62,8 @@ mod bulk;
 #[cfg(feature = "storage")]
 mod check;
 #[cfg(feature = "storage")]
+mod checkpoint;
+#[cfg(feature = "storage")]
 mod config;
 #[cfg(feature = "storage")]
 mod counts;
@@ -94,6 +96,8 @@ mod usage;
 pub use bulk::BuildProgress;
 #[cfg(feature = "storage")]
 pub use check::{CheckedPart, FileCheck, check_files};
+#[cfg(feature = "storage")]
+pub use checkpoint::{CHECKPOINT_PREFIX, Checkpoint};
 #[cfg(feature = "storage")]
 pub use config::Config;
 #[cfg(feature = "storage")]

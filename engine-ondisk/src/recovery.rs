@@ -40,6 +40,7 @@ impl OnDiskEngine {
         config.check()?;
         let dir = DataDir::open(config.get_data_directory())?;
         dir.remove_interrupted_writes()?;
+        crate::checkpoint::remove_left_checkpoints(dir.root())?;
         let root = dir.root().to_path_buf();
         let rdir = root.join(ROCKSDB_DIR);
         // `rocksdb/` is made by `create`, after its checks: a refused open leaves

@@ -1174,3 +1174,59 @@ fn compact_merges_the_flushed_files_and_keeps_the_data() {
     drop(t);
     assert_eq!(db.stats().expect("stats").edges, ids.len() as u64 - 1);
 }
+
+/// A checkpoint holds the state at its commit, opens as a data directory of the same
+/// database, and the live database goes on writing after it; a second checkpoint
+/// after more commits shares the unchanged SST files by name and content. A
+/// checkpoint a killed backup left in `.in-progress/` is removed on the next open.
+#[test]
+fn a_checkpoint_opens_as_the_state_at_its_commit() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let data = root.path().join("data");
+    let db = OnDiskEngine::open(Config::new(&data)).expect("open");
+    let mut last = 0;
+    for i in 0..200i64 {
+        let mut t = db.begin(TxnOptions::new()).expect("begin");
+        t.create_vertex_with(&["N"], &[("i", i.into())]).expect("vertex");
+        last = t.commit().expect("commit").commit_timestamp;
+    }
+    let first = db.checkpoint(&root.path().join("cp1")).expect("checkpoint");
+    assert_eq!(first.commit_ts, last, "it holds the newest commit");
+    assert!(first.files.iter().any(|f| f.ends_with(".sst")), "{:?}", first.files);
+    assert!(first.files.contains(&"rocksdb/quiver.meta".to_string()));
+    assert!(first.files.iter().all(|f| !f.contains("LOG")), "{:?}", first.files);
+    assert!(db.checkpoint(&root.path().join("cp1")).is_err(), "an existing directory");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    t.create_vertex_with(&["N"], &[("i", (-1).into())]).expect("vertex");
+    t.commit().expect("commit");
+    let second = db.checkpoint(&root.path().join("cp2")).expect("checkpoint");
+    assert!(second.commit_ts > first.commit_ts);
+    let shared: Vec<&String> = first
+        .files
+        .iter()
+        .filter(|f| f.ends_with(".sst") && second.files.contains(f))
+        .collect();
+    assert!(!shared.is_empty(), "unchanged SST files keep their names");
+    for f in shared {
+        assert_eq!(
+            std::fs::read(root.path().join("cp1").join(f)).expect("read"),
+            std::fs::read(root.path().join("cp2").join(f)).expect("read"),
+            "{f} differs"
+        );
+    }
+    let id = db.database_id();
+    // A checkpoint left in `.in-progress/`, as a killed backup leaves it.
+    let left = data.join(".in-progress").join(format!("{}9", engine_ondisk::CHECKPOINT_PREFIX));
+    std::fs::create_dir_all(data.join(".in-progress")).expect("folder");
+    db.checkpoint(&left).expect("checkpoint");
+    db.close().expect("close");
+    let reopened = OnDiskEngine::open(Config::new(&data)).expect("reopen");
+    assert!(!left.exists(), "the left checkpoint is removed");
+    reopened.close().expect("close");
+    let at = OnDiskEngine::open(Config::new(root.path().join("cp1"))).expect("open the checkpoint");
+    assert_eq!(at.database_id(), id);
+    let t = at.begin(TxnOptions::new().read_only()).expect("begin");
+    assert_eq!(t.vertices_with_label("N").expect("scan").count(), 200);
+    drop(t);
+    at.close().expect("close");
+}
