@@ -17,15 +17,24 @@
 //! it was, relative to this one; the checksum of its manifest; the newest commit it
 //! holds). Following the parents from the newest backup to one without a parent
 //! gives the chain. A full backup's manifest stays format 1.
+//!
+//! A backup of an ON_DISK_TRANSACTIONAL database's files (format 3) lists RocksDB's
+//! files (`rocksdb/…`, `wal/…`): every file the state needs, in each backup of a
+//! chain. A file an earlier backup of the chain already holds (same path, size and
+//! CRC-32: SST files never change once written) is listed with `"shared": true` and
+//! not copied again; a reader finds it in the nearest earlier backup that lists it
+//! unshared.
 
 use engine_api::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
 /// The manifest's file name, directly in the backup directory.
 pub const MANIFEST_FILE: &str = "quiver-backup.json";
-/// The newest manifest format this build writes (for an incremental backup; a full
-/// one writes format 1) and reads.
+/// The manifest format of an incremental backup of an in-memory mode.
 pub const MANIFEST_FORMAT: u32 = 2;
+/// The manifest format of a backup of RocksDB's files (ON_DISK_TRANSACTIONAL, full
+/// or incremental): files may be `shared`. The newest this build reads.
+pub const MANIFEST_FORMAT_FILES: u32 = 3;
 /// The manifest format of a full backup (no parent).
 pub const MANIFEST_FORMAT_FULL: u32 = 1;
 
@@ -74,6 +83,10 @@ pub struct ManifestFile {
     pub size: u64,
     /// CRC-32 of the contents.
     pub crc32: u32,
+    /// Held by an earlier backup of the chain (the nearest that lists it unshared),
+    /// not copied into this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// The manifest file: the manifest and a CRC-32 of its JSON form, so a damaged byte
@@ -107,11 +120,11 @@ impl Manifest {
             )));
         }
         let format = form.manifest.format;
-        if !(MANIFEST_FORMAT_FULL..=MANIFEST_FORMAT).contains(&format)
+        if !(MANIFEST_FORMAT_FULL..=MANIFEST_FORMAT_FILES).contains(&format)
             || (format == MANIFEST_FORMAT_FULL && form.manifest.parent.is_some())
         {
             return Err(Error::corrupt(format!(
-                "{what}: manifest format {format}{} (this build reads {MANIFEST_FORMAT_FULL} to {MANIFEST_FORMAT})",
+                "{what}: manifest format {format}{} (this build reads {MANIFEST_FORMAT_FULL} to {MANIFEST_FORMAT_FILES})",
                 if form.manifest.parent.is_some() {
                     " with a parent"
                 } else {
@@ -151,6 +164,7 @@ mod tests {
                 path: "snapshots/a".into(),
                 size: 3,
                 crc32: 4,
+                shared: false,
             }],
             parent: None,
         }
@@ -172,9 +186,9 @@ mod tests {
     #[test]
     fn another_format_version_is_refused() -> Result<()> {
         let mut m = sample();
-        m.format = 3;
-        let e = Manifest::decode(&m.encode()?, "m").expect_err("format 3");
-        assert!(e.message().contains("manifest format 3"), "{e}");
+        m.format = 4;
+        let e = Manifest::decode(&m.encode()?, "m").expect_err("format 4");
+        assert!(e.message().contains("manifest format 4"), "{e}");
         // A parent in a format-1 manifest is no manifest this build wrote.
         let mut m = sample();
         m.parent = Some(ParentLink {

@@ -30,7 +30,11 @@ pub struct Checkpoint {
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("cannot {what} {}: {e}", path.display())).with_source(e)
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot {what} {}: {e}", path.display()),
+    )
+    .with_source(e)
 }
 
 impl OnDiskEngine {
@@ -45,7 +49,10 @@ impl OnDiskEngine {
         if dir.exists() {
             return Err(Error::new(
                 ErrorKind::Io,
-                format!("{} exists: a checkpoint goes into a new directory", dir.display()),
+                format!(
+                    "{} exists: a checkpoint goes into a new directory",
+                    dir.display()
+                ),
             ));
         }
         std::fs::create_dir(dir).map_err(|e| io("create", dir, e))?;
@@ -75,7 +82,10 @@ impl OnDiskEngine {
         }
         files.sort();
         let commit_ts = self.timestamp(checkpoint_sequence(self, dir)?);
-        for f in std::fs::read_dir(dir).map_err(|e| io("list", dir, e))?.flatten() {
+        for f in std::fs::read_dir(dir)
+            .map_err(|e| io("list", dir, e))?
+            .flatten()
+        {
             // RocksDB's info log of that read, outside the two folders.
             if f.path().is_file() {
                 let _ = std::fs::remove_file(f.path());
@@ -109,7 +119,10 @@ pub(crate) fn remove_left_checkpoints(root: &Path) -> Result<()> {
         return Ok(());
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(CHECKPOINT_PREFIX)
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(CHECKPOINT_PREFIX)
             && entry.path().is_dir()
         {
             std::fs::remove_dir_all(entry.path()).map_err(|e| io("remove", &entry.path(), e))?;

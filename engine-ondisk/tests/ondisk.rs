@@ -1187,17 +1187,30 @@ fn a_checkpoint_opens_as_the_state_at_its_commit() {
     let mut last = 0;
     for i in 0..200i64 {
         let mut t = db.begin(TxnOptions::new()).expect("begin");
-        t.create_vertex_with(&["N"], &[("i", i.into())]).expect("vertex");
+        t.create_vertex_with(&["N"], &[("i", i.into())])
+            .expect("vertex");
         last = t.commit().expect("commit").commit_timestamp;
     }
     let first = db.checkpoint(&root.path().join("cp1")).expect("checkpoint");
     assert_eq!(first.commit_ts, last, "it holds the newest commit");
-    assert!(first.files.iter().any(|f| f.ends_with(".sst")), "{:?}", first.files);
+    assert!(
+        first.files.iter().any(|f| f.ends_with(".sst")),
+        "{:?}",
+        first.files
+    );
     assert!(first.files.contains(&"rocksdb/quiver.meta".to_string()));
-    assert!(first.files.iter().all(|f| !f.contains("LOG")), "{:?}", first.files);
-    assert!(db.checkpoint(&root.path().join("cp1")).is_err(), "an existing directory");
+    assert!(
+        first.files.iter().all(|f| !f.contains("LOG")),
+        "{:?}",
+        first.files
+    );
+    assert!(
+        db.checkpoint(&root.path().join("cp1")).is_err(),
+        "an existing directory"
+    );
     let mut t = db.begin(TxnOptions::new()).expect("begin");
-    t.create_vertex_with(&["N"], &[("i", (-1).into())]).expect("vertex");
+    t.create_vertex_with(&["N"], &[("i", (-1).into())])
+        .expect("vertex");
     t.commit().expect("commit");
     let second = db.checkpoint(&root.path().join("cp2")).expect("checkpoint");
     assert!(second.commit_ts > first.commit_ts);
@@ -1216,7 +1229,9 @@ fn a_checkpoint_opens_as_the_state_at_its_commit() {
     }
     let id = db.database_id();
     // A checkpoint left in `.in-progress/`, as a killed backup leaves it.
-    let left = data.join(".in-progress").join(format!("{}9", engine_ondisk::CHECKPOINT_PREFIX));
+    let left = data
+        .join(".in-progress")
+        .join(format!("{}9", engine_ondisk::CHECKPOINT_PREFIX));
     std::fs::create_dir_all(data.join(".in-progress")).expect("folder");
     db.checkpoint(&left).expect("checkpoint");
     db.close().expect("close");

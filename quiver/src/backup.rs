@@ -7,10 +7,15 @@
 //! a plain copy of a data directory verifies and restores (without a manifest, the
 //! files' own checksums are all there is to check).
 //!
-//! Every mode backs up through the portable snapshot format: the on-disk mode
-//! exports its RocksDB snapshot into one (see `engine_ondisk`'s `snapshot` module for
-//! why an export and not a RocksDB checkpoint), so any backup restores into any
-//! mode.
+//! The in-memory modes back up through the portable snapshot format. The on-disk
+//! mode backs up RocksDB's files: a checkpoint (`engine_ondisk::Checkpoint`) made in
+//! the data directory's `.in-progress/`, copied file by file with each file's CRC-32
+//! into the manifest (format 3), so a chain of incremental backups shares the SST
+//! files an earlier backup holds instead of copying them again, and a restore copies
+//! files instead of rebuilding RocksDB. Any backup restores into any mode: into
+//! another mode than its own, through a staged restore in its own mode and a switch.
+//! (Backups of the on-disk mode written before format 3 hold an export snapshot and
+//! restore as before.)
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -18,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use durability::manifest::{
-    MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_FORMAT_FULL, Manifest, ManifestFile, ParentLink,
+    MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_FORMAT_FILES, MANIFEST_FORMAT_FULL, Manifest,
+    ManifestFile, ParentLink,
 };
 use durability::snapshot::read_snapshot_header;
 use durability::wal::{SegmentRead, read_live_segment_header, read_segment};
@@ -470,12 +476,53 @@ fn backup_with(
     let mut sources: Vec<(PathBuf, String)> = Vec::new();
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_string());
     // A link of a chain in the WAL mode holds the WAL after its parent, no snapshot.
+    // The on-disk mode's checkpoint (removed when the copy is done) and the files
+    // of it the parent's chain already holds.
+    let mut checkpoint = None;
+    let mut shared = Vec::new();
     let (database, snapshot_ts, after) = match &parent {
         Some((_, pm)) if mode == StorageMode::InMemoryTransactional => (
             pm.database.clone(),
             pm.snapshot_commit_ts,
             pm.covered_commit_ts,
         ),
+        _ if mode == StorageMode::OnDiskTransactional => {
+            let crate::Engine::OnDiskTransactional(e) = &db.engine else {
+                return Err(Error::invalid_input(
+                    "the database is not in ON_DISK_TRANSACTIONAL mode",
+                ));
+            };
+            let place = data.join(durability::dir::IN_PROGRESS);
+            create_dir(&place)?;
+            let dir = tempfile::Builder::new()
+                .prefix(engine_ondisk::CHECKPOINT_PREFIX)
+                .tempdir_in(&place)
+                .map_err(|e| io("create a checkpoint directory in", &place, e))?;
+            let cp = e.checkpoint(&dir.path().join("db"))?;
+            let held = match &parent {
+                Some((p, _)) => state_files(p)?,
+                None => std::collections::BTreeMap::new(),
+            };
+            for rel in &cp.files {
+                let from = dir.path().join("db").join(rel);
+                if let Some(h) = held.get(rel)
+                    && std::fs::metadata(&from).is_ok_and(|m| m.len() == h.size)
+                    && file_crc(&from)?.1 == h.crc32
+                {
+                    shared.push(ManifestFile {
+                        path: rel.clone(),
+                        size: h.size,
+                        crc32: h.crc32,
+                        shared: true,
+                    });
+                } else {
+                    sources.push((from, rel.clone()));
+                }
+            }
+            checkpoint = Some(dir);
+            let id = db.database_id().map(|d| d.to_string()).unwrap_or_default();
+            (id, cp.commit_ts, cp.commit_ts)
+        }
         _ => {
             let info = db.create_snapshot()?;
             let header = read_snapshot_header(&info.path)?;
@@ -552,6 +599,9 @@ fn backup_with(
     let work = staging.path().join("backup");
     create_dir(&work.join("snapshots"))?;
     create_dir(&work.join("wal"))?;
+    if mode == StorageMode::OnDiskTransactional {
+        create_dir(&work.join("rocksdb"))?;
+    }
     let done = std::cell::Cell::new(0u64);
     let tick = |n: u64| {
         done.set(done.get() + n);
@@ -564,18 +614,24 @@ fn backup_with(
             path: rel.clone(),
             size,
             crc32,
+            shared: false,
         });
     }
     drop(lease);
+    drop(checkpoint);
+    files.extend(shared);
     persist_mode(&work, mode)?;
     let (size, crc32) = file_crc(&work.join(MODE_FILE))?;
     files.push(ManifestFile {
         path: MODE_FILE.to_string(),
         size,
         crc32,
+        shared: false,
     });
-    for sub in ["snapshots", "wal"] {
-        durability::dir::sync_dir(&work.join(sub))?;
+    for sub in ["snapshots", "wal", "rocksdb"] {
+        if work.join(sub).exists() {
+            durability::dir::sync_dir(&work.join(sub))?;
+        }
     }
     // The copied log, read back: the newest commit it holds (a torn tail of the last
     // segment, cut by the copy while a writer appended, ends it).
@@ -585,6 +641,9 @@ fn backup_with(
         .filter(|f| f.path.starts_with("wal/"))
         .collect();
     for (i, f) in wal.iter().enumerate() {
+        if mode != StorageMode::InMemoryTransactional {
+            break;
+        }
         if let SegmentRead::Read { records, .. } =
             read_segment(&work.join(&f.path), i + 1 == wal.len())?
         {
@@ -600,7 +659,9 @@ fn backup_with(
         None => None,
     };
     let manifest = Manifest {
-        format: if parent.is_some() {
+        format: if mode == StorageMode::OnDiskTransactional {
+            MANIFEST_FORMAT_FILES
+        } else if parent.is_some() {
             MANIFEST_FORMAT
         } else {
             MANIFEST_FORMAT_FULL
@@ -757,6 +818,81 @@ pub(crate) fn chain_files(chain: &[(PathBuf, Option<Manifest>)]) -> Result<Chain
     })
 }
 
+/// A file the state of a backup of RocksDB's files needs, where its chain holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldFile {
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+    pub(crate) crc32: u32,
+}
+
+/// The files (`rocksdb/…`, `wal/…`) the newest backup of a chain of backups of
+/// RocksDB's files lists, each found where the chain holds it: a shared one in the
+/// nearest earlier backup that lists it unshared, with the same size and CRC-32.
+/// Empty for a backup of another kind.
+///
+/// Errors: those of [`read_chain`]; `Corrupt` when a shared file is held by no
+/// earlier backup, or by one that lists it with another size or CRC-32.
+pub(crate) fn state_files(newest: &Path) -> Result<std::collections::BTreeMap<String, HeldFile>> {
+    state_files_of(&read_chain(newest)?)
+}
+
+pub(crate) fn state_files_of(
+    chain: &[(PathBuf, Option<Manifest>)],
+) -> Result<std::collections::BTreeMap<String, HeldFile>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some((newest, Some(m))) = chain.last() else {
+        return Ok(out);
+    };
+    if m.format != MANIFEST_FORMAT_FILES {
+        return Ok(out);
+    }
+    for f in &m.files {
+        if !(f.path.starts_with("rocksdb/") || f.path.starts_with("wal/")) {
+            continue;
+        }
+        let holder = chain.iter().rev().find_map(|(dir, m)| {
+            m.as_ref()?
+                .files
+                .iter()
+                .find(|g| g.path == f.path && !g.shared)
+                .map(|g| (dir, g))
+        });
+        match holder {
+            Some((dir, g)) if g.size == f.size && g.crc32 == f.crc32 => {
+                out.insert(
+                    f.path.clone(),
+                    HeldFile {
+                        path: dir.join(&f.path),
+                        size: f.size,
+                        crc32: f.crc32,
+                    },
+                );
+            }
+            Some((dir, g)) => {
+                return Err(Error::corrupt(format!(
+                    "{}: lists {} ({} bytes, CRC-32 {:08x}) as held by an earlier backup of the chain, but {} lists {} bytes with {:08x}",
+                    newest.join(MANIFEST_FILE).display(),
+                    f.path,
+                    f.size,
+                    f.crc32,
+                    dir.join(MANIFEST_FILE).display(),
+                    g.size,
+                    g.crc32
+                )));
+            }
+            None => {
+                return Err(Error::corrupt(format!(
+                    "{}: lists {} as held by an earlier backup of the chain, but none holds it",
+                    newest.join(MANIFEST_FILE).display(),
+                    f.path
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What a restore to a point may reach back into: the chain that ends with
 /// `source` and, when `source` is a data directory with a WAL archive, the archive
 /// before it.
@@ -804,6 +940,29 @@ impl ChainView {
             .tempdir()
             .map_err(|e| io("create a scratch directory for", &chain[0].0, e))?;
         let mut origin = std::collections::BTreeMap::new();
+        let files = state_files_of(chain)?;
+        if !files.is_empty() {
+            // RocksDB's files: SST files (never written again) linked, the rest
+            // (MANIFEST, CURRENT, OPTIONS, the log, our metadata), which opening may
+            // rewrite or append to, copied.
+            for sub in ["rocksdb", "wal", "snapshots"] {
+                create_dir(&dir.path().join(sub))?;
+            }
+            for (rel, held) in &files {
+                let to = dir.path().join(rel);
+                if rel.ends_with(".sst") {
+                    let target = std::path::absolute(&held.path)
+                        .map_err(|e| io("resolve", &held.path, e))?;
+                    std::os::unix::fs::symlink(&target, &to)
+                        .map_err(|e| io("link", &held.path, e))?;
+                } else {
+                    std::fs::copy(&held.path, &to).map_err(|e| io("copy", &held.path, e))?;
+                }
+                origin.insert(to, held.path.clone());
+            }
+            persist_mode(dir.path(), mode)?;
+            return Ok(ChainView { dir, origin });
+        }
         for (files, sub) in [
             (&together.snapshots, "snapshots"),
             (&together.segments, "wal"),
@@ -895,12 +1054,6 @@ fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
 
 /// The manifest of `parent`, checked as the parent of an incremental backup of `db`.
 fn parent_manifest(db: &Database, mode: StorageMode, parent: &Path) -> Result<Manifest> {
-    if mode == StorageMode::OnDiskTransactional {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            "an incremental backup of an ON_DISK_TRANSACTIONAL database: its backups are exports of the whole database, so take a full one",
-        ));
-    }
     if !parent.is_dir() {
         return Err(Error::new(
             ErrorKind::NotFound,
@@ -922,6 +1075,12 @@ fn parent_manifest(db: &Database, mode: StorageMode, parent: &Path) -> Result<Ma
             parent.display(),
             manifest.mode,
             mode_name(mode)
+        )));
+    }
+    if mode == StorageMode::OnDiskTransactional && manifest.format != MANIFEST_FORMAT_FILES {
+        return Err(Error::invalid_input(format!(
+            "{} is a backup of an ON_DISK_TRANSACTIONAL database as an export snapshot (written before backups of RocksDB's files), which an incremental backup cannot continue; take a full backup",
+            parent.display()
         )));
     }
     let id = db.database_id().map(|d| d.to_string());
@@ -1099,7 +1258,10 @@ pub fn restore(
             backup.display()
         )));
     }
-    if report.mode == StorageMode::OnDiskTransactional && backup.join("rocksdb").exists() {
+    if report.mode == StorageMode::OnDiskTransactional
+        && backup.join("rocksdb").exists()
+        && report.manifest.is_none()
+    {
         return Err(Error::invalid_input(format!(
             "{} is an ON_DISK_TRANSACTIONAL data directory: its data is in rocksdb/, which a restore does not copy (it restores backups and snapshots); back it up with `quiver backup {} <dest>` and restore that, or copy the whole directory while no process has it open",
             backup.display(),
@@ -1108,6 +1270,13 @@ pub fn restore(
     }
     if let Some(point) = options.until {
         return restore_to_point(backup, data, options, point, &report, progress);
+    }
+    if report
+        .manifest
+        .as_ref()
+        .is_some_and(|m| m.format == MANIFEST_FORMAT_FILES)
+    {
+        return restore_files(backup, data, options, &report, progress);
     }
     // A chain's files, as one directory holds them (one backup's own, otherwise).
     let together = chain_files(&read_chain(backup)?)?;
@@ -1216,6 +1385,107 @@ pub fn restore(
         mode,
         moved_aside,
         files: sources.len(),
+        last_commit: None,
+    })
+}
+
+/// [`restore`] of a backup of RocksDB's files (a chain of them: the newest's state):
+/// each file copied from where the chain holds it and its CRC-32 checked against the
+/// manifest, our metadata file last (a kill before it leaves a directory opening
+/// refuses, never another state), then opened once so RocksDB replays the log
+/// copied with it now. Into another mode: restored so in a staging directory beside
+/// `data`, then switched.
+fn restore_files(
+    backup: &Path,
+    data: &Path,
+    options: &RestoreOptions,
+    report: &crate::verify::VerifyReport,
+    progress: Progress<'_>,
+) -> Result<Restored> {
+    if options.snapshot_only {
+        return Err(Error::invalid_input(format!(
+            "{} is a backup of RocksDB's files, which holds no snapshot: restore it whole",
+            backup.display()
+        )));
+    }
+    let mode = options.mode.unwrap_or(StorageMode::OnDiskTransactional);
+    if mode != StorageMode::OnDiskTransactional {
+        parent_is_a_directory(data, "restore")?;
+        if !options.force && !used_entries(data)?.is_empty() {
+            prepare_target(data, false)?;
+        }
+        let staging = staging_for(data, ".quiver-restore-")?;
+        let staged = staging.path().join("db");
+        restore_files(
+            backup,
+            &staged,
+            &options
+                .clone()
+                .mode(StorageMode::OnDiskTransactional)
+                .force(false),
+            report,
+            progress,
+        )?;
+        if mode == StorageMode::InMemoryAnalytical {
+            let db = Database::open(crate::Config::new().data_directory(&staged))?;
+            let constraints = db.constraints()?.len() as u64;
+            db.engine.close_without_snapshot()?;
+            if constraints > 0 {
+                return Err(refuse_constraints(backup, constraints));
+            }
+        }
+        let moved_aside = prepare_target(data, options.force)?;
+        crate::switch::migrate(&staged, data, mode)?;
+        return Ok(Restored {
+            mode,
+            moved_aside,
+            files: report.files.len(),
+            last_commit: None,
+        });
+    }
+    let files = state_files(backup)?;
+    let total: u64 = files.values().map(|f| f.size).sum();
+    let done = std::cell::Cell::new(0u64);
+    let tick = |n: u64| {
+        done.set(done.get() + n);
+        progress(done.get(), total);
+    };
+    let moved_aside = prepare_target(data, options.force)?;
+    persist_mode(data, mode)?;
+    for sub in ["snapshots", "rocksdb", "wal"] {
+        create_dir(&data.join(sub))?;
+    }
+    let meta = "rocksdb/quiver.meta";
+    let ordered = files
+        .iter()
+        .filter(|(rel, _)| rel.as_str() != meta)
+        .chain(files.iter().filter(|(rel, _)| rel.as_str() == meta));
+    for (rel, held) in ordered {
+        let to = data.join(rel);
+        if rel.as_str() == meta {
+            for sub in ["rocksdb", "wal"] {
+                durability::dir::sync_dir(&data.join(sub))?;
+            }
+        }
+        let (size, crc32) = copy_file(&held.path, &to, &tick)?;
+        if (size, crc32) != (held.size, held.crc32) {
+            return Err(Error::corrupt(format!(
+                "{}: {size} bytes with CRC-32 {crc32:08x}, but the manifest lists {} bytes with {:08x} (changed since it was verified?)",
+                held.path.display(),
+                held.size,
+                held.crc32
+            )));
+        }
+    }
+    for sub in ["rocksdb", "wal"] {
+        durability::dir::sync_dir(&data.join(sub))?;
+    }
+    let db = Database::open(crate::Config::new().data_directory(data))?;
+    db.engine.close_without_snapshot()?;
+    Ok(Restored {
+        mode,
+        moved_aside,
+        files: files.len(),
         last_commit: None,
     })
 }

@@ -312,9 +312,11 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             files.push(f);
         }
     }
-    // The newest backup of a chain: checked with the backups it continues.
+    // The newest backup of a chain: checked with the backups it continues. A backup
+    // of RocksDB's files is read as a chain too (of one, when it is full): through
+    // a scratch directory, since RocksDB writes its info log where it reads.
     if let Ok(Some(m)) = read_manifest(dir)
-        && m.parent.is_some()
+        && (m.parent.is_some() || m.format == durability::manifest::MANIFEST_FORMAT_FILES)
     {
         return verify_chain(dir, m, files, progress);
     }
@@ -644,9 +646,14 @@ fn verify_chain(
             chain[0].0.display(),
             chain.len()
         )
+    } else if chain.len() == 1 {
+        format!(
+            "a backup of RocksDB's files: checked against its manifest, then read as opening reads it (from links in a scratch directory, so nothing is written into {})",
+            newest.display()
+        )
     } else {
         format!(
-            "a chain of {} backups, the full backup {} first: each checked against its manifest, then their snapshots and WAL together as a restore puts them",
+            "a chain of {} backups, the full backup {} first: each checked against its manifest, then their files together as a restore puts them",
             chain.len(),
             chain[0].0.display()
         )
@@ -673,6 +680,9 @@ fn verify_chain(
         let listed: BTreeMap<&str, &ManifestFile> =
             m.files.iter().map(|f| (f.path.as_str(), f)).collect();
         for lf in &m.files {
+            if lf.shared {
+                continue;
+            }
             let path = dir.join(&lf.path);
             let found = file_crc(&path);
             if let Some(why) = match found {
@@ -716,6 +726,40 @@ fn verify_chain(
                 f.damage = Some(
                     "a file of ours that the backup's manifest does not list: a restore would use it".to_string(),
                 );
+                files.push(f);
+            }
+        }
+        if m.format == durability::manifest::MANIFEST_FORMAT_FILES {
+            // RocksDB's files: each one there is listed (unshared), and each shared
+            // one is held by an earlier backup of the chain.
+            for sub in ["rocksdb", "wal"] {
+                for entry in std::fs::read_dir(dir.join(sub))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
+                    if listed.get(rel.as_str()).is_none_or(|f| f.shared) {
+                        let mut f = CheckedFile::new(entry.path(), "unlisted file");
+                        f.damage = Some(
+                            "a file the backup's manifest does not list as its own: added after it was written".to_string(),
+                        );
+                        files.push(f);
+                    }
+                }
+            }
+            let upto = chain
+                .iter()
+                .position(|(d, _)| d == dir)
+                .map_or(0, |i| i + 1);
+            let links: Vec<(PathBuf, Option<Manifest>)> = chain[..upto]
+                .iter()
+                .map(|(d, m)| (d.clone(), Some(m.clone())))
+                .collect();
+            if let Err(e) = crate::backup::state_files_of(&links) {
+                let named = named_of(dir);
+                let mut f = CheckedFile::new(named.clone(), "manifest");
+                f.damage = Some(without_path(e.message(), &named));
                 files.push(f);
             }
         }
@@ -765,6 +809,13 @@ fn verify_chain(
             }
         }
         parent_covered = Some(m.covered_commit_ts);
+    }
+    // RocksDB's files are read through the view only when each is where the
+    // manifests say: otherwise opening (and the restore) fails at the damage found.
+    if manifest.format == durability::manifest::MANIFEST_FORMAT_FILES
+        && files.iter().any(|f| f.damage.is_some())
+    {
+        broken = true;
     }
     if broken {
         return Ok(VerifyReport::stopped(Some(manifest), mode, files, notes));

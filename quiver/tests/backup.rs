@@ -444,8 +444,10 @@ fn a_plain_copy_of_snapshots_races_with_snapshot_creation() -> Result<()> {
     Ok(())
 }
 
-/// A restore into the on-disk mode reports its RocksDB build as a third leg of its
-/// progress: the snapshot's bytes, ending at (bytes, bytes), after the copy's.
+/// A restore of a snapshot into the on-disk mode reports its RocksDB build as a
+/// third leg of its progress: the snapshot's bytes, ending at (bytes, bytes), after
+/// the copy's. A restore of a backup of RocksDB's files copies them, its progress
+/// ending at the bytes the manifest lists.
 #[test]
 fn a_restore_into_on_disk_shows_the_build_as_progress() -> Result<()> {
     let root = tempfile::tempdir()?;
@@ -453,7 +455,7 @@ fn a_restore_into_on_disk_shows_the_build_as_progress() -> Result<()> {
     let db = Database::open(
         Config::new()
             .data_directory(&data)
-            .mode(StorageMode::OnDiskTransactional),
+            .mode(StorageMode::InMemoryAnalytical),
     )?;
     fill(&db)?;
     backup(&db, &root.path().join("backup"), &quiet)?;
@@ -466,7 +468,7 @@ fn a_restore_into_on_disk_shows_the_build_as_progress() -> Result<()> {
     restore(
         &root.path().join("backup"),
         &root.path().join("restored"),
-        &RestoreOptions::new(),
+        &RestoreOptions::new().mode(StorageMode::OnDiskTransactional),
         &|done, total| calls.lock().expect("calls").push((done, total)),
     )?;
     let calls = calls.into_inner().expect("calls");
@@ -479,5 +481,46 @@ fn a_restore_into_on_disk_shows_the_build_as_progress() -> Result<()> {
         start.is_some_and(|i| i > 0 && calls[i - 1] == whole),
         "no build leg after the copy: {calls:?}"
     );
+
+    let on_disk = Database::open(
+        Config::new()
+            .data_directory(root.path().join("ondisk"))
+            .mode(StorageMode::OnDiskTransactional),
+    )?;
+    fill(&on_disk)?;
+    let manifest = backup(&on_disk, &root.path().join("files"), &quiet)?;
+    let expected = image(&on_disk)?;
+    on_disk.close()?;
+    let listed: u64 = manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("rocksdb/") || f.path.starts_with("wal/"))
+        .map(|f| f.size)
+        .sum();
+    assert!(
+        root.path().join("files/rocksdb").is_dir(),
+        "RocksDB's files"
+    );
+    assert!(
+        !root
+            .path()
+            .join("files/snapshots")
+            .read_dir()?
+            .any(|_| true),
+        "no export"
+    );
+    let calls = std::sync::Mutex::new(Vec::new());
+    restore(
+        &root.path().join("files"),
+        &root.path().join("files-restored"),
+        &RestoreOptions::new(),
+        &|done, total| calls.lock().expect("calls").push((done, total)),
+    )?;
+    let calls = calls.into_inner().expect("calls");
+    assert_eq!(calls.last(), Some(&(listed, listed)), "{calls:?}");
+    let restored =
+        Database::open(Config::new().data_directory(root.path().join("files-restored")))?;
+    assert_eq!(image(&restored)?, expected);
+    restored.close()?;
     Ok(())
 }

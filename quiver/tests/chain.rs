@@ -324,22 +324,6 @@ fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
     assert!(e.message().contains("not of this one"), "{e}");
     other.close()?;
 
-    let on_disk = logged(
-        &root.path().join("ondisk"),
-        StorageMode::OnDiskTransactional,
-    )?;
-    work(&on_disk, "A", 1)?;
-    quiver::backup(&on_disk, &root.path().join("ondisk-full"), &|_, _| {})?;
-    let e = quiver::backup_incremental(
-        &on_disk,
-        &root.path().join("ondisk-full"),
-        &root.path().join("ondisk-inc"),
-        &|_, _| {},
-    )
-    .expect_err("no on-disk incrementals");
-    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    on_disk.close()?;
-
     let analytical = logged(&root.path().join("an"), StorageMode::InMemoryAnalytical)?;
     work(&analytical, "A", 5)?;
     quiver::backup(&analytical, &root.path().join("an-full"), &|_, _| {})?;
@@ -418,6 +402,7 @@ fn another_history_under_the_same_id_is_refused() -> Result<()> {
             path: format!("wal/{name}"),
             size: bytes.len() as u64,
             crc32: crc32fast::hash(&bytes),
+            shared: false,
         });
     }
     let manifest = Manifest {
@@ -547,5 +532,126 @@ fn a_mount_point_takes_backups_folds_and_restores() -> Result<()> {
             disk.dir.display()
         );
     }
+    Ok(())
+}
+
+/// ON_DISK_TRANSACTIONAL: each backup holds RocksDB's files; a link copies only the
+/// files its chain does not hold yet (by path, size and CRC-32) and lists the others
+/// as shared. The newest link verifies and restores as its chain's state, in its own
+/// mode and another; damage in a shared file held by an earlier backup, or a missing
+/// link, is found from the newest; a fold gives one full backup of the same state.
+#[test]
+fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let db = logged(&root.path().join("data"), StorageMode::OnDiskTransactional)?;
+    let (mon, tue, wed) = (
+        root.path().join("mon"),
+        root.path().join("tue"),
+        root.path().join("wed"),
+    );
+    work(&db, "Mon", 400)?;
+    // Monday's data in RocksDB's bottom level, as a database that has run a while
+    // holds most of its data: later commits go to new files beside it.
+    if let quiver::Engine::OnDiskTransactional(e) = db.engine() {
+        e.compact()?;
+    }
+    let full = quiver::backup(&db, &mon, &|_, _| {})?;
+    assert_eq!(full.format, durability::manifest::MANIFEST_FORMAT_FILES);
+    assert!(full.files.iter().all(|f| !f.shared));
+    work(&db, "Tue", 20)?;
+    let link = quiver::backup_incremental(&db, &mon, &tue, &|_, _| {})?;
+    let tuesday = common::image(&db)?;
+    let shared: Vec<&quiver::ManifestFile> = link.files.iter().filter(|f| f.shared).collect();
+    assert!(
+        shared.iter().any(|f| f.path.ends_with(".sst")),
+        "Monday's SST files are shared: {:?}",
+        link.files
+    );
+    for f in &shared {
+        assert!(!tue.join(&f.path).exists(), "{} copied again", f.path);
+    }
+    let copied: u64 = link
+        .files
+        .iter()
+        .filter(|f| !f.shared)
+        .map(|f| f.size)
+        .sum();
+    assert!(copied < bytes(&link), "{copied} of {}", bytes(&link));
+    work(&db, "Wed", 20)?;
+    let link = quiver::backup_incremental(&db, &tue, &wed, &|_, _| {})?;
+    assert!(link.parent.is_some());
+    let wednesday = common::image(&db)?;
+    db.close()?;
+
+    assert!(damaged(&wed)?.is_empty(), "{:?}", damaged(&wed)?);
+    let wed_files = files(&wed);
+    assert_eq!(
+        restored_state(&wed, &root.path().join("r-wed"), &RestoreOptions::new())?,
+        wednesday
+    );
+    assert_eq!(
+        restored_state(&tue, &root.path().join("r-tue"), &RestoreOptions::new())?,
+        tuesday
+    );
+    assert_eq!(
+        restored_state(
+            &wed,
+            &root.path().join("r-txn"),
+            &RestoreOptions::new().mode(StorageMode::InMemoryTransactional)
+        )?,
+        wednesday
+    );
+    assert!(files(&wed) == wed_files, "reading the chain wrote into it");
+    let folded = root.path().join("folded");
+    quiver::aggregate(&wed, &folded, None, &|_, _| {})?;
+    assert!(quiver::read_manifest(&folded)?.is_some_and(|m| m.parent.is_none()));
+    assert_eq!(
+        restored_state(
+            &folded,
+            &root.path().join("r-folded"),
+            &RestoreOptions::new()
+        )?,
+        wednesday
+    );
+    let e = quiver::restore(
+        &wed,
+        &root.path().join("r-point"),
+        &RestoreOptions::new().until(Some(RecoveryPoint::Commit(3))),
+        &|_, _| {},
+    )
+    .expect_err("no point in this mode");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+
+    // A shared SST file Monday holds, damaged: found from Wednesday.
+    let sst = shared
+        .iter()
+        .find(|f| f.path.ends_with(".sst"))
+        .map(|f| mon.join(&f.path))
+        .expect("a shared SST");
+    let mut bytes_of = std::fs::read(&sst)?;
+    let at = bytes_of.len() / 2;
+    bytes_of[at] ^= 0x40;
+    std::fs::write(&sst, &bytes_of)?;
+    let found = damaged(&wed)?;
+    assert!(found.iter().any(|(p, _)| Path::new(p) == sst), "{found:?}");
+    let e = quiver::restore(
+        &wed,
+        &root.path().join("r-bad"),
+        &RestoreOptions::new(),
+        &|_, _| {},
+    )
+    .expect_err("damaged");
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    bytes_of[at] ^= 0x40;
+    std::fs::write(&sst, &bytes_of)?;
+    // Tuesday gone: Wednesday's chain is broken.
+    std::fs::rename(&tue, root.path().join("tue-moved"))?;
+    let found = damaged(&wed)?;
+    assert!(
+        found
+            .iter()
+            .any(|(p, why)| p.ends_with("quiver-backup.json") && why.contains("missing")),
+        "{found:?}"
+    );
     Ok(())
 }

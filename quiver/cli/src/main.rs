@@ -908,11 +908,12 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
     let mode = quiver::persisted_mode(dir).ok().flatten();
     let unopened_on_disk =
         mode == Some(StorageMode::OnDiskTransactional) && !dir.join("rocksdb").exists();
-    // A backup of an in-memory mode (an incremental one with the chain behind it) is
+    // A backup (an incremental one with the chain behind it; one of RocksDB's files) is
     // read through a view of links, so opening writes nothing into it.
     if !unopened_on_disk
-        && mode != Some(StorageMode::OnDiskTransactional)
-        && let Ok(Some(_)) = quiver::read_manifest(dir)
+        && let Ok(Some(m)) = quiver::read_manifest(dir)
+        && (mode != Some(StorageMode::OnDiskTransactional)
+            || m.format == durability::manifest::MANIFEST_FORMAT_FILES)
     {
         let links = quiver::read_chain(dir)?.len();
         let view = quiver::ChainView::new(dir)?;
@@ -1146,8 +1147,9 @@ fn info(dir: &Path) -> Outcome {
             say!("on disk         {bytes} bytes (snapshots only: no RocksDB database yet)");
         }
         Some(View::Chain(_, links)) => {
-            let bytes: u64 =
-                quiver::read_manifest(dir)?.map_or(0, |m| m.files.iter().map(|f| f.size).sum());
+            let bytes: u64 = quiver::read_manifest(dir)?.map_or(0, |m| {
+                m.files.iter().filter(|f| !f.shared).map(|f| f.size).sum()
+            });
             say!("on disk         {bytes} bytes (this backup's files)");
             if *links > 1 {
                 say!(

@@ -284,9 +284,9 @@ fn a_dump_onto_a_full_disk_leaves_no_file() -> Result<()> {
     Ok(())
 }
 
-/// `info` and `dump` only read: on an on-disk backup (snapshots, no RocksDB
-/// database yet) they read a copy, and the backup still verifies and restores
-/// afterwards; the snapshot paths `info` lists are the backup's own. A dump's `-o`
+/// `info` and `dump` only read: on an on-disk backup (RocksDB's files) they read
+/// it through a scratch directory, and the backup still verifies and restores
+/// afterwards; a damaged backup's error names the backup's file. A dump's `-o`
 /// naming a directory, and a restore under a file, are refused before any work.
 #[test]
 fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
@@ -305,14 +305,14 @@ fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
         .map(|e| e.map(|e| e.file_name()))
         .collect::<std::io::Result<_>>()?;
     let out = expect(&["info", p(&backup)], 0);
-    assert!(out.contains(p(&backup.join("snapshots"))), "{out}");
+    assert!(out.contains("this backup's files"), "{out}");
+    assert!(out.contains("ON_DISK_TRANSACTIONAL"), "{out}");
     let dumped = expect(&["dump", p(&backup)], 0);
     assert!(dumped.contains("CREATE"), "{dumped}");
     let after: Vec<_> = std::fs::read_dir(&backup)?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<std::io::Result<_>>()?;
     assert_eq!(after, before, "a read added files to the backup");
-    assert!(out.contains("snapshots only"), "{out}");
     expect(&["verify", p(&backup)], 0);
     // A damaged backup's error names the backup, not the copy read.
     let damaged = root.path().join("damaged");
@@ -325,7 +325,9 @@ fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
                 let inner = inner?;
                 let to = damaged.join(entry.file_name()).join(inner.file_name());
                 std::fs::copy(inner.path(), &to)?;
-                if entry.file_name() == "snapshots" {
+                if entry.file_name() == "rocksdb"
+                    && inner.file_name().to_string_lossy().ends_with(".sst")
+                {
                     std::fs::OpenOptions::new()
                         .write(true)
                         .open(&to)?
@@ -339,7 +341,7 @@ fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
     let out = quiver(&["info", p(&damaged)]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(5), "{stderr}");
-    assert!(stderr.contains(p(&damaged.join("snapshots"))), "{stderr}");
+    assert!(stderr.contains(p(&damaged.join("rocksdb"))), "{stderr}");
     let restored = root.path().join("restored");
     expect(&["restore", p(&backup), p(&restored)], 0);
     assert_eq!(image(&open(&restored)?)?, state);
