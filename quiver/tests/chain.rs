@@ -644,6 +644,25 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
     bytes_of[at] ^= 0x40;
     std::fs::write(&sst, &bytes_of)?;
+    // A link naming a shared file with another checksum than the backup holding it
+    // has: damage of its manifest (it would restore another file than it lists).
+    let mut m = quiver::read_manifest(&wed)?.expect("a manifest");
+    let f = m
+        .files
+        .iter_mut()
+        .find(|f| f.shared && f.path.ends_with(".sst"))
+        .expect("a shared SST");
+    f.crc32 ^= 1;
+    let original = std::fs::read(wed.join(quiver::MANIFEST_FILE))?;
+    std::fs::write(wed.join(quiver::MANIFEST_FILE), m.encode()?)?;
+    let found = damaged(&wed)?;
+    assert!(
+        found
+            .iter()
+            .any(|(p, why)| p.starts_with(&wed.display().to_string()) && why.contains("held by an earlier backup")),
+        "{found:?}"
+    );
+    std::fs::write(wed.join(quiver::MANIFEST_FILE), original)?;
     // Tuesday gone: Wednesday's chain is broken.
     std::fs::rename(&tue, root.path().join("tue-moved"))?;
     let found = damaged(&wed)?;
