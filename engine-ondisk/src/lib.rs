@@ -53,8 +53,9 @@
 //! snapshot to a file in the portable snapshot format (the in-memory backends read
 //! it too); retention keeps the newest N (default 3), and `lock_data_directory`
 //! defers those deletions. RocksDB's own file deletions are not deferred by that
-//! lock; back up with a snapshot export (or `quiver backup`), not by copying
-//! `rocksdb/` of an open database. Restore: put a snapshot file
+//! lock; back up with a snapshot export, a checkpoint
+//! (`OnDiskEngine::checkpoint`, RocksDB's files at one commit) or `quiver backup`
+//! (which copies a checkpoint), not by copying `rocksdb/` of an open database. Restore: put a snapshot file
 //! into `snapshots/` of an empty data directory and open it.
 
 #[cfg(feature = "storage")]

@@ -6,7 +6,9 @@
 //! into an empty data directory by itself, and that either in-memory backend can load
 //! as well, so it is also how a database moves between storage modes. A checkpoint is
 //! a directory of hard links that only RocksDB can read and that needs the same file
-//! system. The cost is that an export reads and writes the whole graph.
+//! system. The cost is that an export reads and writes the whole graph. (A backup,
+//! which is copied file by file anyway and restores through RocksDB, uses a
+//! checkpoint: see the `checkpoint` module.)
 
 use std::path::{Path, PathBuf};
 
