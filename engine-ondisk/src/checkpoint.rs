@@ -1,11 +1,15 @@
 //! Checkpoints: the database's files at one commit, for a file-level backup.
 //!
-//! [`OnDiskEngine::checkpoint`] asks RocksDB for a checkpoint (memtables flushed,
-//! SST files hard-linked where the target is on the data's file system, a MANIFEST
-//! of just those files) and lays it out as a data directory: `rocksdb/` with our
-//! metadata file beside RocksDB's, and `wal/` with the log RocksDB wrote after the
-//! flush, if any (RocksDB opens its log from `wal/` here). Opening that directory
-//! gives the state at the checkpoint's commit; the live database goes on meanwhile.
+//! [`OnDiskEngine::checkpoint`] asks RocksDB for a checkpoint (SST files
+//! hard-linked where the target is on the data's file system, a MANIFEST of just
+//! those files, and a copy of the log since the last flush, cut at one sequence
+//! number) and lays it out as a data directory: `rocksdb/` with our metadata file
+//! beside RocksDB's, and `wal/` with that log (RocksDB opens its log from `wal/`
+//! here). Opening that directory gives the state at the checkpoint's commit; the
+//! live database goes on meanwhile. Memtables are not flushed for it: a flush would
+//! leave a small SST file per column family for every backup and wake compactions
+//! in the live database; the log copied instead is replayed when the checkpoint is
+//! opened.
 //! SST files never change once written, so a backup that already holds one by name,
 //! size and checksum need not copy it again.
 
@@ -58,8 +62,9 @@ impl OnDiskEngine {
         std::fs::create_dir(dir).map_err(|e| io("create", dir, e))?;
         let rdir = dir.join(ROCKSDB_DIR);
         let wal = dir.join("wal");
+        // A flush threshold no log reaches: the log is copied, never flushed.
         rocksdb::checkpoint::Checkpoint::new(&self.db)
-            .and_then(|c| c.create_checkpoint(&rdir))
+            .and_then(|c| c.create_checkpoint_with_log_size(&rdir, u64::MAX))
             .map_err(|e| rocks("cannot make a RocksDB checkpoint", e))?;
         std::fs::create_dir(&wal).map_err(|e| io("create", &wal, e))?;
         for entry in std::fs::read_dir(&rdir).map_err(|e| io("list", &rdir, e))? {

@@ -1175,24 +1175,38 @@ fn compact_merges_the_flushed_files_and_keeps_the_data() {
     assert_eq!(db.stats().expect("stats").edges, ids.len() as u64 - 1);
 }
 
-/// A checkpoint holds the state at its commit, opens as a data directory of the same
-/// database, and the live database goes on writing after it; a second checkpoint
-/// after more commits shares the unchanged SST files by name and content. A
+/// A checkpoint holds the state at its commit (flushed data in SST files, the rest
+/// in the log copied with it), opens as a data directory of the same database, and
+/// the live database goes on writing after it; a second checkpoint after more
+/// commits holds the same SST files, by name and content. A
 /// checkpoint a killed backup left in `.in-progress/` is removed on the next open.
 #[test]
 fn a_checkpoint_opens_as_the_state_at_its_commit() {
     let root = tempfile::tempdir().expect("tempdir");
     let data = root.path().join("data");
     let db = OnDiskEngine::open(Config::new(&data)).expect("open");
-    let mut last = 0;
     for i in 0..200i64 {
         let mut t = db.begin(TxnOptions::new()).expect("begin");
         t.create_vertex_with(&["N"], &[("i", i.into())])
             .expect("vertex");
-        last = t.commit().expect("commit").commit_timestamp;
+        t.commit().expect("commit");
     }
+    db.flush().expect("flush");
+    let mut t = db.begin(TxnOptions::new()).expect("begin");
+    t.create_vertex_with(&["N"], &[("i", 200.into())])
+        .expect("vertex");
+    let last = t.commit().expect("commit").commit_timestamp;
     let first = db.checkpoint(&root.path().join("cp1")).expect("checkpoint");
-    assert_eq!(first.commit_ts, last, "it holds the newest commit");
+    assert_eq!(
+        first.commit_ts, last,
+        "it holds the newest commit, from the log"
+    );
+    assert!(
+        first
+            .files
+            .iter()
+            .any(|f| f.starts_with("wal/") && f.ends_with(".log"))
+    );
     assert!(
         first.files.iter().any(|f| f.ends_with(".sst")),
         "{:?}",
@@ -1241,7 +1255,7 @@ fn a_checkpoint_opens_as_the_state_at_its_commit() {
     let at = OnDiskEngine::open(Config::new(root.path().join("cp1"))).expect("open the checkpoint");
     assert_eq!(at.database_id(), id);
     let t = at.begin(TxnOptions::new().read_only()).expect("begin");
-    assert_eq!(t.vertices_with_label("N").expect("scan").count(), 200);
+    assert_eq!(t.vertices_with_label("N").expect("scan").count(), 201);
     drop(t);
     at.close().expect("close");
 }

@@ -1258,23 +1258,18 @@ pub fn restore(
             backup.display()
         )));
     }
-    if report.mode == StorageMode::OnDiskTransactional
-        && backup.join("rocksdb").exists()
-        && report.manifest.is_none()
-    {
-        return Err(Error::invalid_input(format!(
-            "{} is an ON_DISK_TRANSACTIONAL data directory: its data is in rocksdb/, which a restore does not copy (it restores backups and snapshots); back it up with `quiver backup {} <dest>` and restore that, or copy the whole directory while no process has it open",
-            backup.display(),
-            backup.display()
-        )));
-    }
     if let Some(point) = options.until {
         return restore_to_point(backup, data, options, point, &report, progress);
     }
+    // RocksDB's files: of a backup of them, or of an on-disk data directory no
+    // process has open (verify refused one in use).
     if report
         .manifest
         .as_ref()
         .is_some_and(|m| m.format == MANIFEST_FORMAT_FILES)
+        || (report.mode == StorageMode::OnDiskTransactional
+            && report.manifest.is_none()
+            && backup.join("rocksdb").exists())
     {
         return restore_files(backup, data, options, &report, progress);
     }
@@ -1389,6 +1384,37 @@ pub fn restore(
     })
 }
 
+/// The files of the on-disk data directory `dir` a restore copies: RocksDB's (its
+/// info logs and lock file aside) and our metadata file in `rocksdb/`, its log in
+/// `wal/`; each with its size now (and no checksum to compare: there is no manifest).
+fn directory_files(dir: &Path) -> Result<std::collections::BTreeMap<String, HeldFile>> {
+    let mut out = std::collections::BTreeMap::new();
+    for sub in ["rocksdb", "wal"] {
+        let folder = dir.join(sub);
+        let entries = std::fs::read_dir(&folder).map_err(|e| io("list", &folder, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io("list", &folder, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with("LOG") || name == "LOCK" || !entry.path().is_file() {
+                continue;
+            }
+            let size = entry
+                .metadata()
+                .map_err(|e| io("read", &entry.path(), e))?
+                .len();
+            out.insert(
+                format!("{sub}/{name}"),
+                HeldFile {
+                    path: entry.path(),
+                    size,
+                    crc32: 0,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// [`restore`] of a backup of RocksDB's files (a chain of them: the newest's state):
 /// each file copied from where the chain holds it and its CRC-32 checked against the
 /// manifest, our metadata file last (a kill before it leaves a directory opening
@@ -1443,7 +1469,11 @@ fn restore_files(
             last_commit: None,
         });
     }
-    let files = state_files(backup)?;
+    let files = if report.manifest.is_some() {
+        state_files(backup)?
+    } else {
+        directory_files(backup)?
+    };
     let total: u64 = files.values().map(|f| f.size).sum();
     let done = std::cell::Cell::new(0u64);
     let tick = |n: u64| {
@@ -1468,7 +1498,7 @@ fn restore_files(
             }
         }
         let (size, crc32) = copy_file(&held.path, &to, &tick)?;
-        if (size, crc32) != (held.size, held.crc32) {
+        if report.manifest.is_some() && (size, crc32) != (held.size, held.crc32) {
             return Err(Error::corrupt(format!(
                 "{}: {size} bytes with CRC-32 {crc32:08x}, but the manifest lists {} bytes with {:08x} (changed since it was verified?)",
                 held.path.display(),

@@ -659,7 +659,8 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
     assert!(
         found
             .iter()
-            .any(|(p, why)| p.starts_with(&wed.display().to_string()) && why.contains("held by an earlier backup")),
+            .any(|(p, why)| p.starts_with(&wed.display().to_string())
+                && why.contains("held by an earlier backup")),
         "{found:?}"
     );
     std::fs::write(wed.join(quiver::MANIFEST_FILE), original)?;

@@ -351,8 +351,10 @@ fn verify_says_damaged_exactly_when_opening_fails() -> Result<()> {
             &format!("{tag}-other"),
         )?;
         // Unchanged, both are sound and open.
-        assert!(quiver::verify(&data, &quiet)?.is_sound());
-        assert!(quiver::verify(&backup, &quiet)?.is_sound());
+        let r = quiver::verify(&data, &quiet)?;
+        assert!(r.is_sound(), "{mode:?} {}", describe(&r));
+        let r = quiver::verify(&backup, &quiet)?;
+        assert!(r.is_sound(), "{}", describe(&r));
         for (kind, template) in [("data directory", &data), ("backup", &backup)] {
             let config = RunnerConfig {
                 cases: cases(),
