@@ -83,8 +83,9 @@ enum Command {
         paths: Vec<PathBuf>,
         /// Back up only what was committed after this backup (a full or incremental
         /// one of the same database): IN_MEMORY_TRANSACTIONAL copies the WAL after
-        /// it, IN_MEMORY_ANALYTICAL writes a new snapshot. Verify and restore the
-        /// newest backup of the chain; they follow the parents.
+        /// it, IN_MEMORY_ANALYTICAL writes a new snapshot, ON_DISK_TRANSACTIONAL
+        /// copies the RocksDB files the chain does not hold yet. Verify and restore
+        /// the newest backup of the chain; they follow the parents.
         #[arg(long, value_name = "PARENT")]
         incremental: Option<PathBuf>,
         /// With `aggregate`: fold the chain's state at this point (a commit
