@@ -500,6 +500,28 @@ impl DataDir {
         self.root.join(ARCHIVE)
     }
 
+    /// Refuses an `archive/` that is something else than a directory (a file, a link
+    /// to nothing: an unmounted disk?), for an engine that moves files into it:
+    /// `Io`, naming it. A missing one is made when the first file moves in.
+    pub fn check_archive(&self) -> Result<()> {
+        let archive = self.archive_dir();
+        if std::fs::symlink_metadata(&archive).is_ok() && !archive.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} is {}: the WAL archive is on, and retention cannot move files into it until it is a directory again (an unmounted disk?)",
+                    archive.display(),
+                    if archive.exists() {
+                        "not a directory"
+                    } else {
+                        "a link to nothing"
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Bytes of our snapshots and WAL segments (foreign files are not counted).
     pub fn bytes_used(&self) -> Result<u64> {
         let l = self.list()?;
@@ -534,12 +556,16 @@ impl DataDir {
     pub fn remove_interrupted_writes(&self) -> Result<usize> {
         let mut n = 0;
         let archive = self.archive_dir();
-        for (dir, dotted) in [
+        let mut dirs = vec![
             (self.snapshots_dir(), true),
             (self.root.join(IN_PROGRESS), false),
-            (archive.join(SNAPSHOTS), true),
-            (archive.join(WAL), true),
-        ] {
+        ];
+        // An archive that is no directory is left to [`DataDir::check_archive`].
+        if archive.is_dir() {
+            dirs.push((archive.join(SNAPSHOTS), true));
+            dirs.push((archive.join(WAL), true));
+        }
+        for (dir, dotted) in dirs {
             n += remove_interrupted_in(&dir, dotted)?;
         }
         Ok(n)

@@ -44,6 +44,9 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
     dir.refuse_on_disk_database("IN_MEMORY_TRANSACTIONAL")?;
     dir.remove_interrupted_writes()?;
     let d = config.get_durability();
+    if d.get_wal_archive().is_some() {
+        dir.check_archive()?;
+    }
     let (mut inner, r) = if d.get_recover_on_startup() {
         recover(&dir, config)?
     } else {

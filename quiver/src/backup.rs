@@ -288,10 +288,51 @@ fn holds_after(path: &Path, after: u64) -> Result<bool> {
     })
 }
 
+/// The prefixes of the staging directories [`staging_for`] makes.
+const STAGING_PREFIXES: [&str; 3] = [".quiver-backup-", ".quiver-aggregate-", ".quiver-restore-"];
+
+/// The file a staging directory holds locked while its command runs: one whose
+/// lock can be taken was left by a command that was killed.
+const STAGING_LOCK: &str = ".staging.lock";
+
+/// Removes the staging directories in `place` that killed commands left: named by
+/// [`STAGING_PREFIXES`], holding a [`STAGING_LOCK`] no process holds. One without
+/// that file (being made this moment, or left by an older build) is left alone.
+fn remove_abandoned_staging(place: &Path) {
+    let Ok(entries) = std::fs::read_dir(place) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !STAGING_PREFIXES.iter().any(|p| name.starts_with(p))
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let abandoned =
+            File::open(entry.path().join(STAGING_LOCK)).is_ok_and(|lock| lock.try_lock().is_ok());
+        if abandoned {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => tracing::info!(
+                    dir = %entry.path().display(),
+                    "removed the staging directory of a command that was killed"
+                ),
+                Err(e) => tracing::warn!(
+                    dir = %entry.path().display(),
+                    error = %e,
+                    "cannot remove the staging directory of a command that was killed"
+                ),
+            }
+        }
+    }
+}
+
 /// A staging directory for writing `target` (a backup, a fold, a restored state)
 /// before it is moved into place, on the same file system as `target`: beside it,
 /// or, where `target` is a mount point (the only way onto its file system), inside
-/// it under `.in-progress/`, which the tools pass over. `prefix` names it.
+/// it under `.in-progress/`, which the tools pass over. `prefix` names it. It holds
+/// [`STAGING_LOCK`] locked while it lives; staging directories of killed commands
+/// found in the same place are removed first.
 pub(crate) fn staging_for(target: &Path, prefix: &str) -> Result<Staging> {
     let (place, inside) = if is_mount_point(target) {
         let inside = target.join(durability::dir::IN_PROGRESS);
@@ -306,13 +347,23 @@ pub(crate) fn staging_for(target: &Path, prefix: &str) -> Result<Staging> {
             .to_path_buf();
         (beside, None)
     };
+    remove_abandoned_staging(&place);
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(&place)
         .map_err(|e| io("create a staging directory for", target, e))?;
+    let lock_path = dir.path().join(STAGING_LOCK);
+    let lock = File::create(&lock_path).map_err(|e| io("create", &lock_path, e))?;
+    lock.try_lock().map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot lock {}: {e}", lock_path.display()),
+        )
+    })?;
     Ok(Staging {
         dir: Some(dir),
         made: inside,
+        _lock: lock,
     })
 }
 
@@ -334,6 +385,8 @@ fn is_mount_point(dir: &Path) -> bool {
 pub(crate) struct Staging {
     dir: Option<tempfile::TempDir>,
     made: Option<PathBuf>,
+    /// Held locked while the staging directory is in use.
+    _lock: File,
 }
 
 impl Staging {
@@ -996,6 +1049,20 @@ impl ChainView {
             .cloned()
             .unwrap_or_else(|| path.to_path_buf())
     }
+
+    /// `text` (a message about files in the view) with each file named as the file
+    /// it stands for, and any other path in the view as under `dir` (the backup or
+    /// directory read through it): messages never name the scratch directory.
+    pub fn shown(&self, text: &str, dir: &Path) -> String {
+        let mut out = text.to_string();
+        for (link, original) in &self.origin {
+            out = out.replace(&link.display().to_string(), &original.display().to_string());
+        }
+        out.replace(
+            &self.dir.path().display().to_string(),
+            &dir.display().to_string(),
+        )
+    }
 }
 
 /// The damage `report` found in the files `counts` keeps, as "path: damage; ...";
@@ -1254,7 +1321,7 @@ pub fn restore(
     });
     if !blocking.is_empty() {
         return Err(Error::corrupt(format!(
-            "the backup in {} does not verify, nothing was restored: {blocking}",
+            "{} does not verify, nothing was restored: {blocking}",
             backup.display()
         )));
     }
@@ -1296,10 +1363,8 @@ pub fn restore(
     // a snapshot of the replayed state.
     let with_wal = !options.snapshot_only && !together.segments.is_empty();
     if with_wal && mode != StorageMode::InMemoryTransactional {
-        let staging = tempfile::Builder::new()
-            .prefix(".quiver-restore-")
-            .tempdir_in(data.parent().unwrap_or(Path::new(".")))
-            .map_err(|e| io("create a staging directory beside", data, e))?;
+        parent_is_a_directory(data, "restore")?;
+        let staging = staging_for(data, ".quiver-restore-")?;
         let staged = staging.path().join("db");
         restore(
             backup,

@@ -524,3 +524,46 @@ fn a_restore_into_on_disk_shows_the_build_as_progress() -> Result<()> {
     restored.close()?;
     Ok(())
 }
+
+/// A staging directory a killed command left beside a target (its lock file no
+/// longer held) is removed by the next command that stages there; one whose lock a
+/// running command holds, and one without a lock file, are left alone.
+#[test]
+fn abandoned_staging_directories_are_removed_by_the_next_command() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = Database::open(Config::new().data_directory(&data))?;
+    fill(&db)?;
+    let backups = root.path().join("backups");
+    std::fs::create_dir(&backups)?;
+    let stage = |name: &str, lock: bool| -> Result<PathBuf> {
+        let dir = backups.join(name);
+        std::fs::create_dir_all(dir.join("backup/snapshots"))?;
+        std::fs::write(dir.join("backup/snapshots/big"), vec![7u8; 4096])?;
+        if lock {
+            std::fs::write(dir.join(".staging.lock"), b"")?;
+        }
+        Ok(dir)
+    };
+    let killed = stage(".quiver-backup-killed", true)?;
+    let killed_restore = stage(".quiver-restore-killed", true)?;
+    let running = stage(".quiver-aggregate-running", true)?;
+    let held = std::fs::File::open(running.join(".staging.lock"))?;
+    held.try_lock().expect("the test holds it");
+    let unlocked = stage(".quiver-backup-older-build", false)?;
+    let other = stage("quiver-backup-not-ours", true)?;
+    backup(&db, &backups.join("monday"), &quiet)?;
+    assert!(
+        !killed.exists() && !killed_restore.exists(),
+        "abandoned ones removed"
+    );
+    assert!(
+        running.exists(),
+        "a running command's staging is left alone"
+    );
+    assert!(unlocked.exists() && other.exists(), "others are left alone");
+    assert!(verify(&backups.join("monday"), &quiet)?.is_sound());
+    drop(held);
+    db.close()?;
+    Ok(())
+}

@@ -634,6 +634,10 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
     std::fs::write(&sst, &bytes_of)?;
     let found = damaged(&wed)?;
     assert!(found.iter().any(|(p, _)| Path::new(p) == sst), "{found:?}");
+    assert!(
+        found.iter().all(|(_, why)| !why.contains("quiver-chain-")),
+        "messages name the backups' files: {found:?}"
+    );
     let e = quiver::restore(
         &wed,
         &root.path().join("r-bad"),
@@ -663,7 +667,21 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
                 && why.contains("held by an earlier backup")),
         "{found:?}"
     );
+    std::fs::write(wed.join(quiver::MANIFEST_FILE), original.clone())?;
+    // A manifest that does not read: the damage named, nothing more (its RocksDB
+    // files are not checked as a directory, where the shared ones would be missing).
+    let mut text = original.clone();
+    let at = text.len() / 2;
+    text[at] = if text[at] == b'1' { b'2' } else { b'1' };
+    std::fs::write(wed.join(quiver::MANIFEST_FILE), &text)?;
+    let found = damaged(&wed)?;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].0.ends_with(quiver::MANIFEST_FILE), "{found:?}");
     std::fs::write(wed.join(quiver::MANIFEST_FILE), original)?;
+    // RocksDB's info log, left by a tool that opened a backup, is no damage.
+    std::fs::write(tue.join("rocksdb/LOG"), b"an info log")?;
+    assert!(damaged(&wed)?.is_empty(), "{:?}", damaged(&wed)?);
+    std::fs::remove_file(tue.join("rocksdb/LOG"))?;
     // Tuesday gone: Wednesday's chain is broken.
     std::fs::rename(&tue, root.path().join("tue-moved"))?;
     let found = damaged(&wed)?;

@@ -225,6 +225,18 @@ fn damage_in_the_archive_is_found() -> Result<()> {
         "{:?}",
         report.files
     );
+    // Messages name the directory's files, never the scratch directory read.
+    for f in &report.files {
+        let text = format!("{} {:?} {:?}", f.detail, f.damage, f.passed_over);
+        assert!(!text.contains("quiver-chain-"), "{text}");
+    }
+    assert!(
+        report
+            .damaged()
+            .all(|f| f.path.starts_with(data.join("archive"))),
+        "the directory's own files are sound: {:?}",
+        report.files
+    );
     let e = restore_to(&data, &root.path().join("point"), states[10].0).expect_err("damaged");
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
     let newest = root.path().join("newest");
@@ -300,6 +312,42 @@ fn the_archive_is_the_wal_modes_alone() -> Result<()> {
         let e = Database::open(config).expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{mode:?}: {e}");
         assert!(e.message().contains("WAL archive"), "{mode:?}: {e}");
+    }
+    Ok(())
+}
+
+/// An `archive` that is no directory (a file, a link to nothing: an unmounted disk)
+/// is damage for `verify`; an engine with the archive on refuses to open, saying so;
+/// without the setting the directory opens.
+#[test]
+fn an_archive_that_is_no_directory_is_named() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    for (case, make) in [
+        (
+            "file",
+            &(|p: &Path| std::fs::write(p, b"not a folder"))
+                as &dyn Fn(&Path) -> std::io::Result<()>,
+        ),
+        ("dangling", &|p: &Path| {
+            std::os::unix::fs::symlink("/nonexistent/quiver-archive", p)
+        }),
+    ] {
+        let data = root.path().join(case);
+        let db = archived(&data, WalArchive::default())?;
+        history(&db, 2)?;
+        db.close()?;
+        std::fs::remove_dir_all(data.join("archive"))?;
+        make(&data.join("archive"))?;
+        let report = quiver::verify(&data, &|_, _| {})?;
+        assert!(
+            report.damaged().any(|f| f.path == data.join("archive")),
+            "{case}: {:?}",
+            report.files
+        );
+        let e = archived(&data, WalArchive::default()).expect_err("the archive is on");
+        assert_eq!(e.kind(), ErrorKind::Io, "{case}: {e}");
+        assert!(e.message().contains("archive"), "{case}: {e}");
+        Database::open(Config::new().data_directory(&data))?.close()?;
     }
     Ok(())
 }

@@ -555,7 +555,12 @@ fn run(command: Command) -> Outcome {
             }
             let damaged = report.damaged().count();
             if damaged > 0 {
-                if unlisted_only(&report) {
+                if archive_only(&dir, &report) {
+                    eprintln!(
+                        "{damaged} damaged file(s) in the WAL archive of {}: it opens, but a restore to a point through the archive fails",
+                        dir.display()
+                    );
+                } else if unlisted_only(&report) {
                     eprintln!(
                         "{damaged} damaged file(s): listing the snapshots of {} fails (info, backup, mode set)",
                         dir.display()
@@ -919,13 +924,8 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
         let links = quiver::read_chain(dir)?.len();
         let view = quiver::ChainView::new(dir)?;
         remove_on_early_exit(view.path());
-        let db = open_with(view.path(), None, false, false).map_err(|e| {
-            let shown = e.message().replace(
-                &view.path().display().to_string(),
-                &dir.display().to_string(),
-            );
-            Error::new(e.kind(), shown)
-        })?;
+        let db = open_with(view.path(), None, false, false)
+            .map_err(|e| Error::new(e.kind(), view.shown(e.message(), dir)))?;
         return Ok(Reading {
             db,
             view: Some(View::Chain(view, links)),
@@ -1070,12 +1070,29 @@ fn unlisted_only(report: &quiver::VerifyReport) -> bool {
         .all(|f| unlisted.contains(&f.path.as_path()))
 }
 
+/// Whether all the damage `report` found in the data directory `dir` is in its WAL
+/// archive (which opening does not read).
+fn archive_only(dir: &Path, report: &quiver::VerifyReport) -> bool {
+    let archive = dir.join(durability::dir::ARCHIVE);
+    report.manifest.is_none()
+        && report.damaged().count() > 0
+        && report.damaged().all(|f| f.path.starts_with(&archive))
+}
+
 /// What to do about the damage `report` found in `dir`: the commands that help.
 fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     if report.manifest.is_none() && unlisted_only(report) {
         return format!(
             "a file under a snapshot's name whose header does not read is not a snapshot this database wrote whole: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {} --force`)",
             dir.display(),
+            dir.display()
+        );
+    }
+    if archive_only(dir, report) {
+        let archive = dir.join(durability::dir::ARCHIVE);
+        return format!(
+            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {} <new directory>` restores its newest state; the points the damaged files held cannot be restored (restore them from a backup taken then)",
+            archive.display(),
             dir.display()
         );
     }
@@ -1225,7 +1242,9 @@ fn info(dir: &Path) -> Outcome {
             }
         }
         if plain {
-            archive_info(dir)?;
+            if let Err(e) = archive_info(dir) {
+                say!("WAL archive     does not read: {e} (`quiver verify` reports it)");
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -1245,6 +1264,18 @@ fn info(dir: &Path) -> Outcome {
 /// the oldest point a restore can reach through it.
 fn archive_info(dir: &Path) -> engine_api::Result<()> {
     let archive = dir.join(durability::dir::ARCHIVE);
+    if std::fs::symlink_metadata(&archive).is_ok() && !archive.is_dir() {
+        say!(
+            "WAL archive     {}: not a directory{} (`quiver verify` reports it)",
+            archive.display(),
+            if archive.exists() {
+                ""
+            } else {
+                ": a link to nothing"
+            }
+        );
+        return Ok(());
+    }
     if !archive.is_dir() {
         return Ok(());
     }
@@ -1268,11 +1299,13 @@ fn archive_info(dir: &Path) -> engine_api::Result<()> {
         None => false,
     };
     if from_start {
-        say!("  reaches back  to the first commit (restore --until any point since)");
+        say!(
+            "  reaches back  to the first commit, by its files' headers (`quiver verify` reads them whole)"
+        );
     } else if let Some(s) = listing.snapshots.first() {
         let h = durability::snapshot::read_snapshot_header(&s.path)?;
         say!(
-            "  reaches back  to commit {}, snapshot written {} (restore --until any point since)",
+            "  reaches back  to commit {}, snapshot written {}, by its files' headers (`quiver verify` reads them whole)",
             h.commit_ts,
             shown_time(h.created_at)
         );
