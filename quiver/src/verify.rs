@@ -244,29 +244,52 @@ fn with_archive(
     progress: crate::backup::Progress<'_>,
 ) -> Result<VerifyReport> {
     let archive = dir.join(durability::dir::ARCHIVE);
-    if report.manifest.is_some() || !archive.is_dir() {
+    if report.manifest.is_some() {
+        return Ok(report);
+    }
+    if std::fs::symlink_metadata(&archive).is_ok() && !archive.is_dir() {
+        let mut f = CheckedFile::new(archive.clone(), "WAL archive");
+        f.damage = Some(format!(
+            "{}: the points it held cannot be restored, and an engine with the WAL archive on refuses to open until it is a directory again (the directory itself opens without the archive setting)",
+            if archive.exists() {
+                "not a directory"
+            } else {
+                "a link to nothing (an unmounted disk?)"
+            }
+        ));
+        report.files.push(f);
+        return Ok(report);
+    }
+    if !archive.is_dir() {
         return Ok(report);
     }
     let chain = [(archive.clone(), None), (dir.to_path_buf(), None)];
     let view = crate::backup::ChainView::of(&chain, report.mode)?;
     let merged = verify_one(view.path(), progress)?;
+    let shown = |text: &str| view.shown(text, dir);
     for mut f in merged.files {
         let original = view.original(&f.path);
         if original.starts_with(&archive) {
             f.path = original;
-            if let Some(why) = f.passed_over.take() {
-                f.damage.get_or_insert(format!(
-                    "{why} (in the WAL archive, a restore to a point before the next snapshot needs it)"
-                ));
-            }
+            f.detail = shown(&f.detail);
+            // Damage there stops a restore to a point reading the archive, not the
+            // directory's own open.
+            let why = f.damage.take().or(f.passed_over.take());
+            f.damage = why.map(|why| {
+                format!(
+                    "in the WAL archive: a restore to a point through it fails here (the directory itself opens): {}",
+                    shown(&why)
+                )
+            });
             report.files.push(f);
         } else if let Some(why) = f.damage
             && !report.damaged().any(|g| g.path == original)
         {
             let mut g = CheckedFile::new(archive.clone(), "WAL archive");
             g.damage = Some(format!(
-                "with the archive before it, {}: {why}",
-                original.display()
+                "with the archive before it, {}: {} (a restore to a point through the archive fails; the directory itself opens)",
+                original.display(),
+                shown(&why)
             ));
             report.files.push(g);
         }
@@ -357,6 +380,20 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         }
     };
     let backup = manifest.is_some() || files.iter().any(|f| f.kind == "manifest");
+    // A backup of RocksDB's files is read through its manifest (its chain, the files
+    // it shares): without one that reads, its files are not checked as a directory
+    // (RocksDB's files would read as missing what an earlier backup holds).
+    if manifest.is_none() && backup && dir.join("rocksdb").is_dir() {
+        notes.push(format!(
+            "the manifest of {} does not read, and it holds RocksDB's files: they are checked through the manifest (a backup of them may share files with the backups before it), so nothing more is checked",
+            dir.display()
+        ));
+        let mode = persisted_mode(dir)
+            .ok()
+            .flatten()
+            .unwrap_or(StorageMode::OnDiskTransactional);
+        return Ok(VerifyReport::stopped(None, mode, files, notes));
+    }
 
     // The mode decides what opening checks.
     let mode_path = dir.join(MODE_FILE);
@@ -738,7 +775,13 @@ fn verify_chain(
                     .flatten()
                     .flatten()
                 {
-                    let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
+                    let name = entry.file_name().to_string_lossy().to_string();
+                    let rel = format!("{sub}/{name}");
+                    // RocksDB's info logs (of a tool that opened the backup) are read
+                    // by nothing and restored by nothing.
+                    if sub == "rocksdb" && name.starts_with("LOG") {
+                        continue;
+                    }
                     if listed.get(rel.as_str()).is_none_or(|f| f.shared) {
                         let mut f = CheckedFile::new(entry.path(), "unlisted file");
                         f.damage = Some(
@@ -827,11 +870,15 @@ fn verify_chain(
     let scratch = view.path();
     let merged = verify(scratch, progress)?;
     let back = |p: &Path| view.original(p);
+    let shown = |text: &str| view.shown(text, newest);
     for mut f in merged.files {
         if f.path == scratch.join(MODE_FILE) {
             continue;
         }
         f.path = back(&f.path);
+        f.detail = shown(&f.detail);
+        f.damage = f.damage.map(|d| shown(&d));
+        f.passed_over = f.passed_over.map(|d| shown(&d));
         files.push(f);
     }
     notes.extend(
