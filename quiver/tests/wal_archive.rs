@@ -215,13 +215,18 @@ fn damage_in_the_archive_is_found() -> Result<()> {
     let victim = data
         .join("archive/wal")
         .join(&names(&data.join("archive/wal"))[1]);
-    let mut bytes = std::fs::read(&victim)?;
-    let at = bytes.len() / 2;
-    bytes[at] ^= 0x55;
-    std::fs::write(&victim, bytes)?;
+    let snapshot = data
+        .join("archive/snapshots")
+        .join(&names(&data.join("archive/snapshots"))[0]);
+    for file in [&victim, &snapshot] {
+        let mut bytes = std::fs::read(file)?;
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x55;
+        std::fs::write(file, bytes)?;
+    }
     let report = quiver::verify(&data, &|_, _| {})?;
     assert!(
-        report.damaged().any(|f| f.path == victim),
+        report.damaged().any(|f| f.path == victim) && report.damaged().any(|f| f.path == snapshot),
         "{:?}",
         report.files
     );
