@@ -508,6 +508,30 @@ fn the_wal_archive_on_the_command_line() -> Result<()> {
         assert_eq!(db.stats()?.vertices, point);
         db.close()?;
     }
+    // Damage in the archive alone: verify says so (the directory opens), and its
+    // hint is not to give up the WAL; info still reads the directory.
+    let segment = std::fs::read_dir(data.join("archive/wal"))?
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .expect("an archived segment");
+    let mut bytes = std::fs::read(&segment)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    std::fs::write(&segment, bytes)?;
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains("in the WAL archive"), "{stderr}");
+    assert!(!stderr.contains("--snapshot-only"), "{stderr}");
+    assert!(!stdout.contains("quiver-chain-"), "{stdout}");
+    expect(&["info", p(&data)], 0);
+    // An archive that is a file: info says so instead of failing.
+    std::fs::remove_dir_all(data.join("archive"))?;
+    std::fs::write(data.join("archive"), b"not a folder")?;
+    let out = expect(&["info", p(&data)], 0);
+    assert!(out.contains("not a directory"), "{out}");
+    expect(&["verify", p(&data)], 3);
     Ok(())
 }
 
