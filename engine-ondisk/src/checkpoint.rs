@@ -43,8 +43,13 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
 
 impl OnDiskEngine {
     /// Writes a checkpoint of the database into `dir` (which must not exist yet; its
-    /// parent must), laid out as a data directory (see the [module docs](self)), and
-    /// returns the commit it holds and its files. Commits go on while it is made.
+    /// parent must) and returns the commit it holds and its files. It is laid out as
+    /// a data directory: `rocksdb/` (SST files hard-linked where `dir` is on the
+    /// data's file system, a MANIFEST of just those files, our metadata file) and
+    /// `wal/` (a copy of RocksDB's log since its last flush, cut at one sequence
+    /// number; memtables are not flushed for it, so a backup leaves no small SST
+    /// files behind). Opening `dir` gives the state at the returned commit. Commits
+    /// go on while it is made.
     /// Put `dir` on the data directory's file system to make it cheap (hard links);
     /// remove it when done with it (its links keep SST files RocksDB has let go).
     ///

@@ -1241,10 +1241,8 @@ fn info(dir: &Path) -> Outcome {
                 say!("commit times    none recorded (no commits in a WAL of format v3 or later)")
             }
         }
-        if plain {
-            if let Err(e) = archive_info(dir) {
-                say!("WAL archive     does not read: {e} (`quiver verify` reports it)");
-            }
+        if plain && let Err(e) = archive_info(dir) {
+            say!("WAL archive     does not read: {e} (`quiver verify` reports it)");
         }
         return Ok(ExitCode::SUCCESS);
     }
