@@ -526,6 +526,9 @@ fn backup_with(
     // Deletions are held from before the snapshot (or the listing), so retention can
     // remove neither it nor a WAL segment it needs until the copy is done.
     let lease = db.data_directory_lease()?;
+    // The newest snapshot before the copy: a link of the WAL mode must reach it (a
+    // load into the database, or a restore, writes commits into a snapshot alone).
+    let newest_snapshot = db.snapshots()?.into_iter().last();
     let mut sources: Vec<(PathBuf, String)> = Vec::new();
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_string());
     // A link of a chain in the WAL mode holds the WAL after its parent, no snapshot.
@@ -702,6 +705,20 @@ fn backup_with(
         {
             covered = records.iter().map(|r| r.commit_ts).fold(covered, u64::max);
         }
+    }
+    if mode == StorageMode::InMemoryTransactional
+        && let Some((p, pm)) = &parent
+        && let Some(snapshot) = &newest_snapshot
+        && snapshot.commit_timestamp > covered
+    {
+        return Err(Error::invalid_input(format!(
+            "{} holds commits up to {} in its snapshot {}, but its WAL after the parent's commit {} reaches only commit {covered} (a load or a restore wrote them into the snapshot, not the WAL): an incremental backup of {} cannot hold them; take a full backup",
+            data.display(),
+            snapshot.commit_timestamp,
+            snapshot.path.display(),
+            pm.covered_commit_ts,
+            p.display()
+        )));
     }
     let parent = match &parent {
         Some((p, pm)) => Some(ParentLink {

@@ -693,3 +693,46 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
     );
     Ok(())
 }
+
+/// Commits that reached a snapshot but not the WAL (written with the WAL off, as a
+/// load into the database or a restore writes them) cannot be in a link that copies
+/// the WAL after its parent: the incremental backup is refused ("take a full
+/// backup") instead of silently leaving them out.
+#[test]
+fn commits_in_a_snapshot_alone_refuse_an_incremental_backup() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "Mon", 5)?;
+    quiver::backup(&db, &root.path().join("mon"), &|_, _| {})?;
+    db.close()?;
+    let unlogged = quiver::default_durability(StorageMode::InMemoryTransactional)
+        .wal(false)
+        .snapshot_interval(None);
+    let db = Database::open(Config::new().data_directory(&data).durability(unlogged))?;
+    work(&db, "Tue", 5)?;
+    db.close()?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    let e = quiver::backup_incremental(
+        &db,
+        &root.path().join("mon"),
+        &root.path().join("tue"),
+        &|_, _| {},
+    )
+    .expect_err("the WAL does not hold Tuesday's commits");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.message().contains("take a full backup"), "{e}");
+    assert!(!root.path().join("tue").exists());
+    let tuesday = common::image(&db)?;
+    quiver::backup(&db, &root.path().join("tue-full"), &|_, _| {})?;
+    db.close()?;
+    assert_eq!(
+        restored_state(
+            &root.path().join("tue-full"),
+            &root.path().join("r"),
+            &RestoreOptions::new()
+        )?,
+        tuesday
+    );
+    Ok(())
+}
