@@ -1067,6 +1067,18 @@ impl ChainView {
             .unwrap_or_else(|| path.to_path_buf())
     }
 
+    /// The file `path` (in the view) stands for; another path in the view as under
+    /// `dir` (the backup or directory read through it); other paths as they are.
+    pub fn shown_path(&self, path: &Path, dir: &Path) -> PathBuf {
+        if let Some(original) = self.origin.get(path) {
+            return original.clone();
+        }
+        match path.strip_prefix(self.dir.path()) {
+            Ok(rel) => dir.join(rel),
+            Err(_) => path.to_path_buf(),
+        }
+    }
+
     /// `text` (a message about files in the view) with each file named as the file
     /// it stands for, and any other path in the view as under `dir` (the backup or
     /// directory read through it): messages never name the scratch directory.

@@ -263,6 +263,112 @@ fn with_archive(
     if !archive.is_dir() {
         return Ok(report);
     }
+    // An archive that cannot be read (permissions) is an I/O error, not damage and
+    // not an empty archive.
+    for folder in [
+        archive.clone(),
+        archive.join("snapshots"),
+        archive.join("wal"),
+    ] {
+        match std::fs::read_dir(&folder) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && folder != archive => {}
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read the WAL archive {}: {e}", folder.display()),
+                )
+                .with_source(e));
+            }
+        }
+    }
+    let own = durability::dir::list_files(dir)?;
+    let archived = durability::dir::list_files(&archive)?;
+    // The directory's database (its own files', as opening finds it): an archive of
+    // another (a link to another directory's archive?) is named as the stranger.
+    let ours = own
+        .snapshots
+        .iter()
+        .rev()
+        .find_map(|s| durability::snapshot::read_snapshot_header(&s.path).ok())
+        .map(|h| h.database)
+        .or_else(|| {
+            own.segments.iter().find_map(|s| {
+                durability::wal::read_live_segment_header(&s.path, false)
+                    .ok()
+                    .flatten()
+                    .map(|h| h.database)
+            })
+        });
+    let mut foreign = false;
+    if let Some(ours) = ours {
+        let ids = archived
+            .snapshots
+            .iter()
+            .map(|s| {
+                (
+                    &s.path,
+                    durability::snapshot::read_snapshot_header(&s.path)
+                        .ok()
+                        .map(|h| h.database),
+                )
+            })
+            .chain(archived.segments.iter().map(|s| {
+                (
+                    &s.path,
+                    durability::wal::read_live_segment_header(&s.path, false)
+                        .ok()
+                        .flatten()
+                        .map(|h| h.database),
+                )
+            }));
+        for (path, id) in ids {
+            if let Some(theirs) = id
+                && theirs != ours
+            {
+                let mut f = CheckedFile::new(path.clone(), "WAL archive file");
+                f.damage = Some(format!(
+                    "belongs to database {theirs}, but the data directory's own files belong to {ours}: a file of another database in the WAL archive (is archive/ a link to another directory's?); a restore to a point through the archive fails, the directory itself opens"
+                ));
+                report.files.push(f);
+                foreign = true;
+            }
+        }
+    }
+    // A file in the archive under the name of one in the directory: the directory's
+    // is the one read; the archive's must be the same file (a move interrupted).
+    for (mine, theirs) in [
+        (
+            own.snapshots.iter().map(|s| &s.path).collect::<Vec<_>>(),
+            archived
+                .snapshots
+                .iter()
+                .map(|s| &s.path)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            own.segments.iter().map(|s| &s.path).collect(),
+            archived.segments.iter().map(|s| &s.path).collect(),
+        ),
+    ] {
+        for a in theirs {
+            let Some(d) = mine.iter().find(|d| d.file_name() == a.file_name()) else {
+                continue;
+            };
+            if file_crc(a).ok() != file_crc(d).ok() {
+                let mut f = CheckedFile::new(a.clone(), "WAL archive file");
+                f.damage = Some(format!(
+                    "another file than {} under the same name: a restore to a point reads the directory's, so this one is in no history it restores (move it out of the archive)",
+                    d.display()
+                ));
+                report.files.push(f);
+                foreign = true;
+            }
+        }
+    }
+    if foreign {
+        return Ok(report);
+    }
     let chain = [(archive.clone(), None), (dir.to_path_buf(), None)];
     let view = crate::backup::ChainView::of(&chain, report.mode)?;
     let merged = verify_one(view.path(), progress)?;
@@ -875,7 +981,7 @@ fn verify_chain(
         if f.path == scratch.join(MODE_FILE) {
             continue;
         }
-        f.path = back(&f.path);
+        f.path = view.shown_path(&f.path, newest);
         f.detail = shown(&f.detail);
         f.damage = f.damage.map(|d| shown(&d));
         f.passed_over = f.passed_over.map(|d| shown(&d));

@@ -584,6 +584,11 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
     db.close()?;
 
     assert!(damaged(&wed)?.is_empty(), "{:?}", damaged(&wed)?);
+    // Every line of the report names the backups' files, never the scratch view.
+    for f in quiver::verify(&wed, &|_, _| {})?.files {
+        let text = format!("{} {}", f.path.display(), f.detail);
+        assert!(!text.contains("quiver-chain-"), "{text}");
+    }
     let wed_files = files(&wed);
     assert_eq!(
         restored_state(&wed, &root.path().join("r-wed"), &RestoreOptions::new())?,

@@ -356,3 +356,54 @@ fn an_archive_that_is_no_directory_is_named() -> Result<()> {
     }
     Ok(())
 }
+
+/// An archive that is not this directory's (a link to another database's archive)
+/// names the archive's files as the strangers, not the directory's own; a file in
+/// the archive under a live segment's name with other contents is damage; a folder
+/// of the archive that cannot be listed is an I/O error, not an empty archive.
+#[test]
+fn an_archive_not_of_this_directory_is_named() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (ours, theirs) = (root.path().join("ours"), root.path().join("theirs"));
+    for dir in [&ours, &theirs] {
+        let db = archived(dir, WalArchive::default())?;
+        history(&db, 3)?;
+        db.close()?;
+    }
+    let own = names(&ours.join("archive/wal"));
+    std::fs::rename(ours.join("archive"), root.path().join("ours-archive"))?;
+    std::os::unix::fs::symlink(theirs.join("archive"), ours.join("archive"))?;
+    let report = quiver::verify(&ours, &|_, _| {})?;
+    assert!(report.damaged().count() > 0, "{:?}", report.files);
+    for f in report.damaged() {
+        assert!(
+            f.path.starts_with(ours.join("archive")),
+            "{:?}",
+            report.files
+        );
+    }
+    std::fs::remove_file(ours.join("archive"))?;
+    std::fs::rename(root.path().join("ours-archive"), ours.join("archive"))?;
+    assert!(quiver::verify(&ours, &|_, _| {})?.is_sound());
+    // The live WAL's newest segment's name, with other contents, in the archive.
+    let live = names(&ours.join("wal"));
+    let name = live.last().expect("a live segment");
+    assert!(!own.contains(name));
+    std::fs::write(ours.join("archive/wal").join(name), b"other contents")?;
+    let report = quiver::verify(&ours, &|_, _| {})?;
+    assert!(
+        report
+            .damaged()
+            .any(|f| f.path == ours.join("archive/wal").join(name)),
+        "{:?}",
+        report.files
+    );
+    std::fs::remove_file(ours.join("archive/wal").join(name))?;
+    // A folder of the archive that cannot be listed.
+    std::fs::rename(ours.join("archive/snapshots"), root.path().join("snaps"))?;
+    std::fs::write(ours.join("archive/snapshots"), b"not a folder")?;
+    let e = quiver::verify(&ours, &|_, _| {}).expect_err("cannot list it");
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert!(e.message().contains("archive"), "{e}");
+    Ok(())
+}

@@ -1091,7 +1091,7 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     if archive_only(dir, report) {
         let archive = dir.join(durability::dir::ARCHIVE);
         return format!(
-            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {} <new directory>` restores its newest state; the points the damaged files held cannot be restored (restore them from a backup taken then)",
+            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {} <new directory>` restores its newest state; restores to a point are refused until the archive verifies: move the damaged files, and every older one, out of it (the points they held are lost; a backup taken then still has them) and verify again",
             archive.display(),
             dir.display()
         );
