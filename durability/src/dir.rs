@@ -396,17 +396,12 @@ impl DataDir {
     pub fn open(root: &Path) -> Result<DataDir> {
         for sub in [SNAPSHOTS, WAL] {
             let path = root.join(sub);
-            if std::fs::symlink_metadata(&path).is_ok() && !path.is_dir() {
+            if let Some(what) = not_a_directory(&path) {
                 return Err(Error::new(
                     ErrorKind::Io,
                     format!(
-                        "{} is {}: the data directory cannot be opened until it is a directory again (an unmounted disk?)",
+                        "{} is {what}: the data directory cannot be opened until it is a directory again (an unmounted disk?)",
                         path.display(),
-                        if path.exists() {
-                            "not a directory"
-                        } else {
-                            "a link to nothing"
-                        }
                     ),
                 ));
             }
@@ -505,17 +500,12 @@ impl DataDir {
     /// `Io`, naming it. A missing one is made when the first file moves in.
     pub fn check_archive(&self) -> Result<()> {
         let archive = self.archive_dir();
-        if std::fs::symlink_metadata(&archive).is_ok() && !archive.is_dir() {
+        if let Some(what) = not_a_directory(&archive) {
             return Err(Error::new(
                 ErrorKind::Io,
                 format!(
-                    "{} is {}: the WAL archive is on, and retention cannot move files into it until it is a directory again (an unmounted disk?)",
+                    "{} is {what}: the WAL archive is on, and retention cannot move files into it until it is a directory again (an unmounted disk?)",
                     archive.display(),
-                    if archive.exists() {
-                        "not a directory"
-                    } else {
-                        "a link to nothing"
-                    }
                 ),
             ));
         }
@@ -621,6 +611,20 @@ impl DataDir {
         tracing::info!(to = %target.display(), "moved existing durability files aside");
         Ok(Some(target))
     }
+}
+
+/// Why something at `path` (a folder of a data directory) cannot serve as a
+/// directory: `"not a directory"`, or `"a link to nothing"` (an unmounted disk?);
+/// `None` when it is a directory, or nothing is there.
+pub fn not_a_directory(path: &Path) -> Option<&'static str> {
+    if std::fs::symlink_metadata(path).is_err() || path.is_dir() {
+        return None;
+    }
+    Some(if path.exists() {
+        "not a directory"
+    } else {
+        "a link to nothing"
+    })
 }
 
 /// Refuses a data directory holding files of two databases: every snapshot and WAL

@@ -1392,33 +1392,17 @@ pub fn restore(
     // a snapshot of the replayed state.
     let with_wal = !options.snapshot_only && !together.segments.is_empty();
     if with_wal && mode != StorageMode::InMemoryTransactional {
-        parent_is_a_directory(data, "restore")?;
-        let staging = staging_for(data, ".quiver-restore-")?;
-        let staged = staging.path().join("db");
-        restore(
-            backup,
-            &staged,
-            &options
-                .clone()
-                .mode(StorageMode::InMemoryTransactional)
-                .force(false),
-            progress,
-        )?;
-        if mode == StorageMode::InMemoryAnalytical {
-            let db = Database::open(crate::Config::new().data_directory(&staged))?;
-            let constraints = db.constraints()?.len() as u64;
-            db.engine.close_without_snapshot()?;
-            if constraints > 0 {
-                return Err(refuse_constraints(backup, constraints));
-            }
-        }
-        let moved_aside = prepare_target(data, options.force)?;
-        crate::switch::migrate(&staged, data, mode)?;
-        return Ok(Restored {
-            mode,
-            moved_aside,
-            files: report.files.len(),
-            last_commit: None,
+        return restore_through(backup, data, options, mode, &report, |staged| {
+            restore(
+                backup,
+                staged,
+                &options
+                    .clone()
+                    .mode(StorageMode::InMemoryTransactional)
+                    .force(false),
+                progress,
+            )
+            .map(drop)
         });
     }
     let moved_aside = prepare_target(data, options.force)?;
@@ -1478,6 +1462,43 @@ pub fn restore(
     })
 }
 
+/// A restore into `mode` through the backup's own mode: `staged_restore` restores
+/// the backup into a staging directory beside `data` (refused up front: a target in
+/// use without `force`), the analytical mode's refusal of constraints is checked
+/// there, then the staged database is switched into `data`.
+fn restore_through(
+    backup: &Path,
+    data: &Path,
+    options: &RestoreOptions,
+    mode: StorageMode,
+    report: &crate::verify::VerifyReport,
+    staged_restore: impl FnOnce(&Path) -> Result<()>,
+) -> Result<Restored> {
+    parent_is_a_directory(data, "restore")?;
+    if !options.force && !used_entries(data)?.is_empty() {
+        prepare_target(data, false)?;
+    }
+    let staging = staging_for(data, ".quiver-restore-")?;
+    let staged = staging.path().join("db");
+    staged_restore(&staged)?;
+    if mode == StorageMode::InMemoryAnalytical {
+        let db = Database::open(crate::Config::new().data_directory(&staged))?;
+        let constraints = db.constraints()?.len() as u64;
+        db.engine.close_without_snapshot()?;
+        if constraints > 0 {
+            return Err(refuse_constraints(backup, constraints));
+        }
+    }
+    let moved_aside = prepare_target(data, options.force)?;
+    crate::switch::migrate(&staged, data, mode)?;
+    Ok(Restored {
+        mode,
+        moved_aside,
+        files: report.files.len(),
+        last_commit: None,
+    })
+}
+
 /// The files of the on-disk data directory `dir` a restore copies: RocksDB's (its
 /// info logs and lock file aside) and our metadata file in `rocksdb/`, its log in
 /// `wal/`; each with its size now (and no checksum to compare: there is no manifest).
@@ -1530,37 +1551,18 @@ fn restore_files(
     }
     let mode = options.mode.unwrap_or(StorageMode::OnDiskTransactional);
     if mode != StorageMode::OnDiskTransactional {
-        parent_is_a_directory(data, "restore")?;
-        if !options.force && !used_entries(data)?.is_empty() {
-            prepare_target(data, false)?;
-        }
-        let staging = staging_for(data, ".quiver-restore-")?;
-        let staged = staging.path().join("db");
-        restore_files(
-            backup,
-            &staged,
-            &options
-                .clone()
-                .mode(StorageMode::OnDiskTransactional)
-                .force(false),
-            report,
-            progress,
-        )?;
-        if mode == StorageMode::InMemoryAnalytical {
-            let db = Database::open(crate::Config::new().data_directory(&staged))?;
-            let constraints = db.constraints()?.len() as u64;
-            db.engine.close_without_snapshot()?;
-            if constraints > 0 {
-                return Err(refuse_constraints(backup, constraints));
-            }
-        }
-        let moved_aside = prepare_target(data, options.force)?;
-        crate::switch::migrate(&staged, data, mode)?;
-        return Ok(Restored {
-            mode,
-            moved_aside,
-            files: report.files.len(),
-            last_commit: None,
+        return restore_through(backup, data, options, mode, report, |staged| {
+            restore_files(
+                backup,
+                staged,
+                &options
+                    .clone()
+                    .mode(StorageMode::OnDiskTransactional)
+                    .force(false),
+                report,
+                progress,
+            )
+            .map(drop)
         });
     }
     let files = if report.manifest.is_some() {

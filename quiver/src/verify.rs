@@ -247,15 +247,10 @@ fn with_archive(
     if report.manifest.is_some() {
         return Ok(report);
     }
-    if std::fs::symlink_metadata(&archive).is_ok() && !archive.is_dir() {
+    if let Some(what) = durability::dir::not_a_directory(&archive) {
         let mut f = CheckedFile::new(archive.clone(), "WAL archive");
         f.damage = Some(format!(
-            "{}: the points it held cannot be restored, and an engine with the WAL archive on refuses to open until it is a directory again (the directory itself opens without the archive setting)",
-            if archive.exists() {
-                "not a directory"
-            } else {
-                "a link to nothing (an unmounted disk?)"
-            }
+            "{what}: the points it held cannot be restored, and an engine with the WAL archive on refuses to open until it is a directory again (the directory itself opens without the archive setting)"
         ));
         report.files.push(f);
         return Ok(report);
@@ -528,15 +523,10 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     // anything but a directory, stops opening.
     for sub in ["snapshots", "wal"] {
         let path = dir.join(sub);
-        if std::fs::symlink_metadata(&path).is_ok() && !path.is_dir() {
+        if let Some(what) = durability::dir::not_a_directory(&path) {
             let mut f = CheckedFile::new(path.clone(), "folder");
             f.damage = Some(format!(
-                "{}: opening fails until it is a directory again (an unmounted disk?)",
-                if path.exists() {
-                    "not a directory"
-                } else {
-                    "a link to nothing"
-                }
+                "{what}: opening fails until it is a directory again (an unmounted disk?)"
             ));
             files.push(f);
         }

@@ -1262,15 +1262,10 @@ fn info(dir: &Path) -> Outcome {
 /// the oldest point a restore can reach through it.
 fn archive_info(dir: &Path) -> engine_api::Result<()> {
     let archive = dir.join(durability::dir::ARCHIVE);
-    if std::fs::symlink_metadata(&archive).is_ok() && !archive.is_dir() {
+    if let Some(what) = durability::dir::not_a_directory(&archive) {
         say!(
-            "WAL archive     {}: not a directory{} (`quiver verify` reports it)",
-            archive.display(),
-            if archive.exists() {
-                ""
-            } else {
-                ": a link to nothing"
-            }
+            "WAL archive     {}: {what} (`quiver verify` reports it)",
+            archive.display()
         );
         return Ok(());
     }
