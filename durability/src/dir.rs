@@ -75,6 +75,20 @@ pub struct Listing {
     pub foreign: Vec<PathBuf>,
 }
 
+impl Listing {
+    /// Bytes of the snapshots and WAL segments listed (foreign files not counted;
+    /// a file gone since the listing counts nothing).
+    pub fn bytes(&self) -> u64 {
+        self.snapshots
+            .iter()
+            .map(|s| &s.path)
+            .chain(self.segments.iter().map(|s| &s.path))
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
 /// The file name of snapshot `seq` holding commit `commit_ts`.
 pub fn snapshot_file_name(seq: u64, commit_ts: u64) -> String {
     format!("{seq:020}_{commit_ts:020}.snapshot")
@@ -514,14 +528,7 @@ impl DataDir {
 
     /// Bytes of our snapshots and WAL segments (foreign files are not counted).
     pub fn bytes_used(&self) -> Result<u64> {
-        let l = self.list()?;
-        Ok(l.snapshots
-            .iter()
-            .map(|s| &s.path)
-            .chain(l.segments.iter().map(|s| &s.path))
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum())
+        Ok(self.list()?.bytes())
     }
 
     /// Lists snapshots and segments; foreign files are reported with a warning.

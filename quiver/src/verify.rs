@@ -561,14 +561,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             .retain(|p| !(p.starts_with(&wal) && p.extension().is_some_and(|e| e == "log")));
     }
 
-    let total: u64 = listing
-        .snapshots
-        .iter()
-        .map(|s| &s.path)
-        .chain(listing.segments.iter().map(|s| &s.path))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let total = listing.bytes();
     let mut done = 0u64;
     let mut snaps = Vec::new();
     for s in &listing.snapshots {

@@ -1273,14 +1273,7 @@ fn archive_info(dir: &Path) -> engine_api::Result<()> {
         return Ok(());
     }
     let listing = durability::dir::list_files(&archive)?;
-    let bytes: u64 = listing
-        .snapshots
-        .iter()
-        .map(|s| &s.path)
-        .chain(listing.segments.iter().map(|s| &s.path))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let bytes = listing.bytes();
     say!(
         "WAL archive     {}: {} snapshots, {} WAL segments, {bytes} bytes",
         archive.display(),
