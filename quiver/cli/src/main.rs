@@ -79,7 +79,8 @@ enum Command {
         /// Or `aggregate CHAIN... OUT`: the backups of a chain (the newest last; the
         /// newest alone is enough, the others must be the ones behind it) and where
         /// the folded full backup goes.
-        #[arg(required = true, num_args = 2.., value_name = "DIR DEST | aggregate CHAIN... OUT")]
+        // Appended: options may come between the paths (`aggregate B3 --until 9 OUT`).
+        #[arg(required = true, num_args = 1.., action = clap::ArgAction::Append, value_name = "DIR DEST | aggregate CHAIN... OUT")]
         paths: Vec<PathBuf>,
         /// Back up only what was committed after this backup (a full or incremental
         /// one of the same database): IN_MEMORY_TRANSACTIONAL copies the WAL after

@@ -671,6 +671,27 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
         0,
     );
     expect(&["verify", p(&folded)], 0);
+    // The killed fold's staging directory went with the next fold staging there.
+    let left: Vec<String> = std::fs::read_dir(root.path())?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".quiver-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // Options may come between the paths.
+    let early = root.path().join("folded-at-1");
+    expect(
+        &[
+            "backup",
+            "aggregate",
+            p(&tuesday),
+            "--until",
+            "1",
+            p(&early),
+        ],
+        0,
+    );
+    expect(&["verify", p(&early)], 0);
     // A restore to a point, forced into a database: killed before the move, the
     // database is as it was.
     let target = root.path().join("target");
