@@ -35,6 +35,16 @@ fn work(db: &Database, day: &str, n: i64) -> Result<u64> {
     Ok(last)
 }
 
+/// `n` commits labelled `label`, then a backup into `dest`: a full one without a
+/// parent, else an incremental one after `parent`.
+fn day(db: &Database, label: &str, n: i64, parent: Option<&Path>, dest: &Path) -> Result<Manifest> {
+    work(db, label, n)?;
+    match parent {
+        None => quiver::backup(db, dest, &|_, _| {}),
+        Some(p) => quiver::backup_incremental(db, p, dest, &|_, _| {}),
+    }
+}
+
 /// `path` relative to the working directory.
 fn relative_to_cwd(path: &Path) -> Result<std::path::PathBuf> {
     let cwd = std::env::current_dir()?.canonicalize()?;
@@ -186,8 +196,7 @@ fn a_broken_chain_is_damage_naming_the_file() -> Result<()> {
     let (data, backups) = (root.path().join("data"), root.path().join("backups"));
     std::fs::create_dir_all(&backups)?;
     let db = logged(&data, StorageMode::InMemoryTransactional)?;
-    work(&db, "Monday", 50)?;
-    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    day(&db, "Monday", 50, None, &backups.join("monday"))?;
     // Another full backup of the same database at the same commit: only the
     // checksum tells it from Monday's.
     quiver::backup(&db, &backups.join("other"), &|_, _| {})?;
@@ -292,8 +301,7 @@ fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
     let db = logged(&data, StorageMode::InMemoryTransactional)?;
-    work(&db, "A", 30)?;
-    quiver::backup(&db, &root.path().join("full"), &|_, _| {})?;
+    day(&db, "A", 30, None, &root.path().join("full"))?;
     for _ in 0..4 {
         work(&db, "B", 30)?;
         db.create_snapshot()?;
@@ -325,14 +333,13 @@ fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
     other.close()?;
 
     let analytical = logged(&root.path().join("an"), StorageMode::InMemoryAnalytical)?;
-    work(&analytical, "A", 5)?;
-    quiver::backup(&analytical, &root.path().join("an-full"), &|_, _| {})?;
-    work(&analytical, "B", 5)?;
-    let link = quiver::backup_incremental(
+    day(&analytical, "A", 5, None, &root.path().join("an-full"))?;
+    let link = day(
         &analytical,
-        &root.path().join("an-full"),
+        "B",
+        5,
+        Some(&root.path().join("an-full")),
         &root.path().join("an-inc"),
-        &|_, _| {},
     )?;
     assert!(link.files.iter().any(|f| f.path.starts_with("snapshots/")));
     let newest = common::image(&analytical)?;
@@ -357,12 +364,9 @@ fn another_history_under_the_same_id_is_refused() -> Result<()> {
     let (data, backups) = (root.path().join("data"), root.path().join("backups"));
     std::fs::create_dir_all(&backups)?;
     let db = logged(&data, StorageMode::InMemoryTransactional)?;
-    work(&db, "A", 20)?;
-    quiver::backup(&db, &backups.join("b1"), &|_, _| {})?;
-    work(&db, "B", 20)?;
-    quiver::backup_incremental(&db, &backups.join("b1"), &backups.join("b2"), &|_, _| {})?;
-    work(&db, "C", 20)?;
-    quiver::backup_incremental(&db, &backups.join("b2"), &backups.join("b3"), &|_, _| {})?;
+    day(&db, "A", 20, None, &backups.join("b1"))?;
+    day(&db, "B", 20, Some(&backups.join("b1")), &backups.join("b2"))?;
+    day(&db, "C", 20, Some(&backups.join("b2")), &backups.join("b3"))?;
     for inside in [backups.join("b1/sub"), backups.join("b2/wal/z")] {
         let e = quiver::backup_incremental(&db, &backups.join("b3"), &inside, &|_, _| {})
             .expect_err("a backup into the chain");
@@ -444,8 +448,7 @@ fn a_chain_folds_into_one_full_backup() -> Result<()> {
     let (data, backups) = (root.path().join("data"), root.path().join("backups"));
     std::fs::create_dir_all(&backups)?;
     let db = logged(&data, StorageMode::InMemoryTransactional)?;
-    work(&db, "Monday", 40)?;
-    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    day(&db, "Monday", 40, None, &backups.join("monday"))?;
     let mid = work(&db, "Tuesday", 10)?;
     let at_mid = common::image(&db)?;
     work(&db, "Tuesday", 10)?;
@@ -497,10 +500,14 @@ fn a_mount_point_takes_backups_folds_and_restores() -> Result<()> {
     let (data, backups) = (root.path().join("data"), root.path().join("backups"));
     std::fs::create_dir_all(&backups)?;
     let db = logged(&data, StorageMode::InMemoryTransactional)?;
-    work(&db, "A", 20)?;
-    quiver::backup(&db, &backups.join("full"), &|_, _| {})?;
-    work(&db, "B", 5)?;
-    quiver::backup_incremental(&db, &backups.join("full"), &backups.join("inc"), &|_, _| {})?;
+    day(&db, "A", 20, None, &backups.join("full"))?;
+    day(
+        &db,
+        "B",
+        5,
+        Some(&backups.join("full")),
+        &backups.join("inc"),
+    )?;
     let newest = common::image(&db)?;
     let disks: Vec<common::SmallDisk> = (0..3)
         .filter_map(|_| common::SmallDisk::mount(64 << 20))
@@ -558,8 +565,7 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
     let full = quiver::backup(&db, &mon, &|_, _| {})?;
     assert_eq!(full.format, durability::manifest::MANIFEST_FORMAT_FILES);
     assert!(full.files.iter().all(|f| !f.shared));
-    work(&db, "Tue", 20)?;
-    let link = quiver::backup_incremental(&db, &mon, &tue, &|_, _| {})?;
+    let link = day(&db, "Tue", 20, Some(&mon), &tue)?;
     let tuesday = common::image(&db)?;
     let shared: Vec<&quiver::ManifestFile> = link.files.iter().filter(|f| f.shared).collect();
     assert!(
@@ -577,8 +583,7 @@ fn an_on_disk_chain_shares_the_files_its_parents_hold() -> Result<()> {
         .map(|f| f.size)
         .sum();
     assert!(copied < bytes(&link), "{copied} of {}", bytes(&link));
-    work(&db, "Wed", 20)?;
-    let link = quiver::backup_incremental(&db, &tue, &wed, &|_, _| {})?;
+    let link = day(&db, "Wed", 20, Some(&tue), &wed)?;
     assert!(link.parent.is_some());
     let wednesday = common::image(&db)?;
     db.close()?;
@@ -708,8 +713,7 @@ fn commits_in_a_snapshot_alone_refuse_an_incremental_backup() -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
     let db = logged(&data, StorageMode::InMemoryTransactional)?;
-    work(&db, "Mon", 5)?;
-    quiver::backup(&db, &root.path().join("mon"), &|_, _| {})?;
+    day(&db, "Mon", 5, None, &root.path().join("mon"))?;
     db.close()?;
     let unlogged = quiver::default_durability(StorageMode::InMemoryTransactional)
         .wal(false)
