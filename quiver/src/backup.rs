@@ -1004,7 +1004,6 @@ impl ChainView {
         chain: &[(PathBuf, Option<Manifest>)],
         mode: StorageMode,
     ) -> Result<ChainView> {
-        let together = chain_files(chain)?;
         let dir = tempfile::Builder::new()
             .prefix("quiver-chain-")
             .tempdir()
@@ -1033,6 +1032,7 @@ impl ChainView {
             persist_mode(dir.path(), mode)?;
             return Ok(ChainView { dir, origin });
         }
+        let together = chain_files(chain)?;
         for (files, sub) in [
             (&together.snapshots, "snapshots"),
             (&together.segments, "wal"),

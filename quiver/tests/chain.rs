@@ -293,9 +293,9 @@ fn a_broken_chain_is_damage_naming_the_file() -> Result<()> {
 }
 
 /// An incremental backup needs the WAL after its parent: once retention deleted it,
-/// it is refused (take a full backup). Another database's backup is no parent; an
-/// on-disk database has no incremental backups; the analytical mode's link is a
-/// new snapshot, and its chain restores.
+/// it is refused (take a full backup). Another database's backup is no parent; the
+/// analytical mode's link is a new snapshot, and its chain restores. (The on-disk
+/// mode's links: `an_on_disk_chain_shares_the_files_its_parents_hold`.)
 #[test]
 fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
     let root = tempfile::tempdir()?;

@@ -697,32 +697,20 @@ fn kills_leave_no_backup_under_its_name_and_the_chain_alone() -> Result<()> {
     let target = root.path().join("target");
     filled_directory(&target)?;
     let before = common::files(&target);
-    killed(
-        &[
-            "restore",
-            p(&tuesday),
-            p(&target),
-            "--until",
-            "2",
-            "--force",
-        ],
-        "PointStaged",
-    )?;
+    let to_point = [
+        "restore",
+        p(&tuesday),
+        p(&target),
+        "--until",
+        "2",
+        "--force",
+    ];
+    killed(&to_point, "PointStaged")?;
     assert!(
         common::files(&target) == before,
         "a killed restore changed the target"
     );
-    expect(
-        &[
-            "restore",
-            p(&tuesday),
-            p(&target),
-            "--until",
-            "2",
-            "--force",
-        ],
-        0,
-    );
+    expect(&to_point, 0);
     assert!(common::files(&backups) == chain, "the chain was changed");
     // The chain named out of order is refused.
     expect(
