@@ -127,10 +127,13 @@ impl<E: StorageEngine + Exported> Subject for EngineSubject<E> {
     fn read_names(&self, ids: &[u64]) -> Result<Fold> {
         let t = self.0.begin(TxnOptions::new().read_only())?;
         let mut fold = Fold::default();
+        // Borrowed in place: no value copied out.
         for id in ids {
-            if let Some(name) = t.vertex_property(VertexId(*id), "name")? {
-                fold.add_value(&name);
-            }
+            t.with_vertex_property(VertexId(*id), "name", |name| {
+                if let Some(name) = name {
+                    fold.add_value_ref(name);
+                }
+            })?;
         }
         Ok(fold)
     }

@@ -308,6 +308,14 @@ impl Fold {
         }
     }
 
+    /// Folds a value read in place, as [`Fold::add_value`] folds the owned value.
+    pub fn add_value_ref(&mut self, v: engine_api::ValueRef<'_>) {
+        match v {
+            engine_api::ValueRef::String(s) => self.add_text(s.as_bytes()),
+            other => self.add_text(format!("{other:?}").as_bytes()),
+        }
+    }
+
     /// Both folds together.
     #[must_use]
     pub fn merge(self, other: Fold) -> Fold {

@@ -123,6 +123,7 @@ macro_rules! __for_each_test {
                 empty_names_are_invalid_input,
                 null_removes_a_property,
                 edge_properties_round_trip,
+                borrowed_reads_see_what_owned_reads_see,
             ],
             graph: [
                 created_vertex_is_readable,
@@ -347,6 +348,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 95);
+        assert_eq!(ALL_TESTS.len(), 96);
     }
 }

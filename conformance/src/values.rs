@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use engine_api::{
-    Date, Duration, ErrorKind, LocalDateTime, LocalTime, MAX_NESTING_DEPTH, Point, PropertyValue,
-    Result, Transaction, ZonedDateTime,
+    Date, Duration, EdgeId, ErrorKind, LocalDateTime, LocalTime, MAX_NESTING_DEPTH, Point,
+    PropertyValue, Result, StorageEngine, Transaction, VertexId, ZonedDateTime,
 };
 
 use crate::EngineFactory;
@@ -240,5 +240,114 @@ pub fn edge_properties_round_trip<F: EngineFactory>(f: &F) -> Result<()> {
         assert_eq!(r.edge_property(e, &format!("k{i}"))?.as_ref(), Some(v));
     }
     assert_eq!(r.edge_properties(e)?.len(), values.len());
+    Ok(())
+}
+
+/// Compares what the borrowed reads hand out with the owned reads and with `values`
+/// (`key{i}` holds `values[i]` on the vertex and the edge).
+fn borrowed_match<T: Transaction>(
+    t: &T,
+    v: VertexId,
+    e: EdgeId,
+    values: &[PropertyValue],
+    when: &str,
+) -> Result<()> {
+    for (i, value) in values.iter().enumerate() {
+        let key = format!("k{i}");
+        let owned = t.with_vertex_property(v, &key, |r| r.map(|r| r.to_value()))?;
+        assert_eq!(owned.as_ref(), Some(value), "vertex {key} {when}");
+        assert!(
+            t.with_vertex_property(v, &key, |r| r.is_some_and(|r| r == *value))?,
+            "vertex {key} {when}: the borrowed value compares equal to the owned one"
+        );
+        let owned = t.with_edge_property(e, &key, |r| r.map(|r| r.to_value()))?;
+        assert_eq!(owned.as_ref(), Some(value), "edge {key} {when}");
+    }
+    assert!(t.with_vertex_property(v, "never-set", |r| r.is_none())?);
+    let mut labels = Vec::new();
+    t.for_each_label(v, |l| labels.push(l.to_string()))?;
+    labels.sort();
+    let mut owned: Vec<String> = t.vertex_labels(v)?.iter().map(|l| l.to_string()).collect();
+    owned.sort();
+    assert_eq!(labels, owned, "labels {when}");
+    let record = t.edge(e)?;
+    t.with_edge(e, |r| {
+        assert_eq!(
+            (r.id, r.edge_type, r.source, r.target),
+            (record.id, &*record.edge_type, record.source, record.target),
+            "edge {when}"
+        );
+    })?;
+    Ok(())
+}
+
+/// The borrowed reads (`with_vertex_property`, `with_edge_property`,
+/// `for_each_label`, `with_edge`) see what the owned reads see, for every value type,
+/// in the writing transaction and after commit; they may read through the
+/// transaction inside their closure; a deleted or unknown object is NotFound.
+pub fn borrowed_reads_see_what_owned_reads_see<F: EngineFactory>(f: &F) -> Result<()> {
+    let db = fresh(f)?;
+    let mut values = samples();
+    values.push(PropertyValue::String("x".repeat(100)));
+    let mut t = rw(&*db)?;
+    let v = t.create_vertex_with(&["Person", "Admin"], &[])?;
+    let w = t.create_vertex()?;
+    let e = t.create_edge(v, w, "KNOWS")?;
+    for (i, value) in values.iter().enumerate() {
+        t.set_vertex_property(v, &format!("k{i}"), value.clone())?;
+        t.set_edge_property(e, &format!("k{i}"), value.clone())?;
+    }
+    borrowed_match(&t, v, e, &values, "in the writing transaction")?;
+    t.commit()?;
+    let r = rw(&*db)?;
+    borrowed_match(&r, v, e, &values, "after commit")?;
+    // A read through the same transaction while the closure holds the first one.
+    let nested = r.with_vertex_property(v, "k4", |outer| {
+        let inner = r.with_vertex_property(v, "k4", |inner| inner.map(|i| i.to_value()));
+        (outer.map(|o| o.to_value()), inner)
+    })?;
+    assert_eq!(nested.0, Some(values[4].clone()));
+    assert_eq!(nested.1?, Some(values[4].clone()));
+    drop(r);
+    // Under snapshot isolation a reader that began before a change keeps reading the
+    // values it began with (an in-memory backend then lends them from its versions).
+    let si = engine_api::IsolationLevel::SnapshotIsolation;
+    if db.capabilities().supports_isolation(si) {
+        let before = db.begin(engine_api::TxnOptions::new().isolation(si))?;
+        let mut w = rw(&*db)?;
+        for i in 0..values.len() {
+            w.set_vertex_property(v, &format!("k{i}"), PropertyValue::Int(-1))?;
+            w.set_edge_property(e, &format!("k{i}"), PropertyValue::Null)?;
+        }
+        w.add_label(v, "Later")?;
+        w.commit()?;
+        borrowed_match(&before, v, e, &values, "in a snapshot older than a change")?;
+        drop(before);
+    }
+    let mut d = rw(&*db)?;
+    d.delete_vertex(v, engine_api::DeleteMode::Detach)?;
+    d.commit()?;
+    let r = rw(&*db)?;
+    expect_kind(
+        r.with_vertex_property(v, "k0", |_| ()),
+        ErrorKind::NotFound,
+        "deleted vertex",
+    );
+    expect_kind(
+        r.for_each_label(v, |_| ()),
+        ErrorKind::NotFound,
+        "labels of a deleted vertex",
+    );
+    expect_kind(r.with_edge(e, |_| ()), ErrorKind::NotFound, "deleted edge");
+    expect_kind(
+        r.with_edge_property(e, "k0", |_| ()),
+        ErrorKind::NotFound,
+        "property of a deleted edge",
+    );
+    expect_kind(
+        r.with_vertex_property(VertexId(1 << 40), "k0", |_| ()),
+        ErrorKind::NotFound,
+        "unknown vertex",
+    );
     Ok(())
 }

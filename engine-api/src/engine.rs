@@ -5,12 +5,13 @@ use crate::durability::{
     DataDirectoryLease, EngineStats, LockChange, LockStatus, RecoveryReport, SnapshotInfo,
 };
 use crate::error::{Error, Result};
-use crate::ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId};
+use crate::ids::{DeleteMode, Direction, EdgeId, EdgeRecord, EdgeRef, Name, VertexId};
 use crate::schema::{
     ConstraintSpec, IndexInfo, IndexSpec, ObserverId, SharedObserver, TriggerPhase, TriggerSpec,
 };
 use crate::txn::{CommitInfo, TxnOptions};
 use crate::value::{PropertyBounds, PropertyMap, PropertyValue};
+use crate::value_ref::ValueRef;
 
 /// A graph storage engine: one database, many concurrent transactions.
 ///
@@ -200,11 +201,71 @@ pub trait Transaction {
     /// The vertex's labels, in no particular order.
     fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>>;
 
+    /// Calls `f` with each of the vertex's labels, borrowed from the engine's
+    /// dictionary, in no particular order (what [`Transaction::vertex_labels`] returns,
+    /// without a vector).
+    ///
+    /// `f` runs while the backend holds what the names borrow (an in-memory backend:
+    /// the vertex's read lock), so keep it short: writers of this vertex wait for it.
+    /// Reads through the same transaction inside `f` are allowed.
+    fn for_each_label(&self, vertex: VertexId, f: impl FnMut(&str)) -> Result<()>;
+
     /// True if the vertex has `label`.
     fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool>;
 
-    /// One property of a vertex; `None` if it is not set.
-    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>>;
+    /// Hands one property of a vertex to `f` where the backend keeps it (`None` if it
+    /// is not set) and returns what `f` returns. Nothing is copied or allocated for the
+    /// value: a string is borrowed in place, a list or map stays encoded and decodes
+    /// as it is iterated. [`Transaction::vertex_property`] is the owned convenience
+    /// over this.
+    ///
+    /// ```
+    /// # use engine_api::{StorageEngine, Transaction, TxnOptions};
+    /// # fn main() -> engine_api::Result<()> {
+    /// # let engine = engine_inmem_txn::InMemoryEngine::open(Default::default())?;
+    /// # let mut w = engine.begin(TxnOptions::new())?;
+    /// # let v = w.create_vertex_with(&["Person"], &[("name", "Ann".into())])?;
+    /// # w.commit()?;
+    /// let t = engine.begin(TxnOptions::new().read_only())?;
+    /// let len = t.with_vertex_property(v, "name", |name| name.and_then(|n| n.as_str()).map(str::len))?;
+    /// assert_eq!(len, Some(3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// The value lives for the call only (the backend may hold the vertex's lock or a
+    /// pinned block meanwhile), so it cannot be kept past it, let alone past the
+    /// transaction; this does not compile:
+    ///
+    /// ```compile_fail
+    /// # use engine_api::{StorageEngine, Transaction, TxnOptions, ValueRef};
+    /// # fn main() -> engine_api::Result<()> {
+    /// # let engine = engine_inmem_txn::InMemoryEngine::open(Default::default())?;
+    /// # let v = engine_api::VertexId(0);
+    /// let kept: Option<ValueRef<'_>> = {
+    ///     let t = engine.begin(TxnOptions::new().read_only())?;
+    ///     t.with_vertex_property(v, "name", |name| name)?
+    /// };
+    /// # drop(kept);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// `f` runs while the backend holds what the value borrows, so keep it short:
+    /// writers of this vertex wait for it. Reads through the same transaction inside
+    /// `f` are allowed.
+    fn with_vertex_property<R>(
+        &self,
+        vertex: VertexId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R>;
+
+    /// One property of a vertex, copied out; `None` if it is not set (see
+    /// [`Transaction::with_vertex_property`] to read it in place).
+    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
+        self.with_vertex_property(vertex, key, |v| v.map(|v| v.to_value()))
+    }
 
     /// All properties of a vertex.
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap>;
@@ -269,8 +330,24 @@ pub trait Transaction {
     /// An edge's type and endpoints.
     fn edge(&self, edge: EdgeId) -> Result<EdgeRecord>;
 
-    /// One property of an edge; `None` if it is not set.
-    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>>;
+    /// Hands an edge's type and endpoints to `f`, the type's name borrowed from the
+    /// engine's dictionary (what [`Transaction::edge`] returns, without sharing the
+    /// name). `f` runs as in [`Transaction::with_vertex_property`].
+    fn with_edge<R>(&self, edge: EdgeId, f: impl FnOnce(EdgeRef<'_>) -> R) -> Result<R>;
+
+    /// Hands one property of an edge to `f` where the backend keeps it, as
+    /// [`Transaction::with_vertex_property`] does for a vertex.
+    fn with_edge_property<R>(
+        &self,
+        edge: EdgeId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R>;
+
+    /// One property of an edge, copied out; `None` if it is not set.
+    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
+        self.with_edge_property(edge, key, |v| v.map(|v| v.to_value()))
+    }
 
     /// All properties of an edge.
     fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap>;

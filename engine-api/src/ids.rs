@@ -63,6 +63,21 @@ pub struct EdgeRecord {
     pub target: VertexId,
 }
 
+/// An edge borrowed for one call of [`crate::Transaction::with_edge`]: like
+/// [`EdgeRecord`], with the type's name borrowed from the engine's dictionary instead
+/// of shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EdgeRef<'a> {
+    /// The edge's id.
+    pub id: EdgeId,
+    /// The edge type.
+    pub edge_type: &'a str,
+    /// The vertex the edge leaves.
+    pub source: VertexId,
+    /// The vertex the edge enters.
+    pub target: VertexId,
+}
+
 /// How [`crate::Transaction::delete_vertex`] treats the vertex's edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeleteMode {

@@ -46,6 +46,7 @@ mod schema;
 mod slots;
 mod txn;
 mod value;
+mod value_ref;
 
 pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
 pub use config::{DurabilityConfig, SyncMode, WalArchive};
@@ -56,7 +57,7 @@ pub use durability::{
 };
 pub use engine::{StorageEngine, Transaction};
 pub use error::{Error, ErrorKind, Result};
-pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, Name, VertexId, validate_name};
+pub use ids::{DeleteMode, Direction, EdgeId, EdgeRecord, EdgeRef, Name, VertexId, validate_name};
 pub use image::{DatabaseId, ImageEdge, ImageEngine, ImageVertex, SnapshotSink};
 pub use observers::Observers;
 pub use schema::{
@@ -70,3 +71,4 @@ pub use value::{
     MICROS_PER_DAY, OrderedValue, Point, PropertyBounds, PropertyMap, PropertyValue, TypeGroup,
     ZonedDateTime,
 };
+pub use value_ref::{ListIter, ListRef, MapIter, MapRef, ValueRef};

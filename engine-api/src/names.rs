@@ -27,9 +27,13 @@ pub struct NameTable {
 }
 
 /// A copy of the table as it was at one publication; never changes.
+/// Names hash with foldhash, seeded per process: a point read names its property key,
+/// and SipHash took as long as the rest of the lookup.
+type NameMap = HashMap<Name, u32, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Published {
-    by_name: HashMap<Name, u32>,
+    by_name: NameMap,
     by_id: Vec<Name>,
 }
 
@@ -37,7 +41,7 @@ struct Published {
 #[derive(Debug, Default)]
 struct State {
     by_id: Vec<Name>,
-    recent: HashMap<Name, u32>,
+    recent: NameMap,
 }
 
 impl NameTable {
@@ -122,6 +126,19 @@ impl NameTable {
     /// True if no name was interned.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Hands the name of an id handed out by this table to `f`, borrowed (no
+    /// reference count touched for a published name). `f` runs with no lock of the
+    /// table held. Errors: as [`NameTable::name`].
+    pub fn with_name<R>(&self, id: u32, f: impl FnOnce(&str) -> R) -> Result<R> {
+        if let Some(name) = self.published.load().by_id.get(id as usize) {
+            return Ok(f(name));
+        }
+        // Interned since the last publication: shared out of the mutex, so `f` may
+        // use the table.
+        let name = self.name(id)?;
+        Ok(f(&name))
     }
 
     /// The name of an id handed out by this table. Errors: `Corrupt` for an id the

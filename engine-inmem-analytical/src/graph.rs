@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use engine_api::kit::{NameTable, SlotArray};
 use engine_api::{Error, Result};
 use parking_lot::RwLock;
+use smallvec::SmallVec;
 
 use crate::index::LabelIndex;
 
@@ -29,14 +30,26 @@ pub(crate) struct Adj {
     pub(crate) edge_type: u32,
 }
 
-/// A vertex: its labels (ascending ids), its properties in the codec's
-/// property-record form, and its edges in one list: the outgoing ones first
-/// (`out_len` of them), then the incoming ones. One list instead of two saves a
-/// vector header (16 bytes net) and an allocation per vertex.
+/// A vertex's property record (the codec's property-record form), inside the vertex
+/// up to 32 bytes: a point read then finds the value where it found the vertex, with
+/// no second cache miss, and a small record costs no allocation of its own (three
+/// properties of the report's vertices take 30 bytes). Longer records are boxed.
+pub(crate) type VertexProps = SmallVec<[u8; 32]>;
+
+/// An edge's property record, inside the edge up to 16 bytes (an edge's few
+/// properties).
+pub(crate) type EdgeProps = SmallVec<[u8; 16]>;
+
+/// A vertex: its properties, its labels (ascending ids), and its edges in one list:
+/// the outgoing ones first (`out_len` of them), then the incoming ones. One list
+/// instead of two saves a vector header (16 bytes net) and an allocation per vertex.
+/// The record comes first, beside the slot's lock word, so that a point read mostly
+/// stays in one cache line.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct Vertex {
+    pub(crate) props: VertexProps,
     pub(crate) labels: Box<[u32]>,
-    pub(crate) props: Box<[u8]>,
     adj: Vec<Adj>,
     out_len: u32,
 }
@@ -53,7 +66,7 @@ fn make_room(list: &mut Vec<Adj>) {
 
 impl Vertex {
     /// A vertex with these labels (sorted, distinct) and properties, no edges.
-    pub(crate) fn new(labels: Box<[u32]>, props: Box<[u8]>) -> Self {
+    pub(crate) fn new(labels: Box<[u32]>, props: VertexProps) -> Self {
         Vertex {
             labels,
             props,
@@ -161,7 +174,7 @@ pub(crate) struct Edge {
     pub(crate) source: u64,
     pub(crate) target: u64,
     pub(crate) edge_type: u32,
-    pub(crate) props: Box<[u8]>,
+    pub(crate) props: EdgeProps,
 }
 
 pub(crate) type VertexSlot = RwLock<Option<Vertex>>;

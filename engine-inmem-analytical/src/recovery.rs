@@ -18,7 +18,7 @@ use durability::{DataDir, DatabaseId, Durable, NameKind, SchemaOp, SnapshotSink,
 use engine_api::{DamagedFile, Error, ErrorKind, RecoveryReport, Result};
 
 use crate::config::Config;
-use crate::graph::{Adj, Edge, Vertex};
+use crate::graph::{Adj, Edge, EdgeProps, Vertex, VertexProps};
 use crate::inner::Inner;
 
 /// Stores a checked image (see [`Checked`]) in an empty engine state.
@@ -84,7 +84,7 @@ where
         for l in labels {
             self.inner.graph.label_index.insert(*l, id);
         }
-        let mut v = Vertex::new(labels.into(), props.into());
+        let mut v = Vertex::new(labels.into(), VertexProps::from_slice(props));
         // A hint from whoever produced the image: capped, beyond that lists grow.
         v.reserve_adjacency((degree.0.saturating_add(degree.1)).min(1 << 16) as usize);
         self.inner
@@ -98,7 +98,7 @@ where
             source: edge.source,
             target: edge.target,
             edge_type: edge.edge_type,
-            props: edge.props.into(),
+            props: EdgeProps::from_slice(edge.props),
         };
         self.inner
             .graph

@@ -206,7 +206,7 @@ pub(crate) struct VertexState {
     pub(crate) deleted: bool,
     pub(crate) labels: Vec<u32>,
     /// Properties in the codec's property-record form.
-    pub(crate) props: Box<[u8]>,
+    pub(crate) props: crate::props::Record,
     pub(crate) out_edges: Vec<Adj>,
     pub(crate) in_edges: Vec<Adj>,
     pub(crate) delta: Option<Box<Delta>>,
@@ -219,7 +219,7 @@ pub(crate) struct EdgeState {
     pub(crate) edge_type: u32,
     pub(crate) source: VertexId,
     pub(crate) target: VertexId,
-    pub(crate) props: Box<[u8]>,
+    pub(crate) props: crate::props::Record,
     pub(crate) delta: Option<Box<Delta>>,
 }
 

@@ -1,16 +1,27 @@
 //! Property records kept as encoded bytes (the codec's property-record form), which
 //! costs a fraction of the memory of a map of values.
 
-use engine_api::codec::{find_property, properties_record, replace_property};
-use engine_api::{Error, PropertyValue, Result};
+use engine_api::codec::{find_property, find_property_ref, properties_record, replace_property};
+use engine_api::{Error, PropertyValue, Result, ValueRef};
 
 fn corrupt(e: engine_api::codec::DecodeError) -> Error {
     e.into_corrupt("in-memory property record", 0)
 }
 
+/// A property record, inside the object's state up to 32 bytes: a point read then
+/// finds the value where it found the object, with no second cache miss, and a small
+/// record costs no allocation of its own (the report's vertices take 30 bytes).
+/// Longer records are boxed.
+pub(crate) type Record = smallvec::SmallVec<[u8; 32]>;
+
 /// The value of `key`, if set.
 pub(crate) fn get(blob: &[u8], key: u32) -> Result<Option<PropertyValue>> {
     find_property(blob, key).map_err(corrupt)
+}
+
+/// The value of `key`, if set, borrowed in place.
+pub(crate) fn get_ref(blob: &[u8], key: u32) -> Result<Option<ValueRef<'_>>> {
+    find_property_ref(blob, key).map_err(corrupt)
 }
 
 /// All `(key, value)` pairs.
@@ -24,14 +35,14 @@ pub(crate) fn set(
     blob: &[u8],
     key: u32,
     value: Option<&PropertyValue>,
-) -> Result<(Box<[u8]>, Option<PropertyValue>)> {
+) -> Result<(Record, Option<PropertyValue>)> {
     let (out, old) = replace_property(blob, key, value).map_err(corrupt)?;
-    Ok((out.into_boxed_slice(), old))
+    Ok((Record::from_slice(&out), old))
 }
 
 /// A record holding `pairs` (any order; later duplicates win).
-pub(crate) fn build(pairs: &mut [(u32, PropertyValue)]) -> Box<[u8]> {
-    properties_record(pairs).into_boxed_slice()
+pub(crate) fn build(pairs: &mut [(u32, PropertyValue)]) -> Record {
+    Record::from_slice(&properties_record(pairs))
 }
 
 #[cfg(test)]

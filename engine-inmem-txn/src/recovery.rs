@@ -644,7 +644,7 @@ fn insert_vertex(
     inner: &Inner,
     id: u64,
     labels: Vec<u32>,
-    props: Box<[u8]>,
+    props: props::Record,
     degree: (u32, u32),
 ) -> Result<(), String> {
     let slot = inner
@@ -675,7 +675,7 @@ fn insert_vertex(
     Ok(())
 }
 
-fn insert_edge(inner: &Inner, link: Link, props: Box<[u8]>) -> Result<(), String> {
+fn insert_edge(inner: &Inner, link: Link, props: props::Record) -> Result<(), String> {
     // A missing endpoint fails the link below, and with it the recovery.
     store_edge(inner, &link, props)?;
     link_end(inner, &link, End::Source)?;
@@ -683,7 +683,7 @@ fn insert_edge(inner: &Inner, link: Link, props: Box<[u8]>) -> Result<(), String
 }
 
 /// Stores an edge's own record (not its endpoints' adjacency).
-fn store_edge(inner: &Inner, link: &Link, props: Box<[u8]>) -> Result<(), String> {
+fn store_edge(inner: &Inner, link: &Link, props: props::Record) -> Result<(), String> {
     let id = link.edge;
     let slot = inner
         .graph
@@ -724,7 +724,7 @@ fn with_object<S: Versioned, R>(
 }
 
 fn set_prop(
-    blob: &mut Box<[u8]>,
+    blob: &mut props::Record,
     inner: &Inner,
     key: &str,
     value: &PropertyValue,
@@ -735,7 +735,10 @@ fn set_prop(
     Ok(())
 }
 
-fn build_props(inner: &Inner, properties: &[(String, PropertyValue)]) -> Result<Box<[u8]>, String> {
+fn build_props(
+    inner: &Inner,
+    properties: &[(String, PropertyValue)],
+) -> Result<props::Record, String> {
     let mut pairs = Vec::with_capacity(properties.len());
     for (k, v) in properties {
         pairs.push((

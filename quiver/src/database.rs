@@ -8,12 +8,14 @@
 
 use std::path::PathBuf;
 
+use engine_api::EdgeRef;
 use engine_api::{
     Capabilities, CommitInfo, ConstraintSpec, DataDirectoryLease, DatabaseId, DeleteMode,
     Direction, DurabilityConfig, EdgeId, EdgeRecord, EngineStats, Error, ImageEngine, IndexInfo,
     IndexSpec, IsolationLevel, LockChange, LockStatus, Name, ObserverId, PropertyBounds,
     PropertyMap, PropertyValue, RecoveryReport, Result, SharedObserver, SnapshotInfo, SnapshotSink,
-    StorageEngine, StorageMode, Transaction, TriggerPhase, TriggerSpec, TxnOptions, VertexId,
+    StorageEngine, StorageMode, Transaction, TriggerPhase, TriggerSpec, TxnOptions, ValueRef,
+    VertexId,
 };
 use engine_inmem_analytical::AnalyticalEngine;
 use engine_inmem_txn::InMemoryEngine;
@@ -581,6 +583,19 @@ impl<'e> Transaction for Txn<'e> {
         each!(self, Txn, t => t.has_label(vertex, label))
     }
 
+    fn for_each_label(&self, vertex: VertexId, f: impl FnMut(&str)) -> Result<()> {
+        each!(self, Txn, t => t.for_each_label(vertex, f))
+    }
+
+    fn with_vertex_property<R>(
+        &self,
+        vertex: VertexId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
+        each!(self, Txn, t => t.with_vertex_property(vertex, key, f))
+    }
+
     fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
         each!(self, Txn, t => t.vertex_property(vertex, key))
     }
@@ -645,6 +660,19 @@ impl<'e> Transaction for Txn<'e> {
 
     fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
         each!(self, Txn, t => t.edge(edge))
+    }
+
+    fn with_edge<R>(&self, edge: EdgeId, f: impl FnOnce(EdgeRef<'_>) -> R) -> Result<R> {
+        each!(self, Txn, t => t.with_edge(edge, f))
+    }
+
+    fn with_edge_property<R>(
+        &self,
+        edge: EdgeId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
+        each!(self, Txn, t => t.with_edge_property(edge, key, f))
     }
 
     fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {

@@ -43,6 +43,7 @@ use crate::value::{
     Date, Duration, LocalDateTime, LocalTime, MAX_NESTING_DEPTH, Point, PropertyValue,
     ZonedDateTime,
 };
+use crate::value_ref::{ListRef, MapRef, ValueRef};
 
 /// The version of the value codec described in this module.
 pub const VALUE_CODEC_VERSION: u16 = 1;
@@ -413,6 +414,76 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// Decodes one value in place: a string borrows the buffer, a list or a map is
+    /// checked whole (as [`Decoder::value`] would) and kept encoded. Never allocates.
+    pub fn value_ref(&mut self) -> Result<ValueRef<'a>, DecodeError> {
+        self.value_ref_at_depth(0)
+    }
+
+    pub(crate) fn value_ref_at_depth(&mut self, depth: usize) -> Result<ValueRef<'a>, DecodeError> {
+        let tag_at = self.pos;
+        match self.byte()? {
+            TAG_STRING => Ok(ValueRef::String(self.str()?)),
+            tag @ (TAG_LIST | TAG_MAP) => {
+                if depth >= MAX_NESTING_DEPTH {
+                    return Err(self.err("value nests too deeply"));
+                }
+                let n = self.len()?;
+                let start = self.pos;
+                if tag == TAG_LIST {
+                    for _ in 0..n {
+                        self.skip_at_depth(depth + 1)?;
+                    }
+                    Ok(ValueRef::List(ListRef::checked(
+                        n,
+                        &self.buf[start..self.pos],
+                        depth,
+                    )))
+                } else {
+                    self.skip_map_entries(n, depth)?;
+                    Ok(ValueRef::Map(MapRef::checked(
+                        n,
+                        &self.buf[start..self.pos],
+                        depth,
+                    )))
+                }
+            }
+            _ => {
+                // Every other value is a scalar: decoding it allocates nothing.
+                self.pos = tag_at;
+                let v = self.value_at_depth(depth)?;
+                ValueRef::scalar(&v).ok_or_else(|| self.err("unknown value tag"))
+            }
+        }
+    }
+
+    /// One `(key, value)` entry of a map's encoded entries.
+    pub(crate) fn map_entry_at_depth(
+        &mut self,
+        depth: usize,
+    ) -> Result<(&'a str, ValueRef<'a>), DecodeError> {
+        let key = self.str()?;
+        Ok((key, self.value_ref_at_depth(depth)?))
+    }
+
+    /// Checks `n` map entries (UTF-8 keys, strictly ascending, values) and skips them.
+    fn skip_map_entries(&mut self, n: usize, depth: usize) -> Result<(), DecodeError> {
+        let mut last: Option<&str> = None;
+        for _ in 0..n {
+            let key_at = self.pos;
+            let key = self.str()?;
+            if last.is_some_and(|l| l >= key) {
+                return Err(DecodeError {
+                    offset: key_at,
+                    reason: "map keys are not strictly ascending",
+                });
+            }
+            last = Some(key);
+            self.skip_at_depth(depth + 1)?;
+        }
+        Ok(())
+    }
+
     /// Skips one value without building it (checking its structure as it goes).
     pub fn skip_value(&mut self) -> Result<(), DecodeError> {
         self.skip_at_depth(0)
@@ -429,13 +500,23 @@ impl<'a> Decoder<'a> {
                 self.bytes(8)?;
             }
             TAG_STRING => {
-                let n = self.len()?;
-                self.bytes(n)?;
+                self.str()?;
             }
-            TAG_LIST | TAG_MAP => {
-                // Maps are rare in hot paths; decoding checks key order and UTF-8.
-                self.pos = tag_at;
-                self.value_at_depth(depth)?;
+            TAG_LIST => {
+                if depth >= MAX_NESTING_DEPTH {
+                    return Err(self.err("value nests too deeply"));
+                }
+                let n = self.len()?;
+                for _ in 0..n {
+                    self.skip_at_depth(depth + 1)?;
+                }
+            }
+            TAG_MAP => {
+                if depth >= MAX_NESTING_DEPTH {
+                    return Err(self.err("value nests too deeply"));
+                }
+                let n = self.len()?;
+                self.skip_map_entries(n, depth)?;
             }
             TAG_ZONED_DATE_TIME => {
                 self.uvarint()?;
@@ -516,11 +597,16 @@ pub fn decode_properties(buf: &[u8]) -> Result<Vec<(u32, PropertyValue)>, Decode
 
 /// Finds one property in a record without decoding the others.
 pub fn find_property(buf: &[u8], key: u32) -> Result<Option<PropertyValue>, DecodeError> {
+    Ok(find_property_ref(buf, key)?.map(|v| v.to_value()))
+}
+
+/// Finds one property in a record and borrows it in place (no allocation).
+pub fn find_property_ref(buf: &[u8], key: u32) -> Result<Option<ValueRef<'_>>, DecodeError> {
     let mut d = Decoder::new(buf);
     let mut prev = None;
     while let Some(k) = d.property_key(prev)? {
         if k == key {
-            return d.value().map(Some);
+            return d.value_ref().map(Some);
         }
         if k > key {
             return Ok(None);
@@ -686,6 +772,25 @@ mod tests {
         }
 
         #[test]
+        fn borrowed_values_read_as_the_owned_ones(v in arb_value(), w in arb_value()) {
+            let mut buf = Vec::new();
+            encode_value(&v, &mut buf);
+            let mut d = Decoder::new(&buf);
+            let r = d.value_ref().expect("decodes in place");
+            prop_assert!(d.is_empty());
+            prop_assert_eq!(r.to_value(), v.clone());
+            prop_assert!(r == v, "{:?} equals its own value", r);
+            prop_assert_eq!(r == w, v == w, "{:?} vs {:?}", v, w);
+            prop_assert_eq!(r.type_group(), v.type_group());
+            let lent = ValueRef::lend(&v, |l| l.to_value()).expect("lends");
+            prop_assert_eq!(lent, v.clone());
+            let mut other = Vec::new();
+            encode_value(&w, &mut other);
+            let rw = Decoder::new(&other).value_ref().expect("decodes");
+            prop_assert_eq!(r == rw, v == w);
+        }
+
+        #[test]
         fn property_records_round_trip(mut pairs in proptest::collection::btree_map(any::<u32>(), arb_value(), 0..8)) {
             pairs.retain(|_, v| !v.is_null());
             let mut buf = Vec::new();
@@ -694,6 +799,8 @@ mod tests {
             prop_assert_eq!(back.clone(), pairs.clone().into_iter().collect::<Vec<_>>());
             for (k, v) in &pairs {
                 prop_assert_eq!(find_property(&buf, *k).expect("finds"), Some(v.clone()));
+                let r = find_property_ref(&buf, *k).expect("finds in place");
+                prop_assert!(r.is_some_and(|r| r == *v));
             }
         }
 
@@ -704,6 +811,12 @@ mod tests {
             let _ = find_property(&bytes, 3);
             let mut d = Decoder::new(&bytes);
             let _ = d.skip_value();
+            // What decodes in place decodes owned, and the other way round.
+            let owned = decode_value(&bytes);
+            let mut d = Decoder::new(&bytes);
+            let borrowed = d.value_ref().ok().filter(|_| d.is_empty());
+            let borrowed = borrowed.map(|b| b.to_value());
+            prop_assert_eq!(owned.ok(), borrowed);
         }
 
         #[test]
@@ -734,6 +847,48 @@ mod tests {
             .collect();
         let e = decode_value(&buf).expect_err("refused");
         assert_eq!(e.reason, "value nests too deeply");
+    }
+
+    #[test]
+    fn a_list_is_checked_whole_when_read_in_place() {
+        // A list whose second element is a string of invalid UTF-8, and a map with
+        // keys out of order inside a list: refused by the in-place read and by a
+        // skip, as by the owned decode, so a `ListRef` never holds what cannot decode.
+        let mut bad_string = vec![TAG_LIST, 2, TAG_INT, 2, TAG_STRING, 2, 0xff, 0xfe];
+        let mut bad_map = vec![TAG_LIST, 1, TAG_MAP, 2];
+        put_str(&mut bad_map, "b");
+        bad_map.push(TAG_NULL);
+        put_str(&mut bad_map, "a");
+        bad_map.push(TAG_NULL);
+        for buf in [&mut bad_string, &mut bad_map] {
+            assert!(decode_value(buf).is_err());
+            assert!(Decoder::new(buf).value_ref().is_err());
+            assert!(Decoder::new(buf).skip_value().is_err());
+            // As a property other than the one looked up: skipped and refused.
+            let mut record = vec![1];
+            record.extend_from_slice(buf);
+            record.extend_from_slice(&[2, TAG_INT, 4]);
+            assert!(find_property_ref(&record, 2).is_err());
+        }
+        let mut good = Vec::new();
+        let list = PropertyValue::List(vec![
+            1.into(),
+            "zwei".into(),
+            PropertyValue::Map([("k".to_string(), 3.5.into())].into()),
+        ]);
+        encode_value(&list, &mut good);
+        let r = Decoder::new(&good).value_ref().expect("decodes");
+        let ValueRef::List(items) = r else {
+            panic!("a list reads as a list, got {r:?}");
+        };
+        let items: Vec<ValueRef<'_>> = items.iter().collect();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[1].as_str(), Some("zwei"));
+        let ValueRef::Map(m) = items[2] else {
+            panic!("a map reads as a map");
+        };
+        assert_eq!(m.get("k").and_then(|v| v.as_float()), Some(3.5));
+        assert!(m.get("j").is_none());
     }
 
     #[test]

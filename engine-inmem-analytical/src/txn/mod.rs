@@ -8,20 +8,22 @@
 
 use std::sync::Arc;
 
+use engine_api::EdgeRef;
 use engine_api::codec::{decode_properties, encode_properties, replace_property};
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
     IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
-    Transaction, VertexId, best_prefix_index,
+    Transaction, ValueRef, VertexId, best_prefix_index,
 };
 
-use crate::graph::{Adj, Edge, Vertex, VertexGuard};
+use crate::graph::{Adj, Edge, EdgeProps, Vertex, VertexGuard, VertexProps};
 use crate::index::{KeySet, Target};
 use crate::inner::Inner;
 use crate::iter::{EdgeIter, VertexIter};
 use crate::pause::Pass;
 use crate::props;
 use crate::schema::Catalog;
+use smallvec::SmallVec;
 
 mod commit;
 mod scan;
@@ -63,11 +65,11 @@ fn edge_missing(e: EdgeId) -> Error {
 /// earlier one of the same key, `Null` removes it), whose key ids `keyed` gives as
 /// (key id, position) pairs. The values are encoded where they are, never cloned,
 /// into `scratch`, and the record is allocated once at its exact size.
-fn record_of(
+fn record_of<A: smallvec::Array<Item = u8>>(
     keyed: &mut [(u32, usize)],
     properties: &[(&str, PropertyValue)],
     scratch: &mut Vec<u8>,
-) -> Box<[u8]> {
+) -> SmallVec<A> {
     // Stable: pairs of one key stay in call order, and the last one is kept.
     keyed.sort_by_key(|(k, _)| *k);
     let last_of_each = keyed
@@ -78,7 +80,7 @@ fn record_of(
     scratch.clear();
     // Null values are skipped: a last Null removes the key.
     encode_properties(last_of_each, scratch);
-    Box::from(&scratch[..])
+    SmallVec::from_slice(&scratch[..])
 }
 
 /// The ids of the names a transaction used last, so an import resolves its few
@@ -124,7 +126,10 @@ impl<'e> AnalyticalTxn<'e> {
     }
 
     /// The property record of a new object's `properties`.
-    fn property_record(&mut self, properties: &[(&str, PropertyValue)]) -> Result<Box<[u8]>> {
+    fn property_record<A: smallvec::Array<Item = u8>>(
+        &mut self,
+        properties: &[(&str, PropertyValue)],
+    ) -> Result<SmallVec<A>> {
         self.keyed.clear();
         for (i, (k, v)) in properties.iter().enumerate() {
             v.validate()?;
@@ -157,22 +162,24 @@ impl<'e> AnalyticalTxn<'e> {
     }
 
     /// Runs `f` on the vertex under its read lock.
-    fn with_vertex<R>(&self, v: VertexId, f: impl FnOnce(&Vertex) -> Result<R>) -> Result<R> {
+    fn read_vertex<R>(&self, v: VertexId, f: impl FnOnce(&Vertex) -> Result<R>) -> Result<R> {
         let slot = self
             .inner
             .graph
             .vertex(v.0)
             .ok_or_else(|| vertex_missing(v))?;
-        let g = slot.read();
+        // Recursive: a borrowed read's closure runs under this lock and may read the
+        // same vertex again while a writer waits for it.
+        let g = slot.read_recursive();
         match &*g {
             Some(x) => f(x),
             None => Err(vertex_missing(v)),
         }
     }
 
-    fn with_edge<R>(&self, e: EdgeId, f: impl FnOnce(&Edge) -> Result<R>) -> Result<R> {
+    fn read_edge<R>(&self, e: EdgeId, f: impl FnOnce(&Edge) -> Result<R>) -> Result<R> {
         let slot = self.inner.graph.edge(e.0).ok_or_else(|| edge_missing(e))?;
-        let g = slot.read();
+        let g = slot.read_recursive();
         match &*g {
             Some(x) => f(x),
             None => Err(edge_missing(e)),
@@ -404,29 +411,47 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             .inner
             .graph
             .vertex(vertex.0)
-            .is_some_and(|s| s.read().is_some()))
+            .is_some_and(|s| s.read_recursive().is_some()))
     }
 
     fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>> {
-        let ids = self.with_vertex(vertex, |v| Ok(v.labels.to_vec()))?;
+        let ids = self.read_vertex(vertex, |v| Ok(v.labels.to_vec()))?;
         self.names(&self.inner.graph.labels, &ids)
     }
 
     fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool> {
         let l = self.inner.graph.labels.lookup(label);
-        self.with_vertex(vertex, |v| Ok(l.is_some_and(|l| v.has_label(l))))
+        self.read_vertex(vertex, |v| Ok(l.is_some_and(|l| v.has_label(l))))
     }
 
-    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
+    fn for_each_label(&self, vertex: VertexId, mut f: impl FnMut(&str)) -> Result<()> {
+        let labels = &self.inner.graph.labels;
+        self.read_vertex(vertex, |v| {
+            for l in v.labels.iter() {
+                labels.with_name(*l, &mut f)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn with_vertex_property<R>(
+        &self,
+        vertex: VertexId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
         let k = self.inner.graph.keys.lookup(key);
-        self.with_vertex(vertex, |v| match k {
-            Some(k) => props::get(&v.props, k),
-            None => Ok(None),
+        self.read_vertex(vertex, |v| {
+            let value = match k {
+                Some(k) => props::get_ref(&v.props, k)?,
+                None => None,
+            };
+            Ok(f(value))
         })
     }
 
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
-        let blob = self.with_vertex(vertex, |v| Ok(v.props.clone()))?;
+        let blob = self.read_vertex(vertex, |v| Ok(v.props.clone()))?;
         self.property_map(&blob)
     }
 
@@ -483,14 +508,14 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             Some(t) => match self.inner.graph.edge_types.lookup(t) {
                 Some(t) => Some(t),
                 None => {
-                    self.with_vertex(vertex, |_| Ok(()))?;
+                    self.read_vertex(vertex, |_| Ok(()))?;
                     return Ok(EdgeIter::empty(self.inner));
                 }
             },
             None => None,
         };
         let keep = |a: &Adj| wanted.is_none_or(|t| a.edge_type == t);
-        let list = self.with_vertex(vertex, |v| {
+        let list = self.read_vertex(vertex, |v| {
             let mut list: Vec<(Adj, bool)> = Vec::new();
             if matches!(direction, Direction::Out | Direction::Both) {
                 list.extend(v.out().iter().filter(|a| keep(a)).map(|a| (*a, true)));
@@ -516,23 +541,44 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             .inner
             .graph
             .edge(edge.0)
-            .is_some_and(|s| s.read().is_some()))
+            .is_some_and(|s| s.read_recursive().is_some()))
     }
 
     fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
-        self.with_edge(edge, |e| self.edge_record(edge.0, e))
+        self.read_edge(edge, |e| self.edge_record(edge.0, e))
     }
 
-    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
+    fn with_edge<R>(&self, edge: EdgeId, f: impl FnOnce(EdgeRef<'_>) -> R) -> Result<R> {
+        self.read_edge(edge, |e| {
+            self.inner.graph.edge_types.with_name(e.edge_type, |name| {
+                f(EdgeRef {
+                    id: edge,
+                    edge_type: name,
+                    source: VertexId(e.source),
+                    target: VertexId(e.target),
+                })
+            })
+        })
+    }
+
+    fn with_edge_property<R>(
+        &self,
+        edge: EdgeId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
         let k = self.inner.graph.keys.lookup(key);
-        self.with_edge(edge, |e| match k {
-            Some(k) => props::get(&e.props, k),
-            None => Ok(None),
+        self.read_edge(edge, |e| {
+            let value = match k {
+                Some(k) => props::get_ref(&e.props, k)?,
+                None => None,
+            };
+            Ok(f(value))
         })
     }
 
     fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
-        let blob = self.with_edge(edge, |e| Ok(e.props.clone()))?;
+        let blob = self.read_edge(edge, |e| Ok(e.props.clone()))?;
         self.property_map(&blob)
     }
 
@@ -603,7 +649,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     fn remove_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         self.writable()?;
         let Some(l) = self.inner.graph.labels.lookup(label) else {
-            self.with_vertex(vertex, |_| Ok(()))?;
+            self.read_vertex(vertex, |_| Ok(()))?;
             return Ok(false);
         };
         let cat = self.inner.schema.read();
@@ -646,7 +692,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         };
         let new_value = (!value.is_null()).then_some(&value);
         let (props, old) = replace_property(&v.props, k, new_value).map_err(props::corrupt)?;
-        let props = props.into_boxed_slice();
+        let props = VertexProps::from_slice(&props);
         let watches = |s: &KeySet| s.watches_vertex(&v.labels, Some(k));
         self.reindex_vertex(
             &cat,
@@ -685,7 +731,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             };
             let wanted = match mode {
                 DeleteMode::Plain => vec![vertex.0],
-                DeleteMode::Detach => self.with_vertex(vertex, |v| Ok(neighbours(v)))?,
+                DeleteMode::Detach => self.read_vertex(vertex, |v| Ok(neighbours(v)))?,
             };
             let guard = inner.schema.read();
             let cat: &Catalog = &guard;
@@ -848,7 +894,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         };
         let new_value = (!value.is_null()).then_some(&value);
         let (props, old) = replace_property(&e.props, k, new_value).map_err(props::corrupt)?;
-        let props = props.into_boxed_slice();
+        let props = EdgeProps::from_slice(&props);
         self.reindex_edge(&cat, edge.0, e.edge_type, Some(&e.props), Some(&props))?;
         e.props = props;
         drop(g);
@@ -867,7 +913,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
 
     fn delete_edge(&mut self, edge: EdgeId) -> Result<()> {
         self.writable()?;
-        let (source, target) = self.with_edge(edge, |e| Ok((e.source, e.target)))?;
+        let (source, target) = self.read_edge(edge, |e| Ok((e.source, e.target)))?;
         let cat = self.inner.schema.read();
         let mut ids = vec![source, target];
         ids.sort_unstable();
@@ -921,7 +967,7 @@ mod tests {
         // Key ids: a = 5, b = 3, c = 9.
         let mut keyed = vec![(5, 0), (3, 1), (5, 2), (3, 3), (9, 4)];
         let mut scratch = Vec::new();
-        let record = record_of(&mut keyed, &properties, &mut scratch);
+        let record: VertexProps = record_of(&mut keyed, &properties, &mut scratch);
         let decoded = decode_properties(&record).expect("decodes");
         assert_eq!(decoded, vec![(5, PropertyValue::Int(2))]);
     }

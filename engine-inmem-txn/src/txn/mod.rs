@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use engine_api::EdgeRef;
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
     IndexSpec, IsolationLevel, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
-    Transaction, TxnOptions, VertexId,
+    Transaction, TxnOptions, ValueRef, VertexId,
 };
 
 use durability::WalOp;
@@ -315,7 +316,9 @@ impl<'e> InMemoryTxn<'e> {
         let Some(slot) = S::slots(&self.inner.graph).get(id) else {
             return Ok(None);
         };
-        let guard = slot.read();
+        // Recursive: a borrowed read's closure runs under this lock and may read the
+        // same object again while a writer waits for it.
+        let guard = slot.read_recursive();
         let Some(state) = guard.as_ref() else {
             return Ok(None);
         };
@@ -343,12 +346,34 @@ impl<'e> InMemoryTxn<'e> {
         self.read_object(e.0, f)
     }
 
-    /// The value of `key` on object `id` as this transaction sees it.
-    fn property_of<S: Versioned>(&self, id: u64, key: &str) -> Result<Option<PropertyValue>> {
+    /// Hands the value of `key` on object `id`, as this transaction sees it, to `f`:
+    /// borrowed from the newest state's record, or from the delta holding the value
+    /// this transaction's view must see instead.
+    fn property_ref_of<S: Versioned, R>(
+        &self,
+        id: u64,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
         let k = self.inner.graph.keys.lookup(key);
-        self.read_object(id, |state: &S, view| match k {
-            Some(k) => property_at_view(state.props(), state.delta(), view, k),
-            None => Ok(None),
+        self.read_object(id, |state: &S, view| {
+            let Some(k) = k else {
+                return Ok(f(None));
+            };
+            // The oldest undo of `key` the view must apply holds its value.
+            let older = view
+                .undos(state.delta())
+                .filter_map(|u| match u {
+                    Undo::SetProperty(key, old) if *key == k => Some(old),
+                    _ => None,
+                })
+                .last();
+            match older {
+                None => Ok(f(props::get_ref(state.props(), k)?)),
+                Some(None) => Ok(f(None)),
+                Some(Some(old)) => ValueRef::lend(old, |v| f(Some(v)))
+                    .map_err(|e| e.into_corrupt("in-memory property version", 0)),
+            }
         })?
         .ok_or_else(|| S::not_found(id))
     }
@@ -610,8 +635,38 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         }
     }
 
-    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
-        self.property_of::<VertexState>(vertex.0, key)
+    fn for_each_label(&self, vertex: VertexId, mut f: impl FnMut(&str)) -> Result<()> {
+        let names = &self.inner.graph.labels;
+        self.read_vertex(vertex, |state, view| {
+            if view.undos(&state.delta).all(|u| u.label().is_none()) {
+                for l in &state.labels {
+                    names.with_name(*l, &mut f)?;
+                }
+                return Ok(());
+            }
+            let mut labels = state.labels.clone();
+            for u in view.undos(&state.delta) {
+                match u {
+                    Undo::AddLabel(l) if !labels.contains(l) => labels.push(*l),
+                    Undo::RemoveLabel(l) => labels.retain(|x| x != l),
+                    _ => {}
+                }
+            }
+            for l in labels {
+                names.with_name(l, &mut f)?;
+            }
+            Ok(())
+        })?
+        .ok_or_else(|| vertex_not_found(vertex))
+    }
+
+    fn with_vertex_property<R>(
+        &self,
+        vertex: VertexId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
+        self.property_ref_of::<VertexState, R>(vertex.0, key, f)
     }
 
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
@@ -712,8 +767,28 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         })
     }
 
-    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
-        self.property_of::<EdgeState>(edge.0, key)
+    fn with_edge<R>(&self, edge: EdgeId, f: impl FnOnce(EdgeRef<'_>) -> R) -> Result<R> {
+        let types = &self.inner.graph.edge_types;
+        self.read_edge(edge, |state, _| {
+            types.with_name(state.edge_type, |name| {
+                f(EdgeRef {
+                    id: edge,
+                    edge_type: name,
+                    source: state.source,
+                    target: state.target,
+                })
+            })
+        })?
+        .ok_or_else(|| edge_not_found(edge))
+    }
+
+    fn with_edge_property<R>(
+        &self,
+        edge: EdgeId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
+        self.property_ref_of::<EdgeState, R>(edge.0, key, f)
     }
 
     fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {

@@ -60,11 +60,12 @@
 
 use std::sync::Arc;
 
-use engine_api::codec::{decode_properties, find_property, replace_property};
+use engine_api::EdgeRef;
+use engine_api::codec::{decode_properties, find_property_ref, replace_property};
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
     IndexSpec, IsolationLevel, Name, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
-    Transaction, VertexId,
+    Transaction, ValueRef, VertexId,
 };
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode};
 
@@ -644,17 +645,30 @@ impl<'e> Transaction for OnDiskTxn<'e> {
             .is_some_and(|l| record.labels.contains(&l)))
     }
 
-    fn vertex_property(&self, vertex: VertexId, key: &str) -> Result<Option<PropertyValue>> {
+    fn for_each_label(&self, vertex: VertexId, mut f: impl FnMut(&str)) -> Result<()> {
+        for l in self.vertex_record(vertex)?.labels {
+            f(&self.engine.names.name(NameKind::Label, l)?);
+        }
+        Ok(())
+    }
+
+    fn with_vertex_property<R>(
+        &self,
+        vertex: VertexId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
         self.check()?;
         let k = self.engine.names.id(NameKind::PropertyKey, key);
         let id = id_key(vertex.0);
         let not_found = || Error::not_found(format!("vertex {vertex}"));
-        let find = |value: &[u8]| -> Result<Option<PropertyValue>> {
+        let find = |value: &[u8]| -> Result<R> {
             let Some(k) = k else {
-                return Ok(None);
+                return Ok(f(None));
             };
             let props = crate::keys::vertex_props(&id, value)?;
-            find_property(props, k).map_err(corrupt_props("vertex property record"))
+            let v = find_property_ref(props, k).map_err(corrupt_props("vertex property record"))?;
+            Ok(f(v))
         };
         if let Some(own) = self.writes.get(family(VERTICES)?, &id) {
             return find(own.ok_or_else(not_found)?);
@@ -782,12 +796,31 @@ impl<'e> Transaction for OnDiskTxn<'e> {
         })
     }
 
-    fn edge_property(&self, edge: EdgeId, key: &str) -> Result<Option<PropertyValue>> {
+    fn with_edge<R>(&self, edge: EdgeId, f: impl FnOnce(EdgeRef<'_>) -> R) -> Result<R> {
         let e = self.edge_value(edge)?;
-        match self.engine.names.id(NameKind::PropertyKey, key) {
-            Some(k) => find_property(&e.props, k).map_err(corrupt_props("edge property record")),
-            None => Ok(None),
-        }
+        let name = self.engine.names.name(NameKind::EdgeType, e.edge_type)?;
+        Ok(f(EdgeRef {
+            id: edge,
+            edge_type: &name,
+            source: VertexId(e.source),
+            target: VertexId(e.target),
+        }))
+    }
+
+    fn with_edge_property<R>(
+        &self,
+        edge: EdgeId,
+        key: &str,
+        f: impl FnOnce(Option<ValueRef<'_>>) -> R,
+    ) -> Result<R> {
+        let e = self.edge_value(edge)?;
+        let value = match self.engine.names.id(NameKind::PropertyKey, key) {
+            Some(k) => {
+                find_property_ref(&e.props, k).map_err(corrupt_props("edge property record"))?
+            }
+            None => None,
+        };
+        Ok(f(value))
     }
 
     fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
