@@ -1,7 +1,12 @@
 //! Building blocks for writing a backend (a backend's user needs none of them): the
 //! chunked slot array the in-memory backends keep objects in, the interned name
-//! table, and the registry that delivers commits to observers.
+//! table, the registry that delivers commits to observers, and state that writer
+//! threads share without sharing cache lines (id blocks, sharded counters and
+//! locks).
 
 pub use crate::names::NameTable;
 pub use crate::observers::ObserverRegistry;
+pub use crate::shards::{
+    IdBlocks, SHARDS, ShardedCounter, ShardedRwLock, ShardedWriteGuard, thread_shard,
+};
 pub use crate::slots::{CAPACITY as SLOT_CAPACITY, SlotArray};

@@ -43,6 +43,7 @@ pub mod kit;
 mod names;
 mod observers;
 mod schema;
+mod shards;
 mod slots;
 mod txn;
 mod value;

@@ -9,9 +9,7 @@
 //! it already wrote, and at most one chunk is allocated ahead (a doubling array
 //! measured up to twice the slots' memory on the report's graph).
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-
-use engine_api::kit::{NameTable, SlotArray};
+use engine_api::kit::{IdBlocks, NameTable, SLOT_CAPACITY, ShardedCounter, SlotArray};
 use engine_api::{Error, Result};
 use parking_lot::RwLock;
 use smallvec::SmallVec;
@@ -186,10 +184,12 @@ pub(crate) type EdgeSlot = RwLock<Option<Edge>>;
 pub(crate) struct Graph {
     vertices: SlotArray<VertexSlot>,
     edges: SlotArray<EdgeSlot>,
-    next_vertex: AtomicU64,
-    next_edge: AtomicU64,
-    live_vertices: AtomicI64,
-    live_edges: AtomicI64,
+    /// Ids by blocks per thread, and counts by shards: two writer threads create
+    /// objects without sharing a cache line (see `engine_api::kit::IdBlocks`).
+    next_vertex: IdBlocks,
+    next_edge: IdBlocks,
+    live_vertices: ShardedCounter,
+    live_edges: ShardedCounter,
     pub(crate) labels: NameTable,
     pub(crate) edge_types: NameTable,
     pub(crate) keys: NameTable,
@@ -208,10 +208,10 @@ impl Graph {
         Graph {
             vertices: SlotArray::new(),
             edges: SlotArray::new(),
-            next_vertex: AtomicU64::new(0),
-            next_edge: AtomicU64::new(0),
-            live_vertices: AtomicI64::new(0),
-            live_edges: AtomicI64::new(0),
+            next_vertex: IdBlocks::new(0),
+            next_edge: IdBlocks::new(0),
+            live_vertices: ShardedCounter::default(),
+            live_edges: ShardedCounter::default(),
             labels: NameTable::new("label"),
             edge_types: NameTable::new("edge type"),
             keys: NameTable::new("property key"),
@@ -237,58 +237,72 @@ impl Graph {
     /// Stores a new vertex under a fresh id; returns the id and the vertex, still
     /// locked, so the caller indexes it before anyone else can change it.
     pub(crate) fn push_vertex(&self, v: Vertex) -> Result<(u64, VertexGuard<'_>)> {
-        let id = self.next_vertex.fetch_add(1, Ordering::AcqRel);
+        let id = self
+            .next_vertex
+            .next_id(SLOT_CAPACITY)
+            .ok_or_else(|| full("vertex"))?;
+        self.place_vertex(id, v)
+    }
+
+    fn place_vertex(&self, id: u64, v: Vertex) -> Result<(u64, VertexGuard<'_>)> {
         let slot = self
             .vertices
             .get_or_alloc(id)
             .ok_or_else(|| full("vertex"))?;
         let mut g = slot.write();
         *g = Some(v);
-        self.live_vertices.fetch_add(1, Ordering::Relaxed);
+        self.live_vertices.add(1);
         Ok((id, g))
     }
 
     /// Stores a new edge under a fresh id. The caller holds both endpoints' locks
     /// and links the edge into their adjacency before releasing them.
     pub(crate) fn push_edge(&self, e: Edge) -> Result<u64> {
-        let id = self.next_edge.fetch_add(1, Ordering::AcqRel);
+        let id = self
+            .next_edge
+            .next_id(SLOT_CAPACITY)
+            .ok_or_else(|| full("edge"))?;
+        self.place_edge(id, e)
+    }
+
+    fn place_edge(&self, id: u64, e: Edge) -> Result<u64> {
         let slot = self.edges.get_or_alloc(id).ok_or_else(|| full("edge"))?;
         *slot.write() = Some(e);
-        self.live_edges.fetch_add(1, Ordering::Relaxed);
+        self.live_edges.add(1);
         Ok(id)
     }
 
     /// One id past the highest vertex id handed out.
     pub(crate) fn vertex_end(&self) -> u64 {
-        self.next_vertex.load(Ordering::Acquire)
+        self.next_vertex.end()
     }
 
     /// One id past the highest edge id handed out.
     pub(crate) fn edge_end(&self) -> u64 {
-        self.next_edge.load(Ordering::Acquire)
+        self.next_edge.end()
     }
 
     pub(crate) fn vertex_deleted(&self) {
-        self.live_vertices.fetch_sub(1, Ordering::Relaxed);
+        self.live_vertices.add(-1);
     }
 
     pub(crate) fn edge_deleted(&self) {
-        self.live_edges.fetch_sub(1, Ordering::Relaxed);
+        self.live_edges.add(-1);
     }
 
     pub(crate) fn live_vertices(&self) -> u64 {
-        self.live_vertices.load(Ordering::Relaxed).max(0) as u64
+        self.live_vertices.get().max(0) as u64
     }
 
     pub(crate) fn live_edges(&self) -> u64 {
-        self.live_edges.load(Ordering::Relaxed).max(0) as u64
+        self.live_edges.get().max(0) as u64
     }
 
     /// Places a loaded vertex at `id` (recovery, single-threaded, ascending ids).
     pub(crate) fn load_vertex(&self, id: u64, v: Vertex) -> Result<()> {
         self.pad_vertices(id)?;
-        self.next_vertex.store(id, Ordering::Release);
-        self.push_vertex(v).map(drop)
+        self.next_vertex.advance_to(id.saturating_add(1));
+        self.place_vertex(id, v).map(drop)
     }
 
     /// Places a loaded edge at `id` (recovery, single-threaded, ascending ids).
@@ -298,8 +312,8 @@ impl Graph {
                 "edge {id} appears twice or out of order"
             )));
         }
-        self.next_edge.store(id, Ordering::Release);
-        self.push_edge(e).map(|_| ())
+        self.next_edge.advance_to(id.saturating_add(1));
+        self.place_edge(id, e).map(|_| ())
     }
 
     /// Moves the vertex counter up to `end` (recovery: ids below a snapshot's
@@ -310,13 +324,13 @@ impl Graph {
                 "vertex {end} appears twice or out of order"
             )));
         }
-        self.next_vertex.store(end, Ordering::Release);
+        self.next_vertex.advance_to(end);
         Ok(())
     }
 
     /// Moves the edge counter up to `end`.
     pub(crate) fn pad_edges(&self, end: u64) {
-        self.next_edge.fetch_max(end, Ordering::AcqRel);
+        self.next_edge.advance_to(end);
     }
 }
 

@@ -26,11 +26,33 @@ use roaring::RoaringTreemap;
 /// Per label id, the vertices that have it.
 #[derive(Debug, Default)]
 pub(crate) struct LabelIndex {
-    sets: boxcar::Vec<RwLock<RoaringTreemap>>,
+    sets: boxcar::Vec<LabelSet>,
+}
+
+/// Parts of a label's set: vertex `id` is in part `(id / 64) % PARTS`. Ids come in
+/// blocks of 64 per writer thread (`IdBlocks`), so two threads creating vertices of
+/// one label mostly write different parts: with one set, every new vertex of a label
+/// took its write lock, and two writer threads did less than one.
+const PARTS: usize = 4;
+
+#[derive(Debug, Default)]
+struct LabelSet {
+    parts: [Part; PARTS],
+}
+
+/// One part alone on its cache lines.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Part(RwLock<RoaringTreemap>);
+
+impl LabelSet {
+    fn part(&self, vertex: u64) -> &RwLock<RoaringTreemap> {
+        &self.parts[(vertex >> 6) as usize % PARTS].0
+    }
 }
 
 impl LabelIndex {
-    fn set(&self, label: u32) -> &RwLock<RoaringTreemap> {
+    fn set(&self, label: u32) -> &LabelSet {
         let at = label as usize;
         // Label ids are dense; concurrent growers may add a few extra empty sets. A
         // slot another thread is still appending is counted before it can be read
@@ -40,7 +62,7 @@ impl LabelIndex {
                 return s;
             }
             if self.sets.count() <= at {
-                self.sets.push(RwLock::new(RoaringTreemap::new()));
+                self.sets.push(LabelSet::default());
             } else {
                 std::thread::yield_now();
             }
@@ -48,23 +70,29 @@ impl LabelIndex {
     }
 
     pub(crate) fn insert(&self, label: u32, vertex: u64) {
-        self.set(label).write().insert(vertex);
+        self.set(label).part(vertex).write().insert(vertex);
     }
 
     pub(crate) fn remove(&self, label: u32, vertex: u64) {
-        self.set(label).write().remove(vertex);
+        self.set(label).part(vertex).write().remove(vertex);
     }
 
     /// A copy of the set of `label` (a scan iterates the copy).
     pub(crate) fn members(&self, label: u32) -> RoaringTreemap {
-        self.sets
-            .get(label as usize)
-            .map(|s| s.read().clone())
-            .unwrap_or_default()
+        let Some(set) = self.sets.get(label as usize) else {
+            return RoaringTreemap::new();
+        };
+        let mut all = set.parts[0].0.read().clone();
+        for p in &set.parts[1..] {
+            all |= &*p.0.read();
+        }
+        all
     }
 
     pub(crate) fn count(&self, label: u32) -> u64 {
-        self.sets.get(label as usize).map_or(0, |s| s.read().len())
+        self.sets
+            .get(label as usize)
+            .map_or(0, |s| s.parts.iter().map(|p| p.0.read().len()).sum())
     }
 }
 

@@ -2,22 +2,33 @@
 //! written, and the snapshot waits for the running ones to end first. Both waits
 //! are bounded ([`crate::Config::begin_wait`]) and end in `Blocked`, never a hang.
 //!
-//! Transactions pass with one atomic update (a count of running transactions and a
-//! "paused" bit in one word); the mutex and condition variable are used only while
-//! a snapshot pauses the engine or waits for the count to reach zero.
+//! Transactions pass with one atomic update of a count of running transactions kept
+//! per thread shard (one shared count moved between the cores of two writer threads
+//! at every begin and end), and a read of the "paused" flag, which only a snapshot
+//! writes. A transaction counts itself in, then reads the flag; a snapshot sets the
+//! flag, then reads the counts: both sequentially consistent, so either the
+//! transaction sees the pause and backs out, or the snapshot sees it and waits. The
+//! mutex and condition variable are used only while a snapshot pauses the engine or
+//! waits for the counts to reach zero.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use engine_api::kit::{SHARDS, thread_shard};
 use engine_api::{Error, ErrorKind, Result};
 use parking_lot::{Condvar, Mutex};
 
-const PAUSED: u64 = 1 << 63;
+/// One shard's count alone on its cache lines.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Count(AtomicU64);
 
 #[derive(Debug)]
 pub(crate) struct Pause {
-    /// Running transactions, plus `PAUSED` while a snapshot holds the pause.
-    state: AtomicU64,
+    /// Running transactions, per thread shard.
+    running: Box<[Count]>,
+    /// Set while a snapshot holds (or is taking) the pause.
+    paused: AtomicBool,
     lock: Mutex<()>,
     changed: Condvar,
     /// One snapshot at a time.
@@ -36,18 +47,17 @@ pub struct BeginWaits {
     pub longest: Duration,
 }
 
-/// A running transaction's pass; dropping it lets a waiting snapshot go on.
+/// A running transaction's pass (counted in `shard`); dropping it lets a waiting
+/// snapshot go on.
 #[derive(Debug)]
-pub(crate) struct Pass<'g>(&'g Pause);
+pub(crate) struct Pass<'g> {
+    pause: &'g Pause,
+    shard: usize,
+}
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
-        let before = self.0.state.fetch_sub(1, Ordering::AcqRel);
-        if before == PAUSED | 1 {
-            // The last running transaction of a pause: wake the snapshot.
-            let _l = self.0.lock.lock();
-            self.0.changed.notify_all();
-        }
+        self.pause.leave(self.shard);
     }
 }
 
@@ -67,7 +77,8 @@ impl Drop for Paused<'_> {
 impl Pause {
     pub(crate) fn new(bound: Duration) -> Self {
         Pause {
-            state: AtomicU64::new(0),
+            running: (0..SHARDS).map(|_| Count::default()).collect(),
+            paused: AtomicBool::new(false),
             lock: Mutex::new(()),
             changed: Condvar::new(),
             pauser: Mutex::new(()),
@@ -77,39 +88,59 @@ impl Pause {
         }
     }
 
-    fn try_pass(&self) -> bool {
-        let mut s = self.state.load(Ordering::Acquire);
-        while s & PAUSED == 0 {
-            match self
-                .state
-                .compare_exchange_weak(s, s + 1, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return true,
-                Err(now) => s = now,
-            }
+    /// Counts a transaction in unless paused; the shard it is counted in.
+    fn try_pass(&self) -> Option<usize> {
+        let shard = thread_shard();
+        self.running[shard].0.fetch_add(1, Ordering::SeqCst);
+        if !self.paused.load(Ordering::SeqCst) {
+            return Some(shard);
         }
-        false
+        self.leave(shard);
+        None
+    }
+
+    /// Counts a transaction out; wakes a snapshot waiting for the counts.
+    fn leave(&self, shard: usize) {
+        self.running[shard].0.fetch_sub(1, Ordering::SeqCst);
+        if self.paused.load(Ordering::SeqCst) {
+            let _l = self.lock.lock();
+            self.changed.notify_all();
+        }
+    }
+
+    /// Running transactions (with those counting themselves in or out right now).
+    fn running(&self) -> u64 {
+        self.running
+            .iter()
+            .map(|c| c.0.load(Ordering::SeqCst))
+            .fold(0, u64::wrapping_add)
     }
 
     /// Lets a new transaction in, waiting while a snapshot is written.
     pub(crate) fn enter(&self) -> Result<Pass<'_>> {
-        if self.try_pass() {
-            return Ok(Pass(self));
+        if let Some(shard) = self.try_pass() {
+            return Ok(Pass { pause: self, shard });
         }
         let started = Instant::now();
         let deadline = started + self.bound;
         let mut l = self.lock.lock();
-        let timed_out = loop {
-            if self.try_pass() {
-                break false;
+        let passed = loop {
+            if !self.paused.load(Ordering::SeqCst) {
+                // `try_pass` may take the lock (to wake the snapshot): not under it.
+                drop(l);
+                if let Some(shard) = self.try_pass() {
+                    break Some(shard);
+                }
+                l = self.lock.lock();
+                continue;
             }
             if self.changed.wait_until(&mut l, deadline).timed_out() {
                 // A last look: the pause may have opened just then.
-                break !self.try_pass();
+                drop(l);
+                break self.try_pass();
             }
         };
-        drop(l);
-        if timed_out {
+        let Some(shard) = passed else {
             return Err(Error::new(
                 ErrorKind::Blocked,
                 format!(
@@ -117,14 +148,14 @@ impl Pause {
                     self.bound
                 ),
             ));
-        }
+        };
         let waited = started.elapsed();
         self.waits.fetch_add(1, Ordering::Relaxed);
         self.longest_wait_nanos.fetch_max(
             u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        Ok(Pass(self))
+        Ok(Pass { pause: self, shard })
     }
 
     /// Holds new transactions back and waits for the running ones to end.
@@ -141,12 +172,10 @@ impl Pause {
         };
         let deadline = Instant::now() + self.bound;
         let mut l = self.lock.lock();
-        self.state.fetch_or(PAUSED, Ordering::AcqRel);
-        while self.state.load(Ordering::Acquire) != PAUSED {
-            if self.changed.wait_until(&mut l, deadline).timed_out()
-                && self.state.load(Ordering::Acquire) != PAUSED
-            {
-                let running = self.state.load(Ordering::Acquire) & !PAUSED;
+        self.paused.store(true, Ordering::SeqCst);
+        while self.running() != 0 {
+            if self.changed.wait_until(&mut l, deadline).timed_out() && self.running() != 0 {
+                let running = self.running();
                 drop(l);
                 self.resume();
                 return Err(Error::new(
@@ -166,14 +195,14 @@ impl Pause {
 
     fn resume(&self) {
         let _l = self.lock.lock();
-        self.state.fetch_and(!PAUSED, Ordering::AcqRel);
+        self.paused.store(false, Ordering::SeqCst);
         self.changed.notify_all();
     }
 
     /// True while no transaction runs (and no snapshot holds the pause).
     #[cfg(test)]
     pub(crate) fn idle(&self) -> bool {
-        self.state.load(Ordering::Acquire) == 0
+        self.running() == 0 && !self.paused.load(Ordering::SeqCst)
     }
 
     pub(crate) fn waits(&self) -> BeginWaits {

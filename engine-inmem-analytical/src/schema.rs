@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use durability::SchemaOp;
+use engine_api::kit::ShardedRwLock;
 use engine_api::{Error, IndexInfo, IndexSpec, Result, TriggerSpec};
-use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use parking_lot::{Mutex, RwLockReadGuard};
 
 use crate::graph::Graph;
 use crate::index::{KeySet, Target};
@@ -40,7 +41,9 @@ impl Catalog {
 
 #[derive(Debug, Default)]
 pub(crate) struct Schema {
-    catalog: RwLock<Arc<Catalog>>,
+    /// Sharded: every write step read-locks it, and a shared lock word moved between
+    /// the cores of two writer threads on every step.
+    catalog: ShardedRwLock<Arc<Catalog>>,
     /// Label indexes are declared only: the label bitmaps always exist.
     triggers: Mutex<BTreeMap<String, TriggerSpec>>,
     /// Schema operations run one at a time.
@@ -119,9 +122,9 @@ impl Schema {
         let set = Arc::new(KeySet::new(spec.clone(), target.unwrap_or(Target::Label)));
         {
             let mut cat = self.catalog.write();
-            let mut sets = cat.sets.clone();
+            let mut sets = cat.get().sets.clone();
             sets.push(set.clone());
-            *cat = Arc::new(Catalog { sets });
+            cat.set(Arc::new(Catalog { sets }));
         }
         fill(graph, &set)
     }
@@ -130,16 +133,17 @@ impl Schema {
         spec.validate()?;
         let _one = self.change.lock();
         let mut cat = self.catalog.write();
-        if !cat.sets.iter().any(|s| &s.spec == spec) {
+        if !cat.get().sets.iter().any(|s| &s.spec == spec) {
             return Err(Error::not_found(format!("no index {spec}")));
         }
         let sets = cat
+            .get()
             .sets
             .iter()
             .filter(|s| &s.spec != spec)
             .cloned()
             .collect();
-        *cat = Arc::new(Catalog { sets });
+        cat.set(Arc::new(Catalog { sets }));
         Ok(())
     }
 
