@@ -23,9 +23,8 @@
 //! what is collectable in the others, so the commits of a thread that stopped
 //! writing are not left to the background collector (which may be off).
 
-use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -47,7 +46,9 @@ pub(crate) struct GcEntry {
 pub(crate) type Queue = VecDeque<GcEntry>;
 
 /// Shards; more than the cores of the machines we run on, so threads rarely share.
-pub(crate) const SHARDS: usize = 16;
+pub(crate) use engine_api::kit::SHARDS;
+/// This thread's shard (the one engine-api's sharded counters and locks use too).
+pub(crate) use engine_api::kit::thread_shard as this_threads_shard;
 
 /// A shard's commits after which it also collects from the other shards.
 pub(crate) const SWEEP_EVERY: u64 = 64;
@@ -196,21 +197,6 @@ impl Default for Running {
 pub(crate) struct Registration {
     shard: usize,
     ts: u64,
-}
-
-pub(crate) fn this_threads_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
-    }
-    SHARD.with(|s| match s.get() {
-        Some(i) => i,
-        None => {
-            let i = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-            s.set(Some(i));
-            i
-        }
-    })
 }
 
 impl Running {
