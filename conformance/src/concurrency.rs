@@ -4,7 +4,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use engine_api::{
-    IsolationLevel, PropertyValue, Result, StorageEngine, Transaction, TxnOptions, VertexId,
+    ErrorKind, IsolationLevel, PropertyValue, Result, StorageEngine, Transaction, TxnOptions,
+    VertexId,
 };
 
 use crate::EngineFactory;
@@ -195,5 +196,81 @@ pub fn readers_do_not_block_writers<F: EngineFactory>(f: &F) -> Result<()> {
         2
     };
     assert_eq!(reader.vertex_property(v, "x")?, Some(expected.into()));
+    Ok(())
+}
+
+/// A borrowed read's closure may read other objects through its transaction while
+/// writers lock objects two at a time (an edge's endpoints): a backend that held the
+/// object's lock while the closure ran could wait for a writer that waits for it (a
+/// deadlock seen on IN_MEMORY_ANALYTICAL). The test fails the process if it does not
+/// end within a minute.
+pub fn borrowed_reads_may_read_other_objects_while_writers_run<F: EngineFactory>(
+    f: &F,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let db = fresh(f)?;
+    let db = &*db;
+    let mut t = rw(db)?;
+    // `low` gets the lower id: writers lock it first.
+    let low = t.create_vertex_with(&["N"], &[("x", 1.into())])?;
+    let high = t.create_vertex_with(&["N"], &[("x", 2.into())])?;
+    t.commit()?;
+    let watchdog = crate::support::Watchdog::start_for(
+        "borrowed reads of other objects while writers run".into(),
+        std::time::Duration::from_secs(60),
+    );
+    let edge = AtomicU64::new(u64::MAX);
+    let done = AtomicBool::new(false);
+    let retryable = |e: &engine_api::Error| e.kind() == ErrorKind::Conflict;
+    std::thread::scope(|s| -> Result<()> {
+        let writer = s.spawn(|| -> Result<()> {
+            let result = (|| -> Result<()> {
+                for _ in 0..3000 {
+                    let mut t = rw(db)?;
+                    let e = match t.create_edge(low, high, "T") {
+                        Ok(e) => e,
+                        Err(e) if retryable(&e) => continue,
+                        Err(e) => return Err(e),
+                    };
+                    t.commit()?;
+                    edge.store(e.0, Ordering::Release);
+                    let mut t = rw(db)?;
+                    match t.delete_edge(e) {
+                        Ok(()) => t.commit().map(drop)?,
+                        Err(e) if retryable(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            })();
+            done.store(true, Ordering::Release);
+            result
+        });
+        let reader = s.spawn(|| -> Result<u64> {
+            let mut reads = 0u64;
+            while !done.load(Ordering::Acquire) {
+                let t = db.begin(TxnOptions::new().read_only())?;
+                let inner = t.with_vertex_property(high, "x", |_| t.vertex_property(low, "x"))?;
+                assert_eq!(inner?, Some(1.into()));
+                t.for_each_label(high, |_| {
+                    assert!(t.contains_vertex(low).unwrap_or(false));
+                })?;
+                let e = engine_api::EdgeId(edge.load(Ordering::Acquire));
+                // The edge may be gone by now: NotFound is an answer too.
+                match t.with_edge(e, |r| t.vertex_property(r.source, "x")) {
+                    Ok(inner) => assert_eq!(inner?, Some(1.into())),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                reads += 1;
+            }
+            Ok(reads)
+        });
+        writer.join().expect("writer thread")?;
+        let reads = reader.join().expect("reader thread")?;
+        assert!(reads > 0, "the reader ran");
+        Ok(())
+    })?;
+    drop(watchdog);
     Ok(())
 }

@@ -186,6 +186,7 @@ macro_rules! __for_each_test {
             concurrency: [
                 bank_transfers_keep_the_total,
                 concurrent_creators_get_distinct_ids,
+                borrowed_reads_may_read_other_objects_while_writers_run,
                 readers_do_not_block_writers,
             ],
             indexes: [
@@ -348,6 +349,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 96);
+        assert_eq!(ALL_TESTS.len(), 97);
     }
 }

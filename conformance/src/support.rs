@@ -113,13 +113,16 @@ impl Watchdog {
     const LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
     pub(crate) fn start(what: String) -> Watchdog {
+        Self::start_for(what, Self::LIMIT)
+    }
+
+    /// A watchdog with a limit of its own (a test whose hang should fail sooner).
+    pub(crate) fn start_for(what: String, limit: std::time::Duration) -> Watchdog {
         let (disarm, armed) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = armed.recv_timeout(Self::LIMIT)
-            {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = armed.recv_timeout(limit) {
                 eprintln!(
-                    "{what} did not finish within {:?}: a transaction blocks on one that can never finish; failing the test process",
-                    Self::LIMIT
+                    "{what} did not finish within {limit:?}: a transaction blocks on one that can never finish; failing the test process"
                 );
                 std::process::exit(101);
             }

@@ -93,7 +93,7 @@ impl<'t> VertexIter<'t> {
         let Some(slot) = self.inner.graph.vertex(id) else {
             return Ok(false);
         };
-        let g = slot.read_recursive();
+        let g = slot.read();
         let Some(v) = &*g else { return Ok(false) };
         if self.label.is_some_and(|l| !v.has_label(l)) {
             return Ok(false);
@@ -227,7 +227,7 @@ impl<'t> EdgeIter<'t> {
             let Some(slot) = self.inner.graph.edge(id) else {
                 continue;
             };
-            let g = slot.read_recursive();
+            let g = slot.read();
             let Some(e) = &*g else { continue };
             if e.edge_type != *edge_type {
                 continue;

@@ -600,6 +600,25 @@ pub fn find_property(buf: &[u8], key: u32) -> Result<Option<PropertyValue>, Deco
     Ok(find_property_ref(buf, key)?.map(|v| v.to_value()))
 }
 
+/// Finds one property in a record and returns its encoded value (tag and payload,
+/// checked as a skip checks it), for a caller that copies it out.
+pub fn find_property_bytes(buf: &[u8], key: u32) -> Result<Option<&[u8]>, DecodeError> {
+    let mut d = Decoder::new(buf);
+    let mut prev = None;
+    while let Some(k) = d.property_key(prev)? {
+        if k > key {
+            return Ok(None);
+        }
+        let start = d.position();
+        d.skip_value()?;
+        if k == key {
+            return Ok(Some(&buf[start..d.position()]));
+        }
+        prev = Some(k);
+    }
+    Ok(None)
+}
+
 /// Finds one property in a record and borrows it in place (no allocation).
 pub fn find_property_ref(buf: &[u8], key: u32) -> Result<Option<ValueRef<'_>>, DecodeError> {
     let mut d = Decoder::new(buf);

@@ -168,9 +168,7 @@ impl<'e> AnalyticalTxn<'e> {
             .graph
             .vertex(v.0)
             .ok_or_else(|| vertex_missing(v))?;
-        // Recursive: a borrowed read's closure runs under this lock and may read the
-        // same vertex again while a writer waits for it.
-        let g = slot.read_recursive();
+        let g = slot.read();
         match &*g {
             Some(x) => f(x),
             None => Err(vertex_missing(v)),
@@ -179,7 +177,7 @@ impl<'e> AnalyticalTxn<'e> {
 
     fn read_edge<R>(&self, e: EdgeId, f: impl FnOnce(&Edge) -> Result<R>) -> Result<R> {
         let slot = self.inner.graph.edge(e.0).ok_or_else(|| edge_missing(e))?;
-        let g = slot.read_recursive();
+        let g = slot.read();
         match &*g {
             Some(x) => f(x),
             None => Err(edge_missing(e)),
@@ -411,7 +409,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             .inner
             .graph
             .vertex(vertex.0)
-            .is_some_and(|s| s.read_recursive().is_some()))
+            .is_some_and(|s| s.read().is_some()))
     }
 
     fn vertex_labels(&self, vertex: VertexId) -> Result<Vec<Name>> {
@@ -425,13 +423,12 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     }
 
     fn for_each_label(&self, vertex: VertexId, mut f: impl FnMut(&str)) -> Result<()> {
-        let labels = &self.inner.graph.labels;
-        self.read_vertex(vertex, |v| {
-            for l in v.labels.iter() {
-                labels.with_name(*l, &mut f)?;
-            }
-            Ok(())
-        })
+        // Copied out first: `f` runs with no lock held (see `ValueCopy`).
+        let ids: SmallVec<[u32; 8]> = self.read_vertex(vertex, |v| Ok(v.labels[..].into()))?;
+        for l in ids {
+            self.inner.graph.labels.with_name(l, &mut f)?;
+        }
+        Ok(())
     }
 
     fn with_vertex_property<R>(
@@ -441,13 +438,11 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         f: impl FnOnce(Option<ValueRef<'_>>) -> R,
     ) -> Result<R> {
         let k = self.inner.graph.keys.lookup(key);
-        self.read_vertex(vertex, |v| {
-            let value = match k {
-                Some(k) => props::get_ref(&v.props, k)?,
-                None => None,
-            };
-            Ok(f(value))
-        })
+        let copy = self.read_vertex(vertex, |v| match k {
+            Some(k) => props::value_copy(&v.props, k),
+            None => Ok(None),
+        })?;
+        props::lend(copy, f)
     }
 
     fn vertex_properties(&self, vertex: VertexId) -> Result<PropertyMap> {
@@ -541,7 +536,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             .inner
             .graph
             .edge(edge.0)
-            .is_some_and(|s| s.read_recursive().is_some()))
+            .is_some_and(|s| s.read().is_some()))
     }
 
     fn edge(&self, edge: EdgeId) -> Result<EdgeRecord> {
@@ -549,14 +544,15 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     }
 
     fn with_edge<R>(&self, edge: EdgeId, f: impl FnOnce(EdgeRef<'_>) -> R) -> Result<R> {
-        self.read_edge(edge, |e| {
-            self.inner.graph.edge_types.with_name(e.edge_type, |name| {
-                f(EdgeRef {
-                    id: edge,
-                    edge_type: name,
-                    source: VertexId(e.source),
-                    target: VertexId(e.target),
-                })
+        // Copied out first: `f` runs with no lock held (see `ValueCopy`).
+        let (t, source, target) =
+            self.read_edge(edge, |e| Ok((e.edge_type, e.source, e.target)))?;
+        self.inner.graph.edge_types.with_name(t, |name| {
+            f(EdgeRef {
+                id: edge,
+                edge_type: name,
+                source: VertexId(source),
+                target: VertexId(target),
             })
         })
     }
@@ -568,13 +564,11 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         f: impl FnOnce(Option<ValueRef<'_>>) -> R,
     ) -> Result<R> {
         let k = self.inner.graph.keys.lookup(key);
-        self.read_edge(edge, |e| {
-            let value = match k {
-                Some(k) => props::get_ref(&e.props, k)?,
-                None => None,
-            };
-            Ok(f(value))
-        })
+        let copy = self.read_edge(edge, |e| match k {
+            Some(k) => props::value_copy(&e.props, k),
+            None => Ok(None),
+        })?;
+        props::lend(copy, f)
     }
 
     fn edge_properties(&self, edge: EdgeId) -> Result<PropertyMap> {
