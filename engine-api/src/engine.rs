@@ -205,19 +205,20 @@ pub trait Transaction {
     /// dictionary, in no particular order (what [`Transaction::vertex_labels`] returns,
     /// without a vector).
     ///
-    /// `f` runs while the backend holds what the names borrow (an in-memory backend:
-    /// the vertex's read lock), so keep it short: writers of this vertex wait for it.
-    /// Reads through the same transaction inside `f` are allowed.
+    /// `f` may run while the backend holds what the names borrow
+    /// (IN_MEMORY_TRANSACTIONAL: the vertex's read lock), so keep it short. Reads
+    /// through the same transaction inside `f` are allowed.
     fn for_each_label(&self, vertex: VertexId, f: impl FnMut(&str)) -> Result<()>;
 
     /// True if the vertex has `label`.
     fn has_label(&self, vertex: VertexId, label: &str) -> Result<bool>;
 
     /// Hands one property of a vertex to `f` where the backend keeps it (`None` if it
-    /// is not set) and returns what `f` returns. Nothing is copied or allocated for the
-    /// value: a string is borrowed in place, a list or map stays encoded and decodes
-    /// as it is iterated. [`Transaction::vertex_property`] is the owned convenience
-    /// over this.
+    /// is not set) and returns what `f` returns. No owned value is built: a string is
+    /// borrowed in place, a list or map stays encoded and decodes as it is iterated
+    /// (IN_MEMORY_ANALYTICAL lends it from a copy of the encoded value, on the stack up
+    /// to 64 bytes, so that `f` runs with no lock held: its writers lock two objects
+    /// at once). [`Transaction::vertex_property`] is the owned convenience over this.
     ///
     /// ```
     /// # use engine_api::{StorageEngine, Transaction, TxnOptions};
@@ -251,9 +252,10 @@ pub trait Transaction {
     /// # }
     /// ```
     ///
-    /// `f` runs while the backend holds what the value borrows, so keep it short:
-    /// writers of this vertex wait for it. Reads through the same transaction inside
-    /// `f` are allowed.
+    /// `f` may run while the backend holds what the value borrows
+    /// (IN_MEMORY_TRANSACTIONAL: the vertex's read lock), so keep it short: writers of
+    /// this vertex may wait for it. Reads through the same transaction inside `f`, of
+    /// this object or others, are allowed.
     fn with_vertex_property<R>(
         &self,
         vertex: VertexId,
