@@ -353,15 +353,7 @@ impl<'a> Decoder<'a> {
                 let mut map = BTreeMap::new();
                 let mut last: Option<&str> = None;
                 for _ in 0..n {
-                    let key_at = self.pos;
-                    let key = self.str()?;
-                    if last.is_some_and(|l| l >= key) {
-                        return Err(DecodeError {
-                            offset: key_at,
-                            reason: "map keys are not strictly ascending",
-                        });
-                    }
-                    last = Some(key);
+                    let key = self.map_key(&mut last)?;
                     let v = self.value_at_depth(depth + 1)?;
                     map.insert(key.to_owned(), v);
                 }
@@ -470,18 +462,24 @@ impl<'a> Decoder<'a> {
     fn skip_map_entries(&mut self, n: usize, depth: usize) -> Result<(), DecodeError> {
         let mut last: Option<&str> = None;
         for _ in 0..n {
-            let key_at = self.pos;
-            let key = self.str()?;
-            if last.is_some_and(|l| l >= key) {
-                return Err(DecodeError {
-                    offset: key_at,
-                    reason: "map keys are not strictly ascending",
-                });
-            }
-            last = Some(key);
+            self.map_key(&mut last)?;
             self.skip_at_depth(depth + 1)?;
         }
         Ok(())
+    }
+
+    /// Reads a map's next key, which must come after `last` (then becomes it).
+    fn map_key(&mut self, last: &mut Option<&'a str>) -> Result<&'a str, DecodeError> {
+        let key_at = self.pos;
+        let key = self.str()?;
+        if last.is_some_and(|l| l >= key) {
+            return Err(DecodeError {
+                offset: key_at,
+                reason: "map keys are not strictly ascending",
+            });
+        }
+        *last = Some(key);
+        Ok(key)
     }
 
     /// Skips one value without building it (checking its structure as it goes).
