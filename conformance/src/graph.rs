@@ -68,6 +68,50 @@ pub fn labels_are_added_and_removed<F: EngineFactory>(f: &F) -> Result<()> {
     Ok(())
 }
 
+/// A vertex keeps any number of labels (a backend may hold a few in place and more
+/// elsewhere): created with many, more added, some removed, a rollback undoing its
+/// changes (where the backend rolls back), each step seen whole; a persistent backend has them all after a
+/// snapshot (where it takes one) and a reopen.
+pub fn many_labels_are_kept_and_rolled_back<F: EngineFactory>(f: &F) -> Result<()> {
+    let mut db = fresh(f)?;
+    let names: Vec<String> = (0..9).map(|i| format!("L{i}")).collect();
+    let first: Vec<&str> = names[..6].iter().map(String::as_str).collect();
+    let mut t = rw(&*db)?;
+    let v = t.create_vertex_with(&first, &[])?;
+    for n in &names[6..] {
+        assert!(t.add_label(v, n)?);
+    }
+    assert!(t.remove_label(v, "L1")?);
+    t.commit()?;
+    let all_but_l1: Vec<String> = names.iter().filter(|n| *n != "L1").cloned().collect();
+    assert_eq!(sorted_labels(&rw(&*db)?, v)?, all_but_l1);
+    let mut t = rw(&*db)?;
+    assert!(t.remove_label(v, "L0")?);
+    assert!(t.remove_label(v, "L8")?);
+    assert!(t.add_label(v, "L9")?);
+    assert_eq!(
+        sorted_labels(&t, v)?,
+        ["L2", "L3", "L4", "L5", "L6", "L7", "L9"]
+    );
+    t.rollback();
+    let expected: Vec<String> = if db.capabilities().rollback {
+        all_but_l1
+    } else {
+        ["L2", "L3", "L4", "L5", "L6", "L7", "L9"]
+            .map(String::from)
+            .to_vec()
+    };
+    assert_eq!(sorted_labels(&rw(&*db)?, v)?, expected);
+    if db.capabilities().persistent {
+        if db.capabilities().manual_snapshots {
+            db.create_snapshot()?;
+        }
+        db.close_and_reopen(f)?;
+        assert_eq!(sorted_labels(&rw(&*db)?, v)?, expected);
+    }
+    Ok(())
+}
+
 /// Setting returns the previous value; replacing changes the type freely.
 pub fn properties_are_set_replaced_and_removed<F: EngineFactory>(f: &F) -> Result<()> {
     let db = fresh(f)?;

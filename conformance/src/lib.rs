@@ -128,6 +128,7 @@ macro_rules! __for_each_test {
             graph: [
                 created_vertex_is_readable,
                 labels_are_added_and_removed,
+                many_labels_are_kept_and_rolled_back,
                 properties_are_set_replaced_and_removed,
                 edges_connect_source_and_target,
                 parallel_edges_are_distinct,
@@ -349,6 +350,6 @@ mod tests {
         assert!(ALL_TESTS.contains(&"constraints::concurrent_unique_inserts_cannot_both_commit"));
         assert!(ALL_TESTS.contains(&"triggers::before_commit_observers_can_veto"));
         assert!(ALL_TESTS.contains(&"durability::schema_survives_reopen_and_crash"));
-        assert_eq!(ALL_TESTS.len(), 97);
+        assert_eq!(ALL_TESTS.len(), 98);
     }
 }

@@ -127,7 +127,8 @@ impl Config {
     }
 
     /// Threads that encode a snapshot's vertex and edge blocks (id ranges in turn; the
-    /// file keeps id order) and that link a loaded snapshot's edges into adjacency
+    /// file keeps id order; the file is written by one more, so encoding overlaps
+    /// writing) and that link a loaded snapshot's edges into adjacency
     /// (each owns every n-th range of vertices, while one thread reads the file).
     /// Default: the machine's available parallelism. One thread uses less memory at
     /// once and leaves the other cores alone.

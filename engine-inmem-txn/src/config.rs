@@ -166,7 +166,8 @@ impl Config {
     }
 
     /// Threads that encode a snapshot's vertex and edge blocks (each takes id ranges
-    /// in turn; the file keeps id order). Default: the machine's available
+    /// in turn; the file keeps id order), beside the thread that writes the file, so
+    /// encoding overlaps writing even with one. Default: the machine's available
     /// parallelism. A snapshot then briefly uses every core, which transactions
     /// running at the same time feel; one thread leaves them more.
     #[must_use]

@@ -17,7 +17,7 @@ use crate::props;
 
 /// A vertex's labels and the values of some keys, in one version; `None`: it does
 /// not exist in that version.
-type Version = Option<(Vec<u32>, Vec<Option<PropertyValue>>)>;
+type Version = Option<(crate::mvcc::Labels, Vec<Option<PropertyValue>>)>;
 
 /// A vertex's latest version: its labels and the values of the keys asked for, or
 /// `None` if it does not exist in that version. `me`'s writes count as latest.

@@ -395,7 +395,7 @@ impl EdgeKeySet {
 /// the values of the properties the sets use.
 struct VertexVersion {
     exists: bool,
-    labels: Vec<u32>,
+    labels: crate::mvcc::Labels,
     values: Vec<(u32, Option<PropertyValue>)>,
 }
 

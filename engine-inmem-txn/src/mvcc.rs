@@ -200,11 +200,16 @@ pub(crate) fn push_delta(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>, und
     first
 }
 
+/// A vertex's label ids (see [`VertexState::labels`]).
+pub(crate) type Labels = smallvec::SmallVec<[u32; 4]>;
+
 /// A vertex's newest state.
 #[derive(Debug, Default)]
 pub(crate) struct VertexState {
     pub(crate) deleted: bool,
-    pub(crate) labels: Vec<u32>,
+    /// Label ids; up to four sit inside the state itself (the same 24 bytes a `Vec`
+    /// takes), so a vertex's labels cost no allocation and no second cache miss.
+    pub(crate) labels: Labels,
     /// Properties in the codec's property-record form.
     pub(crate) props: crate::props::Record,
     pub(crate) out_edges: Vec<Adj>,

@@ -21,7 +21,7 @@ use crate::config::capabilities;
 use crate::config::{Config, RecoveryProgress};
 use crate::graph::Versioned;
 use crate::inner::Inner;
-use crate::mvcc::{Adj, EdgeState, VertexState, remove_adj};
+use crate::mvcc::{Adj, EdgeState, Labels, VertexState, remove_adj};
 use crate::props;
 use crate::schema::RecoveredSchema;
 
@@ -624,7 +624,7 @@ where
     }
 
     fn vertex(&mut self, v: ImageVertex<'_>) -> Result<(), Rejected> {
-        let (id, labels, props) = (v.id, v.labels.to_vec(), v.props.into());
+        let (id, labels, props) = (v.id, Labels::from_slice(v.labels), v.props.into());
         Ok(insert_vertex(self.inner, id, labels, props, v.degree)?)
     }
 
@@ -643,7 +643,7 @@ const DEGREE_HINT_CAP: u32 = 1 << 16;
 fn insert_vertex(
     inner: &Inner,
     id: u64,
-    labels: Vec<u32>,
+    labels: Labels,
     props: props::Record,
     degree: (u32, u32),
 ) -> Result<(), String> {
@@ -758,7 +758,7 @@ fn apply(inner: &Inner, op: &WalOp) -> Result<(), String> {
             labels,
             properties,
         } => {
-            let mut ids = Vec::new();
+            let mut ids = Labels::new();
             for l in labels {
                 let l = intern_label(l)?;
                 if !ids.contains(&l) {

@@ -222,10 +222,12 @@ impl SnapshotWriter {
     }
 
     /// Writes the vertices (or edges) of `parts` id ranges, encoded on `threads`
-    /// threads: `produce(part, encoder)` hands the objects of range `part` to the
-    /// encoder, in id order; ranges are written in order `0..parts`, so the file is
-    /// the same image a single thread would write (cut into blocks differently).
-    /// Memory stays bounded: a thread runs at most two ranges ahead of the file.
+    /// threads while the calling thread writes what they encoded (so encoding
+    /// overlaps writing, also with one): `produce(part, encoder)` hands the objects
+    /// of range `part` to the encoder, in id order; ranges are written in order
+    /// `0..parts`, so the file is the same image a single thread would write (cut
+    /// into blocks differently). Memory stays bounded: a thread runs at most two
+    /// ranges ahead of the file, and written blocks' buffers are reused.
     ///
     /// Vertices must all come before edges, as in [`SnapshotSink`]. The first error
     /// (of `produce` or of the file) stops every thread and is returned.
@@ -249,16 +251,16 @@ impl SnapshotWriter {
             Items::Vertices => BLOCK_VERTICES,
             Items::Edges => BLOCK_EDGES,
         };
-        let threads = threads.clamp(1, usize::try_from(parts).unwrap_or(usize::MAX).max(1));
-        if threads == 1 {
-            for part in 0..parts {
-                let mut enc = BlockEncoder::new(kind);
-                produce(part, &mut enc)?;
-                self.write_encoded(enc)?;
-            }
+        if parts == 0 {
             return Ok(());
         }
-        let produce = &produce;
+        let threads = threads.clamp(1, usize::try_from(parts).unwrap_or(usize::MAX));
+        // Written blocks' buffers go back to the encoders: a snapshot allocates a
+        // few dozen of them, not one per 64 KiB written.
+        let pool = BlockPool::new(4 * threads + 4);
+        let (produce, pool) = (&produce, &pool);
+        // Even one encoding thread runs beside this one, which writes: encoding the
+        // next range overlaps writing the last.
         std::thread::scope(|scope| {
             let mut inboxes = Vec::with_capacity(threads);
             for t in 0..threads {
@@ -267,7 +269,7 @@ impl SnapshotWriter {
                 scope.spawn(move || {
                     let mut part = t as u64;
                     while part < parts {
-                        let mut enc = BlockEncoder::new(kind);
+                        let mut enc = BlockEncoder::new(kind, pool.clone());
                         let done = produce(part, &mut enc).map(|()| enc);
                         let failed = done.is_err();
                         // A closed channel: the writer stopped (an error elsewhere).
@@ -288,7 +290,7 @@ impl SnapshotWriter {
                         false,
                     )
                 })??;
-                self.write_encoded(enc)?;
+                self.write_encoded(enc, pool)?;
             }
             Ok(())
         })
@@ -297,16 +299,17 @@ impl SnapshotWriter {
     /// Writes an encoder's blocks straight to the file, one `write` per block (the
     /// buffer is empty: [`SnapshotWriter::write_parallel`] flushed it), so the bytes
     /// are copied once, into the page cache.
-    fn write_encoded(&mut self, mut enc: BlockEncoder) -> Result<()> {
+    fn write_encoded(&mut self, mut enc: BlockEncoder, pool: &BlockPool) -> Result<()> {
         enc.close_block();
-        for (block, start) in &enc.blocks {
-            let framed = &block[*start..];
+        for (block, start) in std::mem::take(&mut enc.blocks) {
+            let framed = &block[start..];
             self.out
                 .get_mut()
                 .write_all(framed)
                 .map_err(|e| io_error(&format!("cannot write {}", self.tmp.display()), e))?;
             self.blocks += 1;
             self.bytes += framed.len() as u64;
+            pool.give(block);
         }
         match enc.kind {
             BLOCK_VERTICES => self.vertices += enc.count,
@@ -390,6 +393,8 @@ pub enum Items {
 #[derive(Debug)]
 pub struct BlockEncoder {
     kind: u8,
+    /// Where empty block buffers come from.
+    pool: BlockPool,
     block: Vec<u8>,
     items: u64,
     count: u64,
@@ -402,9 +407,10 @@ pub struct BlockEncoder {
 const FRAME_ROOM: usize = 9 + 10;
 
 impl BlockEncoder {
-    fn new(kind: u8) -> Self {
+    fn new(kind: u8, pool: BlockPool) -> Self {
         BlockEncoder {
             kind,
+            pool,
             block: Vec::new(),
             items: 0,
             count: 0,
@@ -418,11 +424,11 @@ impl BlockEncoder {
         if self.items == 0 {
             return;
         }
-        let mut count = Vec::with_capacity(10);
-        put_uvarint(&mut count, self.items);
-        let payload = FRAME_ROOM - count.len();
+        let mut count = [0u8; 10];
+        let n = varint_into(&mut count, self.items);
+        let payload = FRAME_ROOM - n;
         let mut block = std::mem::take(&mut self.block);
-        block[payload..FRAME_ROOM].copy_from_slice(&count);
+        block[payload..FRAME_ROOM].copy_from_slice(&count[..n]);
         let head = frame(self.kind, &block[payload..]);
         block[payload - 9..payload].copy_from_slice(&head);
         self.items = 0;
@@ -434,6 +440,7 @@ impl BlockEncoder {
             self.close_block();
         }
         if self.block.is_empty() {
+            self.block = self.pool.take();
             self.block.reserve(FRAME_ROOM + BLOCK_TARGET + 1024);
             self.block.resize(FRAME_ROOM, 0);
         }
@@ -454,6 +461,37 @@ impl BlockEncoder {
         debug_assert_eq!(self.kind, BLOCK_EDGES);
         self.item();
         encode_edge(&mut self.block, id, edge_type, source, target, props);
+    }
+}
+
+/// Empty block buffers shared by a parallel write's encoders and its writer, at
+/// most `cap` of them kept.
+#[derive(Debug, Clone)]
+struct BlockPool {
+    spare: std::sync::Arc<parking_lot::Mutex<Vec<Vec<u8>>>>,
+    cap: usize,
+}
+
+impl BlockPool {
+    fn new(cap: usize) -> Self {
+        BlockPool {
+            spare: Default::default(),
+            cap,
+        }
+    }
+
+    /// An empty buffer: a returned one if there is any.
+    fn take(&self) -> Vec<u8> {
+        self.spare.lock().pop().unwrap_or_default()
+    }
+
+    /// Returns a written block's buffer.
+    fn give(&self, mut block: Vec<u8>) {
+        block.clear();
+        let mut spare = self.spare.lock();
+        if spare.len() < self.cap {
+            spare.push(block);
+        }
     }
 }
 

@@ -23,8 +23,8 @@ use crate::index::{
 use crate::inner::Inner;
 use crate::iter::{EdgeIter, ScanView, VertexIter};
 use crate::mvcc::{
-    Adj, Delta, EdgeState, TXN_ID_BASE, TxnShared, Undo, VertexState, View, push_delta, remove_adj,
-    undo_edge, undo_vertex, visible_exists,
+    Adj, Delta, EdgeState, Labels, TXN_ID_BASE, TxnShared, Undo, VertexState, View, push_delta,
+    remove_adj, undo_edge, undo_vertex, visible_exists,
 };
 use crate::props;
 use crate::running::{GcEntry, IdKind, Object, Registration};
@@ -806,7 +806,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     ) -> Result<VertexId> {
         self.ensure_writable()?;
         let inner = self.inner;
-        let mut label_ids = Vec::with_capacity(labels.len());
+        let mut label_ids = Labels::new();
         for l in labels {
             let id = inner.graph.labels.intern(l)?;
             if !label_ids.contains(&id) {
