@@ -1,7 +1,9 @@
 //! Property records kept as encoded bytes (the codec's property-record form), which
 //! costs a fraction of the memory of a map of values.
 
-use engine_api::codec::{find_property, find_property_ref, properties_record, replace_property};
+use engine_api::codec::{
+    find_property, find_property_ref, properties_record_into, replace_property,
+};
 use engine_api::{Error, PropertyValue, Result, ValueRef};
 
 fn corrupt(e: engine_api::codec::DecodeError) -> Error {
@@ -42,7 +44,21 @@ pub(crate) fn set(
 
 /// A record holding `pairs` (any order; later duplicates win).
 pub(crate) fn build(pairs: &mut [(u32, PropertyValue)]) -> Record {
-    Record::from_slice(&properties_record(pairs))
+    thread_local! {
+        /// The encoding buffer of `build`, reused: a small record then costs no
+        /// allocation at all.
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        properties_record_into(pairs, buf);
+        let record = Record::from_slice(buf);
+        if buf.capacity() > 1 << 16 {
+            // One large record must not keep its buffer alive in every thread.
+            *buf = Vec::new();
+        }
+        record
+    })
 }
 
 #[cfg(test)]

@@ -682,17 +682,22 @@ pub fn replace_property(
 /// A property record holding `pairs`, given in any order; of duplicate keys the last
 /// one wins.
 pub fn properties_record(pairs: &mut [(u32, PropertyValue)]) -> Vec<u8> {
-    pairs.sort_by_key(|(k, _)| *k);
-    let mut deduped: Vec<(u32, &PropertyValue)> = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs.iter() {
-        if deduped.last().is_some_and(|(last, _)| last == k) {
-            deduped.pop();
-        }
-        deduped.push((*k, v));
-    }
     let mut out = Vec::new();
-    encode_properties(deduped, &mut out);
+    properties_record_into(pairs, &mut out);
     out
+}
+
+/// [`properties_record`] appended to `out` (a caller's reused buffer), with no
+/// allocation of its own. Sorts `pairs` by key (stably, so the last of duplicate
+/// keys stays last).
+pub fn properties_record_into(pairs: &mut [(u32, PropertyValue)], out: &mut Vec<u8>) {
+    pairs.sort_by_key(|(k, _)| *k);
+    let last_of_each_key = pairs
+        .iter()
+        .enumerate()
+        .filter(|(i, (k, _))| pairs.get(i + 1).is_none_or(|(next, _)| next != k))
+        .map(|(_, (k, v))| (*k, v));
+    encode_properties(last_of_each_key, out);
 }
 
 #[cfg(test)]

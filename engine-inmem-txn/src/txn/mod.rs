@@ -2,6 +2,7 @@
 //! commit protocol and rollback (module `commit`), scans and index lookup planning
 //! (module `scan`).
 
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -390,11 +391,11 @@ impl<'e> InMemoryTxn<'e> {
 
     /// Runs a write against a vertex or an edge: checks for a conflict (aborting on
     /// one), checks the object exists, then lets `f` change the state and return the
-    /// undos to record. `f` must not change anything when it returns an error.
+    /// undo to record (`None` when it changed nothing). `f` must not change anything when it returns an error.
     fn write_object<S: Versioned, R>(
         &mut self,
         id: u64,
-        f: impl FnOnce(&mut S) -> Result<(R, Vec<Undo>)>,
+        f: impl FnOnce(&mut S) -> Result<(R, Option<Undo>)>,
     ) -> Result<R> {
         self.ensure_writable()?;
         let inner = self.inner;
@@ -410,11 +411,8 @@ impl<'e> InMemoryTxn<'e> {
         if state.deleted() {
             return Err(S::not_found(id));
         }
-        let (r, undos) = f(state)?;
-        let mut first = false;
-        for u in undos {
-            first |= push_delta(state.delta_mut(), &self.shared, u);
-        }
+        let (r, undo) = f(state)?;
+        let first = undo.is_some_and(|u| push_delta(state.delta_mut(), &self.shared, u));
         drop(guard);
         if first {
             self.touched.push(S::object(id));
@@ -425,7 +423,7 @@ impl<'e> InMemoryTxn<'e> {
     fn write_vertex<R>(
         &mut self,
         v: VertexId,
-        f: impl FnOnce(&mut VertexState) -> Result<(R, Vec<Undo>)>,
+        f: impl FnOnce(&mut VertexState) -> Result<(R, Option<Undo>)>,
     ) -> Result<R> {
         self.write_object(v.0, f)
     }
@@ -433,7 +431,7 @@ impl<'e> InMemoryTxn<'e> {
     fn write_edge<R>(
         &mut self,
         e: EdgeId,
-        f: impl FnOnce(&mut EdgeState) -> Result<(R, Vec<Undo>)>,
+        f: impl FnOnce(&mut EdgeState) -> Result<(R, Option<Undo>)>,
     ) -> Result<R> {
         self.write_object(e.0, f)
     }
@@ -491,7 +489,7 @@ impl<'e> InMemoryTxn<'e> {
             state.deleted = true;
             Ok((
                 (state.source, state.target, state.edge_type),
-                vec![Undo::Undelete],
+                Some(Undo::Undelete),
             ))
         })?;
         let out = Adj {
@@ -507,12 +505,12 @@ impl<'e> InMemoryTxn<'e> {
         let r = self
             .write_vertex(source, |s| {
                 remove_adj(&mut s.out_edges, e);
-                Ok(((), vec![Undo::AddOut(out)]))
+                Ok(((), Some(Undo::AddOut(out))))
             })
             .and_then(|()| {
                 self.write_vertex(target, |s| {
                     remove_adj(&mut s.in_edges, e);
-                    Ok(((), vec![Undo::AddIn(inc)]))
+                    Ok(((), Some(Undo::AddIn(inc))))
                 })
             });
         self.abort_unless_ok(r)?;
@@ -813,7 +811,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 label_ids.push(id);
             }
         }
-        let mut pairs = Vec::with_capacity(properties.len());
+        let mut pairs: SmallVec<[_; 4]> = SmallVec::with_capacity(properties.len());
         for (k, v) in properties {
             v.validate()?;
             pairs.push((inner.graph.keys.intern(k)?, v.clone()));
@@ -876,7 +874,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let l = inner.graph.labels.intern(label)?;
         let added = self.write_vertex(vertex, |state| {
             if state.labels.contains(&l) {
-                return Ok((false, Vec::new()));
+                return Ok((false, None));
             }
             inner.graph.label_index.insert(l, vertex.0)?;
             let catalog = inner.schema.catalog.load();
@@ -889,7 +887,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 catalog.vertex_sets[i].insert(key, vertex.0);
             }
             state.labels = labels;
-            Ok((true, vec![Undo::RemoveLabel(l)]))
+            Ok((true, Some(Undo::RemoveLabel(l))))
         })?;
         if added {
             self.log(|| WalOp::AddLabel {
@@ -908,10 +906,10 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let l = self.inner.graph.labels.lookup(label);
         let removed = self.write_vertex(vertex, |state| {
             let Some(l) = l.filter(|l| state.labels.contains(l)) else {
-                return Ok((false, Vec::new()));
+                return Ok((false, None));
             };
             state.labels.retain(|x| *x != l);
-            Ok((true, vec![Undo::AddLabel(l)]))
+            Ok((true, Some(Undo::AddLabel(l))))
         })?;
         if removed {
             self.log(|| WalOp::RemoveLabel {
@@ -940,7 +938,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let old = self.write_vertex(vertex, |state| {
             let (blob, old) = props::set(&state.props, k, Some(&value))?;
             if value.is_null() && old.is_none() {
-                return Ok((None, Vec::new()));
+                return Ok((None, None));
             }
             let catalog = inner.schema.catalog.load();
             let keys = keys_for_vertex(&catalog.vertex_sets, &state.labels, &blob, |s| {
@@ -950,7 +948,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 catalog.vertex_sets[i].insert(key, vertex.0);
             }
             state.props = blob;
-            Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
+            Ok((old.clone(), Some(Undo::SetProperty(k, old))))
         })?;
         if changed || old.is_some() {
             if self.observing() {
@@ -1010,7 +1008,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 ));
             }
             state.deleted = true;
-            Ok(((), vec![Undo::Undelete]))
+            Ok(((), Some(Undo::Undelete)))
         });
         if r.is_ok() {
             self.vertex_balance -= 1;
@@ -1048,7 +1046,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         self.ensure_writable()?;
         let inner = self.inner;
         let t = inner.graph.edge_types.intern(edge_type)?;
-        let mut pairs = Vec::with_capacity(properties.len());
+        let mut pairs: SmallVec<[_; 4]> = SmallVec::with_capacity(properties.len());
         for (k, v) in properties {
             v.validate()?;
             pairs.push((inner.graph.keys.intern(k)?, v.clone()));
@@ -1100,12 +1098,12 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let r = self
             .write_vertex(source, |s| {
                 s.out_edges.push(out);
-                Ok(((), vec![Undo::RemoveOut(out)]))
+                Ok(((), Some(Undo::RemoveOut(out))))
             })
             .and_then(|()| {
                 self.write_vertex(target, |s| {
                     s.in_edges.push(inc);
-                    Ok(((), vec![Undo::RemoveIn(inc)]))
+                    Ok(((), Some(Undo::RemoveIn(inc))))
                 })
             });
         self.abort_unless_ok(r)?;
@@ -1146,7 +1144,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         let old = self.write_edge(edge, |state| {
             let (blob, old) = props::set(&state.props, k, Some(&value))?;
             if value.is_null() && old.is_none() {
-                return Ok((None, Vec::new()));
+                return Ok((None, None));
             }
             let catalog = inner.schema.catalog.load();
             let keys = keys_for_edge(&catalog.edge_sets, state.edge_type, &blob, |s| {
@@ -1156,7 +1154,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 catalog.edge_sets[i].insert(key, edge.0);
             }
             state.props = blob;
-            Ok((old.clone(), vec![Undo::SetProperty(k, old)]))
+            Ok((old.clone(), Some(Undo::SetProperty(k, old))))
         })?;
         if changed || old.is_some() {
             if self.observing() {
