@@ -114,15 +114,18 @@ fn drop_stale_edge_keys(schema: &Schema, id: u64, state: &EdgeState, cut: &[Undo
     }
 }
 
+/// The undos of the deltas one truncation cut.
+type Cut = smallvec::SmallVec<[Undo; 2]>;
+
 /// Cuts the chain at the first delta committed at or before `oldest` (every running
 /// transaction sees it and everything older) and returns the cut deltas' undos, in
-/// chain order.
-fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<Undo> {
+/// chain order (most objects have one or two: no allocation for those).
+fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Cut {
     let mut keep = 0;
     let mut cur = head.as_deref();
     loop {
         match cur {
-            None => return Vec::new(),
+            None => return Cut::new(),
             Some(d) => {
                 let ts = d.txn.timestamp();
                 if ts < TXN_ID_BASE && ts <= oldest {
@@ -137,10 +140,10 @@ fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Vec<Undo> {
     for _ in 0..keep {
         link = match link {
             Some(d) => &mut d.next,
-            None => return Vec::new(),
+            None => return Cut::new(),
         };
     }
-    let mut cut = Vec::new();
+    let mut cut = Cut::new();
     let mut rest = link.take();
     while let Some(mut d) = rest {
         rest = d.next.take();
