@@ -520,9 +520,11 @@ fn snapshot_alone(info: &engine_api::SnapshotInfo) -> Result<tempfile::TempDir> 
 
 /// When the newest snapshot is damaged and an older one plus the WAL hold every
 /// commit, open succeeds with the same graph, and `recovery_report` names the file it
-/// passed over (a caller learns it, not only the logs). Without a WAL the state is the
-/// older snapshot's, reported the same way. A backend whose data is on disk does not
-/// read its snapshots at open: its graph is the same and it reports nothing skipped.
+/// passed over (a caller learns it, not only the logs). Without a WAL nothing holds
+/// the commits between the two: open fails with `Corrupt` naming the damaged file,
+/// and once the caller moves that file aside, opens the older snapshot's state. A
+/// backend whose data is on disk does not read its snapshots at open: its graph is
+/// the same and it reports nothing skipped.
 pub fn a_damaged_newest_snapshot_is_reported_after_the_fallback<F: EngineFactory>(
     f: &F,
 ) -> Result<()> {
@@ -555,8 +557,33 @@ pub fn a_damaged_newest_snapshot_is_reported_after_the_fallback<F: EngineFactory
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
     std::fs::write(&newest.path, &bytes)?;
+    if !logged {
+        match f.open(db.path()) {
+            Ok(_) => panic!("opened without the commits of the damaged newest snapshot"),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+                assert!(
+                    e.message().starts_with(&newest.path.display().to_string()),
+                    "{e}"
+                );
+                assert!(e.message().contains("cannot be recovered"), "{e}");
+            }
+        }
+        // Moving the damaged file aside accepts the older state.
+        let aside = tempfile::tempdir()?;
+        std::fs::rename(&newest.path, aside.path().join("damaged.snapshot"))?;
+        let reopened = f.open(db.path())?;
+        assert_eq!(state(&reopened)?, at_older);
+        let report = reopened.recovery_report()?;
+        assert_eq!(
+            report.snapshot.as_deref(),
+            Some(older.path.as_path()),
+            "{report:?}"
+        );
+        assert!(!report.used_a_fallback(), "{report:?}");
+        return listing_names_a_damaged_header(&reopened, &newest.path, bytes);
+    }
     let reopened = f.open(db.path())?;
-    let expected = if logged { expected } else { at_older };
     assert_eq!(state(&reopened)?, expected);
     let report = reopened.recovery_report()?;
     if !caps.data_on_disk {
@@ -575,18 +602,23 @@ pub fn a_damaged_newest_snapshot_is_reported_after_the_fallback<F: EngineFactory
     } else {
         assert!(!report.used_a_fallback(), "{report:?}");
     }
-    // A snapshot whose header is damaged is not left out of the listing: the listing
-    // fails, naming it.
+    listing_names_a_damaged_header(&reopened, &newest.path, bytes)
+}
+
+/// A snapshot whose header is damaged is not left out of the listing: the listing
+/// fails, naming it.
+fn listing_names_a_damaged_header<E: StorageEngine>(
+    reopened: &E,
+    path: &Path,
+    mut bytes: Vec<u8>,
+) -> Result<()> {
     bytes[1] ^= 0x10;
-    std::fs::write(&newest.path, &bytes)?;
+    std::fs::write(path, &bytes)?;
     match reopened.snapshots() {
         Ok(listed) => panic!("a snapshot with a damaged header was listed as {listed:?}"),
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
-            assert!(
-                e.message().starts_with(&newest.path.display().to_string()),
-                "{e}"
-            );
+            assert!(e.message().starts_with(&path.display().to_string()), "{e}");
         }
     }
     Ok(())

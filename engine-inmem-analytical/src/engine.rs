@@ -47,7 +47,10 @@ impl AnalyticalEngine {
     /// none; open it with engine-inmem-txn and drop them first) or a WAL holding
     /// commits after the newest snapshot (open it with engine-inmem-txn, which replays
     /// them, and write a snapshot); `Locked` while another engine has the directory;
-    /// `Corrupt` when no snapshot verifies, naming each.
+    /// `Corrupt` when no snapshot verifies, naming each, and when a damaged snapshot
+    /// holds commits after the newest one that verifies (with no WAL they would be
+    /// lost: the message names them; moving the damaged file out of `snapshots/`
+    /// accepts the older state).
     pub fn open(config: Config) -> Result<Self> {
         config.check()?;
         let inner = match config.get_data_directory() {

@@ -1,10 +1,13 @@
 //! Opening a data directory: load the newest snapshot that verifies (there is no log
 //! to replay in this mode).
 //!
-//! A damaged newest snapshot is passed over for the next older one, and
-//! `recovery_report` names it: the state is then the older snapshot's, and what was
-//! written between the two is lost (the price of running without a WAL; the warning
-//! and the report say so). No snapshot verifying is `Corrupt`, naming each. A log
+//! A damaged newest snapshot holding commits after the next older one is `Corrupt`:
+//! with no log, what was written between the two cannot be recovered, and opening
+//! the older state would lose it without the caller asking. The message names the
+//! damaged file, the commits lost and the way on (move the file out of `snapshots/`
+//! to accept the older state, or restore a backup). A damaged snapshot of the same
+//! commit as an older one that verifies is passed over, and `recovery_report` names
+//! it. No snapshot verifying is `Corrupt`, naming each. A log
 //! left by the transactional mode is checked: if it holds commits after the loaded
 //! snapshot, opening is refused rather than silently dropping them.
 
@@ -257,6 +260,31 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
             )));
         }
         let ts = loaded.as_ref().map_or(0, |(_, ts, _)| *ts);
+        let lost: Vec<String> = listing
+            .snapshots
+            .iter()
+            .filter(|s| s.commit_ts > ts)
+            .filter_map(|s| {
+                let damaged = report.skipped_snapshots.iter().find(|d| d.path == s.path)?;
+                Some(format!(
+                    "{}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so commits {}..{} cannot be recovered from the older snapshot that verifies{}",
+                    damaged.reason,
+                    ts + 1,
+                    s.commit_ts,
+                    report
+                        .snapshot
+                        .as_ref()
+                        .map_or_else(String::new, |p| format!(" ({})", p.display()))
+                ))
+            })
+            .collect();
+        if !lost.is_empty() {
+            return Err(Error::corrupt(format!(
+                "{}: move the damaged snapshot out of {} to open the older state (losing those commits), or restore a backup",
+                lost.join("; "),
+                dir.snapshots_dir().display()
+            )));
+        }
         check_log(&dir, &listing.segments, ts)?;
     } else if let Some(to) = dir.move_aside()? {
         tracing::warn!(to = %to.display(), "recovery is off: earlier files were moved aside");

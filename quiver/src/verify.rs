@@ -1195,9 +1195,10 @@ impl Check {
         );
     }
 
-    /// IN_MEMORY_ANALYTICAL: the newest snapshot that reads (a newer damaged one is
-    /// passed over and what it held after the older one is lost); a log left by the
-    /// transactional mode must read and hold nothing after it.
+    /// IN_MEMORY_ANALYTICAL: the newest snapshot that reads; a newer damaged one
+    /// holding later commits makes opening fail (no WAL holds them), one of the same
+    /// commit is passed over; a log left by the transactional mode must read and hold
+    /// nothing after it.
     fn analytical(&mut self, snaps: &[Snap], segs: &[Seg]) {
         let loaded = snaps.iter().rposition(|s| s.read.is_ok());
         let ts = match loaded {
@@ -1223,13 +1224,25 @@ impl Check {
                 }
                 for f in &snaps[i + 1..] {
                     let why = f.read.as_ref().err().cloned().unwrap_or_default();
-                    self.pass_over(
-                        f.at,
-                        format!(
-                            "{why}; opening falls back to {} (commit {ts}): IN_MEMORY_ANALYTICAL has no WAL, so what was written after that commit is lost",
-                            older.name.path.display()
-                        ),
-                    );
+                    if f.name.commit_ts > ts {
+                        self.damage(
+                            f.at,
+                            format!(
+                                "{why}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so commits {}..{} cannot be recovered from the older snapshot that verifies ({}) and opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
+                                ts + 1,
+                                f.name.commit_ts,
+                                older.name.path.display()
+                            ),
+                        );
+                    } else {
+                        self.pass_over(
+                            f.at,
+                            format!(
+                                "{why}; opening passes over it: the older {} holds the same commit",
+                                older.name.path.display()
+                            ),
+                        );
+                    }
                 }
                 ts
             }

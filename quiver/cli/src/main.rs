@@ -1026,8 +1026,9 @@ fn open_with(
 }
 
 /// Says on standard error which damaged snapshots the open passed over, and what
-/// that cost: nothing where the WAL holds every commit after the snapshot it loaded;
-/// in IN_MEMORY_ANALYTICAL mode (no WAL) whatever the damaged one held after it.
+/// that cost: nothing (the WAL holds every commit after the snapshot it loaded, or,
+/// in IN_MEMORY_ANALYTICAL mode, which keeps no WAL, the damaged one holds the same
+/// commit; a damaged one holding more makes that mode's open fail instead).
 fn warn_of_a_fallback(db: &Database) {
     let Ok(report) = db.recovery_report() else {
         return;
@@ -1040,7 +1041,7 @@ fn warn_of_a_fallback(db: &Database) {
         .as_ref()
         .map_or_else(|| "no snapshot".to_string(), |p| p.display().to_string());
     let cost = if db.storage_mode() == StorageMode::InMemoryAnalytical {
-        "this mode keeps no WAL: what the damaged snapshot held after that one is lost; move it out of snapshots/ to accept the loss, or restore a backup"
+        "it holds the same commit: nothing is lost"
     } else {
         "the WAL holds every commit after it: nothing is lost"
     };
