@@ -502,12 +502,12 @@ fn before_the_oldest_state(
     ))
 }
 
-/// The error for a damaged snapshot whose commits the WAL (which ends at `last_ts`)
-/// does not hold, naming the damaged file first.
+/// The error for a damaged snapshot holding commits past `last_ts`, the last one the
+/// older snapshot and the WAL together hold, naming the damaged file first.
 fn unrecoverable(failed: &[(u64, PathBuf, Error)], last_ts: u64) -> Option<Error> {
     let (ts, path, e) = failed.iter().find(|(ts, _, _)| *ts > last_ts)?;
     Some(Error::corrupt(format!(
-        "{}: {}; the WAL ends at commit {last_ts}, so commits {}..{ts} cannot be recovered",
+        "{}: {}; the older snapshot and the WAL reach only commit {last_ts}, so commits {}..{ts} cannot be recovered",
         path.display(),
         strip_path(e, path),
         last_ts + 1

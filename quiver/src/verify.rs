@@ -1188,7 +1188,7 @@ impl Check {
         self.damage(
             f.at,
             format!(
-                "{why}; the WAL ends at commit {last_ts}, so commits {}..{} cannot be recovered",
+                "{why}; the older snapshot and the WAL reach only commit {last_ts}, so commits {}..{} cannot be recovered",
                 last_ts + 1,
                 f.name.commit_ts
             ),
