@@ -1133,9 +1133,7 @@ impl Check {
                     continue;
                 }
                 if ts != next_ts {
-                    if let Some(f) = failed.iter().find(|f| f.name.commit_ts > next_ts - 1) {
-                        self.unrecoverable(f, next_ts - 1);
-                    } else {
+                    if !self.unrecoverable(&failed, next_ts - 1) {
                         self.damage(
                             s.at,
                             format!(
@@ -1159,8 +1157,7 @@ impl Check {
             return;
         }
         let last_ts = next_ts - 1;
-        if let Some(f) = failed.iter().find(|f| f.name.commit_ts > last_ts) {
-            self.unrecoverable(f, last_ts);
+        if self.unrecoverable(&failed, last_ts) {
             return;
         }
         if snap_ts == 0
@@ -1183,16 +1180,25 @@ impl Check {
         }
     }
 
-    fn unrecoverable(&mut self, f: &Snap, last_ts: u64) {
-        let why = f.read.as_ref().err().cloned().unwrap_or_default();
-        self.damage(
-            f.at,
-            format!(
-                "{why}; the older snapshot and the WAL reach only commit {last_ts}, so commits {}..{} cannot be recovered",
-                last_ts + 1,
-                f.name.commit_ts
-            ),
-        );
+    /// Marks every damaged snapshot holding commits past `last_ts` (the last one the
+    /// older snapshot and the WAL hold) as damage opening refuses; whether there was
+    /// one. Each is named: moving only one of them aside would not let the directory
+    /// open.
+    fn unrecoverable(&mut self, failed: &[&Snap], last_ts: u64) -> bool {
+        let mut any = false;
+        for f in failed.iter().filter(|f| f.name.commit_ts > last_ts) {
+            let why = f.read.as_ref().err().cloned().unwrap_or_default();
+            self.damage(
+                f.at,
+                format!(
+                    "{why}; the older snapshot and the WAL reach only commit {last_ts}, so commits {}..{} cannot be recovered",
+                    last_ts + 1,
+                    f.name.commit_ts
+                ),
+            );
+            any = true;
+        }
+        any
     }
 
     /// IN_MEMORY_ANALYTICAL: the newest snapshot that reads; a newer damaged one
@@ -1238,7 +1244,7 @@ impl Check {
                         self.pass_over(
                             f.at,
                             format!(
-                                "{why}; opening passes over it: the older {} holds the same commit",
+                                "{why}; opening passes over it: the older {} (commit {ts}) holds every commit it held",
                                 older.name.path.display()
                             ),
                         );

@@ -435,6 +435,66 @@ fn a_damaged_snapshot_that_alone_held_the_schema_is_not_passed_over() -> Result<
     Ok(())
 }
 
+/// Two damaged snapshots of IN_MEMORY_TRANSACTIONAL holding a commit neither the
+/// older snapshot nor the WAL holds: verify names both as damaged (it named only the
+/// first and listed the other as ok, while opening named that other one), so moving
+/// what verify names aside is enough.
+#[test]
+fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let first = root.path().join("first.cypherl");
+    std::fs::write(
+        &first,
+        "CREATE (:__mg_vertex__:`City` {__mg_id__: 0, `name`: \"Lyon\"});\n",
+    )?;
+    let second = root.path().join("second.cypherl");
+    std::fs::write(
+        &second,
+        "CREATE (:__mg_vertex__:`City` {__mg_id__: 1, `name`: \"Nice\"});\n",
+    )?;
+    expect(&["load", p(&data), p(&first)], 0);
+    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    let mut snapshots: Vec<_> = std::fs::read_dir(data.join("snapshots"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    snapshots.sort();
+    assert!(snapshots.len() >= 3, "{snapshots:?}");
+    // The WAL may hold the second load's commit: empty it, so only the two newest
+    // snapshots do.
+    for entry in std::fs::read_dir(data.join("wal"))? {
+        std::fs::remove_file(entry?.path())?;
+    }
+    let damaged = &snapshots[snapshots.len() - 2..];
+    for file in damaged {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file)?
+            .set_len(200)?;
+    }
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    for file in damaged {
+        let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed: {stdout}"));
+        assert!(line.starts_with("DAMAGED"), "{line}\n{stdout}");
+    }
+    expect(&["info", p(&data)], 5);
+    let aside = root.path().join("aside");
+    std::fs::create_dir_all(&aside)?;
+    for file in damaged {
+        std::fs::rename(file, aside.join(file.file_name().expect("a name")))?;
+    }
+    expect(&["verify", p(&data)], 0);
+    expect(&["info", p(&data)], 0);
+    Ok(())
+}
+
 /// `info` gives the time of the oldest and newest commit in the WAL, per segment and
 /// for the directory, as RFC 3339 times inside the window the commits ran in.
 #[test]
