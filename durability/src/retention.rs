@@ -47,8 +47,11 @@ pub fn plan(
 }
 
 /// Deletes through `gate` (queued while the directory is locked) what [`plan`]
-/// wants gone from `dir`, keeping the newest `keep` snapshots. A WAL segment whose
-/// header does not read stops WAL deletion at that point. With `archive` set, what
+/// wants gone from `dir`, keeping the newest `keep` snapshots whose header reads. A
+/// snapshot whose header does not read is neither counted among those kept (it
+/// could not be opened in their place) nor deleted (nothing goes on a guess: a
+/// user, told by the open or by verify, decides). A WAL segment whose header does
+/// not read stops WAL deletion at that point. With `archive` set, what
 /// retention lets go moves into the WAL archive instead, and the archive then keeps
 /// what [`plan_archive`] leaves of it.
 pub fn apply(
@@ -58,6 +61,17 @@ pub fn apply(
     archive: Option<&WalArchive>,
 ) -> Result<()> {
     let listing = dir.list()?;
+    let snapshots: Vec<SnapshotName> = listing
+        .snapshots
+        .into_iter()
+        .filter(|s| match crate::snapshot::read_snapshot_header(&s.path) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "retention neither counts nor deletes a snapshot whose header does not read");
+                false
+            }
+        })
+        .collect();
     let mut segments = Vec::new();
     for s in listing.segments {
         match crate::wal::read_segment_header(&s.path) {
@@ -65,7 +79,7 @@ pub fn apply(
             Err(_) => break,
         }
     }
-    let doomed = plan(&listing.snapshots, &segments, keep);
+    let doomed = plan(&snapshots, &segments, keep);
     let Some(window) = archive else {
         return gate.delete(doomed);
     };
@@ -454,6 +468,35 @@ mod tests {
             },
             first,
         )
+    }
+
+    /// A file under a snapshot's name whose header does not read (cut to nothing,
+    /// say) does not count among the snapshots kept, and is not deleted either.
+    #[test]
+    fn an_unreadable_snapshot_neither_counts_nor_goes() -> Result<()> {
+        let root = tempfile::tempdir()?;
+        let dir = crate::DataDir::open(root.path())?;
+        let database = crate::DatabaseId::random();
+        let mut written = Vec::new();
+        for (seq, ts) in [(1, 1), (2, 2)] {
+            let w = crate::SnapshotWriter::create(&dir.snapshots_dir(), seq, ts, database)?;
+            written.push(w.finish()?.path);
+        }
+        let cut = dir
+            .snapshots_dir()
+            .join(crate::dir::snapshot_file_name(3, 2));
+        std::fs::write(&cut, b"")?;
+        apply(&dir, &DeletionGate::new(), 2, None)?;
+        for path in written.iter().chain([&cut]) {
+            assert!(path.exists(), "{} was deleted", path.display());
+        }
+        // A third good snapshot: now the oldest good one goes, the cut file stays.
+        let w = crate::SnapshotWriter::create(&dir.snapshots_dir(), 4, 3, database)?;
+        w.finish()?;
+        apply(&dir, &DeletionGate::new(), 2, None)?;
+        assert!(!written[0].exists());
+        assert!(written[1].exists() && cut.exists());
+        Ok(())
     }
 
     #[test]
