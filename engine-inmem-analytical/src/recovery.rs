@@ -236,7 +236,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
                     tracing::warn!(
                         file = %s.path.display(),
                         error = %e,
-                        "a snapshot does not verify; trying the next older one (what was written between them is lost)"
+                        "a snapshot does not verify; trying the next older one"
                     );
                     report.skipped_snapshots.push(DamagedFile {
                         path: s.path.clone(),
@@ -260,13 +260,15 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
             )));
         }
         let ts = loaded.as_ref().map_or(0, |(_, ts, _)| *ts);
+        // The skipped snapshots are the newest ones, newest first.
         let lost: Vec<String> = listing
             .snapshots
             .iter()
-            .filter(|s| s.commit_ts > ts)
-            .filter_map(|s| {
-                let damaged = report.skipped_snapshots.iter().find(|d| d.path == s.path)?;
-                Some(format!(
+            .rev()
+            .zip(&report.skipped_snapshots)
+            .filter(|(s, _)| s.commit_ts > ts)
+            .map(|(s, damaged)| {
+                format!(
                     "{}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so commits {}..{} cannot be recovered from the older snapshot that verifies{}",
                     damaged.reason,
                     ts + 1,
@@ -275,7 +277,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
                         .snapshot
                         .as_ref()
                         .map_or_else(String::new, |p| format!(" ({})", p.display()))
-                ))
+                )
             })
             .collect();
         if !lost.is_empty() {

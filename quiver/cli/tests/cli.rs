@@ -38,6 +38,16 @@ fn expect(args: &[&str], code: i32) -> String {
     stdout
 }
 
+/// The snapshot files of the data directory `dir`, oldest first (their names sort
+/// by sequence number).
+fn sorted_snapshots(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut snapshots: Vec<_> = std::fs::read_dir(dir.join("snapshots"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    snapshots.sort();
+    Ok(snapshots)
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
@@ -374,10 +384,7 @@ fn a_damaged_snapshot_that_alone_held_the_schema_is_not_passed_over() -> Result<
         "/../../dump/tests/golden/ours.cypherl"
     );
     expect(&["load", p(&data), dump], 0);
-    let mut snapshots: Vec<_> = std::fs::read_dir(data.join("snapshots"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    snapshots.sort();
+    let snapshots = sorted_snapshots(&data)?;
     let newest = snapshots.last().expect("a snapshot");
     assert!(snapshots.len() >= 2, "{snapshots:?}");
     let len = std::fs::metadata(newest)?.len();
@@ -408,10 +415,7 @@ fn a_damaged_snapshot_that_alone_held_the_schema_is_not_passed_over() -> Result<
         0,
     );
     expect(&["load", p(&analytical), p(&index), "--into-existing"], 0);
-    let mut snapshots: Vec<_> = std::fs::read_dir(analytical.join("snapshots"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    snapshots.sort();
+    let snapshots = sorted_snapshots(&analytical)?;
     let newest = snapshots.last().expect("a snapshot");
     std::fs::OpenOptions::new()
         .write(true)
@@ -456,10 +460,7 @@ fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
     expect(&["load", p(&data), p(&first)], 0);
     expect(&["load", p(&data), p(&second), "--into-existing"], 0);
     expect(&["snapshot", "create", p(&data)], 0);
-    let mut snapshots: Vec<_> = std::fs::read_dir(data.join("snapshots"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    snapshots.sort();
+    let snapshots = sorted_snapshots(&data)?;
     assert!(snapshots.len() >= 3, "{snapshots:?}");
     // The WAL may hold the second load's commit: empty it, so only the two newest
     // snapshots do.
