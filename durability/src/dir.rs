@@ -44,6 +44,10 @@ pub struct DataDir {
     _lock: File,
 }
 
+/// What the listing's message says of two snapshots out of commit order (a later
+/// sequence number holding an older commit), for callers that advise on it.
+pub const OUT_OF_ORDER: &str = "copied or renamed by hand";
+
 /// A snapshot file named by our pattern.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SnapshotName {
@@ -862,6 +866,27 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     }
     listing.snapshots.sort();
     listing.segments.sort();
+    // Snapshots are written in commit order, so their sequence numbers and commits
+    // rise together. A higher sequence holding an older commit is a file copied or
+    // renamed by hand; opening would load it as the newest and silently return to
+    // its older state.
+    if let Some(w) = listing
+        .snapshots
+        .windows(2)
+        .find(|w| w[1].commit_ts < w[0].commit_ts)
+    {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was {OUT_OF_ORDER}: move the one that does not belong out of {}",
+                w[1].path.display(),
+                w[1].commit_ts,
+                w[0].path.display(),
+                w[0].commit_ts,
+                w[1].path.parent().unwrap_or(Path::new(".")).display()
+            ),
+        ));
+    }
     for f in &listing.foreign {
         tracing::warn!(file = %f.display(), "ignoring a file that is not ours");
     }
@@ -1077,6 +1102,40 @@ mod tests {
             dir.snapshots_dir().join(".x.snapshot.tmp").exists(),
             "not ours: kept"
         );
+    }
+
+    /// A snapshot copied in by hand under a later sequence number than a newer one
+    /// would be loaded as the newest, silently returning to its older state: the
+    /// listing refuses it, naming both files. Equal commits under rising sequence
+    /// numbers (a snapshot with nothing new since the last) are normal.
+    #[test]
+    fn an_older_commit_under_a_later_sequence_is_corrupt() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::open(tmp.path()).expect("open");
+        for (seq, ts) in [(1, 5), (2, 9), (3, 9)] {
+            std::fs::write(dir.snapshots_dir().join(snapshot_file_name(seq, ts)), b"x")
+                .expect("write");
+        }
+        assert_eq!(dir.list().expect("list").snapshots.len(), 3);
+        std::fs::write(dir.snapshots_dir().join(snapshot_file_name(4, 5)), b"x").expect("write");
+        let e = dir.list().expect_err("an older commit under seq 4");
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let m = e.message();
+        assert!(
+            m.starts_with(
+                &dir.snapshots_dir()
+                    .join(snapshot_file_name(4, 5))
+                    .display()
+                    .to_string()
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains(&snapshot_file_name(3, 9)) && m.contains("commit 5"),
+            "{m}"
+        );
+        let e = list_files(tmp.path()).expect_err("without the lock too");
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
     }
 
     #[test]

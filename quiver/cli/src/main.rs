@@ -393,6 +393,11 @@ fn main() -> ExitCode {
         Err(e) if is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.message());
+            if e.kind() == ErrorKind::Corrupt {
+                eprintln!(
+                    "hint: `quiver verify <directory>` names every damaged file and what to do about it"
+                );
+            }
             if e.kind() == ErrorKind::Locked {
                 eprintln!(
                     "hint: another process has this data directory open (the message names it): run the command again once that process has closed the database. A program that keeps its database open backs it up online itself, with the library call quiver::backup"
@@ -1090,6 +1095,17 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             dir.display()
         );
     }
+    let out_of_order = |f: &quiver::CheckedFile| {
+        f.damage
+            .as_deref()
+            .is_some_and(|d| d.contains(durability::dir::OUT_OF_ORDER))
+    };
+    if report.damaged().count() > 0 && report.damaged().all(out_of_order) {
+        return format!(
+            "a snapshot holds an older commit than one written before it (the message names both): move the one that does not belong out of {}/snapshots/ and verify again",
+            dir.display()
+        );
+    }
     if archive_only(dir, report) {
         let archive = dir.join(durability::dir::ARCHIVE);
         return format!(
@@ -1159,7 +1175,13 @@ fn info(dir: &Path) -> Outcome {
     };
     say!("constraints     {constraints}");
     say!("triggers        {}", db.triggers()?.len());
-    let snapshots = db.snapshots()?;
+    // A snapshot whose header does not read, which opening did not need, fails the
+    // listing: the rest is still shown, and the command ends with the damage.
+    let (snapshots, unlisted) = match db.snapshots() {
+        Ok(s) => (s, None),
+        Err(e) if e.kind() == ErrorKind::Corrupt => (Vec::new(), Some(e)),
+        Err(e) => return Err(e),
+    };
     match &db.view {
         // Read from a copy: the directory itself holds only its snapshots so far.
         Some(View::Copy(..)) => {
@@ -1183,7 +1205,10 @@ fn info(dir: &Path) -> Outcome {
             }
         }
     }
-    say!("snapshots       {}", snapshots.len());
+    match &unlisted {
+        Some(e) => say!("snapshots       cannot be listed: {}", e.message()),
+        None => say!("snapshots       {}", snapshots.len()),
+    }
     for s in &snapshots {
         say!(
             "  {}  commit {}  {} bytes",
@@ -1246,7 +1271,7 @@ fn info(dir: &Path) -> Outcome {
         if plain && let Err(e) = archive_info(dir) {
             say!("WAL archive     does not read: {e} (`quiver verify` reports it)");
         }
-        return Ok(ExitCode::SUCCESS);
+        return unlisted.map_or(Ok(ExitCode::SUCCESS), Err);
     }
     if unopened {
         say!("WAL             none yet (RocksDB's own once opened)");
@@ -1257,7 +1282,7 @@ fn info(dir: &Path) -> Outcome {
         );
     }
     say!("commit times    not recorded (RocksDB keeps this mode's log)");
-    Ok(ExitCode::SUCCESS)
+    unlisted.map_or(Ok(ExitCode::SUCCESS), Err)
 }
 
 /// The WAL archive of the data directory `dir`, if it has one: what it holds and

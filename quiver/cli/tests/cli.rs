@@ -496,6 +496,98 @@ fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
     Ok(())
 }
 
+/// Two kinds of damage in `snapshots/` that opening alone would not see:
+/// - a copy of the older snapshot under a later sequence number would be loaded as
+///   the newest (a silent return to its state): every command refuses it, naming
+///   both files, and verify's hint says to move one;
+/// - an older snapshot cut to nothing, which opening does not need, fails only the
+///   listing: `info` still shows the rest, says why the listing fails, and exits 5
+///   with a hint, as verify (exit 3) names it.
+#[test]
+fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let first = root.path().join("first.cypherl");
+    std::fs::write(
+        &first,
+        "CREATE (:__mg_vertex__:`City` {__mg_id__: 0, `name`: \"Lyon\"});\n",
+    )?;
+    let second = root.path().join("second.cypherl");
+    std::fs::write(
+        &second,
+        "CREATE (:__mg_vertex__:`City` {__mg_id__: 1, `name`: \"Nice\"});\n",
+    )?;
+    expect(&["load", p(&data), p(&first)], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    let snapshots = sorted_snapshots(&data)?;
+    let (oldest, newest) = (&snapshots[0], &snapshots[snapshots.len() - 1]);
+    let old_name = oldest.file_name().and_then(|n| n.to_str()).expect("a name");
+    let old_commit = old_name
+        .trim_end_matches(".snapshot")
+        .split_once('_')
+        .expect("seq_commit")
+        .1;
+    let copy = data
+        .join("snapshots")
+        .join(format!("00000000000000000090_{old_commit}.snapshot"));
+    std::fs::copy(oldest, &copy)?;
+    let copy_name = copy.file_name().and_then(|n| n.to_str()).expect("a name");
+    let new_name = newest.file_name().and_then(|n| n.to_str()).expect("a name");
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("DAMAGED"))
+        .unwrap_or_else(|| panic!("nothing damaged: {stdout}"));
+    assert!(
+        line.contains(copy_name) && line.contains(new_name),
+        "{line}"
+    );
+    assert!(
+        stderr.contains("move the one that does not belong"),
+        "{stderr}"
+    );
+    for args in [
+        &["info", p(&data)][..],
+        &["dump", p(&data)],
+        &["snapshot", "create", p(&data)],
+    ] {
+        let out = quiver(args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(5), "{args:?}\n{stdout}\n{stderr}");
+        assert!(stderr.contains(copy_name), "{args:?}: {stderr}");
+        assert!(stderr.contains("quiver verify"), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        sorted_snapshots(&data)?.len(),
+        snapshots.len() + 1,
+        "nothing deleted"
+    );
+    std::fs::remove_file(&copy)?;
+    expect(&["verify", p(&data)], 0);
+    // The oldest snapshot, which opening does not need, cut to nothing.
+    std::fs::File::create(oldest)?;
+    let out = quiver(&["info", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{stdout}\n{stderr}");
+    assert!(stdout.contains("vertices        2"), "{stdout}");
+    assert!(
+        stdout.contains("snapshots       cannot be listed") && stdout.contains(old_name),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("WAL segments"),
+        "the rest is shown: {stdout}"
+    );
+    assert!(stderr.contains("quiver verify"), "{stderr}");
+    let out = expect(&["verify", p(&data)], 3);
+    assert!(out.contains(old_name), "{out}");
+    Ok(())
+}
+
 /// `info` gives the time of the oldest and newest commit in the WAL, per segment and
 /// for the directory, as RFC 3339 times inside the window the commits ran in.
 #[test]
