@@ -869,11 +869,16 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     // Snapshots are written in commit order, so their sequence numbers and commits
     // rise together. A higher sequence holding an older commit is a file copied or
     // renamed by hand; opening would load it as the newest and silently return to
-    // its older state.
+    // its older state. (One whose header does not read, or names another database,
+    // is left to the checks that name that.)
+    let same_database = |a: &Path, b: &Path| {
+        let read = crate::snapshot::read_snapshot_header;
+        matches!((read(a), read(b)), (Ok(x), Ok(y)) if x.database == y.database)
+    };
     if let Some(w) = listing
         .snapshots
         .windows(2)
-        .find(|w| w[1].commit_ts < w[0].commit_ts)
+        .find(|w| w[1].commit_ts < w[0].commit_ts && same_database(&w[0].path, &w[1].path))
     {
         return Err(Error::new(
             ErrorKind::Corrupt,
@@ -1107,35 +1112,48 @@ mod tests {
     /// A snapshot copied in by hand under a later sequence number than a newer one
     /// would be loaded as the newest, silently returning to its older state: the
     /// listing refuses it, naming both files. Equal commits under rising sequence
-    /// numbers (a snapshot with nothing new since the last) are normal.
+    /// numbers (a snapshot with nothing new since the last) are normal; a file whose
+    /// header does not read, or names another database, is left to the checks that
+    /// say so.
     #[test]
-    fn an_older_commit_under_a_later_sequence_is_corrupt() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = DataDir::open(tmp.path()).expect("open");
+    fn an_older_commit_under_a_later_sequence_is_corrupt() -> Result<()> {
+        let tmp = tempfile::tempdir()?;
+        let dir = DataDir::open(tmp.path())?;
+        let database = crate::DatabaseId::random();
+        let write = |seq, ts, database| -> Result<PathBuf> {
+            let w = crate::SnapshotWriter::create(&dir.snapshots_dir(), seq, ts, database)?;
+            Ok(w.finish()?.path)
+        };
         for (seq, ts) in [(1, 5), (2, 9), (3, 9)] {
-            std::fs::write(dir.snapshots_dir().join(snapshot_file_name(seq, ts)), b"x")
-                .expect("write");
+            write(seq, ts, database)?;
         }
-        assert_eq!(dir.list().expect("list").snapshots.len(), 3);
-        std::fs::write(dir.snapshots_dir().join(snapshot_file_name(4, 5)), b"x").expect("write");
+        assert_eq!(dir.list()?.snapshots.len(), 3);
+        let stranger = write(4, 5, crate::DatabaseId::random())?;
+        assert_eq!(
+            dir.list()?.snapshots.len(),
+            4,
+            "another database's: not this check's"
+        );
+        std::fs::remove_file(&stranger)?;
+        std::fs::write(&stranger, b"x")?;
+        assert_eq!(
+            dir.list()?.snapshots.len(),
+            4,
+            "no header: not this check's"
+        );
+        std::fs::remove_file(&stranger)?;
+        let copy = write(4, 5, database)?;
         let e = dir.list().expect_err("an older commit under seq 4");
         assert_eq!(e.kind(), ErrorKind::Corrupt);
         let m = e.message();
-        assert!(
-            m.starts_with(
-                &dir.snapshots_dir()
-                    .join(snapshot_file_name(4, 5))
-                    .display()
-                    .to_string()
-            ),
-            "{m}"
-        );
+        assert!(m.starts_with(&copy.display().to_string()), "{m}");
         assert!(
             m.contains(&snapshot_file_name(3, 9)) && m.contains("commit 5"),
             "{m}"
         );
         let e = list_files(tmp.path()).expect_err("without the lock too");
         assert_eq!(e.kind(), ErrorKind::Corrupt);
+        Ok(())
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod durable;
 pub mod file;
 pub mod format;
 pub mod link;
+pub mod lost;
 pub mod manifest;
 pub mod retention;
 pub mod schema;

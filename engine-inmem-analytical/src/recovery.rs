@@ -268,15 +268,11 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
             .zip(&report.skipped_snapshots)
             .filter(|(s, _)| s.commit_ts > ts)
             .map(|(s, damaged)| {
-                format!(
-                    "{}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so commits {}..{} cannot be recovered from the older snapshot that verifies{}",
-                    damaged.reason,
-                    ts + 1,
+                durability::lost::beyond_the_older_snapshot(
+                    &damaged.reason,
+                    ts,
                     s.commit_ts,
-                    report
-                        .snapshot
-                        .as_ref()
-                        .map_or_else(String::new, |p| format!(" ({})", p.display()))
+                    report.snapshot.as_deref(),
                 )
             })
             .collect();

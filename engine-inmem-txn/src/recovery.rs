@@ -285,10 +285,10 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                             return Err(before_the_oldest_state(point, &listing, later_snapshots));
                         }
                         return Err(Error::corrupt(format!(
-                            "{what}: commit {} follows commit {}; commits {next_ts}..{} are missing",
+                            "{what}: commit {} follows commit {}; {} missing",
                             r.commit_ts,
                             next_ts - 1,
-                            r.commit_ts - 1,
+                            durability::lost::commits_are(next_ts, r.commit_ts - 1),
                         )));
                     }
                     for op in &r.ops {
@@ -507,10 +507,9 @@ fn before_the_oldest_state(
 fn unrecoverable(failed: &[(u64, PathBuf, Error)], last_ts: u64) -> Option<Error> {
     let (ts, path, e) = failed.iter().find(|(ts, _, _)| *ts > last_ts)?;
     Some(Error::corrupt(format!(
-        "{}: {}; the older snapshot and the WAL reach only commit {last_ts}, so commits {}..{ts} cannot be recovered",
+        "{}: {}",
         path.display(),
-        strip_path(e, path),
-        last_ts + 1
+        durability::lost::beyond_the_wal(strip_path(e, path), last_ts, *ts)
     )))
 }
 

@@ -922,10 +922,9 @@ fn verify_chain(
                 Some((s, Ok(h))) if h.first_ts > after + 1 => {
                     let mut f = CheckedFile::new(s.path.clone(), "WAL segment");
                     f.damage = Some(format!(
-                        "the link starts at commit {}, but its parent holds commits up to {after}: commits {}..{} are in no backup of the chain",
+                        "the link starts at commit {}, but its parent holds commits up to {after}: {} in no backup of the chain",
                         h.first_ts,
-                        after + 1,
-                        h.first_ts - 1
+                        durability::lost::commits_are(after + 1, h.first_ts - 1)
                     ));
                     files.push(f);
                 }
@@ -1137,9 +1136,9 @@ impl Check {
                         self.damage(
                             s.at,
                             format!(
-                                "commit {ts} follows commit {}; commits {next_ts}..{} are missing",
+                                "commit {ts} follows commit {}; {} missing",
                                 next_ts - 1,
-                                ts - 1
+                                durability::lost::commits_are(next_ts, ts - 1)
                             ),
                         );
                     }
@@ -1190,11 +1189,7 @@ impl Check {
             let why = f.read.as_ref().err().cloned().unwrap_or_default();
             self.damage(
                 f.at,
-                format!(
-                    "{why}; the older snapshot and the WAL reach only commit {last_ts}, so commits {}..{} cannot be recovered",
-                    last_ts + 1,
-                    f.name.commit_ts
-                ),
+                durability::lost::beyond_the_wal(&why, last_ts, f.name.commit_ts),
             );
             any = true;
         }
@@ -1234,10 +1229,13 @@ impl Check {
                         self.damage(
                             f.at,
                             format!(
-                                "{why}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so commits {}..{} cannot be recovered from the older snapshot that verifies ({}) and opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
-                                ts + 1,
-                                f.name.commit_ts,
-                                older.name.path.display()
+                                "{} and opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
+                                durability::lost::beyond_the_older_snapshot(
+                                    &why,
+                                    ts,
+                                    f.name.commit_ts,
+                                    Some(&older.name.path)
+                                )
                             ),
                         );
                     } else {
