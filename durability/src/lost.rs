@@ -4,6 +4,10 @@
 
 use std::path::Path;
 
+/// What every message of this module says of the commits it names, for callers
+/// that advise on it.
+pub const CANNOT_BE_RECOVERED: &str = "cannot be recovered";
+
 /// `first..=last` as a reader says it: "commit 4", or "commits 4 to 9".
 pub fn commits(first: u64, last: u64) -> String {
     if first >= last {
@@ -29,7 +33,7 @@ pub fn beyond_the_wal(why: &str, reached: u64, snapshot_ts: u64) -> String {
         format!("the older snapshots and the WAL reach only commit {reached}")
     };
     format!(
-        "{why}; {reach}, so {} cannot be recovered",
+        "{why}; {reach}, so {} {CANNOT_BE_RECOVERED}",
         commits(reached + 1, snapshot_ts)
     )
 }
@@ -48,7 +52,7 @@ pub fn beyond_the_older_snapshot(
         None => "from any older snapshot (none verifies)".to_string(),
     };
     format!(
-        "{why}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so {} cannot be recovered {from}",
+        "{why}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so {} {CANNOT_BE_RECOVERED} {from}",
         commits(loaded_ts + 1, snapshot_ts)
     )
 }

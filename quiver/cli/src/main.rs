@@ -1106,6 +1106,20 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             dir.display()
         );
     }
+    let beyond = |f: &quiver::CheckedFile| {
+        f.kind == "snapshot"
+            && f.damage
+                .as_deref()
+                .is_some_and(|d| d.contains(durability::lost::CANNOT_BE_RECOVERED))
+    };
+    if report.manifest.is_none() && report.damaged().count() > 0 && report.damaged().all(beyond) {
+        return format!(
+            "restore from a backup: `quiver restore <backup> {} --force` (the files now in it are kept in {}/.backup/); or, to open the older state and lose the commits named above, move the damaged snapshots out of {}/snapshots/ and verify again",
+            dir.display(),
+            dir.display(),
+            dir.display()
+        );
+    }
     if archive_only(dir, report) {
         let archive = dir.join(durability::dir::ARCHIVE);
         return format!(

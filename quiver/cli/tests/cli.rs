@@ -484,7 +484,12 @@ fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
             .find(|l| l.contains(name))
             .unwrap_or_else(|| panic!("{name} not listed: {stdout}"));
         assert!(line.starts_with("DAMAGED"), "{line}\n{stdout}");
+        assert!(!line.contains(".."), "commits named as words: {line}");
     }
+    assert!(
+        stderr.contains("move the damaged snapshots out of") && stderr.contains("quiver restore"),
+        "both ways out: {stderr}"
+    );
     expect(&["info", p(&data)], 5);
     let aside = root.path().join("aside");
     std::fs::create_dir_all(&aside)?;
