@@ -670,7 +670,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             check.damage(
                 s.at,
                 format!(
-                    "{}; its header does not read, so listing the snapshots (info, backup, snapshots()) fails",
+                    "{}; listing the snapshots (info, backup, snapshots()) reads every header, so it fails on this one",
                     without_path(e.message(), &s.name.path)
                 ),
             );

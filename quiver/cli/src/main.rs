@@ -1090,7 +1090,7 @@ fn archive_only(dir: &Path, report: &quiver::VerifyReport) -> bool {
 fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     if report.manifest.is_none() && unlisted_only(report) {
         return format!(
-            "a file under a snapshot's name whose header does not read is not a snapshot this database wrote whole: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {} --force`)",
+            "a file under a snapshot's name whose header does not read, or does not match its name, is not a snapshot this database wrote under that name: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {} --force`)",
             dir.display(),
             dir.display()
         );
