@@ -38,8 +38,13 @@ pub struct DumpFigures {
     /// Heap the dump added at its peak, bytes (`None`: not counted, RocksDB's own
     /// memory is C++).
     pub dump_peak_extra_heap: Option<i64>,
-    /// Load time of the dump into a fresh engine of the same backend, seconds.
-    pub load_seconds: f64,
+    /// Load time of the dump into a new engine of the same backend through its bulk
+    /// path (`dump::dump_to_image` into the backend's image import), seconds.
+    pub bulk_load_seconds: f64,
+    /// Load time of the dump into an open, empty engine through transactions
+    /// (`dump::load_dump`, the path for a database that is already running), seconds;
+    /// `None` where it is not run (the on-disk backend: a minute at the report's size).
+    pub txn_load_seconds: Option<f64>,
 }
 
 /// A writer that only counts.
@@ -69,10 +74,33 @@ fn import(s: &dyn Subject, w: &Workload) -> Result<()> {
 /// Loads a dump into a fresh engine and returns the vertices and edges it created.
 type Load<'a> = &'a mut dyn FnMut(&[u8]) -> Result<(u64, u64)>;
 
-/// Loads `text` into `fresh` through the dump loader's batches.
-fn load_into<F: StorageEngine>(fresh: &F, text: &[u8]) -> Result<(u64, u64)> {
-    let loaded = dump::load_dump(fresh, text, dump::LoadOptions::new())?;
-    Ok((loaded.vertices, loaded.edges))
+/// Loads `text` into a new, empty engine opened by `open` through the dump loader's
+/// transactions (its default batches).
+fn load_through_transactions<F: StorageEngine>(
+    open: impl Fn() -> Result<F>,
+) -> impl FnMut(&[u8]) -> Result<(u64, u64)> {
+    move |text| {
+        let fresh = open()?;
+        let loaded = dump::load_dump(&fresh, text, dump::LoadOptions::new())?;
+        Ok((loaded.vertices, loaded.edges))
+    }
+}
+
+/// Builds a new memory-only engine of backend `F` from `text` through its bulk path:
+/// the dump streamed as an image (`dump::dump_to_image`, parsing on a second
+/// thread) into `ImageEngine::import`, as an embedder loads a dump into a new
+/// database.
+fn load_in_bulk<F: ImageEngine>(
+    config: impl Fn() -> F::Config,
+) -> impl FnMut(&[u8]) -> Result<(u64, u64)> {
+    move |text| {
+        let engine = F::import(config(), |sink| {
+            // A dump has no commit timestamp.
+            dump::dump_to_image(text, sink, dump::LoadOptions::new()).map(|_| 0)
+        })?;
+        let stats = engine.stats()?;
+        Ok((stats.vertices, stats.edges))
+    }
 }
 
 /// How an embedder loads a dump into a new on-disk database, as `quiver load` does:
@@ -102,7 +130,8 @@ fn load_on_disk_in_bulk(text: &[u8]) -> Result<(u64, u64)> {
 fn measure<E: StorageEngine>(
     backend: &str,
     source: &E,
-    load: Load<'_>,
+    bulk: Load<'_>,
+    transactions: Option<Load<'_>>,
     heap: &HeapMeter<'_>,
     heap_counted: bool,
 ) -> Result<DumpFigures> {
@@ -122,22 +151,32 @@ fn measure<E: StorageEngine>(
     }
     let mut text = Vec::with_capacity(usize::try_from(summary.bytes).unwrap_or(0));
     dump::write_dump(source, &mut text, dump::DumpOptions::new())?;
-    let start = Instant::now();
-    let (vertices, edges) = load(&text[..])?;
-    let load_seconds = start.elapsed().as_secs_f64();
-    if (vertices, edges) != (stats.vertices, stats.edges) {
-        return Err(Error::corrupt(format!(
-            "{backend}: the load created {vertices} vertices and {edges} edges of {} and {}",
-            stats.vertices, stats.edges
-        )));
-    }
+    // Each load's engine is dropped before the next starts.
+    let timed = |load: Load<'_>, how: &str| -> Result<f64> {
+        let start = Instant::now();
+        let (vertices, edges) = load(&text[..])?;
+        let seconds = start.elapsed().as_secs_f64();
+        if (vertices, edges) != (stats.vertices, stats.edges) {
+            return Err(Error::corrupt(format!(
+                "{backend}: the load {how} created {vertices} vertices and {edges} edges of {} and {}",
+                stats.vertices, stats.edges
+            )));
+        }
+        Ok(seconds)
+    };
+    let bulk_load_seconds = timed(bulk, "in bulk")?;
+    let txn_load_seconds = match transactions {
+        Some(load) => Some(timed(load, "through transactions")?),
+        None => None,
+    };
     Ok(DumpFigures {
         backend: backend.to_string(),
         entities: stats.vertices + stats.edges,
         dump_seconds,
         dump_bytes: summary.bytes,
         dump_peak_extra_heap: heap_counted.then_some(peak),
-        load_seconds,
+        bulk_load_seconds,
+        txn_load_seconds,
     })
 }
 
@@ -150,11 +189,15 @@ pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
             engine_inmem_txn::Config::default(),
         )?);
         import(&source, w)?;
-        let fresh = engine_inmem_txn::InMemoryEngine::open(engine_inmem_txn::Config::default())?;
         out.push(measure(
             "inmem-txn",
             &source.0,
-            &mut |t| load_into(&fresh, t),
+            &mut load_in_bulk::<engine_inmem_txn::InMemoryEngine>(
+                engine_inmem_txn::Config::default,
+            ),
+            Some(&mut load_through_transactions(|| {
+                engine_inmem_txn::InMemoryEngine::open(engine_inmem_txn::Config::default())
+            })),
             heap,
             true,
         )?);
@@ -164,13 +207,17 @@ pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
             engine_inmem_analytical::Config::default(),
         )?);
         import(&source, w)?;
-        let fresh = engine_inmem_analytical::AnalyticalEngine::open(
-            engine_inmem_analytical::Config::default(),
-        )?;
         out.push(measure(
             "inmem-analytical",
             &source.0,
-            &mut |t| load_into(&fresh, t),
+            &mut load_in_bulk::<engine_inmem_analytical::AnalyticalEngine>(
+                engine_inmem_analytical::Config::default,
+            ),
+            Some(&mut load_through_transactions(|| {
+                engine_inmem_analytical::AnalyticalEngine::open(
+                    engine_inmem_analytical::Config::default(),
+                )
+            })),
             heap,
             true,
         )?);
@@ -194,6 +241,7 @@ pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
             "ondisk",
             &source,
             &mut load_on_disk_in_bulk,
+            None,
             heap,
             false,
         )?);
@@ -205,16 +253,20 @@ pub fn run(w: &Workload, heap: &HeapMeter<'_>) -> Result<Vec<DumpFigures>> {
 /// The figures as a Markdown section.
 pub fn markdown(figures: &[DumpFigures]) -> String {
     let mut md = String::from(
-        "\n## Dump and load (the durability section's graph; load into a fresh engine of the same backend; every backend, whatever `--backends` selects; one run)\n\nThe on-disk load goes as `quiver load` does: the dump streamed into a new on-disk database through its bulk path (`dump::dump_to_image` into `OnDiskEngine::create_from_image`: sorted SST files, ingested; the parsing on a second thread).\n\n",
+        "\n## Dump and load (the durability section's graph; load into a new engine of the same backend; every backend, whatever `--backends` selects; one run)\n\nTwo ways to load, each into a new engine. **In bulk**, as an embedder builds a new database from a dump: the dump streamed as an image (`dump::dump_to_image`, parsing on a second thread) into the backend's image import (`ImageEngine::import` in memory; `OnDiskEngine::create_from_image` on disk, sorted SST files ingested, as `quiver load` does). **Through transactions**, the path into a database that is already open and serving: `dump::load_dump` into an open, empty engine, committing every 10 000 statements (not run on disk: a minute at 1M + 5M).\n\n",
     );
-    md.push_str("| backend | entities | dump entities/s | load entities/s | bytes per entity | peak heap added by the dump |\n|---|---:|---:|---:|---:|---:|\n");
+    md.push_str("| backend | entities | dump entities/s | load in bulk entities/s | load through transactions entities/s | bytes per entity | peak heap added by the dump |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for f in figures {
         md.push_str(&format!(
-            "| {} | {} | {:.2} M | {:.2} M | {:.1} | {} |\n",
+            "| {} | {} | {:.2} M | {:.2} M | {} | {:.1} | {} |\n",
             f.backend,
             f.entities,
             f.entities as f64 / f.dump_seconds.max(1e-9) / 1e6,
-            f.entities as f64 / f.load_seconds.max(1e-9) / 1e6,
+            f.entities as f64 / f.bulk_load_seconds.max(1e-9) / 1e6,
+            f.txn_load_seconds.map_or_else(
+                || "not run".to_string(),
+                |s| format!("{:.2} M", f.entities as f64 / s.max(1e-9) / 1e6)
+            ),
             f.dump_bytes as f64 / f.entities.max(1) as f64,
             match f.dump_peak_extra_heap {
                 Some(b) => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
