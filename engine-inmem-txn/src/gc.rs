@@ -147,7 +147,7 @@ fn truncate_chain(head: &mut Option<Box<Delta>>, oldest: u64) -> Cut {
     let mut rest = link.take();
     while let Some(mut d) = rest {
         rest = d.next.take();
-        cut.push(std::mem::replace(&mut d.undo, Undo::Uncreate));
+        cut.push(crate::mvcc::spend(d));
     }
     cut
 }

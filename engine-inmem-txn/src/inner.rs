@@ -60,6 +60,7 @@ impl Inner {
     pub(crate) fn retire(&self, entry: GcEntry) {
         let (ready, oldest) = self.running.retire(entry, &self.clock.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
+        crate::running::recycle_entries(ready);
     }
 
     /// Collects what can be collected now (the background collector; every commit
@@ -67,8 +68,10 @@ impl Inner {
     pub(crate) fn collect(&self) -> GcReport {
         let (ready, oldest) = self.running.collectable(&self.clock.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
+        let transactions = ready.len();
+        crate::running::recycle_entries(ready);
         GcReport {
-            transactions: ready.len(),
+            transactions,
             pending: self.running.gc_pending(),
         }
     }
