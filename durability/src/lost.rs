@@ -23,43 +23,62 @@ pub fn commits_are(first: u64, last: u64) -> String {
     format!("{} {verb}", commits(first, last))
 }
 
-/// IN_MEMORY_TRANSACTIONAL: a damaged snapshot (damaged because `why`) of commit
-/// `snapshot_ts`, while the older snapshots and the WAL reach only `reached`
-/// (0: they hold no commit at all).
-pub fn beyond_the_wal(why: &str, reached: u64, snapshot_ts: u64) -> String {
+/// IN_MEMORY_TRANSACTIONAL: the damaged snapshot at `path` (damaged because `why`),
+/// named as the snapshot of commit `named_ts`, while the older snapshots and the WAL
+/// reach only `reached` (0: they hold no commit at all).
+pub fn beyond_the_wal(why: &str, reached: u64, named_ts: u64, path: &Path) -> String {
     let reach = if reached == 0 {
         "no older snapshot that reads and no WAL record holds any commit".to_string()
     } else {
         format!("the older snapshots and the WAL reach only commit {reached}")
     };
-    format!(
-        "{why}; {reach}, so {} {CANNOT_BE_RECOVERED}",
-        commits(reached + 1, snapshot_ts)
-    )
+    match renamed(path, named_ts, reached) {
+        Some(held) => format!("{why}; {reach}, which {held}"),
+        None => format!(
+            "{why}; {reach}, so {} {CANNOT_BE_RECOVERED}",
+            commits(reached + 1, named_ts)
+        ),
+    }
 }
 
-/// IN_MEMORY_ANALYTICAL: a damaged snapshot (damaged because `why`) of commit
-/// `snapshot_ts`, newer than `loaded`, the snapshot that verifies (of commit
-/// `loaded_ts`), if any. The mode keeps no WAL to cover the gap.
+/// IN_MEMORY_ANALYTICAL: the damaged snapshot at `path` (damaged because `why`),
+/// named as the snapshot of commit `named_ts`, newer than `loaded`, the snapshot that
+/// verifies (of commit `loaded_ts`), if any. The mode keeps no WAL to cover the gap.
 pub fn beyond_the_older_snapshot(
     why: &str,
     loaded_ts: u64,
-    snapshot_ts: u64,
+    named_ts: u64,
+    path: &Path,
     loaded: Option<&Path>,
 ) -> String {
     let from = match loaded {
-        Some(p) => format!("from the older snapshot that verifies ({})", p.display()),
-        None => "from any older snapshot (none verifies)".to_string(),
+        Some(p) => format!("the older snapshot that verifies ({})", p.display()),
+        None => "any older snapshot (none verifies)".to_string(),
     };
-    format!(
-        "{why}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so {} {CANNOT_BE_RECOVERED} {from}",
-        commits(loaded_ts + 1, snapshot_ts)
-    )
+    match renamed(path, named_ts, loaded_ts) {
+        Some(held) => format!("{why}; {from} {held}"),
+        None => format!(
+            "{why}; IN_MEMORY_ANALYTICAL mode keeps no WAL, so {} {CANNOT_BE_RECOVERED} from {from}",
+            commits(loaded_ts + 1, named_ts)
+        ),
+    }
+}
+
+/// For a file whose header reads but holds another commit than its name says (and
+/// nothing past `reached`): that nothing of what it holds is lost, and what is
+/// lost only if it replaced a snapshot of the commit its name gives.
+fn renamed(path: &Path, named_ts: u64, reached: u64) -> Option<String> {
+    let held = crate::snapshot::held_commit(path).filter(|h| *h != named_ts && *h <= reached)?;
+    Some(format!(
+        "holds everything this file holds (commit {held}); if it replaced a snapshot of commit {named_ts}, as its name says, {} {CANNOT_BE_RECOVERED}; if it was only copied or renamed, moving it out of snapshots/ loses nothing",
+        commits(reached + 1, named_ts)
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine_api::Result;
 
     #[test]
     fn one_commit_is_not_a_range() {
@@ -67,21 +86,55 @@ mod tests {
         assert_eq!(commits(4, 9), "commits 4 to 9");
         assert_eq!(commits_are(4, 4), "commit 4 is");
         assert_eq!(commits_are(4, 5), "commits 4 to 5 are");
-        let m = beyond_the_wal("bad block", 1, 2);
+        let nowhere = Path::new("/nonexistent/1_2.snapshot");
+        let m = beyond_the_wal("bad block", 1, 2, nowhere);
         assert!(
             m.ends_with("reach only commit 1, so commit 2 cannot be recovered"),
             "{m}"
         );
-        let m = beyond_the_wal("bad block", 0, 3);
+        let m = beyond_the_wal("bad block", 0, 3, nowhere);
         assert!(
             m.contains("no WAL record holds any commit, so commits 1 to 3"),
             "{m}"
         );
-        let m = beyond_the_older_snapshot("cut", 2, 5, Some(Path::new("s/2.snapshot")));
+        let m = beyond_the_older_snapshot("cut", 2, 5, nowhere, Some(Path::new("s/2.snapshot")));
         assert!(
             m.contains("commits 3 to 5 cannot be recovered from the older"),
             "{m}"
         );
         assert!(m.ends_with("(s/2.snapshot)"), "{m}");
+    }
+
+    /// A snapshot of commit 3 renamed as commit 5: the message does not claim commits
+    /// 4 and 5 are lost, only that they are if the file replaced a real one.
+    #[test]
+    fn a_renamed_snapshot_is_not_said_to_lose_commits_it_never_held() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let database = crate::DatabaseId::random();
+        let real = crate::SnapshotWriter::create(dir.path(), 1, 3, database)?
+            .finish()?
+            .path;
+        let renamed = dir.path().join(crate::dir::snapshot_file_name(2, 5));
+        std::fs::rename(&real, &renamed)?;
+        let m = beyond_the_wal("named as commit 5", 3, 5, &renamed);
+        assert!(
+            m.contains("holds everything this file holds (commit 3)"),
+            "{m}"
+        );
+        assert!(m.contains("if it replaced a snapshot of commit 5"), "{m}");
+        assert!(m.contains("commits 4 to 5 cannot be recovered"), "{m}");
+        assert!(
+            m.contains("moving it out of snapshots/ loses nothing"),
+            "{m}"
+        );
+        let m = beyond_the_older_snapshot("named as commit 5", 3, 5, &renamed, None);
+        assert!(
+            m.contains("holds everything this file holds (commit 3)"),
+            "{m}"
+        );
+        // A file that holds more than the older state reaches is a loss as usual.
+        let m = beyond_the_wal("named as commit 5", 2, 5, &renamed);
+        assert!(m.ends_with("so commits 3 to 5 cannot be recovered"), "{m}");
+        Ok(())
     }
 }

@@ -272,6 +272,7 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
                     &damaged.reason,
                     ts,
                     s.commit_ts,
+                    &s.path,
                     report.snapshot.as_deref(),
                 )
             })

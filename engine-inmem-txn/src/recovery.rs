@@ -509,7 +509,7 @@ fn unrecoverable(failed: &[(u64, PathBuf, Error)], last_ts: u64) -> Option<Error
     Some(Error::corrupt(format!(
         "{}: {}",
         path.display(),
-        durability::lost::beyond_the_wal(strip_path(e, path), last_ts, *ts)
+        durability::lost::beyond_the_wal(strip_path(e, path), last_ts, *ts, path)
     )))
 }
 

@@ -660,22 +660,6 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         strangers: false,
         notes: Vec::new(),
     };
-    // Every snapshot's header is read by the snapshot listing (`snapshots()`, info,
-    // backup), so one that does not read fails those even where opening passes over
-    // the file.
-    let mut unlisted = Vec::new();
-    for s in &snaps {
-        if let Err(e) = durability::snapshot::read_snapshot_header(&s.name.path) {
-            unlisted.push(s.name.path.clone());
-            check.damage(
-                s.at,
-                format!(
-                    "{}; listing the snapshots (info, backup, snapshots()) reads every header, so it fails on this one",
-                    without_path(e.message(), &s.name.path)
-                ),
-            );
-        }
-    }
     // Opening an in-memory mode, or creating an on-disk database from a snapshot,
     // refuses files of two databases.
     let rocks_check = on_disk_data.then(|| engine_ondisk::check_files(dir));
@@ -705,6 +689,25 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
             StorageMode::InMemoryTransactional => check.transactional(&snaps, &segs),
             StorageMode::InMemoryAnalytical => check.analytical(&snaps, &segs),
             StorageMode::OnDiskTransactional => check.new_on_disk(dir, &snaps, &segs, true),
+        }
+    }
+    // Every snapshot's header is read by the snapshot listing (`snapshots()`, info,
+    // backup), so one that does not read fails those even where opening passes over
+    // the file. Where the checks above found that opening fails on it (commits only
+    // it held), that is its damage, not the listing.
+    let mut unlisted = Vec::new();
+    for s in &snaps {
+        if let Err(e) = durability::snapshot::read_snapshot_header(&s.name.path)
+            && check.files[s.at].damage.is_none()
+        {
+            unlisted.push(s.name.path.clone());
+            check.damage(
+                s.at,
+                format!(
+                    "{}; listing the snapshots (info, backup, snapshots()) reads every header, so it fails on this one",
+                    without_path(e.message(), &s.name.path)
+                ),
+            );
         }
     }
     if backup {
@@ -1189,7 +1192,7 @@ impl Check {
             let why = f.read.as_ref().err().cloned().unwrap_or_default();
             self.damage(
                 f.at,
-                durability::lost::beyond_the_wal(&why, last_ts, f.name.commit_ts),
+                durability::lost::beyond_the_wal(&why, last_ts, f.name.commit_ts, &f.name.path),
             );
             any = true;
         }
@@ -1229,11 +1232,12 @@ impl Check {
                         self.damage(
                             f.at,
                             format!(
-                                "{} and opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
+                                "{}; opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
                                 durability::lost::beyond_the_older_snapshot(
                                     &why,
                                     ts,
                                     f.name.commit_ts,
+                                    &f.name.path,
                                     Some(&older.name.path)
                                 )
                             ),

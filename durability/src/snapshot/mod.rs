@@ -49,7 +49,8 @@ mod writer;
 pub use engine_api::{ImageEdge, ImageVertex};
 pub use format::{NameKind, SNAPSHOT_VERSION, SnapshotSummary};
 pub use reader::{
-    read_snapshot, read_snapshot_counts, read_snapshot_header, read_snapshot_schema, snapshot_infos,
+    held_commit, read_snapshot, read_snapshot_counts, read_snapshot_header, read_snapshot_schema,
+    snapshot_infos,
 };
 pub use sink::{Checked, ImageLoader, Rejected, SnapshotSink, define_name, export_preamble};
 pub use writer::{BlockEncoder, Items, SnapshotWriter, copy_snapshot};

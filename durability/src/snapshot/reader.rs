@@ -22,6 +22,17 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
     Ok(summary_of(&read_header(path)?))
 }
 
+/// The commit the header of the snapshot at `path` says it holds, if the header
+/// reads, whatever the file's name says (for a message about a file whose name and
+/// header disagree).
+pub fn held_commit(path: &Path) -> Option<u64> {
+    let what = path.display().to_string();
+    let head = read_header_bytes(path, &what).ok()?;
+    decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)
+        .ok()
+        .map(|h| h.a)
+}
+
 /// What a header tells of its snapshot (the counts are the footer's: 0 here).
 pub(super) fn summary_of(h: &Header) -> SnapshotSummary {
     SnapshotSummary {

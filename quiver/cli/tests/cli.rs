@@ -48,6 +48,25 @@ fn sorted_snapshots(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     Ok(snapshots)
 }
 
+/// Two one-vertex dumps in `dir`: `first.cypherl` (Lyon) and `second.cypherl` (Nice).
+fn two_city_dumps(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let mut files = Vec::new();
+    for (i, (file, city)) in [("first", "Lyon"), ("second", "Nice")]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.join(format!("{file}.cypherl"));
+        std::fs::write(
+            &path,
+            format!("CREATE (:__mg_vertex__:`City` {{__mg_id__: {i}, `name`: \"{city}\"}});\n"),
+        )?;
+        files.push(path);
+    }
+    let second = files.pop().expect("two files");
+    let first = files.pop().expect("two files");
+    Ok((first, second))
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
@@ -446,58 +465,60 @@ fn a_damaged_snapshot_that_alone_held_the_schema_is_not_passed_over() -> Result<
 #[test]
 fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let first = root.path().join("first.cypherl");
-    std::fs::write(
-        &first,
-        "CREATE (:__mg_vertex__:`City` {__mg_id__: 0, `name`: \"Lyon\"});\n",
-    )?;
-    let second = root.path().join("second.cypherl");
-    std::fs::write(
-        &second,
-        "CREATE (:__mg_vertex__:`City` {__mg_id__: 1, `name`: \"Nice\"});\n",
-    )?;
-    expect(&["load", p(&data), p(&first)], 0);
-    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
-    expect(&["snapshot", "create", p(&data)], 0);
-    let snapshots = sorted_snapshots(&data)?;
-    assert!(snapshots.len() >= 3, "{snapshots:?}");
-    // The WAL may hold the second load's commit: empty it, so only the two newest
-    // snapshots do.
-    for entry in std::fs::read_dir(data.join("wal"))? {
-        std::fs::remove_file(entry?.path())?;
+    let (first, second) = two_city_dumps(root.path())?;
+    // Cut inside the body, then inside the header: a header that does not read also
+    // fails the listing, but what verify says of it is that opening fails (it said
+    // only that the listing fails).
+    for cut in [200, 10] {
+        let data = root.path().join(format!("data-{cut}"));
+        expect(&["load", p(&data), p(&first)], 0);
+        expect(&["load", p(&data), p(&second), "--into-existing"], 0);
+        expect(&["snapshot", "create", p(&data)], 0);
+        let snapshots = sorted_snapshots(&data)?;
+        assert!(snapshots.len() >= 3, "{snapshots:?}");
+        // The WAL may hold the second load's commit: empty it, so only the two newest
+        // snapshots do.
+        for entry in std::fs::read_dir(data.join("wal"))? {
+            std::fs::remove_file(entry?.path())?;
+        }
+        let damaged = &snapshots[snapshots.len() - 2..];
+        for file in damaged {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(file)?
+                .set_len(cut)?;
+        }
+        let out = quiver(&["verify", p(&data)]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+        for file in damaged {
+            let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
+            let line = stdout
+                .lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("{name} not listed: {stdout}"));
+            assert!(line.starts_with("DAMAGED"), "{line}\n{stdout}");
+            assert!(line.contains("cannot be recovered"), "{line}");
+            assert!(!line.contains(".."), "commits named as words: {line}");
+        }
+        assert!(
+            stderr.contains("does not open") && !stderr.contains("listing the snapshots of"),
+            "cut at {cut}: {stderr}"
+        );
+        assert!(
+            stderr.contains("move the damaged snapshots out of")
+                && stderr.contains("quiver restore"),
+            "both ways out: {stderr}"
+        );
+        expect(&["info", p(&data)], 5);
+        let aside = root.path().join(format!("aside-{cut}"));
+        std::fs::create_dir_all(&aside)?;
+        for file in damaged {
+            std::fs::rename(file, aside.join(file.file_name().expect("a name")))?;
+        }
+        expect(&["verify", p(&data)], 0);
+        expect(&["info", p(&data)], 0);
     }
-    let damaged = &snapshots[snapshots.len() - 2..];
-    for file in damaged {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(file)?
-            .set_len(200)?;
-    }
-    let out = quiver(&["verify", p(&data)]);
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    for file in damaged {
-        let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
-        let line = stdout
-            .lines()
-            .find(|l| l.contains(name))
-            .unwrap_or_else(|| panic!("{name} not listed: {stdout}"));
-        assert!(line.starts_with("DAMAGED"), "{line}\n{stdout}");
-        assert!(!line.contains(".."), "commits named as words: {line}");
-    }
-    assert!(
-        stderr.contains("move the damaged snapshots out of") && stderr.contains("quiver restore"),
-        "both ways out: {stderr}"
-    );
-    expect(&["info", p(&data)], 5);
-    let aside = root.path().join("aside");
-    std::fs::create_dir_all(&aside)?;
-    for file in damaged {
-        std::fs::rename(file, aside.join(file.file_name().expect("a name")))?;
-    }
-    expect(&["verify", p(&data)], 0);
-    expect(&["info", p(&data)], 0);
     Ok(())
 }
 
@@ -512,16 +533,7 @@ fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
 fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
-    let first = root.path().join("first.cypherl");
-    std::fs::write(
-        &first,
-        "CREATE (:__mg_vertex__:`City` {__mg_id__: 0, `name`: \"Lyon\"});\n",
-    )?;
-    let second = root.path().join("second.cypherl");
-    std::fs::write(
-        &second,
-        "CREATE (:__mg_vertex__:`City` {__mg_id__: 1, `name`: \"Nice\"});\n",
-    )?;
+    let (first, second) = two_city_dumps(root.path())?;
     expect(&["load", p(&data), p(&first)], 0);
     expect(&["snapshot", "create", p(&data)], 0);
     expect(&["load", p(&data), p(&second), "--into-existing"], 0);
