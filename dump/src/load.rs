@@ -119,11 +119,20 @@ fn pairs(props: &mut [(Name, PropertyValue)]) -> Vec<(&str, PropertyValue)> {
 }
 
 fn explain(e: Error, line: u64, applied: u64) -> Error {
-    let message = e.message().to_string();
+    let message = e.message();
+    let applied = format!("{applied} statements were applied before it");
+    // The bulk loader's own note, "(N operations were committed before it; ...)",
+    // takes this count inside its brackets: one note, not two in a row.
+    let message = match message.strip_suffix(')') {
+        Some(open) if message.contains(engine_api::COMMITTED_BEFORE) => {
+            format!("{open}; {applied})")
+        }
+        _ => format!("{message} ({applied})"),
+    };
     let message = if message.starts_with("line ") {
-        format!("{message} ({applied} statements were applied before it)")
+        message
     } else {
-        format!("line {line}: {message} ({applied} statements were applied before it)")
+        format!("line {line}: {message}")
     };
     Error::new(e.kind(), message).with_source(e)
 }

@@ -158,6 +158,11 @@ pub fn dump_entities<E: StorageEngine>(
     Ok(counts)
 }
 
+/// What a [`BulkLoader`] error says after its cause, "(N operations were committed
+/// before it; ...)": a caller that adds its own count of what went before leaves it
+/// out where this is said already.
+pub const COMMITTED_BEFORE: &str = "operations were committed before it";
+
 /// Creates vertices and edges in transactions of a fixed number of operations: the
 /// load side of a dump. Vertices are named by the caller's keys (a dump's vertex ids),
 /// mapped here to the ids the backend hands out.
@@ -302,7 +307,7 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
         Error::new(
             e.kind(),
             format!(
-                "{} ({} operations were committed before it; {undone})",
+                "{} ({} {COMMITTED_BEFORE}; {undone})",
                 e.message(),
                 self.committed
             ),

@@ -763,13 +763,26 @@ impl<'a> Parser<'a> {
                         .get(self.i..self.i + n)
                         .and_then(|h| std::str::from_utf8(h).ok())
                         .unwrap_or("");
-                    let c = u32::from_str_radix(hex, 16)
-                        .ok()
-                        .and_then(char::from_u32)
-                        .ok_or_else(|| {
-                            self.err_at(slash, &format!("bad escape \\{}{hex}", e as char))
-                        })?;
-                    self.i += n;
+                    let code = u32::from_str_radix(hex, 16).ok();
+                    // A UTF-16 surrogate pair (`\uD83D\uDE00`, as tools that count in
+                    // UTF-16 write a character beyond the first plane) is one character.
+                    let low = self
+                        .s
+                        .get(self.i + n..self.i + n + 6)
+                        .and_then(|h| h.strip_prefix(b"\\u"))
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                    let (code, len) = match (code, low) {
+                        (Some(h @ 0xD800..=0xDBFF), Some(l)) if e == b'u' => {
+                            (Some(0x10000 + ((h - 0xD800) << 10) + (l - 0xDC00)), n + 6)
+                        }
+                        _ => (code, n),
+                    };
+                    let c = code.and_then(char::from_u32).ok_or_else(|| {
+                        self.err_at(slash, &format!("bad escape \\{}{hex}", e as char))
+                    })?;
+                    self.i += len;
                     push(c);
                 }
                 other => {

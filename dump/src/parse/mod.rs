@@ -225,6 +225,18 @@ mod tests {
         assert_eq!(properties[6].1, PropertyValue::from("it's"));
     }
 
+    /// Tools that count in UTF-16 escape a character beyond the first plane as a
+    /// surrogate pair: it reads as the one character; `\U` takes it whole.
+    #[test]
+    fn a_surrogate_pair_escape_is_one_character() {
+        let text = "CREATE (:__mg_vertex__ {__mg_id__: 0, s: \"a\\uD83D\\uDE00b\\U0001F600\"});";
+        let parsed = parse_all(text).expect("parses");
+        let StatementKind::Vertex { properties, .. } = &parsed[0] else {
+            panic!("not a vertex: {parsed:?}");
+        };
+        assert_eq!(properties[0].1, PropertyValue::from("a\u{1F600}b\u{1F600}"));
+    }
+
     #[test]
     fn errors_name_line_and_column() {
         let text = "CREATE (:__mg_vertex__ {__mg_id__: 1});\nCREATE (:__mg_vertex__ {__mg_id__: 2, x: [1, }});\n";
@@ -421,6 +433,16 @@ mod tests {
                 "CREATE (:__mg_vertex__ {__mg_id__: 0, s: \"\\ud800\"});",
                 43,
                 "bad escape \\ud800",
+            ),
+            (
+                "CREATE (:__mg_vertex__ {__mg_id__: 0, s: \"\\ud800\\u0041\"});",
+                43,
+                "bad escape \\ud800",
+            ),
+            (
+                "CREATE (:__mg_vertex__ {__mg_id__: 0, s: \"\\ude00\"});",
+                43,
+                "bad escape \\ude00",
             ),
         ] {
             let e = parse_all(text).expect_err("bad token");

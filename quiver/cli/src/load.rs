@@ -883,7 +883,7 @@ mod tests {
     fn only_the_batch_accounting_is_cut() {
         assert_eq!(
             without_batch_accounting(
-                "line 3: constraint ON (u:`P`) ASSERT EXISTS (u.`n`) is violated (2 operations were committed before it; its batch of 1 was rolled back) (4 statements were applied before it)"
+                "line 3: constraint ON (u:`P`) ASSERT EXISTS (u.`n`) is violated (2 operations were committed before it; its batch of 1 was rolled back; 4 statements were applied before it)"
             ),
             "line 3: constraint ON (u:`P`) ASSERT EXISTS (u.`n`) is violated"
         );

@@ -1341,10 +1341,11 @@ fn reading_commands_and_migrate_leave_a_torn_wal_tail_on_disk() -> Result<()> {
 }
 
 /// Hostile-user findings of issue 32's session: a file under a snapshot's name that
-/// is not one (an IN_MEMORY_ANALYTICAL directory opens past it, the listing does
-/// not): verify says the listing fails and how to clear it, and `mode set` refuses
-/// it with nothing changed instead of carrying it into the new mode; a target that
-/// is a file; a refused load into a path that did not exist.
+/// is not one, named as a later commit than the real snapshot (an IN_MEMORY_ANALYTICAL
+/// directory, which keeps no WAL, refuses to open past it): verify says the
+/// directory does not open and how to clear it, and `mode set` refuses it with
+/// nothing changed instead of carrying it into the new mode; a target that is a
+/// file; a refused load into a path that did not exist.
 #[test]
 fn a_junk_snapshot_a_file_as_target_and_a_refused_new_load_are_named_for_what_they_are()
 -> Result<()> {
@@ -1363,9 +1364,10 @@ fn a_junk_snapshot_a_file_as_target_and_a_refused_new_load_are_named_for_what_th
         .join("snapshots")
         .join(durability::dir::snapshot_file_name(9, 5));
     std::fs::write(&junk, b"hello")?;
-    let (_, err) = expect(&["verify", p(&data)], 3);
-    assert!(err.contains("listing the snapshots of"), "{err}");
-    assert!(err.contains("move it out of"), "{err}");
+    let (out, err) = expect(&["verify", p(&data)], 3);
+    assert!(out.contains("cannot be recovered"), "{out}");
+    assert!(err.contains("does not open"), "{err}");
+    assert!(err.contains("move the damaged snapshots out of"), "{err}");
     let before = std::fs::read_dir(data.join("snapshots"))?.count();
     let (_, err) = expect(&["mode", "set", p(&data), "IN_MEMORY_TRANSACTIONAL"], 5);
     assert!(err.contains("magic number is not ours"), "{err}");
