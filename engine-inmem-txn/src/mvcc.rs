@@ -196,6 +196,8 @@ thread_local! {
     /// thousands of deltas per transaction: through the C allocator, each was a
     /// malloc and a free, and the frees' small chunks were merged again and again
     /// (a fifth of an edge import's time went to the allocator).
+    // The boxes themselves are what is kept: each goes back onto a chain as it is.
+    #[allow(clippy::vec_box)]
     static SPARE: std::cell::RefCell<Vec<Box<Delta>>> = const { std::cell::RefCell::new(Vec::new()) };
     /// Whether this thread has written a delta: only a writing thread keeps spent
     /// boxes (the background collector's would never be used).
