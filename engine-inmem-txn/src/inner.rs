@@ -60,7 +60,6 @@ impl Inner {
     pub(crate) fn retire(&self, entry: GcEntry) {
         let (ready, oldest) = self.running.retire(entry, &self.clock.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
-        crate::running::recycle_entries(ready);
     }
 
     /// Collects what can be collected now (the background collector; every commit
@@ -68,10 +67,8 @@ impl Inner {
     pub(crate) fn collect(&self) -> GcReport {
         let (ready, oldest) = self.running.collectable(&self.clock.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
-        let transactions = ready.len();
-        crate::running::recycle_entries(ready);
         GcReport {
-            transactions,
+            transactions: ready.len(),
             pending: self.running.gc_pending(),
         }
     }

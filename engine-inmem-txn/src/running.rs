@@ -45,47 +45,6 @@ pub(crate) struct GcEntry {
 
 pub(crate) type Queue = VecDeque<GcEntry>;
 
-/// The largest object list a thread keeps for its next writing transaction (16 B an
-/// object: 4 MiB). A larger one is freed.
-const SPARE_OBJECTS: usize = 1 << 18;
-
-thread_local! {
-    /// An emptied object list, kept for this thread's next writing transaction.
-    /// Freeing a list of more than 64 KiB makes the C allocator merge every small
-    /// chunk it holds free (the deltas a collection has just dropped), and the next
-    /// transaction then allocates its deltas the slow way and grows its list again:
-    /// 9% of a bulk import's time went to that merge.
-    static SPARE: std::cell::Cell<Vec<Object>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// An empty object list for a transaction's first write: this thread's spare one if
-/// it has one.
-pub(crate) fn object_list() -> Vec<Object> {
-    SPARE.take()
-}
-
-/// Keeps `list`'s allocation (emptied) as this thread's spare, if it is larger than
-/// the spare it has and not above [`SPARE_OBJECTS`].
-pub(crate) fn recycle_objects(mut list: Vec<Object>) {
-    if list.capacity() == 0 || list.capacity() > SPARE_OBJECTS {
-        return;
-    }
-    list.clear();
-    let spare = SPARE.take();
-    SPARE.set(if spare.capacity() >= list.capacity() {
-        spare
-    } else {
-        list
-    });
-}
-
-/// Recycles the object lists of collected entries (see [`recycle_objects`]).
-pub(crate) fn recycle_entries(entries: Vec<GcEntry>) {
-    for e in entries {
-        recycle_objects(e.objects);
-    }
-}
-
 /// Shards; more than the cores of the machines we run on, so threads rarely share.
 pub(crate) use engine_api::kit::SHARDS;
 /// This thread's shard (the one engine-api's sharded counters and locks use too).

@@ -141,7 +141,7 @@ impl<'e> InMemoryTxn<'e> {
         let inner = self.inner;
         let touched = std::mem::take(&mut self.touched);
         let catalog = inner.schema.catalog.load();
-        for &object in touched.iter().rev() {
+        for object in touched.into_iter().rev() {
             match object {
                 Object::Vertex(id) => {
                     let Some(slot) = inner.graph.vertices.get(id) else {
@@ -194,7 +194,6 @@ impl<'e> InMemoryTxn<'e> {
                 }
             }
         }
-        crate::running::recycle_objects(touched);
     }
 
     /// What publishing commit `ts` records: its objects for collection, its counts.

@@ -415,18 +415,9 @@ impl<'e> InMemoryTxn<'e> {
         let first = undo.is_some_and(|u| push_delta(state.delta_mut(), &self.shared, u));
         drop(guard);
         if first {
-            self.touch(S::object(id));
+            self.touched.push(S::object(id));
         }
         Ok(r)
-    }
-
-    /// Remembers an object this transaction wrote first now, for commit and rollback
-    /// (the list this thread's last collection emptied, if any, on the first write).
-    fn touch(&mut self, object: Object) {
-        if self.touched.capacity() == 0 {
-            self.touched = crate::running::object_list();
-        }
-        self.touched.push(object);
     }
 
     fn write_vertex<R>(
@@ -855,7 +846,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             }
             *guard = Some(state);
         }
-        self.touch(Object::Vertex(id));
+        self.touched.push(Object::Vertex(id));
         self.vertex_balance += 1;
         self.record(|| Change::vertex_created(VertexId(id), labels, properties));
         self.log(|| {
@@ -1092,7 +1083,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             }
             *guard = Some(state);
         }
-        self.touch(Object::Edge(id));
+        self.touched.push(Object::Edge(id));
         // Both endpoints are written, so a concurrent delete of either conflicts.
         let out = Adj {
             edge_type: t,
