@@ -26,11 +26,15 @@ pub fn read_snapshot_header(path: &Path) -> Result<SnapshotSummary> {
 /// reads, whatever the file's name says (for a message about a file whose name and
 /// header disagree).
 pub fn held_commit(path: &Path) -> Option<u64> {
-    let what = path.display().to_string();
-    let head = read_header_bytes(path, &what).ok()?;
-    decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)
+    read_header_unnamed(path, &path.display().to_string())
         .ok()
         .map(|h| h.a)
+}
+
+/// The verified header of the snapshot at `path`, its name not looked at.
+fn read_header_unnamed(path: &Path, what: &str) -> Result<Header> {
+    let head = read_header_bytes(path, what)?;
+    decode_named_header(MAGIC, SNAPSHOT_VERSIONS, what, "snapshot", &head)
 }
 
 /// What a header tells of its snapshot (the counts are the footer's: 0 here).
@@ -48,8 +52,7 @@ pub(super) fn summary_of(h: &Header) -> SnapshotSummary {
 /// commit it holds.
 pub(super) fn read_header(path: &Path) -> Result<Header> {
     let what = path.display().to_string();
-    let head = read_header_bytes(path, &what)?;
-    let h = decode_named_header(MAGIC, SNAPSHOT_VERSIONS, &what, "snapshot", &head)?;
+    let h = read_header_unnamed(path, &what)?;
     // The name says which commit the file holds, and recovery orders snapshots by
     // name: a copy of an older snapshot under a newer name would roll the database
     // back without a word. (Found by a hostile-user run.)
