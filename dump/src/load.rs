@@ -120,7 +120,10 @@ fn pairs(props: &mut [(Name, PropertyValue)]) -> Vec<(&str, PropertyValue)> {
 
 fn explain(e: Error, line: u64, applied: u64) -> Error {
     let message = e.message();
-    let applied = format!("{applied} statements were applied before it");
+    let applied = format!(
+        "{} applied before it",
+        engine_api::counted(applied, "statement")
+    );
     // The bulk loader's own note, "(N operations were committed before it; ...)",
     // takes this count inside its brackets: one note, not two in a row.
     let message = match message.strip_suffix(')') {

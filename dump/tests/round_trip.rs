@@ -77,6 +77,21 @@ fn a_bad_statement_rolls_back_its_batch_and_says_what_was_applied() -> Result<()
 }
 
 #[test]
+fn a_count_of_one_is_said_in_the_singular() -> Result<()> {
+    let text = "CREATE (:__mg_vertex__ {__mg_id__: 0});\n\
+                MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = 0 AND v.__mg_id__ = 9 CREATE (u)-[:`T`]->(v);\n";
+    let e = InMemoryEngine::open(Config::default())?;
+    let err = dump::load_dump(&e, text.as_bytes(), dump::LoadOptions::new().batch_size(1))
+        .expect_err("key 9 has no vertex");
+    assert!(
+        err.message()
+            .ends_with(" (1 operation was committed before it; 1 statement was applied before it)"),
+        "singular, and no empty batch: {err}"
+    );
+    Ok(())
+}
+
+#[test]
 fn a_reference_dialect_dump_loads_with_its_quirks() -> Result<()> {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/reference.cypherl");

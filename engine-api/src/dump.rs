@@ -158,10 +158,20 @@ pub fn dump_entities<E: StorageEngine>(
     Ok(counts)
 }
 
-/// What a [`BulkLoader`] error says after its cause, "(N operations were committed
-/// before it; ...)": a caller that adds its own count of what went before leaves it
-/// out where this is said already.
-pub const COMMITTED_BEFORE: &str = "operations were committed before it";
+/// How a [`BulkLoader`] error's note ends its first count, "(N operations were
+/// committed before it; ...)" or "(1 operation was committed before it; ...)": a
+/// caller that adds its own count of what went before puts it inside that note.
+pub const COMMITTED_BEFORE: &str = "committed before it";
+
+/// "1 operation was" or "N operations were": a count in a sentence, in the number
+/// the count takes.
+pub fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun} was")
+    } else {
+        format!("{n} {noun}s were")
+    }
+}
 
 /// Creates vertices and edges in transactions of a fixed number of operations: the
 /// load side of a dump. Vertices are named by the caller's keys (a dump's vertex ids),
@@ -297,19 +307,21 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
             self.keys.remove(k);
         }
         self.in_batch = 0;
-        let undone = if self.engine.capabilities().rollback {
-            format!("its batch of {rolled_back} was rolled back")
+        let undone = if rolled_back == 0 {
+            String::new()
+        } else if self.engine.capabilities().rollback {
+            format!("; its batch of {rolled_back} was rolled back")
         } else {
             format!(
-                "its batch of {rolled_back} could not be rolled back (this backend has no rollback) and stays in the database"
+                "; its batch of {rolled_back} could not be rolled back (this backend has no rollback) and stays in the database"
             )
         };
         Error::new(
             e.kind(),
             format!(
-                "{} ({} {COMMITTED_BEFORE}; {undone})",
+                "{} ({} {COMMITTED_BEFORE}{undone})",
                 e.message(),
-                self.committed
+                counted(self.committed, "operation")
             ),
         )
         .with_source(e)

@@ -51,7 +51,7 @@ mod value_ref;
 
 pub use capabilities::{Capabilities, IsolationLevel, StorageMode};
 pub use config::{DurabilityConfig, SyncMode, WalArchive};
-pub use dump::{BulkLoader, COMMITTED_BEFORE, DumpCounts, DumpEntity, dump_entities};
+pub use dump::{BulkLoader, COMMITTED_BEFORE, DumpCounts, DumpEntity, counted, dump_entities};
 pub use durability::{
     CommitPoint, CommitTimes, DamagedFile, DataDirectoryLease, EngineStats, LockChange, LockStatus,
     RecoveryPoint, RecoveryReport, SnapshotInfo,

@@ -496,8 +496,14 @@ fn without_batch_accounting(message: &str) -> &str {
     let accounting = |rest: &str| {
         let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
         digits.len() < rest.len()
-            && (digits.starts_with(" operations were committed before it")
-                || digits.starts_with(" statements were applied before it"))
+            && [
+                " operation was committed before it",
+                " operations were committed before it",
+                " statement was applied before it",
+                " statements were applied before it",
+            ]
+            .iter()
+            .any(|said| digits.starts_with(said))
     };
     message
         .match_indices(" (")
@@ -889,9 +895,15 @@ mod tests {
         );
         assert_eq!(
             without_batch_accounting(
-                "line 5, column 42: expected a value (1 statements were applied before it)"
+                "line 5, column 42: expected a value (1 statement was applied before it)"
             ),
             "line 5, column 42: expected a value"
+        );
+        assert_eq!(
+            without_batch_accounting(
+                "line 2: id 7 is taken (1 operation was committed before it; 1 statement was applied before it)"
+            ),
+            "line 2: id 7 is taken"
         );
         assert_eq!(
             without_batch_accounting("plain (no numbers)"),
