@@ -269,53 +269,11 @@ pub fn run_subject(
         let targets: Vec<u64> = (0..size.small_writes)
             .map(|_| ids[rng.below(ids.len())])
             .collect();
-        let ((), t) = timed(|| {
-            for target in &targets {
-                retry(|| s.small_write(*target))?;
-            }
-            Ok(())
-        })?;
-        out.push(fig(
-            "small write txn, 1 thread",
-            name,
-            targets.len() as u64,
-            t,
-            "txn/s",
-            s.digest()?.checksum(),
-        ));
-        for threads in [2usize, 4] {
-            let ((), t) = timed(|| {
-                std::thread::scope(|sc| {
-                    let handles: Vec<_> = targets
-                        .chunks(targets.len().div_ceil(threads).max(1))
-                        .map(|part| {
-                            sc.spawn(move || {
-                                part.iter().try_for_each(|t| retry(|| s.small_write(*t)))
-                            })
-                        })
-                        .collect();
-                    handles.into_iter().try_for_each(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(engine_api::Error::new(
-                                ErrorKind::Io,
-                                "writer thread panicked",
-                            ))
-                        })
-                    })
-                })
-            })?;
-            out.push(fig(
-                if threads == 2 {
-                    "small write txn, 2 threads"
-                } else {
-                    "small write txn, 4 threads"
-                },
-                name,
-                targets.len() as u64,
-                t,
-                "txn/s",
-                s.digest()?.checksum(),
-            ));
+        let seconds = write_rows(&|t| s.small_write(t), &targets)?;
+        // The state after all three rows: what their writes left.
+        let checksum = s.digest()?.checksum();
+        for (row, t) in WRITE_ROWS.iter().zip(seconds) {
+            out.push(fig(row.1, name, targets.len() as u64, t, "txn/s", checksum));
         }
     }
     let mut conflicts = 0;
@@ -599,6 +557,82 @@ pub(crate) fn run_indexed_import(
     )))
 }
 
+/// The small-write rows: thread count and row name.
+const WRITE_ROWS: [(usize, &str); 3] = [
+    (1, "small write txn, 1 thread"),
+    (2, "small write txn, 2 threads"),
+    (4, "small write txn, 4 threads"),
+];
+
+/// Slices of the small writes: the rows take turns slice by slice.
+const WRITE_SLICES: usize = 5;
+
+/// Runs every small write once per row of [`WRITE_ROWS`] and returns each row's
+/// seconds. The rows take turns, a fifth of the writes at a time (1, 2 and 4
+/// threads, then again), so that they meet the same graph sizes and the same moments
+/// of the machine: run one after the other, the later rows wrote into a larger graph
+/// and a drift of the machine's speed went into one ratio whole. Every row runs on
+/// the same long-lived worker threads (the 1-thread row on the first of them), so
+/// none is measured on a thread warmer than the others (the main thread, which
+/// built the graph, had its allocator's free memory and per-thread caches ready).
+fn write_rows(write: &(dyn Fn(u64) -> Result<()> + Sync), targets: &[u64]) -> Result<[f64; 3]> {
+    use std::sync::mpsc;
+    let workers = WRITE_ROWS.iter().map(|r| r.0).max().unwrap_or(1);
+    std::thread::scope(|sc| {
+        let mut jobs = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        let (done_tx, done) = mpsc::channel::<Result<()>>();
+        for _ in 0..workers {
+            let (job_tx, job_rx) = mpsc::channel::<&[u64]>();
+            let done_tx = done_tx.clone();
+            jobs.push(job_tx);
+            handles.push(sc.spawn(move || {
+                for part in job_rx {
+                    let r = part.iter().try_for_each(|t| retry(|| write(*t)));
+                    if done_tx.send(r).is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        drop(done_tx);
+        let mut seconds = [0.0; 3];
+        let mut run = || -> Result<()> {
+            for slice in targets.chunks(targets.len().div_ceil(WRITE_SLICES).max(1)) {
+                for (row, (threads, _)) in WRITE_ROWS.iter().enumerate() {
+                    let start = Instant::now();
+                    let mut sent = 0;
+                    for (job, part) in jobs
+                        .iter()
+                        .zip(slice.chunks(slice.len().div_ceil(*threads).max(1)))
+                    {
+                        job.send(part).map_err(|_| stopped())?;
+                        sent += 1;
+                    }
+                    for _ in 0..sent {
+                        done.recv().map_err(|_| stopped())??;
+                    }
+                    seconds[row] += start.elapsed().as_secs_f64();
+                }
+            }
+            Ok(())
+        };
+        let result = run();
+        drop(jobs);
+        // A worker that panicked is an error here, not a panic of the scope.
+        let joined = handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| stopped()))
+            .collect::<Result<Vec<()>>>();
+        result.and(joined.map(|_| ()))?;
+        Ok(seconds)
+    })
+}
+
+fn stopped() -> engine_api::Error {
+    engine_api::Error::new(ErrorKind::Io, "a writer thread panicked")
+}
+
 pub(crate) fn retry(mut f: impl FnMut() -> Result<()>) -> Result<()> {
     loop {
         match f() {
@@ -812,4 +846,69 @@ pub(crate) fn merge_repetitions(runs: Vec<Vec<Figure>>) -> Result<Vec<Figure>> {
         m.value = median(&m.samples);
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Every row writes every target once; a row of n threads runs on n threads (the
+    /// same long-lived ones in every slice), and the rows take turns slice by slice.
+    #[test]
+    fn the_write_rows_take_turns_on_the_same_threads() -> Result<()> {
+        let targets: Vec<u64> = (0..100).collect();
+        let seen: Mutex<Vec<(std::thread::ThreadId, u64)>> = Mutex::new(Vec::new());
+        let write = |t: u64| -> Result<()> {
+            seen.lock()
+                .expect("lock")
+                .push((std::thread::current().id(), t));
+            Ok(())
+        };
+        let seconds = write_rows(&write, &targets)?;
+        assert!(seconds.iter().all(|s| *s > 0.0), "{seconds:?}");
+        let seen = seen.into_inner().expect("lock");
+        assert_eq!(seen.len(), 3 * targets.len(), "once per row");
+        for t in &targets {
+            assert_eq!(seen.iter().filter(|(_, x)| x == t).count(), 3, "target {t}");
+        }
+        // Slice by slice: targets 0..20 on 1, 2 and 4 threads before target 20 is
+        // written at all.
+        let first_of_second_slice = seen.iter().position(|(_, t)| *t == 20).expect("20");
+        assert_eq!(
+            first_of_second_slice, 60,
+            "three rows of the first slice first"
+        );
+        let main = std::thread::current().id();
+        let threads = |range: std::ops::Range<usize>| {
+            let mut ids: Vec<_> = seen[range].iter().map(|(id, _)| *id).collect();
+            ids.sort_by_key(|id| format!("{id:?}"));
+            ids.dedup();
+            ids
+        };
+        let one = threads(0..20);
+        assert_eq!(one.len(), 1, "the 1-thread row on one thread");
+        assert_ne!(one[0], main, "not on the main thread");
+        assert_eq!(threads(20..60).len(), 4, "2 then 4 worker threads");
+        assert_eq!(
+            threads(0..seen.len()).len(),
+            4,
+            "the same four in every slice"
+        );
+        Ok(())
+    }
+
+    /// A failing write is the rows' error, and the workers end (no hang).
+    #[test]
+    fn a_failed_write_stops_the_rows() {
+        let write = |t: u64| -> Result<()> {
+            if t == 33 {
+                Err(engine_api::Error::invalid_input("no"))
+            } else {
+                Ok(())
+            }
+        };
+        let e = write_rows(&write, &(0..100).collect::<Vec<_>>()).expect_err("33 fails");
+        assert_eq!(e.message(), "no");
+    }
 }
