@@ -44,9 +44,40 @@ pub struct DataDir {
     _lock: File,
 }
 
-/// What the listing's message says of two snapshots out of commit order (a later
-/// sequence number holding an older commit), for callers that advise on it.
-pub const OUT_OF_ORDER: &str = "copied or renamed by hand";
+/// Two snapshots out of commit order: `later`, under a higher sequence number than
+/// `earlier`, holds an older commit. Snapshots are written in commit order, so one of
+/// the two was copied or renamed by hand; opening would load `later` as the newest
+/// and silently return to its older state. The listing refuses it with
+/// [`OutOfOrder::error`]; [`Listing::out_of_order`] finds it in a listing taken
+/// without that check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfOrder {
+    /// The snapshot with the lower sequence number (and the newer commit).
+    pub earlier: SnapshotName,
+    /// The snapshot with the higher sequence number (and the older commit).
+    pub later: SnapshotName,
+}
+
+impl OutOfOrder {
+    /// The refusal: `Corrupt`, naming both files.
+    pub fn error(&self) -> Error {
+        Error::new(ErrorKind::Corrupt, self.to_string())
+    }
+}
+
+impl std::fmt::Display for OutOfOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was copied or renamed by hand: move the one that does not belong out of {}",
+            self.later.path.display(),
+            self.later.commit_ts,
+            self.earlier.path.display(),
+            self.earlier.commit_ts,
+            self.later.path.parent().unwrap_or(Path::new(".")).display()
+        )
+    }
+}
 
 /// A snapshot file named by our pattern.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,6 +111,24 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// The first two snapshots out of commit order, if any (see [`OutOfOrder`]). A
+    /// snapshot whose header does not read, or that names another database, is left
+    /// to the checks that name that: only two of one database are compared, and
+    /// their headers are read only where the names are out of order.
+    pub fn out_of_order(&self) -> Option<OutOfOrder> {
+        let same_database = |a: &Path, b: &Path| {
+            let read = crate::snapshot::read_snapshot_header;
+            matches!((read(a), read(b)), (Ok(x), Ok(y)) if x.database == y.database)
+        };
+        self.snapshots
+            .windows(2)
+            .find(|w| w[1].commit_ts < w[0].commit_ts && same_database(&w[0].path, &w[1].path))
+            .map(|w| OutOfOrder {
+                earlier: w[0].clone(),
+                later: w[1].clone(),
+            })
+    }
+
     /// Bytes of the snapshots and WAL segments listed (foreign files not counted;
     /// a file gone since the listing counts nothing).
     pub fn bytes(&self) -> u64 {
@@ -758,6 +807,16 @@ pub fn list_files(root: &Path) -> Result<Listing> {
     )
 }
 
+/// As [`list_files`], but snapshots out of commit order are listed, not refused: for
+/// a check that reports them itself ([`Listing::out_of_order`]).
+pub fn list_files_in_any_order(root: &Path) -> Result<Listing> {
+    let (snapshots, wal) = (root.join(SNAPSHOTS), root.join(WAL));
+    scan_in_any_order(
+        snapshots.exists().then_some(snapshots.as_path()),
+        wal.exists().then_some(wal.as_path()),
+    )
+}
+
 /// Lists `snapshots/` of the data directory `root` alone, without its lock (for an
 /// on-disk database, whose `wal/` holds RocksDB's log files, not ours); foreign
 /// files are those of `snapshots/`.
@@ -804,6 +863,14 @@ fn still_ours(path: &Path, kind: &str) -> Result<bool> {
 }
 
 fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
+    let listing = scan_in_any_order(snapshots, wal)?;
+    match listing.out_of_order() {
+        Some(o) => Err(o.error()),
+        None => Ok(listing),
+    }
+}
+
+fn scan_in_any_order(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     let mut listing = Listing::default();
     let dirs = snapshots
         .map(|s| (s, true))
@@ -866,32 +933,6 @@ fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     }
     listing.snapshots.sort();
     listing.segments.sort();
-    // Snapshots are written in commit order, so their sequence numbers and commits
-    // rise together. A higher sequence holding an older commit is a file copied or
-    // renamed by hand; opening would load it as the newest and silently return to
-    // its older state. (One whose header does not read, or names another database,
-    // is left to the checks that name that.)
-    let same_database = |a: &Path, b: &Path| {
-        let read = crate::snapshot::read_snapshot_header;
-        matches!((read(a), read(b)), (Ok(x), Ok(y)) if x.database == y.database)
-    };
-    if let Some(w) = listing
-        .snapshots
-        .windows(2)
-        .find(|w| w[1].commit_ts < w[0].commit_ts && same_database(&w[0].path, &w[1].path))
-    {
-        return Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was {OUT_OF_ORDER}: move the one that does not belong out of {}",
-                w[1].path.display(),
-                w[1].commit_ts,
-                w[0].path.display(),
-                w[0].commit_ts,
-                w[1].path.parent().unwrap_or(Path::new(".")).display()
-            ),
-        ));
-    }
     for f in &listing.foreign {
         tracing::warn!(file = %f.display(), "ignoring a file that is not ours");
     }
@@ -1153,6 +1194,13 @@ mod tests {
         );
         let e = list_files(tmp.path()).expect_err("without the lock too");
         assert_eq!(e.kind(), ErrorKind::Corrupt);
+        // Listed in any order, the pair is found by name.
+        let listing = list_files_in_any_order(tmp.path())?;
+        assert_eq!(listing.snapshots.len(), 4);
+        let o = listing.out_of_order().expect("out of order");
+        assert_eq!((o.earlier.seq, o.later.seq), (3, 4));
+        assert_eq!(o.later.path, copy);
+        assert_eq!(o.error().message(), m);
         Ok(())
     }
 

@@ -4,9 +4,8 @@
 
 use std::path::Path;
 
-/// What every message of this module says of the commits it names, for callers
-/// that advise on it.
-pub const CANNOT_BE_RECOVERED: &str = "cannot be recovered";
+/// What every message of this module says of the commits it names.
+const CANNOT_BE_RECOVERED: &str = "cannot be recovered";
 
 /// `first..=last` as a reader says it: "commit 4", or "commits 4 to 9".
 pub fn commits(first: u64, last: u64) -> String {

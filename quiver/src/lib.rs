@@ -56,6 +56,6 @@ pub fn crash_point(step: &str) {
 }
 
 pub use verify::{
-    CheckedFile, VerifyReport, holds_database, holds_only_leftovers, no_database, only_leftovers,
-    verify,
+    CheckedFile, DamageKind, VerifyReport, holds_database, holds_only_leftovers, no_database,
+    only_leftovers, verify,
 };

@@ -48,9 +48,33 @@ pub struct CheckedFile {
     pub detail: String,
     /// Damage that makes opening (or restoring) fail.
     pub damage: Option<String>,
+    /// What kind of damage `damage` is, where the way out differs from restoring a
+    /// backup ([`DamageKind::Other`] without damage).
+    pub damage_kind: DamageKind,
     /// Damage that opening passes over (a snapshot it does not need), and what that
     /// means for the data.
     pub passed_over: Option<String>,
+}
+
+/// The kinds of damage whose way out is not (only) restoring a backup: what a tool
+/// advises on, without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DamageKind {
+    /// Any other damage: the way out is restoring a backup.
+    #[default]
+    Other,
+    /// A snapshot under a later sequence number that holds an older commit than one
+    /// written before it: one of the two was copied or renamed by hand, and moving
+    /// the one that does not belong out of `snapshots/` mends the directory.
+    OutOfOrder,
+    /// A damaged snapshot holding commits that neither an older snapshot nor the WAL
+    /// holds: restoring a backup keeps them; moving the snapshot aside opens the
+    /// older state without them.
+    CommitsLost,
+    /// A backup whose parent backup is missing, does not read or does not belong to
+    /// it: the chain is restored from all its backups together.
+    BrokenChain,
 }
 
 impl CheckedFile {
@@ -60,6 +84,7 @@ impl CheckedFile {
             kind,
             detail: String::new(),
             damage: None,
+            damage_kind: DamageKind::Other,
             passed_over: None,
         }
     }
@@ -277,8 +302,16 @@ fn with_archive(
             }
         }
     }
-    let own = durability::dir::list_files(dir)?;
-    let archived = durability::dir::list_files(&archive)?;
+    let own = durability::dir::list_files_in_any_order(dir)?;
+    let archived = durability::dir::list_files_in_any_order(&archive)?;
+    // A restore to a point lists the archive's snapshots as opening lists the
+    // directory's: two out of commit order stop it.
+    if let Some(o) = archived.out_of_order() {
+        let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");
+        f.damage = Some(without_path(&o.to_string(), &o.later.path));
+        f.damage_kind = DamageKind::OutOfOrder;
+        report.files.push(f);
+    }
     // The directory's database (its own files', as opening finds it): an archive of
     // another (a link to another directory's archive?) is named as the stranger.
     let ours = own
@@ -536,7 +569,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     if files.iter().any(|f| f.kind == "folder") {
         return stopped(files, manifest, notes);
     }
-    let mut listing = match durability::dir::list_files(dir) {
+    let mut listing = match durability::dir::list_files_in_any_order(dir) {
         Ok(l) => l,
         // A name of ours on something that is no file (a folder, a link to
         // nothing): the listing, and opening, stop there.
@@ -552,6 +585,14 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         }
         Err(e) => return Err(e),
     };
+    // Two snapshots out of commit order: opening refuses the listing, and stops.
+    if let Some(o) = listing.out_of_order() {
+        let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");
+        f.damage = Some(without_path(&o.to_string(), &o.later.path));
+        f.damage_kind = DamageKind::OutOfOrder;
+        files.push(f);
+        return stopped(files, manifest, notes);
+    }
     if on_disk_data {
         // In an on-disk data directory, `wal/` holds RocksDB's log: it is RocksDB's
         // to check, not foreign.
@@ -753,6 +794,7 @@ fn verify_chain(
             Ok(Some(_)) => {
                 let mut f = CheckedFile::new(named, "manifest");
                 f.damage = Some("a chain of too many backups (do its parents loop?)".to_string());
+                f.damage_kind = DamageKind::BrokenChain;
                 files.push(f);
                 broken = true;
                 break;
@@ -761,6 +803,7 @@ fn verify_chain(
             Err(e) => {
                 let mut f = CheckedFile::new(named.clone(), "manifest");
                 f.damage = Some(without_path(e.message(), &named));
+                f.damage_kind = DamageKind::BrokenChain;
                 files.push(f);
                 broken = true;
                 break;
@@ -1010,6 +1053,15 @@ impl Check {
         self.files[at].damage.get_or_insert(why);
     }
 
+    /// Records damage of `kind` (unless the file has damage already).
+    fn damage_as(&mut self, at: usize, kind: DamageKind, why: String) {
+        let f = &mut self.files[at];
+        if f.damage.is_none() {
+            f.damage = Some(why);
+            f.damage_kind = kind;
+        }
+    }
+
     fn pass_over(&mut self, at: usize, why: String) {
         if self.files[at].damage.is_none() {
             self.files[at].passed_over.get_or_insert(why);
@@ -1190,8 +1242,9 @@ impl Check {
         let mut any = false;
         for f in failed.iter().filter(|f| f.name.commit_ts > last_ts) {
             let why = f.read.as_ref().err().cloned().unwrap_or_default();
-            self.damage(
+            self.damage_as(
                 f.at,
+                DamageKind::CommitsLost,
                 durability::lost::beyond_the_wal(&why, last_ts, f.name.commit_ts, &f.name.path),
             );
             any = true;
@@ -1229,8 +1282,9 @@ impl Check {
                 for f in &snaps[i + 1..] {
                     let why = f.read.as_ref().err().cloned().unwrap_or_default();
                     if f.name.commit_ts > ts {
-                        self.damage(
+                        self.damage_as(
                             f.at,
+                            DamageKind::CommitsLost,
                             format!(
                                 "{}; opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
                                 durability::lost::beyond_the_older_snapshot(

@@ -73,6 +73,15 @@ fn restored_state(from: &Path, to: &Path, options: &RestoreOptions) -> Result<St
     Ok(s)
 }
 
+/// The kind of each damaged file's damage, by path.
+fn damage_kinds(dir: &Path) -> Result<Vec<(String, quiver::DamageKind)>> {
+    let report = quiver::verify(dir, &|_, _| {})?;
+    Ok(report
+        .damaged()
+        .map(|f| (f.path.display().to_string(), f.damage_kind))
+        .collect())
+}
+
 fn damaged(dir: &Path) -> Result<Vec<(String, String)>> {
     let report = quiver::verify(dir, &|_, _| {})?;
     Ok(report
@@ -233,6 +242,10 @@ fn a_broken_chain_is_damage_naming_the_file() -> Result<()> {
             .any(|(p, why)| *p == manifest_of(&tuesday) && why.contains("missing")),
         "{d:?}"
     );
+    assert_eq!(
+        damage_kinds(&tuesday)?,
+        vec![(manifest_of(&tuesday), quiver::DamageKind::BrokenChain)]
+    );
     refused("missing")?;
     // Another backup in the parent's place.
     std::fs::rename(backups.join("other"), backups.join("monday"))?;
@@ -241,6 +254,10 @@ fn a_broken_chain_is_damage_naming_the_file() -> Result<()> {
         d.iter()
             .any(|(p, why)| *p == manifest_of(&tuesday) && why.contains("not the parent")),
         "{d:?}"
+    );
+    assert_eq!(
+        damage_kinds(&tuesday)?,
+        vec![(manifest_of(&tuesday), quiver::DamageKind::BrokenChain)]
     );
     refused("wrong")?;
     std::fs::rename(backups.join("monday"), backups.join("other"))?;
@@ -278,6 +295,14 @@ fn a_broken_chain_is_damage_naming_the_file() -> Result<()> {
         d.iter()
             .any(|(p, why)| *p == next && why.contains("in no backup of the chain")),
         "{d:?}"
+    );
+    // The parent is in place: the gap is the link's own damage, not a broken chain.
+    assert!(
+        damage_kinds(&tuesday)?
+            .iter()
+            .all(|(_, k)| *k == quiver::DamageKind::Other),
+        "{:?}",
+        damage_kinds(&tuesday)?
     );
     refused("gap")?;
     // A file of ours the manifest does not list.

@@ -1095,24 +1095,21 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             dir.display()
         );
     }
-    let out_of_order = |f: &quiver::CheckedFile| {
-        f.damage
-            .as_deref()
-            .is_some_and(|d| d.contains(durability::dir::OUT_OF_ORDER))
+    let all_of = |kind: quiver::DamageKind| {
+        report.damaged().count() > 0 && report.damaged().all(|f| f.damage_kind == kind)
     };
-    if report.damaged().count() > 0 && report.damaged().all(out_of_order) {
+    if all_of(quiver::DamageKind::OutOfOrder) {
+        let folders: std::collections::BTreeSet<String> = report
+            .damaged()
+            .filter_map(|f| f.path.parent())
+            .map(|p| p.display().to_string())
+            .collect();
         return format!(
-            "a snapshot holds an older commit than one written before it (the message names both): move the one that does not belong out of {}/snapshots/ and verify again",
-            dir.display()
+            "a snapshot holds an older commit than one written before it (the message names both): move the one that does not belong out of {} and verify again",
+            folders.into_iter().collect::<Vec<_>>().join(" and ")
         );
     }
-    let beyond = |f: &quiver::CheckedFile| {
-        f.kind == "snapshot"
-            && f.damage
-                .as_deref()
-                .is_some_and(|d| d.contains(durability::lost::CANNOT_BE_RECOVERED))
-    };
-    if report.manifest.is_none() && report.damaged().count() > 0 && report.damaged().all(beyond) {
+    if report.manifest.is_none() && all_of(quiver::DamageKind::CommitsLost) {
         return format!(
             "restore from a backup: `quiver restore <backup> {} --force` (the files now in it are kept in {}/.backup/); or, to open the older state and lose the commits named above, move the damaged snapshots out of {}/snapshots/ and verify again",
             dir.display(),
@@ -1139,7 +1136,7 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     let named = dir.join(quiver::MANIFEST_FILE);
     if let Some(link) = report
         .damaged()
-        .find(|f| f.kind == "manifest" && f.damage.as_deref().is_some_and(|d| d.contains("parent")))
+        .find(|f| f.damage_kind == quiver::DamageKind::BrokenChain)
     {
         return format!(
             "the backup chain is broken at {}: put the parent backup it names back in its place (the chain must stay together), or restore from a full backup",

@@ -772,6 +772,58 @@ fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
     Ok(())
 }
 
+/// verify's advice follows the kind of damage, not its wording: a link whose parent
+/// is gone is a broken chain (put the parent back); a link that lost its own WAL,
+/// whose message also speaks of its parent, is not.
+#[test]
+fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir(&backups)?;
+    let mode = engine_api::StorageMode::InMemoryTransactional;
+    let durability = quiver::default_durability(mode).snapshot_on_exit(false);
+    let db = Database::open(Config::new().data_directory(&data).durability(durability))?;
+    fill(&db)?;
+    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    let mut t = db.begin(TxnOptions::new())?;
+    t.create_vertex_with(&["Tuesday"], &[])?;
+    t.commit()?;
+    let tuesday = backups.join("tuesday");
+    quiver::backup_incremental(&db, &backups.join("monday"), &tuesday, &|_, _| {})?;
+    db.close()?;
+    let broken = "the backup chain is broken";
+    let verify = || {
+        let out = quiver(&["verify", p(&tuesday)]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+        (stdout, stderr)
+    };
+    std::fs::rename(backups.join("monday"), backups.join("moved"))?;
+    let (_, stderr) = verify();
+    assert!(stderr.contains(broken), "{stderr}");
+    std::fs::rename(backups.join("moved"), backups.join("monday"))?;
+    expect(&["verify", p(&tuesday)], 0);
+    // The link's WAL, and its lines in the manifest, gone.
+    let mut m = quiver::read_manifest(&tuesday)?.expect("a manifest");
+    let wal: Vec<String> = m
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("wal/"))
+        .map(|f| f.path.clone())
+        .collect();
+    assert!(!wal.is_empty());
+    for rel in &wal {
+        std::fs::remove_file(tuesday.join(rel))?;
+    }
+    m.files.retain(|f| !wal.contains(&f.path));
+    std::fs::write(tuesday.join(quiver::MANIFEST_FILE), m.encode()?)?;
+    let (stdout, stderr) = verify();
+    assert!(stdout.contains("parent's commit"), "{stdout}");
+    assert!(!stderr.contains(broken), "{stderr}");
+    assert!(stderr.contains("restore from another backup"), "{stderr}");
+    Ok(())
+}
+
 /// A kill before an incremental backup, a fold of a chain or a restore to a point
 /// is moved into place leaves nothing under the name it was going to (and the
 /// target of the restore as it was); the chain is never touched; running the same
