@@ -108,6 +108,12 @@ pub struct Listing {
     pub segments: Vec<SegmentName>,
     /// Files that are not ours (left alone).
     pub foreign: Vec<PathBuf>,
+    /// Entries under one of our names that are not regular files (or are links
+    /// whose target is gone), each with why. Only [`list_files_in_any_order`] lists
+    /// them, leaving them to its caller; every other listing refuses the first
+    /// (`Corrupt`): such an entry is never skipped as foreign, which would silently
+    /// shorten the log or lose a snapshot.
+    pub not_files: Vec<(PathBuf, String)>,
 }
 
 impl Listing {
@@ -831,39 +837,42 @@ enum Ours {
     Segment(SegmentName),
 }
 
-/// Whether the file `path`, listed under one of our names, is a regular file (or a
-/// link to one) to read: `Ok(false)` if it is gone since the listing (retention or a
-/// finished snapshot's rename, in another thread, is not damage), `Corrupt` if it is
-/// something else or a link whose target is gone.
-fn still_ours(path: &Path, kind: &str) -> Result<bool> {
+/// What an entry listed under one of our names is.
+enum Entry {
+    /// A regular file, or a link to one: ours to read.
+    File,
+    /// Gone since the listing (retention or a finished snapshot's rename, in another
+    /// thread): not damage.
+    Gone,
+    /// Something else, or a link whose target is gone: damage, and why.
+    NotAFile(String),
+}
+
+fn entry_at(path: &Path, kind: &str) -> Entry {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Ok(true),
-        Ok(_) => Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "{}: named as a {kind} but not a regular file",
-                path.display()
-            ),
-        )),
+        Ok(m) if m.is_file() => Entry::File,
+        Ok(_) => Entry::NotAFile(format!("named as a {kind} but not a regular file")),
         Err(e)
             if e.kind() == std::io::ErrorKind::NotFound
                 && std::fs::symlink_metadata(path)
                     .is_err_and(|l| l.kind() == std::io::ErrorKind::NotFound) =>
         {
-            Ok(false)
+            Entry::Gone
         }
-        Err(e) => Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "{}: named as a {kind} but cannot be read (a link whose target is gone?): {e}",
-                path.display()
-            ),
+        Err(e) => Entry::NotAFile(format!(
+            "named as a {kind} but cannot be read (a link whose target is gone?): {e}"
         )),
     }
 }
 
 fn scan(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Listing> {
     let listing = scan_in_any_order(snapshots, wal)?;
+    if let Some((path, why)) = listing.not_files.first() {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!("{}: {why}", path.display()),
+        ));
+    }
     match listing.out_of_order() {
         Some(o) => Err(o.error()),
         None => Ok(listing),
@@ -922,8 +931,13 @@ fn scan_in_any_order(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Lis
             } else {
                 "WAL segment"
             };
-            if !still_ours(&path, kind)? {
-                continue;
+            match entry_at(&path, kind) {
+                Entry::File => {}
+                Entry::Gone => continue,
+                Entry::NotAFile(why) => {
+                    listing.not_files.push((path, why));
+                    continue;
+                }
             }
             match ours {
                 Ours::Snapshot(s) => listing.snapshots.push(s),
@@ -996,16 +1010,36 @@ mod tests {
     fn a_file_gone_since_the_listing_is_skipped_and_a_dangling_link_is_corrupt() {
         let dir = tempfile::tempdir().expect("tempdir");
         let gone = dir.path().join("00000000000000000001.wal");
-        assert!(!still_ours(&gone, "WAL segment").expect("a vanished file"));
+        assert!(matches!(entry_at(&gone, "WAL segment"), Entry::Gone));
         let file = dir.path().join("real");
         std::fs::write(&file, b"x").expect("write");
-        assert!(still_ours(&file, "WAL segment").expect("a file"));
+        assert!(matches!(entry_at(&file, "WAL segment"), Entry::File));
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
-        let e = still_ours(&link, "WAL segment").expect_err("a dangling link");
+        assert!(matches!(
+            entry_at(&link, "WAL segment"),
+            Entry::NotAFile(why) if why.contains("cannot be read")
+        ));
+        assert!(matches!(
+            entry_at(dir.path(), "snapshot"),
+            Entry::NotAFile(why) if why.contains("not a regular file")
+        ));
+        // In a listing: named by the listing in any order, refused by every other.
+        let root = tempfile::tempdir().expect("tempdir");
+        let wal = root.path().join(WAL);
+        std::fs::create_dir(&wal).expect("wal/");
+        let segment = wal.join("00000000000000000001.wal");
+        std::fs::create_dir(&segment).expect("a folder under a segment's name");
+        let listing = list_files_in_any_order(root.path()).expect("listed");
+        assert_eq!(listing.not_files.len(), 1);
+        assert_eq!(listing.not_files[0].0, segment);
+        let e = list_files(root.path()).expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::Corrupt);
-        let e = still_ours(dir.path(), "snapshot").expect_err("a directory");
-        assert!(e.message().contains("not a regular file"), "{e}");
+        assert!(
+            e.message()
+                .starts_with(&format!("{}: named as a WAL segment", segment.display())),
+            "{e}"
+        );
     }
 
     #[test]

@@ -304,6 +304,11 @@ fn with_archive(
     }
     let own = durability::dir::list_files_in_any_order(dir)?;
     let archived = durability::dir::list_files_in_any_order(&archive)?;
+    for (path, why) in &archived.not_files {
+        let mut f = CheckedFile::new(path.clone(), "entry");
+        f.damage = Some(why.clone());
+        report.files.push(f);
+    }
     // A restore to a point lists the archive's snapshots as opening lists the
     // directory's: two out of commit order stop it.
     if let Some(o) = archived.out_of_order() {
@@ -569,22 +574,17 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     if files.iter().any(|f| f.kind == "folder") {
         return stopped(files, manifest, notes);
     }
-    let mut listing = match durability::dir::list_files_in_any_order(dir) {
-        Ok(l) => l,
-        // A name of ours on something that is no file (a folder, a link to
-        // nothing): the listing, and opening, stop there.
-        Err(e) if e.kind() == ErrorKind::Corrupt => {
-            let path = e
-                .message()
-                .split_once(": ")
-                .map_or_else(|| dir.to_path_buf(), |(p, _)| PathBuf::from(p));
-            let mut f = CheckedFile::new(path.clone(), "entry");
-            f.damage = Some(without_path(e.message(), &path));
+    let mut listing = durability::dir::list_files_in_any_order(dir)?;
+    // A name of ours on something that is no file (a folder, a link to nothing):
+    // the listing, and opening, stop there.
+    if !listing.not_files.is_empty() {
+        for (path, why) in std::mem::take(&mut listing.not_files) {
+            let mut f = CheckedFile::new(path, "entry");
+            f.damage = Some(why);
             files.push(f);
-            return stopped(files, manifest, notes);
         }
-        Err(e) => return Err(e),
-    };
+        return stopped(files, manifest, notes);
+    }
     // Two snapshots out of commit order: opening refuses the listing, and stops.
     if let Some(o) = listing.out_of_order() {
         let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");

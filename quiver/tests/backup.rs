@@ -567,3 +567,34 @@ fn abandoned_staging_directories_are_removed_by_the_next_command() -> Result<()>
     db.close()?;
     Ok(())
 }
+
+/// A name of ours on a folder is damage at exactly that path, also where the data
+/// directory's own path holds ": " (verify once cut the path out of the listing's
+/// message at the first ": ").
+#[test]
+fn an_entry_that_is_no_file_is_named_by_its_whole_path() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("a: b").join("data");
+    std::fs::create_dir_all(&data)?;
+    let db = open(&data)?;
+    fill(&db)?;
+    db.close()?;
+    let folder = data
+        .join("snapshots")
+        .join(durability::dir::snapshot_file_name(99, 99));
+    std::fs::create_dir(&folder)?;
+    let report = verify(&data, &quiet)?;
+    let damaged: Vec<_> = report.damaged().collect();
+    assert_eq!(damaged.len(), 1, "{damaged:?}");
+    assert_eq!(damaged[0].path, folder);
+    assert_eq!(damaged[0].kind, "entry");
+    assert!(
+        damaged[0]
+            .damage
+            .as_deref()
+            .is_some_and(|d| d.starts_with("named as a snapshot but not a regular file")),
+        "{damaged:?}"
+    );
+    assert!(open(&data).is_err(), "opening refuses it too");
+    Ok(())
+}
