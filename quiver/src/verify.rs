@@ -247,6 +247,34 @@ fn without_path(message: &str, path: &Path) -> String {
         .to_string()
 }
 
+/// What the strict listing of `listing`'s directory refuses: each entry under one of
+/// our names that is no file, or else the later of two snapshots out of commit
+/// order.
+fn listing_damage(listing: &durability::dir::Listing) -> Vec<CheckedFile> {
+    let not_files: Vec<CheckedFile> = listing
+        .not_files
+        .iter()
+        .map(|(path, why)| {
+            let mut f = CheckedFile::new(path.clone(), "entry");
+            f.damage = Some(why.clone());
+            f
+        })
+        .collect();
+    if !not_files.is_empty() {
+        return not_files;
+    }
+    listing
+        .out_of_order()
+        .map(|o| {
+            let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");
+            f.damage = Some(without_path(&o.to_string(), &o.later.path));
+            f.damage_kind = DamageKind::OutOfOrder;
+            f
+        })
+        .into_iter()
+        .collect()
+}
+
 /// Checks a backup or a data directory without writing to it (see the module
 /// docs): the report's [`VerifyReport::is_sound`] is true exactly when opening the
 /// directory, or restoring the backup and opening that, succeeds.
@@ -304,19 +332,9 @@ fn with_archive(
     }
     let own = durability::dir::list_files_in_any_order(dir)?;
     let archived = durability::dir::list_files_in_any_order(&archive)?;
-    for (path, why) in &archived.not_files {
-        let mut f = CheckedFile::new(path.clone(), "entry");
-        f.damage = Some(why.clone());
-        report.files.push(f);
-    }
-    // A restore to a point lists the archive's snapshots as opening lists the
-    // directory's: two out of commit order stop it.
-    if let Some(o) = archived.out_of_order() {
-        let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");
-        f.damage = Some(without_path(&o.to_string(), &o.later.path));
-        f.damage_kind = DamageKind::OutOfOrder;
-        report.files.push(f);
-    }
+    // A restore to a point lists the archive as opening lists the directory: an
+    // entry that is no file, or two snapshots out of commit order, stop it.
+    report.files.extend(listing_damage(&archived));
     // The directory's database (its own files', as opening finds it): an archive of
     // another (a link to another directory's archive?) is named as the stranger.
     let ours = own
@@ -575,22 +593,11 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         return stopped(files, manifest, notes);
     }
     let mut listing = durability::dir::list_files_in_any_order(dir)?;
-    // A name of ours on something that is no file (a folder, a link to nothing):
-    // the listing, and opening, stop there.
-    if !listing.not_files.is_empty() {
-        for (path, why) in std::mem::take(&mut listing.not_files) {
-            let mut f = CheckedFile::new(path, "entry");
-            f.damage = Some(why);
-            files.push(f);
-        }
-        return stopped(files, manifest, notes);
-    }
-    // Two snapshots out of commit order: opening refuses the listing, and stops.
-    if let Some(o) = listing.out_of_order() {
-        let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");
-        f.damage = Some(without_path(&o.to_string(), &o.later.path));
-        f.damage_kind = DamageKind::OutOfOrder;
-        files.push(f);
+    // A name of ours on something that is no file (a folder, a link to nothing), or
+    // two snapshots out of commit order: the listing, and opening, stop there.
+    let refused = listing_damage(&listing);
+    if !refused.is_empty() {
+        files.extend(refused);
         return stopped(files, manifest, notes);
     }
     if on_disk_data {
