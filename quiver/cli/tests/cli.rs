@@ -714,14 +714,11 @@ fn the_wal_archive_on_the_command_line() -> Result<()> {
     Ok(())
 }
 
-/// A backup chain on the command line, named as a user types it (relative to the
-/// working directory: verify once reported a sound chain as damaged that way); `info`
-/// on an incremental backup shows the chain's state and writes nothing into it.
-#[test]
-fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
-    let root = tempfile::tempdir()?;
-    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
-    std::fs::create_dir_all(backups.join("deeper/still"))?;
+/// A database in `root/data` (then closed) and a chain of two backups of it:
+/// `root/backups/monday` (full, after [`fill`]) and `root/backups/tuesday`
+/// (incremental, one vertex later). Returns the database's final state.
+fn monday_and_tuesday(root: &Path) -> Result<String> {
+    let (data, backups) = (root.join("data"), root.join("backups"));
     let mode = engine_api::StorageMode::InMemoryTransactional;
     let durability = quiver::default_durability(mode).snapshot_on_exit(false);
     let db = Database::open(Config::new().data_directory(&data).durability(durability))?;
@@ -738,6 +735,18 @@ fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
     )?;
     let state = image(&db)?;
     db.close()?;
+    Ok(state)
+}
+
+/// A backup chain on the command line, named as a user types it (relative to the
+/// working directory: verify once reported a sound chain as damaged that way); `info`
+/// on an incremental backup shows the chain's state and writes nothing into it.
+#[test]
+fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let backups = root.path().join("backups");
+    std::fs::create_dir_all(backups.join("deeper/still"))?;
+    let state = monday_and_tuesday(root.path())?;
     let run = |args: &[&str], code: i32| -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
             .args(args)
@@ -778,19 +787,10 @@ fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
 #[test]
 fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    let backups = root.path().join("backups");
     std::fs::create_dir(&backups)?;
-    let mode = engine_api::StorageMode::InMemoryTransactional;
-    let durability = quiver::default_durability(mode).snapshot_on_exit(false);
-    let db = Database::open(Config::new().data_directory(&data).durability(durability))?;
-    fill(&db)?;
-    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
-    let mut t = db.begin(TxnOptions::new())?;
-    t.create_vertex_with(&["Tuesday"], &[])?;
-    t.commit()?;
+    monday_and_tuesday(root.path())?;
     let tuesday = backups.join("tuesday");
-    quiver::backup_incremental(&db, &backups.join("monday"), &tuesday, &|_, _| {})?;
-    db.close()?;
     let broken = "the backup chain is broken";
     let verify = || {
         let out = quiver(&["verify", p(&tuesday)]);
