@@ -4,9 +4,8 @@
 //! `&Graph` as an argument, and nothing here knows about commits or schema.
 
 use std::sync::atomic::AtomicI64;
-use std::sync::atomic::AtomicU64;
 
-use engine_api::kit::{NameTable, SlotArray};
+use engine_api::kit::{IdBlocks, NameTable, SlotArray};
 use parking_lot::RwLock;
 
 use engine_api::Error;
@@ -22,8 +21,10 @@ pub(crate) type EdgeSlot = RwLock<Option<EdgeState>>;
 pub(crate) struct Graph {
     pub(crate) vertices: SlotArray<VertexSlot>,
     pub(crate) edges: SlotArray<EdgeSlot>,
-    pub(crate) next_vertex: AtomicU64,
-    pub(crate) next_edge: AtomicU64,
+    /// The id counters: a writing thread takes its ids a block at a time (see
+    /// `engine_api::kit::IdBlocks`), so two threads' new objects share no cache line.
+    pub(crate) next_vertex: IdBlocks,
+    pub(crate) next_edge: IdBlocks,
     pub(crate) labels: NameTable,
     pub(crate) edge_types: NameTable,
     pub(crate) keys: NameTable,
@@ -41,8 +42,8 @@ impl Graph {
         Graph {
             vertices: SlotArray::new(),
             edges: SlotArray::new(),
-            next_vertex: AtomicU64::new(0),
-            next_edge: AtomicU64::new(0),
+            next_vertex: IdBlocks::new(0),
+            next_edge: IdBlocks::new(0),
             labels: NameTable::new("label"),
             edge_types: NameTable::new("edge type"),
             keys: NameTable::new("property key"),

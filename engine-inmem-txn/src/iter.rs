@@ -66,10 +66,7 @@ impl<'t, 'e> VertexIter<'t, 'e> {
     }
 
     pub(crate) fn all(txn: &'t (dyn ScanView + 'e)) -> Self {
-        let end = txn
-            .graph()
-            .next_vertex
-            .load(std::sync::atomic::Ordering::Acquire);
+        let end = txn.graph().next_vertex.end();
         VertexIter {
             txn,
             source: Source::All { next: 0, end },

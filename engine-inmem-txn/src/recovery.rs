@@ -66,14 +66,14 @@ pub(crate) fn open_inner(config: &Config) -> Result<Inner> {
     inner.clock.set_last_commit(r.last_ts);
     if d.get_wal() {
         // The first id handed out in this run logs a reservation.
-        inner.clock.reserved_vertices.store(
-            inner.graph.next_vertex.load(Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
-        inner.clock.reserved_edges.store(
-            inner.graph.next_edge.load(Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        inner
+            .clock
+            .reserved_vertices
+            .store(inner.graph.next_vertex.end(), Ordering::Relaxed);
+        inner
+            .clock
+            .reserved_edges
+            .store(inner.graph.next_edge.end(), Ordering::Relaxed);
     }
     inner.clock.wal = d.get_wal().then(|| {
         WalWriter::new(
@@ -225,8 +225,8 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                 }
                 if let Some((v, e)) = reserved {
                     // Ids below a reservation may have been handed out.
-                    inner.graph.next_vertex.fetch_max(v, Ordering::Relaxed);
-                    inner.graph.next_edge.fetch_max(e, Ordering::Relaxed);
+                    inner.graph.next_vertex.advance_to(v);
+                    inner.graph.next_edge.advance_to(e);
                 }
                 if i == 0 {
                     from_the_start = header.first_ts <= 1;
@@ -611,14 +611,8 @@ where
     }
 
     fn counters(&mut self, next_vertex: u64, next_edge: u64) -> Result<(), Rejected> {
-        self.inner
-            .graph
-            .next_vertex
-            .fetch_max(next_vertex, Ordering::Relaxed);
-        self.inner
-            .graph
-            .next_edge
-            .fetch_max(next_edge, Ordering::Relaxed);
+        self.inner.graph.next_vertex.advance_to(next_vertex);
+        self.inner.graph.next_edge.advance_to(next_edge);
         Ok(())
     }
 
@@ -669,7 +663,7 @@ fn insert_vertex(
         in_edges: Vec::with_capacity(degree.1.min(DEGREE_HINT_CAP) as usize),
         ..VertexState::default()
     });
-    inner.graph.next_vertex.fetch_max(id + 1, Ordering::Relaxed);
+    inner.graph.next_vertex.advance_to(id + 1);
     inner.graph.loaded_vertices.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
@@ -701,7 +695,7 @@ fn store_edge(inner: &Inner, link: &Link, props: props::Record) -> Result<(), St
         props,
         delta: None,
     });
-    inner.graph.next_edge.fetch_max(id + 1, Ordering::Relaxed);
+    inner.graph.next_edge.advance_to(id + 1);
     inner.graph.loaded_edges.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }

@@ -64,33 +64,11 @@ struct Shard {
     pending: Pending,
 }
 
-/// A shard's queue of commits to collect, and the blocks of ids its threads hand
-/// out (both written by the shard's own threads, as a rule).
+/// A shard's queue of commits to collect (written by the shard's own threads, as a
+/// rule).
 #[repr(align(128))]
 #[derive(Debug, Default)]
-struct Pending(Mutex<GcQueue>, Mutex<IdBlocks>);
-
-/// Ids a shard's threads give new objects, taken from the engine's counters
-/// [`ID_BLOCK`] at a time: a thread's new objects are neighbours in the slot
-/// arrays, so two threads creating objects write no common cache line (with one id
-/// per counter increment, two threads' new slots interleaved, and the counter
-/// itself was a line both wrote per object).
-#[derive(Debug, Default)]
-struct IdBlocks {
-    vertex: std::ops::Range<u64>,
-    edge: std::ops::Range<u64>,
-}
-
-/// Ids per block. Ids a thread had left when it stopped are never used (a gap in
-/// the id space, like a rolled-back creation's).
-pub(crate) const ID_BLOCK: u64 = 64;
-
-/// Which counter an id comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdKind {
-    Vertex,
-    Edge,
-}
+struct Pending(Mutex<GcQueue>);
 
 #[derive(Debug, Default)]
 struct GcQueue {
@@ -218,27 +196,6 @@ impl Running {
         starts.remove(r.ts);
         s.oldest
             .store(starts.oldest().unwrap_or(u64::MAX), Ordering::SeqCst);
-    }
-
-    /// The next id of `kind` for this thread, from its shard's block (taking a new
-    /// block from `counter` when it ran out). The counter stays past every id handed
-    /// out. SeqCst: an index build that reads the counter after publishing its key
-    /// set must see every id whose creator may have read the catalog before it —
-    /// a creator reads the catalog after taking the id, so after the increment
-    /// that made its block.
-    pub(crate) fn take_id(&self, kind: IdKind, counter: &AtomicU64) -> u64 {
-        let mut blocks = self.shards[this_threads_shard()].pending.1.lock();
-        let block = match kind {
-            IdKind::Vertex => &mut blocks.vertex,
-            IdKind::Edge => &mut blocks.edge,
-        };
-        if block.is_empty() {
-            let start = counter.fetch_add(ID_BLOCK, Ordering::SeqCst);
-            *block = start..start.saturating_add(ID_BLOCK);
-        }
-        let id = block.start;
-        block.start += 1;
-        id
     }
 
     /// A bound below every running transaction's start: the newest commit (read
@@ -387,40 +344,6 @@ mod tests {
             "a sweep within {SWEEP_EVERY} commits"
         );
         assert_eq!(r.gc_pending(), 0);
-    }
-
-    #[test]
-    fn ids_from_blocks_are_unique_below_the_counter_and_a_threads_are_neighbours() {
-        let r = Running::default();
-        let counter = AtomicU64::new(10);
-        let per_thread: Vec<Vec<u64>> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..4)
-                .map(|_| {
-                    let (r, counter) = (&r, &counter);
-                    s.spawn(move || {
-                        (0..1000)
-                            .map(|_| r.take_id(IdKind::Vertex, counter))
-                            .collect()
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().expect("thread")).collect()
-        });
-        let mut all: Vec<u64> = per_thread.iter().flatten().copied().collect();
-        all.sort_unstable();
-        all.dedup();
-        assert_eq!(all.len(), 4000, "no id handed out twice");
-        assert!(all[0] >= 10 && *all.last().expect("ids") < counter.load(Ordering::SeqCst));
-        // One thread's ids follow each other within a block.
-        let mine: Vec<u64> = (0..3 * ID_BLOCK)
-            .map(|_| r.take_id(IdKind::Vertex, &counter))
-            .collect();
-        let jumps = mine.windows(2).filter(|w| w[1] != w[0] + 1).count();
-        assert!(jumps <= 3, "{jumps} jumps in {} ids", mine.len());
-        // The edge counter is apart from the vertex counter.
-        let edges = AtomicU64::new(0);
-        assert_eq!(r.take_id(IdKind::Edge, &edges), 0);
-        assert_eq!(edges.load(Ordering::SeqCst), ID_BLOCK);
     }
 
     #[test]

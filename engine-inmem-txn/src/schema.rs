@@ -494,7 +494,7 @@ fn index_entry(graph: &Graph, spec: &IndexSpec) -> Result<IndexEntry> {
 /// removed meanwhile is removed again if no version of its vertex has it.
 pub(crate) fn fill_vertex_set(graph: &Graph, set: &Arc<VertexKeySet>) -> Result<()> {
     let sets = std::slice::from_ref(set);
-    let end = graph.next_vertex.load(std::sync::atomic::Ordering::Acquire);
+    let end = graph.next_vertex.end();
     let candidates = graph.label_index.members(set.label);
     // On an error the caller discards the set.
     set.begin_build();
@@ -535,7 +535,7 @@ pub(crate) fn fill_vertex_set(graph: &Graph, set: &Arc<VertexKeySet>) -> Result<
 /// As [`fill_vertex_set`], for an edge set.
 pub(crate) fn fill_edge_set(graph: &Graph, set: &Arc<EdgeKeySet>) -> Result<()> {
     let sets = std::slice::from_ref(set);
-    let end = graph.next_edge.load(std::sync::atomic::Ordering::Acquire);
+    let end = graph.next_edge.end();
     set.begin_build();
     let mut built: Vec<(OrderedValue, u64)> = Vec::new();
     for id in 0..end {
@@ -594,7 +594,6 @@ fn resolve_constraint(graph: &Graph, spec: &ConstraintSpec) -> Result<Constraint
 /// Fills every set of a catalog nobody uses yet, on up to `threads` threads,
 /// each taking a range of ids.
 fn fill_all(graph: &Graph, catalog: &Catalog, threads: usize) -> Result<()> {
-    use std::sync::atomic::Ordering::Acquire;
     fn ranges(end: u64, n: usize) -> Vec<std::ops::Range<u64>> {
         let n = n.max(1) as u64;
         let step = end.div_ceil(n).max(1);
@@ -607,7 +606,7 @@ fn fill_all(graph: &Graph, catalog: &Catalog, threads: usize) -> Result<()> {
     let esets = &catalog.edge_sets;
     if !vsets.is_empty() {
         let parts = std::thread::scope(|s| {
-            let workers: Vec<_> = ranges(graph.next_vertex.load(Acquire), threads)
+            let workers: Vec<_> = ranges(graph.next_vertex.end(), threads)
                 .into_iter()
                 .map(|r| {
                     s.spawn(
@@ -666,7 +665,7 @@ fn fill_all(graph: &Graph, catalog: &Catalog, threads: usize) -> Result<()> {
     }
     if !esets.is_empty() {
         let mut out = vec![Vec::new(); esets.len()];
-        for id in 0..graph.next_edge.load(Acquire) {
+        for id in 0..graph.next_edge.end() {
             let Some(slot) = graph.edges.get(id) else {
                 continue;
             };

@@ -82,8 +82,8 @@ fn write_preamble(
     // The counters cover every id handed out so far and every id reservation
     // made before this snapshot began (those may sit in WAL segments that
     // retention deletes once this snapshot exists).
-    let bound = |next: &AtomicU64, reserved: &AtomicU64| {
-        let n = next.load(Ordering::Acquire);
+    let bound = |next: &engine_api::kit::IdBlocks, reserved: &AtomicU64| {
+        let n = next.end();
         match reserved.load(Ordering::Acquire) {
             u64::MAX => n,
             r => n.max(r),
@@ -99,10 +99,7 @@ fn write_preamble(
     // under its lock into reused buffers and writing after the lock is released.
     // An edge's own versions decide whether this view sees it, and they change
     // in the same transactions as its endpoints' adjacency.
-    Ok((
-        inner.graph.next_vertex.load(Ordering::Acquire),
-        inner.graph.next_edge.load(Ordering::Acquire),
-    ))
+    Ok((inner.graph.next_vertex.end(), inner.graph.next_edge.end()))
 }
 
 /// Hands the newest published state to `sink` (see

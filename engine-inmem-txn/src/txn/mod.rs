@@ -28,7 +28,7 @@ use crate::mvcc::{
     remove_adj, undo_edge, undo_vertex, visible_exists,
 };
 use crate::props;
-use crate::running::{GcEntry, IdKind, Object, Registration};
+use crate::running::{GcEntry, Object, Registration};
 
 mod commit;
 mod scan;
@@ -817,8 +817,10 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             pairs.push((inner.graph.keys.intern(k)?, v.clone()));
         }
         let id = inner
-            .running
-            .take_id(IdKind::Vertex, &inner.graph.next_vertex);
+            .graph
+            .next_vertex
+            .next_id(engine_api::kit::SLOT_CAPACITY)
+            .ok_or_else(|| Error::invalid_input("the vertex id space is exhausted"))?;
         inner.clock.ensure_reserved(Some(id), None)?;
         let slot = inner
             .graph
@@ -1057,7 +1059,11 @@ impl<'e> Transaction for InMemoryTxn<'e> {
                 return Err(vertex_not_found(v));
             }
         }
-        let id = inner.running.take_id(IdKind::Edge, &inner.graph.next_edge);
+        let id = inner
+            .graph
+            .next_edge
+            .next_id(engine_api::kit::SLOT_CAPACITY)
+            .ok_or_else(|| Error::invalid_input("the edge id space is exhausted"))?;
         inner.clock.ensure_reserved(None, Some(id))?;
         let slot = inner
             .graph
