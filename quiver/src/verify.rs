@@ -75,6 +75,13 @@ pub enum DamageKind {
     /// A backup whose parent backup is missing, does not read or does not belong to
     /// it: the chain is restored from all its backups together.
     BrokenChain,
+    /// An entry under one of our names that is no regular file (a folder, a named
+    /// pipe, a link whose target is gone): it holds no data, and moving it out of
+    /// its folder loses nothing.
+    NotAFile,
+    /// A backup's manifest that does not read: the files cannot be checked against
+    /// it.
+    UnreadableManifest,
 }
 
 impl CheckedFile {
@@ -257,6 +264,7 @@ fn listing_damage(listing: &durability::dir::Listing) -> Vec<CheckedFile> {
         .map(|(path, why)| {
             let mut f = CheckedFile::new(path.clone(), "entry");
             f.damage = Some(why.clone());
+            f.damage_kind = DamageKind::NotAFile;
             f
         })
         .collect();
@@ -333,8 +341,15 @@ fn with_archive(
     let own = durability::dir::list_files_in_any_order(dir)?;
     let archived = durability::dir::list_files_in_any_order(&archive)?;
     // A restore to a point lists the archive as opening lists the directory: an
-    // entry that is no file, or two snapshots out of commit order, stop it.
-    report.files.extend(listing_damage(&archived));
+    // entry that is no file, or two snapshots out of commit order, stop it. Where
+    // either listing is refused (the directory's damage is in the report already),
+    // the two cannot be read as one: the report ends there. (Found by a
+    // hostile-user run: verify failed with the listing's error, exit 5, instead.)
+    let refused = listing_damage(&archived);
+    if !refused.is_empty() || !listing_damage(&own).is_empty() {
+        report.files.extend(refused);
+        return Ok(report);
+    }
     // The directory's database (its own files', as opening finds it): an archive of
     // another (a link to another directory's archive?) is named as the stranger.
     let ours = own
@@ -532,6 +547,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         Err(e) => {
             let mut f = CheckedFile::new(manifest_path.clone(), "manifest");
             f.damage = Some(without_path(e.message(), &manifest_path));
+            f.damage_kind = DamageKind::UnreadableManifest;
             files.push(f);
             None
         }

@@ -596,5 +596,21 @@ fn an_entry_that_is_no_file_is_named_by_its_whole_path() -> Result<()> {
         "{damaged:?}"
     );
     assert!(open(&data).is_err(), "opening refuses it too");
+    // With a WAL archive beside it, the same report (verify once failed with the
+    // listing's error there).
+    std::fs::create_dir_all(data.join("archive").join("snapshots"))?;
+    let report = verify(&data, &quiet)?;
+    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
+    assert_eq!(damaged, vec![folder.clone()]);
+    // The same entry in the archive: damage there, and the directory opens.
+    let archived = data
+        .join("archive")
+        .join("snapshots")
+        .join(folder.file_name().expect("a name"));
+    std::fs::rename(&folder, &archived)?;
+    let report = verify(&data, &quiet)?;
+    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
+    assert_eq!(damaged, vec![archived]);
+    open(&data)?.close()?;
     Ok(())
 }

@@ -1133,7 +1133,16 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             dir.display(),
         );
     }
-    let named = dir.join(quiver::MANIFEST_FILE);
+    if all_of(quiver::DamageKind::NotAFile) {
+        return format!(
+            "an entry under a snapshot's or WAL segment's name that is no regular file holds no data: move {} out of its folder and verify again",
+            report
+                .damaged()
+                .map(|f| f.path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(link) = report
         .damaged()
         .find(|f| f.damage_kind == quiver::DamageKind::BrokenChain)
@@ -1145,7 +1154,7 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     }
     if report
         .damaged()
-        .any(|f| f.kind == "manifest" && f.path == named)
+        .any(|f| f.damage_kind == quiver::DamageKind::UnreadableManifest)
     {
         return format!(
             "the manifest is damaged: restore from another backup; to check the files themselves, move {}/{} aside and verify again (without it, a missing file cannot be told from one never written)",

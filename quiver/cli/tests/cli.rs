@@ -585,6 +585,22 @@ fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<(
     );
     std::fs::remove_file(&copy)?;
     expect(&["verify", p(&data)], 0);
+    // A folder under a snapshot's name holds no data: moving it out is the advice,
+    // with or without a WAL archive beside it.
+    std::fs::create_dir(&copy)?;
+    for _ in 0..2 {
+        let out = quiver(&["verify", p(&data)]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("holds no data: move") && stderr.contains(copy_name),
+            "{stderr}"
+        );
+        std::fs::create_dir_all(data.join("archive"))?;
+    }
+    std::fs::remove_dir(&copy)?;
+    std::fs::remove_dir(data.join("archive"))?;
+    expect(&["verify", p(&data)], 0);
     // The oldest snapshot, which opening does not need, cut to nothing.
     std::fs::File::create(oldest)?;
     let out = quiver(&["info", p(&data)]);
