@@ -837,6 +837,14 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
     assert!(stdout.contains("parent's commit"), "{stdout}");
     assert!(!stderr.contains(broken), "{stderr}");
     assert!(stderr.contains("restore from another backup"), "{stderr}");
+    assert!(
+        !stderr.contains("the manifest is damaged"),
+        "the manifest reads: {stderr}"
+    );
+    // A manifest that does not read is named as such.
+    std::fs::write(tuesday.join(quiver::MANIFEST_FILE), b"{ not json")?;
+    let (_, stderr) = verify();
+    assert!(stderr.contains("the manifest is damaged"), "{stderr}");
     Ok(())
 }
 
