@@ -778,15 +778,19 @@ pub(crate) fn parent_of(link: &Path, manifest: &Manifest) -> Result<Option<(Path
     let parent = match read_manifest(&dir) {
         Ok(Some(m)) => m,
         Ok(None) => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "{}: its parent backup {} (recorded as {:?}) is missing: a chain is restored from all its backups, in place",
-                    named.display(),
-                    dir.display(),
-                    p.path
-                ),
-            ));
+            // Damage of the chain (`Corrupt`, as verify calls it), not a wrong path
+            // given by the user: the link names its parent itself.
+            let what = if dir.is_dir() {
+                format!("holds no backup manifest ({MANIFEST_FILE})")
+            } else {
+                "is missing".to_string()
+            };
+            return Err(Error::corrupt(format!(
+                "{}: its parent backup {} (recorded as {:?}) {what}: a chain is restored from all its backups, in place",
+                named.display(),
+                dir.display(),
+                p.path
+            )));
         }
         Err(e) => {
             return Err(Error::corrupt(format!(

@@ -932,6 +932,19 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
         remove_on_early_exit(view.path());
         let db = open_with(view.path(), None, false, false)
             .map_err(|e| Error::new(e.kind(), view.shown(e.message(), dir)))?;
+        // The manifest says which commit the backup holds: a chain whose files reach
+        // less (a link's WAL gone) would otherwise read as an older state without a
+        // word. (Found by a hostile-user run.)
+        if let Some(reached) = db.recovery_report()?.last_commit
+            && reached.commit_ts < m.covered_commit_ts
+        {
+            return Err(Error::corrupt(format!(
+                "{}: its manifest says the backup holds commits up to {}, but its files reach only commit {}: some of them are missing or damaged",
+                dir.display(),
+                m.covered_commit_ts,
+                reached.commit_ts
+            )));
+        }
         return Ok(Reading {
             db,
             view: Some(View::Chain(view, links)),

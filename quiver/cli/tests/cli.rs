@@ -817,6 +817,18 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
     std::fs::rename(backups.join("monday"), backups.join("moved"))?;
     let (_, stderr) = verify();
     assert!(stderr.contains(broken), "{stderr}");
+    // Reading the broken chain is refused as damaged data (exit 5), as verify
+    // calls it; so is a parent whose manifest alone is gone, named as such.
+    let refused = |args: &[&str], says: &str| {
+        let out = quiver(args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(5), "{args:?}\n{stdout}\n{stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    };
+    refused(&["info", p(&tuesday)], "is missing");
+    std::fs::create_dir(backups.join("monday"))?;
+    refused(&["info", p(&tuesday)], "holds no backup manifest");
+    std::fs::remove_dir(backups.join("monday"))?;
     std::fs::rename(backups.join("moved"), backups.join("monday"))?;
     expect(&["verify", p(&tuesday)], 0);
     // The link's WAL, and its lines in the manifest, gone.
@@ -835,6 +847,10 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
     std::fs::write(tuesday.join(quiver::MANIFEST_FILE), m.encode()?)?;
     let (stdout, stderr) = verify();
     assert!(stdout.contains("parent's commit"), "{stdout}");
+    // Reading it does not pass for the older state its files reach.
+    for args in [&["info", p(&tuesday)][..], &["dump", p(&tuesday)]] {
+        refused(args, "its files reach only commit");
+    }
     assert!(!stderr.contains(broken), "{stderr}");
     assert!(stderr.contains("restore from another backup"), "{stderr}");
     assert!(
