@@ -27,7 +27,11 @@ pub fn commits_are(first: u64, last: u64) -> String {
 /// reach only `reached` (0: they hold no commit at all).
 pub fn beyond_the_wal(why: &str, reached: u64, named_ts: u64, path: &Path) -> String {
     let reach = if reached == 0 {
-        "no older snapshot that reads and no WAL record holds any commit".to_string()
+        // The WAL may hold later commits, but not from the first one: with no older
+        // snapshot to start from it replays nothing. (It said "no WAL record holds
+        // any commit", false for a WAL that starts later; a hostile-user run.)
+        "no older snapshot reads and the WAL does not hold the history from the first commit"
+            .to_string()
     } else {
         format!("the older snapshots and the WAL reach only commit {reached}")
     };
@@ -93,7 +97,7 @@ mod tests {
         );
         let m = beyond_the_wal("bad block", 0, 3, nowhere);
         assert!(
-            m.contains("no WAL record holds any commit, so commits 1 to 3"),
+            m.contains("does not hold the history from the first commit, so commits 1 to 3"),
             "{m}"
         );
         let m = beyond_the_older_snapshot("cut", 2, 5, nowhere, Some(Path::new("s/2.snapshot")));

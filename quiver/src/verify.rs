@@ -69,9 +69,14 @@ pub enum DamageKind {
     /// the one that does not belong out of `snapshots/` mends the directory.
     OutOfOrder,
     /// A damaged snapshot holding commits that neither an older snapshot nor the WAL
-    /// holds: restoring a backup keeps them; moving the snapshot aside opens the
-    /// older state without them.
+    /// holds, with an older state to open: restoring a backup keeps them; moving the
+    /// snapshot aside opens the older state without them.
     CommitsLost,
+    /// A snapshot that reads but holds an older commit than its name gives (and
+    /// nothing the older state lacks): if it was only copied or renamed, moving it
+    /// out loses nothing; if it replaced the snapshot its name gives, that commit
+    /// is lost unless a backup is restored.
+    Misnamed,
     /// A backup whose parent backup is missing, does not read or does not belong to
     /// it: the chain is restored from all its backups together.
     BrokenChain,
@@ -1265,9 +1270,19 @@ impl Check {
         let mut any = false;
         for f in failed.iter().filter(|f| f.name.commit_ts > last_ts) {
             let why = f.read.as_ref().err().cloned().unwrap_or_default();
+            // Commits lost with an older state to open instead; with none (nothing
+            // older reaches even commit 1), restoring is the only way out.
+            let held = durability::snapshot::held_commit(&f.name.path);
+            let kind = if held.is_some_and(|h| h != f.name.commit_ts && h <= last_ts) {
+                DamageKind::Misnamed
+            } else if last_ts > 0 {
+                DamageKind::CommitsLost
+            } else {
+                DamageKind::Other
+            };
             self.damage_as(
                 f.at,
-                DamageKind::CommitsLost,
+                kind,
                 durability::lost::beyond_the_wal(&why, last_ts, f.name.commit_ts, &f.name.path),
             );
             any = true;

@@ -412,3 +412,34 @@ fn an_archive_not_of_this_directory_is_named() -> Result<()> {
     assert!(e.message().contains("archive"), "{e}");
     Ok(())
 }
+
+/// The one snapshot of a directory cut short, its WAL starting after commit 1 (the
+/// older segments are in the archive): the commits are named as beyond recovery
+/// without claiming no WAL record holds any, and the damage is not of the kind
+/// "move it aside to open the older state": there is none.
+#[test]
+fn a_cut_snapshot_with_no_older_state_is_not_said_to_have_one() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    history(&db, 3)?;
+    db.close()?;
+    let snapshots = names(&data.join("snapshots"));
+    assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    let snapshot = data.join("snapshots").join(&snapshots[0]);
+    let len = std::fs::metadata(&snapshot)?.len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&snapshot)?
+        .set_len(len / 2)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().filter(|f| f.path == snapshot).collect();
+    assert_eq!(damaged.len(), 1, "{:?}", report.files);
+    let why = damaged[0].damage.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("does not hold the history from the first commit"),
+        "{why}"
+    );
+    assert_eq!(damaged[0].damage_kind, quiver::DamageKind::Other, "{why}");
+    Ok(())
+}

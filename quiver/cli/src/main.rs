@@ -1099,12 +1099,27 @@ fn archive_only(dir: &Path, report: &quiver::VerifyReport) -> bool {
         && report.damaged().all(|f| f.path.starts_with(&archive))
 }
 
+/// `path` as a shell reads it back: as it is when it holds only characters a shell
+/// leaves alone, else in single quotes (a quote inside closed, escaped and reopened),
+/// so a command in a hint can be copied whole.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c))
+    {
+        return text;
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// What to do about the damage `report` found in `dir`: the commands that help.
 fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
+    let quoted = shell_word(dir);
     if report.manifest.is_none() && unlisted_only(report) {
         return format!(
-            "a file under a snapshot's name whose header does not read, or does not match its name, is not a snapshot this database wrote under that name: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {} --force`)",
-            dir.display(),
+            "a file under a snapshot's name whose header does not read, or does not match its name, is not a snapshot this database wrote under that name: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {quoted} --force`)",
             dir.display()
         );
     }
@@ -1124,26 +1139,29 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     }
     if report.manifest.is_none() && all_of(quiver::DamageKind::CommitsLost) {
         return format!(
-            "restore from a backup: `quiver restore <backup> {} --force` (the files now in it are kept in {}/.backup/); or, to open the older state and lose the commits named above, move the damaged snapshots out of {}/snapshots/ and verify again",
+            "restore from a backup: `quiver restore <backup> {quoted} --force` (the files now in it are kept in {}/.backup/); or, to open the older state and lose the commits named above, move the damaged snapshots out of {}/snapshots/ and verify again",
             dir.display(),
-            dir.display(),
+            dir.display()
+        );
+    }
+    if report.manifest.is_none() && all_of(quiver::DamageKind::Misnamed) {
+        return format!(
+            "a snapshot holds an older commit than its name gives (the message names both): if it was only copied or renamed, move it out of {}/snapshots/ and verify again, which loses nothing; if it replaced the snapshot its name gives, restore from a backup: `quiver restore <backup> {quoted} --force`",
             dir.display()
         );
     }
     if archive_only(dir, report) {
         let archive = dir.join(durability::dir::ARCHIVE);
         return format!(
-            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {} <new directory>` restores its newest state; restores to a point are refused until the archive verifies: move the damaged files, and every older one, out of it (the points they held are lost; a backup taken then still has them) and verify again",
-            archive.display(),
-            dir.display()
+            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {quoted} <new directory>` restores its newest state; restores to a point are refused until the archive verifies: move the damaged files, and every older one, out of it (the points they held are lost; a backup taken then still has them) and verify again",
+            archive.display()
         );
     }
     let only_wal = report.damaged().all(|f| f.kind == "WAL segment");
     if only_wal && let Some(snapshot) = report.snapshot() {
         return format!(
-            "only the WAL is damaged, and the snapshot {} is sound: `quiver restore {} <new directory> --snapshot-only` restores the state it holds; commits after it are lost",
+            "only the WAL is damaged, and the snapshot {} is sound: `quiver restore {quoted} <new directory> --snapshot-only` restores the state it holds; commits after it are lost",
             snapshot.display(),
-            dir.display(),
         );
     }
     if all_of(quiver::DamageKind::NotAFile) {
@@ -1179,8 +1197,7 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
         "restore from another backup (`quiver restore <backup> <directory>`)".to_string()
     } else {
         format!(
-            "restore from a backup: `quiver restore <backup> {} --force` (the files now in it are kept in {}/.backup/)",
-            dir.display(),
+            "restore from a backup: `quiver restore <backup> {quoted} --force` (the files now in it are kept in {}/.backup/)",
             dir.display()
         )
     }
@@ -1442,6 +1459,26 @@ pub(crate) fn unlogged(
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    /// A path in a hint's command reads back as itself in a shell.
+    #[test]
+    fn a_path_in_a_hint_survives_the_shell() {
+        for path in [
+            "/tmp/plain-dir_1.x",
+            "/tmp/a: b/data",
+            "/tmp/it's here",
+            "/tmp/$HOME`x`",
+        ] {
+            let word = shell_word(Path::new(path));
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {word}"))
+                .output()
+                .expect("sh runs");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), path, "{word}");
+        }
+        assert_eq!(shell_word(Path::new("/tmp/plain")), "/tmp/plain");
+    }
 
     fn at(s: &str) -> Result<SystemTimeOrCommit, String> {
         parse_point_arg(s).map(|p| match p {

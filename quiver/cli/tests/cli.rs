@@ -601,6 +601,29 @@ fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<(
     std::fs::remove_dir(&copy)?;
     std::fs::remove_dir(data.join("archive"))?;
     expect(&["verify", p(&data)], 0);
+    // The oldest snapshot copied under the name of a later commit than any: it reads,
+    // but holds an older commit than its name gives. The advice matches the message:
+    // moving it out loses nothing if it was only copied.
+    let new_commit: u64 = new_name
+        .trim_end_matches(".snapshot")
+        .split_once('_')
+        .and_then(|(_, c)| c.parse().ok())
+        .expect("a commit");
+    let misnamed = data.join("snapshots").join(format!(
+        "00000000000000000091_{:020}.snapshot",
+        new_commit + 1
+    ));
+    std::fs::copy(oldest, &misnamed)?;
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("moving it loses nothing"), "{stdout}");
+    assert!(
+        stderr.contains("if it was only copied or renamed, move it out"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&misnamed)?;
+    expect(&["verify", p(&data)], 0);
     // The oldest snapshot, which opening does not need, cut to nothing.
     std::fs::File::create(oldest)?;
     let out = quiver(&["info", p(&data)]);
