@@ -25,8 +25,10 @@ use std::path::{Path, PathBuf};
 use engine_api::{Error, ErrorKind, Result};
 
 const LOCK_FILE: &str = ".lock";
-const SNAPSHOTS: &str = "snapshots";
-const WAL: &str = "wal";
+/// The folder of a data directory that holds its snapshots.
+pub const SNAPSHOTS: &str = "snapshots";
+/// The folder of a data directory that holds its WAL segments.
+pub const WAL: &str = "wal";
 const BACKUP: &str = ".backup";
 /// The WAL archive's folder in a data directory: `snapshots/` and `wal/` inside it,
 /// as in the data directory.
@@ -760,7 +762,17 @@ pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
 fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        // A missing folder has none; one that is a file has none either (the
+        // listing, or the archive's check, names it: opening the directory without
+        // the archive must not fail on the archive's insides).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(0);
+        }
         Err(e) => return Err(io_err(format!("cannot list {}", dir.display()), e)),
     };
     let mut n = 0;
@@ -886,8 +898,23 @@ fn scan_in_any_order(snapshots: Option<&Path>, wal: Option<&Path>) -> Result<Lis
         .into_iter()
         .chain(wal.map(|w| (w, false)));
     for (dir, is_snapshot) in dirs {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            // `snapshots/` or `wal/` as a file: damage of the directory, not a
+            // failure of this machine.
+            if e.kind() == std::io::ErrorKind::NotADirectory {
+                Error::corrupt(format!(
+                    "{}: not a directory, where the {} belong",
+                    dir.display(),
+                    if is_snapshot {
+                        "snapshots"
+                    } else {
+                        "WAL segments"
+                    }
+                ))
+            } else {
+                io_err(format!("cannot list {}", dir.display()), e)
+            }
+        })?;
         for entry in entries {
             let entry = entry.map_err(|e| io_err(format!("cannot list {}", dir.display()), e))?;
             let path = entry.path();

@@ -331,6 +331,16 @@ fn with_archive(
         archive.join("snapshots"),
         archive.join("wal"),
     ] {
+        if folder != archive
+            && let Some(what) = durability::dir::not_a_directory(&folder)
+        {
+            let mut f = CheckedFile::new(folder.clone(), "WAL archive");
+            f.damage = Some(format!(
+                "{what}: the points the archive held cannot be restored (the directory itself opens)"
+            ));
+            report.files.push(f);
+            return Ok(report);
+        }
         match std::fs::read_dir(&folder) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && folder != archive => {}
@@ -611,6 +621,24 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     // Where the listing cannot be made, opening stops too: the report ends there.
     let stopped = |files, manifest, notes| Ok(VerifyReport::stopped(manifest, mode, files, notes));
     if files.iter().any(|f| f.kind == "folder") {
+        return stopped(files, manifest, notes);
+    }
+    // `snapshots/` or `wal/` that is no directory: the listing, and opening, stop
+    // there (a report, not an error: found by a hostile-user run).
+    let folders: Vec<CheckedFile> = [durability::dir::SNAPSHOTS, durability::dir::WAL]
+        .iter()
+        .filter(|_| !on_disk_data)
+        .filter_map(|sub| {
+            let path = dir.join(sub);
+            durability::dir::not_a_directory(&path).map(|what| {
+                let mut f = CheckedFile::new(path.clone(), "entry");
+                f.damage = Some(format!("{what}, where the data directory keeps its files"));
+                f
+            })
+        })
+        .collect();
+    if !folders.is_empty() {
+        files.extend(folders);
         return stopped(files, manifest, notes);
     }
     let mut listing = durability::dir::list_files_in_any_order(dir)?;

@@ -1114,6 +1114,16 @@ fn shell_word(path: &Path) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+/// The folders the damaged files are in, as a hint names them.
+fn folders_of(report: &quiver::VerifyReport) -> String {
+    let folders: std::collections::BTreeSet<String> = report
+        .damaged()
+        .filter_map(|f| f.path.parent())
+        .map(|p| p.display().to_string())
+        .collect();
+    folders.into_iter().collect::<Vec<_>>().join(" and ")
+}
+
 /// What to do about the damage `report` found in `dir`: the commands that help.
 fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     let quoted = shell_word(dir);
@@ -1126,15 +1136,27 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     let all_of = |kind: quiver::DamageKind| {
         report.damaged().count() > 0 && report.damaged().all(|f| f.damage_kind == kind)
     };
+    if all_of(quiver::DamageKind::NotAFile) {
+        return format!(
+            "an entry under a snapshot's or WAL segment's name that is no regular file holds no data: move {} out of its folder and verify again",
+            report
+                .damaged()
+                .map(|f| f.path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if all_of(quiver::DamageKind::OutOfOrder) {
-        let folders: std::collections::BTreeSet<String> = report
-            .damaged()
-            .filter_map(|f| f.path.parent())
-            .map(|p| p.display().to_string())
-            .collect();
         return format!(
             "a snapshot holds an older commit than one written before it (the message names both): move the one that does not belong out of {} and verify again",
-            folders.into_iter().collect::<Vec<_>>().join(" and ")
+            folders_of(report)
+        );
+    }
+    if archive_only(dir, report) {
+        let archive = dir.join(durability::dir::ARCHIVE);
+        return format!(
+            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {quoted} <new directory>` restores its newest state; restores to a point are refused until the archive verifies: move the damaged files, and every older one, out of it (the points they held are lost; a backup taken then still has them) and verify again",
+            archive.display()
         );
     }
     if report.manifest.is_none() && all_of(quiver::DamageKind::CommitsLost) {
@@ -1146,15 +1168,8 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     }
     if report.manifest.is_none() && all_of(quiver::DamageKind::Misnamed) {
         return format!(
-            "a snapshot holds an older commit than its name gives (the message names both): if it was only copied or renamed, move it out of {}/snapshots/ and verify again, which loses nothing; if it replaced the snapshot its name gives, restore from a backup: `quiver restore <backup> {quoted} --force`",
-            dir.display()
-        );
-    }
-    if archive_only(dir, report) {
-        let archive = dir.join(durability::dir::ARCHIVE);
-        return format!(
-            "only the WAL archive ({}) is damaged: the directory itself opens, and `quiver restore {quoted} <new directory>` restores its newest state; restores to a point are refused until the archive verifies: move the damaged files, and every older one, out of it (the points they held are lost; a backup taken then still has them) and verify again",
-            archive.display()
+            "a snapshot holds an older commit than its name gives (the message names both): if it was only copied or renamed, move it out of {} and verify again, which loses nothing; if it replaced the snapshot its name gives, restore from a backup: `quiver restore <backup> {quoted} --force`",
+            folders_of(report)
         );
     }
     let only_wal = report.damaged().all(|f| f.kind == "WAL segment");
@@ -1162,16 +1177,6 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
         return format!(
             "only the WAL is damaged, and the snapshot {} is sound: `quiver restore {quoted} <new directory> --snapshot-only` restores the state it holds; commits after it are lost",
             snapshot.display(),
-        );
-    }
-    if all_of(quiver::DamageKind::NotAFile) {
-        return format!(
-            "an entry under a snapshot's or WAL segment's name that is no regular file holds no data: move {} out of its folder and verify again",
-            report
-                .damaged()
-                .map(|f| f.path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
         );
     }
     if let Some(link) = report

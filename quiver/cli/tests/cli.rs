@@ -644,6 +644,86 @@ fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<(
     Ok(())
 }
 
+/// `wal/` or the archive's `wal/` as a file is damage verify reports (exit 3, where
+/// it failed with exit 1), and opening refuses the first; damage in the archive is
+/// advised on in the archive's folder.
+#[test]
+fn folders_that_are_files_and_archive_damage_are_reported_where_they_are() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let (first, second) = two_city_dumps(root.path())?;
+    expect(&["load", p(&data), p(&first)], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    let wal = data.join("wal");
+    let aside = root.path().join("wal-aside");
+    if wal.exists() {
+        std::fs::rename(&wal, &aside)?;
+    }
+    std::fs::write(&wal, b"")?;
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("not a directory"), "{stdout}");
+    // Opening refuses it by name (as an unmounted disk may look, not as damage).
+    let out = quiver(&["info", p(&data)]);
+    let (_, stderr) = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("wal is not a directory"), "{stderr}");
+    std::fs::remove_file(&wal)?;
+    if aside.exists() {
+        std::fs::rename(&aside, &wal)?;
+    }
+    expect(&["verify", p(&data)], 0);
+    // The archive's wal/ as a file: damage of the archive; the directory opens.
+    let archive = data.join("archive");
+    std::fs::create_dir_all(archive.join("snapshots"))?;
+    std::fs::write(archive.join("wal"), b"")?;
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    expect(&["info", p(&data)], 0);
+    std::fs::remove_file(archive.join("wal"))?;
+    // Two snapshots out of commit order in the archive: the hint names its folder.
+    let snapshots = sorted_snapshots(&data)?;
+    let name = |path: &Path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+    };
+    let commit = |path: &Path| {
+        name(path)
+            .and_then(|n| {
+                n.trim_end_matches(".snapshot")
+                    .split_once('_')
+                    .map(|(_, c)| c.to_string())
+            })
+            .expect("seq_commit")
+    };
+    let (oldest, newest) = (&snapshots[0], &snapshots[snapshots.len() - 1]);
+    std::fs::copy(
+        newest,
+        archive
+            .join("snapshots")
+            .join(format!("00000000000000000001_{}.snapshot", commit(newest))),
+    )?;
+    std::fs::copy(
+        oldest,
+        archive
+            .join("snapshots")
+            .join(format!("00000000000000000002_{}.snapshot", commit(oldest))),
+    )?;
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("out of {}", archive.join("snapshots").display())),
+        "{stderr}"
+    );
+    Ok(())
+}
+
 /// `info` gives the time of the oldest and newest commit in the WAL, per segment and
 /// for the directory, as RFC 3339 times inside the window the commits ran in.
 #[test]
