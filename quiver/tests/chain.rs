@@ -770,3 +770,46 @@ fn commits_in_a_snapshot_alone_refuse_an_incremental_backup() -> Result<()> {
     );
     Ok(())
 }
+
+/// An entry that is no file under a WAL segment's name in a middle link: named by
+/// its path as such (moving it out is the way out), and the next link is not said
+/// to start after a gap it does not have.
+#[test]
+fn an_entry_that_is_no_file_in_a_link_is_named_without_a_false_gap() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (data, backups) = (root.path().join("data"), root.path().join("backups"));
+    std::fs::create_dir_all(&backups)?;
+    let db = logged(&data, StorageMode::InMemoryTransactional)?;
+    work(&db, "Monday", 50)?;
+    quiver::backup(&db, &backups.join("monday"), &|_, _| {})?;
+    work(&db, "Tuesday", 20)?;
+    quiver::backup_incremental(
+        &db,
+        &backups.join("monday"),
+        &backups.join("tuesday"),
+        &|_, _| {},
+    )?;
+    work(&db, "Wednesday", 20)?;
+    let wednesday = backups.join("wednesday");
+    quiver::backup_incremental(&db, &backups.join("tuesday"), &wednesday, &|_, _| {})?;
+    db.close()?;
+    let entry = backups
+        .join("tuesday")
+        .join("wal")
+        .join(durability::dir::segment_file_name(99));
+    std::fs::create_dir(&entry)?;
+    let report = quiver::verify(&wednesday, &|_, _| {})?;
+    let damaged: Vec<_> = report
+        .damaged()
+        .map(|f| (f.path.clone(), f.damage_kind))
+        .collect();
+    assert_eq!(
+        damaged,
+        vec![(entry.clone(), quiver::DamageKind::NotAFile)],
+        "{:?}",
+        report.files
+    );
+    std::fs::remove_dir(&entry)?;
+    assert!(quiver::verify(&wednesday, &|_, _| {})?.is_sound());
+    Ok(())
+}
