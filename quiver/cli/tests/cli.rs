@@ -532,12 +532,7 @@ fn verify_names_every_damaged_snapshot_opening_would_need() -> Result<()> {
 #[test]
 fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let (first, second) = two_city_dumps(root.path())?;
-    expect(&["load", p(&data), p(&first)], 0);
-    expect(&["snapshot", "create", p(&data)], 0);
-    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
-    expect(&["snapshot", "create", p(&data)], 0);
+    let data = two_snapshots(root.path())?;
     let snapshots = sorted_snapshots(&data)?;
     let (oldest, newest) = (&snapshots[0], &snapshots[snapshots.len() - 1]);
     let old_name = oldest.file_name().and_then(|n| n.to_str()).expect("a name");
@@ -644,18 +639,25 @@ fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<(
     Ok(())
 }
 
+/// A data directory `root/data` loaded from [`two_city_dumps`] in two steps, with a
+/// snapshot after each.
+fn two_snapshots(root: &Path) -> Result<std::path::PathBuf> {
+    let data = root.join("data");
+    let (first, second) = two_city_dumps(root)?;
+    expect(&["load", p(&data), p(&first)], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
+    expect(&["snapshot", "create", p(&data)], 0);
+    Ok(data)
+}
+
 /// `wal/` or the archive's `wal/` as a file is damage verify reports (exit 3, where
 /// it failed with exit 1), and opening refuses the first; damage in the archive is
 /// advised on in the archive's folder.
 #[test]
 fn folders_that_are_files_and_archive_damage_are_reported_where_they_are() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let (first, second) = two_city_dumps(root.path())?;
-    expect(&["load", p(&data), p(&first)], 0);
-    expect(&["snapshot", "create", p(&data)], 0);
-    expect(&["load", p(&data), p(&second), "--into-existing"], 0);
-    expect(&["snapshot", "create", p(&data)], 0);
+    let data = two_snapshots(root.path())?;
     let wal = data.join("wal");
     let aside = root.path().join("wal-aside");
     if wal.exists() {
