@@ -761,6 +761,15 @@ fn backup_with(
 /// How many links a chain may have: a guard against a loop of parents.
 pub(crate) const CHAIN_MAX: usize = 10_000;
 
+/// Where the parent of the backup `link` (whose manifest is `manifest`) is recorded
+/// to be; `None` for a full backup.
+pub(crate) fn parent_dir(link: &Path, manifest: &Manifest) -> Option<PathBuf> {
+    let p = manifest.parent.as_ref()?;
+    let dir = link.join(p.path.replace('/', std::path::MAIN_SEPARATOR_STR));
+    // `tuesday/../monday` shown as the directory it is.
+    Some(dir.canonicalize().unwrap_or(dir))
+}
+
 /// The parent of the backup `link` (whose manifest is `manifest`): its directory and
 /// manifest, checked against what `link` recorded of it. `None` for a full backup.
 ///
@@ -768,13 +777,10 @@ pub(crate) const CHAIN_MAX: usize = 10_000;
 /// or is not the one `link` was taken after (another backup in its place), or it is
 /// of another database or mode. Each names `link`'s manifest first.
 pub(crate) fn parent_of(link: &Path, manifest: &Manifest) -> Result<Option<(PathBuf, Manifest)>> {
-    let Some(p) = &manifest.parent else {
+    let (Some(p), Some(dir)) = (&manifest.parent, parent_dir(link, manifest)) else {
         return Ok(None);
     };
     let named = link.join(MANIFEST_FILE);
-    let dir = link.join(p.path.replace('/', std::path::MAIN_SEPARATOR_STR));
-    // `tuesday/../monday` shown as the directory it is.
-    let dir = dir.canonicalize().unwrap_or(dir);
     let parent = match read_manifest(&dir) {
         Ok(Some(m)) => m,
         Ok(None) => {
@@ -997,10 +1003,42 @@ impl ChainView {
     ///
     /// Errors: those of [`read_chain`]; `Io` when the scratch directory cannot be
     /// made.
+    /// Every file the chain's manifests list is in place with its listed size (a
+    /// file they do not need, such as a link's mode file, too): reading a backup
+    /// must not show a state its manifest does not vouch for, nor call sound what
+    /// verify calls damaged.
+    ///
+    /// Errors: those of [`read_chain`]; `Corrupt` for a listed file that is missing
+    /// or of another size; `Io` when the scratch directory cannot be made.
     pub fn new(newest: &Path) -> Result<ChainView> {
         let chain = read_chain(newest)?;
-        let mode =
-            crate::mode::persisted_mode(newest)?.unwrap_or(StorageMode::InMemoryTransactional);
+        for (dir, manifest) in &chain {
+            for f in manifest.iter().flat_map(|m| &m.files).filter(|f| !f.shared) {
+                let path = dir.join(&f.path);
+                let found = match std::fs::metadata(&path) {
+                    Ok(meta) if meta.is_file() && meta.len() == f.size => continue,
+                    Ok(meta) if meta.is_file() => format!("holds {} bytes", meta.len()),
+                    Ok(_) => "is no file".to_string(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
+                    Err(e) => return Err(io("read", &path, e)),
+                };
+                return Err(Error::corrupt(format!(
+                    "{}: the backup's manifest lists it with {} bytes, but it {found}",
+                    path.display(),
+                    f.size
+                )));
+            }
+        }
+        let recorded = chain
+            .last()
+            .and_then(|(_, m)| m.as_ref())
+            .and_then(|m| crate::mode::parse_mode(&m.mode));
+        let mode = match recorded {
+            Some(mode) => mode,
+            None => {
+                crate::mode::persisted_mode(newest)?.unwrap_or(StorageMode::InMemoryTransactional)
+            }
+        };
         ChainView::of(&chain, mode)
     }
 
@@ -1347,14 +1385,27 @@ pub fn restore(
     // does damage in a data directory's WAL archive stop a restore of its newest
     // state.
     let archive = backup.join(durability::dir::ARCHIVE);
+    // A restore to a point passes over a snapshot whose commits the archive holds.
+    let through_archive = |f: &crate::verify::CheckedFile| {
+        f.damage_kind == crate::verify::DamageKind::RestorableThroughArchive
+    };
     let blocking = damage_of(&report, |f| {
         !(options.snapshot_only && f.kind == "WAL segment")
             && (options.until.is_some()
                 || !(f.path.starts_with(&archive) || f.kind == "WAL archive"))
+            && !(options.until.is_some() && through_archive(f))
     });
     if !blocking.is_empty() {
+        let way_out = match report.newest_commit() {
+            Some(newest) if options.until.is_none() && report.damaged().all(through_archive) => {
+                format!(
+                    " (its WAL archive holds every commit: `--until {newest}` restores the newest state through it)"
+                )
+            }
+            _ => String::new(),
+        };
         return Err(Error::corrupt(format!(
-            "{} does not verify, nothing was restored: {blocking}",
+            "{} does not verify, nothing was restored: {blocking}{way_out}",
             backup.display()
         )));
     }

@@ -87,6 +87,11 @@ pub enum DamageKind {
     /// A backup's manifest that does not read: the files cannot be checked against
     /// it.
     UnreadableManifest,
+    /// A damaged snapshot of a data directory that the directory alone cannot
+    /// recover, but whose commits its WAL archive still holds (an older snapshot and
+    /// the WAL after it): the directory does not open, and a restore to its newest
+    /// commit through the archive ([`VerifyReport::newest_commit`]) gives them all.
+    RestorableThroughArchive,
 }
 
 impl CheckedFile {
@@ -120,6 +125,10 @@ pub struct VerifyReport {
     snapshot_constraints: u64,
     /// Snapshots whose header does not read.
     unlisted: Vec<PathBuf>,
+    /// The newest commit the snapshots and WAL checked together reach (through the
+    /// WAL archive, when the directory has one), where the transactional check got
+    /// that far.
+    newest_commit: Option<u64>,
 }
 
 impl VerifyReport {
@@ -139,6 +148,7 @@ impl VerifyReport {
             snapshot: None,
             snapshot_constraints: 0,
             unlisted: Vec::new(),
+            newest_commit: None,
         }
     }
 
@@ -163,6 +173,14 @@ impl VerifyReport {
     /// The snapshot opening loads (the one a restore copies), if any snapshot reads.
     pub fn snapshot(&self) -> Option<&Path> {
         self.snapshot.as_deref()
+    }
+
+    /// The newest commit the snapshots and WAL reach together, through the WAL
+    /// archive when the directory has one: the point a restore through the archive
+    /// gives every commit at. `None` where the check stopped before the WAL (or the
+    /// mode keeps none).
+    pub fn newest_commit(&self) -> Option<u64> {
+        self.newest_commit
     }
 
     /// How many constraints the snapshot opening loads holds.
@@ -436,7 +454,12 @@ fn with_archive(
             let Some(d) = mine.iter().find(|d| d.file_name() == a.file_name()) else {
                 continue;
             };
-            if file_crc(a).ok() != file_crc(d).ok() {
+            // The directory's file reported already (a copy under another name,
+            // cut short): the archive's is not the one to blame for differing.
+            // (Found by a hostile-user run: an older snapshot copied out of the
+            // archive under a name held there blamed the archive's sound file.)
+            let damaged_here = report.damaged().any(|f| &f.path == *d);
+            if !damaged_here && file_crc(a).ok() != file_crc(d).ok() {
                 let mut f = CheckedFile::new(a.clone(), "WAL archive file");
                 f.damage = Some(format!(
                     "another file than {} under the same name: a restore to a point reads the directory's, so this one is in no history it restores (move it out of the archive)",
@@ -453,6 +476,7 @@ fn with_archive(
     let chain = [(archive.clone(), None), (dir.to_path_buf(), None)];
     let view = crate::backup::ChainView::of(&chain, report.mode)?;
     let merged = verify_one(view.path(), progress)?;
+    report.newest_commit = report.newest_commit.max(merged.newest_commit);
     let shown = |text: &str| view.shown(text, dir);
     for mut f in merged.files {
         let original = view.original(&f.path);
@@ -469,16 +493,33 @@ fn with_archive(
                 )
             });
             report.files.push(f);
-        } else if let Some(why) = f.damage
+        } else if let Some(why) = &f.damage
             && !report.damaged().any(|g| g.path == original)
         {
             let mut g = CheckedFile::new(archive.clone(), "WAL archive");
             g.damage = Some(format!(
                 "with the archive before it, {}: {} (a restore to a point through the archive fails; the directory itself opens)",
                 original.display(),
-                shown(&why)
+                shown(why)
             ));
             report.files.push(g);
+        } else if f.damage.is_none()
+            && let Some(own) = report
+                .files
+                .iter_mut()
+                .find(|g| g.path == original && g.kind == "snapshot" && g.damage.is_some())
+            && matches!(own.damage_kind, DamageKind::Other | DamageKind::CommitsLost)
+        {
+            // Lost to the directory alone, held by the archive: said so, and a
+            // restore to a point (which passes over the damaged snapshot) is the
+            // way out. (Found by a hostile-user run: the message said the commits
+            // could not be recovered, and the restore was refused.)
+            own.damage_kind = DamageKind::RestorableThroughArchive;
+            if let Some(why) = own.damage.as_mut() {
+                why.push_str(
+                    " from the directory alone; its WAL archive holds an older snapshot and the WAL after it, so a restore to a point through the archive recovers them",
+                );
+            }
         }
     }
     report.notes.push(format!(
@@ -756,6 +797,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         snapshot: None,
         strangers: false,
         notes: Vec::new(),
+        newest_commit: None,
     };
     // Opening an in-memory mode, or creating an on-disk database from a snapshot,
     // refuses files of two databases.
@@ -823,6 +865,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
         snapshot: check.snapshot,
         snapshot_constraints,
         unlisted,
+        newest_commit: check.newest_commit,
     })
 }
 
@@ -845,6 +888,19 @@ fn verify_chain(
     let mut broken = false;
     while let Some((dir, m)) = chain.last() {
         let named = dir.join(MANIFEST_FILE);
+        // A parent in place whose manifest does not read is damage of that manifest,
+        // not of the chain's order: the parent is where the link says.
+        if let Some(parent) = crate::backup::parent_dir(dir, m)
+            && let Err(e) = read_manifest(&parent)
+        {
+            let path = parent.join(MANIFEST_FILE);
+            let mut f = CheckedFile::new(path.clone(), "manifest");
+            f.damage = Some(without_path(e.message(), &path));
+            f.damage_kind = DamageKind::UnreadableManifest;
+            files.push(f);
+            broken = true;
+            break;
+        }
         match crate::backup::parent_of(dir, m) {
             Ok(Some(parent)) if chain.len() < crate::backup::CHAIN_MAX => chain.push(parent),
             Ok(Some(_)) => {
@@ -1097,6 +1153,7 @@ fn verify_chain(
         snapshot: merged.snapshot.as_deref().map(back),
         snapshot_constraints: merged.snapshot_constraints,
         unlisted: merged.unlisted.iter().map(|p| back(p)).collect(),
+        newest_commit: merged.newest_commit,
     })
 }
 
@@ -1113,6 +1170,8 @@ struct Check {
     strangers: bool,
     /// Notes from the checks, for the report's.
     notes: Vec<String>,
+    /// The newest commit the snapshots and WAL reach together.
+    newest_commit: Option<u64>,
 }
 
 impl Check {
@@ -1278,6 +1337,7 @@ impl Check {
             return;
         }
         let last_ts = next_ts - 1;
+        self.newest_commit = Some(last_ts);
         if self.unrecoverable(&failed, last_ts) {
             return;
         }

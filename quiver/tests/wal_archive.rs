@@ -416,15 +416,18 @@ fn an_archive_not_of_this_directory_is_named() -> Result<()> {
 }
 
 /// The one snapshot of a directory cut short, its WAL starting after commit 1 (the
-/// older segments are in the archive): the commits are named as beyond recovery
-/// without claiming no WAL record holds any, and the damage is not of the kind
-/// "move it aside to open the older state": there is none.
+/// older segments are in the archive): without the archive, the commits are named
+/// as beyond recovery without claiming no WAL record holds any, and the damage is
+/// not of the kind "move it aside to open the older state": there is none. With the
+/// archive, which holds an older snapshot and the WAL after it, the damage says so,
+/// and a restore to the newest commit through the archive gives every commit (a
+/// plain restore is refused, naming that way out).
 #[test]
-fn a_cut_snapshot_with_no_older_state_is_not_said_to_have_one() -> Result<()> {
+fn a_cut_snapshot_is_restored_through_the_archive_that_holds_its_commits() -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
     let db = archived(&data, WalArchive::default())?;
-    history(&db, 3)?;
+    let states = history(&db, 3)?;
     db.close()?;
     let snapshots = names(&data.join("snapshots"));
     assert_eq!(snapshots.len(), 1, "{snapshots:?}");
@@ -434,6 +437,39 @@ fn a_cut_snapshot_with_no_older_state_is_not_said_to_have_one() -> Result<()> {
         .write(true)
         .open(&snapshot)?
         .set_len(len / 2)?;
+    let (newest, image) = states.last().cloned().expect("commits");
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().collect();
+    assert_eq!(damaged.len(), 1, "{:?}", report.files);
+    assert_eq!(damaged[0].path, snapshot);
+    let why = damaged[0].damage.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("its WAL archive holds an older snapshot"),
+        "{why}"
+    );
+    assert_eq!(
+        damaged[0].damage_kind,
+        quiver::DamageKind::RestorableThroughArchive,
+        "{why}"
+    );
+    assert_eq!(report.newest_commit(), Some(newest));
+    let refused = quiver::restore(
+        &data,
+        &root.path().join("plain"),
+        &RestoreOptions::new(),
+        &|_, _| {},
+    )
+    .expect_err("the directory does not open");
+    assert_eq!(refused.kind(), ErrorKind::Corrupt);
+    assert!(
+        refused.message().contains(&format!("--until {newest}")),
+        "{refused}"
+    );
+    let restored = root.path().join("restored");
+    restore_to(&data, &restored, newest)?;
+    assert_eq!(opened_image(&restored)?, image);
+    // Without the archive, nothing older holds those commits.
+    std::fs::rename(data.join("archive"), root.path().join("archive"))?;
     let report = quiver::verify(&data, &|_, _| {})?;
     let damaged: Vec<_> = report.damaged().filter(|f| f.path == snapshot).collect();
     assert_eq!(damaged.len(), 1, "{:?}", report.files);
@@ -443,5 +479,31 @@ fn a_cut_snapshot_with_no_older_state_is_not_said_to_have_one() -> Result<()> {
         "{why}"
     );
     assert_eq!(damaged[0].damage_kind, quiver::DamageKind::Other, "{why}");
+    Ok(())
+}
+
+/// An older snapshot copied out of the archive into the directory under the name of
+/// another one the archive holds: the copy is the damage, and the archive's sound
+/// file under that name is not blamed for differing from it.
+#[test]
+fn a_copy_out_of_the_archive_is_the_damage_not_the_archive() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    history(&db, 4)?;
+    db.close()?;
+    let archived_snapshots = names(&data.join("archive/snapshots"));
+    assert!(archived_snapshots.len() >= 2, "{archived_snapshots:?}");
+    let (older, newer) = (
+        &archived_snapshots[archived_snapshots.len() - 2],
+        &archived_snapshots[archived_snapshots.len() - 1],
+    );
+    let copy = data.join("snapshots").join(older);
+    std::fs::copy(data.join("archive/snapshots").join(newer), &copy)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
+    assert_eq!(damaged, vec![copy.clone()], "{:?}", report.files);
+    std::fs::remove_file(&copy)?;
+    assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
     Ok(())
 }

@@ -154,6 +154,31 @@ fn progress<'b>(bar: &'b ProgressBar) -> impl FnMut(dump::Progress) + 'b {
     }
 }
 
+/// The dump's lines that break one of its own uniqueness constraints, named as a
+/// load into an existing database names them: the dump checked again against an
+/// empty scratch database. Only on the way out of a load the staged database
+/// refused (where the engine names vertices, not lines); `None` when the check
+/// finds nothing (an existence constraint) or cannot run.
+fn uniqueness_by_lines(args: &LoadArgs) -> Option<Error> {
+    let scratch = tempfile::Builder::new()
+        .prefix("quiver-check-")
+        .tempdir()
+        .ok()?;
+    let db = Database::open(
+        Config::new()
+            .data_directory(scratch.path())
+            .mode(StorageMode::InMemoryTransactional)
+            .durability_by_mode(crate::unlogged(false)),
+    )
+    .ok()?;
+    let found = dump::check_dump(&db, open_input(&args.file).ok()?, &options(args))
+        .and_then(|c| dump::check_dump_uniqueness(&db, open_input(&args.file)?, &c));
+    let _ = db.close();
+    found
+        .err()
+        .filter(|e| e.kind() == ErrorKind::ConstraintViolation)
+}
+
 /// Into a new or empty directory: staged, one snapshot, renamed into place.
 fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, Refusal> {
     let mode = args.mode.unwrap_or(StorageMode::InMemoryTransactional);
@@ -253,15 +278,19 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         }
         for spec in &aside {
             // A violation is the dump's: its data breaks its own constraint.
-            db.create_constraint(spec).map_err(|e| match e.kind() {
-                ErrorKind::ConstraintViolation => Refusal::Input(Error::new(
+            db.create_constraint(spec).map_err(|e| {
+                match e.kind() {
+                ErrorKind::ConstraintViolation => Refusal::Input(
+                    uniqueness_by_lines(args).unwrap_or_else(|| Error::new(
                     e.kind(),
                     format!(
                         "the dump's data breaks its constraint {spec}: {}; nothing was written",
                         e.message()
                     ),
-                )),
+                    )),
+                ),
                 _ => Refusal::Other(e),
+            }
             })?;
         }
         db.close()?;

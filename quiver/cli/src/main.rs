@@ -1159,6 +1159,13 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             archive.display()
         );
     }
+    if all_of(quiver::DamageKind::RestorableThroughArchive)
+        && let Some(newest) = report.newest_commit()
+    {
+        return format!(
+            "the WAL archive holds every commit the damaged snapshot held: `quiver restore {quoted} <new directory> --until {newest}` restores the newest state (commit {newest}) through it, as a database with a new id"
+        );
+    }
     if report.manifest.is_none() && all_of(quiver::DamageKind::CommitsLost) {
         return format!(
             "restore from a backup: `quiver restore <backup> {quoted} --force` (the files now in it are kept in {}/.backup/); or, to open the older state and lose the commits named above, move the damaged snapshots out of {}/snapshots/ and verify again",
@@ -1188,10 +1195,16 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
             link.path.display()
         );
     }
-    if report
+    if let Some(manifest) = report
         .damaged()
-        .any(|f| f.damage_kind == quiver::DamageKind::UnreadableManifest)
+        .find(|f| f.damage_kind == quiver::DamageKind::UnreadableManifest)
     {
+        if manifest.path != dir.join(quiver::MANIFEST_FILE) {
+            return format!(
+                "the manifest of an earlier backup of the chain, {}, does not read, so the chain cannot be restored past it: put a sound copy of that backup in its place, or restore from another backup",
+                manifest.path.display()
+            );
+        }
         return format!(
             "the manifest is damaged: restore from another backup; to check the files themselves, move {}/{} aside and verify again (without it, a missing file cannot be told from one never written)",
             dir.display(),

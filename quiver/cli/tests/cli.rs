@@ -808,6 +808,67 @@ fn the_wal_archive_on_the_command_line() -> Result<()> {
         assert_eq!(db.stats()?.vertices, point);
         db.close()?;
     }
+    // The directory's only snapshot cut: the archive holds its commits, and the
+    // hint's restore through it gives all 60.
+    let snapshot = std::fs::read_dir(data.join("snapshots"))?
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a snapshot");
+    let whole = std::fs::read(&snapshot)?;
+    std::fs::write(&snapshot, &whole[..whole.len() / 2])?;
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "`quiver restore {} <new directory> --until 60`",
+            p(&data)
+        )),
+        "{stderr}"
+    );
+    let whole_again = root.path().join("whole");
+    expect(&["restore", p(&data), p(&whole_again), "--until", "60"], 0);
+    let db = Database::open(Config::new().data_directory(&whole_again))?;
+    assert_eq!(db.stats()?.vertices, 60);
+    db.close()?;
+    std::fs::write(&snapshot, &whole)?;
+    expect(&["verify", p(&data)], 0);
+    // A snapshot out of order in the directory and another in the archive: both
+    // listings are refused, and the hint names both folders.
+    let oldest = std::fs::read_dir(data.join("archive/snapshots"))?
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .expect("an archived snapshot");
+    let commit = oldest
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once('_'))
+        .map(|(_, c)| c.to_string())
+        .expect("a snapshot's name");
+    let misplaced = [
+        data.join("snapshots")
+            .join(format!("{:020}_{commit}.snapshot", 90)),
+        data.join("archive/snapshots")
+            .join(format!("{:020}_{commit}.snapshot", 91)),
+    ];
+    for copy in &misplaced {
+        std::fs::copy(&oldest, copy)?;
+    }
+    let out = quiver(&["verify", p(&data)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    let both = format!(
+        "{} and {}",
+        data.join("archive/snapshots").display(),
+        data.join("snapshots").display()
+    );
+    assert!(stderr.contains(&both), "{stderr}");
+    for copy in &misplaced {
+        std::fs::remove_file(copy)?;
+    }
+    expect(&["verify", p(&data)], 0);
     // Damage in the archive alone: verify says so (the directory opens), and its
     // hint is not to give up the WAL; info still reads the directory.
     let segment = std::fs::read_dir(data.join("archive/wal"))?
@@ -935,6 +996,41 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
     refused(&["info", p(&tuesday)], "holds no backup manifest");
     std::fs::remove_dir(backups.join("monday"))?;
     std::fs::rename(backups.join("moved"), backups.join("monday"))?;
+    expect(&["verify", p(&tuesday)], 0);
+    // The parent in place, its manifest garbage: that manifest is the damage, named
+    // by its path, and the advice is not to put the parent back.
+    let parent_manifest = backups.join("monday").join(quiver::MANIFEST_FILE);
+    let sound = std::fs::read(&parent_manifest)?;
+    std::fs::write(&parent_manifest, b"{ not json")?;
+    let (stdout, stderr) = verify();
+    let named = parent_manifest.display().to_string();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("DAMAGED") && l.contains(&named)),
+        "{stdout}"
+    );
+    assert!(!stderr.contains(broken), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the manifest of an earlier backup of the chain, {}, does not read",
+            parent_manifest.display()
+        )),
+        "{stderr}"
+    );
+    refused(&["info", p(&tuesday)], "does not read");
+    std::fs::write(&parent_manifest, sound)?;
+    expect(&["verify", p(&tuesday)], 0);
+    // A listed file that reading does not need (the link's mode file), gone:
+    // reading refuses it as verify does.
+    let mode_file = tuesday.join(quiver::MODE_FILE);
+    let kept = std::fs::read(&mode_file)?;
+    std::fs::remove_file(&mode_file)?;
+    verify();
+    for args in [&["info", p(&tuesday)][..], &["dump", p(&tuesday)]] {
+        refused(args, "lists it with");
+    }
+    std::fs::write(&mode_file, kept)?;
     expect(&["verify", p(&tuesday)], 0);
     // The link's WAL, and its lines in the manifest, gone.
     let mut m = quiver::read_manifest(&tuesday)?.expect("a manifest");
