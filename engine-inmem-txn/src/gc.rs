@@ -17,6 +17,109 @@ pub struct GcReport {
     pub pending: usize,
 }
 
+/// A commit that wrote at least this many objects hands its collection to the
+/// background collector (when the engine runs one) instead of collecting on the
+/// committing thread: a bulk load then goes on with its next batch while the
+/// collector, on another core, cuts the last one's versions (revisiting every object
+/// written is most of a collection's cost). Smaller commits collect inline, where the
+/// objects they wrote are still in the cache.
+pub(crate) const HANDOFF_OBJECTS: usize = 4096;
+
+/// Batches handed over and not yet collected, at most: a committer that finds the
+/// collector this far behind collects its own commit, so the versions waiting are
+/// bounded by about two large commits' worth.
+const HANDOFF_QUEUED: usize = 2;
+
+/// Large commits' collection on its way to the background collector thread.
+#[derive(Default)]
+pub(crate) struct Handoff {
+    state: parking_lot::Mutex<HandoffState>,
+    changed: parking_lot::Condvar,
+}
+
+#[derive(Default)]
+struct HandoffState {
+    batches: std::collections::VecDeque<(Vec<GcEntry>, u64)>,
+    /// A collector thread takes batches.
+    open: bool,
+    /// Taken by the collector and not yet collected.
+    busy: usize,
+}
+
+/// What the collector thread is to do next.
+pub(crate) enum Next {
+    /// Collect these commits' objects at this bound, then call [`Handoff::done`].
+    Batch(Vec<GcEntry>, u64),
+    /// Nothing handed over within the interval: the periodic collection.
+    Tick,
+    /// The engine is closing.
+    Closed,
+}
+
+impl Handoff {
+    /// Queues `ready` (collectable below `oldest`) for the collector thread, or gives
+    /// it back when there is none or it is behind.
+    pub(crate) fn offer(&self, ready: Vec<GcEntry>, oldest: u64) -> Option<Vec<GcEntry>> {
+        let mut s = self.state.lock();
+        if !s.open || s.batches.len() + s.busy >= HANDOFF_QUEUED {
+            return Some(ready);
+        }
+        s.batches.push_back((ready, oldest));
+        drop(s);
+        self.changed.notify_all();
+        None
+    }
+
+    /// Waits until everything handed over is collected (a collection on demand
+    /// reports all of it). Never called from the collector thread.
+    pub(crate) fn wait_idle(&self) {
+        let mut s = self.state.lock();
+        while !s.batches.is_empty() || s.busy > 0 {
+            self.changed.wait(&mut s);
+        }
+    }
+
+    /// The collector thread's wait for its next task.
+    pub(crate) fn next(&self, interval: std::time::Duration) -> Next {
+        let mut s = self.state.lock();
+        let deadline = std::time::Instant::now() + interval;
+        loop {
+            if !s.open {
+                return Next::Closed;
+            }
+            if let Some((ready, oldest)) = s.batches.pop_front() {
+                s.busy += 1;
+                return Next::Batch(ready, oldest);
+            }
+            if self.changed.wait_until(&mut s, deadline).timed_out() {
+                return Next::Tick;
+            }
+        }
+    }
+
+    /// The collector thread finished a batch.
+    pub(crate) fn done(&self) {
+        self.state.lock().busy -= 1;
+        self.changed.notify_all();
+    }
+
+    /// A collector thread takes batches from now on.
+    pub(crate) fn open(&self) {
+        self.state.lock().open = true;
+    }
+
+    /// The collector thread stops: it takes no more, and what was queued is let go
+    /// (only object ids: the versions stay on their chains, freed with the graph or
+    /// cut by a later collection).
+    pub(crate) fn close(&self) {
+        let mut s = self.state.lock();
+        s.open = false;
+        s.batches.clear();
+        drop(s);
+        self.changed.notify_all();
+    }
+}
+
 /// Drops the versions older than `oldest` of every object `ready`'s commits wrote.
 /// Collectors may run at once: each takes its own entries off the queue, and an
 /// object's chain is cut under its lock.

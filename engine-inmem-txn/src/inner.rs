@@ -3,13 +3,14 @@
 //! component of its own module. `Inner` only holds them and wires the few steps
 //! that take several (retiring a commit into collection, the engine's counts).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use engine_api::kit::ObserverRegistry;
 use engine_api::{Capabilities, Error, Result};
 
 use crate::clock::CommitClock;
-use crate::gc::{GcReport, collect_entries};
+use crate::gc::{GcReport, HANDOFF_OBJECTS, Handoff, collect_entries};
 use crate::graph::Graph;
 use crate::running::{GcEntry, Running};
 use crate::schema::Schema;
@@ -26,6 +27,8 @@ pub(crate) struct Inner {
     /// The data directory: `None` for a memory-only engine.
     pub(crate) durable: Option<Durable>,
     pub(crate) observers: ObserverRegistry,
+    /// Large commits' collection, on its way to the background collector.
+    pub(crate) handoff: Arc<Handoff>,
 }
 
 impl Inner {
@@ -38,6 +41,7 @@ impl Inner {
             schema: Schema::new(),
             durable: None,
             observers: ObserverRegistry::new(),
+            handoff: Arc::default(),
         }
     }
 
@@ -57,14 +61,33 @@ impl Inner {
 
     /// Queues the objects of a published commit for collection, and collects what
     /// is collectable now (see the `running` module: mostly this thread's commits).
+    /// A large collection goes to the background collector (see
+    /// [`HANDOFF_OBJECTS`]).
     pub(crate) fn retire(&self, entry: GcEntry) {
         let (ready, oldest) = self.running.retire(entry, &self.clock.newest);
+        let objects: usize = ready.iter().map(|e| e.objects.len()).sum();
+        let ready = if objects >= HANDOFF_OBJECTS {
+            match self.handoff.offer(ready, oldest) {
+                Some(ready) => ready,
+                None => return,
+            }
+        } else {
+            ready
+        };
         collect_entries(&self.graph, &self.schema, &ready, oldest);
     }
 
-    /// Collects what can be collected now (the background collector; every commit
-    /// collects what its publication made collectable).
+    /// Collects what can be collected now, after what was handed to the background
+    /// collector (a collection on demand).
     pub(crate) fn collect(&self) -> GcReport {
+        self.handoff.wait_idle();
+        self.collect_queued()
+    }
+
+    /// Collects what the running-transaction registry holds collectable now (the
+    /// background collector's periodic pass; every commit collects what its
+    /// publication made collectable).
+    pub(crate) fn collect_queued(&self) -> GcReport {
         let (ready, oldest) = self.running.collectable(&self.clock.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
         GcReport {

@@ -204,24 +204,58 @@ thread_local! {
     static WRITES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Takes the undo out of a delta cut off its chain (its `next` already taken) and,
-/// on a thread that writes, keeps the box for reuse, up to [`SPARE_DELTAS`].
+/// Spent delta boxes a thread that does not write (the background collector) hands
+/// to the threads that do, in batches of [`STASH_BATCH`]: a bulk load's collection
+/// runs there, and its boxes would otherwise be freed on one thread and allocated
+/// again on another (each free then takes the writer's allocator arena lock).
+// The boxes themselves are what is kept, as in `SPARE`.
+#[allow(clippy::vec_box)]
+static STASH: parking_lot::Mutex<Vec<Vec<Box<Delta>>>> = parking_lot::Mutex::new(Vec::new());
+
+/// Boxes per batch in [`STASH`] (64 B each: 256 KiB); the stash keeps up to
+/// [`SPARE_DELTAS`] boxes in all.
+const STASH_BATCH: usize = 4096;
+
+/// Takes the undo out of a delta cut off its chain (its `next` already taken) and
+/// keeps the box for reuse: on a thread that writes, up to [`SPARE_DELTAS`]; on
+/// another, for the stash (see [`hand_over_spare_deltas`]).
 pub(crate) fn spend(mut d: Box<Delta>) -> Undo {
     debug_assert!(d.next.is_none(), "a spent delta is cut off its chain");
     let undo = std::mem::replace(&mut d.undo, Undo::Uncreate);
-    if WRITES.get() {
-        SPARE.with_borrow_mut(|spare| {
-            if spare.len() < SPARE_DELTAS {
-                spare.push(d);
-            }
-        });
+    let writes = WRITES.get();
+    let full = SPARE.with_borrow_mut(|spare| {
+        if spare.len() < SPARE_DELTAS {
+            spare.push(d);
+        }
+        spare.len() >= STASH_BATCH
+    });
+    if full && !writes {
+        hand_over_spare_deltas();
     }
     undo
 }
 
-/// Frees the spent delta boxes this thread keeps.
+/// Moves the spent boxes a thread that does not write keeps into the stash, where
+/// writing threads take them (boxes beyond the stash's bound are freed).
+pub(crate) fn hand_over_spare_deltas() {
+    if WRITES.get() {
+        return;
+    }
+    let batch = SPARE.take();
+    if batch.is_empty() {
+        return;
+    }
+    let mut stash = STASH.lock();
+    if stash.len() < SPARE_DELTAS / STASH_BATCH {
+        stash.push(batch);
+    }
+}
+
+/// Frees the spent delta boxes this thread keeps, and the stash.
 pub(crate) fn free_spare_deltas() {
     SPARE.take();
+    let stash = std::mem::take(&mut *STASH.lock());
+    drop(stash);
 }
 
 /// Pushes a delta onto a chain. Returns true if it is the transaction's first delta
@@ -234,7 +268,15 @@ pub(crate) fn push_delta(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>, und
         undo,
         next,
     };
-    *head = Some(match SPARE.with_borrow_mut(Vec::pop) {
+    let mut reused = SPARE.with_borrow_mut(Vec::pop);
+    if reused.is_none() && WRITES.get() {
+        // This thread's spares are used up: a batch the collector handed over.
+        if let Some(batch) = STASH.lock().pop() {
+            SPARE.set(batch);
+            reused = SPARE.with_borrow_mut(Vec::pop);
+        }
+    }
+    *head = Some(match reused {
         Some(mut spare) => {
             // The spent delta's transaction reference is let go here.
             *spare = delta;
@@ -342,26 +384,48 @@ mod tests {
         SPARE.with_borrow(Vec::len)
     }
 
-    /// A thread that writes keeps the boxes its collections cut, up to the bound,
-    /// reuses them for its next deltas (with the new transaction and undo), and frees
-    /// them when asked; a thread that never wrote keeps none.
+    /// A thread that never writes (the background collector) hands the boxes it
+    /// cuts to the stash in batches, and a writing thread whose own spares ran out
+    /// reuses them. A thread that writes keeps the boxes its collections cut, up to
+    /// the bound, reuses them for its next deltas (with the new transaction and
+    /// undo), and frees them when asked. (The stash is the process's: no other test
+    /// of this binary writes deltas.)
     #[test]
     fn spent_deltas_are_reused_up_to_the_bound() {
         std::thread::spawn(|| {
+            free_spare_deltas();
             let old = TxnShared::new(TXN_ID_BASE + 1);
-            let spent = Box::new(Delta {
-                txn: old.clone(),
-                undo: Undo::AddLabel(3),
-                next: None,
-            });
-            assert!(matches!(spend(spent), Undo::AddLabel(3)));
-            assert_eq!(spare_len(), 0, "a thread that never wrote keeps nothing");
+            let theirs = old.clone();
+            std::thread::spawn(move || {
+                for _ in 0..=STASH_BATCH {
+                    let spent = Box::new(Delta {
+                        txn: theirs.clone(),
+                        undo: Undo::AddLabel(3),
+                        next: None,
+                    });
+                    assert!(matches!(spend(spent), Undo::AddLabel(3)));
+                }
+                assert_eq!(spare_len(), 1, "one batch handed over, one box kept");
+                assert_eq!(STASH.lock().len(), 1);
+                hand_over_spare_deltas();
+                assert_eq!(spare_len(), 0);
+                assert_eq!(STASH.lock().len(), 2);
+            })
+            .join()
+            .expect("the collecting thread");
+            assert_eq!(Arc::strong_count(&old), STASH_BATCH + 2);
 
             let me = TxnShared::new(TXN_ID_BASE + 2);
             let mut heads: Vec<Option<Box<Delta>>> = (0..SPARE_DELTAS + 10).map(|_| None).collect();
             for head in &mut heads {
                 assert!(push_delta(head, &me, Undo::Uncreate));
             }
+            assert!(STASH.lock().is_empty(), "the stash was taken");
+            assert_eq!(
+                Arc::strong_count(&old),
+                1,
+                "every box handed over was reused (its old transaction let go)"
+            );
             for head in &mut heads {
                 let d = head.take().expect("a delta");
                 assert!(matches!(spend(d), Undo::Uncreate));
@@ -375,11 +439,6 @@ mod tests {
             let d = head.as_deref().expect("pushed");
             assert!(Arc::ptr_eq(&d.txn, &newer) && matches!(d.undo, Undo::RemoveLabel(7)));
             assert!(d.next.is_none());
-            assert_eq!(
-                Arc::strong_count(&old),
-                1,
-                "the box spent before this thread wrote was freed"
-            );
 
             free_spare_deltas();
             assert_eq!(spare_len(), 0);
