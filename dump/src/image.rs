@@ -217,19 +217,7 @@ impl Builder<'_> {
     }
 
     fn schema(&mut self, op: SchemaOp, what: &dyn std::fmt::Display) -> Result<()> {
-        let twice = self.schema.iter().any(|d| match (d, &op) {
-            // A trigger is known by its name.
-            (SchemaOp::CreateTrigger(a), SchemaOp::CreateTrigger(b)) => a.name == b.name,
-            _ => *d == op,
-        });
-        if twice {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("{what} is created earlier in the dump"),
-            ));
-        }
-        self.schema.push(op);
-        Ok(())
+        define_once(&mut self.schema, op, what)
     }
 
     /// Applies one statement; the count it adds to goes up.
@@ -259,6 +247,9 @@ impl Builder<'_> {
                 .map(|()| summary.schema += 1),
             StatementKind::Constraint(spec) => {
                 if let Some(aside) = self.aside.as_mut() {
+                    if aside.contains(spec) {
+                        return Err(twice_in_the_dump(&format!("the constraint {spec}")));
+                    }
                     aside.push(spec.clone());
                     summary.schema += 1;
                     Ok(())
@@ -431,4 +422,31 @@ fn read_batches<R: BufRead>(
     batch.read = reader.bytes();
     full.send(batch).map_err(|_| stopped())?;
     Ok((seen, reader.bytes(), skipped))
+}
+
+/// A definition the dump makes twice: the dump contradicts itself (invalid input,
+/// whatever the target holds).
+pub(crate) fn twice_in_the_dump(what: &dyn std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("{what} is created earlier in the dump"),
+    )
+}
+
+/// Records `op` among the definitions the dump made so far (`defined`), refusing a
+/// second definition of the same (a trigger is known by its name).
+pub(crate) fn define_once(
+    defined: &mut Vec<SchemaOp>,
+    op: SchemaOp,
+    what: &dyn std::fmt::Display,
+) -> Result<()> {
+    let twice = defined.iter().any(|d| match (d, &op) {
+        (SchemaOp::CreateTrigger(a), SchemaOp::CreateTrigger(b)) => a.name == b.name,
+        _ => *d == op,
+    });
+    if twice {
+        return Err(twice_in_the_dump(what));
+    }
+    defined.push(op);
+    Ok(())
 }

@@ -7,6 +7,7 @@ use engine_api::{
     BulkLoader, Error, ErrorKind, Name, PropertyValue, Result, StorageEngine, Transaction,
 };
 
+use crate::image::define_once;
 use crate::parse::{StatementKind, StatementReader};
 use crate::write::{Progress, ProgressFn};
 
@@ -170,6 +171,9 @@ fn apply<E: StorageEngine, R: BufRead>(
     let mut summary = LoadSummary::default();
     // Statements before the open batch's, counted as applied once it commits.
     let mut pending_helpers = 0u64;
+    // The definitions the dump made: a second one of the same contradicts it
+    // (invalid input), whatever the target holds.
+    let mut defined: Vec<durability::SchemaOp> = Vec::new();
     let caps = engine.capabilities().clone();
     let mut seen = 0u64;
     let mut last_line = 0u64;
@@ -213,12 +217,23 @@ fn apply<E: StorageEngine, R: BufRead>(
                 pending_helpers += 1;
                 Ok(())
             }
-            StatementKind::Index(spec) => loader
-                .commit_batch()
-                .and_then(|()| engine.create_index(&spec))
-                .map(|()| summary.schema += 1),
+            StatementKind::Index(spec) => define_once(
+                &mut defined,
+                durability::SchemaOp::CreateIndex(spec.clone()),
+                &format!("the index {spec}"),
+            )
+            .and_then(|()| loader.commit_batch())
+            .and_then(|()| engine.create_index(&spec))
+            .map(|()| summary.schema += 1),
             StatementKind::Constraint(spec) => {
-                if let Some(aside) = options.constraints_aside.as_mut() {
+                let once = define_once(
+                    &mut defined,
+                    durability::SchemaOp::CreateConstraint(spec.clone()),
+                    &format!("the constraint {spec}"),
+                );
+                if once.is_err() {
+                    once
+                } else if let Some(aside) = options.constraints_aside.as_mut() {
                     aside.push(spec);
                     summary.schema += 1;
                     Ok(())
@@ -232,10 +247,14 @@ fn apply<E: StorageEngine, R: BufRead>(
                         .map(|()| summary.schema += 1)
                 }
             }
-            StatementKind::Trigger(spec) => loader
-                .commit_batch()
-                .and_then(|()| engine.create_trigger(&spec))
-                .map(|()| summary.schema += 1),
+            StatementKind::Trigger(spec) => define_once(
+                &mut defined,
+                durability::SchemaOp::CreateTrigger(spec.clone()),
+                &format!("the trigger {}", spec.name),
+            )
+            .and_then(|()| loader.commit_batch())
+            .and_then(|()| engine.create_trigger(&spec))
+            .map(|()| summary.schema += 1),
         };
         if let Err(e) = outcome {
             let applied = loader.committed() + summary.schema + pending_helpers;

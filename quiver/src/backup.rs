@@ -1004,18 +1004,40 @@ impl ChainView {
     /// Errors: those of [`read_chain`]; `Io` when the scratch directory cannot be
     /// made.
     /// Every file the chain's manifests list is in place with its listed size (a
-    /// file they do not need, such as a link's mode file, too): reading a backup
-    /// must not show a state its manifest does not vouch for, nor call sound what
-    /// verify calls damaged.
+    /// file they do not need, such as a link's mode file, too), and a small one
+    /// other than a snapshot or WAL segment (up to 64 KiB: the mode file, RocksDB's
+    /// CURRENT and OPTIONS) with its listed checksum; snapshots and WAL segments
+    /// carry checksums of their own, which reading them checks. Reading a backup must not show a state its manifest
+    /// does not vouch for, nor call sound what verify calls damaged.
     ///
     /// Errors: those of [`read_chain`]; `Corrupt` for a listed file that is missing
     /// or of another size; `Io` when the scratch directory cannot be made.
     pub fn new(newest: &Path) -> Result<ChainView> {
+        const SMALL: u64 = 64 << 10;
+        // Snapshots and WAL segments: reading them checks their own checksums.
+        let checksummed = |rel: &str| rel.starts_with("snapshots/") || rel.starts_with("wal/");
         let chain = read_chain(newest)?;
         for (dir, manifest) in &chain {
             for f in manifest.iter().flat_map(|m| &m.files).filter(|f| !f.shared) {
                 let path = dir.join(&f.path);
                 let found = match std::fs::metadata(&path) {
+                    // A small file's contents too (the mode file: reading takes the
+                    // mode from it, and nothing else checks it).
+                    Ok(meta)
+                        if meta.is_file()
+                            && meta.len() == f.size
+                            && f.size <= SMALL
+                            && !checksummed(&f.path) =>
+                    {
+                        match file_crc(&path) {
+                            Ok((_, crc)) if crc == f.crc32 => continue,
+                            Ok((_, crc)) => format!(
+                                "holds other bytes (CRC-32 {crc:08x}, the manifest lists {:08x})",
+                                f.crc32
+                            ),
+                            Err(e) => return Err(e),
+                        }
+                    }
                     Ok(meta) if meta.is_file() && meta.len() == f.size => continue,
                     Ok(meta) if meta.is_file() => format!("holds {} bytes", meta.len()),
                     Ok(_) => "is no file".to_string(),

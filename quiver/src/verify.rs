@@ -87,10 +87,11 @@ pub enum DamageKind {
     /// A backup's manifest that does not read: the files cannot be checked against
     /// it.
     UnreadableManifest,
-    /// A damaged snapshot of a data directory that the directory alone cannot
-    /// recover, but whose commits its WAL archive still holds (an older snapshot and
-    /// the WAL after it): the directory does not open, and a restore to its newest
-    /// commit through the archive ([`VerifyReport::newest_commit`]) gives them all.
+    /// Damage of a data directory's snapshot or WAL segment that the directory alone
+    /// cannot recover from, while its WAL archive and the directory together read
+    /// whole (an older snapshot and the WAL after it): the directory does not open,
+    /// and a restore to its newest commit through the archive
+    /// ([`VerifyReport::newest_commit`]) gives every commit.
     RestorableThroughArchive,
 }
 
@@ -331,10 +332,22 @@ fn with_archive(
     if report.manifest.is_some() {
         return Ok(report);
     }
+    // Whether the archive's damage may be said to leave the directory's own open
+    // alone: only where the directory itself verified. (Found by a hostile-user
+    // run: "the directory itself opens" was said of one that did not.)
+    let opens = report.damaged().next().is_none();
+    let itself = |text: &str| {
+        if opens {
+            format!(" ({text})")
+        } else {
+            String::new()
+        }
+    };
     if let Some(what) = durability::dir::not_a_directory(&archive) {
         let mut f = CheckedFile::new(archive.clone(), "WAL archive");
         f.damage = Some(format!(
-            "{what}: the points it held cannot be restored, and an engine with the WAL archive on refuses to open until it is a directory again (the directory itself opens without the archive setting)"
+            "{what}: the points it held cannot be restored, and an engine with the WAL archive on refuses to open until it is a directory again{}",
+            itself("the directory itself opens without the archive setting")
         ));
         report.files.push(f);
         return Ok(report);
@@ -354,7 +367,8 @@ fn with_archive(
         {
             let mut f = CheckedFile::new(folder.clone(), "WAL archive");
             f.damage = Some(format!(
-                "{what}: the points the archive held cannot be restored (the directory itself opens)"
+                "{what}: the points the archive held cannot be restored{}",
+                itself("the directory itself opens")
             ));
             report.files.push(f);
             return Ok(report);
@@ -427,7 +441,8 @@ fn with_archive(
             {
                 let mut f = CheckedFile::new(path.clone(), "WAL archive file");
                 f.damage = Some(format!(
-                    "belongs to database {theirs}, but the data directory's own files belong to {ours}: a file of another database in the WAL archive (is archive/ a link to another directory's?); a restore to a point through the archive fails, the directory itself opens"
+                    "belongs to database {theirs}, but the data directory's own files belong to {ours}: a file of another database in the WAL archive (is archive/ a link to another directory's?); a restore to a point through the archive fails{}",
+                    itself("the directory itself opens")
                 ));
                 report.files.push(f);
                 foreign = true;
@@ -478,6 +493,15 @@ fn with_archive(
     let merged = verify_one(view.path(), progress)?;
     report.newest_commit = report.newest_commit.max(merged.newest_commit);
     let shown = |text: &str| view.shown(text, dir);
+    // Every file the archive and the directory give together reads (but for the
+    // directory's own damaged ones, passed over): what the directory alone lacks, a
+    // restore to a point through the archive recovers. (A restore to a point is
+    // refused while the archive has damage, even damage it could pass over.)
+    let together_sound = merged.files.iter().all(|f| {
+        f.damage.is_none()
+            && (f.passed_over.is_none()
+                || report.damaged().any(|g| g.path == view.original(&f.path)))
+    });
     for mut f in merged.files {
         let original = view.original(&f.path);
         if original.starts_with(&archive) {
@@ -488,7 +512,8 @@ fn with_archive(
             let why = f.damage.take().or(f.passed_over.take());
             f.damage = why.map(|why| {
                 format!(
-                    "in the WAL archive: a restore to a point through it fails here (the directory itself opens): {}",
+                    "in the WAL archive: a restore to a point through it fails here{}: {}",
+                    itself("the directory itself opens"),
                     shown(&why)
                 )
             });
@@ -498,21 +523,27 @@ fn with_archive(
         {
             let mut g = CheckedFile::new(archive.clone(), "WAL archive");
             g.damage = Some(format!(
-                "with the archive before it, {}: {} (a restore to a point through the archive fails; the directory itself opens)",
+                "with the archive before it, {}: {} (a restore to a point through the archive fails{})",
                 original.display(),
-                shown(why)
+                shown(why),
+                if opens {
+                    "; the directory itself opens"
+                } else {
+                    ""
+                }
             ));
             report.files.push(g);
-        } else if f.damage.is_none()
+        } else if together_sound
+            && f.damage.is_none()
             && let Some(own) = report
                 .files
                 .iter_mut()
-                .find(|g| g.path == original && g.kind == "snapshot" && g.damage.is_some())
+                .find(|g| g.path == original && g.damage.is_some())
             && matches!(own.damage_kind, DamageKind::Other | DamageKind::CommitsLost)
         {
             // Lost to the directory alone, held by the archive: said so, and a
-            // restore to a point (which passes over the damaged snapshot) is the
-            // way out. (Found by a hostile-user run: the message said the commits
+            // restore to a point (which passes over a damaged snapshot, and reads
+            // the archive's WAL before a segment that starts late) is the way out. (Found by a hostile-user run: the message said the commits
             // could not be recovered, and the restore was refused.)
             own.damage_kind = DamageKind::RestorableThroughArchive;
             if let Some(why) = own.damage.as_mut() {
@@ -1334,6 +1365,16 @@ impl Check {
             }
         }
         if stopped {
+            // A snapshot that does not read is damage too: the WAL opening would
+            // need to pass over it stopped above. (Found by a hostile-user run: a
+            // cut snapshot was listed as sound next to a damaged WAL.)
+            for f in &failed {
+                let why = f.read.as_ref().err().cloned().unwrap_or_default();
+                self.damage(
+                    f.at,
+                    format!("{why}; opening cannot pass over it: the WAL it would need instead is damaged too (see the WAL's damage)"),
+                );
+            }
             return;
         }
         let last_ts = next_ts - 1;

@@ -163,9 +163,10 @@ fn a_bad_dump_is_refused_at_its_line_and_leaves_nothing() -> Result<()> {
             "line 3: no vertex was created for key 9",
         ),
         (
+            // A definition made twice: the dump contradicts itself.
             good.clone() + "CREATE INDEX ON :`P`;\nCREATE INDEX ON :`P`;\n",
-            ErrorKind::AlreadyExists,
-            "line 4:",
+            ErrorKind::InvalidInput,
+            "line 4: the index :`P` is created earlier in the dump",
         ),
         (
             // The data breaks the dump's own constraint: found when it is built.

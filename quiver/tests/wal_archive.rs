@@ -507,3 +507,86 @@ fn a_copy_out_of_the_archive_is_the_damage_not_the_archive() -> Result<()> {
     assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
     Ok(())
 }
+
+/// What the archive cannot recover is not said to be recovered, and a damaged
+/// snapshot is never listed as sound: with the directory's WAL damaged too, or the
+/// archive's own files damaged, the cut snapshot is plain damage and the archive's
+/// damage does not claim the directory opens. A directory whose only snapshot was
+/// moved out (its WAL then starts late) restores through the archive.
+#[test]
+fn the_archive_is_said_to_recover_only_what_it_does() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let pristine = root.path().join("pristine");
+    let db = archived(&pristine, WalArchive::default())?;
+    let states = history(&db, 3)?;
+    db.close()?;
+    let (newest, image) = states.last().cloned().expect("commits");
+    let copy = |name: &str| -> Result<std::path::PathBuf> {
+        let to = root.path().join(name);
+        for sub in ["snapshots", "wal", "archive/snapshots", "archive/wal"] {
+            std::fs::create_dir_all(to.join(sub))?;
+            for f in names(&pristine.join(sub)) {
+                std::fs::copy(pristine.join(sub).join(&f), to.join(sub).join(&f))?;
+            }
+        }
+        std::fs::copy(pristine.join("quiver.mode"), to.join("quiver.mode"))?;
+        Ok(to)
+    };
+    let cut = |path: &Path| -> Result<()> {
+        let len = std::fs::metadata(path)?.len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .set_len(len / 2)?;
+        Ok(())
+    };
+    let only = |dir: &Path, sub: &str| dir.join(sub).join(names(&dir.join(sub)).remove(0));
+    let restorable = |f: &quiver::CheckedFile| {
+        f.damage_kind == quiver::DamageKind::RestorableThroughArchive
+            || f.damage
+                .as_deref()
+                .is_some_and(|d| d.contains("its WAL archive holds"))
+    };
+    // The directory's WAL damaged too.
+    let data = copy("wal-too")?;
+    let snapshot = only(&data, "snapshots");
+    cut(&snapshot)?;
+    let segment = only(&data, "wal");
+    let mut bytes = std::fs::read(&segment)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    std::fs::write(&segment, bytes)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
+    assert!(damaged.contains(&snapshot), "{:?}", report.files);
+    assert!(damaged.contains(&segment), "{:?}", report.files);
+    assert!(!report.damaged().any(restorable), "{:?}", report.files);
+    // The archive's newest snapshot cut as well.
+    let data = copy("archive-too")?;
+    let snapshot = only(&data, "snapshots");
+    cut(&snapshot)?;
+    let archived_newest = data.join("archive/snapshots").join(
+        names(&data.join("archive/snapshots"))
+            .pop()
+            .expect("archived"),
+    );
+    cut(&archived_newest)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    assert!(!report.damaged().any(restorable), "{:?}", report.files);
+    for f in report.damaged() {
+        let why = f.damage.as_deref().unwrap_or_default();
+        assert!(!why.contains("itself opens"), "{why}");
+    }
+    // The directory's only snapshot moved out: its WAL starts late, and the archive
+    // holds what comes before.
+    let data = copy("moved-out")?;
+    std::fs::remove_file(only(&data, "snapshots"))?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().collect();
+    assert!(!damaged.is_empty(), "{:?}", report.files);
+    assert!(damaged.iter().all(|f| restorable(f)), "{:?}", report.files);
+    let restored = root.path().join("restored");
+    restore_to(&data, &restored, newest)?;
+    assert_eq!(opened_image(&restored)?, image);
+    Ok(())
+}

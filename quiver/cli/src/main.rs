@@ -930,8 +930,9 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
         let links = quiver::read_chain(dir)?.len();
         let view = quiver::ChainView::new(dir)?;
         remove_on_early_exit(view.path());
-        let db = open_with(view.path(), None, false, false)
+        let db = open_quietly(view.path(), None, false, false)
             .map_err(|e| Error::new(e.kind(), view.shown(e.message(), dir)))?;
+        warn_of_a_fallback(&db, &|text| view.shown(text, dir));
         // The manifest says which commit the backup holds: a chain whose files reach
         // less (a link's WAL gone) would otherwise read as an older state without a
         // word. (Found by a hostile-user run.)
@@ -971,13 +972,15 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
         })?;
     remove_on_early_exit(copy.path());
     copy_tree(dir, copy.path())?;
-    let db = open_with(copy.path(), None, false, false).map_err(|e| {
-        let shown = e.message().replace(
+    let in_dir = |text: &str| {
+        text.replace(
             &copy.path().display().to_string(),
             &dir.display().to_string(),
-        );
-        Error::new(e.kind(), shown)
-    })?;
+        )
+    };
+    let db = open_quietly(copy.path(), None, false, false)
+        .map_err(|e| Error::new(e.kind(), in_dir(e.message())))?;
+    warn_of_a_fallback(&db, &in_dir);
     Ok(Reading {
         db,
         view: Some(View::Copy(copy, dir.to_path_buf())),
@@ -1013,6 +1016,19 @@ fn open_with(
     writes: bool,
     wal: bool,
 ) -> Result<Database, Error> {
+    let db = open_quietly(dir, mode, writes, wal)?;
+    warn_of_a_fallback(&db, &|text| text.to_string());
+    Ok(db)
+}
+
+/// [`open_with`] without its warning of a fallback (for the caller to give, with the
+/// paths it shows).
+fn open_quietly(
+    dir: &Path,
+    mode: Option<StorageMode>,
+    writes: bool,
+    wal: bool,
+) -> Result<Database, Error> {
     if !writes && !quiver::holds_database(dir) {
         return Err(quiver::no_database(dir));
     }
@@ -1037,9 +1053,6 @@ fn open_with(
     let bar = spinner(&format!("opening {} (recovery)", dir.display()));
     let db = Database::open(config);
     bar.finish_and_clear();
-    if let Ok(db) = &db {
-        warn_of_a_fallback(db);
-    }
     db
 }
 
@@ -1047,7 +1060,9 @@ fn open_with(
 /// that cost: nothing (the WAL holds every commit after the snapshot it loaded, or,
 /// in IN_MEMORY_ANALYTICAL mode, which keeps no WAL, the damaged one holds the same
 /// commit; a damaged one holding more makes that mode's open fail instead).
-fn warn_of_a_fallback(db: &Database) {
+/// `shown` gives each line as the user should read it (a path in a scratch view
+/// named by the file it stands for).
+fn warn_of_a_fallback(db: &Database, shown: &dyn Fn(&str) -> String) {
     let Ok(report) = db.recovery_report() else {
         return;
     };
@@ -1057,18 +1072,19 @@ fn warn_of_a_fallback(db: &Database) {
     let loaded = report
         .snapshot
         .as_ref()
-        .map_or_else(|| "no snapshot".to_string(), |p| p.display().to_string());
+        .map_or_else(|| "the WAL alone".to_string(), |p| p.display().to_string());
     let cost = if db.storage_mode() == StorageMode::InMemoryAnalytical {
         "it holds the same commit: nothing is lost"
     } else {
         "the WAL holds every commit after it: nothing is lost"
     };
     for skipped in &report.skipped_snapshots {
-        eprintln!(
+        let line = format!(
             "warning: {} is damaged ({}); opened from {loaded} instead; {cost}",
             skipped.path.display(),
             skipped.reason
         );
+        eprintln!("{}", shown(&line));
     }
 }
 
@@ -1163,7 +1179,7 @@ fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
         && let Some(newest) = report.newest_commit()
     {
         return format!(
-            "the WAL archive holds every commit the damaged snapshot held: `quiver restore {quoted} <new directory> --until {newest}` restores the newest state (commit {newest}) through it, as a database with a new id"
+            "the WAL archive holds every commit the directory's damaged files do not give: `quiver restore {quoted} <new directory> --until {newest}` restores the newest state (commit {newest}) through it, as a database with a new id"
         );
     }
     if report.manifest.is_none() && all_of(quiver::DamageKind::CommitsLost) {

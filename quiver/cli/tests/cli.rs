@@ -1030,7 +1030,36 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
     for args in [&["info", p(&tuesday)][..], &["dump", p(&tuesday)]] {
         refused(args, "lists it with");
     }
+    // Other bytes of the same length: refused too (reading takes the mode from it).
+    std::fs::write(&mode_file, vec![b'X'; kept.len()])?;
+    verify();
+    for args in [&["info", p(&tuesday)][..], &["dump", p(&tuesday)]] {
+        refused(args, "holds other bytes");
+    }
     std::fs::write(&mode_file, kept)?;
+    expect(&["verify", p(&tuesday)], 0);
+    // A damaged snapshot in the parent that reading passes over: the warning names
+    // the parent's file, not the scratch view it was read through.
+    let parent_snapshots = backups.join("monday").join("snapshots");
+    let snapshot = std::fs::read_dir(&parent_snapshots)?
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a snapshot in the full backup");
+    let whole = std::fs::read(&snapshot)?;
+    let mut flipped = whole.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 0x55;
+    std::fs::write(&snapshot, &flipped)?;
+    let out = quiver(&["info", p(&tuesday)]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("warning: {} is damaged", snapshot.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("quiver-chain-"), "{stdout}\n{stderr}");
+    std::fs::write(&snapshot, whole)?;
     expect(&["verify", p(&tuesday)], 0);
     // The link's WAL, and its lines in the manifest, gone.
     let mut m = quiver::read_manifest(&tuesday)?.expect("a manifest");

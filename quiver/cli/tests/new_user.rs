@@ -464,6 +464,32 @@ fn a_new_transactional_load_keeps_and_checks_its_constraints() -> Result<()> {
         assert!(err.contains(&named), "{mode:?}: {err}");
         assert!(!target.exists());
     }
+    // The constraint defined twice: the dump contradicts itself, named at the
+    // second definition's line (with or without data that breaks it).
+    let text = std::fs::read_to_string(&dump)?;
+    let definition = text
+        .lines()
+        .find(|l| l.contains("CONSTRAINT"))
+        .expect("the dump's constraint")
+        .to_string();
+    for data in [&text, &std::fs::read_to_string(&broken)?] {
+        let twice = format!("{data}{definition}\n");
+        let line = twice.lines().count();
+        let dumped = root.path().join("twice.cypherl");
+        std::fs::write(&dumped, twice)?;
+        for mode in [None, Some("ON_DISK_TRANSACTIONAL")] {
+            let target = root.path().join("target");
+            let mut args = vec!["load", p(&target), p(&dumped)];
+            args.extend(mode.iter().flat_map(|m| ["--mode", *m]));
+            let (_, err) = expect(&args, 7);
+            assert!(
+                err.contains(&format!("line {line}: the constraint"))
+                    && err.contains("is created earlier in the dump"),
+                "{mode:?}: {err}"
+            );
+            assert!(!target.exists());
+        }
+    }
     Ok(())
 }
 
