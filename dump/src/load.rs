@@ -689,10 +689,14 @@ pub fn check_dump_uniqueness<E: StorageEngine, R: BufRead>(
                 return Err(broken(
                     spec,
                     *at,
-                    format!(
-                        "the vertices of lines {first} and {} have the same values",
-                        statement.line
-                    ),
+                    if first == statement.line {
+                        format!("two vertices of line {first} have the same values",)
+                    } else {
+                        format!(
+                            "the vertices of lines {first} and {} have the same values",
+                            statement.line
+                        )
+                    },
                 ));
             }
         }

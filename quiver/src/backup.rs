@@ -770,6 +770,28 @@ pub(crate) fn parent_dir(link: &Path, manifest: &Manifest) -> Option<PathBuf> {
     Some(dir.canonicalize().unwrap_or(dir))
 }
 
+/// `path` with its `.` and `..` components resolved against the components before
+/// them (a `..` at the start, or after the root, is kept as it is): how a missing
+/// parent (which `canonicalize` cannot resolve) is named. Only for showing: through
+/// a link, the path's own components may lead elsewhere than the file system does.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    out.iter().collect()
+}
+
 /// The parent of the backup `link` (whose manifest is `manifest`): its directory and
 /// manifest, checked against what `link` recorded of it. `None` for a full backup.
 ///
@@ -794,7 +816,7 @@ pub(crate) fn parent_of(link: &Path, manifest: &Manifest) -> Result<Option<(Path
             return Err(Error::corrupt(format!(
                 "{}: its parent backup {} (recorded as {:?}) {what}: a chain is restored from all its backups, in place",
                 named.display(),
-                dir.display(),
+                lexically_normal(&dir).display(),
                 p.path
             )));
         }
@@ -1282,7 +1304,16 @@ pub fn aggregate(
     parent_is_a_directory(out, "aggregate")?;
     let staging = staging_for(out, ".quiver-aggregate-")?;
     let data = staging.path().join("db");
-    let restored = restore(newest, &data, &RestoreOptions::new().until(until), progress)?;
+    let restored =
+        restore(newest, &data, &RestoreOptions::new().until(until), progress).map_err(|e| {
+            // The restore is a step of this command: its refusal said what it would
+            // not restore, which the user did not ask for.
+            let told = e.message().replace(
+                "nothing was restored",
+                &format!("nothing was written to {}", out.display()),
+            );
+            Error::new(e.kind(), told).with_source(e)
+        })?;
     let durability = crate::default_durability(restored.mode)
         .snapshot_on_exit(false)
         .snapshot_interval(None);

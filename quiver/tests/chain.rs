@@ -513,6 +513,30 @@ fn a_chain_folds_into_one_full_backup() -> Result<()> {
     .expect_err("into the chain");
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert!(files(&backups) == before, "the chain was changed");
+
+    // A damaged link: the fold's refusal speaks of the fold, not of a restore.
+    let listed = quiver::read_manifest(&backups.join("tuesday"))?.expect("a manifest");
+    let file = backups.join("tuesday").join(
+        &listed
+            .files
+            .iter()
+            .find(|f| !f.shared)
+            .expect("a file")
+            .path,
+    );
+    let whole = std::fs::read(&file)?;
+    std::fs::write(&file, &whole[..whole.len() / 2])?;
+    let out = root.path().join("folded-damaged");
+    let e = quiver::aggregate(&backups.join("tuesday"), &out, None, &|_, _| {})
+        .expect_err("a damaged link");
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(
+        e.message()
+            .contains(&format!("nothing was written to {}", out.display()))
+            && !e.message().contains("restored"),
+        "{e}"
+    );
+    std::fs::write(&file, whole)?;
     Ok(())
 }
 

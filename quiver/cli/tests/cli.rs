@@ -991,6 +991,14 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
         assert_eq!(out.status.code(), Some(5), "{args:?}\n{stdout}\n{stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     };
+    // Named as the directory it would be, not through the link's `..`.
+    refused(
+        &["info", p(&tuesday)],
+        &format!(
+            "its parent backup {} (recorded as",
+            backups.join("monday").display()
+        ),
+    );
     refused(&["info", p(&tuesday)], "is missing");
     std::fs::create_dir(backups.join("monday"))?;
     refused(&["info", p(&tuesday)], "holds no backup manifest");

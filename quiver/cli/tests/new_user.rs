@@ -464,6 +464,18 @@ fn a_new_transactional_load_keeps_and_checks_its_constraints() -> Result<()> {
         assert!(err.contains(&named), "{mode:?}: {err}");
         assert!(!target.exists());
     }
+    // Two vertices of one line: named as such, not as "lines 1 and 1".
+    let one_line = root.path().join("one-line.cypherl");
+    std::fs::write(
+        &one_line,
+        "CREATE (:__mg_vertex__:P {__mg_id__: 0, n: 1}); CREATE (:__mg_vertex__:P {__mg_id__: 1, n: 1});\nCREATE CONSTRAINT ON (u:P) ASSERT u.n IS UNIQUE;\nMATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;\n",
+    )?;
+    let target = root.path().join("one-line");
+    let (_, err) = expect(&["load", p(&target), p(&one_line)], 7);
+    assert!(
+        err.contains("two vertices of line 1 have the same values"),
+        "{err}"
+    );
     // The constraint defined twice: the dump contradicts itself, named at the
     // second definition's line (with or without data that breaks it).
     let text = std::fs::read_to_string(&dump)?;
