@@ -31,6 +31,17 @@ pub struct Config {
     statistics: bool,
     progress: Option<std::sync::Arc<crate::BuildProgress>>,
     known_at_open: u64,
+    begin_midpoint: Option<Hook>,
+}
+
+/// A hook the engine runs at one point of its work, for tests of what happens there.
+#[derive(Clone)]
+struct Hook(std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
 }
 
 impl Config {
@@ -45,6 +56,7 @@ impl Config {
             statistics: false,
             progress: None,
             known_at_open: 4 << 20,
+            begin_midpoint: None,
         }
     }
 
@@ -137,6 +149,21 @@ impl Config {
 
     pub(crate) fn progress(&self) -> Option<&std::sync::Arc<crate::BuildProgress>> {
         self.progress.as_ref()
+    }
+
+    /// Runs `hook` in every `begin` after it has read the schema catalog and before
+    /// it takes its RocksDB snapshot, to test what a schema change does there (an
+    /// index dropped in between). Default none; set, it costs a call per begin.
+    #[must_use]
+    pub fn begin_midpoint(mut self, hook: std::sync::Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.begin_midpoint = Some(Hook(hook));
+        self
+    }
+
+    pub(crate) fn run_begin_midpoint(&self) {
+        if let Some(Hook(hook)) = &self.begin_midpoint {
+            hook();
+        }
     }
 
     /// Whether statistics are counted.

@@ -363,24 +363,36 @@ impl StorageEngine for OnDiskEngine {
             ));
         }
         let ts = self.now();
-        let catalog = self.schema.current();
-        // A writer's snapshot is taken as it registers among running writers (whose
-        // oldest start bounds what the lock table keeps); a reader only takes one.
-        let (snapshot, writer) = if options.is_read_only() {
-            (self.db.snapshot(), None)
-        } else {
-            let (snapshot, writer) = self.locks.register(|| {
-                let snapshot = self.db.snapshot();
-                let seq = snapshot.sequence_number();
-                (snapshot, seq)
-            });
-            (
-                snapshot,
-                Some(Box::new(crate::txn::locks::WriterGuard::new(
-                    &self.locks,
-                    writer,
-                ))),
-            )
+        let (catalog, snapshot, writer) = loop {
+            let catalog = self.schema.current();
+            self.config.run_begin_midpoint();
+            // A writer's snapshot is taken as it registers among running writers
+            // (whose oldest start bounds what the lock table keeps); a reader only
+            // takes one.
+            let (snapshot, writer) = if options.is_read_only() {
+                (self.db.snapshot(), None)
+            } else {
+                let (snapshot, writer) = self.locks.register(|| {
+                    let snapshot = self.db.snapshot();
+                    let seq = snapshot.sequence_number();
+                    (snapshot, seq)
+                });
+                (
+                    snapshot,
+                    Some(Box::new(crate::txn::locks::WriterGuard::new(
+                        &self.locks,
+                        writer,
+                    ))),
+                )
+            };
+            // The catalog must be the one the snapshot's entries belong to: an index
+            // dropped in between (its entries deleted before the snapshot) would
+            // leave the catalog naming entries the snapshot lacks, and lookups find
+            // nothing. Read again after the snapshot; both are taken again when it
+            // changed (rare: a schema change). (Found by the stress test.)
+            if std::sync::Arc::ptr_eq(&catalog, &self.schema.current()) {
+                break (catalog, snapshot, writer);
+            }
         };
         Ok(OnDiskTxn::new(self, writer, snapshot, catalog, ts))
     }
