@@ -166,7 +166,7 @@ impl Builder<'_> {
         let id = self.next_vertex;
         if self.vertex_keys.get(key).is_some() {
             return Err(Error::new(
-                ErrorKind::AlreadyExists,
+                ErrorKind::InvalidInput,
                 format!("a vertex with key {key} was created before"),
             ));
         }
@@ -291,8 +291,8 @@ impl Builder<'_> {
 ///
 /// Errors, each naming the line: `InvalidInput` for a statement that does not parse
 /// or an invalid name or value, `Unsupported` for one this loader does not support
-/// (unless skipped), `AlreadyExists` for a vertex key or a schema definition given
-/// twice, `NotFound` for an edge whose endpoint no earlier statement creates, and
+/// (unless skipped) or a vertex key or a schema definition given twice (the dump
+/// contradicts itself), `NotFound` for an edge whose endpoint no earlier statement creates, and
 /// whatever the sink returns. The sink then holds part of the image: the caller
 /// throws it away (`create_from_image` does).
 pub fn dump_to_image<R: BufRead + Send>(

@@ -324,10 +324,10 @@ struct LabelFacts {
 /// - one this loader does not support, and schema the backend cannot hold
 ///   (constraints into engine-inmem-analytical, say; `Unsupported`, naming the line),
 ///   each unless `options` asks to skip it;
-/// - a vertex key given twice (`AlreadyExists`) or an edge whose endpoint no earlier
-///   statement creates (`NotFound`);
-/// - an index, constraint or trigger that exists already in `engine` or earlier in
-///   the dump (`AlreadyExists`);
+/// - a vertex key given twice (`InvalidInput`: the dump contradicts itself) or an
+///   edge whose endpoint no earlier statement creates (`NotFound`);
+/// - an index, constraint or trigger that exists already in `engine`
+///   (`AlreadyExists`), or that the dump created earlier (`InvalidInput`);
 /// - an existence or type constraint that the dump's own vertices break, a vertex
 ///   that breaks a constraint of `engine`, or values of a uniqueness constraint of
 ///   `engine` that two of the dump's vertices, or one of them and a vertex `engine`
@@ -366,6 +366,8 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
     } else {
         Vec::new()
     };
+    // How many of each the engine holds: the definitions after them are the dump's.
+    let engine_has = (indexes.len(), constraints.len(), triggers.len());
     loop {
         let statement = match reader.next_statement() {
             Ok(Some(s)) => s,
@@ -401,6 +403,13 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                 format!("line {line}: {what} exists already; nothing was written"),
             )
         };
+        let twice = |what: &dyn std::fmt::Display| {
+            let e = crate::image::twice_in_the_dump(what);
+            Error::new(
+                e.kind(),
+                format!("line {line}: {}; nothing was written", e.message()),
+            )
+        };
         match statement.kind {
             StatementKind::Vertex {
                 key,
@@ -408,7 +417,7 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                 properties,
             } => {
                 if !keys.insert(key) {
-                    return Err(exists(format!("the vertex with __mg_id__ {key}")));
+                    return Err(twice(&format!("a vertex with key {key}")));
                 }
                 check.vertices += 1;
                 for (c, seen) in existing.iter().zip(unique_seen.iter_mut()) {
@@ -459,15 +468,20 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
             }
             StatementKind::Index(_) if !caps.indexes => return Err(refuse("indexes")),
             StatementKind::Trigger(_) if !caps.triggers => return Err(refuse("triggers")),
-            StatementKind::Index(spec) => {
-                if indexes.contains(&spec) {
+            StatementKind::Index(spec) => match indexes.iter().position(|i| *i == spec) {
+                Some(at) if at < engine_has.0 => {
                     return Err(exists(format!("the index {spec}")));
                 }
-                indexes.push(spec);
-            }
+                Some(_) => return Err(twice(&format!("the index {spec}"))),
+                None => indexes.push(spec),
+            },
             StatementKind::Constraint(spec) => {
-                if constraints.contains(&spec) {
-                    return Err(exists(format!("the constraint {spec}")));
+                match constraints.iter().position(|c| *c == spec) {
+                    Some(at) if at < engine_has.1 => {
+                        return Err(exists(format!("the constraint {spec}")));
+                    }
+                    Some(_) => return Err(twice(&format!("the constraint {spec}"))),
+                    None => {}
                 }
                 broken_by_the_dump(&spec, &labels, line)?;
                 broken_by_the_engine(engine, &spec, line)?;
@@ -476,12 +490,13 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                 }
                 constraints.push(spec);
             }
-            StatementKind::Trigger(spec) => {
-                if triggers.contains(&spec.name) {
+            StatementKind::Trigger(spec) => match triggers.iter().position(|t| *t == spec.name) {
+                Some(at) if at < engine_has.2 => {
                     return Err(exists(format!("the trigger {}", spec.name)));
                 }
-                triggers.push(spec.name);
-            }
+                Some(_) => return Err(twice(&format!("the trigger {}", spec.name))),
+                None => triggers.push(spec.name),
+            },
             StatementKind::Helper => {}
         }
         check.statements += 1;

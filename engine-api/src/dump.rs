@@ -348,7 +348,8 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
         Ok(())
     }
 
-    /// Creates a vertex for `key`. Errors: `AlreadyExists` for a key used before, and
+    /// Creates a vertex for `key`. Errors: `InvalidInput` for a key used before (the
+    /// dump contradicts itself), and
     /// whatever the backend returns (the batch is then rolled back, see above).
     pub fn vertex(
         &mut self,
@@ -358,7 +359,7 @@ impl<'e, E: StorageEngine> BulkLoader<'e, E> {
     ) -> Result<VertexId> {
         if self.keys.get(key).is_some() {
             let e = Error::new(
-                ErrorKind::AlreadyExists,
+                ErrorKind::InvalidInput,
                 format!("a vertex with key {key} was created before"),
             );
             return Err(self.fail(e));

@@ -770,10 +770,19 @@ pub(crate) fn parent_dir(link: &Path, manifest: &Manifest) -> Option<PathBuf> {
     Some(dir.canonicalize().unwrap_or(dir))
 }
 
+/// How the parent recorded as `recorded` (relative to the backup `link`) is named
+/// when it is missing: from `link` as the file system resolves it (through a
+/// symbolic link, the `..` of the recorded path leads from the link's target),
+/// then without `.` and `..`.
+fn missing_shown(link: &Path, recorded: &str) -> PathBuf {
+    let rel = recorded.replace('/', std::path::MAIN_SEPARATOR_STR);
+    let from = link.canonicalize().unwrap_or_else(|_| link.to_path_buf());
+    lexically_normal(&from.join(rel))
+}
+
 /// `path` with its `.` and `..` components resolved against the components before
-/// them (a `..` at the start, or after the root, is kept as it is): how a missing
-/// parent (which `canonicalize` cannot resolve) is named. Only for showing: through
-/// a link, the path's own components may lead elsewhere than the file system does.
+/// them (a `..` at the start, or after the root, is kept as it is). Only for
+/// showing, and only of a path without symbolic links before its `..`s.
 fn lexically_normal(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out: Vec<Component<'_>> = Vec::new();
@@ -816,7 +825,7 @@ pub(crate) fn parent_of(link: &Path, manifest: &Manifest) -> Result<Option<(Path
             return Err(Error::corrupt(format!(
                 "{}: its parent backup {} (recorded as {:?}) {what}: a chain is restored from all its backups, in place",
                 named.display(),
-                lexically_normal(&dir).display(),
+                missing_shown(link, &p.path).display(),
                 p.path
             )));
         }

@@ -497,10 +497,19 @@ fn with_archive(
     // directory's own damaged ones, passed over): what the directory alone lacks, a
     // restore to a point through the archive recovers. (A restore to a point is
     // refused while the archive has damage, even damage it could pass over.)
+    // The directory's own damaged files that the two read together recover: passed
+    // over, read, or failing only the snapshot listing (a header that does not
+    // read, which a restore to a point does not need: it passes over the file).
+    let recovered: Vec<PathBuf> = merged
+        .files
+        .iter()
+        .filter(|f| f.damage.is_none() || merged.unlisted.contains(&f.path))
+        .map(|f| view.original(&f.path))
+        .filter(|original| report.damaged().any(|g| &g.path == original))
+        .collect();
     let together_sound = merged.files.iter().all(|f| {
-        f.damage.is_none()
-            && (f.passed_over.is_none()
-                || report.damaged().any(|g| g.path == view.original(&f.path)))
+        recovered.contains(&view.original(&f.path))
+            || (f.damage.is_none() && f.passed_over.is_none())
     });
     for mut f in merged.files {
         let original = view.original(&f.path);
@@ -534,7 +543,7 @@ fn with_archive(
             ));
             report.files.push(g);
         } else if together_sound
-            && f.damage.is_none()
+            && recovered.contains(&original)
             && let Some(own) = report
                 .files
                 .iter_mut()
@@ -1393,11 +1402,16 @@ impl Check {
             );
             return;
         }
+        let instead = if snap_ts > 0 {
+            "an older snapshot and the WAL hold"
+        } else {
+            "the WAL holds"
+        };
         for f in &failed {
             let why = f.read.as_ref().err().cloned().unwrap_or_default();
             self.pass_over(
                 f.at,
-                format!("{why}; opening passes over it: an older snapshot and the WAL hold every commit it held"),
+                format!("{why}; opening passes over it: {instead} every commit it held"),
             );
         }
     }

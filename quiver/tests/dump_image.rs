@@ -154,7 +154,7 @@ fn a_bad_dump_is_refused_at_its_line_and_leaves_nothing() -> Result<()> {
         ),
         (
             good.clone() + &vertex(1, "", ""),
-            ErrorKind::AlreadyExists,
+            ErrorKind::InvalidInput,
             "line 3: a vertex with key 1",
         ),
         (

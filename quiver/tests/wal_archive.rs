@@ -577,6 +577,20 @@ fn the_archive_is_said_to_recover_only_what_it_does() -> Result<()> {
         let why = f.damage.as_deref().unwrap_or_default();
         assert!(!why.contains("itself opens"), "{why}");
     }
+    // The directory's only snapshot with a damaged header (the snapshot listing
+    // fails on it, which a restore to a point does not need).
+    let data = copy("header")?;
+    let snapshot = only(&data, "snapshots");
+    let mut bytes = std::fs::read(&snapshot)?;
+    bytes[20] ^= 0x55;
+    std::fs::write(&snapshot, bytes)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().collect();
+    assert_eq!(damaged.len(), 1, "{:?}", report.files);
+    assert!(restorable(damaged[0]), "{:?}", report.files);
+    let restored = root.path().join("restored-header");
+    restore_to(&data, &restored, newest)?;
+    assert_eq!(opened_image(&restored)?, image);
     // The directory's only snapshot moved out: its WAL starts late, and the archive
     // holds what comes before.
     let data = copy("moved-out")?;

@@ -58,13 +58,10 @@ impl From<Error> for Refusal {
 /// Sorts an error of the dump's reading into the two refusals.
 fn classify(e: Error) -> Refusal {
     match e.kind() {
+        // The dump's own fault, named at its line (a key or definition the dump
+        // gives twice is `InvalidInput`; `AlreadyExists` is what the target holds).
         ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::ConstraintViolation
             if e.message().starts_with("line ") =>
-        {
-            Refusal::Input(e)
-        }
-        ErrorKind::AlreadyExists
-            if e.message().contains("__mg_id__") || e.message().contains("a vertex with key") =>
         {
             Refusal::Input(e)
         }

@@ -1000,6 +1000,18 @@ fn verify_advises_on_a_broken_chain_only_when_the_parent_is_the_damage() -> Resu
         ),
     );
     refused(&["info", p(&tuesday)], "is missing");
+    // Through a symbolic link elsewhere: the parent is named where it is missing.
+    let elsewhere = root.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere)?;
+    let link = elsewhere.join("link");
+    std::os::unix::fs::symlink(&tuesday, &link)?;
+    refused(
+        &["info", p(&link)],
+        &format!(
+            "its parent backup {} (recorded as",
+            backups.join("monday").display()
+        ),
+    );
     std::fs::create_dir(backups.join("monday"))?;
     refused(&["info", p(&tuesday)], "holds no backup manifest");
     std::fs::remove_dir(backups.join("monday"))?;

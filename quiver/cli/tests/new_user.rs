@@ -289,6 +289,18 @@ fn a_load_into_a_database_with_data_is_checked_whole_first() -> Result<()> {
     // Twice: refused, saying how.
     let (_, err) = expect(&["load", p(&data), p(&dump)], 6);
     assert!(err.contains("--into-existing"), "{err}");
+    // A definition the dump makes twice is the dump's fault (7), whatever the
+    // target holds; one the target holds is a rule (6), whatever its names say.
+    let twice = root.path().join("twice.cypherl");
+    std::fs::write(
+        &twice,
+        "CREATE INDEX ON :`Z`(`__mg_id__`);\nCREATE INDEX ON :`Z`(`__mg_id__`);\n",
+    )?;
+    let (_, err) = expect(&["load", p(&data), p(&twice), "--into-existing"], 7);
+    assert!(
+        err.contains("line 2: the index") && err.contains("is created earlier in the dump"),
+        "{err}"
+    );
     // Asked for: its index and trigger exist already, found before any write.
     let (_, err) = expect(&["load", p(&data), p(&dump), "--into-existing"], 6);
     assert!(err.contains("exists already"), "{err}");
