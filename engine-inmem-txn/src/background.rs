@@ -71,14 +71,17 @@ impl Collector {
         let spawned = std::thread::Builder::new()
             .name("quiver-gc".to_string())
             .spawn(move || {
+                // However the thread ends (a panic included), nothing is handed to it
+                // any more and nobody waits for what it held.
+                let _closed = OnExit(|| theirs.close());
                 loop {
                     match theirs.next(interval) {
                         Next::Batch(ready, oldest) => {
+                            let _done = OnExit(|| theirs.done());
                             if let Some(inner) = weak.upgrade() {
                                 collect_entries(&inner.graph, &inner.schema, &ready, oldest);
                             }
                             crate::mvcc::hand_over_spare_deltas();
-                            theirs.done();
                         }
                         Next::Tick => match weak.upgrade() {
                             Some(inner) => {
@@ -116,5 +119,14 @@ impl Drop for Collector {
             // As for `Periodic`: a panic was reported by the hook already.
             let _ = h.join();
         }
+    }
+}
+
+/// Runs its closure when dropped.
+struct OnExit<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnExit<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }

@@ -97,9 +97,11 @@ impl Handoff {
         }
     }
 
-    /// The collector thread finished a batch.
+    /// The collector thread finished a batch (or gave it up).
     pub(crate) fn done(&self) {
-        self.state.lock().busy -= 1;
+        let mut s = self.state.lock();
+        s.busy = s.busy.saturating_sub(1);
+        drop(s);
         self.changed.notify_all();
     }
 
@@ -115,6 +117,7 @@ impl Handoff {
         let mut s = self.state.lock();
         s.open = false;
         s.batches.clear();
+        s.busy = 0;
         drop(s);
         self.changed.notify_all();
     }

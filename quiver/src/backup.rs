@@ -1030,19 +1030,18 @@ pub struct ChainView {
 }
 
 impl ChainView {
-    /// The view of the chain that ends with the backup `newest`.
+    /// The view of the chain that ends with the backup `newest`, in the mode its
+    /// manifest records. First, every file the chain's manifests list must be in
+    /// place with its listed size (a file reading does not need, such as a link's
+    /// mode file, too), and a small one other than a snapshot or WAL segment (up to
+    /// 64 KiB: the mode file, RocksDB's CURRENT and OPTIONS) with its listed
+    /// checksum; snapshots and WAL segments carry checksums of their own, which
+    /// reading them checks. Reading a backup must not show a state its manifest does
+    /// not vouch for, nor call sound what verify calls damaged.
     ///
-    /// Errors: those of [`read_chain`]; `Io` when the scratch directory cannot be
-    /// made.
-    /// Every file the chain's manifests list is in place with its listed size (a
-    /// file they do not need, such as a link's mode file, too), and a small one
-    /// other than a snapshot or WAL segment (up to 64 KiB: the mode file, RocksDB's
-    /// CURRENT and OPTIONS) with its listed checksum; snapshots and WAL segments
-    /// carry checksums of their own, which reading them checks. Reading a backup must not show a state its manifest
-    /// does not vouch for, nor call sound what verify calls damaged.
-    ///
-    /// Errors: those of [`read_chain`]; `Corrupt` for a listed file that is missing
-    /// or of another size; `Io` when the scratch directory cannot be made.
+    /// Errors: those of [`read_chain`]; `Corrupt` for a listed file that is missing,
+    /// of another size, or (a small one) of other contents; `Io` when a file cannot
+    /// be read or the scratch directory cannot be made.
     pub fn new(newest: &Path) -> Result<ChainView> {
         const SMALL: u64 = 64 << 10;
         // Snapshots and WAL segments: reading them checks their own checksums.

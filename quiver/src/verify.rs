@@ -96,6 +96,15 @@ pub enum DamageKind {
 }
 
 impl CheckedFile {
+    /// A backup manifest with damage `why` of `damage_kind`.
+    fn damaged_manifest(path: PathBuf, why: String, damage_kind: DamageKind) -> Self {
+        CheckedFile {
+            damage: Some(why),
+            damage_kind,
+            ..CheckedFile::new(path, "manifest")
+        }
+    }
+
     fn new(path: PathBuf, kind: &'static str) -> Self {
         CheckedFile {
             path,
@@ -934,29 +943,35 @@ fn verify_chain(
             && let Err(e) = read_manifest(&parent)
         {
             let path = parent.join(MANIFEST_FILE);
-            let mut f = CheckedFile::new(path.clone(), "manifest");
-            f.damage = Some(without_path(e.message(), &path));
-            f.damage_kind = DamageKind::UnreadableManifest;
-            files.push(f);
+            let why = without_path(e.message(), &path);
+            files.push(CheckedFile::damaged_manifest(
+                path,
+                why,
+                DamageKind::UnreadableManifest,
+            ));
             broken = true;
             break;
         }
         match crate::backup::parent_of(dir, m) {
             Ok(Some(parent)) if chain.len() < crate::backup::CHAIN_MAX => chain.push(parent),
             Ok(Some(_)) => {
-                let mut f = CheckedFile::new(named, "manifest");
-                f.damage = Some("a chain of too many backups (do its parents loop?)".to_string());
-                f.damage_kind = DamageKind::BrokenChain;
-                files.push(f);
+                let why = "a chain of too many backups (do its parents loop?)".to_string();
+                files.push(CheckedFile::damaged_manifest(
+                    named,
+                    why,
+                    DamageKind::BrokenChain,
+                ));
                 broken = true;
                 break;
             }
             Ok(None) => break,
             Err(e) => {
-                let mut f = CheckedFile::new(named.clone(), "manifest");
-                f.damage = Some(without_path(e.message(), &named));
-                f.damage_kind = DamageKind::BrokenChain;
-                files.push(f);
+                let why = without_path(e.message(), &named);
+                files.push(CheckedFile::damaged_manifest(
+                    named,
+                    why,
+                    DamageKind::BrokenChain,
+                ));
                 broken = true;
                 break;
             }

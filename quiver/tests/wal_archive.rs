@@ -55,6 +55,16 @@ fn names(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Cuts the file at `path` to half its length.
+fn cut_in_half(path: &Path) -> Result<()> {
+    let len = std::fs::metadata(path)?.len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_len(len / 2)?;
+    Ok(())
+}
+
 fn restore_to(from: &Path, to: &Path, ts: u64) -> Result<quiver::Restored> {
     quiver::restore(
         from,
@@ -432,11 +442,7 @@ fn a_cut_snapshot_is_restored_through_the_archive_that_holds_its_commits() -> Re
     let snapshots = names(&data.join("snapshots"));
     assert_eq!(snapshots.len(), 1, "{snapshots:?}");
     let snapshot = data.join("snapshots").join(&snapshots[0]);
-    let len = std::fs::metadata(&snapshot)?.len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&snapshot)?
-        .set_len(len / 2)?;
+    cut_in_half(&snapshot)?;
     let (newest, image) = states.last().cloned().expect("commits");
     let report = quiver::verify(&data, &|_, _| {})?;
     let damaged: Vec<_> = report.damaged().collect();
@@ -532,14 +538,6 @@ fn the_archive_is_said_to_recover_only_what_it_does() -> Result<()> {
         std::fs::copy(pristine.join("quiver.mode"), to.join("quiver.mode"))?;
         Ok(to)
     };
-    let cut = |path: &Path| -> Result<()> {
-        let len = std::fs::metadata(path)?.len();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .set_len(len / 2)?;
-        Ok(())
-    };
     let only = |dir: &Path, sub: &str| dir.join(sub).join(names(&dir.join(sub)).remove(0));
     let restorable = |f: &quiver::CheckedFile| {
         f.damage_kind == quiver::DamageKind::RestorableThroughArchive
@@ -550,7 +548,7 @@ fn the_archive_is_said_to_recover_only_what_it_does() -> Result<()> {
     // The directory's WAL damaged too.
     let data = copy("wal-too")?;
     let snapshot = only(&data, "snapshots");
-    cut(&snapshot)?;
+    cut_in_half(&snapshot)?;
     let segment = only(&data, "wal");
     let mut bytes = std::fs::read(&segment)?;
     let at = bytes.len() / 2;
@@ -564,13 +562,13 @@ fn the_archive_is_said_to_recover_only_what_it_does() -> Result<()> {
     // The archive's newest snapshot cut as well.
     let data = copy("archive-too")?;
     let snapshot = only(&data, "snapshots");
-    cut(&snapshot)?;
+    cut_in_half(&snapshot)?;
     let archived_newest = data.join("archive/snapshots").join(
         names(&data.join("archive/snapshots"))
             .pop()
             .expect("archived"),
     );
-    cut(&archived_newest)?;
+    cut_in_half(&archived_newest)?;
     let report = quiver::verify(&data, &|_, _| {})?;
     assert!(!report.damaged().any(restorable), "{:?}", report.files);
     for f in report.damaged() {
