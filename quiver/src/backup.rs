@@ -1027,6 +1027,8 @@ pub struct ChainView {
     dir: tempfile::TempDir,
     /// Each link in the view, and the file it stands for.
     origin: std::collections::BTreeMap<PathBuf, PathBuf>,
+    /// The backups of the chain.
+    links: usize,
 }
 
 impl ChainView {
@@ -1124,7 +1126,11 @@ impl ChainView {
                 origin.insert(to, held.path.clone());
             }
             persist_mode(dir.path(), mode)?;
-            return Ok(ChainView { dir, origin });
+            return Ok(ChainView {
+                dir,
+                origin,
+                links: chain.len(),
+            });
         }
         let together = chain_files(chain)?;
         for (files, sub) in [
@@ -1144,7 +1150,16 @@ impl ChainView {
             }
         }
         persist_mode(dir.path(), mode)?;
-        Ok(ChainView { dir, origin })
+        Ok(ChainView {
+            dir,
+            origin,
+            links: chain.len(),
+        })
+    }
+
+    /// How many backups the chain has (1 for a full backup).
+    pub fn links(&self) -> usize {
+        self.links
     }
 
     /// The scratch directory.

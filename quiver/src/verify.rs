@@ -541,14 +541,10 @@ fn with_archive(
         {
             let mut g = CheckedFile::new(archive.clone(), "WAL archive");
             g.damage = Some(format!(
-                "with the archive before it, {}: {} (a restore to a point through the archive fails{})",
+                "with the archive before it, {}: {} (a restore to a point through the archive fails){}",
                 original.display(),
                 shown(why),
-                if opens {
-                    "; the directory itself opens"
-                } else {
-                    ""
-                }
+                itself("the directory itself opens")
             ));
             report.files.push(g);
         } else if together_sound
@@ -937,45 +933,41 @@ fn verify_chain(
     let mut broken = false;
     while let Some((dir, m)) = chain.last() {
         let named = dir.join(MANIFEST_FILE);
-        // A parent in place whose manifest does not read is damage of that manifest,
-        // not of the chain's order: the parent is where the link says.
-        if let Some(parent) = crate::backup::parent_dir(dir, m)
-            && let Err(e) = read_manifest(&parent)
-        {
-            let path = parent.join(MANIFEST_FILE);
-            let why = without_path(e.message(), &path);
-            files.push(CheckedFile::damaged_manifest(
-                path,
-                why,
-                DamageKind::UnreadableManifest,
-            ));
-            broken = true;
-            break;
-        }
-        match crate::backup::parent_of(dir, m) {
-            Ok(Some(parent)) if chain.len() < crate::backup::CHAIN_MAX => chain.push(parent),
-            Ok(Some(_)) => {
-                let why = "a chain of too many backups (do its parents loop?)".to_string();
-                files.push(CheckedFile::damaged_manifest(
-                    named,
-                    why,
-                    DamageKind::BrokenChain,
-                ));
-                broken = true;
-                break;
+        let damage = match crate::backup::parent_of(dir, m) {
+            Ok(Some(parent)) if chain.len() < crate::backup::CHAIN_MAX => {
+                chain.push(parent);
+                continue;
             }
             Ok(None) => break,
+            Ok(Some(_)) => CheckedFile::damaged_manifest(
+                named,
+                "a chain of too many backups (do its parents loop?)".to_string(),
+                DamageKind::BrokenChain,
+            ),
             Err(e) => {
-                let why = without_path(e.message(), &named);
-                files.push(CheckedFile::damaged_manifest(
-                    named,
-                    why,
-                    DamageKind::BrokenChain,
-                ));
-                broken = true;
-                break;
+                // A parent in place whose manifest does not read is damage of that
+                // manifest, not of the chain's order: the parent is where the link
+                // says. (Read again only here, on the way out.)
+                let unreadable = crate::backup::parent_dir(dir, m).and_then(|parent| {
+                    read_manifest(&parent)
+                        .err()
+                        .map(|pe| (parent.join(MANIFEST_FILE), pe))
+                });
+                match unreadable {
+                    Some((path, pe)) => {
+                        let why = without_path(pe.message(), &path);
+                        CheckedFile::damaged_manifest(path, why, DamageKind::UnreadableManifest)
+                    }
+                    None => {
+                        let why = without_path(e.message(), &named);
+                        CheckedFile::damaged_manifest(named, why, DamageKind::BrokenChain)
+                    }
+                }
             }
-        }
+        };
+        files.push(damage);
+        broken = true;
+        break;
     }
     chain.reverse();
     let mut notes = vec![if broken {

@@ -927,8 +927,8 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
         && (mode != Some(StorageMode::OnDiskTransactional)
             || m.format == durability::manifest::MANIFEST_FORMAT_FILES)
     {
-        let links = quiver::read_chain(dir)?.len();
         let view = quiver::ChainView::new(dir)?;
+        let links = view.links();
         remove_on_early_exit(view.path());
         let db = open_quietly(view.path(), None, false, false)
             .map_err(|e| Error::new(e.kind(), view.shown(e.message(), dir)))?;
