@@ -242,7 +242,7 @@ impl Builder<'_> {
             StatementKind::Index(spec) => self
                 .schema(
                     SchemaOp::CreateIndex(spec.clone()),
-                    &format!("the index {spec}"),
+                    &format!("the {}", spec.named()),
                 )
                 .map(|()| summary.schema += 1),
             StatementKind::Constraint(spec) => {

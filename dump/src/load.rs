@@ -220,7 +220,7 @@ fn apply<E: StorageEngine, R: BufRead>(
             StatementKind::Index(spec) => define_once(
                 &mut defined,
                 durability::SchemaOp::CreateIndex(spec.clone()),
-                &format!("the index {spec}"),
+                &format!("the {}", spec.named()),
             )
             .and_then(|()| loader.commit_batch())
             .and_then(|()| engine.create_index(&spec))
@@ -470,9 +470,9 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
             StatementKind::Trigger(_) if !caps.triggers => return Err(refuse("triggers")),
             StatementKind::Index(spec) => match indexes.iter().position(|i| *i == spec) {
                 Some(at) if at < engine_has.0 => {
-                    return Err(exists(format!("the index {spec}")));
+                    return Err(exists(format!("the {}", spec.named())));
                 }
-                Some(_) => return Err(twice(&format!("the index {spec}"))),
+                Some(_) => return Err(twice(&format!("the {}", spec.named()))),
                 None => indexes.push(spec),
             },
             StatementKind::Constraint(spec) => {

@@ -58,6 +58,10 @@ pub struct OutOfOrder {
     pub earlier: SnapshotName,
     /// The snapshot with the higher sequence number (and the older commit).
     pub later: SnapshotName,
+    /// A snapshot in order that names the same commit as `earlier` while none names
+    /// `later`'s: then `earlier` is the copy (a newer snapshot copied under an older
+    /// sequence number), not `later`.
+    pub twin_of_earlier: Option<SnapshotName>,
 }
 
 impl OutOfOrder {
@@ -65,19 +69,43 @@ impl OutOfOrder {
     pub fn error(&self) -> Error {
         Error::new(ErrorKind::Corrupt, self.to_string())
     }
+
+    /// The one of the two that does not belong, as far as the names tell: `earlier`
+    /// when another snapshot names its commit too, else `later` (the one opening
+    /// would load as the newest).
+    pub fn copy(&self) -> &SnapshotName {
+        match self.twin_of_earlier {
+            Some(_) => &self.earlier,
+            None => &self.later,
+        }
+    }
 }
 
 impl std::fmt::Display for OutOfOrder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was copied or renamed by hand: move the one that does not belong out of {}",
-            self.later.path.display(),
-            self.later.commit_ts,
-            self.earlier.path.display(),
-            self.earlier.commit_ts,
-            self.later.path.parent().unwrap_or(Path::new(".")).display()
-        )
+        let folder = self.later.path.parent().unwrap_or(Path::new("."));
+        match &self.twin_of_earlier {
+            None => write!(
+                f,
+                "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was copied or renamed by hand: move the one that does not belong out of {}",
+                self.later.path.display(),
+                self.later.commit_ts,
+                self.earlier.path.display(),
+                self.earlier.commit_ts,
+                folder.display()
+            ),
+            Some(twin) => write!(
+                f,
+                "{}: holds commit {} under an earlier sequence number than {}, which holds commit {}, and {} is named for commit {} too; snapshots are written in commit order, so it is a copy or a file renamed by hand: move it out of {}",
+                self.earlier.path.display(),
+                self.earlier.commit_ts,
+                self.later.path.display(),
+                self.later.commit_ts,
+                twin.path.display(),
+                self.earlier.commit_ts,
+                folder.display()
+            ),
+        }
     }
 }
 
@@ -124,17 +152,35 @@ impl Listing {
     /// to the checks that name that: only two of one database are compared, and
     /// their headers are read only where the names are out of order.
     pub fn out_of_order(&self) -> Option<OutOfOrder> {
+        self.out_of_order_beside(&[])
+    }
+
+    /// [`Listing::out_of_order`] of a folder read with the snapshots `beside` (a WAL
+    /// archive's, with its data directory's): a snapshot there that names the same
+    /// commit tells a copy as one of this folder's would.
+    pub fn out_of_order_beside(&self, beside: &[SnapshotName]) -> Option<OutOfOrder> {
         let same_database = |a: &Path, b: &Path| {
             let read = crate::snapshot::read_snapshot_header;
             matches!((read(a), read(b)), (Ok(x), Ok(y)) if x.database == y.database)
         };
-        self.snapshots
+        let (earlier, later) = self
+            .snapshots
             .windows(2)
             .find(|w| w[1].commit_ts < w[0].commit_ts && same_database(&w[0].path, &w[1].path))
-            .map(|w| OutOfOrder {
-                earlier: w[0].clone(),
-                later: w[1].clone(),
-            })
+            .map(|w| (w[0].clone(), w[1].clone()))?;
+        // Another snapshot named for the same commit where a snapshot of that commit
+        // belongs: before the pair for `later`'s, after it for `earlier`'s.
+        let all = || self.snapshots.iter().chain(beside);
+        let later_has_twin = all().any(|s| s.seq < earlier.seq && s.commit_ts == later.commit_ts);
+        let twin_of_earlier = all()
+            .find(|s| s.seq > later.seq && s.commit_ts == earlier.commit_ts)
+            .filter(|_| !later_has_twin)
+            .cloned();
+        Some(OutOfOrder {
+            earlier,
+            later,
+            twin_of_earlier,
+        })
     }
 
     /// Bytes of the snapshots and WAL segments listed (foreign files not counted;
@@ -1261,7 +1307,44 @@ mod tests {
         let o = listing.out_of_order().expect("out of order");
         assert_eq!((o.earlier.seq, o.later.seq), (3, 4));
         assert_eq!(o.later.path, copy);
+        assert_eq!(o.copy().path, copy);
         assert_eq!(o.error().message(), m);
+        Ok(())
+    }
+
+    /// A newer snapshot copied under an earlier sequence number: the pair out of
+    /// order is the copy and the genuine snapshot after it, and the copy is the one
+    /// named, since another snapshot in order names its commit.
+    #[test]
+    fn a_newer_snapshot_under_an_earlier_sequence_is_the_copy() -> Result<()> {
+        let tmp = tempfile::tempdir()?;
+        let dir = DataDir::open(tmp.path())?;
+        let database = crate::DatabaseId::random();
+        let write = |seq, ts| -> Result<PathBuf> {
+            let w = crate::SnapshotWriter::create(&dir.snapshots_dir(), seq, ts, database)?;
+            Ok(w.finish()?.path)
+        };
+        let genuine = write(4, 20)?;
+        write(6, 30)?;
+        let copy = write(2, 30)?;
+        let e = dir.list().expect_err("out of order");
+        assert!(e.message().starts_with(&copy.display().to_string()), "{e}");
+        assert!(e.message().contains("copy"), "{e}");
+        let o = list_files_in_any_order(tmp.path())?
+            .out_of_order()
+            .expect("out of order");
+        assert_eq!(
+            (o.earlier.path.clone(), o.later.path.clone()),
+            (copy.clone(), genuine)
+        );
+        assert_eq!(o.copy().path, copy);
+        // With no snapshot in order naming the copy's commit, the names do not tell:
+        // the later one (which opening would load) is named, as before.
+        std::fs::remove_file(dir.snapshots_dir().join(snapshot_file_name(6, 30)))?;
+        let o = list_files_in_any_order(tmp.path())?
+            .out_of_order()
+            .expect("out of order");
+        assert_eq!(o.copy().seq, 4);
         Ok(())
     }
 

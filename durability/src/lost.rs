@@ -44,6 +44,17 @@ pub fn beyond_the_wal(why: &str, reached: u64, named_ts: u64, path: &Path) -> St
     }
 }
 
+/// IN_MEMORY_ANALYTICAL: the way out of a damaged snapshot that alone held some
+/// commits, in the data directory whose snapshot folder is `snapshots`. A reader of
+/// a backup (which cannot be mended by moving a file) replaces it through this same
+/// text.
+pub fn move_out_to_open_older(snapshots: &Path) -> String {
+    format!(
+        "move the damaged snapshot out of {} to open the older state (losing those commits), or restore a backup",
+        snapshots.display()
+    )
+}
+
 /// IN_MEMORY_ANALYTICAL: the damaged snapshot at `path` (damaged because `why`),
 /// named as the snapshot of commit `named_ts`, newer than `loaded`, the snapshot that
 /// verifies (of commit `loaded_ts`), if any. The mode keeps no WAL to cover the gap.

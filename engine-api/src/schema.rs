@@ -114,6 +114,18 @@ fn quoted_list(f: &mut fmt::Formatter<'_>, var: &str, names: &[String]) -> fmt::
     Ok(())
 }
 
+impl IndexSpec {
+    /// The index as a message names it, without an article: "index :`L`(`p`)",
+    /// "edge index :`T`".
+    pub fn named(&self) -> String {
+        let form = self.to_string();
+        match form.strip_prefix("EDGE ") {
+            Some(edge) => format!("edge index {edge}"),
+            None => format!("index {form}"),
+        }
+    }
+}
+
 /// The Cypher form of the index (`:`L`(`p`)`, `EDGE :`T``, ...).
 impl fmt::Display for IndexSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -640,6 +652,18 @@ pub struct ObserverId(pub u64);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_is_named_by_its_kind_then_its_form() {
+        let label = IndexSpec::Label("P".into());
+        assert_eq!(label.named(), "index :`P`");
+        let edge = IndexSpec::EdgeTypeProperty {
+            edge_type: "KNOWS".into(),
+            property: "since".into(),
+        };
+        assert_eq!(edge.named(), "edge index :`KNOWS`(`since`)");
+        assert_eq!(edge.to_string(), "EDGE :`KNOWS`(`since`)");
+    }
 
     #[test]
     fn property_rules_say_what_is_wrong() {

@@ -279,9 +279,9 @@ pub(crate) fn recover(config: &Config, root: &Path) -> Result<Inner> {
             .collect();
         if !lost.is_empty() {
             return Err(Error::corrupt(format!(
-                "{}: move the damaged snapshot out of {} to open the older state (losing those commits), or restore a backup",
+                "{}: {}",
                 lost.join("; "),
-                dir.snapshots_dir().display()
+                durability::lost::move_out_to_open_older(&dir.snapshots_dir())
             )));
         }
         check_log(&dir, &listing.segments, ts)?;

@@ -115,7 +115,7 @@ impl Schema {
         if self.current().sets.iter().any(|s| &s.spec == spec) {
             return Err(Error::new(
                 engine_api::ErrorKind::AlreadyExists,
-                format!("the index {spec} exists"),
+                format!("the {} exists", spec.named()),
             ));
         }
         let target = target_of(graph, spec)?;
@@ -134,7 +134,7 @@ impl Schema {
         let _one = self.change.lock();
         let mut cat = self.catalog.write();
         if !cat.get().sets.iter().any(|s| &s.spec == spec) {
-            return Err(Error::not_found(format!("no index {spec}")));
+            return Err(Error::not_found(format!("there is no {}", spec.named())));
         }
         let sets = cat
             .get()

@@ -152,7 +152,7 @@ impl Schema {
         if self.catalog.load().indexes.contains_key(spec) {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
-                format!("index {spec} exists already"),
+                format!("{} exists already", spec.named()),
             ));
         }
         let entry = index_entry(graph, spec)?;
@@ -197,7 +197,7 @@ impl Schema {
         clock.refuse_when_poisoned()?;
         let _one = self.lock.lock();
         let Some(entry) = self.catalog.load().indexes.get(spec).cloned() else {
-            return Err(Error::not_found(format!("there is no index {spec}")));
+            return Err(Error::not_found(format!("there is no {}", spec.named())));
         };
         clock.log_schema(
             &SchemaOp::DropIndex(spec.clone()),

@@ -129,7 +129,7 @@ impl OnDiskEngine {
         if next.indexes.contains_key(spec) {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
-                format!("index {spec} exists already"),
+                format!("{} exists already", spec.named()),
             ));
         }
         let target = resolve_index(spec, &self.db, &self.names)?;
@@ -250,7 +250,7 @@ impl OnDiskEngine {
         let _one = self.schema.lock.lock();
         let mut next = Catalog::clone(&self.schema.current());
         let Some(index) = next.indexes.remove(spec) else {
-            return Err(Error::not_found(format!("there is no index {spec}")));
+            return Err(Error::not_found(format!("there is no {}", spec.named())));
         };
         let _no_commits = self.schema.commits.write();
         self.install(next)?;

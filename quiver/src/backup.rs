@@ -1029,6 +1029,9 @@ pub struct ChainView {
     origin: std::collections::BTreeMap<PathBuf, PathBuf>,
     /// The backups of the chain.
     links: usize,
+    /// Whether the chain is of backups (with manifests), not a directory and its
+    /// WAL archive.
+    of_backups: bool,
 }
 
 impl ChainView {
@@ -1038,7 +1041,8 @@ impl ChainView {
     /// mode file, too), and a small one other than a snapshot or WAL segment (up to
     /// 64 KiB: the mode file, RocksDB's CURRENT and OPTIONS) with its listed
     /// checksum; snapshots and WAL segments carry checksums of their own, which
-    /// reading them checks. Reading a backup must not show a state its manifest does
+    /// reading them checks (a snapshot of another size that does not read is left to
+    /// that check: opening passes it over or refuses it, as verify does). Reading a backup must not show a state its manifest does
     /// not vouch for, nor call sound what verify calls damaged.
     ///
     /// Errors: those of [`read_chain`]; `Corrupt` for a listed file that is missing,
@@ -1071,6 +1075,15 @@ impl ChainView {
                         }
                     }
                     Ok(meta) if meta.is_file() && meta.len() == f.size => continue,
+                    // A cut snapshot does not read: opening passes it over or refuses
+                    // it, as verify does. One that reads whole is another snapshot.
+                    Ok(meta)
+                        if meta.is_file()
+                            && f.path.starts_with("snapshots/")
+                            && durability::snapshot::read_snapshot_counts(&path).is_err() =>
+                    {
+                        continue;
+                    }
                     Ok(meta) if meta.is_file() => format!("holds {} bytes", meta.len()),
                     Ok(_) => "is no file".to_string(),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
@@ -1105,6 +1118,7 @@ impl ChainView {
             .tempdir()
             .map_err(|e| io("create a scratch directory for", &chain[0].0, e))?;
         let mut origin = std::collections::BTreeMap::new();
+        let of_backups = chain.iter().any(|(_, m)| m.is_some());
         let files = state_files_of(chain)?;
         if !files.is_empty() {
             // RocksDB's files: SST files (never written again) linked, the rest
@@ -1130,6 +1144,7 @@ impl ChainView {
                 dir,
                 origin,
                 links: chain.len(),
+                of_backups,
             });
         }
         let together = chain_files(chain)?;
@@ -1154,6 +1169,7 @@ impl ChainView {
             dir,
             origin,
             links: chain.len(),
+            of_backups,
         })
     }
 
@@ -1192,7 +1208,15 @@ impl ChainView {
     /// it stands for, and any other path in the view as under `dir` (the backup or
     /// directory read through it): messages never name the scratch directory.
     pub fn shown(&self, text: &str, dir: &Path) -> String {
+        // A backup is not mended by moving one of its files (its manifest would
+        // refuse the rest): the older state is the older backup's.
         let mut out = text.to_string();
+        if self.of_backups {
+            out = out.replace(
+                &durability::lost::move_out_to_open_older(&self.dir.path().join("snapshots")),
+                "restore the older backup that holds the snapshot that verifies to have the older state (losing those commits), or restore another backup",
+            );
+        }
         for (link, original) in &self.origin {
             out = out.replace(&link.display().to_string(), &original.display().to_string());
         }

@@ -288,9 +288,12 @@ fn without_path(message: &str, path: &Path) -> String {
 }
 
 /// What the strict listing of `listing`'s directory refuses: each entry under one of
-/// our names that is no file, or else the later of two snapshots out of commit
-/// order.
-fn listing_damage(listing: &durability::dir::Listing) -> Vec<CheckedFile> {
+/// our names that is no file, or else the copy of two snapshots out of commit order
+/// (told with the snapshots `beside` too, see [`durability::dir::OutOfOrder`]).
+fn listing_damage(
+    listing: &durability::dir::Listing,
+    beside: &[durability::SnapshotName],
+) -> Vec<CheckedFile> {
     let not_files: Vec<CheckedFile> = listing
         .not_files
         .iter()
@@ -305,10 +308,11 @@ fn listing_damage(listing: &durability::dir::Listing) -> Vec<CheckedFile> {
         return not_files;
     }
     listing
-        .out_of_order()
+        .out_of_order_beside(beside)
         .map(|o| {
-            let mut f = CheckedFile::new(o.later.path.clone(), "snapshot");
-            f.damage = Some(without_path(&o.to_string(), &o.later.path));
+            let copy = &o.copy().path;
+            let mut f = CheckedFile::new(copy.clone(), "snapshot");
+            f.damage = Some(without_path(&o.to_string(), copy));
             f.damage_kind = DamageKind::OutOfOrder;
             f
         })
@@ -401,8 +405,8 @@ fn with_archive(
     // either listing is refused (the directory's damage is in the report already),
     // the two cannot be read as one: the report ends there. (Found by a
     // hostile-user run: verify failed with the listing's error, exit 5, instead.)
-    let refused = listing_damage(&archived);
-    if !refused.is_empty() || !listing_damage(&own).is_empty() {
+    let refused = listing_damage(&archived, &own.snapshots);
+    if !refused.is_empty() || !listing_damage(&own, &[]).is_empty() {
         report.files.extend(refused);
         return Ok(report);
     }
@@ -730,7 +734,7 @@ fn verify_one(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     let mut listing = durability::dir::list_files_in_any_order(dir)?;
     // A name of ours on something that is no file (a folder, a link to nothing), or
     // two snapshots out of commit order: the listing, and opening, stop there.
-    let refused = listing_damage(&listing);
+    let refused = listing_damage(&listing, &[]);
     if !refused.is_empty() {
         files.extend(refused);
         return stopped(files, manifest, notes);
@@ -1046,7 +1050,7 @@ fn verify_chain(
         // What the strict listing refuses, named file by file (an entry that is no
         // file holds no data: moving it out is the way out); the next link is
         // checked against this one's coverage as recorded, so no gap is claimed.
-        let refused = listing_damage(&listing);
+        let refused = listing_damage(&listing, &[]);
         if !refused.is_empty() {
             files.extend(refused);
             broken = true;
@@ -1175,6 +1179,25 @@ fn verify_chain(
     let merged = verify(scratch, progress)?;
     let back = |p: &Path| view.original(p);
     let shown = |text: &str| view.shown(text, newest);
+    // A listed file the chain's opening passes over (an older link's snapshot that
+    // a newer one replaces) differs from its manifest as a damaged file the restored
+    // directory still opens past: passed over too, so verify, restore and reading
+    // the chain agree.
+    let passed: Vec<PathBuf> = merged
+        .files
+        .iter()
+        .filter(|f| f.damage.is_none() && f.passed_over.is_some())
+        .map(|f| back(&f.path))
+        .collect();
+    for f in files.iter_mut().filter(|f| f.kind == "listed file") {
+        if passed.contains(&f.path)
+            && let Some(why) = f.damage.take()
+        {
+            f.passed_over = Some(format!(
+                "{why}; the restore does not need it (see the file's own line)"
+            ));
+        }
+    }
     for mut f in merged.files {
         if f.path == scratch.join(MODE_FILE) {
             continue;
@@ -1485,13 +1508,16 @@ impl Check {
                             f.at,
                             DamageKind::CommitsLost,
                             format!(
-                                "{}; opening refuses: move the damaged snapshot out of snapshots/ to open the older state (losing those commits), or restore a backup",
+                                "{}; opening refuses: {}",
                                 durability::lost::beyond_the_older_snapshot(
                                     &why,
                                     ts,
                                     f.name.commit_ts,
                                     &f.name.path,
                                     Some(&older.name.path)
+                                ),
+                                durability::lost::move_out_to_open_older(
+                                    f.name.path.parent().unwrap_or(Path::new("snapshots"))
                                 )
                             ),
                         );

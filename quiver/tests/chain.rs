@@ -379,6 +379,87 @@ fn what_an_incremental_backup_refuses_and_the_analytical_link() -> Result<()> {
     Ok(())
 }
 
+/// The only snapshot of `backup` (an IN_MEMORY_ANALYTICAL link holds one).
+fn only_snapshot(backup: &Path) -> Result<std::path::PathBuf> {
+    let mut found = std::fs::read_dir(backup.join("snapshots"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    assert_eq!(found.len(), 1, "{found:?}");
+    Ok(found.remove(0))
+}
+
+/// One byte near the end of `path` flipped: its size stays, a block's checksum fails.
+fn flip_near_end(path: &Path) -> Result<()> {
+    let mut bytes = std::fs::read(path)?;
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0xff;
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+/// An IN_MEMORY_ANALYTICAL link holds a whole snapshot: the restore of the newest
+/// link never reads an older link's. Damage there (a flipped byte, a cut) is passed
+/// over by verify, restore and reading alike; damage of the newest link's snapshot
+/// is refused by all three, with the older backup (not moving a file out of a
+/// backup, which its manifest would refuse) as the way to the older state.
+#[test]
+fn an_analytical_chain_needs_only_its_newest_snapshot() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (full, inc) = (root.path().join("full"), root.path().join("inc"));
+    let db = logged(&root.path().join("data"), StorageMode::InMemoryAnalytical)?;
+    day(&db, "A", 5, None, &full)?;
+    day(&db, "B", 5, Some(&full), &inc)?;
+    let newest = common::image(&db)?;
+    db.close()?;
+    let pristine = common::files(root.path());
+
+    for cut in [false, true] {
+        let older = only_snapshot(&full)?;
+        if cut {
+            let f = std::fs::OpenOptions::new().write(true).open(&older)?;
+            f.set_len(f.metadata()?.len() / 2)?;
+        } else {
+            flip_near_end(&older)?;
+        }
+        let report = quiver::verify(&inc, &|_, _| {})?;
+        assert!(report.is_sound(), "cut {cut}: {:?}", report.files);
+        let passed: Vec<_> = report.passed_over().map(|f| f.kind).collect();
+        assert_eq!(passed, ["listed file", "snapshot"], "cut {cut}");
+        let to = root.path().join(format!("restored-{cut}"));
+        assert_eq!(restored_state(&inc, &to, &RestoreOptions::new())?, newest);
+        let view = quiver::ChainView::new(&inc)?;
+        let read = Database::open(Config::new().data_directory(view.path()))?;
+        assert_eq!(common::image(&read)?, newest, "cut {cut}");
+        read.close()?;
+        drop(view);
+        std::fs::write(
+            &older,
+            &pristine.iter().find(|(p, _)| *p == older).expect("kept").1,
+        )?;
+    }
+
+    flip_near_end(&only_snapshot(&inc)?)?;
+    let found = damaged(&inc)?;
+    let snapshot = found
+        .iter()
+        .find(|(p, why)| p.starts_with(&*inc.to_string_lossy()) && why.contains("refuses"))
+        .map(|(_, why)| why.clone())
+        .unwrap_or_default();
+    assert!(
+        snapshot.contains("restore the older backup") && !snapshot.contains("move the damaged"),
+        "{found:?}"
+    );
+    let view = quiver::ChainView::new(&inc)?;
+    let e = Database::open(Config::new().data_directory(view.path()))
+        .expect_err("the newest link's snapshot is damaged");
+    let e = view.shown(e.message(), &inc);
+    assert!(
+        e.contains("restore the older backup") && !e.contains("move the damaged"),
+        "{e}"
+    );
+    Ok(())
+}
+
 /// A database restored from an older backup keeps its id but writes another history
 /// from there: an incremental backup of it after a newer backup of the chain is
 /// refused, and a link made of such a log anyway (by hand) is damage, not a restore

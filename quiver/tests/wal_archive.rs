@@ -514,6 +514,70 @@ fn a_copy_out_of_the_archive_is_the_damage_not_the_archive() -> Result<()> {
     Ok(())
 }
 
+/// The directory's newest snapshot copied into the archive under an earlier
+/// sequence number than an archived one: the copy is the damage named, not the
+/// archived snapshot after it.
+#[test]
+fn a_copy_into_the_archive_under_an_earlier_number_is_the_damage() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    history(&db, 4)?;
+    db.close()?;
+    let archived_snapshots = names(&data.join("archive/snapshots"));
+    let newest = names(&data.join("snapshots")).pop().expect("a snapshot");
+    let seq_of = |name: &str| -> u64 { name[..20].parse().expect("a sequence number") };
+    let commit = &newest[21..41];
+    // Under the sequence number just before the last archived snapshot's.
+    let copy = data.join("archive/snapshots").join(format!(
+        "{:020}_{commit}.snapshot",
+        seq_of(archived_snapshots.last().expect("archived")) - 1
+    ));
+    assert!(!copy.exists());
+    std::fs::copy(data.join("snapshots").join(&newest), &copy)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
+    assert_eq!(damaged, vec![copy.clone()], "{:?}", report.files);
+    std::fs::remove_file(&copy)?;
+    assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
+    Ok(())
+}
+
+/// The directory's newest snapshot replaced by the archive's newest (another
+/// commit under its name): the archive and the WAL still hold every commit, so the
+/// damage is restorable through the archive, and that restore gives the newest state.
+#[test]
+fn a_replaced_snapshot_is_restored_through_the_archive() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    let states = history(&db, 4)?;
+    db.close()?;
+    let (newest, image) = states.last().cloned().expect("commits");
+    let archived_newest = names(&data.join("archive/snapshots"))
+        .pop()
+        .expect("archived");
+    let own = names(&data.join("snapshots")).pop().expect("a snapshot");
+    std::fs::copy(
+        data.join("archive/snapshots").join(archived_newest),
+        data.join("snapshots").join(&own),
+    )?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report.damaged().collect();
+    assert_eq!(damaged.len(), 1, "{:?}", report.files);
+    assert_eq!(
+        damaged[0].damage_kind,
+        quiver::DamageKind::RestorableThroughArchive,
+        "{:?}",
+        report.files
+    );
+    assert_eq!(report.newest_commit(), Some(newest));
+    let restored = root.path().join("restored");
+    restore_to(&data, &restored, newest)?;
+    assert_eq!(opened_image(&restored)?, image);
+    Ok(())
+}
+
 /// What the archive cannot recover is not said to be recovered, and a damaged
 /// snapshot is never listed as sound: with the directory's WAL damaged too, or the
 /// archive's own files damaged, the cut snapshot is plain damage and the archive's

@@ -188,6 +188,30 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The directory whose damage a `Corrupt` error of this command is about: the one
+    /// it reads (for a backup, the data directory; for a fold, the newest backup).
+    fn read_dir(&self) -> Option<PathBuf> {
+        let dir = match self {
+            Command::Info { dir }
+            | Command::Verify { dir }
+            | Command::Dump { dir, .. }
+            | Command::Load { dir, .. }
+            | Command::Snapshot(SnapshotCommand::Create { dir } | SnapshotCommand::List { dir })
+            | Command::Mode(ModeCommand::Get { dir } | ModeCommand::Set { dir, .. }) => dir,
+            Command::Restore { backup, .. } => backup,
+            Command::Migrate { source, .. } => source,
+            Command::Backup { paths, .. } => match paths.first() {
+                Some(first) if first.as_os_str() == "aggregate" && paths.len() >= 3 => {
+                    &paths[paths.len() - 2]
+                }
+                first => first?,
+            },
+        };
+        Some(dir.clone())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum SnapshotCommand {
     /// Write a snapshot now.
@@ -388,14 +412,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    let read = cli.command.read_dir();
     match run(cli.command) {
         Ok(code) => code,
         Err(e) if is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.message());
             if e.kind() == ErrorKind::Corrupt {
+                let dir = read.map_or("<directory>".to_string(), |d| shell_word(&d));
                 eprintln!(
-                    "hint: `quiver verify <directory>` names every damaged file and what to do about it"
+                    "hint: `quiver verify {dir}` names every damaged file and what to do about it"
                 );
             }
             if e.kind() == ErrorKind::Locked {
@@ -1305,15 +1331,30 @@ fn info(dir: &Path) -> Outcome {
     let on_disk = db_mode == StorageMode::OnDiskTransactional;
     let unopened = matches!(db.view, Some(View::Copy(..)));
     let plain = db.view.is_none();
+    // A chain's WAL is every link's: the view's segments, named as the backups'
+    // files (a segment the read itself began in the view is none of them).
+    let segments: Vec<PathBuf> = match &db.view {
+        _ if on_disk => Vec::new(),
+        Some(View::Chain(view, _)) => durability::dir::list_files(view.path())?
+            .segments
+            .iter()
+            .map(|s| view.original(&s.path))
+            .filter(|p| !p.starts_with(view.path()))
+            .collect(),
+        _ => durability::dir::list_files(dir)?
+            .segments
+            .into_iter()
+            .map(|s| s.path)
+            .collect(),
+    };
     db.close()?;
     if !on_disk {
-        let segments = durability::dir::list_files(dir)?.segments;
         say!("WAL segments    {}", segments.len());
         let count = segments.len();
         let mut times = None;
         let mut lines = Vec::new();
-        for (i, s) in segments.iter().enumerate() {
-            let range = match durability::wal::read_segment(&s.path, i + 1 == count)? {
+        for (i, path) in segments.iter().enumerate() {
+            let range = match durability::wal::read_segment(path, i + 1 == count)? {
                 durability::wal::SegmentRead::Read { records, .. } => {
                     for time in records.iter().filter_map(|r| r.time) {
                         engine_api::CommitTimes::extend(&mut times, time);
@@ -1334,7 +1375,7 @@ fn info(dir: &Path) -> Outcome {
                 }
                 durability::wal::SegmentRead::TornHeader => "no commits (torn header)".to_string(),
             };
-            lines.push(format!("  {}  {range}", s.path.display()));
+            lines.push(format!("  {}  {range}", path.display()));
         }
         for line in lines {
             say!("{line}");

@@ -571,7 +571,11 @@ fn snapshots_out_of_order_or_unreadable_are_named_by_every_command() -> Result<(
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(5), "{args:?}\n{stdout}\n{stderr}");
         assert!(stderr.contains(copy_name), "{args:?}: {stderr}");
-        assert!(stderr.contains("quiver verify"), "{args:?}: {stderr}");
+        // The hint names the directory the command read, ready to paste.
+        assert!(
+            stderr.contains(&format!("`quiver verify {}`", p(&data))),
+            "{args:?}: {stderr}"
+        );
     }
     assert_eq!(
         sorted_snapshots(&data)?.len(),
@@ -960,6 +964,64 @@ fn a_chain_named_relatively_verifies_restores_and_reads() -> Result<()> {
     // Into the chain itself, forced: refused, nothing moved.
     run(&["restore", "../../tuesday", "../../monday", "--force"], 6);
     assert!(backups.join("monday").join(quiver::MANIFEST_FILE).exists());
+    Ok(())
+}
+
+/// `info` of an incremental backup lists the chain's WAL: each segment from the
+/// newest link that holds it, the parent's older segments too.
+#[test]
+fn info_of_a_chain_lists_every_links_wal() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (monday, tuesday) = (root.path().join("monday"), root.path().join("tuesday"));
+    let mode = engine_api::StorageMode::InMemoryTransactional;
+    let durability = quiver::default_durability(mode)
+        .snapshot_on_exit(false)
+        .snapshot_interval(None)
+        .wal_segment_bytes(4096);
+    let db = Database::open(
+        Config::new()
+            .data_directory(root.path().join("data"))
+            .durability(durability),
+    )?;
+    let work = |n: usize| -> Result<()> {
+        for _ in 0..n {
+            let mut t = db.begin(TxnOptions::new())?;
+            t.create_vertex_with(&["Day"], &[("pad", "x".repeat(300).into())])?;
+            t.commit()?;
+        }
+        Ok(())
+    };
+    work(40)?;
+    quiver::backup(&db, &monday, &|_, _| {})?;
+    work(40)?;
+    quiver::backup_incremental(&db, &monday, &tuesday, &|_, _| {})?;
+    db.close()?;
+    let names = |dir: &Path| -> Result<Vec<String>> {
+        let mut out = std::fs::read_dir(dir.join("wal"))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    };
+    let (theirs, ours) = (names(&monday)?, names(&tuesday)?);
+    let only_mondays: Vec<_> = theirs.iter().filter(|n| !ours.contains(n)).collect();
+    assert!(!only_mondays.is_empty(), "{theirs:?} {ours:?}");
+    let out = quiver(&["info", p(&tuesday)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for name in &only_mondays {
+        let shown = format!("{}  commits", monday.join("wal").join(name).display());
+        assert!(stdout.contains(&shown), "{shown} in\n{stdout}");
+    }
+    for name in &ours {
+        let shown = format!("{}  commits", tuesday.join("wal").join(name).display());
+        assert!(stdout.contains(&shown), "{shown} in\n{stdout}");
+    }
+    let count = only_mondays.len() + ours.len();
+    assert!(
+        stdout.contains(&format!("WAL segments    {count}\n")),
+        "{stdout}"
+    );
     Ok(())
 }
 
