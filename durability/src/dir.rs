@@ -13,7 +13,9 @@
 //!   .backup/     <unix-time>/{snapshots,wal}: files moved aside when recovery is off
 //!   .in-progress/ <seq>_<commit-ts>.snapshot.tmp: a snapshot being written, renamed
 //!                into snapshots/ once synced (kept out of snapshots/, so a plain
-//!                copy of that folder while a snapshot is written sees whole files)
+//!                copy of that folder while a snapshot is written sees whole files);
+//!                <name>.deleted: a file retention let go, removed there on another
+//!                thread
 //! ```
 //! Files in `snapshots/` and `wal/` whose names do not follow the patterns are
 //! foreign: they are listed as such (with a warning), never parsed, never deleted.
@@ -655,8 +657,10 @@ impl DataDir {
     }
 
     /// Removes temporary files an interrupted snapshot write left in `snapshots/`
-    /// (ours: a dot, a snapshot name, `.tmp`), and those an interrupted copy into the
-    /// WAL archive left there; returns how many.
+    /// (ours: a dot, a snapshot name, `.tmp`) or `.in-progress/`, those an
+    /// interrupted copy into the WAL archive left there, and the files retention
+    /// moved into `.in-progress/` to remove that a killed process left; returns how
+    /// many.
     pub fn remove_interrupted_writes(&self) -> Result<usize> {
         let mut n = 0;
         let archive = self.archive_dir();
@@ -830,10 +834,13 @@ fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
         } else {
             Some(name)
         };
-        let ours = stem
-            .and_then(|n| n.strip_suffix(".tmp"))
-            .is_some_and(|n| parse_snapshot_name(n).is_some() || parse_segment_name(n).is_some());
-        if ours {
+        // `.in-progress/` also holds files retention moved there to remove.
+        let ours = |suffix: &str| {
+            stem.and_then(|n| n.strip_suffix(suffix)).is_some_and(|n| {
+                parse_snapshot_name(n).is_some() || parse_segment_name(n).is_some()
+            })
+        };
+        if ours(".tmp") || (!dotted && ours(crate::retention::DELETED_SUFFIX)) {
             std::fs::remove_file(entry.path())
                 .map_err(|e| io_err(format!("cannot remove {}", entry.path().display()), e))?;
             tracing::info!(file = %entry.path().display(), "removed an interrupted snapshot write");

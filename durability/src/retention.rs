@@ -81,7 +81,16 @@ pub fn apply(
     }
     let doomed = plan(&snapshots, &segments, keep);
     let Some(window) = archive else {
-        return gate.delete(doomed);
+        let aside = dir.root().join(crate::dir::IN_PROGRESS);
+        return gate.remove(
+            doomed
+                .into_iter()
+                .map(|file| Removal::Delete {
+                    file,
+                    aside: Some(aside.clone()),
+                })
+                .collect(),
+        );
     };
     let root = dir.archive_dir();
     let wal = dir.wal_dir();
@@ -221,26 +230,116 @@ pub fn plan_archive(
 /// A file retention lets go, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Removal {
-    Delete(PathBuf),
-    /// Moved into the folder `to` (of the WAL archive).
-    Archive {
+    /// Deleted: moved into the folder `aside` first (when given and on the same
+    /// file system), which takes it out of its folder at once, and removed from
+    /// there on another thread (see [`Reaper`]); else removed here.
+    Delete {
         file: PathBuf,
-        to: PathBuf,
+        aside: Option<PathBuf>,
     },
+    /// Moved into the folder `to` (of the WAL archive).
+    Archive { file: PathBuf, to: PathBuf },
 }
 
 impl Removal {
     fn file(&self) -> &Path {
         match self {
-            Removal::Delete(file) | Removal::Archive { file, .. } => file,
+            Removal::Delete { file, .. } | Removal::Archive { file, .. } => file,
         }
     }
 
-    fn carry_out(&self) -> Result<()> {
+    /// Carries the removal out; a file moved aside to be removed later goes into
+    /// `later`.
+    fn carry_out(&self, later: &mut Vec<PathBuf>) -> Result<()> {
         match self {
-            Removal::Delete(file) => remove(file),
+            Removal::Delete {
+                file,
+                aside: Some(aside),
+            } => match move_aside(file, aside) {
+                Some(moved) => {
+                    later.push(moved);
+                    Ok(())
+                }
+                None => remove(file),
+            },
+            Removal::Delete { file, aside: None } => remove(file),
             Removal::Archive { file, to } => archive(file, to),
         }
+    }
+}
+
+/// The suffix of a file retention moved into `.in-progress/` to be removed there;
+/// opening removes any such file a process left (see
+/// [`crate::DataDir::remove_interrupted_writes`]).
+pub(crate) const DELETED_SUFFIX: &str = ".deleted";
+
+/// `file` renamed into `aside` as `<name>.deleted`, or `None` where that rename
+/// fails (another file system, no such folder and none can be made): the caller
+/// removes it in place.
+fn move_aside(file: &Path, aside: &Path) -> Option<PathBuf> {
+    let name = file.file_name()?;
+    std::fs::create_dir_all(aside).ok()?;
+    let to = aside.join(format!("{}{DELETED_SUFFIX}", name.to_string_lossy()));
+    std::fs::rename(file, &to).ok()?;
+    tracing::debug!(file = %file.display(), "deleted by retention (removed on another thread)");
+    Some(to)
+}
+
+/// Removes files retention moved aside on threads of its own, so a snapshot's
+/// retention does not wait for the file system to free a large file (deleting a
+/// bulk import's WAL took about a fifth of the first snapshot after it). The last
+/// handle to it waits for what runs (an engine's close), so nothing is left behind
+/// by a process that closes; what a killed process left, opening removes.
+#[derive(Debug, Default)]
+struct Reaper {
+    running: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Reaper {
+    fn remove_later(&self, files: Vec<PathBuf>) {
+        if files.is_empty() {
+            return;
+        }
+        let mut running = self.running.lock();
+        running.retain(|h| !h.is_finished());
+        let work = {
+            let files = files.clone();
+            move || {
+                for f in &files {
+                    if let Err(e) = remove(f) {
+                        tracing::warn!(error = %e, "a file retention let go was not removed");
+                    }
+                }
+            }
+        };
+        match std::thread::Builder::new()
+            .name("quiver-retention".into())
+            .spawn(work)
+        {
+            Ok(handle) => running.push(handle),
+            // No thread to be had: removed here.
+            Err(_) => {
+                for f in &files {
+                    if let Err(e) = remove(f) {
+                        tracing::warn!(error = %e, "a file retention let go was not removed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until every file handed over is removed.
+    fn wait(&self) {
+        let running = std::mem::take(&mut *self.running.lock());
+        for h in running {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        self.wait();
     }
 }
 
@@ -264,6 +363,7 @@ impl GateState {
 #[derive(Debug, Clone, Default)]
 pub struct DeletionGate {
     state: Arc<Mutex<GateState>>,
+    reaper: Arc<Reaper>,
 }
 
 /// Holds the data directory locked until dropped; several may overlap with each
@@ -284,11 +384,13 @@ impl Drop for Lease {
                 std::mem::take(&mut s.queue)
             }
         };
+        let mut later = Vec::new();
         for r in run {
-            if let Err(e) = r.carry_out() {
+            if let Err(e) = r.carry_out(&mut later) {
                 tracing::warn!(error = %e, "deferred deletion failed");
             }
         }
+        self.gate.reaper.remove_later(later);
     }
 }
 
@@ -357,7 +459,17 @@ impl DeletionGate {
 
     /// Deletes `paths` now, or queues them while locked.
     pub fn delete(&self, paths: Vec<PathBuf>) -> Result<()> {
-        self.remove(paths.into_iter().map(Removal::Delete).collect())
+        self.remove(
+            paths
+                .into_iter()
+                .map(|file| Removal::Delete { file, aside: None })
+                .collect(),
+        )
+    }
+
+    /// Waits until the files retention moved aside are removed (closing does).
+    pub fn wait_for_removals(&self) {
+        self.reaper.wait();
     }
 
     /// Moves each `(file, folder)` of `moves` into its folder of the WAL archive
@@ -383,10 +495,10 @@ impl DeletionGate {
                 return Ok(());
             }
         }
-        for r in &removals {
-            r.carry_out()?;
-        }
-        Ok(())
+        let mut later = Vec::new();
+        let done = removals.iter().try_for_each(|r| r.carry_out(&mut later));
+        self.reaper.remove_later(later);
+        done
     }
 
     /// Takes the plain lock.
@@ -416,10 +528,10 @@ impl DeletionGate {
                 std::mem::take(&mut s.queue)
             }
         };
-        for r in &run {
-            r.carry_out()?;
-        }
-        Ok(LockChange::Changed)
+        let mut later = Vec::new();
+        let done = run.iter().try_for_each(|r| r.carry_out(&mut later));
+        self.reaper.remove_later(later);
+        done.map(|()| LockChange::Changed)
     }
 
     /// A lease: the directory stays locked until it is dropped.
@@ -631,5 +743,41 @@ mod tests {
         assert!(!a.exists() && !b.exists() && keep.exists());
         assert_eq!(gate.status(), LockStatus::Unlocked);
         assert_eq!(gate.unlock().expect("unlock"), LockChange::Unchanged);
+    }
+
+    /// Retention takes the snapshots it lets go out of `snapshots/` at once (the
+    /// listing holds the newest `keep` when `apply` returns), and another thread
+    /// removes them from `.in-progress/`: nothing is left there once its removals
+    /// are waited for. A file a killed process left there is removed by the next
+    /// open; a file there that is not ours is kept.
+    #[test]
+    fn files_let_go_leave_their_folder_at_once_and_are_removed_aside() -> Result<()> {
+        let tmp = tempfile::tempdir()?;
+        let dir = crate::DataDir::open(tmp.path())?;
+        let database = crate::DatabaseId::random();
+        for seq in 1..=3 {
+            crate::SnapshotWriter::create(&dir.snapshots_dir(), seq, seq * 10, database)?
+                .finish()?;
+        }
+        let gate = DeletionGate::new();
+        apply(&dir, &gate, 1, None)?;
+        let kept: Vec<u64> = dir.list()?.snapshots.iter().map(|s| s.seq).collect();
+        assert_eq!(kept, [3]);
+        gate.wait_for_removals();
+        let aside = tmp.path().join(crate::dir::IN_PROGRESS);
+        let left: Vec<_> = std::fs::read_dir(&aside)?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        // What a process killed before the removal leaves.
+        let name = crate::dir::snapshot_file_name(2, 20);
+        let leftover = aside.join(format!("{name}{DELETED_SUFFIX}"));
+        let foreign = aside.join(format!("notes{DELETED_SUFFIX}"));
+        std::fs::write(&leftover, b"x")?;
+        std::fs::write(&foreign, b"x")?;
+        assert_eq!(dir.remove_interrupted_writes()?, 1);
+        assert!(!leftover.exists() && foreign.exists());
+        Ok(())
     }
 }

@@ -166,3 +166,85 @@ fn checked_images_keep_their_order_and_name_the_image() {
         (engine_api::ErrorKind::Io, "disk full")
     );
 }
+
+/// A file that records the ranges [`DurableFile::start_writeback`] is asked for,
+/// and passes everything to a real file.
+struct Recording {
+    file: std::fs::File,
+    asked: std::sync::Arc<parking_lot::Mutex<Vec<(u64, u64)>>>,
+}
+
+impl crate::file::DurableFile for Recording {
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.file, buf)
+    }
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
+        crate::file::DurableFile::write_at(&mut self.file, offset, buf)
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+    fn start_writeback(&mut self, offset: u64, len: u64) {
+        self.asked.lock().push((offset, len));
+        crate::file::DurableFile::start_writeback(&mut self.file, offset, len);
+    }
+}
+
+#[derive(Debug, Default)]
+struct RecordingFiles {
+    asked: std::sync::Arc<parking_lot::Mutex<Vec<(u64, u64)>>>,
+}
+
+impl crate::file::FileLayer for RecordingFiles {
+    fn create(&self, path: &std::path::Path) -> std::io::Result<Box<dyn crate::file::DurableFile>> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        Ok(Box::new(Recording {
+            file,
+            asked: self.asked.clone(),
+        }))
+    }
+}
+
+/// A snapshot written in parallel asks for writeback of what it wrote, range after
+/// range from the start (so the final sync waits for the last range only), and the
+/// file reads back whole: the hint changes no byte.
+#[test]
+fn a_long_snapshot_starts_its_writeback_as_it_goes() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let files = RecordingFiles::default();
+    let mut w = SnapshotWriter::create_with(&files, tmp.path(), 1, 9, DatabaseId::random())?;
+    let (parts, per_part) = (150u64, 20_000u64);
+    w.name(NameKind::EdgeType, 0, "T")?;
+    w.write_parallel(Items::Vertices, 1, 2, |_, enc| {
+        enc.vertex(0, &[], &[], (0, 0));
+        Ok(())
+    })?;
+    w.write_parallel(Items::Edges, parts, 2, |part, enc| {
+        for id in part * per_part..(part + 1) * per_part {
+            enc.edge(id, 0, 0, 0, &[]);
+        }
+        Ok(())
+    })?;
+    let info = w.finish()?;
+    let asked = files.asked.lock().clone();
+    assert!(
+        info.size_bytes > 2 * super::writer::WRITEBACK_STEP,
+        "{}",
+        info.size_bytes
+    );
+    assert!(asked.len() >= 2, "{asked:?}");
+    let mut next = 0;
+    for &(offset, len) in &asked {
+        assert_eq!(offset, next, "{asked:?}");
+        assert!(len >= super::writer::WRITEBACK_STEP, "{asked:?}");
+        next = offset + len;
+    }
+    assert!(next <= info.size_bytes);
+    assert!(info.size_bytes - next < super::writer::WRITEBACK_STEP + (1 << 20));
+    let (summary, _) = read_snapshot_counts(&info.path)?;
+    assert_eq!((summary.vertices, summary.edges), (1, parts * per_part));
+    Ok(())
+}

@@ -42,7 +42,15 @@ pub struct SnapshotWriter {
     vertices: u64,
     edges: u64,
     bytes: u64,
+    /// Bytes up to which writeback was started ([`WRITEBACK_STEP`]).
+    written_back: u64,
 }
+
+/// How many bytes a snapshot's parallel writing lets pile up in the page cache
+/// before it asks the system to start writing them to the disk: the disk then
+/// works while the next ranges are encoded, and the final sync waits only for the
+/// rest (about a fifth of a large snapshot's time went to that sync).
+pub(super) const WRITEBACK_STEP: u64 = 8 << 20;
 
 impl std::fmt::Debug for SnapshotWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,6 +114,7 @@ impl SnapshotWriter {
             vertices: 0,
             edges: 0,
             bytes: HEADER_LEN as u64,
+            written_back: 0,
         })
     }
 
@@ -310,6 +319,14 @@ impl SnapshotWriter {
             self.blocks += 1;
             self.bytes += framed.len() as u64;
             pool.give(block);
+            if self.bytes - self.written_back >= WRITEBACK_STEP {
+                let from = self.written_back;
+                self.out
+                    .get_mut()
+                    .0
+                    .start_writeback(from, self.bytes - from);
+                self.written_back = self.bytes;
+            }
         }
         match enc.kind {
             BLOCK_VERTICES => self.vertices += enc.count,
