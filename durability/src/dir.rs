@@ -64,6 +64,10 @@ pub struct OutOfOrder {
     /// `later`'s: then `earlier` is the copy (a newer snapshot copied under an older
     /// sequence number), not `later`.
     pub twin_of_earlier: Option<SnapshotName>,
+    /// A snapshot before the pair named for `later`'s commit: then `later` is the
+    /// copy (an older snapshot copied under a newer sequence number), and the
+    /// message says so rather than leaving the choice to the reader.
+    pub twin_of_later: Option<SnapshotName>,
 }
 
 impl OutOfOrder {
@@ -86,8 +90,19 @@ impl OutOfOrder {
 impl std::fmt::Display for OutOfOrder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let folder = self.later.path.parent().unwrap_or(Path::new("."));
-        match &self.twin_of_earlier {
-            None => write!(
+        match (&self.twin_of_earlier, &self.twin_of_later) {
+            (None, Some(twin)) => write!(
+                f,
+                "{}: holds commit {} under a later sequence number than {}, which holds commit {}, and {} is named for commit {} too; snapshots are written in commit order, so it is a copy or a file renamed by hand: move it out of {}",
+                self.later.path.display(),
+                self.later.commit_ts,
+                self.earlier.path.display(),
+                self.earlier.commit_ts,
+                twin.path.display(),
+                self.later.commit_ts,
+                folder.display()
+            ),
+            (None, None) => write!(
                 f,
                 "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was copied or renamed by hand: move the one that does not belong out of {}",
                 self.later.path.display(),
@@ -96,7 +111,7 @@ impl std::fmt::Display for OutOfOrder {
                 self.earlier.commit_ts,
                 folder.display()
             ),
-            Some(twin) => write!(
+            (Some(twin), _) => write!(
                 f,
                 "{}: holds commit {} under an earlier sequence number than {}, which holds commit {}, and {} is named for commit {} too; snapshots are written in commit order, so it is a copy or a file renamed by hand: move it out of {}",
                 self.earlier.path.display(),
@@ -173,15 +188,18 @@ impl Listing {
         // Another snapshot named for the same commit where a snapshot of that commit
         // belongs: before the pair for `later`'s, after it for `earlier`'s.
         let all = || self.snapshots.iter().chain(beside);
-        let later_has_twin = all().any(|s| s.seq < earlier.seq && s.commit_ts == later.commit_ts);
+        let twin_of_later = all()
+            .find(|s| s.seq < earlier.seq && s.commit_ts == later.commit_ts)
+            .cloned();
         let twin_of_earlier = all()
             .find(|s| s.seq > later.seq && s.commit_ts == earlier.commit_ts)
-            .filter(|_| !later_has_twin)
+            .filter(|_| twin_of_later.is_none())
             .cloned();
         Some(OutOfOrder {
             earlier,
             later,
             twin_of_earlier,
+            twin_of_later,
         })
     }
 
@@ -840,11 +858,27 @@ fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
                 parse_snapshot_name(n).is_some() || parse_segment_name(n).is_some()
             })
         };
-        if ours(".tmp") || (!dotted && ours(crate::retention::DELETED_SUFFIX)) {
-            std::fs::remove_file(entry.path())
-                .map_err(|e| io_err(format!("cannot remove {}", entry.path().display()), e))?;
-            tracing::info!(file = %entry.path().display(), "removed an interrupted snapshot write");
-            n += 1;
+        if !(ours(".tmp") || (!dotted && ours(crate::retention::DELETED_SUFFIX))) {
+            continue;
+        }
+        // Only a file (or a link, removed itself) is ours under such a name: a folder
+        // is someone else's and stays. Nothing reads these leftovers, so one that
+        // cannot be removed costs only its space: a warning, not a failed open (a
+        // hostile-user run: a folder under such a name stopped every open).
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            tracing::warn!(path = %path.display(), "a folder under the name of a leftover of ours is not ours: left alone");
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::info!(file = %path.display(), "removed a leftover of an interrupted write or deletion");
+                n += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "a leftover of an interrupted write or deletion cannot be removed");
+            }
         }
     }
     Ok(n)
@@ -1316,6 +1350,11 @@ mod tests {
         assert_eq!(o.later.path, copy);
         assert_eq!(o.copy().path, copy);
         assert_eq!(o.error().message(), m);
+        // Snapshot 1 holds commit 5 too: the copy is named as one.
+        assert!(
+            m.contains(&snapshot_file_name(1, 5)) && m.contains("it is a copy"),
+            "{m}"
+        );
         Ok(())
     }
 

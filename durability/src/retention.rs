@@ -776,8 +776,16 @@ mod tests {
         let foreign = aside.join(format!("notes{DELETED_SUFFIX}"));
         std::fs::write(&leftover, b"x")?;
         std::fs::write(&foreign, b"x")?;
+        // A folder under such a name is not ours: kept, and opening goes on.
+        let folder = aside.join(format!(
+            "{}{DELETED_SUFFIX}",
+            crate::dir::snapshot_file_name(3, 30)
+        ));
+        std::fs::create_dir(&folder)?;
+        std::fs::write(folder.join("kept"), b"x")?;
         assert_eq!(dir.remove_interrupted_writes()?, 1);
         assert!(!leftover.exists() && foreign.exists());
+        assert!(folder.join("kept").exists());
         Ok(())
     }
 }

@@ -1046,8 +1046,9 @@ impl ChainView {
     /// not vouch for, nor call sound what verify calls damaged.
     ///
     /// Errors: those of [`read_chain`]; `Corrupt` for a listed file that is missing,
-    /// of another size, or (a small one) of other contents; `Io` when a file cannot
-    /// be read or the scratch directory cannot be made.
+    /// of another size, or (a small one) of other contents, and for a snapshot or
+    /// WAL segment the manifest does not list; `Io` when a file cannot be read or
+    /// the scratch directory cannot be made.
     pub fn new(newest: &Path) -> Result<ChainView> {
         const SMALL: u64 = 64 << 10;
         // Snapshots and WAL segments: reading them checks their own checksums.
@@ -1094,6 +1095,28 @@ impl ChainView {
                     path.display(),
                     f.size
                 )));
+            }
+            // A snapshot or WAL segment the manifest does not list was added after
+            // it was written: reading would use it, and verify calls it damage. (A
+            // hostile-user run: `info` showed a chain verify refused.)
+            let Some(m) = manifest else { continue };
+            let listing = durability::dir::list_files_in_any_order(dir)?;
+            let ours = listing
+                .snapshots
+                .iter()
+                .map(|s| &s.path)
+                .chain(listing.segments.iter().map(|s| &s.path));
+            for path in ours {
+                let rel = path
+                    .strip_prefix(dir)
+                    .map(|r| r.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+                    .unwrap_or_default();
+                if !m.files.iter().any(|f| f.path == rel) {
+                    return Err(Error::corrupt(format!(
+                        "{}: a file of ours that the backup's manifest does not list (added after the backup was written)",
+                        path.display()
+                    )));
+                }
             }
         }
         let recorded = chain

@@ -438,6 +438,19 @@ fn an_analytical_chain_needs_only_its_newest_snapshot() -> Result<()> {
         )?;
     }
 
+    // A snapshot the manifest does not list: verify calls it damage, and reading
+    // the chain refuses it too.
+    let newest_snapshot = only_snapshot(&inc)?;
+    let added = inc
+        .join("snapshots")
+        .join(durability::dir::snapshot_file_name(99, 99));
+    std::fs::copy(&newest_snapshot, &added)?;
+    assert!(!damaged(&inc)?.is_empty());
+    let e = quiver::ChainView::new(&inc).expect_err("an unlisted snapshot");
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(e.message().contains("does not list"), "{e}");
+    std::fs::remove_file(&added)?;
+
     flip_near_end(&only_snapshot(&inc)?)?;
     let found = damaged(&inc)?;
     let snapshot = found

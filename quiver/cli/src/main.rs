@@ -611,7 +611,12 @@ fn run(command: Command) -> Outcome {
                 eprintln!("hint: {}", damage_hint(&dir, &report));
                 return Ok(ExitCode::from(3));
             }
-            let passed = report.passed_over().count();
+            // A file passed over on two lines (its listed-file check and its own
+            // read) is one file.
+            let mut passed: Vec<&Path> = report.passed_over().map(|f| f.path.as_path()).collect();
+            passed.sort();
+            passed.dedup();
+            let passed = passed.len();
             if passed > 0 {
                 eprintln!(
                     "{} opens ({}), passing over {passed} damaged file(s) it does not need (listed as PASSED)",
@@ -1145,7 +1150,11 @@ fn archive_only(dir: &Path, report: &quiver::VerifyReport) -> bool {
 /// leaves alone, else in single quotes (a quote inside closed, escaped and reopened),
 /// so a command in a hint can be copied whole.
 fn shell_word(path: &Path) -> String {
-    let text = path.display().to_string();
+    let mut text = path.display().to_string();
+    // A relative path that starts with `-` would read as an option.
+    if text.starts_with('-') {
+        text.insert_str(0, "./");
+    }
     if !text.is_empty()
         && text
             .chars()
@@ -1553,6 +1562,9 @@ mod tests {
             assert_eq!(String::from_utf8_lossy(&out.stdout), path, "{word}");
         }
         assert_eq!(shell_word(Path::new("/tmp/plain")), "/tmp/plain");
+        // Not an option to the command it is pasted into.
+        assert_eq!(shell_word(Path::new("-dash")), "./-dash");
+        assert_eq!(shell_word(Path::new("-a b")), "'./-a b'");
     }
 
     fn at(s: &str) -> Result<SystemTimeOrCommit, String> {
