@@ -543,9 +543,18 @@ fn with_archive(
         } else if let Some(why) = &f.damage
             && !report.damaged().any(|g| g.path == original)
         {
-            let mut g = CheckedFile::new(archive.clone(), "WAL archive");
+            // A copy in the directory that only the archive's files show out of
+            // order is the directory's file to move out, not the archive's damage
+            // (a hostile-user run: the hint said to empty the archive).
+            let mut g = if f.damage_kind == DamageKind::OutOfOrder {
+                let mut g = CheckedFile::new(original.clone(), "snapshot");
+                g.damage_kind = DamageKind::OutOfOrder;
+                g
+            } else {
+                CheckedFile::new(archive.clone(), "WAL archive")
+            };
             g.damage = Some(format!(
-                "with the archive before it, {}: {} (a restore to a point through the archive fails){}",
+                "with the archive before it, {}: {}; a restore to a point through the archive fails{}",
                 original.display(),
                 shown(why),
                 itself("the directory itself opens")

@@ -543,6 +543,44 @@ fn a_copy_into_the_archive_under_an_earlier_number_is_the_damage() -> Result<()>
     Ok(())
 }
 
+/// An archived snapshot copied into `snapshots/` under an earlier number than the
+/// archive's snapshots after it: the directory alone is in order, the archive and
+/// the directory together are not, and the copy in `snapshots/` is the damage named
+/// (out of order, so the advice is to move it, not to empty the archive).
+#[test]
+fn a_copy_out_of_the_archive_under_an_earlier_number_is_the_directorys_damage() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = archived(&data, WalArchive::default())?;
+    history(&db, 4)?;
+    db.close()?;
+    let archived_snapshots = names(&data.join("archive/snapshots"));
+    let newest_archived = archived_snapshots.last().expect("archived");
+    let first_seq: u64 = archived_snapshots[0][..20]
+        .parse()
+        .expect("a sequence number");
+    let copy = data.join("snapshots").join(format!(
+        "{:020}_{}",
+        first_seq.saturating_sub(1),
+        &newest_archived[21..]
+    ));
+    std::fs::copy(data.join("archive/snapshots").join(newest_archived), &copy)?;
+    let report = quiver::verify(&data, &|_, _| {})?;
+    let damaged: Vec<_> = report
+        .damaged()
+        .map(|f| (f.path.clone(), f.damage_kind))
+        .collect();
+    assert_eq!(
+        damaged,
+        vec![(copy.clone(), quiver::DamageKind::OutOfOrder)],
+        "{:?}",
+        report.files
+    );
+    std::fs::remove_file(&copy)?;
+    assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
+    Ok(())
+}
+
 /// The directory's newest snapshot replaced by the archive's newest (another
 /// commit under its name): the archive and the WAL still hold every commit, so the
 /// damage is restorable through the archive, and that restore gives the newest state.
