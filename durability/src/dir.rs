@@ -816,8 +816,9 @@ pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
             (
                 stranger.to_path_buf(),
                 format!(
-                    "belongs to database {theirs}, but {} (and the directory's other files) belong to {ours}: a file of another database; move it out of the data directory",
-                    reference.display()
+                    "belongs to database {theirs}, but {} (and the directory's other files) belong to {ours}: a file of another database; {}",
+                    reference.display(),
+                    crate::lost::MOVE_OUT_OF_THE_DIRECTORY
                 ),
             )
         })

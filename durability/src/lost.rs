@@ -7,6 +7,19 @@ use std::path::Path;
 /// What every message of this module says of the commits it names.
 const CANNOT_BE_RECOVERED: &str = "cannot be recovered";
 
+/// The advice that ends a message about a snapshot of ours that does not belong
+/// where it is (a copy under another name, another database's): right for a data
+/// directory, wrong for a backup, whose manifest lists the file. A reader of a
+/// backup replaces the advice through these same texts ([`BACKUP_ADVICE`]).
+pub const MOVE_OUT_OF_SNAPSHOTS: &str = "move it out of snapshots/";
+/// See [`MOVE_OUT_OF_SNAPSHOTS`].
+pub const MOVE_OUT_OF_THE_DIRECTORY: &str = "move it out of the data directory";
+/// See [`MOVE_OUT_OF_SNAPSHOTS`].
+pub const MOVING_LOSES_NOTHING: &str = "if it was only copied or renamed, moving it loses nothing";
+/// What a backup's reader says instead of the advice above.
+pub const BACKUP_ADVICE: &str =
+    "a backup is not mended by moving its files (its manifest lists them): restore another backup";
+
 /// `first..=last` as a reader says it: "commit 4", or "commits 4 to 9".
 pub fn commits(first: u64, last: u64) -> String {
     if first >= last {
@@ -84,7 +97,7 @@ pub fn beyond_the_older_snapshot(
 fn renamed(path: &Path, named_ts: u64, reached: u64) -> Option<String> {
     let held = crate::snapshot::held_commit(path).filter(|h| *h != named_ts && *h <= reached)?;
     Some(format!(
-        "holds everything this file holds (commit {held}); if it replaced a snapshot of commit {named_ts}, as its name says, {} {CANNOT_BE_RECOVERED}; if it was only copied or renamed, moving it loses nothing",
+        "holds everything this file holds (commit {held}); if it replaced a snapshot of commit {named_ts}, as its name says, {} {CANNOT_BE_RECOVERED}; {MOVING_LOSES_NOTHING}",
         commits(reached + 1, named_ts)
     ))
 }

@@ -248,9 +248,10 @@ fn recover(dir: &DataDir, config: &Config) -> Result<(Inner, Recovered)> {
                             && prev_seq == listing.segments.first().map(|s| s.seq)
                         {
                             return Err(Error::corrupt(format!(
-                                "{} belongs to database {db}, but the WAL ({what}) belongs to database {}: a snapshot of another database; move it out of snapshots/",
+                                "{} belongs to database {db}, but the WAL ({what}) belongs to database {}: a snapshot of another database; {}",
                                 path.display(),
-                                header.database
+                                header.database,
+                                durability::lost::MOVE_OUT_OF_SNAPSHOTS
                             )));
                         }
                         return Err(Error::corrupt(format!(

@@ -1239,6 +1239,13 @@ impl ChainView {
                 &durability::lost::move_out_to_open_older(&self.dir.path().join("snapshots")),
                 "restore the older backup that holds the snapshot that verifies to have the older state (losing those commits), or restore another backup",
             );
+            for advice in [
+                durability::lost::MOVE_OUT_OF_SNAPSHOTS,
+                durability::lost::MOVE_OUT_OF_THE_DIRECTORY,
+                durability::lost::MOVING_LOSES_NOTHING,
+            ] {
+                out = out.replace(advice, durability::lost::BACKUP_ADVICE);
+            }
         }
         for (link, original) in &self.origin {
             out = out.replace(&link.display().to_string(), &original.display().to_string());

@@ -1367,8 +1367,9 @@ impl Check {
                         self.damage(
                             from,
                             format!(
-                                "belongs to database {db}, but the WAL (from {}) belongs to {seg_db}: a snapshot of another database; move it out of snapshots/",
-                                s.name.path.display()
+                                "belongs to database {db}, but the WAL (from {}) belongs to {seg_db}: a snapshot of another database; {}",
+                                s.name.path.display(),
+                                durability::lost::MOVE_OUT_OF_SNAPSHOTS
                             ),
                         );
                     } else {

@@ -470,6 +470,26 @@ fn an_analytical_chain_needs_only_its_newest_snapshot() -> Result<()> {
         e.contains("restore the older backup") && !e.contains("move the damaged"),
         "{e}"
     );
+    drop(view);
+
+    // The newest link's snapshot replaced by the older link's (a copy under another
+    // name): the advice is a backup's, not to move a file out of it.
+    std::fs::copy(only_snapshot(&full)?, only_snapshot(&inc)?)?;
+    let found = damaged(&inc)?;
+    assert!(!found.is_empty());
+    for (_, why) in &found {
+        assert!(
+            !why.contains(durability::lost::MOVING_LOSES_NOTHING)
+                && !why.contains(durability::lost::MOVE_OUT_OF_SNAPSHOTS),
+            "{found:?}"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|(_, why)| why.contains(durability::lost::BACKUP_ADVICE)),
+        "{found:?}"
+    );
     Ok(())
 }
 

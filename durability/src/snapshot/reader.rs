@@ -63,8 +63,9 @@ pub(super) fn read_header(path: &Path) -> Result<Header> {
         && named != h.a
     {
         return Err(engine_api::Error::corrupt(format!(
-            "{what}: named as the snapshot of commit {named}, but it holds commit {}: a copy under another name; move it out of snapshots/",
-            h.a
+            "{what}: named as the snapshot of commit {named}, but it holds commit {}: a copy under another name; {}",
+            h.a,
+            crate::lost::MOVE_OUT_OF_SNAPSHOTS
         )));
     }
     Ok(h)
