@@ -936,6 +936,19 @@ impl Reading {
         }
     }
 
+    /// `text` (a message naming files in the copy or the view) as the user's
+    /// directory `dir` names them.
+    fn shown_text(&self, text: &str, dir: &Path) -> String {
+        match &self.view {
+            Some(View::Copy(copy, original)) => text.replace(
+                &copy.path().display().to_string(),
+                &original.display().to_string(),
+            ),
+            Some(View::Chain(view, _)) => view.shown(text, dir),
+            None => text.to_string(),
+        }
+    }
+
     fn close(self) -> Result<(), Error> {
         self.db.close()
     }
@@ -1296,10 +1309,15 @@ fn info(dir: &Path) -> Outcome {
     say!("triggers        {}", db.triggers()?.len());
     // A snapshot whose header does not read, which opening did not need, fails the
     // listing: the rest is still shown, and the command ends with the damage.
+    // Named as the user's directory names its files (a chain is read through a
+    // view whose paths are gone once the command ends).
     let (snapshots, unlisted) = match db.snapshots() {
         Ok(s) => (s, None),
-        Err(e) if e.kind() == ErrorKind::Corrupt => (Vec::new(), Some(e)),
-        Err(e) => return Err(e),
+        Err(e) if e.kind() == ErrorKind::Corrupt => (
+            Vec::new(),
+            Some(Error::new(e.kind(), db.shown_text(e.message(), dir))),
+        ),
+        Err(e) => return Err(Error::new(e.kind(), db.shown_text(e.message(), dir))),
     };
     match &db.view {
         // Read from a copy: the directory itself holds only its snapshots so far.

@@ -1405,5 +1405,15 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
     run(&["restore", p(&tuesday), p(&restored)], 0);
     let (stdout, _) = run(&["info", p(&restored)], 0);
     assert!(stdout.contains("vertices        6"), "{stdout}");
+    // Cut to nothing, its header does not read: the chain's snapshot listing fails,
+    // and `info` names the backup's file, not the scratch view it read through.
+    std::fs::write(&older, b"")?;
+    let (stdout, stderr) = run(&["info", p(&tuesday)], 5);
+    assert!(stdout.contains("vertices        6"), "{stdout}");
+    let shown = format!("{stdout}{stderr}");
+    assert!(
+        shown.contains(p(&older)) && !shown.contains("quiver-chain-"),
+        "{shown}"
+    );
     Ok(())
 }
