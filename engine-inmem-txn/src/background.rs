@@ -71,27 +71,23 @@ impl Collector {
         let spawned = std::thread::Builder::new()
             .name("quiver-gc".to_string())
             .spawn(move || {
-                // However the thread ends (a panic included), nothing is handed to it
-                // any more and nobody waits for what it held.
-                let _closed = OnExit(|| theirs.close());
-                loop {
-                    match theirs.next(interval) {
-                        Next::Batch(ready, oldest) => {
-                            let _done = OnExit(|| theirs.done());
-                            if let Some(inner) = weak.upgrade() {
-                                collect_entries(&inner.graph, &inner.schema, &ready, oldest);
-                            }
-                            crate::mvcc::hand_over_spare_deltas();
+                serve(
+                    &theirs,
+                    interval,
+                    |ready, oldest| {
+                        if let Some(inner) = weak.upgrade() {
+                            collect_entries(&inner.graph, &inner.schema, &ready, oldest);
                         }
-                        Next::Tick => match weak.upgrade() {
-                            Some(inner) => {
-                                inner.collect_queued();
-                            }
-                            None => break,
-                        },
-                        Next::Closed => break,
-                    }
-                }
+                        crate::mvcc::hand_over_spare_deltas();
+                    },
+                    || match weak.upgrade() {
+                        Some(inner) => {
+                            inner.collect_queued();
+                            true
+                        }
+                        None => false,
+                    },
+                );
             });
         match spawned {
             Ok(handle) => Ok(Collector {
@@ -122,11 +118,71 @@ impl Drop for Collector {
     }
 }
 
+/// The collector thread's loop: `batch` collects each batch handed over, `tick` runs
+/// the periodic collection (false: the engine is gone, stop). However it ends (a
+/// panic included), nothing is handed to it any more and nobody waits for what it
+/// held: commits then collect inline.
+fn serve(
+    handoff: &Handoff,
+    interval: Duration,
+    mut batch: impl FnMut(Vec<crate::running::GcEntry>, u64),
+    mut tick: impl FnMut() -> bool,
+) {
+    let _closed = OnExit(|| handoff.close());
+    loop {
+        match handoff.next(interval) {
+            Next::Batch(ready, oldest) => {
+                let _done = OnExit(|| handoff.done());
+                batch(ready, oldest);
+            }
+            Next::Tick => {
+                if !tick() {
+                    break;
+                }
+            }
+            Next::Closed => break,
+        }
+    }
+}
+
 /// Runs its closure when dropped.
 struct OnExit<F: FnMut()>(F);
 
 impl<F: FnMut()> Drop for OnExit<F> {
     fn drop(&mut self) {
         (self.0)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collector thread that panics in a collection closes the handoff: a waiter
+    /// for what it held returns, and the next large commit is given its batch back
+    /// to collect inline instead of queueing it for a thread that is gone.
+    #[test]
+    fn a_collector_that_panics_leaves_commits_to_collect_inline() {
+        let handoff = Arc::new(Handoff::default());
+        handoff.open();
+        let theirs = handoff.clone();
+        let thread = std::thread::spawn(move || {
+            serve(
+                &theirs,
+                Duration::from_secs(60),
+                |_, _| panic!("a collection failed"),
+                || true,
+            );
+        });
+        assert!(
+            handoff.offer(Vec::new(), 1).is_none(),
+            "queued for the thread"
+        );
+        assert!(thread.join().is_err(), "the collector panicked");
+        handoff.wait_idle();
+        assert!(
+            handoff.offer(Vec::new(), 2).is_some(),
+            "given back: nobody would collect it"
+        );
     }
 }
