@@ -488,30 +488,59 @@ fn a_cut_snapshot_is_restored_through_the_archive_that_holds_its_commits() -> Re
     Ok(())
 }
 
-/// An older snapshot copied out of the archive into the directory under the name of
-/// another one the archive holds: the copy is the damage, and the archive's sound
-/// file under that name is not blamed for differing from it.
-#[test]
-fn a_copy_out_of_the_archive_is_the_damage_not_the_archive() -> Result<()> {
+/// A directory with a WAL archive (4 rounds of history), then a snapshot copied by
+/// hand: `place` gives, for the data directory, the file copied and where the copy
+/// goes. verify names the copy alone (of `kind`, when given), never the genuine file
+/// beside it, and the directory verifies once the copy is gone.
+fn only_the_copy_is_damaged(
+    place: impl Fn(&Path) -> (std::path::PathBuf, std::path::PathBuf),
+    kind: Option<quiver::DamageKind>,
+) -> Result<()> {
     let root = tempfile::tempdir()?;
     let data = root.path().join("data");
     let db = archived(&data, WalArchive::default())?;
     history(&db, 4)?;
     db.close()?;
-    let archived_snapshots = names(&data.join("archive/snapshots"));
-    assert!(archived_snapshots.len() >= 2, "{archived_snapshots:?}");
-    let (older, newer) = (
-        &archived_snapshots[archived_snapshots.len() - 2],
-        &archived_snapshots[archived_snapshots.len() - 1],
-    );
-    let copy = data.join("snapshots").join(older);
-    std::fs::copy(data.join("archive/snapshots").join(newer), &copy)?;
+    let (from, copy) = place(&data);
+    assert!(!copy.exists(), "{}", copy.display());
+    std::fs::copy(from, &copy)?;
     let report = quiver::verify(&data, &|_, _| {})?;
-    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
-    assert_eq!(damaged, vec![copy.clone()], "{:?}", report.files);
+    let damaged: Vec<_> = report
+        .damaged()
+        .map(|f| (f.path.clone(), f.damage_kind))
+        .collect();
+    assert_eq!(damaged.len(), 1, "{:?}", report.files);
+    assert_eq!(damaged[0].0, copy, "{:?}", report.files);
+    if let Some(kind) = kind {
+        assert_eq!(damaged[0].1, kind, "{:?}", report.files);
+    }
     std::fs::remove_file(&copy)?;
     assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
     Ok(())
+}
+
+/// The sequence number a snapshot's file name gives.
+fn seq_of(name: &str) -> u64 {
+    name[..20].parse().expect("a sequence number")
+}
+
+/// An older snapshot copied out of the archive into the directory under the name of
+/// another one the archive holds: the copy is the damage, and the archive's sound
+/// file under that name is not blamed for differing from it.
+#[test]
+fn a_copy_out_of_the_archive_is_the_damage_not_the_archive() -> Result<()> {
+    only_the_copy_is_damaged(
+        |data| {
+            let archived = names(&data.join("archive/snapshots"));
+            assert!(archived.len() >= 2, "{archived:?}");
+            let (older, newer) = (&archived[archived.len() - 2], &archived[archived.len() - 1]);
+            (
+                data.join("archive/snapshots").join(newer),
+                data.join("snapshots").join(older),
+            )
+        },
+        None,
+    )
 }
 
 /// The directory's newest snapshot copied into the archive under an earlier
@@ -519,28 +548,19 @@ fn a_copy_out_of_the_archive_is_the_damage_not_the_archive() -> Result<()> {
 /// archived snapshot after it.
 #[test]
 fn a_copy_into_the_archive_under_an_earlier_number_is_the_damage() -> Result<()> {
-    let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let db = archived(&data, WalArchive::default())?;
-    history(&db, 4)?;
-    db.close()?;
-    let archived_snapshots = names(&data.join("archive/snapshots"));
-    let newest = names(&data.join("snapshots")).pop().expect("a snapshot");
-    let seq_of = |name: &str| -> u64 { name[..20].parse().expect("a sequence number") };
-    let commit = &newest[21..41];
-    // Under the sequence number just before the last archived snapshot's.
-    let copy = data.join("archive/snapshots").join(format!(
-        "{:020}_{commit}.snapshot",
-        seq_of(archived_snapshots.last().expect("archived")) - 1
-    ));
-    assert!(!copy.exists());
-    std::fs::copy(data.join("snapshots").join(&newest), &copy)?;
-    let report = quiver::verify(&data, &|_, _| {})?;
-    let damaged: Vec<_> = report.damaged().map(|f| f.path.clone()).collect();
-    assert_eq!(damaged, vec![copy.clone()], "{:?}", report.files);
-    std::fs::remove_file(&copy)?;
-    assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
-    Ok(())
+    only_the_copy_is_damaged(
+        |data| {
+            let archived = names(&data.join("archive/snapshots"));
+            let newest = names(&data.join("snapshots")).pop().expect("a snapshot");
+            let seq = seq_of(archived.last().expect("archived")) - 1;
+            (
+                data.join("snapshots").join(&newest),
+                data.join("archive/snapshots")
+                    .join(format!("{seq:020}_{}", &newest[21..])),
+            )
+        },
+        None,
+    )
 }
 
 /// An archived snapshot copied into `snapshots/` under an earlier number than the
@@ -549,36 +569,19 @@ fn a_copy_into_the_archive_under_an_earlier_number_is_the_damage() -> Result<()>
 /// (out of order, so the advice is to move it, not to empty the archive).
 #[test]
 fn a_copy_out_of_the_archive_under_an_earlier_number_is_the_directorys_damage() -> Result<()> {
-    let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let db = archived(&data, WalArchive::default())?;
-    history(&db, 4)?;
-    db.close()?;
-    let archived_snapshots = names(&data.join("archive/snapshots"));
-    let newest_archived = archived_snapshots.last().expect("archived");
-    let first_seq: u64 = archived_snapshots[0][..20]
-        .parse()
-        .expect("a sequence number");
-    let copy = data.join("snapshots").join(format!(
-        "{:020}_{}",
-        first_seq.saturating_sub(1),
-        &newest_archived[21..]
-    ));
-    std::fs::copy(data.join("archive/snapshots").join(newest_archived), &copy)?;
-    let report = quiver::verify(&data, &|_, _| {})?;
-    let damaged: Vec<_> = report
-        .damaged()
-        .map(|f| (f.path.clone(), f.damage_kind))
-        .collect();
-    assert_eq!(
-        damaged,
-        vec![(copy.clone(), quiver::DamageKind::OutOfOrder)],
-        "{:?}",
-        report.files
-    );
-    std::fs::remove_file(&copy)?;
-    assert!(quiver::verify(&data, &|_, _| {})?.is_sound());
-    Ok(())
+    only_the_copy_is_damaged(
+        |data| {
+            let archived = names(&data.join("archive/snapshots"));
+            let newest = archived.last().expect("archived");
+            let seq = seq_of(&archived[0]).saturating_sub(1);
+            (
+                data.join("archive/snapshots").join(newest),
+                data.join("snapshots")
+                    .join(format!("{seq:020}_{}", &newest[21..])),
+            )
+        },
+        Some(quiver::DamageKind::OutOfOrder),
+    )
 }
 
 /// The directory's newest snapshot replaced by the archive's newest (another
