@@ -1136,9 +1136,7 @@ impl ChainView {
         chain: &[(PathBuf, Option<Manifest>)],
         mode: StorageMode,
     ) -> Result<ChainView> {
-        let dir = tempfile::Builder::new()
-            .prefix("quiver-chain-")
-            .tempdir()
+        let dir = scratch_dir("quiver-chain-")
             .map_err(|e| io("create a scratch directory for", &chain[0].0, e))?;
         let mut origin = std::collections::BTreeMap::new();
         let of_backups = chain.iter().any(|(_, m)| m.is_some());
@@ -2066,4 +2064,76 @@ fn prepare_target(data: &Path, force: bool) -> Result<Option<PathBuf>> {
     let moved = durability::dir::move_dirs_aside(data, &names)?;
     drop(lock);
     Ok(moved)
+}
+
+/// A scratch directory in the system's temporary folder, named `<prefix><pid>-…`
+/// after the process that makes it; first, those of the same prefix that a process
+/// now gone left behind are removed (a killed command cannot remove its own: kill
+/// tests left views of backups behind). Only where `/proc` tells which processes
+/// run; a directory of a process that runs, or of an unknown one, is kept.
+///
+/// Errors: those of creating the directory.
+pub fn scratch_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    sweep_scratch(&std::env::temp_dir(), prefix);
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .tempdir()
+}
+
+/// Removes the directories in `temp` named `<prefix><pid>-…` whose process is gone.
+fn sweep_scratch(temp: &Path, prefix: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if proc.join(pid.to_string()).exists() || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        // Links inside (a view's) are removed, never followed.
+        if std::fs::remove_dir_all(entry.path()).is_ok() {
+            tracing::info!(dir = %entry.path().display(), "removed a scratch directory a process that is gone left");
+        }
+    }
+}
+
+#[cfg(test)]
+mod scratch_tests {
+    use super::*;
+
+    /// A scratch directory of a process that is gone is removed (links in it, not
+    /// their targets); one of a running process, or not named by ours, is kept.
+    #[test]
+    fn scratch_left_by_a_gone_process_is_swept() -> std::io::Result<()> {
+        let temp = tempfile::tempdir()?;
+        let target = temp.path().join("target");
+        std::fs::write(&target, b"kept")?;
+        // A pid no process has: above the kernel's maximum.
+        let gone = temp.path().join("quiver-chain-4294967295-abc");
+        std::fs::create_dir(&gone)?;
+        std::os::unix::fs::symlink(&target, gone.join("link"))?;
+        let running = temp
+            .path()
+            .join(format!("quiver-chain-{}-abc", std::process::id()));
+        std::fs::create_dir(&running)?;
+        let other = temp.path().join("quiver-chain-abc");
+        std::fs::create_dir(&other)?;
+        sweep_scratch(temp.path(), "quiver-chain-");
+        assert!(!gone.exists());
+        assert!(running.exists() && other.exists());
+        assert_eq!(std::fs::read(&target)?, b"kept");
+        Ok(())
+    }
 }

@@ -36,7 +36,7 @@ mod verify;
 
 pub use backup::{
     ChainView, Progress, RestoreOptions, Restored, aggregate, backup, backup_incremental,
-    parent_is_a_directory, read_chain, read_manifest, restore,
+    parent_is_a_directory, read_chain, read_manifest, restore, scratch_dir,
 };
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices, default_durability};
 pub use durability::manifest::{MANIFEST_FILE, Manifest, ManifestFile, ParentLink};

@@ -157,10 +157,7 @@ fn progress<'b>(bar: &'b ProgressBar) -> impl FnMut(dump::Progress) + 'b {
 /// refused (where the engine names vertices, not lines); `None` when the check
 /// finds nothing (an existence constraint) or cannot run.
 fn uniqueness_by_lines(args: &LoadArgs) -> Option<Error> {
-    let scratch = tempfile::Builder::new()
-        .prefix("quiver-check-")
-        .tempdir()
-        .ok()?;
+    let scratch = quiver::scratch_dir("quiver-check-").ok()?;
     let db = Database::open(
         Config::new()
             .data_directory(scratch.path())

@@ -1004,16 +1004,13 @@ fn open_to_read(dir: &Path) -> Result<Reading, Error> {
     if !quiver::holds_database(dir) {
         return Err(quiver::no_database(dir));
     }
-    let copy = tempfile::Builder::new()
-        .prefix("quiver-read-")
-        .tempdir()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot make a directory to read {} in: {e}", dir.display()),
-            )
-            .with_source(e)
-        })?;
+    let copy = quiver::scratch_dir("quiver-read-").map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot make a directory to read {} in: {e}", dir.display()),
+        )
+        .with_source(e)
+    })?;
     remove_on_early_exit(copy.path());
     copy_tree(dir, copy.path())?;
     let in_dir = |text: &str| {
