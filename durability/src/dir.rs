@@ -90,35 +90,30 @@ impl OutOfOrder {
 impl std::fmt::Display for OutOfOrder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let folder = self.later.path.parent().unwrap_or(Path::new("."));
-        match (&self.twin_of_earlier, &self.twin_of_later) {
-            (None, Some(twin)) => write!(
+        // The copy, the snapshot it is out of order with, and the twin that tells it.
+        let told = match (&self.twin_of_earlier, &self.twin_of_later) {
+            (Some(twin), _) => Some((&self.earlier, &self.later, "an earlier", twin)),
+            (None, Some(twin)) => Some((&self.later, &self.earlier, "a later", twin)),
+            (None, None) => None,
+        };
+        match told {
+            Some((copy, other, order, twin)) => write!(
                 f,
-                "{}: holds commit {} under a later sequence number than {}, which holds commit {}, and {} is named for commit {} too; snapshots are written in commit order, so it is a copy or a file renamed by hand: move it out of {}",
-                self.later.path.display(),
-                self.later.commit_ts,
-                self.earlier.path.display(),
-                self.earlier.commit_ts,
+                "{}: holds commit {} under {order} sequence number than {}, which holds commit {}, and {} is named for commit {} too; snapshots are written in commit order, so it is a copy or a file renamed by hand: move it out of {}",
+                copy.path.display(),
+                copy.commit_ts,
+                other.path.display(),
+                other.commit_ts,
                 twin.path.display(),
-                self.later.commit_ts,
+                copy.commit_ts,
                 folder.display()
             ),
-            (None, None) => write!(
+            None => write!(
                 f,
                 "{}: holds commit {} under a later sequence number than {}, which holds commit {}; snapshots are written in commit order, so one of the two was copied or renamed by hand: move the one that does not belong out of {}",
                 self.later.path.display(),
                 self.later.commit_ts,
                 self.earlier.path.display(),
-                self.earlier.commit_ts,
-                folder.display()
-            ),
-            (Some(twin), _) => write!(
-                f,
-                "{}: holds commit {} under an earlier sequence number than {}, which holds commit {}, and {} is named for commit {} too; snapshots are written in commit order, so it is a copy or a file renamed by hand: move it out of {}",
-                self.earlier.path.display(),
-                self.earlier.commit_ts,
-                self.later.path.display(),
-                self.later.commit_ts,
-                twin.path.display(),
                 self.earlier.commit_ts,
                 folder.display()
             ),
