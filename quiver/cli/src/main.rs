@@ -506,6 +506,12 @@ fn run(command: Command) -> Outcome {
             }
             // Snapshots only: an on-disk database's wal/ holds RocksDB's log.
             let listing = durability::dir::list_snapshot_files(&dir)?;
+            for f in &listing.foreign {
+                eprintln!(
+                    "note: {} is not ours (its name is none of ours): not listed, left alone",
+                    f.display()
+                );
+            }
             for s in durability::snapshot::snapshot_infos(&listing.snapshots)? {
                 let age = std::time::SystemTime::now()
                     .duration_since(s.created_at)
@@ -1357,6 +1363,13 @@ fn info(dir: &Path) -> Outcome {
     let plain = db.view.is_none();
     // A chain's WAL is every link's: the view's segments, named as the backups'
     // files (a segment the read itself began in the view is none of them).
+    // Files whose names are none of ours are never read; info lists them, as the
+    // format's rules promise, so a user sees what the database passes by.
+    let foreign = if on_disk {
+        durability::dir::list_snapshot_files(dir)?.foreign
+    } else {
+        durability::dir::list_files(dir)?.foreign
+    };
     let segments: Vec<PathBuf> = match &db.view {
         _ if on_disk => Vec::new(),
         Some(View::Chain(view, _)) => durability::dir::list_files(view.path())?
@@ -1417,6 +1430,7 @@ fn info(dir: &Path) -> Outcome {
                 say!("commit times    none recorded (no commits in a WAL of format v3 or later)")
             }
         }
+        say_foreign(&foreign);
         if plain && let Err(e) = archive_info(dir) {
             say!("WAL archive     does not read: {e} (`quiver verify` reports it)");
         }
@@ -1431,7 +1445,22 @@ fn info(dir: &Path) -> Outcome {
         );
     }
     say!("commit times    not recorded (RocksDB keeps this mode's log)");
+    say_foreign(&foreign);
     unlisted.map_or(Ok(ExitCode::SUCCESS), Err)
+}
+
+/// `info`'s lines for files that are not ours (none when there are none).
+fn say_foreign(foreign: &[PathBuf]) {
+    if foreign.is_empty() {
+        return;
+    }
+    say!(
+        "foreign files   {} (names none of ours: never read, never deleted)",
+        foreign.len()
+    );
+    for f in foreign {
+        say!("  {}", f.display());
+    }
 }
 
 /// The WAL archive of the data directory `dir`, if it has one: what it holds and

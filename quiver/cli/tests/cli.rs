@@ -730,6 +730,40 @@ fn folders_that_are_files_and_archive_damage_are_reported_where_they_are() -> Re
     Ok(())
 }
 
+/// Files whose names are none of ours are never read and never deleted, and the
+/// user is told of them: `info` lists them in every mode, `snapshot list` notes them.
+#[test]
+fn foreign_files_are_listed_by_info_and_noted_by_snapshot_list() -> Result<()> {
+    use engine_api::StorageMode::*;
+    for mode in [InMemoryTransactional, InMemoryAnalytical, OnDiskTransactional] {
+        let root = tempfile::tempdir()?;
+        let data = root.path().join("data");
+        let db = Database::open(
+            Config::new()
+                .data_directory(&data)
+                .mode(mode)
+                .durability(quiver::default_durability(mode).snapshot_on_exit(true)),
+        )?;
+        fill(&db)?;
+        db.close()?;
+        let notes = data.join("snapshots").join("notes.txt");
+        std::fs::write(&notes, b"mine")?;
+        let out = expect(&["info", p(&data)], 0);
+        assert!(out.contains("foreign files   1 "), "{mode:?}: {out}");
+        assert!(out.contains(&format!("  {}\n", notes.display())), "{out}");
+        let out = quiver(&["snapshot", "list", p(&data)]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!("note: {} is not ours", notes.display())),
+            "{mode:?}: {stderr}"
+        );
+        assert!(!stdout.contains("notes.txt"), "{stdout}");
+        assert_eq!(std::fs::read(&notes)?, b"mine");
+    }
+    Ok(())
+}
+
 /// `info` gives the time of the oldest and newest commit in the WAL, per segment and
 /// for the directory, as RFC 3339 times inside the window the commits ran in.
 #[test]
