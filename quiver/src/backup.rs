@@ -1799,6 +1799,30 @@ fn restore_files(
     })
 }
 
+/// Why an IN_MEMORY_ANALYTICAL `backup` has no points between its links, and the
+/// states it does hold: each backup of a chain holds the snapshot it was taken at,
+/// and an older link restores on its own to its state.
+fn analytical_points(backup: &Path) -> Result<String> {
+    let chain = read_chain(backup)?;
+    let mut why = "that mode keeps no WAL, so a backup of it holds only the state it was taken at".to_string();
+    if chain.len() < 2 {
+        why.push_str(" (restore it without a point)");
+        return Ok(why);
+    }
+    why.push_str("; each backup of this chain restores without a point to its own state:");
+    for (dir, manifest) in chain.iter().rev() {
+        if let Some(m) = manifest {
+            why.push_str(&format!(
+                " {} (commit {}),",
+                dir.display(),
+                m.snapshot_commit_ts
+            ));
+        }
+    }
+    why.pop();
+    Ok(why)
+}
+
 /// [`restore`] to a point: the backup's snapshots and WAL are copied into a staging
 /// directory beside `data` (the backup itself is only read), recovered there to
 /// `point`, and that state is written into `data` as one snapshot of a new database
@@ -1814,11 +1838,9 @@ fn restore_to_point(
     let backup_mode = report.mode;
     let why = match backup_mode {
         StorageMode::InMemoryTransactional => None,
-        StorageMode::InMemoryAnalytical => Some(
-            "that mode keeps no WAL, so a backup of it holds only its snapshot's state (restore it without a point)",
-        ),
+        StorageMode::InMemoryAnalytical => Some(analytical_points(backup)?),
         StorageMode::OnDiskTransactional => Some(
-            "RocksDB replays its whole log and Quiver does not map RocksDB's sequence numbers to its commits, so a backup of that mode restores to the state it was taken at (restore the backup taken closest before the point)",
+            "RocksDB replays its whole log and Quiver does not map RocksDB's sequence numbers to its commits, so a backup of that mode restores to the state it was taken at (restore the backup taken closest before the point)".to_string(),
         ),
     };
     if let Some(why) = why {

@@ -1419,6 +1419,17 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
         &["backup", p(&data), p(&tuesday), "--incremental", p(&monday)],
         0,
     );
+    // No WAL, no points between links: the refusal names each link's own state.
+    let (_, stderr) = run(
+        &["restore", p(&tuesday), p(&root.path().join("x")), "--until", "1"],
+        6,
+    );
+    assert!(
+        stderr.contains(&format!("{} (commit ", monday.display()))
+            && stderr.contains(&format!("{} (commit ", tuesday.display()))
+            && !stderr.contains("only its snapshot's state"),
+        "{stderr}"
+    );
     let older = std::fs::read_dir(monday.join("snapshots"))?
         .next()
         .expect("a snapshot")?
