@@ -591,7 +591,12 @@ fn run(command: Command) -> Outcome {
                     }
                 }
             }
-            let damaged = report.damaged().count();
+            // A file damaged on two lines (its listed-file check and its own read)
+            // is one file.
+            let mut damaged: Vec<&Path> = report.damaged().map(|f| f.path.as_path()).collect();
+            damaged.sort();
+            damaged.dedup();
+            let damaged = damaged.len();
             if damaged > 0 {
                 if archive_only(&dir, &report) {
                     eprintln!(
@@ -1194,6 +1199,11 @@ fn folders_of(report: &quiver::VerifyReport) -> String {
 /// What to do about the damage `report` found in `dir`: the commands that help.
 fn damage_hint(dir: &Path, report: &quiver::VerifyReport) -> String {
     let quoted = shell_word(dir);
+    if report.manifest.is_some() && unlisted_only(report) {
+        return format!(
+            "a backup is not mended by moving its files (its manifest lists them): restore another backup; or, since its data still reads, write it out and load it as a new database: `quiver dump {quoted} > dump.cypherl`, then `quiver load <new directory> dump.cypherl`"
+        );
+    }
     if report.manifest.is_none() && unlisted_only(report) {
         return format!(
             "a file under a snapshot's name whose header does not read, or does not match its name, is not a snapshot this database wrote under that name: move it out of {}/snapshots/ and verify again (if it was the newest snapshot, what it held is lost: restore from a backup instead, `quiver restore <backup> {quoted} --force`)",

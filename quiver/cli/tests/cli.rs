@@ -1453,6 +1453,19 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
     // Cut to nothing, its header does not read: the chain's snapshot listing fails,
     // and `info` names the backup's file, not the scratch view it read through.
     std::fs::write(&older, b"")?;
+    // verify refuses it as info does, and points at what still reads.
+    let (_, stderr) = run(&["verify", p(&tuesday)], 3);
+    assert!(
+        stderr.contains("1 damaged file(s)") && stderr.contains("quiver dump"),
+        "{stderr}"
+    );
+    let dumped = root.path().join("rescued.cypherl");
+    let (stdout, _) = run(&["dump", p(&tuesday)], 0);
+    std::fs::write(&dumped, stdout)?;
+    let rescued = root.path().join("rescued");
+    run(&["load", p(&rescued), p(&dumped)], 0);
+    let (stdout, _) = run(&["info", p(&rescued)], 0);
+    assert!(stdout.contains("vertices        6"), "{stdout}");
     let (stdout, stderr) = run(&["info", p(&tuesday)], 5);
     assert!(stdout.contains("vertices        6"), "{stdout}");
     let shown = format!("{stdout}{stderr}");
