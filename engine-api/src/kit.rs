@@ -2,10 +2,11 @@
 //! chunked slot array the in-memory backends keep objects in, the interned name
 //! table, the registry that delivers commits to observers, and state that writer
 //! threads share without sharing cache lines (id blocks, sharded counters and
-//! locks).
+//! locks), and cache prefetch hints.
 
 pub use crate::names::NameTable;
 pub use crate::observers::ObserverRegistry;
+pub use crate::prefetch::{prefetch_read, prefetch_write};
 pub use crate::shards::{
     IdBlocks, SHARDS, ShardedCounter, ShardedRwLock, ShardedWriteGuard, thread_shard,
 };

@@ -42,6 +42,7 @@ pub mod image;
 pub mod kit;
 mod names;
 mod observers;
+mod prefetch;
 mod schema;
 mod shards;
 mod slots;

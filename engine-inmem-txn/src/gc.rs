@@ -1,6 +1,8 @@
 //! Garbage collection: dropping deltas no running transaction can see, freeing
 //! deleted objects, and removing label-index entries nobody needs.
 
+use engine_api::kit::prefetch_write;
+
 use crate::graph::{Graph, Versioned, settle_edge};
 use crate::index::{chain, remove_stale_edge_keys, remove_stale_vertex_keys};
 use crate::mvcc::{Delta, EdgeState, TXN_ID_BASE, Undo, VertexState};
@@ -123,12 +125,22 @@ impl Handoff {
     }
 }
 
+/// How many objects ahead of the one it cuts a collection asks for a slot.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Drops the versions older than `oldest` of every object `ready`'s commits wrote.
 /// Collectors may run at once: each takes its own entries off the queue, and an
 /// object's chain is cut under its lock.
 pub(crate) fn collect_entries(graph: &Graph, schema: &Schema, ready: &[GcEntry], oldest: u64) {
     for entry in ready {
-        for object in &entry.objects {
+        for (i, object) in entry.objects.iter().enumerate() {
+            // The objects of a large commit lie anywhere in the graph: their slots
+            // are asked for a few objects ahead, so the misses overlap.
+            match entry.objects.get(i + PREFETCH_AHEAD) {
+                Some(Object::Vertex(id)) => graph.vertices.get(*id).map(prefetch_write),
+                Some(Object::Edge(id)) => graph.edges.get(*id).map(prefetch_write),
+                None => None,
+            };
             match *object {
                 Object::Vertex(id) => truncate_vertex(graph, schema, id, oldest),
                 Object::Edge(id) => truncate_edge(graph, schema, id, oldest),

@@ -268,7 +268,16 @@ pub(crate) fn push_delta(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>, und
         undo,
         next,
     };
-    let mut reused = SPARE.with_borrow_mut(Vec::pop);
+    let mut reused = SPARE.with_borrow_mut(|spare| {
+        let reused = spare.pop();
+        // Spare boxes were last written by the collector, often on another core:
+        // reusing one was a cache miss per delta written, now overlapped with the
+        // work until the next delta.
+        if let Some(next) = spare.last() {
+            engine_api::kit::prefetch_write(&**next);
+        }
+        reused
+    });
     if reused.is_none() && WRITES.get() {
         // This thread's spares are used up: a batch the collector handed over.
         if let Some(batch) = STASH.lock().pop() {

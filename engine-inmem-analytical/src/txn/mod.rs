@@ -780,6 +780,13 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         properties: &[(&str, PropertyValue)],
     ) -> Result<EdgeId> {
         self.writable()?;
+        // Endpoints lie anywhere in the graph: their slots are asked for now, so the
+        // misses overlap the name and the properties encoded first.
+        for v in [source, target] {
+            if let Some(slot) = self.inner.graph.vertex(v.0) {
+                engine_api::kit::prefetch_write(slot);
+            }
+        }
         let t = self
             .edge_types
             .id(&self.inner.graph.edge_types, edge_type)?;

@@ -1047,6 +1047,13 @@ impl<'e> Transaction for InMemoryTxn<'e> {
     ) -> Result<EdgeId> {
         self.ensure_writable()?;
         let inner = self.inner;
+        // Endpoints lie anywhere in the graph: their slots are asked for now, so the
+        // misses overlap the names and values checked first.
+        for v in [source, target] {
+            if let Some(slot) = inner.graph.vertices.get(v.0) {
+                engine_api::kit::prefetch_write(slot);
+            }
+        }
         let t = inner.graph.edge_types.intern(edge_type)?;
         let mut pairs: SmallVec<[_; 4]> = SmallVec::with_capacity(properties.len());
         for (k, v) in properties {
