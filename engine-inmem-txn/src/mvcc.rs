@@ -21,7 +21,13 @@ use engine_api::{EdgeId, Error, IsolationLevel, PropertyValue, Result, VertexId}
 pub(crate) const TXN_ID_BASE: u64 = 1 << 63;
 
 /// The part of a transaction its deltas point to.
+///
+/// On a cache line of its own, apart from the `Arc`'s counts: every delta a
+/// transaction writes takes a reference (a write to the count), while collectors and
+/// other transactions read the timestamp of the deltas they meet; on one line, each
+/// such read took the line from the writer, which then waited to take it back.
 #[derive(Debug)]
+#[repr(align(64))]
 pub(crate) struct TxnShared {
     /// The transaction id while running, the commit timestamp once committed.
     commit_ts: AtomicU64,
