@@ -6,7 +6,7 @@
 
 pub use crate::names::NameTable;
 pub use crate::observers::ObserverRegistry;
-pub use crate::prefetch::{prefetch_read, prefetch_write};
+pub use crate::prefetch::prefetch;
 pub use crate::shards::{
     IdBlocks, SHARDS, ShardedCounter, ShardedRwLock, ShardedWriteGuard, thread_shard,
 };

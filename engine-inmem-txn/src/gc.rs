@@ -1,7 +1,7 @@
 //! Garbage collection: dropping deltas no running transaction can see, freeing
 //! deleted objects, and removing label-index entries nobody needs.
 
-use engine_api::kit::prefetch_write;
+use engine_api::kit::prefetch;
 
 use crate::graph::{Graph, Versioned, settle_edge};
 use crate::index::{chain, remove_stale_edge_keys, remove_stale_vertex_keys};
@@ -137,8 +137,8 @@ pub(crate) fn collect_entries(graph: &Graph, schema: &Schema, ready: &[GcEntry],
             // The objects of a large commit lie anywhere in the graph: their slots
             // are asked for a few objects ahead, so the misses overlap.
             match entry.objects.get(i + PREFETCH_AHEAD) {
-                Some(Object::Vertex(id)) => graph.vertices.get(*id).map(prefetch_write),
-                Some(Object::Edge(id)) => graph.edges.get(*id).map(prefetch_write),
+                Some(Object::Vertex(id)) => graph.vertices.get(*id).map(prefetch),
+                Some(Object::Edge(id)) => graph.edges.get(*id).map(prefetch),
                 None => None,
             };
             match *object {

@@ -280,7 +280,7 @@ pub(crate) fn push_delta(head: &mut Option<Box<Delta>>, me: &Arc<TxnShared>, und
         // reusing one was a cache miss per delta written, now overlapped with the
         // work until the next delta.
         if let Some(next) = spare.last() {
-            engine_api::kit::prefetch_write(&**next);
+            engine_api::kit::prefetch(&**next);
         }
         reused
     });

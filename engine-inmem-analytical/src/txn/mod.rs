@@ -784,7 +784,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         // misses overlap the name and the properties encoded first.
         for v in [source, target] {
             if let Some(slot) = self.inner.graph.vertex(v.0) {
-                engine_api::kit::prefetch_write(slot);
+                engine_api::kit::prefetch(slot);
             }
         }
         let t = self

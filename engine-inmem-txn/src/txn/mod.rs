@@ -1051,7 +1051,7 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         // misses overlap the names and values checked first.
         for v in [source, target] {
             if let Some(slot) = inner.graph.vertices.get(v.0) {
-                engine_api::kit::prefetch_write(slot);
+                engine_api::kit::prefetch(slot);
             }
         }
         let t = inner.graph.edge_types.intern(edge_type)?;
