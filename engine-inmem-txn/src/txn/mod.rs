@@ -1060,9 +1060,21 @@ impl<'e> Transaction for InMemoryTxn<'e> {
             v.validate()?;
             pairs.push((inner.graph.keys.intern(k)?, v.clone()));
         }
-        // Fail cleanly (without aborting) when an endpoint is missing.
-        for v in [source, target] {
-            if !self.contains_vertex(v)? {
+        // Fail cleanly (without aborting) when an endpoint is missing. Each
+        // adjacency list's end is asked for on the way: the entry goes there.
+        for (v, outgoing) in [(source, true), (target, false)] {
+            let seen = self.read_vertex(v, |state, _| {
+                let list = if outgoing {
+                    &state.out_edges
+                } else {
+                    &state.in_edges
+                };
+                if let Some(last) = list.last() {
+                    engine_api::kit::prefetch(last);
+                }
+                Ok(())
+            })?;
+            if seen.is_none() {
                 return Err(vertex_not_found(v));
             }
         }
