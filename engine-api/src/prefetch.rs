@@ -54,7 +54,10 @@ mod tests {
         prefetch(&*boxed);
         prefetch(&boxed[31]);
         prefetch(&shared);
-        assert_eq!((small, boxed[0], boxed[31], shared.as_str()), (7, 3, 3, "kept"));
+        assert_eq!(
+            (small, boxed[0], boxed[31], shared.as_str()),
+            (7, 3, 3, "kept")
+        );
     }
 
     /// Every line a value spans is asked for, up to the bound, and no line twice.
@@ -62,9 +65,8 @@ mod tests {
     #[test]
     fn a_value_is_asked_for_line_by_line() {
         let buf = vec![0u8; 1024];
-        let at = |offset: usize| -> &[u8; 64] {
-            buf[offset..offset + 64].try_into().expect("64 bytes")
-        };
+        let at =
+            |offset: usize| -> &[u8; 64] { buf[offset..offset + 64].try_into().expect("64 bytes") };
         // Whatever the vector's alignment, find an offset on a line boundary.
         let aligned = (64 - buf.as_ptr().addr() % 64) % 64;
         assert_eq!(lines(at(aligned)).count(), 1);

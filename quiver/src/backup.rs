@@ -1804,7 +1804,8 @@ fn restore_files(
 /// and an older link restores on its own to its state.
 fn analytical_points(backup: &Path) -> Result<String> {
     let chain = read_chain(backup)?;
-    let mut why = "that mode keeps no WAL, so a backup of it holds only the state it was taken at".to_string();
+    let mut why = "that mode keeps no WAL, so a backup of it holds only the state it was taken at"
+        .to_string();
     if chain.len() < 2 {
         why.push_str(" (restore it without a point)");
         return Ok(why);

@@ -735,7 +735,11 @@ fn folders_that_are_files_and_archive_damage_are_reported_where_they_are() -> Re
 #[test]
 fn foreign_files_are_listed_by_info_and_noted_by_snapshot_list() -> Result<()> {
     use engine_api::StorageMode::*;
-    for mode in [InMemoryTransactional, InMemoryAnalytical, OnDiskTransactional] {
+    for mode in [
+        InMemoryTransactional,
+        InMemoryAnalytical,
+        OnDiskTransactional,
+    ] {
         let root = tempfile::tempdir()?;
         let data = root.path().join("data");
         let db = Database::open(
@@ -1421,7 +1425,13 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
     );
     // No WAL, no points between links: the refusal names each link's own state.
     let (_, stderr) = run(
-        &["restore", p(&tuesday), p(&root.path().join("x")), "--until", "1"],
+        &[
+            "restore",
+            p(&tuesday),
+            p(&root.path().join("x")),
+            "--until",
+            "1",
+        ],
         6,
     );
     assert!(
