@@ -20,17 +20,22 @@ fn an_edge_head_encodes_as_separate_varints_would() {
         u64::from(u32::MAX),
         u64::MAX,
     ];
+    // Every record length around each copy size, with bytes that tell their
+    // places apart, appended after what the block holds already.
+    let record: Vec<u8> = (1..=40).collect();
     for &a in &values {
         for &b in &values {
-            let props = [7u8; 3];
-            let mut fast = Vec::new();
-            encode_edge(&mut fast, a, b as u32, b, a, &props);
-            let mut plain = Vec::new();
-            for v in [a, u64::from(b as u32), b, a, 3] {
-                put_uvarint(&mut plain, v);
+            for len in 0..=record.len() {
+                let props = &record[..len];
+                let mut fast = vec![0xee; 5];
+                encode_edge(&mut fast, a, b as u32, b, a, props);
+                let mut plain = vec![0xee; 5];
+                for v in [a, u64::from(b as u32), b, a, len as u64] {
+                    put_uvarint(&mut plain, v);
+                }
+                plain.extend_from_slice(props);
+                assert_eq!(fast, plain, "{a} {b} {len}");
             }
-            plain.extend_from_slice(&props);
-            assert_eq!(fast, plain, "{a} {b}");
         }
     }
 }

@@ -268,21 +268,14 @@ impl<'e> InMemoryTxn<'e> {
         }
     }
 
+    /// Checked before every read and write: inline, with the refusals out of line (a
+    /// snapshot reads millions of objects through here).
+    #[inline]
     fn ensure_usable(&self) -> Result<()> {
         match self.status {
             Status::Active => Ok(()),
-            Status::Aborted { after_conflict } => Err(Error::aborted(
-                if after_conflict {
-                    "the transaction was rolled back after a conflict; run it again"
-                } else {
-                    "the transaction was rolled back after an earlier error"
-                },
-                after_conflict,
-            )),
-            Status::Finished => Err(Error::aborted(
-                "the transaction has already finished",
-                false,
-            )),
+            Status::Aborted { after_conflict } => Err(rolled_back(after_conflict)),
+            Status::Finished => Err(finished()),
         }
     }
 
@@ -1215,4 +1208,23 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         }
         self.unregister();
     }
+}
+
+/// The error of a transaction used after it was rolled back.
+#[cold]
+fn rolled_back(after_conflict: bool) -> Error {
+    Error::aborted(
+        if after_conflict {
+            "the transaction was rolled back after a conflict; run it again"
+        } else {
+            "the transaction was rolled back after an earlier error"
+        },
+        after_conflict,
+    )
+}
+
+/// The error of a transaction used after it committed or rolled back.
+#[cold]
+fn finished() -> Error {
+    Error::aborted("the transaction has already finished", false)
 }
