@@ -4,8 +4,8 @@
 /// The cache lines a prefetch asks for at most: a value's first 256 bytes.
 const MAX_LINES: usize = 4;
 
-/// Asks the processor to bring the cache lines holding `value` (its first
-/// [`MAX_LINES`] lines) into its caches, ahead of a read or write of it. A hint
+/// Asks the processor to bring the cache lines holding `value` (its first four,
+/// 256 bytes) into its caches, ahead of a read or write of it. A hint
 /// only: it changes no value and cannot fail; a no-op off x86-64.
 ///
 /// It is the plain `T0` prefetch: `PREFETCHW` (the line taken exclusive, for a
