@@ -224,18 +224,21 @@ pub fn segment_file_name(seq: u64) -> String {
 pub(crate) fn parse_snapshot_name(name: &str) -> Option<(u64, u64)> {
     let stem = name.strip_suffix(".snapshot")?;
     let (seq, ts) = stem.split_once('_')?;
-    if seq.len() != 20 || ts.len() != 20 {
-        return None;
-    }
-    Some((seq.parse().ok()?, ts.parse().ok()?))
+    Some((name_number(seq)?, name_number(ts)?))
 }
 
 fn parse_segment_name(name: &str) -> Option<u64> {
-    let seq = name.strip_suffix(".wal")?;
-    if seq.len() != 20 {
+    name_number(name.strip_suffix(".wal")?)
+}
+
+/// A number as our file names write it: exactly 20 decimal digits. Only digits: a
+/// sign, which `u64`'s parser would accept (`+000…`), makes a name we never write,
+/// so a foreign file's, never to be read or deleted as ours.
+fn name_number(digits: &str) -> Option<u64> {
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    seq.parse().ok()
+    digits.parse().ok()
 }
 
 fn io_err(what: String, e: std::io::Error) -> Error {
@@ -1276,6 +1279,11 @@ mod tests {
         std::fs::write(dir.wal_dir().join(segment_file_name(3)), b"x").expect("write");
         std::fs::write(dir.wal_dir().join("notes.txt"), b"mine").expect("write");
         std::fs::write(dir.snapshots_dir().join("1_2.snapshot"), b"short").expect("write");
+        // Twenty characters, but a sign is no digit: names we never write.
+        let signed = format!("+{}", &snapshot_file_name(5, 5)[1..]);
+        std::fs::write(dir.snapshots_dir().join(&signed), b"mine").expect("write");
+        let signed_wal = format!("+{}", &segment_file_name(9)[1..]);
+        std::fs::write(dir.wal_dir().join(&signed_wal), b"mine").expect("write");
         std::fs::write(dir.snapshots_dir().join(".x.snapshot.tmp"), b"partial").expect("write");
         let tmp_name = format!(".{}.tmp", snapshot_file_name(4, 4));
         std::fs::write(dir.snapshots_dir().join(&tmp_name), b"partial").expect("write");
@@ -1284,7 +1292,7 @@ mod tests {
         assert_eq!(seqs, vec![1, 2, 10]);
         assert_eq!(l.snapshots[2].commit_ts, 900);
         assert_eq!(l.segments.len(), 1);
-        assert_eq!(l.foreign.len(), 2);
+        assert_eq!(l.foreign.len(), 4);
         assert!(dir.wal_dir().join("notes.txt").exists());
         assert_eq!(dir.remove_interrupted_writes().expect("cleanup"), 1);
         assert!(!dir.snapshots_dir().join(&tmp_name).exists());
@@ -1292,6 +1300,8 @@ mod tests {
             dir.snapshots_dir().join(".x.snapshot.tmp").exists(),
             "not ours: kept"
         );
+        assert!(dir.snapshots_dir().join(&signed).exists());
+        assert!(dir.wal_dir().join(&signed_wal).exists());
     }
 
     /// A snapshot copied in by hand under a later sequence number than a newer one

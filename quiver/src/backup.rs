@@ -1054,7 +1054,16 @@ impl ChainView {
         // Snapshots and WAL segments: reading them checks their own checksums.
         let checksummed = |rel: &str| rel.starts_with("snapshots/") || rel.starts_with("wal/");
         let chain = read_chain(newest)?;
+        let recorded = chain
+            .last()
+            .and_then(|(_, m)| m.as_ref())
+            .and_then(|m| crate::mode::parse_mode(&m.mode));
         for (dir, manifest) in &chain {
+            // An IN_MEMORY_ANALYTICAL link holds a whole snapshot: an older link's
+            // snapshot that is gone is left to opening, which needs it only where
+            // the newer ones do not read (as verify passes it over).
+            let older_analytical =
+                recorded == Some(StorageMode::InMemoryAnalytical) && dir.as_path() != newest;
             for f in manifest.iter().flat_map(|m| &m.files).filter(|f| !f.shared) {
                 let path = dir.join(&f.path);
                 let found = match std::fs::metadata(&path) {
@@ -1087,6 +1096,13 @@ impl ChainView {
                     }
                     Ok(meta) if meta.is_file() => format!("holds {} bytes", meta.len()),
                     Ok(_) => "is no file".to_string(),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            && older_analytical
+                            && f.path.starts_with("snapshots/") =>
+                    {
+                        continue;
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
                     Err(e) => return Err(io("read", &path, e)),
                 };
@@ -1119,10 +1135,6 @@ impl ChainView {
                 }
             }
         }
-        let recorded = chain
-            .last()
-            .and_then(|(_, m)| m.as_ref())
-            .and_then(|m| crate::mode::parse_mode(&m.mode));
         let mode = match recorded {
             Some(mode) => mode,
             None => {

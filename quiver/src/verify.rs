@@ -1207,6 +1207,23 @@ fn verify_chain(
             ));
         }
     }
+    // An IN_MEMORY_ANALYTICAL link holds a whole snapshot: an older link's
+    // snapshot that is gone is passed over when the chain restores whole without it
+    // (reading and restoring the chain go by the files in place).
+    if mode == StorageMode::InMemoryAnalytical && merged.damaged().next().is_none() {
+        for f in files.iter_mut().filter(|f| {
+            f.kind == "listed file"
+                && !f.path.starts_with(newest)
+                && f.path.parent().and_then(Path::file_name) == Some("snapshots".as_ref())
+                && !f.path.exists()
+        }) {
+            if let Some(why) = f.damage.take() {
+                f.passed_over = Some(format!(
+                    "{why}; the restore does not need it (a newer backup of the chain holds a whole snapshot)"
+                ));
+            }
+        }
+    }
     for mut f in merged.files {
         if f.path == scratch.join(MODE_FILE) {
             continue;

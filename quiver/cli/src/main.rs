@@ -704,6 +704,29 @@ fn run(command: Command) -> Outcome {
                     ),
                 ));
             }
+            // Into the database's own folders it could replace a snapshot or a WAL
+            // segment under the name given: refused, as backup and restore refuse.
+            if let Some(path) = output.as_deref()
+                && let (Ok(data), Some(parent)) = (
+                    dir.canonicalize(),
+                    path.parent()
+                        .map(|p| {
+                            if p.as_os_str().is_empty() {
+                                Path::new(".")
+                            } else {
+                                p
+                            }
+                        })
+                        .and_then(|p| p.canonicalize().ok()),
+                )
+                && parent.starts_with(&data)
+            {
+                return Err(Error::invalid_input(format!(
+                    "cannot write the dump to {}: it lies inside {}, whose files are the database's; name a file outside it",
+                    path.display(),
+                    dir.display()
+                )));
+            }
             let db = open_to_read(&dir)?;
             let bar = spinner("dumping");
             let mut tick = |p: dump::Progress| {
@@ -806,6 +829,20 @@ fn run(command: Command) -> Outcome {
                         untouched(&args.dir)
                     );
                     Ok(ExitCode::from(7))
+                }
+                Err(load::Refusal::Other(e))
+                    if e.kind() == ErrorKind::Unsupported
+                        && e.message().contains(dump::HELPER_LABEL) =>
+                {
+                    // Not one of ours at all: leaving out what is not supported
+                    // would load nothing.
+                    eprintln!("error: {}", e.message());
+                    eprintln!(
+                        "hint: this file is not a dump in the form Quiver (and Memgraph) write: there, each vertex is created with the helper label {} and an integer id the edges match it by, so any Cypher file will not do (`--skip-unsupported` would leave these statements out and load nothing); write dumps with `quiver dump`. {}",
+                        dump::HELPER_LABEL,
+                        untouched(&args.dir)
+                    );
+                    Ok(ExitCode::from(6))
                 }
                 Err(load::Refusal::Other(e)) if e.kind() == ErrorKind::Unsupported => {
                     eprintln!("error: {}", e.message());

@@ -316,7 +316,8 @@ fn a_dump_onto_a_full_disk_leaves_no_file() -> Result<()> {
 /// `info` and `dump` only read: on an on-disk backup (RocksDB's files) they read
 /// it through a scratch directory, and the backup still verifies and restores
 /// afterwards; a damaged backup's error names the backup's file. A dump's `-o`
-/// naming a directory, and a restore under a file, are refused before any work.
+/// naming a directory or a file inside the data directory, and a restore under a
+/// file, are refused before any work.
 #[test]
 fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
     let root = tempfile::tempdir()?;
@@ -379,6 +380,14 @@ fn reading_an_on_disk_backup_leaves_it_as_it_was() -> Result<()> {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(6), "{stderr}");
     assert!(stderr.contains("is a directory"), "{stderr}");
+    // Under one of the database's own names: refused, the file kept.
+    let mode_file = data.join("quiver.mode");
+    let before = std::fs::read(&mode_file)?;
+    let out = quiver(&["dump", p(&data), "-o", p(&mode_file)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("lies inside"), "{stderr}");
+    assert_eq!(std::fs::read(&mode_file)?, before);
     let file = root.path().join("afile");
     std::fs::write(&file, "x")?;
     let out = quiver(&["restore", p(&backup), p(&file.join("sub"))]);
@@ -727,6 +736,27 @@ fn folders_that_are_files_and_archive_damage_are_reported_where_they_are() -> Re
         stderr.contains(&format!("out of {}", archive.join("snapshots").display())),
         "{stderr}"
     );
+    Ok(())
+}
+
+/// A Cypher file Quiver did not write (no helper label): the refusal says it is not
+/// a dump, and does not send the user to `--skip-unsupported`, which would load
+/// nothing.
+#[test]
+fn a_plain_cypher_file_is_told_apart_from_a_dump() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let file = root.path().join("plain.cypherl");
+    std::fs::write(&file, "CREATE (:Extra {name: \"x1\"});\n")?;
+    let data = root.path().join("data");
+    let out = quiver(&["load", p(&data), p(&file)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("is not a dump"), "{stderr}");
+    assert!(
+        !stderr.contains("`--skip-unsupported` leaves out"),
+        "{stderr}"
+    );
+    assert!(!data.exists());
     Ok(())
 }
 
@@ -1483,5 +1513,25 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
         shown.contains(p(&older)) && !shown.contains("quiver-chain-"),
         "{shown}"
     );
+    // Gone altogether: passed over like a cut one, and every command reads the
+    // chain from the newest backup's whole snapshot.
+    std::fs::remove_file(&older)?;
+    let (stdout, stderr) = run(&["verify", p(&tuesday)], 0);
+    assert!(
+        stdout.contains("PASSED") && stdout.contains(p(&older)),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("passing over 1 damaged file(s)"),
+        "{stderr}"
+    );
+    let (stdout, _) = run(&["info", p(&tuesday)], 0);
+    assert!(stdout.contains("vertices        6"), "{stdout}");
+    let (stdout, _) = run(&["dump", p(&tuesday)], 0);
+    assert!(stdout.contains("CREATE"), "{stdout}");
+    let again = root.path().join("again");
+    run(&["restore", p(&tuesday), p(&again)], 0);
+    let (stdout, _) = run(&["info", p(&again)], 0);
+    assert!(stdout.contains("vertices        6"), "{stdout}");
     Ok(())
 }
