@@ -150,7 +150,7 @@ fn ondisk_seeds(out: &Path, dump: &[u8]) -> Result<usize, Box<dyn std::error::Er
             .data_directory(&data)
             .mode(engine_api::StorageMode::OnDiskTransactional),
     )?;
-    dump::load_dump(&db, &mut &dump[..], dump::LoadOptions::new())?;
+    dump::load_dump(&db, dump, dump::LoadOptions::new())?;
     let backup = root.path().join("backup");
     quiver::backup(&db, &backup, &|_, _| {})?;
     write(

@@ -101,11 +101,11 @@ impl Keys {
 /// freed by the thread that allocated them (freeing them on the other thread made an
 /// earlier two-thread loader slower than one thread).
 #[derive(Default)]
-struct Batch {
-    statements: Vec<Statement>,
+pub(crate) struct Batch {
+    pub(crate) statements: Vec<Statement>,
     /// Statements read and bytes consumed once this batch's last statement was read.
-    seen: u64,
-    read: u64,
+    pub(crate) seen: u64,
+    pub(crate) read: u64,
 }
 
 /// Statements per batch: big enough to cost the channel nothing, small enough to
@@ -380,7 +380,7 @@ pub fn dump_to_image<R: BufRead + Send>(
 /// The parsing thread: statements into batches sent to `full`; used batches come
 /// back on `used` and are emptied here. Returns the statements read, the bytes
 /// consumed and the statements skipped.
-fn read_batches<R: BufRead>(
+pub(crate) fn read_batches<R: BufRead>(
     input: R,
     skip_unsupported: bool,
     full: &std::sync::mpsc::SyncSender<Batch>,
@@ -407,7 +407,16 @@ fn read_batches<R: BufRead>(
                 skipped += 1;
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                // What was read before it is applied first, as a reader on one
+                // thread would have applied it.
+                if !batch.statements.is_empty() {
+                    batch.seen = seen;
+                    batch.read = reader.bytes();
+                    full.send(batch).map_err(|_| stopped())?;
+                }
+                return Err(e);
+            }
         }
         if batch.statements.len() >= BATCH {
             batch.seen = seen;

@@ -8,7 +8,8 @@ use engine_api::{
 };
 
 use crate::image::define_once;
-use crate::parse::{StatementKind, StatementReader};
+use crate::image::{Batch, read_batches};
+use crate::parse::{Statement, StatementKind, StatementReader};
 use crate::write::{Progress, ProgressFn};
 
 /// Options of [`load_dump`].
@@ -144,26 +145,107 @@ fn explain(e: Error, line: u64, applied: u64) -> Error {
 /// Applies the dump read from `input` to `engine`, streaming: vertices and edges go
 /// through [`BulkLoader`] in batches, `__mg_id__` is mapped to the new ids in memory
 /// (the helper label, index and property are never created), schema statements run
-/// on the engine after the open batch is committed.
+/// on the engine after the open batch is committed. The dump is parsed on a second
+/// thread, a few thousand statements ahead (hence `R: Send`).
 ///
 /// Errors: `InvalidInput` for a statement that does not parse, `Unsupported` for one
 /// this loader or the backend does not support (unless asked to skip it), each
 /// naming the line and how many statements were applied before; the failing batch
 /// is rolled back (where the backend can).
-pub fn load_dump<E: StorageEngine, R: BufRead>(
+pub fn load_dump<E: StorageEngine, R: BufRead + Send>(
     engine: &E,
     input: R,
     mut options: LoadOptions<'_>,
 ) -> Result<LoadSummary> {
-    // One thread: parsing on a second thread measured slower (0.37 M statements/s
-    // against 0.59 M), as every parsed string was then freed by the other thread.
-    let mut reader = StatementReader::new(input);
-    apply(engine, &mut reader, &mut options, Instant::now())
+    // Parsed on a second thread, in batches that go back to it once applied: the
+    // names and values parsed are freed where they were allocated (freed on this
+    // thread, they made parsing ahead slower than parsing here).
+    let started = Instant::now();
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let (used_tx, used_rx) = std::sync::mpsc::channel::<Batch>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let skip = options.skip_unsupported;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let read = read_batches(input, skip, &full_tx, &used_rx);
+            // Before the batches' channel closes, so the end is known with it.
+            let _ = done_tx.send(read);
+        });
+        let mut parsed = Parsed {
+            full: full_rx,
+            used: used_tx,
+            done: done_rx,
+            batch: Batch::default(),
+            at: 0,
+            skipped: 0,
+        };
+        let mut summary = apply(engine, &mut parsed, &mut options, started)?;
+        summary.skipped += parsed.skipped;
+        Ok(summary)
+        // `parsed` drops here: a parser still running stops at its next batch.
+    })
 }
 
-fn apply<E: StorageEngine, R: BufRead>(
+/// Where [`apply`] takes its statements from.
+trait Source {
+    /// The next statement in the dump's order, `None` after the last.
+    fn next_statement(&mut self) -> Result<Option<&mut Statement>>;
+    /// The dump's bytes read so far.
+    fn bytes(&self) -> u64;
+}
+
+/// The statements a parsing thread reads ahead, batch by batch.
+struct Parsed {
+    full: std::sync::mpsc::Receiver<Batch>,
+    used: std::sync::mpsc::Sender<Batch>,
+    done: std::sync::mpsc::Receiver<Result<(u64, u64, u64)>>,
+    batch: Batch,
+    at: usize,
+    /// Statements the parser left out as unsupported (when asked to).
+    skipped: u64,
+}
+
+impl Source for Parsed {
+    fn next_statement(&mut self) -> Result<Option<&mut Statement>> {
+        while self.at >= self.batch.statements.len() {
+            let spent = std::mem::take(&mut self.batch);
+            if spent.statements.capacity() > 0 {
+                // Emptied on the parsing thread; gone with it at the end.
+                let _ = self.used.send(spent);
+            }
+            self.at = 0;
+            match self.full.recv() {
+                Ok(next) => self.batch = next,
+                Err(_) => {
+                    // The parser ends by sending what it read (or why it stopped)
+                    // before its batches' channel closes.
+                    return match self.done.recv() {
+                        Ok(Ok((_, bytes, skipped))) => {
+                            self.batch.read = bytes;
+                            self.skipped = skipped;
+                            Ok(None)
+                        }
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(Error::new(
+                            ErrorKind::Io,
+                            "the dump's parsing thread stopped without a result",
+                        )),
+                    };
+                }
+            }
+        }
+        self.at += 1;
+        Ok(self.batch.statements.get_mut(self.at - 1))
+    }
+
+    fn bytes(&self) -> u64 {
+        self.batch.read
+    }
+}
+
+fn apply<E: StorageEngine>(
     engine: &E,
-    reader: &mut StatementReader<R>,
+    reader: &mut impl Source,
     options: &mut LoadOptions<'_>,
     started: Instant,
 ) -> Result<LoadSummary> {
@@ -190,16 +272,15 @@ fn apply<E: StorageEngine, R: BufRead>(
         };
         let line = statement.line;
         last_line = line;
-        let outcome = match statement.kind {
+        let outcome = match &mut statement.kind {
             StatementKind::Vertex {
                 key,
                 labels,
                 properties,
             } => {
                 let labels: Vec<&str> = labels.iter().map(|l| &**l).collect();
-                let mut properties = properties;
                 loader
-                    .vertex(key, &labels, &pairs(&mut properties))
+                    .vertex(*key, &labels, &pairs(properties))
                     .map(|_| summary.vertices += 1)
             }
             StatementKind::Edge {
@@ -207,12 +288,9 @@ fn apply<E: StorageEngine, R: BufRead>(
                 target,
                 edge_type,
                 properties,
-            } => {
-                let mut properties = properties;
-                loader
-                    .edge(source, target, &edge_type, &pairs(&mut properties))
-                    .map(|()| summary.edges += 1)
-            }
+            } => loader
+                .edge(*source, *target, edge_type, &pairs(properties))
+                .map(|()| summary.edges += 1),
             StatementKind::Helper => {
                 pending_helpers += 1;
                 Ok(())
@@ -223,7 +301,7 @@ fn apply<E: StorageEngine, R: BufRead>(
                 &format!("the {}", spec.named()),
             )
             .and_then(|()| loader.commit_batch())
-            .and_then(|()| engine.create_index(&spec))
+            .and_then(|()| engine.create_index(spec))
             .map(|()| summary.schema += 1),
             StatementKind::Constraint(spec) => {
                 let once = define_once(
@@ -234,7 +312,7 @@ fn apply<E: StorageEngine, R: BufRead>(
                 if once.is_err() {
                     once
                 } else if let Some(aside) = options.constraints_aside.as_mut() {
-                    aside.push(spec);
+                    aside.push(spec.clone());
                     summary.schema += 1;
                     Ok(())
                 } else if !caps.constraints && options.skip_constraints {
@@ -243,7 +321,7 @@ fn apply<E: StorageEngine, R: BufRead>(
                 } else {
                     loader
                         .commit_batch()
-                        .and_then(|()| engine.create_constraint(&spec))
+                        .and_then(|()| engine.create_constraint(spec))
                         .map(|()| summary.schema += 1)
                 }
             }
@@ -253,7 +331,7 @@ fn apply<E: StorageEngine, R: BufRead>(
                 &format!("the trigger {}", spec.name),
             )
             .and_then(|()| loader.commit_batch())
-            .and_then(|()| engine.create_trigger(&spec))
+            .and_then(|()| engine.create_trigger(spec))
             .map(|()| summary.schema += 1),
         };
         if let Err(e) = outcome {

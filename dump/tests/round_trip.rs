@@ -229,3 +229,70 @@ fn a_dump_onto_a_failing_device_fails_with_io_at_any_byte() -> Result<()> {
     }
     Ok(())
 }
+
+/// A dump longer than the parsing thread's batches (4 096 statements) loads every
+/// statement once, in order; an unsupported statement deep in it is skipped when
+/// asked and counted; a statement that does not parse there stops the load with
+/// everything before it applied and its line named.
+#[test]
+fn a_long_dump_loads_across_the_parsers_batches() -> Result<()> {
+    let n = 9_000u64;
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "CREATE (:__mg_vertex__:`P` {{__mg_id__: {i}, `i`: {i}}});\n"
+        ));
+    }
+    for i in 1..n {
+        text.push_str(&format!(
+            "MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = {} AND v.__mg_id__ = {i} CREATE (u)-[:`NEXT`]->(v);\n",
+            i - 1
+        ));
+    }
+    let e = InMemoryEngine::open(Config::default())?;
+    let summary = dump::load_dump(&e, text.as_bytes(), dump::LoadOptions::new())?;
+    assert_eq!((summary.vertices, summary.edges), (n, n - 1));
+    let again = dump_of(&e)?;
+    let reloaded = InMemoryEngine::open(Config::default())?;
+    dump::load_dump(&reloaded, again.as_bytes(), dump::LoadOptions::new())?;
+    assert_eq!(dump_of(&reloaded)?, again);
+    let t = e.begin(TxnOptions::new().read_only())?;
+    let mut ids: Vec<i64> = Vec::new();
+    for v in t.vertices()? {
+        if let Some(PropertyValue::Int(i)) = t.vertex_property(v?, "i")? {
+            ids.push(i);
+        }
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (0..n as i64).collect::<Vec<_>>());
+    drop(t);
+
+    // Deep in the file: an unsupported statement, then one that does not parse.
+    let lines: Vec<&str> = text.lines().collect();
+    let mut broken: Vec<String> = lines.iter().map(|l| format!("{l}\n")).collect();
+    broken.insert(6_000, "CREATE (:NotADump);\n".to_string());
+    let skipped: String = broken.concat();
+    let e = InMemoryEngine::open(Config::default())?;
+    let summary = dump::load_dump(
+        &e,
+        skipped.as_bytes(),
+        dump::LoadOptions::new().skip_unsupported(true),
+    )?;
+    assert_eq!((summary.skipped, summary.vertices), (1, n));
+    broken[6_000] = "CREATE (:__mg_vertex__ {__mg_id__: ;\n".to_string();
+    let cut: String = broken.concat();
+    let e = InMemoryEngine::open(Config::default())?;
+    let err = dump::load_dump(
+        &e,
+        cut.as_bytes(),
+        dump::LoadOptions::new().batch_size(1000),
+    )
+    .expect_err("line 6001 does not parse");
+    assert!(err.message().contains("6001"), "{err}");
+    assert!(
+        err.message().contains("6000 statements were applied"),
+        "{err}"
+    );
+    assert_eq!(e.stats()?.vertices, 6_000);
+    Ok(())
+}
