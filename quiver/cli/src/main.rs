@@ -509,7 +509,7 @@ fn run(command: Command) -> Outcome {
             for f in &listing.foreign {
                 eprintln!(
                     "note: {} is not ours (its name is none of ours): not listed, left alone",
-                    f.display()
+                    one_line(f)
                 );
             }
             for s in durability::snapshot::snapshot_infos(&listing.snapshots)? {
@@ -582,12 +582,17 @@ fn run(command: Command) -> Outcome {
             }
             for f in &report.files {
                 match (&f.damage, &f.passed_over) {
-                    (Some(d), _) => say!("DAMAGED  {:<12} {}  {d}", f.kind, f.path.display()),
+                    (Some(d), _) => say!("DAMAGED  {:<12} {}  {d}", f.kind, one_line(&f.path)),
                     (None, Some(p)) => {
-                        say!("PASSED   {:<12} {}  {p}", f.kind, f.path.display())
+                        say!("PASSED   {:<12} {}  {p}", f.kind, one_line(&f.path))
                     }
                     (None, None) => {
-                        say!("ok       {:<12} {}  {}", f.kind, f.path.display(), f.detail)
+                        say!(
+                            "ok       {:<12} {}  {}",
+                            f.kind,
+                            one_line(&f.path),
+                            f.detail
+                        )
                     }
                 }
             }
@@ -1506,8 +1511,24 @@ fn say_foreign(foreign: &[PathBuf]) {
         foreign.len()
     );
     for f in foreign {
-        say!("  {}", f.display());
+        say!("  {}", one_line(f));
     }
+}
+
+/// `path` on one line: a control character in a name (a foreign file's, say) is
+/// shown escaped, so no name can start a line of its own in a listing.
+fn one_line(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The WAL archive of the data directory `dir`, if it has one: what it holds and

@@ -782,6 +782,21 @@ fn foreign_files_are_listed_by_info_and_noted_by_snapshot_list() -> Result<()> {
         db.close()?;
         let notes = data.join("snapshots").join("notes.txt");
         std::fs::write(&notes, b"mine")?;
+        // A name that would start a line of its own is shown escaped.
+        let spoof = data.join("snapshots").join("x\nok       snapshot     fake");
+        std::fs::write(&spoof, b"mine")?;
+        let out = expect(&["info", p(&data)], 0);
+        assert!(!out.lines().any(|l| l.starts_with("ok ")), "{out}");
+        assert!(out.contains("x\\nok"), "{out}");
+        let verified = quiver(&["verify", p(&data)]);
+        let (verified, _) = text(&verified);
+        assert!(
+            !verified
+                .lines()
+                .any(|l| l.contains("fake") && l.starts_with("ok       snapshot     fake")),
+            "{verified}"
+        );
+        std::fs::remove_file(&spoof)?;
         let out = expect(&["info", p(&data)], 0);
         assert!(out.contains("foreign files   1 "), "{mode:?}: {out}");
         assert!(out.contains(&format!("  {}\n", notes.display())), "{out}");
