@@ -1185,6 +1185,14 @@ fn verify_chain(
         chain.into_iter().map(|(d, m)| (d, Some(m))).collect();
     let view = crate::backup::ChainView::of(&chain, mode)?;
     let scratch = view.path();
+    // An in-memory chain with no snapshot in place (every listed one missing) holds
+    // nothing a restore could start from: damage, named as the files above are.
+    if mode != StorageMode::OnDiskTransactional
+        && durability::dir::list_files(scratch).is_ok_and(|l| l.snapshots.is_empty())
+        && files.iter().any(|f| f.damage.is_some())
+    {
+        return Ok(VerifyReport::stopped(Some(manifest), mode, files, notes));
+    }
     let merged = verify(scratch, progress)?;
     let back = |p: &Path| view.original(p);
     let shown = |text: &str| view.shown(text, newest);

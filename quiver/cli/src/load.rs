@@ -129,6 +129,15 @@ pub fn load(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
             format!("{} is a directory, not a dump file", args.file.display()),
         )));
     }
+    // A load reads its dump more than once (checked, then loaded): a pipe, a FIFO
+    // or a device gives the second read nothing, or never ends. Asked before the
+    // dump is opened: opening a FIFO waits for a writer.
+    if std::fs::metadata(&args.file).is_ok_and(|m| !m.is_file()) {
+        return Err(Refusal::Other(Error::invalid_input(format!(
+            "{} is not a regular file (a pipe, FIFO or device): a load reads its dump more than once, so save the dump to a file first and load that",
+            args.file.display()
+        ))));
+    }
     open_input(&args.file)?;
     let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
     bar.set_length(size);

@@ -696,6 +696,18 @@ fn run(command: Command) -> Outcome {
                     path.display()
                 )));
             }
+            // The dump is written beside the file and renamed over it: a device, a
+            // FIFO or a socket would be replaced by a plain file, not written to.
+            if let Some(path) = output.as_deref()
+                && std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+            {
+                return Err(Error::invalid_input(format!(
+                    "{} is not a regular file (a device, FIFO or socket): name a file, or leave out -o and redirect standard output (`quiver dump {} > {}`)",
+                    path.display(),
+                    shell_word(&dir),
+                    shell_word(path)
+                )));
+            }
             if let Some(parent) = output
                 .as_deref()
                 .and_then(Path::parent)

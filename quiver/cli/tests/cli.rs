@@ -1548,5 +1548,61 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
     run(&["restore", p(&tuesday), p(&again)], 0);
     let (stdout, _) = run(&["info", p(&again)], 0);
     assert!(stdout.contains("vertices        6"), "{stdout}");
+    // The newest link's gone too: nothing to restore from, said as damage of the
+    // backups' files (not of a scratch directory).
+    for entry in std::fs::read_dir(tuesday.join("snapshots"))? {
+        std::fs::remove_file(entry?.path())?;
+    }
+    let (stdout, stderr) = run(&["verify", p(&tuesday)], 3);
+    let shown = format!("{stdout}{stderr}");
+    assert!(
+        shown.contains("DAMAGED") && !shown.contains("quiver-chain-"),
+        "{shown}"
+    );
+    Ok(())
+}
+
+/// A FIFO (or a device) is no dump file: `dump -o` would rename a plain file over
+/// it, and a load, which reads its dump twice, would wait for a second writer.
+/// Both refuse it, before opening it.
+#[test]
+fn a_fifo_is_neither_written_over_by_dump_nor_read_by_load() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    filled_directory(&data)?;
+    let fifo = root.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    let out = quiver(&["dump", p(&data), "-o", p(&fifo)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo)?.file_type().is_fifo());
+    for args in [
+        vec!["load", p(&root.path().join("new")), p(&fifo)],
+        vec!["load", p(&data), p(&fifo), "--into-existing"],
+    ] {
+        // No writer: a load that opened the FIFO would wait for ever, so it is
+        // given 30 s and then killed.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let started = std::time::Instant::now();
+        while child.try_wait()?.is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                child.kill()?;
+                panic!("{args:?}: still waiting on the FIFO after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output()?;
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+    }
+    assert!(!root.path().join("new").exists());
     Ok(())
 }
