@@ -156,9 +156,9 @@ fn unsupported_statements_stop_the_load_or_are_skipped_on_request() -> Result<()
 #[test]
 fn a_dump_the_backend_cannot_hold_fails_before_anything_is_written() -> Result<()> {
     let text = dump_of(&common::graph()?)?;
-    let dir = std::env::temp_dir().join(format!("quiver-dump-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("graph.cypherl");
+    // Removed when dropped, also when an assertion fails.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("graph.cypherl");
     std::fs::write(&path, &text)?;
     let analytical = AnalyticalEngine::open(engine_inmem_analytical::Config::default())?;
     let err = dump::load_dump_file(&analytical, &path, dump::LoadOptions::new())
@@ -182,7 +182,6 @@ fn a_dump_the_backend_cannot_hold_fails_before_anything_is_written() -> Result<(
         .expect_err("a broken last statement");
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert_eq!(txn.stats()?.vertices, 0);
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 
