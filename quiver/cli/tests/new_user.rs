@@ -1148,14 +1148,22 @@ fn a_load_into_existing_data_killed_at_any_moment_leaves_it_whole_or_as_it_was()
         assert_ne!(before, after);
         assert!(staging_dirs(&work).is_empty(), "{:?}", staging_dirs(&work));
         let mut seen = (0, 0, 0);
-        for k in 0..10u32 {
+        // Kill times spread over the run on a grid of fourteenths (7 is prime to
+        // 16: each pass of 16 visits every point once, far apart first). Ten kills
+        // at least, more until two landed while the copy was being loaded: that
+        // phase's share of the run depends on how fast loading is against checking
+        // the dump and copying the database.
+        let mut k = 0u32;
+        while k < 10 || (seen.1 < 2 && k < 32) {
+            let at = took * ((k * 7) % 16) / 14;
+            k += 1;
             let dir = copy_of_base(&format!("kill-{k}"))?;
             let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
                 .args(args(&dir))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()?;
-            std::thread::sleep(took * k / 8);
+            std::thread::sleep(at);
             let _ = child.kill();
             child.wait()?;
             let staged = staging_dirs(&work)
@@ -1168,8 +1176,7 @@ fn a_load_into_existing_data_killed_at_any_moment_leaves_it_whole_or_as_it_was()
             }
             assert!(
                 now == before,
-                "{mode}: killed after {:?} of {took:?}: the database is neither as it was nor whole",
-                took * k / 8
+                "{mode}: killed after {at:?} of {took:?}: the database is neither as it was nor whole"
             );
             if staged {
                 seen.1 += 1;
@@ -1186,7 +1193,7 @@ fn a_load_into_existing_data_killed_at_any_moment_leaves_it_whole_or_as_it_was()
             assert!(staging_dirs(&work).is_empty(), "{:?}", staging_dirs(&work));
         }
         println!(
-            "{mode}: load --into-existing took {took:?}; kills left the database as it was {} times before its copy was made, {} times with the copy being loaded, whole {} times",
+            "{mode}: load --into-existing took {took:?}; {k} kills left the database as it was {} times before its copy was made, {} times with the copy being loaded, whole {} times",
             seen.0, seen.1, seen.2
         );
         assert!(
