@@ -1300,8 +1300,9 @@ fn apart_from_chain(newest: &Path, target: &Path, verb: &str) -> Result<()> {
 }
 
 /// `InvalidInput` when `target` is `source`, lies inside it or holds it (`verb` says
-/// what was asked: "restore into").
-fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
+/// what was asked: "restore into", "write the dump to"). A `target` that does not
+/// exist yet is resolved through its nearest existing parent.
+pub fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
     let (Ok(from), Some(to)) = (source.canonicalize(), crate::switch::resolved(target)) else {
         return Ok(());
     };
@@ -1315,7 +1316,7 @@ fn apart(source: &Path, target: &Path, verb: &str) -> Result<()> {
         return Ok(());
     };
     Err(Error::invalid_input(format!(
-        "cannot {verb} {}: it {why} {}; name a directory apart from it",
+        "cannot {verb} {}: it {why} {}; name a place apart from it",
         target.display(),
         source.display()
     )))

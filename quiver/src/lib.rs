@@ -35,7 +35,7 @@ mod switch;
 mod verify;
 
 pub use backup::{
-    ChainView, Progress, RestoreOptions, Restored, aggregate, backup, backup_incremental,
+    ChainView, Progress, RestoreOptions, Restored, aggregate, apart, backup, backup_incremental,
     parent_is_a_directory, read_chain, read_manifest, restore, scratch_dir,
 };
 pub use database::{Config, Database, Edges, Engine, Txn, Vertices, default_durability};

@@ -596,12 +596,7 @@ fn run(command: Command) -> Outcome {
                     }
                 }
             }
-            // A file damaged on two lines (its listed-file check and its own read)
-            // is one file.
-            let mut damaged: Vec<&Path> = report.damaged().map(|f| f.path.as_path()).collect();
-            damaged.sort();
-            damaged.dedup();
-            let damaged = damaged.len();
+            let damaged = distinct(report.damaged());
             if damaged > 0 {
                 if archive_only(&dir, &report) {
                     eprintln!(
@@ -627,12 +622,7 @@ fn run(command: Command) -> Outcome {
                 eprintln!("hint: {}", damage_hint(&dir, &report));
                 return Ok(ExitCode::from(3));
             }
-            // A file passed over on two lines (its listed-file check and its own
-            // read) is one file.
-            let mut passed: Vec<&Path> = report.passed_over().map(|f| f.path.as_path()).collect();
-            passed.sort();
-            passed.dedup();
-            let passed = passed.len();
+            let passed = distinct(report.passed_over());
             if passed > 0 {
                 eprintln!(
                     "{} opens ({}), passing over {passed} damaged file(s) it does not need (listed as PASSED)",
@@ -723,26 +713,8 @@ fn run(command: Command) -> Outcome {
             }
             // Into the database's own folders it could replace a snapshot or a WAL
             // segment under the name given: refused, as backup and restore refuse.
-            if let Some(path) = output.as_deref()
-                && let (Ok(data), Some(parent)) = (
-                    dir.canonicalize(),
-                    path.parent()
-                        .map(|p| {
-                            if p.as_os_str().is_empty() {
-                                Path::new(".")
-                            } else {
-                                p
-                            }
-                        })
-                        .and_then(|p| p.canonicalize().ok()),
-                )
-                && parent.starts_with(&data)
-            {
-                return Err(Error::invalid_input(format!(
-                    "cannot write the dump to {}: it lies inside {}, whose files are the database's; name a file outside it",
-                    path.display(),
-                    dir.display()
-                )));
+            if let Some(path) = output.as_deref() {
+                quiver::apart(&dir, path, "write the dump to")?;
             }
             let db = open_to_read(&dir)?;
             let bar = spinner("dumping");
@@ -1511,6 +1483,15 @@ fn info(dir: &Path) -> Outcome {
     say!("commit times    not recorded (RocksDB keeps this mode's log)");
     say_foreign(&foreign);
     unlisted.map_or(Ok(ExitCode::SUCCESS), Err)
+}
+
+/// How many files `lines` name: a file on two lines (its listed-file check and its
+/// own read) is one file.
+fn distinct<'a>(lines: impl Iterator<Item = &'a quiver::CheckedFile>) -> usize {
+    let mut paths: Vec<&Path> = lines.map(|f| f.path.as_path()).collect();
+    paths.sort();
+    paths.dedup();
+    paths.len()
 }
 
 /// `info`'s lines for files that are not ours (none when there are none).
