@@ -51,6 +51,28 @@ const CYPHER_CLAUSES: [&str; 22] = [
     "FREE", "EXPLAIN",
 ];
 
+/// Words that may follow `CREATE` in a Cypher statement this loader does not
+/// support (other index kinds, users, roles, enums, ...): such a statement is
+/// unsupported and may be skipped on request. Any other word after `CREATE` is a
+/// typo, not a statement (`CREATE INDX ...` would otherwise be skipped and its
+/// index lost without a word).
+const CREATE_FORMS: [&str; 14] = [
+    "TEXT",
+    "POINT",
+    "VECTOR",
+    "GLOBAL",
+    "UNIQUE",
+    "USER",
+    "ROLE",
+    "DATABASE",
+    "ENUM",
+    "SNAPSHOT",
+    "STREAM",
+    "REPLICA",
+    "OR",
+    "TRANSFORMATION",
+];
+
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
 }
@@ -274,8 +296,12 @@ impl<'a> Parser<'a> {
                 return self.trigger();
             } else if self.eat("(") {
                 self.vertex()?
-            } else {
+            } else if CREATE_FORMS.iter().any(|w| self.keyword(w)) {
                 return Err(self.unsupported("a CREATE statement this loader does not know"));
+            } else {
+                return Err(self.err(
+                    "expected INDEX, EDGE INDEX, CONSTRAINT, TRIGGER or a vertex pattern after CREATE",
+                ));
             }
         } else if self.keyword("MATCH") {
             self.matched()?

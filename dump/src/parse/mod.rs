@@ -396,8 +396,26 @@ mod tests {
             let e = parse_all(garbage).expect_err("garbage");
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{garbage:?}: {e}");
         }
-        let e = parse_all("CREATE TEXT INDEX idx ON :L(p);").expect_err("unsupported");
-        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        for other in [
+            "CREATE TEXT INDEX idx ON :L(p);",
+            "CREATE VECTOR INDEX v ON :L(p) WITH CONFIG {};",
+            "create user alice;",
+            "CREATE OR REPLACE TRIGGER t ON CREATE AFTER COMMIT EXECUTE RETURN 1;",
+        ] {
+            let e = parse_all(other).expect_err("unsupported");
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{other}: {e}");
+        }
+        // A typo is not a statement this loader may skip: skipping it would lose
+        // the index without a word.
+        for typo in [
+            "CREATE INDX ON :L(p);",
+            "CREATE :L;",
+            "CREATE CONSTRAIN ON (n:L) ASSERT n.p IS UNIQUE;",
+        ] {
+            let e = parse_all(typo).expect_err("typo");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{typo}: {e}");
+            assert!(e.message().contains("after CREATE"), "{typo}: {e}");
+        }
         let e = parse_all("MERGE (n:L);").expect_err("unsupported");
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
         for number in ["1e400", "-1e400", "1e-400"] {
