@@ -1493,6 +1493,9 @@ pub struct Restored {
     /// With [`RestoreOptions::until`]: the last commit the restored state holds, and
     /// its time when the log recorded it.
     pub last_commit: Option<CommitPoint>,
+    /// With [`RestoreOptions::until`] naming the commit one link of an
+    /// IN_MEMORY_ANALYTICAL chain was taken at: that link, restored without a point.
+    pub link: Option<PathBuf>,
 }
 
 /// Restores the backup (or copied data directory) `backup` into `data`: verifies
@@ -1655,6 +1658,7 @@ pub fn restore(
         moved_aside,
         files: sources.len(),
         last_commit: None,
+        link: None,
     })
 }
 
@@ -1692,6 +1696,7 @@ fn restore_through(
         moved_aside,
         files: report.files.len(),
         last_commit: None,
+        link: None,
     })
 }
 
@@ -1809,6 +1814,7 @@ fn restore_files(
         moved_aside,
         files: files.len(),
         last_commit: None,
+        link: None,
     })
 }
 
@@ -1823,7 +1829,9 @@ fn analytical_points(backup: &Path) -> Result<String> {
         why.push_str(" (restore it without a point)");
         return Ok(why);
     }
-    why.push_str("; each backup of this chain restores without a point to its own state:");
+    why.push_str(
+        "; each backup of this chain restores without a point (or to its own commit) to its own state:",
+    );
     for (dir, manifest) in chain.iter().rev() {
         if let Some(m) = manifest {
             why.push_str(&format!(
@@ -1850,6 +1858,26 @@ fn restore_to_point(
     progress: Progress<'_>,
 ) -> Result<Restored> {
     let backup_mode = report.mode;
+    // A commit one link of an analytical chain was taken at is that link's state:
+    // the link restores to it without a point.
+    if let (StorageMode::InMemoryAnalytical, RecoveryPoint::Commit(x)) = (backup_mode, point) {
+        let chain = read_chain(backup)?;
+        let link = chain
+            .iter()
+            .rev()
+            .find(|(_, m)| m.as_ref().is_some_and(|m| m.snapshot_commit_ts == x));
+        if let Some((dir, _)) = link {
+            let plain = RestoreOptions {
+                until: None,
+                ..options.clone()
+            };
+            let done = restore(dir, data, &plain, progress)?;
+            return Ok(Restored {
+                link: Some(dir.clone()),
+                ..done
+            });
+        }
+    }
     let why = match backup_mode {
         StorageMode::InMemoryTransactional => None,
         StorageMode::InMemoryAnalytical => Some(analytical_points(backup)?),
@@ -2038,6 +2066,7 @@ fn restore_to_point(
         moved_aside,
         files: 1 + together.segments.len(),
         last_commit,
+        link: None,
     })
 }
 

@@ -668,6 +668,12 @@ fn run(command: Command) -> Outcome {
                 dir.display(),
                 mode_name(done.mode)
             );
+            if let Some(link) = &done.link {
+                say!(
+                    "the state of {}, the link of the chain taken at that commit (its database id kept)",
+                    link.display()
+                );
+            }
             if let Some(last) = done.last_commit {
                 say!(
                     "the state at commit {}{} (a new database id: a new history from here)",

@@ -1475,7 +1475,7 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
             p(&tuesday),
             p(&root.path().join("x")),
             "--until",
-            "1",
+            "1000",
         ],
         6,
     );
@@ -1485,6 +1485,26 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
             && !stderr.contains("only its snapshot's state"),
         "{stderr}"
     );
+    // A link's own commit is a point the chain holds: that link's state.
+    for (link, vertices) in [(&tuesday, 6), (&monday, 3)] {
+        let named = format!("{} (commit ", link.display());
+        let at = stderr.find(&named).expect("named") + named.len();
+        let commit: String = stderr[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let to = root.path().join(format!("at-{commit}"));
+        let (stdout, _) = run(&["restore", p(&tuesday), p(&to), "--until", &commit], 0);
+        assert!(
+            stdout.contains(&format!("the state of {}, the link", link.display())),
+            "{stdout}"
+        );
+        let (stdout, _) = run(&["info", p(&to)], 0);
+        assert!(
+            stdout.contains(&format!("vertices        {vertices}")),
+            "--until {commit}: {stdout}"
+        );
+    }
     let older = std::fs::read_dir(monday.join("snapshots"))?
         .next()
         .expect("a snapshot")?
