@@ -329,7 +329,7 @@ pub(crate) struct EdgeState {
     pub(crate) edge_type: u32,
     pub(crate) source: VertexId,
     pub(crate) target: VertexId,
-    pub(crate) props: crate::props::Record,
+    pub(crate) props: crate::props::EdgeRecord,
     pub(crate) delta: Option<Box<Delta>>,
 }
 

@@ -669,7 +669,7 @@ fn insert_vertex(
     Ok(())
 }
 
-fn insert_edge(inner: &Inner, link: Link, props: props::Record) -> Result<(), String> {
+fn insert_edge(inner: &Inner, link: Link, props: props::EdgeRecord) -> Result<(), String> {
     // A missing endpoint fails the link below, and with it the recovery.
     store_edge(inner, &link, props)?;
     link_end(inner, &link, End::Source)?;
@@ -677,7 +677,7 @@ fn insert_edge(inner: &Inner, link: Link, props: props::Record) -> Result<(), St
 }
 
 /// Stores an edge's own record (not its endpoints' adjacency).
-fn store_edge(inner: &Inner, link: &Link, props: props::Record) -> Result<(), String> {
+fn store_edge(inner: &Inner, link: &Link, props: props::EdgeRecord) -> Result<(), String> {
     let id = link.edge;
     let slot = inner
         .graph
@@ -717,8 +717,8 @@ fn with_object<S: Versioned, R>(
     f(state)
 }
 
-fn set_prop(
-    blob: &mut props::Record,
+fn set_prop<A: props::Inline>(
+    blob: &mut smallvec::SmallVec<A>,
     inner: &Inner,
     key: &str,
     value: &PropertyValue,
@@ -729,10 +729,10 @@ fn set_prop(
     Ok(())
 }
 
-fn build_props(
+fn build_props<A: props::Inline>(
     inner: &Inner,
     properties: &[(String, PropertyValue)],
-) -> Result<props::Record, String> {
+) -> Result<smallvec::SmallVec<A>, String> {
     let mut pairs = Vec::with_capacity(properties.len());
     for (k, v) in properties {
         pairs.push((

@@ -233,7 +233,7 @@ impl<'e> InMemoryTxn<'e> {
                 .into_iter()
                 .collect();
             blob.clear();
-            blob.extend_from_slice(&props::build(&mut pairs));
+            blob.extend_from_slice(&props::build::<[u8; 32]>(&mut pairs));
             Ok(f(labels, blob, degree))
         })
     }
@@ -255,7 +255,7 @@ impl<'e> InMemoryTxn<'e> {
                 .into_iter()
                 .collect();
             blob.clear();
-            blob.extend_from_slice(&props::build(&mut pairs));
+            blob.extend_from_slice(&props::build::<[u8; 32]>(&mut pairs));
             Ok(f(state.edge_type, state.source, state.target, blob))
         })
     }
