@@ -86,7 +86,7 @@ impl SnapshotWriter {
             Err(e) => return Err(io_error(&format!("cannot remove {}", tmp.display()), e)),
         }
         let file = files
-            .create(&tmp)
+            .create_bulk(&tmp)
             .map_err(|e| io_error(&format!("cannot create {}", tmp.display()), e))?;
         let created = SystemTime::now();
         let header = header_bytes(database, commit_ts, created);
