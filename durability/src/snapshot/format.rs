@@ -84,13 +84,56 @@ pub(super) fn encode_edge(
     target: u64,
     props: &[u8],
 ) {
-    let mut head = [0u8; 50];
-    let mut n = 0;
-    for v in [id, u64::from(edge_type), source, target, props.len() as u64] {
-        n += varint_into(&mut head[n..], v);
-    }
+    let mut head = [0u8; EDGE_HEAD_MAX];
+    let n = edge_head_into(&mut head, id, edge_type, source, target, props.len());
     out.extend_from_slice(&head[..n]);
     out.extend_from_slice(props);
+}
+
+/// The most bytes an edge item's head (five varints) takes.
+pub(super) const EDGE_HEAD_MAX: usize = 50;
+
+/// Writes an edge item's head (its five varints) at the start of `buf` (at least
+/// [`EDGE_HEAD_MAX`] bytes); returns its length. The record's bytes follow it.
+pub(super) fn edge_head_into(
+    buf: &mut [u8],
+    id: u64,
+    edge_type: u32,
+    source: u64,
+    target: u64,
+    props_len: usize,
+) -> usize {
+    let mut n = 0;
+    for v in [id, u64::from(edge_type), source, target, props_len as u64] {
+        n += varint_into(&mut buf[n..], v);
+    }
+    n
+}
+
+/// The most bytes a vertex item's head takes, with `labels` labels.
+pub(super) fn vertex_head_max(labels: usize) -> usize {
+    10 * (5 + labels)
+}
+
+/// Writes a vertex item's head (the varints [`encode_vertex`] appends before the
+/// record) at the start of `buf` (at least [`vertex_head_max`] bytes); returns its
+/// length.
+pub(super) fn vertex_head_into(
+    buf: &mut [u8],
+    id: u64,
+    labels: &[u32],
+    props_len: usize,
+    degree: (u32, u32),
+) -> usize {
+    let mut n = varint_into(buf, id);
+    n += varint_into(&mut buf[n..], labels.len() as u64);
+    for l in labels {
+        n += varint_into(&mut buf[n..], u64::from(*l));
+    }
+    for v in [u64::from(degree.0), u64::from(degree.1), props_len as u64] {
+        n += varint_into(&mut buf[n..], v);
+    }
+    n
 }
 
 /// Writes `v` as a varint at the start of `buf` (at least 10 bytes); returns its

@@ -413,6 +413,9 @@ pub struct BlockEncoder {
     /// Where empty block buffers come from.
     pool: BlockPool,
     block: Vec<u8>,
+    /// Where the block's next item goes (0: no block started); the bytes from
+    /// here on are room, not items.
+    pos: usize,
     items: u64,
     count: u64,
     /// Finished blocks, and where each one's frame (head, then payload) starts.
@@ -429,6 +432,7 @@ impl BlockEncoder {
             kind,
             pool,
             block: Vec::new(),
+            pos: 0,
             items: 0,
             count: 0,
             blocks: Vec::new(),
@@ -445,6 +449,8 @@ impl BlockEncoder {
         let n = varint_into(&mut count, self.items);
         let payload = FRAME_ROOM - n;
         let mut block = std::mem::take(&mut self.block);
+        block.truncate(self.pos);
+        self.pos = 0;
         block[payload..FRAME_ROOM].copy_from_slice(&count[..n]);
         let head = frame(self.kind, &block[payload..]);
         block[payload - 9..payload].copy_from_slice(&head);
@@ -452,32 +458,48 @@ impl BlockEncoder {
         self.blocks.push((block, payload - 9));
     }
 
-    fn item(&mut self) {
-        if self.block.len() >= BLOCK_TARGET + FRAME_ROOM {
+    /// Starts an item of at most `max` bytes; returns the room it is written into
+    /// (at least `max` bytes), at the end of the block.
+    ///
+    /// Items are written in place, not appended: a buffer's bytes are zeroed once,
+    /// when it first grows, and a block's end is `pos` (appending two small slices
+    /// per item, the head and the record, cost two copies and two capacity checks:
+    /// a fifth of an edge's encoding).
+    fn item(&mut self, max: usize) -> &mut [u8] {
+        if self.pos >= BLOCK_TARGET + FRAME_ROOM {
             self.close_block();
         }
-        if self.block.is_empty() {
+        if self.pos == 0 {
             self.block = self.pool.take();
-            self.block.reserve(FRAME_ROOM + BLOCK_TARGET + 1024);
-            self.block.resize(FRAME_ROOM, 0);
+            self.pos = FRAME_ROOM;
+        }
+        let end = self.pos + max;
+        if self.block.len() < end {
+            self.block
+                .resize(end.max(FRAME_ROOM + BLOCK_TARGET + 1024), 0);
         }
         self.items += 1;
         self.count += 1;
+        &mut self.block[self.pos..end]
     }
 
     /// One vertex (of a vertex range): labels, property record, (outgoing, incoming)
     /// degree.
     pub fn vertex(&mut self, id: u64, labels: &[u32], props: &[u8], degree: (u32, u32)) {
         debug_assert_eq!(self.kind, BLOCK_VERTICES);
-        self.item();
-        encode_vertex(&mut self.block, id, labels, props, degree);
+        let room = self.item(vertex_head_max(labels.len()) + props.len());
+        let n = vertex_head_into(room, id, labels, props.len(), degree);
+        room[n..n + props.len()].copy_from_slice(props);
+        self.pos += n + props.len();
     }
 
     /// One edge (in an edge range).
     pub fn edge(&mut self, id: u64, edge_type: u32, source: u64, target: u64, props: &[u8]) {
         debug_assert_eq!(self.kind, BLOCK_EDGES);
-        self.item();
-        encode_edge(&mut self.block, id, edge_type, source, target, props);
+        let room = self.item(EDGE_HEAD_MAX + props.len());
+        let n = edge_head_into(room, id, edge_type, source, target, props.len());
+        room[n..n + props.len()].copy_from_slice(props);
+        self.pos += n + props.len();
     }
 }
 
@@ -503,8 +525,9 @@ impl BlockPool {
     }
 
     /// Returns a written block's buffer.
-    fn give(&self, mut block: Vec<u8>) {
-        block.clear();
+    fn give(&self, block: Vec<u8>) {
+        // Its bytes stay: a block is written in place up to its end (see
+        // `BlockEncoder::item`), so they are not zeroed again.
         let mut spare = self.spare.lock();
         if spare.len() < self.cap {
             spare.push(block);
