@@ -299,7 +299,7 @@ fn items_written_in_place_read_back_whole() -> Result<()> {
                 .map(|i| char::from(b'a' + ((i as u64 ^ id) % 26) as u8))
                 .collect();
             engine_api::codec::properties_record_into(
-                &mut [(0, engine_api::PropertyValue::String(text.into()))],
+                &mut [(0, engine_api::PropertyValue::String(text))],
                 &mut out,
             );
         }
