@@ -306,8 +306,10 @@ pub fn dump_to_image<R: BufRead + Send>(
         constraints_aside,
         mut progress,
         every,
+        skipped_log,
         ..
     } = options;
+    let skip = skip_unsupported.then_some(skipped_log);
     let mut b = Builder {
         sink,
         labels: Dictionary::new(NameKind::Label, "label"),
@@ -326,7 +328,7 @@ pub fn dump_to_image<R: BufRead + Send>(
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (used_tx, used_rx) = std::sync::mpsc::channel::<Batch>();
     let (read, applied) = std::thread::scope(|scope| {
-        let parser = scope.spawn(move || read_batches(input, skip_unsupported, &full_tx, &used_rx));
+        let parser = scope.spawn(move || read_batches(input, skip, &full_tx, &used_rx));
         let mut applied = Ok(());
         let mut reported = 0u64;
         'batches: for batch in &full_rx {
@@ -380,9 +382,10 @@ pub fn dump_to_image<R: BufRead + Send>(
 /// The parsing thread: statements into batches sent to `full`; used batches come
 /// back on `used` and are emptied here. Returns the statements read, the bytes
 /// consumed and the statements skipped.
+/// `skip`: `Some` to skip unsupported statements, naming them in the log it holds.
 pub(crate) fn read_batches<R: BufRead>(
     input: R,
-    skip_unsupported: bool,
+    skip: Option<Option<&std::sync::Mutex<Vec<String>>>>,
     full: &std::sync::mpsc::SyncSender<Batch>,
     used: &std::sync::mpsc::Receiver<Batch>,
 ) -> Result<(u64, u64, u64)> {
@@ -403,7 +406,8 @@ pub(crate) fn read_batches<R: BufRead>(
                 seen += 1;
             }
             Ok(None) => break,
-            Err(e) if e.kind() == ErrorKind::Unsupported && skip_unsupported => {
+            Err(e) if e.kind() == ErrorKind::Unsupported && skip.is_some() => {
+                crate::load::note_skipped(skip.flatten(), &e);
                 skipped += 1;
                 continue;
             }

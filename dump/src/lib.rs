@@ -32,8 +32,8 @@ mod parse;
 mod write;
 
 pub use load::{
-    DumpCheck, LoadOptions, LoadSummary, check_dump, check_dump_uniqueness, load_dump,
-    load_dump_file,
+    DumpCheck, LoadOptions, LoadSummary, SKIPPED_NAMED, check_dump, check_dump_uniqueness,
+    load_dump, load_dump_file,
 };
 
 pub use image::dump_to_image;

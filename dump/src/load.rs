@@ -20,6 +20,7 @@ pub struct LoadOptions<'a> {
     pub(crate) constraints_aside: Option<&'a mut Vec<engine_api::ConstraintSpec>>,
     pub(crate) progress: Option<ProgressFn<'a>>,
     pub(crate) every: u64,
+    pub(crate) skipped_log: Option<&'a std::sync::Mutex<Vec<String>>>,
 }
 
 impl std::fmt::Debug for LoadOptions<'_> {
@@ -41,6 +42,7 @@ impl Default for LoadOptions<'_> {
             constraints_aside: None,
             progress: None,
             every: u64::MAX,
+            skipped_log: None,
         }
     }
 }
@@ -84,6 +86,16 @@ impl<'a> LoadOptions<'a> {
         self
     }
 
+    /// Where the statements [`LoadOptions::skip_unsupported`] skips are named: each
+    /// one's line and what it is, the first [`SKIPPED_NAMED`] of them, as they are
+    /// skipped (the summary counts them all). A load or a check given these options
+    /// writes to it. Default: none.
+    #[must_use]
+    pub fn log_skipped(mut self, log: &'a std::sync::Mutex<Vec<String>>) -> Self {
+        self.skipped_log = Some(log);
+        self
+    }
+
     /// Calls `progress` after every `every` statements read (and once at the end,
     /// with the statements applied).
     #[must_use]
@@ -91,6 +103,19 @@ impl<'a> LoadOptions<'a> {
         self.every = every.max(1);
         self.progress = Some(progress);
         self
+    }
+}
+
+/// How many skipped statements [`LoadOptions::log_skipped`] names.
+pub const SKIPPED_NAMED: usize = 100;
+
+/// Names a statement skipped as unsupported in `log`, if there is one and it has
+/// room.
+pub(crate) fn note_skipped(log: Option<&std::sync::Mutex<Vec<String>>>, e: &Error) {
+    if let Some(mut named) = log.and_then(|l| l.lock().ok())
+        && named.len() < SKIPPED_NAMED
+    {
+        named.push(e.message().to_string());
     }
 }
 
@@ -164,7 +189,7 @@ pub fn load_dump<E: StorageEngine, R: BufRead + Send>(
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (used_tx, used_rx) = std::sync::mpsc::channel::<Batch>();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let skip = options.skip_unsupported;
+    let skip = options.skip_unsupported.then_some(options.skipped_log);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let read = read_batches(input, skip, &full_tx, &used_rx);
@@ -265,6 +290,7 @@ fn apply<E: StorageEngine>(
             Ok(Some(s)) => s,
             Ok(None) => break,
             Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
+                note_skipped(options.skipped_log, &e);
                 summary.skipped += 1;
                 continue;
             }
@@ -463,6 +489,7 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                 return Ok(check);
             }
             Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
+                note_skipped(options.skipped_log, &e);
                 check.skipped += 1;
                 continue;
             }

@@ -407,6 +407,37 @@ mod tests {
         }
         // A typo is not a statement this loader may skip: skipping it would lose
         // the index without a word.
+        for other in [
+            "CREATE KAFKA STREAM s TOPICS t TRANSFORM m.f;",
+            "CREATE INDEX idx FOR (n:P) ON (n.name);",
+            "CREATE INDEX IF NOT EXISTS FOR (n:P) ON (n.name);",
+            "CREATE CONSTRAINT c FOR (n:P) REQUIRE n.name IS UNIQUE;",
+            "CREATE CONSTRAINT ON (n:P) ASSERT n.name IS NOT NULL;",
+            "CREATE FULLTEXT INDEX f FOR (n:P) ON EACH [n.name];",
+            "GRANT MATCH ON * TO alice;",
+            "BEGIN;",
+            "CREATE TRIGGER t ON () UPDATE BEFORE COMMIT EXECUTE RETURN 1;",
+            "CREATE (:__mg_vertex__:P {__mg_id__: 1, t: TIME(\"10:00\")});",
+        ] {
+            let e = parse_all(other).expect_err("unsupported");
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{other}: {e}");
+        }
+        // Misspelt, glued or oddly spaced words are no statement of Cypher's: a
+        // syntax error, never "unsupported" (which `--skip-unsupported` would
+        // skip, losing what the statement creates).
+        for typo in [
+            "CREATE_INDEX ON :P(name);",
+            "CREATE2 INDEX ON :P(name);",
+            "CREATE\u{a0}(:__mg_vertex__:P {__mg_id__: 1});",
+            "MATCH_ (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = 0 AND v.__mg_id__ = 1 CREATE (u)-[:K]->(v);",
+            "CREATE CONSTRAINT ON (n:P) ASSERT n.name IS UNIQE;",
+            "CREATE CONSTRAINT ON (n:P) ASSERT n.name IS TYPED STRNG;",
+            "CREATE TRIGGER t ON () CRATE BEFORE COMMIT EXECUTE RETURN 1;",
+            "CREATE (:__mg_vertex__:P {__mg_id__: 1, d: DAET(\"2020-01-01\")});",
+        ] {
+            let e = parse_all(typo).expect_err("typo");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{typo}: {e}");
+        }
         for typo in [
             "CREATE INDX ON :L(p);",
             "CREATE :L;",

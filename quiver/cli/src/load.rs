@@ -25,6 +25,8 @@ pub struct LoadArgs {
     pub into_existing: bool,
     pub skip_constraints: bool,
     pub skip_unsupported: bool,
+    /// The statements the load skipped as unsupported, named (line and what).
+    pub skipped: std::sync::Mutex<Vec<String>>,
 }
 
 /// What a load did.
@@ -69,7 +71,13 @@ fn classify(e: Error) -> Refusal {
     }
 }
 
-fn options<'a>(args: &LoadArgs) -> dump::LoadOptions<'a> {
+/// The options of the load itself: it names what it skips.
+fn options(args: &LoadArgs) -> dump::LoadOptions<'_> {
+    check_options(args).log_skipped(&args.skipped)
+}
+
+/// The options of a check before the load (the load names what it skips).
+fn check_options<'a>(args: &LoadArgs) -> dump::LoadOptions<'a> {
     dump::LoadOptions::new()
         .skip_constraints(args.skip_constraints)
         .skip_unsupported(args.skip_unsupported)
@@ -174,7 +182,7 @@ fn uniqueness_by_lines(args: &LoadArgs) -> Option<Error> {
             .durability_by_mode(crate::unlogged(false)),
     )
     .ok()?;
-    let found = dump::check_dump(&db, open_input(&args.file).ok()?, &options(args))
+    let found = dump::check_dump(&db, open_input(&args.file).ok()?, &check_options(args))
         .and_then(|c| dump::check_dump_uniqueness(&db, open_input(&args.file)?, &c));
     let _ = db.close();
     found
@@ -651,10 +659,11 @@ fn into_existing(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Load
     }
     let mode = db.storage_mode();
     bar.set_message("checking the dump");
-    let checked = dump::check_dump(&db, open_input(&args.file)?, &options(args)).and_then(|c| {
-        // The dump's own uniqueness constraints come after its data: a second read.
-        dump::check_dump_uniqueness(&db, open_input(&args.file)?, &c)
-    });
+    let checked =
+        dump::check_dump(&db, open_input(&args.file)?, &check_options(args)).and_then(|c| {
+            // The dump's own uniqueness constraints come after its data: a second read.
+            dump::check_dump_uniqueness(&db, open_input(&args.file)?, &c)
+        });
     if let Err(e) = checked {
         let _ = db.close();
         return Err(classify(e));
@@ -858,6 +867,21 @@ fn load_beside(
         target,
         cleanup: Replaced { staging, in_use },
     })
+}
+
+/// The statements the load skipped as unsupported, a line each (and how many more
+/// there were), for standard error.
+pub fn skipped_lines(args: &LoadArgs, skipped: u64) -> Vec<String> {
+    let named = args.skipped.lock().map(|n| n.clone()).unwrap_or_default();
+    let mut lines: Vec<String> = named.iter().map(|m| format!("skipped {m}")).collect();
+    if skipped > named.len() as u64 {
+        lines.push(format!(
+            "skipped {} more statement(s) (the first {} are named)",
+            skipped - named.len() as u64,
+            dump::SKIPPED_NAMED
+        ));
+    }
+    lines
 }
 
 /// The line the command prints when it is done.

@@ -788,6 +788,7 @@ fn run(command: Command) -> Outcome {
                 into_existing,
                 skip_constraints,
                 skip_unsupported,
+                skipped: Default::default(),
             };
             // A load into existing data swaps a copy in under the database's name: a
             // shell working inside the database is left in the old copy.
@@ -799,6 +800,12 @@ fn run(command: Command) -> Outcome {
             let bar = bytes_bar("loading");
             let loaded = load::load(&args, &bar);
             bar.finish_and_clear();
+            // Never silently: each statement left out as asked is named.
+            let skipped = loaded.as_ref().map_or(0, |l| l.summary.skipped);
+            let named = load::skipped_lines(&args, skipped);
+            for line in &named {
+                eprintln!("{line}");
+            }
             match loaded {
                 Ok(loaded) => {
                     say!("{}", load::done_line(&args, &loaded));
@@ -820,7 +827,12 @@ fn run(command: Command) -> Outcome {
                 Err(load::Refusal::Input(e)) => {
                     eprintln!("error: {}", e.message());
                     eprintln!(
-                        "hint: the dump is wrong, or does not fit the data the directory holds (the message says where); {}",
+                        "hint: the dump is wrong, or does not fit the data the directory holds (the message says where){}; {}",
+                        if named.is_empty() {
+                            ""
+                        } else {
+                            ", or a statement skipped above created what this one needs"
+                        },
                         untouched(&args.dir)
                     );
                     Ok(ExitCode::from(7))

@@ -760,6 +760,62 @@ fn a_plain_cypher_file_is_told_apart_from_a_dump() -> Result<()> {
     Ok(())
 }
 
+/// `--skip-unsupported` names every statement it leaves out (line and what), on a
+/// load into a new directory and into existing data, and a misspelt statement is a
+/// syntax error it does not skip.
+#[test]
+fn statements_skipped_as_asked_are_named() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let file = root.path().join("d.cypherl");
+    std::fs::write(
+        &file,
+        concat!(
+            "CREATE (:__mg_vertex__:P {__mg_id__: 0});\n",
+            "CREATE TEXT INDEX t ON :P;\n",
+            "CREATE (:__mg_vertex__:P {__mg_id__: 1, d: DATETIME(\"2020-01-01T00:00:00-08:00[America/Los_Angeles]\")});\n",
+            "CREATE (:__mg_vertex__:P {__mg_id__: 2});\n",
+        ),
+    )?;
+    let data = root.path().join("data");
+    for args in [
+        vec!["load", p(&data), p(&file), "--skip-unsupported"],
+        vec![
+            "load",
+            p(&data),
+            p(&file),
+            "--skip-unsupported",
+            "--into-existing",
+        ],
+    ] {
+        let out = quiver(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}\n{stderr}");
+        assert!(
+            stdout.contains("(2 statements skipped as asked)"),
+            "{stdout}"
+        );
+        assert!(
+            stderr.contains("skipped line 2,")
+                && stderr.contains("skipped line 3,")
+                && stderr.contains("America/Los_Angeles")
+                && !stderr.contains("skipped line 4"),
+            "{args:?}\n{stderr}"
+        );
+    }
+    let typo = root.path().join("typo.cypherl");
+    std::fs::write(
+        &typo,
+        "CREATE (:__mg_vertex__:P {__mg_id__: 0});\nCREATE INDX ON :P(name);\n",
+    )?;
+    let fresh = root.path().join("fresh");
+    let out = quiver(&["load", p(&fresh), p(&typo), "--skip-unsupported"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(!fresh.exists());
+    Ok(())
+}
+
 /// Files whose names are none of ours are never read and never deleted, and the
 /// user is told of them: `info` lists them in every mode, `snapshot list` notes them.
 #[test]
