@@ -1821,12 +1821,17 @@ fn restore_files(
 /// Why an IN_MEMORY_ANALYTICAL `backup` has no points between its links, and the
 /// states it does hold: each backup of a chain holds the snapshot it was taken at,
 /// and an older link restores on its own to its state.
-fn analytical_points(backup: &Path) -> Result<String> {
+fn analytical_points(backup: &Path, newest: Option<u64>) -> Result<String> {
     let chain = read_chain(backup)?;
     let mut why = "that mode keeps no WAL, so a backup of it holds only the state it was taken at"
         .to_string();
     if chain.len() < 2 {
-        why.push_str(" (restore it without a point)");
+        match newest {
+            Some(n) => why.push_str(&format!(
+                " (restore it without a point, or to commit {n}, the state it holds)"
+            )),
+            None => why.push_str(" (restore it without a point)"),
+        }
         return Ok(why);
     }
     why.push_str(
@@ -1845,6 +1850,22 @@ fn analytical_points(backup: &Path) -> Result<String> {
     Ok(why)
 }
 
+/// The commit of the newest snapshot of `backup` that verified, if any.
+fn newest_snapshot_commit(
+    backup: &Path,
+    report: &crate::verify::VerifyReport,
+) -> Result<Option<u64>> {
+    let damaged: Vec<&Path> = report.damaged().map(|f| f.path.as_path()).collect();
+    let together = chain_files(&history(backup)?)?;
+    Ok(together
+        .snapshots
+        .iter()
+        .rev()
+        .filter(|s| !damaged.contains(&s.as_path()))
+        .find_map(|s| read_snapshot_header(s).ok())
+        .map(|h| h.commit_ts))
+}
+
 /// [`restore`] to a point: the backup's snapshots and WAL are copied into a staging
 /// directory beside `data` (the backup itself is only read), recovered there to
 /// `point`, and that state is written into `data` as one snapshot of a new database
@@ -1860,12 +1881,18 @@ fn restore_to_point(
     let backup_mode = report.mode;
     // A commit one link of an analytical chain was taken at is that link's state:
     // the link restores to it without a point.
+    // An analytical data directory (no manifest) holds its newest snapshot's state.
+    let held = if backup_mode == StorageMode::InMemoryAnalytical {
+        newest_snapshot_commit(backup, report)?
+    } else {
+        None
+    };
     if let (StorageMode::InMemoryAnalytical, RecoveryPoint::Commit(x)) = (backup_mode, point) {
         let chain = read_chain(backup)?;
-        let link = chain
-            .iter()
-            .rev()
-            .find(|(_, m)| m.as_ref().is_some_and(|m| m.snapshot_commit_ts == x));
+        let link = chain.iter().rev().find(|(_, m)| match m {
+            Some(m) => m.snapshot_commit_ts == x,
+            None => held == Some(x),
+        });
         if let Some((dir, _)) = link {
             let plain = RestoreOptions {
                 until: None,
@@ -1880,7 +1907,9 @@ fn restore_to_point(
     }
     let why = match backup_mode {
         StorageMode::InMemoryTransactional => None,
-        StorageMode::InMemoryAnalytical => Some(analytical_points(backup)?),
+        StorageMode::InMemoryAnalytical => {
+            Some(analytical_points(backup, held)?)
+        }
         StorageMode::OnDiskTransactional => Some(
             "RocksDB replays its whole log and Quiver does not map RocksDB's sequence numbers to its commits, so a backup of that mode restores to the state it was taken at (restore the backup taken closest before the point)".to_string(),
         ),
@@ -1889,7 +1918,7 @@ fn restore_to_point(
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "{} is an {} backup, which cannot be restored to {point}: {why}",
+                "{} holds {} data, which cannot be restored to {point}: {why}",
                 backup.display(),
                 mode_name(backup_mode)
             ),

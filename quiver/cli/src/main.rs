@@ -91,7 +91,7 @@ enum Command {
         incremental: Option<PathBuf>,
         /// With `aggregate`: fold the chain's state at this point (a commit
         /// timestamp or an RFC 3339 time with its zone) instead of the newest.
-        #[arg(long, value_parser = parse_point_arg)]
+        #[arg(long, value_parser = parse_point_arg, allow_hyphen_values = true)]
         until: Option<RecoveryPoint>,
     },
     /// Check a backup or a data directory without writing to it: manifest, sizes,
@@ -122,9 +122,11 @@ enum Command {
         /// Restore the state at this point instead of the newest: a commit
         /// timestamp (1234) or an RFC 3339 time with its zone (2026-12-04T10:00:00Z,
         /// 2026-12-04T11:00:00+01:00; every commit logged at or before it).
-        /// IN_MEMORY_TRANSACTIONAL backups only; the restored database gets a new
-        /// database id.
-        #[arg(long, value_parser = parse_point_arg)]
+        /// Any point of an IN_MEMORY_TRANSACTIONAL history (the restored database
+        /// gets a new database id); of an IN_MEMORY_ANALYTICAL backup chain or
+        /// directory, only the commit a link (or the directory's newest snapshot)
+        /// holds, restored as that link.
+        #[arg(long, value_parser = parse_point_arg, allow_hyphen_values = true)]
         until: Option<RecoveryPoint>,
     },
     /// Write the whole database as Cypher statements.
@@ -319,6 +321,16 @@ fn parse_point_arg(s: &str) -> Result<RecoveryPoint, String> {
                 u64::MAX
             )
         });
+    }
+    // Neither digits nor a date: not a point at all (no "missing zone" to fix).
+    let t = s.trim();
+    if !(t.len() >= 10
+        && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && t.as_bytes()[4] == b'-')
+    {
+        return Err(format!(
+            "{s:?} is neither a commit timestamp (digits only, such as 1234) nor an RFC 3339 time with its zone (such as 2026-12-04T10:00:00Z)"
+        ));
     }
     parse_time(s).map(RecoveryPoint::Time)
 }
@@ -670,7 +682,7 @@ fn run(command: Command) -> Outcome {
             );
             if let Some(link) = &done.link {
                 say!(
-                    "the state of {}, the link of the chain taken at that commit (its database id kept)",
+                    "the state {} holds at that commit (restored without a point: its database id kept)",
                     link.display()
                 );
             }
@@ -1739,6 +1751,11 @@ mod tests {
             "ü2025-12-04T10:00:00Z",
         ] {
             assert!(at(bad).is_err(), "{bad:?} was accepted: {:?}", at(bad));
+        }
+        // What is no time at all is not told to add a zone.
+        for word in ["abc", "0x2", "+2", " 2", "-1"] {
+            let e = at(word).expect_err(word);
+            assert!(e.contains("is neither a commit timestamp"), "{word}: {e}");
         }
     }
 }

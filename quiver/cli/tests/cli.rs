@@ -1552,7 +1552,10 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
         let to = root.path().join(format!("at-{commit}"));
         let (stdout, _) = run(&["restore", p(&tuesday), p(&to), "--until", &commit], 0);
         assert!(
-            stdout.contains(&format!("the state of {}, the link", link.display())),
+            stdout.contains(&format!(
+                "the state {} holds at that commit",
+                link.display()
+            )),
             "{stdout}"
         );
         let (stdout, _) = run(&["info", p(&to)], 0);
@@ -1561,6 +1564,27 @@ fn an_analytical_chain_passes_over_an_older_links_damage_in_every_command() -> R
             "--until {commit}: {stdout}"
         );
     }
+    // A data directory of that mode holds its newest snapshot's commit.
+    let (_, stderr) = run(
+        &[
+            "restore",
+            p(&data),
+            p(&root.path().join("y")),
+            "--until",
+            "1000",
+        ],
+        6,
+    );
+    let named = "or to commit ";
+    let at = stderr.find(named).expect("its commit named") + named.len();
+    let commit: String = stderr[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let to = root.path().join("from-data");
+    run(&["restore", p(&data), p(&to), "--until", &commit], 0);
+    let (stdout, _) = run(&["info", p(&to)], 0);
+    assert!(stdout.contains("vertices        6"), "{stdout}");
     let older = std::fs::read_dir(monday.join("snapshots"))?
         .next()
         .expect("a snapshot")?
