@@ -199,6 +199,13 @@ fn into_new(args: &LoadArgs, bar: &ProgressBar) -> std::result::Result<Loaded, R
         _ => PathBuf::from("."),
     };
     quiver::parent_is_a_directory(target, "load").map_err(Refusal::Other)?;
+    // An empty directory that exists is staged in: it may be a mount point of its
+    // own, into which nothing staged beside it can be renamed.
+    let parent = if target.is_dir() {
+        target.clone()
+    } else {
+        parent
+    };
     // The mark is held until the staging directory is moved into place: a later
     // load removes staging directories whose mark nobody holds (a load that was
     // killed).

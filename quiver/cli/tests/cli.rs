@@ -760,6 +760,36 @@ fn a_plain_cypher_file_is_told_apart_from_a_dump() -> Result<()> {
     Ok(())
 }
 
+/// A load into an empty directory that is a mount point of its own: staged inside
+/// it (a staging directory beside it could not be renamed into it: the load used
+/// to run to its end and then fail). Needs root to mount a tmpfs; elsewhere it
+/// says so and checks nothing.
+#[test]
+fn a_load_into_an_empty_mount_point_lands() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let disk = root.path().join("disk");
+    std::fs::create_dir(&disk)?;
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return Ok(());
+    }
+    let file = root.path().join("d.cypherl");
+    std::fs::write(&file, "CREATE (:__mg_vertex__:P {__mg_id__: 0});\n")?;
+    let out = quiver(&["load", p(&disk), p(&file)]);
+    let listed = quiver(&["info", p(&disk)]);
+    let _ = std::process::Command::new("umount").arg(&disk).status();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (stdout, _) = text(&listed);
+    assert!(stdout.contains("vertices        1"), "{stdout}");
+    Ok(())
+}
+
 /// `--skip-unsupported` names every statement it leaves out (line and what), on a
 /// load into a new directory and into existing data, and a misspelt statement is a
 /// syntax error it does not skip.
