@@ -136,12 +136,15 @@ mod tests {
     /// 4 and 5 are lost, only that they are if the file replaced a real one.
     #[test]
     fn a_renamed_snapshot_is_not_said_to_lose_commits_it_never_held() -> Result<()> {
-        let dir = tempfile::tempdir()?;
+        let root = tempfile::tempdir()?;
+        // Its own data directory: the temporary file goes beside `snapshots`.
+        let dir = root.path().join("snapshots");
+        std::fs::create_dir(&dir)?;
         let database = crate::DatabaseId::random();
-        let real = crate::SnapshotWriter::create(dir.path(), 1, 3, database)?
+        let real = crate::SnapshotWriter::create(&dir, 1, 3, database)?
             .finish()?
             .path;
-        let renamed = dir.path().join(crate::dir::snapshot_file_name(2, 5));
+        let renamed = dir.join(crate::dir::snapshot_file_name(2, 5));
         std::fs::rename(&real, &renamed)?;
         // The reader's refusal, as opening gives it, is the cause.
         let why = crate::snapshot::read_snapshot_header(&renamed)

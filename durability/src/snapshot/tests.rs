@@ -220,8 +220,10 @@ impl crate::file::FileLayer for RecordingFiles {
 #[test]
 fn a_long_snapshot_starts_its_writeback_as_it_goes() -> Result<()> {
     let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("snapshots");
+    std::fs::create_dir(&dir)?;
     let files = RecordingFiles::default();
-    let mut w = SnapshotWriter::create_with(&files, tmp.path(), 1, 9, DatabaseId::random())?;
+    let mut w = SnapshotWriter::create_with(&files, &dir, 1, 9, DatabaseId::random())?;
     let (parts, per_part) = (150u64, 20_000u64);
     w.name(NameKind::EdgeType, 0, "T")?;
     w.write_parallel(Items::Vertices, 1, 2, |_, enc| {
@@ -306,8 +308,13 @@ fn items_written_in_place_read_back_whole() -> Result<()> {
         out
     };
     let labels = |id: u64| -> Vec<u32> { (0..(id % 13) as u32).collect() };
+    // Under a data directory of its own: the temporary file goes to its
+    // `.in-progress`, beside `snapshots` (directly under the system's temporary
+    // directory, it would be shared with other tests).
     let tmp = tempfile::tempdir()?;
-    let mut w = SnapshotWriter::create(tmp.path(), 1, 9, DatabaseId::random())?;
+    let dir = tmp.path().join("snapshots");
+    std::fs::create_dir(&dir)?;
+    let mut w = SnapshotWriter::create(&dir, 1, 9, DatabaseId::random())?;
     for l in 0..13 {
         w.name(NameKind::Label, l, &format!("L{l}"))?;
     }
