@@ -97,6 +97,17 @@ const OTHER_TYPES: [&str; 8] = [
     "ANY",
 ];
 
+/// A name from the dump as an error shows it: quoted with control characters
+/// escaped (a name in backquotes may hold any), and cut after 64 characters.
+fn shown(name: &str) -> String {
+    let cut: String = name.chars().take(64).collect();
+    if cut.len() < name.len() {
+        format!("{cut:?}…")
+    } else {
+        format!("{cut:?}")
+    }
+}
+
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
 }
@@ -330,17 +341,24 @@ impl<'a> Parser<'a> {
         } else if self.keyword("MATCH") {
             self.matched()?
         } else if self.keyword("DROP") {
-            self.expect_keyword("INDEX")?;
-            self.expect_keyword("ON")?;
-            self.require(":")?;
-            let l = self.name()?;
-            self.require("(")?;
-            let k = self.name()?;
-            self.require(")")?;
-            if l != HELPER_LABEL || k != HELPER_ID {
-                return Err(
-                    self.unsupported("dropping an index other than the dump's helper index")
-                );
+            // Only the dump's own helper index is dropped. Any other DROP is refused
+            // outright, never skipped as unsupported: skipping it would leave the
+            // database holding what the dump drops.
+            let helper = |p: &mut Self| -> Result<bool> {
+                if !(p.keyword("INDEX") && p.keyword("ON") && p.eat(":")) {
+                    return Ok(false);
+                }
+                let l = p.name()?.into_owned();
+                if !p.eat("(") {
+                    return Ok(false);
+                }
+                let k = p.name()?.into_owned();
+                Ok(p.eat(")") && l == HELPER_LABEL && k == HELPER_ID)
+            };
+            if !helper(self).unwrap_or(false) {
+                return Err(self.err(&format!(
+                    "a DROP other than of the dump's helper index ({HELPER_LABEL}({HELPER_ID})) cannot be loaded, and is not skipped: the database would keep what it drops"
+                )));
             }
             StatementKind::Helper
         } else {
@@ -426,7 +444,7 @@ impl<'a> Parser<'a> {
         let prop = |p: &mut Parser| -> Result<String> {
             let v = p.name()?;
             if v != var {
-                return Err(p.err(&format!("expected the variable {var}")));
+                return Err(p.err(&format!("expected the variable {}", shown(&var))));
             }
             p.require(".")?;
             p.name().map(Cow::into_owned)
@@ -458,9 +476,9 @@ impl<'a> Parser<'a> {
                 .find(|v| v.cypher_name().eq_ignore_ascii_case(&t))
                 .ok_or_else(|| {
                     if OTHER_TYPES.iter().any(|o| o.eq_ignore_ascii_case(&t)) {
-                        self.unsupported(&format!("the type {t}"))
+                        self.unsupported(&format!("the type {}", shown(&t)))
                     } else {
-                        self.err(&format!("unknown type {t}"))
+                        self.err(&format!("unknown type {}", shown(&t)))
                     }
                 })?;
             return Ok(StatementKind::Constraint(ConstraintSpec::Type {
@@ -673,7 +691,7 @@ impl<'a> Parser<'a> {
                 .iter()
                 .find(|(n, _)| n == var)
                 .map(|(_, k)| *k)
-                .ok_or_else(|| p.err(&format!("no id given for {var}")))
+                .ok_or_else(|| p.err(&format!("no id given for {}", shown(var))))
         };
         let (ku, kv) = (find(self, &u)?, find(self, &v)?);
         self.expect_keyword("CREATE")?;
@@ -712,7 +730,7 @@ impl<'a> Parser<'a> {
             } else if var == v {
                 Ok(kv)
             } else {
-                Err(p.err(&format!("unknown variable {var}")))
+                Err(p.err(&format!("unknown variable {}", shown(var))))
             }
         };
         let (mut source, mut target) = (key(self, &from)?, key(self, &to)?);
@@ -987,7 +1005,7 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         for (k, v) in &entries {
-            let bad = || self.err(&format!("bad point coordinate {k}"));
+            let bad = || self.err(&format!("bad point coordinate {}", shown(k)));
             match k.to_ascii_lowercase().as_str() {
                 "x" | "longitude" => p.x = f(v).ok_or_else(bad)?,
                 "y" | "latitude" => p.y = f(v).ok_or_else(bad)?,
@@ -1004,7 +1022,7 @@ impl<'a> Parser<'a> {
     }
 
     fn temporal(&self, function: &str, text: &str) -> Result<PropertyValue> {
-        let bad = || self.err(&format!("bad {function} value {text:?}"));
+        let bad = || self.err(&format!("bad {} value {}", shown(function), shown(text)));
         Ok(match function {
             "DATE" => PropertyValue::Date(parse_date(text).ok_or_else(bad)?),
             "LOCALTIME" => PropertyValue::LocalTime(
@@ -1053,9 +1071,9 @@ impl<'a> Parser<'a> {
                 parse_duration(text).ok_or_else(bad)?,
             )),
             other if OTHER_FUNCTIONS.contains(&other) => {
-                return Err(self.unsupported(&format!("the function {other}")));
+                return Err(self.unsupported(&format!("the function {}", shown(other))));
             }
-            other => return Err(self.err(&format!("unknown function {other}"))),
+            other => return Err(self.err(&format!("unknown function {}", shown(other)))),
         })
     }
 }

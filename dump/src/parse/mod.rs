@@ -422,6 +422,39 @@ mod tests {
             let e = parse_all(other).expect_err("unsupported");
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{other}: {e}");
         }
+        // A name from the dump is shown escaped and cut in an error.
+        let hostile = format!(
+            "CREATE CONSTRAINT ON (n:P) ASSERT n.name IS TYPED `\u{1b}[2J{}`;",
+            "x".repeat(100_000)
+        );
+        let e = parse_all(&hostile).expect_err("unknown type");
+        assert!(!e.message().contains('\u{1b}'), "{e}");
+        assert!(
+            e.message().contains("\\u{1b}[2J") && e.message().len() < 300,
+            "{e}"
+        );
+        // A DROP other than of the helper index is never skippable.
+        for drop in [
+            "DROP INDEX ON :Person(name);",
+            "DROP CONSTRAINT ON (n:P) ASSERT n.name IS UNIQUE;",
+            "DROP TRIGGER t;",
+            "DROP INDEX idx;",
+        ] {
+            let e = parse_all(drop).expect_err("refused");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{drop}: {e}");
+            assert!(e.message().contains("is not skipped"), "{drop}: {e}");
+        }
+        assert!(parse_all("DROP INDEX ON :__mg_vertex__(__mg_id__);").is_ok());
+        // An unsupported statement left without its `;` would take the next one
+        // with it when skipped: refused where that one starts.
+        let e =
+            parse_all("CREATE TEXT INDEX t ON :P(n)\n  CREATE (:__mg_vertex__ {__mg_id__: 1});")
+                .expect_err("unclosed");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.message().starts_with("line 2, column 3:"), "{e}");
+        let e = parse_all("CREATE CONSTRAINT c\nFOR (n:P)\nREQUIRE n.name IS UNIQUE;")
+            .expect_err("other form");
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
         // Misspelt, glued or oddly spaced words are no statement of Cypher's: a
         // syntax error, never "unsupported" (which `--skip-unsupported` would
         // skip, losing what the statement creates).

@@ -230,7 +230,40 @@ impl<R: BufRead> StatementReader<R> {
             names: &mut self.names,
             depth: 0,
         };
-        let kind = p.statement()?;
+        let kind = match p.statement() {
+            // Skipping it must not skip a statement that follows it unclosed.
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                return Err(unclosed_before(t, line).unwrap_or(e));
+            }
+            kind => kind?,
+        };
         Ok(Some(Statement { line, column, kind }))
     }
+}
+
+/// A line inside the statement `t` (which starts at `line`) that starts one of the
+/// statements a dump is made of: the statement before it lacks its `;`. Skipping it
+/// as unsupported would skip that one too, without a word.
+fn unclosed_before(t: &str, line: u64) -> Option<Error> {
+    t.split('\n').enumerate().skip(1).find_map(|(i, text)| {
+        let word = text.trim_start();
+        let starts = ["CREATE", "MATCH", "DROP"].iter().any(|k| {
+            word.get(..k.len()).is_some_and(|w| w.eq_ignore_ascii_case(k))
+                && word[k.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        });
+        starts.then(|| {
+            let column = (text.chars().count() - word.chars().count() + 1) as u64;
+            at(
+                line + i as u64,
+                column,
+                ErrorKind::InvalidInput,
+                &format!(
+                    "a statement starts here inside the one of line {line}, which has no ';' before it (that one cannot be loaded, and skipping it would skip this one too)"
+                ),
+            )
+        })
+    })
 }

@@ -119,8 +119,35 @@ fn is_new(dir: &Path) -> Result<bool> {
             dir.display()
         )));
     }
+    // A load staged inside this directory (it existed, empty) and was killed: its
+    // staging directory is no content and goes now; one whose load still runs
+    // makes the directory busy, not full.
+    if dir.is_dir() {
+        remove_abandoned_staging(dir);
+    }
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
+        Ok(entries) => {
+            let mut empty = true;
+            for entry in entries {
+                let name = entry
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Io, format!("cannot read {}: {e}", dir.display()))
+                    })?
+                    .file_name();
+                if name.to_string_lossy().starts_with(STAGING_PREFIX) {
+                    return Err(Error::new(
+                        ErrorKind::Locked,
+                        format!(
+                            "another load into {} is running (its staging directory {}); wait for it",
+                            dir.display(),
+                            dir.join(name).display()
+                        ),
+                    ));
+                }
+                empty = false;
+            }
+            Ok(empty)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
         Err(e) => Err(
             Error::new(ErrorKind::Io, format!("cannot read {}: {e}", dir.display())).with_source(e),

@@ -790,6 +790,37 @@ fn a_load_into_an_empty_mount_point_lands() -> Result<()> {
     Ok(())
 }
 
+/// A load killed while it staged inside an existing empty directory leaves its
+/// staging directory there: the next load removes it and lands; one whose load
+/// still runs (its mark locked) makes the directory busy (exit 4), not "not empty".
+#[test]
+fn a_killed_load_inside_an_empty_directory_does_not_block_the_next() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let target = root.path().join("target");
+    let staging = target.join(".quiver-load-killed");
+    std::fs::create_dir_all(staging.join("snapshots"))?;
+    std::fs::write(staging.join("quiver.mode"), "IN_MEMORY_TRANSACTIONAL\n")?;
+    let mark = std::fs::File::create(staging.join(".in-use"))?;
+    let file = root.path().join("d.cypherl");
+    std::fs::write(&file, "CREATE (:__mg_vertex__:P {__mg_id__: 0});\n")?;
+    // Its load still runs.
+    mark.lock()?;
+    let out = quiver(&["load", p(&target), p(&file)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("another load into"), "{stderr}");
+    assert!(staging.exists());
+    // Killed: the mark is left, unlocked.
+    drop(mark);
+    let out = quiver(&["load", p(&target), p(&file)]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!staging.exists());
+    let (stdout, _) = text(&quiver(&["info", p(&target)]));
+    assert!(stdout.contains("vertices        1"), "{stdout}");
+    Ok(())
+}
+
 /// `--skip-unsupported` names every statement it leaves out (line and what), on a
 /// load into a new directory and into existing data, and a misspelt statement is a
 /// syntax error it does not skip.
