@@ -1823,8 +1823,9 @@ fn restore_files(
 /// and an older link restores on its own to its state.
 fn analytical_points(backup: &Path, newest: Option<u64>) -> Result<String> {
     let chain = read_chain(backup)?;
-    let mut why = "that mode keeps no WAL, so a backup of it holds only the state it was taken at"
-        .to_string();
+    let mut why =
+        "that mode keeps no WAL, so a backup or data directory of it holds only the state of its snapshot"
+            .to_string();
     if chain.len() < 2 {
         match newest {
             Some(n) => why.push_str(&format!(

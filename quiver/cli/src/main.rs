@@ -345,6 +345,9 @@ fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
     if upper.len() > 10 && upper.as_bytes()[10] == b' ' {
         upper.replace_range(10..11, "T");
     }
+    if !upper.contains('T') {
+        return Err(bad("a date alone (add the time of day and its zone)"));
+    }
     let (local, offset_secs) = if let Some(base) = upper.strip_suffix('Z') {
         (base.to_string(), 0i64)
     } else {
@@ -1752,6 +1755,8 @@ mod tests {
         ] {
             assert!(at(bad).is_err(), "{bad:?} was accepted: {:?}", at(bad));
         }
+        let e = at("2026-12-07").expect_err("a date alone");
+        assert!(e.contains("a date alone"), "{e}");
         // What is no time at all is not told to add a zone.
         for word in ["abc", "0x2", "+2", " 2", "-1"] {
             let e = at(word).expect_err(word);
