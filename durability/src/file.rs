@@ -167,6 +167,16 @@ impl DirectFile {
         }
     }
 
+    /// A file whose buffer is one byte off its alignment: the first direct write is
+    /// refused with `EINVAL`, as a file system that refuses direct I/O only when
+    /// written would (the way back to the cache, tested).
+    #[cfg(test)]
+    fn misaligned(file: File) -> Self {
+        let mut f = Self::new(file);
+        f.start += 1;
+        f
+    }
+
     /// Whether writes still go around the page cache.
     pub fn is_direct(&self) -> bool {
         self.direct
@@ -237,6 +247,10 @@ impl DurableFile for DirectFile {
             data = &data[n..];
             if self.len == Self::PIECE {
                 self.write_piece()?;
+                if !self.direct {
+                    // Refused: the rest goes through the cache, after the piece.
+                    return self.write_all(data);
+                }
             }
         }
         Ok(())
@@ -416,6 +430,32 @@ mod tests {
             drop(f);
             assert_eq!(std::fs::read(&path)?, expected, "{}", dir.path().display());
         }
+        Ok(())
+    }
+
+    /// A direct write refused with `EINVAL` (here: a misaligned buffer) switches the
+    /// file to the page cache and loses no byte.
+    #[test]
+    fn a_refused_direct_write_falls_back_to_the_cache() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("bulk");
+        let mut f = DirectFile::misaligned(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?,
+        );
+        assert!(f.is_direct(), "this machine's disk takes direct I/O");
+        let expected: Vec<u8> = (0..DirectFile::PIECE * 2 + 777)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for piece in expected.chunks(100_003) {
+            f.write_all(piece)?;
+        }
+        assert!(!f.is_direct(), "the refused write switched the file over");
+        f.sync_data()?;
+        drop(f);
+        assert_eq!(std::fs::read(&path)?, expected);
         Ok(())
     }
 }
