@@ -643,7 +643,13 @@ impl<'a> Parser<'a> {
         self.require("(")?;
         let u = self.name()?;
         if self.eat(")") {
-            self.expect_keyword("REMOVE")?;
+            // Like a DROP: a MATCH that changes what the dump created is refused,
+            // never skipped.
+            if !self.keyword("REMOVE") {
+                return Err(self.err(
+                    "a MATCH that neither creates the dump's edge nor removes its helper (one that deletes or sets, say) cannot be loaded, and is not skipped: the database would keep what it changes",
+                ));
+            }
             let v = self.name()?;
             self.require(":")?;
             let l = self.name()?;
@@ -652,7 +658,9 @@ impl<'a> Parser<'a> {
             self.require(".")?;
             let k = self.name()?;
             if v != u || w != u || l != HELPER_LABEL || k != HELPER_ID {
-                return Err(self.unsupported("a REMOVE other than the dump's helper cleanup"));
+                return Err(self.err(
+                    "a REMOVE other than the dump's helper cleanup cannot be loaded, and is not skipped: the database would keep what it removes",
+                ));
             }
             return Ok(StatementKind::Helper);
         }

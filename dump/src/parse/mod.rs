@@ -439,6 +439,9 @@ mod tests {
             "DROP CONSTRAINT ON (n:P) ASSERT n.name IS UNIQUE;",
             "DROP TRIGGER t;",
             "DROP INDEX idx;",
+            "MATCH (n) DETACH DELETE n;",
+            "MATCH (n) SET n.x = 1;",
+            "MATCH (n) REMOVE n:Person, n.name;",
         ] {
             let e = parse_all(drop).expect_err("refused");
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{drop}: {e}");
