@@ -301,15 +301,13 @@ pub fn dump_to_image<R: BufRead + Send>(
     options: LoadOptions<'_>,
 ) -> Result<LoadSummary> {
     let started = Instant::now();
+    let skip = options.skipping();
     let LoadOptions {
-        skip_unsupported,
         constraints_aside,
         mut progress,
         every,
-        skipped_log,
         ..
     } = options;
-    let skip = skip_unsupported.then_some(skipped_log);
     let mut b = Builder {
         sink,
         labels: Dictionary::new(NameKind::Label, "label"),
@@ -382,10 +380,9 @@ pub fn dump_to_image<R: BufRead + Send>(
 /// The parsing thread: statements into batches sent to `full`; used batches come
 /// back on `used` and are emptied here. Returns the statements read, the bytes
 /// consumed and the statements skipped.
-/// `skip`: `Some` to skip unsupported statements, naming them in the log it holds.
 pub(crate) fn read_batches<R: BufRead>(
     input: R,
-    skip: Option<Option<&std::sync::Mutex<Vec<String>>>>,
+    skip: crate::load::Skipping<'_>,
     full: &std::sync::mpsc::SyncSender<Batch>,
     used: &std::sync::mpsc::Receiver<Batch>,
 ) -> Result<(u64, u64, u64)> {
@@ -406,8 +403,7 @@ pub(crate) fn read_batches<R: BufRead>(
                 seen += 1;
             }
             Ok(None) => break,
-            Err(e) if e.kind() == ErrorKind::Unsupported && skip.is_some() => {
-                crate::load::note_skipped(skip.flatten(), &e);
+            Err(e) if skip.skips(&e) => {
                 skipped += 1;
                 continue;
             }

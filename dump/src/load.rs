@@ -96,6 +96,14 @@ impl<'a> LoadOptions<'a> {
         self
     }
 
+    /// How these options treat an unsupported statement.
+    pub(crate) fn skipping(&self) -> Skipping<'a> {
+        Skipping {
+            on: self.skip_unsupported,
+            log: self.skipped_log,
+        }
+    }
+
     /// Calls `progress` after every `every` statements read (and once at the end,
     /// with the statements applied).
     #[must_use]
@@ -109,13 +117,26 @@ impl<'a> LoadOptions<'a> {
 /// How many skipped statements [`LoadOptions::log_skipped`] names.
 pub const SKIPPED_NAMED: usize = 100;
 
-/// Names a statement skipped as unsupported in `log`, if there is one and it has
-/// room.
-pub(crate) fn note_skipped(log: Option<&std::sync::Mutex<Vec<String>>>, e: &Error) {
-    if let Some(mut named) = log.and_then(|l| l.lock().ok())
-        && named.len() < SKIPPED_NAMED
-    {
-        named.push(e.message().to_string());
+/// Whether a load or check skips unsupported statements, and where it names them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Skipping<'a> {
+    on: bool,
+    log: Option<&'a std::sync::Mutex<Vec<String>>>,
+}
+
+impl Skipping<'_> {
+    /// Whether `e` (a statement's error) is skipped; one that is gets named in the
+    /// log while it has room.
+    pub(crate) fn skips(&self, e: &Error) -> bool {
+        if !self.on || e.kind() != ErrorKind::Unsupported {
+            return false;
+        }
+        if let Some(mut named) = self.log.and_then(|l| l.lock().ok())
+            && named.len() < SKIPPED_NAMED
+        {
+            named.push(e.message().to_string());
+        }
+        true
     }
 }
 
@@ -189,7 +210,7 @@ pub fn load_dump<E: StorageEngine, R: BufRead + Send>(
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (used_tx, used_rx) = std::sync::mpsc::channel::<Batch>();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let skip = options.skip_unsupported.then_some(options.skipped_log);
+    let skip = options.skipping();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let read = read_batches(input, skip, &full_tx, &used_rx);
@@ -289,8 +310,7 @@ fn apply<E: StorageEngine>(
         let statement = match reader.next_statement() {
             Ok(Some(s)) => s,
             Ok(None) => break,
-            Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
-                note_skipped(options.skipped_log, &e);
+            Err(e) if options.skipping().skips(&e) => {
                 summary.skipped += 1;
                 continue;
             }
@@ -488,8 +508,7 @@ pub fn check_dump<E: StorageEngine, R: BufRead>(
                 }
                 return Ok(check);
             }
-            Err(e) if e.kind() == ErrorKind::Unsupported && options.skip_unsupported => {
-                note_skipped(options.skipped_log, &e);
+            Err(e) if options.skipping().skips(&e) => {
                 check.skipped += 1;
                 continue;
             }
