@@ -285,8 +285,8 @@ impl Builder<'_> {
 /// engine's bulk importer (`engine_ondisk::OnDiskEngine::create_from_image`) takes
 /// that order; a snapshot writer, which needs its dictionaries first, refuses it.
 ///
-/// Of `options`, the progress callback, `skip_unsupported` and `constraints_aside`
-/// apply; constraints are otherwise part of the image (the importer checks them on
+/// Of `options`, the progress callback, `skip_unsupported` (with `log_skipped`)
+/// and `constraints_aside` apply; constraints are otherwise part of the image (the importer checks them on
 /// the data). The batch size does not apply: the image is one unit.
 ///
 /// Errors, each naming the line: `InvalidInput` for a statement that does not parse
