@@ -40,6 +40,17 @@ mkdir -p "$CARGO_TARGET_DIR"
 quiver_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rocksdb_version="$(awk '$0 == "name = \"librocksdb-sys\"" { getline; gsub(/version = |"/, ""); print; exit }' "$quiver_root/Cargo.lock")"
 rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/${rocksdb_version:?cannot read librocksdb-sys from Cargo.lock}"
+# One RocksDB build at a time per target directory: a shell that sources this while
+# another one compiles RocksDB waits for it and then links its library. (Two builds at
+# once removed each other's files, and the loser fell back to the slow build.) The lock
+# is the kernel's, so a build that was killed leaves nothing locked.
+if command -v flock >/dev/null 2>&1; then
+    exec {rocksdb_lock}>"$CARGO_TARGET_DIR/rocksdb.lock"
+    if ! flock -n "$rocksdb_lock"; then
+        echo "Waiting for another shell's build of RocksDB in $CARGO_TARGET_DIR to finish..." >&2
+        flock "$rocksdb_lock"
+    fi
+fi
 if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     rocksdb_cxx="${CXX:-c++}"
     echo "Compiling RocksDB's C++ once for this machine (about 5 minutes on 2 cores; every later build links it)..." >&2
@@ -87,5 +98,9 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     mv "$rocksdb_lib/librocksdb.a.tmp" "$rocksdb_lib/librocksdb.a"
     rm -rf "$rocksdb_build"
     echo "RocksDB compiled in $((SECONDS - rocksdb_started)) s; it is kept in $rocksdb_lib" >&2
+fi
+if [ -n "${rocksdb_lock:-}" ]; then
+    exec {rocksdb_lock}>&-
+    unset rocksdb_lock
 fi
 export ROCKSDB_LIB_DIR="$rocksdb_lib" ROCKSDB_STATIC=1
