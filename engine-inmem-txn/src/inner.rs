@@ -12,7 +12,7 @@ use engine_api::{Capabilities, Error, Result};
 use crate::clock::CommitClock;
 use crate::gc::{GcReport, HANDOFF_OBJECTS, Handoff, collect_entries};
 use crate::graph::Graph;
-use crate::running::{GcEntry, Running};
+use crate::running::{GcEntry, Ready, Running};
 use crate::schema::Schema;
 use durability::Durable;
 
@@ -64,11 +64,11 @@ impl Inner {
     /// A large collection goes to the background collector (see
     /// [`HANDOFF_OBJECTS`]).
     pub(crate) fn retire(&self, entry: GcEntry) {
-        let (ready, oldest) = self.running.retire(entry, &self.clock.newest);
+        let (ready, oldest) = self.running.retire(entry, &self.clock.line.newest);
         let objects: usize = ready.iter().map(|e| e.objects.len()).sum();
         let ready = if objects >= HANDOFF_OBJECTS {
-            match self.handoff.offer(ready, oldest) {
-                Some(ready) => ready,
+            match self.handoff.offer(ready.into_vec(), oldest) {
+                Some(ready) => Ready::from_vec(ready),
                 None => return,
             }
         } else {
@@ -88,7 +88,7 @@ impl Inner {
     /// background collector's periodic pass; every commit collects what its
     /// publication made collectable).
     pub(crate) fn collect_queued(&self) -> GcReport {
-        let (ready, oldest) = self.running.collectable(&self.clock.newest);
+        let (ready, oldest) = self.running.collectable(&self.clock.line.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
         GcReport {
             transactions: ready.len(),

@@ -27,6 +27,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 
 /// An object a transaction wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +36,22 @@ pub(crate) enum Object {
     Edge(u64),
 }
 
+/// The objects a transaction wrote, in order; a few of them inline, so that a small
+/// transaction allocates no list (it used to be one allocation per commit, freed by
+/// its collection).
+pub(crate) type Objects = SmallVec<[Object; 3]>;
+
 /// The objects one committed transaction wrote, collectable once no running
 /// transaction started before `commit_ts`.
 #[derive(Debug)]
 pub(crate) struct GcEntry {
     pub(crate) commit_ts: u64,
-    pub(crate) objects: Vec<Object>,
+    pub(crate) objects: Objects,
 }
+
+/// The commits one collection takes; a few of them inline (a commit usually makes
+/// one or two collectable), so taking them allocates nothing.
+pub(crate) type Ready = SmallVec<[GcEntry; 2]>;
 
 pub(crate) type Queue = VecDeque<GcEntry>;
 
@@ -52,6 +62,12 @@ pub(crate) use engine_api::kit::thread_shard as this_threads_shard;
 
 /// A shard's commits after which it also collects from the other shards.
 pub(crate) const SWEEP_EVERY: u64 = 64;
+
+/// Commits a shard queues past its last bound before it reads the other shards'
+/// registrations again: the versions of at most this many of a thread's commits wait
+/// longer for collection (a thread that stops leaves them to a sweep or to the
+/// background collector).
+pub(crate) const SCAN_AFTER: usize = 8;
 
 /// One shard on cache lines of its own: its registrations, and the oldest of them
 /// (`u64::MAX` for none) for scans; its threads' commits waiting for collection.
@@ -84,7 +100,7 @@ struct GcQueue {
 
 impl GcQueue {
     /// The queued commits every running transaction sees past `oldest`.
-    fn take(&mut self, oldest: u64, into: &mut Vec<GcEntry>) {
+    fn take(&mut self, oldest: u64, into: &mut impl Extend<GcEntry>) {
         // In about commit order; one queued a little out of order waits for the
         // next collection.
         let n = self
@@ -208,21 +224,21 @@ impl Running {
     /// Queues a published commit on this thread's shard and returns what is
     /// collectable there now (and, every [`SWEEP_EVERY`]th commit, in the shards no
     /// other collector holds), with the bound it was taken at.
-    pub(crate) fn retire(&self, entry: GcEntry, newest: &AtomicU64) -> (Vec<GcEntry>, u64) {
+    pub(crate) fn retire(&self, entry: GcEntry, newest: &AtomicU64) -> (Ready, u64) {
         let mine = this_threads_shard();
-        let mut ready = Vec::new();
+        let mut ready = Ready::new();
         let mut queue = self.shards[mine].pending.0.lock();
         queue.entries.push_back(entry);
         queue.commits += 1;
         let sweep = queue.commits.is_multiple_of(SWEEP_EVERY);
-        // Scans only when the oldest queued commit is past the last bound: a
-        // scan reads every shard's line, which its owner writes at each begin.
-        if queue
-            .entries
-            .front()
-            .is_some_and(|e| e.commit_ts > queue.oldest)
-            || sweep
-        {
+        // Scans only when [`SCAN_AFTER`] queued commits are past the last bound: a
+        // scan reads every shard's line, and another thread's is written at each of
+        // its begins and ends, so a scan per commit was a cache line moved per commit.
+        let past = queue.entries.len()
+            - queue
+                .entries
+                .partition_point(|e| e.commit_ts <= queue.oldest);
+        if past >= SCAN_AFTER || sweep {
             queue.oldest = self.bound(newest);
         }
         let oldest = queue.oldest;
@@ -297,7 +313,7 @@ mod tests {
     fn entry(ts: u64) -> GcEntry {
         GcEntry {
             commit_ts: ts,
-            objects: Vec::new(),
+            objects: Objects::new(),
         }
     }
 
@@ -321,21 +337,29 @@ mod tests {
         });
         assert_eq!(r.gc_pending(), 2);
         r.leave(reader);
-        // This thread's own commit is collectable at once; the idle thread's are
-        // taken by a sweep at the latest (at once if the two threads share a shard).
-        newest.store(4, Ordering::SeqCst);
-        let (ready, oldest) = r.retire(entry(4), &newest);
-        assert_eq!(oldest, 4);
-        assert!(ready.iter().any(|e| e.commit_ts == 4));
-        let mut collected: Vec<u64> = ready
-            .iter()
-            .map(|e| e.commit_ts)
-            .filter(|ts| *ts < 4)
-            .collect();
-        for ts in 5..5 + SWEEP_EVERY {
+        // This thread's own commits are collected within SCAN_AFTER of them (its
+        // first scan after the reader left); the idle thread's are taken by a sweep
+        // at the latest (with this thread's if the two threads share a shard).
+        let mut own = Vec::new();
+        let mut collected = Vec::new();
+        for ts in 4..4 + SWEEP_EVERY {
             newest.store(ts, Ordering::SeqCst);
-            let (ready, _) = r.retire(entry(ts), &newest);
-            collected.extend(ready.iter().map(|e| e.commit_ts).filter(|ts| *ts < 4));
+            let (ready, oldest) = r.retire(entry(ts), &newest);
+            for e in &ready {
+                assert!(e.commit_ts <= oldest, "{} taken past {oldest}", e.commit_ts);
+                if e.commit_ts < 4 {
+                    collected.push(e.commit_ts);
+                } else {
+                    own.push(e.commit_ts);
+                }
+            }
+            if ts == 4 + SCAN_AFTER as u64 - 1 {
+                assert_eq!(
+                    own,
+                    (4..4 + SCAN_AFTER as u64).collect::<Vec<_>>(),
+                    "the first {SCAN_AFTER} own commits at the first scan"
+                );
+            }
         }
         collected.sort_unstable();
         assert_eq!(

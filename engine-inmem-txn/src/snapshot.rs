@@ -15,7 +15,7 @@ use crate::txn::InMemoryTxn;
 /// agree (with the schema read later, a snapshot could hold a change that came
 /// after its commit timestamp).
 fn begin_image(inner: &Inner) -> Result<(InMemoryTxn<'_>, Vec<SchemaOp>)> {
-    let _order = inner.clock.order.lock();
+    let _order = inner.clock.line.order.lock();
     let txn = InMemoryTxn::begin(
         inner,
         TxnOptions::new()

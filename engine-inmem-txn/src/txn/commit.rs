@@ -41,7 +41,7 @@ impl<'e> InMemoryTxn<'e> {
         let has_after = matches!(&observed, Some((o, _)) if o.has_after());
         // Constraint checks, timestamps and WAL records go in one order.
         let (ts, ticket, published) = {
-            let mut next = inner.clock.order.lock();
+            let mut next = inner.clock.line.order.lock();
             // Read under the commit order: a constraint created concurrently is
             // either in this catalog or was checked against this transaction's
             // writes (as validated below) before it came into force.

@@ -28,7 +28,7 @@ use crate::mvcc::{
     remove_adj, undo_edge, undo_vertex, visible_exists,
 };
 use crate::props;
-use crate::running::{GcEntry, Object, Registration};
+use crate::running::{GcEntry, Object, Objects, Registration};
 
 mod commit;
 mod scan;
@@ -58,7 +58,7 @@ pub struct InMemoryTxn<'e> {
     read_only: bool,
     status: Status,
     /// Objects this transaction put a delta on, each once, in order.
-    touched: Vec<Object>,
+    touched: Objects,
     vertex_balance: i64,
     edge_balance: i64,
     /// The changes to log at commit (only when the engine has a WAL).
@@ -129,8 +129,8 @@ impl<'e> InMemoryTxn<'e> {
         // Registered no later than it starts (see the `running` module).
         let registration = inner
             .running
-            .enter(inner.clock.newest.load(Ordering::SeqCst));
-        let start_ts = inner.clock.newest.load(Ordering::SeqCst);
+            .enter(inner.clock.line.newest.load(Ordering::SeqCst));
+        let start_ts = inner.clock.line.newest.load(Ordering::SeqCst);
         Ok(InMemoryTxn::new(
             inner,
             TxnShared::new(next_txn_id()),
@@ -157,7 +157,7 @@ impl<'e> InMemoryTxn<'e> {
             level,
             read_only,
             status: Status::Active,
-            touched: Vec::new(),
+            touched: Objects::new(),
             vertex_balance: 0,
             edge_balance: 0,
             redo: Vec::new(),
