@@ -34,9 +34,7 @@ pub struct AnalyticalTxn<'e> {
     inner: &'e Inner,
     read_only: bool,
     wrote: bool,
-    labels: NameCache,
-    edge_types: NameCache,
-    keys: NameCache,
+    names: NameCache,
     /// Reused by every write that encodes properties (no allocation per write).
     scratch: Vec<u8>,
     /// Key ids of the properties being written, with their positions.
@@ -84,33 +82,58 @@ fn record_of<A: smallvec::Array<Item = u8>>(
     SmallVec::from_slice(&scratch[..])
 }
 
-/// The ids of the names a transaction used last, so an import resolves its few
-/// labels, types and keys without the dictionary's lookup. Names are kept inline (a
-/// name longer than [`NameCache::INLINE`] bytes is looked up each time) and so are
-/// the first entries: a small transaction allocates nothing for its caches (three
-/// heap names and three lists were six of the ten allocations of a one-vertex,
-/// one-edge write).
+/// Which dictionary a cached name is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameKind {
+    Label,
+    EdgeType,
+    Key,
+}
+
+/// A name the cache holds: its dictionary, id and bytes.
+#[derive(Debug)]
+struct CachedName {
+    kind: NameKind,
+    id: u32,
+    name: SmallVec<[u8; NameCache::INLINE]>,
+}
+
+/// The ids of the labels, edge types and property keys a transaction used last, so an
+/// import resolves its few names without the dictionaries' lookups. Names are kept
+/// inline (a name longer than [`NameCache::INLINE`] bytes is looked up each time) and
+/// so are the first entries: a small transaction allocates nothing for the cache (a
+/// cache per dictionary, with names and lists on the heap, was six of the ten
+/// allocations of a one-vertex, one-edge write).
 #[derive(Debug, Default)]
 struct NameCache {
-    entries: SmallVec<[(SmallVec<[u8; NameCache::INLINE]>, u32); 4]>,
+    entries: SmallVec<[CachedName; 4]>,
     next: usize,
 }
 
 impl NameCache {
-    const SIZE: usize = 16;
-    const INLINE: usize = 23;
+    const SIZE: usize = 32;
+    const INLINE: usize = 16;
 
-    fn id(&mut self, table: &engine_api::kit::NameTable, name: &str) -> Result<u32> {
-        if let Some((_, id)) = self
+    fn id(&mut self, graph: &crate::graph::Graph, kind: NameKind, name: &str) -> Result<u32> {
+        if let Some(c) = self
             .entries
             .iter()
-            .find(|(n, _)| n.as_slice() == name.as_bytes())
+            .find(|c| c.kind == kind && c.name.as_slice() == name.as_bytes())
         {
-            return Ok(*id);
+            return Ok(c.id);
         }
+        let table = match kind {
+            NameKind::Label => &graph.labels,
+            NameKind::EdgeType => &graph.edge_types,
+            NameKind::Key => &graph.keys,
+        };
         let id = table.intern(name)?;
         if name.len() <= Self::INLINE {
-            let entry = (SmallVec::from_slice(name.as_bytes()), id);
+            let entry = CachedName {
+                kind,
+                id,
+                name: SmallVec::from_slice(name.as_bytes()),
+            };
             if self.entries.len() < Self::SIZE {
                 self.entries.push(entry);
             } else {
@@ -128,9 +151,7 @@ impl<'e> AnalyticalTxn<'e> {
             inner,
             read_only,
             wrote: false,
-            labels: NameCache::default(),
-            edge_types: NameCache::default(),
-            keys: NameCache::default(),
+            names: NameCache::default(),
             scratch: Vec::new(),
             keyed: SmallVec::new(),
             observed: inner.observers.current().map(|o| (o, Vec::new())),
@@ -146,7 +167,7 @@ impl<'e> AnalyticalTxn<'e> {
         self.keyed.clear();
         for (i, (k, v)) in properties.iter().enumerate() {
             v.validate()?;
-            let id = self.keys.id(&self.inner.graph.keys, k)?;
+            let id = self.names.id(&self.inner.graph, NameKind::Key, k)?;
             self.keyed.push((id, i));
         }
         Ok(record_of(&mut self.keyed, properties, &mut self.scratch))
@@ -601,7 +622,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
         self.writable()?;
         let mut label_ids = Vec::with_capacity(labels.len());
         for l in labels {
-            label_ids.push(self.labels.id(&self.inner.graph.labels, l)?);
+            label_ids.push(self.names.id(&self.inner.graph, NameKind::Label, l)?);
         }
         label_ids.sort_unstable();
         label_ids.dedup();
@@ -629,7 +650,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
 
     fn add_label(&mut self, vertex: VertexId, label: &str) -> Result<bool> {
         self.writable()?;
-        let l = self.labels.id(&self.inner.graph.labels, label)?;
+        let l = self.names.id(&self.inner.graph, NameKind::Label, label)?;
         let cat = self.inner.schema.read();
         let mut g = self.write_vertex(vertex)?;
         let Some(v) = g.as_mut() else {
@@ -691,7 +712,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.writable()?;
         value.validate()?;
-        let k = self.keys.id(&self.inner.graph.keys, key)?;
+        let k = self.names.id(&self.inner.graph, NameKind::Key, key)?;
         let cat = self.inner.schema.read();
         let mut g = self.write_vertex(vertex)?;
         let Some(v) = g.as_mut() else {
@@ -801,8 +822,8 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
             }
         }
         let t = self
-            .edge_types
-            .id(&self.inner.graph.edge_types, edge_type)?;
+            .names
+            .id(&self.inner.graph, NameKind::EdgeType, edge_type)?;
         let props = self.property_record(properties)?;
         let cat = self.inner.schema.read();
         // Both endpoints locked, lower id first, for the whole step: neither can be
@@ -895,7 +916,7 @@ impl<'e> Transaction for AnalyticalTxn<'e> {
     ) -> Result<Option<PropertyValue>> {
         self.writable()?;
         value.validate()?;
-        let k = self.keys.id(&self.inner.graph.keys, key)?;
+        let k = self.names.id(&self.inner.graph, NameKind::Key, key)?;
         let cat = self.inner.schema.read();
         let slot = self
             .inner
@@ -987,22 +1008,34 @@ mod tests {
     }
 
     #[test]
-    fn the_name_cache_answers_as_the_table_does_for_every_name() {
-        let table = engine_api::kit::NameTable::new("label");
+    fn the_name_cache_answers_as_the_tables_do_for_every_name() {
+        let graph = crate::graph::Graph::new();
         let mut cache = NameCache::default();
-        // Names at and past the inline length, and more names than the cache holds,
-        // each asked for twice in turn: every answer is the table's.
+        // Names at and past the inline length, more names than the cache holds, and
+        // one name in all three dictionaries, each asked for twice in turn: every
+        // answer is its dictionary's.
         let names: Vec<String> = (0..40)
             .map(|i| "n".repeat(NameCache::INLINE - 2 + i % 4) + &i.to_string())
             .collect();
-        for round in 0..3 {
-            for (i, name) in names.iter().enumerate() {
-                let got = cache.id(&table, name).expect("interns");
-                assert_eq!(got, table.intern(name).expect("interns"), "{name}");
-                if round == 0 {
-                    assert_eq!(got, i as u32, "a new name gets the next id");
+        let kinds = [NameKind::Label, NameKind::EdgeType, NameKind::Key];
+        // Each dictionary gets its names in another order, so their ids differ.
+        for (k, kind) in kinds.into_iter().enumerate() {
+            for name in names.iter().cycle().skip(k * 7).take(names.len()) {
+                cache.id(&graph, kind, name).expect("interns");
+            }
+        }
+        for _ in 0..2 {
+            for kind in kinds {
+                let table = match kind {
+                    NameKind::Label => &graph.labels,
+                    NameKind::EdgeType => &graph.edge_types,
+                    NameKind::Key => &graph.keys,
+                };
+                for name in &names {
+                    let got = cache.id(&graph, kind, name).expect("interns");
+                    assert_eq!(got, table.intern(name).expect("interns"), "{kind:?} {name}");
+                    assert_eq!(cache.id(&graph, kind, name).expect("interns"), got);
                 }
-                assert_eq!(cache.id(&table, name).expect("interns"), got);
             }
         }
         assert!(cache.entries.len() <= NameCache::SIZE);
@@ -1010,7 +1043,7 @@ mod tests {
             cache
                 .entries
                 .iter()
-                .all(|(n, _)| n.len() <= NameCache::INLINE && !n.spilled()),
+                .all(|c| c.name.len() <= NameCache::INLINE && !c.name.spilled()),
             "only names kept inline are cached"
         );
     }
