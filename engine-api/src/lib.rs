@@ -40,6 +40,7 @@ mod error;
 mod ids;
 pub mod image;
 pub mod kit;
+mod lists;
 mod names;
 mod observers;
 mod prefetch;

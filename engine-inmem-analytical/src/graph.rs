@@ -55,11 +55,10 @@ pub(crate) struct Vertex {
 /// Grows an adjacency list by a quarter (at least two entries) when full instead of
 /// doubling: most vertices have a handful of edges, and doubling left a third of the
 /// lists' memory unused on the report's graph; growing by one entry reallocated on
-/// nearly every edge of an import.
+/// nearly every edge of an import. Grown into a new allocation of the writing thread
+/// (see [`engine_api::kit::make_room`]).
 fn make_room(list: &mut Vec<Adj>) {
-    if list.len() == list.capacity() {
-        list.reserve_exact((list.len() / 4).max(2));
-    }
+    engine_api::kit::make_room(list, (list.len() / 4).max(2));
 }
 
 impl Vertex {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine_api::EdgeRef;
+use engine_api::kit::make_room;
 use engine_api::{
     Change, ChangeSet, CommitInfo, DeleteMode, Direction, EdgeId, EdgeRecord, Error, ErrorKind,
     IndexSpec, IsolationLevel, Observers, PropertyBounds, PropertyMap, PropertyValue, Result,
@@ -1115,11 +1116,17 @@ impl<'e> Transaction for InMemoryTxn<'e> {
         };
         let r = self
             .write_vertex(source, |s| {
+                // Doubling, as `push` would, into an allocation of this thread (see
+                // `make_room`): the list may be another thread's.
+                let double = s.out_edges.len().max(4);
+                make_room(&mut s.out_edges, double);
                 s.out_edges.push(out);
                 Ok(((), Some(Undo::RemoveOut(out))))
             })
             .and_then(|()| {
                 self.write_vertex(target, |s| {
+                    let double = s.in_edges.len().max(4);
+                    make_room(&mut s.in_edges, double);
                     s.in_edges.push(inc);
                     Ok(((), Some(Undo::RemoveIn(inc))))
                 })
