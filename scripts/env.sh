@@ -1,13 +1,29 @@
 # Sourced by the project's scripts: makes a fresh machine ready and keeps build
 # outputs outside the clone, so later runs (and RocksDB's long first build) reuse them.
+#
+# Also sourced by hand (`source scripts/env.sh`, see README): the shell's own options are
+# put back at the end, and a failure returns from `source` with status 1 instead of
+# exiting, so an interactive shell stays open (a script that set -e stops there).
+quiver_env_options="$(set +o)"
 set -euo pipefail
+
+# Says what failed, gives back the build lock (below) if held and puts the caller's
+# options back; the caller then returns.
+quiver_env_fail() {
+    echo "error: $1" >&2
+    if [ -n "${rocksdb_lock:-}" ]; then
+        exec {rocksdb_lock}>&-
+        unset rocksdb_lock
+    fi
+    eval "$quiver_env_options"
+}
 
 if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
         export PATH="$HOME/.cargo/bin:$PATH"
     else
-        echo "error: cargo is not installed; this project needs the Rust toolchain (rustup)." >&2
-        exit 1
+        quiver_env_fail "cargo is not installed; this project needs the Rust toolchain (rustup)."
+        return 1 2>/dev/null || exit 1
     fi
 fi
 
@@ -18,13 +34,15 @@ if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so*
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq >&2 || true
     if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >&2; then
-        echo "error: could not install libclang-dev; install it (apt-get install -y libclang-dev) and rerun" >&2
-        exit 1
+        quiver_env_fail "could not install libclang-dev; install it (apt-get install -y libclang-dev) and rerun"
+        return 1 2>/dev/null || exit 1
     fi
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quiver-target}"
 mkdir -p "$CARGO_TARGET_DIR"
+# Absolute, so that ROCKSDB_LIB_DIR below means the same directory to every build script.
+CARGO_TARGET_DIR="$(cd "$CARGO_TARGET_DIR" && pwd)"
 
 # RocksDB's C++ is compiled once per machine (per RocksDB version) into
 # $CARGO_TARGET_DIR/rocksdb/<version>/librocksdb.a, and every build the scripts run links
@@ -43,9 +61,14 @@ rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/${rocksdb_version:?cannot read librocksdb
 # One RocksDB build at a time per target directory: a shell that sources this while
 # another one compiles RocksDB waits for it and then links its library. (Two builds at
 # once removed each other's files, and the loser fell back to the slow build.) The lock
-# is the kernel's, so a build that was killed leaves nothing locked.
-if command -v flock >/dev/null 2>&1; then
-    exec {rocksdb_lock}>"$CARGO_TARGET_DIR/rocksdb.lock"
+# is the kernel's: a killed build holds it only while its compiler still runs. Taken only
+# when the library is missing (a shared, read-only target directory with the library
+# built works as before).
+if [ ! -f "$rocksdb_lib/librocksdb.a" ] && command -v flock >/dev/null 2>&1; then
+    if ! exec {rocksdb_lock}>"$CARGO_TARGET_DIR/rocksdb.lock"; then
+        quiver_env_fail "cannot create the build lock $CARGO_TARGET_DIR/rocksdb.lock (RocksDB is to be compiled there, so the directory must be writable)"
+        return 1 2>/dev/null || exit 1
+    fi
     if ! flock -n "$rocksdb_lock"; then
         echo "Waiting for another shell's build of RocksDB in $CARGO_TARGET_DIR to finish..." >&2
         flock "$rocksdb_lock"
@@ -59,10 +82,13 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     rocksdb_records="$rocksdb_build/records"
     rm -rf "$rocksdb_build"
     mkdir -p "$rocksdb_lib"
-    # A line a minute, so that a long quiet build does not look stuck.
+    # A line a minute, so that a long quiet build does not look stuck. It does not hold
+    # the build lock, and it ends with this shell (killed, it would otherwise have
+    # looped, holding the lock, for good).
     (
         set +e +o pipefail # a count that fails (files appear and vanish) must not end the loop
         while sleep 60; do
+            kill -0 "$$" 2>/dev/null || exit 0
             parts="$(find "$rocksdb_records/parts" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
             if [ "$parts" = 0 ]; then
                 echo "  RocksDB: compiling ($((SECONDS - rocksdb_started)) s)" >&2
@@ -71,7 +97,7 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
                 echo "  RocksDB: $done_count of $parts parts compiled ($((SECONDS - rocksdb_started)) s)" >&2
             fi
         done
-    ) &
+    ) {rocksdb_lock}>&- &
     rocksdb_progress=$!
     rocksdb_status=0
     (cd "$quiver_root" && env -u ROCKSDB_LIB_DIR -u ROCKSDB_STATIC \
@@ -92,8 +118,8 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     kill "$rocksdb_progress" 2>/dev/null || true
     wait "$rocksdb_progress" 2>/dev/null || true
     if [ "$rocksdb_status" != 0 ]; then
-        echo "error: compiling RocksDB failed (see above); $rocksdb_build is kept for a look" >&2
-        exit 1
+        quiver_env_fail "compiling RocksDB failed (see above); $rocksdb_build is kept for a look"
+        return 1 2>/dev/null || exit 1
     fi
     mv "$rocksdb_lib/librocksdb.a.tmp" "$rocksdb_lib/librocksdb.a"
     rm -rf "$rocksdb_build"
@@ -104,3 +130,5 @@ if [ -n "${rocksdb_lock:-}" ]; then
     unset rocksdb_lock
 fi
 export ROCKSDB_LIB_DIR="$rocksdb_lib" ROCKSDB_STATIC=1
+eval "$quiver_env_options"
+unset quiver_env_options
