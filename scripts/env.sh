@@ -132,3 +132,4 @@ fi
 export ROCKSDB_LIB_DIR="$rocksdb_lib" ROCKSDB_STATIC=1
 eval "$quiver_env_options"
 unset quiver_env_options
+unset -f quiver_env_fail
