@@ -419,7 +419,7 @@ pub fn run_report(args: &ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut md = report.markdown();
     md.push_str(&crate::charts::markdown(&charts));
     md.push_str(&durable.markdown());
-    md.push_str(&analytical.markdown(durable.figures.snapshot_seconds));
+    md.push_str(&analytical.markdown(durable.figures.later_snapshot_seconds));
     md.push_str(&crate::dumps::markdown(&dumps));
     md.push_str(&modes.markdown(
         durable.figures.recovered_objects as f64 / durable.figures.recovery_seconds.max(1e-9),

@@ -428,6 +428,16 @@ fn the_durability_section_runs_as_often_as_asked() {
         Some(why) => assert!(md.contains(&format!("Not run: {why}")), "{md}"),
     }
     assert!(f.snapshot_seconds > 0.0 && f.recovery_seconds > 0.0);
+    // Every snapshot figure was timed, and each run took the later and the
+    // threaded ones as medians of separate snapshots.
+    for r in &d.runs {
+        assert!(r.later_snapshot_seconds > 0.0, "{r:?}");
+        assert!(r.snapshot_seconds_threads > 0.0 && r.snapshot_seconds_one_thread > 0.0);
+    }
+    assert!(
+        md.contains("| the first snapshot after the import vs the next |"),
+        "{md}"
+    );
     assert_eq!(
         f.recovered_objects,
         (w.vertices.len() + w.edges.len()) as u64,
