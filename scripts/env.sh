@@ -1,11 +1,13 @@
 # Sourced by the project's scripts: makes a fresh machine ready and keeps build
 # outputs outside the clone, so later runs (and RocksDB's long first build) reuse them.
 #
-# Also sourced by hand (`source scripts/env.sh`, see README): the shell's own options are
-# put back at the end, and a failure returns from `source` with status 1 instead of
-# exiting, so an interactive shell stays open (a script that set -e stops there).
+# Also sourced by hand (`source scripts/env.sh`, see README): it sets no shell option
+# (errexit would end an interactive shell at the first failing command), checks each
+# step itself, and a failure returns from `source` with status 1 instead of exiting, so
+# an interactive shell stays open (a script that set -e stops there). The shell's own
+# options are put back at the end all the same.
 quiver_env_options="$(set +o)"
-set -euo pipefail
+set +e
 
 # Says what failed, gives back the build lock (below) if held and puts the caller's
 # options back; the caller then returns.
@@ -40,9 +42,11 @@ if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so*
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quiver-target}"
-mkdir -p "$CARGO_TARGET_DIR"
 # Absolute, so that ROCKSDB_LIB_DIR below means the same directory to every build script.
-CARGO_TARGET_DIR="$(cd "$CARGO_TARGET_DIR" && pwd)"
+if ! mkdir -p "$CARGO_TARGET_DIR" || ! CARGO_TARGET_DIR="$(cd "$CARGO_TARGET_DIR" && pwd)"; then
+    quiver_env_fail "cannot create the build directory CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+    return 1 2>/dev/null || exit 1
+fi
 
 # RocksDB's C++ is compiled once per machine (per RocksDB version) into
 # $CARGO_TARGET_DIR/rocksdb/<version>/librocksdb.a, and every build the scripts run links
@@ -57,7 +61,11 @@ CARGO_TARGET_DIR="$(cd "$CARGO_TARGET_DIR" && pwd)"
 # compiled the crate's own way, source by source.
 quiver_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rocksdb_version="$(awk '$0 == "name = \"librocksdb-sys\"" { getline; gsub(/version = |"/, ""); print; exit }' "$quiver_root/Cargo.lock")"
-rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/${rocksdb_version:?cannot read librocksdb-sys from Cargo.lock}"
+if [ -z "$rocksdb_version" ]; then
+    quiver_env_fail "cannot read librocksdb-sys's version from $quiver_root/Cargo.lock"
+    return 1 2>/dev/null || exit 1
+fi
+rocksdb_lib="$CARGO_TARGET_DIR/rocksdb/$rocksdb_version"
 # One RocksDB build at a time per target directory: a shell that sources this while
 # another one compiles RocksDB waits for it and then links its library. (Two builds at
 # once removed each other's files, and the loser fell back to the slow build.) The lock
@@ -80,13 +88,14 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
     rocksdb_started=$SECONDS
     rocksdb_build="$CARGO_TARGET_DIR/rocksdb-build"
     rocksdb_records="$rocksdb_build/records"
-    rm -rf "$rocksdb_build"
-    mkdir -p "$rocksdb_lib"
+    if ! rm -rf "$rocksdb_build" || ! mkdir -p "$rocksdb_lib"; then
+        quiver_env_fail "cannot prepare $rocksdb_build and $rocksdb_lib for RocksDB's build"
+        return 1 2>/dev/null || exit 1
+    fi
     # A line a minute, so that a long quiet build does not look stuck. It does not hold
     # the build lock, and it ends with this shell (killed, it would otherwise have
     # looped, holding the lock, for good).
     (
-        set +e +o pipefail # a count that fails (files appear and vanish) must not end the loop
         while sleep 60; do
             kill -0 "$$" 2>/dev/null || exit 0
             parts="$(find "$rocksdb_records/parts" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
@@ -106,7 +115,13 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
         cargo build -p librocksdb-sys \
         && QUIVER_ROCKSDB_CXX="$rocksdb_cxx" "$quiver_root/scripts/rocksdb-cxx.sh" \
             --link "$rocksdb_records" "$rocksdb_lib/librocksdb.a.tmp") >&2 || rocksdb_status=$?
-    if [ "$rocksdb_status" != 0 ]; then
+    if [ "$rocksdb_status" -gt 128 ]; then
+        # Killed (an interrupted build, the machine out of memory): the slow build
+        # would not fare better, and a user who stopped it does not want it.
+        kill "$rocksdb_progress" 2>/dev/null || true
+        quiver_env_fail "RocksDB's build was stopped by signal $((rocksdb_status - 128)); source scripts/env.sh again to build it"
+        return 1 2>/dev/null || exit 1
+    elif [ "$rocksdb_status" != 0 ]; then
         echo "RocksDB's unity build failed (see above); compiling it source by source instead" >&2
         rocksdb_status=0
         rm -rf "$rocksdb_build"
@@ -121,8 +136,11 @@ if [ ! -f "$rocksdb_lib/librocksdb.a" ]; then
         quiver_env_fail "compiling RocksDB failed (see above); $rocksdb_build is kept for a look"
         return 1 2>/dev/null || exit 1
     fi
-    mv "$rocksdb_lib/librocksdb.a.tmp" "$rocksdb_lib/librocksdb.a"
-    rm -rf "$rocksdb_build"
+    if ! mv "$rocksdb_lib/librocksdb.a.tmp" "$rocksdb_lib/librocksdb.a"; then
+        quiver_env_fail "cannot move the compiled library into $rocksdb_lib"
+        return 1 2>/dev/null || exit 1
+    fi
+    rm -rf "$rocksdb_build" || echo "warning: could not remove $rocksdb_build" >&2
     echo "RocksDB compiled in $((SECONDS - rocksdb_started)) s; it is kept in $rocksdb_lib" >&2
 fi
 if [ -n "${rocksdb_lock:-}" ]; then
