@@ -679,17 +679,7 @@ impl DataDir {
     /// many.
     pub fn remove_interrupted_writes(&self) -> Result<usize> {
         let mut n = 0;
-        let archive = self.archive_dir();
-        let mut dirs = vec![
-            (self.snapshots_dir(), true),
-            (self.root.join(IN_PROGRESS), false),
-        ];
-        // An archive that is no directory is left to [`DataDir::check_archive`].
-        if archive.is_dir() {
-            dirs.push((archive.join(SNAPSHOTS), true));
-            dirs.push((archive.join(WAL), true));
-        }
-        for (dir, dotted) in dirs {
+        for (dir, dotted) in interrupted_write_dirs(&self.root) {
             n += remove_interrupted_in(&dir, dotted)?;
         }
         Ok(n)
@@ -823,6 +813,73 @@ pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
+/// The folders of data directory `root` where interrupted writes leave files (each
+/// with whether its leftovers' names start with a dot); see
+/// [`DataDir::remove_interrupted_writes`].
+fn interrupted_write_dirs(root: &Path) -> Vec<(PathBuf, bool)> {
+    let archive = root.join(ARCHIVE);
+    let mut dirs = vec![
+        (root.join(SNAPSHOTS), true),
+        (root.join(IN_PROGRESS), false),
+    ];
+    // An archive that is no directory is left to [`DataDir::check_archive`].
+    if archive.is_dir() {
+        dirs.push((archive.join(SNAPSHOTS), true));
+        dirs.push((archive.join(WAL), true));
+    }
+    dirs
+}
+
+/// The files an interrupted write or deletion left in data directory `root` (which
+/// need not be open), with their sizes: what the next open removes
+/// ([`DataDir::remove_interrupted_writes`]). A folder that cannot be listed is passed
+/// over: the listing only informs.
+pub fn interrupted_writes(root: &Path) -> Vec<(PathBuf, u64)> {
+    let mut found = Vec::new();
+    for (dir, dotted) in interrupted_write_dirs(root) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if is_interrupted_write(&entry, dotted) {
+                let len = entry.metadata().map_or(0, |m| m.len());
+                found.push((entry.path(), len));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Whether `entry` (of a folder [`interrupted_write_dirs`] names) is a leftover of
+/// ours: a file (or link) under a snapshot's or segment's name with `.tmp` (or, in
+/// `.in-progress/`, retention's deletion suffix); a folder under such a name is
+/// someone else's.
+fn is_interrupted_write(entry: &std::fs::DirEntry, dotted: bool) -> bool {
+    let name = entry.file_name();
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let stem = if dotted {
+        name.strip_prefix('.')
+    } else {
+        Some(name)
+    };
+    // `.in-progress/` also holds files retention moved there to remove.
+    let ours = |suffix: &str| {
+        stem.and_then(|n| n.strip_suffix(suffix))
+            .is_some_and(|n| parse_snapshot_name(n).is_some() || parse_segment_name(n).is_some())
+    };
+    if !(ours(".tmp") || (!dotted && ours(crate::retention::DELETED_SUFFIX))) {
+        return false;
+    }
+    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+        tracing::warn!(path = %entry.path().display(), "a folder under the name of a leftover of ours is not ours: left alone");
+        return false;
+    }
+    true
+}
+
 /// Removes the temporary snapshot files in `dir` (`.<name>.tmp` when `dotted`, as
 /// older versions wrote them into `snapshots/`, else `<name>.tmp`); a missing `dir`
 /// has none.
@@ -844,31 +901,14 @@ fn remove_interrupted_in(dir: &Path, dotted: bool) -> Result<usize> {
     };
     let mut n = 0;
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let stem = if dotted {
-            name.strip_prefix('.')
-        } else {
-            Some(name)
-        };
-        // `.in-progress/` also holds files retention moved there to remove.
-        let ours = |suffix: &str| {
-            stem.and_then(|n| n.strip_suffix(suffix)).is_some_and(|n| {
-                parse_snapshot_name(n).is_some() || parse_segment_name(n).is_some()
-            })
-        };
-        if !(ours(".tmp") || (!dotted && ours(crate::retention::DELETED_SUFFIX))) {
-            continue;
-        }
         // Only a file (or a link, removed itself) is ours under such a name: a folder
         // is someone else's and stays. Nothing reads these leftovers, so one that
         // cannot be removed costs only its space: a warning, not a failed open (a
         // hostile-user run: a folder under such a name stopped every open).
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            tracing::warn!(path = %path.display(), "a folder under the name of a leftover of ours is not ours: left alone");
+        if !is_interrupted_write(&entry, dotted) {
             continue;
         }
+        let path = entry.path();
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 tracing::info!(file = %path.display(), "removed a leftover of an interrupted write or deletion");

@@ -328,7 +328,19 @@ fn listing_damage(
 /// it cannot be listed. Damage is in the report.
 pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<VerifyReport> {
     let report = verify_one(dir, progress)?;
-    with_archive(dir, report, progress)
+    let mut report = with_archive(dir, report, progress)?;
+    // A data directory's leftovers of a killed snapshot (a file as large as one) or
+    // copy: no damage, since opening never reads them, but space the user may wonder
+    // about. A backup's are not its files (its manifest lists those).
+    if report.manifest.is_none() {
+        for (path, bytes) in durability::dir::interrupted_writes(dir) {
+            report.notes.push(format!(
+                "{} ({bytes} bytes) is what an interrupted snapshot write, copy or deletion left; opening never reads it, and the next open removes it",
+                path.display()
+            ));
+        }
+    }
+    Ok(report)
 }
 
 /// `report` (of the data directory `dir`) with its WAL archive checked, if it has

@@ -614,3 +614,57 @@ fn an_entry_that_is_no_file_is_named_by_its_whole_path() -> Result<()> {
     open(&data)?.close()?;
     Ok(())
 }
+
+/// What a snapshot write killed midway leaves (a temporary file under
+/// `.in-progress/`, as large as the part written) is named by verify as a note, not
+/// damage (opening never reads it); the next open removes it, and verify then says
+/// nothing of it. A folder under such a name is not ours and is not named.
+#[test]
+fn verify_names_a_killed_snapshot_writes_leftover_and_opening_removes_it() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let db = open(&data)?;
+    fill(&db)?;
+    let newest = db.create_snapshot()?;
+    db.close()?;
+    let name = newest
+        .path
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
+    let in_progress = data.join(durability::dir::IN_PROGRESS);
+    std::fs::create_dir_all(&in_progress)?;
+    let leftover = in_progress.join(format!("{name}.tmp"));
+    std::fs::write(&leftover, vec![7u8; 12_345])?;
+    let not_ours = data.join("snapshots").join(format!(".{name}.tmp"));
+    std::fs::create_dir_all(&not_ours)?;
+
+    let report = quiver::verify(&data, &quiet)?;
+    assert!(report.is_sound(), "{report:?}");
+    let named: Vec<&String> = report
+        .notes
+        .iter()
+        .filter(|n| n.contains("interrupted snapshot write"))
+        .collect();
+    assert_eq!(named.len(), 1, "{:?}", report.notes);
+    assert!(
+        named[0].contains(&leftover.display().to_string()) && named[0].contains("12345 bytes"),
+        "{}",
+        named[0]
+    );
+
+    drop(open(&data)?);
+    assert!(!leftover.exists(), "the open removed the leftover");
+    assert!(not_ours.is_dir(), "a folder under such a name stays");
+    let report = quiver::verify(&data, &quiet)?;
+    assert!(
+        !report
+            .notes
+            .iter()
+            .any(|n| n.contains("interrupted snapshot write")),
+        "{:?}",
+        report.notes
+    );
+    Ok(())
+}
