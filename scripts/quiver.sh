@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The quiver command, built on first use (release): `bash scripts/quiver.sh --help`.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-source "$here/env.sh"
+# A failure (it says what failed) stops the script: without RocksDB built, cargo would
+# compile it the slow way.
+source "$here/env.sh" || exit 1
 cd "$here/.."
 cargo build -q --release -p quiver-cli
 cd - >/dev/null

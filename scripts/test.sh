@@ -2,7 +2,9 @@
 # Every test of the workspace: unit tests, the conformance suite against every
 # backend, integration tests and doctests. Ends with one line totalling them.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-source "$here/env.sh"
+# A failure (it says what failed) stops the script: without RocksDB built, cargo would
+# compile it the slow way.
+source "$here/env.sh" || exit 1
 cd "$here/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
