@@ -275,13 +275,15 @@ pub fn write_file_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()>
 /// `snapshots` itself.
 pub fn temporary_snapshot_path(snapshots: &Path, name: &str) -> Result<PathBuf> {
     let beside = || snapshots.join(format!(".{name}.tmp"));
-    if std::env::var_os("MUT").is_some() {
-        return Ok(beside());
-    }
     let Some(root) = snapshots.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(beside());
     };
     let aside = root.join(IN_PROGRESS);
+    // A link there is not the folder this creates: it is neither written through
+    // nor cleaned (see [`interrupted_write_dirs`]).
+    if is_link(&aside) {
+        return Ok(beside());
+    }
     std::fs::create_dir_all(&aside)
         .map_err(|e| io_err(format!("cannot create {}", aside.display()), e))?;
     if !same_file_system(&aside, snapshots) {
@@ -818,10 +820,16 @@ pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
 /// [`DataDir::remove_interrupted_writes`].
 fn interrupted_write_dirs(root: &Path) -> Vec<(PathBuf, bool)> {
     let archive = root.join(ARCHIVE);
-    let mut dirs = vec![
-        (root.join(SNAPSHOTS), true),
-        (root.join(IN_PROGRESS), false),
-    ];
+    let mut dirs = vec![(root.join(SNAPSHOTS), true)];
+    // `.in-progress/` is a folder this crate creates, never a link (`snapshots/` and
+    // `archive/` may be links to another disk): files under our names behind a link
+    // there are someone else's, and are neither listed nor removed.
+    let in_progress = root.join(IN_PROGRESS);
+    if is_link(&in_progress) {
+        tracing::warn!(path = %in_progress.display(), "a link where the folder of snapshots in progress belongs is not ours: left alone");
+    } else {
+        dirs.push((in_progress, false));
+    }
     // An archive that is no directory is left to [`DataDir::check_archive`].
     if archive.is_dir() {
         dirs.push((archive.join(SNAPSHOTS), true));
@@ -830,11 +838,17 @@ fn interrupted_write_dirs(root: &Path) -> Vec<(PathBuf, bool)> {
     dirs
 }
 
+/// Whether `path` is a symbolic link (of whatever target).
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
 /// The files an interrupted write or deletion left in data directory `root` (which
-/// need not be open), with their sizes: what the next open removes
+/// need not be open), each with the bytes it takes on disk (`None` for a link, of
+/// which only the link is removed): what the next open removes
 /// ([`DataDir::remove_interrupted_writes`]). A folder that cannot be listed is passed
 /// over: the listing only informs.
-pub fn interrupted_writes(root: &Path) -> Vec<(PathBuf, u64)> {
+pub fn interrupted_writes(root: &Path) -> Vec<(PathBuf, Option<u64>)> {
     let mut found = Vec::new();
     for (dir, dotted) in interrupted_write_dirs(root) {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -842,13 +856,30 @@ pub fn interrupted_writes(root: &Path) -> Vec<(PathBuf, u64)> {
         };
         for entry in entries.flatten() {
             if is_interrupted_write(&entry, dotted) {
-                let len = entry.metadata().map_or(0, |m| m.len());
-                found.push((entry.path(), len));
+                let bytes = entry
+                    .metadata()
+                    .ok()
+                    .filter(|m| !m.file_type().is_symlink())
+                    .map(|m| on_disk_bytes(&m));
+                found.push((entry.path(), bytes));
             }
         }
     }
     found.sort();
     found
+}
+
+/// The bytes a file takes on disk (a sparse one: less than its length).
+fn on_disk_bytes(m: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        m.blocks().saturating_mul(512)
+    }
+    #[cfg(not(unix))]
+    {
+        m.len()
+    }
 }
 
 /// Whether `entry` (of a folder [`interrupted_write_dirs`] names) is a leftover of

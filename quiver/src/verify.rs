@@ -334,10 +334,26 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
     // about. A backup's are not its files (its manifest lists those).
     if report.manifest.is_none() {
         for (path, bytes) in durability::dir::interrupted_writes(dir) {
+            let size = match bytes {
+                Some(bytes) => format!("{bytes} bytes on disk"),
+                None => "a link: only the link is removed".to_string(),
+            };
             report.notes.push(format!(
-                "{} ({bytes} bytes) is what an interrupted snapshot write, copy or deletion left; opening never reads it, and the next open removes it",
+                "{} ({size}) is what an interrupted snapshot write, copy or deletion left; opening never reads it, and the next open removes it",
                 path.display()
             ));
+        }
+        let in_progress = dir.join(durability::dir::IN_PROGRESS);
+        match std::fs::symlink_metadata(&in_progress) {
+            Ok(m) if m.file_type().is_symlink() => report.notes.push(format!(
+                "{} is a link, where the folder of snapshots in progress belongs: it is not ours, so nothing behind it is read or removed, and snapshots are written inside snapshots/ instead",
+                in_progress.display()
+            )),
+            Ok(m) if !m.is_dir() => report.notes.push(format!(
+                "{} is no folder: opening works, but writing a snapshot fails until it is moved away (snapshots are written there first)",
+                in_progress.display()
+            )),
+            _ => {}
         }
     }
     Ok(report)
