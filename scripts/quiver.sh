@@ -5,6 +5,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # compile it the slow way.
 source "$here/env.sh" || exit 1
 cd "$here/.."
-cargo build -q --release -p quiver-cli
+cargo build -q --release -p quiver-cli || exit 1
 cd - >/dev/null
 exec "$CARGO_TARGET_DIR/release/quiver" "$@"

@@ -8,8 +8,9 @@ source "$here/env.sh" || exit 1
 cd "$here/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-status=0
-# --no-fail-fast: one failing binary must not hide the results of the others.
-cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+# --no-fail-fast: one failing binary must not hide the results of the others. The
+# status is cargo's, not tee's.
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 awk -f "$here/count-tests.awk" "$log"
 exit "$status"
