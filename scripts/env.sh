@@ -9,12 +9,18 @@
 # reports it off inside `$(set +o)`, so it is saved from `$-`); and a failure returns
 # from `source` with status 1 and a message, so an interactive shell stays open and a
 # script that checks the status (ours do) stops there.
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "error: scripts/env.sh is for bash (source it from bash)" >&2
+    return 1 2>/dev/null || exit 1
+fi
 quiver_env_options="$(set +o)"
 case $- in
 *e*) quiver_env_errexit=1 ;;
 *) quiver_env_errexit=0 ;;
 esac
-set +e
+# No errexit (see above), no noclobber (the lock file below is reopened), globbing on
+# (the libclang check).
+set +e +C +f
 
 # The work; returns 1 after saying what failed.
 quiver_env_main() {
@@ -53,7 +59,7 @@ quiver_env_main() {
 
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quiver-target}"
     # Absolute, so that ROCKSDB_LIB_DIR below means the same directory to every build script.
-    if ! mkdir -p "$CARGO_TARGET_DIR" || ! CARGO_TARGET_DIR="$(CDPATH='' cd -- "$CARGO_TARGET_DIR" && pwd)"; then
+    if ! mkdir -p -- "$CARGO_TARGET_DIR" || ! CARGO_TARGET_DIR="$(CDPATH='' cd -- "$CARGO_TARGET_DIR" && pwd)"; then
         quiver_env_fail "cannot create the build directory CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
         return 1
     fi
@@ -106,7 +112,7 @@ quiver_env_main() {
         # the build lock, and it ends with this shell (killed, it would otherwise have
         # looped, holding the lock, for good).
         (
-            while sleep 60; do
+            while sleep 60 </dev/null >/dev/null 2>&1; do
                 kill -0 "$$" 2>/dev/null || exit 0
                 parts="$(find "$rocksdb_records/parts" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
                 if [ "$parts" = 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the workspace: unit tests, the conformance suite against every
 # backend, integration tests and doctests. Ends with one line totalling them.
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+here="$(CDPATH='' cd -- "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # A failure (it says what failed) stops the script: without RocksDB built, cargo would
 # compile it the slow way.
 source "$here/env.sh" || exit 1

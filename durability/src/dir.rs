@@ -838,8 +838,10 @@ fn interrupted_write_dirs(root: &Path) -> Vec<(PathBuf, bool)> {
     dirs
 }
 
-/// Whether `path` is a symbolic link (of whatever target).
-fn is_link(path: &Path) -> bool {
+/// Whether `path` is a symbolic link (of whatever target). `.in-progress/` is a
+/// folder of ours, never a link: where one is, nothing is written or removed
+/// through it.
+pub fn is_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 

@@ -81,13 +81,16 @@ pub fn apply(
     }
     let doomed = plan(&snapshots, &segments, keep);
     let Some(window) = archive else {
+        // A link where `.in-progress/` belongs is not ours: files are deleted in
+        // place rather than moved through it.
         let aside = dir.root().join(crate::dir::IN_PROGRESS);
+        let aside = (!crate::dir::is_link(&aside)).then_some(aside);
         return gate.remove(
             doomed
                 .into_iter()
                 .map(|file| Removal::Delete {
                     file,
-                    aside: Some(aside.clone()),
+                    aside: aside.clone(),
                 })
                 .collect(),
         );

@@ -697,8 +697,10 @@ fn a_link_where_the_in_progress_folder_belongs_is_left_alone() -> Result<()> {
     std::fs::create_dir_all(&elsewhere)?;
     let precious = [
         elsewhere.join(format!("{name}.tmp")),
-        // As retention names a file it moved aside to remove.
+        // As retention names a file it moved aside to remove (the snapshot above
+        // is among those the snapshots below make it delete).
         elsewhere.join(format!("{}.deleted", durability::dir::segment_file_name(4))),
+        elsewhere.join(format!("{name}.deleted")),
     ];
     for p in &precious {
         std::fs::write(p, b"precious")?;
@@ -728,13 +730,18 @@ fn a_link_where_the_in_progress_folder_belongs_is_left_alone() -> Result<()> {
         "{:?}",
         report.notes
     );
+    // More snapshots than retention keeps (3): the old ones are deleted in place,
+    // not moved through the link (a file there under the same name was replaced).
     let db = open(&data)?;
-    let written = db.create_snapshot()?;
-    assert!(
-        written.path.starts_with(data.join("snapshots")),
-        "{}",
-        written.path.display()
-    );
+    for _ in 0..5 {
+        let written = db.create_snapshot()?;
+        assert!(
+            written.path.starts_with(data.join("snapshots")),
+            "{}",
+            written.path.display()
+        );
+    }
+    assert_eq!(db.snapshots()?.len(), 3, "retention ran");
     db.close()?;
     for p in &precious {
         assert_eq!(
@@ -746,7 +753,33 @@ fn a_link_where_the_in_progress_folder_belongs_is_left_alone() -> Result<()> {
     }
     assert_eq!(
         std::fs::read_dir(&elsewhere)?.count(),
-        2,
+        3,
+        "nothing was written behind the link"
+    );
+
+    // The on-disk mode's backup makes its checkpoint under `.in-progress/`: refused
+    // with a link there, and nothing is written behind it.
+    let on_disk = root.path().join("on-disk");
+    let db = Database::open(
+        Config::new()
+            .data_directory(&on_disk)
+            .mode(StorageMode::OnDiskTransactional),
+    )?;
+    fill(&db)?;
+    let place = on_disk.join(durability::dir::IN_PROGRESS);
+    std::fs::remove_dir_all(&place).or_else(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Ok(()),
+        _ => Err(e),
+    })?;
+    std::os::unix::fs::symlink(&elsewhere, &place)?;
+    let e = backup(&db, &root.path().join("on-disk-backup"), &quiet)
+        .expect_err("a link where the checkpoint goes");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.message().contains("is a link"), "{e}");
+    db.close()?;
+    assert_eq!(
+        std::fs::read_dir(&elsewhere)?.count(),
+        3,
         "nothing was written behind the link"
     );
     Ok(())
