@@ -615,6 +615,26 @@ fn an_entry_that_is_no_file_is_named_by_its_whole_path() -> Result<()> {
     Ok(())
 }
 
+/// A closed data directory `root/data` with the workload and a snapshot; its
+/// directory and the snapshot's file name.
+fn closed_with_a_snapshot(root: &Path) -> Result<(PathBuf, String)> {
+    let data = root.join("data");
+    let db = open(&data)?;
+    fill(&db)?;
+    let newest = db.create_snapshot()?;
+    db.close()?;
+    let name = newest.path.file_name().expect("a name").to_string_lossy();
+    Ok((data, name.into_owned()))
+}
+
+/// verify's notes that name a leftover of an interrupted write.
+fn leftover_notes(notes: &[String]) -> Vec<&String> {
+    notes
+        .iter()
+        .filter(|n| n.contains("interrupted snapshot write"))
+        .collect()
+}
+
 /// What a snapshot write killed midway leaves (a temporary file under
 /// `.in-progress/`, as large as the part written) is named by verify as a note, not
 /// damage (opening never reads it); the next open removes it, and verify then says
@@ -622,17 +642,7 @@ fn an_entry_that_is_no_file_is_named_by_its_whole_path() -> Result<()> {
 #[test]
 fn verify_names_a_killed_snapshot_writes_leftover_and_opening_removes_it() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let db = open(&data)?;
-    fill(&db)?;
-    let newest = db.create_snapshot()?;
-    db.close()?;
-    let name = newest
-        .path
-        .file_name()
-        .expect("a name")
-        .to_string_lossy()
-        .into_owned();
+    let (data, name) = closed_with_a_snapshot(root.path())?;
     let in_progress = data.join(durability::dir::IN_PROGRESS);
     std::fs::create_dir_all(&in_progress)?;
     let leftover = in_progress.join(format!("{name}.tmp"));
@@ -642,11 +652,7 @@ fn verify_names_a_killed_snapshot_writes_leftover_and_opening_removes_it() -> Re
 
     let report = quiver::verify(&data, &quiet)?;
     assert!(report.is_sound(), "{report:?}");
-    let named: Vec<&String> = report
-        .notes
-        .iter()
-        .filter(|n| n.contains("interrupted snapshot write"))
-        .collect();
+    let named = leftover_notes(&report.notes);
     assert_eq!(named.len(), 1, "{:?}", report.notes);
     // The bytes it takes on disk: at least its length, in whole blocks.
     let on_disk: u64 = named[0]
@@ -666,10 +672,7 @@ fn verify_names_a_killed_snapshot_writes_leftover_and_opening_removes_it() -> Re
     assert!(not_ours.is_dir(), "a folder under such a name stays");
     let report = quiver::verify(&data, &quiet)?;
     assert!(
-        !report
-            .notes
-            .iter()
-            .any(|n| n.contains("interrupted snapshot write")),
+        leftover_notes(&report.notes).is_empty(),
         "{:?}",
         report.notes
     );
@@ -682,17 +685,7 @@ fn verify_names_a_killed_snapshot_writes_leftover_and_opening_removes_it() -> Re
 #[test]
 fn a_link_where_the_in_progress_folder_belongs_is_left_alone() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let data = root.path().join("data");
-    let db = open(&data)?;
-    fill(&db)?;
-    let newest = db.create_snapshot()?;
-    db.close()?;
-    let name = newest
-        .path
-        .file_name()
-        .expect("a name")
-        .to_string_lossy()
-        .into_owned();
+    let (data, name) = closed_with_a_snapshot(root.path())?;
     let elsewhere = root.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere)?;
     let precious = [
@@ -715,10 +708,7 @@ fn a_link_where_the_in_progress_folder_belongs_is_left_alone() -> Result<()> {
     let report = quiver::verify(&data, &quiet)?;
     assert!(report.is_sound(), "{report:?}");
     assert!(
-        !report
-            .notes
-            .iter()
-            .any(|n| n.contains("interrupted snapshot write")),
+        leftover_notes(&report.notes).is_empty(),
         "{:?}",
         report.notes
     );
