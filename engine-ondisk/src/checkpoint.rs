@@ -125,6 +125,10 @@ pub const CHECKPOINT_PREFIX: &str = "checkpoint-";
 /// Removes the checkpoints a killed backup left in `root/.in-progress/`.
 pub(crate) fn remove_left_checkpoints(root: &Path) -> Result<()> {
     let dir: PathBuf = root.join(durability::dir::IN_PROGRESS);
+    // A link there is not ours: nothing behind it is removed.
+    if durability::dir::is_link(&dir) {
+        return Ok(());
+    }
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(());
     };

@@ -767,6 +767,21 @@ fn a_link_where_the_in_progress_folder_belongs_is_left_alone() -> Result<()> {
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert!(e.message().contains("is a link"), "{e}");
     db.close()?;
+    // Opening removes the checkpoints a killed backup left in `.in-progress/`, but
+    // none behind a link.
+    let foreign = elsewhere.join(format!(
+        "{}someone-else's",
+        engine_ondisk::CHECKPOINT_PREFIX
+    ));
+    std::fs::create_dir_all(&foreign)?;
+    Database::open(
+        Config::new()
+            .data_directory(&on_disk)
+            .mode(StorageMode::OnDiskTransactional),
+    )?
+    .close()?;
+    assert!(foreign.is_dir(), "a folder behind the link was removed");
+    std::fs::remove_dir(&foreign)?;
     assert_eq!(
         std::fs::read_dir(&elsewhere)?.count(),
         3,
