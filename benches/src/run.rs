@@ -255,7 +255,8 @@ pub fn in_memory_subjects() -> Vec<SubjectEntry> {
             Kind::InMemory,
             "`engine_inmem_txn::Config::default()`: memory only (no data directory, so no \
              WAL and no snapshots), snapshot isolation, write-write conflicts detected, \
-             versions collected by the committing threads (every 8th commit of each) and \
+             versions collected by the committing threads (every 8th commit of each, a \
+             commit of 64 objects or more at once) and \
              by a background thread every second.",
             || Ok(Box::new(EngineSubject(InMemoryEngine::open(Config::default())?)) as _),
         ),

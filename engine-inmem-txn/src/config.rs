@@ -131,8 +131,9 @@ impl Config {
     /// works on another core (an import of records in batches of 10 000 ran about
     /// 1.5x faster). Up to two such commits wait for it; a commit that finds it
     /// further behind collects its own. Without the thread, committing threads
-    /// collect their own commits (every eighth commit of a thread, so a thread that
-    /// stops leaves up to seven commits' old versions until another thread's sweep or
+    /// collect their own commits (at once for a commit of 64 objects or more, else
+    /// every eighth commit of a thread, so a thread that stops leaves up to seven
+    /// small commits' old versions until another thread's sweep or
     /// `collect_garbage`).
     #[must_use]
     pub fn gc_interval(mut self, interval: Option<Duration>) -> Self {

@@ -86,7 +86,8 @@ impl Inner {
 
     /// Collects what the running-transaction registry holds collectable now (the
     /// background collector's periodic pass; a committing thread collects what its
-    /// commits made collectable, every [`crate::running::SCAN_AFTER`] commits).
+    /// commits made collectable, every [`crate::running::SCAN_AFTER`] commits or at once
+    /// for a commit of [`crate::running::SCAN_OBJECTS`] objects or more).
     pub(crate) fn collect_queued(&self) -> GcReport {
         let (ready, oldest) = self.running.collectable(&self.clock.line.newest);
         collect_entries(&self.graph, &self.schema, &ready, oldest);
