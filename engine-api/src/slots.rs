@@ -4,7 +4,12 @@
 //! Ids are dense and assigned by the engine, so an array beats a hash map for point
 //! lookups and memory. Chunks of 4096 slots are allocated on first use and never
 //! move, so a reference to a slot stays valid for the array's lifetime, and the
-//! memory beyond the slots in use is at most one chunk (no doubling).
+//! memory beyond the slots in use is at most two chunks (no doubling): the slot
+//! halfway through a chunk also allocates the next one, so that the writers that
+//! cross into it find it built. Building one takes a while (every slot is written,
+//! and its pages are faulted in), and a writer that needed it meanwhile slept until
+//! the first was done: on two writer threads that was one sleep and wake-up per
+//! chunk, the largest share of their waits.
 
 use std::sync::OnceLock;
 
@@ -66,11 +71,22 @@ impl<T: Default> SlotArray<T> {
     }
 
     /// The slot at `index`, allocating its chunk if needed; `None` past the capacity.
+    /// The slot halfway through a chunk also allocates the next chunk (see the module
+    /// docs).
     pub fn get_or_alloc(&self, index: u64) -> Option<&T> {
         let (t, m, c) = Self::split(index)?;
-        let mid = self.top[t].get_or_init(|| (0..MID).map(|_| OnceLock::new()).collect());
-        let chunk = mid[m].get_or_init(|| (0..CHUNK).map(|_| T::default()).collect());
+        let chunk = self.chunk_or_alloc(t, m);
+        if c == CHUNK / 2
+            && let Some((t, m, _)) = Self::split(index + CHUNK as u64)
+        {
+            self.chunk_or_alloc(t, m);
+        }
         Some(&chunk[c])
+    }
+
+    fn chunk_or_alloc(&self, t: usize, m: usize) -> &Chunk<T> {
+        let mid = self.top[t].get_or_init(|| (0..MID).map(|_| OnceLock::new()).collect());
+        mid[m].get_or_init(|| (0..CHUNK).map(|_| T::default()).collect())
     }
 }
 
@@ -90,6 +106,19 @@ mod tests {
             Some(7)
         );
         assert!(a.get(CHUNK as u64).is_none());
+        // The slot halfway through a chunk builds the next one, across a mid too.
+        assert!(a.get_or_alloc(CHUNK as u64 / 2 - 1).is_some());
+        assert!(a.get(CHUNK as u64).is_none(), "not before halfway");
+        assert!(a.get_or_alloc(CHUNK as u64 / 2).is_some());
+        assert!(a.get(CHUNK as u64).is_some(), "the next chunk at halfway");
+        assert!(a.get(2 * CHUNK as u64).is_none(), "one chunk ahead only");
+        let last = (MID * CHUNK - CHUNK / 2) as u64;
+        assert!(a.get_or_alloc(last).is_some());
+        assert!(a.get((MID * CHUNK) as u64).is_some(), "into the next mid");
+        assert!(
+            a.get_or_alloc(CAPACITY - CHUNK as u64 / 2).is_some(),
+            "the last chunk has none after it"
+        );
         let far = (MID * CHUNK + 3) as u64;
         assert!(a.get_or_alloc(far).is_some());
         assert!(a.get(far).is_some());

@@ -62,7 +62,8 @@
 //!   label-index entries removed. Commits are queued on their thread's shard of the
 //!   running-transaction registry, and each commit collects what it can of its own
 //!   thread's (the versions it frees are in its cache and its allocator's arena),
-//!   sweeping the other shards every 64 commits; a background thread
+//!   and every 64 commits also those of other shards whose threads stopped
+//!   committing; a background thread
 //!   ([`Config::gc_interval`]) catches up after long readers.
 //!
 //! # Durability
