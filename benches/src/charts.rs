@@ -519,6 +519,7 @@ mod tests {
             settings: Vec::new(),
             figures,
             conflicts: Vec::new(),
+            handover_ns: Vec::new(),
             not_applicable: Vec::new(),
         };
         let dir = tempfile::tempdir().expect("temp dir");

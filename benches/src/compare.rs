@@ -140,6 +140,7 @@ mod tests {
                 figure("new row", "ops/s", &[1.0, 1.0, 1.0]),
             ],
             conflicts: Vec::new(),
+            handover_ns: Vec::new(),
             not_applicable: Vec::new(),
         };
         let json = r#"{"main": {"figures": [

@@ -252,6 +252,7 @@ mod tests {
                 figure("point read by id", "b", 50.0),
             ],
             conflicts: Vec::new(),
+            handover_ns: Vec::new(),
             not_applicable: Vec::new(),
         }
     }

@@ -129,6 +129,10 @@ pub struct Report {
     pub figures: Vec<Figure>,
     /// Retried conflicts in the mixed workload, per subject, over all repetitions.
     pub conflicts: Vec<(String, u64)>,
+    /// Per subject, in round order: how long a cache line took between the first
+    /// two threads of its small-write rows, in ns (the median of one measurement
+    /// before each fifth of the writes).
+    pub handover_ns: Vec<(String, Vec<f64>)>,
     /// Subjects that cannot run some rows, and why (their cells read "n/a").
     pub not_applicable: Vec<(String, String)>,
 }
@@ -156,6 +160,7 @@ mod tests {
             settings: Vec::new(),
             figures,
             conflicts: Vec::new(),
+            handover_ns: Vec::new(),
             not_applicable: Vec::new(),
         }
     }
@@ -216,6 +221,18 @@ mod tests {
         assert!(md.contains("| reads | reads/s |"), "{md}");
         assert!(md.contains("0.50x (0.25–1.00) fast peer"), "{md}");
         assert!(!md.contains("fast peer / yardstick"), "{md}");
+    }
+
+    /// The hand-over times are listed per subject in round order, and only when
+    /// some were measured (the write rows ran).
+    #[test]
+    fn the_hand_over_times_are_listed_when_measured() {
+        let mut r = report(&[("inmem", Kind::InMemory)], Vec::new());
+        r.handover_ns = vec![("inmem".into(), Vec::new())];
+        assert!(!r.markdown().contains("A cache line's trip"));
+        r.handover_ns = vec![("inmem".into(), vec![31.6, 170.2])];
+        let md = r.markdown();
+        assert!(md.contains("in round order): inmem 32, 170."), "{md}");
     }
 
     /// A backend whose yardstick did not run gets no ratio column, and the report

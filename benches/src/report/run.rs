@@ -2,6 +2,7 @@
 //! subject read what the workload wrote, and merging rounds into figures.
 
 use super::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) fn fig(
     workload: &str,
@@ -72,14 +73,16 @@ impl Selection {
 
 /// Runs the selected workloads on one subject (the import always). `heap` reports
 /// live heap bytes if the process counts them. Skipping a group changes the graph
-/// the later ones see the same way for every subject.
+/// the later ones see the same way for every subject. Returns the figures, the
+/// conflicts the mixed workload retried, and the hand-over time measured during the
+/// small-write rows (see [`hand_over`]), if they ran.
 pub fn run_subject(
     name: &str,
     subject: &mut dyn Subject,
     w: &Workload,
     heap: &dyn Fn() -> Option<i64>,
     only: &Selection,
-) -> Result<(Vec<Figure>, u64)> {
+) -> Result<(Vec<Figure>, u64, Vec<f64>)> {
     let size = w.size;
     let mut out = Vec::new();
     let mut ids: Vec<u64> = Vec::with_capacity(size.vertices);
@@ -265,11 +268,13 @@ pub fn run_subject(
             s.cold(None)?;
         }
     }
+    let mut handovers = Vec::new();
     if only.wants("writes") {
         let targets: Vec<u64> = (0..size.small_writes)
             .map(|_| ids[rng.below(ids.len())])
             .collect();
-        let seconds = write_rows(&|t| s.small_write(t), &targets)?;
+        let (seconds, hand_over) = write_rows(&|t| s.small_write(t), &targets)?;
+        handovers.push(hand_over);
         // The state after all three rows: what their writes left.
         let checksum = s.digest()?.checksum();
         for (row, t) in WRITE_ROWS.iter().zip(seconds) {
@@ -298,7 +303,7 @@ pub fn run_subject(
         }
     }
     if !only.wants("index") {
-        return Ok((out, conflicts));
+        return Ok((out, conflicts, handovers));
     }
 
     // Last, so the index does not change the rows above: equality lookups of `id`
@@ -364,7 +369,7 @@ pub fn run_subject(
             ));
         }
     }
-    Ok((out, conflicts))
+    Ok((out, conflicts, handovers))
 }
 
 /// The mixed workload's rows by thread count.
@@ -568,27 +573,45 @@ const WRITE_ROWS: [(usize, &str); 3] = [
 const WRITE_SLICES: usize = 5;
 
 /// Runs every small write once per row of [`WRITE_ROWS`] and returns each row's
-/// seconds. The rows take turns, a fifth of the writes at a time (1, 2 and 4
-/// threads, then again), so that they meet the same graph sizes and the same moments
-/// of the machine: run one after the other, the later rows wrote into a larger graph
-/// and a drift of the machine's speed went into one ratio whole. Every row runs on
-/// the same long-lived worker threads (the 1-thread row on the first of them), so
-/// none is measured on a thread warmer than the others (the main thread, which
-/// built the graph, had its allocator's free memory and per-thread caches ready).
-fn write_rows(write: &(dyn Fn(u64) -> Result<()> + Sync), targets: &[u64]) -> Result<[f64; 3]> {
+/// seconds, and the median of [`hand_over`]'s times between the first two workers,
+/// measured before each slice. The rows take turns, a fifth of the writes at a time
+/// (1, 2 and 4 threads, then again), so that they meet the same graph sizes and the
+/// same moments of the machine: run one after the other, the later rows wrote into a
+/// larger graph and a drift of the machine's speed went into one ratio whole. Every
+/// row runs on the same long-lived worker threads (the 1-thread row on the first of
+/// them), so none is measured on a thread warmer than the others (the main thread,
+/// which built the graph, had its allocator's free memory and per-thread caches
+/// ready).
+fn write_rows(
+    write: &(dyn Fn(u64) -> Result<()> + Sync),
+    targets: &[u64],
+) -> Result<([f64; 3], f64)> {
     use std::sync::mpsc;
-    let workers = WRITE_ROWS.iter().map(|r| r.0).max().unwrap_or(1);
+    /// What a worker is asked to do: write these targets, or its side of a
+    /// hand-over on this line (starting first or second).
+    enum Job<'a> {
+        Write(&'a [u64]),
+        HandOver(&'a AtomicU64, u64),
+    }
+    let workers = WRITE_ROWS.iter().map(|r| r.0).max().unwrap_or(1).max(2);
+    let line = Line(AtomicU64::new(0));
     std::thread::scope(|sc| {
         let mut jobs = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
-        let (done_tx, done) = mpsc::channel::<Result<()>>();
+        let (done_tx, done) = mpsc::channel::<Result<Option<f64>>>();
         for _ in 0..workers {
-            let (job_tx, job_rx) = mpsc::channel::<&[u64]>();
+            let (job_tx, job_rx) = mpsc::channel::<Job<'_>>();
             let done_tx = done_tx.clone();
             jobs.push(job_tx);
             handles.push(sc.spawn(move || {
-                for part in job_rx {
-                    let r = part.iter().try_for_each(|t| retry(|| write(*t)));
+                for job in job_rx {
+                    let r = match job {
+                        Job::Write(part) => part
+                            .iter()
+                            .try_for_each(|t| retry(|| write(*t)))
+                            .map(|()| None),
+                        Job::HandOver(line, first) => Ok(Some(hand_over(line, first))),
+                    };
                     if done_tx.send(r).is_err() {
                         return;
                     }
@@ -597,8 +620,20 @@ fn write_rows(write: &(dyn Fn(u64) -> Result<()> + Sync), targets: &[u64]) -> Re
         }
         drop(done_tx);
         let mut seconds = [0.0; 3];
+        let mut hand_overs = Vec::with_capacity(WRITE_SLICES);
         let mut run = || -> Result<()> {
             for slice in targets.chunks(targets.len().div_ceil(WRITE_SLICES).max(1)) {
+                line.0.store(0, Ordering::SeqCst);
+                for (first, job) in jobs.iter().take(2).enumerate() {
+                    job.send(Job::HandOver(&line.0, first as u64))
+                        .map_err(|_| stopped())?;
+                }
+                let mut took = Vec::with_capacity(2);
+                for _ in 0..2 {
+                    took.extend(done.recv().map_err(|_| stopped())??);
+                }
+                // The later finisher's time covers every hand-over.
+                hand_overs.push(took.into_iter().fold(0.0, f64::max));
                 for (row, (threads, _)) in WRITE_ROWS.iter().enumerate() {
                     let start = Instant::now();
                     let mut sent = 0;
@@ -606,7 +641,7 @@ fn write_rows(write: &(dyn Fn(u64) -> Result<()> + Sync), targets: &[u64]) -> Re
                         .iter()
                         .zip(slice.chunks(slice.len().div_ceil(*threads).max(1)))
                     {
-                        job.send(part).map_err(|_| stopped())?;
+                        job.send(Job::Write(part)).map_err(|_| stopped())?;
                         sent += 1;
                     }
                     for _ in 0..sent {
@@ -625,8 +660,43 @@ fn write_rows(write: &(dyn Fn(u64) -> Result<()> + Sync), targets: &[u64]) -> Re
             .map(|h| h.join().map_err(|_| stopped()))
             .collect::<Result<Vec<()>>>();
         result.and(joined.map(|_| ()))?;
-        Ok(seconds)
+        Ok((seconds, median(&hand_overs)))
     })
+}
+
+/// A counter alone on its cache lines.
+#[repr(align(128))]
+struct Line(AtomicU64);
+
+/// Hand-overs of a cache line between two threads, each side's count.
+const HAND_OVERS: u64 = 10_000;
+
+/// One side of a hand-over between two threads (`first` 0 or 1): each waits for the
+/// other's increment of `line` and increments it in turn, [`HAND_OVERS`] times.
+/// Returns the ns per hand-over this side saw: about how long a cache line takes to
+/// go from one core to the other. The 2-thread write rows depend on it: writers
+/// that share data move lines between their cores at every transaction. On a
+/// virtual machine it is where the host runs the two virtual cores at the time (the
+/// machine the targets were measured on gave about 15, 30 or 170 ns from one process
+/// to the next).
+fn hand_over(line: &AtomicU64, first: u64) -> f64 {
+    let start = Instant::now();
+    let mut mine = first;
+    while mine < 2 * HAND_OVERS {
+        let mut spins = 0u32;
+        while line.load(Ordering::Acquire) != mine {
+            spins += 1;
+            // Both threads need a core: give it up if the other one has none.
+            if spins.is_multiple_of(1 << 10) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        line.store(mine + 1, Ordering::Release);
+        mine += 2;
+    }
+    start.elapsed().as_nanos() as f64 / (2 * HAND_OVERS) as f64
 }
 
 fn stopped() -> engine_api::Error {
@@ -669,16 +739,18 @@ impl Rounds {
     }
 }
 
-/// One subject's figures of one round and the conflicts its mixed workload retried.
+/// One subject's figures of one round, the conflicts its mixed workload retried,
+/// whether it ran the index rows, and the hand-over times around its write rows.
 pub(crate) fn run_one(
     entry: &SubjectEntry,
     w: &Workload,
     heap: &dyn Fn() -> Option<i64>,
     only: &Selection,
-) -> Result<(Vec<Figure>, u64, bool)> {
+) -> Result<(Vec<Figure>, u64, bool, Vec<f64>)> {
     let subject = (entry.make)()?;
     let mut subject = subject;
-    let (mut figures, conflicts) = run_subject(&entry.name, subject.as_mut(), w, heap, only)?;
+    let (mut figures, conflicts, handovers) =
+        run_subject(&entry.name, subject.as_mut(), w, heap, only)?;
     drop(subject);
     let indexed = if only.wants("index") {
         let fresh = (entry.make)()?;
@@ -690,7 +762,7 @@ pub(crate) fn run_one(
     };
     let has_index = indexed.is_some();
     figures.extend(indexed);
-    Ok((figures, conflicts, has_index))
+    Ok((figures, conflicts, has_index, handovers))
 }
 
 /// Runs every subject (each fresh, one after the other) in `rounds` (after the
@@ -713,6 +785,8 @@ pub fn run(
     let repeats = rounds.repeats.max(1);
     let names: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
     let mut conflicts: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), 0)).collect();
+    let mut handover_ns: Vec<(String, Vec<f64>)> =
+        names.iter().map(|n| (n.clone(), Vec::new())).collect();
     let mut runs: Vec<Vec<Figure>> = Vec::with_capacity(repeats);
     let mut not_applicable = Vec::new();
     let started = Instant::now();
@@ -743,7 +817,7 @@ pub fn run(
                 entry.name,
                 started.elapsed().as_secs_f64()
             );
-            let (figures, c, has_index) = run_one(entry, &w, heap, only)?;
+            let (figures, c, has_index, h) = run_one(entry, &w, heap, only)?;
             if !has_index && rep == 1 && only.wants("index") {
                 not_applicable.push((
                     entry.name.clone(),
@@ -752,6 +826,7 @@ pub fn run(
                 ));
             }
             conflicts[at].1 += c;
+            handover_ns[at].1.extend(h);
             per_subject[at] = figures;
         }
         // Rows in column order, whatever order the subjects ran in.
@@ -773,6 +848,7 @@ pub fn run(
             .collect(),
         figures: merge_repetitions(runs)?,
         conflicts,
+        handover_ns,
         not_applicable,
     })
 }
@@ -865,8 +941,10 @@ mod tests {
                 .push((std::thread::current().id(), t));
             Ok(())
         };
-        let seconds = write_rows(&write, &targets)?;
+        let (seconds, hand_over) = write_rows(&write, &targets)?;
         assert!(seconds.iter().all(|s| *s > 0.0), "{seconds:?}");
+        // A time per hand-over (finite: a side gives up its core when spinning long).
+        assert!(hand_over.is_finite() && hand_over > 0.0, "{hand_over}");
         let seen = seen.into_inner().expect("lock");
         assert_eq!(seen.len(), 3 * targets.len(), "once per row");
         for t in &targets {
