@@ -75,7 +75,7 @@ impl Selection {
 /// live heap bytes if the process counts them. Skipping a group changes the graph
 /// the later ones see the same way for every subject. Returns the figures, the
 /// conflicts the mixed workload retried, and the hand-over time measured during the
-/// small-write rows (see [`hand_over`]), if they ran.
+/// small-write rows (one way, in ns), if they ran.
 pub fn run_subject(
     name: &str,
     subject: &mut dyn Subject,
