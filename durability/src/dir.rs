@@ -278,12 +278,9 @@ pub fn temporary_snapshot_path(snapshots: &Path, name: &str) -> Result<PathBuf> 
     let Some(root) = snapshots.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(beside());
     };
-    let aside = root.join(IN_PROGRESS);
-    // A link there is not the folder this creates: it is neither written through
-    // nor cleaned (see [`interrupted_write_dirs`]).
-    if is_link(&aside) {
+    let Some(aside) = in_progress_dir(root) else {
         return Ok(beside());
-    }
+    };
     std::fs::create_dir_all(&aside)
         .map_err(|e| io_err(format!("cannot create {}", aside.display()), e))?;
     if !same_file_system(&aside, snapshots) {
@@ -821,14 +818,13 @@ pub fn strangers(listing: &Listing) -> Vec<(PathBuf, String)> {
 fn interrupted_write_dirs(root: &Path) -> Vec<(PathBuf, bool)> {
     let archive = root.join(ARCHIVE);
     let mut dirs = vec![(root.join(SNAPSHOTS), true)];
-    // `.in-progress/` is a folder this crate creates, never a link (`snapshots/` and
-    // `archive/` may be links to another disk): files under our names behind a link
-    // there are someone else's, and are neither listed nor removed.
-    let in_progress = root.join(IN_PROGRESS);
-    if is_link(&in_progress) {
-        tracing::warn!(path = %in_progress.display(), "a link where the folder of snapshots in progress belongs is not ours: left alone");
-    } else {
-        dirs.push((in_progress, false));
+    // Files under our names behind a link there are someone else's: neither listed
+    // nor removed.
+    match in_progress_dir(root) {
+        Some(in_progress) => dirs.push((in_progress, false)),
+        None => {
+            tracing::warn!(path = %root.join(IN_PROGRESS).display(), "a link where the folder of work in progress belongs is not ours: left alone");
+        }
     }
     // An archive that is no directory is left to [`DataDir::check_archive`].
     if archive.is_dir() {
@@ -838,10 +834,30 @@ fn interrupted_write_dirs(root: &Path) -> Vec<(PathBuf, bool)> {
     dirs
 }
 
-/// Whether `path` is a symbolic link (of whatever target). `.in-progress/` is a
-/// folder of ours, never a link: where one is, nothing is written or removed
-/// through it.
-pub fn is_link(path: &Path) -> bool {
+/// The folder of work in progress of data directory `root` (`root/.in-progress`,
+/// which need not exist yet), or `None` where a symbolic link stands there. It is
+/// a folder the engines and tools create, never a link (`snapshots/` and `archive/`
+/// may be links to another disk): what is behind a link there is someone else's,
+/// so nothing is written, moved or removed through it. Every use of the folder
+/// goes through here or [`in_progress_dir_or_refuse`].
+pub fn in_progress_dir(root: &Path) -> Option<PathBuf> {
+    let dir = root.join(IN_PROGRESS);
+    (!is_link(&dir)).then_some(dir)
+}
+
+/// [`in_progress_dir`], or an `InvalidInput` error naming the link for a caller
+/// that has no other place to work in; `what` says what it would put there.
+pub fn in_progress_dir_or_refuse(root: &Path, what: &str) -> Result<PathBuf> {
+    in_progress_dir(root).ok_or_else(|| {
+        Error::invalid_input(format!(
+            "{} is a link, where the folder of work in progress belongs ({what}): it is not ours, so nothing is written through it; move it away and try again",
+            root.join(IN_PROGRESS).display()
+        ))
+    })
+}
+
+/// Whether `path` is a symbolic link (of whatever target).
+fn is_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 

@@ -83,8 +83,7 @@ pub fn apply(
     let Some(window) = archive else {
         // A link where `.in-progress/` belongs is not ours: files are deleted in
         // place rather than moved through it.
-        let aside = dir.root().join(crate::dir::IN_PROGRESS);
-        let aside = (!crate::dir::is_link(&aside)).then_some(aside);
+        let aside = crate::dir::in_progress_dir(dir.root());
         return gate.remove(
             doomed
                 .into_iter()

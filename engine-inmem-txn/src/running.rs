@@ -398,12 +398,14 @@ mod tests {
 
     /// A sweep leaves the commits of a thread that committed since the last visit
     /// to it (that thread collects its own), and takes them once it made none
-    /// between two visits.
+    /// between two visits and no running transaction needs them.
     #[test]
     fn a_sweep_takes_only_an_idle_threads_commits() {
         use std::sync::mpsc;
         let r = Running::default();
         let newest = AtomicU64::new(0);
+        // A reader that needs every commit's older versions, until it leaves.
+        let reader = r.enter(0);
         let commit = |ts: u64| {
             newest.store(ts, Ordering::SeqCst);
             r.retire(entry(ts), &newest).0
@@ -463,7 +465,13 @@ mod tests {
                 Vec::<u64>::new(),
                 "committed since the last visit"
             );
-            assert_eq!(sweep(&mut ts, &t), t, "idle since the last visit: swept");
+            assert_eq!(
+                sweep(&mut ts, &t),
+                Vec::<u64>::new(),
+                "idle, but the reader needs them"
+            );
+            r.leave(reader);
+            assert_eq!(sweep(&mut ts, &t), t, "idle, and nobody needs them: swept");
         });
         assert_eq!(r.gc_pending(), 0);
     }

@@ -13,7 +13,7 @@
 //! SST files never change once written, so a backup that already holds one by name,
 //! size and checksum need not copy it again.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use engine_api::{Error, ErrorKind, Result};
 use rocksdb::DB;
@@ -124,11 +124,10 @@ pub const CHECKPOINT_PREFIX: &str = "checkpoint-";
 
 /// Removes the checkpoints a killed backup left in `root/.in-progress/`.
 pub(crate) fn remove_left_checkpoints(root: &Path) -> Result<()> {
-    let dir: PathBuf = root.join(durability::dir::IN_PROGRESS);
     // A link there is not ours: nothing behind it is removed.
-    if durability::dir::is_link(&dir) {
+    let Some(dir) = durability::dir::in_progress_dir(root) else {
         return Ok(());
-    }
+    };
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(());
     };

@@ -335,13 +335,10 @@ fn remove_abandoned_staging(place: &Path) {
 /// found in the same place are removed first.
 pub(crate) fn staging_for(target: &Path, prefix: &str) -> Result<Staging> {
     let (place, inside) = if is_mount_point(target) {
-        let inside = target.join(durability::dir::IN_PROGRESS);
-        if durability::dir::is_link(&inside) {
-            return Err(Error::invalid_input(format!(
-                "{} is a link, where the folder of work in progress belongs (the target is a mount point, so its staging goes there): it is not ours, so nothing is written through it; move it away and try again",
-                inside.display()
-            )));
-        }
+        let inside = durability::dir::in_progress_dir_or_refuse(
+            target,
+            "the target is a mount point, so its staging goes there",
+        )?;
         let made = !inside.exists();
         create_dir(&inside)?;
         (inside.clone(), made.then_some(inside))
@@ -554,13 +551,10 @@ fn backup_with(
                     "the database is not in ON_DISK_TRANSACTIONAL mode",
                 ));
             };
-            let place = data.join(durability::dir::IN_PROGRESS);
-            if durability::dir::is_link(&place) {
-                return Err(Error::invalid_input(format!(
-                    "{} is a link, where the folder of work in progress belongs (the checkpoint a backup copies is made there, beside the database): it is not ours, so nothing is written through it; move it away and back up again",
-                    place.display()
-                )));
-            }
+            let place = durability::dir::in_progress_dir_or_refuse(
+                &data,
+                "the checkpoint a backup copies is made there, beside the database",
+            )?;
             create_dir(&place)?;
             let dir = tempfile::Builder::new()
                 .prefix(engine_ondisk::CHECKPOINT_PREFIX)

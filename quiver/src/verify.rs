@@ -343,17 +343,18 @@ pub fn verify(dir: &Path, progress: crate::backup::Progress<'_>) -> Result<Verif
                 path.display()
             ));
         }
-        let in_progress = dir.join(durability::dir::IN_PROGRESS);
-        match std::fs::symlink_metadata(&in_progress) {
-            Ok(m) if m.file_type().is_symlink() => report.notes.push(format!(
+        match durability::dir::in_progress_dir(dir) {
+            None => report.notes.push(format!(
                 "{} is a link, where the folder of snapshots in progress belongs: it is not ours, so nothing behind it is read or removed, and snapshots are written inside snapshots/ instead",
-                in_progress.display()
+                dir.join(durability::dir::IN_PROGRESS).display()
             )),
-            Ok(m) if !m.is_dir() => report.notes.push(format!(
-                "{} is no folder: opening works, but writing a snapshot fails until it is moved away (snapshots are written there first)",
-                in_progress.display()
-            )),
-            _ => {}
+            Some(in_progress) if in_progress.exists() && !in_progress.is_dir() => {
+                report.notes.push(format!(
+                    "{} is no folder: opening works, but writing a snapshot fails until it is moved away (snapshots are written there first)",
+                    in_progress.display()
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(report)
