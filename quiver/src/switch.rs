@@ -470,16 +470,14 @@ fn take_back(target: &Path, existed: bool) -> Result<()> {
     if !existed {
         return remove(target);
     }
-    [
-        crate::MODE_FILE,
-        "snapshots",
-        "wal",
-        "rocksdb",
-        durability::dir::IN_PROGRESS,
-    ]
-    .iter()
-    .map(|name| remove(&target.join(name)))
-    .fold(Ok(()), Result::and)
+    // A link where the folder of work in progress belongs is not ours (nor made by
+    // the migrate): left alone.
+    [crate::MODE_FILE, "snapshots", "wal", "rocksdb"]
+        .iter()
+        .map(|name| target.join(name))
+        .chain(durability::dir::in_progress_dir(target))
+        .map(|path| remove(&path))
+        .fold(Ok(()), Result::and)
 }
 
 fn migrate_into(
@@ -650,5 +648,40 @@ fn migrate_from_snapshot(
             Ok(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Taking back a failed migrate into a directory that existed removes what a
+    /// migrate writes there, but not a link where the folder of work in progress
+    /// belongs (not ours, and not the migrate's), nor anything behind it.
+    #[cfg(unix)]
+    #[test]
+    fn taking_back_leaves_a_link_at_the_in_progress_folder() -> Result<()> {
+        let root = tempfile::tempdir()?;
+        let target = root.path().join("target");
+        let theirs = root.path().join("theirs");
+        for dir in [target.join("snapshots"), target.join("wal"), theirs.clone()] {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(target.join(crate::MODE_FILE), b"mode")?;
+        std::fs::write(theirs.join("file"), b"theirs")?;
+        let link = target.join(durability::dir::IN_PROGRESS);
+        std::os::unix::fs::symlink(&theirs, &link)?;
+        take_back(&target, true)?;
+        assert!(link.is_symlink(), "the link is left");
+        assert_eq!(std::fs::read(theirs.join("file"))?, b"theirs");
+        for name in [crate::MODE_FILE, "snapshots", "wal"] {
+            assert!(!target.join(name).exists(), "{name} taken back");
+        }
+        // A folder of ours there is taken back.
+        std::fs::remove_file(&link)?;
+        std::fs::create_dir_all(link.join("leftover"))?;
+        take_back(&target, true)?;
+        assert!(!link.exists());
+        Ok(())
     }
 }

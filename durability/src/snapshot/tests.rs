@@ -362,3 +362,37 @@ fn items_written_in_place_read_back_whole() -> Result<()> {
     }
     Ok(())
 }
+
+/// A link someone put in the folder of work in progress under the temporary name
+/// of the next snapshot is removed, not written through, by both ways of writing a
+/// snapshot (a new one, and a copy under another database's name).
+#[cfg(unix)]
+#[test]
+fn a_link_at_a_temporary_name_is_removed_not_written_through() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let dir = root.path().join("snapshots");
+    std::fs::create_dir_all(&dir)?;
+    let aside = root.path().join(crate::dir::IN_PROGRESS);
+    std::fs::create_dir_all(&aside)?;
+    let victim = root.path().join("victim");
+    std::fs::write(&victim, b"theirs")?;
+    let plant = |seq: u64, commit_ts: u64| -> Result<()> {
+        let name = crate::dir::snapshot_file_name(seq, commit_ts);
+        std::os::unix::fs::symlink(&victim, aside.join(format!("{name}.tmp")))?;
+        Ok(())
+    };
+    let db = DatabaseId::random();
+    plant(1, 10)?;
+    let first = SnapshotWriter::create(&dir, 1, 10, db)?.finish()?;
+    assert_eq!(std::fs::read(&victim)?, b"theirs");
+    plant(2, 10)?;
+    let copy = copy_snapshot(&first.path, &dir, 2, DatabaseId::random())?;
+    assert_eq!(
+        std::fs::read(&victim)?,
+        b"theirs",
+        "written through the link"
+    );
+    assert!(copy.path.is_file() && !copy.path.is_symlink());
+    assert_eq!(super::reader::read_header(&copy.path)?.a, 10);
+    Ok(())
+}

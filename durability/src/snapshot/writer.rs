@@ -79,12 +79,7 @@ impl SnapshotWriter {
         let name = snapshot_file_name(seq, commit_ts);
         let path = dir.join(&name);
         let tmp = crate::dir::temporary_snapshot_path(dir, &name)?;
-        // A temporary file a crash left behind is ours to replace.
-        match std::fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_error(&format!("cannot remove {}", tmp.display()), e)),
-        }
+        remove_left_temporary(&tmp)?;
         let file = files
             .create_bulk(&tmp)
             .map_err(|e| io_error(&format!("cannot create {}", tmp.display()), e))?;
@@ -576,6 +571,17 @@ impl SnapshotSink for SnapshotWriter {
     }
 }
 
+/// Removes what stands at temporary path `tmp` before a snapshot is written there:
+/// a file a crash left behind is ours to replace, and a link there (put in our
+/// folder by someone else) is removed rather than written through.
+fn remove_left_temporary(tmp: &Path) -> Result<()> {
+    match std::fs::remove_file(tmp) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(&format!("cannot remove {}", tmp.display()), e)),
+    }
+}
+
 /// Copies the snapshot at `src` into `dir` as snapshot `seq` of the database
 /// `database`: the same state and commit timestamp under another database's name.
 /// The body is copied byte for byte (every block carries its own checksum and the
@@ -610,6 +616,7 @@ pub fn copy_snapshot(
     let name = snapshot_file_name(seq, old.a);
     let path = dir.join(&name);
     let tmp = crate::dir::temporary_snapshot_path(dir, &name)?;
+    remove_left_temporary(&tmp)?;
     let copied = (|| -> std::io::Result<u64> {
         let mut from = File::open(src)?;
         std::io::Seek::seek(&mut from, std::io::SeekFrom::Start(HEADER_LEN as u64))?;
