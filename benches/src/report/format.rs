@@ -48,6 +48,7 @@ pub(crate) fn human(v: f64) -> String {
 /// set for ([`TARGET_GRAPH`]).
 pub const TARGETS: &[(&str, &str, f64)] = &[
     ("point read by id", "inmem-txn", 0.3),
+    ("point read by id", "inmem-analytical", 0.5),
     ("import: all records", "inmem-txn", 0.25),
     ("small write txn, 2 threads", "inmem-txn", 1.0),
     ("import: all records", "ondisk", 0.5),
@@ -65,12 +66,20 @@ pub const ROW_TARGETS: &[(&str, &str, f64)] = &[
 
 /// Targets between two rows of one subject: (row, subject, row it is compared to,
 /// minimum paired ratio).
-pub const SUBJECT_ROW_TARGETS: &[(&str, &str, &str, f64)] = &[(
-    "small write txn, 2 threads",
-    "inmem-txn",
-    "small write txn, 1 thread",
-    1.6,
-)];
+pub const SUBJECT_ROW_TARGETS: &[(&str, &str, &str, f64)] = &[
+    (
+        "small write txn, 2 threads",
+        "inmem-txn",
+        "small write txn, 1 thread",
+        1.6,
+    ),
+    (
+        "small write txn, 2 threads",
+        "inmem-analytical",
+        "small write txn, 1 thread",
+        1.5,
+    ),
+];
 
 /// The graph (vertices, edges) the targets were set on: the default report's.
 pub const TARGET_GRAPH: (usize, usize) = (100_000, 500_000);
