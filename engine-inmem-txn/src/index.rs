@@ -64,8 +64,13 @@ impl PartialOrd for VertexKey {
 }
 
 impl Ord for VertexKey {
+    #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self[..].cmp(&other[..])
+        match (self, other) {
+            // A one-property key (the usual index) compares its value directly.
+            (VertexKey::One(a), VertexKey::One(b)) => a.cmp(b),
+            _ => self[..].cmp(&other[..]),
+        }
     }
 }
 
