@@ -272,6 +272,21 @@ impl VertexKeySet {
     /// The ids whose entries the filters select (ascending, each once). `filters`
     /// name property keys; those this set does not cover are left to the caller.
     pub(crate) fn candidates(&self, filters: &[(u32, PropertyBounds)]) -> Vec<u64> {
+        // A one-property set asked for one value (the usual lookup): the run of
+        // entries with that key, already in id order, with nothing built first.
+        if let [k] = self.keys[..]
+            && let Some((_, b)) = filters.iter().find(|(f, _)| *f == k)
+            && let Some(v) = is_equality(b)
+        {
+            let key = VertexKey::One(OrderedValue(v.clone()));
+            let entries = self.entries.read();
+            return entries
+                .range((Bound::Included((key.clone(), 0)), Bound::Unbounded))
+                .take_while(|(k, _)| *k == key)
+                .filter(|(k, _)| b.matches(&k[0].0))
+                .map(|(_, id)| *id)
+                .collect();
+        }
         let per_key: Vec<Option<&PropertyBounds>> = self
             .keys
             .iter()
@@ -758,6 +773,47 @@ impl LabelIndex {
 #[cfg(test)]
 mod label_tests {
     use super::*;
+
+    /// A one-property set's equality lookup (its quick path) gives the ids whose key
+    /// equals the value in the total order, ascending, and no others; a range still
+    /// goes the general way.
+    #[test]
+    fn an_equality_on_one_property_finds_exactly_the_equal_keys() {
+        let set = VertexKeySet::new(1, vec![7]);
+        let entries = [
+            (PropertyValue::Int(1), 5),
+            (PropertyValue::Int(1), 3),
+            (PropertyValue::Float(1.5), 7),
+            (PropertyValue::Int(2), 4),
+            (PropertyValue::String("1".into()), 8),
+            (PropertyValue::Int(0), 9),
+        ];
+        for (v, id) in entries {
+            set.insert(VertexKey::One(OrderedValue(v)), id);
+        }
+        let find = |b: PropertyBounds| set.candidates(&[(7, b)]);
+        assert_eq!(find(PropertyBounds::equal(PropertyValue::Int(1))), [3, 5]);
+        assert_eq!(
+            find(PropertyBounds::equal(PropertyValue::Float(1.0))),
+            [3, 5]
+        );
+        assert_eq!(find(PropertyBounds::equal(PropertyValue::Int(2))), [4]);
+        assert_eq!(
+            find(PropertyBounds::equal(PropertyValue::String("1".into()))),
+            [8]
+        );
+        assert!(find(PropertyBounds::equal(PropertyValue::Int(3))).is_empty());
+        // Another key's filter is not this set's.
+        assert_eq!(
+            set.candidates(&[(6, PropertyBounds::equal(PropertyValue::Int(1)))]),
+            [3, 4, 5, 7, 8, 9]
+        );
+        let range = PropertyBounds::range(
+            Bound::Included(PropertyValue::Int(1)),
+            Bound::Included(PropertyValue::Int(2)),
+        );
+        assert_eq!(find(range), [3, 4, 5, 7]);
+    }
 
     #[test]
     fn shards_filled_by_several_threads_read_as_one_ascending_set() {
