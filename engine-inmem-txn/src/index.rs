@@ -273,19 +273,14 @@ impl VertexKeySet {
     /// name property keys; those this set does not cover are left to the caller.
     pub(crate) fn candidates(&self, filters: &[(u32, PropertyBounds)]) -> Vec<u64> {
         // A one-property set asked for one value (the usual lookup): the run of
-        // entries with that key, already in id order, with nothing built first.
+        // entries with that key, already in id order, with nothing built first. (A
+        // key equal to a non-null value in the total order is of its type group, so
+        // the bounds select every entry of the run.)
         if let [k] = self.keys[..]
             && let Some((_, b)) = filters.iter().find(|(f, _)| *f == k)
             && let Some(v) = is_equality(b)
         {
-            let key = VertexKey::One(OrderedValue(v.clone()));
-            let entries = self.entries.read();
-            return entries
-                .range((Bound::Included((key.clone(), 0)), Bound::Unbounded))
-                .take_while(|(k, _)| *k == key)
-                .filter(|(k, _)| b.matches(&k[0].0))
-                .map(|(_, id)| *id)
-                .collect();
+            return self.equal_to(&VertexKey::One(OrderedValue(v.clone())));
         }
         let per_key: Vec<Option<&PropertyBounds>> = self
             .keys
